@@ -1,0 +1,99 @@
+//===- SpaOps.td - spa operations --------------------------*- tablegen -*-===//
+//
+// `spa.attention`: banded multi-head attention in destination-passing style,
+// on tensors or on memrefs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_DIALECT_SPA_IR_SPAOPS_TD
+#define SPA_DIALECT_SPA_IR_SPAOPS_TD
+
+include "spa/Dialect/Spa/IR/SpaBase.td"
+include "spa/Dialect/Spa/IR/SpaAttrs.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Spa_AnyBandsAttr : AnyAttrOf<[Spa_BandsAttr, Spa_BandPolicyAttr]>;
+
+def Spa_AttentionOp : Spa_Op<"attention", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "banded multi-head attention (SPAttention)";
+  let description = [{
+    Computes, for every batch `b`, query head `h`, query row `i`:
+
+    ```
+    O[b,h,i,:] = sum_j softmax_j(scale * <Q[b,h,i,:], K[b,g(h),j,:]>) V[b,g(h),j,:]
+                 over the keys j with dist(i, j) in I_h
+    g(h) = h / (Hq / Hkv)                      (grouped-query attention)
+    dist(i, j) = p_i - j  (causal, d >= 0)  or |p_i - j|  (bidirectional)
+    p_i = i + (Nk - Nq)                        (bottom-right aligned queries)
+    ```
+
+    where `I_h` is head `h`'s interval set from `bands`. A row with no
+    admissible key gives zeros and a log-sum-exp of `-inf`.
+
+    Operands: `query` `[B, Hq, Nq, D]`, `key` `[B, Hkv, Nk, D]`, `value`
+    `[B, Hkv, Nk, Dv]`, and in `outs` the output `[B, Hq, Nq, Dv]` followed
+    optionally by the log-sum-exp `[B, Hq, Nq]` (f32, natural log), which
+    training needs for the backward pass. `query`, `key` and `value` share
+    one element type (f16, bf16 or f32); accumulation is always f32. `scale`
+    defaults to `1/sqrt(D)`. `B`, `Nq` and `Nk` may be dynamic; `Hq`, `Hkv`,
+    `D` and `Dv` must be static.
+
+    On tensors the op returns one result per `outs` operand; on memrefs it
+    writes them in place and returns nothing.
+
+    Example:
+
+    ```mlir
+    %o, %lse = spa.attention bands(#spa.bands<causal, [0:512], [512:1024]>)
+        scale(1.250000e-01)
+        ins(%q, %k, %v : tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>,
+                         tensor<1x2x1024x64xbf16>)
+        outs(%init, %lse_init : tensor<1x2x1024x64xbf16>, tensor<1x2x1024xf32>)
+        -> tensor<1x2x1024x64xbf16>, tensor<1x2x1024xf32>
+    ```
+  }];
+
+  let arguments = (ins
+    AnyShaped:$query,
+    AnyShaped:$key,
+    AnyShaped:$value,
+    Variadic<AnyShaped>:$outputs,
+    Spa_AnyBandsAttr:$bands,
+    OptionalAttr<F64Attr>:$scale
+  );
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+
+  let assemblyFormat = [{
+    `bands` `(` $bands `)` (`scale` `(` $scale^ `)`)?
+    `ins` `(` $query `,` $key `,` $value `:` type($query) `,` type($key) `,` type($value) `)`
+    `outs` `(` $outputs `:` type($outputs) `)`
+    attr-dict (`->` type($results)^)?
+  }];
+
+  let hasVerifier = 1;
+
+  let extraClassDeclaration = [{
+    /// The scale actually applied: the attribute, or 1/sqrt(D).
+    double getEffectiveScale();
+    /// True when the op has tensor semantics (returns its results).
+    bool hasPureTensorSemantics();
+    /// The output operand `[B, Hq, Nq, Dv]`.
+    ::mlir::Value getOutput() { return getOutputs()[0]; }
+    /// The log-sum-exp destination, or null when not requested.
+    ::mlir::Value getLogSumExp() {
+      return getOutputs().size() > 1 ? getOutputs()[1] : ::mlir::Value();
+    }
+    /// The concrete band table, or null when `bands` is still a policy.
+    ::mlir::spa::BandsAttr getBandTable() {
+      return ::llvm::dyn_cast<::mlir::spa::BandsAttr>(getBands());
+    }
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getOutputsMutable();
+    }
+  }];
+}
+
+#endif // SPA_DIALECT_SPA_IR_SPAOPS_TD

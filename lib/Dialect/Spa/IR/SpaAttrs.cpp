@@ -1,0 +1,244 @@
+//===- SpaAttrs.cpp - #spa.bands and #spa.band_policy ---------------------===//
+//
+// Custom syntax and verification of the band attributes. The table syntax is
+// meant to be written by hand:
+//   #spa.bands<causal, [0:65, 512:1024], [65:512], []>
+// `lo:hi` is half-open, as in a Python slice (the MLIR lexer needs balanced
+// brackets, which rules out the mathematical `[lo, hi)`).
+// Table validity (sorted, disjoint, non-empty, non-negative intervals) is
+// checked by the planning library so that the IR, the passes and Python agree
+// on one definition.
+//
+//===----------------------------------------------------------------------===//
+
+#include "spa/Dialect/Spa/IR/SpaDialect.h"
+#include "spa/Planning/BandPlan.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::spa;
+
+#include "spa/Dialect/Spa/IR/SpaEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "spa/Dialect/Spa/IR/SpaAttrs.cpp.inc"
+
+void SpaDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "spa/Dialect/Spa/IR/SpaAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// Shared helpers
+//===----------------------------------------------------------------------===//
+
+static ParseResult parseBandMode(AsmParser &parser, BandMode &mode) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseKeyword(&keyword))
+    return failure();
+  std::optional<BandMode> parsed = symbolizeBandMode(keyword);
+  if (!parsed)
+    return parser.emitError(loc, "unknown band mode '")
+           << keyword << "'; expected 'causal' or 'bidirectional'";
+  mode = *parsed;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// BandsAttr
+//===----------------------------------------------------------------------===//
+
+BandsAttr BandsAttr::get(MLIRContext *context, BandMode mode,
+                         ArrayRef<SmallVector<std::pair<int64_t, int64_t>>> heads) {
+  SmallVector<int64_t> bounds, offsets;
+  for (const auto &head : heads) {
+    offsets.push_back(bounds.size() / 2);
+    for (auto [lo, hi] : head) {
+      bounds.push_back(lo);
+      bounds.push_back(hi);
+    }
+  }
+  offsets.push_back(bounds.size() / 2);
+  return Base::get(context, mode, bounds, offsets);
+}
+
+SmallVector<std::pair<int64_t, int64_t>>
+BandsAttr::getHeadIntervals(int64_t head) const {
+  SmallVector<std::pair<int64_t, int64_t>> intervals;
+  ArrayRef<int64_t> offsets = getHeadOffsets();
+  ArrayRef<int64_t> bounds = getBounds();
+  for (int64_t i = offsets[head]; i < offsets[head + 1]; ++i)
+    intervals.push_back({bounds[2 * i], bounds[2 * i + 1]});
+  return intervals;
+}
+
+/// head-list ::= `[` (interval (`,` interval)*)? `]`
+/// interval  ::= integer `:` integer            (half-open [lo, hi))
+Attribute BandsAttr::parse(AsmParser &parser, Type) {
+  BandMode mode;
+  if (parser.parseLess() || parseBandMode(parser, mode))
+    return {};
+  SmallVector<int64_t> bounds, offsets;
+  while (succeeded(parser.parseOptionalComma())) {
+    offsets.push_back(bounds.size() / 2);
+    if (parser.parseLSquare())
+      return {};
+    if (succeeded(parser.parseOptionalRSquare()))
+      continue;
+    do {
+      int64_t lo, hi;
+      if (parser.parseInteger(lo) || parser.parseColon() ||
+          parser.parseInteger(hi))
+        return {};
+      bounds.push_back(lo);
+      bounds.push_back(hi);
+    } while (succeeded(parser.parseOptionalComma()));
+    if (parser.parseRSquare())
+      return {};
+  }
+  offsets.push_back(bounds.size() / 2);
+  if (parser.parseGreater())
+    return {};
+  return parser.getChecked<BandsAttr>(parser.getContext(), mode, bounds,
+                                      offsets);
+}
+
+void BandsAttr::print(AsmPrinter &printer) const {
+  printer << "<" << stringifyBandMode(getMode());
+  for (int64_t h = 0, e = getNumHeads(); h < e; ++h) {
+    printer << ", [";
+    llvm::interleaveComma(getHeadIntervals(h), printer, [&](auto interval) {
+      printer << interval.first << ":" << interval.second;
+    });
+    printer << "]";
+  }
+  printer << ">";
+}
+
+/// Converts the attribute storage to the planning library's table.
+static ::spa::plan::BandTable toPlanTable(BandMode mode, ArrayRef<int64_t> bounds,
+                                   ArrayRef<int64_t> offsets) {
+  ::spa::plan::BandTable table;
+  table.mode = mode == BandMode::Causal ? ::spa::plan::BandMode::Causal
+                                        : ::spa::plan::BandMode::Bidirectional;
+  for (size_t h = 0; h + 1 < offsets.size(); ++h) {
+    ::spa::plan::HeadBands head;
+    for (int64_t i = offsets[h]; i < offsets[h + 1]; ++i)
+      head.push_back({bounds[2 * i], bounds[2 * i + 1]});
+    table.heads.push_back(std::move(head));
+  }
+  return table;
+}
+
+LogicalResult BandsAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                BandMode mode, ArrayRef<int64_t> bounds,
+                                ArrayRef<int64_t> headOffsets) {
+  // The storage invariants only builders can break; the parser cannot.
+  if (bounds.size() % 2 != 0 || headOffsets.empty() ||
+      headOffsets.front() != 0 ||
+      headOffsets.back() != static_cast<int64_t>(bounds.size() / 2) ||
+      !llvm::is_sorted(headOffsets))
+    return emitError() << "malformed band table storage";
+  if (headOffsets.size() < 2)
+    return emitError() << "band table must list at least one head";
+  std::string error =
+      ::spa::plan::validateBandTable(toPlanTable(mode, bounds, headOffsets));
+  if (!error.empty())
+    return emitError() << "invalid band table: " << error;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// BandPolicyAttr
+//===----------------------------------------------------------------------===//
+
+/// policy ::= `<` mode `,` kind (`,` `window` `=` int)? (`,` `tile` `=` QxK)? `>`
+Attribute BandPolicyAttr::parse(AsmParser &parser, Type) {
+  BandMode mode;
+  if (parser.parseLess() || parseBandMode(parser, mode) ||
+      parser.parseComma())
+    return {};
+  SMLoc kindLoc = parser.getCurrentLocation();
+  StringRef kindName;
+  if (parser.parseKeyword(&kindName))
+    return {};
+  std::optional<BandPolicyKind> kind = symbolizeBandPolicyKind(kindName);
+  if (!kind) {
+    parser.emitError(kindLoc, "unknown band policy '")
+        << kindName
+        << "'; expected one of exclusive_equal, local_plus_band, "
+           "gapped_half, sliding_window, dense_causal, pair_balanced, "
+           "tile_balanced";
+    return {};
+  }
+  int64_t window = -1, tileQ = 0, tileK = 0;
+  bool sawWindow = false, sawTile = false;
+  while (succeeded(parser.parseOptionalComma())) {
+    SMLoc keyLoc = parser.getCurrentLocation();
+    StringRef key;
+    if (parser.parseKeyword(&key) || parser.parseEqual())
+      return {};
+    if (key == "window" && !sawWindow) {
+      sawWindow = true;
+      if (parser.parseInteger(window))
+        return {};
+    } else if (key == "tile" && !sawTile) {
+      sawTile = true;
+      SmallVector<int64_t, 2> dims;
+      SMLoc dimsLoc = parser.getCurrentLocation();
+      if (parser.parseDimensionList(dims, /*allowDynamic=*/false,
+                                    /*withTrailingX=*/false))
+        return {};
+      if (dims.size() != 2) {
+        parser.emitError(dimsLoc, "expected tile shape as <rows>x<cols>");
+        return {};
+      }
+      tileQ = dims[0];
+      tileK = dims[1];
+    } else {
+      parser.emitError(keyLoc, "unexpected or repeated band policy "
+                               "parameter '")
+          << key << "'; expected 'window' or 'tile'";
+      return {};
+    }
+  }
+  if (parser.parseGreater())
+    return {};
+  return parser.getChecked<BandPolicyAttr>(parser.getContext(), mode, *kind,
+                                           window, tileQ, tileK);
+}
+
+void BandPolicyAttr::print(AsmPrinter &printer) const {
+  printer << "<" << stringifyBandMode(getMode()) << ", "
+          << stringifyBandPolicyKind(getKind());
+  if (getWindow() != -1)
+    printer << ", window = " << getWindow();
+  if (getTileQ() != 0 || getTileK() != 0)
+    printer << ", tile = " << getTileQ() << "x" << getTileK();
+  printer << ">";
+}
+
+LogicalResult
+BandPolicyAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       BandMode mode, BandPolicyKind kind, int64_t window,
+                       int64_t tileQ, int64_t tileK) {
+  if (window != -1 && kind != BandPolicyKind::SlidingWindow)
+    return emitError() << "'window' applies only to sliding_window, not to "
+                       << stringifyBandPolicyKind(kind);
+  if (window < -1)
+    return emitError() << "sliding window must be >= 0, got " << window;
+  bool hasTile = tileQ != 0 || tileK != 0;
+  if (hasTile && kind != BandPolicyKind::TileBalanced)
+    return emitError() << "'tile' applies only to tile_balanced, not to "
+                       << stringifyBandPolicyKind(kind);
+  if (hasTile && (tileQ <= 0 || tileK <= 0))
+    return emitError() << "tile shape must be positive, got " << tileQ << "x"
+                       << tileK;
+  return success();
+}

@@ -1,0 +1,12 @@
+//===- InitAll.cpp - register everything spa provides ---------------------===//
+
+#include "spa/Registration/InitAll.h"
+#include "spa/Dialect/Spa/IR/SpaDialect.h"
+
+#include "mlir/IR/DialectRegistry.h"
+
+void mlir::spa::registerAllSpaDialects(DialectRegistry &registry) {
+  registerSpaDialect(registry);
+}
+
+void mlir::spa::registerAllSpaPasses() {}

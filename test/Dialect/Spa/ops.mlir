@@ -1,0 +1,82 @@
+// Round trip of the spa dialect: pretty form, generic form, and the pretty
+// form again must agree.
+// RUN: spa-opt %s | FileCheck %s
+// RUN: spa-opt %s --mlir-print-op-generic | spa-opt | FileCheck %s
+// RUN: spa-opt %s | spa-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @two_heads
+// CHECK: spa.attention bands(#spa.bands<causal, [0:512], [512:1024]>) scale(1.250000e-01) ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>) outs(%{{.*}} : tensor<1x2x1024x64xbf16>) -> tensor<1x2x1024x64xbf16>
+func.func @two_heads(%q: tensor<1x2x1024x64xbf16>, %k: tensor<1x2x1024x64xbf16>,
+                     %v: tensor<1x2x1024x64xbf16>, %o: tensor<1x2x1024x64xbf16>)
+    -> tensor<1x2x1024x64xbf16> {
+  %0 = spa.attention bands(#spa.bands<causal, [0:512], [512:1024]>) scale(0.125)
+      ins(%q, %k, %v : tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>)
+      outs(%o : tensor<1x2x1024x64xbf16>) -> tensor<1x2x1024x64xbf16>
+  return %0 : tensor<1x2x1024x64xbf16>
+}
+
+// Log-sum-exp result, grouped-query heads (4 query heads over 2 kv heads),
+// Nq != Nk, dynamic batch and lengths, an empty head and a multi-band head.
+// CHECK-LABEL: func.func @gqa_lse_dynamic
+// CHECK: %{{.*}}:2 = spa.attention bands(#spa.bands<causal, [0:65, 512:1024], [], [1:2], [2:4096]>) ins(
+// CHECK-SAME: outs(%{{.*}}, %{{.*}} : tensor<?x4x?x128xf16>, tensor<?x4x?xf32>) -> tensor<?x4x?x128xf16>, tensor<?x4x?xf32>
+func.func @gqa_lse_dynamic(%q: tensor<?x4x?x64xf16>, %k: tensor<?x2x?x64xf16>,
+                           %v: tensor<?x2x?x128xf16>, %o: tensor<?x4x?x128xf16>,
+                           %l: tensor<?x4x?xf32>)
+    -> (tensor<?x4x?x128xf16>, tensor<?x4x?xf32>) {
+  %0:2 = spa.attention bands(#spa.bands<causal, [0:65, 512:1024], [], [1:2], [2:4096]>)
+      ins(%q, %k, %v : tensor<?x4x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x128xf16>)
+      outs(%o, %l : tensor<?x4x?x128xf16>, tensor<?x4x?xf32>)
+      -> tensor<?x4x?x128xf16>, tensor<?x4x?xf32>
+  return %0#0, %0#1 : tensor<?x4x?x128xf16>, tensor<?x4x?xf32>
+}
+
+// Unresolved policies, every kind and parameter form.
+// CHECK-LABEL: func.func @policies
+// CHECK: bands(#spa.band_policy<causal, exclusive_equal>)
+// CHECK: bands(#spa.band_policy<causal, local_plus_band>)
+// CHECK: bands(#spa.band_policy<bidirectional, gapped_half>)
+// CHECK: bands(#spa.band_policy<causal, sliding_window, window = 128>)
+// CHECK: bands(#spa.band_policy<causal, sliding_window>)
+// CHECK: bands(#spa.band_policy<causal, dense_causal>)
+// CHECK: bands(#spa.band_policy<causal, pair_balanced>)
+// CHECK: bands(#spa.band_policy<bidirectional, tile_balanced, tile = 128x64>)
+func.func @policies(%q: tensor<2x8x256x32xf32>, %o: tensor<2x8x256x32xf32>) {
+  %0 = spa.attention bands(#spa.band_policy<causal, exclusive_equal>)
+      ins(%q, %q, %q : tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>)
+      outs(%o : tensor<2x8x256x32xf32>) -> tensor<2x8x256x32xf32>
+  %1 = spa.attention bands(#spa.band_policy<causal, local_plus_band>)
+      ins(%q, %q, %q : tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>)
+      outs(%o : tensor<2x8x256x32xf32>) -> tensor<2x8x256x32xf32>
+  %2 = spa.attention bands(#spa.band_policy<bidirectional, gapped_half>)
+      ins(%q, %q, %q : tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>)
+      outs(%o : tensor<2x8x256x32xf32>) -> tensor<2x8x256x32xf32>
+  %3 = spa.attention bands(#spa.band_policy<causal, sliding_window, window = 128>)
+      ins(%q, %q, %q : tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>)
+      outs(%o : tensor<2x8x256x32xf32>) -> tensor<2x8x256x32xf32>
+  %4 = spa.attention bands(#spa.band_policy<causal, sliding_window>)
+      ins(%q, %q, %q : tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>)
+      outs(%o : tensor<2x8x256x32xf32>) -> tensor<2x8x256x32xf32>
+  %5 = spa.attention bands(#spa.band_policy<causal, dense_causal>)
+      ins(%q, %q, %q : tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>)
+      outs(%o : tensor<2x8x256x32xf32>) -> tensor<2x8x256x32xf32>
+  %6 = spa.attention bands(#spa.band_policy<causal, pair_balanced>)
+      ins(%q, %q, %q : tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>)
+      outs(%o : tensor<2x8x256x32xf32>) -> tensor<2x8x256x32xf32>
+  %7 = spa.attention bands(#spa.band_policy<bidirectional, tile_balanced, tile = 128x64>)
+      ins(%q, %q, %q : tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>, tensor<2x8x256x32xf32>)
+      outs(%o : tensor<2x8x256x32xf32>) -> tensor<2x8x256x32xf32>
+  return
+}
+
+// Buffer form: no results, writes its destinations.
+// CHECK-LABEL: func.func @on_memrefs
+// CHECK: spa.attention bands(#spa.bands<bidirectional, [0:3]>) ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<1x1x7x16xf32>, memref<1x1x9x16xf32>, memref<1x1x9x16xf32>) outs(%{{.*}}, %{{.*}} : memref<1x1x7x16xf32>, memref<1x1x7xf32>){{$}}
+func.func @on_memrefs(%q: memref<1x1x7x16xf32>, %k: memref<1x1x9x16xf32>,
+                      %v: memref<1x1x9x16xf32>, %o: memref<1x1x7x16xf32>,
+                      %l: memref<1x1x7xf32>) {
+  spa.attention bands(#spa.bands<bidirectional, [0:3]>)
+      ins(%q, %k, %v : memref<1x1x7x16xf32>, memref<1x1x9x16xf32>, memref<1x1x9x16xf32>)
+      outs(%o, %l : memref<1x1x7x16xf32>, memref<1x1x7xf32>)
+  return
+}

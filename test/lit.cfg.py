@@ -1,0 +1,34 @@
+# lit configuration for spa's FileCheck and execution tests.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "SPA"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".py", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.spa_obj_root, "test")
+# Unit/ is its own suite (GoogleTest); inputs/ holds files other tests read.
+config.excludes = ["Unit", "Inputs", "lit.cfg.py", "lit.site.cfg.py"]
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%spa_lib_dir", config.spa_lib_dir))
+config.substitutions.append(("%spa_src_root", config.spa_src_root))
+config.substitutions.append(("%python", config.python_executable))
+
+llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+# Debian's mlir-opt is the host tool the plugin test loads into.
+tool_dirs = [config.spa_tools_dir, config.llvm_tools_dir]
+tools = [
+    "spa-opt",
+    ToolSubst("mlir-opt", os.path.join(config.llvm_tools_dir, "mlir-opt")),
+]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PYTHONPATH",
+                             os.path.join(config.spa_src_root, "python"),
+                             append_path=True)
