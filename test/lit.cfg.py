@@ -17,6 +17,7 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%spa_lib_dir", config.spa_lib_dir))
 config.substitutions.append(("%spa_src_root", config.spa_src_root))
 config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%spa_tools_dir", config.spa_tools_dir))
 
 llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()

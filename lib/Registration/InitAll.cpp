@@ -2,6 +2,7 @@
 
 #include "spa/Registration/InitAll.h"
 #include "spa/Dialect/Spa/IR/SpaDialect.h"
+#include "spa/Dialect/Spa/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
@@ -9,4 +10,4 @@ void mlir::spa::registerAllSpaDialects(DialectRegistry &registry) {
   registerSpaDialect(registry);
 }
 
-void mlir::spa::registerAllSpaPasses() {}
+void mlir::spa::registerAllSpaPasses() { registerSpaPasses(); }

@@ -244,7 +244,7 @@ func.func @f(%q: tensor<1x1x8x16xf32>, %k: tensor<1x1x8x16xf32>, %v: tensor<1x1x
 
 func.func @f(%q: tensor<1x1x8x16xf32>) {
   // expected-error @+1 {{attribute 'bands' failed to satisfy constraint}}
-  %0 = "spa.attention"(%q, %q, %q, %q) {bands = 3 : i64} : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
+  %0 = "spa.attention"(%q, %q, %q, %q) <{bands = 3 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1>}> : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
   return
 }
 
@@ -252,7 +252,7 @@ func.func @f(%q: tensor<1x1x8x16xf32>) {
 
 func.func @f(%q: tensor<1x1x8x16xf32>) {
   // expected-error @+1 {{requires attribute 'bands'}}
-  %0 = "spa.attention"(%q, %q, %q, %q) : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
+  %0 = "spa.attention"(%q, %q, %q, %q) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 1>}> : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
   return
 }
 
@@ -260,7 +260,7 @@ func.func @f(%q: tensor<1x1x8x16xf32>) {
 
 func.func @f(%q: memref<1x1x8x16xf32>) {
   // expected-error @+1 {{on memrefs expects no results, got 1}}
-  %0 = "spa.attention"(%q, %q, %q, %q) {bands = #spa.band_policy<causal, dense_causal>} : (memref<1x1x8x16xf32>, memref<1x1x8x16xf32>, memref<1x1x8x16xf32>, memref<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
+  %0 = "spa.attention"(%q, %q, %q, %q) <{bands = #spa.band_policy<causal, dense_causal>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1>}> : (memref<1x1x8x16xf32>, memref<1x1x8x16xf32>, memref<1x1x8x16xf32>, memref<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
   return
 }
 
@@ -348,3 +348,57 @@ func.func @f(%q: memref<1x1x8x16xf32>) {
 
 // expected-error @+1 {{unexpected or repeated band policy parameter 'stride'; expected 'window' or 'tile'}}
 #bad = #spa.band_policy<causal, sliding_window, stride = 1>
+
+// -----
+
+func.func @f(%q: tensor<1x2x8x16xf32>, %b: tensor<2x1x2xindex>) {
+  // expected-error @+1 {{band_bounds requires 'bands' to be the #spa.band_policy they were computed from}}
+  %0 = spa.attention bands(#spa.bands<causal, [0:4], [4:8]>) band_bounds(%b : tensor<2x1x2xindex>)
+      ins(%q, %q, %q : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>)
+      outs(%q : tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x2x?x16xf32>, %b: tensor<2x1x2xindex>) {
+  // expected-error @+1 {{band_bounds: expected shape [2, 2, 2] of index, got 'tensor<2x1x2xindex>'}}
+  %0 = spa.attention bands(#spa.band_policy<causal, local_plus_band>) band_bounds(%b : tensor<2x1x2xindex>)
+      ins(%q, %q, %q : tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>)
+      outs(%q : tensor<1x2x?x16xf32>) -> tensor<1x2x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x2x?x16xf32>, %b: memref<2x1x2xindex>) {
+  // expected-error @+1 {{band_bounds: expected a ranked tensor like the other operands, got 'memref<2x1x2xindex>'}}
+  %0 = spa.attention bands(#spa.band_policy<causal, exclusive_equal>) band_bounds(%b : memref<2x1x2xindex>)
+      ins(%q, %q, %q : tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>)
+      outs(%q : tensor<1x2x?x16xf32>) -> tensor<1x2x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  // expected-error @+1 {{pair_balanced has no run-time form; it needs a static key length}}
+  %b = spa.band_bounds #spa.band_policy<causal, pair_balanced> key_len(%n) : tensor<4x1x2xindex>
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  // expected-error @+1 {{result: expected shape [H, 2, 2] with static H > 0 for local_plus_band, got 'tensor<4x1x2xindex>'}}
+  %b = spa.band_bounds #spa.band_policy<causal, local_plus_band> key_len(%n) : tensor<4x1x2xindex>
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  // expected-error @+1 {{result: expected shape [H, 1, 2] with static H > 0 for exclusive_equal, got 'tensor<?x1x2xindex>'}}
+  %b = spa.band_bounds #spa.band_policy<causal, exclusive_equal> key_len(%n) : tensor<?x1x2xindex>
+  return
+}

@@ -80,3 +80,15 @@ func.func @on_memrefs(%q: memref<1x1x7x16xf32>, %k: memref<1x1x9x16xf32>,
       outs(%o, %l : memref<1x1x7x16xf32>, memref<1x1x7xf32>)
   return
 }
+
+// Run-time band bounds for a dynamic key length.
+// CHECK-LABEL: func.func @runtime_bounds
+// CHECK: %[[B:.*]] = spa.band_bounds #spa.band_policy<causal, local_plus_band> key_len(%{{.*}}) : tensor<4x2x2xindex>
+// CHECK: spa.attention bands(#spa.band_policy<causal, local_plus_band>) band_bounds(%[[B]] : tensor<4x2x2xindex>) ins(
+func.func @runtime_bounds(%q: tensor<1x4x?x32xbf16>, %n: index) -> tensor<1x4x?x32xbf16> {
+  %b = spa.band_bounds #spa.band_policy<causal, local_plus_band> key_len(%n) : tensor<4x2x2xindex>
+  %0 = spa.attention bands(#spa.band_policy<causal, local_plus_band>) band_bounds(%b : tensor<4x2x2xindex>)
+      ins(%q, %q, %q : tensor<1x4x?x32xbf16>, tensor<1x4x?x32xbf16>, tensor<1x4x?x32xbf16>)
+      outs(%q : tensor<1x4x?x32xbf16>) -> tensor<1x4x?x32xbf16>
+  return %0 : tensor<1x4x?x32xbf16>
+}

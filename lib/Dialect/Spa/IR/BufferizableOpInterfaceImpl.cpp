@@ -44,10 +44,13 @@ struct AttentionOpBufferization
     }
     rewriter.setInsertionPoint(op);
     ValueRange all(buffers);
-    spa::AttentionOp::create(rewriter, op->getLoc(), TypeRange{}, all[0],
-                             all[1], all[2], all.drop_front(3),
-                             attention.getBands(), attention.getScaleAttr());
-    replaceOpWithBufferizedValues(rewriter, op, all.drop_front(3));
+    unsigned numInputs = attention.getBandBounds() ? 4 : 3;
+    ValueRange outputs = all.drop_front(numInputs);
+    spa::AttentionOp::create(
+        rewriter, op->getLoc(), TypeRange{}, all[0], all[1], all[2],
+        numInputs == 4 ? all[3] : Value(), outputs, attention.getBands(),
+        attention.getScaleAttr());
+    replaceOpWithBufferizedValues(rewriter, op, outputs);
     return success();
   }
 };

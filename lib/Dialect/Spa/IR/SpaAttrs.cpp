@@ -12,7 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "spa/Dialect/Spa/IR/SpaDialect.h"
-#include "spa/Planning/BandPlan.h"
+#include "spa/Dialect/Spa/IR/PlanInterop.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -122,11 +122,11 @@ void BandsAttr::print(AsmPrinter &printer) const {
 }
 
 /// Converts the attribute storage to the planning library's table.
-static ::spa::plan::BandTable toPlanTable(BandMode mode, ArrayRef<int64_t> bounds,
-                                   ArrayRef<int64_t> offsets) {
+static ::spa::plan::BandTable tableFromStorage(BandMode mode,
+                                          ArrayRef<int64_t> bounds,
+                                          ArrayRef<int64_t> offsets) {
   ::spa::plan::BandTable table;
-  table.mode = mode == BandMode::Causal ? ::spa::plan::BandMode::Causal
-                                        : ::spa::plan::BandMode::Bidirectional;
+  table.mode = toPlanMode(mode);
   for (size_t h = 0; h + 1 < offsets.size(); ++h) {
     ::spa::plan::HeadBands head;
     for (int64_t i = offsets[h]; i < offsets[h + 1]; ++i)
@@ -134,6 +134,44 @@ static ::spa::plan::BandTable toPlanTable(BandMode mode, ArrayRef<int64_t> bound
     table.heads.push_back(std::move(head));
   }
   return table;
+}
+
+::spa::plan::BandMode mlir::spa::toPlanMode(BandMode mode) {
+  return mode == BandMode::Causal ? ::spa::plan::BandMode::Causal
+                                  : ::spa::plan::BandMode::Bidirectional;
+}
+
+BandMode mlir::spa::fromPlanMode(::spa::plan::BandMode mode) {
+  return mode == ::spa::plan::BandMode::Causal ? BandMode::Causal
+                                               : BandMode::Bidirectional;
+}
+
+// The IR enum and the planner enum share spellings; convert through them so
+// adding a policy cannot silently mismatch.
+::spa::plan::PolicyKind mlir::spa::toPlanKind(BandPolicyKind kind) {
+  return *::spa::plan::parsePolicyKind(stringifyBandPolicyKind(kind).str());
+}
+
+std::optional<BandPolicyKind>
+mlir::spa::fromPlanKind(::spa::plan::PolicyKind kind) {
+  return symbolizeBandPolicyKind(
+      std::string(::spa::plan::policyKindName(kind)));
+}
+
+::spa::plan::BandTable mlir::spa::toPlanTable(BandsAttr bands) {
+  return tableFromStorage(bands.getMode(), bands.getBounds(),
+                       bands.getHeadOffsets());
+}
+
+BandsAttr mlir::spa::fromPlanTable(MLIRContext *context,
+                                   const ::spa::plan::BandTable &table) {
+  SmallVector<SmallVector<std::pair<int64_t, int64_t>>> heads;
+  for (const ::spa::plan::HeadBands &head : table.heads) {
+    heads.emplace_back();
+    for (const ::spa::plan::Interval &interval : head)
+      heads.back().push_back({interval.lo, interval.hi});
+  }
+  return BandsAttr::get(context, fromPlanMode(table.mode), heads);
 }
 
 LogicalResult BandsAttr::verify(function_ref<InFlightDiagnostic()> emitError,
@@ -148,7 +186,7 @@ LogicalResult BandsAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (headOffsets.size() < 2)
     return emitError() << "band table must list at least one head";
   std::string error =
-      ::spa::plan::validateBandTable(toPlanTable(mode, bounds, headOffsets));
+      ::spa::plan::validateBandTable(tableFromStorage(mode, bounds, headOffsets));
   if (!error.empty())
     return emitError() << "invalid band table: " << error;
   return success();

@@ -174,6 +174,25 @@ LogicalResult AttentionOp::verify() {
                            << " heads, expected " << numQueryHeads
                            << " (Hq, query dimension 1)";
 
+  if (Value bounds = getBandBounds()) {
+    auto policy = dyn_cast<BandPolicyAttr>(getBands());
+    if (!policy)
+      return emitOpError("band_bounds requires 'bands' to be the "
+                         "#spa.band_policy they were computed from");
+    auto boundsType = cast<ShapedType>(bounds.getType());
+    if (!isa<RankedTensorType, MemRefType>(boundsType) ||
+        isa<RankedTensorType>(boundsType) != onTensors)
+      return emitOpError() << "band_bounds: expected a ranked "
+                           << (onTensors ? "tensor" : "memref")
+                           << " like the other operands, got " << boundsType;
+    int64_t slots = BandBoundsOp::getSlotsPerHead(policy.getKind());
+    if (!boundsType.getElementType().isIndex() ||
+        boundsType.getShape() != ArrayRef<int64_t>{numQueryHeads, slots, 2})
+      return emitOpError() << "band_bounds: expected shape [" << numQueryHeads
+                           << ", " << slots << ", 2] of index, got "
+                           << boundsType;
+  }
+
   if (FloatAttr scaleAttr = getScaleAttr()) {
     double scale = scaleAttr.getValueAsDouble();
     if (!(scale > 0.0) || !std::isfinite(scale))
@@ -183,13 +202,46 @@ LogicalResult AttentionOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// BandBoundsOp
+//===----------------------------------------------------------------------===//
+
+int64_t BandBoundsOp::getSlotsPerHead(BandPolicyKind kind) {
+  return kind == BandPolicyKind::LocalPlusBand ? 2 : 1;
+}
+
+bool BandBoundsOp::hasRuntimeForm(BandPolicyKind kind) {
+  return kind != BandPolicyKind::PairBalanced &&
+         kind != BandPolicyKind::TileBalanced;
+}
+
+LogicalResult BandBoundsOp::verify() {
+  BandPolicyKind kind = getPolicy().getKind();
+  if (!hasRuntimeForm(kind))
+    return emitOpError() << stringifyBandPolicyKind(kind)
+                         << " has no run-time form; it needs a static key "
+                            "length";
+  RankedTensorType type = getBounds().getType();
+  int64_t slots = getSlotsPerHead(kind);
+  if (type.getRank() != 3 || type.isDynamicDim(0) || type.getDimSize(0) <= 0 ||
+      type.getDimSize(1) != slots || type.getDimSize(2) != 2)
+    return emitOpError() << "result: expected shape [H, " << slots
+                         << ", 2] with static H > 0 for "
+                         << stringifyBandPolicyKind(kind) << ", got " << type;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp side effects
+//===----------------------------------------------------------------------===//
+
 void AttentionOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
   if (hasPureTensorSemantics())
     return;
-  for (OpOperand &input : getOperation()->getOpOperands().take_front(3))
-    effects.emplace_back(MemoryEffects::Read::get(), &input,
+  for (OpOperand *input : getDpsInputOperands())
+    effects.emplace_back(MemoryEffects::Read::get(), input,
                          SideEffects::DefaultResource::get());
   for (OpOperand &output : getOutputsMutable())
     effects.emplace_back(MemoryEffects::Write::get(), &output,

@@ -16,6 +16,7 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 def Spa_AnyBandsAttr : AnyAttrOf<[Spa_BandsAttr, Spa_BandPolicyAttr]>;
 
 def Spa_AttentionOp : Spa_Op<"attention", [
+    AttrSizedOperandSegments,
     DestinationStyleOpInterface,
     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
   let summary = "banded multi-head attention (SPAttention)";
@@ -44,6 +45,11 @@ def Spa_AttentionOp : Spa_Op<"attention", [
     On tensors the op returns one result per `outs` operand; on memrefs it
     writes them in place and returns nothing.
 
+    When the key length is dynamic, `-spa-balance-bands` cannot write a
+    table; it keeps the policy in `bands` and passes the bounds computed at
+    run time (`spa.band_bounds`) as `band_bounds`, a `[Hq, M, 2]` index
+    tensor of `[lo, hi)` pairs (`lo == hi` marks an unused slot).
+
     Example:
 
     ```mlir
@@ -60,6 +66,7 @@ def Spa_AttentionOp : Spa_Op<"attention", [
     AnyShaped:$query,
     AnyShaped:$key,
     AnyShaped:$value,
+    Optional<AnyShaped>:$band_bounds,
     Variadic<AnyShaped>:$outputs,
     Spa_AnyBandsAttr:$bands,
     OptionalAttr<F64Attr>:$scale
@@ -67,7 +74,9 @@ def Spa_AttentionOp : Spa_Op<"attention", [
   let results = (outs Variadic<AnyRankedTensor>:$results);
 
   let assemblyFormat = [{
-    `bands` `(` $bands `)` (`scale` `(` $scale^ `)`)?
+    `bands` `(` $bands `)`
+    (`band_bounds` `(` $band_bounds^ `:` type($band_bounds) `)`)?
+    (`scale` `(` $scale^ `)`)?
     `ins` `(` $query `,` $key `,` $value `:` type($query) `,` type($key) `,` type($value) `)`
     `outs` `(` $outputs `:` type($outputs) `)`
     attr-dict (`->` type($results)^)?
@@ -93,6 +102,41 @@ def Spa_AttentionOp : Spa_Op<"attention", [
     ::mlir::MutableOperandRange getDpsInitsMutable() {
       return getOutputsMutable();
     }
+  }];
+}
+
+def Spa_BandBoundsOp : Spa_Op<"band_bounds", [Pure]> {
+  let summary = "band bounds of a policy for a key length known at run time";
+  let description = [{
+    Computes the interval table of `policy` for `Nk = key_len` query heads
+    `H` (the result's first dimension) as index arithmetic, so that one
+    compiled module serves every sequence length. The result is a
+    `[H, M, 2]` tensor of half-open `[lo, hi)` pairs, `M` the most intervals
+    any head of the policy can have (2 for `local_plus_band`, else 1); an
+    unused or empty slot has `lo == hi`. Intervals are merged and clipped to
+    `[0, Nk)` exactly as the static planner does, so for a constant `key_len`
+    the values equal the `#spa.bands` table `-spa-balance-bands` would write.
+
+    `-spa-expand-band-bounds` lowers it to `arith` and `tensor.from_elements`.
+    Only policies with a closed form are supported; `pair_balanced` and
+    `tile_balanced` need a static key length.
+
+    ```mlir
+    %b = spa.band_bounds #spa.band_policy<causal, local_plus_band> key_len(%n)
+        : tensor<16x2x2xindex>
+    ```
+  }];
+  let arguments = (ins Spa_BandPolicyAttr:$policy, Index:$key_len);
+  let results = (outs RankedTensorOf<[Index]>:$bounds);
+  let assemblyFormat = [{
+    qualified($policy) `key_len` `(` $key_len `)` attr-dict `:` type($bounds)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Interval slots per head that `kind` needs at run time.
+    static int64_t getSlotsPerHead(::mlir::spa::BandPolicyKind kind);
+    /// Whether `kind` has a closed form usable at run time.
+    static bool hasRuntimeForm(::mlir::spa::BandPolicyKind kind);
   }];
 }
 

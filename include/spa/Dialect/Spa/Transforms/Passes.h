@@ -1,0 +1,27 @@
+//===- Passes.h - spa transformation passes ---------------------*- C++ -*-===//
+
+#ifndef SPA_DIALECT_SPA_TRANSFORMS_PASSES_H
+#define SPA_DIALECT_SPA_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace spa {
+
+#define GEN_PASS_DECL
+#include "spa/Dialect/Spa/Transforms/Passes.h.inc"
+
+/// Patterns expanding spa.band_bounds into arith + tensor.from_elements.
+void populateExpandBandBoundsPatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "spa/Dialect/Spa/Transforms/Passes.h.inc"
+
+} // namespace spa
+} // namespace mlir
+
+#endif // SPA_DIALECT_SPA_TRANSFORMS_PASSES_H

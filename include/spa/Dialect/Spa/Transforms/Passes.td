@@ -1,0 +1,68 @@
+//===- Passes.td - spa transformation passes ---------------*- tablegen -*-===//
+
+#ifndef SPA_DIALECT_SPA_TRANSFORMS_PASSES_TD
+#define SPA_DIALECT_SPA_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SpaBalanceBands : Pass<"spa-balance-bands"> {
+  let summary = "Resolve #spa.band_policy into per-head band tables";
+  let description = [{
+    Rewrites the `bands` of every `spa.attention` that still holds a
+    `#spa.band_policy` into a concrete `#spa.bands` table, computed by the
+    planning library exactly as SPEC.md defines each policy. The
+    `tile_balanced` policy balances the cost model's estimate for the tile
+    shape and SM count given as options (or in the policy itself).
+
+    When the key length `Nk` is dynamic, the table depends on the run-time
+    length: the pass inserts `spa.band_bounds` on `Nk` (read with
+    `tensor.dim`/`memref.dim`) and passes its result as the op's
+    `band_bounds`; `-spa-expand-band-bounds` turns that into index
+    arithmetic. One compiled module then serves every length.
+
+    With `report`, the pass prints for each op the per-head intervals,
+    useful pairs, share of the layer, full and partial key tiles and cost,
+    and the layer summary (fraction of dense causal work, cost spread, and
+    the makespan of a longest-job-first schedule over the SMs).
+
+    ```
+    spa-opt layer.mlir --spa-balance-bands="policy=pair_balanced report"
+    ```
+  }];
+  let options = [
+    Option<"policy", "policy", "std::string", /*default=*/"\"\"",
+           "Override every op's policy kind (exclusive_equal, local_plus_band, "
+           "gapped_half, sliding_window, dense_causal, pair_balanced, "
+           "tile_balanced); empty keeps each op's own">,
+    Option<"tileQ", "tile-q", "int64_t", /*default=*/"128",
+           "Query rows per tile for the cost model and tile_balanced">,
+    Option<"tileK", "tile-k", "int64_t", /*default=*/"128",
+           "Key columns per tile for the cost model and tile_balanced">,
+    Option<"numSMs", "num-sms", "int64_t", /*default=*/"132",
+           "Processors for the schedule estimate (H100 SXM: 132)">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Print the per-head plan and cost report to stdout">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::memref::MemRefDialect"
+  ];
+}
+
+def SpaExpandBandBounds : Pass<"spa-expand-band-bounds"> {
+  let summary = "Lower spa.band_bounds to arith and tensor.from_elements";
+  let description = [{
+    Expands each `spa.band_bounds` into the closed-form index arithmetic of
+    its policy (`Wb = N / H`, `R = N % H`, `W_h = Wb + (h < R)`,
+    `S_h = h * Wb + min(h, R)`), with the same merging and clipping as the
+    static planner. With a constant key length the result folds to a
+    constant equal to the static table.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // SPA_DIALECT_SPA_TRANSFORMS_PASSES_TD
