@@ -3,6 +3,8 @@
 #include "spa/Registration/InitAll.h"
 #include "spa/Dialect/Spa/IR/SpaDialect.h"
 #include "spa/Dialect/Spa/Transforms/Passes.h"
+#include "spa/Conversion/Passes.h"
+#include "spa/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
@@ -10,4 +12,8 @@ void mlir::spa::registerAllSpaDialects(DialectRegistry &registry) {
   registerSpaDialect(registry);
 }
 
-void mlir::spa::registerAllSpaPasses() { registerSpaPasses(); }
+void mlir::spa::registerAllSpaPasses() {
+  registerSpaPasses();
+  registerSpaConversionPasses();
+  registerSpaPipelines();
+}

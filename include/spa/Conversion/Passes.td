@@ -1,0 +1,47 @@
+//===- Passes.td - spa conversion passes -------------------*- tablegen -*-===//
+
+#ifndef SPA_CONVERSION_PASSES_TD
+#define SPA_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertSpaToLinalg : Pass<"convert-spa-to-linalg"> {
+  let summary = "Lower spa.attention to tiled linalg/scf with online softmax";
+  let description = [{
+    Rewrites every `spa.attention` on tensors into upstream `linalg`,
+    `tensor`, `arith`, `math` and `scf` only, without ever forming the
+    N x N score matrix:
+
+    * loops over batch, query head and query tiles of `tile-q` rows;
+    * per head interval (and per side in bidirectional mode), a loop over
+      key tiles of `tile-k` columns bounded by the interval: keys `j` with
+      `p_i - hi < j <= p_i - lo` for the tile's rows, so untouched tiles are
+      never visited;
+    * an online softmax in f32 (base-2, with `log2(e)` folded into the
+      scale) updated tile by tile; memory is O(tile) per work item;
+    * only tiles where some pair falls outside the interval evaluate the
+      mask (`scf.if` on a tile-level test); interior tiles take an unmasked
+      path.
+
+    Rows without an admissible key produce zeros and a log-sum-exp of
+    `-inf`. Grouped-query heads read key/value head `h / (Hq / Hkv)`;
+    queries are bottom-right aligned (`p_i = i + Nk - Nq`). The band table
+    comes from `#spa.bands` (as a constant) or from the op's run-time
+    `band_bounds`; run `-spa-balance-bands` first to resolve policies.
+  }];
+  let options = [
+    Option<"tileQ", "tile-q", "int64_t", /*default=*/"32",
+           "Query rows per work item">,
+    Option<"tileK", "tile-k", "int64_t", /*default=*/"64",
+           "Key columns per inner tile">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // SPA_CONVERSION_PASSES_TD

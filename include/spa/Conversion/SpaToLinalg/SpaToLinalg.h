@@ -1,0 +1,33 @@
+//===- SpaToLinalg.h - spa.attention -> linalg/scf --------------*- C++ -*-===//
+
+#ifndef SPA_CONVERSION_SPATOLINALG_SPATOLINALG_H
+#define SPA_CONVERSION_SPATOLINALG_SPATOLINALG_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace spa {
+
+#define GEN_PASS_DECL_CONVERTSPATOLINALG
+#include "spa/Conversion/Passes.h.inc"
+
+/// Tile sizes of the reference lowering.
+struct SpaToLinalgOptions {
+  int64_t tileQ = 32;
+  int64_t tileK = 64;
+};
+
+/// Patterns lowering tensor-level spa.attention to linalg/scf.
+void populateSpaToLinalgPatterns(RewritePatternSet &patterns,
+                                 const SpaToLinalgOptions &options = {});
+
+} // namespace spa
+} // namespace mlir
+
+#endif // SPA_CONVERSION_SPATOLINALG_SPATOLINALG_H

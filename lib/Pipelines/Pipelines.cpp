@@ -1,0 +1,56 @@
+//===- Pipelines.cpp - registered spa pass pipelines ----------------------===//
+//
+// `spa-to-llvm-cpu`: spa.attention -> band tables -> tiled linalg/scf on
+// tensors -> buffers -> loops -> LLVM dialect, ready for the ExecutionEngine
+// or mlir-translate. Written as a textual pipeline so that the exact stages
+// are visible (`spa-opt --dump-pass-pipeline`) and reproducible with
+// upstream passes alone after -convert-spa-to-linalg.
+//
+//===----------------------------------------------------------------------===//
+
+#include "spa/Pipelines/Pipelines.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+
+std::string mlir::spa::getCpuPipelineText(const CpuPipelineOptions &options) {
+  std::string balance = "spa-balance-bands";
+  if (!options.policy.getValue().empty())
+    balance += "{policy=" + options.policy.getValue() + "}";
+  return llvm::formatv(
+      "{0},spa-expand-band-bounds,"
+      "convert-spa-to-linalg{{tile-q={1} tile-k={2}},"
+      "canonicalize,cse,"
+      "one-shot-bufferize{{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "func.func(buffer-hoisting,buffer-loop-hoisting),"
+      "buffer-deallocation-pipeline,"
+      "convert-linalg-to-loops,"
+      "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+      "arith-expand{{include-bf16=true},"
+      "convert-math-to-llvm,convert-math-to-libm,"
+      "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+      "convert-cf-to-llvm,convert-func-to-llvm,"
+      "reconcile-unrealized-casts",
+      balance, options.tileQ.getValue(), options.tileK.getValue());
+}
+
+LogicalResult mlir::spa::buildCpuPipeline(OpPassManager &pm,
+                                          const CpuPipelineOptions &options) {
+  if (options.tileQ <= 0 || options.tileK <= 0)
+    return failure();
+  return parsePassPipeline(getCpuPipelineText(options), pm, llvm::errs());
+}
+
+void mlir::spa::registerSpaPipelines() {
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "spa-to-llvm-cpu",
+      "Compile spa.attention for the CPU: balance bands, lower through "
+      "linalg, bufferize, lower to the LLVM dialect",
+      [](OpPassManager &pm, const CpuPipelineOptions &options) {
+        if (failed(buildCpuPipeline(pm, options)))
+          llvm::report_fatal_error("spa-to-llvm-cpu: invalid options");
+      });
+}

@@ -1,0 +1,621 @@
+//===- spa-run.cpp - compile and execute an spa module on the CPU ---------===//
+//
+// Compiles a module through `spa-to-llvm-cpu` and runs its entry function
+// with MLIR's ExecutionEngine. Inputs are seeded random normals (or .npy
+// files); outputs can be written as .npy, timed, and checked against a
+// float64 reference computed here straight from SPEC.md's definition
+// (independent of the lowering: it loops over every (query, key) pair).
+//
+//   spa-run layer.mlir --entry=layer --seed=1 --check --repeat=5
+//   spa-run layer.mlir --input=q.npy --input=k.npy --input=v.npy --output-dir=out
+//
+// The entry function takes and returns ranked tensors of f32, f16 or bf16.
+// `--check` needs the layer shape: entry(q, k, v) -> (out[, lse]) around one
+// spa.attention.
+//
+//===----------------------------------------------------------------------===//
+
+#include "spa/Dialect/Spa/IR/PlanInterop.h"
+#include "spa/Dialect/Spa/IR/SpaDialect.h"
+#include "spa/Pipelines/Pipelines.h"
+#include "spa/Planning/BandPlan.h"
+#include "spa/Registration/InitAll.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/ADT/APFloat.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+namespace plan = ::spa::plan;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
+                                      cl::Required);
+static cl::opt<std::string> entryName("entry", cl::desc("Entry function"),
+                                      cl::init("layer"));
+static cl::opt<std::string>
+    policyOverride("policy", cl::desc("Override every band policy"),
+                   cl::init(""));
+static cl::opt<int64_t> tileQ("tile-q", cl::desc("Query tile rows"),
+                              cl::init(32));
+static cl::opt<int64_t> tileK("tile-k", cl::desc("Key tile columns"),
+                              cl::init(64));
+static cl::opt<unsigned> seed("seed", cl::desc("Random seed for inputs"),
+                              cl::init(0));
+static cl::list<std::string>
+    inputs("input", cl::desc("Argument from a float32/float64 .npy file "
+                             "(in order; the rest are random)"));
+static cl::opt<std::string>
+    outputDir("output-dir",
+              cl::desc("Write arguments (argN.npy) and results (resultN.npy) "
+                       "as float32 .npy files"),
+              cl::init(""));
+static cl::opt<bool> check("check",
+                           cl::desc("Compare with the float64 reference"),
+                           cl::init(false));
+static cl::opt<double> tolerance(
+    "tolerance",
+    cl::desc("Max error |out - ref| / (1 + |ref|) for --check (default: by "
+             "dtype: f32 1e-4, f16 1e-2, bf16 5e-2)"),
+    cl::init(-1.0));
+static cl::opt<unsigned> repeat("repeat",
+                                cl::desc("Timed runs (median is reported)"),
+                                cl::init(1));
+static cl::opt<bool> printPlan("print-plan",
+                               cl::desc("Print the band-plan report"),
+                               cl::init(false));
+
+namespace {
+
+[[noreturn]] void fail(const llvm::Twine &message) {
+  llvm::errs() << "spa-run: error: " << message << "\n";
+  std::exit(1);
+}
+
+/// A dense host array in float (values already rounded to the element type).
+struct HostTensor {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+};
+
+enum class Elt { F32, F16, BF16 };
+
+Elt eltOf(Type type) {
+  if (type.isF32())
+    return Elt::F32;
+  if (type.isF16())
+    return Elt::F16;
+  if (type.isBF16())
+    return Elt::BF16;
+  fail("unsupported element type (expected f32, f16 or bf16)");
+}
+
+size_t eltBytes(Elt e) { return e == Elt::F32 ? 4 : 2; }
+
+const llvm::fltSemantics &semantics(Elt e) {
+  return e == Elt::F16 ? llvm::APFloat::IEEEhalf() : llvm::APFloat::BFloat();
+}
+
+/// Stores `value` as element type `e` at `dst`; returns the rounded value.
+float storeElement(Elt e, float value, void *dst) {
+  if (e == Elt::F32) {
+    std::memcpy(dst, &value, 4);
+    return value;
+  }
+  llvm::APFloat f(value);
+  bool lost;
+  f.convert(semantics(e), llvm::APFloat::rmNearestTiesToEven, &lost);
+  uint16_t bits = f.bitcastToAPInt().getZExtValue();
+  std::memcpy(dst, &bits, 2);
+  f.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  return f.convertToFloat();
+}
+
+float loadElement(Elt e, const void *src) {
+  if (e == Elt::F32) {
+    float v;
+    std::memcpy(&v, src, 4);
+    return v;
+  }
+  uint16_t bits;
+  std::memcpy(&bits, src, 2);
+  llvm::APFloat f(semantics(e), llvm::APInt(16, bits));
+  bool lost;
+  f.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  return f.convertToFloat();
+}
+
+//===--------------------------------------------------------------------===//
+// .npy files (version 1.0, little endian, C order)
+//===--------------------------------------------------------------------===//
+
+HostTensor readNpy(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    fail("cannot open " + path);
+  char magic[6];
+  in.read(magic, 6);
+  if (std::memcmp(magic, "\x93NUMPY", 6) != 0)
+    fail(path + ": not a .npy file");
+  uint8_t version[2];
+  in.read(reinterpret_cast<char *>(version), 2);
+  uint32_t headerLen = 0;
+  if (version[0] == 1) {
+    uint16_t len;
+    in.read(reinterpret_cast<char *>(&len), 2);
+    headerLen = len;
+  } else {
+    in.read(reinterpret_cast<char *>(&headerLen), 4);
+  }
+  std::string header(headerLen, '\0');
+  in.read(header.data(), headerLen);
+  bool f64 = header.find("'<f8'") != std::string::npos;
+  if (!f64 && header.find("'<f4'") == std::string::npos)
+    fail(path + ": expected dtype float32 or float64");
+  if (header.find("'fortran_order': True") != std::string::npos)
+    fail(path + ": Fortran order is not supported");
+  HostTensor t;
+  size_t open = header.find('(', header.find("'shape'"));
+  size_t close = header.find(')', open);
+  std::string dims = header.substr(open + 1, close - open - 1);
+  size_t pos = 0;
+  while (pos < dims.size()) {
+    size_t comma = dims.find(',', pos);
+    std::string item = dims.substr(pos, comma == std::string::npos
+                                            ? std::string::npos
+                                            : comma - pos);
+    if (item.find_first_of("0123456789") != std::string::npos)
+      t.shape.push_back(std::stoll(item));
+    if (comma == std::string::npos)
+      break;
+    pos = comma + 1;
+  }
+  t.data.resize(t.numel());
+  if (f64) {
+    std::vector<double> tmp(t.numel());
+    in.read(reinterpret_cast<char *>(tmp.data()), tmp.size() * 8);
+    std::copy(tmp.begin(), tmp.end(), t.data.begin());
+  } else {
+    in.read(reinterpret_cast<char *>(t.data.data()), t.data.size() * 4);
+  }
+  if (!in)
+    fail(path + ": truncated data");
+  return t;
+}
+
+void writeNpy(const std::string &path, const HostTensor &t) {
+  std::string shape = "(";
+  for (int64_t d : t.shape)
+    shape += std::to_string(d) + ", ";
+  if (t.shape.size() > 1)
+    shape.resize(shape.size() - 2);
+  else if (t.shape.size() == 1)
+    shape.resize(shape.size() - 1);
+  shape += ")";
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " +
+                       shape + ", }";
+  while ((10 + header.size() + 1) % 64 != 0)
+    header += ' ';
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  if (!out)
+    fail("cannot write " + path);
+  out.write("\x93NUMPY\x01\x00", 8);
+  uint16_t len = header.size();
+  out.write(reinterpret_cast<const char *>(&len), 2);
+  out.write(header.data(), header.size());
+  out.write(reinterpret_cast<const char *>(t.data.data()), t.data.size() * 4);
+}
+
+//===--------------------------------------------------------------------===//
+// Memref descriptors (the C interface of the lowered function)
+//===--------------------------------------------------------------------===//
+
+/// {allocated, aligned, offset, sizes[rank], strides[rank]}: all 8 bytes.
+struct Descriptor {
+  std::vector<int64_t> words;
+  explicit Descriptor(int64_t rank) : words(3 + 2 * rank, 0) {}
+  static Descriptor forBuffer(void *data, ArrayRef<int64_t> shape) {
+    Descriptor d(shape.size());
+    d.words[0] = reinterpret_cast<int64_t>(data);
+    d.words[1] = reinterpret_cast<int64_t>(data);
+    int64_t stride = 1;
+    for (int64_t i = shape.size() - 1; i >= 0; --i) {
+      d.words[3 + i] = shape[i];
+      d.words[3 + shape.size() + i] = stride;
+      stride *= shape[i];
+    }
+    return d;
+  }
+};
+
+/// The float64 reference from SPEC.md: O = softmax(scale QK^T) V over the
+/// admissible keys of each head; rows without keys give 0 and lse -inf.
+void reference(const HostTensor &q, const HostTensor &k, const HostTensor &v,
+               const plan::BandTable &table, double scale,
+               std::vector<double> &out, std::vector<double> &lse) {
+  int64_t batch = q.shape[0], hq = q.shape[1], nq = q.shape[2],
+          d = q.shape[3];
+  int64_t hkv = k.shape[1], nk = k.shape[2], dv = v.shape[3];
+  out.assign(batch * hq * nq * dv, 0.0);
+  lse.assign(batch * hq * nq, -INFINITY);
+  std::vector<double> scores(nk);
+  std::vector<int64_t> keys(nk);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < hq; ++h) {
+      int64_t g = h / (hq / hkv);
+      const plan::HeadBands &bands = table.heads[h];
+      for (int64_t i = 0; i < nq; ++i) {
+        int64_t p = i + nk - nq;
+        const float *qi = &q.data[((b * hq + h) * nq + i) * d];
+        int64_t count = 0;
+        double maxScore = -INFINITY;
+        for (int64_t j = 0; j < nk; ++j) {
+          int64_t dist = p - j;
+          if (table.mode == plan::BandMode::Bidirectional)
+            dist = std::llabs(dist);
+          else if (dist < 0)
+            continue;
+          bool admissible = false;
+          for (const plan::Interval &iv : bands)
+            admissible |= dist >= iv.lo && dist < iv.hi;
+          if (!admissible)
+            continue;
+          const float *kj = &k.data[((b * hkv + g) * nk + j) * d];
+          double s = 0;
+          for (int64_t x = 0; x < d; ++x)
+            s += double(qi[x]) * double(kj[x]);
+          s *= scale;
+          scores[count] = s;
+          keys[count++] = j;
+          maxScore = std::max(maxScore, s);
+        }
+        if (count == 0)
+          continue;
+        double sum = 0;
+        for (int64_t c = 0; c < count; ++c)
+          sum += std::exp(scores[c] - maxScore);
+        double *o = &out[((b * hq + h) * nq + i) * dv];
+        for (int64_t c = 0; c < count; ++c) {
+          double w = std::exp(scores[c] - maxScore) / sum;
+          const float *vj = &v.data[((b * hkv + g) * nk + keys[c]) * dv];
+          for (int64_t x = 0; x < dv; ++x)
+            o[x] += w * vj[x];
+        }
+        lse[(b * hq + h) * nq + i] = maxScore + std::log(sum);
+      }
+    }
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  // The CPU pipeline is textual: upstream passes must be registered too.
+  registerAllPasses();
+  mlir::spa::registerAllSpaPasses();
+  cl::ParseCommandLineOptions(argc, argv,
+                              "spa-run: compile and run an spa module on the "
+                              "CPU\n");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  mlir::spa::registerAllSpaDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  llvm::SourceMgr sourceMgr;
+  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputFile);
+  if (!buffer)
+    fail("cannot read " + inputFile);
+  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+
+  auto entry = module->lookupSymbol<func::FuncOp>(entryName);
+  if (!entry)
+    fail("no function @" + entryName + " in " + inputFile);
+  FunctionType fnType = entry.getFunctionType();
+
+  // Inputs: .npy files first, random normals for the rest.
+  std::vector<HostTensor> args;
+  std::vector<Elt> argElts;
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (auto [index, type] : llvm::enumerate(fnType.getInputs())) {
+    auto tensorType = dyn_cast<RankedTensorType>(type);
+    if (!tensorType)
+      fail("argument #" + llvm::Twine(index) + " is not a ranked tensor");
+    argElts.push_back(eltOf(tensorType.getElementType()));
+    HostTensor t;
+    if (index < inputs.size()) {
+      t = readNpy(inputs[index]);
+      if (t.shape.size() != static_cast<size_t>(tensorType.getRank()))
+        fail(inputs[index] + ": rank does not match argument #" +
+             llvm::Twine(index));
+      for (int64_t i = 0; i < tensorType.getRank(); ++i)
+        if (!tensorType.isDynamicDim(i) &&
+            tensorType.getDimSize(i) != t.shape[i])
+          fail(inputs[index] + ": shape does not match argument #" +
+               llvm::Twine(index));
+    } else {
+      if (!tensorType.hasStaticShape())
+        fail("argument #" + llvm::Twine(index) +
+             " has a dynamic shape: pass it with --input");
+      t.shape.assign(tensorType.getShape().begin(),
+                     tensorType.getShape().end());
+      t.data.resize(t.numel());
+      for (float &x : t.data)
+        x = normal(rng);
+    }
+    args.push_back(std::move(t));
+  }
+
+  // The layer's band table and scale, for --check and --print-plan, read
+  // before lowering; policies are planned for the actual key length.
+  std::optional<plan::BandTable> table;
+  double scale = 0;
+  bool hasLse = false;
+  mlir::spa::AttentionOp layer;
+  entry.walk([&](mlir::spa::AttentionOp op) { layer = op; });
+  if ((check || printPlan) && layer) {
+    if (args.size() < 3)
+      fail("--check needs entry(q, k, v, ...)");
+    int64_t nk = args[1].shape[2], heads = args[0].shape[1];
+    int64_t nq = args[0].shape[2];
+    scale = layer.getEffectiveScale();
+    hasLse = layer.getOutputs().size() == 2;
+    if (auto bands = layer.getBandTable()) {
+      table = mlir::spa::toPlanTable(bands);
+    } else {
+      auto policy = cast<mlir::spa::BandPolicyAttr>(layer.getBands());
+      mlir::spa::BandPolicyKind kind = policy.getKind();
+      if (!policyOverride.empty()) {
+        auto parsed = mlir::spa::symbolizeBandPolicyKind(policyOverride);
+        if (!parsed)
+          fail("unknown policy " + policyOverride);
+        kind = *parsed;
+      }
+      plan::PolicyOptions options;
+      options.window =
+          kind == mlir::spa::BandPolicyKind::SlidingWindow ? policy.getWindow()
+                                                           : -1;
+      options.queryLen = nq;
+      plan::PlanResult planned = plan::makeBandTable(
+          mlir::spa::toPlanKind(kind), nk, heads,
+          mlir::spa::toPlanMode(policy.getMode()), options);
+      if (!planned)
+        fail("planning the reference table: " + planned.error);
+      table = *planned.table;
+    }
+    if (printPlan) {
+      plan::LayerReport report = plan::analyzeBandTable(
+          *table, nq, nk, {tileQ, tileK}, /*numSMs=*/1);
+      llvm::outs() << "band plan (" << plan::formatBandTable(*table) << ")\n";
+      for (size_t h = 0; h < report.heads.size(); ++h)
+        llvm::outs() << llvm::format(
+            "  head %2zu: %10lld pairs (%5.2f%%)\n", h,
+            static_cast<long long>(report.heads[h].pairs),
+            100.0 * report.heads[h].share);
+      llvm::outs() << llvm::format(
+          "  layer: %lld pairs per batch, %.2f%% of dense causal\n",
+          static_cast<long long>(report.totalPairs),
+          100.0 * report.fractionOfDense);
+    }
+  }
+
+  // Compile.
+  entry->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                 UnitAttr::get(&context));
+  PassManager pm(&context);
+  mlir::spa::CpuPipelineOptions pipelineOptions;
+  pipelineOptions.policy = policyOverride;
+  pipelineOptions.tileQ = tileQ;
+  pipelineOptions.tileK = tileK;
+  if (failed(mlir::spa::buildCpuPipeline(pm, pipelineOptions)))
+    fail("invalid pipeline options");
+  auto compileStart = std::chrono::steady_clock::now();
+  if (failed(pm.run(*module)))
+    return 1;
+  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!tmBuilder)
+    fail("cannot detect the host target");
+  auto tm = tmBuilder->createTargetMachine();
+  if (!tm)
+    fail("cannot create the target machine");
+  auto transformer = makeOptimizingTransformer(3, 0, tm->get());
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  // memref.copy lowers to a call into MLIR's C runner utilities.
+  SmallVector<StringRef> sharedLibs = {SPA_C_RUNNER_UTILS};
+  engineOptions.sharedLibPaths = sharedLibs;
+  auto engine = ExecutionEngine::create(*module, engineOptions,
+                                        std::move(*tm));
+  if (!engine) {
+    llvm::errs() << "spa-run: error: JIT compilation failed: "
+                 << llvm::toString(engine.takeError()) << "\n";
+    return 1;
+  }
+  double compileMs = std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now() - compileStart)
+                         .count();
+
+  // Argument buffers in the element types, and their descriptors.
+  std::vector<std::vector<char>> argStorage;
+  std::vector<Descriptor> argDescs;
+  for (size_t i = 0; i < args.size(); ++i) {
+    argStorage.emplace_back(args[i].numel() * eltBytes(argElts[i]));
+    for (int64_t x = 0; x < args[i].numel(); ++x)
+      args[i].data[x] = storeElement(
+          argElts[i], args[i].data[x],
+          argStorage[i].data() + x * eltBytes(argElts[i]));
+    argDescs.push_back(Descriptor::forBuffer(argStorage[i].data(),
+                                             args[i].shape));
+  }
+  size_t resultWords = 0;
+  std::vector<int64_t> resultRanks;
+  std::vector<Elt> resultElts;
+  for (Type type : fnType.getResults()) {
+    auto tensorType = dyn_cast<RankedTensorType>(type);
+    if (!tensorType)
+      fail("results must be ranked tensors");
+    resultRanks.push_back(tensorType.getRank());
+    resultElts.push_back(eltOf(tensorType.getElementType()));
+    resultWords += 3 + 2 * tensorType.getRank();
+  }
+  // One memref result is returned as a descriptor, several as a struct of
+  // descriptors; both arrive through a pointer in the first argument.
+  std::vector<int64_t> resultStruct(resultWords, 0);
+
+  std::vector<double> timesMs;
+  std::string wrapper = "_mlir_ciface_" + entryName;
+  for (unsigned run = 0; run < std::max(1u, repeat.getValue()) + 1; ++run) {
+    std::vector<void *> pointers;
+    void *resultPtr = resultStruct.data();
+    if (resultWords)
+      pointers.push_back(resultPtr);
+    for (Descriptor &d : argDescs)
+      pointers.push_back(d.words.data());
+    SmallVector<void *> packed;
+    for (void *&p : pointers)
+      packed.push_back(&p);
+    auto start = std::chrono::steady_clock::now();
+    if (llvm::Error error = (*engine)->invokePacked(wrapper, packed)) {
+      llvm::errs() << "spa-run: error: " << llvm::toString(std::move(error))
+                   << "\n";
+      return 1;
+    }
+    double ms = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+    if (run > 0) // run 0 warms up caches and page tables
+      timesMs.push_back(ms);
+    if (run + 1 < std::max(1u, repeat.getValue()) + 1) {
+      // Free this run's results before the next.
+      size_t offset = 0;
+      for (int64_t rank : resultRanks) {
+        std::free(reinterpret_cast<void *>(resultStruct[offset]));
+        offset += 3 + 2 * rank;
+      }
+    }
+  }
+  std::sort(timesMs.begin(), timesMs.end());
+  double medianMs = timesMs[timesMs.size() / 2];
+
+  // Read results back.
+  std::vector<HostTensor> results;
+  size_t offset = 0;
+  for (size_t r = 0; r < resultRanks.size(); ++r) {
+    int64_t rank = resultRanks[r];
+    HostTensor t;
+    const int64_t *w = &resultStruct[offset];
+    char *aligned = reinterpret_cast<char *>(w[1]);
+    int64_t elementOffset = w[2];
+    t.shape.assign(w + 3, w + 3 + rank);
+    std::vector<int64_t> strides(w + 3 + rank, w + 3 + 2 * rank);
+    t.data.resize(t.numel());
+    for (int64_t linear = 0; linear < t.numel(); ++linear) {
+      int64_t rest = linear, position = elementOffset;
+      for (int64_t dim = rank - 1; dim >= 0; --dim) {
+        position += (rest % t.shape[dim]) * strides[dim];
+        rest /= t.shape[dim];
+      }
+      t.data[linear] = loadElement(
+          resultElts[r], aligned + position * eltBytes(resultElts[r]));
+    }
+    std::free(reinterpret_cast<void *>(w[0]));
+    results.push_back(std::move(t));
+    offset += 3 + 2 * rank;
+  }
+
+  llvm::outs() << llvm::format(
+      "@%s: compiled in %.0f ms, ran in %.3f ms (median of %u)\n",
+      entryName.c_str(), compileMs, medianMs, (unsigned)timesMs.size());
+
+  if (!outputDir.empty()) {
+    llvm::sys::fs::create_directories(outputDir);
+    for (size_t i = 0; i < args.size(); ++i)
+      writeNpy(outputDir + "/arg" + std::to_string(i) + ".npy", args[i]);
+    for (size_t i = 0; i < results.size(); ++i)
+      writeNpy(outputDir + "/result" + std::to_string(i) + ".npy",
+               results[i]);
+  }
+
+  if (check) {
+    if (!table)
+      fail("--check needs one spa.attention in @" + entryName);
+    std::vector<double> refOut, refLse;
+    reference(args[0], args[1], args[2], *table, scale, refOut, refLse);
+    double tol = tolerance >= 0 ? tolerance.getValue()
+                 : argElts[0] == Elt::F32 ? 1e-4
+                 : argElts[0] == Elt::F16 ? 1e-2
+                                          : 5e-2;
+    double maxErr = 0;
+    for (size_t x = 0; x < refOut.size(); ++x) {
+      double err = std::fabs(results[0].data[x] - refOut[x]) /
+                   (1.0 + std::fabs(refOut[x]));
+      if (!(err <= maxErr)) // NaN propagates into maxErr
+        maxErr = std::isnan(err) ? INFINITY : err;
+    }
+    double maxLseErr = 0;
+    if (hasLse && results.size() > 1)
+      for (size_t x = 0; x < refLse.size(); ++x) {
+        double got = results[1].data[x], want = refLse[x];
+        double err = (std::isinf(want) && got == want)
+                         ? 0.0
+                         : std::fabs(got - want) / (1.0 + std::fabs(want));
+        if (!(err <= maxLseErr))
+          maxLseErr = std::isnan(err) ? INFINITY : err;
+      }
+    bool ok = maxErr <= tol && maxLseErr <= tol;
+    llvm::outs() << llvm::format(
+        "check against float64 reference: max error %.3g (output), %.3g "
+        "(log-sum-exp), tolerance %.3g: %s\n",
+        maxErr, maxLseErr, tol, ok ? "PASS" : "FAIL");
+    if (!ok)
+      return 2;
+  }
+  return 0;
+}
