@@ -18,22 +18,18 @@
 #include "spa/Dialect/Spa/IR/PlanInterop.h"
 #include "spa/Dialect/Spa/IR/SpaDialect.h"
 #include "spa/Pipelines/Pipelines.h"
+#include "spa/Runtime/CpuExecutable.h"
 #include "spa/Planning/BandPlan.h"
 #include "spa/Registration/InitAll.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
-#include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/ADT/APFloat.h"
 #include "llvm/Support/CommandLine.h"
@@ -42,7 +38,6 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -124,6 +119,18 @@ Elt eltOf(Type type) {
 }
 
 size_t eltBytes(Elt e) { return e == Elt::F32 ? 4 : 2; }
+
+mlir::spa::ElementKind toKind(Elt e) {
+  return e == Elt::F32   ? mlir::spa::ElementKind::F32
+         : e == Elt::F16 ? mlir::spa::ElementKind::F16
+                         : mlir::spa::ElementKind::BF16;
+}
+
+Elt fromKind(mlir::spa::ElementKind k) {
+  return k == mlir::spa::ElementKind::F32   ? Elt::F32
+         : k == mlir::spa::ElementKind::F16 ? Elt::F16
+                                            : Elt::BF16;
+}
 
 const llvm::fltSemantics &semantics(Elt e) {
   return e == Elt::F16 ? llvm::APFloat::IEEEhalf() : llvm::APFloat::BFloat();
@@ -242,28 +249,6 @@ void writeNpy(const std::string &path, const HostTensor &t) {
   out.write(reinterpret_cast<const char *>(t.data.data()), t.data.size() * 4);
 }
 
-//===--------------------------------------------------------------------===//
-// Memref descriptors (the C interface of the lowered function)
-//===--------------------------------------------------------------------===//
-
-/// {allocated, aligned, offset, sizes[rank], strides[rank]}: all 8 bytes.
-struct Descriptor {
-  std::vector<int64_t> words;
-  explicit Descriptor(int64_t rank) : words(3 + 2 * rank, 0) {}
-  static Descriptor forBuffer(void *data, ArrayRef<int64_t> shape) {
-    Descriptor d(shape.size());
-    d.words[0] = reinterpret_cast<int64_t>(data);
-    d.words[1] = reinterpret_cast<int64_t>(data);
-    int64_t stride = 1;
-    for (int64_t i = shape.size() - 1; i >= 0; --i) {
-      d.words[3 + i] = shape[i];
-      d.words[3 + shape.size() + i] = stride;
-      stride *= shape[i];
-    }
-    return d;
-  }
-};
-
 /// The float64 reference from SPEC.md: O = softmax(scale QK^T) V over the
 /// admissible keys of each head; rows without keys give 0 and lse -inf.
 void reference(const HostTensor &q, const HostTensor &k, const HostTensor &v,
@@ -326,8 +311,6 @@ void reference(const HostTensor &q, const HostTensor &k, const HostTensor &v,
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
   // The CPU pipeline is textual: upstream passes must be registered too.
   registerAllPasses();
   mlir::spa::registerAllSpaPasses();
@@ -446,128 +429,58 @@ int main(int argc, char **argv) {
   }
 
   // Compile.
-  entry->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
-                 UnitAttr::get(&context));
-  PassManager pm(&context);
   mlir::spa::CpuPipelineOptions pipelineOptions;
   pipelineOptions.policy = policyOverride;
   pipelineOptions.tileQ = tileQ;
   pipelineOptions.tileK = tileK;
-  if (failed(mlir::spa::buildCpuPipeline(pm, pipelineOptions)))
-    fail("invalid pipeline options");
-  auto compileStart = std::chrono::steady_clock::now();
-  if (failed(pm.run(*module)))
-    return 1;
-  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!tmBuilder)
-    fail("cannot detect the host target");
-  auto tm = tmBuilder->createTargetMachine();
-  if (!tm)
-    fail("cannot create the target machine");
-  auto transformer = makeOptimizingTransformer(3, 0, tm->get());
-  ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = transformer;
-  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  // memref.copy lowers to a call into MLIR's C runner utilities.
-  SmallVector<StringRef> sharedLibs = {SPA_C_RUNNER_UTILS};
-  engineOptions.sharedLibPaths = sharedLibs;
-  auto engine = ExecutionEngine::create(*module, engineOptions,
-                                        std::move(*tm));
-  if (!engine) {
-    llvm::errs() << "spa-run: error: JIT compilation failed: "
-                 << llvm::toString(engine.takeError()) << "\n";
-    return 1;
-  }
-  double compileMs = std::chrono::duration<double, std::milli>(
-                         std::chrono::steady_clock::now() - compileStart)
-                         .count();
+  std::string error;
+  std::unique_ptr<mlir::spa::CpuExecutable> executable =
+      mlir::spa::CpuExecutable::compile(*module, entryName, pipelineOptions,
+                                        error);
+  if (!executable)
+    fail(error);
+  double compileMs = executable->getCompileMilliseconds();
 
-  // Argument buffers in the element types, and their descriptors.
-  std::vector<std::vector<char>> argStorage;
-  std::vector<Descriptor> argDescs;
+  // Arguments in their element types (values rounded in place so the
+  // reference sees exactly what the kernel sees).
+  std::vector<mlir::spa::HostBuffer> buffers;
   for (size_t i = 0; i < args.size(); ++i) {
-    argStorage.emplace_back(args[i].numel() * eltBytes(argElts[i]));
+    mlir::spa::HostBuffer buffer;
+    buffer.kind = toKind(argElts[i]);
+    buffer.shape = args[i].shape;
+    buffer.bytes.resize(args[i].numel() * eltBytes(argElts[i]));
     for (int64_t x = 0; x < args[i].numel(); ++x)
-      args[i].data[x] = storeElement(
-          argElts[i], args[i].data[x],
-          argStorage[i].data() + x * eltBytes(argElts[i]));
-    argDescs.push_back(Descriptor::forBuffer(argStorage[i].data(),
-                                             args[i].shape));
+      args[i].data[x] =
+          storeElement(argElts[i], args[i].data[x],
+                       buffer.bytes.data() + x * eltBytes(argElts[i]));
+    buffers.push_back(std::move(buffer));
   }
-  size_t resultWords = 0;
-  std::vector<int64_t> resultRanks;
-  std::vector<Elt> resultElts;
-  for (Type type : fnType.getResults()) {
-    auto tensorType = dyn_cast<RankedTensorType>(type);
-    if (!tensorType)
-      fail("results must be ranked tensors");
-    resultRanks.push_back(tensorType.getRank());
-    resultElts.push_back(eltOf(tensorType.getElementType()));
-    resultWords += 3 + 2 * tensorType.getRank();
-  }
-  // One memref result is returned as a descriptor, several as a struct of
-  // descriptors; both arrive through a pointer in the first argument.
-  std::vector<int64_t> resultStruct(resultWords, 0);
 
   std::vector<double> timesMs;
-  std::string wrapper = "_mlir_ciface_" + entryName;
-  for (unsigned run = 0; run < std::max(1u, repeat.getValue()) + 1; ++run) {
-    std::vector<void *> pointers;
-    void *resultPtr = resultStruct.data();
-    if (resultWords)
-      pointers.push_back(resultPtr);
-    for (Descriptor &d : argDescs)
-      pointers.push_back(d.words.data());
-    SmallVector<void *> packed;
-    for (void *&p : pointers)
-      packed.push_back(&p);
+  std::vector<mlir::spa::HostBuffer> outputs;
+  unsigned runs = std::max(1u, repeat.getValue());
+  for (unsigned run = 0; run < runs + 1; ++run) {
     auto start = std::chrono::steady_clock::now();
-    if (llvm::Error error = (*engine)->invokePacked(wrapper, packed)) {
-      llvm::errs() << "spa-run: error: " << llvm::toString(std::move(error))
-                   << "\n";
-      return 1;
-    }
+    if (!executable->run(buffers, outputs, error))
+      fail(error);
     double ms = std::chrono::duration<double, std::milli>(
                     std::chrono::steady_clock::now() - start)
                     .count();
     if (run > 0) // run 0 warms up caches and page tables
       timesMs.push_back(ms);
-    if (run + 1 < std::max(1u, repeat.getValue()) + 1) {
-      // Free this run's results before the next.
-      size_t offset = 0;
-      for (int64_t rank : resultRanks) {
-        std::free(reinterpret_cast<void *>(resultStruct[offset]));
-        offset += 3 + 2 * rank;
-      }
-    }
   }
   std::sort(timesMs.begin(), timesMs.end());
   double medianMs = timesMs[timesMs.size() / 2];
 
-  // Read results back.
   std::vector<HostTensor> results;
-  size_t offset = 0;
-  for (size_t r = 0; r < resultRanks.size(); ++r) {
-    int64_t rank = resultRanks[r];
+  for (const mlir::spa::HostBuffer &out : outputs) {
     HostTensor t;
-    const int64_t *w = &resultStruct[offset];
-    char *aligned = reinterpret_cast<char *>(w[1]);
-    int64_t elementOffset = w[2];
-    t.shape.assign(w + 3, w + 3 + rank);
-    std::vector<int64_t> strides(w + 3 + rank, w + 3 + 2 * rank);
+    t.shape = out.shape;
     t.data.resize(t.numel());
-    for (int64_t linear = 0; linear < t.numel(); ++linear) {
-      int64_t rest = linear, position = elementOffset;
-      for (int64_t dim = rank - 1; dim >= 0; --dim) {
-        position += (rest % t.shape[dim]) * strides[dim];
-        rest /= t.shape[dim];
-      }
-      t.data[linear] = loadElement(
-          resultElts[r], aligned + position * eltBytes(resultElts[r]));
-    }
-    std::free(reinterpret_cast<void *>(w[0]));
+    Elt elt = fromKind(out.kind);
+    for (int64_t x = 0; x < t.numel(); ++x)
+      t.data[x] = loadElement(elt, out.bytes.data() + x * eltBytes(elt));
     results.push_back(std::move(t));
-    offset += 3 + 2 * rank;
   }
 
   llvm::outs() << llvm::format(

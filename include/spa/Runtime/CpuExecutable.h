@@ -1,0 +1,77 @@
+//===- CpuExecutable.h - JIT-compiled spa modules on the CPU ----*- C++ -*-===//
+//
+// Compiles a module through `spa-to-llvm-cpu` and calls its entry function
+// with host buffers. Shared by spa-run and the Python bindings so both run
+// the same pipeline and the same calling convention (MLIR's C interface:
+// memref descriptors by pointer, results through a pointer in front).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_RUNTIME_CPUEXECUTABLE_H
+#define SPA_RUNTIME_CPUEXECUTABLE_H
+
+#include "spa/Pipelines/Pipelines.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class ExecutionEngine;
+namespace spa {
+
+enum class ElementKind { F32, F16, BF16 };
+
+/// Bytes per element of `kind`.
+size_t elementBytes(ElementKind kind);
+
+/// A dense, row-major host array holding elements of `kind`.
+struct HostBuffer {
+  ElementKind kind = ElementKind::F32;
+  std::vector<int64_t> shape;
+  std::vector<char> bytes;
+  int64_t numElements() const;
+};
+
+/// Expected element kind and shape (kDynamic for dynamic dims) of an
+/// argument or result.
+struct BufferSignature {
+  ElementKind kind;
+  std::vector<int64_t> shape;
+};
+
+class CpuExecutable {
+public:
+  ~CpuExecutable();
+
+  /// Lowers `module` in place and JIT-compiles it. The entry function must
+  /// take and return ranked tensors of f32, f16 or bf16. On failure returns
+  /// null and sets `error` (MLIR diagnostics go to the context's handler).
+  static std::unique_ptr<CpuExecutable>
+  compile(ModuleOp module, StringRef entry, const CpuPipelineOptions &options,
+          std::string &error);
+
+  const std::vector<BufferSignature> &getArguments() const { return args; }
+  const std::vector<BufferSignature> &getResults() const { return results; }
+  double getCompileMilliseconds() const { return compileMs; }
+
+  /// Calls the entry function. Checks kinds and static dims of `inputs`;
+  /// returns the results (copied out and freed), or sets `error`.
+  bool run(ArrayRef<HostBuffer> inputs, std::vector<HostBuffer> &outputs,
+           std::string &error) const;
+
+private:
+  CpuExecutable() = default;
+  std::unique_ptr<ExecutionEngine> engine;
+  std::string entry;
+  std::vector<BufferSignature> args, results;
+  double compileMs = 0;
+};
+
+} // namespace spa
+} // namespace mlir
+
+#endif // SPA_RUNTIME_CPUEXECUTABLE_H

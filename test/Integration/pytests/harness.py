@@ -1,0 +1,273 @@
+"""Helpers of the CPU test matrix: write an spa.attention module for a case,
+compile and run it with spa-run on inputs made here, and compare the results
+with the NumPy reference (python/spa_reference)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import subprocess
+from typing import List, Optional, Sequence, Tuple, Union
+
+import ml_dtypes
+import numpy as np
+
+import spa_reference as ref
+
+NP_DTYPES = {"f32": np.float32, "f16": np.float16, "bf16": ml_dtypes.bfloat16}
+
+# Tolerances on max |x - ref| / (1 + |ref|) (reference.max_rel_error), per
+# element type of q, k, v and the output. The reference sees exactly the
+# rounded inputs the kernel sees, so what is left is f32 accumulation (the
+# online softmax) plus the final rounding of the output to its type: half an
+# ulp is 2^-11 (f16) or 2^-8 (bf16) of |out|, so (|out| <= ~3 here) up to
+# ~1.5e-3 (f16) and ~1.2e-2 (bf16) in this metric in the worst case.
+# Observed worst cases over the whole default matrix (2026-11): f32 ~5e-7,
+# f16 ~3.9e-4, bf16 ~3.1e-3 (output); log-sum-exp ~5e-7 for every type.
+# The bounds keep a margin over that without hiding real errors: an
+# off-by-one band or a wrong key gives errors of order 1e-1..1 (see the
+# negative self-checks in cpu_matrix_test.py).
+OUT_TOL = {"f32": 1e-5, "f16": 2e-3, "bf16": 1.6e-2}
+# The log-sum-exp is f32 whatever the input type, computed from the same
+# rounded inputs, so f32 accuracy is expected everywhere.
+LSE_TOL = 1e-5
+
+BandsSpec = Union[str, List[List[Tuple[int, int]]]]
+
+
+@dataclasses.dataclass
+class Case:
+    """One spa.attention layer and the lengths to run it at.
+
+    `bands` is a policy kind (str) or an explicit table (list of interval
+    lists). `runs` lists (nq, nk) pairs; several only with `dynamic`, where
+    the module has `?` for Nq and Nk and one compiled module serves them all.
+    """
+    name: str
+    bands: BandsSpec
+    dtype: str = "f32"
+    mode: str = "causal"
+    heads: int = 8
+    kv_heads: Optional[int] = None
+    head_dim: int = 64
+    v_dim: Optional[int] = None
+    runs: Sequence[Tuple[int, int]] = ((64, 64),)
+    batch: int = 1
+    dynamic: bool = False
+    dynamic_batch: bool = False
+    lse: bool = True
+    tile: Optional[Tuple[int, int]] = None
+    window: Optional[int] = None
+    policy_tile: Optional[Tuple[int, int]] = None   # tile_balanced's tile = AxB
+    scale: Optional[float] = None
+    seed: int = 0
+
+    @property
+    def hkv(self) -> int:
+        return self.kv_heads or self.heads
+
+    @property
+    def dv(self) -> int:
+        return self.v_dim or self.head_dim
+
+    @property
+    def is_policy(self) -> bool:
+        return isinstance(self.bands, str)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def bands_attr(case: Case) -> str:
+    if not case.is_policy:
+        return ref.format_bands(case.bands, case.mode)
+    extra = ""
+    if case.window is not None:
+        extra = f", window = {case.window}"
+    if case.policy_tile is not None:
+        extra = f", tile = {case.policy_tile[0]}x{case.policy_tile[1]}"
+    return f"#spa.band_policy<{case.mode}, {case.bands}{extra}>"
+
+
+def module_text(case: Case, nq: int, nk: int) -> str:
+    """The MLIR module: func @layer(q, k, v) -> (out[, lse])."""
+    b = "?" if case.dynamic_batch else str(case.batch)
+    sq = "?" if case.dynamic else str(nq)
+    sk = "?" if case.dynamic else str(nk)
+    et = case.dtype
+    tq = f"tensor<{b}x{case.heads}x{sq}x{case.head_dim}x{et}>"
+    tk = f"tensor<{b}x{case.hkv}x{sk}x{case.head_dim}x{et}>"
+    tv = f"tensor<{b}x{case.hkv}x{sk}x{case.dv}x{et}>"
+    to = f"tensor<{b}x{case.heads}x{sq}x{case.dv}x{et}>"
+    tl = f"tensor<{b}x{case.heads}x{sq}xf32>"
+    lines = [f"func.func @layer(%q: {tq}, %k: {tk}, %v: {tv}) -> "
+             + (f"({to}, {tl})" if case.lse else to) + " {"]
+    dyn = []
+    if case.dynamic_batch:
+        lines.append("  %c0 = arith.constant 0 : index")
+        lines.append(f"  %nb = tensor.dim %q, %c0 : {tq}")
+        dyn.append("%nb")
+    if case.dynamic:
+        lines.append("  %c2 = arith.constant 2 : index")
+        lines.append(f"  %nq = tensor.dim %q, %c2 : {tq}")
+        dyn.append("%nq")
+    d_out = ", ".join(dyn)
+    lines.append(f"  %o = tensor.empty({d_out}) : {to}")
+    if case.lse:
+        lines.append(f"  %l = tensor.empty({d_out}) : {tl}")
+    scale = f" scale({case.scale!r})" if case.scale is not None else ""
+    ins = f"ins(%q, %k, %v : {tq}, {tk}, {tv})"
+    if case.lse:
+        lines.append(f"  %r:2 = spa.attention bands({bands_attr(case)}){scale}")
+        lines.append(f"      {ins}")
+        lines.append(f"      outs(%o, %l : {to}, {tl}) -> {to}, {tl}")
+        lines.append(f"  return %r#0, %r#1 : {to}, {tl}")
+    else:
+        lines.append(f"  %r = spa.attention bands({bands_attr(case)}){scale}")
+        lines.append(f"      {ins}")
+        lines.append(f"      outs(%o : {to}) -> {to}")
+        lines.append(f"  return %r : {to}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def make_inputs(case: Case, nq: int, nk: int, seed: int):
+    """Random normal q, k, v, rounded to the element type (kept as float32)."""
+    rng = np.random.default_rng(seed)
+    dt = NP_DTYPES[case.dtype]
+    shapes = [(case.batch, case.heads, nq, case.head_dim),
+              (case.batch, case.hkv, nk, case.head_dim),
+              (case.batch, case.hkv, nk, case.dv)]
+    return [rng.standard_normal(s, dtype=np.float32).astype(dt).astype(np.float32)
+            for s in shapes]
+
+
+def run_tool(args: List[str], timeout: int = 600) -> str:
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} failed with exit code {proc.returncode}:\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+def compiler_tables(tools: str, path: str) -> List[Tuple[str, list]]:
+    """The #spa.bands tables that -spa-balance-bands writes for a module."""
+    text = run_tool([os.path.join(tools, "spa-opt"), path, "-spa-balance-bands"])
+    return ref.find_bands(text)
+
+
+@dataclasses.dataclass
+class Outcome:
+    out_err: float
+    lse_err: Optional[float]
+    out: np.ndarray
+    lse: Optional[np.ndarray]
+    inputs: list
+    table: list
+    ms: float
+
+
+def run_spa(tools: str, case: Case, workdir: str, nq: int, nk: int, seed: int,
+            module_path: Optional[str] = None) -> Tuple[list, np.ndarray, Optional[np.ndarray], float]:
+    """Runs @layer of the case's module on fresh inputs; returns (inputs,
+    out, lse, run ms) as float32 arrays read back from spa-run."""
+    os.makedirs(workdir, exist_ok=True)
+    if module_path is None:
+        module_path = os.path.join(workdir, "layer.mlir")
+        with open(module_path, "w") as f:
+            f.write(module_text(case, nq, nk))
+    inputs = make_inputs(case, nq, nk, seed)
+    args = [os.path.join(tools, "spa-run"), module_path, "--entry=layer",
+            f"--seed={seed}", f"--output-dir={workdir}"]
+    for i, x in enumerate(inputs):
+        p = os.path.join(workdir, f"in{i}.npy")
+        np.save(p, x)
+        args.append(f"--input={p}")
+    if case.tile is not None:
+        args += [f"--tile-q={case.tile[0]}", f"--tile-k={case.tile[1]}"]
+    stdout = run_tool(args)
+    m = re.search(r"ran in ([0-9.]+) ms", stdout)
+    assert m, f"unexpected spa-run output: {stdout!r}"
+    # spa-run writes back the arguments it actually used (rounded to the
+    # element type): they must be bit-identical to ours.
+    for i, x in enumerate(inputs):
+        back = np.load(os.path.join(workdir, f"arg{i}.npy"))
+        assert back.shape == x.shape and np.array_equal(back, x), \
+            f"spa-run changed input {i} (rounding or I/O mismatch)"
+    out = np.load(os.path.join(workdir, "result0.npy"))
+    lse = np.load(os.path.join(workdir, "result1.npy")) if case.lse else None
+    return inputs, out, lse, float(m.group(1))
+
+
+def check_case(tools: str, case: Case, workdir: str) -> List[Outcome]:
+    """Compiles and runs every (nq, nk) of the case and compares with the
+    reference; returns the outcomes (asserting on the tolerances is left to
+    the caller so that the negative tests can reuse this)."""
+    outcomes = []
+    module_path = None
+    if case.dynamic:
+        os.makedirs(workdir, exist_ok=True)
+        module_path = os.path.join(workdir, "layer.mlir")
+        with open(module_path, "w") as f:
+            f.write(module_text(case, 0, 0))
+    for r, (nq, nk) in enumerate(case.runs):
+        sub = os.path.join(workdir, f"run{r}")
+        if case.dynamic:
+            path = module_path
+        else:
+            os.makedirs(sub, exist_ok=True)
+            path = os.path.join(sub, "layer.mlir")
+            with open(path, "w") as f:
+                f.write(module_text(case, nq, nk))
+        table = reference_table(tools, case, path, nq, nk)
+        seed = case.seed * 1000 + r
+        inputs, out, lse, ms = run_spa(tools, case, sub, nq, nk, seed, path)
+        want_out, want_lse = ref.attention(*inputs, table, case.mode, case.scale)
+        assert out.shape == want_out.shape, (out.shape, want_out.shape)
+        out_err = ref.max_rel_error(out, want_out)
+        lse_err = None
+        if case.lse:
+            assert lse.shape == want_lse.shape, (lse.shape, want_lse.shape)
+            lse_err = ref.max_rel_error(lse, want_lse)
+        outcomes.append(Outcome(out_err, lse_err, out, lse, inputs, table, ms))
+    return outcomes
+
+
+def reference_table(tools: str, case: Case, path: str, nq: int, nk: int):
+    """The band table the reference uses for one run of the case.
+
+    Closed-form policies: SPEC's formulas (band_table); for static modules
+    the compiler's resolved table must equal it. pair_balanced and
+    tile_balanced: the compiler's choice (read with -spa-balance-bands),
+    checked to be an exclusive partition of [0, N). Explicit: the table.
+    """
+    if not case.is_policy:
+        return case.bands
+    kind = case.bands
+    if kind in ref.CLOSED_FORM_POLICIES:
+        mine = ref.band_table(kind, nk, case.heads, case.mode, case.window)
+        if not case.dynamic:
+            (mode, theirs), = compiler_tables(tools, path)
+            assert mode == case.mode
+            assert [ref.normalize(h) for h in theirs] == mine, (
+                f"-spa-balance-bands table differs from SPEC's {kind}:\n"
+                f"  compiler: {theirs}\n  SPEC:     {mine}")
+        return mine
+    assert not case.dynamic, "balanced policies need a static N"
+    (mode, theirs), = compiler_tables(tools, path)
+    assert mode == case.mode and len(theirs) == case.heads
+    check_partition(theirs, nk)
+    return theirs
+
+
+def check_partition(table, n: int) -> None:
+    """Exclusive bands: one interval per head, in order, covering [0, n)."""
+    edge = 0
+    for h, ivs in enumerate(table):
+        assert len(ivs) == 1, f"head {h}: {ivs} is not a single band"
+        lo, hi = ivs[0]
+        assert lo == edge and hi > lo, f"head {h}: {ivs} does not continue at {edge}"
+        edge = hi
+    assert edge == n, f"bands end at {edge}, not at N = {n}"
