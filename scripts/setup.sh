@@ -13,7 +13,7 @@ say() { printf '[spa setup] %s\n' "$*"; }
 
 # 1. System packages (LLVM/MLIR 22 from Debian, build tools, GoogleTest).
 APT_PACKAGES=(llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
-              cmake ninja-build g++ libgtest-dev python3-venv)
+              cmake ninja-build g++ libgtest-dev python3-venv python3-dev)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -47,7 +47,8 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
     -DMLIR_DIR="$LLVM_PREFIX/lib/cmake/mlir" \
     -DLLVM_EXTERNAL_LIT="$LLVM_PREFIX/bin/lit" \
-    -DSPA_PYTHON_EXECUTABLE="$VENV/bin/python"
+    -DSPA_PYTHON_EXECUTABLE="$VENV/bin/python" \
+    -DPython_EXECUTABLE="$VENV/bin/python"
 fi
 say "building"
 ninja -C "$BUILD_DIR" ${SPA_BUILD_TARGETS:-}

@@ -18,6 +18,7 @@ config.substitutions.append(("%spa_lib_dir", config.spa_lib_dir))
 config.substitutions.append(("%spa_src_root", config.spa_src_root))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%spa_tools_dir", config.spa_tools_dir))
+config.substitutions.append(("%spa_obj_root", config.spa_obj_root))
 
 llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()

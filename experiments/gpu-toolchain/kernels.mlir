@@ -1,8 +1,10 @@
 // Toolchain probe for the spa GPU path (MLIR 22 upstream ops only).
 //
-// Two kernels in one gpu.module:
+// Kernels in one gpu.module:
 //
 //  @axpy    out[i] = alpha * x[i] + y[i]   (f32, 1-D grid; sanity check)
+//  @exp2_scale out[i] = exp2(alpha * x[i]) (f32; checks how math.exp2 lowers)
+//  @dynsmem_alias, @extsmem_alias: does dynamic shared memory alias static?
 //
 //  @matmul  C[M,N] (f32) = A[M,K] (bf16, row-major) * Bt[N,K]^T (bf16, row-major)
 //           i.e. C = A * B with B stored "K-contiguous" per column, exactly the
@@ -12,16 +14,19 @@
 //           m16n8k16 accumulators.  Operands are staged global -> shared with
 //           cp.async (nvgpu.device_async_copy, 16 B per copy) into a 2-stage
 //           ring in a workgroup attribution (static shared memory), shared ->
-//           registers with nvgpu.ldmatrix, math with nvgpu.mma.sync.
+//           registers with nvgpu.ldmatrix, math with nvvm.mma.sync (bf16 operands
+//           as i32 pairs: nvgpu.mma.sync cannot lower bf16 in MLIR 22, see doc).
 //           Requires M % 64 == 0, N % 64 == 0, K % 32 == 0 (launcher checks).
 //           Grid = (N/64, M/64), block = (128, 1, 1).
 //
 // Shared rows are padded from 32 to 40 bf16 (80 B): the 8 row addresses of an
 // ldmatrix 8x8 matrix then fall into 8 disjoint groups of 4 banks.
 //
-// Memref arguments are 1-D with dynamic size: their stride (1) and offset (0)
-// are static, so they are legal for the bare-pointer calling convention
-// (convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}); see README/doc.
+// Memref arguments are 1-D with dynamic size, so one binary serves all sizes
+// with the default (memref descriptor) kernel ABI: each memref<?xT> becomes
+// (allocated ptr, aligned ptr, i64 offset, i64 size, i64 stride), index -> i64.
+// The bare-pointer ABI needs static shapes; build.sh makes that variant by
+// rewriting memref<?xT> to memref<1073741824xT> (docs/gpu-toolchain.md).
 
 module attributes {gpu.container_module} {
   gpu.module @kernels {
@@ -44,6 +49,66 @@ module attributes {gpu.container_module} {
       gpu.return
     }
 
+    // out[i] = exp2(alpha * x[i]): checks that math.exp2 lowers (to libdevice
+    // __nv_exp2f, which gpu-module-to-binary must link) inside a gpu.func.
+    gpu.func @exp2_scale(%x: memref<?xf32>, %out: memref<?xf32>, %alpha: f32,
+                         %n: index) kernel {
+      %bid = gpu.block_id x
+      %bdim = gpu.block_dim x
+      %tid = gpu.thread_id x
+      %base = arith.muli %bid, %bdim : index
+      %i = arith.addi %base, %tid : index
+      %inb = arith.cmpi ult, %i, %n : index
+      scf.if %inb {
+        %xv = memref.load %x[%i] : memref<?xf32>
+        %ax = arith.mulf %alpha, %xv : f32
+        %e = math.exp2 %ax : f32
+        memref.store %e, %out[%i] : memref<?xf32>
+      }
+      gpu.return
+    }
+
+    // ---- Shared-memory aliasing probes (64 threads, 1 block, 256 B dynamic
+    // shared memory).  Each kernel has a 64 x f32 *static* buffer (workgroup
+    // attribution) and a 64 x f32 *dynamic* one; thread t writes 1000 + t to
+    // the static and 2000 + t to the dynamic buffer, then reads both back:
+    //   out[t] = static[t], out[64 + t] = dynamic[t].
+    // Correct: out = [1000.., 2000..].  If the "dynamic" buffer overlaps the
+    // static one, out[0:64] reads 2000 + t.
+    //  @extsmem_alias (here) uses the public, uninitialised memref.global
+    //  @smem_ext (lowers to `.extern .shared .align 16 .b8 smem_ext[];`);
+    //  @dynsmem_alias (gpu.module @dynsmem below) uses the upstream op
+    //  gpu.dynamic_shared_memory.  It lives in its own gpu.module because the
+    //  lowering of gpu.dynamic_shared_memory *reuses* any zero-sized
+    //  workgroup global already in the module (here it would pick @smem_ext).
+    memref.global @smem_ext : memref<0xi8, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+
+    gpu.func @extsmem_alias(%out: memref<?xf32>)
+        workgroup(%st: memref<64xf32, #gpu.address_space<workgroup>>) kernel {
+      %c0 = arith.constant 0 : index
+      %c64 = arith.constant 64 : index
+      %tid = gpu.thread_id x
+      %g = memref.get_global @smem_ext : memref<0xi8, #gpu.address_space<workgroup>>
+      %whole = memref.reinterpret_cast %g to offset: [0], sizes: [256], strides: [1]
+          : memref<0xi8, #gpu.address_space<workgroup>> to memref<256xi8, #gpu.address_space<workgroup>>
+      %dvw = memref.view %whole[%c0][] : memref<256xi8, #gpu.address_space<workgroup>> to memref<64xf32, #gpu.address_space<workgroup>>
+      %ti = arith.index_cast %tid : index to i32
+      %tf = arith.sitofp %ti : i32 to f32
+      %k1 = arith.constant 1000.0 : f32
+      %k2 = arith.constant 2000.0 : f32
+      %v1 = arith.addf %tf, %k1 : f32
+      %v2 = arith.addf %tf, %k2 : f32
+      memref.store %v1, %st[%tid] : memref<64xf32, #gpu.address_space<workgroup>>
+      memref.store %v2, %dvw[%tid] : memref<64xf32, #gpu.address_space<workgroup>>
+      gpu.barrier
+      %r1 = memref.load %st[%tid] : memref<64xf32, #gpu.address_space<workgroup>>
+      %r2 = memref.load %dvw[%tid] : memref<64xf32, #gpu.address_space<workgroup>>
+      %i2 = arith.addi %tid, %c64 : index
+      memref.store %r1, %out[%tid] : memref<?xf32>
+      memref.store %r2, %out[%i2] : memref<?xf32>
+      gpu.return
+    }
+
     gpu.func @matmul(%A: memref<?xbf16>, %Bt: memref<?xbf16>, %C: memref<?xf32>,
                      %M: index, %N: index, %K: index)
         workgroup(%As: memref<2x64x40xbf16, #gpu.address_space<workgroup>>,
@@ -59,7 +124,7 @@ module attributes {gpu.container_module} {
       %c32 = arith.constant 32 : index
       %c64 = arith.constant 64 : index
       %c128 = arith.constant 128 : index
-      %zacc = arith.constant dense<0.0> : vector<2x2xf32>
+      %zacc = llvm.mlir.zero : !llvm.struct<(f32, f32, f32, f32)>
 
       %tid = gpu.thread_id x
       %bn = gpu.block_id x
@@ -99,13 +164,13 @@ module attributes {gpu.container_module} {
       %p1 = arith.addi %ga_1, %k_1 : index
       %p2 = arith.addi %gb_0, %k_0 : index
       %p3 = arith.addi %gb_1, %k_1 : index
-      %t0 = nvgpu.device_async_copy %A[%p0], %As[%c0, %r_0, %k_0], 8
+      %t0 = nvgpu.device_async_copy %A[%p0], %As[%c0, %r_0, %k_0], 8 {bypassL1}
           : memref<?xbf16> to memref<2x64x40xbf16, #gpu.address_space<workgroup>>
-      %t1 = nvgpu.device_async_copy %A[%p1], %As[%c0, %r_1, %k_1], 8
+      %t1 = nvgpu.device_async_copy %A[%p1], %As[%c0, %r_1, %k_1], 8 {bypassL1}
           : memref<?xbf16> to memref<2x64x40xbf16, #gpu.address_space<workgroup>>
-      %t2 = nvgpu.device_async_copy %Bt[%p2], %Bs[%c0, %r_0, %k_0], 8
+      %t2 = nvgpu.device_async_copy %Bt[%p2], %Bs[%c0, %r_0, %k_0], 8 {bypassL1}
           : memref<?xbf16> to memref<2x64x40xbf16, #gpu.address_space<workgroup>>
-      %t3 = nvgpu.device_async_copy %Bt[%p3], %Bs[%c0, %r_1, %k_1], 8
+      %t3 = nvgpu.device_async_copy %Bt[%p3], %Bs[%c0, %r_1, %k_1], 8 {bypassL1}
           : memref<?xbf16> to memref<2x64x40xbf16, #gpu.address_space<workgroup>>
       %g0 = nvgpu.device_async_create_group %t0, %t1, %t2, %t3
 
@@ -131,8 +196,8 @@ module attributes {gpu.container_module} {
       %res:8 = scf.for %kt = %c0 to %KT step %c1
           iter_args(%a00 = %zacc, %a01 = %zacc, %a02 = %zacc, %a03 = %zacc,
                     %a10 = %zacc, %a11 = %zacc, %a12 = %zacc, %a13 = %zacc)
-          -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>,
-              vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>) {
+          -> (!llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>,
+              !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>) {
         %s = arith.remui %kt, %c2 : index
         %kn = arith.addi %kt, %c1 : index
         %more = arith.cmpi ult, %kn, %KT : index
@@ -144,13 +209,13 @@ module attributes {gpu.container_module} {
           %q1 = arith.addi %p1, %kb : index
           %q2 = arith.addi %p2, %kb : index
           %q3 = arith.addi %p3, %kb : index
-          %u0 = nvgpu.device_async_copy %A[%q0], %As[%sn, %r_0, %k_0], 8
+          %u0 = nvgpu.device_async_copy %A[%q0], %As[%sn, %r_0, %k_0], 8 {bypassL1}
               : memref<?xbf16> to memref<2x64x40xbf16, #gpu.address_space<workgroup>>
-          %u1 = nvgpu.device_async_copy %A[%q1], %As[%sn, %r_1, %k_1], 8
+          %u1 = nvgpu.device_async_copy %A[%q1], %As[%sn, %r_1, %k_1], 8 {bypassL1}
               : memref<?xbf16> to memref<2x64x40xbf16, #gpu.address_space<workgroup>>
-          %u2 = nvgpu.device_async_copy %Bt[%q2], %Bs[%sn, %r_0, %k_0], 8
+          %u2 = nvgpu.device_async_copy %Bt[%q2], %Bs[%sn, %r_0, %k_0], 8 {bypassL1}
               : memref<?xbf16> to memref<2x64x40xbf16, #gpu.address_space<workgroup>>
-          %u3 = nvgpu.device_async_copy %Bt[%q3], %Bs[%sn, %r_1, %k_1], 8
+          %u3 = nvgpu.device_async_copy %Bt[%q3], %Bs[%sn, %r_1, %k_1], 8 {bypassL1}
               : memref<?xbf16> to memref<2x64x40xbf16, #gpu.address_space<workgroup>>
           %g = nvgpu.device_async_create_group %u0, %u1, %u2, %u3
           nvgpu.device_async_wait %g {numGroups = 1 : i32}
@@ -162,8 +227,8 @@ module attributes {gpu.container_module} {
         %o:8 = scf.for %kk = %c0 to %c32 step %c16
             iter_args(%b00 = %a00, %b01 = %a01, %b02 = %a02, %b03 = %a03,
                       %b10 = %a10, %b11 = %a11, %b12 = %a12, %b13 = %a13)
-            -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>,
-                vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>) {
+            -> (!llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>,
+                !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>) {
           %ac = arith.addi %kk, %la_c : index
           %bc = arith.addi %kk, %lb_c : index
           %fa0 = nvgpu.ldmatrix %As[%s, %a_r0, %ac] {numTiles = 4 : i32, transpose = false}
@@ -178,31 +243,135 @@ module attributes {gpu.container_module} {
               : memref<2x64x40xbf16, #gpu.address_space<workgroup>> -> vector<2x2xbf16>
           %fb3 = nvgpu.ldmatrix %Bs[%s, %b_r3, %bc] {numTiles = 2 : i32, transpose = false}
               : memref<2x64x40xbf16, #gpu.address_space<workgroup>> -> vector<2x2xbf16>
-          %n00 = nvgpu.mma.sync (%fa0, %fb0, %b00) {mmaShape = [16, 8, 16]}
-              : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
-          %n01 = nvgpu.mma.sync (%fa0, %fb1, %b01) {mmaShape = [16, 8, 16]}
-              : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
-          %n02 = nvgpu.mma.sync (%fa0, %fb2, %b02) {mmaShape = [16, 8, 16]}
-              : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
-          %n03 = nvgpu.mma.sync (%fa0, %fb3, %b03) {mmaShape = [16, 8, 16]}
-              : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
-          %n10 = nvgpu.mma.sync (%fa1, %fb0, %b10) {mmaShape = [16, 8, 16]}
-              : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
-          %n11 = nvgpu.mma.sync (%fa1, %fb1, %b11) {mmaShape = [16, 8, 16]}
-              : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
-          %n12 = nvgpu.mma.sync (%fa1, %fb2, %b12) {mmaShape = [16, 8, 16]}
-              : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
-          %n13 = nvgpu.mma.sync (%fa1, %fb3, %b13) {mmaShape = [16, 8, 16]}
-              : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
+          %ai0_0h = vector.extract %fa0[0] : vector<2xbf16> from vector<4x2xbf16>
+          %ai0_0v = vector.bitcast %ai0_0h : vector<2xbf16> to vector<1xi32>
+          %ai0_0 = vector.extract %ai0_0v[0] : i32 from vector<1xi32>
+          %ai0_1h = vector.extract %fa0[1] : vector<2xbf16> from vector<4x2xbf16>
+          %ai0_1v = vector.bitcast %ai0_1h : vector<2xbf16> to vector<1xi32>
+          %ai0_1 = vector.extract %ai0_1v[0] : i32 from vector<1xi32>
+          %ai0_2h = vector.extract %fa0[2] : vector<2xbf16> from vector<4x2xbf16>
+          %ai0_2v = vector.bitcast %ai0_2h : vector<2xbf16> to vector<1xi32>
+          %ai0_2 = vector.extract %ai0_2v[0] : i32 from vector<1xi32>
+          %ai0_3h = vector.extract %fa0[3] : vector<2xbf16> from vector<4x2xbf16>
+          %ai0_3v = vector.bitcast %ai0_3h : vector<2xbf16> to vector<1xi32>
+          %ai0_3 = vector.extract %ai0_3v[0] : i32 from vector<1xi32>
+          %ai1_0h = vector.extract %fa1[0] : vector<2xbf16> from vector<4x2xbf16>
+          %ai1_0v = vector.bitcast %ai1_0h : vector<2xbf16> to vector<1xi32>
+          %ai1_0 = vector.extract %ai1_0v[0] : i32 from vector<1xi32>
+          %ai1_1h = vector.extract %fa1[1] : vector<2xbf16> from vector<4x2xbf16>
+          %ai1_1v = vector.bitcast %ai1_1h : vector<2xbf16> to vector<1xi32>
+          %ai1_1 = vector.extract %ai1_1v[0] : i32 from vector<1xi32>
+          %ai1_2h = vector.extract %fa1[2] : vector<2xbf16> from vector<4x2xbf16>
+          %ai1_2v = vector.bitcast %ai1_2h : vector<2xbf16> to vector<1xi32>
+          %ai1_2 = vector.extract %ai1_2v[0] : i32 from vector<1xi32>
+          %ai1_3h = vector.extract %fa1[3] : vector<2xbf16> from vector<4x2xbf16>
+          %ai1_3v = vector.bitcast %ai1_3h : vector<2xbf16> to vector<1xi32>
+          %ai1_3 = vector.extract %ai1_3v[0] : i32 from vector<1xi32>
+          %bi0_0h = vector.extract %fb0[0] : vector<2xbf16> from vector<2x2xbf16>
+          %bi0_0v = vector.bitcast %bi0_0h : vector<2xbf16> to vector<1xi32>
+          %bi0_0 = vector.extract %bi0_0v[0] : i32 from vector<1xi32>
+          %bi0_1h = vector.extract %fb0[1] : vector<2xbf16> from vector<2x2xbf16>
+          %bi0_1v = vector.bitcast %bi0_1h : vector<2xbf16> to vector<1xi32>
+          %bi0_1 = vector.extract %bi0_1v[0] : i32 from vector<1xi32>
+          %bi1_0h = vector.extract %fb1[0] : vector<2xbf16> from vector<2x2xbf16>
+          %bi1_0v = vector.bitcast %bi1_0h : vector<2xbf16> to vector<1xi32>
+          %bi1_0 = vector.extract %bi1_0v[0] : i32 from vector<1xi32>
+          %bi1_1h = vector.extract %fb1[1] : vector<2xbf16> from vector<2x2xbf16>
+          %bi1_1v = vector.bitcast %bi1_1h : vector<2xbf16> to vector<1xi32>
+          %bi1_1 = vector.extract %bi1_1v[0] : i32 from vector<1xi32>
+          %bi2_0h = vector.extract %fb2[0] : vector<2xbf16> from vector<2x2xbf16>
+          %bi2_0v = vector.bitcast %bi2_0h : vector<2xbf16> to vector<1xi32>
+          %bi2_0 = vector.extract %bi2_0v[0] : i32 from vector<1xi32>
+          %bi2_1h = vector.extract %fb2[1] : vector<2xbf16> from vector<2x2xbf16>
+          %bi2_1v = vector.bitcast %bi2_1h : vector<2xbf16> to vector<1xi32>
+          %bi2_1 = vector.extract %bi2_1v[0] : i32 from vector<1xi32>
+          %bi3_0h = vector.extract %fb3[0] : vector<2xbf16> from vector<2x2xbf16>
+          %bi3_0v = vector.bitcast %bi3_0h : vector<2xbf16> to vector<1xi32>
+          %bi3_0 = vector.extract %bi3_0v[0] : i32 from vector<1xi32>
+          %bi3_1h = vector.extract %fb3[1] : vector<2xbf16> from vector<2x2xbf16>
+          %bi3_1v = vector.bitcast %bi3_1h : vector<2xbf16> to vector<1xi32>
+          %bi3_1 = vector.extract %bi3_1v[0] : i32 from vector<1xi32>
+          %c00_0 = llvm.extractvalue %b00[0] : !llvm.struct<(f32, f32, f32, f32)>
+          %c00_1 = llvm.extractvalue %b00[1] : !llvm.struct<(f32, f32, f32, f32)>
+          %c00_2 = llvm.extractvalue %b00[2] : !llvm.struct<(f32, f32, f32, f32)>
+          %c00_3 = llvm.extractvalue %b00[3] : !llvm.struct<(f32, f32, f32, f32)>
+          %n00 = nvvm.mma.sync A[%ai0_0, %ai0_1, %ai0_2, %ai0_3] B[%bi0_0, %bi0_1]
+              C[%c00_0, %c00_1, %c00_2, %c00_3] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+               multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
+               shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+              : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+          %c01_0 = llvm.extractvalue %b01[0] : !llvm.struct<(f32, f32, f32, f32)>
+          %c01_1 = llvm.extractvalue %b01[1] : !llvm.struct<(f32, f32, f32, f32)>
+          %c01_2 = llvm.extractvalue %b01[2] : !llvm.struct<(f32, f32, f32, f32)>
+          %c01_3 = llvm.extractvalue %b01[3] : !llvm.struct<(f32, f32, f32, f32)>
+          %n01 = nvvm.mma.sync A[%ai0_0, %ai0_1, %ai0_2, %ai0_3] B[%bi1_0, %bi1_1]
+              C[%c01_0, %c01_1, %c01_2, %c01_3] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+               multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
+               shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+              : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+          %c02_0 = llvm.extractvalue %b02[0] : !llvm.struct<(f32, f32, f32, f32)>
+          %c02_1 = llvm.extractvalue %b02[1] : !llvm.struct<(f32, f32, f32, f32)>
+          %c02_2 = llvm.extractvalue %b02[2] : !llvm.struct<(f32, f32, f32, f32)>
+          %c02_3 = llvm.extractvalue %b02[3] : !llvm.struct<(f32, f32, f32, f32)>
+          %n02 = nvvm.mma.sync A[%ai0_0, %ai0_1, %ai0_2, %ai0_3] B[%bi2_0, %bi2_1]
+              C[%c02_0, %c02_1, %c02_2, %c02_3] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+               multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
+               shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+              : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+          %c03_0 = llvm.extractvalue %b03[0] : !llvm.struct<(f32, f32, f32, f32)>
+          %c03_1 = llvm.extractvalue %b03[1] : !llvm.struct<(f32, f32, f32, f32)>
+          %c03_2 = llvm.extractvalue %b03[2] : !llvm.struct<(f32, f32, f32, f32)>
+          %c03_3 = llvm.extractvalue %b03[3] : !llvm.struct<(f32, f32, f32, f32)>
+          %n03 = nvvm.mma.sync A[%ai0_0, %ai0_1, %ai0_2, %ai0_3] B[%bi3_0, %bi3_1]
+              C[%c03_0, %c03_1, %c03_2, %c03_3] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+               multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
+               shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+              : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+          %c10_0 = llvm.extractvalue %b10[0] : !llvm.struct<(f32, f32, f32, f32)>
+          %c10_1 = llvm.extractvalue %b10[1] : !llvm.struct<(f32, f32, f32, f32)>
+          %c10_2 = llvm.extractvalue %b10[2] : !llvm.struct<(f32, f32, f32, f32)>
+          %c10_3 = llvm.extractvalue %b10[3] : !llvm.struct<(f32, f32, f32, f32)>
+          %n10 = nvvm.mma.sync A[%ai1_0, %ai1_1, %ai1_2, %ai1_3] B[%bi0_0, %bi0_1]
+              C[%c10_0, %c10_1, %c10_2, %c10_3] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+               multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
+               shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+              : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+          %c11_0 = llvm.extractvalue %b11[0] : !llvm.struct<(f32, f32, f32, f32)>
+          %c11_1 = llvm.extractvalue %b11[1] : !llvm.struct<(f32, f32, f32, f32)>
+          %c11_2 = llvm.extractvalue %b11[2] : !llvm.struct<(f32, f32, f32, f32)>
+          %c11_3 = llvm.extractvalue %b11[3] : !llvm.struct<(f32, f32, f32, f32)>
+          %n11 = nvvm.mma.sync A[%ai1_0, %ai1_1, %ai1_2, %ai1_3] B[%bi1_0, %bi1_1]
+              C[%c11_0, %c11_1, %c11_2, %c11_3] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+               multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
+               shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+              : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+          %c12_0 = llvm.extractvalue %b12[0] : !llvm.struct<(f32, f32, f32, f32)>
+          %c12_1 = llvm.extractvalue %b12[1] : !llvm.struct<(f32, f32, f32, f32)>
+          %c12_2 = llvm.extractvalue %b12[2] : !llvm.struct<(f32, f32, f32, f32)>
+          %c12_3 = llvm.extractvalue %b12[3] : !llvm.struct<(f32, f32, f32, f32)>
+          %n12 = nvvm.mma.sync A[%ai1_0, %ai1_1, %ai1_2, %ai1_3] B[%bi2_0, %bi2_1]
+              C[%c12_0, %c12_1, %c12_2, %c12_3] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+               multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
+               shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+              : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+          %c13_0 = llvm.extractvalue %b13[0] : !llvm.struct<(f32, f32, f32, f32)>
+          %c13_1 = llvm.extractvalue %b13[1] : !llvm.struct<(f32, f32, f32, f32)>
+          %c13_2 = llvm.extractvalue %b13[2] : !llvm.struct<(f32, f32, f32, f32)>
+          %c13_3 = llvm.extractvalue %b13[3] : !llvm.struct<(f32, f32, f32, f32)>
+          %n13 = nvvm.mma.sync A[%ai1_0, %ai1_1, %ai1_2, %ai1_3] B[%bi3_0, %bi3_1]
+              C[%c13_0, %c13_1, %c13_2, %c13_3] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+               multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
+               shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+              : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
           scf.yield %n00, %n01, %n02, %n03, %n10, %n11, %n12, %n13
-              : vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>,
-                vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>
+              : !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>,
+                !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>
         }
         // everyone is done reading stage s before it is refilled next iteration
         gpu.barrier
         scf.yield %o#0, %o#1, %o#2, %o#3, %o#4, %o#5, %o#6, %o#7
-            : vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>,
-              vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>
+            : !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>,
+              !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>, !llvm.struct<(f32, f32, f32, f32)>
       }
 
       // ---- epilogue: accumulator layout of m16n8 (per lane):
@@ -230,22 +399,54 @@ module attributes {gpu.container_module} {
       %erow1p8 = arith.addi %erow1, %c8 : index
       %o_r1p8 = arith.muli %erow1p8, %N : index
 
-      %v000 = vector.extract %res#0[0] : vector<2xf32> from vector<2x2xf32>
-      %v001 = vector.extract %res#0[1] : vector<2xf32> from vector<2x2xf32>
-      %v010 = vector.extract %res#1[0] : vector<2xf32> from vector<2x2xf32>
-      %v011 = vector.extract %res#1[1] : vector<2xf32> from vector<2x2xf32>
-      %v020 = vector.extract %res#2[0] : vector<2xf32> from vector<2x2xf32>
-      %v021 = vector.extract %res#2[1] : vector<2xf32> from vector<2x2xf32>
-      %v030 = vector.extract %res#3[0] : vector<2xf32> from vector<2x2xf32>
-      %v031 = vector.extract %res#3[1] : vector<2xf32> from vector<2x2xf32>
-      %v100 = vector.extract %res#4[0] : vector<2xf32> from vector<2x2xf32>
-      %v101 = vector.extract %res#4[1] : vector<2xf32> from vector<2x2xf32>
-      %v110 = vector.extract %res#5[0] : vector<2xf32> from vector<2x2xf32>
-      %v111 = vector.extract %res#5[1] : vector<2xf32> from vector<2x2xf32>
-      %v120 = vector.extract %res#6[0] : vector<2xf32> from vector<2x2xf32>
-      %v121 = vector.extract %res#6[1] : vector<2xf32> from vector<2x2xf32>
-      %v130 = vector.extract %res#7[0] : vector<2xf32> from vector<2x2xf32>
-      %v131 = vector.extract %res#7[1] : vector<2xf32> from vector<2x2xf32>
+      %e00_0 = llvm.extractvalue %res#0[0] : !llvm.struct<(f32, f32, f32, f32)>
+      %e00_1 = llvm.extractvalue %res#0[1] : !llvm.struct<(f32, f32, f32, f32)>
+      %e00_2 = llvm.extractvalue %res#0[2] : !llvm.struct<(f32, f32, f32, f32)>
+      %e00_3 = llvm.extractvalue %res#0[3] : !llvm.struct<(f32, f32, f32, f32)>
+      %v000 = vector.from_elements %e00_0, %e00_1 : vector<2xf32>
+      %v001 = vector.from_elements %e00_2, %e00_3 : vector<2xf32>
+      %e01_0 = llvm.extractvalue %res#1[0] : !llvm.struct<(f32, f32, f32, f32)>
+      %e01_1 = llvm.extractvalue %res#1[1] : !llvm.struct<(f32, f32, f32, f32)>
+      %e01_2 = llvm.extractvalue %res#1[2] : !llvm.struct<(f32, f32, f32, f32)>
+      %e01_3 = llvm.extractvalue %res#1[3] : !llvm.struct<(f32, f32, f32, f32)>
+      %v010 = vector.from_elements %e01_0, %e01_1 : vector<2xf32>
+      %v011 = vector.from_elements %e01_2, %e01_3 : vector<2xf32>
+      %e02_0 = llvm.extractvalue %res#2[0] : !llvm.struct<(f32, f32, f32, f32)>
+      %e02_1 = llvm.extractvalue %res#2[1] : !llvm.struct<(f32, f32, f32, f32)>
+      %e02_2 = llvm.extractvalue %res#2[2] : !llvm.struct<(f32, f32, f32, f32)>
+      %e02_3 = llvm.extractvalue %res#2[3] : !llvm.struct<(f32, f32, f32, f32)>
+      %v020 = vector.from_elements %e02_0, %e02_1 : vector<2xf32>
+      %v021 = vector.from_elements %e02_2, %e02_3 : vector<2xf32>
+      %e03_0 = llvm.extractvalue %res#3[0] : !llvm.struct<(f32, f32, f32, f32)>
+      %e03_1 = llvm.extractvalue %res#3[1] : !llvm.struct<(f32, f32, f32, f32)>
+      %e03_2 = llvm.extractvalue %res#3[2] : !llvm.struct<(f32, f32, f32, f32)>
+      %e03_3 = llvm.extractvalue %res#3[3] : !llvm.struct<(f32, f32, f32, f32)>
+      %v030 = vector.from_elements %e03_0, %e03_1 : vector<2xf32>
+      %v031 = vector.from_elements %e03_2, %e03_3 : vector<2xf32>
+      %e10_0 = llvm.extractvalue %res#4[0] : !llvm.struct<(f32, f32, f32, f32)>
+      %e10_1 = llvm.extractvalue %res#4[1] : !llvm.struct<(f32, f32, f32, f32)>
+      %e10_2 = llvm.extractvalue %res#4[2] : !llvm.struct<(f32, f32, f32, f32)>
+      %e10_3 = llvm.extractvalue %res#4[3] : !llvm.struct<(f32, f32, f32, f32)>
+      %v100 = vector.from_elements %e10_0, %e10_1 : vector<2xf32>
+      %v101 = vector.from_elements %e10_2, %e10_3 : vector<2xf32>
+      %e11_0 = llvm.extractvalue %res#5[0] : !llvm.struct<(f32, f32, f32, f32)>
+      %e11_1 = llvm.extractvalue %res#5[1] : !llvm.struct<(f32, f32, f32, f32)>
+      %e11_2 = llvm.extractvalue %res#5[2] : !llvm.struct<(f32, f32, f32, f32)>
+      %e11_3 = llvm.extractvalue %res#5[3] : !llvm.struct<(f32, f32, f32, f32)>
+      %v110 = vector.from_elements %e11_0, %e11_1 : vector<2xf32>
+      %v111 = vector.from_elements %e11_2, %e11_3 : vector<2xf32>
+      %e12_0 = llvm.extractvalue %res#6[0] : !llvm.struct<(f32, f32, f32, f32)>
+      %e12_1 = llvm.extractvalue %res#6[1] : !llvm.struct<(f32, f32, f32, f32)>
+      %e12_2 = llvm.extractvalue %res#6[2] : !llvm.struct<(f32, f32, f32, f32)>
+      %e12_3 = llvm.extractvalue %res#6[3] : !llvm.struct<(f32, f32, f32, f32)>
+      %v120 = vector.from_elements %e12_0, %e12_1 : vector<2xf32>
+      %v121 = vector.from_elements %e12_2, %e12_3 : vector<2xf32>
+      %e13_0 = llvm.extractvalue %res#7[0] : !llvm.struct<(f32, f32, f32, f32)>
+      %e13_1 = llvm.extractvalue %res#7[1] : !llvm.struct<(f32, f32, f32, f32)>
+      %e13_2 = llvm.extractvalue %res#7[2] : !llvm.struct<(f32, f32, f32, f32)>
+      %e13_3 = llvm.extractvalue %res#7[3] : !llvm.struct<(f32, f32, f32, f32)>
+      %v130 = vector.from_elements %e13_0, %e13_1 : vector<2xf32>
+      %v131 = vector.from_elements %e13_2, %e13_3 : vector<2xf32>
 
       %i000 = arith.addi %o_r0, %ecol0 : index
       %i001 = arith.addi %o_r0p8, %ecol0 : index
@@ -280,6 +481,33 @@ module attributes {gpu.container_module} {
       vector.store %v121, %C[%i121] {alignment = 8} : memref<?xf32>, vector<2xf32>
       vector.store %v130, %C[%i130] {alignment = 8} : memref<?xf32>, vector<2xf32>
       vector.store %v131, %C[%i131] {alignment = 8} : memref<?xf32>, vector<2xf32>
+      gpu.return
+    }
+  }
+
+  // See @extsmem_alias above.
+  gpu.module @dynsmem {
+    gpu.func @dynsmem_alias(%out: memref<?xf32>)
+        workgroup(%st: memref<64xf32, #gpu.address_space<workgroup>>) kernel {
+      %c0 = arith.constant 0 : index
+      %c64 = arith.constant 64 : index
+      %tid = gpu.thread_id x
+      %dyn = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+      %dv = memref.view %dyn[%c0][%c64] : memref<?xi8, #gpu.address_space<workgroup>> to memref<?xf32, #gpu.address_space<workgroup>>
+      %ti = arith.index_cast %tid : index to i32
+      %tf = arith.sitofp %ti : i32 to f32
+      %k1 = arith.constant 1000.0 : f32
+      %k2 = arith.constant 2000.0 : f32
+      %v1 = arith.addf %tf, %k1 : f32
+      %v2 = arith.addf %tf, %k2 : f32
+      memref.store %v1, %st[%tid] : memref<64xf32, #gpu.address_space<workgroup>>
+      memref.store %v2, %dv[%tid] : memref<?xf32, #gpu.address_space<workgroup>>
+      gpu.barrier
+      %r1 = memref.load %st[%tid] : memref<64xf32, #gpu.address_space<workgroup>>
+      %r2 = memref.load %dv[%tid] : memref<?xf32, #gpu.address_space<workgroup>>
+      %i2 = arith.addi %tid, %c64 : index
+      memref.store %r1, %out[%tid] : memref<?xf32>
+      memref.store %r2, %out[%i2] : memref<?xf32>
       gpu.return
     }
   }

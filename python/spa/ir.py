@@ -1,0 +1,72 @@
+"""Parse, print and transform MLIR modules with the spa dialect, running any
+registered pass or pipeline by name (the same registry as spa-opt)."""
+
+import re
+from typing import List
+
+from . import _spa_native as _native
+
+
+class MLIRError(Exception):
+    """MLIR diagnostics, one per line: `<location>: error: <message>`."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.diagnostics: List[str] = message.splitlines()
+
+    @property
+    def locations(self) -> List[str]:
+        """The `loc(...)` of each error diagnostic."""
+        return [m.group(1) for line in self.diagnostics
+                if (m := re.match(r"(loc\(.*?\)|\S+:\d+:\d+): error:", line))]
+
+
+_default_context = None
+
+
+def _context():
+    global _default_context
+    if _default_context is None:
+        _default_context = _native.make_context()
+    return _default_context
+
+
+class Module:
+    """An MLIR module owned by the package's MLIR context."""
+
+    def __init__(self, native):
+        self._native = native
+
+    def __str__(self) -> str:
+        return str(self._native)
+
+    def clone(self) -> "Module":
+        return Module(self._native.clone())
+
+    def verify(self) -> None:
+        try:
+            self._native.verify()
+        except _native.NativeMLIRError as e:
+            raise MLIRError(str(e)) from None
+
+    def run_pipeline(self, pipeline: str) -> "Module":
+        """Runs a textual pipeline in place, e.g. `"spa-balance-bands"` or
+        `"builtin.module(spa-to-llvm-cpu{tile-q=16})"`; returns self."""
+        try:
+            self._native.run_pipeline(pipeline)
+        except _native.NativeMLIRError as e:
+            raise MLIRError(str(e)) from None
+        return self
+
+
+def parse(text: str, filename: str = "<string>") -> Module:
+    """Parses and verifies `text`; raises MLIRError with locations."""
+    try:
+        return Module(_native.Module.parse(_context(), text, filename))
+    except _native.NativeMLIRError as e:
+        raise MLIRError(str(e)) from None
+
+
+def parse_file(path: str) -> Module:
+    with open(path) as f:
+        return parse(f.read(), path)

@@ -1,0 +1,378 @@
+//===- SpaNativeModule.cpp - nanobind bindings of spa's C++ API -----------===//
+//
+// The native half of the `spa` Python package. Debian's MLIR ships no Python
+// bindings, so this binds our own facade: the planning library, parsing and
+// printing modules, running registered pipelines (MLIR diagnostics become
+// Python exceptions carrying their location), and JIT-compiling modules for
+// the CPU. It links the same libMLIR.so as spa-opt: one MLIR per process.
+//
+//===----------------------------------------------------------------------===//
+
+#include "spa/Planning/BandPlan.h"
+#include "spa/Registration/InitAll.h"
+#include "spa/Runtime/CpuExecutable.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/vector.h>
+
+#include <mutex>
+
+namespace nb = nanobind;
+using namespace nb::literals;
+namespace plan = ::spa::plan;
+
+namespace {
+
+/// Raised for MLIR diagnostics; the Python layer re-raises it as
+/// spa.ir.MLIRError. Message lines are "<location>: error: <text>".
+struct MLIRDiagnosticError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Collects every diagnostic emitted while alive, with its location.
+class DiagnosticCollector {
+public:
+  explicit DiagnosticCollector(mlir::MLIRContext *context)
+      : handler(context, [this](mlir::Diagnostic &diag) {
+          std::string line;
+          llvm::raw_string_ostream os(line);
+          os << diag.getLocation() << ": ";
+          switch (diag.getSeverity()) {
+          case mlir::DiagnosticSeverity::Error:
+            os << "error: ";
+            break;
+          case mlir::DiagnosticSeverity::Warning:
+            os << "warning: ";
+            break;
+          case mlir::DiagnosticSeverity::Note:
+            os << "note: ";
+            break;
+          case mlir::DiagnosticSeverity::Remark:
+            os << "remark: ";
+            break;
+          }
+          os << diag.str();
+          for (mlir::Diagnostic &note : diag.getNotes())
+            os << "\n  " << note.getLocation() << ": note: " << note.str();
+          messages += (messages.empty() ? "" : "\n") + line;
+          return mlir::success();
+        }) {}
+
+  [[noreturn]] void raise(const std::string &fallback) {
+    throw MLIRDiagnosticError(messages.empty() ? fallback : messages);
+  }
+
+private:
+  std::string messages;
+  mlir::ScopedDiagnosticHandler handler;
+};
+
+void registerPassesOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mlir::registerAllPasses();
+    mlir::spa::registerAllSpaPasses();
+  });
+}
+
+class Context {
+public:
+  Context() {
+    registerPassesOnce();
+    mlir::DialectRegistry registry;
+    mlir::registerAllDialects(registry);
+    mlir::registerAllExtensions(registry);
+    mlir::registerAllToLLVMIRTranslations(registry);
+    mlir::spa::registerAllSpaDialects(registry);
+    context = std::make_unique<mlir::MLIRContext>(registry);
+    context->loadAllAvailableDialects();
+    context->printOpOnDiagnostic(false);
+  }
+  mlir::MLIRContext *get() { return context.get(); }
+
+private:
+  std::unique_ptr<mlir::MLIRContext> context;
+};
+
+class Module {
+public:
+  Module(std::shared_ptr<Context> context, mlir::OwningOpRef<mlir::ModuleOp> op)
+      : context(std::move(context)), op(std::move(op)) {}
+
+  static Module parse(std::shared_ptr<Context> context, const std::string &text,
+                      const std::string &filename) {
+    DiagnosticCollector diagnostics(context->get());
+    mlir::ParserConfig config(context->get());
+    auto op = mlir::parseSourceString<mlir::ModuleOp>(text, config, filename);
+    if (!op)
+      diagnostics.raise("failed to parse " + filename);
+    return Module(std::move(context), std::move(op));
+  }
+
+  std::string str() {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    op->print(os);
+    return text;
+  }
+
+  Module clone() {
+    return Module(context, mlir::OwningOpRef<mlir::ModuleOp>(op->clone()));
+  }
+
+  void verify() {
+    DiagnosticCollector diagnostics(context->get());
+    if (mlir::failed(mlir::verify(*op)))
+      diagnostics.raise("module failed to verify");
+  }
+
+  /// Runs a textual pipeline: "builtin.module(a,b)" or "a,b" on the module.
+  void runPipeline(const std::string &pipeline) {
+    DiagnosticCollector diagnostics(context->get());
+    mlir::PassManager pm(context->get());
+    std::string errors;
+    llvm::raw_string_ostream errorStream(errors);
+    std::string text = pipeline;
+    llvm::StringRef ref(text);
+    mlir::LogicalResult parsed =
+        ref.starts_with("builtin.module(") && ref.ends_with(")")
+            ? mlir::parsePassPipeline(ref.drop_front(15).drop_back(), pm,
+                                      errorStream)
+            : mlir::parsePassPipeline(ref, pm, errorStream);
+    if (mlir::failed(parsed))
+      throw std::invalid_argument("invalid pass pipeline '" + pipeline +
+                                  "': " + errors);
+    if (mlir::failed(pm.run(*op)))
+      diagnostics.raise("pass pipeline '" + pipeline + "' failed");
+  }
+
+  std::unique_ptr<mlir::spa::CpuExecutable>
+  compileCpu(const std::string &entry, const std::string &policy,
+             int64_t tileQ, int64_t tileK) {
+    if (tileQ <= 0 || tileK <= 0)
+      throw std::invalid_argument("tile sizes must be positive");
+    DiagnosticCollector diagnostics(context->get());
+    mlir::spa::CpuPipelineOptions options;
+    options.policy = policy;
+    options.tileQ = tileQ;
+    options.tileK = tileK;
+    std::string error;
+    auto exe = mlir::spa::CpuExecutable::compile(*op, entry, options, error);
+    if (!exe)
+      diagnostics.raise(error);
+    return exe;
+  }
+
+private:
+  std::shared_ptr<Context> context;
+  mlir::OwningOpRef<mlir::ModuleOp> op;
+};
+
+const char *kindName(mlir::spa::ElementKind kind) {
+  switch (kind) {
+  case mlir::spa::ElementKind::F32:
+    return "f32";
+  case mlir::spa::ElementKind::F16:
+    return "f16";
+  case mlir::spa::ElementKind::BF16:
+    return "bf16";
+  }
+  return "?";
+}
+
+nb::list signatures(const std::vector<mlir::spa::BufferSignature> &sigs) {
+  nb::list out;
+  for (const auto &sig : sigs) {
+    nb::list shape;
+    for (int64_t d : sig.shape)
+      shape.append(mlir::ShapedType::isDynamic(d) ? nb::none()
+                                                  : nb::object(nb::int_(d)));
+    out.append(nb::make_tuple(kindName(sig.kind), nb::tuple(shape)));
+  }
+  return out;
+}
+
+plan::BandTable tableFromPython(const std::string &mode, nb::list heads) {
+  plan::BandTable table;
+  std::optional<plan::BandMode> parsed = plan::parseBandMode(mode);
+  if (!parsed)
+    throw std::invalid_argument("unknown band mode '" + mode + "'");
+  table.mode = *parsed;
+  for (nb::handle head : heads) {
+    plan::HeadBands bands;
+    for (nb::handle interval : head) {
+      auto pair = nb::cast<std::pair<int64_t, int64_t>>(interval);
+      bands.push_back({pair.first, pair.second});
+    }
+    table.heads.push_back(std::move(bands));
+  }
+  return table;
+}
+
+nb::list tableToPython(const plan::BandTable &table) {
+  nb::list heads;
+  for (const plan::HeadBands &head : table.heads) {
+    nb::list intervals;
+    for (const plan::Interval &iv : head)
+      intervals.append(nb::make_tuple(iv.lo, iv.hi));
+    heads.append(intervals);
+  }
+  return heads;
+}
+
+} // namespace
+
+NB_MODULE(_spa_native, m) {
+  m.doc() = "Native part of the spa package (planning, IR, CPU JIT)";
+  nb::exception<MLIRDiagnosticError>(m, "NativeMLIRError");
+
+  m.def(
+      "plan_bands",
+      [](const std::string &policy, int64_t seqLen, int64_t heads,
+         const std::string &mode, int64_t window, int64_t tileQ, int64_t tileK,
+         int64_t queryLen) {
+        std::optional<plan::PolicyKind> kind = plan::parsePolicyKind(policy);
+        if (!kind)
+          throw std::invalid_argument("unknown band policy '" + policy + "'");
+        std::optional<plan::BandMode> bandMode = plan::parseBandMode(mode);
+        if (!bandMode)
+          throw std::invalid_argument("unknown band mode '" + mode + "'");
+        plan::PolicyOptions options;
+        options.window = window;
+        options.tile = {tileQ, tileK};
+        options.queryLen = queryLen;
+        plan::PlanResult result =
+            plan::makeBandTable(*kind, seqLen, heads, *bandMode, options);
+        if (!result)
+          throw std::invalid_argument(result.error);
+        return tableToPython(*result.table);
+      },
+      "policy"_a, "seq_len"_a, "heads"_a, "mode"_a = "causal",
+      "window"_a = -1, "tile_q"_a = 128, "tile_k"_a = 128,
+      "query_len"_a = -1,
+      "Band table of a SPEC.md policy: one list of (lo, hi) per head.");
+
+  m.def(
+      "analyze_bands",
+      [](const std::string &mode, nb::list heads, int64_t queryLen,
+         int64_t keyLen, int64_t tileQ, int64_t tileK, int64_t numSMs) {
+        plan::BandTable table = tableFromPython(mode, heads);
+        std::string invalid = plan::validateBandTable(table);
+        if (!invalid.empty())
+          throw std::invalid_argument("invalid band table: " + invalid);
+        if (tileQ <= 0 || tileK <= 0 || queryLen < 0 || keyLen < 0)
+          throw std::invalid_argument("tiles must be positive and lengths "
+                                      "non-negative");
+        plan::LayerReport report = plan::analyzeBandTable(
+            table, queryLen, keyLen, {tileQ, tileK}, numSMs);
+        nb::list perHead;
+        for (const plan::HeadReport &head : report.heads) {
+          nb::dict row;
+          row["pairs"] = head.pairs;
+          row["full_tiles"] = head.tiles.full;
+          row["partial_tiles"] = head.tiles.partial;
+          row["cost"] = head.cost;
+          row["share"] = head.share;
+          perHead.append(row);
+        }
+        nb::dict layer;
+        layer["heads"] = perHead;
+        layer["total_pairs"] = report.totalPairs;
+        layer["dense_causal_pairs"] = report.denseCausalPairs;
+        layer["fraction_of_dense"] = report.fractionOfDense;
+        layer["cost_spread"] = report.costSpread;
+        layer["makespan"] = report.makespan;
+        layer["ideal_makespan"] = report.idealMakespan;
+        layer["makespan_ratio"] = report.makespanRatio;
+        return layer;
+      },
+      "mode"_a, "heads"_a, "query_len"_a, "key_len"_a, "tile_q"_a = 128,
+      "tile_k"_a = 128, "num_sms"_a = 132,
+      "Cost report of a band table (pairs, tiles, LPT makespan).");
+
+  m.def(
+      "format_bands",
+      [](const std::string &mode, nb::list heads) {
+        return plan::formatBandTable(tableFromPython(mode, heads));
+      },
+      "mode"_a, "heads"_a);
+
+  nb::class_<Context>(m, "Context").def(nb::init<>());
+  m.def("make_context", [] { return std::make_shared<Context>(); });
+
+  nb::class_<Module>(m, "Module")
+      .def_static("parse", &Module::parse, "context"_a, "text"_a,
+                  "filename"_a = "<string>")
+      .def("__str__", &Module::str)
+      .def("clone", &Module::clone)
+      .def("verify", &Module::verify)
+      .def("run_pipeline", &Module::runPipeline, "pipeline"_a)
+      .def("compile_cpu", &Module::compileCpu, "entry"_a, "policy"_a = "",
+           "tile_q"_a = 32, "tile_k"_a = 64);
+
+  nb::class_<mlir::spa::CpuExecutable>(m, "CpuExecutable")
+      .def_prop_ro("arguments",
+                   [](const mlir::spa::CpuExecutable &e) {
+                     return signatures(e.getArguments());
+                   })
+      .def_prop_ro("results",
+                   [](const mlir::spa::CpuExecutable &e) {
+                     return signatures(e.getResults());
+                   })
+      .def_prop_ro("compile_ms", &mlir::spa::CpuExecutable::getCompileMilliseconds)
+      .def(
+          "run",
+          [](const mlir::spa::CpuExecutable &exe,
+             std::vector<nb::ndarray<nb::c_contig, nb::device::cpu>> arrays) {
+            std::vector<mlir::spa::HostBuffer> inputs;
+            for (auto [index, array] : llvm::enumerate(arrays)) {
+              if (index >= exe.getArguments().size())
+                break;
+              mlir::spa::HostBuffer buffer;
+              buffer.kind = exe.getArguments()[index].kind;
+              for (size_t d = 0; d < array.ndim(); ++d)
+                buffer.shape.push_back(array.shape(d));
+              const char *data = static_cast<const char *>(array.data());
+              buffer.bytes.assign(data, data + array.nbytes());
+              inputs.push_back(std::move(buffer));
+            }
+            std::vector<mlir::spa::HostBuffer> outputs;
+            std::string error;
+            bool ok;
+            {
+              nb::gil_scoped_release release;
+              ok = exe.run(inputs, outputs, error);
+            }
+            if (!ok)
+              throw std::invalid_argument(error);
+            nb::list results;
+            for (const mlir::spa::HostBuffer &out : outputs)
+              results.append(nb::make_tuple(
+                  kindName(out.kind), nb::tuple(nb::cast(out.shape)),
+                  nb::bytes(out.bytes.data(), out.bytes.size())));
+            return results;
+          },
+          "arrays"_a,
+          "Runs the entry function on C-contiguous arrays whose raw bytes "
+          "are in the argument element types (f16/bf16 as 16-bit words).");
+}

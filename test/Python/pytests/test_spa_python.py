@@ -1,0 +1,171 @@
+"""Tests of the `spa` Python package (native extension from the build tree).
+
+Numeric checks compare with spa_reference (NumPy float64, written from
+SPEC.md) on fresh random inputs; tolerance max |out - ref| / (1 + |ref|):
+f32 1e-5, f16 1e-2, bf16 5e-2 (inputs are rounded to the dtype first, the
+reference sees the rounded values).
+"""
+import os
+import subprocess
+import sys
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import spa
+import spa_reference as ref
+
+TOL = {"f32": 1e-5, "f16": 1e-2, "bf16": 5e-2}
+NP = {"f32": np.float32, "f16": np.float16, "bf16": ml_dtypes.bfloat16}
+
+
+def rel_err(out, want):
+    out = np.asarray(out, dtype=np.float64)
+    return float(np.max(np.abs(out - want) / (1.0 + np.abs(want)))) \
+        if want.size else 0.0
+
+
+# --- planning ---------------------------------------------------------------
+
+def test_plan_matches_spec_example():
+    plan = spa.bands.plan("exclusive_equal", seq_len=1024, heads=8)
+    assert plan.heads[0] == [(0, 128)] and plan.heads[7] == [(896, 1024)]
+    pairs = [h["pairs"] for h in plan.report["heads"]]
+    assert pairs[0] == 122_944 and pairs[7] == 8_256
+    assert plan.report["total_pairs"] == 1024 * 1025 // 2
+    assert plan.to_attr().startswith("#spa.bands<causal, [0:128], [128:256]")
+
+
+@pytest.mark.parametrize("policy", spa.bands.POLICIES)
+def test_plan_every_policy_agrees_with_reference_formulas(policy):
+    for n, h in [(1, 1), (7, 3), (100, 8), (257, 16)]:
+        plan = spa.bands.plan(policy, seq_len=n, heads=h)
+        assert plan.num_heads == h
+        if policy in ref.CLOSED_FORM_POLICIES:
+            assert plan.heads == ref.band_table(policy, n, h), (n, h)
+        else:  # balanced policies: exclusive, complete cover of [0, n)
+            covered = sorted(d for head in plan.heads for lo, hi in head
+                             for d in range(lo, hi))
+            assert covered == list(range(n))
+
+
+def test_plan_errors():
+    with pytest.raises(ValueError, match="unknown band policy"):
+        spa.bands.plan("striped", 10, 2)
+    with pytest.raises(ValueError):
+        spa.bands.plan("exclusive_equal", 0, 2)
+    with pytest.raises(ValueError):
+        spa.bands.plan("sliding_window", 10, 2, window=-5)
+
+
+# --- IR -----------------------------------------------------------------------
+
+def test_parse_print_round_trip():
+    layer = spa.LayerSpec(heads=2, seq_len=16, head_dim=8,
+                          bands=[[(0, 4)], [(4, 16)]])
+    module = spa.ir.parse(layer.to_mlir())
+    text = str(module)
+    assert "#spa.bands<causal, [0:4], [4:16]>" in text
+    assert str(spa.ir.parse(text)) == text
+
+
+def test_bad_ir_raises_with_location():
+    bad = ("func.func @f(%q: tensor<1x1x8x16xf32>, %k: tensor<1x8x16xf32>) {\n"
+           "  %0 = spa.attention bands(#spa.bands<causal, [0:4]>)\n"
+           "      ins(%q, %k, %k : tensor<1x1x8x16xf32>, tensor<1x8x16xf32>,"
+           " tensor<1x8x16xf32>)\n"
+           "      outs(%q : tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>\n"
+           "  return\n}\n")
+    with pytest.raises(spa.MLIRError) as info:
+        spa.ir.parse(bad, "bad.mlir")
+    assert "key: expected rank 4" in str(info.value)
+    assert info.value.locations == ['loc("bad.mlir":2:8)']
+    with pytest.raises(spa.MLIRError, match="expected ':'"):
+        spa.ir.parse("#x = #spa.bands<causal, [0, 4]>\n")
+
+
+def test_run_pipeline_by_name():
+    layer = spa.LayerSpec(heads=3, seq_len=10, head_dim=8,
+                          policy="exclusive_equal")
+    module = spa.ir.parse(layer.to_mlir()).run_pipeline("spa-balance-bands")
+    assert "#spa.bands<causal, [0:4], [4:7], [7:10]>" in str(module)
+    with pytest.raises(spa.MLIRError, match="more query heads"):
+        spa.ir.parse(spa.LayerSpec(heads=16, seq_len=8, head_dim=8,
+                                   policy="exclusive_equal").to_mlir()
+                     ).run_pipeline("spa-balance-bands")
+    with pytest.raises(ValueError, match="invalid pass pipeline"):
+        spa.ir.parse(layer.to_mlir()).run_pipeline("no-such-pass")
+
+
+# --- CPU execution -------------------------------------------------------------
+
+CASES = [
+    # heads, kv, seq_len, query_len, head_dim, dtype, policy, mode
+    (4, 2, 300, 300, 32, "f32", "local_plus_band", "causal"),
+    (3, 3, 7, 7, 16, "f16", "exclusive_equal", "causal"),
+    (8, 2, 65, 17, 80, "bf16", "pair_balanced", "causal"),
+    (2, 1, 33, 40, 16, "f32", "gapped_half", "causal"),  # Nq > Nk: empty rows
+    (4, 4, 50, 50, 16, "f32", "sliding_window", "bidirectional"),
+    (1, 1, 1, 1, 16, "f32", "dense_causal", "causal"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[6]}-{c[5]}-N{c[2]}")
+def test_cpu_execution_matches_reference(case):
+    heads, kv, n, nq, d, dtype, policy, mode = case
+    layer = spa.LayerSpec(heads=heads, kv_heads=kv, seq_len=n, query_len=nq,
+                          head_dim=d, dtype=dtype, policy=policy, mode=mode)
+    fn = spa.compile(layer, target="cpu", tile_q=8, tile_k=16)
+    rng = np.random.default_rng()
+    q = rng.standard_normal((1, heads, nq, d)).astype(NP[dtype])
+    k = rng.standard_normal((1, kv, n, d)).astype(NP[dtype])
+    v = rng.standard_normal((1, kv, n, d)).astype(NP[dtype])
+    out, lse = fn(q, k, v)
+    assert out.dtype == NP[dtype] and lse.dtype == np.float32
+    table = spa.bands.plan(policy, seq_len=n, heads=heads, mode=mode,
+                           query_len=nq).heads
+    want_out, want_lse = ref.attention(q.astype(np.float64),
+                                       k.astype(np.float64),
+                                       v.astype(np.float64), table, mode)
+    assert rel_err(out, want_out) <= TOL[dtype]
+    finite = np.isfinite(want_lse)
+    assert np.array_equal(np.isfinite(lse), finite)
+    assert rel_err(lse[finite], want_lse[finite]) <= 1e-4
+
+
+def test_dynamic_length_one_function_many_lengths():
+    layer = spa.LayerSpec(heads=4, seq_len=None, head_dim=16,
+                          policy="local_plus_band")
+    fn = spa.compile(layer, target="cpu", tile_q=8, tile_k=8)
+    rng = np.random.default_rng()
+    for n in (1, 19, 64):
+        q, k, v = (rng.standard_normal((1, 4, n, 16)).astype(np.float32)
+                   for _ in range(3))
+        out, _ = fn(q, k, v)
+        want, _ = ref.attention(q.astype(np.float64), k.astype(np.float64),
+                                v.astype(np.float64),
+                                ref.band_table("local_plus_band", n, 4),
+                                "causal")
+        assert rel_err(out, want) <= TOL["f32"], n
+
+
+def test_cpu_call_errors():
+    fn = spa.compile(spa.LayerSpec(heads=1, seq_len=8, head_dim=4,
+                                   policy="dense_causal"))
+    with pytest.raises(TypeError):
+        fn(np.zeros((1, 1, 8, 4)))
+    with pytest.raises(ValueError, match="expected shape"):
+        fn(*(np.zeros((1, 1, 9, 4)),) * 3)
+    with pytest.raises(NotImplementedError):
+        spa.compile(spa.LayerSpec(heads=1, seq_len=8, head_dim=4),
+                    target="cuda:sm_90a")
+
+
+def test_pure_python_import_needs_no_native_module():
+    # The runtime half of the package must import without _spa_native.
+    code = ("import sys; sys.modules['spa._spa_native'] = None; import spa; "
+            "print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, env=dict(os.environ))
+    assert out.stdout.strip() == "ok", out.stderr
