@@ -96,7 +96,7 @@ census kernel_sm90.ptx 'wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16' 'w
   'mbarrier.init.shared.b64' 'fence.mbarrier_init.release.cluster' 'mbarrier.arrive.expect_tx' \
   'mbarrier.try_wait.parity' '.extern .shared .align 1024'
 n_wg=$(grep -c -F 'wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16' "$OUTDIR/kernel_sm90.ptx" || true)
-[ "$n_wg" -ge 4 ] || { say "FAIL: expected 4 wgmma in kernel_sm90.ptx, got $n_wg"; exit 1; }
+[ "$n_wg" -ge 8 ] || { say "FAIL: expected 8 wgmma in kernel_sm90.ptx, got $n_wg"; exit 1; }
 n_mma=$(grep -c -F 'mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32' "$OUTDIR/kernel.ptx" || true)
 [ "$n_mma" -ge 8 ] || { say "FAIL: expected >= 8 bf16 mma.sync in PTX, got $n_mma"; exit 1; }
 say "== kernel parameter lists (.param count per entry)"
@@ -123,26 +123,27 @@ done
 # ---------------------------------------------------------------------------
 say "== probes (probes/*.mlir; expectation in each file's first line)"
 PROBE_FAIL=0
+PD="$OUTDIR/probes"; mkdir -p "$PD"
 for p in "$HERE"/probes/*.mlir; do
   name=$(basename "$p" .mlir)
   expect=$(sed -n '1s/^\/\/ EXPECT: *//p' "$p")
   pipe=$(sed -n '2s/^\/\/ PIPELINE: *//p' "$p")
   [ -n "$pipe" ] || pipe="--gpu-lower-to-nvvm-pipeline=cubin-chip=$CHIP cubin-features=$FEATURES opt-level=3 cubin-format=isa"
-  if "$OPT" "$p" "$pipe" -o "$OUTDIR/probe_$name.out.mlir" 2>"$OUTDIR/probe_$name.err"; then
+  if "$OPT" "$p" "$pipe" -o "$PD/$name.out.mlir" 2>"$PD/$name.err"; then
     got=ok; detail=""
     # optional: PTX must contain a pattern (third line: // PTX-HAS: a|b|c)
     has=$(sed -n '3s/^\/\/ PTX-HAS: *//p' "$p")
     if [ -n "$has" ]; then
-      python3 "$HERE/extract_binary.py" "$OUTDIR/probe_$name.out.mlir" "$OUTDIR/probe_$name.ptx" >/dev/null
+      python3 "$HERE/extract_binary.py" "$PD/$name.out.mlir" "$PD/$name.ptx" >/dev/null
       IFS='|' read -ra pats <<<"$has"
       for pt in "${pats[@]}"; do
-        c=$(grep -c -F "$pt" "$OUTDIR/probe_$name.ptx" || true)
+        c=$(grep -c -F "$pt" "$PD/$name.ptx" || true)
         detail="$detail $pt:$c"
         [ "$c" -gt 0 ] || got=missing-ptx
       done
     fi
   else
-    got=error; detail=$(grep -m1 'error:' "$OUTDIR/probe_$name.err" | sed 's/^[^ ]* //')
+    got=error; detail=$(grep -m1 'error:' "$PD/$name.err" | sed 's/^[^ ]* //')
   fi
   mark=OK; [ "$got" = "$expect" ] || { mark=UNEXPECTED; PROBE_FAIL=1; }
   say "  [$mark] $name: expect=$expect got=$got $detail"

@@ -1,10 +1,13 @@
 // Toolchain probe for the spa GPU path (MLIR 22 upstream ops only).
 //
-// Kernels in one gpu.module:
-//
+// gpu.module @kernels:
 //  @axpy    out[i] = alpha * x[i] + y[i]   (f32, 1-D grid; sanity check)
 //  @exp2_scale out[i] = exp2(alpha * x[i]) (f32; checks how math.exp2 lowers)
-//  @dynsmem_alias, @extsmem_alias: does dynamic shared memory alias static?
+//  @extsmem_alias: static vs dynamic shared memory (extern memref.global)
+//  @matmul  (below)
+// gpu.module @dynsmem:
+//  @dynsmem_alias: static vs dynamic shared memory (gpu.dynamic_shared_memory;
+//           on the H100 the two overlap: see docs/gpu-toolchain.md)
 //
 //  @matmul  C[M,N] (f32) = A[M,K] (bf16, row-major) * Bt[N,K]^T (bf16, row-major)
 //           i.e. C = A * B with B stored "K-contiguous" per column, exactly the
@@ -21,6 +24,9 @@
 //
 // Shared rows are padded from 32 to 40 bf16 (80 B): the 8 row addresses of an
 // ldmatrix 8x8 matrix then fall into 8 disjoint groups of 4 banks.
+// The workgroup attributions carry {llvm.align = 128}: without it MLIR 22
+// emits `.shared .align 2` (the element alignment), while cp.async (16 B) and
+// ldmatrix need 16-byte aligned addresses.
 //
 // Memref arguments are 1-D with dynamic size, so one binary serves all sizes
 // with the default (memref descriptor) kernel ABI: each memref<?xT> becomes
@@ -79,8 +85,8 @@ module attributes {gpu.container_module} {
     //  @smem_ext (lowers to `.extern .shared .align 16 .b8 smem_ext[];`);
     //  @dynsmem_alias (gpu.module @dynsmem below) uses the upstream op
     //  gpu.dynamic_shared_memory.  It lives in its own gpu.module because the
-    //  lowering of gpu.dynamic_shared_memory *reuses* any zero-sized
-    //  workgroup global already in the module (here it would pick @smem_ext).
+    //  lowering of gpu.dynamic_shared_memory *reuses* a zero-sized workgroup
+    //  global of the same alignment already in the module (here: @smem_ext).
     memref.global @smem_ext : memref<0xi8, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 
     gpu.func @extsmem_alias(%out: memref<?xf32>)
@@ -111,8 +117,8 @@ module attributes {gpu.container_module} {
 
     gpu.func @matmul(%A: memref<?xbf16>, %Bt: memref<?xbf16>, %C: memref<?xf32>,
                      %M: index, %N: index, %K: index)
-        workgroup(%As: memref<2x64x40xbf16, #gpu.address_space<workgroup>>,
-                  %Bs: memref<2x64x40xbf16, #gpu.address_space<workgroup>>)
+        workgroup(%As: memref<2x64x40xbf16, #gpu.address_space<workgroup>> {llvm.align = 128 : i64},
+                  %Bs: memref<2x64x40xbf16, #gpu.address_space<workgroup>> {llvm.align = 128 : i64})
         kernel attributes {known_block_size = array<i32: 128, 1, 1>} {
       %c0 = arith.constant 0 : index
       %c1 = arith.constant 1 : index

@@ -44,7 +44,41 @@ LogicalResult mlir::spa::buildCpuPipeline(OpPassManager &pm,
   return parsePassPipeline(getCpuPipelineText(options), pm, llvm::errs());
 }
 
+std::string
+mlir::spa::getGpuKernelPipelineText(const GpuPipelineOptions &options) {
+  std::string balance = "spa-balance-bands{tile-q=64 tile-k=64";
+  if (!options.policy.getValue().empty())
+    balance += " policy=" + options.policy.getValue();
+  balance += "}";
+  return balance +
+         ",one-shot-bufferize{bufferize-function-boundaries "
+         "function-boundary-type-conversion=identity-layout-map},"
+         "convert-spa-to-gpu";
+}
+
+std::string
+mlir::spa::getGpuBinaryPipelineText(const GpuPipelineOptions &options) {
+  // Bare pointers: the kernel's shapes are static, and the launcher then
+  // passes one device pointer per buffer.
+  return llvm::formatv("gpu-lower-to-nvvm-pipeline{{cubin-chip={0} "
+                       "cubin-features={1} opt-level=3 cubin-format={2} "
+                       "kernel-bare-ptr-calling-convention=1 "
+                       "host-bare-ptr-calling-convention=1}",
+                       options.chip.getValue(), options.features.getValue(),
+                       options.format.getValue());
+}
+
 void mlir::spa::registerSpaPipelines() {
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "spa-to-nvvm",
+      "Compile spa.attention for NVIDIA GPUs: balance bands, bufferize, "
+      "generate the tensor-core kernel, lower to NVVM and a gpu.binary",
+      [](OpPassManager &pm, const GpuPipelineOptions &options) {
+        if (failed(parsePassPipeline(getGpuKernelPipelineText(options) + "," +
+                                         getGpuBinaryPipelineText(options),
+                                     pm, llvm::errs())))
+          llvm::report_fatal_error("spa-to-nvvm: invalid options");
+      });
   PassPipelineRegistration<CpuPipelineOptions>(
       "spa-to-llvm-cpu",
       "Compile spa.attention for the CPU: balance bands, lower through "

@@ -59,6 +59,8 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
     """Compiles a layer (LayerSpec), a Module or MLIR text.
 
     target="cpu": returns a CpuFunction (JIT through spa-to-llvm-cpu).
+    target="cuda:sm_90a": returns a CudaArtifact (cubin, PTX, launch
+    metadata; `.save(dir)`), loadable without MLIR by spa.runtime.cuda.
     `policy` overrides every band policy (as -spa-balance-bands{policy=}).
     """
     if isinstance(source, LayerSpec):
@@ -80,8 +82,14 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
             raise MLIRError(str(e)) from None
         return CpuFunction(native, entry)
     if target.startswith("cuda"):
-        raise NotImplementedError(
-            "the CUDA target arrives with the GPU code generator; only "
-            "target='cpu' is available in this build")
+        import json
+        from .runtime.cuda import CudaArtifact
+        chip = target.split(":", 1)[1] if ":" in target else "sm_90a"
+        try:
+            cubin, ptx, metadata = module._native.compile_cuda(
+                chip, "+ptx80", policy or "")
+        except _native.NativeMLIRError as e:
+            raise MLIRError(str(e)) from None
+        return CudaArtifact(cubin, ptx, json.loads(metadata))
     raise ValueError(f"unknown target '{target}' (expected 'cpu' or "
                      "'cuda:sm_90a')")

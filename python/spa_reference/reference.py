@@ -162,11 +162,14 @@ def format_bands(table: Table, mode: str = "causal") -> str:
 # ---------------------------------------------------------------------------
 
 def _chunk_rows(n_keys: int, span: int, budget: int = 1 << 22) -> int:
-    """Rows per chunk so that rows * columns stays under `budget`, where a
-    chunk of r rows reaches at most min(n_keys, r + span) key columns."""
+    """Rows per chunk: rows * columns stays under `budget`, where a chunk of
+    r rows reaches at most min(n_keys, r + span) key columns."""
     by_keys = budget // max(1, n_keys)
     by_span = int((-span + math.sqrt(span * span + 4.0 * budget)) / 2)
-    return max(1, by_keys, by_span)
+    # Narrow bands: chunks about as tall as the band is wide, so that few of
+    # the columns a chunk multiplies are masked off (32 rows at least, to
+    # keep the Python loop short).
+    return max(1, min(max(32, span), max(by_keys, by_span)))
 
 
 def attention(q, k, v, bands: Table, mode: str = "causal",

@@ -11,6 +11,7 @@
 #include "spa/Planning/BandPlan.h"
 #include "spa/Registration/InitAll.h"
 #include "spa/Runtime/CpuExecutable.h"
+#include "spa/Runtime/CudaCompiler.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -183,6 +184,23 @@ public:
     return exe;
   }
 
+  /// Compiles for CUDA: (cubin bytes, PTX text, metadata JSON).
+  nb::tuple compileCuda(const std::string &chip, const std::string &features,
+                        const std::string &policy) {
+    DiagnosticCollector diagnostics(context->get());
+    mlir::spa::GpuPipelineOptions options;
+    options.chip = chip;
+    options.features = features;
+    options.policy = policy;
+    mlir::spa::CudaArtifact artifact;
+    std::string error;
+    if (!mlir::spa::compileCudaArtifact(*op, options, artifact, error))
+      diagnostics.raise(error);
+    return nb::make_tuple(
+        nb::bytes(artifact.cubin.data(), artifact.cubin.size()), artifact.ptx,
+        artifact.metadata);
+  }
+
 private:
   std::shared_ptr<Context> context;
   mlir::OwningOpRef<mlir::ModuleOp> op;
@@ -328,7 +346,9 @@ NB_MODULE(_spa_native, m) {
       .def("verify", &Module::verify)
       .def("run_pipeline", &Module::runPipeline, "pipeline"_a)
       .def("compile_cpu", &Module::compileCpu, "entry"_a, "policy"_a = "",
-           "tile_q"_a = 32, "tile_k"_a = 64);
+           "tile_q"_a = 32, "tile_k"_a = 64)
+      .def("compile_cuda", &Module::compileCuda, "chip"_a = "sm_90a",
+           "features"_a = "+ptx80", "policy"_a = "");
 
   nb::class_<mlir::spa::CpuExecutable>(m, "CpuExecutable")
       .def_prop_ro("arguments",

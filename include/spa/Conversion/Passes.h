@@ -3,6 +3,7 @@
 #ifndef SPA_CONVERSION_PASSES_H
 #define SPA_CONVERSION_PASSES_H
 
+#include "spa/Conversion/SpaToGPU/SpaToGPU.h"
 #include "spa/Conversion/SpaToLinalg/SpaToLinalg.h"
 
 namespace mlir::spa {

@@ -44,4 +44,33 @@ def ConvertSpaToLinalg : Pass<"convert-spa-to-linalg"> {
   ];
 }
 
+def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower buffer-form spa.attention to a tensor-core GPU kernel";
+  let description = [{
+    For every `spa.attention` on memrefs (static shapes, f16/bf16, concrete
+    band table) generates a FlashAttention-2 style forward kernel in a
+    `gpu.module @spa_kernels` (gpu, nvgpu, vector, scf, arith, math ops) and
+    replaces the op by a `gpu.launch_func`: one block of 4 warps per work
+    item (batch, head, 64-row query tile), launched in the order of a work
+    list sorted by the cost model (heaviest first). The band table and the
+    work list become private `memref.global` constants passed to the kernel.
+
+    Inside the kernel, key tiles of 64 keys are visited only within each
+    head interval's reach; tiles entirely inside the interval skip the mask;
+    S = QK^T and O += PV use `nvgpu.mma.sync` (m16n8k16) with `ldmatrix`
+    fragments; the softmax is online, in f32, base 2.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // SPA_CONVERSION_PASSES_TD

@@ -29,6 +29,30 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(64)};
 };
 
+/// Options of `spa-to-nvvm`.
+struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
+  PassOptions::Option<std::string> policy{
+      *this, "policy",
+      llvm::cl::desc("Override every op's band policy (see -spa-balance-bands)"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("Target GPU (sm_90a, sm_80, ...)"),
+      llvm::cl::init("sm_90a")};
+  PassOptions::Option<std::string> features{
+      *this, "features", llvm::cl::desc("PTX features"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("gpu.binary payload: bin (cubin), isa (PTX), fatbin"),
+      llvm::cl::init("bin")};
+};
+
+/// The front half of `spa-to-nvvm`: balance (64x64 tiles), bufferize,
+/// generate the kernel (`convert-spa-to-gpu`).
+std::string getGpuKernelPipelineText(const GpuPipelineOptions &options);
+/// The back half: upstream NVVM lowering and gpu-module-to-binary.
+std::string getGpuBinaryPipelineText(const GpuPipelineOptions &options);
+
 /// The passes `spa-to-llvm-cpu` runs on a module, as a textual pipeline
 /// (`spa-opt --pass-pipeline='builtin.module(<this>)'` reproduces it).
 std::string getCpuPipelineText(const CpuPipelineOptions &options);
@@ -38,7 +62,7 @@ std::string getCpuPipelineText(const CpuPipelineOptions &options);
 LogicalResult buildCpuPipeline(OpPassManager &pm,
                                const CpuPipelineOptions &options);
 
-/// Registers `spa-to-llvm-cpu` with the global pipeline registry.
+/// Registers `spa-to-llvm-cpu` and `spa-to-nvvm` with the global registry.
 void registerSpaPipelines();
 
 } // namespace mlir::spa

@@ -158,8 +158,8 @@ double workItemCost(const HeadBands &bands, int64_t queryTile,
                     int64_t queryLen, int64_t keyLen, BandMode mode,
                     TileShape tile, const CostWeights &weights = {});
 
-/// Renders `table` as the body of the IR attribute, e.g.
-/// "causal, [[0, 512)], [[512, 1024)]".
+/// Renders `table` as the body of the IR attribute `#spa.bands<...>`, e.g.
+/// "causal, [0:512], [512:1024]" (`lo:hi` is the half-open [lo, hi)).
 std::string formatBandTable(const BandTable &table);
 
 } // namespace spa::plan

@@ -6,7 +6,13 @@ SPA_EXHAUSTIVE=1 adds the slow exhaustive matrix."""
 import os
 import sys
 
-import pytest
+# One BLAS thread: the reference multiplies many small blocks, where
+# OpenBLAS's threads cost far more than they bring (40x slower on a busy
+# two-core machine). Must happen before NumPy is first imported.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import pytest  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC_ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))

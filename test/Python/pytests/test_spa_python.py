@@ -157,9 +157,52 @@ def test_cpu_call_errors():
         fn(np.zeros((1, 1, 8, 4)))
     with pytest.raises(ValueError, match="expected shape"):
         fn(*(np.zeros((1, 1, 9, 4)),) * 3)
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(ValueError, match="unknown target"):
         spa.compile(spa.LayerSpec(heads=1, seq_len=8, head_dim=4),
-                    target="cuda:sm_90a")
+                    target="tpu")
+
+
+# --- CUDA artifacts (compiled here; launching needs a GPU: bench/gpu_device.py)
+
+def test_cuda_artifact_compile_save_load_round_trip(tmp_path):
+    from spa.runtime.cuda import CudaArtifact
+    layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
+                          head_dim=64, dtype="bf16", policy="local_plus_band")
+    artifact = spa.compile(layer, target="cuda:sm_90a")
+    assert artifact.cubin[:4] == b"\x7fELF"
+    assert "mma.sync.aligned.m16n8k16" in artifact.ptx
+    assert ".target sm_90a" in artifact.ptx
+    kernel = artifact.kernel
+    assert kernel["block"] == [128, 1, 1]
+    # One block per (batch, head, 64-row query tile), all present once.
+    work = next(a for a in kernel["args"] if a["name"] == "work")["values"]
+    items = sorted(zip(work[0::3], work[1::3], work[2::3]))
+    assert items == [(0, h, t) for h in range(4) for t in range(4)]
+    assert kernel["grid"] == [16, 1, 1]
+    names = [a["name"] for a in kernel["args"]]
+    assert names == ["query", "key", "value", "output", "log_sum_exp",
+                     "bounds", "work"]
+    plan = spa.bands.plan("local_plus_band", 300, 4, query_len=200)
+    assert kernel["bands"] == plan.to_attr()
+    loaded = CudaArtifact.load(artifact.save(str(tmp_path / "layer")))
+    assert loaded == artifact
+
+
+def test_cuda_compile_rejects_what_the_kernel_cannot_do():
+    with pytest.raises(spa.MLIRError, match="supports f16 and bf16"):
+        spa.compile(spa.LayerSpec(heads=2, seq_len=64, head_dim=64,
+                                  dtype="f32"), target="cuda:sm_90a")
+    with pytest.raises(spa.MLIRError, match="multiples of 16"):
+        spa.compile(spa.LayerSpec(heads=2, seq_len=64, head_dim=40,
+                                  dtype="bf16"), target="cuda:sm_90a")
+
+
+def test_runtime_imports_without_native_module():
+    code = ("import sys; sys.modules['spa._spa_native'] = None; "
+            "from spa.runtime.cuda import CudaArtifact, CudaLayer; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, env=dict(os.environ))
+    assert out.stdout.strip() == "ok", out.stderr
 
 
 def test_pure_python_import_needs_no_native_module():

@@ -1,0 +1,23 @@
+//===- SpaToGPU.h - spa.attention -> tensor-core gpu.func -------*- C++ -*-===//
+
+#ifndef SPA_CONVERSION_SPATOGPU_SPATOGPU_H
+#define SPA_CONVERSION_SPATOGPU_SPATOGPU_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::spa {
+#define GEN_PASS_DECL_CONVERTSPATOGPU
+#include "spa/Conversion/Passes.h.inc"
+} // namespace mlir::spa
+
+#endif // SPA_CONVERSION_SPATOGPU_SPATOGPU_H

@@ -1,0 +1,702 @@
+//===- SpaToGPU.cpp - spa.attention -> tensor-core gpu.func ---------------===//
+//
+// Generates a FlashAttention-2 style forward kernel for one spa.attention
+// (memref form, static shapes, f16/bf16) and replaces the op with a
+// gpu.launch_func of it. Everything is expressed with upstream gpu, nvgpu,
+// vector, scf and arith ops; the NVVM lowering and gpu-module-to-binary turn
+// it into an sm_90a cubin.
+//
+// Kernel shape: one block of 4 warps per work item (batch, head, query tile
+// of 64 rows); each warp owns 16 query rows. Work items are launched in the
+// order of a work list sorted by the cost model (heaviest first). For every
+// interval of the head (and side, in bidirectional mode) the key tiles of 64
+// keys reached by the tile's rows are visited; nothing else is loaded.
+//
+//   Q tile -> shared -> ldmatrix -> registers (A fragments, kept)
+//   per key tile: K, V -> shared (16-byte vector copies, zero-filled past Nk)
+//     S = Q K^T      nvgpu.mma.sync m16n8k16, K via ldmatrix
+//     mask only when the tile is not entirely inside [lo, hi)
+//     online softmax in f32 with exp2, row max over the quad by shuffles
+//     O += P V       P re-packed from the S accumulators as A fragments,
+//                    V via ldmatrix.trans
+//   O / l -> global; log-sum-exp (natural log) for training
+//
+// Fragment layouts are PTX's for mma.m16n8k16: lane = 4 g + c holds rows g
+// and g + 8 and columns 2c, 2c + 1 of each 8-column accumulator tile.
+//
+//===----------------------------------------------------------------------===//
+
+#include "spa/Conversion/SpaToGPU/SpaToGPU.h"
+#include "spa/Dialect/Spa/IR/PlanInterop.h"
+#include "spa/Dialect/Spa/IR/SpaDialect.h"
+#include "spa/Planning/BandPlan.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace mlir::spa {
+#define GEN_PASS_DEF_CONVERTSPATOGPU
+#include "spa/Conversion/Passes.h.inc"
+} // namespace mlir::spa
+
+using namespace mlir;
+using namespace mlir::spa;
+namespace plan = ::spa::plan;
+
+namespace {
+
+constexpr int64_t kWarps = 4;
+constexpr int64_t kThreads = 32 * kWarps;
+constexpr int64_t kTileQ = 16 * kWarps; // query rows per block
+constexpr int64_t kTileK = 64;          // keys per key tile
+constexpr int64_t kPad = 8;             // smem row padding: conflict-free ldmatrix
+
+/// Everything fixed at compile time for one op.
+struct KernelConfig {
+  Type elementType;
+  int64_t batch, numQueryHeads, numKvHeads, queryLen, keyLen, headDim,
+      valueDim, slots;
+  bool bidirectional, withLse;
+  double scaleLog2;
+};
+
+struct Builder {
+  ImplicitLocOpBuilder &b;
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+  Value div(Value x, Value y) { return arith::DivUIOp::create(b, x, y); }
+  Value rem(Value x, Value y) { return arith::RemUIOp::create(b, x, y); }
+  Value min(Value x, Value y) { return arith::MinSIOp::create(b, x, y); }
+  Value max(Value x, Value y) { return arith::MaxSIOp::create(b, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, p, x, y);
+  }
+  Value andi(Value x, Value y) { return arith::AndIOp::create(b, x, y); }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, c, x, y);
+  }
+  Value fmax(Value x, Value y) { return arith::MaximumFOp::create(b, x, y); }
+  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, x, y); }
+  Value fsub(Value x, Value y) { return arith::SubFOp::create(b, x, y); }
+  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, x, y); }
+  Value exp2(Value x) { return math::Exp2Op::create(b, x); }
+  Value shuffleXor(Value v, int32_t offset) {
+    return gpu::ShuffleOp::create(b, v, offset, 32, gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
+  Value toIndex(Value i32) {
+    return arith::IndexCastOp::create(b, b.getIndexType(), i32);
+  }
+};
+
+using P = arith::CmpIPredicate;
+
+/// 2x2 f32 accumulator helpers: element (r, i) = row g + 8r, column 2c + i.
+Value element(ImplicitLocOpBuilder &b, Value v, int64_t r, int64_t i) {
+  return vector::ExtractOp::create(b, v, ArrayRef<int64_t>{r, i});
+}
+Value make2x2(ImplicitLocOpBuilder &b, ArrayRef<Value> values, Type type) {
+  return vector::FromElementsOp::create(b, VectorType::get({2, 2}, type),
+                                        values);
+}
+
+/// acc += a * b on tensor cores (m16n8k16). f16 goes through nvgpu; MLIR
+/// 22's nvgpu lowering cannot type bf16 operands, so bf16 calls nvvm.mma.sync
+/// with the fragments repacked as i32 pairs (docs/gpu-toolchain.md).
+Value mmaSync(ImplicitLocOpBuilder &b, Value a, Value bFrag, Value acc) {
+  Type elt = cast<VectorType>(a.getType()).getElementType();
+  if (elt.isF16())
+    return nvgpu::MmaSyncOp::create(b, a, bFrag, acc,
+                                    ArrayRef<int64_t>{16, 8, 16});
+  Type i32 = b.getI32Type();
+  auto packRows = [&](Value fragment, int64_t rows) {
+    SmallVector<Value> words;
+    for (int64_t r = 0; r < rows; ++r) {
+      Value pair = vector::ExtractOp::create(b, fragment, ArrayRef<int64_t>{r});
+      Value word = vector::BitCastOp::create(
+          b, VectorType::get({1}, i32), pair);
+      words.push_back(vector::ExtractOp::create(b, word, ArrayRef<int64_t>{0}));
+    }
+    return words;
+  };
+  SmallVector<Value> cValues;
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t i = 0; i < 2; ++i)
+      cValues.push_back(element(b, acc, r, i));
+  Type f32 = b.getF32Type();
+  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                     {f32, f32, f32, f32});
+  Value result = NVVM::MmaOp::create(
+      b, resultType, packRows(a, 4), packRows(bFrag, 2), cValues,
+      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                    NVVM::MMATypes::bf16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value> parts;
+  for (int64_t i = 0; i < 4; ++i)
+    parts.push_back(LLVM::ExtractValueOp::create(b, result, i));
+  return make2x2(b, parts, f32);
+}
+
+class KernelBuilder {
+public:
+  KernelBuilder(const KernelConfig &config) : cfg(config) {}
+
+  gpu::GPUFuncOp build(OpBuilder &moduleBuilder, Location loc,
+                       StringRef name, ArrayRef<Type> argTypes) {
+    MLIRContext *ctx = moduleBuilder.getContext();
+    auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    auto tileType = [&](int64_t width) {
+      return MemRefType::get({kTileQ, width + kPad}, cfg.elementType,
+                             MemRefLayoutAttrInterface(), workgroup);
+    };
+    // Shared: Q (then reused for K) and V tiles.
+    SmallVector<Type> shared = {
+        tileType(std::max(cfg.headDim, cfg.valueDim)), tileType(cfg.valueDim)};
+    auto fnType = FunctionType::get(ctx, argTypes, {});
+    auto func = gpu::GPUFuncOp::create(moduleBuilder, loc, name, fnType,
+                                       shared);
+    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                  UnitAttr::get(ctx));
+    // ldmatrix and 16-byte vector stores need aligned shared buffers.
+    for (unsigned i = 0; i < shared.size(); ++i)
+      func.setWorkgroupAttributionAttr(i, "llvm.align",
+                                       moduleBuilder.getI64IntegerAttr(128));
+    func.setKnownBlockSizeAttr(
+        DenseI32ArrayAttr::get(ctx, {int32_t(kThreads), 1, 1}));
+    Block &entry = func.getBody().front();
+    OpBuilder ob = OpBuilder::atBlockBegin(&entry);
+    ImplicitLocOpBuilder b(loc, ob);
+    emitBody(b, func);
+    gpu::ReturnOp::create(b);
+    return func;
+  }
+
+private:
+  KernelConfig cfg;
+  // Kernel-wide values.
+  Value query, key, value, out, lse, bounds, work;
+  Value kvSmem, vSmem;
+  Value lane, warp, g, c;
+  Value batchIdx, head, kvHead, i0;
+  Value firstPos, lastPos;
+  SmallVector<Value> queryFragments;
+
+  void emitBody(ImplicitLocOpBuilder &b, gpu::GPUFuncOp func) {
+    Builder e{b};
+    auto args = func.getArguments();
+    query = args[0];
+    key = args[1];
+    value = args[2];
+    out = args[3];
+    unsigned next = 4;
+    if (cfg.withLse)
+      lse = args[next++];
+    bounds = args[next++];
+    work = args[next++];
+    kvSmem = func.getWorkgroupAttributions()[0];
+    vSmem = func.getWorkgroupAttributions()[1];
+
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    lane = e.rem(tid, e.idx(32));
+    warp = e.div(tid, e.idx(32));
+    g = e.div(lane, e.idx(4));
+    c = e.rem(lane, e.idx(4));
+
+    // Work item from the cost-sorted list: (batch, head, query tile).
+    Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    auto workAt = [&](int64_t field) {
+      return e.toIndex(memref::LoadOp::create(
+          b, work, ValueRange{item, e.idx(field)}));
+    };
+    batchIdx = workAt(0);
+    head = workAt(1);
+    i0 = e.mul(workAt(2), e.idx(kTileQ));
+    kvHead = e.div(head, e.idx(cfg.numQueryHeads / cfg.numKvHeads));
+    firstPos = e.add(i0, e.idx(cfg.keyLen - cfg.queryLen));
+    lastPos = e.add(firstPos, e.idx(kTileQ - 1));
+
+    // Q tile -> shared -> A fragments in registers for the whole item.
+    copyTile(b, query, head, i0, cfg.queryLen, cfg.headDim, kvSmem);
+    gpu::BarrierOp::create(b);
+    Value row = e.add(e.mul(warp, e.idx(16)), e.rem(lane, e.idx(16)));
+    for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
+      Value col = e.add(e.idx(ks * 16), e.mul(e.div(lane, e.idx(16)), e.idx(8)));
+      queryFragments.push_back(ldmatrix(b, kvSmem, row, col, 4, false));
+    }
+
+    // Loop-carried state: m (2 rows), l (2 rows), O (Dv / 8 tiles).
+    SmallVector<Value> state = {e.f32(-INFINITY), e.f32(-INFINITY),
+                                e.f32(0.0), e.f32(0.0)};
+    Value zeroAcc = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()),
+                                  0.0f));
+    for (int64_t t = 0; t < cfg.valueDim / 8; ++t)
+      state.push_back(zeroAcc);
+
+    for (int64_t slot = 0; slot < cfg.slots; ++slot) {
+      Value lo = e.toIndex(memref::LoadOp::create(
+          b, bounds, ValueRange{head, e.idx(slot), e.idx(0)}));
+      Value hi = e.toIndex(memref::LoadOp::create(
+          b, bounds, ValueRange{head, e.idx(slot), e.idx(1)}));
+      for (int side : {1, -1}) {
+        if (side < 0 && !cfg.bidirectional)
+          break;
+        Value sideLo = side > 0 ? lo : e.max(lo, e.idx(1));
+        auto [begin, end] = keyRange(b, sideLo, hi, side);
+        auto loop = scf::ForOp::create(
+            b, begin, end, e.idx(kTileK), state,
+            [&](OpBuilder &nb, Location nloc, Value j0, ValueRange carried) {
+              ImplicitLocOpBuilder ib(nloc, nb);
+              SmallVector<Value> updated =
+                  keyTile(ib, j0, sideLo, hi, side, carried);
+              scf::YieldOp::create(ib, updated);
+            });
+        state.assign(loop.getResults().begin(), loop.getResults().end());
+      }
+    }
+    epilogue(b, state);
+  }
+
+  /// Key range [begin, end) reached by the tile's rows through [lo, hi).
+  std::pair<Value, Value> keyRange(ImplicitLocOpBuilder &b, Value lo, Value hi,
+                                   int side) {
+    Builder e{b};
+    Value begin, end;
+    if (side > 0) {
+      begin = e.max(e.idx(0), e.add(e.sub(firstPos, hi), e.idx(1)));
+      end = e.min(e.idx(cfg.keyLen), e.add(e.sub(lastPos, lo), e.idx(1)));
+    } else {
+      begin = e.max(e.idx(0), e.add(firstPos, lo));
+      end = e.min(e.idx(cfg.keyLen), e.add(lastPos, hi));
+    }
+    Value nonEmpty = e.cmp(P::slt, lo, hi);
+    return {begin, e.select(nonEmpty, end, begin)};
+  }
+
+  Value ldmatrix(ImplicitLocOpBuilder &b, Value smem, Value row, Value col,
+                 int64_t tiles, bool transpose) {
+    auto type = VectorType::get({tiles, 2}, cfg.elementType);
+    return nvgpu::LdMatrixOp::create(b, type, smem, ValueRange{row, col},
+                                     b.getBoolAttr(transpose),
+                                     b.getI32IntegerAttr(tiles));
+  }
+
+  /// Copies rows [rowStart, rowStart + 64) of (batch, head) of `source`
+  /// into `smem` with 16-byte vectors; rows past `limit` become zeros.
+  void copyTile(ImplicitLocOpBuilder &b, Value source, Value sourceHead,
+                Value rowStart, int64_t limit, int64_t width, Value smem) {
+    Builder e{b};
+    auto chunkType = VectorType::get({8}, cfg.elementType);
+    int64_t chunksPerRow = width / 8;
+    int64_t chunks = kTileQ * chunksPerRow;
+    Value tid = e.add(e.mul(warp, e.idx(32)), lane);
+    Value zeros = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(chunkType, b.getZeroAttr(cfg.elementType)));
+    for (int64_t it = 0; it < chunks / kThreads; ++it) {
+      Value chunk = e.add(tid, e.idx(it * kThreads));
+      Value r = e.div(chunk, e.idx(chunksPerRow));
+      Value col = e.mul(e.rem(chunk, e.idx(chunksPerRow)), e.idx(8));
+      Value globalRow = e.add(rowStart, r);
+      Value inside = e.cmp(P::slt, globalRow, e.idx(limit));
+      auto ifOp = scf::IfOp::create(
+          b, inside,
+          [&](OpBuilder &nb, Location l) {
+            ImplicitLocOpBuilder ib(l, nb);
+            Value v = vector::LoadOp::create(
+                ib, chunkType, source,
+                ValueRange{batchIdx, sourceHead, globalRow, col},
+                /*nontemporal=*/false, llvm::MaybeAlign(16));
+            scf::YieldOp::create(ib, v);
+          },
+          [&](OpBuilder &nb, Location l) {
+            scf::YieldOp::create(nb, l, zeros);
+          });
+      vector::StoreOp::create(b, ifOp.getResult(0), smem, ValueRange{r, col},
+                              /*nontemporal=*/false, llvm::MaybeAlign(16));
+    }
+  }
+
+  SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value j0, Value lo,
+                             Value hi, int side, ValueRange state) {
+    Builder e{b};
+    Type f32 = b.getF32Type();
+    gpu::BarrierOp::create(b); // previous tile's shared reads are done
+    copyTile(b, key, kvHead, j0, cfg.keyLen, cfg.headDim, kvSmem);
+    copyTile(b, value, kvHead, j0, cfg.keyLen, cfg.valueDim, vSmem);
+    gpu::BarrierOp::create(b);
+
+    // S = Q K^T: 8 accumulator tiles of 16 x 8.
+    Value zeroAcc = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(VectorType::get({2, 2}, f32), 0.0f));
+    SmallVector<Value> scores;
+    for (int64_t nt = 0; nt < kTileK / 8; ++nt) {
+      Value acc = zeroAcc;
+      Value keyRow = e.add(e.idx(nt * 8), e.rem(lane, e.idx(8)));
+      for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
+        Value col = e.add(e.idx(ks * 16),
+                          e.mul(e.rem(e.div(lane, e.idx(8)), e.idx(2)),
+                                e.idx(8)));
+        Value bFrag = ldmatrix(b, kvSmem, keyRow, col, 2, false);
+        acc = mmaSync(b, queryFragments[ks], bFrag, acc);
+      }
+      scores.push_back(acc);
+    }
+
+    // Interior tiles need no mask: every pair's distance is in [lo, hi) and
+    // every key exists.
+    Value lastKey = e.add(j0, e.idx(kTileK - 1));
+    Value allKeys = e.cmp(P::slt, lastKey, e.idx(cfg.keyLen));
+    Value inside =
+        side > 0 ? e.andi(e.cmp(P::sge, e.sub(firstPos, lastKey), lo),
+                          e.cmp(P::slt, e.sub(lastPos, j0), hi))
+                 : e.andi(e.cmp(P::sge, e.sub(j0, lastPos), lo),
+                          e.cmp(P::slt, e.sub(lastKey, firstPos), hi));
+    Value interior = e.andi(allKeys, inside);
+    Value scale = e.f32(cfg.scaleLog2);
+    Value negInf = e.f32(-INFINITY);
+    SmallVector<Type> accTypes(scores.size(), VectorType::get({2, 2}, f32));
+    auto scaled = scf::IfOp::create(
+        b, interior,
+        [&](OpBuilder &nb, Location l) {
+          ImplicitLocOpBuilder ib(l, nb);
+          SmallVector<Value> results;
+          for (Value s : scores)
+            results.push_back(arith::MulFOp::create(
+                ib, s, vector::BroadcastOp::create(
+                           ib, VectorType::get({2, 2}, f32), scale)));
+          scf::YieldOp::create(ib, results);
+        },
+        [&](OpBuilder &nb, Location l) {
+          ImplicitLocOpBuilder ib(l, nb);
+          Builder ie{ib};
+          SmallVector<Value> results;
+          Value rowBase = ie.add(firstPos, ie.add(ie.mul(warp, ie.idx(16)), g));
+          for (auto [nt, s] : llvm::enumerate(scores)) {
+            SmallVector<Value> elems;
+            for (int64_t r = 0; r < 2; ++r)
+              for (int64_t i = 0; i < 2; ++i) {
+                Value p = ie.add(rowBase, ie.idx(8 * r));
+                Value j = ie.add(j0, ie.add(ie.idx(nt * 8 + i),
+                                            ie.mul(c, ie.idx(2))));
+                Value d = side > 0 ? ie.sub(p, j) : ie.sub(j, p);
+                Value ok = ie.andi(
+                    ie.andi(ie.cmp(P::sge, d, lo), ie.cmp(P::slt, d, hi)),
+                    ie.cmp(P::slt, j, ie.idx(cfg.keyLen)));
+                Value v = ie.fmul(element(ib, s, r, i), scale);
+                elems.push_back(ie.select(ok, v, negInf));
+              }
+            results.push_back(make2x2(ib, elems, f32));
+          }
+          scf::YieldOp::create(ib, results);
+        });
+
+    // Online softmax per row r in {g, g + 8}.
+    SmallVector<Value> m(state.begin(), state.begin() + 2);
+    SmallVector<Value> l(state.begin() + 2, state.begin() + 4);
+    SmallVector<Value> acc(state.begin() + 4, state.end());
+    SmallVector<Value> safe(2), alpha(2), newMax(2);
+    for (int64_t r = 0; r < 2; ++r) {
+      Value rowMax = negInf;
+      for (Value s : scaled.getResults())
+        for (int64_t i = 0; i < 2; ++i)
+          rowMax = e.fmax(rowMax, element(b, s, r, i));
+      rowMax = e.fmax(rowMax, e.shuffleXor(rowMax, 1));
+      rowMax = e.fmax(rowMax, e.shuffleXor(rowMax, 2));
+      newMax[r] = e.fmax(m[r], rowMax);
+      Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                          newMax[r], negInf);
+      safe[r] = e.select(empty, e.f32(0.0), newMax[r]);
+      alpha[r] = e.exp2(e.fsub(m[r], safe[r]));
+    }
+    SmallVector<Value> probs;
+    SmallVector<Value> rowSum = {e.f32(0.0), e.f32(0.0)};
+    for (Value s : scaled.getResults()) {
+      SmallVector<Value> elems;
+      for (int64_t r = 0; r < 2; ++r)
+        for (int64_t i = 0; i < 2; ++i) {
+          Value p = e.exp2(e.fsub(element(b, s, r, i), safe[r]));
+          rowSum[r] = e.fadd(rowSum[r], p);
+          elems.push_back(p);
+        }
+      probs.push_back(make2x2(b, elems, f32));
+    }
+    SmallVector<Value> next;
+    for (int64_t r = 0; r < 2; ++r)
+      next.push_back(newMax[r]);
+    for (int64_t r = 0; r < 2; ++r)
+      next.push_back(e.fadd(e.fmul(l[r], alpha[r]), rowSum[r]));
+    // Rescale O rows by alpha.
+    Value alphaTile = make2x2(b, {alpha[0], alpha[0], alpha[1], alpha[1]}, f32);
+    for (Value &a : acc)
+      a = arith::MulFOp::create(b, a, alphaTile);
+
+    // O += P V: P as A fragments (two accumulator tiles per 16 keys).
+    auto halfType = VectorType::get({2, 2}, cfg.elementType);
+    for (int64_t ks = 0; ks < kTileK / 16; ++ks) {
+      Value lowTile = arith::TruncFOp::create(b, halfType, probs[2 * ks]);
+      Value highTile = arith::TruncFOp::create(b, halfType, probs[2 * ks + 1]);
+      SmallVector<Value> aElems;
+      for (Value tile : {lowTile, highTile})
+        for (int64_t r = 0; r < 2; ++r)
+          for (int64_t i = 0; i < 2; ++i)
+            aElems.push_back(element(b, tile, r, i));
+      Value aFrag = vector::FromElementsOp::create(
+          b, VectorType::get({4, 2}, cfg.elementType), aElems);
+      Value keyRow = e.add(e.idx(ks * 16), e.rem(lane, e.idx(16)));
+      for (int64_t dt = 0; dt < cfg.valueDim / 8; ++dt) {
+        Value bFrag = ldmatrix(b, vSmem, keyRow, e.idx(dt * 8), 2, true);
+        acc[dt] = mmaSync(b, aFrag, bFrag, acc[dt]);
+      }
+    }
+    next.append(acc.begin(), acc.end());
+    return next;
+  }
+
+  void epilogue(ImplicitLocOpBuilder &b, ArrayRef<Value> state) {
+    Builder e{b};
+    Type f32 = b.getF32Type();
+    SmallVector<Value> total(2), inverse(2), hasKeys(2);
+    for (int64_t r = 0; r < 2; ++r) {
+      Value l = state[2 + r];
+      l = e.fadd(l, e.shuffleXor(l, 1));
+      l = e.fadd(l, e.shuffleXor(l, 2));
+      total[r] = l;
+      hasKeys[r] = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l,
+                                         e.f32(0.0));
+      inverse[r] = e.select(hasKeys[r],
+                            arith::DivFOp::create(b, e.f32(1.0), l),
+                            e.f32(0.0));
+    }
+    Value rowBase = e.add(i0, e.add(e.mul(warp, e.idx(16)), g));
+    auto pairType = VectorType::get({2}, cfg.elementType);
+    for (int64_t r = 0; r < 2; ++r) {
+      Value row = e.add(rowBase, e.idx(8 * r));
+      Value valid = e.cmp(P::slt, row, e.idx(cfg.queryLen));
+      scf::IfOp::create(b, valid, [&](OpBuilder &nb, Location loc) {
+        ImplicitLocOpBuilder ib(loc, nb);
+        Builder ie{ib};
+        for (int64_t dt = 0; dt < cfg.valueDim / 8; ++dt) {
+          Value acc = state[4 + dt];
+          Value v0 = ie.fmul(element(ib, acc, r, 0), inverse[r]);
+          Value v1 = ie.fmul(element(ib, acc, r, 1), inverse[r]);
+          Value pair = vector::FromElementsOp::create(
+              ib, VectorType::get({2}, f32), ValueRange{v0, v1});
+          Value narrow = arith::TruncFOp::create(ib, pairType, pair);
+          Value col = ie.add(ie.idx(dt * 8), ie.mul(c, ie.idx(2)));
+          vector::StoreOp::create(ib, narrow, out,
+                                  ValueRange{batchIdx, head, row, col},
+                                  false, llvm::MaybeAlign(4));
+        }
+        if (cfg.withLse) {
+          Value first = ie.cmp(P::eq, c, ie.idx(0));
+          scf::IfOp::create(ib, first, [&](OpBuilder &nb2, Location l2) {
+            ImplicitLocOpBuilder jb(l2, nb2);
+            Builder je{jb};
+            Value natural = je.fmul(
+                je.fadd(state[r], math::Log2Op::create(jb, total[r])),
+                je.f32(M_LN2));
+            Value value = je.select(hasKeys[r], natural, je.f32(-INFINITY));
+            memref::StoreOp::create(jb, value, lse,
+                                    ValueRange{batchIdx, head, row});
+            scf::YieldOp::create(jb);
+          });
+        }
+        scf::YieldOp::create(ib);
+      });
+    }
+  }
+};
+
+/// Work items (batch, head, query tile), heaviest first by the cost model.
+SmallVector<int32_t> workList(const plan::BandTable &table,
+                              const KernelConfig &cfg) {
+  int64_t queryTiles = (cfg.queryLen + kTileQ - 1) / kTileQ;
+  struct Item {
+    double cost;
+    int64_t head, tile;
+  };
+  std::vector<Item> items;
+  for (int64_t h = 0; h < cfg.numQueryHeads; ++h)
+    for (int64_t t = 0; t < queryTiles; ++t)
+      items.push_back({plan::workItemCost(table.heads[h], t, cfg.queryLen,
+                                          cfg.keyLen, table.mode,
+                                          {kTileQ, kTileK}),
+                       h, t});
+  std::stable_sort(items.begin(), items.end(),
+                   [](const Item &a, const Item &b) { return a.cost > b.cost; });
+  SmallVector<int32_t> list;
+  for (const Item &item : items)
+    for (int64_t b = 0; b < cfg.batch; ++b) {
+      list.push_back(b);
+      list.push_back(item.head);
+      list.push_back(item.tile);
+    }
+  return list;
+}
+
+LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
+                      unsigned index) {
+  if (op.hasPureTensorSemantics())
+    return op.emitOpError("convert-spa-to-gpu expects buffers; bufferize "
+                          "first (the spa-to-nvvm pipeline does)");
+  BandsAttr bands = op.getBandTable();
+  if (!bands)
+    return op.emitOpError("the GPU path needs a concrete band table with a "
+                          "static key length; run -spa-balance-bands");
+  auto qType = cast<MemRefType>(op.getQuery().getType());
+  auto kType = cast<MemRefType>(op.getKey().getType());
+  auto vType = cast<MemRefType>(op.getValue().getType());
+  for (Value v : op->getOperands())
+    if (!cast<MemRefType>(v.getType()).hasStaticShape() ||
+        !cast<MemRefType>(v.getType()).getLayout().isIdentity())
+      return op.emitOpError("the GPU path needs static shapes and identity "
+                            "layouts, got ")
+             << v.getType();
+  Type elt = qType.getElementType();
+  if (!elt.isF16() && !elt.isBF16())
+    return op.emitOpError("the GPU path supports f16 and bf16 (tensor "
+                          "cores); got ")
+           << elt;
+  KernelConfig cfg;
+  cfg.elementType = elt;
+  cfg.batch = qType.getDimSize(0);
+  cfg.numQueryHeads = qType.getDimSize(1);
+  cfg.numKvHeads = kType.getDimSize(1);
+  cfg.queryLen = qType.getDimSize(2);
+  cfg.keyLen = kType.getDimSize(2);
+  cfg.headDim = qType.getDimSize(3);
+  cfg.valueDim = vType.getDimSize(3);
+  if (cfg.headDim % 16 || cfg.valueDim % 16 || cfg.headDim > 256 ||
+      cfg.valueDim > 256)
+    return op.emitOpError("the GPU path needs D and Dv multiples of 16, at "
+                          "most 256; got D = ")
+           << cfg.headDim << ", Dv = " << cfg.valueDim;
+  if (cfg.batch == 0 || cfg.queryLen == 0)
+    return op.emitOpError("empty batch or query sequence");
+  cfg.bidirectional = bands.getMode() == BandMode::Bidirectional;
+  cfg.withLse = op.getOutputs().size() == 2;
+  cfg.scaleLog2 = op.getEffectiveScale() * M_LOG2E;
+  plan::BandTable table = toPlanTable(bands);
+  cfg.slots = 1;
+  for (const auto &head : table.heads)
+    cfg.slots = std::max<int64_t>(cfg.slots, head.size());
+
+  MLIRContext *ctx = op.getContext();
+  OpBuilder builder(op);
+  Location loc = op.getLoc();
+  ImplicitLocOpBuilder b(loc, builder);
+
+  // Host-side constants: the bounds table and the work list.
+  auto module = op->getParentOfType<ModuleOp>();
+  SymbolTable symbols(module);
+  SmallVector<int32_t> boundValues;
+  for (const auto &head : table.heads)
+    for (int64_t s = 0; s < cfg.slots; ++s) {
+      boundValues.push_back(s < (int64_t)head.size() ? head[s].lo : 0);
+      boundValues.push_back(s < (int64_t)head.size() ? head[s].hi : 0);
+    }
+  SmallVector<int32_t> items = workList(table, cfg);
+  auto makeGlobal = [&](StringRef name, ArrayRef<int64_t> shape,
+                        ArrayRef<int32_t> values) -> Value {
+    auto type = MemRefType::get(shape, b.getI32Type());
+    OpBuilder gb = OpBuilder::atBlockBegin(module.getBody());
+    auto global = memref::GlobalOp::create(
+        gb, loc, gb.getStringAttr(name), gb.getStringAttr("private"),
+        TypeAttr::get(type),
+        DenseElementsAttr::get(
+            RankedTensorType::get(shape, b.getI32Type()), values),
+        gb.getUnitAttr(), gb.getI64IntegerAttr(64));
+    symbols.insert(global);
+    return memref::GetGlobalOp::create(b, type, global.getSymName());
+  };
+  std::string base = "spa_attention_" + std::to_string(index);
+  Value boundsBuffer = makeGlobal(base + "_bounds",
+                                  {cfg.numQueryHeads, cfg.slots, 2},
+                                  boundValues);
+  int64_t numItems = items.size() / 3;
+  Value workBuffer = makeGlobal(base + "_work", {numItems, 3}, items);
+
+  SmallVector<Value> operands = {op.getQuery(), op.getKey(), op.getValue(),
+                                 op.getOutput()};
+  if (cfg.withLse)
+    operands.push_back(op.getLogSumExp());
+  operands.push_back(boundsBuffer);
+  operands.push_back(workBuffer);
+  SmallVector<Type> argTypes;
+  for (Value v : operands)
+    argTypes.push_back(v.getType());
+
+  OpBuilder kb = OpBuilder::atBlockEnd(&kernels.getBodyRegion().front());
+  KernelBuilder kernelBuilder(cfg);
+  gpu::GPUFuncOp kernel = kernelBuilder.build(kb, loc, base, argTypes);
+  // Launch metadata for runtimes without MLIR (see CudaCompiler).
+  SmallVector<Attribute> argNames;
+  for (StringRef name : {"query", "key", "value", "output"})
+    argNames.push_back(b.getStringAttr(name));
+  if (cfg.withLse)
+    argNames.push_back(b.getStringAttr("log_sum_exp"));
+  argNames.push_back(b.getStringAttr("bounds"));
+  argNames.push_back(b.getStringAttr("work"));
+  kernel->setAttr(
+      "spa.launch",
+      b.getDictionaryAttr({
+          b.getNamedAttr("grid", b.getDenseI64ArrayAttr({numItems, 1, 1})),
+          b.getNamedAttr("block", b.getDenseI64ArrayAttr({kThreads, 1, 1})),
+          b.getNamedAttr("args", b.getArrayAttr(argNames)),
+          b.getNamedAttr("bounds", b.getDenseI32ArrayAttr(boundValues)),
+          b.getNamedAttr("work", b.getDenseI32ArrayAttr(items)),
+          b.getNamedAttr("bands", bands),
+          b.getNamedAttr("tile", b.getDenseI64ArrayAttr({kTileQ, kTileK})),
+      }));
+
+  Value one = arith::ConstantIndexOp::create(b, 1);
+  gpu::KernelDim3 grid{arith::ConstantIndexOp::create(b, numItems), one, one};
+  gpu::KernelDim3 block{arith::ConstantIndexOp::create(b, kThreads), one, one};
+  gpu::LaunchFuncOp::create(b, kernel, grid, block, Value(), operands);
+  (void)ctx;
+  op.erase();
+  return success();
+}
+
+struct ConvertSpaToGPUPass
+    : public mlir::spa::impl::ConvertSpaToGPUBase<ConvertSpaToGPUPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<AttentionOp> ops;
+    module.walk([&](AttentionOp op) { ops.push_back(op); });
+    if (ops.empty())
+      return;
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(&getContext()));
+    OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+    auto kernels =
+        gpu::GPUModuleOp::create(builder, module.getLoc(), "spa_kernels");
+    for (auto [index, op] : llvm::enumerate(ops))
+      if (failed(convert(op, kernels, index)))
+        return signalPassFailure();
+  }
+};
+
+} // namespace
