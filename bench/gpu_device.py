@@ -21,6 +21,7 @@ import sys
 import time
 
 import torch
+import torch._dynamo
 
 from spa.runtime.cuda import CudaArtifact, CudaLayer
 
@@ -118,6 +119,12 @@ def time_ms(fn, warmup=3, repeat=20):
     return statistics.median(times)
 
 
+# Every layer builds its own block mask: allow the recompiles instead of
+# letting create_block_mask fall back to eager mode (64 GiB at N = 16384).
+torch._dynamo.config.recompile_limit = 64
+torch._dynamo.config.accumulated_recompile_limit = 1024
+
+
 def bench(layer, directory, flex_cache):
     from torch.nn.attention.flex_attention import (create_block_mask,
                                                    flex_attention)
@@ -140,17 +147,45 @@ def bench(layer, directory, flex_cache):
         for s, (a, b) in enumerate(intervals):
             lo[h, s], hi[h, s] = a, b
 
-    def mask_mod(b, h, q_idx, kv_idx):
+    def table_mask(b, h, q_idx, kv_idx):
+        # Any table: per-head bounds looked up by head.
         dist = q_idx - kv_idx
         ok = (dist >= lo[h, 0]) & (dist < hi[h, 0])
         for s in range(1, slots):
             ok = ok | ((dist >= lo[h, s]) & (dist < hi[h, s]))
         return ok
 
+    wb, r = divmod(n, H)
+
+    def exclusive_equal_mask(b, h, q_idx, kv_idx):
+        # SPEC.md's formula in closed form, as the authors' code writes it.
+        dist = q_idx - kv_idx
+        start = h * wb + torch.minimum(h, torch.tensor(r, device=h.device))
+        width = wb + (h < r).to(h.dtype)
+        return (dist >= start) & (dist < start + width)
+
+    def local_plus_band_mask(b, h, q_idx, kv_idx):
+        dist = q_idx - kv_idx
+        start = h * wb + torch.minimum(h, torch.tensor(r, device=h.device))
+        width = wb + (h < r).to(h.dtype)
+        return ((dist >= 0) & (dist < width + 1)) | (
+            (dist >= start) & (dist < start + width))
+
+    mask_mod = {"exclusive_equal": exclusive_equal_mask,
+                "local_plus_band": local_plus_band_mask}.get(
+                    layer["policy"], table_mask)
+
     block_mask = create_block_mask(mask_mod, B, H, n, n, device="cuda",
                                    _compile=True)
     flex = flex_cache.setdefault("flex", torch.compile(flex_attention))
     flex_ms = time_ms(lambda: flex(q, k, v, block_mask=block_mask))
+    # The closed-form and table masks must agree with the compiled table.
+    if mask_mod is not table_mask:
+        check_mask = create_block_mask(table_mask, 1, H, n, n, device="cuda",
+                                       _compile=True)
+        same = create_block_mask(mask_mod, 1, H, n, n, device="cuda",
+                                 _compile=True)
+        assert torch.equal(check_mask.to_dense(), same.to_dense())
     flops = 4 * d * layer["pairs"]
     dense_flops = 4 * d * B * H * n * (n + 1) // 2
     return dict(name=layer["name"], policy=layer["policy"], B=B, H=H, N=n,

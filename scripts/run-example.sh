@@ -22,7 +22,19 @@ echo
 echo "== 3. The same layer as dense causal attention, same path"
 "$BUILD_DIR/bin/spa-run" "$EXAMPLE" --entry=layer --seed=1 --policy=dense_causal --repeat=1
 
+# 4. On a machine with an NVIDIA GPU: the same layer in bf16 through
+#    spa-to-nvvm, launched by the MLIR-free runtime (needs PyTorch and
+#    cuda-python in the Python that runs it; SPA_GPU_PYTHON picks it).
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+  GPU_PY="${SPA_GPU_PYTHON:-$ROOT/.venv/bin/python}"
   echo
-  echo "== GPU present: the GPU path is not built yet (see docs/design.md)"
+  echo "== 4. GPU: compile (spa-to-nvvm, sm_90a) and run the layer in bf16"
+  PYTHONPATH="$BUILD_DIR/python_packages" "$ROOT/.venv/bin/python" \
+    "$ROOT/examples/gpu_example.py" --compile "$BUILD_DIR/gpu-example"
+  if "$GPU_PY" -c "import torch, cuda.bindings" >/dev/null 2>&1; then
+    PYTHONPATH="$ROOT/python" "$GPU_PY" "$ROOT/examples/gpu_example.py" \
+      --run "$BUILD_DIR/gpu-example"
+  else
+    echo "(skipped running: $GPU_PY lacks torch or cuda-python; set SPA_GPU_PYTHON)"
+  fi
 fi

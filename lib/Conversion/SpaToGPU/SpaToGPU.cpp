@@ -98,7 +98,16 @@ struct Builder {
   Value fadd(Value x, Value y) { return arith::AddFOp::create(b, x, y); }
   Value fsub(Value x, Value y) { return arith::SubFOp::create(b, x, y); }
   Value fmul(Value x, Value y) { return arith::MulFOp::create(b, x, y); }
-  Value exp2(Value x) { return math::Exp2Op::create(b, x); }
+  // One PTX instruction each: math.exp2 would become a libdevice call whose
+  // resolution depends on finding a CUDA toolkit at compile time. ex2.approx
+  // maps -inf to +0, which the masked softmax relies on.
+  Value exp2(Value x) { return approx(b, "ex2.approx.ftz.f32 $0, $1;", x); }
+  static Value approx(ImplicitLocOpBuilder &b, StringRef ptx, Value x) {
+    return NVVM::InlinePtxOp::create(b, TypeRange{b.getF32Type()},
+                                     ValueRange{x}, ValueRange{}, ptx,
+                                     Value())
+        .getResult(0);
+  }
   Value shuffleXor(Value v, int32_t offset) {
     return gpu::ShuffleOp::create(b, v, offset, 32, gpu::ShuffleMode::XOR)
         .getShuffleResult();
@@ -514,7 +523,8 @@ private:
             ImplicitLocOpBuilder jb(l2, nb2);
             Builder je{jb};
             Value natural = je.fmul(
-                je.fadd(state[r], math::Log2Op::create(jb, total[r])),
+                je.fadd(state[r], Builder::approx(jb, "lg2.approx.ftz.f32 $0, $1;",
+                                                  total[r])),
                 je.f32(M_LN2));
             Value value = je.select(hasKeys[r], natural, je.f32(-INFINITY));
             memref::StoreOp::create(jb, value, lse,

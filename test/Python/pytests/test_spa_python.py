@@ -164,6 +164,13 @@ def test_cpu_call_errors():
 
 # --- CUDA artifacts (compiled here; launching needs a GPU: bench/gpu_device.py)
 
+def _have_ptxas():
+    import shutil
+    return bool(shutil.which("ptxas")) or os.path.exists(
+        "/usr/local/cuda/bin/ptxas")
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_artifact_compile_save_load_round_trip(tmp_path):
     from spa.runtime.cuda import CudaArtifact
     layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
@@ -188,6 +195,7 @@ def test_cuda_artifact_compile_save_load_round_trip(tmp_path):
     assert loaded == artifact
 
 
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_compile_rejects_what_the_kernel_cannot_do():
     with pytest.raises(spa.MLIRError, match="supports f16 and bf16"):
         spa.compile(spa.LayerSpec(heads=2, seq_len=64, head_dim=64,
