@@ -46,14 +46,19 @@ LogicalResult mlir::spa::buildCpuPipeline(OpPassManager &pm,
 
 std::string
 mlir::spa::getGpuKernelPipelineText(const GpuPipelineOptions &options) {
-  std::string balance = "spa-balance-bands{tile-q=64 tile-k=64";
+  // Balance for the kernel's own tile shape.
+  std::string balance =
+      llvm::formatv("spa-balance-bands{{tile-q={0} tile-k={1}",
+                    16 * options.warps.getValue(), options.tileK.getValue());
   if (!options.policy.getValue().empty())
     balance += " policy=" + options.policy.getValue();
   balance += "}";
   return balance +
          ",one-shot-bufferize{bufferize-function-boundaries "
-         "function-boundary-type-conversion=identity-layout-map},"
-         "convert-spa-to-gpu";
+         "function-boundary-type-conversion=identity-layout-map}," +
+         llvm::formatv("convert-spa-to-gpu{{warps={0} tile-k={1}}",
+                       options.warps.getValue(), options.tileK.getValue())
+             .str();
 }
 
 std::string

@@ -1,7 +1,6 @@
 //===- CudaCompiler.cpp - spa modules -> CUDA artifacts -------------------===//
 
 #include "spa/Runtime/CudaCompiler.h"
-#include "spa/Dialect/Spa/IR/SpaDialect.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Pass/PassManager.h"

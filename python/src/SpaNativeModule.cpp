@@ -186,12 +186,15 @@ public:
 
   /// Compiles for CUDA: (cubin bytes, PTX text, metadata JSON).
   nb::tuple compileCuda(const std::string &chip, const std::string &features,
-                        const std::string &policy) {
+                        const std::string &policy, int64_t warps,
+                        int64_t tileK) {
     DiagnosticCollector diagnostics(context->get());
     mlir::spa::GpuPipelineOptions options;
     options.chip = chip;
     options.features = features;
     options.policy = policy;
+    options.warps = warps;
+    options.tileK = tileK;
     mlir::spa::CudaArtifact artifact;
     std::string error;
     if (!mlir::spa::compileCudaArtifact(*op, options, artifact, error))
@@ -348,7 +351,8 @@ NB_MODULE(_spa_native, m) {
       .def("compile_cpu", &Module::compileCpu, "entry"_a, "policy"_a = "",
            "tile_q"_a = 32, "tile_k"_a = 64)
       .def("compile_cuda", &Module::compileCuda, "chip"_a = "sm_90a",
-           "features"_a = "+ptx80", "policy"_a = "");
+           "features"_a = "+ptx80", "policy"_a = "", "warps"_a = 4,
+           "tile_k"_a = 64);
 
   nb::class_<mlir::spa::CpuExecutable>(m, "CpuExecutable")
       .def_prop_ro("arguments",

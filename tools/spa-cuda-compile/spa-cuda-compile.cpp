@@ -34,6 +34,11 @@ static cl::opt<std::string> outputDir("o", cl::desc("Artifact directory"),
                                       cl::Required);
 static cl::opt<std::string> chip("chip", cl::desc("Target GPU"),
                                  cl::init("sm_90a"));
+static cl::opt<int64_t> warps("warps",
+                              cl::desc("Warps per block (16 rows each)"),
+                              cl::init(4));
+static cl::opt<int64_t> tileK("tile-k", cl::desc("Keys per key tile"),
+                              cl::init(64));
 static cl::opt<std::string> policy("policy",
                                    cl::desc("Override every band policy"),
                                    cl::init(""));
@@ -77,6 +82,8 @@ int main(int argc, char **argv) {
   mlir::spa::GpuPipelineOptions options;
   options.chip = chip;
   options.policy = policy;
+  options.warps = warps;
+  options.tileK = tileK;
   mlir::spa::CudaArtifact artifact;
   std::string error;
   if (!mlir::spa::compileCudaArtifact(*module, options, artifact, error)) {

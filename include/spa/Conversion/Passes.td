@@ -50,8 +50,9 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     For every `spa.attention` on memrefs (static shapes, f16/bf16, concrete
     band table) generates a FlashAttention-2 style forward kernel in a
     `gpu.module @spa_kernels` (gpu, nvgpu, vector, scf, arith, math ops) and
-    replaces the op by a `gpu.launch_func`: one block of 4 warps per work
-    item (batch, head, 64-row query tile), launched in the order of a work
+    replaces the op by a `gpu.launch_func`: one block of `warps` warps per
+    work item (batch, head, query tile of 16 x warps rows), launched in the
+    order of a work
     list sorted by the cost model (heaviest first). The band table and the
     work list become private `memref.global` constants passed to the kernel.
 
@@ -60,6 +61,12 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     S = QK^T and O += PV use `nvgpu.mma.sync` (m16n8k16) with `ldmatrix`
     fragments; the softmax is online, in f32, base 2.
   }];
+  let options = [
+    Option<"warps", "warps", "int64_t", /*default=*/"4",
+           "Warps per block (1, 2, 4, 8); each owns 16 query rows">,
+    Option<"tileK", "tile-k", "int64_t", /*default=*/"64",
+           "Keys per key tile (16, 32, 64, 128)">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",

@@ -41,6 +41,13 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   PassOptions::Option<std::string> features{
       *this, "features", llvm::cl::desc("PTX features"),
       llvm::cl::init("+ptx80")};
+  PassOptions::Option<int64_t> warps{
+      *this, "warps",
+      llvm::cl::desc("Warps per block (16 query rows each): 1, 2, 4, 8"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> tileK{
+      *this, "tile-k", llvm::cl::desc("Keys per key tile: 16, 32, 64, 128"),
+      llvm::cl::init(64)};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu.binary payload: bin (cubin), isa (PTX), fatbin"),

@@ -6,8 +6,9 @@
 // vector, scf and arith ops; the NVVM lowering and gpu-module-to-binary turn
 // it into an sm_90a cubin.
 //
-// Kernel shape: one block of 4 warps per work item (batch, head, query tile
-// of 64 rows); each warp owns 16 query rows. Work items are launched in the
+// Kernel shape: one block of `warps` warps (default 4) per work item
+// (batch, head, query tile of 16 * warps rows); each warp owns 16 query rows;
+// key tiles of `tile-k` keys (default 64). Work items are launched in the
 // order of a work list sorted by the cost model (heaviest first). For every
 // interval of the head (and side, in bidirectional mode) the key tiles of 64
 // keys reached by the tile's rows are visited; nothing else is loaded.
@@ -59,11 +60,7 @@ namespace plan = ::spa::plan;
 
 namespace {
 
-constexpr int64_t kWarps = 4;
-constexpr int64_t kThreads = 32 * kWarps;
-constexpr int64_t kTileQ = 16 * kWarps; // query rows per block
-constexpr int64_t kTileK = 64;          // keys per key tile
-constexpr int64_t kPad = 8;             // smem row padding: conflict-free ldmatrix
+constexpr int64_t kPad = 8; // smem row padding: conflict-free ldmatrix
 
 /// Everything fixed at compile time for one op.
 struct KernelConfig {
@@ -72,6 +69,10 @@ struct KernelConfig {
       valueDim, slots;
   bool bidirectional, withLse;
   double scaleLog2;
+  int64_t warps = 4;  // each warp owns 16 query rows
+  int64_t tileK = 64; // keys per key tile
+  int64_t threads() const { return 32 * warps; }
+  int64_t tileQ() const { return 16 * warps; }
 };
 
 struct Builder {
@@ -175,13 +176,15 @@ public:
                        StringRef name, ArrayRef<Type> argTypes) {
     MLIRContext *ctx = moduleBuilder.getContext();
     auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto tileType = [&](int64_t width) {
-      return MemRefType::get({kTileQ, width + kPad}, cfg.elementType,
+    auto tileType = [&](int64_t rows, int64_t width) {
+      return MemRefType::get({rows, width + kPad}, cfg.elementType,
                              MemRefLayoutAttrInterface(), workgroup);
     };
     // Shared: Q (then reused for K) and V tiles.
     SmallVector<Type> shared = {
-        tileType(std::max(cfg.headDim, cfg.valueDim)), tileType(cfg.valueDim)};
+        tileType(std::max(cfg.tileQ(), cfg.tileK),
+                 std::max(cfg.headDim, cfg.valueDim)),
+        tileType(cfg.tileK, cfg.valueDim)};
     auto fnType = FunctionType::get(ctx, argTypes, {});
     auto func = gpu::GPUFuncOp::create(moduleBuilder, loc, name, fnType,
                                        shared);
@@ -192,7 +195,7 @@ public:
       func.setWorkgroupAttributionAttr(i, "llvm.align",
                                        moduleBuilder.getI64IntegerAttr(128));
     func.setKnownBlockSizeAttr(
-        DenseI32ArrayAttr::get(ctx, {int32_t(kThreads), 1, 1}));
+        DenseI32ArrayAttr::get(ctx, {int32_t(cfg.threads()), 1, 1}));
     Block &entry = func.getBody().front();
     OpBuilder ob = OpBuilder::atBlockBegin(&entry);
     ImplicitLocOpBuilder b(loc, ob);
@@ -240,13 +243,14 @@ private:
     };
     batchIdx = workAt(0);
     head = workAt(1);
-    i0 = e.mul(workAt(2), e.idx(kTileQ));
+    i0 = e.mul(workAt(2), e.idx(cfg.tileQ()));
     kvHead = e.div(head, e.idx(cfg.numQueryHeads / cfg.numKvHeads));
     firstPos = e.add(i0, e.idx(cfg.keyLen - cfg.queryLen));
-    lastPos = e.add(firstPos, e.idx(kTileQ - 1));
+    lastPos = e.add(firstPos, e.idx(cfg.tileQ() - 1));
 
     // Q tile -> shared -> A fragments in registers for the whole item.
-    copyTile(b, query, head, i0, cfg.queryLen, cfg.headDim, kvSmem);
+    copyTile(b, query, head, i0, cfg.tileQ(), cfg.queryLen, cfg.headDim,
+             kvSmem);
     gpu::BarrierOp::create(b);
     Value row = e.add(e.mul(warp, e.idx(16)), e.rem(lane, e.idx(16)));
     for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
@@ -274,7 +278,7 @@ private:
         Value sideLo = side > 0 ? lo : e.max(lo, e.idx(1));
         auto [begin, end] = keyRange(b, sideLo, hi, side);
         auto loop = scf::ForOp::create(
-            b, begin, end, e.idx(kTileK), state,
+            b, begin, end, e.idx(cfg.tileK), state,
             [&](OpBuilder &nb, Location nloc, Value j0, ValueRange carried) {
               ImplicitLocOpBuilder ib(nloc, nb);
               SmallVector<Value> updated =
@@ -311,23 +315,29 @@ private:
                                      b.getI32IntegerAttr(tiles));
   }
 
-  /// Copies rows [rowStart, rowStart + 64) of (batch, head) of `source`
+  /// Copies rows [rowStart, rowStart + rows) of (batch, head) of `source`
   /// into `smem` with 16-byte vectors; rows past `limit` become zeros.
   void copyTile(ImplicitLocOpBuilder &b, Value source, Value sourceHead,
-                Value rowStart, int64_t limit, int64_t width, Value smem) {
+                Value rowStart, int64_t rows, int64_t limit, int64_t width,
+                Value smem) {
     Builder e{b};
     auto chunkType = VectorType::get({8}, cfg.elementType);
     int64_t chunksPerRow = width / 8;
-    int64_t chunks = kTileQ * chunksPerRow;
+    int64_t chunks = rows * chunksPerRow;
     Value tid = e.add(e.mul(warp, e.idx(32)), lane);
     Value zeros = arith::ConstantOp::create(
         b, DenseElementsAttr::get(chunkType, b.getZeroAttr(cfg.elementType)));
-    for (int64_t it = 0; it < chunks / kThreads; ++it) {
-      Value chunk = e.add(tid, e.idx(it * kThreads));
+    int64_t threads = cfg.threads();
+    for (int64_t it = 0; it * threads < chunks; ++it) {
+      Value chunk = e.add(tid, e.idx(it * threads));
       Value r = e.div(chunk, e.idx(chunksPerRow));
       Value col = e.mul(e.rem(chunk, e.idx(chunksPerRow)), e.idx(8));
       Value globalRow = e.add(rowStart, r);
-      Value inside = e.cmp(P::slt, globalRow, e.idx(limit));
+      // Rows past the tile (last round of a tile that does not divide by
+      // the thread count) neither load nor store.
+      Value inTile = e.cmp(P::slt, r, e.idx(rows));
+      Value inside =
+          e.andi(inTile, e.cmp(P::slt, globalRow, e.idx(limit)));
       auto ifOp = scf::IfOp::create(
           b, inside,
           [&](OpBuilder &nb, Location l) {
@@ -341,8 +351,18 @@ private:
           [&](OpBuilder &nb, Location l) {
             scf::YieldOp::create(nb, l, zeros);
           });
-      vector::StoreOp::create(b, ifOp.getResult(0), smem, ValueRange{r, col},
-                              /*nontemporal=*/false, llvm::MaybeAlign(16));
+      if (chunks % threads == 0) {
+        vector::StoreOp::create(b, ifOp.getResult(0), smem,
+                                ValueRange{r, col}, /*nontemporal=*/false,
+                                llvm::MaybeAlign(16));
+      } else {
+        Value chunkValue = ifOp.getResult(0);
+        scf::IfOp::create(b, inTile, [&](OpBuilder &nb, Location l) {
+          vector::StoreOp::create(nb, l, chunkValue, smem, ValueRange{r, col},
+                                  /*nontemporal=*/false, llvm::MaybeAlign(16));
+          scf::YieldOp::create(nb, l);
+        });
+      }
     }
   }
 
@@ -351,15 +371,15 @@ private:
     Builder e{b};
     Type f32 = b.getF32Type();
     gpu::BarrierOp::create(b); // previous tile's shared reads are done
-    copyTile(b, key, kvHead, j0, cfg.keyLen, cfg.headDim, kvSmem);
-    copyTile(b, value, kvHead, j0, cfg.keyLen, cfg.valueDim, vSmem);
+    copyTile(b, key, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.headDim, kvSmem);
+    copyTile(b, value, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.valueDim, vSmem);
     gpu::BarrierOp::create(b);
 
     // S = Q K^T: 8 accumulator tiles of 16 x 8.
     Value zeroAcc = arith::ConstantOp::create(
         b, DenseElementsAttr::get(VectorType::get({2, 2}, f32), 0.0f));
     SmallVector<Value> scores;
-    for (int64_t nt = 0; nt < kTileK / 8; ++nt) {
+    for (int64_t nt = 0; nt < cfg.tileK / 8; ++nt) {
       Value acc = zeroAcc;
       Value keyRow = e.add(e.idx(nt * 8), e.rem(lane, e.idx(8)));
       for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
@@ -374,7 +394,7 @@ private:
 
     // Interior tiles need no mask: every pair's distance is in [lo, hi) and
     // every key exists.
-    Value lastKey = e.add(j0, e.idx(kTileK - 1));
+    Value lastKey = e.add(j0, e.idx(cfg.tileK - 1));
     Value allKeys = e.cmp(P::slt, lastKey, e.idx(cfg.keyLen));
     Value inside =
         side > 0 ? e.andi(e.cmp(P::sge, e.sub(firstPos, lastKey), lo),
@@ -462,7 +482,7 @@ private:
 
     // O += P V: P as A fragments (two accumulator tiles per 16 keys).
     auto halfType = VectorType::get({2, 2}, cfg.elementType);
-    for (int64_t ks = 0; ks < kTileK / 16; ++ks) {
+    for (int64_t ks = 0; ks < cfg.tileK / 16; ++ks) {
       Value lowTile = arith::TruncFOp::create(b, halfType, probs[2 * ks]);
       Value highTile = arith::TruncFOp::create(b, halfType, probs[2 * ks + 1]);
       SmallVector<Value> aElems;
@@ -541,7 +561,7 @@ private:
 /// Work items (batch, head, query tile), heaviest first by the cost model.
 SmallVector<int32_t> workList(const plan::BandTable &table,
                               const KernelConfig &cfg) {
-  int64_t queryTiles = (cfg.queryLen + kTileQ - 1) / kTileQ;
+  int64_t queryTiles = (cfg.queryLen + cfg.tileQ() - 1) / cfg.tileQ();
   struct Item {
     double cost;
     int64_t head, tile;
@@ -551,7 +571,7 @@ SmallVector<int32_t> workList(const plan::BandTable &table,
     for (int64_t t = 0; t < queryTiles; ++t)
       items.push_back({plan::workItemCost(table.heads[h], t, cfg.queryLen,
                                           cfg.keyLen, table.mode,
-                                          {kTileQ, kTileK}),
+                                          {cfg.tileQ(), cfg.tileK}),
                        h, t});
   std::stable_sort(items.begin(), items.end(),
                    [](const Item &a, const Item &b) { return a.cost > b.cost; });
@@ -566,7 +586,7 @@ SmallVector<int32_t> workList(const plan::BandTable &table,
 }
 
 LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
-                      unsigned index) {
+                      unsigned index, int64_t warps, int64_t tileK) {
   if (op.hasPureTensorSemantics())
     return op.emitOpError("convert-spa-to-gpu expects buffers; bufferize "
                           "first (the spa-to-nvvm pipeline does)");
@@ -589,6 +609,8 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
                           "cores); got ")
            << elt;
   KernelConfig cfg;
+  cfg.warps = warps;
+  cfg.tileK = tileK;
   cfg.elementType = elt;
   cfg.batch = qType.getDimSize(0);
   cfg.numQueryHeads = qType.getDimSize(1);
@@ -672,17 +694,20 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
       "spa.launch",
       b.getDictionaryAttr({
           b.getNamedAttr("grid", b.getDenseI64ArrayAttr({numItems, 1, 1})),
-          b.getNamedAttr("block", b.getDenseI64ArrayAttr({kThreads, 1, 1})),
+          b.getNamedAttr("block",
+                         b.getDenseI64ArrayAttr({cfg.threads(), 1, 1})),
           b.getNamedAttr("args", b.getArrayAttr(argNames)),
           b.getNamedAttr("bounds", b.getDenseI32ArrayAttr(boundValues)),
           b.getNamedAttr("work", b.getDenseI32ArrayAttr(items)),
           b.getNamedAttr("bands", bands),
-          b.getNamedAttr("tile", b.getDenseI64ArrayAttr({kTileQ, kTileK})),
+          b.getNamedAttr("tile",
+                         b.getDenseI64ArrayAttr({cfg.tileQ(), cfg.tileK})),
       }));
 
   Value one = arith::ConstantIndexOp::create(b, 1);
   gpu::KernelDim3 grid{arith::ConstantIndexOp::create(b, numItems), one, one};
-  gpu::KernelDim3 block{arith::ConstantIndexOp::create(b, kThreads), one, one};
+  gpu::KernelDim3 block{arith::ConstantIndexOp::create(b, cfg.threads()),
+                        one, one};
   gpu::LaunchFuncOp::create(b, kernel, grid, block, Value(), operands);
   (void)ctx;
   op.erase();
@@ -694,6 +719,14 @@ struct ConvertSpaToGPUPass
   using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (!llvm::is_contained({1, 2, 4, 8}, warps.getValue()) ||
+        !llvm::is_contained({16, 32, 64, 128}, tileK.getValue())) {
+      module.emitError() << "convert-spa-to-gpu: warps must be 1, 2, 4 or 8 "
+                            "and tile-k 16, 32, 64 or 128; got warps = "
+                         << warps.getValue() << ", tile-k = "
+                         << tileK.getValue();
+      return signalPassFailure();
+    }
     SmallVector<AttentionOp> ops;
     module.walk([&](AttentionOp op) { ops.push_back(op); });
     if (ops.empty())
@@ -704,7 +737,7 @@ struct ConvertSpaToGPUPass
     auto kernels =
         gpu::GPUModuleOp::create(builder, module.getLoc(), "spa_kernels");
     for (auto [index, op] : llvm::enumerate(ops))
-      if (failed(convert(op, kernels, index)))
+      if (failed(convert(op, kernels, index, warps, tileK)))
         return signalPassFailure();
   }
 };
