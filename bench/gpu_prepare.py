@@ -29,6 +29,15 @@ CHECKS = [
     ("tb_f16_n2047_dv64", 1, 16, 8, 2047, 2047, 128, 64, "f16", "tile_balanced", "causal", True),
     ("lpb_bf16_bidir_n513", 1, 4, 4, 513, 513, 64, 64, "bf16", "local_plus_band", "bidirectional", False),
 ]
+# Kernel shape variants (warps per block, keys per tile) checked for
+# correctness on odd shapes and timed on one benchmark shape.
+VARIANT_CHECKS = [
+    ("w8k32_bf16_d16_n333", 1, 4, 2, 333, 333, 16, 16, "bf16", "local_plus_band", "causal", True, 8, 32),
+    ("w2k128_f16_d64_nq100", 1, 3, 3, 257, 100, 64, 64, "f16", "exclusive_equal", "causal", True, 2, 128),
+    ("w8k64_bf16_bidir_n200", 1, 2, 1, 200, 200, 128, 128, "bf16", "dense_causal", "bidirectional", True, 8, 64),
+    ("w1k16_bf16_n50", 1, 2, 2, 50, 50, 32, 32, "bf16", "pair_balanced", "causal", True, 1, 16),
+]
+VARIANT_BENCH = [(8, 64), (4, 32), (8, 32), (2, 64)]
 BENCH_SHAPES = [(4, 16, 4096, 64), (2, 16, 8192, 128), (1, 32, 16384, 128)]
 BENCH_POLICIES = ["exclusive_equal", "local_plus_band", "pair_balanced",
                   "tile_balanced"]
@@ -39,6 +48,8 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, ".device", "spa"))
     parser.add_argument("--chip", default="sm_90a")
     parser.add_argument("--no-bench", action="store_true")
+    parser.add_argument("--variants", action="store_true",
+                        help="only the kernel-shape variants")
     args = parser.parse_args()
     import spa
 
@@ -46,7 +57,21 @@ def main():
                    seq_len=c[4], query_len=c[5], head_dim=c[6], value_dim=c[7],
                    dtype=c[8], policy=c[9], mode=c[10], with_lse=c[11],
                    bench=False) for c in CHECKS]
-    if not args.no_bench:
+    if args.variants:
+        layers = [dict(name=c[0], batch=c[1], heads=c[2], kv_heads=c[3],
+                       seq_len=c[4], query_len=c[5], head_dim=c[6],
+                       value_dim=c[7], dtype=c[8], policy=c[9], mode=c[10],
+                       with_lse=c[11], bench=False, warps=c[12],
+                       tile_k=c[13]) for c in VARIANT_CHECKS]
+        for warps, tile_k in VARIANT_BENCH:
+            for policy in ("exclusive_equal", "local_plus_band"):
+                layers.append(dict(
+                    name=f"bench_{policy}_b2_h16_n8192_d128_w{warps}k{tile_k}",
+                    batch=2, heads=16, kv_heads=16, seq_len=8192,
+                    query_len=8192, head_dim=128, value_dim=128, dtype="bf16",
+                    policy=policy, mode="causal", with_lse=True, bench=True,
+                    warps=warps, tile_k=tile_k))
+    elif not args.no_bench:
         for b, h, n, d in BENCH_SHAPES:
             for policy in BENCH_POLICIES:
                 layers.append(dict(
@@ -64,11 +89,14 @@ def main():
             value_dim=layer["value_dim"], dtype=layer["dtype"],
             policy=layer["policy"], mode=layer["mode"],
             with_lse=layer["with_lse"])
-        artifact = spa.compile(spec, target=f"cuda:{args.chip}")
+        warps, tile_k = layer.get("warps", 4), layer.get("tile_k", 64)
+        artifact = spa.compile(spec, target=f"cuda:{args.chip}", warps=warps,
+                               gpu_tile_k=tile_k)
         artifact.save(os.path.join(args.out, layer["name"]))
         plan = spa.bands.plan(layer["policy"], layer["seq_len"],
                               layer["heads"], mode=layer["mode"],
-                              query_len=layer["query_len"], tile=(64, 64))
+                              query_len=layer["query_len"],
+                              tile=(16 * warps, tile_k))
         kernel = artifact.kernel
         layer.update(
             bands=plan.heads, scale=1.0 / math.sqrt(layer["head_dim"]),

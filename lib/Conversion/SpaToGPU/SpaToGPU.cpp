@@ -73,6 +73,11 @@ struct KernelConfig {
   int64_t tileK = 64; // keys per key tile
   int64_t threads() const { return 32 * warps; }
   int64_t tileQ() const { return 16 * warps; }
+  int64_t sharedRows() const { return std::max(tileQ(), 2 * tileK); }
+  int64_t sharedBytes() const {
+    return sharedRows() * (std::max(headDim, valueDim) + kPad) *
+           (elementType.isF32() ? 4 : 2);
+  }
 };
 
 struct Builder {
@@ -180,11 +185,10 @@ public:
       return MemRefType::get({rows, width + kPad}, cfg.elementType,
                              MemRefLayoutAttrInterface(), workgroup);
     };
-    // Shared: Q (then reused for K) and V tiles.
-    SmallVector<Type> shared = {
-        tileType(std::max(cfg.tileQ(), cfg.tileK),
-                 std::max(cfg.headDim, cfg.valueDim)),
-        tileType(cfg.tileK, cfg.valueDim)};
+    // One shared buffer: rows [0, tileK) hold K, rows [tileK, 2 tileK) V;
+    // the Q tile is staged across both before the key loop starts.
+    SmallVector<Type> shared = {tileType(cfg.sharedRows(),
+                                         std::max(cfg.headDim, cfg.valueDim))};
     auto fnType = FunctionType::get(ctx, argTypes, {});
     auto func = gpu::GPUFuncOp::create(moduleBuilder, loc, name, fnType,
                                        shared);
@@ -208,7 +212,8 @@ private:
   KernelConfig cfg;
   // Kernel-wide values.
   Value query, key, value, out, lse, bounds, work;
-  Value kvSmem, vSmem;
+  Value smem;      // [sharedRows][max(D, Dv) + pad]
+  Value vRowBase;  // first row of the V tile in `smem`
   Value lane, warp, g, c;
   Value batchIdx, head, kvHead, i0;
   Value firstPos, lastPos;
@@ -226,8 +231,7 @@ private:
       lse = args[next++];
     bounds = args[next++];
     work = args[next++];
-    kvSmem = func.getWorkgroupAttributions()[0];
-    vSmem = func.getWorkgroupAttributions()[1];
+    smem = func.getWorkgroupAttributions()[0];
 
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     lane = e.rem(tid, e.idx(32));
@@ -249,13 +253,14 @@ private:
     lastPos = e.add(firstPos, e.idx(cfg.tileQ() - 1));
 
     // Q tile -> shared -> A fragments in registers for the whole item.
-    copyTile(b, query, head, i0, cfg.tileQ(), cfg.queryLen, cfg.headDim,
-             kvSmem);
+    vRowBase = e.idx(cfg.tileK);
+    copyTile(b, query, head, i0, cfg.tileQ(), cfg.queryLen, cfg.headDim, smem,
+             e.idx(0));
     gpu::BarrierOp::create(b);
     Value row = e.add(e.mul(warp, e.idx(16)), e.rem(lane, e.idx(16)));
     for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
       Value col = e.add(e.idx(ks * 16), e.mul(e.div(lane, e.idx(16)), e.idx(8)));
-      queryFragments.push_back(ldmatrix(b, kvSmem, row, col, 4, false));
+      queryFragments.push_back(ldmatrix(b, smem, row, col, 4, false));
     }
 
     // Loop-carried state: m (2 rows), l (2 rows), O (Dv / 8 tiles).
@@ -319,7 +324,7 @@ private:
   /// into `smem` with 16-byte vectors; rows past `limit` become zeros.
   void copyTile(ImplicitLocOpBuilder &b, Value source, Value sourceHead,
                 Value rowStart, int64_t rows, int64_t limit, int64_t width,
-                Value smem) {
+                Value smem, Value smemRowBase) {
     Builder e{b};
     auto chunkType = VectorType::get({8}, cfg.elementType);
     int64_t chunksPerRow = width / 8;
@@ -351,14 +356,16 @@ private:
           [&](OpBuilder &nb, Location l) {
             scf::YieldOp::create(nb, l, zeros);
           });
+      Value smemRow = e.add(smemRowBase, r);
       if (chunks % threads == 0) {
         vector::StoreOp::create(b, ifOp.getResult(0), smem,
-                                ValueRange{r, col}, /*nontemporal=*/false,
-                                llvm::MaybeAlign(16));
+                                ValueRange{smemRow, col},
+                                /*nontemporal=*/false, llvm::MaybeAlign(16));
       } else {
         Value chunkValue = ifOp.getResult(0);
         scf::IfOp::create(b, inTile, [&](OpBuilder &nb, Location l) {
-          vector::StoreOp::create(nb, l, chunkValue, smem, ValueRange{r, col},
+          vector::StoreOp::create(nb, l, chunkValue, smem,
+                                  ValueRange{smemRow, col},
                                   /*nontemporal=*/false, llvm::MaybeAlign(16));
           scf::YieldOp::create(nb, l);
         });
@@ -371,8 +378,10 @@ private:
     Builder e{b};
     Type f32 = b.getF32Type();
     gpu::BarrierOp::create(b); // previous tile's shared reads are done
-    copyTile(b, key, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.headDim, kvSmem);
-    copyTile(b, value, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.valueDim, vSmem);
+    copyTile(b, key, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.headDim, smem,
+             e.idx(0));
+    copyTile(b, value, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.valueDim, smem,
+             vRowBase);
     gpu::BarrierOp::create(b);
 
     // S = Q K^T: 8 accumulator tiles of 16 x 8.
@@ -386,7 +395,7 @@ private:
         Value col = e.add(e.idx(ks * 16),
                           e.mul(e.rem(e.div(lane, e.idx(8)), e.idx(2)),
                                 e.idx(8)));
-        Value bFrag = ldmatrix(b, kvSmem, keyRow, col, 2, false);
+        Value bFrag = ldmatrix(b, smem, keyRow, col, 2, false);
         acc = mmaSync(b, queryFragments[ks], bFrag, acc);
       }
       scores.push_back(acc);
@@ -494,7 +503,8 @@ private:
           b, VectorType::get({4, 2}, cfg.elementType), aElems);
       Value keyRow = e.add(e.idx(ks * 16), e.rem(lane, e.idx(16)));
       for (int64_t dt = 0; dt < cfg.valueDim / 8; ++dt) {
-        Value bFrag = ldmatrix(b, vSmem, keyRow, e.idx(dt * 8), 2, true);
+        Value bFrag = ldmatrix(b, smem, e.add(vRowBase, keyRow),
+                               e.idx(dt * 8), 2, true);
         acc[dt] = mmaSync(b, aFrag, bFrag, acc[dt]);
       }
     }
@@ -626,6 +636,11 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
            << cfg.headDim << ", Dv = " << cfg.valueDim;
   if (cfg.batch == 0 || cfg.queryLen == 0)
     return op.emitOpError("empty batch or query sequence");
+  if (cfg.sharedBytes() > 48 * 1024)
+    return op.emitOpError()
+           << "the kernel's shared tile needs " << cfg.sharedBytes()
+           << " bytes, more than the 48 KiB of static shared memory; use "
+              "fewer warps or a smaller tile-k";
   cfg.bidirectional = bands.getMode() == BandMode::Bidirectional;
   cfg.withLse = op.getOutputs().size() == 2;
   cfg.scaleLog2 = op.getEffectiveScale() * M_LOG2E;

@@ -10,8 +10,8 @@
 // 300 query rows in tiles of 128 -> 3 tiles per head, 2 heads.
 // CHECK: memref.global "private" constant @spa_attention_0_work : memref<6x3xi32>
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_0 blocks in (%c6, %c1, %c1) threads in (%c256, %c1, %c1)
-// Q/K share a [max(128, 32)][max(D, Dv) + 8] tile; V gets [32][Dv + 8].
-// CHECK: workgroup(%{{.*}} : memref<128x40xf16, #gpu.address_space<workgroup>> {llvm.align = 128 : i64}, %{{.*}} : memref<32x40xf16, #gpu.address_space<workgroup>> {llvm.align = 128 : i64})
+// One shared buffer of max(128 query rows, 2 x 32 key rows) x (max(D, Dv) + 8).
+// CHECK: workgroup(%{{.*}} : memref<128x40xf16, #gpu.address_space<workgroup>> {llvm.align = 128 : i64})
 // CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
 // CHECK-SAME: tile = array<i64: 128, 32>
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32

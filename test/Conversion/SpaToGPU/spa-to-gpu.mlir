@@ -15,14 +15,15 @@
 
 // CHECK: gpu.module @spa_kernels
 // CHECK: gpu.func @spa_attention_0(%{{.*}}: memref<1x2x100x64xbf16>, %{{.*}}: memref<1x1x100x64xbf16>, %{{.*}}: memref<1x1x100x64xbf16>, %{{.*}}: memref<1x2x100x64xbf16>, %{{.*}}: memref<1x2x100xf32>, %[[BOUNDS:.*]]: memref<2x1x2xi32>, %[[WORK:.*]]: memref<4x3xi32>)
-// CHECK-SAME: workgroup(%[[KS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 128 : i64}, %[[VS:.*]] : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 128 : i64}) kernel
+// One shared buffer: K in rows [0, 64), V in rows [64, 128), Q staged first.
+// CHECK-SAME: workgroup(%[[KS:.*]] : memref<128x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 128 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK-SAME: spa.launch = {
 // Work item from the list.
 // CHECK: %[[ITEM:.*]] = gpu.block_id x
 // CHECK: memref.load %[[WORK]][%[[ITEM]], %c0{{.*}}]
 // Q fragments: ldmatrix x4 from shared memory.
-// CHECK: nvgpu.ldmatrix %[[KS]][{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<64x72xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
+// CHECK: nvgpu.ldmatrix %[[KS]][{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<128x72xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
 // Interval bounds of the head.
 // CHECK: memref.load %[[BOUNDS]]
 // CHECK: memref.load %[[BOUNDS]]
@@ -47,7 +48,7 @@
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32
 // CHECK: nvvm.inline_ptx "ex2.approx.ftz.f32 $0, $1;"
 // P V with V through ldmatrix.trans.
-// CHECK: nvgpu.ldmatrix %[[VS]]{{.*}}numTiles = 2 : i32, transpose = true
+// CHECK: nvgpu.ldmatrix %[[KS]]{{.*}}numTiles = 2 : i32, transpose = true
 // Epilogue: normalised bf16 pairs and the natural-log LSE.
 // CHECK: arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
 // CHECK: nvvm.inline_ptx "lg2.approx.ftz.f32 $0, $1;"
