@@ -7,6 +7,10 @@
 #include "spa/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 void mlir::spa::registerAllSpaDialects(DialectRegistry &registry) {
   registerSpaDialect(registry);
@@ -16,4 +20,16 @@ void mlir::spa::registerAllSpaPasses() {
   registerSpaPasses();
   registerSpaConversionPasses();
   registerSpaPipelines();
+}
+
+void mlir::spa::registerCompilerDialects(DialectRegistry &registry) {
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registerAllSpaDialects(registry);
+}
+
+void mlir::spa::registerCompilerPasses() {
+  registerAllPasses();
+  registerAllSpaPasses();
 }

@@ -17,13 +17,9 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -91,8 +87,7 @@ private:
 void registerPassesOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
-    mlir::registerAllPasses();
-    mlir::spa::registerAllSpaPasses();
+    mlir::spa::registerCompilerPasses();
   });
 }
 
@@ -101,10 +96,7 @@ public:
   Context() {
     registerPassesOnce();
     mlir::DialectRegistry registry;
-    mlir::registerAllDialects(registry);
-    mlir::registerAllExtensions(registry);
-    mlir::registerAllToLLVMIRTranslations(registry);
-    mlir::spa::registerAllSpaDialects(registry);
+    mlir::spa::registerCompilerDialects(registry);
     context = std::make_unique<mlir::MLIRContext>(registry);
     context->loadAllAvailableDialects();
     context->printOpOnDiagnostic(false);

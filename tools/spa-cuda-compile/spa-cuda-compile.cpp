@@ -12,12 +12,8 @@
 #include "spa/Runtime/CudaCompiler.h"
 
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -57,15 +53,11 @@ static bool writeFile(const std::string &path, const std::string &data) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
-  registerAllPasses();
-  mlir::spa::registerAllSpaPasses();
+  mlir::spa::registerCompilerPasses();
   cl::ParseCommandLineOptions(argc, argv, "spa CUDA artifact compiler\n");
 
   DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerAllToLLVMIRTranslations(registry);
-  mlir::spa::registerAllSpaDialects(registry);
+  mlir::spa::registerCompilerDialects(registry);
   MLIRContext context(registry);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);

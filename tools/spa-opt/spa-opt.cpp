@@ -9,21 +9,14 @@
 #include "spa/Registration/InitAll.h"
 
 #include "mlir/IR/DialectRegistry.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  // gpu-module-to-binary translates kernels to LLVM IR inside the pipeline.
-  mlir::registerAllToLLVMIRTranslations(registry);
-  mlir::registerAllPasses();
-  mlir::spa::registerAllSpaDialects(registry);
-  mlir::spa::registerAllSpaPasses();
+  // Every upstream dialect, extension and LLVM IR translation
+  // (gpu-module-to-binary needs them), every pass, and spa's.
+  mlir::spa::registerCompilerDialects(registry);
+  mlir::spa::registerCompilerPasses();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "spa optimizer driver (banded multi-head attention)\n",
       registry));

@@ -25,11 +25,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include "llvm/ADT/APFloat.h"
 #include "llvm/Support/CommandLine.h"
@@ -312,17 +308,13 @@ void reference(const HostTensor &q, const HostTensor &k, const HostTensor &v,
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   // The CPU pipeline is textual: upstream passes must be registered too.
-  registerAllPasses();
-  mlir::spa::registerAllSpaPasses();
+  mlir::spa::registerCompilerPasses();
   cl::ParseCommandLineOptions(argc, argv,
                               "spa-run: compile and run an spa module on the "
                               "CPU\n");
 
   DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerAllToLLVMIRTranslations(registry);
-  mlir::spa::registerAllSpaDialects(registry);
+  mlir::spa::registerCompilerDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 

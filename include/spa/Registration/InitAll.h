@@ -16,6 +16,13 @@ namespace spa {
 void registerAllSpaDialects(DialectRegistry &registry);
 /// Registers spa's passes and pass pipelines with the global registry.
 void registerAllSpaPasses();
+/// What a full compiler front end needs: every upstream dialect, extension
+/// and LLVM IR translation (gpu-module-to-binary and the JIT use them) plus
+/// spa's dialect. spa-opt, spa-run, spa-cuda-compile and Python share it.
+void registerCompilerDialects(DialectRegistry &registry);
+/// Upstream passes (the textual pipelines name them) plus spa's passes and
+/// pipelines. Call once per process.
+void registerCompilerPasses();
 } // namespace spa
 } // namespace mlir
 
