@@ -28,6 +28,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "spa/Conversion/SpaToGPU/SpaToGPU.h"
+#include "spa/Conversion/Utils/IndexArith.h"
 #include "spa/Dialect/Spa/IR/PlanInterop.h"
 #include "spa/Dialect/Spa/IR/SpaDialect.h"
 #include "spa/Planning/BandPlan.h"
@@ -80,26 +81,9 @@ struct KernelConfig {
   }
 };
 
-struct Builder {
-  ImplicitLocOpBuilder &b;
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
-  }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
-  Value div(Value x, Value y) { return arith::DivUIOp::create(b, x, y); }
-  Value rem(Value x, Value y) { return arith::RemUIOp::create(b, x, y); }
-  Value min(Value x, Value y) { return arith::MinSIOp::create(b, x, y); }
-  Value max(Value x, Value y) { return arith::MaxSIOp::create(b, x, y); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, p, x, y);
-  }
-  Value andi(Value x, Value y) { return arith::AndIOp::create(b, x, y); }
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, c, x, y);
-  }
+/// IndexArith plus the float and warp operations of the kernel.
+struct Builder : IndexArith {
+  using IndexArith::IndexArith;
   Value fmax(Value x, Value y) { return arith::MaximumFOp::create(b, x, y); }
   Value fadd(Value x, Value y) { return arith::AddFOp::create(b, x, y); }
   Value fsub(Value x, Value y) { return arith::SubFOp::create(b, x, y); }
@@ -234,32 +218,32 @@ private:
     smem = func.getWorkgroupAttributions()[0];
 
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    lane = e.rem(tid, e.idx(32));
-    warp = e.div(tid, e.idx(32));
-    g = e.div(lane, e.idx(4));
-    c = e.rem(lane, e.idx(4));
+    lane = e.rem(tid, e.index(32));
+    warp = e.div(tid, e.index(32));
+    g = e.div(lane, e.index(4));
+    c = e.rem(lane, e.index(4));
 
     // Work item from the cost-sorted list: (batch, head, query tile).
     Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     auto workAt = [&](int64_t field) {
       return e.toIndex(memref::LoadOp::create(
-          b, work, ValueRange{item, e.idx(field)}));
+          b, work, ValueRange{item, e.index(field)}));
     };
     batchIdx = workAt(0);
     head = workAt(1);
-    i0 = e.mul(workAt(2), e.idx(cfg.tileQ()));
-    kvHead = e.div(head, e.idx(cfg.numQueryHeads / cfg.numKvHeads));
-    firstPos = e.add(i0, e.idx(cfg.keyLen - cfg.queryLen));
-    lastPos = e.add(firstPos, e.idx(cfg.tileQ() - 1));
+    i0 = e.mul(workAt(2), e.index(cfg.tileQ()));
+    kvHead = e.div(head, e.index(cfg.numQueryHeads / cfg.numKvHeads));
+    firstPos = e.add(i0, e.index(cfg.keyLen - cfg.queryLen));
+    lastPos = e.add(firstPos, e.index(cfg.tileQ() - 1));
 
     // Q tile -> shared -> A fragments in registers for the whole item.
-    vRowBase = e.idx(cfg.tileK);
+    vRowBase = e.index(cfg.tileK);
     copyTile(b, query, head, i0, cfg.tileQ(), cfg.queryLen, cfg.headDim, smem,
-             e.idx(0));
+             e.index(0));
     gpu::BarrierOp::create(b);
-    Value row = e.add(e.mul(warp, e.idx(16)), e.rem(lane, e.idx(16)));
+    Value row = e.add(e.mul(warp, e.index(16)), e.rem(lane, e.index(16)));
     for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
-      Value col = e.add(e.idx(ks * 16), e.mul(e.div(lane, e.idx(16)), e.idx(8)));
+      Value col = e.add(e.index(ks * 16), e.mul(e.div(lane, e.index(16)), e.index(8)));
       queryFragments.push_back(ldmatrix(b, smem, row, col, 4, false));
     }
 
@@ -274,16 +258,16 @@ private:
 
     for (int64_t slot = 0; slot < cfg.slots; ++slot) {
       Value lo = e.toIndex(memref::LoadOp::create(
-          b, bounds, ValueRange{head, e.idx(slot), e.idx(0)}));
+          b, bounds, ValueRange{head, e.index(slot), e.index(0)}));
       Value hi = e.toIndex(memref::LoadOp::create(
-          b, bounds, ValueRange{head, e.idx(slot), e.idx(1)}));
+          b, bounds, ValueRange{head, e.index(slot), e.index(1)}));
       for (int side : {1, -1}) {
         if (side < 0 && !cfg.bidirectional)
           break;
-        Value sideLo = side > 0 ? lo : e.max(lo, e.idx(1));
+        Value sideLo = side > 0 ? lo : e.max(lo, e.index(1));
         auto [begin, end] = keyRange(b, sideLo, hi, side);
         auto loop = scf::ForOp::create(
-            b, begin, end, e.idx(cfg.tileK), state,
+            b, begin, end, e.index(cfg.tileK), state,
             [&](OpBuilder &nb, Location nloc, Value j0, ValueRange carried) {
               ImplicitLocOpBuilder ib(nloc, nb);
               SmallVector<Value> updated =
@@ -302,11 +286,11 @@ private:
     Builder e{b};
     Value begin, end;
     if (side > 0) {
-      begin = e.max(e.idx(0), e.add(e.sub(firstPos, hi), e.idx(1)));
-      end = e.min(e.idx(cfg.keyLen), e.add(e.sub(lastPos, lo), e.idx(1)));
+      begin = e.max(e.index(0), e.add(e.sub(firstPos, hi), e.index(1)));
+      end = e.min(e.index(cfg.keyLen), e.add(e.sub(lastPos, lo), e.index(1)));
     } else {
-      begin = e.max(e.idx(0), e.add(firstPos, lo));
-      end = e.min(e.idx(cfg.keyLen), e.add(lastPos, hi));
+      begin = e.max(e.index(0), e.add(firstPos, lo));
+      end = e.min(e.index(cfg.keyLen), e.add(lastPos, hi));
     }
     Value nonEmpty = e.cmp(P::slt, lo, hi);
     return {begin, e.select(nonEmpty, end, begin)};
@@ -329,20 +313,20 @@ private:
     auto chunkType = VectorType::get({8}, cfg.elementType);
     int64_t chunksPerRow = width / 8;
     int64_t chunks = rows * chunksPerRow;
-    Value tid = e.add(e.mul(warp, e.idx(32)), lane);
+    Value tid = e.add(e.mul(warp, e.index(32)), lane);
     Value zeros = arith::ConstantOp::create(
         b, DenseElementsAttr::get(chunkType, b.getZeroAttr(cfg.elementType)));
     int64_t threads = cfg.threads();
     for (int64_t it = 0; it * threads < chunks; ++it) {
-      Value chunk = e.add(tid, e.idx(it * threads));
-      Value r = e.div(chunk, e.idx(chunksPerRow));
-      Value col = e.mul(e.rem(chunk, e.idx(chunksPerRow)), e.idx(8));
+      Value chunk = e.add(tid, e.index(it * threads));
+      Value r = e.div(chunk, e.index(chunksPerRow));
+      Value col = e.mul(e.rem(chunk, e.index(chunksPerRow)), e.index(8));
       Value globalRow = e.add(rowStart, r);
       // Rows past the tile (last round of a tile that does not divide by
       // the thread count) neither load nor store.
-      Value inTile = e.cmp(P::slt, r, e.idx(rows));
+      Value inTile = e.cmp(P::slt, r, e.index(rows));
       Value inside =
-          e.andi(inTile, e.cmp(P::slt, globalRow, e.idx(limit)));
+          e.andi(inTile, e.cmp(P::slt, globalRow, e.index(limit)));
       auto ifOp = scf::IfOp::create(
           b, inside,
           [&](OpBuilder &nb, Location l) {
@@ -379,7 +363,7 @@ private:
     Type f32 = b.getF32Type();
     gpu::BarrierOp::create(b); // previous tile's shared reads are done
     copyTile(b, key, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.headDim, smem,
-             e.idx(0));
+             e.index(0));
     copyTile(b, value, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.valueDim, smem,
              vRowBase);
     gpu::BarrierOp::create(b);
@@ -390,11 +374,11 @@ private:
     SmallVector<Value> scores;
     for (int64_t nt = 0; nt < cfg.tileK / 8; ++nt) {
       Value acc = zeroAcc;
-      Value keyRow = e.add(e.idx(nt * 8), e.rem(lane, e.idx(8)));
+      Value keyRow = e.add(e.index(nt * 8), e.rem(lane, e.index(8)));
       for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
-        Value col = e.add(e.idx(ks * 16),
-                          e.mul(e.rem(e.div(lane, e.idx(8)), e.idx(2)),
-                                e.idx(8)));
+        Value col = e.add(e.index(ks * 16),
+                          e.mul(e.rem(e.div(lane, e.index(8)), e.index(2)),
+                                e.index(8)));
         Value bFrag = ldmatrix(b, smem, keyRow, col, 2, false);
         acc = mmaSync(b, queryFragments[ks], bFrag, acc);
       }
@@ -403,8 +387,8 @@ private:
 
     // Interior tiles need no mask: every pair's distance is in [lo, hi) and
     // every key exists.
-    Value lastKey = e.add(j0, e.idx(cfg.tileK - 1));
-    Value allKeys = e.cmp(P::slt, lastKey, e.idx(cfg.keyLen));
+    Value lastKey = e.add(j0, e.index(cfg.tileK - 1));
+    Value allKeys = e.cmp(P::slt, lastKey, e.index(cfg.keyLen));
     Value inside =
         side > 0 ? e.andi(e.cmp(P::sge, e.sub(firstPos, lastKey), lo),
                           e.cmp(P::slt, e.sub(lastPos, j0), hi))
@@ -429,18 +413,18 @@ private:
           ImplicitLocOpBuilder ib(l, nb);
           Builder ie{ib};
           SmallVector<Value> results;
-          Value rowBase = ie.add(firstPos, ie.add(ie.mul(warp, ie.idx(16)), g));
+          Value rowBase = ie.add(firstPos, ie.add(ie.mul(warp, ie.index(16)), g));
           for (auto [nt, s] : llvm::enumerate(scores)) {
             SmallVector<Value> elems;
             for (int64_t r = 0; r < 2; ++r)
               for (int64_t i = 0; i < 2; ++i) {
-                Value p = ie.add(rowBase, ie.idx(8 * r));
-                Value j = ie.add(j0, ie.add(ie.idx(nt * 8 + i),
-                                            ie.mul(c, ie.idx(2))));
+                Value p = ie.add(rowBase, ie.index(8 * r));
+                Value j = ie.add(j0, ie.add(ie.index(nt * 8 + i),
+                                            ie.mul(c, ie.index(2))));
                 Value d = side > 0 ? ie.sub(p, j) : ie.sub(j, p);
                 Value ok = ie.andi(
                     ie.andi(ie.cmp(P::sge, d, lo), ie.cmp(P::slt, d, hi)),
-                    ie.cmp(P::slt, j, ie.idx(cfg.keyLen)));
+                    ie.cmp(P::slt, j, ie.index(cfg.keyLen)));
                 Value v = ie.fmul(element(ib, s, r, i), scale);
                 elems.push_back(ie.select(ok, v, negInf));
               }
@@ -501,10 +485,10 @@ private:
             aElems.push_back(element(b, tile, r, i));
       Value aFrag = vector::FromElementsOp::create(
           b, VectorType::get({4, 2}, cfg.elementType), aElems);
-      Value keyRow = e.add(e.idx(ks * 16), e.rem(lane, e.idx(16)));
+      Value keyRow = e.add(e.index(ks * 16), e.rem(lane, e.index(16)));
       for (int64_t dt = 0; dt < cfg.valueDim / 8; ++dt) {
         Value bFrag = ldmatrix(b, smem, e.add(vRowBase, keyRow),
-                               e.idx(dt * 8), 2, true);
+                               e.index(dt * 8), 2, true);
         acc[dt] = mmaSync(b, aFrag, bFrag, acc[dt]);
       }
     }
@@ -527,11 +511,11 @@ private:
                             arith::DivFOp::create(b, e.f32(1.0), l),
                             e.f32(0.0));
     }
-    Value rowBase = e.add(i0, e.add(e.mul(warp, e.idx(16)), g));
+    Value rowBase = e.add(i0, e.add(e.mul(warp, e.index(16)), g));
     auto pairType = VectorType::get({2}, cfg.elementType);
     for (int64_t r = 0; r < 2; ++r) {
-      Value row = e.add(rowBase, e.idx(8 * r));
-      Value valid = e.cmp(P::slt, row, e.idx(cfg.queryLen));
+      Value row = e.add(rowBase, e.index(8 * r));
+      Value valid = e.cmp(P::slt, row, e.index(cfg.queryLen));
       scf::IfOp::create(b, valid, [&](OpBuilder &nb, Location loc) {
         ImplicitLocOpBuilder ib(loc, nb);
         Builder ie{ib};
@@ -542,13 +526,13 @@ private:
           Value pair = vector::FromElementsOp::create(
               ib, VectorType::get({2}, f32), ValueRange{v0, v1});
           Value narrow = arith::TruncFOp::create(ib, pairType, pair);
-          Value col = ie.add(ie.idx(dt * 8), ie.mul(c, ie.idx(2)));
+          Value col = ie.add(ie.index(dt * 8), ie.mul(c, ie.index(2)));
           vector::StoreOp::create(ib, narrow, out,
                                   ValueRange{batchIdx, head, row, col},
                                   false, llvm::MaybeAlign(4));
         }
         if (cfg.withLse) {
-          Value first = ie.cmp(P::eq, c, ie.idx(0));
+          Value first = ie.cmp(P::eq, c, ie.index(0));
           scf::IfOp::create(ib, first, [&](OpBuilder &nb2, Location l2) {
             ImplicitLocOpBuilder jb(l2, nb2);
             Builder je{jb};

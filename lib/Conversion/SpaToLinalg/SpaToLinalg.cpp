@@ -27,6 +27,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "spa/Conversion/SpaToLinalg/SpaToLinalg.h"
+#include "spa/Conversion/Utils/IndexArith.h"
 #include "spa/Dialect/Spa/IR/SpaDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -55,25 +56,9 @@ using utils::IteratorType;
 constexpr IteratorType kPar = IteratorType::parallel;
 constexpr IteratorType kRed = IteratorType::reduction;
 
-/// Small arithmetic vocabulary over an ImplicitLocOpBuilder.
-struct Emitter {
-  ImplicitLocOpBuilder &b;
-
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
-  }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
-  Value min(Value x, Value y) { return arith::MinSIOp::create(b, x, y); }
-  Value max(Value x, Value y) { return arith::MaxSIOp::create(b, x, y); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, p, x, y);
-  }
-  Value both(Value x, Value y) { return arith::AndIOp::create(b, x, y); }
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, c, x, y);
-  }
+/// Index/f32 arithmetic plus tensor.dim.
+struct Emitter : IndexArith {
+  using IndexArith::IndexArith;
   Value dim(Value shaped, int64_t d) {
     return tensor::DimOp::create(b, shaped, d);
   }
@@ -266,9 +251,9 @@ private:
     Value lastKey = e.sub(e.add(j0, cols), e.index(1));
     using P = arith::CmpIPredicate;
     Value interior =
-        side > 0 ? e.both(e.cmp(P::sge, e.sub(firstPos, lastKey), lo),
+        side > 0 ? e.andi(e.cmp(P::sge, e.sub(firstPos, lastKey), lo),
                           e.cmp(P::slt, e.sub(lastPos, j0), hi))
-                 : e.both(e.cmp(P::sge, e.sub(j0, lastPos), lo),
+                 : e.andi(e.cmp(P::sge, e.sub(j0, lastPos), lo),
                           e.cmp(P::slt, e.sub(lastKey, firstPos), hi));
     Value scale =
         arith::ConstantOp::create(b, b.getF32FloatAttr(shape.scaleLog2));
@@ -295,7 +280,7 @@ private:
                      if (side < 0)
                        distance = be.sub(be.index(0), distance);
                      Value admissible =
-                         be.both(be.cmp(P::sge, distance, lo),
+                         be.andi(be.cmp(P::sge, distance, lo),
                                  be.cmp(P::slt, distance, hi));
                      yield(bb, l, be.select(admissible, scaled, negInf));
                    })
