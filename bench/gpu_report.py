@@ -41,7 +41,7 @@ def main():
         labels = [f"{r['policy']}\nB{r['B']} H{r['H']} N{r['N']} D{r['D']}"
                   for r in rows]
         x = np.arange(len(rows))
-        fig, ax = plt.subplots(figsize=(13, 4.5))
+        fig, ax = plt.subplots(figsize=(13, 5.5))
         w = 0.27
         ax.bar(x - w, [r["spa_ms"] for r in rows], w, label="spa (ours)",
                color="#228833")
@@ -52,7 +52,7 @@ def main():
         ax.set_yscale("log")
         ax.set_ylabel("forward ms (log, lower is better)")
         ax.set_xticks(x)
-        ax.set_xticklabels(labels, fontsize=7)
+        ax.set_xticklabels(labels, fontsize=7, rotation=35, ha="right")
         ax.set_title(f"Banded attention forward, bf16, {report['device']}")
         ax.legend()
         fig.tight_layout()
