@@ -633,7 +633,6 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
   for (const auto &head : table.heads)
     cfg.slots = std::max<int64_t>(cfg.slots, head.size());
 
-  MLIRContext *ctx = op.getContext();
   OpBuilder builder(op);
   Location loc = op.getLoc();
   ImplicitLocOpBuilder b(loc, builder);
@@ -708,7 +707,6 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
   gpu::KernelDim3 block{arith::ConstantIndexOp::create(b, cfg.threads()),
                         one, one};
   gpu::LaunchFuncOp::create(b, kernel, grid, block, Value(), operands);
-  (void)ctx;
   op.erase();
   return success();
 }
