@@ -16,14 +16,13 @@ Useful work (SPEC.md section 2): P pairs, forward FLOPs = 4 * D * P.
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
 import torch
 import torch._dynamo
 
-from spa.runtime.cuda import CudaArtifact, CudaLayer
+from spa.runtime.cuda import CudaArtifact, CudaLayer, median_ms
 
 TOL = {"bf16": 2e-2, "f16": 1e-2}
 DT = {"bf16": torch.bfloat16, "f16": torch.float16}
@@ -103,22 +102,6 @@ def check(layer, directory, seed):
                 checked_heads=len(pairs), ok=ok, registers=art.registers)
 
 
-def time_ms(fn, warmup=3, repeat=20):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(repeat):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
-
-
 # Every layer builds its own block mask: allow the recompiles instead of
 # letting create_block_mask fall back to eager mode (64 GiB at N = 16384).
 torch._dynamo.config.recompile_limit = 64
@@ -137,8 +120,8 @@ def bench(layer, directory, flex_cache):
     outputs = [torch.empty(o["shape"], device="cuda",
                            dtype=DT.get(o["dtype"], torch.float32))
                for o in art.outputs]
-    spa_ms = time_ms(lambda: art(q, k, v, outputs=outputs))
-    dense_ms = time_ms(lambda: F.scaled_dot_product_attention(
+    spa_ms = median_ms(lambda: art(q, k, v, outputs=outputs))
+    dense_ms = median_ms(lambda: F.scaled_dot_product_attention(
         q, k, v, is_causal=True))
     slots = max(len(h) for h in layer["bands"])
     lo = torch.zeros(H, slots, dtype=torch.int64, device="cuda")
@@ -178,7 +161,7 @@ def bench(layer, directory, flex_cache):
     block_mask = create_block_mask(mask_mod, B, H, n, n, device="cuda",
                                    _compile=True)
     flex = flex_cache.setdefault("flex", torch.compile(flex_attention))
-    flex_ms = time_ms(lambda: flex(q, k, v, block_mask=block_mask))
+    flex_ms = median_ms(lambda: flex(q, k, v, block_mask=block_mask))
     # The closed-form and table masks must agree with the compiled table.
     if mask_mod is not table_mask:
         check_mask = create_block_mask(table_mask, 1, H, n, n, device="cuda",

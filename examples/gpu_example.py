@@ -11,7 +11,6 @@ N=2048, D=64, bf16, local_plus_band.
 import argparse
 import math
 import os
-import statistics
 import sys
 
 LAYER = dict(batch=1, heads=16, kv_heads=4, seq_len=2048, head_dim=64,
@@ -30,7 +29,7 @@ def compile_layer(directory):
 def run_layer(directory):
     import torch
     import torch.nn.functional as F
-    from spa.runtime.cuda import CudaArtifact, CudaLayer
+    from spa.runtime.cuda import CudaArtifact, CudaLayer, median_ms
     artifact = CudaArtifact.load(directory)
     layer = CudaLayer(artifact)
     b, h, hkv, n, d = (LAYER["batch"], LAYER["heads"], LAYER["kv_heads"],
@@ -54,19 +53,6 @@ def run_layer(directory):
         ref = torch.softmax(s, -1).nan_to_num(0.0) @ v[0, head // (h // hkv)].double()
         err = max(err, float(((out[0, head].double() - ref).abs() /
                               (1 + ref.abs())).max()))
-
-    def median_ms(fn):
-        for _ in range(3):
-            fn()
-        times = []
-        for _ in range(20):
-            start, end = (torch.cuda.Event(enable_timing=True) for _ in "se")
-            start.record()
-            fn()
-            end.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(end))
-        return statistics.median(times)
 
     spa_ms = median_ms(lambda: layer(q, k, v))
     dense_ms = median_ms(lambda: F.scaled_dot_product_attention(
