@@ -179,6 +179,10 @@ def bench(layer, directory, flex_cache):
                 spa_vs_flex=flex_ms / spa_ms)
 
 
+def _num(x):
+    return f"{x:.3g}" if isinstance(x, float) else str(x)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dir", default=".device/spa")
@@ -203,7 +207,7 @@ def main():
             failed += not r["ok"]
             report["checks"].append(r)
             print(f"check {r['name']:40s} {'PASS' if r['ok'] else 'FAIL'} "
-                  f"err {r.get('error')!s:.10} lse {r.get('lse_error')!s:.10}"
+                  f"err {_num(r.get('error'))} lse {_num(r.get('lse_error'))}"
                   f" regs {r.get('registers')}", flush=True)
     if not args.no_bench:
         cache = {}

@@ -50,6 +50,8 @@ def main():
     parser.add_argument("--no-bench", action="store_true")
     parser.add_argument("--variants", action="store_true",
                         help="only the kernel-shape variants")
+    parser.add_argument("--quick", action="store_true",
+                        help="benchmark only B=2 H=16 N=8192 D=128")
     args = parser.parse_args()
     import spa
 
@@ -57,6 +59,11 @@ def main():
                    seq_len=c[4], query_len=c[5], head_dim=c[6], value_dim=c[7],
                    dtype=c[8], policy=c[9], mode=c[10], with_lse=c[11],
                    bench=False) for c in CHECKS]
+    # The same checks on the portable mma.sync kernel (auto picks wgmma for
+    # D and Dv multiples of 64 on sm_90a).
+    layers += [dict(l, name=l["name"] + "_mmasync", mma="mma.sync")
+               for l in list(layers) if l["head_dim"] % 64 == 0
+               and l["value_dim"] % 64 == 0]
     if args.variants:
         layers = [dict(name=c[0], batch=c[1], heads=c[2], kv_heads=c[3],
                        seq_len=c[4], query_len=c[5], head_dim=c[6],
@@ -72,13 +79,21 @@ def main():
                     policy=policy, mode="causal", with_lse=True, bench=True,
                     warps=warps, tile_k=tile_k))
     elif not args.no_bench:
-        for b, h, n, d in BENCH_SHAPES:
+        shapes = BENCH_SHAPES[1:2] if args.quick else BENCH_SHAPES
+        for b, h, n, d in shapes:
             for policy in BENCH_POLICIES:
                 layers.append(dict(
                     name=f"bench_{policy}_b{b}_h{h}_n{n}_d{d}", batch=b,
                     heads=h, kv_heads=h, seq_len=n, query_len=n, head_dim=d,
                     value_dim=d, dtype="bf16", policy=policy, mode="causal",
                     with_lse=True, bench=True))
+        # The portable kernel on the headline shape, for comparison.
+        for policy in ("exclusive_equal", "local_plus_band"):
+            layers.append(dict(
+                name=f"bench_{policy}_b2_h16_n8192_d128_mmasync", batch=2,
+                heads=16, kv_heads=16, seq_len=8192, query_len=8192,
+                head_dim=128, value_dim=128, dtype="bf16", policy=policy,
+                mode="causal", with_lse=True, bench=True, mma="mma.sync"))
     manifest = []
     for layer in layers:
         start = time.time()
@@ -91,7 +106,8 @@ def main():
             with_lse=layer["with_lse"])
         warps, tile_k = layer.get("warps", 4), layer.get("tile_k", 64)
         artifact = spa.compile(spec, target=f"cuda:{args.chip}", warps=warps,
-                               gpu_tile_k=tile_k)
+                               gpu_tile_k=tile_k,
+                               mma=layer.get("mma", "auto"))
         artifact.save(os.path.join(args.out, layer["name"]))
         plan = spa.bands.plan(layer["policy"], layer["seq_len"],
                               layer["heads"], mode=layer["mode"],
@@ -101,13 +117,14 @@ def main():
         layer.update(
             bands=plan.heads, scale=1.0 / math.sqrt(layer["head_dim"]),
             pairs=plan.report["total_pairs"] * layer["batch"],
-            work_items=kernel["grid"][0])
+            work_items=kernel["grid"][0], mma=kernel.get("mma", "?"))
         # The kernel must use exactly the planner's table.
         assert kernel["bands"] == plan.to_attr(), (kernel["bands"],
                                                    plan.to_attr())
         manifest.append(layer)
         print(f"{layer['name']:40s} {time.time() - start:5.1f} s, "
-              f"{len(artifact.cubin)} B cubin, {kernel['grid'][0]} blocks",
+              f"{len(artifact.cubin)} B cubin, {kernel['grid'][0]} blocks, "
+              f"{kernel.get('mma')}",
               flush=True)
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)

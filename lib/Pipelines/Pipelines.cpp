@@ -56,8 +56,10 @@ mlir::spa::getGpuKernelPipelineText(const GpuPipelineOptions &options) {
   return balance +
          ",one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map}," +
-         llvm::formatv("convert-spa-to-gpu{{warps={0} tile-k={1}}",
-                       options.warps.getValue(), options.tileK.getValue())
+         llvm::formatv("convert-spa-to-gpu{{warps={0} tile-k={1} mma={2} "
+                       "chip={3}}",
+                       options.warps.getValue(), options.tileK.getValue(),
+                       options.mma.getValue(), options.chip.getValue())
              .str();
 }
 

@@ -45,7 +45,13 @@ static llvm::json::Array collectKernels(ModuleOp module) {
     kernel["grid"] = ints("grid");
     kernel["block"] = ints("block");
     kernel["tile"] = ints("tile");
-    kernel["shared_bytes"] = int64_t(0); // static shared memory only
+    // Dynamic shared memory for the launch: the kernels use static
+    // shared memory only (reported for information).
+    kernel["shared_bytes"] = int64_t(0);
+    if (auto bytes = launch.getAs<IntegerAttr>("shared_bytes"))
+      kernel["static_shared_bytes"] = bytes.getInt();
+    if (auto mma = launch.getAs<StringAttr>("mma"))
+      kernel["mma"] = mma.str();
     std::string bands;
     llvm::raw_string_ostream bandsOs(bands);
     launch.get("bands").print(bandsOs);

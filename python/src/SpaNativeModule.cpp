@@ -179,7 +179,7 @@ public:
   /// Compiles for CUDA: (cubin bytes, PTX text, metadata JSON).
   nb::tuple compileCuda(const std::string &chip, const std::string &features,
                         const std::string &policy, int64_t warps,
-                        int64_t tileK) {
+                        int64_t tileK, const std::string &mma) {
     DiagnosticCollector diagnostics(context->get());
     mlir::spa::GpuPipelineOptions options;
     options.chip = chip;
@@ -187,6 +187,7 @@ public:
     options.policy = policy;
     options.warps = warps;
     options.tileK = tileK;
+    options.mma = mma;
     mlir::spa::CudaArtifact artifact;
     std::string error;
     if (!mlir::spa::compileCudaArtifact(*op, options, artifact, error))
@@ -344,7 +345,7 @@ NB_MODULE(_spa_native, m) {
            "tile_q"_a = 32, "tile_k"_a = 64)
       .def("compile_cuda", &Module::compileCuda, "chip"_a = "sm_90a",
            "features"_a = "+ptx80", "policy"_a = "", "warps"_a = 4,
-           "tile_k"_a = 64);
+           "tile_k"_a = 64, "mma"_a = "auto");
 
   nb::class_<mlir::spa::CpuExecutable>(m, "CpuExecutable")
       .def_prop_ro("arguments",

@@ -35,6 +35,9 @@ static cl::opt<int64_t> warps("warps",
                               cl::init(4));
 static cl::opt<int64_t> tileK("tile-k", cl::desc("Keys per key tile"),
                               cl::init(64));
+static cl::opt<std::string>
+    mma("mma", cl::desc("Matrix instructions: auto, mma.sync, wgmma"),
+        cl::init("auto"));
 static cl::opt<std::string> policy("policy",
                                    cl::desc("Override every band policy"),
                                    cl::init(""));
@@ -76,6 +79,7 @@ int main(int argc, char **argv) {
   options.policy = policy;
   options.warps = warps;
   options.tileK = tileK;
+  options.mma = mma;
   mlir::spa::CudaArtifact artifact;
   std::string error;
   if (!mlir::spa::compileCudaArtifact(*module, options, artifact, error)) {

@@ -58,14 +58,25 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
 
     Inside the kernel, key tiles of 64 keys are visited only within each
     head interval's reach; tiles entirely inside the interval skip the mask;
-    S = QK^T and O += PV use `nvgpu.mma.sync` (m16n8k16) with `ldmatrix`
-    fragments; the softmax is online, in f32, base 2.
+    With `mma=mma.sync`, S = QK^T and O += PV use `nvgpu.mma.sync`
+    (m16n8k16) with `ldmatrix` fragments and synchronous tile copies. With
+    `mma=wgmma` (sm_90a) one warpgroup computes S with `nvvm.wgmma.mma_async`
+    from 128-byte-swizzled shared tiles and O += PV with wgmma taking P from
+    registers; K and V tiles arrive by `cp.async`, the next tile's copy
+    overlapping the current tile's softmax and products. The softmax is
+    online, in f32, base 2.
   }];
   let options = [
     Option<"warps", "warps", "int64_t", /*default=*/"4",
            "Warps per block (1, 2, 4, 8); each owns 16 query rows">,
     Option<"tileK", "tile-k", "int64_t", /*default=*/"64",
-           "Keys per key tile (16, 32, 64, 128)">
+           "Keys per key tile (16, 32, 64, 128)">,
+    Option<"mma", "mma", "std::string", /*default=*/"\"auto\"",
+           "Matrix instructions: mma.sync (any sm_80+), wgmma (sm_90a, one "
+           "warpgroup, D and Dv multiples of 64), auto (wgmma where chip "
+           "and shape allow, else mma.sync)">,
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "Target chip; wgmma needs sm_90a">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

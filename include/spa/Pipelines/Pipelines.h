@@ -48,6 +48,10 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   PassOptions::Option<int64_t> tileK{
       *this, "tile-k", llvm::cl::desc("Keys per key tile: 16, 32, 64, 128"),
       llvm::cl::init(64)};
+  PassOptions::Option<std::string> mma{
+      *this, "mma",
+      llvm::cl::desc("Matrix instructions: auto, mma.sync, wgmma (sm_90a)"),
+      llvm::cl::init("auto")};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu.binary payload: bin (cubin), isa (PTX), fatbin"),

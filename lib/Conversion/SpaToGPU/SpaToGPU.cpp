@@ -72,10 +72,15 @@ struct KernelConfig {
   double scaleLog2;
   int64_t warps = 4;  // each warp owns 16 query rows
   int64_t tileK = 64; // keys per key tile
+  // Hopper path: one warpgroup, wgmma from swizzled shared tiles (see
+  // emitWgmmaScores / emitWgmmaValues).
+  bool wgmma = false;
   int64_t threads() const { return 32 * warps; }
   int64_t tileQ() const { return 16 * warps; }
   int64_t sharedRows() const { return std::max(tileQ(), 2 * tileK); }
   int64_t sharedBytes() const {
+    if (wgmma) // Q, K and V tiles, no padding (swizzled instead)
+      return (tileQ() * headDim + tileK * (headDim + valueDim)) * 2;
     return sharedRows() * (std::max(headDim, valueDim) + kPad) *
            (elementType.isF32() ? 4 : 2);
   }
@@ -169,19 +174,35 @@ public:
       return MemRefType::get({rows, width + kPad}, cfg.elementType,
                              MemRefLayoutAttrInterface(), workgroup);
     };
-    // One shared buffer: rows [0, tileK) hold K, rows [tileK, 2 tileK) V;
-    // the Q tile is staged across both before the key loop starts.
-    SmallVector<Type> shared = {tileType(cfg.sharedRows(),
-                                         std::max(cfg.headDim, cfg.valueDim))};
+    // mma.sync: one shared buffer, rows [0, tileK) hold K, rows
+    // [tileK, 2 tileK) V; the Q tile is staged across both before the key
+    // loop starts. wgmma: Q, K and V tiles in the 128-byte swizzled layout
+    // wgmma descriptors read: [width / 64][rows][64] (see copySwizzled).
+    SmallVector<Type> shared;
+    if (cfg.wgmma) {
+      auto swizzled = [&](int64_t rows, int64_t width) {
+        return MemRefType::get({width / 64, rows, 64}, cfg.elementType,
+                               MemRefLayoutAttrInterface(), workgroup);
+      };
+      shared = {swizzled(cfg.tileQ(), cfg.headDim),
+                swizzled(cfg.tileK, cfg.headDim),
+                swizzled(cfg.tileK, cfg.valueDim)};
+    } else {
+      shared = {tileType(cfg.sharedRows(),
+                         std::max(cfg.headDim, cfg.valueDim))};
+    }
     auto fnType = FunctionType::get(ctx, argTypes, {});
     auto func = gpu::GPUFuncOp::create(moduleBuilder, loc, name, fnType,
                                        shared);
     func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                   UnitAttr::get(ctx));
-    // ldmatrix and 16-byte vector stores need aligned shared buffers.
+    // ldmatrix and 16-byte vector stores need aligned shared buffers; the
+    // 128-byte swizzle pattern repeats every 1024 bytes, and wgmma
+    // descriptors assume tiles start on that boundary.
     for (unsigned i = 0; i < shared.size(); ++i)
-      func.setWorkgroupAttributionAttr(i, "llvm.align",
-                                       moduleBuilder.getI64IntegerAttr(128));
+      func.setWorkgroupAttributionAttr(
+          i, "llvm.align",
+          moduleBuilder.getI64IntegerAttr(cfg.wgmma ? 1024 : 128));
     func.setKnownBlockSizeAttr(
         DenseI32ArrayAttr::get(ctx, {int32_t(cfg.threads()), 1, 1}));
     Block &entry = func.getBody().front();
@@ -197,6 +218,8 @@ private:
   // Kernel-wide values.
   Value query, key, value, out, lse, bounds, work;
   Value smem;      // [sharedRows][max(D, Dv) + pad]
+  Value qTile, kTile, vTile;      // wgmma: swizzled [width / 64][rows][64]
+  Value qDesc, kDesc, vDesc;      // wgmma: i64 matrix descriptors
   Value vRowBase;  // first row of the V tile in `smem`
   Value lane, warp, g, c;
   Value batchIdx, head, kvHead, i0;
@@ -215,7 +238,13 @@ private:
       lse = args[next++];
     bounds = args[next++];
     work = args[next++];
-    smem = func.getWorkgroupAttributions()[0];
+    if (cfg.wgmma) {
+      qTile = func.getWorkgroupAttributions()[0];
+      kTile = func.getWorkgroupAttributions()[1];
+      vTile = func.getWorkgroupAttributions()[2];
+    } else {
+      smem = func.getWorkgroupAttributions()[0];
+    }
 
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     lane = e.rem(tid, e.index(32));
@@ -236,15 +265,26 @@ private:
     firstPos = e.add(i0, e.index(cfg.keyLen - cfg.queryLen));
     lastPos = e.add(firstPos, e.index(cfg.tileQ() - 1));
 
-    // Q tile -> shared -> A fragments in registers for the whole item.
-    vRowBase = e.index(cfg.tileK);
-    copyTile(b, query, head, i0, cfg.tileQ(), cfg.queryLen, cfg.headDim, smem,
-             e.index(0));
-    gpu::BarrierOp::create(b);
-    Value row = e.add(e.mul(warp, e.index(16)), e.rem(lane, e.index(16)));
-    for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
-      Value col = e.add(e.index(ks * 16), e.mul(e.div(lane, e.index(16)), e.index(8)));
-      queryFragments.push_back(ldmatrix(b, smem, row, col, 4, false));
+    if (cfg.wgmma) {
+      // Q stays in shared memory (wgmma reads A through a descriptor); its
+      // copies join the first key range's K group.
+      qDesc = descriptor(b, qTile, cfg.tileQ());
+      kDesc = descriptor(b, kTile, cfg.tileK);
+      vDesc = descriptor(b, vTile, cfg.tileK);
+      copySwizzled(b, query, head, i0, cfg.tileQ(), cfg.queryLen, cfg.headDim,
+                   qTile);
+    } else {
+      // Q tile -> shared -> A fragments in registers for the whole item.
+      vRowBase = e.index(cfg.tileK);
+      copyTile(b, query, head, i0, cfg.tileQ(), cfg.queryLen, cfg.headDim,
+               smem, e.index(0));
+      gpu::BarrierOp::create(b);
+      Value row = e.add(e.mul(warp, e.index(16)), e.rem(lane, e.index(16)));
+      for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
+        Value col = e.add(e.index(ks * 16),
+                          e.mul(e.div(lane, e.index(16)), e.index(8)));
+        queryFragments.push_back(ldmatrix(b, smem, row, col, 4, false));
+      }
     }
 
     // Loop-carried state: m (2 rows), l (2 rows), O (Dv / 8 tiles).
@@ -266,12 +306,20 @@ private:
           break;
         Value sideLo = side > 0 ? lo : e.max(lo, e.index(1));
         auto [begin, end] = keyRange(b, sideLo, hi, side);
+        if (cfg.wgmma) {
+          // Prologue: the range's first K and V tiles, one copy group each
+          // (the loop keeps exactly this shape: K(j), V(j) in flight).
+          Value nonEmpty = e.cmp(P::slt, begin, end);
+          prefetch(b, nonEmpty, key, begin, cfg.headDim, kTile);
+          prefetch(b, nonEmpty, value, begin, cfg.valueDim, vTile);
+        }
         auto loop = scf::ForOp::create(
             b, begin, end, e.index(cfg.tileK), state,
-            [&](OpBuilder &nb, Location nloc, Value j0, ValueRange carried) {
+            [&, end = end](OpBuilder &nb, Location nloc, Value j0,
+                           ValueRange carried) {
               ImplicitLocOpBuilder ib(nloc, nb);
               SmallVector<Value> updated =
-                  keyTile(ib, j0, sideLo, hi, side, carried);
+                  keyTile(ib, j0, sideLo, hi, side, end, carried);
               scf::YieldOp::create(ib, updated);
             });
         state.assign(loop.getResults().begin(), loop.getResults().end());
@@ -357,20 +405,12 @@ private:
     }
   }
 
-  SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value j0, Value lo,
-                             Value hi, int side, ValueRange state) {
+  /// S = Q K^T on mma.sync: tileK / 8 accumulator tiles of 16 x 8 per warp.
+  SmallVector<Value> mmaSyncScores(ImplicitLocOpBuilder &b) {
     Builder e{b};
-    Type f32 = b.getF32Type();
-    gpu::BarrierOp::create(b); // previous tile's shared reads are done
-    copyTile(b, key, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.headDim, smem,
-             e.index(0));
-    copyTile(b, value, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.valueDim, smem,
-             vRowBase);
-    gpu::BarrierOp::create(b);
-
-    // S = Q K^T: 8 accumulator tiles of 16 x 8.
     Value zeroAcc = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(VectorType::get({2, 2}, f32), 0.0f));
+        b, DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()),
+                                  0.0f));
     SmallVector<Value> scores;
     for (int64_t nt = 0; nt < cfg.tileK / 8; ++nt) {
       Value acc = zeroAcc;
@@ -383,6 +423,268 @@ private:
         acc = mmaSync(b, queryFragments[ks], bFrag, acc);
       }
       scores.push_back(acc);
+    }
+    return scores;
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Hopper (wgmma) path
+  //
+  // Tiles live in shared memory in the layout a TMA copy with 128-byte
+  // swizzling would produce: the tile is split into blocks of 64 columns
+  // (128 bytes of f16/bf16 per row), and in row r the 16-byte chunk c of a
+  // block is stored at chunk c ^ (r % 8). A wgmma matrix descriptor
+  // describes such a block by its start address, the stride between 8-row
+  // groups (SBO = 1024 bytes) and the stride between 64-column blocks
+  // (LBO = rows * 128 bytes), with swizzle mode 1 (128 B).
+  //===--------------------------------------------------------------------===//
+
+  Value i64(ImplicitLocOpBuilder &b, int64_t v) {
+    return arith::ConstantIntOp::create(b, b.getI64Type(), v);
+  }
+
+  /// Descriptor of the first 64-column block of a swizzled tile.
+  Value descriptor(ImplicitLocOpBuilder &b, Value tile, int64_t rows) {
+    Value address = arith::IndexCastOp::create(
+        b, b.getI64Type(),
+        memref::ExtractAlignedPointerAsIndexOp::create(b, tile));
+    Value start = arith::AndIOp::create(
+        b, arith::ShRUIOp::create(b, address, i64(b, 4)), i64(b, 0x3FFF));
+    uint64_t fixed = (uint64_t((rows * 128) >> 4) << 16) |
+                     (uint64_t(1024 >> 4) << 32) | (uint64_t(1) << 62);
+    return arith::OrIOp::create(b, start, i64(b, int64_t(fixed)));
+  }
+  /// `desc` advanced by `bytes` (a multiple of 16 inside the tile).
+  Value advance(ImplicitLocOpBuilder &b, Value desc, int64_t bytes) {
+    return bytes ? arith::AddIOp::create(b, desc, i64(b, bytes >> 4)) : desc;
+  }
+
+  /// cp.async copies of rows [rowStart, rowStart + rows) of (batch,
+  /// `sourceHead`) into the swizzled `tile`; rows at or past `limit` (and all
+  /// rows when `enabled` is false) are zero-filled without reading memory.
+  void copySwizzled(ImplicitLocOpBuilder &b, Value source, Value sourceHead,
+                    Value rowStart, int64_t rows, int64_t limit, int64_t width,
+                    Value tile, Value enabled = Value()) {
+    Builder e{b};
+    int64_t chunksPerRow = width / 8;
+    int64_t chunks = rows * chunksPerRow;
+    Value tid = e.add(e.mul(warp, e.index(32)), lane);
+    for (int64_t it = 0; it * cfg.threads() < chunks; ++it) {
+      Value chunk = e.add(tid, e.index(it * cfg.threads()));
+      Value r = e.div(chunk, e.index(chunksPerRow));
+      Value column = e.rem(chunk, e.index(chunksPerRow));
+      Value block = e.div(column, e.index(8));
+      Value swizzled = arith::XOrIOp::create(b, e.rem(column, e.index(8)),
+                                             e.rem(r, e.index(8)));
+      Value globalRow = e.add(rowStart, r);
+      Value valid = e.cmp(P::slt, globalRow, e.index(limit));
+      if (enabled)
+        valid = e.andi(valid, enabled);
+      // A zero-byte copy reads nothing; keep its address in bounds anyway.
+      Value safeRow = e.select(valid, globalRow, e.index(0));
+      Value srcElements = e.select(valid, e.index(8), e.index(0));
+      nvgpu::DeviceAsyncCopyOp::create(
+          b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tile,
+          ValueRange{block, r, e.mul(swizzled, e.index(8))}, source,
+          ValueRange{batchIdx, sourceHead, safeRow, e.mul(column, e.index(8))},
+          b.getIndexAttr(8), srcElements, b.getUnitAttr());
+    }
+  }
+
+  /// One commit group holding the K or V tile starting at key `j0` when
+  /// `enabled` (an empty group otherwise, so that wait counts stay fixed).
+  /// The copies sit under an scf.if rather than zero-filling: two in-flight
+  /// copies to the same shared bytes have no defined order.
+  void prefetch(ImplicitLocOpBuilder &b, Value enabled, Value source,
+                Value j0, int64_t width, Value tile) {
+    scf::IfOp::create(b, enabled, [&](OpBuilder &nb, Location l) {
+      ImplicitLocOpBuilder ib(l, nb);
+      copySwizzled(ib, source, kvHead, j0, cfg.tileK, cfg.keyLen, width, tile);
+      scf::YieldOp::create(ib);
+    });
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  }
+
+  /// Waits until at most `pending` copy groups are in flight, then makes the
+  /// landed tiles visible to wgmma (async proxy) and to every warp.
+  void waitForCopies(ImplicitLocOpBuilder &b, int32_t pending) {
+    NVVM::CpAsyncWaitGroupOp::create(b, pending);
+    LLVM::InlineAsmOp::create(b, TypeRange{}, ValueRange{},
+                              "fence.proxy.async.shared::cta;", "", true,
+                              false, LLVM::tailcallkind::TailCallKind::None,
+                              LLVM::AsmDialectAttr(), ArrayAttr());
+    gpu::BarrierOp::create(b);
+  }
+
+  /// wgmma.wait_group 0 with every accumulator value passed through the same
+  /// asm statement: the compiler cannot read an accumulator before the wait.
+  SmallVector<Value> waitForAccumulators(ImplicitLocOpBuilder &b,
+                                         ArrayRef<Value> values) {
+    int64_t n = values.size();
+    std::string constraints;
+    for (int64_t i = 0; i < n; ++i)
+      constraints += (i ? ",=f" : "=f");
+    for (int64_t i = 0; i < n; ++i)
+      constraints += "," + std::to_string(i);
+    Type f32 = b.getF32Type();
+    auto structType = LLVM::LLVMStructType::getLiteral(
+        b.getContext(), SmallVector<Type>(n, f32));
+    Value result =
+        LLVM::InlineAsmOp::create(b, structType, values,
+                                  "wgmma.wait_group.sync.aligned 0;",
+                                  constraints, true, false,
+                                  LLVM::tailcallkind::TailCallKind::None,
+                                  LLVM::AsmDialectAttr(), ArrayAttr())
+            .getRes();
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < n; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, result, i));
+    return out;
+  }
+
+  /// Accumulator element i of an m64nNk16 wgmma is (row g + 8 ((i % 4) / 2),
+  /// column 8 (i / 4) + 2c + i % 2): tile i / 4 of the 2x2 layout.
+  SmallVector<Value> toTiles(ImplicitLocOpBuilder &b, ArrayRef<Value> flat) {
+    SmallVector<Value> tiles;
+    for (size_t t = 0; t * 4 < flat.size(); ++t)
+      tiles.push_back(make2x2(b, flat.slice(4 * t, 4), b.getF32Type()));
+    return tiles;
+  }
+  void appendFlat(ImplicitLocOpBuilder &b, Value tile,
+                  SmallVectorImpl<Value> &flat) {
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t i = 0; i < 2; ++i)
+        flat.push_back(element(b, tile, r, i));
+  }
+
+  /// S = Q K^T: D / 16 wgmma m64n{tileK}k16, both operands from shared
+  /// memory (K-major), accumulating in registers.
+  SmallVector<Value> wgmmaScores(ImplicitLocOpBuilder &b) {
+    MLIRContext *ctx = b.getContext();
+    Type f32 = b.getF32Type();
+    auto structType = LLVM::LLVMStructType::getLiteral(
+        ctx, SmallVector<Type>(cfg.tileK / 2, f32));
+    auto eltType = cfg.elementType.isF16() ? NVVM::WGMMATypes::f16
+                                           : NVVM::WGMMATypes::bf16;
+    Value acc = LLVM::ZeroOp::create(b, structType);
+    NVVM::WgmmaFenceAlignedOp::create(b);
+    for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
+      int64_t inBlock = (ks % 4) * 32; // 16 columns of 2 bytes
+      Value a = advance(b, qDesc, (ks / 4) * cfg.tileQ() * 128 + inBlock);
+      Value bDesc = advance(b, kDesc, (ks / 4) * cfg.tileK * 128 + inBlock);
+      acc = NVVM::WgmmaMmaAsyncOp::create(
+          b, structType, acc, a, bDesc,
+          NVVM::MMAShapeAttr::get(ctx, 64, cfg.tileK, 16),
+          NVVM::WGMMATypesAttr::get(ctx, eltType),
+          NVVM::WGMMATypesAttr::get(ctx, eltType),
+          NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
+          NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one),
+          NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+          NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+          NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
+          NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col),
+          NVVM::MMAIntOverflowAttr());
+    }
+    NVVM::WgmmaGroupSyncAlignedOp::create(b);
+    SmallVector<Value> flat;
+    for (int64_t i = 0; i < cfg.tileK / 2; ++i)
+      flat.push_back(LLVM::ExtractValueOp::create(b, acc, i));
+    return toTiles(b, waitForAccumulators(b, flat));
+  }
+
+  /// O += P V: P from registers (the S accumulator layout is the A fragment
+  /// layout), V from shared memory (MN-major: trans-b = 1), one wgmma
+  /// m64n64k16 per 16 keys and 64 value columns. MLIR 22's
+  /// nvvm.wgmma.mma_async only takes A from shared memory, hence inline PTX.
+  SmallVector<Value> wgmmaValues(ImplicitLocOpBuilder &b,
+                                 ArrayRef<Value> probs,
+                                 ArrayRef<Value> accTiles) {
+    Type i32 = b.getI32Type();
+    Type f32 = b.getF32Type();
+    constexpr int64_t kN = 64; // value columns per wgmma
+    SmallVector<Value> flat;
+    for (Value t : accTiles)
+      appendFlat(b, t, flat);
+    auto halfType = VectorType::get({2, 2}, cfg.elementType);
+    auto pairWord = [&](Value tile, int64_t r) {
+      Value pair = vector::ExtractOp::create(b, tile, ArrayRef<int64_t>{r});
+      Value word = vector::BitCastOp::create(b, VectorType::get({1}, i32),
+                                             pair);
+      return vector::ExtractOp::create(b, word, ArrayRef<int64_t>{0})
+          .getResult();
+    };
+    StringRef types = cfg.elementType.isF16() ? "f16" : "bf16";
+    Value one = arith::ConstantIntOp::create(b, i32, 1);
+    int64_t n = kN / 2; // accumulator values per wgmma
+    auto structType = LLVM::LLVMStructType::getLiteral(
+        b.getContext(), SmallVector<Type>(n, f32));
+    std::string constraints;
+    for (int64_t i = 0; i < n; ++i)
+      constraints += (i ? ",=f" : "=f");
+    for (int64_t i = 0; i < n; ++i)
+      constraints += "," + std::to_string(i);
+    constraints += ",r,r,r,r,l,r";
+    for (int64_t ks = 0; ks < cfg.tileK / 16; ++ks) {
+      Value low = arith::TruncFOp::create(b, halfType, probs[2 * ks]);
+      Value high = arith::TruncFOp::create(b, halfType, probs[2 * ks + 1]);
+      SmallVector<Value> aWords = {pairWord(low, 0), pairWord(low, 1),
+                                   pairWord(high, 0), pairWord(high, 1)};
+      for (int64_t nc = 0; nc < cfg.valueDim / kN; ++nc) {
+        std::string ptx = "{\n.reg .pred p;\n";
+        if (ks == 0 && nc == 0) // registers of P and O were just written
+          ptx += "wgmma.fence.sync.aligned;\n";
+        ptx += "setp.ne.b32 p, $" + std::to_string(2 * n + 5) + ", 0;\n";
+        ptx += "wgmma.mma_async.sync.aligned.m64n" + std::to_string(kN) +
+               "k16.f32." + types.str() + "." + types.str() + " {";
+        for (int64_t i = 0; i < n; ++i)
+          ptx += (i ? ", $" : "$") + std::to_string(i);
+        ptx += "}, {";
+        for (int64_t i = 0; i < 4; ++i)
+          ptx += (i ? ", $" : "$") + std::to_string(2 * n + i);
+        ptx += "}, $" + std::to_string(2 * n + 4) + ", p, 1, 1, 1;\n}";
+        // 16 keys = 16 rows of 128 bytes; 64 columns = one block.
+        Value bDesc = advance(b, vDesc, nc * cfg.tileK * 128 + ks * 16 * 128);
+        SmallVector<Value> operands(flat.begin() + nc * n,
+                                    flat.begin() + (nc + 1) * n);
+        operands.append(aWords.begin(), aWords.end());
+        operands.push_back(bDesc);
+        operands.push_back(one);
+        Value result =
+            LLVM::InlineAsmOp::create(b, structType, operands, ptx,
+                                      constraints, true, false,
+                                      LLVM::tailcallkind::TailCallKind::None,
+                                      LLVM::AsmDialectAttr(), ArrayAttr())
+                .getRes();
+        for (int64_t i = 0; i < n; ++i)
+          flat[nc * n + i] = LLVM::ExtractValueOp::create(b, result, i);
+      }
+    }
+    NVVM::WgmmaGroupSyncAlignedOp::create(b);
+    return toTiles(b, waitForAccumulators(b, flat));
+  }
+
+  SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value j0, Value lo,
+                             Value hi, int side, Value end, ValueRange state) {
+    Builder e{b};
+    Type f32 = b.getF32Type();
+    SmallVector<Value> scores;
+    Value hasNext;
+    if (cfg.wgmma) {
+      // K(j) (and Q) landed; V(j) may still be in flight.
+      waitForCopies(b, 1);
+      scores = wgmmaScores(b);
+      gpu::BarrierOp::create(b); // every warp is done with K(j)
+      Value nextJ0 = e.add(j0, e.index(cfg.tileK));
+      hasNext = e.cmp(P::slt, nextJ0, end);
+      prefetch(b, hasNext, key, nextJ0, cfg.headDim, kTile);
+    } else {
+      gpu::BarrierOp::create(b); // previous tile's shared reads are done
+      copyTile(b, key, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.headDim, smem,
+               e.index(0));
+      copyTile(b, value, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.valueDim,
+               smem, vRowBase);
+      gpu::BarrierOp::create(b);
+      scores = mmaSyncScores(b);
     }
 
     // Interior tiles need no mask: every pair's distance is in [lo, hi) and
@@ -472,6 +774,16 @@ private:
     Value alphaTile = make2x2(b, {alpha[0], alpha[0], alpha[1], alpha[1]}, f32);
     for (Value &a : acc)
       a = arith::MulFOp::create(b, a, alphaTile);
+
+    if (cfg.wgmma) {
+      waitForCopies(b, 1); // V(j) landed; K(j + 1) may still be in flight
+      acc = wgmmaValues(b, probs, acc);
+      gpu::BarrierOp::create(b); // every warp is done with V(j)
+      prefetch(b, hasNext, value, e.add(j0, e.index(cfg.tileK)),
+               cfg.valueDim, vTile);
+      next.append(acc.begin(), acc.end());
+      return next;
+    }
 
     // O += P V: P as A fragments (two accumulator tiles per 16 keys).
     auto halfType = VectorType::get({2, 2}, cfg.elementType);
@@ -579,8 +891,25 @@ SmallVector<int32_t> workList(const plan::BandTable &table,
   return list;
 }
 
+/// Why the wgmma kernel cannot serve `cfg`, or an empty string.
+std::string wgmmaUnsupportedReason(KernelConfig cfg) {
+  cfg.wgmma = true;
+  if (cfg.warps != 4)
+    return "it runs one warpgroup (warps = 4), got warps = " +
+           std::to_string(cfg.warps);
+  if (cfg.headDim % 64 || cfg.valueDim % 64)
+    return "it needs D and Dv multiples of 64, got D = " +
+           std::to_string(cfg.headDim) + ", Dv = " +
+           std::to_string(cfg.valueDim);
+  if (cfg.sharedBytes() > 48 * 1024)
+    return "its Q, K and V tiles need " + std::to_string(cfg.sharedBytes()) +
+           " bytes, more than the 48 KiB of static shared memory";
+  return "";
+}
+
 LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
-                      unsigned index, int64_t warps, int64_t tileK) {
+                      unsigned index, int64_t warps, int64_t tileK,
+                      StringRef mma, StringRef chip) {
   if (op.hasPureTensorSemantics())
     return op.emitOpError("convert-spa-to-gpu expects buffers; bufferize "
                           "first (the spa-to-nvvm pipeline does)");
@@ -620,7 +949,18 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
            << cfg.headDim << ", Dv = " << cfg.valueDim;
   if (cfg.batch == 0 || cfg.queryLen == 0)
     return op.emitOpError("empty batch or query sequence");
-  if (cfg.sharedBytes() > 48 * 1024)
+  // wgmma needs sm_90a; `auto` takes it wherever the shape allows.
+  std::string reason = wgmmaUnsupportedReason(cfg);
+  if (mma == "wgmma") {
+    if (chip != "sm_90a")
+      return op.emitOpError("mma = wgmma needs chip = sm_90a, got ") << chip;
+    if (!reason.empty())
+      return op.emitOpError("the wgmma kernel does not apply: ") << reason;
+    cfg.wgmma = true;
+  } else if (mma == "auto") {
+    cfg.wgmma = chip == "sm_90a" && reason.empty();
+  }
+  if (!cfg.wgmma && cfg.sharedBytes() > 48 * 1024)
     return op.emitOpError()
            << "the kernel's shared tile needs " << cfg.sharedBytes()
            << " bytes, more than the 48 KiB of static shared memory; use "
@@ -700,6 +1040,10 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
           b.getNamedAttr("bands", bands),
           b.getNamedAttr("tile",
                          b.getDenseI64ArrayAttr({cfg.tileQ(), cfg.tileK})),
+          b.getNamedAttr("mma", b.getStringAttr(cfg.wgmma ? "wgmma"
+                                                          : "mma.sync")),
+          b.getNamedAttr("shared_bytes",
+                         b.getI64IntegerAttr(cfg.sharedBytes())),
       }));
 
   Value one = arith::ConstantIndexOp::create(b, 1);
@@ -724,6 +1068,12 @@ struct ConvertSpaToGPUPass
                          << tileK.getValue();
       return signalPassFailure();
     }
+    if (!llvm::is_contained({"auto", "mma.sync", "wgmma"}, mma.getValue())) {
+      module.emitError() << "convert-spa-to-gpu: mma must be auto, mma.sync "
+                            "or wgmma; got '"
+                         << mma.getValue() << "'";
+      return signalPassFailure();
+    }
     SmallVector<AttentionOp> ops;
     module.walk([&](AttentionOp op) { ops.push_back(op); });
     if (ops.empty())
@@ -734,7 +1084,7 @@ struct ConvertSpaToGPUPass
     auto kernels =
         gpu::GPUModuleOp::create(builder, module.getLoc(), "spa_kernels");
     for (auto [index, op] : llvm::enumerate(ops))
-      if (failed(convert(op, kernels, index, warps, tileK)))
+      if (failed(convert(op, kernels, index, warps, tileK, mma, chip)))
         return signalPassFailure();
   }
 };

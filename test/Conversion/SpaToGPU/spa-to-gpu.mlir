@@ -1,7 +1,7 @@
 // convert-spa-to-gpu: one tensor-core kernel per spa.attention, launched on a
 // cost-sorted work list; key-tile loops bounded by the head's intervals,
 // masked and unmasked tile paths.
-// RUN: spa-opt %s -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -convert-spa-to-gpu | FileCheck %s
+// RUN: spa-opt %s -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -convert-spa-to-gpu="mma=mma.sync" | FileCheck %s
 
 // The band table and the work list (batch, head, query tile), heaviest
 // first by the cost model: head 0's second query tile reaches two key tiles,

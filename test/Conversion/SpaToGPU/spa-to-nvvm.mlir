@@ -1,7 +1,8 @@
 // The whole GPU pipeline: policy -> table -> kernel -> NVVM -> gpu.binary
-// (PTX here, so the test needs no ptxas); f16 goes through nvgpu.mma.sync.
+// (PTX here, so the test needs no ptxas), on the portable mma.sync kernel;
+// f16 goes through nvgpu.mma.sync (spa-to-nvvm-wgmma.mlir: the sm_90a kernel).
 // The PTX is printed as one escaped string; split it at its newlines.
-// RUN: spa-opt %s --spa-to-nvvm="format=isa" | sed -e 's/\\0A/\n/g' | FileCheck %s
+// RUN: spa-opt %s --spa-to-nvvm="format=isa mma=mma.sync" | sed -e 's/\\0A/\n/g' | FileCheck %s
 
 // CHECK: gpu.binary @spa_kernels
 // CHECK-SAME: #gpu.object<#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80">
