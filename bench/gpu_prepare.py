@@ -50,6 +50,12 @@ def main():
     parser.add_argument("--no-bench", action="store_true")
     parser.add_argument("--variants", action="store_true",
                         help="only the kernel-shape variants")
+    parser.add_argument("--warps", type=int, default=4,
+                        help="warps per block where a layer names none")
+    parser.add_argument("--mma", default="auto",
+                        help="matrix instructions where a layer names none")
+    parser.add_argument("--stages", type=int, default=1,
+                        help="wgmma K/V buffers where a layer names none")
     parser.add_argument("--quick", action="store_true",
                         help="benchmark only B=2 H=16 N=8192 D=128")
     args = parser.parse_args()
@@ -104,10 +110,15 @@ def main():
             value_dim=layer["value_dim"], dtype=layer["dtype"],
             policy=layer["policy"], mode=layer["mode"],
             with_lse=layer["with_lse"])
-        warps, tile_k = layer.get("warps", 4), layer.get("tile_k", 64)
+        layer.setdefault("warps", args.warps)
+        layer.setdefault("mma", args.mma)
+        if layer["mma"] != "mma.sync":
+            layer.setdefault("stages", args.stages)
+        warps, tile_k = layer["warps"], layer.get("tile_k", 64)
         artifact = spa.compile(spec, target=f"cuda:{args.chip}", warps=warps,
                                gpu_tile_k=tile_k,
-                               mma=layer.get("mma", "auto"))
+                               mma=layer["mma"],
+                               stages=layer.get("stages", 1))
         artifact.save(os.path.join(args.out, layer["name"]))
         plan = spa.bands.plan(layer["policy"], layer["seq_len"],
                               layer["heads"], mode=layer["mode"],
@@ -117,7 +128,8 @@ def main():
         layer.update(
             bands=plan.heads, scale=1.0 / math.sqrt(layer["head_dim"]),
             pairs=plan.report["total_pairs"] * layer["batch"],
-            work_items=kernel["grid"][0], mma=kernel.get("mma", "?"))
+            work_items=kernel["grid"][0], mma=kernel.get("mma", "?"),
+            shared_bytes=kernel.get("kernel_shared_bytes"))
         # The kernel must use exactly the planner's table.
         assert kernel["bands"] == plan.to_attr(), (kernel["bands"],
                                                    plan.to_attr())

@@ -57,9 +57,10 @@ mlir::spa::getGpuKernelPipelineText(const GpuPipelineOptions &options) {
          ",one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map}," +
          llvm::formatv("convert-spa-to-gpu{{warps={0} tile-k={1} mma={2} "
-                       "chip={3}}",
+                       "chip={3} stages={4}}",
                        options.warps.getValue(), options.tileK.getValue(),
-                       options.mma.getValue(), options.chip.getValue())
+                       options.mma.getValue(), options.chip.getValue(),
+                       options.stages.getValue())
              .str();
 }
 

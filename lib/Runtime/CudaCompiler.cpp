@@ -45,11 +45,14 @@ static llvm::json::Array collectKernels(ModuleOp module) {
     kernel["grid"] = ints("grid");
     kernel["block"] = ints("block");
     kernel["tile"] = ints("tile");
-    // Dynamic shared memory for the launch: the kernels use static
-    // shared memory only (reported for information).
-    kernel["shared_bytes"] = int64_t(0);
-    if (auto bytes = launch.getAs<IntegerAttr>("shared_bytes"))
-      kernel["static_shared_bytes"] = bytes.getInt();
+    // `shared_bytes` is the launch's dynamic shared memory (the mma.sync
+    // kernel's tiles are static); `kernel_shared_bytes` is the total.
+    auto bytes = [&](StringRef key) {
+      auto attr = launch.getAs<IntegerAttr>(key);
+      return attr ? attr.getInt() : int64_t(0);
+    };
+    kernel["shared_bytes"] = bytes("dynamic_shared_bytes");
+    kernel["kernel_shared_bytes"] = bytes("shared_bytes");
     if (auto mma = launch.getAs<StringAttr>("mma"))
       kernel["mma"] = mma.str();
     std::string bands;

@@ -56,7 +56,7 @@ class CpuFunction:
 def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
             entry: Optional[str] = None, policy: Optional[str] = None,
             tile_q: int = 32, tile_k: int = 64, warps: int = 4,
-            gpu_tile_k: int = 64, mma: str = "auto"):
+            gpu_tile_k: int = 64, mma: str = "auto", stages: int = 1):
     """Compiles a layer (LayerSpec), a Module or MLIR text.
 
     target="cpu": returns a CpuFunction (JIT through spa-to-llvm-cpu).
@@ -65,7 +65,8 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
     `policy` overrides every band policy (as -spa-balance-bands{policy=}).
     CPU tiles: `tile_q` x `tile_k`; GPU: `warps` per block (16 query rows
     each), `gpu_tile_k` keys per key tile and the matrix instructions `mma`
-    ("auto": wgmma on sm_90a where the shape allows, else "mma.sync").
+    ("auto": wgmma on sm_90a where the shape allows, else "mma.sync") and
+    the wgmma kernel's K/V buffers `stages`.
     """
     if isinstance(source, LayerSpec):
         entry = entry or source.name
@@ -91,7 +92,7 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
         chip = target.split(":", 1)[1] if ":" in target else "sm_90a"
         try:
             cubin, ptx, metadata = module._native.compile_cuda(
-                chip, "+ptx80", policy or "", warps, gpu_tile_k, mma)
+                chip, "+ptx80", policy or "", warps, gpu_tile_k, mma, stages)
         except _native.NativeMLIRError as e:
             raise MLIRError(str(e)) from None
         return CudaArtifact(cubin, ptx, json.loads(metadata))

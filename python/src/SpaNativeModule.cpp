@@ -179,7 +179,8 @@ public:
   /// Compiles for CUDA: (cubin bytes, PTX text, metadata JSON).
   nb::tuple compileCuda(const std::string &chip, const std::string &features,
                         const std::string &policy, int64_t warps,
-                        int64_t tileK, const std::string &mma) {
+                        int64_t tileK, const std::string &mma,
+                        int64_t stages) {
     DiagnosticCollector diagnostics(context->get());
     mlir::spa::GpuPipelineOptions options;
     options.chip = chip;
@@ -188,6 +189,7 @@ public:
     options.warps = warps;
     options.tileK = tileK;
     options.mma = mma;
+    options.stages = stages;
     mlir::spa::CudaArtifact artifact;
     std::string error;
     if (!mlir::spa::compileCudaArtifact(*op, options, artifact, error))
@@ -345,7 +347,7 @@ NB_MODULE(_spa_native, m) {
            "tile_q"_a = 32, "tile_k"_a = 64)
       .def("compile_cuda", &Module::compileCuda, "chip"_a = "sm_90a",
            "features"_a = "+ptx80", "policy"_a = "", "warps"_a = 4,
-           "tile_k"_a = 64, "mma"_a = "auto");
+           "tile_k"_a = 64, "mma"_a = "auto", "stages"_a = 1);
 
   nb::class_<mlir::spa::CpuExecutable>(m, "CpuExecutable")
       .def_prop_ro("arguments",

@@ -38,6 +38,9 @@ static cl::opt<int64_t> tileK("tile-k", cl::desc("Keys per key tile"),
 static cl::opt<std::string>
     mma("mma", cl::desc("Matrix instructions: auto, mma.sync, wgmma"),
         cl::init("auto"));
+static cl::opt<int64_t> stages("stages",
+                               cl::desc("wgmma kernel: K/V tile buffers"),
+                               cl::init(1));
 static cl::opt<std::string> policy("policy",
                                    cl::desc("Override every band policy"),
                                    cl::init(""));
@@ -80,6 +83,7 @@ int main(int argc, char **argv) {
   options.warps = warps;
   options.tileK = tileK;
   options.mma = mma;
+  options.stages = stages;
   mlir::spa::CudaArtifact artifact;
   std::string error;
   if (!mlir::spa::compileCudaArtifact(*module, options, artifact, error)) {

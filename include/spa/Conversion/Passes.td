@@ -75,6 +75,9 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "Matrix instructions: mma.sync (any sm_80+), wgmma (sm_90a, one "
            "warpgroup, D and Dv multiples of 64), auto (wgmma where chip "
            "and shape allow, else mma.sync)">,
+    Option<"stages", "stages", "int64_t", /*default=*/"1",
+           "wgmma kernel: K/V shared buffers (1: one each, next copies "
+           "interleaved with compute; n > 1: a ring of n tiles)">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "Target chip; wgmma needs sm_90a">
   ];

@@ -52,6 +52,10 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "mma",
       llvm::cl::desc("Matrix instructions: auto, mma.sync, wgmma (sm_90a)"),
       llvm::cl::init("auto")};
+  PassOptions::Option<int64_t> stages{
+      *this, "stages",
+      llvm::cl::desc("wgmma kernel: K/V tile buffers (1 to 4)"),
+      llvm::cl::init(1)};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu.binary payload: bin (cubin), isa (PTX), fatbin"),

@@ -62,6 +62,8 @@ namespace plan = ::spa::plan;
 namespace {
 
 constexpr int64_t kPad = 8; // smem row padding: conflict-free ldmatrix
+constexpr const char *kDynamicSharedName = "spa_dynamic_shared";
+constexpr int64_t kMaxDynamicShared = 227 * 1024; // H100 per block
 
 /// Everything fixed at compile time for one op.
 struct KernelConfig {
@@ -72,15 +74,23 @@ struct KernelConfig {
   double scaleLog2;
   int64_t warps = 4;  // each warp owns 16 query rows
   int64_t tileK = 64; // keys per key tile
-  // Hopper path: one warpgroup, wgmma from swizzled shared tiles (see
-  // emitWgmmaScores / emitWgmmaValues).
+  // Hopper path: one warpgroup per 64 query rows, wgmma from swizzled tiles
+  // in dynamic shared memory (see wgmmaScores / wgmmaValues).
   bool wgmma = false;
+  // wgmma: K/V tile buffers. 1: one K and one V buffer, the next K copy
+  // overlapping softmax and P V, the next V copy overlapping Q K^T. n > 1: a
+  // ring; tile t + n - 1 is copied while tile t is computed.
+  int64_t stages = 1;
+  int64_t tileBytes(int64_t rows, int64_t width) const {
+    return rows * width * 2;
+  }
   int64_t threads() const { return 32 * warps; }
   int64_t tileQ() const { return 16 * warps; }
   int64_t sharedRows() const { return std::max(tileQ(), 2 * tileK); }
   int64_t sharedBytes() const {
     if (wgmma) // Q, K and V tiles, no padding (swizzled instead)
-      return (tileQ() * headDim + tileK * (headDim + valueDim)) * 2;
+      return tileBytes(tileQ(), headDim) +
+             stages * (tileBytes(tileK, headDim) + tileBytes(tileK, valueDim));
     return sharedRows() * (std::max(headDim, valueDim) + kPad) *
            (elementType.isF32() ? 4 : 2);
   }
@@ -179,18 +189,9 @@ public:
     // loop starts. wgmma: Q, K and V tiles in the 128-byte swizzled layout
     // wgmma descriptors read: [width / 64][rows][64] (see copySwizzled).
     SmallVector<Type> shared;
-    if (cfg.wgmma) {
-      auto swizzled = [&](int64_t rows, int64_t width) {
-        return MemRefType::get({width / 64, rows, 64}, cfg.elementType,
-                               MemRefLayoutAttrInterface(), workgroup);
-      };
-      shared = {swizzled(cfg.tileQ(), cfg.headDim),
-                swizzled(cfg.tileK, cfg.headDim),
-                swizzled(cfg.tileK, cfg.valueDim)};
-    } else {
+    if (!cfg.wgmma) // wgmma tiles are views of dynamic shared memory
       shared = {tileType(cfg.sharedRows(),
                          std::max(cfg.headDim, cfg.valueDim))};
-    }
     auto fnType = FunctionType::get(ctx, argTypes, {});
     auto func = gpu::GPUFuncOp::create(moduleBuilder, loc, name, fnType,
                                        shared);
@@ -218,7 +219,8 @@ private:
   // Kernel-wide values.
   Value query, key, value, out, lse, bounds, work;
   Value smem;      // [sharedRows][max(D, Dv) + pad]
-  Value qTile, kTile, vTile;      // wgmma: swizzled [width / 64][rows][64]
+  Value qTile;                    // wgmma: swizzled [width / 64][rows][64]
+  Value kTile, vTile;             // wgmma: [stages][width / 64][rows][64]
   Value qDesc, kDesc, vDesc;      // wgmma: i64 matrix descriptors
   Value vRowBase;  // first row of the V tile in `smem`
   Value lane, warp, g, c;
@@ -239,9 +241,34 @@ private:
     bounds = args[next++];
     work = args[next++];
     if (cfg.wgmma) {
-      qTile = func.getWorkgroupAttributions()[0];
-      kTile = func.getWorkgroupAttributions()[1];
-      vTile = func.getWorkgroupAttributions()[2];
+      // Dynamic shared memory (more than the 48 KiB static limit), declared
+      // as an external workgroup global: gpu.dynamic_shared_memory lowers
+      // to a 1-byte static variable in MLIR 22 (docs/gpu-toolchain.md).
+      auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                  gpu::AddressSpace::Workgroup);
+      Type i8 = b.getI8Type();
+      Value raw = memref::GetGlobalOp::create(
+          b, MemRefType::get({0}, i8, MemRefLayoutAttrInterface(), workgroup),
+          kDynamicSharedName);
+      auto wholeType = MemRefType::get({cfg.sharedBytes()}, i8,
+                                       MemRefLayoutAttrInterface(), workgroup);
+      Value whole = memref::ReinterpretCastOp::create(
+          b, wholeType, raw, int64_t(0), ArrayRef<int64_t>{cfg.sharedBytes()},
+          ArrayRef<int64_t>{1});
+      int64_t offset = 0;
+      auto view = [&](ArrayRef<int64_t> stages, int64_t rows, int64_t width) {
+        SmallVector<int64_t> shape(stages);
+        shape.append({width / 64, rows, 64});
+        auto type = MemRefType::get(shape, cfg.elementType,
+                                    MemRefLayoutAttrInterface(), workgroup);
+        Value tile = memref::ViewOp::create(b, type, whole, e.index(offset),
+                                            ValueRange{});
+        offset += cfg.tileBytes(rows, width) * (stages.empty() ? 1 : stages[0]);
+        return tile;
+      };
+      qTile = view({}, cfg.tileQ(), cfg.headDim);
+      kTile = view({cfg.stages}, cfg.tileK, cfg.headDim);
+      vTile = view({cfg.stages}, cfg.tileK, cfg.valueDim);
     } else {
       smem = func.getWorkgroupAttributions()[0];
     }
@@ -268,7 +295,12 @@ private:
     if (cfg.wgmma) {
       // Q stays in shared memory (wgmma reads A through a descriptor); its
       // copies join the first key range's K group.
-      qDesc = descriptor(b, qTile, cfg.tileQ());
+      // Warpgroup w multiplies query rows [64 w, 64 w + 64).
+      Value warpgroup = arith::IndexCastOp::create(
+          b, b.getI64Type(), e.div(warp, e.index(4)));
+      qDesc = arith::AddIOp::create(
+          b, descriptor(b, qTile, cfg.tileQ()),
+          arith::MulIOp::create(b, warpgroup, i64(b, (64 * 128) >> 4)));
       kDesc = descriptor(b, kTile, cfg.tileK);
       vDesc = descriptor(b, vTile, cfg.tileK);
       copySwizzled(b, query, head, i0, cfg.tileQ(), cfg.queryLen, cfg.headDim,
@@ -306,12 +338,19 @@ private:
           break;
         Value sideLo = side > 0 ? lo : e.max(lo, e.index(1));
         auto [begin, end] = keyRange(b, sideLo, hi, side);
-        if (cfg.wgmma) {
+        if (cfg.wgmma && cfg.stages == 1) {
           // Prologue: the range's first K and V tiles, one copy group each
           // (the loop keeps exactly this shape: K(j), V(j) in flight).
           Value nonEmpty = e.cmp(P::slt, begin, end);
           prefetch(b, nonEmpty, key, begin, cfg.headDim, kTile);
           prefetch(b, nonEmpty, value, begin, cfg.valueDim, vTile);
+        } else if (cfg.wgmma) {
+          // Ring prologue: tiles 0 .. stages - 2 of the range, one group
+          // each (K and V together) into buffers 0 .. stages - 2.
+          for (int64_t t = 0; t + 1 < cfg.stages; ++t) {
+            Value j0 = e.add(begin, e.index(t * cfg.tileK));
+            prefetchTile(b, e.cmp(P::slt, j0, end), j0, e.index(t));
+          }
         }
         auto loop = scf::ForOp::create(
             b, begin, end, e.index(cfg.tileK), state,
@@ -319,7 +358,7 @@ private:
                            ValueRange carried) {
               ImplicitLocOpBuilder ib(nloc, nb);
               SmallVector<Value> updated =
-                  keyTile(ib, j0, sideLo, hi, side, end, carried);
+                  keyTile(ib, j0, sideLo, hi, side, begin, end, carried);
               scf::YieldOp::create(ib, updated);
             });
         state.assign(loop.getResults().begin(), loop.getResults().end());
@@ -454,6 +493,16 @@ private:
                      (uint64_t(1024 >> 4) << 32) | (uint64_t(1) << 62);
     return arith::OrIOp::create(b, start, i64(b, int64_t(fixed)));
   }
+  /// Descriptor of ring buffer `stage` of a K or V tile `width` wide.
+  Value stageDescriptor(ImplicitLocOpBuilder &b, Value desc, Value stage,
+                        int64_t width) {
+    if (cfg.stages == 1)
+      return desc;
+    Value offset = arith::MulIOp::create(
+        b, arith::IndexCastOp::create(b, b.getI64Type(), stage),
+        i64(b, cfg.tileBytes(cfg.tileK, width) >> 4));
+    return arith::AddIOp::create(b, desc, offset);
+  }
   /// `desc` advanced by `bytes` (a multiple of 16 inside the tile).
   Value advance(ImplicitLocOpBuilder &b, Value desc, int64_t bytes) {
     return bytes ? arith::AddIOp::create(b, desc, i64(b, bytes >> 4)) : desc;
@@ -464,7 +513,7 @@ private:
   /// rows when `enabled` is false) are zero-filled without reading memory.
   void copySwizzled(ImplicitLocOpBuilder &b, Value source, Value sourceHead,
                     Value rowStart, int64_t rows, int64_t limit, int64_t width,
-                    Value tile, Value enabled = Value()) {
+                    Value tile, Value stage = Value()) {
     Builder e{b};
     int64_t chunksPerRow = width / 8;
     int64_t chunks = rows * chunksPerRow;
@@ -478,14 +527,16 @@ private:
                                              e.rem(r, e.index(8)));
       Value globalRow = e.add(rowStart, r);
       Value valid = e.cmp(P::slt, globalRow, e.index(limit));
-      if (enabled)
-        valid = e.andi(valid, enabled);
       // A zero-byte copy reads nothing; keep its address in bounds anyway.
       Value safeRow = e.select(valid, globalRow, e.index(0));
       Value srcElements = e.select(valid, e.index(8), e.index(0));
+      SmallVector<Value> destination = {block, r,
+                                        e.mul(swizzled, e.index(8))};
+      if (stage)
+        destination.insert(destination.begin(), stage);
       nvgpu::DeviceAsyncCopyOp::create(
           b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tile,
-          ValueRange{block, r, e.mul(swizzled, e.index(8))}, source,
+          destination, source,
           ValueRange{batchIdx, sourceHead, safeRow, e.mul(column, e.index(8))},
           b.getIndexAttr(8), srcElements, b.getUnitAttr());
     }
@@ -499,7 +550,22 @@ private:
                 Value j0, int64_t width, Value tile) {
     scf::IfOp::create(b, enabled, [&](OpBuilder &nb, Location l) {
       ImplicitLocOpBuilder ib(l, nb);
-      copySwizzled(ib, source, kvHead, j0, cfg.tileK, cfg.keyLen, width, tile);
+      copySwizzled(ib, source, kvHead, j0, cfg.tileK, cfg.keyLen, width, tile,
+                   arith::ConstantIndexOp::create(ib, 0));
+      scf::YieldOp::create(ib);
+    });
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  }
+  /// Ring version: K and V of the tile at `j0` into buffer `stage`, one
+  /// group (empty when not `enabled`).
+  void prefetchTile(ImplicitLocOpBuilder &b, Value enabled, Value j0,
+                    Value stage) {
+    scf::IfOp::create(b, enabled, [&](OpBuilder &nb, Location l) {
+      ImplicitLocOpBuilder ib(l, nb);
+      copySwizzled(ib, key, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.headDim,
+                   kTile, stage);
+      copySwizzled(ib, value, kvHead, j0, cfg.tileK, cfg.keyLen,
+                   cfg.valueDim, vTile, stage);
       scf::YieldOp::create(ib);
     });
     NVVM::CpAsyncCommitGroupOp::create(b);
@@ -515,6 +581,11 @@ private:
                               LLVM::AsmDialectAttr(), ArrayAttr());
     gpu::BarrierOp::create(b);
   }
+
+  /// A warp's wgmma.wait_group does not tell that the other warps' wgmma
+  /// reads are done (CUTLASS's consumer release counts every warp too): a
+  /// block barrier before a tile is overwritten.
+  void afterWgmma(ImplicitLocOpBuilder &b) { gpu::BarrierOp::create(b); }
 
   /// wgmma.wait_group 0 with every accumulator value passed through the same
   /// asm statement: the compiler cannot read an accumulator before the wait.
@@ -559,7 +630,7 @@ private:
 
   /// S = Q K^T: D / 16 wgmma m64n{tileK}k16, both operands from shared
   /// memory (K-major), accumulating in registers.
-  SmallVector<Value> wgmmaScores(ImplicitLocOpBuilder &b) {
+  SmallVector<Value> wgmmaScores(ImplicitLocOpBuilder &b, Value stage) {
     MLIRContext *ctx = b.getContext();
     Type f32 = b.getF32Type();
     auto structType = LLVM::LLVMStructType::getLiteral(
@@ -567,11 +638,12 @@ private:
     auto eltType = cfg.elementType.isF16() ? NVVM::WGMMATypes::f16
                                            : NVVM::WGMMATypes::bf16;
     Value acc = LLVM::ZeroOp::create(b, structType);
+    Value kStage = stageDescriptor(b, kDesc, stage, cfg.headDim);
     NVVM::WgmmaFenceAlignedOp::create(b);
     for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
       int64_t inBlock = (ks % 4) * 32; // 16 columns of 2 bytes
       Value a = advance(b, qDesc, (ks / 4) * cfg.tileQ() * 128 + inBlock);
-      Value bDesc = advance(b, kDesc, (ks / 4) * cfg.tileK * 128 + inBlock);
+      Value bDesc = advance(b, kStage, (ks / 4) * cfg.tileK * 128 + inBlock);
       acc = NVVM::WgmmaMmaAsyncOp::create(
           b, structType, acc, a, bDesc,
           NVVM::MMAShapeAttr::get(ctx, 64, cfg.tileK, 16),
@@ -598,7 +670,7 @@ private:
   /// nvvm.wgmma.mma_async only takes A from shared memory, hence inline PTX.
   SmallVector<Value> wgmmaValues(ImplicitLocOpBuilder &b,
                                  ArrayRef<Value> probs,
-                                 ArrayRef<Value> accTiles) {
+                                 ArrayRef<Value> accTiles, Value stage) {
     Type i32 = b.getI32Type();
     Type f32 = b.getF32Type();
     constexpr int64_t kN = 64; // value columns per wgmma
@@ -624,6 +696,7 @@ private:
     for (int64_t i = 0; i < n; ++i)
       constraints += "," + std::to_string(i);
     constraints += ",r,r,r,r,l,r";
+    Value vStage = stageDescriptor(b, vDesc, stage, cfg.valueDim);
     for (int64_t ks = 0; ks < cfg.tileK / 16; ++ks) {
       Value low = arith::TruncFOp::create(b, halfType, probs[2 * ks]);
       Value high = arith::TruncFOp::create(b, halfType, probs[2 * ks + 1]);
@@ -643,7 +716,7 @@ private:
           ptx += (i ? ", $" : "$") + std::to_string(2 * n + i);
         ptx += "}, $" + std::to_string(2 * n + 4) + ", p, 1, 1, 1;\n}";
         // 16 keys = 16 rows of 128 bytes; 64 columns = one block.
-        Value bDesc = advance(b, vDesc, nc * cfg.tileK * 128 + ks * 16 * 128);
+        Value bDesc = advance(b, vStage, nc * cfg.tileK * 128 + ks * 16 * 128);
         SmallVector<Value> operands(flat.begin() + nc * n,
                                     flat.begin() + (nc + 1) * n);
         operands.append(aWords.begin(), aWords.end());
@@ -664,16 +737,27 @@ private:
   }
 
   SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value j0, Value lo,
-                             Value hi, int side, Value end, ValueRange state) {
+                             Value hi, int side, Value begin, Value end,
+                             ValueRange state) {
     Builder e{b};
     Type f32 = b.getF32Type();
     SmallVector<Value> scores;
     Value hasNext;
-    if (cfg.wgmma) {
+    Value stage; // ring buffer of this tile (stages > 1)
+    if (cfg.wgmma && cfg.stages > 1) {
+      Value t = e.div(e.sub(j0, begin), e.index(cfg.tileK));
+      Value ahead = e.add(j0, e.index((cfg.stages - 1) * cfg.tileK));
+      prefetchTile(b, e.cmp(P::slt, ahead, end), ahead,
+                   e.rem(e.add(t, e.index(cfg.stages - 1)),
+                         e.index(cfg.stages)));
+      waitForCopies(b, cfg.stages - 1); // tile t landed
+      stage = e.rem(t, e.index(cfg.stages));
+      scores = wgmmaScores(b, stage);
+    } else if (cfg.wgmma) {
       // K(j) (and Q) landed; V(j) may still be in flight.
       waitForCopies(b, 1);
-      scores = wgmmaScores(b);
-      gpu::BarrierOp::create(b); // every warp is done with K(j)
+      scores = wgmmaScores(b, e.index(0));
+      afterWgmma(b); // every warp is done with K(j)
       Value nextJ0 = e.add(j0, e.index(cfg.tileK));
       hasNext = e.cmp(P::slt, nextJ0, end);
       prefetch(b, hasNext, key, nextJ0, cfg.headDim, kTile);
@@ -775,10 +859,16 @@ private:
     for (Value &a : acc)
       a = arith::MulFOp::create(b, a, alphaTile);
 
+    if (cfg.wgmma && cfg.stages > 1) {
+      acc = wgmmaValues(b, probs, acc, stage);
+      afterWgmma(b); // buffer `stage` is refilled next iteration
+      next.append(acc.begin(), acc.end());
+      return next;
+    }
     if (cfg.wgmma) {
       waitForCopies(b, 1); // V(j) landed; K(j + 1) may still be in flight
-      acc = wgmmaValues(b, probs, acc);
-      gpu::BarrierOp::create(b); // every warp is done with V(j)
+      acc = wgmmaValues(b, probs, acc, e.index(0));
+      afterWgmma(b); // every warp is done with V(j)
       prefetch(b, hasNext, value, e.add(j0, e.index(cfg.tileK)),
                cfg.valueDim, vTile);
       next.append(acc.begin(), acc.end());
@@ -894,22 +984,23 @@ SmallVector<int32_t> workList(const plan::BandTable &table,
 /// Why the wgmma kernel cannot serve `cfg`, or an empty string.
 std::string wgmmaUnsupportedReason(KernelConfig cfg) {
   cfg.wgmma = true;
-  if (cfg.warps != 4)
-    return "it runs one warpgroup (warps = 4), got warps = " +
+  if (cfg.warps != 4 && cfg.warps != 8)
+    return "it runs one or two warpgroups (warps = 4 or 8), got warps = " +
            std::to_string(cfg.warps);
   if (cfg.headDim % 64 || cfg.valueDim % 64)
     return "it needs D and Dv multiples of 64, got D = " +
            std::to_string(cfg.headDim) + ", Dv = " +
            std::to_string(cfg.valueDim);
-  if (cfg.sharedBytes() > 48 * 1024)
+  if (cfg.sharedBytes() > kMaxDynamicShared)
     return "its Q, K and V tiles need " + std::to_string(cfg.sharedBytes()) +
-           " bytes, more than the 48 KiB of static shared memory";
+           " bytes of shared memory, more than the " +
+           std::to_string(kMaxDynamicShared) + " a block can have";
   return "";
 }
 
 LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
                       unsigned index, int64_t warps, int64_t tileK,
-                      StringRef mma, StringRef chip) {
+                      int64_t stages, StringRef mma, StringRef chip) {
   if (op.hasPureTensorSemantics())
     return op.emitOpError("convert-spa-to-gpu expects buffers; bufferize "
                           "first (the spa-to-nvvm pipeline does)");
@@ -934,6 +1025,7 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
   KernelConfig cfg;
   cfg.warps = warps;
   cfg.tileK = tileK;
+  cfg.stages = stages;
   cfg.elementType = elt;
   cfg.batch = qType.getDimSize(0);
   cfg.numQueryHeads = qType.getDimSize(1);
@@ -959,6 +1051,18 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
     cfg.wgmma = true;
   } else if (mma == "auto") {
     cfg.wgmma = chip == "sm_90a" && reason.empty();
+  }
+  if (!cfg.wgmma && stages != 1) {
+    InFlightDiagnostic diag = op.emitOpError("stages = ");
+    diag << stages << " needs the wgmma kernel (the mma.sync kernel copies "
+         << "synchronously); ";
+    if (mma == "mma.sync")
+      diag << "mma = mma.sync was asked for";
+    else if (chip != "sm_90a")
+      diag << "wgmma needs chip = sm_90a, got " << chip;
+    else
+      diag << "wgmma does not apply: " << reason;
+    return diag;
   }
   if (!cfg.wgmma && cfg.sharedBytes() > 48 * 1024)
     return op.emitOpError()
@@ -1018,6 +1122,18 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
     argTypes.push_back(v.getType());
 
   OpBuilder kb = OpBuilder::atBlockEnd(&kernels.getBodyRegion().front());
+  if (cfg.wgmma && !SymbolTable::lookupSymbolIn(kernels, kDynamicSharedName)) {
+    // Public and without initialiser: `.extern .shared .align 1024 .b8
+    // spa_dynamic_shared[]`, sized at launch.
+    OpBuilder gb = OpBuilder::atBlockBegin(&kernels.getBodyRegion().front());
+    auto workgroup = gpu::AddressSpaceAttr::get(gb.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    memref::GlobalOp::create(
+        gb, loc, gb.getStringAttr(kDynamicSharedName), StringAttr(),
+        TypeAttr::get(MemRefType::get({0}, gb.getI8Type(),
+                                      MemRefLayoutAttrInterface(), workgroup)),
+        Attribute(), UnitAttr(), gb.getI64IntegerAttr(1024));
+  }
   KernelBuilder kernelBuilder(cfg);
   gpu::GPUFuncOp kernel = kernelBuilder.build(kb, loc, base, argTypes);
   // Launch metadata for runtimes without MLIR (see CudaCompiler).
@@ -1044,13 +1160,20 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
                                                           : "mma.sync")),
           b.getNamedAttr("shared_bytes",
                          b.getI64IntegerAttr(cfg.sharedBytes())),
+          b.getNamedAttr("dynamic_shared_bytes",
+                         b.getI64IntegerAttr(cfg.wgmma ? cfg.sharedBytes()
+                                                       : 0)),
       }));
 
   Value one = arith::ConstantIndexOp::create(b, 1);
   gpu::KernelDim3 grid{arith::ConstantIndexOp::create(b, numItems), one, one};
   gpu::KernelDim3 block{arith::ConstantIndexOp::create(b, cfg.threads()),
                         one, one};
-  gpu::LaunchFuncOp::create(b, kernel, grid, block, Value(), operands);
+  Value dynamicShared;
+  if (cfg.wgmma)
+    dynamicShared = arith::ConstantIntOp::create(b, b.getI32Type(),
+                                                 cfg.sharedBytes());
+  gpu::LaunchFuncOp::create(b, kernel, grid, block, dynamicShared, operands);
   op.erase();
   return success();
 }
@@ -1066,6 +1189,11 @@ struct ConvertSpaToGPUPass
                             "and tile-k 16, 32, 64 or 128; got warps = "
                          << warps.getValue() << ", tile-k = "
                          << tileK.getValue();
+      return signalPassFailure();
+    }
+    if (stages < 1 || stages > 4) {
+      module.emitError() << "convert-spa-to-gpu: stages must be 1 to 4; got "
+                         << stages.getValue();
       return signalPassFailure();
     }
     if (!llvm::is_contained({"auto", "mma.sync", "wgmma"}, mma.getValue())) {
@@ -1084,7 +1212,8 @@ struct ConvertSpaToGPUPass
     auto kernels =
         gpu::GPUModuleOp::create(builder, module.getLoc(), "spa_kernels");
     for (auto [index, op] : llvm::enumerate(ops))
-      if (failed(convert(op, kernels, index, warps, tileK, mma, chip)))
+      if (failed(convert(op, kernels, index, warps, tileK, stages, mma,
+                         chip)))
         return signalPassFailure();
   }
 };

@@ -96,6 +96,14 @@ class CudaLayer:
         attrs = cu.CUfunction_attribute
         self.registers = _check(cu, cu.cuFuncGetAttribute(
             attrs.CU_FUNC_ATTRIBUTE_NUM_REGS, self._function), "registers")
+        # Beyond 48 KiB a kernel may use dynamic shared memory only after
+        # raising its limit.
+        dynamic = self.meta.get("shared_bytes", 0)
+        if dynamic > 48 * 1024:
+            _check(cu, cu.cuFuncSetAttribute(
+                self._function,
+                attrs.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                dynamic), "cuFuncSetAttribute")
         self.args = self.meta["args"]
         self._constants = {
             a["name"]: torch.tensor(a["values"], dtype=torch.int32,
