@@ -171,15 +171,26 @@ def _have_ptxas():
 
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
-def test_cuda_artifact_compile_save_load_round_trip(tmp_path):
+@pytest.mark.parametrize("mma,stages,instruction,dynamic_shared", [
+    ("auto", 1, "wgmma.mma_async.sync.aligned.m64n64k16", 3 * 64 * 64 * 2),
+    ("wgmma", 2, "wgmma.mma_async.sync.aligned.m64n64k16", 5 * 64 * 64 * 2),
+    ("mma.sync", 1, "mma.sync.aligned.m16n8k16", 0),
+])
+def test_cuda_artifact_compile_save_load_round_trip(tmp_path, mma, stages,
+                                                    instruction,
+                                                    dynamic_shared):
     from spa.runtime.cuda import CudaArtifact
     layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
                           head_dim=64, dtype="bf16", policy="local_plus_band")
-    artifact = spa.compile(layer, target="cuda:sm_90a")
+    artifact = spa.compile(layer, target="cuda:sm_90a", mma=mma,
+                           stages=stages)
     assert artifact.cubin[:4] == b"\x7fELF"
-    assert "mma.sync.aligned.m16n8k16" in artifact.ptx
+    assert instruction in artifact.ptx
     assert ".target sm_90a" in artifact.ptx
     kernel = artifact.kernel
+    assert kernel["mma"] == ("wgmma" if mma == "auto" else mma)
+    # Launch-time dynamic shared memory (the mma.sync tiles are static).
+    assert kernel["shared_bytes"] == dynamic_shared
     assert kernel["block"] == [128, 1, 1]
     # One block per (batch, head, 64-row query tile), all present once.
     work = next(a for a in kernel["args"] if a["name"] == "work")["values"]
@@ -203,6 +214,14 @@ def test_cuda_compile_rejects_what_the_kernel_cannot_do():
     with pytest.raises(spa.MLIRError, match="multiples of 16"):
         spa.compile(spa.LayerSpec(heads=2, seq_len=64, head_dim=40,
                                   dtype="bf16"), target="cuda:sm_90a")
+    with pytest.raises(spa.MLIRError, match="mma = wgmma needs chip = sm_90a"):
+        spa.compile(spa.LayerSpec(heads=2, seq_len=64, head_dim=64,
+                                  dtype="bf16"), target="cuda:sm_80",
+                    mma="wgmma")
+    with pytest.raises(spa.MLIRError, match="stages = 2 needs the wgmma"):
+        spa.compile(spa.LayerSpec(heads=2, seq_len=64, head_dim=32,
+                                  dtype="bf16"), target="cuda:sm_90a",
+                    stages=2)
 
 
 def test_runtime_imports_without_native_module():

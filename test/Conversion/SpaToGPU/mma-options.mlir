@@ -1,0 +1,45 @@
+// The kernel choice (mma = auto | mma.sync | wgmma, chip, stages): what auto
+// picks, and a located error for every combination that cannot be built.
+// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu | FileCheck %s --check-prefix=AUTO
+// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="chip=sm_80" | FileCheck %s --check-prefix=SM80
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wmma" 2>&1 | FileCheck %s --check-prefix=BADMMA
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="stages=5" 2>&1 | FileCheck %s --check-prefix=BADSTAGES
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma" 2>&1 | FileCheck %s --check-prefix=SHAPE
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma chip=sm_80" 2>&1 | FileCheck %s --check-prefix=CHIP
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma warps=2" 2>&1 | FileCheck %s --check-prefix=WARPS
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="stages=2 mma=mma.sync" 2>&1 | FileCheck %s --check-prefix=SYNCSTAGES
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="stages=2" 2>&1 | FileCheck %s --check-prefix=AUTOSTAGES
+
+// D = 32 takes mma.sync even on sm_90a; D = 64 takes wgmma there, mma.sync
+// elsewhere.
+// AUTO: spa.launch = {{.*}}mma = "mma.sync"
+// AUTO: spa.launch = {{.*}}mma = "wgmma"
+// SM80: spa.launch = {{.*}}mma = "mma.sync"
+// SM80: spa.launch = {{.*}}mma = "mma.sync"
+
+// BADMMA: error: convert-spa-to-gpu: mma must be auto, mma.sync or wgmma; got 'wmma'
+// BADSTAGES: error: convert-spa-to-gpu: stages must be 1 to 4; got 5
+// SHAPE: mma-options.mlir:[[@LINE+10]]:3: error: 'spa.attention' op the wgmma kernel does not apply: it needs D and Dv multiples of 64, got D = 32, Dv = 32
+// CHIP: mma-options.mlir:[[@LINE+9]]:3: error: 'spa.attention' op mma = wgmma needs chip = sm_90a, got sm_80
+// WARPS: error: 'spa.attention' op the wgmma kernel does not apply: it runs one or two warpgroups (warps = 4 or 8), got warps = 2
+// SYNCSTAGES: error: 'spa.attention' op stages = 2 needs the wgmma kernel (the mma.sync kernel copies synchronously); mma = mma.sync was asked for
+// AUTOSTAGES: error: 'spa.attention' op stages = 2 needs the wgmma kernel (the mma.sync kernel copies synchronously); wgmma does not apply: it needs D and Dv multiples of 64, got D = 32, Dv = 32
+// AUTOSTAGES-NOT: error
+// AUTOSTAGES: spa.launch = {{.*}}mma = "wgmma"
+
+// Queries 1 x 2 heads x 64 rows, D = 32.
+func.func @narrow(%q: memref<1x2x64x32xbf16>) {
+  spa.attention bands(#spa.bands<causal, [0:32], [32:64]>)
+      ins(%q, %q, %q : memref<1x2x64x32xbf16>, memref<1x2x64x32xbf16>, memref<1x2x64x32xbf16>)
+      outs(%q : memref<1x2x64x32xbf16>)
+  return
+}
+
+// -----
+
+func.func @wide(%q: memref<1x2x64x64xbf16>) {
+  spa.attention bands(#spa.bands<causal, [0:32], [32:64]>)
+      ins(%q, %q, %q : memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>)
+      outs(%q : memref<1x2x64x64xbf16>)
+  return
+}

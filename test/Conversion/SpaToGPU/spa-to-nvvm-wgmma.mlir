@@ -1,0 +1,32 @@
+// The whole GPU pipeline on sm_90a with the default mma = auto: bf16,
+// D = 128 takes the wgmma kernel. PTX here (no ptxas needed); the escaped
+// string is split at its newlines.
+// RUN: spa-opt %s --spa-to-nvvm="format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s
+
+// CHECK: gpu.binary @spa_kernels
+// CHECK: .target sm_90a
+// Dynamic shared memory, 1024-byte aligned for the 128-byte swizzle.
+// CHECK: .extern .shared .align 1024 .b8 spa_dynamic_shared[];
+// CHECK: .entry spa_attention_0(
+// CHECK: .maxntid 128, 1, 1
+// CHECK-DAG: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16, %r{{[0-9]+}};
+// CHECK-DAG: cp.async.commit_group;
+// CHECK-DAG: cp.async.wait_group 1;
+// CHECK-DAG: fence.proxy.async.shared::cta;
+// Q K^T from shared memory (descriptors for A and B, B K-major) ...
+// CHECK-DAG: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, %rd{{[0-9]+}}, %rd{{[0-9]+}}, p, 1, 1, 0, 0;
+// ... P V with P in four registers, V transposed (MN-major).
+// CHECK-DAG: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}, %rd{{[0-9]+}}, p, 1, 1, 1;
+// CHECK-DAG: wgmma.fence.sync.aligned;
+// CHECK-DAG: wgmma.commit_group.sync.aligned;
+// CHECK-DAG: wgmma.wait_group.sync.aligned 0;
+// CHECK-DAG: ex2.approx.ftz.f32
+// CHECK-DAG: shfl.sync.bfly
+func.func @layer(%q: tensor<1x4x130x128xbf16>, %k: tensor<1x2x130x128xbf16>,
+                 %v: tensor<1x2x130x128xbf16>) -> tensor<1x4x130x128xbf16> {
+  %out = tensor.empty() : tensor<1x4x130x128xbf16>
+  %o = spa.attention bands(#spa.band_policy<causal, exclusive_equal>)
+      ins(%q, %k, %v : tensor<1x4x130x128xbf16>, tensor<1x2x130x128xbf16>, tensor<1x2x130x128xbf16>)
+      outs(%out : tensor<1x4x130x128xbf16>) -> tensor<1x4x130x128xbf16>
+  return %o : tensor<1x4x130x128xbf16>
+}
