@@ -54,7 +54,7 @@ def main():
                         help="warps per block where a layer names none")
     parser.add_argument("--mma", default="auto",
                         help="matrix instructions where a layer names none")
-    parser.add_argument("--stages", type=int, default=1,
+    parser.add_argument("--stages", type=int, default=0,
                         help="wgmma K/V buffers where a layer names none")
     parser.add_argument("--quick", action="store_true",
                         help="benchmark only B=2 H=16 N=8192 D=128")
@@ -118,7 +118,7 @@ def main():
         artifact = spa.compile(spec, target=f"cuda:{args.chip}", warps=warps,
                                gpu_tile_k=tile_k,
                                mma=layer["mma"],
-                               stages=layer.get("stages", 1))
+                               stages=layer.get("stages", 0))
         artifact.save(os.path.join(args.out, layer["name"]))
         plan = spa.bands.plan(layer["policy"], layer["seq_len"],
                               layer["heads"], mode=layer["mode"],

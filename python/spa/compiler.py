@@ -56,7 +56,7 @@ class CpuFunction:
 def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
             entry: Optional[str] = None, policy: Optional[str] = None,
             tile_q: int = 32, tile_k: int = 64, warps: int = 4,
-            gpu_tile_k: int = 64, mma: str = "auto", stages: int = 1):
+            gpu_tile_k: int = 64, mma: str = "auto", stages: int = 0):
     """Compiles a layer (LayerSpec), a Module or MLIR text.
 
     target="cpu": returns a CpuFunction (JIT through spa-to-llvm-cpu).
@@ -66,7 +66,7 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
     CPU tiles: `tile_q` x `tile_k`; GPU: `warps` per block (16 query rows
     each), `gpu_tile_k` keys per key tile and the matrix instructions `mma`
     ("auto": wgmma on sm_90a where the shape allows, else "mma.sync") and
-    the wgmma kernel's K/V buffers `stages`.
+    the wgmma kernel's K/V buffers `stages` (0: chosen per shape).
     """
     if isinstance(source, LayerSpec):
         entry = entry or source.name

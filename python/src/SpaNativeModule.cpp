@@ -347,7 +347,7 @@ NB_MODULE(_spa_native, m) {
            "tile_q"_a = 32, "tile_k"_a = 64)
       .def("compile_cuda", &Module::compileCuda, "chip"_a = "sm_90a",
            "features"_a = "+ptx80", "policy"_a = "", "warps"_a = 4,
-           "tile_k"_a = 64, "mma"_a = "auto", "stages"_a = 1);
+           "tile_k"_a = 64, "mma"_a = "auto", "stages"_a = 0);
 
   nb::class_<mlir::spa::CpuExecutable>(m, "CpuExecutable")
       .def_prop_ro("arguments",

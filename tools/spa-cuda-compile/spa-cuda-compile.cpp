@@ -39,8 +39,9 @@ static cl::opt<std::string>
     mma("mma", cl::desc("Matrix instructions: auto, mma.sync, wgmma"),
         cl::init("auto"));
 static cl::opt<int64_t> stages("stages",
-                               cl::desc("wgmma kernel: K/V tile buffers"),
-                               cl::init(1));
+                               cl::desc("wgmma kernel: K/V tile buffers "
+                                        "(0: chosen per shape)"),
+                               cl::init(0));
 static cl::opt<std::string> policy("policy",
                                    cl::desc("Override every band policy"),
                                    cl::init(""));

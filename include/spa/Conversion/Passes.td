@@ -75,9 +75,10 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "Matrix instructions: mma.sync (any sm_80+), wgmma (sm_90a, one "
            "warpgroup, D and Dv multiples of 64), auto (wgmma where chip "
            "and shape allow, else mma.sync)">,
-    Option<"stages", "stages", "int64_t", /*default=*/"1",
+    Option<"stages", "stages", "int64_t", /*default=*/"0",
            "wgmma kernel: K/V shared buffers (1: one each, next copies "
-           "interleaved with compute; n > 1: a ring of n tiles)">,
+           "interleaved with compute; n > 1: a ring of n tiles; 0: 2 where "
+           "three blocks still fit on an SM, else 1)">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "Target chip; wgmma needs sm_90a">
   ];

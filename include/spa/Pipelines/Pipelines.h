@@ -54,8 +54,8 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::init("auto")};
   PassOptions::Option<int64_t> stages{
       *this, "stages",
-      llvm::cl::desc("wgmma kernel: K/V tile buffers (1 to 4)"),
-      llvm::cl::init(1)};
+      llvm::cl::desc("wgmma kernel: K/V tile buffers (1 to 4; 0: auto)"),
+      llvm::cl::init(0)};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu.binary payload: bin (cubin), isa (PTX), fatbin"),

@@ -11,14 +11,15 @@
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="stages=2" 2>&1 | FileCheck %s --check-prefix=AUTOSTAGES
 
 // D = 32 takes mma.sync even on sm_90a; D = 64 takes wgmma there, mma.sync
-// elsewhere.
+// elsewhere. Auto stages: a two-tile K/V ring (Q 8 KiB + 2 x 16 KiB), as
+// three such blocks still fit on an SM.
 // AUTO: spa.launch = {{.*}}mma = "mma.sync"
-// AUTO: spa.launch = {{.*}}mma = "wgmma"
+// AUTO: spa.launch = {{.*}}dynamic_shared_bytes = 40960 : i64{{.*}}mma = "wgmma"
 // SM80: spa.launch = {{.*}}mma = "mma.sync"
 // SM80: spa.launch = {{.*}}mma = "mma.sync"
 
 // BADMMA: error: convert-spa-to-gpu: mma must be auto, mma.sync or wgmma; got 'wmma'
-// BADSTAGES: error: convert-spa-to-gpu: stages must be 1 to 4; got 5
+// BADSTAGES: error: convert-spa-to-gpu: stages must be 0 (auto) to 4; got 5
 // SHAPE: mma-options.mlir:[[@LINE+10]]:3: error: 'spa.attention' op the wgmma kernel does not apply: it needs D and Dv multiples of 64, got D = 32, Dv = 32
 // CHIP: mma-options.mlir:[[@LINE+9]]:3: error: 'spa.attention' op mma = wgmma needs chip = sm_90a, got sm_80
 // WARPS: error: 'spa.attention' op the wgmma kernel does not apply: it runs one or two warpgroups (warps = 4 or 8), got warps = 2

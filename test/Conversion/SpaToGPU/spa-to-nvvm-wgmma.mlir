@@ -3,6 +3,8 @@
 // string is split at its newlines.
 // RUN: spa-opt %s --spa-to-nvvm="format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s
 
+// D = 128: one K and one V buffer (a ring would leave room for two blocks
+// per SM only): the kernel waits for all but the newest copy group.
 // CHECK: gpu.binary @spa_kernels
 // CHECK: .target sm_90a
 // Dynamic shared memory, 1024-byte aligned for the 128-byte swizzle.

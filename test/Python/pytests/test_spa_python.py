@@ -173,6 +173,7 @@ def _have_ptxas():
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 @pytest.mark.parametrize("mma,stages,instruction,dynamic_shared", [
     ("auto", 1, "wgmma.mma_async.sync.aligned.m64n64k16", 3 * 64 * 64 * 2),
+    ("auto", 0, "wgmma.mma_async.sync.aligned.m64n64k16", 5 * 64 * 64 * 2),
     ("wgmma", 2, "wgmma.mma_async.sync.aligned.m64n64k16", 5 * 64 * 64 * 2),
     ("mma.sync", 1, "mma.sync.aligned.m16n8k16", 0),
 ])
