@@ -172,7 +172,7 @@ def bench(layer, directory, flex_cache):
     flops = 4 * d * layer["pairs"]
     dense_flops = 4 * d * B * H * n * (n + 1) // 2
     return dict(name=layer["name"], policy=layer["policy"], B=B, H=H, N=n,
-                D=d, spa_ms=spa_ms, flex_ms=flex_ms, dense_ms=dense_ms,
+                D=d, mma=layer.get("mma", "mma.sync"), spa_ms=spa_ms, flex_ms=flex_ms, dense_ms=dense_ms,
                 spa_tflops=flops / spa_ms / 1e9,
                 flex_tflops=flops / flex_ms / 1e9,
                 dense_tflops=dense_flops / dense_ms / 1e9,

@@ -18,12 +18,15 @@ def main():
     with open(args.report) as f:
         report = json.load(f)
     rows = report["bench"]
-    print("| B H N D | policy | spa ms | FlexAttention ms | dense SDPA ms | "
-          "spa / Flex time | spa useful TFLOP/s | Flex useful TFLOP/s | "
-          "dense TFLOP/s | spa / dense TFLOP/s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| B H N D | policy | spa kernel | spa ms | FlexAttention ms | "
+          "dense SDPA ms | spa / Flex time | spa useful TFLOP/s | "
+          "Flex useful TFLOP/s | dense TFLOP/s | spa / dense TFLOP/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
+        # Reports before 2026-11-23 predate the wgmma kernel.
+        kernel = r.get("mma", "mma.sync")
         print(f"| {r['B']} {r['H']} {r['N']} {r['D']} | {r['policy']} | "
+              f"{kernel} | "
               f"{r['spa_ms']:.3f} | {r['flex_ms']:.3f} | {r['dense_ms']:.3f} | "
               f"{r['spa_ms'] / r['flex_ms']:.2f} | {r['spa_tflops']:.0f} | "
               f"{r['flex_tflops']:.0f} | {r['dense_tflops']:.0f} | "
@@ -39,6 +42,8 @@ def main():
         import matplotlib.pyplot as plt
         import numpy as np
         labels = [f"{r['policy']}\nB{r['B']} H{r['H']} N{r['N']} D{r['D']}"
+                  + (f" ({r['mma']})" if r.get("mma") == "mma.sync"
+                     and "mma" in r else "")
                   for r in rows]
         x = np.arange(len(rows))
         fig, ax = plt.subplots(figsize=(13, 5.5))
