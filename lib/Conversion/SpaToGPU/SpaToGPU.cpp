@@ -591,7 +591,8 @@ private:
   /// wgmma.wait_group 0 with every accumulator value passed through the same
   /// asm statement: the compiler cannot read an accumulator before the wait.
   SmallVector<Value> waitForAccumulators(ImplicitLocOpBuilder &b,
-                                         ArrayRef<Value> values) {
+                                         ArrayRef<Value> values,
+                                         int64_t pending = 0) {
     int64_t n = values.size();
     std::string constraints;
     for (int64_t i = 0; i < n; ++i)
@@ -603,7 +604,8 @@ private:
         b.getContext(), SmallVector<Type>(n, f32));
     Value result =
         LLVM::InlineAsmOp::create(b, structType, values,
-                                  "wgmma.wait_group.sync.aligned 0;",
+                                  "wgmma.wait_group.sync.aligned " +
+                                      std::to_string(pending) + ";",
                                   constraints, true, false,
                                   LLVM::tailcallkind::TailCallKind::None,
                                   LLVM::AsmDialectAttr(), ArrayAttr())
@@ -631,7 +633,9 @@ private:
 
   /// S = Q K^T: D / 16 wgmma m64n{tileK}k16, both operands from shared
   /// memory (K-major), accumulating in registers.
-  SmallVector<Value> wgmmaScores(ImplicitLocOpBuilder &b, Value stage) {
+  /// Issues S = Q K^T for the K tile in ring buffer `stage` as one commit
+  /// group; returns the accumulators, valid only after a wait.
+  SmallVector<Value> issueScores(ImplicitLocOpBuilder &b, Value stage) {
     MLIRContext *ctx = b.getContext();
     Type f32 = b.getF32Type();
     auto structType = LLVM::LLVMStructType::getLiteral(
@@ -662,7 +666,10 @@ private:
     SmallVector<Value> flat;
     for (int64_t i = 0; i < cfg.tileK / 2; ++i)
       flat.push_back(LLVM::ExtractValueOp::create(b, acc, i));
-    return toTiles(b, waitForAccumulators(b, flat));
+    return flat;
+  }
+  SmallVector<Value> wgmmaScores(ImplicitLocOpBuilder &b, Value stage) {
+    return toTiles(b, waitForAccumulators(b, issueScores(b, stage)));
   }
 
   /// O += P V: P from registers (the S accumulator layout is the A fragment
@@ -672,12 +679,17 @@ private:
   SmallVector<Value> wgmmaValues(ImplicitLocOpBuilder &b,
                                  ArrayRef<Value> probs,
                                  ArrayRef<Value> accTiles, Value stage) {
-    Type i32 = b.getI32Type();
-    Type f32 = b.getF32Type();
-    constexpr int64_t kN = 64; // value columns per wgmma
     SmallVector<Value> flat;
     for (Value t : accTiles)
       appendFlat(b, t, flat);
+    flat = issueValues(b, packProbabilities(b, probs), flat, stage);
+    return toTiles(b, waitForAccumulators(b, flat));
+  }
+
+  /// P as wgmma A fragments: 4 words (2 x f16/bf16 each) per 16 keys.
+  SmallVector<Value> packProbabilities(ImplicitLocOpBuilder &b,
+                                       ArrayRef<Value> probs) {
+    Type i32 = b.getI32Type();
     auto halfType = VectorType::get({2, 2}, cfg.elementType);
     auto pairWord = [&](Value tile, int64_t r) {
       Value pair = vector::ExtractOp::create(b, tile, ArrayRef<int64_t>{r});
@@ -686,6 +698,25 @@ private:
       return vector::ExtractOp::create(b, word, ArrayRef<int64_t>{0})
           .getResult();
     };
+    SmallVector<Value> words;
+    for (int64_t ks = 0; ks < cfg.tileK / 16; ++ks) {
+      Value low = arith::TruncFOp::create(b, halfType, probs[2 * ks]);
+      Value high = arith::TruncFOp::create(b, halfType, probs[2 * ks + 1]);
+      words.append({pairWord(low, 0), pairWord(low, 1), pairWord(high, 0),
+                    pairWord(high, 1)});
+    }
+    return words;
+  }
+
+  /// Issues O += P V (P as packed words, O flat in the accumulator order)
+  /// for the V tile in ring buffer `stage` as one commit group; returns the
+  /// accumulators, valid only after a wait.
+  SmallVector<Value> issueValues(ImplicitLocOpBuilder &b,
+                                 ArrayRef<Value> words,
+                                 SmallVector<Value> flat, Value stage) {
+    Type i32 = b.getI32Type();
+    Type f32 = b.getF32Type();
+    constexpr int64_t kN = 64; // value columns per wgmma
     StringRef types = cfg.elementType.isF16() ? "f16" : "bf16";
     Value one = arith::ConstantIntOp::create(b, i32, 1);
     int64_t n = kN / 2; // accumulator values per wgmma
@@ -699,10 +730,7 @@ private:
     constraints += ",r,r,r,r,l,r";
     Value vStage = stageDescriptor(b, vDesc, stage, cfg.valueDim);
     for (int64_t ks = 0; ks < cfg.tileK / 16; ++ks) {
-      Value low = arith::TruncFOp::create(b, halfType, probs[2 * ks]);
-      Value high = arith::TruncFOp::create(b, halfType, probs[2 * ks + 1]);
-      SmallVector<Value> aWords = {pairWord(low, 0), pairWord(low, 1),
-                                   pairWord(high, 0), pairWord(high, 1)};
+      ArrayRef<Value> aWords = words.slice(4 * ks, 4);
       for (int64_t nc = 0; nc < cfg.valueDim / kN; ++nc) {
         std::string ptx = "{\n.reg .pred p;\n";
         if (ks == 0 && nc == 0) // registers of P and O were just written
@@ -734,44 +762,22 @@ private:
       }
     }
     NVVM::WgmmaGroupSyncAlignedOp::create(b);
-    return toTiles(b, waitForAccumulators(b, flat));
+    return flat;
   }
 
-  SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value j0, Value lo,
-                             Value hi, int side, Value begin, Value end,
-                             ValueRange state) {
+  struct SoftmaxStep {
+    SmallVector<Value> probs;    // tileK / 8 tiles of 2x2 f32
+    SmallVector<Value> m, l;     // new row max and sum, rows g and g + 8
+    SmallVector<Value> alpha;    // factor for the old O rows
+  };
+
+  /// Masks (edge tiles only), scales and exponentiates one tile of scores
+  /// and updates the running row max `m` and sum `l`.
+  SoftmaxStep softmaxStep(ImplicitLocOpBuilder &b, Value j0, Value lo,
+                          Value hi, int side, ArrayRef<Value> scores,
+                          ArrayRef<Value> m, ArrayRef<Value> l) {
     Builder e{b};
     Type f32 = b.getF32Type();
-    SmallVector<Value> scores;
-    Value hasNext;
-    Value stage; // ring buffer of this tile (stages > 1)
-    if (cfg.wgmma && cfg.stages > 1) {
-      Value t = e.div(e.sub(j0, begin), e.index(cfg.tileK));
-      Value ahead = e.add(j0, e.index((cfg.stages - 1) * cfg.tileK));
-      prefetchTile(b, e.cmp(P::slt, ahead, end), ahead,
-                   e.rem(e.add(t, e.index(cfg.stages - 1)),
-                         e.index(cfg.stages)));
-      waitForCopies(b, cfg.stages - 1); // tile t landed
-      stage = e.rem(t, e.index(cfg.stages));
-      scores = wgmmaScores(b, stage);
-    } else if (cfg.wgmma) {
-      // K(j) (and Q) landed; V(j) may still be in flight.
-      waitForCopies(b, 1);
-      scores = wgmmaScores(b, e.index(0));
-      afterWgmma(b); // every warp is done with K(j)
-      Value nextJ0 = e.add(j0, e.index(cfg.tileK));
-      hasNext = e.cmp(P::slt, nextJ0, end);
-      prefetch(b, hasNext, key, nextJ0, cfg.headDim, kTile);
-    } else {
-      gpu::BarrierOp::create(b); // previous tile's shared reads are done
-      copyTile(b, key, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.headDim, smem,
-               e.index(0));
-      copyTile(b, value, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.valueDim,
-               smem, vRowBase);
-      gpu::BarrierOp::create(b);
-      scores = mmaSyncScores(b);
-    }
-
     // Interior tiles need no mask: every pair's distance is in [lo, hi) and
     // every key exists.
     Value lastKey = e.add(j0, e.index(cfg.tileK - 1));
@@ -821,9 +827,6 @@ private:
         });
 
     // Online softmax per row r in {g, g + 8}.
-    SmallVector<Value> m(state.begin(), state.begin() + 2);
-    SmallVector<Value> l(state.begin() + 2, state.begin() + 4);
-    SmallVector<Value> acc(state.begin() + 4, state.end());
     SmallVector<Value> safe(2), alpha(2), newMax(2);
     for (int64_t r = 0; r < 2; ++r) {
       Value rowMax = negInf;
@@ -850,11 +853,58 @@ private:
         }
       probs.push_back(make2x2(b, elems, f32));
     }
-    SmallVector<Value> next;
-    for (int64_t r = 0; r < 2; ++r)
-      next.push_back(newMax[r]);
-    for (int64_t r = 0; r < 2; ++r)
-      next.push_back(e.fadd(e.fmul(l[r], alpha[r]), rowSum[r]));
+    SoftmaxStep step;
+    step.probs = probs;
+    step.alpha = alpha;
+    for (int64_t r = 0; r < 2; ++r) {
+      step.m.push_back(newMax[r]);
+      step.l.push_back(e.fadd(e.fmul(l[r], alpha[r]), rowSum[r]));
+    }
+    return step;
+  }
+
+  SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value j0, Value lo,
+                             Value hi, int side, Value begin, Value end,
+                             ValueRange state) {
+    Builder e{b};
+    Type f32 = b.getF32Type();
+    SmallVector<Value> scores;
+    Value hasNext;
+    Value stage; // ring buffer of this tile (stages > 1)
+    if (cfg.wgmma && cfg.stages > 1) {
+      Value t = e.div(e.sub(j0, begin), e.index(cfg.tileK));
+      Value ahead = e.add(j0, e.index((cfg.stages - 1) * cfg.tileK));
+      prefetchTile(b, e.cmp(P::slt, ahead, end), ahead,
+                   e.rem(e.add(t, e.index(cfg.stages - 1)),
+                         e.index(cfg.stages)));
+      waitForCopies(b, cfg.stages - 1); // tile t landed
+      stage = e.rem(t, e.index(cfg.stages));
+      scores = wgmmaScores(b, stage);
+    } else if (cfg.wgmma) {
+      // K(j) (and Q) landed; V(j) may still be in flight.
+      waitForCopies(b, 1);
+      scores = wgmmaScores(b, e.index(0));
+      afterWgmma(b); // every warp is done with K(j)
+      Value nextJ0 = e.add(j0, e.index(cfg.tileK));
+      hasNext = e.cmp(P::slt, nextJ0, end);
+      prefetch(b, hasNext, key, nextJ0, cfg.headDim, kTile);
+    } else {
+      gpu::BarrierOp::create(b); // previous tile's shared reads are done
+      copyTile(b, key, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.headDim, smem,
+               e.index(0));
+      copyTile(b, value, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.valueDim,
+               smem, vRowBase);
+      gpu::BarrierOp::create(b);
+      scores = mmaSyncScores(b);
+    }
+
+    SmallVector<Value> m(state.begin(), state.begin() + 2);
+    SmallVector<Value> l(state.begin() + 2, state.begin() + 4);
+    SoftmaxStep step = softmaxStep(b, j0, lo, hi, side, scores, m, l);
+    SmallVector<Value> acc(state.begin() + 4, state.end());
+    SmallVector<Value> probs = step.probs, alpha = step.alpha;
+    SmallVector<Value> next = step.m;
+    next.append(step.l.begin(), step.l.end());
     // Rescale O rows by alpha.
     Value alphaTile = make2x2(b, {alpha[0], alpha[0], alpha[1], alpha[1]}, f32);
     for (Value &a : acc)
