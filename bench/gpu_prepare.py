@@ -28,6 +28,11 @@ CHECKS = [
     ("pb_bf16_n2048", 1, 16, 16, 2048, 2048, 64, 64, "bf16", "pair_balanced", "causal", False),
     ("tb_f16_n2047_dv64", 1, 16, 8, 2047, 2047, 128, 64, "f16", "tile_balanced", "causal", True),
     ("lpb_bf16_bidir_n513", 1, 4, 4, 513, 513, 64, 64, "bf16", "local_plus_band", "bidirectional", False),
+    # f32 inputs: the tf32 mma.sync kernel.
+    ("ee_f32_d128_gqa_n777", 1, 4, 2, 777, 777, 128, 128, "f32", "exclusive_equal", "causal", True),
+    ("lpb_f32_d64_nq300_nk500", 1, 4, 4, 500, 300, 64, 64, "f32", "local_plus_band", "causal", True),
+    ("dense_f32_nq300_nk200_dv32", 1, 2, 1, 200, 300, 48, 32, "f32", "dense_causal", "causal", True),
+    ("sw_f32_bidir_n1", 1, 1, 1, 1, 1, 32, 32, "f32", "sliding_window", "bidirectional", True),
 ]
 # Kernel shape variants (warps per block, keys per tile) checked for
 # correctness on odd shapes and timed on one benchmark shape.

@@ -78,6 +78,7 @@ struct KernelConfig {
   // Hopper path: one warpgroup per 64 query rows, wgmma from swizzled tiles
   // in dynamic shared memory (see wgmmaScores / wgmmaValues).
   bool wgmma = false;
+  bool tf32() const { return elementType.isF32(); } // f32 inputs
   // wgmma: K/V tile buffers. 1: one K and one V buffer, the next K copy
   // overlapping softmax and P V, the next V copy overlapping Q K^T. n > 1: a
   // ring; tile t + n - 1 is copied while tile t is computed.
@@ -173,6 +174,31 @@ Value mmaSync(ImplicitLocOpBuilder &b, Value a, Value bFrag, Value acc) {
   return make2x2(b, parts, f32);
 }
 
+/// acc += a * b on tensor cores in tf32 (m16n8k8): f32 inputs. `a` holds
+/// four and `b` two f32 bit patterns as i32; the tensor cores read the upper
+/// 19 bits (tf32 precision, relative error about 2^-11 per operand).
+Value mmaSyncTf32(ImplicitLocOpBuilder &b, ArrayRef<Value> a,
+                  ArrayRef<Value> bFrag, Value acc) {
+  SmallVector<Value> cValues;
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t i = 0; i < 2; ++i)
+      cValues.push_back(element(b, acc, r, i));
+  Type f32 = b.getF32Type();
+  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                     {f32, f32, f32, f32});
+  Value result = NVVM::MmaOp::create(
+      b, resultType, a, bFrag, cValues, ArrayRef<int64_t>{16, 8, 8},
+      std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::tf32,
+                                    NVVM::MMATypes::tf32},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value> parts;
+  for (int64_t i = 0; i < 4; ++i)
+    parts.push_back(LLVM::ExtractValueOp::create(b, result, i));
+  return make2x2(b, parts, f32);
+}
+
 class KernelBuilder {
 public:
   KernelBuilder(const KernelConfig &config) : cfg(config) {}
@@ -227,7 +253,7 @@ private:
   Value lane, warp, g, c;
   Value batchIdx, head, kvHead, i0;
   Value firstPos, lastPos;
-  SmallVector<Value> queryFragments;
+  SmallVector<Value> queryFragments; // f32: 4 i32 per 8 columns, flat
 
   void emitBody(ImplicitLocOpBuilder &b, gpu::GPUFuncOp func) {
     Builder e{b};
@@ -313,7 +339,14 @@ private:
                smem, e.index(0));
       gpu::BarrierOp::create(b);
       Value row = e.add(e.mul(warp, e.index(16)), e.rem(lane, e.index(16)));
-      for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
+      // tf32 A fragments (rows g, g + 8; columns c, c + 4 of each 8).
+      for (int64_t ks = 0; cfg.tf32() && ks < cfg.headDim / 8; ++ks)
+        for (int64_t half : {0, 4})
+          for (int64_t r : {0, 8})
+            queryFragments.push_back(sharedWord(
+                b, e.add(e.add(e.mul(warp, e.index(16)), g), e.index(r)),
+                e.add(e.index(ks * 8 + half), c)));
+      for (int64_t ks = 0; !cfg.tf32() && ks < cfg.headDim / 16; ++ks) {
         Value col = e.add(e.index(ks * 16),
                           e.mul(e.div(lane, e.index(16)), e.index(8)));
         queryFragments.push_back(ldmatrix(b, smem, row, col, 4, false));
@@ -445,6 +478,12 @@ private:
     }
   }
 
+  /// smem[row][col] of the f32 tile as an i32 (a tf32 operand).
+  Value sharedWord(ImplicitLocOpBuilder &b, Value row, Value col) {
+    Value v = memref::LoadOp::create(b, smem, ValueRange{row, col});
+    return arith::BitcastOp::create(b, b.getI32Type(), v);
+  }
+
   /// S = Q K^T on mma.sync: tileK / 8 accumulator tiles of 16 x 8 per warp.
   SmallVector<Value> mmaSyncScores(ImplicitLocOpBuilder &b) {
     Builder e{b};
@@ -452,7 +491,22 @@ private:
         b, DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()),
                                   0.0f));
     SmallVector<Value> scores;
-    for (int64_t nt = 0; nt < cfg.tileK / 8; ++nt) {
+    for (int64_t nt = 0; cfg.tf32() && nt < cfg.tileK / 8; ++nt) {
+      // B = K^T (k8 x n8, column-major): lane (g, c) holds K[key g][c] and
+      // K[key g][c + 4] of each 8 columns.
+      Value acc = zeroAcc;
+      Value keyRow = e.add(e.index(nt * 8), g);
+      for (int64_t ks = 0; ks < cfg.headDim / 8; ++ks) {
+        Value col = e.add(e.index(ks * 8), c);
+        SmallVector<Value> bFrag = {
+            sharedWord(b, keyRow, col),
+            sharedWord(b, keyRow, e.add(col, e.index(4)))};
+        acc = mmaSyncTf32(
+            b, ArrayRef<Value>(queryFragments).slice(4 * ks, 4), bFrag, acc);
+      }
+      scores.push_back(acc);
+    }
+    for (int64_t nt = 0; !cfg.tf32() && nt < cfg.tileK / 8; ++nt) {
       Value acc = zeroAcc;
       Value keyRow = e.add(e.index(nt * 8), e.rem(lane, e.index(8)));
       for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
@@ -926,6 +980,12 @@ private:
       return next;
     }
 
+    if (cfg.tf32()) {
+      acc = tf32Values(b, probs, acc);
+      next.append(acc.begin(), acc.end());
+      return next;
+    }
+
     // O += P V: P as A fragments (two accumulator tiles per 16 keys).
     auto halfType = VectorType::get({2, 2}, cfg.elementType);
     for (int64_t ks = 0; ks < cfg.tileK / 16; ++ks) {
@@ -947,6 +1007,52 @@ private:
     }
     next.append(acc.begin(), acc.end());
     return next;
+  }
+
+  /// O += P V in tf32 (m16n8k8, one accumulator tile of P per 8 keys). The
+  /// A fragment wants keys c and c + 4 of rows g and g + 8, while lane
+  /// (g, c) holds keys 2c and 2c + 1: four quad shuffles per row fetch them.
+  SmallVector<Value> tf32Values(ImplicitLocOpBuilder &b,
+                                ArrayRef<Value> probs,
+                                SmallVector<Value> acc) {
+    Builder e{b};
+    Type i32 = b.getI32Type();
+    Value quadBase = e.mul(g, e.index(4));
+    Value odd = e.cmp(P::eq, e.rem(c, e.index(2)), e.index(1));
+    auto lane32 = [&](Value index) {
+      return arith::IndexCastOp::create(b, i32, index).getResult();
+    };
+    Value fromLow = lane32(e.add(quadBase, e.div(c, e.index(2))));
+    Value fromHigh =
+        lane32(e.add(quadBase, e.add(e.index(2), e.div(c, e.index(2)))));
+    Value width = arith::ConstantIntOp::create(b, i32, 32);
+    auto fetch = [&](Value tile, int64_t r, Value srcLane) {
+      SmallVector<Value> got;
+      for (int64_t i = 0; i < 2; ++i)
+        got.push_back(gpu::ShuffleOp::create(b, element(b, tile, r, i),
+                                             srcLane, width,
+                                             gpu::ShuffleMode::IDX)
+                          .getShuffleResult());
+      Value v = e.select(odd, got[1], got[0]);
+      return arith::BitcastOp::create(b, i32, v).getResult();
+    };
+    for (int64_t kb = 0; kb < cfg.tileK / 8; ++kb) {
+      SmallVector<Value> aFrag = {fetch(probs[kb], 0, fromLow),
+                                  fetch(probs[kb], 1, fromLow),
+                                  fetch(probs[kb], 0, fromHigh),
+                                  fetch(probs[kb], 1, fromHigh)};
+      // B = V (k8 keys x n8 columns): lane (g, c) holds V[key c][g] and
+      // V[key c + 4][g].
+      Value keyRow = e.add(vRowBase, e.add(e.index(kb * 8), c));
+      for (int64_t dt = 0; dt < cfg.valueDim / 8; ++dt) {
+        Value col = e.add(e.index(dt * 8), g);
+        SmallVector<Value> bFrag = {
+            sharedWord(b, keyRow, col),
+            sharedWord(b, e.add(keyRow, e.index(4)), col)};
+        acc[dt] = mmaSyncTf32(b, aFrag, bFrag, acc[dt]);
+      }
+    }
+    return acc;
   }
 
   void epilogue(ImplicitLocOpBuilder &b, ArrayRef<Value> state) {
@@ -978,11 +1084,15 @@ private:
           Value v1 = ie.fmul(element(ib, acc, r, 1), inverse[r]);
           Value pair = vector::FromElementsOp::create(
               ib, VectorType::get({2}, f32), ValueRange{v0, v1});
-          Value narrow = arith::TruncFOp::create(ib, pairType, pair);
+          Value narrow =
+              cfg.tf32() ? pair
+                         : arith::TruncFOp::create(ib, pairType, pair)
+                               .getResult();
           Value col = ie.add(ie.index(dt * 8), ie.mul(c, ie.index(2)));
           vector::StoreOp::create(ib, narrow, out,
                                   ValueRange{batchIdx, head, row, col},
-                                  false, llvm::MaybeAlign(4));
+                                  false,
+                                  llvm::MaybeAlign(cfg.tf32() ? 8 : 4));
         }
         if (cfg.withLse) {
           Value first = ie.cmp(P::eq, c, ie.index(0));
@@ -1038,6 +1148,8 @@ std::string wgmmaUnsupportedReason(KernelConfig cfg) {
   if (cfg.warps != 4 && cfg.warps != 8)
     return "it runs one or two warpgroups (warps = 4 or 8), got warps = " +
            std::to_string(cfg.warps);
+  if (cfg.elementType.isF32())
+    return "f32 inputs take the tf32 mma.sync kernel";
   if (cfg.headDim % 64 || cfg.valueDim % 64)
     return "it needs D and Dv multiples of 64, got D = " +
            std::to_string(cfg.headDim) + ", Dv = " +
@@ -1069,9 +1181,9 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
                             "layouts, got ")
              << v.getType();
   Type elt = qType.getElementType();
-  if (!elt.isF16() && !elt.isBF16())
-    return op.emitOpError("the GPU path supports f16 and bf16 (tensor "
-                          "cores); got ")
+  if (!elt.isF16() && !elt.isBF16() && !elt.isF32())
+    return op.emitOpError("the GPU path supports f16, bf16 (tensor cores) "
+                          "and f32 (tf32 tensor cores); got ")
            << elt;
   KernelConfig cfg;
   cfg.warps = warps;
@@ -1123,6 +1235,10 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
       diag << "wgmma does not apply: " << reason;
     return diag;
   }
+  // f32 tiles take twice the bytes: narrower key tiles until they fit
+  // (the tf32 kernel is the slow path; its tile is reported in spa.launch).
+  while (cfg.tf32() && cfg.sharedBytes() > 48 * 1024 && cfg.tileK > 16)
+    cfg.tileK /= 2;
   if (!cfg.wgmma && cfg.sharedBytes() > 48 * 1024)
     return op.emitOpError()
            << "the kernel's shared tile needs " << cfg.sharedBytes()

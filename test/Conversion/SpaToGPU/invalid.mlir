@@ -1,16 +1,6 @@
 // Diagnostics of convert-spa-to-gpu, one case each.
 // RUN: spa-opt %s -convert-spa-to-gpu -split-input-file -verify-diagnostics
 
-func.func @f(%q: memref<1x2x8x64xf32>) {
-  // expected-error @+1 {{the GPU path supports f16 and bf16 (tensor cores); got 'f32'}}
-  spa.attention bands(#spa.bands<causal, [0:4], [4:8]>)
-      ins(%q, %q, %q : memref<1x2x8x64xf32>, memref<1x2x8x64xf32>, memref<1x2x8x64xf32>)
-      outs(%q : memref<1x2x8x64xf32>)
-  return
-}
-
-// -----
-
 func.func @f(%q: memref<1x2x8x40xbf16>) {
   // expected-error @+1 {{the GPU path needs D and Dv multiples of 16, at most 256; got D = 40, Dv = 40}}
   spa.attention bands(#spa.bands<causal, [0:4], [4:8]>)
