@@ -209,9 +209,10 @@ def test_cuda_artifact_compile_save_load_round_trip(tmp_path, mma, stages,
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_compile_rejects_what_the_kernel_cannot_do():
-    with pytest.raises(spa.MLIRError, match="supports f16 and bf16"):
+    with pytest.raises(spa.MLIRError, match="f32 inputs take the tf32"):
         spa.compile(spa.LayerSpec(heads=2, seq_len=64, head_dim=64,
-                                  dtype="f32"), target="cuda:sm_90a")
+                                  dtype="f32"), target="cuda:sm_90a",
+                    mma="wgmma")
     with pytest.raises(spa.MLIRError, match="multiples of 16"):
         spa.compile(spa.LayerSpec(heads=2, seq_len=64, head_dim=40,
                                   dtype="bf16"), target="cuda:sm_90a")
@@ -223,6 +224,17 @@ def test_cuda_compile_rejects_what_the_kernel_cannot_do():
         spa.compile(spa.LayerSpec(heads=2, seq_len=64, head_dim=32,
                                   dtype="bf16"), target="cuda:sm_90a",
                     stages=2)
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_f32_takes_the_tf32_kernel():
+    artifact = spa.compile(spa.LayerSpec(heads=2, seq_len=100, head_dim=128,
+                                         dtype="f32"), target="cuda:sm_90a")
+    assert artifact.kernel["mma"] == "mma.sync"
+    assert "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32" in artifact.ptx
+    assert artifact.kernel["shared_bytes"] == 0  # static tiles
+    out = next(a for a in artifact.kernel["args"] if a["name"] == "output")
+    assert out["dtype"] == "f32"
 
 
 def test_runtime_imports_without_native_module():
