@@ -135,6 +135,28 @@ Value make2x2(ImplicitLocOpBuilder &b, ArrayRef<Value> values, Type type) {
                                         values);
 }
 
+/// acc += a * b by nvvm.mma.sync m16n8k{k}: A as four and B as two i32
+/// words in PTX's fragment layouts, C/D as the 2x2 f32 tile.
+Value mmaWords(ImplicitLocOpBuilder &b, ArrayRef<Value> a, ArrayRef<Value> bFrag,
+               Value acc, int64_t k, NVVM::MMATypes type) {
+  SmallVector<Value> cValues;
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t i = 0; i < 2; ++i)
+      cValues.push_back(element(b, acc, r, i));
+  Type f32 = b.getF32Type();
+  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                     {f32, f32, f32, f32});
+  Value result = NVVM::MmaOp::create(
+      b, resultType, a, bFrag, cValues, ArrayRef<int64_t>{16, 8, k},
+      std::nullopt, std::nullopt, std::array<NVVM::MMATypes, 2>{type, type},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value> parts;
+  for (int64_t i = 0; i < 4; ++i)
+    parts.push_back(LLVM::ExtractValueOp::create(b, result, i));
+  return make2x2(b, parts, f32);
+}
+
 /// acc += a * b on tensor cores (m16n8k16). f16 goes through nvgpu; MLIR
 /// 22's nvgpu lowering cannot type bf16 operands, so bf16 calls nvvm.mma.sync
 /// with the fragments repacked as i32 pairs (docs/gpu-toolchain.md).
@@ -154,24 +176,8 @@ Value mmaSync(ImplicitLocOpBuilder &b, Value a, Value bFrag, Value acc) {
     }
     return words;
   };
-  SmallVector<Value> cValues;
-  for (int64_t r = 0; r < 2; ++r)
-    for (int64_t i = 0; i < 2; ++i)
-      cValues.push_back(element(b, acc, r, i));
-  Type f32 = b.getF32Type();
-  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(),
-                                                     {f32, f32, f32, f32});
-  Value result = NVVM::MmaOp::create(
-      b, resultType, packRows(a, 4), packRows(bFrag, 2), cValues,
-      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                    NVVM::MMATypes::bf16},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
-  SmallVector<Value> parts;
-  for (int64_t i = 0; i < 4; ++i)
-    parts.push_back(LLVM::ExtractValueOp::create(b, result, i));
-  return make2x2(b, parts, f32);
+  return mmaWords(b, packRows(a, 4), packRows(bFrag, 2), acc, 16,
+                  NVVM::MMATypes::bf16);
 }
 
 /// acc += a * b on tensor cores in tf32 (m16n8k8): f32 inputs. `a` holds
@@ -179,24 +185,7 @@ Value mmaSync(ImplicitLocOpBuilder &b, Value a, Value bFrag, Value acc) {
 /// 19 bits (tf32 precision, relative error about 2^-11 per operand).
 Value mmaSyncTf32(ImplicitLocOpBuilder &b, ArrayRef<Value> a,
                   ArrayRef<Value> bFrag, Value acc) {
-  SmallVector<Value> cValues;
-  for (int64_t r = 0; r < 2; ++r)
-    for (int64_t i = 0; i < 2; ++i)
-      cValues.push_back(element(b, acc, r, i));
-  Type f32 = b.getF32Type();
-  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(),
-                                                     {f32, f32, f32, f32});
-  Value result = NVVM::MmaOp::create(
-      b, resultType, a, bFrag, cValues, ArrayRef<int64_t>{16, 8, 8},
-      std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::tf32,
-                                    NVVM::MMATypes::tf32},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
-  SmallVector<Value> parts;
-  for (int64_t i = 0; i < 4; ++i)
-    parts.push_back(LLVM::ExtractValueOp::create(b, result, i));
-  return make2x2(b, parts, f32);
+  return mmaWords(b, a, bFrag, acc, 8, NVVM::MMATypes::tf32);
 }
 
 class KernelBuilder {

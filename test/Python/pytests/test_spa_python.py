@@ -208,22 +208,20 @@ def test_cuda_artifact_compile_save_load_round_trip(tmp_path, mma, stages,
 
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
-def test_cuda_compile_rejects_what_the_kernel_cannot_do():
-    with pytest.raises(spa.MLIRError, match="f32 inputs take the tf32"):
-        spa.compile(spa.LayerSpec(heads=2, seq_len=64, head_dim=64,
-                                  dtype="f32"), target="cuda:sm_90a",
-                    mma="wgmma")
-    with pytest.raises(spa.MLIRError, match="multiples of 16"):
-        spa.compile(spa.LayerSpec(heads=2, seq_len=64, head_dim=40,
-                                  dtype="bf16"), target="cuda:sm_90a")
-    with pytest.raises(spa.MLIRError, match="mma = wgmma needs chip = sm_90a"):
-        spa.compile(spa.LayerSpec(heads=2, seq_len=64, head_dim=64,
-                                  dtype="bf16"), target="cuda:sm_80",
-                    mma="wgmma")
-    with pytest.raises(spa.MLIRError, match="stages = 2 needs the wgmma"):
-        spa.compile(spa.LayerSpec(heads=2, seq_len=64, head_dim=32,
-                                  dtype="bf16"), target="cuda:sm_90a",
-                    stages=2)
+@pytest.mark.parametrize("head_dim,dtype,options,message", [
+    (64, "f32", dict(mma="wgmma"), "f32 inputs take the tf32"),
+    (40, "bf16", {}, "multiples of 16"),
+    (64, "bf16", dict(target="cuda:sm_80", mma="wgmma"),
+     "mma = wgmma needs chip = sm_90a"),
+    (32, "bf16", dict(stages=2), "stages = 2 needs the wgmma"),
+])
+def test_cuda_compile_rejects_what_the_kernel_cannot_do(head_dim, dtype,
+                                                        options, message):
+    options = dict(options)
+    target = options.pop("target", "cuda:sm_90a")
+    with pytest.raises(spa.MLIRError, match=message):
+        spa.compile(spa.LayerSpec(heads=2, seq_len=64, head_dim=head_dim,
+                                  dtype=dtype), target=target, **options)
 
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
