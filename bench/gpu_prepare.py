@@ -41,6 +41,10 @@ VARIANT_CHECKS = [
     ("w2k128_f16_d64_nq100", 1, 3, 3, 257, 100, 64, 64, "f16", "exclusive_equal", "causal", True, 2, 128),
     ("w8k64_bf16_bidir_n200", 1, 2, 1, 200, 200, 128, 128, "bf16", "dense_causal", "bidirectional", True, 8, 64),
     ("w1k16_bf16_n50", 1, 2, 2, 50, 50, 32, 32, "bf16", "pair_balanced", "causal", True, 1, 16),
+    # wgmma with two warpgroups and 16-key tiles: 256 threads copy 128-chunk
+    # K/V tiles (the guard against writes past the tile).
+    ("w8k16_bf16_d64_n300_wgmma", 1, 4, 2, 300, 300, 64, 64, "bf16", "local_plus_band", "causal", True, 8, 16),
+    ("w8k16_f16_d64_bidir_n150_wgmma", 1, 2, 2, 150, 150, 64, 64, "f16", "sliding_window", "bidirectional", True, 8, 16),
 ]
 VARIANT_BENCH = [(8, 64), (4, 32), (8, 32), (2, 64)]
 BENCH_SHAPES = [(4, 16, 4096, 64), (2, 16, 8192, 128), (1, 32, 16384, 128)]

@@ -45,6 +45,8 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/SymbolTable.h"
 
+#include "llvm/Support/Regex.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -84,6 +86,7 @@ struct KernelConfig {
   // ring; tile t + n - 1 is copied while tile t is computed.
   int64_t stages = 1;
   int64_t tileBytes(int64_t rows, int64_t width) const {
+    assert(!elementType.isF32() && "wgmma tiles are f16/bf16");
     return rows * width * 2;
   }
   int64_t threads() const { return 32 * warps; }
@@ -387,6 +390,8 @@ private:
         state.assign(loop.getResults().begin(), loop.getResults().end());
       }
     }
+    if (cfg.wgmma) // the Q copies of an item whose key ranges are all empty
+      NVVM::CpAsyncWaitGroupOp::create(b, 0);
     epilogue(b, state);
   }
 
@@ -553,8 +558,8 @@ private:
   }
 
   /// cp.async copies of rows [rowStart, rowStart + rows) of (batch,
-  /// `sourceHead`) into the swizzled `tile`; rows at or past `limit` (and all
-  /// rows when `enabled` is false) are zero-filled without reading memory.
+  /// `sourceHead`) into the swizzled `tile` (buffer `stage` of a ring); rows
+  /// at or past `limit` are zero-filled without reading memory.
   void copySwizzled(ImplicitLocOpBuilder &b, Value source, Value sourceHead,
                     Value rowStart, int64_t rows, int64_t limit, int64_t width,
                     Value tile, Value stage = Value()) {
@@ -578,11 +583,26 @@ private:
                                         e.mul(swizzled, e.index(8))};
       if (stage)
         destination.insert(destination.begin(), stage);
-      nvgpu::DeviceAsyncCopyOp::create(
-          b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tile,
-          destination, source,
-          ValueRange{batchIdx, sourceHead, safeRow, e.mul(column, e.index(8))},
-          b.getIndexAttr(8), srcElements, b.getUnitAttr());
+      auto copy = [&](ImplicitLocOpBuilder &cb) {
+        nvgpu::DeviceAsyncCopyOp::create(
+            cb, nvgpu::DeviceAsyncTokenType::get(cb.getContext()), tile,
+            destination, source,
+            ValueRange{batchIdx, sourceHead, safeRow,
+                       e.mul(column, e.index(8))},
+            cb.getIndexAttr(8), srcElements, cb.getUnitAttr());
+      };
+      if ((it + 1) * cfg.threads() <= chunks) {
+        copy(b);
+        continue;
+      }
+      // The last round of a tile that does not divide by the thread count:
+      // threads past its end must not write (the next tile follows).
+      scf::IfOp::create(b, e.cmp(P::slt, chunk, e.index(chunks)),
+                        [&](OpBuilder &nb, Location l) {
+                          ImplicitLocOpBuilder ib(l, nb);
+                          copy(ib);
+                          scf::YieldOp::create(ib);
+                        });
     }
   }
 
@@ -634,8 +654,7 @@ private:
   /// wgmma.wait_group 0 with every accumulator value passed through the same
   /// asm statement: the compiler cannot read an accumulator before the wait.
   SmallVector<Value> waitForAccumulators(ImplicitLocOpBuilder &b,
-                                         ArrayRef<Value> values,
-                                         int64_t pending = 0) {
+                                         ArrayRef<Value> values) {
     int64_t n = values.size();
     std::string constraints;
     for (int64_t i = 0; i < n; ++i)
@@ -647,8 +666,7 @@ private:
         b.getContext(), SmallVector<Type>(n, f32));
     Value result =
         LLVM::InlineAsmOp::create(b, structType, values,
-                                  "wgmma.wait_group.sync.aligned " +
-                                      std::to_string(pending) + ";",
+                                  "wgmma.wait_group.sync.aligned 0;",
                                   constraints, true, false,
                                   LLVM::tailcallkind::TailCallKind::None,
                                   LLVM::AsmDialectAttr(), ArrayAttr())
@@ -674,10 +692,9 @@ private:
         flat.push_back(element(b, tile, r, i));
   }
 
-  /// S = Q K^T: D / 16 wgmma m64n{tileK}k16, both operands from shared
-  /// memory (K-major), accumulating in registers.
   /// Issues S = Q K^T for the K tile in ring buffer `stage` as one commit
-  /// group; returns the accumulators, valid only after a wait.
+  /// group: D / 16 wgmma m64n{tileK}k16, both operands from shared memory
+  /// (K-major). Returns the accumulators, valid only after a wait.
   SmallVector<Value> issueScores(ImplicitLocOpBuilder &b, Value stage) {
     MLIRContext *ctx = b.getContext();
     Type f32 = b.getF32Type();
@@ -1146,7 +1163,8 @@ std::string wgmmaUnsupportedReason(KernelConfig cfg) {
   if (cfg.sharedBytes() > kMaxDynamicShared)
     return "its Q, K and V tiles need " + std::to_string(cfg.sharedBytes()) +
            " bytes of shared memory, more than the " +
-           std::to_string(kMaxDynamicShared) + " a block can have";
+           std::to_string(kMaxDynamicShared) + " a block can have" +
+           (cfg.stages > 1 ? "; use fewer stages" : "");
   return "";
 }
 
@@ -1228,6 +1246,12 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
   // (the tf32 kernel is the slow path; its tile is reported in spa.launch).
   while (cfg.tf32() && cfg.sharedBytes() > 48 * 1024 && cfg.tileK > 16)
     cfg.tileK /= 2;
+  if (cfg.tf32() && cfg.sharedBytes() > 48 * 1024)
+    return op.emitOpError()
+           << "the f32 (tf32) kernel's shared tile needs " << cfg.sharedBytes()
+           << " bytes even with tile-k = " << cfg.tileK
+           << ", more than the 48 KiB of static shared memory; use fewer "
+              "warps";
   if (!cfg.wgmma && cfg.sharedBytes() > 48 * 1024)
     return op.emitOpError()
            << "the kernel's shared tile needs " << cfg.sharedBytes()
@@ -1359,6 +1383,12 @@ struct ConvertSpaToGPUPass
       module.emitError() << "convert-spa-to-gpu: stages must be 0 (auto) to "
                             "4; got "
                          << stages.getValue();
+      return signalPassFailure();
+    }
+    if (!llvm::Regex("^sm_[0-9]+a?$").match(chip.getValue())) {
+      module.emitError() << "convert-spa-to-gpu: chip must look like sm_90a "
+                            "or sm_80; got '"
+                         << chip.getValue() << "'";
       return signalPassFailure();
     }
     if (!llvm::is_contained({"auto", "mma.sync", "wgmma"}, mma.getValue())) {

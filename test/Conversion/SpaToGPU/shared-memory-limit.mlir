@@ -4,7 +4,7 @@
 // RUN: spa-opt %s -convert-spa-to-gpu="warps=8 tile-k=128 mma=mma.sync" -verify-diagnostics
 // RUN: not spa-opt %s -convert-spa-to-gpu="warps=8 tile-k=128 mma=wgmma stages=4" 2>&1 | FileCheck %s --check-prefix=WGMMA
 
-// WGMMA: error: 'spa.attention' op the wgmma kernel does not apply: its Q, K and V tiles need 294912 bytes of shared memory, more than the 232448 a block can have
+// WGMMA: error: 'spa.attention' op the wgmma kernel does not apply: its Q, K and V tiles need 294912 bytes of shared memory, more than the 232448 a block can have; use fewer stages
 
 func.func @f(%q: memref<1x2x512x128xbf16>) {
   // expected-error @+1 {{the kernel's shared tile needs 69632 bytes, more than the 48 KiB of static shared memory; use fewer warps or a smaller tile-k}}

@@ -4,6 +4,7 @@
 // memory and O += P V by wgmma with P in registers (inline PTX).
 // RUN: spa-opt %s -convert-spa-to-gpu="stages=2" | FileCheck %s
 // RUN: spa-opt %s -convert-spa-to-gpu="stages=1" | FileCheck %s --check-prefix=ONE
+// RUN: spa-opt %s -convert-spa-to-gpu="stages=1 warps=8 tile-k=16" | FileCheck %s --check-prefix=GUARD
 
 // CHECK: memref.global "private" constant @spa_attention_0_work : memref<4x3xi32>
 // Launch with dynamic shared memory: Q 64x64 + 2 x (K 64x64 + V 64x64) bf16.
@@ -71,6 +72,16 @@
 // ONE: nvgpu.device_async_copy %arg2
 // ONE: nvvm.cp.async.commit.group
 // ONE-NEXT: scf.yield
+
+// Two warpgroups, 16-key tiles: a 16 x 64 tile is 128 copies of 16 bytes
+// for 256 threads; the threads past the tile must not write (the V tile
+// follows the K tile in shared memory).
+// GUARD: %[[IN:.*]] = arith.cmpi slt, %{{.*}}, %c128{{.*}} : index
+// GUARD-NEXT: scf.if %[[IN]] {
+// GUARD: nvgpu.device_async_copy %arg1{{.*}} to memref<1x1x16x64xbf16, #gpu.address_space<workgroup>>
+// Items whose ranges are all empty still wait for their Q copies.
+// GUARD: nvvm.cp.async.wait.group 0
+// GUARD-NOT: nvgpu.device_async_copy
 
 func.func @layer(%q: memref<1x2x100x64xbf16>, %k: memref<1x1x100x64xbf16>,
                  %v: memref<1x1x100x64xbf16>, %o: memref<1x2x100x64xbf16>,

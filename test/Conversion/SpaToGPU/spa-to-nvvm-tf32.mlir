@@ -5,6 +5,7 @@
 // RUN: spa-opt %s --spa-to-nvvm="format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s
 // RUN: spa-opt %s -spa-balance-bands -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -convert-spa-to-gpu | FileCheck %s --check-prefix=KERNEL
 // RUN: not spa-opt %s -spa-balance-bands -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -convert-spa-to-gpu="mma=wgmma" 2>&1 | FileCheck %s --check-prefix=WGMMA
+// RUN: not spa-opt %s -spa-balance-bands -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -convert-spa-to-gpu="warps=8" 2>&1 | FileCheck %s --check-prefix=TOOBIG
 
 // CHECK: .entry spa_attention_0(
 // CHECK-NOT: ldmatrix
@@ -19,6 +20,8 @@
 // KERNEL-SAME: tile = array<i64: 64, 32>
 // KERNEL: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32
 
+// 8 warps: 128 query rows of f32 do not fit even with 16-key tiles.
+// TOOBIG: error: 'spa.attention' op the f32 (tf32) kernel's shared tile needs 69632 bytes even with tile-k = 16, more than the 48 KiB of static shared memory; use fewer warps
 // WGMMA: error: 'spa.attention' op the wgmma kernel does not apply: f32 inputs take the tf32 mma.sync kernel
 
 func.func @layer(%q: tensor<1x4x130x128xf32>, %k: tensor<1x2x130x128xf32>,
