@@ -47,8 +47,8 @@ def ConvertSpaToLinalg : Pass<"convert-spa-to-linalg"> {
 def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Lower buffer-form spa.attention to a tensor-core GPU kernel";
   let description = [{
-    For every `spa.attention` on memrefs (static shapes, f16/bf16, concrete
-    band table) generates a FlashAttention-2 style forward kernel in a
+    For every `spa.attention` on memrefs (static shapes, f16/bf16/f32,
+    concrete band table) generates a FlashAttention-2 style forward kernel in a
     `gpu.module @spa_kernels` (gpu, nvgpu, vector, scf, arith, math ops) and
     replaces the op by a `gpu.launch_func`: one block of `warps` warps per
     work item (batch, head, query tile of 16 x warps rows), launched in the
@@ -60,11 +60,13 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     head interval's reach; tiles entirely inside the interval skip the mask;
     With `mma=mma.sync`, S = QK^T and O += PV use `nvgpu.mma.sync`
     (m16n8k16) with `ldmatrix` fragments and synchronous tile copies. With
-    `mma=wgmma` (sm_90a) one warpgroup computes S with `nvvm.wgmma.mma_async`
+    `mma=wgmma` (sm_90a, f16/bf16) each warpgroup of 64 query rows computes
+    S with `nvvm.wgmma.mma_async`
     from 128-byte-swizzled shared tiles and O += PV with wgmma taking P from
     registers; K and V tiles arrive by `cp.async`, the next tile's copy
     overlapping the current tile's softmax and products. The softmax is
-    online, in f32, base 2.
+    online, in f32, base 2. f32 inputs take the mma.sync kernel on tf32
+    tensor cores (m16n8k8).
   }];
   let options = [
     Option<"warps", "warps", "int64_t", /*default=*/"4",
@@ -72,9 +74,9 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     Option<"tileK", "tile-k", "int64_t", /*default=*/"64",
            "Keys per key tile (16, 32, 64, 128)">,
     Option<"mma", "mma", "std::string", /*default=*/"\"auto\"",
-           "Matrix instructions: mma.sync (any sm_80+), wgmma (sm_90a, one "
-           "warpgroup, D and Dv multiples of 64), auto (wgmma where chip "
-           "and shape allow, else mma.sync)">,
+           "Matrix instructions: mma.sync (any sm_80+; tf32 for f32), wgmma "
+           "(sm_90a, f16/bf16, warps 4 or 8, D and Dv multiples of 64), "
+           "auto (wgmma where chip and shape allow, else mma.sync)">,
     Option<"stages", "stages", "int64_t", /*default=*/"0",
            "wgmma kernel: K/V shared buffers (1: one each, next copies "
            "interleaved with compute; n > 1: a ring of n tiles; 0: 2 where "
