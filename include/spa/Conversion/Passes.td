@@ -57,7 +57,7 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     work list become private `memref.global` constants passed to the kernel.
 
     Inside the kernel, key tiles of 64 keys are visited only within each
-    head interval's reach; tiles entirely inside the interval skip the mask;
+    head interval's reach; tiles entirely inside the interval skip the mask.
     With `mma=mma.sync`, S = QK^T and O += PV use `nvgpu.mma.sync`
     (m16n8k16) with `ldmatrix` fragments and synchronous tile copies. With
     `mma=wgmma` (sm_90a, f16/bf16) each warpgroup of 64 query rows computes
