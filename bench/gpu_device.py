@@ -225,7 +225,12 @@ def main():
                   f"({r['dense_tflops']:5.1f})  flex/spa "
                   f"{r['spa_vs_flex']:.2f}x", flush=True)
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "gpu_report.json"), "w") as f:
+    # A filtered run (a sanitizer pass, say) must not overwrite the full
+    # report of the same directory.
+    partial = args.only or args.no_bench or args.no_check
+    name = "gpu_report_partial.json" if partial else "gpu_report.json"
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, name), "w") as f:
         json.dump(report, f, indent=1)
     print(f"{failed} failed checks")
     return 1 if failed else 0
