@@ -354,6 +354,12 @@ private:
     for (int64_t t = 0; t < cfg.valueDim / 8; ++t)
       state.push_back(zeroAcc);
 
+    // Key ranges of the item: each interval (and side) of the head.
+    struct KeyRange {
+      Value lo, hi, begin, end;
+      int side;
+    };
+    SmallVector<KeyRange> ranges;
     for (int64_t slot = 0; slot < cfg.slots; ++slot) {
       Value lo = e.toIndex(memref::LoadOp::create(
           b, bounds, ValueRange{head, e.index(slot), e.index(0)}));
@@ -364,31 +370,49 @@ private:
           break;
         Value sideLo = side > 0 ? lo : e.max(lo, e.index(1));
         auto [begin, end] = keyRange(b, sideLo, hi, side);
-        if (cfg.wgmma && cfg.stages == 1) {
-          // Prologue: the range's first K and V tiles, one copy group each
-          // (the loop keeps exactly this shape: K(j), V(j) in flight).
-          Value nonEmpty = e.cmp(P::slt, begin, end);
-          prefetch(b, nonEmpty, key, begin, cfg.headDim, kTile);
-          prefetch(b, nonEmpty, value, begin, cfg.valueDim, vTile);
-        } else if (cfg.wgmma) {
-          // Ring prologue: tiles 0 .. stages - 2 of the range, one group
-          // each (K and V together) into buffers 0 .. stages - 2.
-          for (int64_t t = 0; t + 1 < cfg.stages; ++t) {
-            Value j0 = e.add(begin, e.index(t * cfg.tileK));
-            prefetchTile(b, e.cmp(P::slt, j0, end), j0, e.index(t));
-          }
-        }
-        auto loop = scf::ForOp::create(
-            b, begin, end, e.index(cfg.tileK), state,
-            [&, end = end](OpBuilder &nb, Location nloc, Value j0,
-                           ValueRange carried) {
-              ImplicitLocOpBuilder ib(nloc, nb);
-              SmallVector<Value> updated =
-                  keyTile(ib, j0, sideLo, hi, side, begin, end, carried);
-              scf::YieldOp::create(ib, updated);
-            });
-        state.assign(loop.getResults().begin(), loop.getResults().end());
+        ranges.push_back({sideLo, hi, begin, end, side});
       }
+    }
+    // wgmma, stages = 1: the tile after the last of a range is the first
+    // of the next non-empty range, so its copies overlap the current tile
+    // like any other (follow[r] = (exists, first key)).
+    SmallVector<std::pair<Value, Value>> follow(ranges.size());
+    Value none = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
+    follow.back() = {none, e.index(0)};
+    for (int64_t r = ranges.size() - 2; r >= 0; --r) {
+      const KeyRange &n = ranges[r + 1];
+      Value nonEmpty = e.cmp(P::slt, n.begin, n.end);
+      follow[r] = {e.ori(nonEmpty, follow[r + 1].first),
+                   e.select(nonEmpty, n.begin, follow[r + 1].second)};
+    }
+    if (cfg.wgmma && cfg.stages == 1) {
+      // Prologue: the first tile of the first non-empty range, one copy
+      // group for K (with Q) and one for V; every tile keeps this shape.
+      Value nonEmpty = e.cmp(P::slt, ranges[0].begin, ranges[0].end);
+      Value any = e.ori(nonEmpty, follow[0].first);
+      Value first = e.select(nonEmpty, ranges[0].begin, follow[0].second);
+      prefetch(b, any, key, first, cfg.headDim, kTile);
+      prefetch(b, any, value, first, cfg.valueDim, vTile);
+    }
+    for (auto [r, range] : llvm::enumerate(ranges)) {
+      if (cfg.wgmma && cfg.stages > 1) {
+        // Ring prologue: tiles 0 .. stages - 2 of the range, one group
+        // each (K and V together) into buffers 0 .. stages - 2.
+        for (int64_t t = 0; t + 1 < cfg.stages; ++t) {
+          Value j0 = e.add(range.begin, e.index(t * cfg.tileK));
+          prefetchTile(b, e.cmp(P::slt, j0, range.end), j0, e.index(t));
+        }
+      }
+      auto loop = scf::ForOp::create(
+          b, range.begin, range.end, e.index(cfg.tileK), state,
+          [&](OpBuilder &nb, Location nloc, Value j0, ValueRange carried) {
+            ImplicitLocOpBuilder ib(nloc, nb);
+            SmallVector<Value> updated =
+                keyTile(ib, j0, range.lo, range.hi, range.side, range.begin,
+                        range.end, follow[r], carried);
+            scf::YieldOp::create(ib, updated);
+          });
+      state.assign(loop.getResults().begin(), loop.getResults().end());
     }
     if (cfg.wgmma) // the Q copies of an item whose key ranges are all empty
       NVVM::CpAsyncWaitGroupOp::create(b, 0);
@@ -925,11 +949,12 @@ private:
 
   SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value j0, Value lo,
                              Value hi, int side, Value begin, Value end,
+                             std::pair<Value, Value> follow,
                              ValueRange state) {
     Builder e{b};
     Type f32 = b.getF32Type();
     SmallVector<Value> scores;
-    Value hasNext;
+    Value hasNext, nextStart;
     Value stage; // ring buffer of this tile (stages > 1)
     if (cfg.wgmma && cfg.stages > 1) {
       Value t = e.div(e.sub(j0, begin), e.index(cfg.tileK));
@@ -945,9 +970,12 @@ private:
       waitForCopies(b, 1);
       scores = wgmmaScores(b, e.index(0));
       afterWgmma(b); // every warp is done with K(j)
-      Value nextJ0 = e.add(j0, e.index(cfg.tileK));
-      hasNext = e.cmp(P::slt, nextJ0, end);
-      prefetch(b, hasNext, key, nextJ0, cfg.headDim, kTile);
+      // The next tile: in this range, else the next non-empty range's first.
+      Value inRange = e.cmp(P::slt, e.add(j0, e.index(cfg.tileK)), end);
+      hasNext = e.ori(inRange, follow.first);
+      nextStart = e.select(inRange, e.add(j0, e.index(cfg.tileK)),
+                           follow.second);
+      prefetch(b, hasNext, key, nextStart, cfg.headDim, kTile);
     } else {
       gpu::BarrierOp::create(b); // previous tile's shared reads are done
       copyTile(b, key, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.headDim, smem,
@@ -980,8 +1008,7 @@ private:
       waitForCopies(b, 1); // V(j) landed; K(j + 1) may still be in flight
       acc = wgmmaValues(b, probs, acc, e.index(0));
       afterWgmma(b); // every warp is done with V(j)
-      prefetch(b, hasNext, value, e.add(j0, e.index(cfg.tileK)),
-               cfg.valueDim, vTile);
+      prefetch(b, hasNext, value, nextStart, cfg.valueDim, vTile);
       next.append(acc.begin(), acc.end());
       return next;
     }

@@ -32,6 +32,7 @@ struct IndexArith {
     return arith::CmpIOp::create(b, p, x, y);
   }
   Value andi(Value x, Value y) { return arith::AndIOp::create(b, x, y); }
+  Value ori(Value x, Value y) { return arith::OrIOp::create(b, x, y); }
   Value select(Value c, Value x, Value y) {
     return arith::SelectOp::create(b, c, x, y);
   }
