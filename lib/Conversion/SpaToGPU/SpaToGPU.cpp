@@ -331,17 +331,20 @@ private:
                smem, e.index(0));
       gpu::BarrierOp::create(b);
       Value row = e.add(e.mul(warp, e.index(16)), e.rem(lane, e.index(16)));
-      // tf32 A fragments (rows g, g + 8; columns c, c + 4 of each 8).
-      for (int64_t ks = 0; cfg.tf32() && ks < cfg.headDim / 8; ++ks)
-        for (int64_t half : {0, 4})
-          for (int64_t r : {0, 8})
-            queryFragments.push_back(sharedWord(
-                b, e.add(e.add(e.mul(warp, e.index(16)), g), e.index(r)),
-                e.add(e.index(ks * 8 + half), c)));
-      for (int64_t ks = 0; !cfg.tf32() && ks < cfg.headDim / 16; ++ks) {
-        Value col = e.add(e.index(ks * 16),
-                          e.mul(e.div(lane, e.index(16)), e.index(8)));
-        queryFragments.push_back(ldmatrix(b, smem, row, col, 4, false));
+      if (cfg.tf32()) {
+        // tf32 A fragments (rows g, g + 8; columns c, c + 4 of each 8).
+        for (int64_t ks = 0; ks < cfg.headDim / 8; ++ks)
+          for (int64_t half : {0, 4})
+            for (int64_t r : {0, 8})
+              queryFragments.push_back(sharedWord(
+                  b, e.add(e.add(e.mul(warp, e.index(16)), g), e.index(r)),
+                  e.add(e.index(ks * 8 + half), c)));
+      } else {
+        for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
+          Value col = e.add(e.index(ks * 16),
+                            e.mul(e.div(lane, e.index(16)), e.index(8)));
+          queryFragments.push_back(ldmatrix(b, smem, row, col, 4, false));
+        }
       }
     }
 
@@ -375,24 +378,26 @@ private:
     }
     // wgmma, stages = 1: the tile after the last of a range is the first
     // of the next non-empty range, so its copies overlap the current tile
-    // like any other (follow[r] = (exists, first key)).
+    // like any other (follow[r] = (exists, first key)). The other schedules
+    // start each range on its own.
+    bool chained = cfg.wgmma && cfg.stages == 1;
     SmallVector<std::pair<Value, Value>> follow(ranges.size());
-    Value none = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
-    follow.back() = {none, e.index(0)};
-    for (int64_t r = ranges.size() - 2; r >= 0; --r) {
-      const KeyRange &n = ranges[r + 1];
-      Value nonEmpty = e.cmp(P::slt, n.begin, n.end);
-      follow[r] = {e.ori(nonEmpty, follow[r + 1].first),
-                   e.select(nonEmpty, n.begin, follow[r + 1].second)};
-    }
-    if (cfg.wgmma && cfg.stages == 1) {
+    if (chained) {
+      Value none = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
+      follow.back() = {none, e.index(0)};
+      for (int64_t r = ranges.size() - 2; r >= 0; --r) {
+        const KeyRange &n = ranges[r + 1];
+        Value nonEmpty = e.cmp(P::slt, n.begin, n.end);
+        follow[r] = {e.ori(nonEmpty, follow[r + 1].first),
+                     e.select(nonEmpty, n.begin, follow[r + 1].second)};
+      }
       // Prologue: the first tile of the first non-empty range, one copy
       // group for K (with Q) and one for V; every tile keeps this shape.
       Value nonEmpty = e.cmp(P::slt, ranges[0].begin, ranges[0].end);
       Value any = e.ori(nonEmpty, follow[0].first);
       Value first = e.select(nonEmpty, ranges[0].begin, follow[0].second);
-      prefetch(b, any, key, first, cfg.headDim, kTile);
-      prefetch(b, any, value, first, cfg.valueDim, vTile);
+      prefetch(b, any, first, Value(), Copy::Key);
+      prefetch(b, any, first, Value(), Copy::Value);
     }
     for (auto [r, range] : llvm::enumerate(ranges)) {
       if (cfg.wgmma && cfg.stages > 1) {
@@ -400,7 +405,8 @@ private:
         // each (K and V together) into buffers 0 .. stages - 2.
         for (int64_t t = 0; t + 1 < cfg.stages; ++t) {
           Value j0 = e.add(range.begin, e.index(t * cfg.tileK));
-          prefetchTile(b, e.cmp(P::slt, j0, range.end), j0, e.index(t));
+          prefetch(b, e.cmp(P::slt, j0, range.end), j0, e.index(t),
+                   Copy::Both);
         }
       }
       auto loop = scf::ForOp::create(
@@ -509,30 +515,30 @@ private:
         b, DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()),
                                   0.0f));
     SmallVector<Value> scores;
-    for (int64_t nt = 0; cfg.tf32() && nt < cfg.tileK / 8; ++nt) {
-      // B = K^T (k8 x n8, column-major): lane (g, c) holds K[key g][c] and
-      // K[key g][c + 4] of each 8 columns.
+    for (int64_t nt = 0; nt < cfg.tileK / 8; ++nt) {
       Value acc = zeroAcc;
-      Value keyRow = e.add(e.index(nt * 8), g);
-      for (int64_t ks = 0; ks < cfg.headDim / 8; ++ks) {
-        Value col = e.add(e.index(ks * 8), c);
-        SmallVector<Value> bFrag = {
-            sharedWord(b, keyRow, col),
-            sharedWord(b, keyRow, e.add(col, e.index(4)))};
-        acc = mmaSyncTf32(
-            b, ArrayRef<Value>(queryFragments).slice(4 * ks, 4), bFrag, acc);
-      }
-      scores.push_back(acc);
-    }
-    for (int64_t nt = 0; !cfg.tf32() && nt < cfg.tileK / 8; ++nt) {
-      Value acc = zeroAcc;
-      Value keyRow = e.add(e.index(nt * 8), e.rem(lane, e.index(8)));
-      for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
-        Value col = e.add(e.index(ks * 16),
-                          e.mul(e.rem(e.div(lane, e.index(8)), e.index(2)),
-                                e.index(8)));
-        Value bFrag = ldmatrix(b, smem, keyRow, col, 2, false);
-        acc = mmaSync(b, queryFragments[ks], bFrag, acc);
+      if (cfg.tf32()) {
+        // B = K^T (k8 x n8, column-major): lane (g, c) holds K[key g][c]
+        // and K[key g][c + 4] of each 8 columns.
+        Value keyRow = e.add(e.index(nt * 8), g);
+        for (int64_t ks = 0; ks < cfg.headDim / 8; ++ks) {
+          Value col = e.add(e.index(ks * 8), c);
+          SmallVector<Value> bFrag = {
+              sharedWord(b, keyRow, col),
+              sharedWord(b, keyRow, e.add(col, e.index(4)))};
+          acc = mmaSyncTf32(b,
+                            ArrayRef<Value>(queryFragments).slice(4 * ks, 4),
+                            bFrag, acc);
+        }
+      } else {
+        Value keyRow = e.add(e.index(nt * 8), e.rem(lane, e.index(8)));
+        for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
+          Value col = e.add(e.index(ks * 16),
+                            e.mul(e.rem(e.div(lane, e.index(8)), e.index(2)),
+                                  e.index(8)));
+          Value bFrag = ldmatrix(b, smem, keyRow, col, 2, false);
+          acc = mmaSync(b, queryFragments[ks], bFrag, acc);
+        }
       }
       scores.push_back(acc);
     }
@@ -630,30 +636,25 @@ private:
     }
   }
 
-  /// One commit group holding the K or V tile starting at key `j0` when
-  /// `enabled` (an empty group otherwise, so that wait counts stay fixed).
-  /// The copies sit under an scf.if rather than zero-filling: two in-flight
-  /// copies to the same shared bytes have no defined order.
-  void prefetch(ImplicitLocOpBuilder &b, Value enabled, Value source,
-                Value j0, int64_t width, Value tile) {
+  enum class Copy { Key, Value, Both };
+
+  /// One commit group holding the K and/or V tile starting at key `j0`, in
+  /// buffer `stage` (none: buffer 0 of single buffers), when `enabled` (an empty group otherwise, so that wait
+  /// counts stay fixed). The copies sit under an scf.if rather than
+  /// zero-filling: two in-flight copies to the same shared bytes have no
+  /// defined order. stages = 1 copies K and V as separate groups, the ring
+  /// both together.
+  void prefetch(ImplicitLocOpBuilder &b, Value enabled, Value j0, Value stage,
+                Copy what) {
     scf::IfOp::create(b, enabled, [&](OpBuilder &nb, Location l) {
       ImplicitLocOpBuilder ib(l, nb);
-      copySwizzled(ib, source, kvHead, j0, cfg.tileK, cfg.keyLen, width, tile,
-                   arith::ConstantIndexOp::create(ib, 0));
-      scf::YieldOp::create(ib);
-    });
-    NVVM::CpAsyncCommitGroupOp::create(b);
-  }
-  /// Ring version: K and V of the tile at `j0` into buffer `stage`, one
-  /// group (empty when not `enabled`).
-  void prefetchTile(ImplicitLocOpBuilder &b, Value enabled, Value j0,
-                    Value stage) {
-    scf::IfOp::create(b, enabled, [&](OpBuilder &nb, Location l) {
-      ImplicitLocOpBuilder ib(l, nb);
-      copySwizzled(ib, key, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.headDim,
-                   kTile, stage);
-      copySwizzled(ib, value, kvHead, j0, cfg.tileK, cfg.keyLen,
-                   cfg.valueDim, vTile, stage);
+      Value buffer = stage ? stage : arith::ConstantIndexOp::create(ib, 0);
+      if (what != Copy::Value)
+        copySwizzled(ib, key, kvHead, j0, cfg.tileK, cfg.keyLen,
+                     cfg.headDim, kTile, buffer);
+      if (what != Copy::Key)
+        copySwizzled(ib, value, kvHead, j0, cfg.tileK, cfg.keyLen,
+                     cfg.valueDim, vTile, buffer);
       scf::YieldOp::create(ib);
     });
     NVVM::CpAsyncCommitGroupOp::create(b);
@@ -959,9 +960,9 @@ private:
     if (cfg.wgmma && cfg.stages > 1) {
       Value t = e.div(e.sub(j0, begin), e.index(cfg.tileK));
       Value ahead = e.add(j0, e.index((cfg.stages - 1) * cfg.tileK));
-      prefetchTile(b, e.cmp(P::slt, ahead, end), ahead,
-                   e.rem(e.add(t, e.index(cfg.stages - 1)),
-                         e.index(cfg.stages)));
+      prefetch(b, e.cmp(P::slt, ahead, end), ahead,
+               e.rem(e.add(t, e.index(cfg.stages - 1)), e.index(cfg.stages)),
+               Copy::Both);
       waitForCopies(b, cfg.stages - 1); // tile t landed
       stage = e.rem(t, e.index(cfg.stages));
       scores = wgmmaScores(b, stage);
@@ -975,7 +976,7 @@ private:
       hasNext = e.ori(inRange, follow.first);
       nextStart = e.select(inRange, e.add(j0, e.index(cfg.tileK)),
                            follow.second);
-      prefetch(b, hasNext, key, nextStart, cfg.headDim, kTile);
+      prefetch(b, hasNext, nextStart, Value(), Copy::Key);
     } else {
       gpu::BarrierOp::create(b); // previous tile's shared reads are done
       copyTile(b, key, kvHead, j0, cfg.tileK, cfg.keyLen, cfg.headDim, smem,
@@ -1008,7 +1009,7 @@ private:
       waitForCopies(b, 1); // V(j) landed; K(j + 1) may still be in flight
       acc = wgmmaValues(b, probs, acc, e.index(0));
       afterWgmma(b); // every warp is done with V(j)
-      prefetch(b, hasNext, value, nextStart, cfg.valueDim, vTile);
+      prefetch(b, hasNext, nextStart, Value(), Copy::Value);
       next.append(acc.begin(), acc.end());
       return next;
     }
