@@ -52,6 +52,38 @@ BENCH_POLICIES = ["exclusive_equal", "local_plus_band", "pair_balanced",
                   "tile_balanced"]
 
 
+def compile_layer(spa, layer, out, chip):
+    """Compiles one layer (a dict of shapes, dtype, policy, mode, with_lse,
+    warps, mma and optionally tile_k, stages) into out/<name>; adds what
+    bench/gpu_device.py needs (band table, scale, useful pairs, the kernel's
+    grid, matrix instructions and shared memory). Returns the artifact."""
+    spec = spa.LayerSpec(
+        batch=layer["batch"], heads=layer["heads"],
+        kv_heads=layer["kv_heads"], seq_len=layer["seq_len"],
+        query_len=layer["query_len"], head_dim=layer["head_dim"],
+        value_dim=layer["value_dim"], dtype=layer["dtype"],
+        policy=layer["policy"], mode=layer["mode"],
+        with_lse=layer["with_lse"])
+    warps, tile_k = layer["warps"], layer.get("tile_k", 64)
+    artifact = spa.compile(spec, target=f"cuda:{chip}", warps=warps,
+                           gpu_tile_k=tile_k, mma=layer["mma"],
+                           stages=layer.get("stages", 0))
+    artifact.save(os.path.join(out, layer["name"]))
+    plan = spa.bands.plan(layer["policy"], layer["seq_len"], layer["heads"],
+                          mode=layer["mode"], query_len=layer["query_len"],
+                          tile=(16 * warps, tile_k))
+    kernel = artifact.kernel
+    layer.update(
+        bands=plan.heads, scale=1.0 / math.sqrt(layer["head_dim"]),
+        pairs=plan.report["total_pairs"] * layer["batch"],
+        work_items=kernel["grid"][0], mma=kernel.get("mma", "?"),
+        shared_bytes=kernel.get("kernel_shared_bytes"))
+    # The kernel must use exactly the planner's table.
+    assert kernel["bands"] == plan.to_attr(), (kernel["bands"],
+                                               plan.to_attr())
+    return artifact
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default=os.path.join(ROOT, ".device", "spa"))
@@ -112,40 +144,15 @@ def main():
     manifest = []
     for layer in layers:
         start = time.time()
-        spec = spa.LayerSpec(
-            batch=layer["batch"], heads=layer["heads"],
-            kv_heads=layer["kv_heads"], seq_len=layer["seq_len"],
-            query_len=layer["query_len"], head_dim=layer["head_dim"],
-            value_dim=layer["value_dim"], dtype=layer["dtype"],
-            policy=layer["policy"], mode=layer["mode"],
-            with_lse=layer["with_lse"])
         layer.setdefault("warps", args.warps)
         layer.setdefault("mma", args.mma)
         if layer["mma"] != "mma.sync":
             layer.setdefault("stages", args.stages)
-        warps, tile_k = layer["warps"], layer.get("tile_k", 64)
-        artifact = spa.compile(spec, target=f"cuda:{args.chip}", warps=warps,
-                               gpu_tile_k=tile_k,
-                               mma=layer["mma"],
-                               stages=layer.get("stages", 0))
-        artifact.save(os.path.join(args.out, layer["name"]))
-        plan = spa.bands.plan(layer["policy"], layer["seq_len"],
-                              layer["heads"], mode=layer["mode"],
-                              query_len=layer["query_len"],
-                              tile=(16 * warps, tile_k))
-        kernel = artifact.kernel
-        layer.update(
-            bands=plan.heads, scale=1.0 / math.sqrt(layer["head_dim"]),
-            pairs=plan.report["total_pairs"] * layer["batch"],
-            work_items=kernel["grid"][0], mma=kernel.get("mma", "?"),
-            shared_bytes=kernel.get("kernel_shared_bytes"))
-        # The kernel must use exactly the planner's table.
-        assert kernel["bands"] == plan.to_attr(), (kernel["bands"],
-                                                   plan.to_attr())
+        artifact = compile_layer(spa, layer, args.out, args.chip)
         manifest.append(layer)
         print(f"{layer['name']:40s} {time.time() - start:5.1f} s, "
-              f"{len(artifact.cubin)} B cubin, {kernel['grid'][0]} blocks, "
-              f"{kernel.get('mma')}",
+              f"{len(artifact.cubin)} B cubin, {layer['work_items']} blocks, "
+              f"{layer['mma']}",
               flush=True)
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)

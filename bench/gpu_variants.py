@@ -9,7 +9,6 @@ D=64, bf16, exclusive_equal and local_plus_band.
 """
 import argparse
 import json
-import math
 import os
 import re
 import sys
@@ -34,34 +33,21 @@ def main():
     parser.add_argument("variants", nargs="+")
     args = parser.parse_args()
     import spa
+    from gpu_prepare import compile_layer
     manifest = []
     for text in args.variants:
         v = parse_variant(text)
         for b, h, n, d in SHAPES:
             for policy in POLICIES:
-                name = f"bench_{policy}_b{b}_h{h}_n{n}_d{d}_{text}"
-                spec = spa.LayerSpec(batch=b, heads=h, kv_heads=h, seq_len=n,
-                                     query_len=n, head_dim=d, value_dim=d,
-                                     dtype="bf16", policy=policy,
-                                     mode="causal", with_lse=True)
-                art = spa.compile(spec, target="cuda:sm_90a", warps=v["warps"],
-                                  gpu_tile_k=v["tile_k"], mma=v["mma"],
-                                  stages=v["stages"])
-                art.save(os.path.join(args.out, name))
-                plan = spa.bands.plan(policy, n, h, mode="causal",
-                                      query_len=n,
-                                      tile=(16 * v["warps"], v["tile_k"]))
-                kernel = art.kernel
-                manifest.append(dict(
-                    name=name, batch=b, heads=h, kv_heads=h, seq_len=n,
-                    query_len=n, head_dim=d, value_dim=d, dtype="bf16",
-                    policy=policy, mode="causal", with_lse=True, bench=True,
-                    bands=plan.heads, scale=1 / math.sqrt(d),
-                    pairs=plan.report["total_pairs"] * b,
-                    work_items=kernel["grid"][0], kernel_mma=kernel["mma"],
-                    shared_bytes=kernel["kernel_shared_bytes"], **v))
-                print(f"{name:50s} {kernel['mma']:8s} "
-                      f"{kernel['kernel_shared_bytes']} B shared", flush=True)
+                layer = dict(
+                    name=f"bench_{policy}_b{b}_h{h}_n{n}_d{d}_{text}",
+                    batch=b, heads=h, kv_heads=h, seq_len=n, query_len=n,
+                    head_dim=d, value_dim=d, dtype="bf16", policy=policy,
+                    mode="causal", with_lse=True, bench=True, **v)
+                compile_layer(spa, layer, args.out, "sm_90a")
+                manifest.append(layer)
+                print(f"{layer['name']:50s} {layer['mma']:8s} "
+                      f"{layer['shared_bytes']} B shared", flush=True)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
