@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+# RUN: %python %s --spa-opt %spa_tools_dir/spa-opt
+"""PTX regression set of the GPU kernel generator.
+
+Compiles a fixed set of layers (Inputs/ptx-regression: bf16, f16, f32;
+causal and bidirectional, several intervals, GQA, Nq != Nk, with and without
+log-sum-exp) under a fixed set of options (warps 1-8, stages 1-4, wgmma and
+mma.sync, tile-k 16-128, sm_80) through `spa-opt --spa-to-nvvm=format=isa`
+and compares the SHA-256 of each kernel's PTX with ptx-regression.sha256.
+
+A change of structure in the generator must keep every hash. A change that
+is meant to alter the generated code regenerates the file with --update and
+says why in its commit.
+
+  ptx_regression.py --spa-opt build/bin/spa-opt [--update] [--dump DIR]
+"""
+
+import argparse
+import concurrent.futures
+import hashlib
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+INPUTS = os.path.join(HERE, "Inputs", "ptx-regression")
+GOLDEN = os.path.join(HERE, "ptx-regression.sha256")
+
+# (layer file, spa-to-nvvm options)
+CASES = [
+    ("bf16-d128-exclusive", "mma=wgmma warps=4 stages=1"),
+    ("bf16-d128-exclusive", "mma=wgmma warps=8 stages=1"),
+    ("bf16-d128-exclusive", "mma=wgmma warps=4 stages=2"),
+    ("bf16-d128-exclusive", "mma=wgmma warps=8 stages=2"),
+    ("bf16-d128-exclusive", "mma=mma.sync warps=4"),
+    ("bf16-d128-exclusive", "mma=mma.sync warps=8 tile-k=32"),
+    ("bf16-d128-exclusive", "mma=auto"),
+    ("bf16-d128-exclusive", "chip=sm_80"),
+    ("f16-d64-local-lse", "mma=wgmma warps=4 stages=2"),
+    ("f16-d64-local-lse", "mma=wgmma warps=8 stages=1"),
+    ("f16-d64-local-lse", "mma=wgmma warps=4 stages=3 tile-k=128"),
+    ("f16-d64-local-lse", "mma=mma.sync warps=4"),
+    ("f16-d64-local-lse", "mma=mma.sync warps=8 tile-k=128"),
+    ("f16-d64-local-lse", "mma=auto"),
+    ("f32-d64-gqa-lse", "warps=4"),
+    ("f32-d64-gqa-lse", "warps=8"),
+    ("f32-d64-gqa-lse", "warps=2 tile-k=16"),
+    ("f32-d128-dense", "warps=4"),
+    ("bf16-bidir-intervals", "mma=wgmma warps=4 stages=1"),
+    ("bf16-bidir-intervals", "mma=wgmma warps=8 stages=2"),
+    ("bf16-bidir-intervals", "mma=mma.sync warps=4"),
+    ("f16-bidir-intervals-d128", "mma=wgmma warps=8 stages=1"),
+    ("f16-bidir-intervals-d128", "mma=wgmma warps=4 stages=2"),
+    ("f16-bidir-intervals-d128", "mma=mma.sync warps=8"),
+    ("bf16-decode-nq-ne-nk", "mma=auto"),
+    ("bf16-decode-nq-ne-nk", "mma=mma.sync warps=1"),
+    ("f16-causal-explicit", "mma=wgmma warps=4 stages=1"),
+    ("f16-causal-explicit", "mma=wgmma warps=8 stages=4 tile-k=32"),
+    ("f16-causal-explicit", "mma=mma.sync warps=4 tile-k=16"),
+]
+
+_ESCAPE = re.compile(r"\\(\\|[0-9A-Fa-f]{2})")
+
+
+def extract_ptx(ir: str) -> str:
+    """The PTX string of the module's gpu.binary (format=isa)."""
+    match = re.search(r'assembly = "((?:[^"\\]|\\.)*)"', ir)
+    if not match:
+        raise ValueError("no gpu.binary object in the output")
+    return _ESCAPE.sub(
+        lambda m: "\\" if m.group(1) == "\\" else chr(int(m.group(1), 16)),
+        match.group(1))
+
+
+def case_key(layer: str, options: str) -> str:
+    return f"{layer} [{options}]"
+
+
+def compile_case(spa_opt: str, layer: str, options: str) -> str:
+    path = os.path.join(INPUTS, layer + ".mlir")
+    proc = subprocess.run(
+        [spa_opt, path, f"--spa-to-nvvm=format=isa {options}"],
+        capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{case_key(layer, options)}: spa-opt failed:\n"
+                           f"{proc.stderr}")
+    return extract_ptx(proc.stdout)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--spa-opt", required=True)
+    ap.add_argument("--update", action="store_true",
+                    help="rewrite ptx-regression.sha256")
+    ap.add_argument("--dump", help="also write each PTX into this folder")
+    args = ap.parse_args()
+
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        ptx = list(pool.map(lambda c: compile_case(args.spa_opt, *c), CASES))
+    hashes = {case_key(*c): hashlib.sha256(p.encode()).hexdigest()
+              for c, p in zip(CASES, ptx)}
+    if args.dump:
+        os.makedirs(args.dump, exist_ok=True)
+        for index, p in enumerate(ptx):
+            with open(os.path.join(args.dump, f"case{index:02d}.ptx"), "w") as f:
+                f.write(p)
+    if args.update:
+        with open(GOLDEN, "w") as f:
+            for key, digest in hashes.items():
+                f.write(f"{digest}  {key}\n")
+        print(f"wrote {len(hashes)} hashes to {GOLDEN}")
+        return 0
+    golden = {}
+    with open(GOLDEN) as f:
+        for line in f:
+            digest, key = line.rstrip("\n").split("  ", 1)
+            golden[key] = digest
+    failures = [key for key in hashes if golden.get(key) != hashes[key]]
+    missing = [key for key in golden if key not in hashes]
+    for key in failures:
+        print(f"PTX changed: {key}")
+    for key in missing:
+        print(f"case no longer compiled: {key}")
+    if failures or missing:
+        print("A structural change must keep the PTX byte-identical; an "
+              "intended change reruns this script with --update.")
+        return 1
+    print(f"{len(hashes)} kernels byte-identical")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
