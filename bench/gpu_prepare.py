@@ -66,7 +66,7 @@ def compile_layer(spa, layer, out, chip):
         with_lse=layer["with_lse"])
     warps, tile_k = layer["warps"], layer.get("tile_k", 64)
     artifact = spa.compile(spec, target=f"cuda:{chip}", warps=warps,
-                           gpu_tile_k=tile_k, mma=layer["mma"],
+                           tile_k=tile_k, mma=layer["mma"],
                            stages=layer.get("stages", 0))
     artifact.save(os.path.join(out, layer["name"]))
     plan = spa.bands.plan(layer["policy"], layer["seq_len"], layer["heads"],

@@ -27,6 +27,7 @@ llvm_config.use_default_substitutions()
 tool_dirs = [config.spa_tools_dir, config.llvm_tools_dir]
 tools = [
     "spa-opt",
+    "spa-cuda-compile",
     ToolSubst("mlir-opt", os.path.join(config.llvm_tools_dir, "mlir-opt")),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
@@ -34,3 +35,8 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PYTHONPATH",
                              os.path.join(config.spa_src_root, "python"),
                              append_path=True)
+
+# ptxas (CUDA toolkit) assembles cubins; tests that write artifacts need it.
+import shutil
+if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
+    config.available_features.add("ptxas")

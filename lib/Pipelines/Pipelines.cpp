@@ -2,78 +2,160 @@
 //
 // `spa-to-llvm-cpu`: spa.attention -> band tables -> tiled linalg/scf on
 // tensors -> buffers -> loops -> LLVM dialect, ready for the ExecutionEngine
-// or mlir-translate. Written as a textual pipeline so that the exact stages
-// are visible (`spa-opt --dump-pass-pipeline`) and reproducible with
-// upstream passes alone after -convert-spa-to-linalg.
+// or mlir-translate. After -convert-spa-to-linalg every stage is an upstream
+// pass (`spa-opt --spa-to-llvm-cpu --dump-pass-pipeline` lists them).
+//
+// `spa-to-nvvm`: balance bands for the kernel's tile shape, bufferize,
+// generate the tensor-core kernel, then upstream's NVVM lowering and
+// gpu-module-to-binary.
+//
+// Bad option values are rejected by the passes themselves with a located
+// error, never by aborting while the pipeline is built.
 //
 //===----------------------------------------------------------------------===//
 
 #include "spa/Pipelines/Pipelines.h"
+#include "spa/Conversion/Passes.h"
+#include "spa/Dialect/Spa/Transforms/Passes.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "llvm/Support/FormatVariadic.h"
+#include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
+using namespace mlir::spa;
 
-std::string mlir::spa::getCpuPipelineText(const CpuPipelineOptions &options) {
-  std::string balance = "spa-balance-bands";
-  if (!options.policy.getValue().empty())
-    balance += "{policy=" + options.policy.getValue() + "}";
-  return llvm::formatv(
-      "{0},spa-expand-band-bounds,"
-      "convert-spa-to-linalg{{tile-q={1} tile-k={2}},"
-      "canonicalize,cse,"
-      "one-shot-bufferize{{bufferize-function-boundaries "
-      "function-boundary-type-conversion=identity-layout-map},"
-      "func.func(buffer-hoisting,buffer-loop-hoisting),"
-      "buffer-deallocation-pipeline,"
-      "convert-linalg-to-loops,"
-      "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-      "arith-expand{{include-bf16=true},"
-      "convert-math-to-llvm,convert-math-to-libm,"
-      "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
-      "convert-cf-to-llvm,convert-func-to-llvm,"
-      "reconcile-unrealized-casts",
-      balance, options.tileQ.getValue(), options.tileK.getValue());
+ConvertSpaToGPUOptions GpuPipelineOptions::kernelOptions() const {
+  ConvertSpaToGPUOptions kernel;
+  kernel.warps = warps;
+  kernel.tileK = tileK;
+  kernel.mma = mma;
+  kernel.stages = stages;
+  kernel.chip = chip;
+  return kernel;
 }
 
-LogicalResult mlir::spa::buildCpuPipeline(OpPassManager &pm,
-                                          const CpuPipelineOptions &options) {
-  if (options.tileQ <= 0 || options.tileK <= 0)
+/// Parses option text; on failure names the offending option (the option
+/// parser itself reports only to stderr).
+template <typename Options>
+static LogicalResult parseOptions(StringRef text, Options &options,
+                                  std::string &error) {
+  std::string ignored;
+  llvm::raw_string_ostream sink(ignored);
+  if (succeeded(options.parseFromString(text, sink)))
+    return success();
+  std::string defaults;
+  llvm::raw_string_ostream defaultsOs(defaults);
+  Options().print(defaultsOs);
+  SmallVector<StringRef> items;
+  text.split(items, ' ', -1, /*KeepEmpty=*/false);
+  for (StringRef item : items) {
+    Options probe;
+    if (succeeded(probe.parseFromString(item, sink)))
+      continue;
+    auto [name, value] = item.split('=');
+    bool known = StringRef(defaults).contains((" " + name + "=").str()) ||
+                 StringRef(defaults).contains(("{" + name + "=").str());
+    error = known ? ("bad value '" + value + "' for option '" + name + "'")
+                        .str()
+                  : ("unknown option '" + name + "'").str();
+    error += "; options and defaults: " + defaults;
     return failure();
-  return parsePassPipeline(getCpuPipelineText(options), pm, llvm::errs());
+  }
+  error = "cannot parse '" + text.str() + "'; options and defaults: " +
+          defaults;
+  return failure();
 }
 
-std::string
-mlir::spa::getGpuKernelPipelineText(const GpuPipelineOptions &options) {
-  // Balance for the kernel's own tile shape.
-  std::string balance =
-      llvm::formatv("spa-balance-bands{{tile-q={0} tile-k={1}",
-                    16 * options.warps.getValue(), options.tileK.getValue());
-  if (!options.policy.getValue().empty())
-    balance += " policy=" + options.policy.getValue();
-  balance += "}";
-  return balance +
-         ",one-shot-bufferize{bufferize-function-boundaries "
-         "function-boundary-type-conversion=identity-layout-map}," +
-         llvm::formatv("convert-spa-to-gpu{{warps={0} tile-k={1} mma={2} "
-                       "chip={3} stages={4}}",
-                       options.warps.getValue(), options.tileK.getValue(),
-                       options.mma.getValue(), options.chip.getValue(),
-                       options.stages.getValue())
-             .str();
+LogicalResult mlir::spa::parseGpuPipelineOptions(StringRef text,
+                                                 GpuPipelineOptions &options,
+                                                 std::string &error) {
+  return parseOptions(text, options, error);
 }
 
-std::string
-mlir::spa::getGpuBinaryPipelineText(const GpuPipelineOptions &options) {
+LogicalResult mlir::spa::parseCpuPipelineOptions(StringRef text,
+                                                 CpuPipelineOptions &options,
+                                                 std::string &error) {
+  return parseOptions(text, options, error);
+}
+
+/// Tensors to buffers with identity layouts at function boundaries (the
+/// runtimes pass plain contiguous buffers).
+static std::unique_ptr<Pass> createBufferizePass() {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  return bufferization::createOneShotBufferizePass(bufferize);
+}
+
+void mlir::spa::buildCpuPipeline(OpPassManager &pm,
+                                 const CpuPipelineOptions &options) {
+  SpaBalanceBandsOptions balance;
+  balance.policy = options.policy;
+  pm.addPass(createSpaBalanceBands(balance));
+  pm.addPass(createSpaExpandBandBounds());
+  ConvertSpaToLinalgOptions linalg;
+  linalg.tileQ = options.tileQ;
+  linalg.tileK = options.tileK;
+  pm.addPass(createConvertSpaToLinalg(linalg));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createBufferizePass());
+  pm.addNestedPass<func::FuncOp>(bufferization::createBufferHoistingPass());
+  pm.addNestedPass<func::FuncOp>(
+      bufferization::createBufferLoopHoistingPass());
+  bufferization::buildBufferDeallocationPipeline(
+      pm, bufferization::BufferDeallocationPipelineOptions());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::spa::buildGpuKernelPipeline(OpPassManager &pm,
+                                       const GpuPipelineOptions &options) {
+  ConvertSpaToGPUOptions kernel = options.kernelOptions();
+  // Balance for the kernel's own tile shape (16 query rows per warp).
+  SpaBalanceBandsOptions balance;
+  balance.policy = options.policy;
+  balance.tileQ = 16 * kernel.warps;
+  balance.tileK = kernel.tileK;
+  pm.addPass(createSpaBalanceBands(balance));
+  pm.addPass(createBufferizePass());
+  pm.addPass(createConvertSpaToGPU(kernel));
+}
+
+void mlir::spa::buildGpuBinaryPipeline(OpPassManager &pm,
+                                       const GpuPipelineOptions &options) {
   // Bare pointers: the kernel's shapes are static, and the launcher then
   // passes one device pointer per buffer.
-  return llvm::formatv("gpu-lower-to-nvvm-pipeline{{cubin-chip={0} "
-                       "cubin-features={1} opt-level=3 cubin-format={2} "
-                       "kernel-bare-ptr-calling-convention=1 "
-                       "host-bare-ptr-calling-convention=1}",
-                       options.chip.getValue(), options.features.getValue(),
-                       options.format.getValue());
+  gpu::GPUToNVVMPipelineOptions nvvm;
+  nvvm.cubinChip = options.chip.getValue();
+  nvvm.cubinFeatures = options.features.getValue();
+  nvvm.cubinFormat = options.format.getValue();
+  nvvm.optLevel = 3;
+  nvvm.kernelUseBarePtrCallConv = true;
+  nvvm.hostUseBarePtrCallConv = true;
+  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
 }
 
 void mlir::spa::registerSpaPipelines() {
@@ -82,17 +164,12 @@ void mlir::spa::registerSpaPipelines() {
       "Compile spa.attention for NVIDIA GPUs: balance bands, bufferize, "
       "generate the tensor-core kernel, lower to NVVM and a gpu.binary",
       [](OpPassManager &pm, const GpuPipelineOptions &options) {
-        if (failed(parsePassPipeline(getGpuKernelPipelineText(options) + "," +
-                                         getGpuBinaryPipelineText(options),
-                                     pm, llvm::errs())))
-          llvm::report_fatal_error("spa-to-nvvm: invalid options");
+        buildGpuKernelPipeline(pm, options);
+        buildGpuBinaryPipeline(pm, options);
       });
   PassPipelineRegistration<CpuPipelineOptions>(
       "spa-to-llvm-cpu",
       "Compile spa.attention for the CPU: balance bands, lower through "
       "linalg, bufferize, lower to the LLVM dialect",
-      [](OpPassManager &pm, const CpuPipelineOptions &options) {
-        if (failed(buildCpuPipeline(pm, options)))
-          llvm::report_fatal_error("spa-to-llvm-cpu: invalid options");
-      });
+      buildCpuPipeline);
 }

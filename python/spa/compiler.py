@@ -53,20 +53,58 @@ class CpuFunction:
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
+_PIPELINES = {"cpu": "spa-to-llvm-cpu", "cuda": "spa-to-nvvm"}
+
+
+def pipeline_defaults(target: str = "cpu") -> dict:
+    """The options `compile(..., target=target)` accepts, with defaults.
+
+    They come from the pipeline's typed options struct in C++ (the one
+    declaration of each option); keyword arguments of `compile` are their
+    names with '_' for '-'.
+    """
+    text = _native.pipeline_defaults(_PIPELINES[target.split(":", 1)[0]])
+    body = text.strip().lstrip("{").rstrip("}")
+    options = {}
+    for item in body.split():
+        name, _, value = item.partition("=")
+        options[name.replace("-", "_")] = value
+    return options
+
+
+def _option_text(target: str, options: dict) -> str:
+    known = pipeline_defaults(target)
+    parts = []
+    for name, value in options.items():
+        if value is None:
+            continue
+        if name not in known:
+            raise TypeError(
+                f"compile() got an unknown option '{name}' for target "
+                f"'{target}'; valid: {', '.join(sorted(known))}")
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        text = str(value)
+        if any(c.isspace() or c in "{}=" for c in text):
+            raise ValueError(f"option {name}={text!r}: spaces, braces and "
+                             "'=' are not allowed in option values")
+        parts.append(f"{name.replace('_', '-')}={text}")
+    return " ".join(parts)
+
+
 def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
-            entry: Optional[str] = None, policy: Optional[str] = None,
-            tile_q: int = 32, tile_k: int = 64, warps: int = 4,
-            gpu_tile_k: int = 64, mma: str = "auto", stages: int = 0):
+            entry: Optional[str] = None, **options):
     """Compiles a layer (LayerSpec), a Module or MLIR text.
 
     target="cpu": returns a CpuFunction (JIT through spa-to-llvm-cpu).
     target="cuda:sm_90a": returns a CudaArtifact (cubin, PTX, launch
     metadata; `.save(dir)`), loadable without MLIR by spa.runtime.cuda.
-    `policy` overrides every band policy (as -spa-balance-bands{policy=}).
-    CPU tiles: `tile_q` x `tile_k`; GPU: `warps` per block (16 query rows
-    each), `gpu_tile_k` keys per key tile and the matrix instructions `mma`
-    ("auto": wgmma on sm_90a where the shape allows, else "mma.sync") and
-    the wgmma kernel's K/V buffers `stages` (0: chosen per shape).
+
+    Keyword options are the target pipeline's options (see
+    `pipeline_defaults(target)`), e.g. `policy="pair_balanced"` (overrides
+    every band policy), CPU `tile_q=32, tile_k=64`, GPU `warps=8,
+    tile_k=64, mma="wgmma", stages=2`. An unknown name is a TypeError, a
+    bad value a ValueError from the pipeline's option parser.
     """
     if isinstance(source, LayerSpec):
         entry = entry or source.name
@@ -80,19 +118,20 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
                         "MLIR text")
     entry = entry or "layer"
     if target == "cpu":
+        text = _option_text(target, options)
         try:
-            native = module._native.compile_cpu(entry, policy or "", tile_q,
-                                                tile_k)
+            native = module._native.compile_cpu(entry, text)
         except _native.NativeMLIRError as e:
             raise MLIRError(str(e)) from None
         return CpuFunction(native, entry)
-    if target.startswith("cuda"):
+    if target == "cuda" or target.startswith("cuda:"):
         import json
         from .runtime.cuda import CudaArtifact
-        chip = target.split(":", 1)[1] if ":" in target else "sm_90a"
+        if ":" in target:
+            options = {"chip": target.split(":", 1)[1], **options}
+        text = _option_text(target, options)
         try:
-            cubin, ptx, metadata = module._native.compile_cuda(
-                chip, "+ptx80", policy or "", warps, gpu_tile_k, mma, stages)
+            cubin, ptx, metadata = module._native.compile_cuda(text)
         except _native.NativeMLIRError as e:
             raise MLIRError(str(e)) from None
         return CudaArtifact(cubin, ptx, json.loads(metadata))

@@ -160,38 +160,31 @@ public:
   }
 
   std::unique_ptr<mlir::spa::CpuExecutable>
-  compileCpu(const std::string &entry, const std::string &policy,
-             int64_t tileQ, int64_t tileK) {
-    if (tileQ <= 0 || tileK <= 0)
+  compileCpu(const std::string &entry, const std::string &optionText) {
+    mlir::spa::CpuPipelineOptions options;
+    std::string error;
+    if (mlir::failed(
+            mlir::spa::parseCpuPipelineOptions(optionText, options, error)))
+      throw std::invalid_argument("bad spa-to-llvm-cpu option: " + error);
+    if (options.tileQ <= 0 || options.tileK <= 0)
       throw std::invalid_argument("tile sizes must be positive");
     DiagnosticCollector diagnostics(context->get());
-    mlir::spa::CpuPipelineOptions options;
-    options.policy = policy;
-    options.tileQ = tileQ;
-    options.tileK = tileK;
-    std::string error;
     auto exe = mlir::spa::CpuExecutable::compile(*op, entry, options, error);
     if (!exe)
       diagnostics.raise(error);
     return exe;
   }
 
-  /// Compiles for CUDA: (cubin bytes, PTX text, metadata JSON).
-  nb::tuple compileCuda(const std::string &chip, const std::string &features,
-                        const std::string &policy, int64_t warps,
-                        int64_t tileK, const std::string &mma,
-                        int64_t stages) {
-    DiagnosticCollector diagnostics(context->get());
+  /// Compiles for CUDA with spa-to-nvvm option text ("chip=sm_90a
+  /// warps=8"): (cubin bytes, PTX text, metadata JSON).
+  nb::tuple compileCuda(const std::string &optionText) {
     mlir::spa::GpuPipelineOptions options;
-    options.chip = chip;
-    options.features = features;
-    options.policy = policy;
-    options.warps = warps;
-    options.tileK = tileK;
-    options.mma = mma;
-    options.stages = stages;
-    mlir::spa::CudaArtifact artifact;
     std::string error;
+    if (mlir::failed(
+            mlir::spa::parseGpuPipelineOptions(optionText, options, error)))
+      throw std::invalid_argument("bad spa-to-nvvm option: " + error);
+    DiagnosticCollector diagnostics(context->get());
+    mlir::spa::CudaArtifact artifact;
     if (!mlir::spa::compileCudaArtifact(*op, options, artifact, error))
       diagnostics.raise(error);
     return nb::make_tuple(
@@ -336,6 +329,23 @@ NB_MODULE(_spa_native, m) {
   nb::class_<Context>(m, "Context").def(nb::init<>());
   m.def("make_context", [] { return std::make_shared<Context>(); });
 
+  m.def(
+      "pipeline_defaults",
+      [](const std::string &pipeline) {
+        std::string text;
+        llvm::raw_string_ostream os(text);
+        if (pipeline == "spa-to-nvvm")
+          mlir::spa::GpuPipelineOptions().print(os);
+        else if (pipeline == "spa-to-llvm-cpu")
+          mlir::spa::CpuPipelineOptions().print(os);
+        else
+          throw std::invalid_argument("unknown pipeline '" + pipeline + "'");
+        return text;
+      },
+      "pipeline"_a,
+      "The pipeline's options with their defaults, as option text "
+      "'{name=value ...}' (the typed options struct printed).");
+
   nb::class_<Module>(m, "Module")
       .def_static("parse", &Module::parse, "context"_a, "text"_a,
                   "filename"_a = "<string>")
@@ -343,11 +353,10 @@ NB_MODULE(_spa_native, m) {
       .def("clone", &Module::clone)
       .def("verify", &Module::verify)
       .def("run_pipeline", &Module::runPipeline, "pipeline"_a)
-      .def("compile_cpu", &Module::compileCpu, "entry"_a, "policy"_a = "",
-           "tile_q"_a = 32, "tile_k"_a = 64)
-      .def("compile_cuda", &Module::compileCuda, "chip"_a = "sm_90a",
-           "features"_a = "+ptx80", "policy"_a = "", "warps"_a = 4,
-           "tile_k"_a = 64, "mma"_a = "auto", "stages"_a = 0);
+      .def("compile_cpu", &Module::compileCpu, "entry"_a, "options"_a = "",
+           "JIT-compiles through spa-to-llvm-cpu with its option text.")
+      .def("compile_cuda", &Module::compileCuda, "options"_a = "",
+           "Compiles through spa-to-nvvm with its option text.");
 
   nb::class_<mlir::spa::CpuExecutable>(m, "CpuExecutable")
       .def_prop_ro("arguments",

@@ -4,7 +4,10 @@
 // artifact that `spa.runtime.cuda` (pure Python, no MLIR) loads:
 //   DIR/kernel.cubin, DIR/kernel.ptx, DIR/launch.json
 //
-//   spa-cuda-compile layer.mlir -o artifacts/layer [--chip=sm_90a] [--policy=...]
+//   spa-cuda-compile layer.mlir -o artifacts/layer [--chip=sm_90a] [--warps=8]
+//
+// Options other than -o are spa-to-nvvm's (GpuPipelineOptions), parsed by
+// the pipeline's own option parser so that the tool declares none of them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,27 +27,27 @@
 using namespace mlir;
 namespace cl = llvm::cl;
 
+static cl::OptionCategory toolCategory("spa-cuda-compile options");
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
-                                      cl::Required);
+                                      cl::Required, cl::cat(toolCategory));
 static cl::opt<std::string> outputDir("o", cl::desc("Artifact directory"),
-                                      cl::Required);
-static cl::opt<std::string> chip("chip", cl::desc("Target GPU"),
-                                 cl::init("sm_90a"));
-static cl::opt<int64_t> warps("warps",
-                              cl::desc("Warps per block (16 rows each)"),
-                              cl::init(4));
-static cl::opt<int64_t> tileK("tile-k", cl::desc("Keys per key tile"),
-                              cl::init(64));
-static cl::opt<std::string>
-    mma("mma", cl::desc("Matrix instructions: auto, mma.sync, wgmma"),
-        cl::init("auto"));
-static cl::opt<int64_t> stages("stages",
-                               cl::desc("wgmma kernel: K/V tile buffers "
-                                        "(0: chosen per shape)"),
-                               cl::init(0));
-static cl::opt<std::string> policy("policy",
-                                   cl::desc("Override every band policy"),
-                                   cl::init(""));
+                                      cl::Required, cl::cat(toolCategory));
+// Every other --name=value is an option of the spa-to-nvvm pipeline
+// (GpuPipelineOptions, declared once in spa/Pipelines/Pipelines.h).
+static cl::list<std::string> pipelineFlags(cl::Sink);
+
+/// "--chip=sm_80 --warps 8" -> "chip=sm_80 warps=8".
+static std::string pipelineOptionText() {
+  std::string text;
+  for (size_t i = 0; i < pipelineFlags.size(); ++i) {
+    StringRef flag = StringRef(pipelineFlags[i]).ltrim('-');
+    text += (text.empty() ? "" : " ") + flag.str();
+    if (!flag.contains('=') && i + 1 < pipelineFlags.size() &&
+        !StringRef(pipelineFlags[i + 1]).starts_with("-"))
+      text += "=" + pipelineFlags[++i];
+  }
+  return text;
+}
 
 static bool writeFile(const std::string &path, const std::string &data) {
   std::error_code ec;
@@ -61,7 +64,29 @@ static bool writeFile(const std::string &path, const std::string &data) {
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   mlir::spa::registerCompilerPasses();
-  cl::ParseCommandLineOptions(argc, argv, "spa CUDA artifact compiler\n");
+  for (int i = 1; i < argc; ++i)
+    if (StringRef(argv[i]) == "--help" || StringRef(argv[i]) == "-help" ||
+        StringRef(argv[i]) == "-h") {
+      llvm::outs() << "USAGE: spa-cuda-compile <input.mlir> -o DIR "
+                      "[--OPTION=VALUE ...]\n\n"
+                      "Writes DIR/kernel.cubin, DIR/kernel.ptx and "
+                      "DIR/launch.json.\n\nOPTIONS (those of the spa-to-nvvm "
+                      "pipeline):\n";
+      mlir::spa::GpuPipelineOptions().printHelp(2, 40);
+      return 0;
+    }
+  cl::HideUnrelatedOptions(toolCategory);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "spa CUDA artifact compiler (options: spa-cuda-compile --help)\n");
+  mlir::spa::GpuPipelineOptions options;
+  std::string optionError;
+  if (failed(mlir::spa::parseGpuPipelineOptions(pipelineOptionText(), options,
+                                                optionError))) {
+    llvm::errs() << "spa-cuda-compile: error: bad spa-to-nvvm option: "
+                 << optionError << "\n";
+    return 1;
+  }
 
   DialectRegistry registry;
   mlir::spa::registerCompilerDialects(registry);
@@ -78,13 +103,6 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
     return 1;
-  mlir::spa::GpuPipelineOptions options;
-  options.chip = chip;
-  options.policy = policy;
-  options.warps = warps;
-  options.tileK = tileK;
-  options.mma = mma;
-  options.stages = stages;
   mlir::spa::CudaArtifact artifact;
   std::string error;
   if (!mlir::spa::compileCudaArtifact(*module, options, artifact, error)) {

@@ -73,10 +73,16 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "Warps per block (1, 2, 4, 8); each owns 16 query rows">,
     Option<"tileK", "tile-k", "int64_t", /*default=*/"64",
            "Keys per key tile (16, 32, 64, 128)">,
-    Option<"mma", "mma", "std::string", /*default=*/"\"auto\"",
-           "Matrix instructions: mma.sync (any sm_80+; tf32 for f32), wgmma "
-           "(sm_90a, f16/bf16, warps 4 or 8, D and Dv multiples of 64), "
-           "auto (wgmma where chip and shape allow, else mma.sync)">,
+    Option<"mma", "mma", "::mlir::spa::MmaKind",
+           /*default=*/"::mlir::spa::MmaKind::Auto",
+           "Matrix instructions", [{::llvm::cl::values(
+             clEnumValN(::mlir::spa::MmaKind::Auto, "auto",
+                        "wgmma where chip and shape allow, else mma.sync"),
+             clEnumValN(::mlir::spa::MmaKind::MmaSync, "mma.sync",
+                        "ldmatrix + mma.sync, any sm_80+ (tf32 for f32)"),
+             clEnumValN(::mlir::spa::MmaKind::Wgmma, "wgmma",
+                        "sm_90a, f16/bf16, warps 4 or 8, D and Dv "
+                        "multiples of 64"))}]>,
     Option<"stages", "stages", "int64_t", /*default=*/"0",
            "wgmma kernel: K/V shared buffers (1: one each, next copies "
            "interleaved with compute; n > 1: a ring of n tiles; 0: 2 where "

@@ -1,12 +1,18 @@
 //===- Pipelines.h - registered spa pass pipelines --------------*- C++ -*-===//
 //
-// Named pipelines shared by spa-opt, spa-run and the Python bindings, so all
-// of them compile a layer the same way.
+// The two pipelines every front end compiles with (spa-opt, spa-run,
+// spa-cuda-compile, the Python bindings), built by adding passes with typed
+// options as upstream's gpu-lower-to-nvvm-pipeline does. Their options
+// structs are the one typed description of what a user can set: tools parse
+// their flags into them (`parseGpuPipelineOptions`), Python passes its
+// keyword arguments as the same option text.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef SPA_PIPELINES_PIPELINES_H
 #define SPA_PIPELINES_PIPELINES_H
+
+#include "spa/Conversion/SpaToGPU/SpaToGPU.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
@@ -29,7 +35,8 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(64)};
 };
 
-/// Options of `spa-to-nvvm`.
+/// Options of `spa-to-nvvm`: the kernel options of `convert-spa-to-gpu`
+/// plus what the pipeline around it needs.
 struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   PassOptions::Option<std::string> policy{
       *this, "policy",
@@ -48,10 +55,14 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   PassOptions::Option<int64_t> tileK{
       *this, "tile-k", llvm::cl::desc("Keys per key tile: 16, 32, 64, 128"),
       llvm::cl::init(64)};
-  PassOptions::Option<std::string> mma{
-      *this, "mma",
-      llvm::cl::desc("Matrix instructions: auto, mma.sync, wgmma (sm_90a)"),
-      llvm::cl::init("auto")};
+  PassOptions::Option<MmaKind> mma{
+      *this, "mma", llvm::cl::desc("Matrix instructions"),
+      llvm::cl::init(MmaKind::Auto),
+      llvm::cl::values(
+          clEnumValN(MmaKind::Auto, "auto",
+                     "wgmma where chip and shape allow, else mma.sync"),
+          clEnumValN(MmaKind::MmaSync, "mma.sync", "any sm_80+"),
+          clEnumValN(MmaKind::Wgmma, "wgmma", "sm_90a, f16/bf16"))};
   PassOptions::Option<int64_t> stages{
       *this, "stages",
       llvm::cl::desc("wgmma kernel: K/V tile buffers (1 to 4; 0: auto)"),
@@ -60,22 +71,33 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "format",
       llvm::cl::desc("gpu.binary payload: bin (cubin), isa (PTX), fatbin"),
       llvm::cl::init("bin")};
+
+  /// The `convert-spa-to-gpu` options these select.
+  ConvertSpaToGPUOptions kernelOptions() const;
 };
 
-/// The front half of `spa-to-nvvm`: balance (64x64 tiles), bufferize,
-/// generate the kernel (`convert-spa-to-gpu`).
-std::string getGpuKernelPipelineText(const GpuPipelineOptions &options);
-/// The back half: upstream NVVM lowering and gpu-module-to-binary.
-std::string getGpuBinaryPipelineText(const GpuPipelineOptions &options);
+/// Parses option text ("chip=sm_80 warps=8 mma=wgmma") into `options`; on a
+/// bad name or value returns failure with the parser's message in `error`.
+LogicalResult parseGpuPipelineOptions(StringRef text,
+                                      GpuPipelineOptions &options,
+                                      std::string &error);
+LogicalResult parseCpuPipelineOptions(StringRef text,
+                                      CpuPipelineOptions &options,
+                                      std::string &error);
 
-/// The passes `spa-to-llvm-cpu` runs on a module, as a textual pipeline
-/// (`spa-opt --pass-pipeline='builtin.module(<this>)'` reproduces it).
-std::string getCpuPipelineText(const CpuPipelineOptions &options);
+/// The front half of `spa-to-nvvm`: balance bands for the kernel's tile
+/// shape, bufferize, generate the kernel (`convert-spa-to-gpu`).
+void buildGpuKernelPipeline(OpPassManager &pm,
+                            const GpuPipelineOptions &options);
+/// The back half: upstream NVVM lowering and gpu-module-to-binary in
+/// `options.format`.
+void buildGpuBinaryPipeline(OpPassManager &pm,
+                            const GpuPipelineOptions &options);
 
-/// Populates `pm` with the CPU pipeline: balance bands, lower to linalg,
-/// bufferize, lower to loops and to the LLVM dialect.
-LogicalResult buildCpuPipeline(OpPassManager &pm,
-                               const CpuPipelineOptions &options);
+/// The CPU pipeline: balance bands, lower to linalg, bufferize, lower to
+/// loops and to the LLVM dialect (`spa-opt --spa-to-llvm-cpu
+/// --dump-pass-pipeline` prints it).
+void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
 /// Registers `spa-to-llvm-cpu` and `spa-to-nvvm` with the global registry.
 void registerSpaPipelines();

@@ -1,6 +1,7 @@
 //===- CudaCompiler.h - spa modules -> CUDA artifacts -----------*- C++ -*-===//
 //
-// Runs `spa-to-nvvm` on a module and packages what a runtime without MLIR
+// Compiles a module as `spa-to-nvvm` does (PTX lowered once, assembled by
+// ptxas) and packages what a runtime without MLIR
 // needs: the cubin, its PTX, and launch metadata (kernel name, grid, block,
 // argument order, shapes and element types, constant buffers) as JSON.
 //

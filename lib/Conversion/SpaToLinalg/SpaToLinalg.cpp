@@ -562,7 +562,7 @@ struct ConvertSpaToLinalgPass
 
   void runOnOperation() override {
     if (tileQ <= 0 || tileK <= 0) {
-      getOperation()->emitError()
+      emitError(getOperation()->getLoc())
           << "convert-spa-to-linalg: tile sizes must be positive, got tile-q = "
           << tileQ.getValue() << ", tile-k = " << tileK.getValue();
       return signalPassFailure();

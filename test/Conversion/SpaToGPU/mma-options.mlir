@@ -19,7 +19,7 @@
 // SM80: spa.launch = {{.*}}mma = "mma.sync"
 // SM80: spa.launch = {{.*}}mma = "mma.sync"
 
-// BADMMA: error: convert-spa-to-gpu: mma must be auto, mma.sync or wgmma; got 'wmma'
+// BADMMA: for the --mma option: Cannot find option named 'wmma'!
 // BADSTAGES: error: convert-spa-to-gpu: stages must be 0 (auto) to 4; got 5
 // BADCHIP: error: convert-spa-to-gpu: chip must look like sm_90a or sm_80; got 'sm90a'
 // SHAPE: mma-options.mlir:[[@LINE+10]]:3: error: 'spa.attention' op the wgmma kernel does not apply: it needs D and Dv multiples of 64, got D = 32, Dv = 32

@@ -247,3 +247,34 @@ def test_imports_without_native_module(statement):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                          text=True, env=dict(os.environ))
     assert out.stdout.strip() == "ok", out.stderr
+
+
+# --- compile options: one typed declaration per pipeline (C++), used here
+
+def test_pipeline_defaults_come_from_the_typed_options():
+    gpu = spa.compiler.pipeline_defaults("cuda:sm_90a")
+    assert {"chip", "warps", "tile_k", "mma", "stages", "policy"} <= set(gpu)
+    assert gpu["mma"] == "auto" and gpu["warps"] == "4"
+    cpu = spa.compiler.pipeline_defaults("cpu")
+    assert {"tile_q", "tile_k", "policy"} <= set(cpu)
+
+
+def test_compile_option_errors_name_the_option():
+    layer = spa.LayerSpec(heads=1, seq_len=8, head_dim=4)
+    with pytest.raises(TypeError, match="unknown option 'gpu_tile_k'.*tile_k"):
+        spa.compile(layer, target="cpu", gpu_tile_k=64)
+    with pytest.raises(TypeError, match="unknown option 'warps'"):
+        spa.compile(layer, target="cpu", warps=8)
+    with pytest.raises(ValueError, match="bad value .many. for option .tile-q."):
+        spa.compile(layer, target="cpu", tile_q="many")
+    with pytest.raises(ValueError, match="spaces, braces"):
+        spa.compile(layer, target="cpu", policy="a b")
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_option_values_are_checked():
+    layer = spa.LayerSpec(heads=2, seq_len=64, head_dim=64, dtype="bf16")
+    with pytest.raises(ValueError, match="bad value .wmma. for option .mma."):
+        spa.compile(layer, target="cuda:sm_90a", mma="wmma")
+    with pytest.raises(spa.MLIRError, match="warps must be 1, 2, 4 or 8"):
+        spa.compile(layer, target="cuda:sm_90a", warps=3)

@@ -1,7 +1,14 @@
 //===- SpaToGPU.h - spa.attention -> tensor-core gpu.func -------*- C++ -*-===//
+//
+// The `convert-spa-to-gpu` pass and its options struct
+// (`ConvertSpaToGPUOptions`, generated from Passes.td).
+//
+//===----------------------------------------------------------------------===//
 
 #ifndef SPA_CONVERSION_SPATOGPU_SPATOGPU_H
 #define SPA_CONVERSION_SPATOGPU_SPATOGPU_H
+
+#include "spa/Conversion/SpaToGPU/GpuOptions.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"

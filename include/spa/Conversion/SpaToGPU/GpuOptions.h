@@ -1,0 +1,29 @@
+//===- GpuOptions.h - enums of the GPU kernel options -----------*- C++ -*-===//
+//
+// Value types of `convert-spa-to-gpu`'s options. The options themselves are
+// declared once, in spa/Conversion/Passes.td (the generated
+// `ConvertSpaToGPUOptions` struct is the typed form every front end fills).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H
+#define SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H
+
+#include "llvm/ADT/StringRef.h"
+
+namespace mlir::spa {
+
+/// Which tensor-core instructions the generated kernel uses.
+enum class MmaKind {
+  Auto,    ///< wgmma where the chip and shape allow, else mma.sync
+  MmaSync, ///< ldmatrix + mma.sync (sm_80 and later; tf32 for f32)
+  Wgmma,   ///< cp.async + wgmma (sm_90a, f16/bf16)
+};
+
+/// The spelling in options and launch metadata ("auto", "mma.sync",
+/// "wgmma").
+llvm::StringRef stringifyMmaKind(MmaKind kind);
+
+} // namespace mlir::spa
+
+#endif // SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H

@@ -1,0 +1,68 @@
+//===- LaunchContract.h - how a generated kernel is launched ----*- C++ -*-===//
+//
+// The one description of a generated kernel's launch, shared by the
+// generator (which attaches it to the gpu.func as `spa.launch`) and the
+// CUDA artifact writer (which reads it back and writes launch.json for
+// runtimes without MLIR): grid, block, shared memory, the argument order and
+// roles, the constant buffers, the band table and tile shape it was built
+// for. Both sides go through this struct, so they cannot disagree on a key.
+//
+// launch.json (format "spa-cuda-artifact-1", docs/gpu.md) keeps its keys:
+// `shared_bytes` is the dynamic shared memory to launch with,
+// `kernel_shared_bytes` the kernel's total (static + dynamic).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_CONVERSION_SPATOGPU_LAUNCHCONTRACT_H
+#define SPA_CONVERSION_SPATOGPU_LAUNCHCONTRACT_H
+
+#include "spa/Conversion/SpaToGPU/GpuOptions.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/Support/JSON.h"
+
+#include <array>
+#include <string>
+
+namespace mlir::spa {
+
+/// What a kernel argument is to the launcher.
+enum class KernelArgRole {
+  Input,    ///< a device buffer the caller provides (q, k, v)
+  Output,   ///< a device buffer the kernel writes (out, log-sum-exp)
+  Constant, ///< a table whose values travel in the contract (bounds, work)
+};
+
+struct KernelLaunch {
+  static constexpr llvm::StringLiteral kAttrName = "spa.launch";
+
+  std::array<int64_t, 3> grid = {1, 1, 1};
+  std::array<int64_t, 3> block = {1, 1, 1};
+  int64_t staticSharedBytes = 0;  ///< declared in the kernel
+  int64_t dynamicSharedBytes = 0; ///< passed at launch
+  /// Argument names in kernel order; their role follows from the name
+  /// (argRole).
+  SmallVector<std::string> args;
+  SmallVector<int32_t> bounds; ///< [Hq][slots][2] distance intervals
+  SmallVector<int32_t> work;   ///< [items][3] (batch, head, query tile)
+  Attribute bands;             ///< the #spa.bands the kernel was built for
+  std::array<int64_t, 2> tile = {0, 0}; ///< query rows x keys
+  MmaKind mma = MmaKind::MmaSync;
+
+  static KernelArgRole argRole(StringRef name);
+
+  /// The `spa.launch` dictionary attached to the gpu.func.
+  DictionaryAttr toAttr(MLIRContext *ctx) const;
+  /// Reads `spa.launch` back; fails with `error` naming a missing or
+  /// mistyped key.
+  static FailureOr<KernelLaunch> fromAttr(DictionaryAttr attr,
+                                          std::string &error);
+  /// One kernel entry of launch.json; argument shapes and element types come
+  /// from `func`'s signature.
+  llvm::json::Object toJson(gpu::GPUFuncOp func) const;
+};
+
+} // namespace mlir::spa
+
+#endif // SPA_CONVERSION_SPATOGPU_LAUNCHCONTRACT_H

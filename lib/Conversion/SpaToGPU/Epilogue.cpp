@@ -1,0 +1,76 @@
+//===- Epilogue.cpp - normalise and store a work item's rows --------------===//
+
+#include "Epilogue.h"
+#include "InlinePtx.h"
+#include "MmaSync.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace mlir::spa::gpu_kernel {
+
+void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
+                  ArrayRef<Value> state) {
+  const KernelConfig &cfg = k.cfg;
+  GpuArith e{b};
+  Type f32 = b.getF32Type();
+  SmallVector<Value> total(2), inverse(2), hasKeys(2);
+  for (int64_t r = 0; r < 2; ++r) {
+    Value l = state[2 + r];
+    l = e.fadd(l, e.shuffleXor(l, 1));
+    l = e.fadd(l, e.shuffleXor(l, 2));
+    total[r] = l;
+    hasKeys[r] =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l, e.f32(0.0));
+    inverse[r] = e.select(hasKeys[r], arith::DivFOp::create(b, e.f32(1.0), l),
+                          e.f32(0.0));
+  }
+  Value rowBase = e.add(k.i0, e.add(e.mul(k.warp, e.index(16)), k.g));
+  auto pairType = VectorType::get({2}, cfg.elementType);
+  for (int64_t r = 0; r < 2; ++r) {
+    Value row = e.add(rowBase, e.index(8 * r));
+    Value valid = e.cmp(P::slt, row, e.index(cfg.queryLen));
+    scf::IfOp::create(b, valid, [&](OpBuilder &nb, Location loc) {
+      ImplicitLocOpBuilder ib(loc, nb);
+      GpuArith ie{ib};
+      for (int64_t dt = 0; dt < cfg.valueDim / 8; ++dt) {
+        Value acc = state[4 + dt];
+        Value v0 = ie.fmul(element(ib, acc, r, 0), inverse[r]);
+        Value v1 = ie.fmul(element(ib, acc, r, 1), inverse[r]);
+        Value pair = vector::FromElementsOp::create(
+            ib, VectorType::get({2}, f32), ValueRange{v0, v1});
+        Value narrow =
+            cfg.tf32()
+                ? pair
+                : arith::TruncFOp::create(ib, pairType, pair).getResult();
+        Value col = ie.add(ie.index(dt * 8), ie.mul(k.c, ie.index(2)));
+        vector::StoreOp::create(ib, narrow, k.out,
+                                ValueRange{k.batchIdx, k.head, row, col},
+                                false, llvm::MaybeAlign(cfg.tf32() ? 8 : 4));
+      }
+      if (cfg.withLse) {
+        Value first = ie.cmp(P::eq, k.c, ie.index(0));
+        scf::IfOp::create(ib, first, [&](OpBuilder &nb2, Location l2) {
+          ImplicitLocOpBuilder jb(l2, nb2);
+          GpuArith je{jb};
+          Value natural = je.fmul(
+              je.fadd(state[r],
+                      unaryF32Ptx(jb, "lg2.approx.ftz.f32 $0, $1;", total[r])),
+              je.f32(M_LN2));
+          Value value = je.select(hasKeys[r], natural, je.f32(-INFINITY));
+          memref::StoreOp::create(jb, value, k.lse,
+                                  ValueRange{k.batchIdx, k.head, row});
+          scf::YieldOp::create(jb);
+        });
+      }
+      scf::YieldOp::create(ib);
+    });
+  }
+}
+
+} // namespace mlir::spa::gpu_kernel

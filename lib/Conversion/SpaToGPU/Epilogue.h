@@ -1,0 +1,24 @@
+//===- Epilogue.h - normalise and store a work item's rows ------*- C++ -*-===//
+//
+// After the last key tile: row sums reduced over the quad, O / l stored to
+// the output in the element type (rows past Nq skipped), and the
+// log-sum-exp (natural log; -inf for rows without keys) for the backward
+// pass. Serves both MMA generations (2x2 accumulator tiles).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_LIB_CONVERSION_SPATOGPU_EPILOGUE_H
+#define SPA_LIB_CONVERSION_SPATOGPU_EPILOGUE_H
+
+#include "KernelContext.h"
+
+namespace mlir::spa::gpu_kernel {
+
+/// `state` is the key loops' carried state: m (2 rows), l (2 rows), then the
+/// Dv / 8 accumulator tiles of O.
+void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
+                  ArrayRef<Value> state);
+
+} // namespace mlir::spa::gpu_kernel
+
+#endif // SPA_LIB_CONVERSION_SPATOGPU_EPILOGUE_H

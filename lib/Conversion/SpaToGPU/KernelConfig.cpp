@@ -1,0 +1,188 @@
+//===- KernelConfig.cpp - resolve GPU options against an op ---------------===//
+//
+// The one place where the GPU path decides what kernel an op gets: whether
+// the shape can take the GPU path at all, wgmma or mma.sync, how many K/V
+// stages, how wide an f32 key tile can be, and whether the tiles fit in
+// shared memory. Each refusal is a located error naming the fix.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelConfig.h"
+
+#include "spa/Dialect/Spa/IR/PlanInterop.h"
+
+#include "llvm/Support/Regex.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::spa;
+using namespace mlir::spa::gpu_kernel;
+
+StringRef mlir::spa::stringifyMmaKind(MmaKind kind) {
+  switch (kind) {
+  case MmaKind::Auto:
+    return "auto";
+  case MmaKind::MmaSync:
+    return "mma.sync";
+  case MmaKind::Wgmma:
+    return "wgmma";
+  }
+  llvm_unreachable("unknown MmaKind");
+}
+
+std::string
+mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
+  if (!llvm::is_contained({1, 2, 4, 8}, options.warps) ||
+      !llvm::is_contained({16, 32, 64, 128}, options.tileK))
+    return "warps must be 1, 2, 4 or 8 and tile-k 16, 32, 64 or 128; got "
+           "warps = " +
+           std::to_string(options.warps) +
+           ", tile-k = " + std::to_string(options.tileK);
+  if (options.stages < 0 || options.stages > 4)
+    return "stages must be 0 (auto) to 4; got " +
+           std::to_string(options.stages);
+  if (!llvm::Regex("^sm_[0-9]+a?$").match(options.chip))
+    return "chip must look like sm_90a or sm_80; got '" + options.chip + "'";
+  return "";
+}
+
+/// Why the wgmma kernel cannot serve `cfg`, or an empty string.
+static std::string wgmmaUnsupportedReason(KernelConfig cfg) {
+  cfg.wgmma = true;
+  if (cfg.warps != 4 && cfg.warps != 8)
+    return "it runs one or two warpgroups (warps = 4 or 8), got warps = " +
+           std::to_string(cfg.warps);
+  if (cfg.tf32())
+    return "f32 inputs take the tf32 mma.sync kernel";
+  if (cfg.headDim % 64 || cfg.valueDim % 64)
+    return "it needs D and Dv multiples of 64, got D = " +
+           std::to_string(cfg.headDim) +
+           ", Dv = " + std::to_string(cfg.valueDim);
+  if (cfg.sharedBytes() > kMaxDynamicSharedBytes)
+    return "its Q, K and V tiles need " + std::to_string(cfg.sharedBytes()) +
+           " bytes of shared memory, more than the " +
+           std::to_string(kMaxDynamicSharedBytes) + " a block can have" +
+           (cfg.stages > 1 ? "; use fewer stages" : "");
+  return "";
+}
+
+/// The op's shapes, element type, mode and scale; fails on what the GPU path
+/// does not take.
+static LogicalResult readShapes(AttentionOp op, KernelConfig &cfg) {
+  if (op.hasPureTensorSemantics())
+    return op.emitOpError("convert-spa-to-gpu expects buffers; bufferize "
+                          "first (the spa-to-nvvm pipeline does)");
+  BandsAttr bands = op.getBandTable();
+  if (!bands)
+    return op.emitOpError("the GPU path needs a concrete band table with a "
+                          "static key length; run -spa-balance-bands");
+  auto qType = cast<MemRefType>(op.getQuery().getType());
+  auto kType = cast<MemRefType>(op.getKey().getType());
+  auto vType = cast<MemRefType>(op.getValue().getType());
+  for (Value v : op->getOperands())
+    if (!cast<MemRefType>(v.getType()).hasStaticShape() ||
+        !cast<MemRefType>(v.getType()).getLayout().isIdentity())
+      return op.emitOpError("the GPU path needs static shapes and identity "
+                            "layouts, got ")
+             << v.getType();
+  Type elt = qType.getElementType();
+  if (!elt.isF16() && !elt.isBF16() && !elt.isF32())
+    return op.emitOpError("the GPU path supports f16, bf16 (tensor cores) "
+                          "and f32 (tf32 tensor cores); got ")
+           << elt;
+  cfg.elementType = elt;
+  cfg.batch = qType.getDimSize(0);
+  cfg.numQueryHeads = qType.getDimSize(1);
+  cfg.numKvHeads = kType.getDimSize(1);
+  cfg.queryLen = qType.getDimSize(2);
+  cfg.keyLen = kType.getDimSize(2);
+  cfg.headDim = qType.getDimSize(3);
+  cfg.valueDim = vType.getDimSize(3);
+  if (cfg.headDim % 16 || cfg.valueDim % 16 || cfg.headDim > 256 ||
+      cfg.valueDim > 256)
+    return op.emitOpError("the GPU path needs D and Dv multiples of 16, at "
+                          "most 256; got D = ")
+           << cfg.headDim << ", Dv = " << cfg.valueDim;
+  if (cfg.batch == 0 || cfg.queryLen == 0)
+    return op.emitOpError("empty batch or query sequence");
+  cfg.bidirectional = bands.getMode() == BandMode::Bidirectional;
+  cfg.withLse = op.getOutputs().size() == 2;
+  cfg.scaleLog2 = op.getEffectiveScale() * M_LOG2E;
+  for (const auto &head : toPlanTable(bands).heads)
+    cfg.slots = std::max<int64_t>(cfg.slots, head.size());
+  return success();
+}
+
+/// Picks wgmma or mma.sync and the number of K/V stages.
+static LogicalResult chooseMma(AttentionOp op,
+                               const ConvertSpaToGPUOptions &options,
+                               KernelConfig &cfg) {
+  bool sm90a = options.chip == "sm_90a";
+  std::string reason = wgmmaUnsupportedReason(cfg);
+  if (options.mma == MmaKind::Wgmma) {
+    if (!sm90a)
+      return op.emitOpError("mma = wgmma needs chip = sm_90a, got ")
+             << options.chip;
+    if (!reason.empty())
+      return op.emitOpError("the wgmma kernel does not apply: ") << reason;
+    cfg.wgmma = true;
+  } else if (options.mma == MmaKind::Auto) {
+    cfg.wgmma = sm90a && reason.empty();
+  }
+  if (cfg.wgmma && options.stages == 0) {
+    // A second K/V buffer where three blocks still fit on an SM (measured:
+    // D = 64 gains 7-9%; at D = 128 the 80 KiB ring leaves room for two
+    // blocks only and loses 15%, see docs/benchmarks.md).
+    KernelConfig ring = cfg;
+    ring.stages = 2;
+    cfg.stages = 3 * ring.sharedBytes() <= kSharedBytesPerSM ? 2 : 1;
+  }
+  if (!cfg.wgmma && options.stages > 1) {
+    InFlightDiagnostic diag = op.emitOpError("stages = ");
+    diag << options.stages << " needs the wgmma kernel (the mma.sync kernel "
+         << "copies synchronously); ";
+    if (options.mma == MmaKind::MmaSync)
+      diag << "mma = mma.sync was asked for";
+    else if (!sm90a)
+      diag << "wgmma needs chip = sm_90a, got " << options.chip;
+    else
+      diag << "wgmma does not apply: " << reason;
+    return diag;
+  }
+  return success();
+}
+
+/// Shared-memory budget of the mma.sync kernels (static, 48 KiB). f32 tiles
+/// take twice the bytes: narrower key tiles until they fit (the tf32 kernel
+/// is the slow path; its tile is reported in the launch metadata).
+static LogicalResult fitStaticShared(AttentionOp op, KernelConfig &cfg) {
+  while (cfg.tf32() && cfg.sharedBytes() > kMaxStaticSharedBytes &&
+         cfg.tileK > 16)
+    cfg.tileK /= 2;
+  if (cfg.tf32() && cfg.sharedBytes() > kMaxStaticSharedBytes)
+    return op.emitOpError()
+           << "the f32 (tf32) kernel's shared tile needs " << cfg.sharedBytes()
+           << " bytes even with tile-k = " << cfg.tileK
+           << ", more than the 48 KiB of static shared memory; use fewer "
+              "warps";
+  if (!cfg.wgmma && cfg.sharedBytes() > kMaxStaticSharedBytes)
+    return op.emitOpError()
+           << "the kernel's shared tile needs " << cfg.sharedBytes()
+           << " bytes, more than the 48 KiB of static shared memory; use "
+              "fewer warps or a smaller tile-k";
+  return success();
+}
+
+FailureOr<KernelConfig>
+mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
+                                           const ConvertSpaToGPUOptions &options) {
+  KernelConfig cfg;
+  cfg.warps = options.warps;
+  cfg.tileK = options.tileK;
+  cfg.stages = std::max<int64_t>(options.stages, 1); // 0 (auto): chooseMma
+  if (failed(readShapes(op, cfg)) || failed(chooseMma(op, options, cfg)) ||
+      failed(fitStaticShared(op, cfg)))
+    return failure();
+  return cfg;
+}

@@ -1,0 +1,91 @@
+//===- KernelConfig.h - one op's GPU kernel, resolved once ------*- C++ -*-===//
+//
+// Everything fixed at compile time for one spa.attention's kernel: shapes,
+// element type, mode, scale, and the options (warps, key tile, MMA
+// generation, K/V stages) resolved against the chip and the shape, with the
+// tile shape and shared-memory budget derived in one place. Every other part
+// of the generator reads this struct and decides nothing on its own.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_LIB_CONVERSION_SPATOGPU_KERNELCONFIG_H
+#define SPA_LIB_CONVERSION_SPATOGPU_KERNELCONFIG_H
+
+#include "spa/Conversion/SpaToGPU/SpaToGPU.h"
+#include "spa/Dialect/Spa/IR/SpaDialect.h"
+#include "spa/Planning/BandPlan.h"
+
+namespace mlir::spa::gpu_kernel {
+
+/// Hardware limits of the sm_90 generation (H100/H200).
+constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024; // per block
+constexpr int64_t kSharedBytesPerSM = 228 * 1024;
+constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
+/// Row padding of the mma.sync kernel's shared tiles: conflict-free ldmatrix.
+constexpr int64_t kSharedRowPad = 8;
+
+/// The kernel's K/V pipeline (see MainloopSm80.cpp / MainloopSm90.cpp).
+enum class Schedule {
+  SyncMmaSync,   ///< synchronous copies, ldmatrix + mma.sync (f16/bf16)
+  SyncTf32,      ///< synchronous copies, mma.sync on tf32 (f32 inputs)
+  WgmmaChained,  ///< cp.async + wgmma, one K and one V buffer (stages = 1)
+  WgmmaRing,     ///< cp.async + wgmma, a ring of `stages` K/V buffers
+};
+
+struct KernelConfig {
+  Type elementType;
+  int64_t batch, numQueryHeads, numKvHeads, queryLen, keyLen, headDim,
+      valueDim;
+  int64_t slots = 1; ///< intervals per head in the bounds table
+  bool bidirectional = false, withLse = false;
+  double scaleLog2 = 0;
+  int64_t warps = 4;  ///< each warp owns 16 query rows
+  int64_t tileK = 64; ///< keys per key tile
+  bool wgmma = false;
+  /// wgmma: K/V tile buffers. 1: one K and one V buffer, the next K copy
+  /// overlapping softmax and P V, the next V copy overlapping Q K^T. n > 1:
+  /// a ring; tile t + n - 1 is copied while tile t is computed.
+  int64_t stages = 1;
+
+  bool tf32() const { return elementType.isF32(); }
+  Schedule schedule() const {
+    if (wgmma)
+      return stages > 1 ? Schedule::WgmmaRing : Schedule::WgmmaChained;
+    return tf32() ? Schedule::SyncTf32 : Schedule::SyncMmaSync;
+  }
+  int64_t threads() const { return 32 * warps; }
+  int64_t tileQ() const { return 16 * warps; }
+  int64_t elementBytes() const { return tf32() ? 4 : 2; }
+  /// Bytes of a swizzled wgmma tile (no padding).
+  int64_t tileBytes(int64_t rows, int64_t width) const {
+    return rows * width * elementBytes();
+  }
+  /// mma.sync: rows of the one shared buffer (Q, then K above V).
+  int64_t sharedRows() const { return std::max(tileQ(), 2 * tileK); }
+  /// The kernel's shared memory: dynamic for wgmma, static for mma.sync.
+  int64_t sharedBytes() const {
+    if (wgmma) // Q, K and V tiles, no padding (swizzled instead)
+      return tileBytes(tileQ(), headDim) +
+             stages * (tileBytes(tileK, headDim) + tileBytes(tileK, valueDim));
+    return sharedRows() * (std::max(headDim, valueDim) + kSharedRowPad) *
+           elementBytes();
+  }
+  int64_t dynamicSharedBytes() const { return wgmma ? sharedBytes() : 0; }
+  int64_t queryTiles() const { return (queryLen + tileQ() - 1) / tileQ(); }
+  ::spa::plan::TileShape tileShape() const { return {tileQ(), tileK}; }
+};
+
+/// Checks the pass options alone (before any op is seen); a message naming
+/// the bad option, or an empty string.
+std::string validateOptions(const ConvertSpaToGPUOptions &options);
+
+/// Resolves `options` for `op` (buffer form, static shapes, concrete band
+/// table): picks the MMA generation and stages, narrows f32 key tiles to fit,
+/// checks the shared-memory budget. Emits a located error and fails when the
+/// op cannot take the GPU path with these options.
+FailureOr<KernelConfig> resolveKernelConfig(AttentionOp op,
+                                            const ConvertSpaToGPUOptions &options);
+
+} // namespace mlir::spa::gpu_kernel
+
+#endif // SPA_LIB_CONVERSION_SPATOGPU_KERNELCONFIG_H

@@ -1,0 +1,69 @@
+//===- KernelContext.h - values every part of a kernel reads ----*- C++ -*-===//
+//
+// The state shared by the skeleton, the mainloops, the softmax and the
+// epilogue while one gpu.func is generated: its configuration, arguments,
+// thread ids and the work item it computes. Also `GpuArith`, the arithmetic
+// vocabulary of the kernel (IndexArith plus floats, shuffles, ex2).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_LIB_CONVERSION_SPATOGPU_KERNELCONTEXT_H
+#define SPA_LIB_CONVERSION_SPATOGPU_KERNELCONTEXT_H
+
+#include "KernelConfig.h"
+
+#include "spa/Conversion/Utils/IndexArith.h"
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::spa::gpu_kernel {
+
+using P = arith::CmpIPredicate;
+
+/// IndexArith plus the float and warp operations of the kernel.
+struct GpuArith : IndexArith {
+  using IndexArith::IndexArith;
+  Value fmax(Value x, Value y) { return arith::MaximumFOp::create(b, x, y); }
+  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, x, y); }
+  Value fsub(Value x, Value y) { return arith::SubFOp::create(b, x, y); }
+  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, x, y); }
+  /// 2^x in one PTX instruction (see InlinePtx.h).
+  Value exp2(Value x);
+  Value shuffleXor(Value v, int32_t offset) {
+    return gpu::ShuffleOp::create(b, v, offset, 32, gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
+  Value toIndex(Value i32) {
+    return arith::IndexCastOp::create(b, b.getIndexType(), i32);
+  }
+};
+
+/// The kernel's arguments, ids and work item, set by the skeleton.
+struct KernelContext {
+  explicit KernelContext(const KernelConfig &cfg) : cfg(cfg) {}
+  const KernelConfig &cfg;
+  // Arguments.
+  Value query, key, value, out, lse, bounds, work;
+  // Thread ids: lane = 4 g + c inside the warp (PTX's fragment layouts).
+  Value lane, warp, g, c;
+  // The work item: (batchIdx, head, query rows from i0), key/value head,
+  // absolute positions of the tile's first and last rows.
+  Value batchIdx, head, kvHead, i0, firstPos, lastPos;
+};
+
+/// One key range of a work item: the keys [begin, end) reached through the
+/// distances [lo, hi) on one side (+1 causal, -1 the anti side).
+struct KeyRange {
+  Value lo, hi, begin, end;
+  int side;
+};
+
+/// Whether a next key tile exists after the current one and where it starts
+/// (the wgmma single-buffer schedule chains a work item's ranges).
+struct NextTile {
+  Value exists, start;
+};
+
+} // namespace mlir::spa::gpu_kernel
+
+#endif // SPA_LIB_CONVERSION_SPATOGPU_KERNELCONTEXT_H

@@ -1,0 +1,188 @@
+//===- KernelSkeleton.cpp - the gpu.func of one attention op --------------===//
+//
+//   per work item (batch, head, query tile of 16 * warps rows):
+//     Q tile -> shared (mainloop)
+//     for each interval [lo, hi) of the head, each side:
+//       for each key tile of the range the rows reach:
+//         S = Q K^T                       (mainloop, incl. K/V copies)
+//         mask edge tiles, online softmax (Softmax.cpp)
+//         O = alpha O + P V               (mainloop)
+//     O / l, log-sum-exp -> global        (Epilogue.cpp)
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelSkeleton.h"
+#include "Epilogue.h"
+#include "KernelContext.h"
+#include "Mainloop.h"
+#include "MmaSync.h"
+#include "Softmax.h"
+
+#include "spa/Conversion/Utils/BandGeometry.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace mlir::spa::gpu_kernel {
+namespace {
+
+class KernelSkeleton {
+public:
+  KernelSkeleton(const KernelConfig &cfg)
+      : k(cfg), mainloop(createMainloop(k)) {}
+
+  gpu::GPUFuncOp build(OpBuilder &moduleBuilder, Location loc, StringRef name,
+                       ArrayRef<Type> argTypes) {
+    MLIRContext *ctx = moduleBuilder.getContext();
+    SmallVector<Type> shared = mainloop->workgroupBuffers(ctx);
+    auto fnType = FunctionType::get(ctx, argTypes, {});
+    auto func =
+        gpu::GPUFuncOp::create(moduleBuilder, loc, name, fnType, shared);
+    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                  UnitAttr::get(ctx));
+    // ldmatrix and 16-byte vector stores need aligned shared buffers.
+    for (unsigned i = 0; i < shared.size(); ++i)
+      func.setWorkgroupAttributionAttr(
+          i, "llvm.align",
+          moduleBuilder.getI64IntegerAttr(mainloop->workgroupAlignment()));
+    func.setKnownBlockSizeAttr(
+        DenseI32ArrayAttr::get(ctx, {int32_t(k.cfg.threads()), 1, 1}));
+    Block &entry = func.getBody().front();
+    OpBuilder ob = OpBuilder::atBlockBegin(&entry);
+    ImplicitLocOpBuilder b(loc, ob);
+    emitBody(b, func);
+    gpu::ReturnOp::create(b);
+    return func;
+  }
+
+private:
+  KernelContext k;
+  std::unique_ptr<Mainloop> mainloop;
+
+  void bindArguments(gpu::GPUFuncOp func) {
+    auto args = func.getArguments();
+    k.query = args[0];
+    k.key = args[1];
+    k.value = args[2];
+    k.out = args[3];
+    unsigned next = 4;
+    if (k.cfg.withLse)
+      k.lse = args[next++];
+    k.bounds = args[next++];
+    k.work = args[next++];
+  }
+
+  /// Thread ids and the work item (batch, head, query tile) of this block.
+  void readWorkItem(ImplicitLocOpBuilder &b) {
+    const KernelConfig &cfg = k.cfg;
+    GpuArith e{b};
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    k.lane = e.rem(tid, e.index(32));
+    k.warp = e.div(tid, e.index(32));
+    k.g = e.div(k.lane, e.index(4));
+    k.c = e.rem(k.lane, e.index(4));
+
+    Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    auto workAt = [&](int64_t field) {
+      return e.toIndex(memref::LoadOp::create(
+          b, k.work, ValueRange{item, e.index(field)}));
+    };
+    k.batchIdx = workAt(0);
+    k.head = workAt(1);
+    k.i0 = e.mul(workAt(2), e.index(cfg.tileQ()));
+    k.kvHead = e.div(k.head, e.index(cfg.numQueryHeads / cfg.numKvHeads));
+    k.firstPos = e.add(k.i0, e.index(cfg.keyLen - cfg.queryLen));
+    k.lastPos = e.add(k.firstPos, e.index(cfg.tileQ() - 1));
+  }
+
+  /// Key ranges of the item: each interval (and side) of the head.
+  SmallVector<KeyRange> keyRanges(ImplicitLocOpBuilder &b) {
+    const KernelConfig &cfg = k.cfg;
+    GpuArith e{b};
+    SmallVector<KeyRange> ranges;
+    for (int64_t slot = 0; slot < cfg.slots; ++slot) {
+      Value lo = e.toIndex(memref::LoadOp::create(
+          b, k.bounds, ValueRange{k.head, e.index(slot), e.index(0)}));
+      Value hi = e.toIndex(memref::LoadOp::create(
+          b, k.bounds, ValueRange{k.head, e.index(slot), e.index(1)}));
+      for (int side : {1, -1}) {
+        if (side < 0 && !cfg.bidirectional)
+          break;
+        BandGeometry geometry{e, k.firstPos, k.lastPos, e.index(cfg.keyLen)};
+        Value sideLo = geometry.sideLowerBound(lo, side);
+        auto [begin, end] = geometry.keyRange(sideLo, hi, side);
+        ranges.push_back({sideLo, hi, begin, end, side});
+      }
+    }
+    return ranges;
+  }
+
+  void emitBody(ImplicitLocOpBuilder &b, gpu::GPUFuncOp func) {
+    const KernelConfig &cfg = k.cfg;
+    GpuArith e{b};
+    bindArguments(func);
+    mainloop->setupSharedMemory(b, func);
+    readWorkItem(b);
+    mainloop->loadQuery(b);
+
+    // Loop-carried state: m (2 rows), l (2 rows), O (Dv / 8 tiles).
+    SmallVector<Value> state = {e.f32(-INFINITY), e.f32(-INFINITY),
+                                e.f32(0.0), e.f32(0.0)};
+    Value zeroAcc = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()),
+                                  0.0f));
+    for (int64_t t = 0; t < cfg.valueDim / 8; ++t)
+      state.push_back(zeroAcc);
+
+    SmallVector<KeyRange> ranges = keyRanges(b);
+    mainloop->beginRanges(b, ranges);
+    for (auto [r, range] : llvm::enumerate(ranges)) {
+      mainloop->beginRange(b, range);
+      auto loop = scf::ForOp::create(
+          b, range.begin, range.end, e.index(cfg.tileK), state,
+          [&](OpBuilder &nb, Location nloc, Value j0, ValueRange carried) {
+            ImplicitLocOpBuilder ib(nloc, nb);
+            scf::YieldOp::create(ib, keyTile(ib, j0, range, r, carried));
+          });
+      state.assign(loop.getResults().begin(), loop.getResults().end());
+    }
+    mainloop->endRanges(b);
+    emitEpilogue(b, k, state);
+  }
+
+  /// One key tile: scores, softmax, O rescaled and accumulated.
+  SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value j0,
+                             const KeyRange &range, size_t r,
+                             ValueRange state) {
+    Type f32 = b.getF32Type();
+    SmallVector<Value> scores = mainloop->computeScores(b, j0, range, r);
+    SmallVector<Value> m(state.begin(), state.begin() + 2);
+    SmallVector<Value> l(state.begin() + 2, state.begin() + 4);
+    SoftmaxStep step = softmaxStep(b, k, j0, range, scores, m, l);
+    SmallVector<Value> acc(state.begin() + 4, state.end());
+    SmallVector<Value> next = step.m;
+    next.append(step.l.begin(), step.l.end());
+    // Rescale O rows by alpha.
+    Value alphaTile = make2x2(
+        b, {step.alpha[0], step.alpha[0], step.alpha[1], step.alpha[1]}, f32);
+    for (Value &a : acc)
+      a = arith::MulFOp::create(b, a, alphaTile);
+    acc = mainloop->accumulateValues(b, step.probs, acc);
+    next.append(acc.begin(), acc.end());
+    return next;
+  }
+};
+
+} // namespace
+
+gpu::GPUFuncOp buildAttentionKernel(OpBuilder &moduleBuilder, Location loc,
+                                    StringRef name, ArrayRef<Type> argTypes,
+                                    const KernelConfig &cfg) {
+  return KernelSkeleton(cfg).build(moduleBuilder, loc, name, argTypes);
+}
+
+} // namespace mlir::spa::gpu_kernel

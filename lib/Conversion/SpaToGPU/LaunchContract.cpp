@@ -1,0 +1,144 @@
+//===- LaunchContract.cpp - how a generated kernel is launched ------------===//
+
+#include "spa/Conversion/SpaToGPU/LaunchContract.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+using namespace mlir;
+using namespace mlir::spa;
+
+KernelArgRole KernelLaunch::argRole(StringRef name) {
+  if (name == "bounds" || name == "work")
+    return KernelArgRole::Constant;
+  if (name == "output" || name == "log_sum_exp")
+    return KernelArgRole::Output;
+  return KernelArgRole::Input;
+}
+
+DictionaryAttr KernelLaunch::toAttr(MLIRContext *ctx) const {
+  Builder b(ctx);
+  SmallVector<Attribute> argNames;
+  for (const std::string &name : args)
+    argNames.push_back(b.getStringAttr(name));
+  return b.getDictionaryAttr({
+      b.getNamedAttr("grid", b.getDenseI64ArrayAttr(grid)),
+      b.getNamedAttr("block", b.getDenseI64ArrayAttr(block)),
+      b.getNamedAttr("args", b.getArrayAttr(argNames)),
+      b.getNamedAttr("bounds", b.getDenseI32ArrayAttr(bounds)),
+      b.getNamedAttr("work", b.getDenseI32ArrayAttr(work)),
+      b.getNamedAttr("bands", bands),
+      b.getNamedAttr("tile", b.getDenseI64ArrayAttr(tile)),
+      b.getNamedAttr("mma", b.getStringAttr(stringifyMmaKind(mma))),
+      b.getNamedAttr("static_shared_bytes",
+                     b.getI64IntegerAttr(staticSharedBytes)),
+      b.getNamedAttr("dynamic_shared_bytes",
+                     b.getI64IntegerAttr(dynamicSharedBytes)),
+  });
+}
+
+FailureOr<KernelLaunch> KernelLaunch::fromAttr(DictionaryAttr attr,
+                                               std::string &error) {
+  KernelLaunch launch;
+  auto missing = [&](StringRef key, StringRef what) {
+    error = ("spa.launch: '" + key + "' is missing or not " + what).str();
+    return failure();
+  };
+  auto triple = [&](StringRef key, std::array<int64_t, 3> &into) {
+    auto a = attr.getAs<DenseI64ArrayAttr>(key);
+    if (!a || a.size() != 3)
+      return false;
+    llvm::copy(a.asArrayRef(), into.begin());
+    return true;
+  };
+  if (!triple("grid", launch.grid))
+    return missing("grid", "three i64");
+  if (!triple("block", launch.block))
+    return missing("block", "three i64");
+  auto tile = attr.getAs<DenseI64ArrayAttr>("tile");
+  if (!tile || tile.size() != 2)
+    return missing("tile", "two i64");
+  llvm::copy(tile.asArrayRef(), launch.tile.begin());
+  auto names = attr.getAs<ArrayAttr>("args");
+  if (!names)
+    return missing("args", "an array of names");
+  for (Attribute name : names) {
+    auto text = dyn_cast<StringAttr>(name);
+    if (!text)
+      return missing("args", "an array of names");
+    launch.args.push_back(text.str());
+  }
+  for (auto [key, into] : {std::pair{"bounds", &launch.bounds},
+                           std::pair{"work", &launch.work}}) {
+    auto values = attr.getAs<DenseI32ArrayAttr>(key);
+    if (!values)
+      return missing(key, "an i32 array");
+    into->assign(values.asArrayRef().begin(), values.asArrayRef().end());
+  }
+  launch.bands = attr.get("bands");
+  if (!launch.bands)
+    return missing("bands", "present");
+  auto mma = attr.getAs<StringAttr>("mma");
+  if (!mma || (mma.getValue() != "wgmma" && mma.getValue() != "mma.sync"))
+    return missing("mma", "\"wgmma\" or \"mma.sync\"");
+  launch.mma = mma.getValue() == "wgmma" ? MmaKind::Wgmma : MmaKind::MmaSync;
+  for (auto [key, into] :
+       {std::pair{"static_shared_bytes", &launch.staticSharedBytes},
+        std::pair{"dynamic_shared_bytes", &launch.dynamicSharedBytes}}) {
+    auto value = attr.getAs<IntegerAttr>(key);
+    if (!value)
+      return missing(key, "an integer");
+    *into = value.getInt();
+  }
+  return launch;
+}
+
+llvm::json::Object KernelLaunch::toJson(gpu::GPUFuncOp func) const {
+  auto array = [](auto values) {
+    llvm::json::Array out;
+    for (auto v : values)
+      out.push_back(int64_t(v));
+    return out;
+  };
+  auto text = [](auto printable) {
+    std::string out;
+    llvm::raw_string_ostream os(out);
+    printable.print(os);
+    return out;
+  };
+  llvm::json::Object kernel;
+  kernel["name"] = func.getName().str();
+  kernel["grid"] = array(grid);
+  kernel["block"] = array(block);
+  kernel["tile"] = array(tile);
+  kernel["shared_bytes"] = dynamicSharedBytes;
+  kernel["kernel_shared_bytes"] = staticSharedBytes + dynamicSharedBytes;
+  kernel["mma"] = stringifyMmaKind(mma).str();
+  kernel["bands"] = text(bands);
+  llvm::json::Array jsonArgs;
+  // Kernel parameters only (the entry block also holds the workgroup
+  // attributions).
+  for (auto [name, argType] :
+       llvm::zip_equal(args, func.getFunctionType().getInputs())) {
+    auto type = cast<MemRefType>(argType);
+    llvm::json::Object a;
+    a["name"] = name;
+    a["dtype"] = text(type.getElementType());
+    a["shape"] = array(type.getShape());
+    switch (argRole(name)) {
+    case KernelArgRole::Constant:
+      a["kind"] = "constant";
+      a["values"] = array(name == "bounds" ? bounds : work);
+      break;
+    case KernelArgRole::Output:
+      a["kind"] = "output";
+      break;
+    case KernelArgRole::Input:
+      a["kind"] = "input";
+      break;
+    }
+    jsonArgs.push_back(std::move(a));
+  }
+  kernel["args"] = std::move(jsonArgs);
+  return kernel;
+}

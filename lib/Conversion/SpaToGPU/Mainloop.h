@@ -1,0 +1,74 @@
+//===- Mainloop.h - the key-tile loop of one MMA generation -----*- C++ -*-===//
+//
+// A mainloop owns the shared-memory tiles and the matrix products of a
+// kernel: how Q, K and V reach shared memory (and when), S = Q K^T and
+// O += P V. The skeleton (KernelSkeleton.cpp) drives it through the hooks
+// below in a fixed order; the softmax and epilogue are shared. One
+// implementation per MMA generation and copy schedule:
+//
+//   MainloopSm80.cpp  ldmatrix + mma.sync, synchronous copies (f16/bf16), and
+//                     the tf32 variant for f32 inputs
+//   MainloopSm90.cpp  cp.async + wgmma: one K and one V buffer with a work
+//                     item's ranges chained, or a ring of K/V buffers
+//
+// A new kernel schedule arrives as a new implementation of this interface.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_LIB_CONVERSION_SPATOGPU_MAINLOOP_H
+#define SPA_LIB_CONVERSION_SPATOGPU_MAINLOOP_H
+
+#include "KernelContext.h"
+
+#include <memory>
+
+namespace mlir::spa::gpu_kernel {
+
+class Mainloop {
+public:
+  explicit Mainloop(KernelContext &k) : k(k), cfg(k.cfg) {}
+  virtual ~Mainloop() = default;
+
+  /// Static workgroup buffers of the gpu.func and their alignment.
+  virtual SmallVector<Type> workgroupBuffers(MLIRContext *ctx) const {
+    return {};
+  }
+  virtual int64_t workgroupAlignment() const { return 128; }
+
+  /// First thing in the kernel body: views of the shared memory.
+  virtual void setupSharedMemory(ImplicitLocOpBuilder &b,
+                                 gpu::GPUFuncOp func) = 0;
+  /// Once the work item is known: bring in the Q tile.
+  virtual void loadQuery(ImplicitLocOpBuilder &b) = 0;
+  /// Before the loops over the item's key ranges, and before each.
+  virtual void beginRanges(ImplicitLocOpBuilder &b,
+                           ArrayRef<KeyRange> ranges) {}
+  virtual void beginRange(ImplicitLocOpBuilder &b, const KeyRange &range) {}
+  /// S = Q K^T for the key tile at `j0` of range `r` (including its copies
+  /// and waits): Tk / 8 accumulator tiles of 2x2 f32.
+  virtual SmallVector<Value> computeScores(ImplicitLocOpBuilder &b, Value j0,
+                                           const KeyRange &range,
+                                           size_t r) = 0;
+  /// O += P V for the same tile; `acc` is already rescaled.
+  virtual SmallVector<Value> accumulateValues(ImplicitLocOpBuilder &b,
+                                              ArrayRef<Value> probs,
+                                              SmallVector<Value> acc) = 0;
+  /// After the last range's loop.
+  virtual void endRanges(ImplicitLocOpBuilder &b) {}
+
+protected:
+  KernelContext &k;
+  const KernelConfig &cfg;
+};
+
+std::unique_ptr<Mainloop> createMainloopSm80(KernelContext &k);
+std::unique_ptr<Mainloop> createMainloopSm90(KernelContext &k);
+
+/// The mainloop of `k.cfg.schedule()`.
+inline std::unique_ptr<Mainloop> createMainloop(KernelContext &k) {
+  return k.cfg.wgmma ? createMainloopSm90(k) : createMainloopSm80(k);
+}
+
+} // namespace mlir::spa::gpu_kernel
+
+#endif // SPA_LIB_CONVERSION_SPATOGPU_MAINLOOP_H

@@ -1,0 +1,255 @@
+//===- MainloopSm90.cpp - cp.async + wgmma mainloops (sm_90a) -------------===//
+//
+// The Hopper kernels: one warpgroup per 64 query rows; Q, K and V tiles in
+// 128-byte-swizzled dynamic shared memory filled by cp.async (zero-fill past
+// N) in commit groups; S = Q K^T by wgmma from shared memory, O += P V by
+// wgmma with P in registers. Two copy schedules:
+//
+//   chained (stages = 1): one K and one V buffer. A work item's key ranges
+//     (intervals and sides) form one tile sequence: the next K copy overlaps
+//     softmax and P V, the next V copy overlaps the next Q K^T, and the last
+//     tile of a range prefetches the first tile of the next non-empty range.
+//   ring (stages > 1): `stages` K/V buffers per range; tile t + stages - 1
+//     is copied while tile t is computed.
+//
+// The dynamic shared memory is an external workgroup global
+// (`spa_dynamic_shared`, sized at launch): gpu.dynamic_shared_memory lowers
+// to a 1-byte static variable in MLIR 22 (pinned by test/Toolchain).
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelSkeleton.h"
+#include "Mainloop.h"
+#include "TileCopies.h"
+#include "Wgmma.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+
+namespace mlir::spa::gpu_kernel {
+
+
+namespace {
+
+enum class Copy { Key, Value, Both };
+
+/// What both schedules share: the swizzled tiles, their descriptors, the Q
+/// copy, the copy groups and the two wgmma products.
+class MainloopSm90Base : public Mainloop {
+public:
+  using Mainloop::Mainloop;
+
+  void setupSharedMemory(ImplicitLocOpBuilder &b, gpu::GPUFuncOp) override {
+    GpuArith e{b};
+    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    Type i8 = b.getI8Type();
+    Value raw = memref::GetGlobalOp::create(
+        b, MemRefType::get({0}, i8, MemRefLayoutAttrInterface(), workgroup),
+        kDynamicSharedName);
+    auto wholeType = MemRefType::get({cfg.sharedBytes()}, i8,
+                                     MemRefLayoutAttrInterface(), workgroup);
+    Value whole = memref::ReinterpretCastOp::create(
+        b, wholeType, raw, int64_t(0), ArrayRef<int64_t>{cfg.sharedBytes()},
+        ArrayRef<int64_t>{1});
+    // [stages][width / 64][rows][64]: the layout wgmma descriptors read.
+    int64_t offset = 0;
+    auto view = [&](ArrayRef<int64_t> stages, int64_t rows, int64_t width) {
+      SmallVector<int64_t> shape(stages);
+      shape.append({width / 64, rows, 64});
+      auto type = MemRefType::get(shape, cfg.elementType,
+                                  MemRefLayoutAttrInterface(), workgroup);
+      Value tile = memref::ViewOp::create(b, type, whole, e.index(offset),
+                                          ValueRange{});
+      offset += cfg.tileBytes(rows, width) * (stages.empty() ? 1 : stages[0]);
+      return tile;
+    };
+    qTile = view({}, cfg.tileQ(), cfg.headDim);
+    kTile = view({cfg.stages}, cfg.tileK, cfg.headDim);
+    vTile = view({cfg.stages}, cfg.tileK, cfg.valueDim);
+  }
+
+  /// Q stays in shared memory (wgmma reads A through a descriptor); its
+  /// copies join the first key tile's K group. Warpgroup w multiplies query
+  /// rows [64 w, 64 w + 64).
+  void loadQuery(ImplicitLocOpBuilder &b) override {
+    GpuArith e{b};
+    Value warpgroup = arith::IndexCastOp::create(b, b.getI64Type(),
+                                                 e.div(k.warp, e.index(4)));
+    qDesc = arith::AddIOp::create(
+        b, descriptor(b, qTile, cfg.tileQ()),
+        arith::MulIOp::create(b, warpgroup, i64Constant(b, (64 * 128) >> 4)));
+    kDesc = descriptor(b, kTile, cfg.tileK);
+    vDesc = descriptor(b, vTile, cfg.tileK);
+    copySwizzled(b, k, k.query, k.head, k.i0, cfg.tileQ(), cfg.queryLen,
+                 cfg.headDim, qTile);
+  }
+
+  /// The Q copies of an item whose key ranges are all empty.
+  void endRanges(ImplicitLocOpBuilder &b) override {
+    NVVM::CpAsyncWaitGroupOp::create(b, 0);
+  }
+
+protected:
+  /// One commit group holding the K and/or V tile starting at key `j0`, in
+  /// buffer `stage` (none: buffer 0 of single buffers), when `enabled` (an
+  /// empty group otherwise, so that wait counts stay fixed). The copies sit
+  /// under an scf.if rather than zero-filling: two in-flight copies to the
+  /// same shared bytes have no defined order.
+  void prefetch(ImplicitLocOpBuilder &b, Value enabled, Value j0, Value stage,
+                Copy what) {
+    scf::IfOp::create(b, enabled, [&](OpBuilder &nb, Location l) {
+      ImplicitLocOpBuilder ib(l, nb);
+      Value buffer = stage ? stage : arith::ConstantIndexOp::create(ib, 0);
+      if (what != Copy::Value)
+        copySwizzled(ib, k, k.key, k.kvHead, j0, cfg.tileK, cfg.keyLen,
+                     cfg.headDim, kTile, buffer);
+      if (what != Copy::Key)
+        copySwizzled(ib, k, k.value, k.kvHead, j0, cfg.tileK, cfg.keyLen,
+                     cfg.valueDim, vTile, buffer);
+      scf::YieldOp::create(ib);
+    });
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  }
+
+  SmallVector<Value> wgmmaScores(ImplicitLocOpBuilder &b, Value stage) {
+    return toTiles(b, waitForAccumulators(
+                          b, issueScores(b, cfg, qDesc, kDesc, stage)));
+  }
+
+  SmallVector<Value> wgmmaValues(ImplicitLocOpBuilder &b,
+                                 ArrayRef<Value> probs,
+                                 ArrayRef<Value> accTiles, Value stage) {
+    SmallVector<Value> flat;
+    for (Value t : accTiles)
+      appendFlat(b, t, flat);
+    flat = issueValues(b, cfg, vDesc, packProbabilities(b, cfg, probs), flat,
+                       stage);
+    return toTiles(b, waitForAccumulators(b, flat));
+  }
+
+  /// A warp's wgmma.wait_group does not tell that the other warps' wgmma
+  /// reads are done (CUTLASS's consumer release counts every warp too): a
+  /// block barrier before a tile is overwritten.
+  void afterWgmma(ImplicitLocOpBuilder &b) { gpu::BarrierOp::create(b); }
+
+  Value qTile;             ///< swizzled [D / 64][Tq][64]
+  Value kTile, vTile;      ///< [stages][width / 64][Tk][64]
+  Value qDesc, kDesc, vDesc; ///< i64 matrix descriptors
+};
+
+/// stages = 1: one K and one V buffer, ranges chained into one sequence.
+class MainloopSm90Chained : public MainloopSm90Base {
+public:
+  using MainloopSm90Base::MainloopSm90Base;
+
+  /// follow[r] = (whether a non-empty range comes after range r, its first
+  /// key). Prologue: the first tile of the first non-empty range, one copy
+  /// group for K (with Q) and one for V; every tile keeps this shape.
+  void beginRanges(ImplicitLocOpBuilder &b,
+                   ArrayRef<KeyRange> ranges) override {
+    GpuArith e{b};
+    follow.assign(ranges.size(), NextTile());
+    Value none = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
+    follow.back() = {none, e.index(0)};
+    for (int64_t r = ranges.size() - 2; r >= 0; --r) {
+      const KeyRange &n = ranges[r + 1];
+      Value nonEmpty = e.cmp(P::slt, n.begin, n.end);
+      follow[r] = {e.ori(nonEmpty, follow[r + 1].exists),
+                   e.select(nonEmpty, n.begin, follow[r + 1].start)};
+    }
+    Value nonEmpty = e.cmp(P::slt, ranges[0].begin, ranges[0].end);
+    Value any = e.ori(nonEmpty, follow[0].exists);
+    Value first = e.select(nonEmpty, ranges[0].begin, follow[0].start);
+    prefetch(b, any, first, Value(), Copy::Key);
+    prefetch(b, any, first, Value(), Copy::Value);
+  }
+
+  /// K(j) (and Q) landed; V(j) may still be in flight. After Q K^T the K
+  /// buffer takes the next tile: in this range, else the next non-empty
+  /// range's first.
+  SmallVector<Value> computeScores(ImplicitLocOpBuilder &b, Value j0,
+                                   const KeyRange &range,
+                                   size_t r) override {
+    GpuArith e{b};
+    waitForCopies(b, 1);
+    SmallVector<Value> scores = wgmmaScores(b, e.index(0));
+    afterWgmma(b); // every warp is done with K(j)
+    Value inRange = e.cmp(P::slt, e.add(j0, e.index(cfg.tileK)), range.end);
+    next.exists = e.ori(inRange, follow[r].exists);
+    next.start =
+        e.select(inRange, e.add(j0, e.index(cfg.tileK)), follow[r].start);
+    prefetch(b, next.exists, next.start, Value(), Copy::Key);
+    return scores;
+  }
+
+  /// V(j) landed; K(j + 1) may still be in flight. After P V the V buffer
+  /// takes the next tile.
+  SmallVector<Value> accumulateValues(ImplicitLocOpBuilder &b,
+                                      ArrayRef<Value> probs,
+                                      SmallVector<Value> acc) override {
+    GpuArith e{b};
+    waitForCopies(b, 1);
+    acc = wgmmaValues(b, probs, acc, e.index(0));
+    afterWgmma(b); // every warp is done with V(j)
+    prefetch(b, next.exists, next.start, Value(), Copy::Value);
+    return acc;
+  }
+
+private:
+  SmallVector<NextTile> follow; ///< per range: the next range's first tile
+  NextTile next;                ///< the tile after the current one
+};
+
+/// stages > 1: a ring of K/V buffers, each range on its own.
+class MainloopSm90Ring : public MainloopSm90Base {
+public:
+  using MainloopSm90Base::MainloopSm90Base;
+
+  /// Tiles 0 .. stages - 2 of the range, one group each (K and V together)
+  /// into buffers 0 .. stages - 2.
+  void beginRange(ImplicitLocOpBuilder &b, const KeyRange &range) override {
+    GpuArith e{b};
+    for (int64_t t = 0; t + 1 < cfg.stages; ++t) {
+      Value j0 = e.add(range.begin, e.index(t * cfg.tileK));
+      prefetch(b, e.cmp(P::slt, j0, range.end), j0, e.index(t), Copy::Both);
+    }
+  }
+
+  SmallVector<Value> computeScores(ImplicitLocOpBuilder &b, Value j0,
+                                   const KeyRange &range, size_t) override {
+    GpuArith e{b};
+    Value t = e.div(e.sub(j0, range.begin), e.index(cfg.tileK));
+    Value ahead = e.add(j0, e.index((cfg.stages - 1) * cfg.tileK));
+    prefetch(b, e.cmp(P::slt, ahead, range.end), ahead,
+             e.rem(e.add(t, e.index(cfg.stages - 1)), e.index(cfg.stages)),
+             Copy::Both);
+    waitForCopies(b, cfg.stages - 1); // tile t landed
+    stage = e.rem(t, e.index(cfg.stages));
+    return wgmmaScores(b, stage);
+  }
+
+  SmallVector<Value> accumulateValues(ImplicitLocOpBuilder &b,
+                                      ArrayRef<Value> probs,
+                                      SmallVector<Value> acc) override {
+    acc = wgmmaValues(b, probs, acc, stage);
+    afterWgmma(b); // buffer `stage` is refilled next iteration
+    return acc;
+  }
+
+private:
+  Value stage; ///< ring buffer of the current tile
+};
+
+} // namespace
+
+std::unique_ptr<Mainloop> createMainloopSm90(KernelContext &k) {
+  if (k.cfg.schedule() == Schedule::WgmmaRing)
+    return std::make_unique<MainloopSm90Ring>(k);
+  return std::make_unique<MainloopSm90Chained>(k);
+}
+
+} // namespace mlir::spa::gpu_kernel

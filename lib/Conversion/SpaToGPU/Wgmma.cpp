@@ -1,0 +1,201 @@
+//===- Wgmma.cpp - warpgroup MMA instruction helpers (sm_90a) -------------===//
+//
+// S = Q K^T uses nvvm.wgmma.mma_async (both operands in shared memory).
+// O += P V takes P from registers, which MLIR 22's op does not support: that
+// one is inline PTX (pinned by test/Toolchain).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Wgmma.h"
+#include "InlinePtx.h"
+#include "MmaSync.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <string>
+
+using namespace mlir;
+
+namespace mlir::spa::gpu_kernel {
+
+Value i64Constant(ImplicitLocOpBuilder &b, int64_t v) {
+  return arith::ConstantIntOp::create(b, b.getI64Type(), v);
+}
+
+Value descriptor(ImplicitLocOpBuilder &b, Value tile, int64_t rows) {
+  Value address = arith::IndexCastOp::create(
+      b, b.getI64Type(),
+      memref::ExtractAlignedPointerAsIndexOp::create(b, tile));
+  Value start = arith::AndIOp::create(
+      b, arith::ShRUIOp::create(b, address, i64Constant(b, 4)),
+      i64Constant(b, 0x3FFF));
+  uint64_t fixed = (uint64_t((rows * 128) >> 4) << 16) |
+                   (uint64_t(1024 >> 4) << 32) | (uint64_t(1) << 62);
+  return arith::OrIOp::create(b, start, i64Constant(b, int64_t(fixed)));
+}
+
+Value stageDescriptor(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
+                      Value desc, Value stage, int64_t width) {
+  if (cfg.stages == 1)
+    return desc;
+  Value offset = arith::MulIOp::create(
+      b, arith::IndexCastOp::create(b, b.getI64Type(), stage),
+      i64Constant(b, cfg.tileBytes(cfg.tileK, width) >> 4));
+  return arith::AddIOp::create(b, desc, offset);
+}
+
+Value advanceDescriptor(ImplicitLocOpBuilder &b, Value desc, int64_t bytes) {
+  return bytes ? arith::AddIOp::create(b, desc, i64Constant(b, bytes >> 4))
+               : desc;
+}
+
+SmallVector<Value> waitForAccumulators(ImplicitLocOpBuilder &b,
+                                       ArrayRef<Value> values) {
+  return passThroughF32(b, "wgmma.wait_group.sync.aligned 0;", values);
+}
+
+SmallVector<Value> toTiles(ImplicitLocOpBuilder &b, ArrayRef<Value> flat) {
+  SmallVector<Value> tiles;
+  for (size_t t = 0; t * 4 < flat.size(); ++t)
+    tiles.push_back(make2x2(b, flat.slice(4 * t, 4), b.getF32Type()));
+  return tiles;
+}
+
+void appendFlat(ImplicitLocOpBuilder &b, Value tile,
+                SmallVectorImpl<Value> &flat) {
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t i = 0; i < 2; ++i)
+      flat.push_back(element(b, tile, r, i));
+}
+
+SmallVector<Value> issueScores(ImplicitLocOpBuilder &b,
+                               const KernelConfig &cfg, Value qDesc,
+                               Value kDesc, Value stage) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  auto structType = LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(cfg.tileK / 2, f32));
+  auto eltType = cfg.elementType.isF16() ? NVVM::WGMMATypes::f16
+                                         : NVVM::WGMMATypes::bf16;
+  Value acc = LLVM::ZeroOp::create(b, structType);
+  Value kStage = stageDescriptor(b, cfg, kDesc, stage, cfg.headDim);
+  NVVM::WgmmaFenceAlignedOp::create(b);
+  for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
+    int64_t inBlock = (ks % 4) * 32; // 16 columns of 2 bytes
+    Value a =
+        advanceDescriptor(b, qDesc, (ks / 4) * cfg.tileQ() * 128 + inBlock);
+    Value bDesc =
+        advanceDescriptor(b, kStage, (ks / 4) * cfg.tileK * 128 + inBlock);
+    acc = NVVM::WgmmaMmaAsyncOp::create(
+        b, structType, acc, a, bDesc,
+        NVVM::MMAShapeAttr::get(ctx, 64, cfg.tileK, 16),
+        NVVM::WGMMATypesAttr::get(ctx, eltType),
+        NVVM::WGMMATypesAttr::get(ctx, eltType),
+        NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
+        NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one),
+        NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+        NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+        NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
+        NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col),
+        NVVM::MMAIntOverflowAttr());
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(b);
+  SmallVector<Value> flat;
+  for (int64_t i = 0; i < cfg.tileK / 2; ++i)
+    flat.push_back(LLVM::ExtractValueOp::create(b, acc, i));
+  return flat;
+}
+
+SmallVector<Value> packProbabilities(ImplicitLocOpBuilder &b,
+                                     const KernelConfig &cfg,
+                                     ArrayRef<Value> probs) {
+  Type i32 = b.getI32Type();
+  auto halfType = VectorType::get({2, 2}, cfg.elementType);
+  auto pairWord = [&](Value tile, int64_t r) {
+    Value pair = vector::ExtractOp::create(b, tile, ArrayRef<int64_t>{r});
+    Value word =
+        vector::BitCastOp::create(b, VectorType::get({1}, i32), pair);
+    return vector::ExtractOp::create(b, word, ArrayRef<int64_t>{0})
+        .getResult();
+  };
+  SmallVector<Value> words;
+  for (int64_t ks = 0; ks < cfg.tileK / 16; ++ks) {
+    Value low = arith::TruncFOp::create(b, halfType, probs[2 * ks]);
+    Value high = arith::TruncFOp::create(b, halfType, probs[2 * ks + 1]);
+    words.append({pairWord(low, 0), pairWord(low, 1), pairWord(high, 0),
+                  pairWord(high, 1)});
+  }
+  return words;
+}
+
+/// The PTX of one register-A wgmma m64n{kN}k16 over `n` accumulators:
+/// operands $0..$n-1 accumulators, then four P words, the V descriptor and a
+/// predicate word (scale-d). `fence`: P and O registers were just written.
+static std::string registerAWgmmaPtx(int64_t kN, int64_t n, StringRef types,
+                                     bool fence) {
+  std::string ptx = "{\n.reg .pred p;\n";
+  if (fence)
+    ptx += "wgmma.fence.sync.aligned;\n";
+  ptx += "setp.ne.b32 p, $" + std::to_string(2 * n + 5) + ", 0;\n";
+  ptx += "wgmma.mma_async.sync.aligned.m64n" + std::to_string(kN) +
+         "k16.f32." + types.str() + "." + types.str() + " {";
+  for (int64_t i = 0; i < n; ++i)
+    ptx += (i ? ", $" : "$") + std::to_string(i);
+  ptx += "}, {";
+  for (int64_t i = 0; i < 4; ++i)
+    ptx += (i ? ", $" : "$") + std::to_string(2 * n + i);
+  ptx += "}, $" + std::to_string(2 * n + 4) + ", p, 1, 1, 1;\n}";
+  return ptx;
+}
+
+SmallVector<Value> issueValues(ImplicitLocOpBuilder &b,
+                               const KernelConfig &cfg, Value vDesc,
+                               ArrayRef<Value> words, SmallVector<Value> flat,
+                               Value stage) {
+  Type i32 = b.getI32Type();
+  Type f32 = b.getF32Type();
+  constexpr int64_t kN = 64; // value columns per wgmma
+  StringRef types = cfg.elementType.isF16() ? "f16" : "bf16";
+  Value one = arith::ConstantIntOp::create(b, i32, 1);
+  int64_t n = kN / 2; // accumulator values per wgmma
+  auto structType = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(n, f32));
+  std::string constraints;
+  for (int64_t i = 0; i < n; ++i)
+    constraints += (i ? ",=f" : "=f");
+  for (int64_t i = 0; i < n; ++i)
+    constraints += "," + std::to_string(i);
+  constraints += ",r,r,r,r,l,r";
+  Value vStage = stageDescriptor(b, cfg, vDesc, stage, cfg.valueDim);
+  for (int64_t ks = 0; ks < cfg.tileK / 16; ++ks) {
+    ArrayRef<Value> aWords = words.slice(4 * ks, 4);
+    for (int64_t nc = 0; nc < cfg.valueDim / kN; ++nc) {
+      std::string ptx =
+          registerAWgmmaPtx(kN, n, types, /*fence=*/ks == 0 && nc == 0);
+      // 16 keys = 16 rows of 128 bytes; 64 columns = one block.
+      Value bDesc = advanceDescriptor(b, vStage,
+                                      nc * cfg.tileK * 128 + ks * 16 * 128);
+      SmallVector<Value> operands(flat.begin() + nc * n,
+                                  flat.begin() + (nc + 1) * n);
+      operands.append(aWords.begin(), aWords.end());
+      operands.push_back(bDesc);
+      operands.push_back(one);
+      Value result =
+          LLVM::InlineAsmOp::create(b, structType, operands, ptx, constraints,
+                                    true, false,
+                                    LLVM::tailcallkind::TailCallKind::None,
+                                    LLVM::AsmDialectAttr(), ArrayAttr())
+              .getRes();
+      for (int64_t i = 0; i < n; ++i)
+        flat[nc * n + i] = LLVM::ExtractValueOp::create(b, result, i);
+    }
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(b);
+  return flat;
+}
+
+} // namespace mlir::spa::gpu_kernel

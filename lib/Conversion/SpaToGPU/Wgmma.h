@@ -1,0 +1,68 @@
+//===- Wgmma.h - warpgroup MMA instruction helpers (sm_90a) -----*- C++ -*-===//
+//
+// wgmma operand descriptors, issue and wait. Tiles live in shared memory in
+// the layout a TMA copy with 128-byte swizzling would produce: the tile is
+// split into blocks of 64 columns (128 bytes of f16/bf16 per row), and in
+// row r the 16-byte chunk c of a block is stored at chunk c ^ (r % 8). A
+// matrix descriptor describes such a block by its start address, the stride
+// between 8-row groups (SBO = 1024 bytes) and the stride between 64-column
+// blocks (LBO = rows * 128 bytes), with swizzle mode 1 (128 B).
+//
+// Accumulator element i of an m64nNk16 wgmma is (row g + 8 ((i % 4) / 2),
+// column 8 (i / 4) + 2c + i % 2): tile i / 4 of the mma.sync 2x2 layout, so
+// the softmax and epilogue serve both generations.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_LIB_CONVERSION_SPATOGPU_WGMMA_H
+#define SPA_LIB_CONVERSION_SPATOGPU_WGMMA_H
+
+#include "KernelConfig.h"
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::spa::gpu_kernel {
+
+Value i64Constant(ImplicitLocOpBuilder &b, int64_t v);
+
+/// Descriptor of the first 64-column block of a swizzled tile of `rows`.
+Value descriptor(ImplicitLocOpBuilder &b, Value tile, int64_t rows);
+/// Descriptor of ring buffer `stage` of a K or V tile `width` wide.
+Value stageDescriptor(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
+                      Value desc, Value stage, int64_t width);
+/// `desc` advanced by `bytes` (a multiple of 16 inside the tile).
+Value advanceDescriptor(ImplicitLocOpBuilder &b, Value desc, int64_t bytes);
+
+/// wgmma.wait_group 0 with every accumulator value passed through the same
+/// asm statement: the compiler cannot read an accumulator before the wait.
+SmallVector<Value> waitForAccumulators(ImplicitLocOpBuilder &b,
+                                       ArrayRef<Value> values);
+
+/// Flat accumulators <-> 2x2 tiles (four values a tile).
+SmallVector<Value> toTiles(ImplicitLocOpBuilder &b, ArrayRef<Value> flat);
+void appendFlat(ImplicitLocOpBuilder &b, Value tile,
+                SmallVectorImpl<Value> &flat);
+
+/// Issues S = Q K^T for the K tile in ring buffer `stage` as one commit
+/// group: D / 16 wgmma m64n{tileK}k16, both operands from shared memory
+/// (K-major). Returns the accumulators, valid only after a wait.
+SmallVector<Value> issueScores(ImplicitLocOpBuilder &b,
+                               const KernelConfig &cfg, Value qDesc,
+                               Value kDesc, Value stage);
+
+/// P as wgmma A fragments: 4 words (2 x f16/bf16 each) per 16 keys.
+SmallVector<Value> packProbabilities(ImplicitLocOpBuilder &b,
+                                     const KernelConfig &cfg,
+                                     ArrayRef<Value> probs);
+
+/// Issues O += P V (P as packed words, O flat in the accumulator order) for
+/// the V tile in ring buffer `stage` as one commit group; returns the
+/// accumulators, valid only after a wait.
+SmallVector<Value> issueValues(ImplicitLocOpBuilder &b,
+                               const KernelConfig &cfg, Value vDesc,
+                               ArrayRef<Value> words, SmallVector<Value> flat,
+                               Value stage);
+
+} // namespace mlir::spa::gpu_kernel
+
+#endif // SPA_LIB_CONVERSION_SPATOGPU_WGMMA_H

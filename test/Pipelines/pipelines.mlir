@@ -1,0 +1,39 @@
+// The registered pipelines are built from passes with typed options: what
+// they run, with which options, and that bad option values end in a located
+// error (never an abort while the pipeline is built).
+// RUN: spa-opt %s --spa-to-llvm-cpu="tile-q=16 tile-k=32 policy=pair_balanced" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=CPU
+// RUN: spa-opt %s --spa-to-nvvm="warps=8 tile-k=32 mma=mma.sync stages=1 chip=sm_80 format=isa" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=GPU
+// RUN: not spa-opt %s --spa-to-llvm-cpu="tile-q=0" 2>&1 | FileCheck %s --check-prefix=TILEQ
+// RUN: not spa-opt %s --spa-to-nvvm="warps=3" 2>&1 | FileCheck %s --check-prefix=WARPS
+// RUN: not spa-opt %s --spa-to-nvvm="mma=wmma" 2>&1 | FileCheck %s --check-prefix=MMA
+// RUN: not spa-opt %s "--spa-to-llvm-cpu=policy=}" 2>&1 | FileCheck %s --check-prefix=BRACE
+
+// CPU: builtin.module(
+// CPU-NEXT: spa-balance-bands{{{.*}}policy=pair_balanced{{.*}}},
+// CPU-NEXT: spa-expand-band-bounds,
+// CPU-NEXT: convert-spa-to-linalg{tile-k=32 tile-q=16},
+// CPU: one-shot-bufferize{{{.*}}bufferize-function-boundaries=true{{.*}}function-boundary-type-conversion=identity-layout-map
+// CPU: convert-linalg-to-loops,
+// CPU: arith-expand{include-bf16=true
+// CPU: reconcile-unrealized-casts
+
+// The kernel's balance uses its own tile shape (16 rows per warp).
+// GPU: spa-balance-bands{{{.*}}tile-k=32 tile-q=128},
+// GPU-NEXT: one-shot-bufferize
+// GPU-NEXT: convert-spa-to-gpu{chip=sm_80 mma=mma.sync stages=1 tile-k=32 warps=8},
+// GPU: gpu-module-to-binary{{{.*}}format=isa
+// GPU-SAME: opts=
+
+// TILEQ: error: convert-spa-to-linalg: tile sizes must be positive, got tile-q = 0, tile-k = 64
+// WARPS: error: convert-spa-to-gpu: warps must be 1, 2, 4 or 8 and tile-k 16, 32, 64 or 128; got warps = 3, tile-k = 64
+// MMA: for the --mma option: Cannot find option named 'wmma'!
+// BRACE: error: spa-balance-bands: unknown policy '}'
+
+func.func @layer(%q: tensor<1x2x64x64xbf16>, %k: tensor<1x2x64x64xbf16>,
+                 %v: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {
+  %out = tensor.empty() : tensor<1x2x64x64xbf16>
+  %o = spa.attention bands(#spa.band_policy<causal, exclusive_equal>)
+      ins(%q, %k, %v : tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>)
+      outs(%out : tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16>
+  return %o : tensor<1x2x64x64xbf16>
+}
