@@ -27,6 +27,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "spa/Conversion/SpaToLinalg/SpaToLinalg.h"
+#include "spa/Conversion/Utils/BandGeometry.h"
 #include "spa/Conversion/Utils/IndexArith.h"
 #include "spa/Dialect/Spa/IR/SpaDialect.h"
 
@@ -164,11 +165,9 @@ public:
           for (int side : {1, -1}) {
             if (side < 0 && !shape.bidirectional)
               break;
-            // The anti side starts at distance 1: distance 0 (j = p) is
-            // already covered by the causal side.
-            Value sideLo = side > 0 ? lo : se.max(lo, se.index(1));
-            auto [begin, end] = keyRange(ib, firstPos, lastPos, sideLo, hi,
-                                         side);
+            BandGeometry geometry{se, firstPos, lastPos, v.keyLen};
+            Value sideLo = geometry.sideLowerBound(lo, side);
+            auto [begin, end] = geometry.keyRange(sideLo, hi, side);
             auto keyLoop = scf::ForOp::create(
                 ib, begin, end, se.index(shape.tileK), current,
                 [&](OpBuilder &kb, Location kloc, Value j0,
@@ -188,26 +187,6 @@ public:
   }
 
 private:
-  /// The key range [begin, end) that absolute positions [firstPos, lastPos]
-  /// reach through distances [lo, hi) on one side.
-  std::pair<Value, Value> keyRange(ImplicitLocOpBuilder &b, Value firstPos,
-                                   Value lastPos, Value lo, Value hi,
-                                   int side) const {
-    Emitter e{b};
-    Value zero = e.index(0), one = e.index(1);
-    Value begin, end;
-    if (side > 0) { // p - hi < j <= p - lo
-      begin = e.max(zero, e.add(e.sub(firstPos, hi), one));
-      end = e.min(v.keyLen, e.add(e.sub(lastPos, lo), one));
-    } else { // p + lo <= j < p + hi
-      begin = e.max(zero, e.add(firstPos, lo));
-      end = e.min(v.keyLen, e.add(lastPos, hi));
-    }
-    // An empty interval reaches nothing: force a zero trip count.
-    Value nonEmpty = e.cmp(arith::CmpIPredicate::slt, lo, hi);
-    return {begin, e.select(nonEmpty, end, begin)};
-  }
-
   /// One key tile: scores, mask on edge tiles only, online-softmax update.
   SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value queryTile,
                              Value b0, Value kvHead, Value j0, Value rows,
@@ -250,11 +229,8 @@ private:
     // Causal side d = p - j; anti side d = j - p.
     Value lastKey = e.sub(e.add(j0, cols), e.index(1));
     using P = arith::CmpIPredicate;
-    Value interior =
-        side > 0 ? e.andi(e.cmp(P::sge, e.sub(firstPos, lastKey), lo),
-                          e.cmp(P::slt, e.sub(lastPos, j0), hi))
-                 : e.andi(e.cmp(P::sge, e.sub(j0, lastPos), lo),
-                          e.cmp(P::slt, e.sub(lastKey, firstPos), hi));
+    Value interior = BandGeometry{e, firstPos, lastPos, v.keyLen}.tileInside(
+        j0, lastKey, lo, hi, side);
     Value scale =
         arith::ConstantOp::create(b, b.getF32FloatAttr(shape.scaleLog2));
     Value negInf = arith::ConstantOp::create(
