@@ -16,17 +16,20 @@ std::string detail::intervalText(const Interval &iv) {
   return "[" + std::to_string(iv.lo) + ", " + std::to_string(iv.hi) + ")";
 }
 
+std::string formatHeadBands(const HeadBands &bands) {
+  std::string out = "[";
+  for (size_t k = 0; k < bands.size(); ++k) {
+    if (k)
+      out += ", ";
+    out += std::to_string(bands[k].lo) + ":" + std::to_string(bands[k].hi);
+  }
+  return out + "]";
+}
+
 std::string formatBandTable(const BandTable &table) {
   std::string out(bandModeName(table.mode));
-  for (const HeadBands &bands : table.heads) {
-    out += ", [";
-    for (size_t k = 0; k < bands.size(); ++k) {
-      if (k)
-        out += ", ";
-      out += std::to_string(bands[k].lo) + ":" + std::to_string(bands[k].hi);
-    }
-    out += "]";
-  }
+  for (const HeadBands &bands : table.heads)
+    out += ", " + formatHeadBands(bands);
   return out;
 }
 

@@ -15,8 +15,12 @@
 
 namespace spa::plan {
 
-/// Renders `table` as the body of the IR attribute `#spa.bands<...>`, e.g.
-/// "causal, [0:512], [512:1024]" (`lo:hi` is the half-open [lo, hi)).
+/// Renders one head's intervals as in `#spa.bands`, e.g. "[0:65, 512:1024]"
+/// ("[]" for a head without intervals; `lo:hi` is the half-open [lo, hi)).
+std::string formatHeadBands(const HeadBands &bands);
+
+/// Renders `table` as the body of the IR attribute `#spa.bands<...>`: the
+/// mode, then every head, e.g. "causal, [0:512], [512:1024]".
 std::string formatBandTable(const BandTable &table);
 
 } // namespace spa::plan

@@ -109,16 +109,10 @@ Attribute BandsAttr::parse(AsmParser &parser, Type) {
                                       offsets);
 }
 
+// The table text is the planning library's, so the IR, the pass reports and
+// the tools spell a table one way.
 void BandsAttr::print(AsmPrinter &printer) const {
-  printer << "<" << stringifyBandMode(getMode());
-  for (int64_t h = 0, e = getNumHeads(); h < e; ++h) {
-    printer << ", [";
-    llvm::interleaveComma(getHeadIntervals(h), printer, [&](auto interval) {
-      printer << interval.first << ":" << interval.second;
-    });
-    printer << "]";
-  }
-  printer << ">";
+  printer << "<" << ::spa::plan::formatBandTable(toPlanTable(*this)) << ">";
 }
 
 /// Converts the attribute storage to the planning library's table.
