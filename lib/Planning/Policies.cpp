@@ -52,6 +52,13 @@ std::optional<PolicyKind> parsePolicyKind(std::string_view name) {
   return std::nullopt;
 }
 
+std::vector<std::string_view> policyKindNames() {
+  std::vector<std::string_view> names;
+  for (const PolicySpelling &s : kPolicySpellings)
+    names.push_back(s.name);
+  return names;
+}
+
 //===----------------------------------------------------------------------===//
 // Exclusive-band helpers shared by the balancing policies
 //===----------------------------------------------------------------------===//

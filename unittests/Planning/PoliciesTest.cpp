@@ -15,10 +15,12 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 using namespace planning_test;
@@ -41,6 +43,17 @@ TEST(BandPlanNames, PolicyRoundTrip) {
   EXPECT_EQ(parsePolicyKind("ExclusiveEqual"), std::nullopt);
   EXPECT_EQ(parsePolicyKind(""), std::nullopt);
   EXPECT_EQ(parsePolicyKind("exclusive_equal "), std::nullopt);
+}
+
+TEST(BandPlanNames, PolicyKindNames) {
+  std::vector<std::string_view> names = policyKindNames();
+  // Every kind once, in declaration order, each spelled as policyKindName.
+  ASSERT_EQ(names.size(), std::size(kAllPolicies) + 1);
+  for (size_t k = 0; k < std::size(kAllPolicies); ++k)
+    EXPECT_EQ(names[k], policyKindName(kAllPolicies[k]));
+  EXPECT_EQ(names.back(), "explicit");
+  for (std::string_view name : names)
+    EXPECT_EQ(policyKindName(*parsePolicyKind(name)), name);
 }
 
 //===----------------------------------------------------------------------===//

@@ -33,6 +33,9 @@ enum class PolicyKind {
 /// Spelling used in IR, reports and Python ("exclusive_equal", ...).
 std::string_view policyKindName(PolicyKind kind);
 std::optional<PolicyKind> parsePolicyKind(std::string_view name);
+/// Every kind's spelling in declaration order ("explicit" last): the one
+/// list that diagnostics offer.
+std::vector<std::string_view> policyKindNames();
 
 struct PolicyOptions {
   /// sliding_window(w): the window w; -1 means the paper's ablation w = W_h.
