@@ -12,7 +12,8 @@
 //   Policies.h       policy names and makeBandTable
 //   Counting.h       closed-form pair and tile counts
 //   CostModel.h      work-item cost and the layer report (LPT makespan)
-//   BandTableText.h  the `#spa.bands` text of tables
+//   BandTableText.h  the `#spa.bands` text of tables and heads
+//   WorkList.h       the GPU kernel's cost-sorted work list
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,5 +25,6 @@
 #include "spa/Planning/CostModel.h"
 #include "spa/Planning/Counting.h"
 #include "spa/Planning/Policies.h"
+#include "spa/Planning/WorkList.h"
 
 #endif // SPA_PLANNING_BANDPLAN_H
