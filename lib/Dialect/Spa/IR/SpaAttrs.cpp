@@ -109,16 +109,10 @@ Attribute BandsAttr::parse(AsmParser &parser, Type) {
                                       offsets);
 }
 
+// The table text is the planning library's, so the IR, the pass reports and
+// the tools spell a table one way.
 void BandsAttr::print(AsmPrinter &printer) const {
-  printer << "<" << stringifyBandMode(getMode());
-  for (int64_t h = 0, e = getNumHeads(); h < e; ++h) {
-    printer << ", [";
-    llvm::interleaveComma(getHeadIntervals(h), printer, [&](auto interval) {
-      printer << interval.first << ":" << interval.second;
-    });
-    printer << "]";
-  }
-  printer << ">";
+  printer << "<" << ::spa::plan::formatBandTable(toPlanTable(*this)) << ">";
 }
 
 /// Converts the attribute storage to the planning library's table.
@@ -196,6 +190,17 @@ LogicalResult BandsAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 // BandPolicyAttr
 //===----------------------------------------------------------------------===//
 
+/// The kinds #spa.band_policy accepts, spelled and ordered as the planning
+/// library's name list. `explicit` is not among them: an explicit table is
+/// written as #spa.bands, so the IR enum has no such case.
+static std::string acceptedPolicyNames() {
+  std::string names;
+  for (std::string_view name : ::spa::plan::policyKindNames())
+    if (symbolizeBandPolicyKind(name))
+      names += (names.empty() ? "" : ", ") + std::string(name);
+  return names;
+}
+
 /// policy ::= `<` mode `,` kind (`,` `window` `=` int)? (`,` `tile` `=` QxK)? `>`
 Attribute BandPolicyAttr::parse(AsmParser &parser, Type) {
   BandMode mode;
@@ -209,10 +214,7 @@ Attribute BandPolicyAttr::parse(AsmParser &parser, Type) {
   std::optional<BandPolicyKind> kind = symbolizeBandPolicyKind(kindName);
   if (!kind) {
     parser.emitError(kindLoc, "unknown band policy '")
-        << kindName
-        << "'; expected one of exclusive_equal, local_plus_band, "
-           "gapped_half, sliding_window, dense_causal, pair_balanced, "
-           "tile_balanced";
+        << kindName << "'; expected one of " << acceptedPolicyNames();
     return {};
   }
   int64_t window = -1, tileQ = 0, tileK = 0;

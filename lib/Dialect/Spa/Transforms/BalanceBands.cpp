@@ -37,14 +37,6 @@ bool partitionsDistances(BandPolicyKind kind) {
          kind != BandPolicyKind::DenseCausal;
 }
 
-std::string formatIntervals(const plan::HeadBands &bands) {
-  std::string text = "[";
-  for (size_t i = 0; i < bands.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(bands[i].lo) + ":" +
-            std::to_string(bands[i].hi);
-  return text + "]";
-}
-
 /// Prints the per-head plan and the layer summary of one op.
 void printReport(raw_ostream &os, AttentionOp op, const plan::BandTable &table,
                  StringRef planName, int64_t queryLen, int64_t keyLen,
@@ -66,7 +58,7 @@ void printReport(raw_ostream &os, AttentionOp op, const plan::BandTable &table,
     const plan::HeadReport &head = report.heads[h];
     os << llvm::format("%4lld  %-24s %12lld %7.2f%% %10lld %10lld %10.1f\n",
                        static_cast<long long>(h),
-                       formatIntervals(table.heads[h]).c_str(),
+                       plan::formatHeadBands(table.heads[h]).c_str(),
                        static_cast<long long>(head.pairs), 100.0 * head.share,
                        static_cast<long long>(head.tiles.full),
                        static_cast<long long>(head.tiles.partial), head.cost);

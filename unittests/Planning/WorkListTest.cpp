@@ -1,0 +1,232 @@
+//===- WorkListTest.cpp - Tests of the GPU work list ----------------------===//
+//
+// Unit tests of spa/Planning/WorkList.h. The order is checked against a
+// reference built from the oracle: each item's cost comes from counting the
+// tiles cell by cell, and the expected order is a plain sort by (cost
+// descending, head, tile) with the batch expanded innermost. Also a
+// hand-checked example with a tie, the properties one by one (heaviest
+// first, batch innermost, every item once) on larger shapes, and the
+// degenerate inputs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PlanningTestSupport.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+using namespace planning_test;
+
+namespace {
+
+/// The expected work list, from the oracle's tile counts: independent of
+/// workItemCost and of the library's sort.
+std::vector<WorkItem> referenceWorkList(const BandTable &table, int64_t batch,
+                                        int64_t nq, int64_t nk, TileShape ts) {
+  struct Item {
+    double cost;
+    int64_t head, tile;
+  };
+  std::vector<Item> items;
+  CostWeights w;
+  for (int64_t h = 0; h < table.numHeads(); ++h) {
+    oracle::Grid g = oracle::grid(table.heads[h], nq, nk, table.mode);
+    std::vector<TileCounts> tiles = oracle::tiles(g, ts);
+    for (size_t t = 0; t < tiles.size(); ++t)
+      items.push_back({w.workItem +
+                           static_cast<double>(tiles[t].full) * w.fullTile +
+                           static_cast<double>(tiles[t].partial) *
+                               (w.fullTile + w.partialTileExtra),
+                       h, static_cast<int64_t>(t)});
+  }
+  std::sort(items.begin(), items.end(), [](const Item &a, const Item &b) {
+    return std::make_tuple(-a.cost, a.head, a.tile) <
+           std::make_tuple(-b.cost, b.head, b.tile);
+  });
+  std::vector<WorkItem> list;
+  for (const Item &item : items)
+    for (int64_t b = 0; b < batch; ++b)
+      list.push_back({b, item.head, item.tile});
+  return list;
+}
+
+std::string describe(const std::vector<WorkItem> &list) {
+  std::string out;
+  for (const WorkItem &item : list)
+    out += "(" + std::to_string(item.batch) + "," + std::to_string(item.head) +
+           "," + std::to_string(item.queryTile) + ")";
+  return out;
+}
+
+/// Heaviest first, batch innermost, every (b, h, t) exactly once.
+void expectWellFormed(const std::vector<WorkItem> &list, const BandTable &t,
+                      int64_t batch, int64_t nq, int64_t nk, TileShape ts,
+                      const std::string &ctx) {
+  const int64_t numQueryTiles = (nq + ts.q - 1) / ts.q;
+  ASSERT_EQ(static_cast<int64_t>(list.size()),
+            batch * t.numHeads() * numQueryTiles)
+      << ctx;
+  std::set<std::tuple<int64_t, int64_t, int64_t>> seen;
+  for (const WorkItem &item : list) {
+    ASSERT_TRUE(item.batch >= 0 && item.batch < batch) << ctx;
+    ASSERT_TRUE(item.head >= 0 && item.head < t.numHeads()) << ctx;
+    ASSERT_TRUE(item.queryTile >= 0 && item.queryTile < numQueryTiles) << ctx;
+    EXPECT_TRUE(seen.insert({item.batch, item.head, item.queryTile}).second)
+        << ctx << " repeats (" << item.batch << ", " << item.head << ", "
+        << item.queryTile << ")";
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    // Batch innermost: item i is batch i % B of its group of B.
+    const WorkItem &first = list[i - i % static_cast<size_t>(batch)];
+    EXPECT_EQ(list[i].batch, static_cast<int64_t>(i) % batch) << ctx;
+    EXPECT_EQ(list[i].head, first.head) << ctx << " item " << i;
+    EXPECT_EQ(list[i].queryTile, first.queryTile) << ctx << " item " << i;
+    if (i == 0)
+      continue;
+    const WorkItem &prev = list[i - 1];
+    double before =
+        workItemCost(t.heads[prev.head], prev.queryTile, nq, nk, t.mode, ts);
+    double now = workItemCost(t.heads[list[i].head], list[i].queryTile, nq, nk,
+                              t.mode, ts);
+    EXPECT_GE(before, now) << ctx << " item " << i;
+    if (before == now && list[i].batch == 0) { // ties keep (head, tile) order
+      EXPECT_LT(std::make_pair(prev.head, prev.queryTile),
+                std::make_pair(list[i].head, list[i].queryTile))
+          << ctx << " item " << i;
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Against the reference
+//===----------------------------------------------------------------------===//
+
+/// N = 8, H = 2, 4x4 tiles, exclusive_equal (the costs of
+/// BandPlanReport.DefaultWeightsByHand): head 0 costs 1.85 (tile 0) and 3.2
+/// (tile 1), head 1 costs 0.5 (tile 0, no key) and 1.85 (tile 1). The tie at
+/// 1.85 keeps head order.
+TEST(WorkList, HandChecked) {
+  BandTable t = plan(PolicyKind::ExclusiveEqual, 8, 2);
+  std::vector<WorkItem> want = {{0, 0, 1}, {1, 0, 1}, {0, 0, 0}, {1, 0, 0},
+                                {0, 1, 1}, {1, 1, 1}, {0, 1, 0}, {1, 1, 0}};
+  std::vector<WorkItem> got = buildWorkList(t, 2, 8, 8, {4, 4});
+  EXPECT_EQ(got, want) << describe(got);
+}
+
+/// Every policy, both modes, N not a multiple of the tile, N = 1, Nq below
+/// and above Nk, N < H (empty heads), one to three batch elements.
+TEST(WorkList, MatchesReference) {
+  const TileShape tiles[] = {{4, 4}, {3, 5}, {16, 8}, {1, 1}};
+  for (PolicyKind kind : kAllPolicies)
+    for (BandMode mode : kModes)
+      for (int64_t n : {1, 2, 7, 16, 29})
+        for (int64_t h : {1, 3, 8})
+          for (int64_t nq : queryLengths(n))
+            for (TileShape ts : tiles) {
+              PolicyOptions o;
+              o.queryLen = nq;
+              o.tile = ts;
+              BandTable t = plan(kind, n, h, mode, o);
+              int64_t batch = 1 + (n + h) % 3;
+              std::string ctx =
+                  where(kind, n, h, mode) + " Nq=" + std::to_string(nq) +
+                  " tile " + std::to_string(ts.q) + "x" + std::to_string(ts.k) +
+                  " B=" + std::to_string(batch);
+              std::vector<WorkItem> got = buildWorkList(t, batch, nq, n, ts);
+              ASSERT_EQ(got, referenceWorkList(t, batch, nq, n, ts))
+                  << ctx << "\n"
+                  << describe(got);
+              expectWellFormed(got, t, batch, nq, n, ts, ctx);
+              if (HasFatalFailure())
+                return;
+            }
+}
+
+/// An explicit table with gaps and empty heads: an empty head's items cost
+/// the bare work item and come after every item that touches a key (here
+/// every item of heads 1 and 3 does).
+TEST(WorkList, EmptyHeads) {
+  BandTable t;
+  t.heads = {{}, {{0, 3}, {9, 14}}, {}, {{1, 2}, {5, 6}}};
+  for (BandMode mode : kModes) {
+    t.mode = mode;
+    std::vector<WorkItem> got = buildWorkList(t, 2, 20, 20, {4, 4});
+    ASSERT_EQ(got, referenceWorkList(t, 2, 20, 20, {4, 4})) << describe(got);
+    expectWellFormed(got, t, 2, 20, 20, {4, 4}, "explicit");
+    // Heads 0 and 2 have no key: their 2 x 5 x 2 items are the last 20, in
+    // (head, tile) order.
+    std::vector<WorkItem> tail(got.end() - 20, got.end());
+    for (size_t i = 0; i < tail.size(); ++i) {
+      EXPECT_EQ(tail[i].head, i < 10 ? 0 : 2) << describe(tail);
+      EXPECT_EQ(tail[i].queryTile, static_cast<int64_t>(i % 10) / 2)
+          << describe(tail);
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Properties at larger shapes
+//===----------------------------------------------------------------------===//
+
+TEST(WorkList, WellFormedAtLargerShapes) {
+  struct Case {
+    PolicyKind kind;
+    int64_t n, h, nq, batch;
+    TileShape ts;
+    BandMode mode;
+  } cases[] = {
+      {PolicyKind::TileBalanced,
+       4096,
+       16,
+       4096,
+       2,
+       {128, 128},
+       BandMode::Causal},
+      {PolicyKind::ExclusiveEqual,
+       4000,
+       12,
+       1000,
+       3,
+       {64, 64},
+       BandMode::Causal},
+      {PolicyKind::LocalPlusBand,
+       3000,
+       8,
+       3100,
+       1,
+       {128, 64},
+       BandMode::Bidirectional},
+      {PolicyKind::DenseCausal, 1000, 4, 1, 4, {64, 128}, BandMode::Causal},
+  };
+  for (const Case &c : cases) {
+    PolicyOptions o;
+    o.queryLen = c.nq;
+    o.tile = c.ts;
+    BandTable t = plan(c.kind, c.n, c.h, c.mode, o);
+    expectWellFormed(buildWorkList(t, c.batch, c.nq, c.n, c.ts), t, c.batch,
+                     c.nq, c.n, c.ts, where(c.kind, c.n, c.h, c.mode));
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Degenerate inputs
+//===----------------------------------------------------------------------===//
+
+TEST(WorkList, Degenerate) {
+  BandTable t = plan(PolicyKind::ExclusiveEqual, 16, 2);
+  EXPECT_TRUE(buildWorkList(t, 0, 16, 16, {4, 4}).empty());
+  EXPECT_TRUE(buildWorkList(t, 2, 0, 16, {4, 4}).empty());
+  EXPECT_TRUE(buildWorkList(t, 2, 16, 16, {0, 4}).empty());
+  EXPECT_TRUE(buildWorkList(BandTable{}, 2, 16, 16, {4, 4}).empty());
+  // One query row (decode): one item per (batch, head).
+  std::vector<WorkItem> decode = buildWorkList(t, 2, 1, 16, {128, 128});
+  EXPECT_EQ(decode,
+            (std::vector<WorkItem>{{0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {1, 1, 0}}))
+      << describe(decode);
+}
+
+} // namespace
