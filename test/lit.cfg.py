@@ -27,6 +27,7 @@ llvm_config.use_default_substitutions()
 tool_dirs = [config.spa_tools_dir, config.llvm_tools_dir]
 tools = [
     "spa-opt",
+    "spa-run",
     ToolSubst("mlir-opt", os.path.join(config.llvm_tools_dir, "mlir-opt")),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
