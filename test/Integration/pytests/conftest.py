@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC_ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 # The reference package, for runs outside lit (lit sets PYTHONPATH itself).
-sys.path.insert(0, os.path.join(SRC_ROOT, "python"))
+sys.path.insert(0, os.path.join(SRC_ROOT, "test", "lib"))
 sys.path.insert(0, HERE)
 
 

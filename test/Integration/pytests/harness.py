@@ -1,6 +1,6 @@
 """Helpers of the CPU test matrix: write an spa.attention module for a case,
 compile and run it with spa-run on inputs made here, and compare the results
-with the NumPy reference (python/spa_reference)."""
+with the NumPy reference (test/lib/spa_reference)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Unit tests of the NumPy reference (python/spa_reference) against
+"""Unit tests of the NumPy reference (test/lib/spa_reference) against
 brute-force loops written straight from SPEC.md section 1, and SPEC's own
 numbers. No compiler involved."""
 

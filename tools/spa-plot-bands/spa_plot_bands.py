@@ -18,7 +18,7 @@ Each interval is drawn as a bar coloured by its head's useful pair count
 scale shared by all panels so that policies compare at a glance.
 
 Example:
-    python python/spa_plot_bands.py --seq-len 8192 --heads 16 \\
+    python tools/spa-plot-bands/spa_plot_bands.py --seq-len 8192 --heads 16 \\
         --policies exclusive_equal,local_plus_band,pair_balanced,tile_balanced \\
         --out docs/images/bands_N8192_H16
 """
