@@ -5,11 +5,10 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from . import _spa_native as _native
+from .layer import Interval, bands_attr, head_text
 
 POLICIES = ("exclusive_equal", "local_plus_band", "gapped_half",
             "sliding_window", "dense_causal", "pair_balanced", "tile_balanced")
-
-Interval = Tuple[int, int]
 
 
 @dataclass
@@ -27,24 +26,21 @@ class BandPlan:
 
     def to_attr(self) -> str:
         """The table as IR: `#spa.bands<causal, [0:512], [512:1024]>`."""
-        body = ", ".join(
-            "[" + ", ".join(f"{lo}:{hi}" for lo, hi in head) + "]"
-            for head in self.heads)
-        return f"#spa.bands<{self.mode}, {body}>"
+        return bands_attr(self.mode, self.heads)
 
     def __str__(self) -> str:
         lines = [f"band plan ({self.mode}), H={self.num_heads}, "
                  f"Nq={self.query_len}, Nk={self.seq_len}"]
         heads = self.report.get("heads", [])
         for h, intervals in enumerate(self.heads):
-            text = ", ".join(f"{lo}:{hi}" for lo, hi in intervals) or "-"
+            text = head_text(intervals) if intervals else "[-]"
             extra = ""
             if h < len(heads):
                 r = heads[h]
                 extra = (f"  pairs {r['pairs']:>12,d}  share "
                          f"{100 * r['share']:6.2f}%  tiles "
                          f"{r['full_tiles']}+{r['partial_tiles']}")
-            lines.append(f"  head {h:3d}: [{text}]{extra}")
+            lines.append(f"  head {h:3d}: {text}{extra}")
         if self.report:
             lines.append(
                 f"  layer: {self.report['total_pairs']:,d} pairs "

@@ -151,12 +151,6 @@ def find_bands(text: str) -> List[Tuple[str, Table]]:
     return result
 
 
-def format_bands(table: Table, mode: str = "causal") -> str:
-    """The `#spa.bands<...>` text of a table (for writing test modules)."""
-    heads = ", ".join("[" + ", ".join(f"{lo}:{hi}" for lo, hi in ivs) + "]" for ivs in table)
-    return f"#spa.bands<{mode}, {heads}>"
-
-
 # ---------------------------------------------------------------------------
 # Attention
 # ---------------------------------------------------------------------------
