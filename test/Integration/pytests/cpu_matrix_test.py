@@ -28,6 +28,7 @@ import pytest
 import spa_reference as ref
 from harness import (Case, check_case, check_partition, compiler_tables,
                      lse_tolerance, module_text, out_tolerance, run_spa)
+from spa.bands import POLICIES
 from spa.layer import layer_mlir
 
 C, B = "causal", "bidirectional"
@@ -139,7 +140,7 @@ def exhaustive_cases():
     seeded generator per case, so that they meet every policy."""
     cases = []
     for i, (policy, dtype, mode, n) in enumerate(itertools.product(
-            ref.ALL_POLICIES, ("f32", "f16", "bf16"), (C, B), (1, 7, 64, 257, 1000, 4096))):
+            POLICIES, ("f32", "f16", "bf16"), (C, B), (1, 7, 64, 257, 1000, 4096))):
         for nq in sorted({1, n // 2 or 1, n}):
             seed = 1000 + 4 * i + (nq > 1) + (nq == n)
             rnd = random.Random(seed)
@@ -212,7 +213,7 @@ def test_coverage():
             seen["N"].add(nk)
             seen["Nq"].add("1" if nq == 1 else "N" if nq == nk else
                            "N/2" if nq == nk // 2 else "Nq>Nk" if nq > nk else "other")
-    assert set(ref.ALL_POLICIES) | {"explicit"} <= seen["policy"]
+    assert set(POLICIES) | {"explicit"} <= seen["policy"]
     assert {"f32", "f16", "bf16"} <= seen["dtype"]
     assert {16, 64, 80, 128} <= seen["D"]
     assert {1, 7, 64, 257, 1000, 4096} <= seen["N"]

@@ -26,6 +26,8 @@ Interval = Tuple[int, int]
 Table = List[List[Interval]]
 
 MODES = ("causal", "bidirectional")
+# The policies whose tables band_table() computes from SPEC's formulas (the
+# list of all policy names is spa.bands.POLICIES).
 CLOSED_FORM_POLICIES = (
     "exclusive_equal",
     "local_plus_band",
@@ -33,7 +35,6 @@ CLOSED_FORM_POLICIES = (
     "sliding_window",
     "dense_causal",
 )
-ALL_POLICIES = CLOSED_FORM_POLICIES + ("pair_balanced", "tile_balanced")
 
 
 # ---------------------------------------------------------------------------
