@@ -5,8 +5,9 @@ spa-run through spa-to-llvm-cpu, next to dense causal through the same path.
 Useful work follows SPEC.md section 2: P = B * sum_h pairs_h (from the
 planner's report), forward FLOPs = 4 * D * P.
 
-    python bench/cpu_reference.py --seq-len 4096 --heads 16 --head-dim 64 \
-        --markdown docs/benchmarks.md --plot docs/images/cpu_reference.png
+    PYTHONPATH=python python bench/cpu_reference.py --seq-len 4096 \
+        --heads 16 --head-dim 64 --markdown docs/benchmarks.md \
+        --plot docs/images/cpu_reference.png
 """
 import argparse
 import datetime
@@ -17,17 +18,11 @@ import subprocess
 import sys
 import tempfile
 
+from spa.layer import layer_mlir
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POLICIES = ["exclusive_equal", "pair_balanced", "tile_balanced",
             "local_plus_band", "dense_causal"]
-
-LAYER = """func.func @layer(%q: {t}, %k: {t}, %v: {t}) -> {t} {{
-  %o = tensor.empty() : {t}
-  %0 = spa.attention bands(#spa.band_policy<causal, {policy}>)
-      ins(%q, %k, %v : {t}, {t}, {t}) outs(%o : {t}) -> {t}
-  return %0 : {t}
-}}
-"""
 
 
 def cpu_name():
@@ -58,14 +53,17 @@ def main():
 
     spa_opt = os.path.join(args.build_dir, "bin", "spa-opt")
     spa_run = os.path.join(args.build_dir, "bin", "spa-run")
-    t = (f"tensor<{args.batch}x{args.heads}x{args.seq_len}x"
-         f"{args.head_dim}xf32>")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for policy in args.policies.split(","):
             path = os.path.join(tmp, f"{policy}.mlir")
             with open(path, "w") as f:
-                f.write(LAYER.format(t=t, policy=policy))
+                f.write(layer_mlir(
+                    batch=args.batch, heads=args.heads, kv_heads=args.heads,
+                    query_len=args.seq_len, key_len=args.seq_len,
+                    head_dim=args.head_dim, value_dim=args.head_dim,
+                    dtype="f32", mode="causal", bands=policy,
+                    with_lse=False))
             report = subprocess.run(
                 [spa_opt, path, "--spa-balance-bands=report", "-o",
                  os.devnull], check=True, capture_output=True, text=True)
@@ -83,7 +81,8 @@ def main():
                   f"{gflops:6.2f} useful GFLOP/s", flush=True)
 
     dense_ms = next((ms for p, _, ms, _ in rows if p == "dense_causal"), None)
-    command = " ".join(["python", "bench/cpu_reference.py"] + sys.argv[1:])
+    command = " ".join(["PYTHONPATH=python", "python", "bench/cpu_reference.py"]
+                       + sys.argv[1:])
     lines = [
         "",
         f"### CPU reference path: B={args.batch} H={args.heads} "

@@ -10,8 +10,9 @@ config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".py", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.spa_obj_root, "test")
-# Unit/ is its own suite (GoogleTest); inputs/ holds files other tests read.
-config.excludes = ["Unit", "Inputs", "lit.cfg.py", "lit.site.cfg.py"]
+# Unit/ is its own suite (GoogleTest); Inputs/ holds files other tests read;
+# lib/ holds Python modules the tests import (not tests themselves).
+config.excludes = ["Unit", "Inputs", "lib", "lit.cfg.py", "lit.site.cfg.py"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%spa_lib_dir", config.spa_lib_dir))
@@ -28,12 +29,15 @@ tool_dirs = [config.spa_tools_dir, config.llvm_tools_dir]
 tools = [
     "spa-opt",
     "spa-cuda-compile",
+    "spa-run",
     ToolSubst("mlir-opt", os.path.join(config.llvm_tools_dir, "mlir-opt")),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+# python/: the spa package's pure-Python modules; test/lib: spa_reference.
 llvm_config.with_environment("PYTHONPATH",
-                             os.path.join(config.spa_src_root, "python"),
+                             [os.path.join(config.spa_src_root, "python"),
+                              os.path.join(config.spa_src_root, "test", "lib")],
                              append_path=True)
 
 # ptxas (CUDA toolkit) assembles cubins; tests that write artifacts need it.

@@ -19,6 +19,16 @@
 using namespace mlir;
 using namespace mlir::spa;
 
+std::optional<ElementKind> mlir::spa::elementKindOf(Type type) {
+  if (type.isF32())
+    return ElementKind::F32;
+  if (type.isF16())
+    return ElementKind::F16;
+  if (type.isBF16())
+    return ElementKind::BF16;
+  return std::nullopt;
+}
+
 size_t mlir::spa::elementBytes(ElementKind kind) {
   return kind == ElementKind::F32 ? 4 : 2;
 }
@@ -32,22 +42,12 @@ int64_t HostBuffer::numElements() const {
 
 CpuExecutable::~CpuExecutable() = default;
 
-static std::optional<ElementKind> kindOf(Type type) {
-  if (type.isF32())
-    return ElementKind::F32;
-  if (type.isF16())
-    return ElementKind::F16;
-  if (type.isBF16())
-    return ElementKind::BF16;
-  return std::nullopt;
-}
-
 static bool signatureOf(TypeRange types, std::vector<BufferSignature> &out,
                         StringRef what, std::string &error) {
   for (auto [index, type] : llvm::enumerate(types)) {
     auto tensor = dyn_cast<RankedTensorType>(type);
     std::optional<ElementKind> kind =
-        tensor ? kindOf(tensor.getElementType()) : std::nullopt;
+        tensor ? elementKindOf(tensor.getElementType()) : std::nullopt;
     if (!kind) {
       error = (what + " #" + llvm::Twine(index) +
                " must be a ranked tensor of f32, f16 or bf16")

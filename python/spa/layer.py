@@ -1,9 +1,95 @@
-"""A banded attention layer described in Python and rendered as IR."""
+"""A banded attention layer described in Python and written as IR text.
+
+The one writer of `spa.attention` IR text in Python: `LayerSpec.to_mlir`,
+`BandPlan.to_attr`, the test harnesses and the benchmarks all call the
+functions here. Pure Python: no native extension needed.
+"""
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 DTYPES = ("f32", "f16", "bf16")
+
+Interval = Tuple[int, int]
+# A band policy's name, or an explicit table (one interval list per head).
+Bands = Union[str, Sequence[Sequence[Interval]]]
+
+
+def head_text(intervals: Sequence[Interval]) -> str:
+    """One head's intervals as IR writes them: `[0:64, 512:1024]`."""
+    return "[" + ", ".join(f"{lo}:{hi}" for lo, hi in intervals) + "]"
+
+
+def bands_attr(mode: str, bands: Bands, *, window: Optional[int] = None,
+               tile: Optional[Tuple[int, int]] = None) -> str:
+    """The `bands(...)` attribute of spa.attention.
+
+    A policy name gives `#spa.band_policy<mode, policy[, window = w]
+    [, tile = QxK]>`; a table gives `#spa.bands<mode, [lo:hi, ...], ...>`
+    (`window` and `tile` only apply to policies).
+    """
+    if isinstance(bands, str):
+        extra = ""
+        if window is not None:
+            extra += f", window = {window}"
+        if tile is not None:
+            extra += f", tile = {tile[0]}x{tile[1]}"
+        return f"#spa.band_policy<{mode}, {bands}{extra}>"
+    heads = ", ".join(head_text(intervals) for intervals in bands)
+    return f"#spa.bands<{mode}, {heads}>"
+
+
+def layer_mlir(*, batch: Optional[int], heads: int, kv_heads: int,
+               query_len: Optional[int], key_len: Optional[int],
+               head_dim: int, value_dim: int, dtype: str, mode: str,
+               bands: Bands, window: Optional[int] = None,
+               tile: Optional[Tuple[int, int]] = None,
+               scale: Optional[float] = None, with_lse: bool = True,
+               name: str = "layer") -> str:
+    """`func.func @name(%q, %k, %v) -> (out[, lse])` around one spa.attention.
+
+    None for `batch`, `query_len` or `key_len` makes that dimension dynamic
+    (`?`); the outputs then take their dynamic sizes from %q. `bands`,
+    `window` and `tile` are as in `bands_attr`; `scale=None` leaves the
+    op's default 1/sqrt(D).
+    """
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype}")
+
+    def dim(size: Optional[int]) -> str:
+        return "?" if size is None else str(size)
+
+    b, nq, nk = dim(batch), dim(query_len), dim(key_len)
+    q_t = f"tensor<{b}x{heads}x{nq}x{head_dim}x{dtype}>"
+    k_t = f"tensor<{b}x{kv_heads}x{nk}x{head_dim}x{dtype}>"
+    v_t = f"tensor<{b}x{kv_heads}x{nk}x{value_dim}x{dtype}>"
+    o_t = f"tensor<{b}x{heads}x{nq}x{value_dim}x{dtype}>"
+    l_t = f"tensor<{b}x{heads}x{nq}xf32>"
+    out_types = f"{o_t}, {l_t}" if with_lse else o_t
+    lines = [f"func.func @{name}(%q: {q_t}, %k: {k_t}, %v: {v_t}) -> "
+             f"({out_types}) {{"]
+    # Dynamic output sizes: batch is dimension 0 of %q, Nq dimension 2.
+    sizes = []
+    for size, index, value in ((batch, 0, "%nb"), (query_len, 2, "%nq")):
+        if size is None:
+            lines.append(f"  %c{index} = arith.constant {index} : index")
+            lines.append(f"  {value} = tensor.dim %q, %c{index} : {q_t}")
+            sizes.append(value)
+    sizes = ", ".join(sizes)
+    lines.append(f"  %o = tensor.empty({sizes}) : {o_t}")
+    if with_lse:
+        lines.append(f"  %l = tensor.empty({sizes}) : {l_t}")
+    scale_text = f" scale({scale!r})" if scale is not None else ""
+    attr = bands_attr(mode, bands, window=window, tile=tile)
+    lines.append(f"  {'%r:2' if with_lse else '%r'} = spa.attention "
+                 f"bands({attr}){scale_text}")
+    lines.append(f"      ins(%q, %k, %v : {q_t}, {k_t}, {v_t})")
+    outs = "%o, %l" if with_lse else "%o"
+    lines.append(f"      outs({outs} : {out_types}) -> {out_types}")
+    returned = "%r#0, %r#1" if with_lse else "%r"
+    lines.append(f"  return {returned} : {out_types}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -31,46 +117,19 @@ class LayerSpec:
     with_lse: bool = True
     name: str = "layer"
 
+    def _bands(self) -> Bands:
+        return self.bands if self.bands is not None else self.policy
+
     def bands_attr(self) -> str:
-        if self.bands is not None:
-            body = ", ".join("[" + ", ".join(f"{lo}:{hi}" for lo, hi in h) +
-                             "]" for h in self.bands)
-            return f"#spa.bands<{self.mode}, {body}>"
-        extra = f", window = {self.window}" if self.window is not None else ""
-        return f"#spa.band_policy<{self.mode}, {self.policy}{extra}>"
+        return bands_attr(self.mode, self._bands(), window=self.window)
 
     def to_mlir(self) -> str:
-        if self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype}")
-        kv = self.kv_heads or self.heads
-        dv = self.value_dim or self.head_dim
         dynamic = self.seq_len is None
-        nk = "?" if dynamic else str(self.seq_len)
-        nq = "?" if dynamic else str(self.query_len or self.seq_len)
-        t = self.dtype
-        q_t = f"tensor<{self.batch}x{self.heads}x{nq}x{self.head_dim}x{t}>"
-        k_t = f"tensor<{self.batch}x{kv}x{nk}x{self.head_dim}x{t}>"
-        v_t = f"tensor<{self.batch}x{kv}x{nk}x{dv}x{t}>"
-        o_t = f"tensor<{self.batch}x{self.heads}x{nq}x{dv}x{t}>"
-        l_t = f"tensor<{self.batch}x{self.heads}x{nq}xf32>"
-        dyn = "%nq" if dynamic else ""
-        lines = [f"func.func @{self.name}(%q: {q_t}, %k: {k_t}, %v: {v_t})"
-                 f" -> ({o_t}{', ' + l_t if self.with_lse else ''}) {{"]
-        if dynamic:
-            lines.append("  %c2 = arith.constant 2 : index")
-            lines.append(f"  %nq = tensor.dim %q, %c2 : {q_t}")
-        lines.append(f"  %o = tensor.empty({dyn}) : {o_t}")
-        outs, out_types = "%o", o_t
-        if self.with_lse:
-            lines.append(f"  %l = tensor.empty({dyn}) : {l_t}")
-            outs, out_types = "%o, %l", f"{o_t}, {l_t}"
-        scale = f" scale({self.scale!r})" if self.scale is not None else ""
-        results = "%r:2" if self.with_lse else "%r"
-        lines.append(
-            f"  {results} = spa.attention bands({self.bands_attr()}){scale}\n"
-            f"      ins(%q, %k, %v : {q_t}, {k_t}, {v_t})\n"
-            f"      outs({outs} : {out_types}) -> {out_types}")
-        ret = "%r#0, %r#1" if self.with_lse else "%r"
-        lines.append(f"  return {ret} : {out_types}")
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+        return layer_mlir(
+            batch=self.batch, heads=self.heads,
+            kv_heads=self.kv_heads or self.heads,
+            query_len=None if dynamic else (self.query_len or self.seq_len),
+            key_len=self.seq_len, head_dim=self.head_dim,
+            value_dim=self.value_dim or self.head_dim, dtype=self.dtype,
+            mode=self.mode, bands=self._bands(), window=self.window,
+            scale=self.scale, with_lse=self.with_lse, name=self.name)

@@ -403,4 +403,22 @@ NB_MODULE(_spa_native, m) {
           "arrays"_a,
           "Runs the entry function on C-contiguous arrays whose raw bytes "
           "are in the argument element types (f16/bf16 as 16-bit words).");
+
+  m.def(
+      "policy_names",
+      [] {
+        // PolicyKind values are 0, 1, ...; the first without a spelling ends
+        // the enum. Explicit names a given table, not a policy to plan.
+        std::vector<std::string> names;
+        for (int k = 0;; ++k) {
+          auto kind = static_cast<plan::PolicyKind>(k);
+          std::string_view name = plan::policyKindName(kind);
+          if (name == "unknown")
+            break;
+          if (kind != plan::PolicyKind::Explicit)
+            names.emplace_back(name);
+        }
+        return names;
+      },
+      "Names of the band policies plan_bands takes, in PolicyKind order.");
 }

@@ -46,42 +46,50 @@
 using namespace mlir;
 namespace cl = llvm::cl;
 namespace plan = ::spa::plan;
+using mlir::spa::ElementKind;
+
+// spa-run's own options; --help shows only these (the linked LLVM libraries
+// register hundreds of their own).
+static cl::OptionCategory spaRunCategory("spa-run options");
 
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
-                                      cl::Required);
+                                      cl::Required, cl::cat(spaRunCategory));
 static cl::opt<std::string> entryName("entry", cl::desc("Entry function"),
-                                      cl::init("layer"));
+                                      cl::init("layer"),
+                                      cl::cat(spaRunCategory));
 static cl::opt<std::string>
     policyOverride("policy", cl::desc("Override every band policy"),
-                   cl::init(""));
+                   cl::init(""), cl::cat(spaRunCategory));
 static cl::opt<int64_t> tileQ("tile-q", cl::desc("Query tile rows"),
-                              cl::init(32));
+                              cl::init(32), cl::cat(spaRunCategory));
 static cl::opt<int64_t> tileK("tile-k", cl::desc("Key tile columns"),
-                              cl::init(64));
+                              cl::init(64), cl::cat(spaRunCategory));
 static cl::opt<unsigned> seed("seed", cl::desc("Random seed for inputs"),
-                              cl::init(0));
+                              cl::init(0), cl::cat(spaRunCategory));
 static cl::list<std::string>
-    inputs("input", cl::desc("Argument from a float32/float64 .npy file "
-                             "(in order; the rest are random)"));
+    inputs("input",
+           cl::desc("Argument from a float32/float64 .npy file "
+                    "(in order; the rest are random)"),
+           cl::cat(spaRunCategory));
 static cl::opt<std::string>
     outputDir("output-dir",
               cl::desc("Write arguments (argN.npy) and results (resultN.npy) "
                        "as float32 .npy files"),
-              cl::init(""));
+              cl::init(""), cl::cat(spaRunCategory));
 static cl::opt<bool> check("check",
                            cl::desc("Compare with the float64 reference"),
-                           cl::init(false));
+                           cl::init(false), cl::cat(spaRunCategory));
 static cl::opt<double> tolerance(
     "tolerance",
     cl::desc("Max error |out - ref| / (1 + |ref|) for --check (default: by "
              "dtype: f32 1e-4, f16 1e-2, bf16 5e-2)"),
-    cl::init(-1.0));
+    cl::init(-1.0), cl::cat(spaRunCategory));
 static cl::opt<unsigned> repeat("repeat",
                                 cl::desc("Timed runs (median is reported)"),
-                                cl::init(1));
+                                cl::init(1), cl::cat(spaRunCategory));
 static cl::opt<bool> printPlan("print-plan",
                                cl::desc("Print the band-plan report"),
-                               cl::init(false));
+                               cl::init(false), cl::cat(spaRunCategory));
 
 namespace {
 
@@ -102,39 +110,21 @@ struct HostTensor {
   }
 };
 
-enum class Elt { F32, F16, BF16 };
-
-Elt eltOf(Type type) {
-  if (type.isF32())
-    return Elt::F32;
-  if (type.isF16())
-    return Elt::F16;
-  if (type.isBF16())
-    return Elt::BF16;
-  fail("unsupported element type (expected f32, f16 or bf16)");
+ElementKind kindOf(Type type) {
+  std::optional<ElementKind> kind = mlir::spa::elementKindOf(type);
+  if (!kind)
+    fail("unsupported element type (expected f32, f16 or bf16)");
+  return *kind;
 }
 
-size_t eltBytes(Elt e) { return e == Elt::F32 ? 4 : 2; }
-
-mlir::spa::ElementKind toKind(Elt e) {
-  return e == Elt::F32   ? mlir::spa::ElementKind::F32
-         : e == Elt::F16 ? mlir::spa::ElementKind::F16
-                         : mlir::spa::ElementKind::BF16;
-}
-
-Elt fromKind(mlir::spa::ElementKind k) {
-  return k == mlir::spa::ElementKind::F32   ? Elt::F32
-         : k == mlir::spa::ElementKind::F16 ? Elt::F16
-                                            : Elt::BF16;
-}
-
-const llvm::fltSemantics &semantics(Elt e) {
-  return e == Elt::F16 ? llvm::APFloat::IEEEhalf() : llvm::APFloat::BFloat();
+const llvm::fltSemantics &semantics(ElementKind e) {
+  return e == ElementKind::F16 ? llvm::APFloat::IEEEhalf()
+                               : llvm::APFloat::BFloat();
 }
 
 /// Stores `value` as element type `e` at `dst`; returns the rounded value.
-float storeElement(Elt e, float value, void *dst) {
-  if (e == Elt::F32) {
+float storeElement(ElementKind e, float value, void *dst) {
+  if (e == ElementKind::F32) {
     std::memcpy(dst, &value, 4);
     return value;
   }
@@ -148,8 +138,8 @@ float storeElement(Elt e, float value, void *dst) {
   return f.convertToFloat();
 }
 
-float loadElement(Elt e, const void *src) {
-  if (e == Elt::F32) {
+float loadElement(ElementKind e, const void *src) {
+  if (e == ElementKind::F32) {
     float v;
     std::memcpy(&v, src, 4);
     return v;
@@ -309,6 +299,7 @@ int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   // The CPU pipeline is textual: upstream passes must be registered too.
   mlir::spa::registerCompilerPasses();
+  cl::HideUnrelatedOptions(spaRunCategory);
   cl::ParseCommandLineOptions(argc, argv,
                               "spa-run: compile and run an spa module on the "
                               "CPU\n");
@@ -335,14 +326,14 @@ int main(int argc, char **argv) {
 
   // Inputs: .npy files first, random normals for the rest.
   std::vector<HostTensor> args;
-  std::vector<Elt> argElts;
+  std::vector<ElementKind> argElts;
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (auto [index, type] : llvm::enumerate(fnType.getInputs())) {
     auto tensorType = dyn_cast<RankedTensorType>(type);
     if (!tensorType)
       fail("argument #" + llvm::Twine(index) + " is not a ranked tensor");
-    argElts.push_back(eltOf(tensorType.getElementType()));
+    argElts.push_back(kindOf(tensorType.getElementType()));
     HostTensor t;
     if (index < inputs.size()) {
       t = readNpy(inputs[index]);
@@ -438,13 +429,13 @@ int main(int argc, char **argv) {
   std::vector<mlir::spa::HostBuffer> buffers;
   for (size_t i = 0; i < args.size(); ++i) {
     mlir::spa::HostBuffer buffer;
-    buffer.kind = toKind(argElts[i]);
+    buffer.kind = argElts[i];
     buffer.shape = args[i].shape;
-    buffer.bytes.resize(args[i].numel() * eltBytes(argElts[i]));
+    size_t bytes = mlir::spa::elementBytes(argElts[i]);
+    buffer.bytes.resize(args[i].numel() * bytes);
     for (int64_t x = 0; x < args[i].numel(); ++x)
-      args[i].data[x] =
-          storeElement(argElts[i], args[i].data[x],
-                       buffer.bytes.data() + x * eltBytes(argElts[i]));
+      args[i].data[x] = storeElement(argElts[i], args[i].data[x],
+                                     buffer.bytes.data() + x * bytes);
     buffers.push_back(std::move(buffer));
   }
 
@@ -469,9 +460,9 @@ int main(int argc, char **argv) {
     HostTensor t;
     t.shape = out.shape;
     t.data.resize(t.numel());
-    Elt elt = fromKind(out.kind);
+    size_t bytes = mlir::spa::elementBytes(out.kind);
     for (int64_t x = 0; x < t.numel(); ++x)
-      t.data[x] = loadElement(elt, out.bytes.data() + x * eltBytes(elt));
+      t.data[x] = loadElement(out.kind, out.bytes.data() + x * bytes);
     results.push_back(std::move(t));
   }
 
@@ -494,9 +485,9 @@ int main(int argc, char **argv) {
     std::vector<double> refOut, refLse;
     reference(args[0], args[1], args[2], *table, scale, refOut, refLse);
     double tol = tolerance >= 0 ? tolerance.getValue()
-                 : argElts[0] == Elt::F32 ? 1e-4
-                 : argElts[0] == Elt::F16 ? 1e-2
-                                          : 5e-2;
+                 : argElts[0] == ElementKind::F32 ? 1e-4
+                 : argElts[0] == ElementKind::F16 ? 1e-2
+                                                  : 5e-2;
     double maxErr = 0;
     for (size_t x = 0; x < refOut.size(); ++x) {
       double err = std::fabs(results[0].data[x] - refOut[x]) /

@@ -16,6 +16,7 @@
 #include "mlir/Support/LLVM.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ class ExecutionEngine;
 namespace spa {
 
 enum class ElementKind { F32, F16, BF16 };
+
+/// The kind of an f32, f16 or bf16 element type; nullopt for any other.
+std::optional<ElementKind> elementKindOf(Type type);
 
 /// Bytes per element of `kind`.
 size_t elementBytes(ElementKind kind);

@@ -16,7 +16,9 @@ import pytest  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC_ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-# The reference package, for runs outside lit (lit sets PYTHONPATH itself).
+# For runs outside lit (lit sets PYTHONPATH itself): the reference package,
+# and the spa package's IR text writer (pure Python, no native module).
+sys.path.insert(0, os.path.join(SRC_ROOT, "test", "lib"))
 sys.path.insert(0, os.path.join(SRC_ROOT, "python"))
 sys.path.insert(0, HERE)
 

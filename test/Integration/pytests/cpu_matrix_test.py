@@ -28,6 +28,8 @@ import pytest
 import spa_reference as ref
 from harness import (Case, check_case, check_partition, compiler_tables,
                      lse_tolerance, module_text, out_tolerance, run_spa)
+from spa.bands import POLICIES
+from spa.layer import layer_mlir
 
 C, B = "causal", "bidirectional"
 
@@ -138,7 +140,7 @@ def exhaustive_cases():
     seeded generator per case, so that they meet every policy."""
     cases = []
     for i, (policy, dtype, mode, n) in enumerate(itertools.product(
-            ref.ALL_POLICIES, ("f32", "f16", "bf16"), (C, B), (1, 7, 64, 257, 1000, 4096))):
+            POLICIES, ("f32", "f16", "bf16"), (C, B), (1, 7, 64, 257, 1000, 4096))):
         for nq in sorted({1, n // 2 or 1, n}):
             seed = 1000 + 4 * i + (nq > 1) + (nq == n)
             rnd = random.Random(seed)
@@ -211,7 +213,7 @@ def test_coverage():
             seen["N"].add(nk)
             seen["Nq"].add("1" if nq == 1 else "N" if nq == nk else
                            "N/2" if nq == nk // 2 else "Nq>Nk" if nq > nk else "other")
-    assert set(ref.ALL_POLICIES) | {"explicit"} <= seen["policy"]
+    assert set(POLICIES) | {"explicit"} <= seen["policy"]
     assert {"f32", "f16", "bf16"} <= seen["dtype"]
     assert {16, 64, 80, 128} <= seen["D"]
     assert {1, 7, 64, 257, 1000, 4096} <= seen["N"]
@@ -283,15 +285,12 @@ def test_detects_wrong_alignment_and_grouping(spa_tools, tmp_path):
 # ---------------------------------------------------------------------------
 
 def _policy_module(cases):
-    funcs = []
-    for i, (policy, extra, mode, n, h) in enumerate(cases):
-        t = f"tensor<1x{h}x{n}x4xf32>"
-        funcs.append(
-            f"func.func @f{i}(%q: {t}) -> {t} {{\n"
-            f"  %0 = spa.attention bands(#spa.band_policy<{mode}, {policy}{extra}>)"
-            f" ins(%q, %q, %q : {t}, {t}, {t}) outs(%q : {t}) -> {t}\n"
-            f"  return %0 : {t}\n}}")
-    return "\n".join(funcs) + "\n"
+    """One function @f<i> per (policy, window, mode, N, H), H heads of D = 4."""
+    return "".join(
+        layer_mlir(batch=1, heads=h, kv_heads=h, query_len=n, key_len=n,
+                   head_dim=4, value_dim=4, dtype="f32", mode=mode,
+                   bands=policy, window=window, with_lse=False, name=f"f{i}")
+        for i, (policy, window, mode, n, h) in enumerate(cases))
 
 
 def test_closed_form_tables_match_spec(spa_tools, tmp_path):
@@ -299,27 +298,24 @@ def test_closed_form_tables_match_spec(spa_tools, tmp_path):
     for n in list(range(1, 34)) + [63, 64, 65, 257, 1000, 1024, 4096, 4099]:
         for h in (1, 2, 3, 5, 8, 16):
             for mode in (C, B):
-                for policy, extra in (("exclusive_equal", ""), ("local_plus_band", ""),
-                                      ("gapped_half", ""), ("sliding_window", ""),
-                                      ("sliding_window", ", window = 0"),
-                                      ("sliding_window", ", window = 5"),
-                                      ("sliding_window", ", window = 5000"),
-                                      ("dense_causal", "")):
+                for policy, window in (("exclusive_equal", None), ("local_plus_band", None),
+                                       ("gapped_half", None), ("sliding_window", None),
+                                       ("sliding_window", 0), ("sliding_window", 5),
+                                       ("sliding_window", 5000), ("dense_causal", None)):
                     if policy in ("exclusive_equal", "local_plus_band", "gapped_half") and n < h:
                         continue
                     if mode == B and n % 7:
                         continue  # bidirectional: a sample suffices
-                    cases.append((policy, extra, mode, n, h))
+                    cases.append((policy, window, mode, n, h))
     path = tmp_path / "policies.mlir"
     path.write_text(_policy_module(cases))
     tables = compiler_tables(spa_tools, str(path))
     assert len(tables) == len(cases)
     bad = []
-    for (policy, extra, mode, n, h), (got_mode, got) in zip(cases, tables):
-        window = int(extra.split("=")[1]) if "=" in extra else None
+    for (policy, window, mode, n, h), (got_mode, got) in zip(cases, tables):
         want = ref.band_table(policy, n, h, mode, window)
         if got_mode != mode or [ref.normalize(x) for x in got] != want:
-            bad.append(f"{policy}{extra} {mode} N={n} H={h}: compiler {got}, SPEC {want}")
+            bad.append(f"{policy} window={window} {mode} N={n} H={h}: compiler {got}, SPEC {want}")
     assert not bad, f"{len(bad)} tables differ, e.g.\n" + "\n".join(bad[:10])
 
 
@@ -328,9 +324,9 @@ def test_balanced_tables_are_partitions(policy, spa_tools, tmp_path):
     """The balanced policies must give exclusive bands covering [0, N); and
     pair_balanced must actually balance causal pairs: no head more than one
     distance column (N pairs) above the ideal N(N+1)/(2H)."""
-    cases = [(policy, "", C, n, h) for n in (16, 17, 64, 257, 1000, 1024, 4096)
+    cases = [(policy, None, C, n, h) for n in (16, 17, 64, 257, 1000, 1024, 4096)
              for h in (1, 2, 3, 8, 16)]
-    cases += [(policy, "", B, n, h) for n in (64, 1000) for h in (3, 8)]
+    cases += [(policy, None, B, n, h) for n in (64, 1000) for h in (3, 8)]
     path = tmp_path / "balanced.mlir"
     path.write_text(_policy_module(cases))
     tables = compiler_tables(spa_tools, str(path))

@@ -1,6 +1,6 @@
 """Helpers of the CPU test matrix: write an spa.attention module for a case,
 compile and run it with spa-run on inputs made here, and compare the results
-with the NumPy reference (python/spa_reference)."""
+with the NumPy reference (test/lib/spa_reference)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import ml_dtypes
 import numpy as np
 
 import spa_reference as ref
+from spa.layer import layer_mlir
 
 NP_DTYPES = {"f32": np.float32, "f16": np.float16, "bf16": ml_dtypes.bfloat16}
 
@@ -103,57 +104,15 @@ class Case:
         return self.name
 
 
-def bands_attr(case: Case) -> str:
-    if not case.is_policy:
-        return ref.format_bands(case.bands, case.mode)
-    extra = ""
-    if case.window is not None:
-        extra = f", window = {case.window}"
-    if case.policy_tile is not None:
-        extra = f", tile = {case.policy_tile[0]}x{case.policy_tile[1]}"
-    return f"#spa.band_policy<{case.mode}, {case.bands}{extra}>"
-
-
 def module_text(case: Case, nq: int, nk: int) -> str:
     """The MLIR module: func @layer(q, k, v) -> (out[, lse])."""
-    b = "?" if case.dynamic_batch else str(case.batch)
-    sq = "?" if case.dynamic else str(nq)
-    sk = "?" if case.dynamic else str(nk)
-    et = case.dtype
-    tq = f"tensor<{b}x{case.heads}x{sq}x{case.head_dim}x{et}>"
-    tk = f"tensor<{b}x{case.hkv}x{sk}x{case.head_dim}x{et}>"
-    tv = f"tensor<{b}x{case.hkv}x{sk}x{case.dv}x{et}>"
-    to = f"tensor<{b}x{case.heads}x{sq}x{case.dv}x{et}>"
-    tl = f"tensor<{b}x{case.heads}x{sq}xf32>"
-    lines = [f"func.func @layer(%q: {tq}, %k: {tk}, %v: {tv}) -> "
-             + (f"({to}, {tl})" if case.lse else to) + " {"]
-    dyn = []
-    if case.dynamic_batch:
-        lines.append("  %c0 = arith.constant 0 : index")
-        lines.append(f"  %nb = tensor.dim %q, %c0 : {tq}")
-        dyn.append("%nb")
-    if case.dynamic:
-        lines.append("  %c2 = arith.constant 2 : index")
-        lines.append(f"  %nq = tensor.dim %q, %c2 : {tq}")
-        dyn.append("%nq")
-    d_out = ", ".join(dyn)
-    lines.append(f"  %o = tensor.empty({d_out}) : {to}")
-    if case.lse:
-        lines.append(f"  %l = tensor.empty({d_out}) : {tl}")
-    scale = f" scale({case.scale!r})" if case.scale is not None else ""
-    ins = f"ins(%q, %k, %v : {tq}, {tk}, {tv})"
-    if case.lse:
-        lines.append(f"  %r:2 = spa.attention bands({bands_attr(case)}){scale}")
-        lines.append(f"      {ins}")
-        lines.append(f"      outs(%o, %l : {to}, {tl}) -> {to}, {tl}")
-        lines.append(f"  return %r#0, %r#1 : {to}, {tl}")
-    else:
-        lines.append(f"  %r = spa.attention bands({bands_attr(case)}){scale}")
-        lines.append(f"      {ins}")
-        lines.append(f"      outs(%o : {to}) -> {to}")
-        lines.append(f"  return %r : {to}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return layer_mlir(
+        batch=None if case.dynamic_batch else case.batch, heads=case.heads,
+        kv_heads=case.hkv, query_len=None if case.dynamic else nq,
+        key_len=None if case.dynamic else nk, head_dim=case.head_dim,
+        value_dim=case.dv, dtype=case.dtype, mode=case.mode, bands=case.bands,
+        window=case.window, tile=case.policy_tile, scale=case.scale,
+        with_lse=case.lse)
 
 
 def make_inputs(case: Case, nq: int, nk: int, seed: int):

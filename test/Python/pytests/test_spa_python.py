@@ -50,6 +50,13 @@ def test_plan_every_policy_agrees_with_reference_formulas(policy):
             assert covered == list(range(n))
 
 
+def test_policy_names_match_the_planner():
+    # spa.bands.POLICIES is the Python list of the policies; the planner's
+    # PolicyKind (C++) is the one they must name, in the same order.
+    from spa import _spa_native
+    assert list(spa.bands.POLICIES) == _spa_native.policy_names()
+
+
 def test_plan_errors():
     with pytest.raises(ValueError, match="unknown band policy"):
         spa.bands.plan("striped", 10, 2)
@@ -238,10 +245,13 @@ def test_cuda_f32_takes_the_tf32_kernel():
 @pytest.mark.parametrize("statement", [
     "from spa.runtime.cuda import CudaArtifact, CudaLayer",
     "import spa",
+    "from spa.bands import POLICIES",
+    "from spa.layer import LayerSpec, layer_mlir",
 ])
 def test_imports_without_native_module(statement):
-    # The runtime half of the package (the GPU machine has no MLIR) must
-    # import without _spa_native.
+    # The runtime half of the package (the GPU machine has no MLIR), the
+    # policy names and the IR text writer (the plot tool and the CPU test
+    # harness) must import without _spa_native.
     code = ("import sys; sys.modules['spa._spa_native'] = None; "
             f"{statement}; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,

@@ -6,10 +6,14 @@ import re
 import subprocess
 import sys
 
+from spa.layer import bands_attr, layer_mlir
+
 SPA_OPT = sys.argv[1]
+# (policy, window) pairs with a run-time form.
 POLICIES = [
-    "exclusive_equal", "local_plus_band", "gapped_half", "sliding_window",
-    "sliding_window, window = 0", "sliding_window, window = 5", "dense_causal",
+    ("exclusive_equal", None), ("local_plus_band", None), ("gapped_half", None),
+    ("sliding_window", None), ("sliding_window", 0), ("sliding_window", 5),
+    ("dense_causal", None),
 ]
 SLOTS = {"local_plus_band": 2}
 PARTITIONS = {"exclusive_equal", "local_plus_band", "gapped_half"}
@@ -26,23 +30,21 @@ def run(args, text):
 
 
 static_funcs, runtime_funcs, keys = [], [], []
-for policy in POLICIES:
-    kind = policy.split(",")[0]
+for kind, window in POLICIES:
+    policy = bands_attr("causal", kind, window=window)
     for n, h in CASES:
         if kind in PARTITIONS and n < h:
             continue  # diagnosed statically (heads without keys)
         i = len(keys)
         keys.append((policy, n, h))
-        t = f"tensor<1x{h}x{n}x4xf32>"
-        static_funcs.append(
-            f"func.func @f{i}(%q: {t}) -> {t} {{\n"
-            f"  %0 = spa.attention bands(#spa.band_policy<causal, {policy}>)"
-            f" ins(%q, %q, %q : {t}, {t}, {t}) outs(%q : {t}) -> {t}\n"
-            f"  return %0 : {t}\n}}")
+        static_funcs.append(layer_mlir(
+            batch=1, heads=h, kv_heads=h, query_len=n, key_len=n, head_dim=4,
+            value_dim=4, dtype="f32", mode="causal", bands=kind, window=window,
+            with_lse=False, name=f"f{i}"))
         bt = f"tensor<{h}x{SLOTS.get(kind, 1)}x2xindex>"
         runtime_funcs.append(
             f"func.func @f{i}() -> {bt} {{\n  %n = arith.constant {n} : index\n"
-            f"  %b = spa.band_bounds #spa.band_policy<causal, {policy}> "
+            f"  %b = spa.band_bounds {policy} "
             f"key_len(%n) : {bt}\n  return %b : {bt}\n}}")
 
 static_out = run(["-spa-balance-bands"], "\n".join(static_funcs))

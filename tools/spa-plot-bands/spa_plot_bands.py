@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Plot SPAttention band tables: heads (y) x distance (x), one panel per policy.
 
-Standalone (numpy + matplotlib only) so that it runs anywhere, without the
-compiler or its Python bindings. It re-implements the band formulas of
+It needs numpy, matplotlib and the policy names of the spa package
+(`PYTHONPATH=python`), not the compiler or its native bindings, so that it
+runs anywhere. It re-implements the band formulas of
 SPEC.md section 1 and the planning algorithms of lib/Planning/BandPlan.cpp
 (pair_balanced, tile_balanced, the tile cost model); docs/band-planning.md
 describes both. Tables made elsewhere (for example by the compiler) can be
@@ -18,7 +19,8 @@ Each interval is drawn as a bar coloured by its head's useful pair count
 scale shared by all panels so that policies compare at a glance.
 
 Example:
-    python python/spa_plot_bands.py --seq-len 8192 --heads 16 \\
+    PYTHONPATH=python python tools/spa-plot-bands/spa_plot_bands.py \\
+        --seq-len 8192 --heads 16 \\
         --policies exclusive_equal,local_plus_band,pair_balanced,tile_balanced \\
         --out docs/images/bands_N8192_H16
 """
@@ -31,8 +33,7 @@ import sys
 
 import numpy as np
 
-POLICIES = ("exclusive_equal", "local_plus_band", "gapped_half",
-            "sliding_window", "dense_causal", "pair_balanced", "tile_balanced")
+from spa.bands import POLICIES
 
 # Default CostWeights of BandPlan.h in units of 1/20 of a full tile, so that
 # costs are exact integers here (workItem 0.5, fullTile 1, partial 1 + 0.35).

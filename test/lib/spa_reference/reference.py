@@ -26,6 +26,8 @@ Interval = Tuple[int, int]
 Table = List[List[Interval]]
 
 MODES = ("causal", "bidirectional")
+# The policies whose tables band_table() computes from SPEC's formulas (the
+# list of all policy names is spa.bands.POLICIES).
 CLOSED_FORM_POLICIES = (
     "exclusive_equal",
     "local_plus_band",
@@ -33,7 +35,6 @@ CLOSED_FORM_POLICIES = (
     "sliding_window",
     "dense_causal",
 )
-ALL_POLICIES = CLOSED_FORM_POLICIES + ("pair_balanced", "tile_balanced")
 
 
 # ---------------------------------------------------------------------------
@@ -149,12 +150,6 @@ def find_bands(text: str) -> List[Tuple[str, Table]]:
             table.append(ivs)
         result.append((mode, table))
     return result
-
-
-def format_bands(table: Table, mode: str = "causal") -> str:
-    """The `#spa.bands<...>` text of a table (for writing test modules)."""
-    heads = ", ".join("[" + ", ".join(f"{lo}:{hi}" for lo, hi in ivs) + "]" for ivs in table)
-    return f"#spa.bands<{mode}, {heads}>"
 
 
 # ---------------------------------------------------------------------------
