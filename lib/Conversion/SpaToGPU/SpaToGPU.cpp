@@ -21,11 +21,11 @@
 #include "spa/Dialect/Spa/IR/PlanInterop.h"
 #include "spa/Dialect/Spa/IR/SpaDialect.h"
 #include "spa/Planning/BandPlan.h"
+#include "spa/Planning/WorkList.h"
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/SymbolTable.h"
 
-#include <algorithm>
 
 namespace mlir::spa {
 #define GEN_PASS_DEF_CONVERTSPATOGPU
@@ -39,30 +39,15 @@ namespace plan = ::spa::plan;
 
 namespace {
 
-/// Work items (batch, head, query tile), heaviest first by the cost model.
+/// The cost-sorted work list (spa/Planning/WorkList.h) as [items][3] i32.
 SmallVector<int32_t> workList(const plan::BandTable &table,
                               const KernelConfig &cfg) {
-  int64_t queryTiles = cfg.queryTiles();
-  struct Item {
-    double cost;
-    int64_t head, tile;
-  };
-  std::vector<Item> items;
-  for (int64_t h = 0; h < cfg.numQueryHeads; ++h)
-    for (int64_t t = 0; t < queryTiles; ++t)
-      items.push_back({plan::workItemCost(table.heads[h], t, cfg.queryLen,
-                                          cfg.keyLen, table.mode,
-                                          cfg.tileShape()),
-                       h, t});
-  std::stable_sort(items.begin(), items.end(),
-                   [](const Item &a, const Item &b) { return a.cost > b.cost; });
   SmallVector<int32_t> list;
-  for (const Item &item : items)
-    for (int64_t b = 0; b < cfg.batch; ++b) {
-      list.push_back(b);
-      list.push_back(item.head);
-      list.push_back(item.tile);
-    }
+  for (const plan::WorkItem &item :
+       plan::buildWorkList(table, cfg.batch, cfg.queryLen, cfg.keyLen,
+                           cfg.tileShape()))
+    list.append({int32_t(item.batch), int32_t(item.head),
+                 int32_t(item.queryTile)});
   return list;
 }
 
