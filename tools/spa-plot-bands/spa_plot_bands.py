@@ -4,7 +4,7 @@
 It needs numpy, matplotlib and the policy names of the spa package
 (`PYTHONPATH=python`), not the compiler or its native bindings, so that it
 runs anywhere. It re-implements the band formulas of
-SPEC.md section 1 and the planning algorithms of lib/Planning/BandPlan.cpp
+SPEC.md section 1 and the planning algorithms of lib/Planning (Policies.cpp, Counting.cpp, TileBalancing.cpp)
 (pair_balanced, tile_balanced, the tile cost model); docs/band-planning.md
 describes both. Tables made elsewhere (for example by the compiler) can be
 drawn instead with --table FILE ('-' for stdin), JSON of the form
@@ -40,7 +40,7 @@ from spa.bands import POLICIES
 COST_SCALE = 20
 W_ITEM, W_FULL, W_PARTIAL = 10, 20, 27
 
-# Limits of the exact tile_balanced search, as in BandPlan.cpp.
+# Limits of the exact tile_balanced search, as in lib/Planning/TileBalancing.cpp.
 DP_MAX_WORK = 6e6
 DP_MAX_CANDIDATES = 2048
 
@@ -99,7 +99,7 @@ def formula_table(policy, n, h, window=-1):
 
 
 # --------------------------------------------------------------------------
-# Counting (closed forms of BandPlan.cpp)
+# Counting (closed forms of lib/Planning/Counting.cpp)
 # --------------------------------------------------------------------------
 
 def pieces_of(bands, mode, nq, nk):
@@ -227,7 +227,7 @@ def bands_from_boundaries(bnd):
 
 
 # --------------------------------------------------------------------------
-# tile_balanced (same algorithm as BandPlan.cpp)
+# tile_balanced (same algorithm as lib/Planning/TileBalancing.cpp)
 # --------------------------------------------------------------------------
 
 class BandCost:
@@ -272,7 +272,7 @@ def cost_change_positions(grid, mode):
         residue[(-p0) % tk] = True
         residue[(1 - p1) % tk] = True
         mark_points(n - p0)
-    mark_points(np.array([1]))  # start 0 is special (see BandPlan.cpp)
+    mark_points(np.array([1]))  # start 0 is special (see lib/Planning/TileBalancing.cpp)
     xs = np.arange(n + 1)
     keep = point | residue[xs % tk]
     keep[0] = keep[n] = True
