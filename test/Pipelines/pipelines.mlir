@@ -27,7 +27,7 @@
 // TILEQ: error: convert-spa-to-linalg: tile sizes must be positive, got tile-q = 0, tile-k = 64
 // WARPS: error: convert-spa-to-gpu: warps must be 1, 2, 4 or 8 and tile-k 16, 32, 64 or 128; got warps = 3, tile-k = 64
 // MMA: for the --mma option: Cannot find option named 'wmma'!
-// BRACE: error: spa-balance-bands: unknown policy '}'
+// BRACE: for the --policy option: unknown policy '}'; expected one of exclusive_equal,
 
 func.func @layer(%q: tensor<1x2x64x64xbf16>, %k: tensor<1x2x64x64xbf16>,
                  %v: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {

@@ -57,9 +57,9 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
 static cl::opt<std::string> entryName("entry", cl::desc("Entry function"),
                                       cl::init("layer"),
                                       cl::cat(spaRunCategory));
-static cl::opt<std::string>
+static cl::opt<mlir::spa::PolicyOverride>
     policyOverride("policy", cl::desc("Override every band policy"),
-                   cl::init(""), cl::cat(spaRunCategory));
+                   cl::cat(spaRunCategory));
 static cl::opt<int64_t> tileQ("tile-q", cl::desc("Query tile rows"),
                               cl::init(32), cl::cat(spaRunCategory));
 static cl::opt<int64_t> tileK("tile-k", cl::desc("Key tile columns"),
@@ -377,12 +377,8 @@ int main(int argc, char **argv) {
     } else {
       auto policy = cast<mlir::spa::BandPolicyAttr>(layer.getBands());
       mlir::spa::BandPolicyKind kind = policy.getKind();
-      if (!policyOverride.empty()) {
-        auto parsed = mlir::spa::symbolizeBandPolicyKind(policyOverride);
-        if (!parsed)
-          fail("unknown policy " + policyOverride);
-        kind = *parsed;
-      }
+      if (policyOverride.kind)
+        kind = *policyOverride.kind;
       plan::PolicyOptions options;
       options.window =
           kind == mlir::spa::BandPolicyKind::SlidingWindow ? policy.getWindow()

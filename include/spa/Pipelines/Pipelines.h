@@ -13,6 +13,7 @@
 #define SPA_PIPELINES_PIPELINES_H
 
 #include "spa/Conversion/SpaToGPU/SpaToGPU.h"
+#include "spa/Dialect/Spa/Transforms/PolicyOption.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
@@ -23,10 +24,9 @@ namespace mlir::spa {
 
 /// Options of `spa-to-llvm-cpu`.
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
-  PassOptions::Option<std::string> policy{
+  PassOptions::Option<PolicyOverride> policy{
       *this, "policy",
-      llvm::cl::desc("Override every op's band policy (see -spa-balance-bands)"),
-      llvm::cl::init("")};
+      llvm::cl::desc("Override every op's band policy (see -spa-balance-bands)")};
   PassOptions::Option<int64_t> tileQ{
       *this, "tile-q", llvm::cl::desc("Query rows per work item"),
       llvm::cl::init(32)};
@@ -38,10 +38,9 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
 /// Options of `spa-to-nvvm`: the kernel options of `convert-spa-to-gpu`
 /// plus what the pipeline around it needs.
 struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
-  PassOptions::Option<std::string> policy{
+  PassOptions::Option<PolicyOverride> policy{
       *this, "policy",
-      llvm::cl::desc("Override every op's band policy (see -spa-balance-bands)"),
-      llvm::cl::init("")};
+      llvm::cl::desc("Override every op's band policy (see -spa-balance-bands)")};
   PassOptions::Option<std::string> chip{
       *this, "chip", llvm::cl::desc("Target GPU (sm_90a, sm_80, ...)"),
       llvm::cl::init("sm_90a")};

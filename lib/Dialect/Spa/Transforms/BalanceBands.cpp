@@ -85,15 +85,7 @@ struct BalanceBandsPass
                         << numSMs.getValue() << " SMs";
       return signalPassFailure();
     }
-    std::optional<BandPolicyKind> overrideKind;
-    if (!policy.empty()) {
-      overrideKind = symbolizeBandPolicyKind(policy);
-      if (!overrideKind) {
-        root->emitError() << "spa-balance-bands: unknown policy '"
-                          << policy.getValue() << "'";
-        return signalPassFailure();
-      }
-    }
+    std::optional<BandPolicyKind> overrideKind = policy.getValue().kind;
     WalkResult result = root->walk([&](AttentionOp op) {
       return failed(balance(op, overrideKind)) ? WalkResult::interrupt()
                                                : WalkResult::advance();

@@ -2,7 +2,7 @@
 // RUN: spa-opt %s -spa-balance-bands -split-input-file -verify-diagnostics
 // RUN: not spa-opt %s -split-input-file -spa-balance-bands="policy=striped" 2>&1 | FileCheck %s --check-prefix=BADPOLICY
 // RUN: not spa-opt %s -split-input-file -spa-balance-bands="tile-q=0" 2>&1 | FileCheck %s --check-prefix=BADTILE
-// BADPOLICY: error: spa-balance-bands: unknown policy 'striped'
+// BADPOLICY: for the --policy option: unknown policy 'striped'; expected one of exclusive_equal, local_plus_band, gapped_half, sliding_window, dense_causal, pair_balanced, tile_balanced (or nothing: each op keeps its own)
 // BADTILE: error: spa-balance-bands: tile shape and SM count must be positive, got tile 0x128, 132 SMs
 
 func.func @f(%q: tensor<1x16x8x4xf32>) {

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
+#include "spa/Dialect/Spa/Transforms/PolicyOption.h"
 
 namespace mlir {
 class RewritePatternSet;

@@ -30,10 +30,10 @@ def SpaBalanceBands : Pass<"spa-balance-bands"> {
     ```
   }];
   let options = [
-    Option<"policy", "policy", "std::string", /*default=*/"\"\"",
-           "Override every op's policy kind (exclusive_equal, local_plus_band, "
-           "gapped_half, sliding_window, dense_causal, pair_balanced, "
-           "tile_balanced); empty keeps each op's own">,
+    Option<"policy", "policy", "::mlir::spa::PolicyOverride",
+           /*default=*/"::mlir::spa::PolicyOverride()",
+           "Override every op's policy kind (a #spa.band_policy name); "
+           "empty keeps each op's own">,
     Option<"tileQ", "tile-q", "int64_t", /*default=*/"128",
            "Query rows per tile for the cost model and tile_balanced">,
     Option<"tileK", "tile-k", "int64_t", /*default=*/"128",
