@@ -105,6 +105,60 @@ def check(layer, directory, seed):
                 checked_heads=len(pairs), ok=ok, registers=art.registers)
 
 
+def check_nonfinite(layer, directory, seed):
+    """NaN and Inf propagate as in PyTorch's attention (SPEC section 1): a
+    NaN query row, and a key of +inf in one dimension, must make exactly the
+    rows whose admissible keys they touch non-finite; every other row keeps
+    its float64 answer, and rows without keys stay 0 with lse -inf.
+    Returns (ok, detail)."""
+    torch.manual_seed(seed)
+    art = CudaLayer(CudaArtifact.load(os.path.join(directory, layer["name"])))
+    dt = DT[layer["dtype"]]
+    B, H, HKV = layer["batch"], layer["heads"], layer["kv_heads"]
+    nq, nk = layer["query_len"], layer["seq_len"]
+    if B * H * nq * nk > 2**26:
+        return True, "skipped (large)"
+    q = torch.randn(B, H, nq, layer["head_dim"], device="cuda", dtype=dt)
+    k = torch.randn(B, HKV, nk, layer["head_dim"], device="cuda", dtype=dt)
+    v = torch.randn(B, HKV, nk, layer["value_dim"], device="cuda", dtype=dt)
+    q[:, :, nq // 2] = float("nan")
+    k[:, :, nk // 3, 0] = float("inf")
+    result = art(q, k, v)
+    torch.cuda.synchronize()
+    out = result[0] if isinstance(result, tuple) else result
+    lse = result[1] if isinstance(result, tuple) else None
+    group = H // HKV
+    rows = torch.arange(nq, device=q.device)
+    for b in range(B):
+        for h in range(H):
+            mask = band_mask([layer["bands"][h]], layer["mode"], nq, nk, rows,
+                             q.device)[0]
+            s = (q[b, h].double() @ k[b, h // group].double().T) * layer["scale"]
+            s = s.masked_fill(~mask, float("-inf"))
+            has = mask.any(-1)
+            m = s.max(-1).values.masked_fill(~has, 0.0)
+            p = torch.exp(s - m[:, None])
+            want = (p @ v[b, h // group].double()) / p.sum(-1)[:, None]
+            want[~has] = 0.0
+            bad_want = ~torch.isfinite(want).all(-1)
+            got = out[b, h].double()
+            bad_got = ~torch.isfinite(got).all(-1)
+            if not torch.equal(bad_want, bad_got):
+                diff = (bad_want != bad_got).nonzero().flatten()[:5].tolist()
+                return False, f"non-finite rows differ at ({b}, {h}) rows {diff}"
+            fine = ~bad_want
+            err = float(((got - want)[fine].abs() / (1 + want[fine].abs()))
+                        .max()) if fine.any() else 0.0
+            if err > TOL[layer["dtype"]]:
+                return False, f"finite rows off by {err:.3g} at ({b}, {h})"
+            if not bool((got[~has] == 0).all()):
+                return False, f"a row without keys is not 0 at ({b}, {h})"
+            if lse is not None:
+                if not bool(torch.isneginf(lse[b, h][~has]).all()):
+                    return False, f"lse of a row without keys not -inf ({b}, {h})"
+    return True, "ok"
+
+
 # Every layer builds its own block mask: allow the recompiles instead of
 # letting create_block_mask fall back to eager mode (64 GiB at N = 16384).
 torch._dynamo.config.recompile_limit = 64
@@ -207,11 +261,19 @@ def main():
                 r = check(layer, args.dir, seed=1000 + i)
             except Exception as e:  # noqa: BLE001 - report and continue
                 r = dict(name=layer["name"], ok=False, error=str(e))
+            if r["ok"]:
+                try:
+                    ok, detail = check_nonfinite(layer, args.dir, 5000 + i)
+                except Exception as e:  # noqa: BLE001
+                    ok, detail = False, str(e)
+                r["nonfinite"] = detail
+                r["ok"] = ok
             failed += not r["ok"]
             report["checks"].append(r)
             print(f"check {r['name']:40s} {'PASS' if r['ok'] else 'FAIL'} "
                   f"err {_num(r.get('error'))} lse {_num(r.get('lse_error'))}"
-                  f" regs {r.get('registers')}", flush=True)
+                  f" regs {r.get('registers')} nan/inf: {r.get('nonfinite')}",
+                  flush=True)
     if not args.no_bench:
         cache = {}
         for layer in manifest:

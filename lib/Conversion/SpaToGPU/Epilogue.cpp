@@ -4,6 +4,8 @@
 #include "InlinePtx.h"
 #include "MmaSync.h"
 
+#include "spa/Conversion/Utils/BandGeometry.h"
+
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -15,22 +17,32 @@ using namespace mlir;
 namespace mlir::spa::gpu_kernel {
 
 void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
-                  ArrayRef<Value> state) {
+                  ArrayRef<KeyRange> ranges, ArrayRef<Value> state) {
   const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
   Type f32 = b.getF32Type();
   SmallVector<Value> total(2), inverse(2), hasKeys(2);
+  Value rowBase = e.add(k.i0, e.add(e.mul(k.warp, e.index(16)), k.g));
+  Value keyLen = e.index(cfg.keyLen);
   for (int64_t r = 0; r < 2; ++r) {
     Value l = state[2 + r];
     l = e.fadd(l, e.shuffleXor(l, 1));
     l = e.fadd(l, e.shuffleXor(l, 2));
     total[r] = l;
-    hasKeys[r] =
-        arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l, e.f32(0.0));
+    // A row has keys when one of the item's key ranges reaches it (the band
+    // geometry, not l > 0: NaN and all -inf rows keep their keys, so NaN
+    // and Inf propagate and 0 / 0 gives NaN as in PyTorch).
+    Value position = e.add(e.add(rowBase, e.index(8 * r)),
+                           e.index(cfg.keyLen - cfg.queryLen));
+    BandGeometry geometry{e, position, position, keyLen};
+    hasKeys[r] = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
+    for (const KeyRange &range : ranges) {
+      auto [begin, end] = geometry.keyRange(range.lo, range.hi, range.side);
+      hasKeys[r] = e.ori(hasKeys[r], e.cmp(P::slt, begin, end));
+    }
     inverse[r] = e.select(hasKeys[r], arith::DivFOp::create(b, e.f32(1.0), l),
                           e.f32(0.0));
   }
-  Value rowBase = e.add(k.i0, e.add(e.mul(k.warp, e.index(16)), k.g));
   auto pairType = VectorType::get({2}, cfg.elementType);
   for (int64_t r = 0; r < 2; ++r) {
     Value row = e.add(rowBase, e.index(8 * r));

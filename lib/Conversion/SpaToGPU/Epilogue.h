@@ -3,7 +3,7 @@
 // After the last key tile: row sums reduced over the quad, O / l stored to
 // the output in the element type (rows past Nq skipped), and the
 // log-sum-exp (natural log; -inf for rows without keys) for the backward
-// pass. Serves both MMA generations (2x2 accumulator tiles).
+// pass. NaN and Inf propagate: only rows the bands give no key are zeroed. Serves both MMA generations (2x2 accumulator tiles).
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,9 +15,10 @@
 namespace mlir::spa::gpu_kernel {
 
 /// `state` is the key loops' carried state: m (2 rows), l (2 rows), then the
-/// Dv / 8 accumulator tiles of O.
+/// Dv / 8 accumulator tiles of O; `ranges` the item's key ranges (which rows
+/// have keys follows from them).
 void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
-                  ArrayRef<Value> state);
+                  ArrayRef<KeyRange> ranges, ArrayRef<Value> state);
 
 } // namespace mlir::spa::gpu_kernel
 

@@ -151,7 +151,7 @@ private:
       state.assign(loop.getResults().begin(), loop.getResults().end());
     }
     mainloop->endRanges(b);
-    emitEpilogue(b, k, state);
+    emitEpilogue(b, k, ranges, state);
   }
 
   /// One key tile: scores, softmax, O rescaled and accumulated.

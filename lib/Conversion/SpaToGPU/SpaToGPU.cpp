@@ -51,14 +51,19 @@ SmallVector<int32_t> workList(const plan::BandTable &table,
   return list;
 }
 
-/// Bounds table [Hq][slots][2]: each head's intervals, padded with [0, 0).
+/// Bounds table [Hq][slots][2]: each head's intervals, padded with [0, 0)
+/// and clamped to the distances that exist (< max(Nq, Nk)), so that bounds
+/// near INT64_MAX neither overflow the kernel's index arithmetic nor wrap
+/// in the i32 table.
 SmallVector<int32_t> boundsTable(const plan::BandTable &table,
                                  const KernelConfig &cfg) {
+  int64_t limit = std::max(cfg.queryLen, cfg.keyLen);
   SmallVector<int32_t> values;
   for (const auto &head : table.heads)
     for (int64_t s = 0; s < cfg.slots; ++s) {
-      values.push_back(s < (int64_t)head.size() ? head[s].lo : 0);
-      values.push_back(s < (int64_t)head.size() ? head[s].hi : 0);
+      bool used = s < (int64_t)head.size();
+      values.push_back(used ? std::min(head[s].lo, limit) : 0);
+      values.push_back(used ? std::min(head[s].hi, limit) : 0);
     }
   return values;
 }

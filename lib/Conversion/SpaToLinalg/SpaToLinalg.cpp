@@ -121,6 +121,7 @@ struct AttentionValues {
   int64_t slots;         // M
   Value queryLen, keyLen;
   Value positionOffset;  // Nk - Nq
+  Value distanceLimit;   // max(Nq, Nk): no pair is this far apart
 };
 
 class AttentionLowering {
@@ -157,10 +158,7 @@ public:
         [&](OpBuilder &sb, Location sloc, Value slot, ValueRange slotState) {
           ImplicitLocOpBuilder ib(sloc, sb);
           Emitter se{ib};
-          Value lo = tensor::ExtractOp::create(
-              ib, v.bounds, ValueRange{head, slot, se.index(0)});
-          Value hi = tensor::ExtractOp::create(
-              ib, v.bounds, ValueRange{head, slot, se.index(1)});
+          auto [lo, hi] = interval(ib, head, slot);
           SmallVector<Value> current(slotState);
           for (int side : {1, -1}) {
             if (side < 0 && !shape.bidirectional)
@@ -183,10 +181,64 @@ public:
           }
           scf::YieldOp::create(ib, current);
         });
-    return finalize(b, slotLoop.getResults(), rows, out, lse, b0, head, i0);
+    Value hasKeys = rowsWithKeys(b, rows, firstPos, head);
+    return finalize(b, slotLoop.getResults(), hasKeys, rows, out, lse, b0,
+                    head, i0);
   }
 
 private:
+  /// Interval `slot` of `head`, clamped to the distances that exist: bounds
+  /// near INT64_MAX must not overflow the key-range arithmetic.
+  std::pair<Value, Value> interval(ImplicitLocOpBuilder &b, Value head,
+                                   Value slot) const {
+    Emitter e{b};
+    Value lo = tensor::ExtractOp::create(b, v.bounds,
+                                         ValueRange{head, slot, e.index(0)});
+    Value hi = tensor::ExtractOp::create(b, v.bounds,
+                                         ValueRange{head, slot, e.index(1)});
+    return {e.min(lo, v.distanceLimit), e.min(hi, v.distanceLimit)};
+  }
+
+  /// Whether each of the tile's rows has an admissible key (from the band
+  /// geometry, not from the softmax sum: a row whose scores are all -inf or
+  /// NaN still has keys and must not come out as a no-key row).
+  Value rowsWithKeys(ImplicitLocOpBuilder &b, Value rows, Value firstPos,
+                     Value head) const {
+    LinalgBuilder lb{b};
+    return lb
+        .generic(
+            {}, {lb.empty({rows}, b.getI1Type())}, {lb.map(1, {0})}, {kPar},
+            [&](OpBuilder &nb, Location loc, ValueRange) {
+              ImplicitLocOpBuilder body(loc, nb);
+              Emitter e{body};
+              Value p = e.add(firstPos, linalg::IndexOp::create(body, 0));
+              Value none = arith::ConstantIntOp::create(body, body.getI1Type(),
+                                                        0);
+              auto slots = scf::ForOp::create(
+                  body, e.index(0), e.index(v.slots), e.index(1),
+                  ValueRange{none},
+                  [&](OpBuilder &sb, Location sloc, Value slot,
+                      ValueRange found) {
+                    ImplicitLocOpBuilder ib(sloc, sb);
+                    Emitter se{ib};
+                    auto [lo, hi] = interval(ib, head, slot);
+                    Value any = found[0];
+                    for (int side : {1, -1}) {
+                      if (side < 0 && !shape.bidirectional)
+                        break;
+                      BandGeometry geometry{se, p, p, v.keyLen};
+                      auto [begin, end] = geometry.keyRange(
+                          geometry.sideLowerBound(lo, side), hi, side);
+                      any = se.ori(any, se.cmp(arith::CmpIPredicate::slt,
+                                               begin, end));
+                    }
+                    scf::YieldOp::create(ib, any);
+                  });
+              yield(nb, loc, slots.getResult(0));
+            })
+        .getResult(0);
+  }
+
   /// One key tile: scores, mask on edge tiles only, online-softmax update.
   SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value queryTile,
                              Value b0, Value kvHead, Value j0, Value rows,
@@ -359,25 +411,26 @@ private:
   }
 
   /// Normalises the accumulator into the output tile and writes the
-  /// log-sum-exp; rows without keys (l == 0) give 0 and -inf.
+  /// log-sum-exp; rows without keys give 0 and -inf. Rows with keys divide
+  /// by l whatever it is, so NaN and Inf propagate (an all -inf row gives
+  /// 0 / 0 = NaN, as PyTorch's softmax does).
   SmallVector<Value> finalize(ImplicitLocOpBuilder &b, ValueRange state,
-                              Value rows, Value out, Value lse, Value b0,
-                              Value head, Value i0) const {
+                              Value hasKeys, Value rows, Value out, Value lse,
+                              Value b0, Value head, Value i0) const {
     LinalgBuilder lb{b};
     Value m = state[0], l = state[1], acc = state[2];
     Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0));
     Type elt = shape.elementType;
     Value normalized =
-        lb.generic({acc, l},
+        lb.generic({acc, l, hasKeys},
                    {lb.empty({rows, b.getIndexAttr(shape.valueDim)}, elt)},
-                   {lb.map(2, {0, 1}), lb.map(2, {0}), lb.map(2, {0, 1})},
+                   {lb.map(2, {0, 1}), lb.map(2, {0}), lb.map(2, {0}),
+                    lb.map(2, {0, 1})},
                    {kPar, kPar},
                    [&](OpBuilder &nb, Location loc, ValueRange args) {
-                     Value hasKeys = arith::CmpFOp::create(
-                         nb, loc, arith::CmpFPredicate::OGT, args[1], zero);
                      Value quotient =
                          arith::DivFOp::create(nb, loc, args[0], args[1]);
-                     Value value = arith::SelectOp::create(nb, loc, hasKeys,
+                     Value value = arith::SelectOp::create(nb, loc, args[2],
                                                            quotient, zero);
                      if (!elt.isF32())
                        value = arith::TruncFOp::create(nb, loc, elt, value);
@@ -397,18 +450,16 @@ private:
     Value ln2 = arith::ConstantOp::create(b, b.getF32FloatAttr(M_LN2));
     auto row = lb.map(1, {0});
     Value lseTile =
-        lb.generic({m, l}, {lb.empty({rows}, b.getF32Type())}, {row, row, row},
-                   {kPar},
+        lb.generic({m, l, hasKeys}, {lb.empty({rows}, b.getF32Type())},
+                   {row, row, row, row}, {kPar},
                    [&](OpBuilder &nb, Location loc, ValueRange args) {
-                     Value hasKeys = arith::CmpFOp::create(
-                         nb, loc, arith::CmpFPredicate::OGT, args[1], zero);
                      Value log2Sum = math::Log2Op::create(nb, loc, args[1]);
                      Value natural = arith::MulFOp::create(
                          nb, loc,
                          arith::AddFOp::create(nb, loc, args[0], log2Sum),
                          ln2);
                      yield(nb, loc,
-                           arith::SelectOp::create(nb, loc, hasKeys, natural,
+                           arith::SelectOp::create(nb, loc, args[2], natural,
                                                    negInf)
                                .getResult());
                    })
@@ -491,6 +542,7 @@ struct AttentionToLinalg : public OpRewritePattern<AttentionOp> {
     values.queryLen = e.dim(op.getQuery(), 2);
     values.keyLen = e.dim(op.getKey(), 2);
     values.positionOffset = e.sub(values.keyLen, values.queryLen);
+    values.distanceLimit = e.max(values.queryLen, values.keyLen);
     AttentionLowering lowering(shape, values);
 
     Value batch = e.dim(op.getQuery(), 0);
