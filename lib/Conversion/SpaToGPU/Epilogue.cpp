@@ -17,7 +17,7 @@ using namespace mlir;
 namespace mlir::spa::gpu_kernel {
 
 void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
-                  ArrayRef<KeyRange> ranges, ArrayRef<Value> state) {
+                  ArrayRef<Value> state) {
   const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
   Type f32 = b.getF32Type();
@@ -34,11 +34,19 @@ void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
     // and Inf propagate and 0 / 0 gives NaN as in PyTorch).
     Value position = e.add(e.add(rowBase, e.index(8 * r)),
                            e.index(cfg.keyLen - cfg.queryLen));
+    // The bounds are read again rather than kept live across the key loops
+    // (registers).
     BandGeometry geometry{e, position, position, keyLen};
     hasKeys[r] = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
-    for (const KeyRange &range : ranges) {
-      auto [begin, end] = geometry.keyRange(range.lo, range.hi, range.side);
-      hasKeys[r] = e.ori(hasKeys[r], e.cmp(P::slt, begin, end));
+    for (int64_t slot = 0; slot < cfg.slots; ++slot) {
+      auto [lo, hi] = loadInterval(b, k, slot);
+      for (int side : {1, -1}) {
+        if (side < 0 && !cfg.bidirectional)
+          break;
+        auto [begin, end] = geometry.keyRange(
+            geometry.sideLowerBound(lo, side), hi, side);
+        hasKeys[r] = e.ori(hasKeys[r], e.cmp(P::slt, begin, end));
+      }
     }
     inverse[r] = e.select(hasKeys[r], arith::DivFOp::create(b, e.f32(1.0), l),
                           e.f32(0.0));

@@ -15,10 +15,10 @@
 namespace mlir::spa::gpu_kernel {
 
 /// `state` is the key loops' carried state: m (2 rows), l (2 rows), then the
-/// Dv / 8 accumulator tiles of O; `ranges` the item's key ranges (which rows
-/// have keys follows from them).
+/// Dv / 8 accumulator tiles of O. Which rows have keys follows from the
+/// head's intervals (the band geometry).
 void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
-                  ArrayRef<KeyRange> ranges, ArrayRef<Value> state);
+                  ArrayRef<Value> state);
 
 } // namespace mlir::spa::gpu_kernel
 

@@ -64,6 +64,11 @@ struct NextTile {
   Value exists, start;
 };
 
+/// Interval `slot` [lo, hi) of the item's head, from the bounds table (as
+/// index values; the table is clamped to distances that exist).
+std::pair<Value, Value> loadInterval(ImplicitLocOpBuilder &b,
+                                     const KernelContext &k, int64_t slot);
+
 } // namespace mlir::spa::gpu_kernel
 
 #endif // SPA_LIB_CONVERSION_SPATOGPU_KERNELCONTEXT_H

@@ -105,10 +105,7 @@ private:
     GpuArith e{b};
     SmallVector<KeyRange> ranges;
     for (int64_t slot = 0; slot < cfg.slots; ++slot) {
-      Value lo = e.toIndex(memref::LoadOp::create(
-          b, k.bounds, ValueRange{k.head, e.index(slot), e.index(0)}));
-      Value hi = e.toIndex(memref::LoadOp::create(
-          b, k.bounds, ValueRange{k.head, e.index(slot), e.index(1)}));
+      auto [lo, hi] = loadInterval(b, k, slot);
       for (int side : {1, -1}) {
         if (side < 0 && !cfg.bidirectional)
           break;
@@ -151,7 +148,7 @@ private:
       state.assign(loop.getResults().begin(), loop.getResults().end());
     }
     mainloop->endRanges(b);
-    emitEpilogue(b, k, ranges, state);
+    emitEpilogue(b, k, state);
   }
 
   /// One key tile: scores, softmax, O rescaled and accumulated.
@@ -178,6 +175,16 @@ private:
 };
 
 } // namespace
+
+std::pair<Value, Value> loadInterval(ImplicitLocOpBuilder &b,
+                                     const KernelContext &k, int64_t slot) {
+  GpuArith e{b};
+  Value lo = e.toIndex(memref::LoadOp::create(
+      b, k.bounds, ValueRange{k.head, e.index(slot), e.index(0)}));
+  Value hi = e.toIndex(memref::LoadOp::create(
+      b, k.bounds, ValueRange{k.head, e.index(slot), e.index(1)}));
+  return {lo, hi};
+}
 
 gpu::GPUFuncOp buildAttentionKernel(OpBuilder &moduleBuilder, Location loc,
                                     StringRef name, ArrayRef<Type> argTypes,
