@@ -1,9 +1,11 @@
 //===- CpuExecutable.cpp - JIT-compiled spa modules on the CPU ------------===//
 
 #include "spa/Runtime/CpuExecutable.h"
+#include "spa/Dialect/Spa/IR/SpaDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Pass/PassManager.h"
@@ -60,6 +62,59 @@ static bool signatureOf(TypeRange types, std::vector<BufferSignature> &out,
   return true;
 }
 
+/// The entry argument `value` is (through tensor.cast), or -1.
+static int argumentIndex(Value value, func::FuncOp fn) {
+  while (auto cast = value.getDefiningOp<tensor::CastOp>())
+    value = cast.getSource();
+  auto arg = dyn_cast<BlockArgument>(value);
+  if (!arg || arg.getOwner() != &fn.getBody().front())
+    return -1;
+  return arg.getArgNumber();
+}
+
+/// The dimension equalities spa.attention needs between entry arguments
+/// (static pairs the verifier already checked; they cost nothing here).
+static std::vector<DimensionConstraint> dimensionConstraints(func::FuncOp fn) {
+  std::vector<DimensionConstraint> constraints;
+  fn.walk([&](AttentionOp op) {
+    // (operand, dimension) pairs that must agree, by meaning.
+    struct Dim {
+      Value operand;
+      unsigned dim;
+    };
+    SmallVector<Value> outs = llvm::to_vector(op.getOutputs());
+    Value out = outs[0], lse = outs.size() > 1 ? outs[1] : Value();
+    SmallVector<std::pair<std::string, SmallVector<Dim>>> groups = {
+        {"batch (dimension 0)",
+         {{op.getQuery(), 0}, {op.getKey(), 0}, {op.getValue(), 0},
+          {out, 0}}},
+        {"key/value heads (dimension 1)",
+         {{op.getKey(), 1}, {op.getValue(), 1}}},
+        {"key length (dimension 2)", {{op.getKey(), 2}, {op.getValue(), 2}}},
+        {"query length (dimension 2)", {{op.getQuery(), 2}, {out, 2}}},
+        {"head dimension D (dimension 3)",
+         {{op.getQuery(), 3}, {op.getKey(), 3}}},
+        {"value dimension Dv (dimension 3)",
+         {{op.getValue(), 3}, {out, 3}}}};
+    if (lse) {
+      groups[0].second.push_back({lse, 0});
+      groups[3].second.push_back({lse, 2});
+    }
+    for (auto &[what, dims] : groups) {
+      SmallVector<std::pair<int, unsigned>> args;
+      for (const Dim &d : dims) {
+        int arg = argumentIndex(d.operand, fn);
+        if (arg >= 0)
+          args.push_back({arg, d.dim});
+      }
+      for (size_t i = 1; i < args.size(); ++i)
+        constraints.push_back({unsigned(args[0].first), args[0].second,
+                               unsigned(args[i].first), args[i].second, what});
+    }
+  });
+  return constraints;
+}
+
 std::unique_ptr<CpuExecutable>
 CpuExecutable::compile(ModuleOp module, StringRef entry,
                        const CpuPipelineOptions &options, std::string &error) {
@@ -81,6 +136,7 @@ CpuExecutable::compile(ModuleOp module, StringRef entry,
   if (!signatureOf(type.getInputs(), exe->args, "argument", error) ||
       !signatureOf(type.getResults(), exe->results, "result", error))
     return nullptr;
+  exe->constraints = dimensionConstraints(fn);
 
   auto start = std::chrono::steady_clock::now();
   fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
@@ -162,6 +218,15 @@ bool CpuExecutable::run(ArrayRef<HostBuffer> inputs,
       return false;
     }
     descriptors.push_back(describe(input.bytes.data(), input.shape));
+  }
+  for (const DimensionConstraint &c : constraints) {
+    int64_t a = inputs[c.argA].shape[c.dimA], b = inputs[c.argB].shape[c.dimB];
+    if (a != b) {
+      error = "arguments #" + std::to_string(c.argA) + " and #" +
+              std::to_string(c.argB) + " disagree on the " + c.what + ": " +
+              std::to_string(a) + " vs " + std::to_string(b);
+      return false;
+    }
   }
   size_t resultWords = 0;
   for (const BufferSignature &sig : results)

@@ -47,6 +47,15 @@ struct BufferSignature {
   std::vector<int64_t> shape;
 };
 
+/// Two dynamic dimensions of the entry's arguments that an op needs equal
+/// (say, the key length of k and of v): checked on every call, since the
+/// verifier cannot see them and the generated code would read out of
+/// bounds.
+struct DimensionConstraint {
+  unsigned argA, dimA, argB, dimB;
+  std::string what; ///< "key length (dimension 2)", ...
+};
+
 class CpuExecutable {
 public:
   ~CpuExecutable();
@@ -62,7 +71,8 @@ public:
   const std::vector<BufferSignature> &getResults() const { return results; }
   double getCompileMilliseconds() const { return compileMs; }
 
-  /// Calls the entry function. Checks kinds and static dims of `inputs`;
+  /// Calls the entry function. Checks kinds and static dims of `inputs`, and
+  /// that the dynamic dims the entry's spa.attention ops relate agree;
   /// returns the results (copied out and freed), or sets `error`.
   bool run(ArrayRef<HostBuffer> inputs, std::vector<HostBuffer> &outputs,
            std::string &error) const;
@@ -72,6 +82,7 @@ private:
   std::unique_ptr<ExecutionEngine> engine;
   std::string entry;
   std::vector<BufferSignature> args, results;
+  std::vector<DimensionConstraint> constraints;
   double compileMs = 0;
 };
 

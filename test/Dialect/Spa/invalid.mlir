@@ -242,6 +242,24 @@ func.func @f(%q: tensor<1x1x8x16xf32>, %k: tensor<1x1x8x16xf32>, %v: tensor<1x1x
 
 // -----
 
+// Scores are scaled in f32: a scale that overflows (or underflows) there is
+// rejected rather than giving inf (or flat) scores.
+func.func @f(%q: tensor<1x1x8x16xf32>, %k: tensor<1x1x8x16xf32>, %v: tensor<1x1x8x16xf32>, %o0: tensor<1x1x8x16xf32>) {
+  // expected-error @+1 {{scale 1.000000e+300 does not fit the f32 computation: scale * log2(e) must lie in [1.175494e-38, 3.402823e+38]}}
+  %r = spa.attention bands(#spa.bands<causal, [0:4]>) scale(1.0e300) ins(%q, %k, %v : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) outs(%o0 : tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x1x8x16xf32>, %k: tensor<1x1x8x16xf32>, %v: tensor<1x1x8x16xf32>, %o0: tensor<1x1x8x16xf32>) {
+  // expected-error @+1 {{scale 1.000000e-300 does not fit the f32 computation}}
+  %r = spa.attention bands(#spa.bands<causal, [0:4]>) scale(1.0e-300) ins(%q, %k, %v : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) outs(%o0 : tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
+  return
+}
+
+// -----
+
 func.func @f(%q: tensor<1x1x8x16xf32>) {
   // expected-error @+1 {{attribute 'bands' failed to satisfy constraint}}
   %0 = "spa.attention"(%q, %q, %q, %q) <{bands = 3 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1>}> : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>

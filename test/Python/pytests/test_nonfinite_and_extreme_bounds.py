@@ -143,3 +143,21 @@ def test_bounds_near_int64_max_are_clamped(mode, nq, nk):
     want_out, want_lse = reference(q, k, v, clamped, mode, 0.25)
     assert_matches(out, lse, want_out, want_lse)
     np.testing.assert_allclose(out, want_out, rtol=1e-4, atol=1e-5)
+
+
+def test_dynamic_dimensions_are_checked_on_every_call():
+    # k and v of different lengths used to run and read past the end of v.
+    text = layer_mlir(batch=None, heads=2, kv_heads=1, query_len=None,
+                      key_len=None, head_dim=8, value_dim=8, dtype="f32",
+                      mode="causal", bands=[[(0, 4)], [(4, 100)]])
+    fn = spa.compile(text, "cpu")
+    rng = np.random.default_rng()
+    q = rng.standard_normal((1, 2, 10, 8)).astype(np.float32)
+    k = rng.standard_normal((1, 1, 12, 8)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"arguments #1 and #2 disagree on "
+                       r"the key length \(dimension 2\): 12 vs 11"):
+        fn(q, k, rng.standard_normal((1, 1, 11, 8)).astype(np.float32))
+    with pytest.raises(ValueError, match="disagree on the batch"):
+        fn(q, k, rng.standard_normal((2, 1, 12, 8)).astype(np.float32))
+    out, lse = fn(q, k, rng.standard_normal((1, 1, 12, 8)).astype(np.float32))
+    assert out.shape == (1, 2, 10, 8) and np.isfinite(out).all()

@@ -12,6 +12,7 @@
 #include "mlir/IR/OpImplementation.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::spa;
@@ -198,6 +199,17 @@ LogicalResult AttentionOp::verify() {
     if (!(scale > 0.0) || !std::isfinite(scale))
       return emitOpError() << "scale must be positive and finite, got "
                            << scale;
+    // Scores are scaled in f32 with log2(e) folded in (both lowerings): a
+    // scale that overflows there gives inf, one that underflows flattens
+    // every score to 0.
+    double scaleLog2 = scale * M_LOG2E;
+    if (scaleLog2 > std::numeric_limits<float>::max() ||
+        scaleLog2 < std::numeric_limits<float>::min())
+      return emitOpError() << "scale " << scale
+                           << " does not fit the f32 computation: scale * "
+                              "log2(e) must lie in ["
+                           << std::numeric_limits<float>::min() << ", "
+                           << std::numeric_limits<float>::max() << "]";
   }
   return success();
 }
