@@ -5,6 +5,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from . import _spa_native as _native
+from .arguments import check_count, check_dtype, check_shape, label
 from .ir import MLIRError, Module, parse
 from .layer import LayerSpec
 
@@ -19,31 +20,32 @@ _NUMPY_DTYPES = {"f32": np.dtype(np.float32), "f16": np.dtype(np.float16),
 
 
 class CpuFunction:
-    """A JIT-compiled entry function: call it with NumPy arrays."""
+    """A JIT-compiled entry function: call it with NumPy arrays of the
+    argument dtypes (never cast: a wrong dtype is a TypeError)."""
 
-    def __init__(self, native, entry: str):
+    def __init__(self, native, entry: str,
+                 names: Optional[Sequence[str]] = None):
         self._native = native
         self.entry = entry
         self.arguments = native.arguments
         self.results = native.results
         self.compile_ms = native.compile_ms
+        # For messages: the spa.attention operand each argument is.
+        self.names = list(names) if names else [None] * len(self.arguments)
 
     def __call__(self, *arrays):
-        if len(arrays) != len(self.arguments):
-            raise TypeError(f"@{self.entry} takes {len(self.arguments)} "
-                            f"arguments, got {len(arrays)}")
+        check_count(f"@{self.entry}", len(self.arguments), len(arrays))
         raw = []
-        for index, (array, (kind, shape)) in enumerate(
-                zip(arrays, self.arguments)):
+        for index, (array, (kind, shape), name) in enumerate(
+                zip(arrays, self.arguments, self.names)):
+            where = label(index, name)
             array = np.asarray(array)
-            if array.ndim != len(shape) or any(
-                    s is not None and s != d for s, d in zip(shape, array.shape)):
-                raise ValueError(f"argument #{index}: expected shape "
-                                 f"{shape}, got {array.shape}")
+            check_shape(where, shape, array.shape)
             dtype = _NUMPY_DTYPES[kind]
             if dtype is None:
                 raise TypeError("bf16 needs the ml_dtypes package")
-            array = np.ascontiguousarray(array.astype(dtype, copy=False))
+            check_dtype(where, kind, dtype.name, array.dtype.name)
+            array = np.ascontiguousarray(array)
             # The native side copies raw bytes; 16-bit types travel as words.
             raw.append(array.view(np.uint16) if dtype.itemsize == 2 else array)
         outputs = []
@@ -120,10 +122,11 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
     if target == "cpu":
         text = _option_text(target, options)
         try:
+            names = module._native.argument_names(entry)
             native = module._native.compile_cpu(entry, text)
         except _native.NativeMLIRError as e:
             raise MLIRError(str(e)) from None
-        return CpuFunction(native, entry)
+        return CpuFunction(native, entry, names)
     if target == "cuda" or target.startswith("cuda:"):
         import json
         from .runtime.cuda import CudaArtifact

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "spa/Dialect/Spa/IR/SpaDialect.h"
 #include "spa/Planning/BandPlan.h"
 #include "spa/Registration/InitAll.h"
 #include "spa/Runtime/CpuExecutable.h"
@@ -17,6 +18,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -157,6 +159,40 @@ public:
                                   "': " + errors);
     if (mlir::failed(pm.run(*op)))
       diagnostics.raise("pass pipeline '" + pipeline + "' failed");
+  }
+
+  /// What each argument of function `entry` is, for error messages: the
+  /// spa.attention operand it feeds ("query", "key", "value", "output",
+  /// "log_sum_exp", as in CUDA artifacts), or "" when it feeds none.
+  /// The IR keeps no SSA names, so roles are the only names there are.
+  std::vector<std::string> argumentNames(const std::string &entry) {
+    std::vector<std::string> names;
+    auto func = llvm::dyn_cast_or_null<mlir::FunctionOpInterface>(
+        mlir::SymbolTable::lookupSymbolIn(*op, entry));
+    if (!func || func.isExternal())
+      return names;
+    for (mlir::BlockArgument arg : func.getArguments()) {
+      std::string name;
+      for (mlir::Operation *user : arg.getUsers()) {
+        auto attention = llvm::dyn_cast<mlir::spa::AttentionOp>(user);
+        if (!attention)
+          continue;
+        if (arg == attention.getQuery())
+          name = "query";
+        else if (arg == attention.getKey())
+          name = "key";
+        else if (arg == attention.getValue())
+          name = "value";
+        else if (arg == attention.getOutput())
+          name = "output";
+        else if (arg == attention.getLogSumExp())
+          name = "log_sum_exp";
+        if (!name.empty())
+          break;
+      }
+      names.push_back(name);
+    }
+    return names;
   }
 
   std::unique_ptr<mlir::spa::CpuExecutable>
@@ -353,6 +389,9 @@ NB_MODULE(_spa_native, m) {
       .def("clone", &Module::clone)
       .def("verify", &Module::verify)
       .def("run_pipeline", &Module::runPipeline, "pipeline"_a)
+      .def("argument_names", &Module::argumentNames, "entry"_a,
+           "The spa.attention operand each argument of `entry` feeds "
+           "('query', 'key', ...; '' for none), for error messages.")
       .def("compile_cpu", &Module::compileCpu, "entry"_a, "options"_a = "",
            "JIT-compiles through spa-to-llvm-cpu with its option text.")
       .def("compile_cuda", &Module::compileCuda, "options"_a = "",

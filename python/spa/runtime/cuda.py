@@ -17,8 +17,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-_TORCH_DTYPES = {"bf16": "bfloat16", "f16": "float16", "f32": "float32",
-                 "i32": "int32"}
+from ..arguments import TORCH_DTYPES, check_tensors
 
 
 @dataclass
@@ -113,24 +112,21 @@ class CudaLayer:
         self.outputs = [a for a in self.args if a["kind"] == "output"]
 
     def _dtype(self, name):
-        return getattr(self._torch, _TORCH_DTYPES[name])
+        return getattr(self._torch, TORCH_DTYPES[name])
 
     def __call__(self, *inputs, outputs: Optional[List] = None):
         torch = self._torch
-        if len(inputs) != len(self.inputs):
-            raise TypeError(f"expected {len(self.inputs)} inputs, got "
-                            f"{len(inputs)}")
-        for tensor, spec in zip(inputs, self.inputs):
-            if (list(tensor.shape) != spec["shape"] or
-                    tensor.dtype != self._dtype(spec["dtype"]) or
-                    not tensor.is_cuda or not tensor.is_contiguous()):
-                raise ValueError(
-                    f"{spec['name']}: expected a contiguous CUDA tensor "
-                    f"{spec['dtype']}{spec['shape']}, got {tensor.dtype}"
-                    f"{list(tensor.shape)} on {tensor.device}")
+        device = str(self.device)
+        # A wrong dtype, shape, device or layout would make the kernel read
+        # or write the wrong memory: check everything it touches.
+        check_tensors(self.meta["name"], "inputs", inputs, self.inputs,
+                      device)
         if outputs is None:
             outputs = [torch.empty(spec["shape"], dtype=self._dtype(
                 spec["dtype"]), device=self.device) for spec in self.outputs]
+        else:
+            check_tensors(f"{self.meta['name']} outputs=", "tensors",
+                          outputs, self.outputs, device, len(self.inputs))
         buffers = {spec["name"]: t for spec, t in zip(self.inputs, inputs)}
         buffers.update({spec["name"]: t for spec, t in
                         zip(self.outputs, outputs)})
