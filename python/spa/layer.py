@@ -5,6 +5,8 @@ The one writer of `spa.attention` IR text in Python: `LayerSpec.to_mlir`,
 functions here. Pure Python: no native extension needed.
 """
 
+import math
+import numbers
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -13,6 +15,48 @@ DTYPES = ("f32", "f16", "bf16")
 Interval = Tuple[int, int]
 # A band policy's name, or an explicit table (one interval list per head).
 Bands = Union[str, Sequence[Sequence[Interval]]]
+
+
+def float_literal(value: float) -> str:
+    """`value` as MLIR's lexer reads a float: `1.0e-05`, `0.125`.
+
+    Python's repr is the shortest text that reads back to the same double,
+    but it writes `1e-05` and `1e+16` without a '.', which MLIR lexes as the
+    integer 1 followed by an identifier: the '.0' is added there. Only
+    finite values have a decimal spelling.
+    """
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{value} has no MLIR decimal float literal")
+    mantissa, e, exponent = repr(value).partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return mantissa + e + exponent
+
+
+def check_sizes(sizes) -> None:
+    """Tensor dimensions given in Python, as (field, value, minimum,
+    may_be_none) rows: each an int (not a bool) of at least `minimum`, or
+    None where allowed. The error names the field; unchecked, the IR
+    writer would give text with a dimension like `-1` that fails to parse
+    far from its cause. Heads and feature sizes have minimum 1 (the op
+    verifier's rule); batch and lengths 0 (empty tensors are valid IR)."""
+    for field, value, minimum, may_be_none in sizes:
+        if value is None and may_be_none:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{field} must be an int, got {value!r}")
+        if value < minimum:
+            raise ValueError(f"{field} must be at least {minimum}, got "
+                             f"{value}")
+
+
+def check_scale(field: str, value) -> None:
+    """The softmax scale, as spa.attention's verifier requires it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{field} must be a float, got {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{field} must be positive and finite, got {value}")
 
 
 def head_text(intervals: Sequence[Interval]) -> str:
@@ -55,6 +99,13 @@ def layer_mlir(*, batch: Optional[int], heads: int, kv_heads: int,
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype}")
+    check_sizes([("heads", heads, 1, False), ("kv_heads", kv_heads, 1, False),
+                 ("head_dim", head_dim, 1, False),
+                 ("value_dim", value_dim, 1, False),
+                 ("batch", batch, 0, True), ("query_len", query_len, 0, True),
+                 ("key_len", key_len, 0, True)])
+    if scale is not None:
+        check_scale("scale", scale)
 
     def dim(size: Optional[int]) -> str:
         return "?" if size is None else str(size)
@@ -79,7 +130,7 @@ def layer_mlir(*, batch: Optional[int], heads: int, kv_heads: int,
     lines.append(f"  %o = tensor.empty({sizes}) : {o_t}")
     if with_lse:
         lines.append(f"  %l = tensor.empty({sizes}) : {l_t}")
-    scale_text = f" scale({scale!r})" if scale is not None else ""
+    scale_text = f" scale({float_literal(scale)})" if scale is not None else ""
     attr = bands_attr(mode, bands, window=window, tile=tile)
     lines.append(f"  {'%r:2' if with_lse else '%r'} = spa.attention "
                  f"bands({attr}){scale_text}")
@@ -117,6 +168,21 @@ class LayerSpec:
     with_lse: bool = True
     name: str = "layer"
 
+    def __post_init__(self):
+        # Checked here, under the field names the caller used, before any
+        # IR text exists (layer_mlir checks its own parameters again).
+        check_sizes([(field, getattr(self, field), minimum, may_be_none)
+                     for field, minimum, may_be_none in (
+                         ("heads", 1, False), ("kv_heads", 1, True),
+                         ("head_dim", 1, False), ("value_dim", 1, True),
+                         ("batch", 0, False), ("seq_len", 0, True),
+                         ("query_len", 0, True))])
+        if self.scale is not None:
+            check_scale("scale", self.scale)
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got "
+                             f"{self.dtype!r}")
+
     def _bands(self) -> Bands:
         return self.bands if self.bands is not None else self.policy
 
@@ -127,9 +193,11 @@ class LayerSpec:
         dynamic = self.seq_len is None
         return layer_mlir(
             batch=self.batch, heads=self.heads,
-            kv_heads=self.kv_heads or self.heads,
-            query_len=None if dynamic else (self.query_len or self.seq_len),
+            kv_heads=self.heads if self.kv_heads is None else self.kv_heads,
+            query_len=None if dynamic else (
+                self.seq_len if self.query_len is None else self.query_len),
             key_len=self.seq_len, head_dim=self.head_dim,
-            value_dim=self.value_dim or self.head_dim, dtype=self.dtype,
+            value_dim=(self.head_dim if self.value_dim is None
+                       else self.value_dim), dtype=self.dtype,
             mode=self.mode, bands=self._bands(), window=self.window,
             scale=self.scale, with_lse=self.with_lse, name=self.name)
