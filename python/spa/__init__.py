@@ -14,7 +14,8 @@ parts of the package load on machines without MLIR.
 
 import importlib
 
-__all__ = ["bands", "ir", "compile", "LayerSpec", "CpuFunction", "MLIRError"]
+__all__ = ["bands", "ir", "compile", "LayerSpec", "CpuFunction", "MLIRError",
+           "__version__"]
 
 _LAZY = {
     "bands": ("spa.bands", None),
@@ -23,6 +24,8 @@ _LAZY = {
     "CpuFunction": ("spa.compiler", "CpuFunction"),
     "LayerSpec": ("spa.layer", "LayerSpec"),
     "MLIRError": ("spa.ir", "MLIRError"),
+    # CMake's project(spa VERSION ...), compiled into the native module.
+    "__version__": ("spa._spa_native", "__version__"),
 }
 
 

@@ -13,6 +13,7 @@
 #include "spa/Registration/InitAll.h"
 #include "spa/Runtime/CpuExecutable.h"
 #include "spa/Runtime/CudaCompiler.h"
+#include "spa/Version.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -290,6 +291,8 @@ nb::list tableToPython(const plan::BandTable &table) {
 NB_MODULE(_spa_native, m) {
   m.doc() = "Native part of the spa package (planning, IR, CPU JIT)";
   nb::exception<MLIRDiagnosticError>(m, "NativeMLIRError");
+  // spa.__version__ reads this: CMake's project(spa VERSION ...).
+  m.attr("__version__") = SPA_VERSION_STRING;
 
   m.def(
       "plan_bands",

@@ -13,6 +13,7 @@
 
 #include "spa/Registration/InitAll.h"
 #include "spa/Runtime/CudaCompiler.h"
+#include "spa/Version.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -76,6 +77,7 @@ int main(int argc, char **argv) {
       return 0;
     }
   cl::HideUnrelatedOptions(toolCategory);
+  mlir::spa::setToolVersionPrinter("spa-cuda-compile");
   cl::ParseCommandLineOptions(
       argc, argv,
       "spa CUDA artifact compiler (options: spa-cuda-compile --help)\n");

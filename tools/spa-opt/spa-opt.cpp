@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "spa/Registration/InitAll.h"
+#include "spa/Version.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -17,6 +18,7 @@ int main(int argc, char **argv) {
   // (gpu-module-to-binary needs them), every pass, and spa's.
   mlir::spa::registerCompilerDialects(registry);
   mlir::spa::registerCompilerPasses();
+  mlir::spa::setToolVersionPrinter("spa-opt");
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "spa optimizer driver (banded multi-head attention)\n",
       registry));

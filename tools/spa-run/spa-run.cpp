@@ -21,6 +21,7 @@
 #include "spa/Runtime/CpuExecutable.h"
 #include "spa/Planning/BandPlan.h"
 #include "spa/Registration/InitAll.h"
+#include "spa/Version.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -300,6 +301,7 @@ int main(int argc, char **argv) {
   // The CPU pipeline is textual: upstream passes must be registered too.
   mlir::spa::registerCompilerPasses();
   cl::HideUnrelatedOptions(spaRunCategory);
+  mlir::spa::setToolVersionPrinter("spa-run");
   cl::ParseCommandLineOptions(argc, argv,
                               "spa-run: compile and run an spa module on the "
                               "CPU\n");
