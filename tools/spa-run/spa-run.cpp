@@ -15,6 +15,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "NpyFile.h"
+
 #include "spa/Dialect/Spa/IR/PlanInterop.h"
 #include "spa/Dialect/Spa/IR/SpaDialect.h"
 #include "spa/Pipelines/Pipelines.h"
@@ -41,7 +43,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <random>
 
 using namespace mlir;
@@ -69,8 +70,9 @@ static cl::opt<unsigned> seed("seed", cl::desc("Random seed for inputs"),
                               cl::init(0), cl::cat(spaRunCategory));
 static cl::list<std::string>
     inputs("input",
-           cl::desc("Argument from a float32/float64 .npy file "
-                    "(in order; the rest are random)"),
+           cl::desc("Argument from a float32/float64 .npy file, rounded "
+                    "to the argument's type (float16 files: f16 and f32 "
+                    "arguments); in order, the rest are random"),
            cl::cat(spaRunCategory));
 static cl::opt<std::string>
     outputDir("output-dir",
@@ -154,86 +156,38 @@ float loadElement(ElementKind e, const void *src) {
   return f.convertToFloat();
 }
 
-//===--------------------------------------------------------------------===//
-// .npy files (version 1.0, little endian, C order)
-//===--------------------------------------------------------------------===//
+/// Whether a .npy file of `dtype` may feed an argument of element type `e`:
+/// float32 and float64 files are rounded to any argument type (and
+/// --output-dir writes back the values used); float16 only widens exactly
+/// (f16, f32), as a bf16 argument would lose its range.
+bool npyFits(spa_run::NpyDtype dtype, ElementKind e) {
+  return dtype != spa_run::NpyDtype::F16 || e != ElementKind::BF16;
+}
 
-HostTensor readNpy(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    fail("cannot open " + path);
-  char magic[6];
-  in.read(magic, 6);
-  if (std::memcmp(magic, "\x93NUMPY", 6) != 0)
-    fail(path + ": not a .npy file");
-  uint8_t version[2];
-  in.read(reinterpret_cast<char *>(version), 2);
-  uint32_t headerLen = 0;
-  if (version[0] == 1) {
-    uint16_t len;
-    in.read(reinterpret_cast<char *>(&len), 2);
-    headerLen = len;
-  } else {
-    in.read(reinterpret_cast<char *>(&headerLen), 4);
-  }
-  std::string header(headerLen, '\0');
-  in.read(header.data(), headerLen);
-  bool f64 = header.find("'<f8'") != std::string::npos;
-  if (!f64 && header.find("'<f4'") == std::string::npos)
-    fail(path + ": expected dtype float32 or float64");
-  if (header.find("'fortran_order': True") != std::string::npos)
-    fail(path + ": Fortran order is not supported");
+const char *kindName(ElementKind e) {
+  return e == ElementKind::F32 ? "f32" : e == ElementKind::F16 ? "f16" : "bf16";
+}
+
+/// Reads an --input file for argument #index of element type `e`.
+HostTensor readInput(const std::string &path, size_t index, ElementKind e) {
+  spa_run::NpyArray array;
+  std::string error;
+  if (!spa_run::readNpy(path, array, error))
+    fail(path + ": " + error);
+  if (!npyFits(array.dtype, e))
+    fail(path + ": a " + spa_run::npyDtypeName(array.dtype) +
+         " array cannot be argument #" + llvm::Twine(index) + " (" +
+         kindName(e) + "); give float32 or float64");
   HostTensor t;
-  size_t open = header.find('(', header.find("'shape'"));
-  size_t close = header.find(')', open);
-  std::string dims = header.substr(open + 1, close - open - 1);
-  size_t pos = 0;
-  while (pos < dims.size()) {
-    size_t comma = dims.find(',', pos);
-    std::string item = dims.substr(pos, comma == std::string::npos
-                                            ? std::string::npos
-                                            : comma - pos);
-    if (item.find_first_of("0123456789") != std::string::npos)
-      t.shape.push_back(std::stoll(item));
-    if (comma == std::string::npos)
-      break;
-    pos = comma + 1;
-  }
-  t.data.resize(t.numel());
-  if (f64) {
-    std::vector<double> tmp(t.numel());
-    in.read(reinterpret_cast<char *>(tmp.data()), tmp.size() * 8);
-    std::copy(tmp.begin(), tmp.end(), t.data.begin());
-  } else {
-    in.read(reinterpret_cast<char *>(t.data.data()), t.data.size() * 4);
-  }
-  if (!in)
-    fail(path + ": truncated data");
+  t.shape = std::move(array.shape);
+  t.data = std::move(array.data);
   return t;
 }
 
-void writeNpy(const std::string &path, const HostTensor &t) {
-  std::string shape = "(";
-  for (int64_t d : t.shape)
-    shape += std::to_string(d) + ", ";
-  if (t.shape.size() > 1)
-    shape.resize(shape.size() - 2);
-  else if (t.shape.size() == 1)
-    shape.resize(shape.size() - 1);
-  shape += ")";
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " +
-                       shape + ", }";
-  while ((10 + header.size() + 1) % 64 != 0)
-    header += ' ';
-  header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  if (!out)
-    fail("cannot write " + path);
-  out.write("\x93NUMPY\x01\x00", 8);
-  uint16_t len = header.size();
-  out.write(reinterpret_cast<const char *>(&len), 2);
-  out.write(header.data(), header.size());
-  out.write(reinterpret_cast<const char *>(t.data.data()), t.data.size() * 4);
+void writeOutput(const std::string &path, const HostTensor &t) {
+  std::string error;
+  if (!spa_run::writeNpy(path, t.shape, t.data, error))
+    fail(error);
 }
 
 /// The float64 reference from SPEC.md: O = softmax(scale QK^T) V over the
@@ -338,15 +292,20 @@ int main(int argc, char **argv) {
     argElts.push_back(kindOf(tensorType.getElementType()));
     HostTensor t;
     if (index < inputs.size()) {
-      t = readNpy(inputs[index]);
-      if (t.shape.size() != static_cast<size_t>(tensorType.getRank()))
-        fail(inputs[index] + ": rank does not match argument #" +
-             llvm::Twine(index));
-      for (int64_t i = 0; i < tensorType.getRank(); ++i)
-        if (!tensorType.isDynamicDim(i) &&
-            tensorType.getDimSize(i) != t.shape[i])
-          fail(inputs[index] + ": shape does not match argument #" +
-               llvm::Twine(index));
+      t = readInput(inputs[index], index, argElts.back());
+      bool fits = t.shape.size() == static_cast<size_t>(tensorType.getRank());
+      for (int64_t i = 0; fits && i < tensorType.getRank(); ++i)
+        fits = tensorType.isDynamicDim(i) ||
+               tensorType.getDimSize(i) == t.shape[i];
+      if (!fits) {
+        std::string shape;
+        llvm::raw_string_ostream os(shape);
+        os << "(";
+        llvm::interleaveComma(t.shape, os);
+        os << (t.shape.size() == 1 ? ",)" : ")") << " does not fit argument #"
+           << index << " (" << tensorType << ")";
+        fail(inputs[index] + ": shape " + shape);
+      }
     } else {
       if (!tensorType.hasStaticShape())
         fail("argument #" + llvm::Twine(index) +
@@ -471,10 +430,10 @@ int main(int argc, char **argv) {
   if (!outputDir.empty()) {
     llvm::sys::fs::create_directories(outputDir);
     for (size_t i = 0; i < args.size(); ++i)
-      writeNpy(outputDir + "/arg" + std::to_string(i) + ".npy", args[i]);
+      writeOutput(outputDir + "/arg" + std::to_string(i) + ".npy", args[i]);
     for (size_t i = 0; i < results.size(); ++i)
-      writeNpy(outputDir + "/result" + std::to_string(i) + ".npy",
-               results[i]);
+      writeOutput(outputDir + "/result" + std::to_string(i) + ".npy",
+                  results[i]);
   }
 
   if (check) {
