@@ -12,6 +12,13 @@ EXAMPLE="$ROOT/examples/layer.mlir"
 
 echo
 echo "== 1. The band plan chosen by -spa-balance-bands"
+# The pass's report costs the plan with the GPU model (its default tile shape
+# and SM count, named in the report's header line); the CPU run of step 2
+# tiles differently (spa-run --tile-q/--tile-k). Pairs and shares hold for
+# both.
+echo "   (pairs and shares are exact; the tile, cost and makespan columns are"
+echo "    the GPU cost model's, for the tiles and SM count in its header line,"
+echo "    not the CPU run of step 2)"
 "$BUILD_DIR/bin/spa-opt" "$EXAMPLE" --spa-balance-bands=report -o /dev/null
 
 echo
