@@ -44,3 +44,10 @@ llvm_config.with_environment("PYTHONPATH",
 import shutil
 if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")
+
+# atheris (requirements-dev.txt; wheels for some Python versions only)
+# drives the fuzz target in test/Fuzz.
+import subprocess
+if subprocess.run([config.python_executable, "-c", "import atheris"],
+                  capture_output=True).returncode == 0:
+    config.available_features.add("atheris")
