@@ -42,8 +42,16 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
   if (options.stages < 0 || options.stages > 4)
     return "stages must be 0 (auto) to 4; got " +
            std::to_string(options.stages);
-  if (!llvm::Regex("^sm_[0-9]+a?$").match(options.chip))
+  SmallVector<StringRef> match;
+  if (!llvm::Regex("^sm_([0-9]+)a?$").match(options.chip, &match))
     return "chip must look like sm_90a or sm_80; got '" + options.chip + "'";
+  // Older chips lack the bf16 and tf32 mma.sync the kernel is built on: the
+  // NVPTX backend would abort on them instead of reporting.
+  unsigned version = 0;
+  if (match[1].getAsInteger(10, version) || version < kMinChipVersion)
+    return "chip must be sm_" + std::to_string(kMinChipVersion) +
+           " or newer (the kernel needs bf16 and tf32 mma.sync); got '" +
+           options.chip + "'";
   return "";
 }
 

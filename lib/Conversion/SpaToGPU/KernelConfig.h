@@ -21,6 +21,8 @@ namespace mlir::spa::gpu_kernel {
 constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024; // per block
 constexpr int64_t kSharedBytesPerSM = 228 * 1024;
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
+/// Oldest chip the kernel supports (sm_80: Ampere).
+constexpr unsigned kMinChipVersion = 80;
 /// Row padding of the mma.sync kernel's shared tiles: conflict-free ldmatrix.
 constexpr int64_t kSharedRowPad = 8;
 
