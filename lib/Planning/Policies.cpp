@@ -167,7 +167,7 @@ PlanResult makeBandTable(PolicyKind kind, int64_t seqLen, int64_t numHeads,
     }
     // cum(b) = pairs with distance < b, in this mode, for queryLen x N.
     auto cum = [&](int64_t b) {
-      return b <= 0 ? 0 : countPairs({{0, b}}, queryLen, n, mode);
+      return detail::countPairsBelow(b, queryLen, n, mode);
     };
     const long double total = static_cast<long double>(cum(n));
     std::vector<int64_t> bnd(static_cast<size_t>(numH) + 1, 0);
