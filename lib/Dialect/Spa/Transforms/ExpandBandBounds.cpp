@@ -11,6 +11,7 @@
 
 #include "spa/Dialect/Spa/IR/SpaDialect.h"
 #include "spa/Dialect/Spa/Transforms/Passes.h"
+#include "spa/Planning/Limits.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -149,6 +150,19 @@ struct ExpandBandBoundsPattern : public OpRewritePattern<BandBoundsOp> {
 struct ExpandBandBoundsPass
     : public mlir::spa::impl::SpaExpandBandBoundsBase<ExpandBandBoundsPass> {
   void runOnOperation() override {
+    // The bounds are materialised per element (a position constant), so the
+    // head count is bounded as for static planning.
+    WalkResult tooLarge = getOperation()->walk([](BandBoundsOp op) {
+      int64_t numHeads = op.getBounds().getType().getDimSize(0);
+      if (numHeads <= ::spa::plan::kMaxHeads)
+        return WalkResult::advance();
+      op.emitOpError() << "run-time bounds for " << numHeads
+                       << " query heads: at most " << ::spa::plan::kMaxHeads
+                       << " (2^20) are supported";
+      return WalkResult::interrupt();
+    });
+    if (tooLarge.wasInterrupted())
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     populateExpandBandBoundsPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
