@@ -167,7 +167,8 @@ std::vector<int64_t> tileBalancedBoundaries(int64_t seqLen, int64_t numHeads,
                                             const CostWeights &weights);
 
 /// Positions where the cost of a band may change as one of its ends moves by
-/// one distance: tile_balanced's search space. Used by the unit tests too.
+/// one distance: tile_balanced's search space, listed in full for the unit
+/// tests (the search itself never lists more than it can use).
 std::vector<int64_t> costChangePositions(int64_t queryLen, int64_t keyLen,
                                          BandMode mode, TileShape tile);
 

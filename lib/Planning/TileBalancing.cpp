@@ -62,10 +62,6 @@ private:
   int64_t numQueryTiles;
 };
 
-} // namespace
-
-namespace {
-
 /// Positions where the cost of a band may change as one of its ends moves by
 /// one distance. Every count in countTilesForRows is a floor or ceil of
 /// (row position +- band end) / tile.k, or a clip at a fixed threshold, and
@@ -243,12 +239,14 @@ bool tileBalancedByDP(int64_t numHeads, const BandCostModel &model,
   // Every phase runs i (the band's start) in the outer loop: the cost table
   // is stored row by row, and for each j the i still come in increasing
   // order, so ties resolve as in the textbook (j outer) order.
+  // rowFrom(i)[j - i - 1] = cost(cand[i], cand[j]).
+  auto rowFrom = [&](size_t i) { return cost.data() + at(i, i + 1); };
   for (size_t h = 0; h < heads; ++h) {
     std::fill(next.begin(), next.end(), inf);
     for (size_t i = h; i + 1 < k; ++i) {
       if (!(prev[i] < inf))
         continue;
-      const double *row = cost.data() + at(i, i + 1); // row[j - i - 1]
+      const double *row = rowFrom(i);
       for (size_t j = i + 1; j < k; ++j)
         next[j] = std::min(next[j], std::max(prev[i], row[j - i - 1]));
     }
@@ -268,7 +266,7 @@ bool tileBalancedByDP(int64_t numHeads, const BandCostModel &model,
     for (size_t i = h; i + 1 < k; ++i) {
       if (!(prev[i] > -inf))
         continue;
-      const double *row = cost.data() + at(i, i + 1); // row[j - i - 1]
+      const double *row = rowFrom(i);
       for (size_t j = i + 1; j < k; ++j)
         if (row[j - i - 1] <= bestMax + eps)
           next[j] = std::max(next[j], std::min(prev[i], row[j - i - 1]));
@@ -290,7 +288,7 @@ bool tileBalancedByDP(int64_t numHeads, const BandCostModel &model,
     for (size_t i = h; i + 1 < k; ++i) {
       if (!(prev[i] < inf))
         continue;
-      const double *row = cost.data() + at(i, i + 1); // row[j - i - 1]
+      const double *row = rowFrom(i);
       for (size_t j = i + 1; j < k; ++j) {
         double c = row[j - i - 1];
         double w = static_cast<double>(cand[j] - cand[i]);
