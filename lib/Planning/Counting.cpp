@@ -134,9 +134,7 @@ public:
     return ceilDiv(x - c, tq);
   }
   /// Last t with tq * t + c <= x.
-  int64_t lastAtMost(int64_t x, int64_t c) const {
-    return floorDiv(x - c, tq);
-  }
+  int64_t lastAtMost(int64_t x, int64_t c) const { return floorDiv(x - c, tq); }
 
   int64_t sum(Term x, int64_t t0, int64_t t1) const {
     if (t0 > t1)
@@ -149,8 +147,7 @@ public:
   }
 
   /// sum of max(0, x(t) - y(t) + e).
-  int64_t sumPositive(Term x, Term y, int64_t e, int64_t t0,
-                      int64_t t1) const {
+  int64_t sumPositive(Term x, Term y, int64_t e, int64_t t0, int64_t t1) const {
     if (t0 > t1)
       return 0;
     const int64_t count = t1 - t0 + 1;
@@ -213,8 +210,8 @@ void forEachSegment(int64_t t0, int64_t t1, std::array<int64_t, N> cuts,
 /// and consecutive present pieces share max(0, tileHi_A - tileLo_B + 1)
 /// tiles (A the larger distances). Each branch holds on a range of t.
 TileCounts sumFullHeightTiles(const Piece *pieces, size_t numPieces,
-                              int64_t numFull, int64_t queryLen,
-                              int64_t keyLen, TileShape tile) {
+                              int64_t numFull, int64_t queryLen, int64_t keyLen,
+                              TileShape tile) {
   const int64_t tq = tile.q, tk = tile.k, s = keyLen - queryLen;
   const int64_t numKeyTiles = ceilDiv(keyLen, tk);
   const TermSums sums(tq, tk);
@@ -249,31 +246,29 @@ TileCounts sumFullHeightTiles(const Piece *pieces, size_t numPieces,
     const Offsets o = offsets(pieces[i]);
     forEachSegment<2>(o.present0, o.present1, {o.loUnclipped, o.hiClipped},
                       [&](int64_t a, int64_t b) {
-                        touched += sums.sumPositive(tileHi(o, a),
-                                                    tileLo(o, a), 1, a, b);
+                        touched += sums.sumPositive(tileHi(o, a), tileLo(o, a),
+                                                    1, a, b);
                       });
     const int64_t fullLoPositive = sums.firstAtLeast(1, o.w);
     const int64_t fullHiClipped = sums.firstAtLeast(keyLen - 1, o.z);
-    forEachSegment<2>(
-        0, numFull - 1, {fullLoPositive, fullHiClipped},
-        [&](int64_t a, int64_t b) {
-          Term lo = a < fullLoPositive ? constant(0)
-                                       : linearFloor(o.w + tk - 1); // ceil
-          Term hi = a >= fullHiClipped ? constant(numKeyTiles - 1)
-                                       : linearFloor(o.z + 1, -1);
-          counts.full += sums.sumPositive(hi, lo, 1, a, b);
-        });
+    forEachSegment<2>(0, numFull - 1, {fullLoPositive, fullHiClipped},
+                      [&](int64_t a, int64_t b) {
+                        Term lo = a < fullLoPositive
+                                      ? constant(0)
+                                      : linearFloor(o.w + tk - 1); // ceil
+                        Term hi = a >= fullHiClipped ? constant(numKeyTiles - 1)
+                                                     : linearFloor(o.z + 1, -1);
+                        counts.full += sums.sumPositive(hi, lo, 1, a, b);
+                      });
   }
   // Tiles shared by consecutive pieces: B = pieces[i], A = pieces[i + 1].
   for (size_t i = 0; i + 1 < numPieces; ++i) {
     const Offsets b = offsets(pieces[i]), a = offsets(pieces[i + 1]);
-    forEachSegment<2>(std::max(a.present0, b.present0),
-                      std::min(a.present1, b.present1),
-                      {b.loUnclipped, a.hiClipped},
-                      [&](int64_t t0, int64_t t1) {
-                        touched -= sums.sumPositive(tileHi(a, t0),
-                                                    tileLo(b, t0), 1, t0, t1);
-                      });
+    forEachSegment<2>(
+        std::max(a.present0, b.present0), std::min(a.present1, b.present1),
+        {b.loUnclipped, a.hiClipped}, [&](int64_t t0, int64_t t1) {
+          touched -= sums.sumPositive(tileHi(a, t0), tileLo(b, t0), 1, t0, t1);
+        });
   }
   counts.partial = touched - counts.full;
   return counts;

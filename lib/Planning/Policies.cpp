@@ -124,14 +124,14 @@ PlanResult makeBandTable(PolicyKind kind, int64_t seqLen, int64_t numHeads,
     return fail("tile.q must be positive, got " +
                 std::to_string(options.tile.q));
   if (options.tile.q > kMaxTileSide)
-    return fail(tooLarge("tile.q", options.tile.q, kMaxTileSide,
-                         "a cost-model tile"));
+    return fail(
+        tooLarge("tile.q", options.tile.q, kMaxTileSide, "a cost-model tile"));
   if (options.tile.k <= 0)
     return fail("tile.k must be positive, got " +
                 std::to_string(options.tile.k));
   if (options.tile.k > kMaxTileSide)
-    return fail(tooLarge("tile.k", options.tile.k, kMaxTileSide,
-                         "a cost-model tile"));
+    return fail(
+        tooLarge("tile.k", options.tile.k, kMaxTileSide, "a cost-model tile"));
   if (options.queryLen < -1 || options.queryLen == 0)
     return fail("queryLen must be -1 (equal to seqLen) or positive, got " +
                 std::to_string(options.queryLen));

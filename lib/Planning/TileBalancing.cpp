@@ -122,8 +122,9 @@ public:
     int64_t best = n;
     const int64_t m = x % tk;
     auto it = std::lower_bound(residues.begin(), residues.end(), m);
-    best = std::min(best, it != residues.end() ? x + (*it - m)
-                                               : x + (residues.front() + tk - m));
+    best =
+        std::min(best, it != residues.end() ? x + (*it - m)
+                                            : x + (residues.front() + tk - m));
     if (bidirectional) {
       // Largest t with Nq - t * tq >= x gives the smallest such point.
       const int64_t t = std::min(numTiles - 1, floorDiv(queryLen - x, tq));
@@ -512,9 +513,8 @@ std::vector<int64_t> tileBalancedBoundaries(int64_t seqLen, int64_t numHeads,
   // would only cost time (and O(N) memory at long lengths).
   ChangePositions positions(queryLen, seqLen, mode, tile);
   std::optional<std::vector<int64_t>> cells = positions.list(kMaxCandidates);
-  if (cells &&
-      tileBalancedByDP(numHeads, model, *cells, ceilDiv(queryLen, tile.q),
-                       bnd)) {
+  if (cells && tileBalancedByDP(numHeads, model, *cells,
+                                ceilDiv(queryLen, tile.q), bnd)) {
     spreadWithinCells(bnd, *cells, model);
     return bnd;
   }

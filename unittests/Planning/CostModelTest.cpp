@@ -132,10 +132,10 @@ TEST(BandPlanReport, RefusesWhatItCannotList) {
     EXPECT_TRUE(r.heads.empty());
     EXPECT_EQ(r.totalPairs, 0);
   };
-  refused(analyzeBandTable(eight, 1000000000000, 1000000000000, {128, 128},
-                           132),
-          "a report needs Nq and Nk of at most 2147483648 (2^31), got Nq = "
-          "1000000000000, Nk = 1000000000000");
+  refused(
+      analyzeBandTable(eight, 1000000000000, 1000000000000, {128, 128}, 132),
+      "a report needs Nq and Nk of at most 2147483648 (2^31), got Nq = "
+      "1000000000000, Nk = 1000000000000");
   refused(analyzeBandTable(eight, kMaxSeqLen, kMaxSeqLen, {128, 128}, 132),
           "a report schedules every (head, query tile) item, at most 4194304 "
           "(2^22); Hq x query tiles = 8 x 16777216 is more");
@@ -150,9 +150,8 @@ TEST(BandPlanReport, RefusesWhatItCannotList) {
           "a report covers at most 1048576 (2^20) heads, got 1048577");
   // Exactly at the item limit: a full report.
   const int64_t n = int64_t(1) << 27;
-  LayerReport r =
-      analyzeBandTable(plan(PolicyKind::ExclusiveEqual, n, 4), n, n,
-                       {128, 128}, 132);
+  LayerReport r = analyzeBandTable(plan(PolicyKind::ExclusiveEqual, n, 4), n, n,
+                                   {128, 128}, 132);
   EXPECT_EQ(r.error, "");
   EXPECT_EQ(r.totalPairs, n * (n + 1) / 2);
   EXPECT_GE(r.makespanRatio, 1.0 - 1e-12);

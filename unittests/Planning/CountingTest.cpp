@@ -166,7 +166,8 @@ TEST(BandPlanCounts, LargeClosedFormsAgreeWithSums) {
 TEST(BandPlanCounts, TileSumsEqualPerTileSums) {
   std::mt19937_64 rng(2718);
   auto uniform = [&](int64_t lo, int64_t hi) {
-    return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
+    return lo +
+           static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
   };
   for (int iter = 0; iter < 3000; ++iter) {
     int64_t nk = uniform(1, iter < 1500 ? 300 : 6000);
@@ -188,11 +189,11 @@ TEST(BandPlanCounts, TileSumsEqualPerTileSums) {
     }
     TileCounts got = countTiles(bands, nq, nk, mode, ts);
     ASSERT_EQ(got.full, want.full)
-        << "Nq=" << nq << " Nk=" << nk << " tile " << ts.q << "x" << ts.k
-        << " " << bandModeName(mode) << " " << formatHeadBands(bands);
+        << "Nq=" << nq << " Nk=" << nk << " tile " << ts.q << "x" << ts.k << " "
+        << bandModeName(mode) << " " << formatHeadBands(bands);
     ASSERT_EQ(got.partial, want.partial)
-        << "Nq=" << nq << " Nk=" << nk << " tile " << ts.q << "x" << ts.k
-        << " " << bandModeName(mode) << " " << formatHeadBands(bands);
+        << "Nq=" << nq << " Nk=" << nk << " tile " << ts.q << "x" << ts.k << " "
+        << bandModeName(mode) << " " << formatHeadBands(bands);
   }
 }
 

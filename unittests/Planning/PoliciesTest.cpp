@@ -307,18 +307,18 @@ TEST(BandPlanErrors, EveryBadParameter) {
               "numHeads must be at most 1048576 (2^20), got 4294967297");
   o = {};
   o.tile = {std::numeric_limits<int64_t>::max(), 128};
-  expectError(makeBandTable(PolicyKind::TileBalanced, 4096, 8,
-                            BandMode::Causal, o),
-              "tile.q must be at most 256 (a cost-model tile), got "
-              "9223372036854775807");
+  expectError(
+      makeBandTable(PolicyKind::TileBalanced, 4096, 8, BandMode::Causal, o),
+      "tile.q must be at most 256 (a cost-model tile), got "
+      "9223372036854775807");
   o.tile = {128, 257};
   expectError(makeBandTable(k, 4096, 8, BandMode::Causal, o),
               "tile.k must be at most 256 (a cost-model tile), got 257");
   o = {};
   o.queryLen = kMaxSeqLen + 1;
-  expectError(makeBandTable(PolicyKind::PairBalanced, 64, 8, BandMode::Causal,
-                            o),
-              "queryLen must be at most 2147483648 (2^31), got 2147483649");
+  expectError(
+      makeBandTable(PolicyKind::PairBalanced, 64, 8, BandMode::Causal, o),
+      "queryLen must be at most 2147483648 (2^31), got 2147483649");
   expectError(makeBandTable(PolicyKind::TileBalanced, 100000, 100000),
               "tile_balanced: numHeads must be at most 1024 (its search time "
               "grows with the heads; pair_balanced takes more), got 100000");
@@ -386,8 +386,8 @@ TEST(BandPlanLarge, PlanningTimeDoesNotGrowWithN) {
         PolicyOptions o;
         o.tile = c.ts;
         o.queryLen = c.nq;
-        std::string ctx = where(kind, c.n, c.h, mode) + " Nq=" +
-                          std::to_string(c.nq) + " tile " +
+        std::string ctx = where(kind, c.n, c.h, mode) +
+                          " Nq=" + std::to_string(c.nq) + " tile " +
                           std::to_string(c.ts.q) + "x" + std::to_string(c.ts.k);
         auto t0 = std::chrono::steady_clock::now();
         PlanResult r = makeBandTable(kind, c.n, c.h, mode, o);

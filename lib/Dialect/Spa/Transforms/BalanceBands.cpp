@@ -133,10 +133,9 @@ struct BalanceBandsPass
 
     // Both the static tables and the run-time bounds are built per head.
     if (numHeads > plan::kMaxHeads)
-      return op.emitOpError()
-             << "cannot plan bands for " << numHeads
-             << " query heads: band planning takes at most " << plan::kMaxHeads
-             << " (2^20)";
+      return op.emitOpError() << "cannot plan bands for " << numHeads
+                              << " query heads: band planning takes at most "
+                              << plan::kMaxHeads << " (2^20)";
     if (ShapedType::isDynamic(keyLen))
       return materializeRuntimeBounds(op, policyAttr, numHeads);
 
@@ -181,7 +180,6 @@ struct BalanceBandsPass
     if (!op.hasPureTensorSemantics())
       return op.emitOpError("run-time band bounds need tensor semantics; run "
                             "-spa-balance-bands before bufferization");
-
     OpBuilder builder(op);
     Location loc = op.getLoc();
     Value keyLen = tensor::DimOp::create(builder, loc, op.getKey(), 2);

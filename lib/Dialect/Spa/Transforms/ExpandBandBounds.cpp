@@ -51,7 +51,8 @@ struct ExpandBandBoundsPattern : public OpRewritePattern<BandBoundsOp> {
     };
     auto constant = [&](int64_t value) -> Value {
       return arith::ConstantOp::create(
-          rewriter, loc, DenseElementsAttr::get(type, rewriter.getIndexAttr(value)));
+          rewriter, loc,
+          DenseElementsAttr::get(type, rewriter.getIndexAttr(value)));
     };
     auto add = [&](Value x, Value y) -> Value {
       return arith::AddIOp::create(rewriter, loc, x, y);
@@ -69,7 +70,8 @@ struct ExpandBandBoundsPattern : public OpRewritePattern<BandBoundsOp> {
     SmallVector<int64_t> flat(type.getNumElements());
     std::iota(flat.begin(), flat.end(), 0);
     Value position = arith::ConstantOp::create(
-        rewriter, loc, DenseIntElementsAttr::get(type, ArrayRef<int64_t>(flat)));
+        rewriter, loc,
+        DenseIntElementsAttr::get(type, ArrayRef<int64_t>(flat)));
     Value side = arith::RemUIOp::create(rewriter, loc, position, constant(2));
     Value slot = arith::RemUIOp::create(
         rewriter, loc,
@@ -81,10 +83,10 @@ struct ExpandBandBoundsPattern : public OpRewritePattern<BandBoundsOp> {
     Value nScalar = op.getKeyLen();
     Value headsScalar = arith::ConstantIndexOp::create(rewriter, loc, numHeads);
     Value n = splat(nScalar);
-    Value baseWidth = splat(
-        arith::DivUIOp::create(rewriter, loc, nScalar, headsScalar));
-    Value remainder = splat(
-        arith::RemUIOp::create(rewriter, loc, nScalar, headsScalar));
+    Value baseWidth =
+        splat(arith::DivUIOp::create(rewriter, loc, nScalar, headsScalar));
+    Value remainder =
+        splat(arith::RemUIOp::create(rewriter, loc, nScalar, headsScalar));
     Value zero = constant(0), one = constant(1);
     Value isWide = cmp(arith::CmpIPredicate::ult, head, remainder);
     Value width = add(baseWidth, select(isWide, one, zero));
@@ -109,10 +111,9 @@ struct ExpandBandBoundsPattern : public OpRewritePattern<BandBoundsOp> {
       intervals.push_back({zero, n});
       break;
     case BandPolicyKind::SlidingWindow:
-      intervals.push_back(
-          {zero, policy.getWindow() >= 0
-                     ? minu(constant(policy.getWindow() + 1), n)
-                     : localWindow()});
+      intervals.push_back({zero, policy.getWindow() >= 0
+                                     ? minu(constant(policy.getWindow() + 1), n)
+                                     : localWindow()});
       break;
     case BandPolicyKind::LocalPlusBand: {
       // [0, a) and [s, e) merge when the band is non-empty and starts
@@ -122,8 +123,9 @@ struct ExpandBandBoundsPattern : public OpRewritePattern<BandBoundsOp> {
           rewriter, loc, cmp(arith::CmpIPredicate::ule, start, local),
           cmp(arith::CmpIPredicate::ult, start, end));
       intervals.push_back(
-          {zero, select(merge, arith::MaxUIOp::create(rewriter, loc, local, end),
-                        local)});
+          {zero,
+           select(merge, arith::MaxUIOp::create(rewriter, loc, local, end),
+                  local)});
       intervals.push_back(
           {select(merge, zero, start), select(merge, zero, end)});
       break;
