@@ -108,6 +108,8 @@ void mlir::spa::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createConvertSpaToLinalg(linalg));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Run-time band bounds are elementwise arith on index tensors.
+  pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createBufferizePass());
   pm.addNestedPass<func::FuncOp>(bufferization::createBufferHoistingPass());
   pm.addNestedPass<func::FuncOp>(

@@ -11,6 +11,8 @@
 #include "spa/Planning/CostModel.h"
 
 #include "PlanningInternal.h"
+#include "spa/Planning/Limits.h"
+#include "spa/Planning/WorkList.h"
 
 #include <algorithm>
 #include <functional>
@@ -40,10 +42,42 @@ double workItemCost(const HeadBands &bands, int64_t queryTile,
       weights);
 }
 
+/// Why `table` at these lengths is too large to report on, or "".
+static std::string reportLimitError(const BandTable &table, int64_t queryLen,
+                                    int64_t keyLen, TileShape tile) {
+  const int64_t numHeads = table.numHeads();
+  if (numHeads > kMaxHeads)
+    return "a report covers at most " + std::to_string(kMaxHeads) +
+           " (2^20) heads, got " + std::to_string(numHeads);
+  if (queryLen > kMaxSeqLen || keyLen > kMaxSeqLen)
+    return "a report needs Nq and Nk of at most " + std::to_string(kMaxSeqLen) +
+           " (2^31), got Nq = " + std::to_string(queryLen) +
+           ", Nk = " + std::to_string(keyLen);
+  if (!validProblem(queryLen, keyLen, tile))
+    return "";
+  const int64_t items = countWorkItems(1, numHeads, queryLen, tile.q);
+  if (items > kMaxWorkItems)
+    return "a report schedules every (head, query tile) item, at most " +
+           std::to_string(kMaxWorkItems) +
+           " (2^22); Hq x query tiles = " + std::to_string(numHeads) + " x " +
+           std::to_string(ceilDiv(queryLen, tile.q)) + " is more";
+  // Every head has at most Nq * Nk pairs; the totals are int64.
+  if (static_cast<double>(numHeads) * static_cast<double>(queryLen) *
+          static_cast<double>(keyLen) >=
+      0x1p63)
+    return "a report's pair totals, up to Hq x Nq x Nk = " +
+           std::to_string(numHeads) + " x " + std::to_string(queryLen) + " x " +
+           std::to_string(keyLen) + ", must fit in int64";
+  return "";
+}
+
 LayerReport analyzeBandTable(const BandTable &table, int64_t queryLen,
                              int64_t keyLen, TileShape tile, int64_t numSMs,
                              const CostWeights &weights) {
   LayerReport report;
+  report.error = reportLimitError(table, queryLen, keyLen, tile);
+  if (!report.error.empty())
+    return report;
   const bool valid = validProblem(queryLen, keyLen, tile);
   const int64_t numQueryTiles = valid ? ceilDiv(queryLen, tile.q) : 0;
   std::vector<double> items;

@@ -115,6 +115,19 @@ inline TileCounts countTilesForRows(const Piece *pieces, size_t numPieces,
   return counts;
 }
 
+/// Pairs with distance < b of a queryLen x keyLen problem in `mode`:
+/// countPairs({{0, b}}, ...) without allocating (pair_balanced's search).
+/// Defined in Counting.cpp.
+int64_t countPairsBelow(int64_t b, int64_t queryLen, int64_t keyLen,
+                        BandMode mode);
+
+/// countTilesForRows summed over every query tile of a queryLen x keyLen
+/// problem (valid, see validProblem), in closed form: O(#pieces *
+/// log(tile.k)) whatever the lengths. Defined in Counting.cpp.
+TileCounts sumTilesOverQueryTiles(const Piece *pieces, size_t numPieces,
+                                  int64_t queryLen, int64_t keyLen,
+                                  TileShape tile);
+
 /// Row range of query tile `queryTile`, as absolute positions. False when the
 /// tile does not exist.
 inline bool queryTileRows(int64_t queryTile, int64_t queryLen, int64_t keyLen,
@@ -154,7 +167,8 @@ std::vector<int64_t> tileBalancedBoundaries(int64_t seqLen, int64_t numHeads,
                                             const CostWeights &weights);
 
 /// Positions where the cost of a band may change as one of its ends moves by
-/// one distance: tile_balanced's search space. Used by the unit tests too.
+/// one distance: tile_balanced's search space, listed in full for the unit
+/// tests (the search itself never lists more than it can use).
 std::vector<int64_t> costChangePositions(int64_t queryLen, int64_t keyLen,
                                          BandMode mode, TileShape tile);
 

@@ -11,6 +11,7 @@
 
 #include "PlanningInternal.h"
 #include "spa/Planning/Counting.h"
+#include "spa/Planning/Limits.h"
 
 #include <algorithm>
 #include <utility>
@@ -101,25 +102,49 @@ PlanResult makeBandTable(PolicyKind kind, int64_t seqLen, int64_t numHeads,
   };
   // Options are checked for every policy so that a bad option is reported
   // where it is written, not only when a policy happens to read it.
+  // Sizes are bounded too (Limits.h): beyond them counts overflow, tables
+  // exhaust memory or the tile_balanced search runs for minutes.
+  auto tooLarge = [](const char *name, int64_t value, int64_t limit,
+                     const char *why) {
+    return std::string(name) + " must be at most " + std::to_string(limit) +
+           " (" + why + "), got " + std::to_string(value);
+  };
   if (seqLen <= 0)
     return fail("seqLen must be positive, got " + std::to_string(seqLen));
+  if (seqLen > kMaxSeqLen)
+    return fail(tooLarge("seqLen", seqLen, kMaxSeqLen, "2^31"));
   if (numHeads <= 0)
     return fail("numHeads must be positive, got " + std::to_string(numHeads));
+  if (numHeads > kMaxHeads)
+    return fail(tooLarge("numHeads", numHeads, kMaxHeads, "2^20"));
   if (options.window < -1)
     return fail("window must be -1 (per-head W_h) or non-negative, got " +
                 std::to_string(options.window));
   if (options.tile.q <= 0)
     return fail("tile.q must be positive, got " +
                 std::to_string(options.tile.q));
+  if (options.tile.q > kMaxTileSide)
+    return fail(
+        tooLarge("tile.q", options.tile.q, kMaxTileSide, "a cost-model tile"));
   if (options.tile.k <= 0)
     return fail("tile.k must be positive, got " +
                 std::to_string(options.tile.k));
+  if (options.tile.k > kMaxTileSide)
+    return fail(
+        tooLarge("tile.k", options.tile.k, kMaxTileSide, "a cost-model tile"));
   if (options.queryLen < -1 || options.queryLen == 0)
     return fail("queryLen must be -1 (equal to seqLen) or positive, got " +
                 std::to_string(options.queryLen));
+  if (options.queryLen > kMaxSeqLen)
+    return fail(tooLarge("queryLen", options.queryLen, kMaxSeqLen, "2^31"));
   if (kind == PolicyKind::Explicit)
     return fail("policy 'explicit' has no formula: explicit band tables are "
                 "supplied by the user, not built by makeBandTable");
+  if (kind == PolicyKind::TileBalanced && numHeads > kMaxTileBalancedHeads)
+    return fail(tooLarge("tile_balanced: numHeads", numHeads,
+                         kMaxTileBalancedHeads,
+                         "its search time grows with the heads; "
+                         "pair_balanced takes more"));
 
   const int64_t n = seqLen, numH = numHeads;
   const int64_t wb = n / numH, rem = n % numH;
@@ -167,7 +192,7 @@ PlanResult makeBandTable(PolicyKind kind, int64_t seqLen, int64_t numHeads,
     }
     // cum(b) = pairs with distance < b, in this mode, for queryLen x N.
     auto cum = [&](int64_t b) {
-      return b <= 0 ? 0 : countPairs({{0, b}}, queryLen, n, mode);
+      return detail::countPairsBelow(b, queryLen, n, mode);
     };
     const long double total = static_cast<long double>(cum(n));
     std::vector<int64_t> bnd(static_cast<size_t>(numH) + 1, 0);

@@ -17,13 +17,16 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
+#include <optional>
 #include <utility>
 
 namespace spa::plan::detail {
 namespace {
 
 /// Cost of the single band [a, b) on the tile grid: the objective that
-/// tile_balanced equalises. O(#query tiles), no allocation.
+/// tile_balanced equalises. Closed form over the query tiles (O(log tile.k),
+/// whatever the lengths), no allocation.
 class BandCostModel {
 public:
   BandCostModel(int64_t nq, int64_t nk, BandMode m, TileShape ts,
@@ -44,24 +47,11 @@ public:
         pieces[n++] = {a, b - 1};
       }
     }
-    // Causal: query tiles whose last row precedes distance a see no key of
-    // the band and cost exactly one work item each; skip them in O(1).
-    int64_t firstTile = 0;
-    if (mode == BandMode::Causal) {
-      // pLast(t) = (t + 1) * tile.q - 1 + keyLen - queryLen for all but the
-      // last tile, whose pLast = keyLen - 1 >= a always.
-      firstTile = std::clamp<int64_t>(
-          ceilDiv(a - (keyLen - queryLen) + 1, tile.q) - 1, 0,
-          numQueryTiles - 1);
-    }
-    double total = static_cast<double>(firstTile) * weights.workItem;
-    for (int64_t t = firstTile; t < numQueryTiles; ++t) {
-      int64_t pFirst, pLast;
-      queryTileRows(t, queryLen, keyLen, tile.q, pFirst, pLast);
-      total += itemCost(
-          countTilesForRows(pieces, n, pFirst, pLast, keyLen, tile.k), weights);
-    }
-    return total;
+    TileCounts tc = sumTilesOverQueryTiles(pieces, n, queryLen, keyLen, tile);
+    return static_cast<double>(numQueryTiles) * weights.workItem +
+           static_cast<double>(tc.full) * weights.fullTile +
+           static_cast<double>(tc.partial) *
+               (weights.fullTile + weights.partialTileExtra);
   }
 
 private:
@@ -72,8 +62,6 @@ private:
   int64_t numQueryTiles;
 };
 
-} // namespace
-
 /// Positions where the cost of a band may change as one of its ends moves by
 /// one distance. Every count in countTilesForRows is a floor or ceil of
 /// (row position +- band end) / tile.k, or a clip at a fixed threshold, and
@@ -82,44 +70,104 @@ private:
 /// crosses one of these positions, and an optimal partition may be assumed
 /// to put its boundaries on them (docs/band-planning.md has the derivation;
 /// the unit tests check the positions and the result by brute force).
-std::vector<int64_t> costChangePositions(int64_t queryLen, int64_t keyLen,
-                                         BandMode mode, TileShape tile) {
-  const int64_t n = keyLen, tk = tile.k;
-  std::vector<char> residue(static_cast<size_t>(tk), 0);
-  std::vector<char> point(static_cast<size_t>(n) + 1, 0);
-  auto markResidue = [&](int64_t x) {
-    residue[static_cast<size_t>(((x % tk) + tk) % tk)] = 1;
-  };
-  auto markPoint = [&](int64_t x) {
-    if (x >= 0 && x <= n)
-      point[static_cast<size_t>(x)] = 1;
-  };
-  for (int64_t t = 0, e = ceilDiv(queryLen, tile.q); t < e; ++t) {
-    int64_t p0, p1;
-    queryTileRows(t, queryLen, keyLen, tile.q, p0, p1);
-    // (The start a = p1 + 1, where the band leaves the tile's rows, is
-    // already a p1 + 1 residue.)
-    markResidue(p0 + 2); // key-tile start of the far end / full-tile end
-    markResidue(p1 + 1); // full-tile start / key-tile end of the near end
-    if (mode == BandMode::Bidirectional) {
-      markResidue(-p0);    // mirrored piece: first touched / last full
-      markResidue(1 - p1); // mirrored piece: last touched / first full
-      markPoint(n - p0);   // mirrored piece covers the last key / vanishes
+///
+/// They are a few residues mod tile.k plus, bidirectionally, one point per
+/// query tile (an arithmetic progression), so the class answers "next
+/// position" without listing all O(N) of them.
+class ChangePositions {
+public:
+  ChangePositions(int64_t queryLen, int64_t keyLen, BandMode mode,
+                  TileShape tile)
+      : n(keyLen), tk(tile.k), tq(tile.q), queryLen(queryLen),
+        numTiles(ceilDiv(queryLen, tile.q)),
+        bidirectional(mode == BandMode::Bidirectional) {
+    std::vector<char> isResidue(static_cast<size_t>(tk), 0);
+    auto markResidue = [&](int64_t x) {
+      isResidue[static_cast<size_t>(((x % tk) + tk) % tk)] = 1;
+    };
+    // All query tiles but the last have tile.q rows, so their residues
+    // repeat with period tk / gcd(tq, tk) in the tile index: one period and
+    // the last tile give every residue.
+    const int64_t period = tk / std::gcd(tq, tk);
+    auto markTile = [&](int64_t t) {
+      int64_t p0, p1;
+      queryTileRows(t, queryLen, keyLen, tq, p0, p1);
+      // (The start a = p1 + 1, where the band leaves the tile's rows, is
+      // already a p1 + 1 residue.)
+      markResidue(p0 + 2); // key-tile start of the far end / full-tile end
+      markResidue(p1 + 1); // full-tile start / key-tile end of the near end
+      if (bidirectional) {
+        markResidue(-p0);    // mirrored piece: first touched / last full
+        markResidue(1 - p1); // mirrored piece: last touched / first full
+      }
+    };
+    for (int64_t t = 0, e = std::min(numTiles - 1, period); t < e; ++t)
+      markTile(t);
+    markTile(numTiles - 1);
+    for (int64_t r = 0; r < tk; ++r)
+      if (isResidue[static_cast<size_t>(r)])
+        residues.push_back(r);
+    // Bidirectionally the mirrored piece covers the last key / vanishes at
+    // N - p0 = Nq - t * tq for every query tile t (those in [0, N]).
+    firstPointTile = std::max<int64_t>(0, ceilDiv(queryLen - n, tq));
+  }
+
+  /// The smallest position >= x, for 0 <= x <= N. Positions: 0, N, the
+  /// residues, the points, and 1 (only a band from distance 0 can make the
+  /// clipped last key tile of a one-row query tile full, and
+  /// bidirectionally start 0 merges the two mirrored pieces).
+  int64_t next(int64_t x) const {
+    if (x <= 1)
+      return std::min(x, n);
+    int64_t best = n;
+    const int64_t m = x % tk;
+    auto it = std::lower_bound(residues.begin(), residues.end(), m);
+    best =
+        std::min(best, it != residues.end() ? x + (*it - m)
+                                            : x + (residues.front() + tk - m));
+    if (bidirectional) {
+      // Largest t with Nq - t * tq >= x gives the smallest such point.
+      const int64_t t = std::min(numTiles - 1, floorDiv(queryLen - x, tq));
+      if (t >= firstPointTile)
+        best = std::min(best, queryLen - t * tq);
+    }
+    return best;
+  }
+
+  /// Every position in increasing order (0 and N included), or nullopt when
+  /// there are more than `limit`.
+  std::optional<std::vector<int64_t>> list(size_t limit) const {
+    std::vector<int64_t> positions;
+    for (int64_t x = 0;; x = positions.back() + 1) {
+      if (positions.size() == limit)
+        return std::nullopt;
+      positions.push_back(next(x));
+      if (positions.back() == n)
+        return positions;
     }
   }
-  // Start 0 is special: only a band from distance 0 can make the clipped
-  // last key tile of a one-row query tile full, and in bidirectional mode it
-  // merges the two mirrored pieces.
-  markPoint(1);
-  std::vector<int64_t> positions;
-  for (int64_t x = 0; x <= n; ++x)
-    if (x == 0 || x == n || point[static_cast<size_t>(x)] ||
-        residue[static_cast<size_t>(x % tk)])
-      positions.push_back(x);
-  return positions;
+
+private:
+  int64_t n, tk, tq, queryLen, numTiles;
+  bool bidirectional;
+  std::vector<int64_t> residues; // sorted, never empty
+  int64_t firstPointTile = 0;
+};
+
+} // namespace
+
+std::vector<int64_t> costChangePositions(int64_t queryLen, int64_t keyLen,
+                                         BandMode mode, TileShape tile) {
+  return *ChangePositions(queryLen, keyLen, mode, tile)
+              .list(std::numeric_limits<size_t>::max());
 }
 
 namespace {
+
+/// Budget of the exact search: about one tile-count evaluation per (pair of
+/// candidates, query tile), and a cost table of at most 16 MiB.
+constexpr double kMaxWork = 6e6;
+constexpr size_t kMaxCandidates = 2048;
 
 /// Min-max partition by dynamic programming over candidate boundaries.
 ///
@@ -136,10 +184,6 @@ bool tileBalancedByDP(int64_t numHeads, const BandCostModel &model,
                       const std::vector<int64_t> &cells, int64_t numQueryTiles,
                       std::vector<int64_t> &bnd) {
   const size_t heads = static_cast<size_t>(numHeads);
-  // About one tile-count evaluation per (pair of candidates, query tile);
-  // the cost table is capped at 16 MiB.
-  constexpr double kMaxWork = 6e6;
-  constexpr size_t kMaxCandidates = 2048;
   auto expand = [&](int64_t perCell) {
     std::vector<int64_t> cand;
     for (size_t c = 0; c + 1 < cells.size(); ++c)
@@ -193,12 +237,20 @@ bool tileBalancedByDP(int64_t numHeads, const BandCostModel &model,
   // Phase 1: the smallest achievable maximum band cost M.
   std::fill(prev.begin(), prev.end(), inf);
   prev[0] = 0.0;
+  // Every phase runs i (the band's start) in the outer loop: the cost table
+  // is stored row by row, and for each j the i still come in increasing
+  // order, so ties resolve as in the textbook (j outer) order.
+  // rowFrom(i)[j - i - 1] = cost(cand[i], cand[j]).
+  auto rowFrom = [&](size_t i) { return cost.data() + at(i, i + 1); };
   for (size_t h = 0; h < heads; ++h) {
     std::fill(next.begin(), next.end(), inf);
-    for (size_t j = h + 1; j < k; ++j)
-      for (size_t i = h; i < j; ++i)
-        if (prev[i] < inf)
-          next[j] = std::min(next[j], std::max(prev[i], cost[at(i, j)]));
+    for (size_t i = h; i + 1 < k; ++i) {
+      if (!(prev[i] < inf))
+        continue;
+      const double *row = rowFrom(i);
+      for (size_t j = i + 1; j < k; ++j)
+        next[j] = std::min(next[j], std::max(prev[i], row[j - i - 1]));
+    }
     std::swap(prev, next);
   }
   const double bestMax = prev[k - 1];
@@ -212,12 +264,14 @@ bool tileBalancedByDP(int64_t numHeads, const BandCostModel &model,
   prev[0] = inf;
   for (size_t h = 0; h < heads; ++h) {
     std::fill(next.begin(), next.end(), -inf);
-    for (size_t j = h + 1; j < k; ++j)
-      for (size_t i = h; i < j; ++i) {
-        double c = cost[at(i, j)];
-        if (prev[i] > -inf && c <= bestMax + eps)
-          next[j] = std::max(next[j], std::min(prev[i], c));
-      }
+    for (size_t i = h; i + 1 < k; ++i) {
+      if (!(prev[i] > -inf))
+        continue;
+      const double *row = rowFrom(i);
+      for (size_t j = i + 1; j < k; ++j)
+        if (row[j - i - 1] <= bestMax + eps)
+          next[j] = std::max(next[j], std::min(prev[i], row[j - i - 1]));
+    }
     std::swap(prev, next);
   }
   const double bestMin = prev[k - 1];
@@ -232,16 +286,20 @@ bool tileBalancedByDP(int64_t numHeads, const BandCostModel &model,
   prev[0] = 0.0;
   for (size_t h = 0; h < heads; ++h) {
     std::fill(next.begin(), next.end(), inf);
-    for (size_t j = h + 1; j < k; ++j)
-      for (size_t i = h; i < j; ++i) {
-        double c = cost[at(i, j)];
+    for (size_t i = h; i + 1 < k; ++i) {
+      if (!(prev[i] < inf))
+        continue;
+      const double *row = rowFrom(i);
+      for (size_t j = i + 1; j < k; ++j) {
+        double c = row[j - i - 1];
         double w = static_cast<double>(cand[j] - cand[i]);
-        if (prev[i] < inf && c <= bestMax + eps && c >= bestMin - eps &&
+        if (c <= bestMax + eps && c >= bestMin - eps &&
             prev[i] + w * w < next[j]) {
           next[j] = prev[i] + w * w;
           parent[h][j] = static_cast<uint32_t>(i);
         }
       }
+    }
     std::swap(prev, next);
   }
   if (!(prev[k - 1] < inf))
@@ -315,6 +373,7 @@ void spreadWithinCells(std::vector<int64_t> &bnd,
 ///    what the non-monotone dips cost in step 1.
 std::vector<int64_t> tileBalancedHeuristic(int64_t seqLen, int64_t numHeads,
                                            const BandCostModel &model,
+                                           const ChangePositions &positions,
                                            int64_t tileK) {
   const int64_t n = seqLen;
   // Furthest end b of a band starting at a with cost(a, b) <= budget, or -1.
@@ -391,7 +450,9 @@ std::vector<int64_t> tileBalancedHeuristic(int64_t seqLen, int64_t numHeads,
     double bestMax = std::max(model.cost(a, first), model.cost(first, e));
     int64_t from = std::max(a + 1, first - tileK);
     int64_t to = std::min(e - 1, first + tileK);
-    for (int64_t b = from; b <= to; ++b) {
+    // Both costs are constant between change positions, so after `from`
+    // only the first b of each cell can improve on what was seen.
+    for (int64_t b = from; b <= to; b = positions.next(b + 1)) {
       double m = std::max(model.cost(a, b), model.cost(b, e));
       if (m < bestMax - 1e-12) {
         bestMax = m;
@@ -448,14 +509,16 @@ std::vector<int64_t> tileBalancedBoundaries(int64_t seqLen, int64_t numHeads,
                                             const CostWeights &weights) {
   BandCostModel model(queryLen, seqLen, mode, tile, weights);
   std::vector<int64_t> bnd;
-  std::vector<int64_t> cells =
-      costChangePositions(queryLen, seqLen, mode, tile);
-  if (tileBalancedByDP(numHeads, model, cells, ceilDiv(queryLen, tile.q),
-                       bnd)) {
-    spreadWithinCells(bnd, cells, model);
+  // The exact search takes at most kMaxCandidates positions: listing more
+  // would only cost time (and O(N) memory at long lengths).
+  ChangePositions positions(queryLen, seqLen, mode, tile);
+  std::optional<std::vector<int64_t>> cells = positions.list(kMaxCandidates);
+  if (cells && tileBalancedByDP(numHeads, model, *cells,
+                                ceilDiv(queryLen, tile.q), bnd)) {
+    spreadWithinCells(bnd, *cells, model);
     return bnd;
   }
-  return tileBalancedHeuristic(seqLen, numHeads, model, tile.k);
+  return tileBalancedHeuristic(seqLen, numHeads, model, positions, tile.k);
 }
 
 } // namespace spa::plan::detail

@@ -12,14 +12,28 @@
 #include "spa/Planning/CostModel.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace spa::plan {
+
+int64_t countWorkItems(int64_t batch, int64_t numHeads, int64_t queryLen,
+                       int64_t tileQ) {
+  if (batch <= 0 || numHeads <= 0 || queryLen <= 0 || tileQ <= 0)
+    return 0;
+  int64_t items = detail::ceilDiv(queryLen, tileQ);
+  for (int64_t factor : {batch, numHeads})
+    if (__builtin_mul_overflow(items, factor, &items))
+      return std::numeric_limits<int64_t>::max();
+  return items;
+}
 
 std::vector<WorkItem> buildWorkList(const BandTable &table, int64_t batch,
                                     int64_t queryLen, int64_t keyLen,
                                     TileShape tile) {
   std::vector<WorkItem> list;
-  if (batch <= 0 || queryLen <= 0 || tile.q <= 0)
+  const int64_t count =
+      countWorkItems(batch, table.numHeads(), queryLen, tile.q);
+  if (count == 0 || count > kMaxWorkItems)
     return list;
   const int64_t numQueryTiles = detail::ceilDiv(queryLen, tile.q);
   struct Item {

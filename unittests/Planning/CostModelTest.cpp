@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <random>
+#include <string>
 
 using namespace planning_test;
 
@@ -118,6 +119,42 @@ TEST(BandPlanReport, EmptyTable) {
   EXPECT_EQ(r.totalPairs, 0);
   EXPECT_EQ(r.makespan, 0.0);
   EXPECT_EQ(r.makespanRatio, 1.0);
+}
+
+/// A report lists every (head, query tile) item for its LPT schedule, so it
+/// refuses sizes it cannot list (this aborted out of memory) and reports
+/// in full up to the limit.
+TEST(BandPlanReport, RefusesWhatItCannotList) {
+  BandTable eight = plan(PolicyKind::ExclusiveEqual, 1024, 8);
+  auto refused = [](const LayerReport &r, const std::string &mustContain) {
+    EXPECT_NE(r.error.find(mustContain), std::string::npos)
+        << "error was: " << r.error;
+    EXPECT_TRUE(r.heads.empty());
+    EXPECT_EQ(r.totalPairs, 0);
+  };
+  refused(
+      analyzeBandTable(eight, 1000000000000, 1000000000000, {128, 128}, 132),
+      "a report needs Nq and Nk of at most 2147483648 (2^31), got Nq = "
+      "1000000000000, Nk = 1000000000000");
+  refused(analyzeBandTable(eight, kMaxSeqLen, kMaxSeqLen, {128, 128}, 132),
+          "a report schedules every (head, query tile) item, at most 4194304 "
+          "(2^22); Hq x query tiles = 8 x 16777216 is more");
+  // One query tile per head, but 4 x 2^31 x 2^31 pairs overflow int64.
+  refused(analyzeBandTable(plan(PolicyKind::DenseCausal, kMaxSeqLen, 4),
+                           kMaxSeqLen, kMaxSeqLen, {kMaxSeqLen, 128}, 132),
+          "a report's pair totals, up to Hq x Nq x Nk = 4 x 2147483648 x "
+          "2147483648, must fit in int64");
+  BandTable many;
+  many.heads.resize(static_cast<size_t>(kMaxHeads) + 1);
+  refused(analyzeBandTable(many, 1, 1, {128, 128}, 132),
+          "a report covers at most 1048576 (2^20) heads, got 1048577");
+  // Exactly at the item limit: a full report.
+  const int64_t n = int64_t(1) << 27;
+  LayerReport r = analyzeBandTable(plan(PolicyKind::ExclusiveEqual, n, 4), n, n,
+                                   {128, 128}, 132);
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.totalPairs, n * (n + 1) / 2);
+  EXPECT_GE(r.makespanRatio, 1.0 - 1e-12);
 }
 
 } // namespace

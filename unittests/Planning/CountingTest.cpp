@@ -160,4 +160,41 @@ TEST(BandPlanCounts, LargeClosedFormsAgreeWithSums) {
             16384LL * 16384);
 }
 
+/// countTiles sums over query tiles in closed form (the oracle tests above
+/// cover small shapes); at larger random shapes it must equal the per-tile
+/// counts added up tile by tile, exactly.
+TEST(BandPlanCounts, TileSumsEqualPerTileSums) {
+  std::mt19937_64 rng(2718);
+  auto uniform = [&](int64_t lo, int64_t hi) {
+    return lo +
+           static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
+  };
+  for (int iter = 0; iter < 3000; ++iter) {
+    int64_t nk = uniform(1, iter < 1500 ? 300 : 6000);
+    int64_t nq = uniform(1, iter % 3 == 0 ? nk : 2 * nk);
+    TileShape ts{uniform(1, 160), uniform(1, 160)};
+    BandMode mode = kModes[rng() % 2];
+    HeadBands bands;
+    for (int64_t k = uniform(0, 6), d = 0; k > 0; --k) {
+      int64_t lo = d + uniform(0, nk / 3 + 1);
+      int64_t hi = lo + uniform(1, nk / 2 + 2);
+      bands.push_back({lo, hi});
+      d = hi + uniform(0, 3);
+    }
+    TileCounts want;
+    for (int64_t t = 0; t < (nq + ts.q - 1) / ts.q; ++t) {
+      TileCounts tc = countTilesForQueryTile(bands, t, nq, nk, mode, ts);
+      want.full += tc.full;
+      want.partial += tc.partial;
+    }
+    TileCounts got = countTiles(bands, nq, nk, mode, ts);
+    ASSERT_EQ(got.full, want.full)
+        << "Nq=" << nq << " Nk=" << nk << " tile " << ts.q << "x" << ts.k << " "
+        << bandModeName(mode) << " " << formatHeadBands(bands);
+    ASSERT_EQ(got.partial, want.partial)
+        << "Nq=" << nq << " Nk=" << nk << " tile " << ts.q << "x" << ts.k << " "
+        << bandModeName(mode) << " " << formatHeadBands(bands);
+  }
+}
+
 } // namespace

@@ -298,6 +298,30 @@ TEST(BandPlanErrors, EveryBadParameter) {
                             o),
               "got -2");
   expectError(makeBandTable(PolicyKind::Explicit, 64, 8), "explicit");
+  // Sizes beyond Limits.h: each used to abort out of memory (or, for the
+  // head count of tile_balanced, search for minutes).
+  expectError(makeBandTable(PolicyKind::TileBalanced, 1000000000000, 8),
+              "seqLen must be at most 2147483648 (2^31), got 1000000000000");
+  expectError(makeBandTable(k, kMaxSeqLen + 1, 8), "got 2147483649");
+  expectError(makeBandTable(k, 1024, (int64_t(1) << 32) + 1),
+              "numHeads must be at most 1048576 (2^20), got 4294967297");
+  o = {};
+  o.tile = {std::numeric_limits<int64_t>::max(), 128};
+  expectError(
+      makeBandTable(PolicyKind::TileBalanced, 4096, 8, BandMode::Causal, o),
+      "tile.q must be at most 256 (a cost-model tile), got "
+      "9223372036854775807");
+  o.tile = {128, 257};
+  expectError(makeBandTable(k, 4096, 8, BandMode::Causal, o),
+              "tile.k must be at most 256 (a cost-model tile), got 257");
+  o = {};
+  o.queryLen = kMaxSeqLen + 1;
+  expectError(
+      makeBandTable(PolicyKind::PairBalanced, 64, 8, BandMode::Causal, o),
+      "queryLen must be at most 2147483648 (2^31), got 2147483649");
+  expectError(makeBandTable(PolicyKind::TileBalanced, 100000, 100000),
+              "tile_balanced: numHeads must be at most 1024 (its search time "
+              "grows with the heads; pair_balanced takes more), got 100000");
   // Valid edge values are accepted.
   o = {};
   o.window = 0;
@@ -306,6 +330,11 @@ TEST(BandPlanErrors, EveryBadParameter) {
   for (PolicyKind kind : kAllPolicies)
     EXPECT_TRUE(makeBandTable(kind, 1, 1, BandMode::Causal, o))
         << policyKindName(kind);
+  o = {};
+  o.tile = {kMaxTileSide, kMaxTileSide};
+  EXPECT_TRUE(makeBandTable(PolicyKind::TileBalanced, 1 << 16,
+                            kMaxTileBalancedHeads, BandMode::Causal, o));
+  EXPECT_TRUE(makeBandTable(k, kMaxSeqLen, kMaxHeads));
 }
 
 //===----------------------------------------------------------------------===//
@@ -334,6 +363,53 @@ TEST(BandPlanLarge, PlansAndReportsQuickly) {
           EXPECT_EQ(r.totalPairs, n * (n + 1) / 2) << ctx;
           EXPECT_NEAR(r.fractionOfDense, 1.0 / static_cast<double>(h), 1e-12);
         }
+      }
+}
+
+/// Planning time must not grow with N: every policy at the longest length
+/// the planner takes (2^31), at 8 and 1,024 heads, both modes, and the
+/// shapes the issue timed (tile_balanced: 71 s at N = 10^7; pair_balanced:
+/// 22 s at N = 10^9), each well under the budget. The boundaries are
+/// checked in O(H) (expectExclusiveCover walks every distance).
+TEST(BandPlanLarge, PlanningTimeDoesNotGrowWithN) {
+  struct Case {
+    int64_t n, h, nq;
+    TileShape ts;
+  } cases[] = {{kMaxSeqLen, 8, kMaxSeqLen, {128, 128}},
+               {kMaxSeqLen, 1024, kMaxSeqLen, {64, 64}},
+               {kMaxSeqLen, 1024, 1, {16, 128}},
+               {10000000, 8, 10000000, {128, 128}},
+               {1000000000, 64, 1000000000, {3, 5}}};
+  for (const Case &c : cases)
+    for (BandMode mode : kModes)
+      for (PolicyKind kind : kAllPolicies) {
+        PolicyOptions o;
+        o.tile = c.ts;
+        o.queryLen = c.nq;
+        std::string ctx = where(kind, c.n, c.h, mode) +
+                          " Nq=" + std::to_string(c.nq) + " tile " +
+                          std::to_string(c.ts.q) + "x" + std::to_string(c.ts.k);
+        auto t0 = std::chrono::steady_clock::now();
+        PlanResult r = makeBandTable(kind, c.n, c.h, mode, o);
+        double ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count();
+        ASSERT_TRUE(r) << ctx << ": " << r.error;
+        EXPECT_LT(ms, 5000.0) << ctx;
+        const BandTable &t = *r.table;
+        ASSERT_EQ(t.numHeads(), c.h) << ctx;
+        EXPECT_EQ(validateBandTable(t), "") << ctx;
+        if (kind != PolicyKind::ExclusiveEqual &&
+            kind != PolicyKind::PairBalanced &&
+            kind != PolicyKind::TileBalanced)
+          continue;
+        int64_t next = 0;
+        for (const HeadBands &b : t.heads) {
+          ASSERT_EQ(b.size(), 1u) << ctx;
+          EXPECT_EQ(b[0].lo, next) << ctx;
+          next = b[0].hi;
+        }
+        EXPECT_EQ(next, c.n) << ctx;
       }
 }
 

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <set>
 #include <string>
 #include <tuple>
@@ -222,11 +223,33 @@ TEST(WorkList, Degenerate) {
   EXPECT_TRUE(buildWorkList(t, 2, 0, 16, {4, 4}).empty());
   EXPECT_TRUE(buildWorkList(t, 2, 16, 16, {0, 4}).empty());
   EXPECT_TRUE(buildWorkList(BandTable{}, 2, 16, 16, {4, 4}).empty());
+  // Beyond kMaxWorkItems nothing is built (the GPU path reports it from
+  // countWorkItems first); before, this allocated 2^40 items and aborted.
+  EXPECT_TRUE(buildWorkList(t, int64_t(1) << 40, 16, 16, {4, 4}).empty());
   // One query row (decode): one item per (batch, head).
   std::vector<WorkItem> decode = buildWorkList(t, 2, 1, 16, {128, 128});
   EXPECT_EQ(decode,
             (std::vector<WorkItem>{{0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {1, 1, 0}}))
       << describe(decode);
+}
+
+TEST(WorkList, CountAndLimit) {
+  EXPECT_EQ(countWorkItems(3, 4, 300, 128), 3 * 4 * 3);
+  EXPECT_EQ(countWorkItems(1, 1, 1, 128), 1);
+  EXPECT_EQ(countWorkItems(0, 4, 300, 128), 0);
+  EXPECT_EQ(countWorkItems(2, 4, 300, 0), 0);
+  // Saturates instead of wrapping.
+  EXPECT_EQ(countWorkItems(int64_t(1) << 62, 4, 64, 64),
+            std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(countWorkItems(1 << 20, 1 << 20, int64_t(1) << 31, 1),
+            std::numeric_limits<int64_t>::max());
+  // Exactly at the limit a list is still built.
+  BandTable t = plan(PolicyKind::ExclusiveEqual, 16, 2);
+  EXPECT_EQ(countWorkItems(kMaxWorkItems / 2, 2, 16, 16), kMaxWorkItems);
+  EXPECT_EQ(buildWorkList(t, kMaxWorkItems / 2, 16, 16, {16, 16}).size(),
+            static_cast<size_t>(kMaxWorkItems));
+  EXPECT_TRUE(
+      buildWorkList(t, kMaxWorkItems / 2 + 1, 16, 16, {16, 16}).empty());
 }
 
 } // namespace

@@ -14,6 +14,7 @@
 //   CostModel.h      work-item cost and the layer report (LPT makespan)
 //   BandTableText.h  the `#spa.bands` text of tables and heads
 //   WorkList.h       the GPU kernel's cost-sorted work list
+//   Limits.h         the largest problems planning accepts
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +25,7 @@
 #include "spa/Planning/BandTableText.h"
 #include "spa/Planning/CostModel.h"
 #include "spa/Planning/Counting.h"
+#include "spa/Planning/Limits.h"
 #include "spa/Planning/Policies.h"
 #include "spa/Planning/WorkList.h"
 

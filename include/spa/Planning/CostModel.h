@@ -14,6 +14,7 @@
 #include "spa/Planning/Counting.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace spa::plan {
@@ -43,11 +44,17 @@ struct LayerReport {
   double makespan = 0.0;        // LPT schedule over numSMs
   double idealMakespan = 0.0;   // total cost / numSMs
   double makespanRatio = 0.0;   // makespan / idealMakespan (>= 1)
+  /// Why there is no report (every other field is then empty or zero), or
+  /// empty: see analyzeBandTable.
+  std::string error;
 };
 
 /// Per-head and layer-level report: pairs, tiles, costs and the makespan of a
 /// longest-processing-time-first schedule of all (head, query tile) work
-/// items over `numSMs` identical processors.
+/// items over `numSMs` identical processors. The schedule lists every item,
+/// so a problem with more than kMaxWorkItems of them (or more than kMaxHeads
+/// heads, lengths beyond kMaxSeqLen, pair totals beyond int64) gets only
+/// `error`, naming the limit.
 LayerReport analyzeBandTable(const BandTable &table, int64_t queryLen,
                              int64_t keyLen, TileShape tile, int64_t numSMs,
                              const CostWeights &weights = {});

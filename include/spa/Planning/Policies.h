@@ -55,8 +55,11 @@ struct PlanResult {
 
 /// Builds the band table of `kind` for key length `seqLen` (N) and `numHeads`
 /// query heads exactly as SPEC.md's formulas say. Errors: N <= 0, H <= 0,
-/// window < -1, non-positive tiles, kind == Explicit. N < H is allowed: the
-/// formulas then give some heads an empty interval set.
+/// window < -1, non-positive tiles, kind == Explicit, and sizes beyond
+/// Limits.h (N or queryLen > kMaxSeqLen, H > kMaxHeads, a tile side >
+/// kMaxTileSide, tile_balanced with H > kMaxTileBalancedHeads). N < H is
+/// allowed: the formulas then give some heads an empty interval set. Time
+/// and memory do not grow with N (O(H log N) at most for pair_balanced).
 PlanResult makeBandTable(PolicyKind kind, int64_t seqLen, int64_t numHeads,
                          BandMode mode = BandMode::Causal,
                          const PolicyOptions &options = {});

@@ -28,12 +28,25 @@ struct WorkItem {
   }
 };
 
+/// The most items a work list may hold. The list is built at compile time,
+/// embedded as an i32 constant [items][3] (48 MiB at the limit) and launched
+/// as one block per item; at 2^22 items spa-to-nvvm takes about a second and
+/// 0.4 GB, at 2^24 already 3 s and 1.3 GB, and far beyond it minutes.
+constexpr int64_t kMaxWorkItems = int64_t(1) << 22;
+
+/// batch * numHeads * ceil(queryLen / tileQ): the number of work items, or
+/// INT64_MAX where that product does not fit. 0 when an argument is not
+/// positive.
+int64_t countWorkItems(int64_t batch, int64_t numHeads, int64_t queryLen,
+                       int64_t tileQ);
+
 /// GPU work items (batch, head, query tile of tile.q rows), heaviest first by
 /// workItemCost (default weights); ties keep (head, tile) order; the batch
 /// index is innermost (all batches of one (head, tile) are consecutive).
 /// Every head of `table` and every query tile of [0, ceil(queryLen / tile.q))
 /// appears, an empty head included. Empty when batch, queryLen or tile.q is
-/// not positive.
+/// not positive, and when there would be more than kMaxWorkItems items
+/// (callers report that first, from countWorkItems).
 std::vector<WorkItem> buildWorkList(const BandTable &table, int64_t batch,
                                     int64_t queryLen, int64_t keyLen,
                                     TileShape tile);

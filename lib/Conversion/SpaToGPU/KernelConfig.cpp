@@ -14,6 +14,7 @@
 #include "llvm/Support/Regex.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::spa;
@@ -42,8 +43,16 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
   if (options.stages < 0 || options.stages > 4)
     return "stages must be 0 (auto) to 4; got " +
            std::to_string(options.stages);
-  if (!llvm::Regex("^sm_[0-9]+a?$").match(options.chip))
+  SmallVector<StringRef> match;
+  if (!llvm::Regex("^sm_([0-9]+)a?$").match(options.chip, &match))
     return "chip must look like sm_90a or sm_80; got '" + options.chip + "'";
+  // Older chips lack the bf16 and tf32 mma.sync the kernel is built on: the
+  // NVPTX backend would abort on them instead of reporting.
+  unsigned version = 0;
+  if (match[1].getAsInteger(10, version) || version < kMinChipVersion)
+    return "chip must be sm_" + std::to_string(kMinChipVersion) +
+           " or newer (the kernel needs bf16 and tf32 mma.sync); got '" +
+           options.chip + "'";
   return "";
 }
 
@@ -114,6 +123,52 @@ static LogicalResult readShapes(AttentionOp op, KernelConfig &cfg) {
   return success();
 }
 
+/// What the kernel's size is bounded by: it compiles one key loop per
+/// interval and side, stores lengths in i32 tables, and builds its work
+/// list (one block each) at compile time. Checked before the list is built.
+static LogicalResult checkKernelSizes(AttentionOp op, const KernelConfig &cfg) {
+  const int64_t sides = cfg.bidirectional ? 2 : 1;
+  if (cfg.slots * sides > kMaxKeyLoops) {
+    BandsAttr bands = op.getBandTable();
+    int64_t head = 0;
+    while (static_cast<int64_t>(bands.getHeadIntervals(head).size()) !=
+           cfg.slots)
+      ++head;
+    return op.emitOpError()
+           << "head " << head << " has " << cfg.slots
+           << " intervals, more than the " << kMaxKeyLoops / sides
+           << " per head the GPU kernel takes"
+           << (cfg.bidirectional ? " in bidirectional mode" : "")
+           << ": it compiles one key loop per interval"
+           << (cfg.bidirectional ? " and side" : "")
+           << ", and compile time grows with each; merge intervals or use "
+              "the CPU pipeline";
+  }
+  constexpr int64_t i32Max = std::numeric_limits<int32_t>::max();
+  if (cfg.queryLen > i32Max || cfg.keyLen > i32Max)
+    return op.emitOpError()
+           << "Nq = " << cfg.queryLen << " and Nk = " << cfg.keyLen
+           << " must be at most " << i32Max
+           << ": the GPU kernel's band and work tables are i32";
+  int64_t items = ::spa::plan::countWorkItems(cfg.batch, cfg.numQueryHeads,
+                                              cfg.queryLen, cfg.tileQ());
+  if (items > ::spa::plan::kMaxWorkItems) {
+    InFlightDiagnostic diag = op.emitOpError();
+    diag << "B x Hq x query tiles = " << cfg.batch << " x " << cfg.numQueryHeads
+         << " x " << cfg.queryTiles() << " = ";
+    if (items == std::numeric_limits<int64_t>::max())
+      diag << "more than 2^63";
+    else
+      diag << items;
+    diag << " work items, more than the " << ::spa::plan::kMaxWorkItems
+         << " (2^22) the GPU kernel takes: it launches one block per item "
+            "and lists them in a constant built at compile time; split the "
+            "batch or the sequence over several calls";
+    return diag;
+  }
+  return success();
+}
+
 /// Picks wgmma or mma.sync and the number of K/V stages.
 static LogicalResult chooseMma(AttentionOp op,
                                const ConvertSpaToGPUOptions &options,
@@ -181,8 +236,8 @@ mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
   cfg.warps = options.warps;
   cfg.tileK = options.tileK;
   cfg.stages = std::max<int64_t>(options.stages, 1); // 0 (auto): chooseMma
-  if (failed(readShapes(op, cfg)) || failed(chooseMma(op, options, cfg)) ||
-      failed(fitStaticShared(op, cfg)))
+  if (failed(readShapes(op, cfg)) || failed(checkKernelSizes(op, cfg)) ||
+      failed(chooseMma(op, options, cfg)) || failed(fitStaticShared(op, cfg)))
     return failure();
   return cfg;
 }

@@ -21,6 +21,11 @@ namespace mlir::spa::gpu_kernel {
 constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024; // per block
 constexpr int64_t kSharedBytesPerSM = 228 * 1024;
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
+/// Key loops (intervals x sides) per head: the kernel compiles one loop for
+/// each, about 0.25 s of spa-to-nvvm apiece (64 loops: 17 s).
+constexpr int64_t kMaxKeyLoops = 64;
+/// Oldest chip the kernel supports (sm_80: Ampere).
+constexpr unsigned kMinChipVersion = 80;
 /// Row padding of the mma.sync kernel's shared tiles: conflict-free ldmatrix.
 constexpr int64_t kSharedRowPad = 8;
 
@@ -81,8 +86,9 @@ std::string validateOptions(const ConvertSpaToGPUOptions &options);
 
 /// Resolves `options` for `op` (buffer form, static shapes, concrete band
 /// table): picks the MMA generation and stages, narrows f32 key tiles to fit,
-/// checks the shared-memory budget. Emits a located error and fails when the
-/// op cannot take the GPU path with these options.
+/// checks the shared-memory budget and the sizes the kernel's loops and
+/// tables are bounded by (before any table is built). Emits a located error
+/// and fails when the op cannot take the GPU path with these options.
 FailureOr<KernelConfig> resolveKernelConfig(AttentionOp op,
                                             const ConvertSpaToGPUOptions &options);
 

@@ -10,6 +10,8 @@
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="stages=2 mma=mma.sync" 2>&1 | FileCheck %s --check-prefix=SYNCSTAGES
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="stages=2" 2>&1 | FileCheck %s --check-prefix=AUTOSTAGES
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="chip=sm90a" 2>&1 | FileCheck %s --check-prefix=BADCHIP
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="chip=sm_30" 2>&1 | FileCheck %s --check-prefix=OLDCHIP
+// RUN: not spa-opt %s -split-input-file -spa-to-nvvm="chip=sm_70" 2>&1 | FileCheck %s --check-prefix=OLDNVVM
 
 // D = 32 takes mma.sync even on sm_90a; D = 64 takes wgmma there, mma.sync
 // elsewhere. Auto stages: a two-tile K/V ring (Q 8 KiB + 2 x 16 KiB), as
@@ -22,6 +24,10 @@
 // BADMMA: for the --mma option: Cannot find option named 'wmma'!
 // BADSTAGES: error: convert-spa-to-gpu: stages must be 0 (auto) to 4; got 5
 // BADCHIP: error: convert-spa-to-gpu: chip must look like sm_90a or sm_80; got 'sm90a'
+// Chips before sm_80 are refused before the NVPTX backend sees them (it
+// aborts on the kernel's bf16 and tf32 mma.sync).
+// OLDCHIP: error: convert-spa-to-gpu: chip must be sm_80 or newer (the kernel needs bf16 and tf32 mma.sync); got 'sm_30'
+// OLDNVVM: error: convert-spa-to-gpu: chip must be sm_80 or newer (the kernel needs bf16 and tf32 mma.sync); got 'sm_70'
 // SHAPE: mma-options.mlir:[[@LINE+10]]:3: error: 'spa.attention' op the wgmma kernel does not apply: it needs D and Dv multiples of 64, got D = 32, Dv = 32
 // CHIP: mma-options.mlir:[[@LINE+9]]:3: error: 'spa.attention' op mma = wgmma needs chip = sm_90a, got sm_80
 // WARPS: error: 'spa.attention' op the wgmma kernel does not apply: it runs one or two warpgroups (warps = 4 or 8), got warps = 2

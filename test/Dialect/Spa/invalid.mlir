@@ -354,6 +354,13 @@ func.func @f(%q: memref<1x1x8x16xf32>) {
 
 // -----
 
+// 0x0 is how the attribute stores "no tile": written out, it must not be
+// silently dropped.
+// expected-error @+1 {{tile shape must be positive, got 0x0}}
+#bad = #spa.band_policy<causal, tile_balanced, tile = 0x0>
+
+// -----
+
 // expected-error @+1 {{expected tile shape as <rows>x<cols>}}
 #bad = #spa.band_policy<causal, tile_balanced, tile = 64x64x2>
 

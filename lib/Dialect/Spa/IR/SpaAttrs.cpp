@@ -201,6 +201,14 @@ static std::string acceptedPolicyNames() {
   return names;
 }
 
+/// Why `tile = QxK` is not a tile shape, or an empty string.
+static std::string tileShapeError(int64_t tileQ, int64_t tileK) {
+  if (tileQ > 0 && tileK > 0)
+    return "";
+  return "tile shape must be positive, got " + std::to_string(tileQ) + "x" +
+         std::to_string(tileK);
+}
+
 /// policy ::= `<` mode `,` kind (`,` `window` `=` int)? (`,` `tile` `=` QxK)? `>`
 Attribute BandPolicyAttr::parse(AsmParser &parser, Type) {
   BandMode mode;
@@ -241,6 +249,12 @@ Attribute BandPolicyAttr::parse(AsmParser &parser, Type) {
       }
       tileQ = dims[0];
       tileK = dims[1];
+      // Checked here, not only in the verifier: a written `tile = 0x0` would
+      // otherwise read as "no tile" (the storage's 0x0) and be dropped.
+      if (std::string error = tileShapeError(tileQ, tileK); !error.empty()) {
+        parser.emitError(dimsLoc, error);
+        return {};
+      }
     } else {
       parser.emitError(keyLoc, "unexpected or repeated band policy "
                                "parameter '")
@@ -277,8 +291,8 @@ BandPolicyAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (hasTile && kind != BandPolicyKind::TileBalanced)
     return emitError() << "'tile' applies only to tile_balanced, not to "
                        << stringifyBandPolicyKind(kind);
-  if (hasTile && (tileQ <= 0 || tileK <= 0))
-    return emitError() << "tile shape must be positive, got " << tileQ << "x"
-                       << tileK;
+  if (hasTile)
+    if (std::string error = tileShapeError(tileQ, tileK); !error.empty())
+      return emitError() << error;
   return success();
 }

@@ -37,10 +37,16 @@ bool partitionsDistances(BandPolicyKind kind) {
          kind != BandPolicyKind::DenseCausal;
 }
 
-/// Prints the per-head plan and the layer summary of one op.
-void printReport(raw_ostream &os, AttentionOp op, const plan::BandTable &table,
-                 StringRef planName, int64_t queryLen, int64_t keyLen,
-                 plan::TileShape tile, int64_t numSMs) {
+/// Prints the per-head plan and the layer summary of one op; fails with a
+/// located error where the problem is too large to report on.
+LogicalResult printReport(raw_ostream &os, AttentionOp op,
+                          const plan::BandTable &table, StringRef planName,
+                          int64_t queryLen, int64_t keyLen,
+                          plan::TileShape tile, int64_t numSMs) {
+  plan::LayerReport report =
+      plan::analyzeBandTable(table, queryLen, keyLen, tile, numSMs);
+  if (!report.error.empty())
+    return op.emitOpError("cannot report on the band plan: ") << report.error;
   auto func = op->getParentOfType<FunctionOpInterface>();
   os << "=== spa-balance-bands report: @"
      << (func ? func.getName() : StringRef("?")) << " " << op->getLoc()
@@ -49,8 +55,6 @@ void printReport(raw_ostream &os, AttentionOp op, const plan::BandTable &table,
      << plan::bandModeName(table.mode) << "), Hq = " << table.numHeads()
      << ", Nq = " << queryLen << ", Nk = " << keyLen << ", tile " << tile.q
      << "x" << tile.k << ", " << numSMs << " SMs\n";
-  plan::LayerReport report =
-      plan::analyzeBandTable(table, queryLen, keyLen, tile, numSMs);
   os << llvm::format("%4s  %-24s %12s %8s %10s %10s %10s\n", "head",
                      "intervals", "pairs", "share", "full", "partial",
                      "cost");
@@ -70,6 +74,7 @@ void printReport(raw_ostream &os, AttentionOp op, const plan::BandTable &table,
                      100.0 * report.fractionOfDense, report.costSpread,
                      report.makespan, report.idealMakespan,
                      report.makespanRatio);
+  return success();
 }
 
 struct BalanceBandsPass
@@ -106,10 +111,10 @@ struct BalanceBandsPass
     if (!policyAttr || op.getBandBounds()) {
       // Already a table (or run-time bounds): report it, change nothing.
       if (report && !policyAttr && !ShapedType::isDynamic(keyLen))
-        printReport(llvm::outs(), op, toPlanTable(op.getBandTable()),
-                    "given table",
-                    ShapedType::isDynamic(queryLen) ? keyLen : queryLen,
-                    keyLen, {tileQ, tileK}, numSMs);
+        return printReport(llvm::outs(), op, toPlanTable(op.getBandTable()),
+                           "given table",
+                           ShapedType::isDynamic(queryLen) ? keyLen : queryLen,
+                           keyLen, {tileQ, tileK}, numSMs);
       return success();
     }
 
@@ -126,6 +131,11 @@ struct BalanceBandsPass
     if (policyAttr.getTileQ() > 0)
       tile = {policyAttr.getTileQ(), policyAttr.getTileK()};
 
+    // Both the static tables and the run-time bounds are built per head.
+    if (numHeads > plan::kMaxHeads)
+      return op.emitOpError() << "cannot plan bands for " << numHeads
+                              << " query heads: band planning takes at most "
+                              << plan::kMaxHeads << " (2^20)";
     if (ShapedType::isDynamic(keyLen))
       return materializeRuntimeBounds(op, policyAttr, numHeads);
 
@@ -150,10 +160,10 @@ struct BalanceBandsPass
       return op.emitOpError() << "cannot plan bands: " << planned.error;
     op.setBandsAttr(fromPlanTable(op.getContext(), *planned.table));
     if (report)
-      printReport(llvm::outs(), op, *planned.table,
-                  stringifyBandPolicyKind(kind),
-                  ShapedType::isDynamic(queryLen) ? keyLen : queryLen, keyLen,
-                  tile, numSMs);
+      return printReport(llvm::outs(), op, *planned.table,
+                         stringifyBandPolicyKind(kind),
+                         ShapedType::isDynamic(queryLen) ? keyLen : queryLen,
+                         keyLen, tile, numSMs);
     return success();
   }
 

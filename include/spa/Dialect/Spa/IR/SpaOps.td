@@ -117,7 +117,7 @@ def Spa_BandBoundsOp : Spa_Op<"band_bounds", [Pure]> {
     `[0, Nk)` exactly as the static planner does, so for a constant `key_len`
     the values equal the `#spa.bands` table `-spa-balance-bands` would write.
 
-    `-spa-expand-band-bounds` lowers it to `arith` and `tensor.from_elements`.
+    `-spa-expand-band-bounds` lowers it to elementwise `arith` on index tensors.
     Only policies with a closed form are supported; `pair_balanced` and
     `tile_balanced` need a static key length.
 

@@ -51,13 +51,16 @@ def SpaBalanceBands : Pass<"spa-balance-bands"> {
 }
 
 def SpaExpandBandBounds : Pass<"spa-expand-band-bounds"> {
-  let summary = "Lower spa.band_bounds to arith and tensor.from_elements";
+  let summary = "Lower spa.band_bounds to elementwise arith on index tensors";
   let description = [{
     Expands each `spa.band_bounds` into the closed-form index arithmetic of
     its policy (`Wb = N / H`, `R = N % H`, `W_h = Wb + (h < R)`,
     `S_h = h * Wb + min(h, R)`), with the same merging and clipping as the
-    static planner. With a constant key length the result folds to a
-    constant equal to the static table.
+    static planner, computed elementwise on `[Hq, slots, 2]` index tensors:
+    a fixed number of ops for any head count. With a constant key length
+    the result folds to a constant equal to the static table. Bufferizing
+    the result needs `-convert-elementwise-to-linalg` (spa-to-llvm-cpu runs
+    it).
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
