@@ -333,6 +333,8 @@ NB_MODULE(_spa_native, m) {
                                       "non-negative");
         plan::LayerReport report = plan::analyzeBandTable(
             table, queryLen, keyLen, {tileQ, tileK}, numSMs);
+        if (!report.error.empty())
+          throw std::invalid_argument(report.error);
         nb::list perHead;
         for (const plan::HeadReport &head : report.heads) {
           nb::dict row;

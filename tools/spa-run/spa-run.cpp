@@ -355,6 +355,8 @@ int main(int argc, char **argv) {
     if (printPlan) {
       plan::LayerReport report = plan::analyzeBandTable(
           *table, nq, nk, {tileQ, tileK}, /*numSMs=*/1);
+      if (!report.error.empty())
+        fail("analysing the band plan: " + report.error);
       llvm::outs() << "band plan (" << plan::formatBandTable(*table) << ")\n";
       for (size_t h = 0; h < report.heads.size(); ++h)
         llvm::outs() << llvm::format(

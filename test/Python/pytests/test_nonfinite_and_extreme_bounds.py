@@ -161,3 +161,12 @@ def test_dynamic_dimensions_are_checked_on_every_call():
         fn(q, k, rng.standard_normal((2, 1, 12, 8)).astype(np.float32))
     out, lse = fn(q, k, rng.standard_normal((1, 1, 12, 8)).astype(np.float32))
     assert out.shape == (1, 2, 10, 8) and np.isfinite(out).all()
+
+
+def test_reports_beyond_the_planning_limits_raise():
+    # analyzeBandTable refuses what it cannot list (2^22 work items) with an
+    # error instead of an empty report.
+    with pytest.raises(ValueError, match=r"at most 2147483648 \(2\^31\)"):
+        spa.bands.analyze("causal", [[(0, 10**12)]], 10**12, 10**12)
+    with pytest.raises(ValueError, match=r"at most 4194304 \(2\^22\)"):
+        spa.bands.analyze("causal", [[(0, 10**9)]] * 8, 10**9, 10**9)
