@@ -53,6 +53,14 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
     return "chip must be sm_" + std::to_string(kMinChipVersion) +
            " or newer (the kernel needs bf16 and tf32 mma.sync); got '" +
            options.chip + "'";
+  // Newer chips need a newer PTX ISA than the pipeline's +ptx80, and the
+  // kernels are built and tested for sm_80 .. sm_90a only: the NVPTX backend
+  // would end the process with an LLVM ERROR instead of reporting.
+  if (!llvm::is_contained({80u, 86u, 87u, 89u, 90u}, version) ||
+      (options.chip.back() == 'a' && version != 90))
+    return "chip must be one of sm_80, sm_86, sm_87, sm_89, sm_90, sm_90a "
+           "(the chips the kernels are built for); got '" +
+           options.chip + "'";
   return "";
 }
 

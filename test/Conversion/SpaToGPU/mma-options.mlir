@@ -12,6 +12,8 @@
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="chip=sm90a" 2>&1 | FileCheck %s --check-prefix=BADCHIP
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="chip=sm_30" 2>&1 | FileCheck %s --check-prefix=OLDCHIP
 // RUN: not spa-opt %s -split-input-file -spa-to-nvvm="chip=sm_70" 2>&1 | FileCheck %s --check-prefix=OLDNVVM
+// RUN: not spa-opt %s -split-input-file -spa-to-nvvm="chip=sm_100" 2>&1 | FileCheck %s --check-prefix=NEWCHIP
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="chip=sm_80a" 2>&1 | FileCheck %s --check-prefix=ACHIP
 
 // D = 32 takes mma.sync even on sm_90a; D = 64 takes wgmma there, mma.sync
 // elsewhere. Auto stages: a two-tile K/V ring (Q 8 KiB + 2 x 16 KiB), as
@@ -28,6 +30,9 @@
 // aborts on the kernel's bf16 and tf32 mma.sync).
 // OLDCHIP: error: convert-spa-to-gpu: chip must be sm_80 or newer (the kernel needs bf16 and tf32 mma.sync); got 'sm_30'
 // OLDNVVM: error: convert-spa-to-gpu: chip must be sm_80 or newer (the kernel needs bf16 and tf32 mma.sync); got 'sm_70'
+// Past sm_90a the +ptx80 PTX ISA ends the backend with an LLVM ERROR.
+// NEWCHIP: error: convert-spa-to-gpu: chip must be one of sm_80, sm_86, sm_87, sm_89, sm_90, sm_90a (the chips the kernels are built for); got 'sm_100'
+// ACHIP: error: convert-spa-to-gpu: chip must be one of sm_80, sm_86, sm_87, sm_89, sm_90, sm_90a (the chips the kernels are built for); got 'sm_80a'
 // SHAPE: mma-options.mlir:[[@LINE+10]]:3: error: 'spa.attention' op the wgmma kernel does not apply: it needs D and Dv multiples of 64, got D = 32, Dv = 32
 // CHIP: mma-options.mlir:[[@LINE+9]]:3: error: 'spa.attention' op mma = wgmma needs chip = sm_90a, got sm_80
 // WARPS: error: 'spa.attention' op the wgmma kernel does not apply: it runs one or two warpgroups (warps = 4 or 8), got warps = 2
