@@ -427,3 +427,69 @@ func.func @f(%n: index) {
   %b = spa.band_bounds #spa.band_policy<causal, exclusive_equal> key_len(%n) : tensor<?x1x2xindex>
   return
 }
+
+// -----
+
+// spa.attention_grad shares the forward's verifier; these cases pin what is
+// its own: the three destinations and the gradient operands' shapes.
+func.func @f(%q: tensor<1x1x8x16xf32>, %l: tensor<1x1x8xf32>) {
+  // expected-error @+1 {{expects 3 'outs' operands (query, key and value gradients), got 2}}
+  %r:2 = spa.attention_grad bands(#spa.bands<causal, [0:4]>) ins(%q, %q, %q, %q, %l, %q : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8xf32>, tensor<1x1x8x16xf32>) outs(%q, %q : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x1x8x16xf32>, %l: tensor<1x1x8xf32>, %do: tensor<1x1x7x16xf32>) {
+  // expected-error @+1 {{output gradient: dimension 2 (Nq) is 7, expected 8 (from query)}}
+  %r:3 = spa.attention_grad bands(#spa.bands<causal, [0:4]>) ins(%q, %q, %q, %q, %l, %do : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8xf32>, tensor<1x1x7x16xf32>) outs(%q, %q, %q : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x2x8x16xf32>, %k: tensor<1x1x8x16xf32>, %l: tensor<1x2x8xf32>) {
+  // expected-error @+1 {{key gradient: dimension 1 (Hkv) is 2, expected 1 (from key)}}
+  %r:3 = spa.attention_grad bands(#spa.bands<causal, [0:4], [4:8]>) ins(%q, %k, %k, %q, %l, %q : tensor<1x2x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8xf32>, tensor<1x2x8x16xf32>) outs(%q, %q, %k : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x1x8x16xf32>, %l: tensor<1x1x8xf16>) {
+  // expected-error @+1 {{log-sum-exp: expected element type f32, got 'f16'}}
+  %r:3 = spa.attention_grad bands(#spa.bands<causal, [0:4]>) ins(%q, %q, %q, %q, %l, %q : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8xf16>, tensor<1x1x8x16xf32>) outs(%q, %q, %q : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x1x8x16xf32>, %l: tensor<1x1x8xf32>, %dq: tensor<1x1x8x16xbf16>) {
+  // expected-error @+1 {{query gradient: element type 'bf16' does not match query element type 'f32'}}
+  %r:3 = spa.attention_grad bands(#spa.bands<causal, [0:4]>) ins(%q, %q, %q, %q, %l, %q : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8xf32>, tensor<1x1x8x16xf32>) outs(%dq, %q, %q : tensor<1x1x8x16xbf16>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xbf16>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x1x8x16xf32>, %l: tensor<1x1x8xf32>) {
+  // expected-error @+1 {{band table has 2 heads, expected 1 (Hq, query dimension 1)}}
+  %r:3 = spa.attention_grad bands(#spa.bands<causal, [0:4], [4:8]>) ins(%q, %q, %q, %q, %l, %q : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8xf32>, tensor<1x1x8x16xf32>) outs(%q, %q, %q : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x1x8x16xf32>, %l: tensor<1x1x8xf32>) {
+  // expected-error @+1 {{on tensors expects 3 results (one per 'outs' operand), got 0}}
+  spa.attention_grad bands(#spa.bands<causal, [0:4]>) ins(%q, %q, %q, %q, %l, %q : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8xf32>, tensor<1x1x8x16xf32>) outs(%q, %q, %q : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x1x8x16xf32>, %l: tensor<1x1x8xf32>) {
+  // expected-error @+1 {{scale must be positive and finite, got -1}}
+  %r:3 = spa.attention_grad bands(#spa.bands<causal, [0:4]>) scale(-1.0) ins(%q, %q, %q, %q, %l, %q : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8xf32>, tensor<1x1x8x16xf32>) outs(%q, %q, %q : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>
+  return
+}

@@ -92,3 +92,29 @@ func.func @runtime_bounds(%q: tensor<1x4x?x32xbf16>, %n: index) -> tensor<1x4x?x
       outs(%q : tensor<1x4x?x32xbf16>) -> tensor<1x4x?x32xbf16>
   return %0 : tensor<1x4x?x32xbf16>
 }
+
+// The gradient op: GQA, Dv != D, dynamic batch and lengths, a scale.
+// CHECK-LABEL: func.func @grad_gqa_dynamic
+// CHECK: %{{.*}}:3 = spa.attention_grad bands(#spa.bands<causal, [0:64], [64:4096], [], [1:2]>) scale(1.250000e-01) ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x4x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x32xf16>, tensor<?x4x?x32xf16>, tensor<?x4x?xf32>, tensor<?x4x?x32xf16>)
+// CHECK-SAME: outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<?x4x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x32xf16>) -> tensor<?x4x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x32xf16>
+func.func @grad_gqa_dynamic(%q: tensor<?x4x?x64xf16>, %k: tensor<?x2x?x64xf16>,
+                            %v: tensor<?x2x?x32xf16>, %o: tensor<?x4x?x32xf16>,
+                            %l: tensor<?x4x?xf32>, %do: tensor<?x4x?x32xf16>)
+    -> (tensor<?x4x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x32xf16>) {
+  %0:3 = spa.attention_grad bands(#spa.bands<causal, [0:64], [64:4096], [], [1:2]>) scale(0.125)
+      ins(%q, %k, %v, %o, %l, %do : tensor<?x4x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x32xf16>, tensor<?x4x?x32xf16>, tensor<?x4x?xf32>, tensor<?x4x?x32xf16>)
+      outs(%q, %k, %v : tensor<?x4x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x32xf16>)
+      -> tensor<?x4x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x32xf16>
+  return %0#0, %0#1, %0#2 : tensor<?x4x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x32xf16>
+}
+
+// The gradient op on memrefs with a policy: no results.
+// CHECK-LABEL: func.func @grad_memref_policy
+// CHECK: spa.attention_grad bands(#spa.band_policy<bidirectional, exclusive_equal>) ins(
+// CHECK-SAME: outs(%{{.*}}, %{{.*}}, %{{.*}} : memref<2x2x8x16xbf16>, memref<2x2x8x16xbf16>, memref<2x2x8x16xbf16>){{$}}
+func.func @grad_memref_policy(%q: memref<2x2x8x16xbf16>, %l: memref<2x2x8xf32>) {
+  spa.attention_grad bands(#spa.band_policy<bidirectional, exclusive_equal>)
+      ins(%q, %q, %q, %q, %l, %q : memref<2x2x8x16xbf16>, memref<2x2x8x16xbf16>, memref<2x2x8x16xbf16>, memref<2x2x8x16xbf16>, memref<2x2x8xf32>, memref<2x2x8x16xbf16>)
+      outs(%q, %q, %q : memref<2x2x8x16xbf16>, memref<2x2x8x16xbf16>, memref<2x2x8x16xbf16>)
+  return
+}

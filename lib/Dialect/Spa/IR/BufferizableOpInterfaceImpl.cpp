@@ -1,6 +1,6 @@
 //===- BufferizableOpInterfaceImpl.cpp - spa bufferization ----------------===//
 //
-// `spa.attention` is destination-passing: each `outs` operand bufferizes to
+// `spa.attention` and `spa.attention_grad` are destination-passing: each `outs` operand bufferizes to
 // the buffer its result lives in. The destinations are fully overwritten, so
 // they are not reads; that lets One-Shot Bufferize reuse an init buffer
 // without copying it first.
@@ -18,9 +18,12 @@ using namespace mlir;
 using namespace mlir::bufferization;
 
 namespace {
-struct AttentionOpBufferization
-    : public DstBufferizableOpInterfaceExternalModel<AttentionOpBufferization,
-                                                     spa::AttentionOp> {
+/// `spa.attention` and `spa.attention_grad`: the same op on the buffers,
+/// with no results (its operand segments and attributes carry over).
+template <typename OpTy>
+struct BandedAttentionBufferization
+    : public DstBufferizableOpInterfaceExternalModel<
+          BandedAttentionBufferization<OpTy>, OpTy> {
   bool bufferizesToMemoryRead(Operation *op, OpOperand &opOperand,
                               const AnalysisState &state) const {
     return !cast<DestinationStyleOpInterface>(op).isDpsInit(&opOperand);
@@ -29,7 +32,6 @@ struct AttentionOpBufferization
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
                           BufferizationState &state) const {
-    auto attention = cast<spa::AttentionOp>(op);
     SmallVector<Value> buffers;
     for (OpOperand &operand : op->getOpOperands()) {
       if (!isa<TensorType>(operand.get().getType())) {
@@ -43,13 +45,12 @@ struct AttentionOpBufferization
       buffers.push_back(*buffer);
     }
     rewriter.setInsertionPoint(op);
-    ValueRange all(buffers);
-    unsigned numInputs = attention.getBandBounds() ? 4 : 3;
-    ValueRange outputs = all.drop_front(numInputs);
-    spa::AttentionOp::create(
-        rewriter, op->getLoc(), TypeRange{}, all[0], all[1], all[2],
-        numInputs == 4 ? all[3] : Value(), outputs, attention.getBands(),
-        attention.getScaleAttr());
+    OperationState bufferized(op->getLoc(), op->getName(), buffers,
+                              TypeRange{}, op->getAttrs());
+    rewriter.create(bufferized);
+    SmallVector<Value> outputs;
+    for (OpOperand &init : cast<OpTy>(op).getDpsInitsMutable())
+      outputs.push_back(buffers[init.getOperandNumber()]);
     replaceOpWithBufferizedValues(rewriter, op, outputs);
     return success();
   }
@@ -59,6 +60,9 @@ struct AttentionOpBufferization
 void mlir::spa::registerBufferizableOpInterfaceExternalModels(
     DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, spa::SpaDialect *) {
-    spa::AttentionOp::attachInterface<AttentionOpBufferization>(*ctx);
+    spa::AttentionOp::attachInterface<
+        BandedAttentionBufferization<spa::AttentionOp>>(*ctx);
+    spa::AttentionGradOp::attachInterface<
+        BandedAttentionBufferization<spa::AttentionGradOp>>(*ctx);
   });
 }

@@ -1,7 +1,8 @@
 //===- BalanceBands.cpp - resolve band policies into tables ---------------===//
 //
-// -spa-balance-bands: every `#spa.band_policy` on a `spa.attention` becomes
-// a concrete `#spa.bands` table when the key length is static, or run-time
+// -spa-balance-bands: every `#spa.band_policy` on a `spa.attention` or
+// `spa.attention_grad` (any BandedAttentionOpInterface op; both resolve the
+// same policy to the same table) becomes a concrete `#spa.bands` table when the key length is static, or run-time
 // bounds (`spa.band_bounds` on the dynamic length) otherwise. All policy
 // formulas and costs come from the planning library.
 //
@@ -39,14 +40,14 @@ bool partitionsDistances(BandPolicyKind kind) {
 
 /// Prints the per-head plan and the layer summary of one op; fails with a
 /// located error where the problem is too large to report on.
-LogicalResult printReport(raw_ostream &os, AttentionOp op,
+LogicalResult printReport(raw_ostream &os, BandedAttentionOpInterface op,
                           const plan::BandTable &table, StringRef planName,
                           int64_t queryLen, int64_t keyLen,
                           plan::TileShape tile, int64_t numSMs) {
   plan::LayerReport report =
       plan::analyzeBandTable(table, queryLen, keyLen, tile, numSMs);
   if (!report.error.empty())
-    return op.emitOpError("cannot report on the band plan: ") << report.error;
+    return op->emitOpError("cannot report on the band plan: ") << report.error;
   auto func = op->getParentOfType<FunctionOpInterface>();
   os << "=== spa-balance-bands report: @"
      << (func ? func.getName() : StringRef("?")) << " " << op->getLoc()
@@ -91,7 +92,7 @@ struct BalanceBandsPass
       return signalPassFailure();
     }
     std::optional<BandPolicyKind> overrideKind = policy.getValue().kind;
-    WalkResult result = root->walk([&](AttentionOp op) {
+    WalkResult result = root->walk([&](BandedAttentionOpInterface op) {
       return failed(balance(op, overrideKind)) ? WalkResult::interrupt()
                                                : WalkResult::advance();
     });
@@ -99,7 +100,7 @@ struct BalanceBandsPass
       signalPassFailure();
   }
 
-  LogicalResult balance(AttentionOp op,
+  LogicalResult balance(BandedAttentionOpInterface op,
                         std::optional<BandPolicyKind> overrideKind) {
     auto queryType = cast<ShapedType>(op.getQuery().getType());
     auto keyType = cast<ShapedType>(op.getKey().getType());
@@ -133,17 +134,17 @@ struct BalanceBandsPass
 
     // Both the static tables and the run-time bounds are built per head.
     if (numHeads > plan::kMaxHeads)
-      return op.emitOpError() << "cannot plan bands for " << numHeads
+      return op->emitOpError() << "cannot plan bands for " << numHeads
                               << " query heads: band planning takes at most "
                               << plan::kMaxHeads << " (2^20)";
     if (ShapedType::isDynamic(keyLen))
       return materializeRuntimeBounds(op, policyAttr, numHeads);
 
     if (keyLen == 0)
-      return op.emitOpError("cannot plan bands for an empty key sequence "
+      return op->emitOpError("cannot plan bands for an empty key sequence "
                             "(Nk = 0)");
     if (partitionsDistances(kind) && keyLen < numHeads)
-      return op.emitOpError()
+      return op->emitOpError()
              << "more query heads (" << numHeads << ") than key distances ("
              << keyLen << "): policy " << stringifyBandPolicyKind(kind)
              << " would leave heads " << keyLen << ".." << numHeads - 1
@@ -157,7 +158,7 @@ struct BalanceBandsPass
         plan::makeBandTable(toPlanKind(kind), keyLen, numHeads,
                             toPlanMode(policyAttr.getMode()), options);
     if (!planned)
-      return op.emitOpError() << "cannot plan bands: " << planned.error;
+      return op->emitOpError() << "cannot plan bands: " << planned.error;
     op.setBandsAttr(fromPlanTable(op.getContext(), *planned.table));
     if (report)
       return printReport(llvm::outs(), op, *planned.table,
@@ -168,17 +169,17 @@ struct BalanceBandsPass
   }
 
   /// Dynamic Nk: bounds are computed at run time from the key length.
-  LogicalResult materializeRuntimeBounds(AttentionOp op,
+  LogicalResult materializeRuntimeBounds(BandedAttentionOpInterface op,
                                          BandPolicyAttr policyAttr,
                                          int64_t numHeads) {
     BandPolicyKind kind = policyAttr.getKind();
     if (!BandBoundsOp::hasRuntimeForm(kind))
-      return op.emitOpError()
+      return op->emitOpError()
              << "policy " << stringifyBandPolicyKind(kind)
              << " needs a static key length, but key dimension 2 (Nk) is "
                 "dynamic";
     if (!op.hasPureTensorSemantics())
-      return op.emitOpError("run-time band bounds need tensor semantics; run "
+      return op->emitOpError("run-time band bounds need tensor semantics; run "
                             "-spa-balance-bands before bufferization");
     OpBuilder builder(op);
     Location loc = op.getLoc();

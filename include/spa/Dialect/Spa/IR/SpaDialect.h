@@ -23,6 +23,8 @@
 #define GET_ATTRDEF_CLASSES
 #include "spa/Dialect/Spa/IR/SpaAttrs.h.inc"
 
+#include "spa/Dialect/Spa/IR/SpaInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "spa/Dialect/Spa/IR/SpaOps.h.inc"
 

@@ -1,7 +1,8 @@
 //===- SpaOps.td - spa operations --------------------------*- tablegen -*-===//
 //
-// `spa.attention`: banded multi-head attention in destination-passing style,
-// on tensors or on memrefs.
+// `spa.attention` (banded multi-head attention) and `spa.attention_grad`
+// (its gradients), in destination-passing style on tensors or memrefs, and
+// `spa.band_bounds` (a policy's table for a run-time key length).
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +11,7 @@
 
 include "spa/Dialect/Spa/IR/SpaBase.td"
 include "spa/Dialect/Spa/IR/SpaAttrs.td"
+include "spa/Dialect/Spa/IR/SpaInterfaces.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -17,6 +19,7 @@ def Spa_AnyBandsAttr : AnyAttrOf<[Spa_BandsAttr, Spa_BandPolicyAttr]>;
 
 def Spa_AttentionOp : Spa_Op<"attention", [
     AttrSizedOperandSegments,
+    Spa_BandedAttentionOpInterface,
     DestinationStyleOpInterface,
     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
   let summary = "banded multi-head attention (SPAttention)";
@@ -95,6 +98,106 @@ def Spa_AttentionOp : Spa_Op<"attention", [
     ::mlir::Value getLogSumExp() {
       return getOutputs().size() > 1 ? getOutputs()[1] : ::mlir::Value();
     }
+    /// The concrete band table, or null when `bands` is still a policy.
+    ::mlir::spa::BandsAttr getBandTable() {
+      return ::llvm::dyn_cast<::mlir::spa::BandsAttr>(getBands());
+    }
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getOutputsMutable();
+    }
+  }];
+}
+
+def Spa_AttentionGradOp : Spa_Op<"attention_grad", [
+    AttrSizedOperandSegments,
+    Spa_BandedAttentionOpInterface,
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "gradients of banded multi-head attention";
+  let description = [{
+    The backward pass of `spa.attention` with the same `bands`, `scale` and
+    geometry. From the forward's `output` O and natural-log `log_sum_exp`
+    L, and the output gradient dO, for every batch, query head h (key/value
+    head g(h)) and query row i, over the admissible keys j of the row:
+
+    ```
+    P[i,j]  = exp(scale * <Q[i], K[j]> - L[i])      (recomputed, f32)
+    Delta_i = sum_d dO[i,d] O[i,d]
+    dP[i,j] = <dO[i], V[j]>
+    dS[i,j] = P[i,j] (dP[i,j] - Delta_i)
+    dQ[i]   = scale sum_j dS[i,j] K[j]
+    dK[j]   = scale sum_{h in group(g), i} dS[i,j] Q[i]
+    dV[j]   = sum_{h in group(g), i} P[i,j] dO[i]
+    ```
+
+    Grouped-query heads: the key and value gradients of a key/value head sum
+    the contributions of all query heads of its group. Rows without an
+    admissible key contribute nothing and get a zero query gradient; keys
+    no row reaches get zero key and value gradients. Accumulation is f32;
+    the results have the inputs' element type.
+
+    Operands: `query [B, Hq, Nq, D]`, `key [B, Hkv, Nk, D]`, `value
+    [B, Hkv, Nk, Dv]`, `output [B, Hq, Nq, Dv]`, `log_sum_exp [B, Hq, Nq]`
+    (f32), `output_grad [B, Hq, Nq, Dv]`, and in `outs` the destinations of
+    the query, key and value gradients (shaped like query, key and value).
+    `bands`, `band_bounds` and `scale` are as on `spa.attention`, and
+    `-spa-balance-bands` resolves a policy here exactly as there, so a
+    forward op and its gradient op share one band table.
+
+    Example:
+
+    ```mlir
+    %dq, %dk, %dv = spa.attention_grad
+        bands(#spa.bands<causal, [0:512], [512:1024]>)
+        ins(%q, %k, %v, %o, %lse, %do
+            : tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>,
+              tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>,
+              tensor<1x2x1024xf32>, tensor<1x2x1024x64xbf16>)
+        outs(%dq0, %dk0, %dv0 : tensor<1x2x1024x64xbf16>,
+             tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>)
+        -> tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>,
+           tensor<1x2x1024x64xbf16>
+    ```
+  }];
+
+  let arguments = (ins
+    AnyShaped:$query,
+    AnyShaped:$key,
+    AnyShaped:$value,
+    AnyShaped:$output,
+    AnyShaped:$log_sum_exp,
+    AnyShaped:$output_grad,
+    Optional<AnyShaped>:$band_bounds,
+    Variadic<AnyShaped>:$outputs,
+    Spa_AnyBandsAttr:$bands,
+    OptionalAttr<F64Attr>:$scale
+  );
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+
+  let assemblyFormat = [{
+    `bands` `(` $bands `)`
+    (`band_bounds` `(` $band_bounds^ `:` type($band_bounds) `)`)?
+    (`scale` `(` $scale^ `)`)?
+    `ins` `(` $query `,` $key `,` $value `,` $output `,` $log_sum_exp `,`
+        $output_grad `:` type($query) `,` type($key) `,` type($value) `,`
+        type($output) `,` type($log_sum_exp) `,` type($output_grad) `)`
+    `outs` `(` $outputs `:` type($outputs) `)`
+    attr-dict (`->` type($results)^)?
+  }];
+
+  let hasVerifier = 1;
+
+  let extraClassDeclaration = [{
+    /// The scale actually applied: the attribute, or 1/sqrt(D).
+    double getEffectiveScale();
+    /// True when the op has tensor semantics (returns its results).
+    bool hasPureTensorSemantics();
+    /// The query gradient destination `[B, Hq, Nq, D]`.
+    ::mlir::Value getQueryGrad() { return getOutputs()[0]; }
+    /// The key gradient destination `[B, Hkv, Nk, D]`.
+    ::mlir::Value getKeyGrad() { return getOutputs()[1]; }
+    /// The value gradient destination `[B, Hkv, Nk, Dv]`.
+    ::mlir::Value getValueGrad() { return getOutputs()[2]; }
     /// The concrete band table, or null when `bands` is still a policy.
     ::mlir::spa::BandsAttr getBandTable() {
       return ::llvm::dyn_cast<::mlir::spa::BandsAttr>(getBands());
