@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Runs on the GPU machine (PyTorch, cuda-python; no MLIR): checks every
 compiled layer of DIR/manifest.json against a float64 reference, and times
-the benchmark layers against dense causal SDPA and compiled FlexAttention
-with the same band masks, in one process.
+the benchmark layers against dense causal SDPA, FlexAttention compiled with
+dynamic=False on the same band masks (and FA4 where installed), in one
+process, all with spa.runtime.timing.bench_ms (do_bench's method).
 
     PYTHONPATH=python python bench/gpu_device.py --dir .device/spa --out $OUT
 
@@ -20,9 +21,10 @@ import sys
 import time
 
 import torch
-import torch._dynamo
 
-from spa.runtime.cuda import CudaArtifact, CudaLayer, median_ms
+from baselines import Flex, dense_sdpa, flash4
+from spa.runtime.cuda import CudaArtifact, CudaLayer
+from spa.runtime.timing import bench_ms, triton_ms
 
 # Max |out - ref| / (1 + |ref|): rounding of P and O to the input type
 # (bf16 8 bits, f16 11 bits); f32 runs on tf32 tensor cores (10-bit
@@ -159,16 +161,12 @@ def check_nonfinite(layer, directory, seed):
     return True, "ok"
 
 
-# Every layer builds its own block mask: allow the recompiles instead of
-# letting create_block_mask fall back to eager mode (64 GiB at N = 16384).
-torch._dynamo.config.recompile_limit = 64
-torch._dynamo.config.accumulated_recompile_limit = 1024
-
-
-def bench(layer, directory, flex_cache):
-    from torch.nn.attention.flex_attention import (create_block_mask,
-                                                   flex_attention)
-    import torch.nn.functional as F
+def bench(layer, directory, fa4, dense_cache):
+    """One benchmark row: spa's forward against dense causal SDPA,
+    FlexAttention (dynamic=False, same mask; its FLASH backend where it
+    runs) and FA4 dense causal where installed, all timed by bench_ms in
+    this process. Dense numbers depend on the shape only: timed once per
+    shape (`dense_cache`)."""
     art = CudaLayer(CudaArtifact.load(os.path.join(directory, layer["name"])))
     B, H, n, d = (layer["batch"], layer["heads"], layer["seq_len"],
                   layer["head_dim"])
@@ -177,63 +175,40 @@ def bench(layer, directory, flex_cache):
     outputs = [torch.empty(o["shape"], device="cuda",
                            dtype=DT.get(o["dtype"], torch.float32))
                for o in art.outputs]
-    spa_ms = median_ms(lambda: art(q, k, v, outputs=outputs))
-    dense_ms = median_ms(lambda: F.scaled_dot_product_attention(
-        q, k, v, is_causal=True))
-    slots = max(len(h) for h in layer["bands"])
-    lo = torch.zeros(H, slots, dtype=torch.int64, device="cuda")
-    hi = torch.zeros(H, slots, dtype=torch.int64, device="cuda")
-    for h, intervals in enumerate(layer["bands"]):
-        for s, (a, b) in enumerate(intervals):
-            lo[h, s], hi[h, s] = a, b
-
-    def table_mask(b, h, q_idx, kv_idx):
-        # Any table: per-head bounds looked up by head.
-        dist = q_idx - kv_idx
-        ok = (dist >= lo[h, 0]) & (dist < hi[h, 0])
-        for s in range(1, slots):
-            ok = ok | ((dist >= lo[h, s]) & (dist < hi[h, s]))
-        return ok
-
-    wb, r = divmod(n, H)
-
-    def exclusive_equal_mask(b, h, q_idx, kv_idx):
-        # SPEC.md's formula in closed form, as the authors' code writes it.
-        dist = q_idx - kv_idx
-        start = h * wb + torch.minimum(h, torch.tensor(r, device=h.device))
-        width = wb + (h < r).to(h.dtype)
-        return (dist >= start) & (dist < start + width)
-
-    def local_plus_band_mask(b, h, q_idx, kv_idx):
-        dist = q_idx - kv_idx
-        start = h * wb + torch.minimum(h, torch.tensor(r, device=h.device))
-        width = wb + (h < r).to(h.dtype)
-        return ((dist >= 0) & (dist < width + 1)) | (
-            (dist >= start) & (dist < start + width))
-
-    mask_mod = {"exclusive_equal": exclusive_equal_mask,
-                "local_plus_band": local_plus_band_mask}.get(
-                    layer["policy"], table_mask)
-
-    block_mask = create_block_mask(mask_mod, B, H, n, n, device="cuda",
-                                   _compile=True)
-    flex = flex_cache.setdefault("flex", torch.compile(flex_attention))
-    flex_ms = median_ms(lambda: flex(q, k, v, block_mask=block_mask))
-    # The closed-form and table masks must agree with the compiled table.
-    if mask_mod is not table_mask:
-        check_mask = create_block_mask(table_mask, 1, H, n, n, device="cuda",
-                                       _compile=True)
-        same = create_block_mask(mask_mod, 1, H, n, n, device="cuda",
-                                 _compile=True)
-        assert torch.equal(check_mask.to_dense(), same.to_dense())
+    spa_call = lambda: art(q, k, v, outputs=outputs)  # noqa: E731
+    spa_t = bench_ms(spa_call)
+    shape = (B, H, n, d)
+    if shape not in dense_cache:
+        dense_cache[shape] = {
+            "dense": bench_ms(lambda: dense_sdpa(q, k, v)),
+            "fa4": bench_ms(lambda: fa4(q, k, v)).median if fa4 else None}
+    dense_t = dense_cache[shape]["dense"]
+    flex = Flex(layer)
+    flex_t = bench_ms(lambda: flex(q, k, v))
+    row = {"flex_flash_ms": None}
+    # Flex's FLASH backend (slower than its Triton one on these masks on
+    # 2026-12-01): one policy per shape is enough to follow it.
+    if layer["policy"] == "exclusive_equal":
+        try:
+            flash = Flex(layer, backend="FLASH")
+            row["flex_flash_ms"] = bench_ms(lambda: flash(q, k, v)).median
+        except Exception as e:  # noqa: BLE001 - record why it did not run
+            row["flex_flash_error"] = f"{type(e).__name__}: {str(e)[:160]}"
+    row["fa4_ms"] = dense_cache[shape]["fa4"]
     flops = 4 * d * layer["pairs"]
     dense_flops = 4 * d * B * H * n * (n + 1) // 2
-    return dict(name=layer["name"], policy=layer["policy"], B=B, H=H, N=n,
-                D=d, mma=layer.get("mma", "mma.sync"), spa_ms=spa_ms, flex_ms=flex_ms, dense_ms=dense_ms,
-                spa_tflops=flops / spa_ms / 1e9,
-                flex_tflops=flops / flex_ms / 1e9,
-                dense_tflops=dense_flops / dense_ms / 1e9,
-                spa_vs_flex=flex_ms / spa_ms)
+    row.update(name=layer["name"], policy=layer["policy"], B=B, H=H, N=n,
+               D=d, mma=layer.get("mma", "mma.sync"), spa_ms=spa_t.median,
+               spa_p20=spa_t.p20, spa_p80=spa_t.p80, flex_ms=flex_t.median,
+               dense_ms=dense_t.median,
+               spa_tflops=flops / spa_t.median / 1e9,
+               flex_tflops=flops / flex_t.median / 1e9,
+               dense_tflops=dense_flops / dense_t.median / 1e9,
+               spa_vs_flex=spa_t.median / flex_t.median,
+               spa_vs_dense_eff=(flops / spa_t.median) /
+               (dense_flops / dense_t.median),
+               spa_triton_ms=triton_ms(spa_call))
+    return row
 
 
 def _num(x):
@@ -275,17 +250,22 @@ def main():
                   f" regs {r.get('registers')} nan/inf: {r.get('nonfinite')}",
                   flush=True)
     if not args.no_bench:
-        cache = {}
+        fa4 = flash4()
+        report["fa4"] = fa4 is not None
+        dense_cache = {}
         for layer in manifest:
             if not layer["bench"]:
                 continue
-            r = bench(layer, args.dir, cache)
+            r = bench(layer, args.dir, fa4, dense_cache)
             report["bench"].append(r)
             print(f"bench {r['name']:42s} spa {r['spa_ms']:7.3f} ms "
-                  f"({r['spa_tflops']:5.1f} TF/s)  flex {r['flex_ms']:7.3f} "
-                  f"({r['flex_tflops']:5.1f})  dense {r['dense_ms']:7.3f} "
-                  f"({r['dense_tflops']:5.1f})  flex/spa "
-                  f"{r['spa_vs_flex']:.2f}x", flush=True)
+                  f"({r['spa_tflops']:5.1f} TF/s, do_bench "
+                  f"{_num(r['spa_triton_ms'])})  flex {r['flex_ms']:7.3f} "
+                  f"({r['flex_tflops']:5.1f})  flash-backend "
+                  f"{_num(r['flex_flash_ms'])}  dense {r['dense_ms']:7.3f} "
+                  f"({r['dense_tflops']:5.1f})  fa4 {_num(r.get('fa4_ms'))}"
+                  f"  spa/flex {r['spa_vs_flex']:.2f}  eff/dense "
+                  f"{r['spa_vs_dense_eff']:.0%}", flush=True)
     os.makedirs(args.out, exist_ok=True)
     # A filtered run (a sanitizer pass, say) must not overwrite the full
     # report of the same directory.

@@ -99,6 +99,8 @@ def main():
                         help="wgmma K/V buffers where a layer names none")
     parser.add_argument("--quick", action="store_true",
                         help="benchmark only B=2 H=16 N=8192 D=128")
+    parser.add_argument("--bench-only", action="store_true",
+                        help="only the benchmark layers, no correctness matrix")
     args = parser.parse_args()
     import spa
 
@@ -141,6 +143,8 @@ def main():
                 heads=16, kv_heads=16, seq_len=8192, query_len=8192,
                 head_dim=128, value_dim=128, dtype="bf16", policy=policy,
                 mode="causal", with_lse=True, bench=True, mma="mma.sync"))
+    if args.bench_only:
+        layers = [l for l in layers if l["bench"]]
     manifest = []
     for layer in layers:
         start = time.time()

@@ -29,7 +29,8 @@ def compile_layer(directory):
 def run_layer(directory):
     import torch
     import torch.nn.functional as F
-    from spa.runtime.cuda import CudaArtifact, CudaLayer, median_ms
+    from spa.runtime.cuda import CudaArtifact, CudaLayer
+    from spa.runtime.timing import bench_ms
     artifact = CudaArtifact.load(directory)
     layer = CudaLayer(artifact)
     b, h, hkv, n, d = (LAYER["batch"], LAYER["heads"], LAYER["kv_heads"],
@@ -54,9 +55,9 @@ def run_layer(directory):
         err = max(err, float(((out[0, head].double() - ref).abs() /
                               (1 + ref.abs())).max()))
 
-    spa_ms = median_ms(lambda: layer(q, k, v))
-    dense_ms = median_ms(lambda: F.scaled_dot_product_attention(
-        q, k, v, is_causal=True, enable_gqa=True))
+    spa_ms = bench_ms(lambda: layer(q, k, v)).median
+    dense_ms = bench_ms(lambda: F.scaled_dot_product_attention(
+        q, k, v, is_causal=True, enable_gqa=True)).median
     ok = err <= 2e-2
     print(f"{torch.cuda.get_device_name()}: spa {spa_ms:.3f} ms, dense causal "
           f"SDPA {dense_ms:.3f} ms ({dense_ms / spa_ms:.1f}x); max error vs "

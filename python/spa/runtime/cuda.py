@@ -13,7 +13,6 @@ the constant buffers (band bounds, cost-sorted work list) in metadata order.
 import ctypes
 import json
 import os
-import statistics
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
@@ -147,22 +146,3 @@ class CudaLayer:
                                      cu.CUstream(stream),
                                      ctypes.addressof(pointers), 0),
                "cuLaunchKernel")
-
-
-def median_ms(fn, warmup: int = 3, repeat: int = 20) -> float:
-    """Median CUDA-event time of `fn()` in ms, after `warmup` calls (so that
-    module loads and compiles stay out of the numbers)."""
-    import torch
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(repeat):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
