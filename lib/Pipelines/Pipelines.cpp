@@ -98,8 +98,11 @@ static std::unique_ptr<Pass> createBufferizePass() {
 
 void mlir::spa::buildCpuPipeline(OpPassManager &pm,
                                  const CpuPipelineOptions &options) {
+  // Plan for the lowering's own tiles (tile_balanced cuts by them).
   SpaBalanceBandsOptions balance;
   balance.policy = options.policy;
+  balance.tileQ = options.tileQ;
+  balance.tileK = options.tileK;
   pm.addPass(createSpaBalanceBands(balance));
   pm.addPass(createSpaExpandBandBounds());
   ConvertSpaToLinalgOptions linalg;

@@ -9,7 +9,8 @@
 // RUN: not spa-opt %s "--spa-to-llvm-cpu=policy=}" 2>&1 | FileCheck %s --check-prefix=BRACE
 
 // CPU: builtin.module(
-// CPU-NEXT: spa-balance-bands{{{.*}}policy=pair_balanced{{.*}}},
+// The CPU lowering's balance also uses its own tile shape.
+// CPU-NEXT: spa-balance-bands{{{.*}}policy=pair_balanced{{.*}}tile-k=32 tile-q=16},
 // CPU-NEXT: spa-expand-band-bounds,
 // CPU-NEXT: convert-spa-to-linalg{tile-k=32 tile-q=16},
 // CPU: one-shot-bufferize{{{.*}}bufferize-function-boundaries=true{{.*}}function-boundary-type-conversion=identity-layout-map
@@ -24,7 +25,7 @@
 // GPU: gpu-module-to-binary{{{.*}}format=isa
 // GPU-SAME: opts=
 
-// TILEQ: error: convert-spa-to-linalg: tile sizes must be positive, got tile-q = 0, tile-k = 64
+// TILEQ: error: spa-balance-bands: tile shape and SM count must be positive, got tile 0x64, 132 SMs
 // WARPS: error: convert-spa-to-gpu: warps must be 1, 2, 4 or 8 and tile-k 16, 32, 64 or 128; got warps = 3, tile-k = 64
 // MMA: for the --mma option: Cannot find option named 'wmma'!
 // BRACE: for the --policy option: unknown policy '}'; expected one of exclusive_equal,
