@@ -34,6 +34,14 @@ CHECKS = [
     ("dense_f32_nq300_nk200_dv32", 1, 2, 1, 200, 300, 48, 32, "f32", "dense_causal", "causal", True),
     ("sw_f32_bidir_n1", 1, 1, 1, 1, 1, 32, 32, "f32", "sliding_window", "bidirectional", True),
 ]
+# Heads with more intervals than the kernel unrolls (4): the run-time
+# interval loop, on every schedule (policy name = explicit table).
+MANY = [[(7 * i + h, 7 * i + h + 4) for i in range(9)] for h in range(4)]
+MANY_INTERVAL_CHECKS = [
+    ("many_bf16_d64_n300", 1, 4, 2, 300, 300, 64, 64, "bf16", "table", "causal", True),
+    ("many_f16_d128_bidir_nq200_nk333", 1, 4, 4, 333, 200, 128, 128, "f16", "table", "bidirectional", True),
+    ("many_f32_d64_n130", 1, 4, 1, 130, 130, 64, 64, "f32", "table", "causal", True),
+]
 # Kernel shape variants (warps per block, keys per tile) checked for
 # correctness on odd shapes and timed on one benchmark shape.
 VARIANT_CHECKS = [
@@ -57,21 +65,30 @@ def compile_layer(spa, layer, out, chip):
     warps, mma and optionally tile_k, stages) into out/<name>; adds what
     bench/gpu_device.py needs (band table, scale, useful pairs, the kernel's
     grid, matrix instructions and shared memory). Returns the artifact."""
+    table = layer.get("table")  # an explicit band table instead of a policy
     spec = spa.LayerSpec(
         batch=layer["batch"], heads=layer["heads"],
         kv_heads=layer["kv_heads"], seq_len=layer["seq_len"],
         query_len=layer["query_len"], head_dim=layer["head_dim"],
         value_dim=layer["value_dim"], dtype=layer["dtype"],
-        policy=layer["policy"], mode=layer["mode"],
+        policy=layer["policy"], mode=layer["mode"], bands=table,
         with_lse=layer["with_lse"])
     warps, tile_k = layer["warps"], layer.get("tile_k", 64)
     artifact = spa.compile(spec, target=f"cuda:{chip}", warps=warps,
                            tile_k=tile_k, mma=layer["mma"],
                            stages=layer.get("stages", 0))
     artifact.save(os.path.join(out, layer["name"]))
-    plan = spa.bands.plan(layer["policy"], layer["seq_len"], layer["heads"],
-                          mode=layer["mode"], query_len=layer["query_len"],
-                          tile=(16 * warps, tile_k))
+    if table is not None:
+        plan = spa.bands.BandPlan(
+            mode=layer["mode"], heads=table, seq_len=layer["seq_len"],
+            query_len=layer["query_len"], report=spa.bands.analyze(
+                layer["mode"], table, layer["query_len"], layer["seq_len"],
+                (16 * warps, tile_k)))
+    else:
+        plan = spa.bands.plan(layer["policy"], layer["seq_len"],
+                              layer["heads"], mode=layer["mode"],
+                              query_len=layer["query_len"],
+                              tile=(16 * warps, tile_k))
     kernel = artifact.kernel
     layer.update(
         bands=plan.heads, scale=1.0 / math.sqrt(layer["head_dim"]),
@@ -108,11 +125,20 @@ def main():
                    seq_len=c[4], query_len=c[5], head_dim=c[6], value_dim=c[7],
                    dtype=c[8], policy=c[9], mode=c[10], with_lse=c[11],
                    bench=False) for c in CHECKS]
+    layers += [dict(name=c[0], batch=c[1], heads=c[2], kv_heads=c[3],
+                    seq_len=c[4], query_len=c[5], head_dim=c[6],
+                    value_dim=c[7], dtype=c[8], policy=c[9], mode=c[10],
+                    with_lse=c[11], bench=False, table=MANY)
+               for c in MANY_INTERVAL_CHECKS]
     # The same checks on the portable mma.sync kernel (auto picks wgmma for
     # f16/bf16 with D and Dv multiples of 64 on sm_90a; f32 is mma.sync).
     layers += [dict(l, name=l["name"] + "_mmasync", mma="mma.sync")
                for l in list(layers) if l["head_dim"] % 64 == 0
                and l["value_dim"] % 64 == 0 and l["dtype"] != "f32"]
+    # The chained and ring wgmma schedules both.
+    layers += [dict(l, name=l["name"] + "_ring", stages=2) for l in layers
+               if l.get("table") and l["dtype"] != "f32"
+               and l.get("mma") != "mma.sync"]
     if args.variants:
         layers = [dict(name=c[0], batch=c[1], heads=c[2], kv_heads=c[3],
                        seq_len=c[4], query_len=c[5], head_dim=c[6],

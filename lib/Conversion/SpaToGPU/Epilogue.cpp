@@ -36,18 +36,23 @@ void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
                            e.index(cfg.keyLen - cfg.queryLen));
     // The bounds are read again rather than kept live across the key loops
     // (registers).
-    BandGeometry geometry{e, position, position, keyLen};
-    hasKeys[r] = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
-    for (int64_t slot = 0; slot < cfg.slots; ++slot) {
-      auto [lo, hi] = loadInterval(b, k, slot);
-      for (int side : {1, -1}) {
-        if (side < 0 && !cfg.bidirectional)
-          break;
-        auto [begin, end] = geometry.keyRange(
-            geometry.sideLowerBound(lo, side), hi, side);
-        hasKeys[r] = e.ori(hasKeys[r], e.cmp(P::slt, begin, end));
-      }
-    }
+    Value none = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
+    hasKeys[r] = foldIntervals(
+        b, k, none,
+        [&](ImplicitLocOpBuilder &ib, Value lo, Value hi,
+            ValueRange found) -> SmallVector<Value> {
+          GpuArith ie{ib};
+          BandGeometry here{ie, position, position, keyLen};
+          Value any = found[0];
+          for (int side : {1, -1}) {
+            if (side < 0 && !cfg.bidirectional)
+              break;
+            auto [begin, end] =
+                here.keyRange(here.sideLowerBound(lo, side), hi, side);
+            any = ie.ori(any, ie.cmp(P::slt, begin, end));
+          }
+          return {any};
+        })[0];
     inverse[r] = e.select(hasKeys[r], arith::DivFOp::create(b, e.f32(1.0), l),
                           e.f32(0.0));
   }

@@ -131,12 +131,11 @@ static LogicalResult readShapes(AttentionOp op, KernelConfig &cfg) {
   return success();
 }
 
-/// What the kernel's size is bounded by: it compiles one key loop per
-/// interval and side, stores lengths in i32 tables, and builds its work
+/// What the kernel's size is bounded by: its bounds table travels in the
+/// launch contract, it stores lengths in i32 tables, and it builds its work
 /// list (one block each) at compile time. Checked before the list is built.
 static LogicalResult checkKernelSizes(AttentionOp op, const KernelConfig &cfg) {
-  const int64_t sides = cfg.bidirectional ? 2 : 1;
-  if (cfg.slots * sides > kMaxKeyLoops) {
+  if (cfg.slots > kMaxSlotsPerHead) {
     BandsAttr bands = op.getBandTable();
     int64_t head = 0;
     while (static_cast<int64_t>(bands.getHeadIntervals(head).size()) !=
@@ -144,13 +143,9 @@ static LogicalResult checkKernelSizes(AttentionOp op, const KernelConfig &cfg) {
       ++head;
     return op.emitOpError()
            << "head " << head << " has " << cfg.slots
-           << " intervals, more than the " << kMaxKeyLoops / sides
-           << " per head the GPU kernel takes"
-           << (cfg.bidirectional ? " in bidirectional mode" : "")
-           << ": it compiles one key loop per interval"
-           << (cfg.bidirectional ? " and side" : "")
-           << ", and compile time grows with each; merge intervals or use "
-              "the CPU pipeline";
+           << " intervals, more than the " << kMaxSlotsPerHead
+           << " per head the GPU launch contract carries; merge intervals or "
+              "use the CPU pipeline";
   }
   constexpr int64_t i32Max = std::numeric_limits<int32_t>::max();
   if (cfg.queryLen > i32Max || cfg.keyLen > i32Max)

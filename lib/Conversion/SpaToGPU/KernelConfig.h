@@ -21,9 +21,14 @@ namespace mlir::spa::gpu_kernel {
 constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024; // per block
 constexpr int64_t kSharedBytesPerSM = 228 * 1024;
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
-/// Key loops (intervals x sides) per head: the kernel compiles one loop for
-/// each, about 0.25 s of spa-to-nvvm apiece (64 loops: 17 s).
-constexpr int64_t kMaxKeyLoops = 64;
+/// Up to this many intervals per head the kernel unrolls its key loops (one
+/// per interval and side, about 0.25 s of spa-to-nvvm apiece, and the
+/// chained wgmma schedule prefetches across them); beyond, it loops over the
+/// intervals at run time, so its size no longer grows with their number.
+constexpr int64_t kMaxUnrolledSlots = 4;
+/// Intervals per head of the bounds table the kernel reads (it travels in
+/// the launch contract, [Hq][intervals][2] i32).
+constexpr int64_t kMaxSlotsPerHead = 4096;
 /// Oldest chip the kernel supports (sm_80: Ampere).
 constexpr unsigned kMinChipVersion = 80;
 /// Row padding of the mma.sync kernel's shared tiles: conflict-free ldmatrix.

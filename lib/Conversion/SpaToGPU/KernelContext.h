@@ -68,6 +68,18 @@ struct NextTile {
 /// index values; the table is clamped to distances that exist).
 std::pair<Value, Value> loadInterval(ImplicitLocOpBuilder &b,
                                      const KernelContext &k, int64_t slot);
+/// The same for a slot index known at run time.
+std::pair<Value, Value> loadInterval(ImplicitLocOpBuilder &b,
+                                     const KernelContext &k, Value slot);
+
+/// Folds `body(b, lo, hi, carried) -> carried` over the intervals of the
+/// item's head: unrolled up to kMaxUnrolledSlots intervals per head, else in
+/// an scf.for over the slots (kernel size independent of their number).
+using IntervalBody = function_ref<SmallVector<Value>(
+    ImplicitLocOpBuilder &, Value lo, Value hi, ValueRange carried)>;
+SmallVector<Value> foldIntervals(ImplicitLocOpBuilder &b,
+                                 const KernelContext &k, ValueRange init,
+                                 IntervalBody body);
 
 } // namespace mlir::spa::gpu_kernel
 

@@ -99,23 +99,48 @@ private:
     k.lastPos = e.add(k.firstPos, e.index(cfg.tileQ() - 1));
   }
 
+  /// Key ranges of one interval [lo, hi): one per side.
+  void appendKeyRanges(ImplicitLocOpBuilder &b, Value lo, Value hi,
+                       SmallVector<KeyRange> &ranges) {
+    GpuArith e{b};
+    for (int side : {1, -1}) {
+      if (side < 0 && !k.cfg.bidirectional)
+        break;
+      BandGeometry geometry{e, k.firstPos, k.lastPos, e.index(k.cfg.keyLen)};
+      Value sideLo = geometry.sideLowerBound(lo, side);
+      auto [begin, end] = geometry.keyRange(sideLo, hi, side);
+      ranges.push_back({sideLo, hi, begin, end, side});
+    }
+  }
+
   /// Key ranges of the item: each interval (and side) of the head.
   SmallVector<KeyRange> keyRanges(ImplicitLocOpBuilder &b) {
-    const KernelConfig &cfg = k.cfg;
-    GpuArith e{b};
     SmallVector<KeyRange> ranges;
-    for (int64_t slot = 0; slot < cfg.slots; ++slot) {
+    for (int64_t slot = 0; slot < k.cfg.slots; ++slot) {
       auto [lo, hi] = loadInterval(b, k, slot);
-      for (int side : {1, -1}) {
-        if (side < 0 && !cfg.bidirectional)
-          break;
-        BandGeometry geometry{e, k.firstPos, k.lastPos, e.index(cfg.keyLen)};
-        Value sideLo = geometry.sideLowerBound(lo, side);
-        auto [begin, end] = geometry.keyRange(sideLo, hi, side);
-        ranges.push_back({sideLo, hi, begin, end, side});
-      }
+      appendKeyRanges(b, lo, hi, ranges);
     }
     return ranges;
+  }
+
+  /// The mainloop over `ranges`, one after the other, from `state`.
+  SmallVector<Value> runRanges(ImplicitLocOpBuilder &b,
+                               ArrayRef<KeyRange> ranges,
+                               SmallVector<Value> state) {
+    GpuArith e{b};
+    mainloop->beginRanges(b, ranges);
+    for (auto [r, range] : llvm::enumerate(ranges)) {
+      mainloop->beginRange(b, range);
+      auto loop = scf::ForOp::create(
+          b, range.begin, range.end, e.index(k.cfg.tileK), state,
+          [&](OpBuilder &nb, Location nloc, Value j0, ValueRange carried) {
+            ImplicitLocOpBuilder ib(nloc, nb);
+            scf::YieldOp::create(ib, keyTile(ib, j0, range, r, carried));
+          });
+      state.assign(loop.getResults().begin(), loop.getResults().end());
+    }
+    mainloop->endRanges(b);
+    return state;
   }
 
   void emitBody(ImplicitLocOpBuilder &b, gpu::GPUFuncOp func) {
@@ -135,19 +160,22 @@ private:
     for (int64_t t = 0; t < cfg.valueDim / 8; ++t)
       state.push_back(zeroAcc);
 
-    SmallVector<KeyRange> ranges = keyRanges(b);
-    mainloop->beginRanges(b, ranges);
-    for (auto [r, range] : llvm::enumerate(ranges)) {
-      mainloop->beginRange(b, range);
-      auto loop = scf::ForOp::create(
-          b, range.begin, range.end, e.index(cfg.tileK), state,
-          [&](OpBuilder &nb, Location nloc, Value j0, ValueRange carried) {
-            ImplicitLocOpBuilder ib(nloc, nb);
-            scf::YieldOp::create(ib, keyTile(ib, j0, range, r, carried));
+    if (cfg.slots <= kMaxUnrolledSlots) {
+      // All ranges unrolled: the chained schedule prefetches across them.
+      state = runRanges(b, keyRanges(b), state);
+    } else {
+      // Many intervals: one interval's ranges per iteration of a run-time
+      // loop (each iteration drains its copies: fine for rare, narrow
+      // bands), so compile time stays flat in the interval count.
+      state = foldIntervals(
+          b, k, state,
+          [&](ImplicitLocOpBuilder &ib, Value lo, Value hi,
+              ValueRange carried) {
+            SmallVector<KeyRange> ranges;
+            appendKeyRanges(ib, lo, hi, ranges);
+            return runRanges(ib, ranges, SmallVector<Value>(carried));
           });
-      state.assign(loop.getResults().begin(), loop.getResults().end());
     }
-    mainloop->endRanges(b);
     emitEpilogue(b, k, state);
   }
 
@@ -179,11 +207,39 @@ private:
 std::pair<Value, Value> loadInterval(ImplicitLocOpBuilder &b,
                                      const KernelContext &k, int64_t slot) {
   GpuArith e{b};
+  return loadInterval(b, k, e.index(slot));
+}
+
+std::pair<Value, Value> loadInterval(ImplicitLocOpBuilder &b,
+                                     const KernelContext &k, Value slot) {
+  GpuArith e{b};
   Value lo = e.toIndex(memref::LoadOp::create(
-      b, k.bounds, ValueRange{k.head, e.index(slot), e.index(0)}));
+      b, k.bounds, ValueRange{k.head, slot, e.index(0)}));
   Value hi = e.toIndex(memref::LoadOp::create(
-      b, k.bounds, ValueRange{k.head, e.index(slot), e.index(1)}));
+      b, k.bounds, ValueRange{k.head, slot, e.index(1)}));
   return {lo, hi};
+}
+
+SmallVector<Value> foldIntervals(ImplicitLocOpBuilder &b,
+                                 const KernelContext &k, ValueRange init,
+                                 IntervalBody body) {
+  GpuArith e{b};
+  SmallVector<Value> carried(init);
+  if (k.cfg.slots <= kMaxUnrolledSlots) {
+    for (int64_t slot = 0; slot < k.cfg.slots; ++slot) {
+      auto [lo, hi] = loadInterval(b, k, slot);
+      carried = body(b, lo, hi, carried);
+    }
+    return carried;
+  }
+  auto loop = scf::ForOp::create(
+      b, e.index(0), e.index(k.cfg.slots), e.index(1), carried,
+      [&](OpBuilder &nb, Location loc, Value slot, ValueRange state) {
+        ImplicitLocOpBuilder ib(loc, nb);
+        auto [lo, hi] = loadInterval(ib, k, slot);
+        scf::YieldOp::create(ib, body(ib, lo, hi, state));
+      });
+  return SmallVector<Value>(loop.getResults());
 }
 
 gpu::GPUFuncOp buildAttentionKernel(OpBuilder &moduleBuilder, Location loc,

@@ -41,27 +41,7 @@ func.func @f(%q: tensor<1x2x8x64xbf16>) -> tensor<1x2x8x64xbf16> {
 
 // -----
 
-// One key loop per interval: 65 would compile for over 17 s.
-func.func @f(%q: memref<1x1x256x64xbf16>) {
-  // expected-error @+1 {{head 0 has 65 intervals, more than the 64 per head the GPU kernel takes: it compiles one key loop per interval, and compile time grows with each; merge intervals or use the CPU pipeline}}
-  spa.attention bands(#spa.bands<causal, [0:1, 2:3, 4:5, 6:7, 8:9, 10:11, 12:13, 14:15, 16:17, 18:19, 20:21, 22:23, 24:25, 26:27, 28:29, 30:31, 32:33, 34:35, 36:37, 38:39, 40:41, 42:43, 44:45, 46:47, 48:49, 50:51, 52:53, 54:55, 56:57, 58:59, 60:61, 62:63, 64:65, 66:67, 68:69, 70:71, 72:73, 74:75, 76:77, 78:79, 80:81, 82:83, 84:85, 86:87, 88:89, 90:91, 92:93, 94:95, 96:97, 98:99, 100:101, 102:103, 104:105, 106:107, 108:109, 110:111, 112:113, 114:115, 116:117, 118:119, 120:121, 122:123, 124:125, 126:127, 128:129]>)
-      ins(%q, %q, %q : memref<1x1x256x64xbf16>, memref<1x1x256x64xbf16>, memref<1x1x256x64xbf16>)
-      outs(%q : memref<1x1x256x64xbf16>)
-  return
-}
-
-// -----
-
-// Bidirectional: a loop per interval and side.
-func.func @f(%q: memref<1x2x256x64xbf16>) {
-  // expected-error @+1 {{head 1 has 33 intervals, more than the 32 per head the GPU kernel takes in bidirectional mode: it compiles one key loop per interval and side, and compile time grows with each; merge intervals or use the CPU pipeline}}
-  spa.attention bands(#spa.bands<bidirectional, [0:8], [0:1, 2:3, 4:5, 6:7, 8:9, 10:11, 12:13, 14:15, 16:17, 18:19, 20:21, 22:23, 24:25, 26:27, 28:29, 30:31, 32:33, 34:35, 36:37, 38:39, 40:41, 42:43, 44:45, 46:47, 48:49, 50:51, 52:53, 54:55, 56:57, 58:59, 60:61, 62:63, 64:65]>)
-      ins(%q, %q, %q : memref<1x2x256x64xbf16>, memref<1x2x256x64xbf16>, memref<1x2x256x64xbf16>)
-      outs(%q : memref<1x2x256x64xbf16>)
-  return
-}
-
-// -----
+// More intervals per head than the launch contract carries: many-intervals.test.
 
 // The band and work tables are i32.
 func.func @f(%q: memref<1x1x1x64xbf16>, %k: memref<1x1x2147483648x64xbf16>) {
