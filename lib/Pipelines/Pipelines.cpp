@@ -98,6 +98,7 @@ static std::unique_ptr<Pass> createBufferizePass() {
 
 void mlir::spa::buildCpuPipeline(OpPassManager &pm,
                                  const CpuPipelineOptions &options) {
+  pm.addPass(createSpaCheckInput());
   // Plan for the lowering's own tiles (tile_balanced cuts by them).
   SpaBalanceBandsOptions balance;
   balance.policy = options.policy;
@@ -139,6 +140,7 @@ void mlir::spa::buildCpuPipeline(OpPassManager &pm,
 void mlir::spa::buildGpuKernelPipeline(OpPassManager &pm,
                                        const GpuPipelineOptions &options) {
   ConvertSpaToGPUOptions kernel = options.kernelOptions();
+  pm.addPass(createSpaCheckInput());
   // Balance for the kernel's own tile shape (16 query rows per warp).
   SpaBalanceBandsOptions balance;
   balance.policy = options.policy;

@@ -11,6 +11,8 @@
 #include "spa/Dialect/Spa/IR/SpaDialect.h"
 #include "spa/Planning/BandPlan.h"
 #include "spa/Registration/InitAll.h"
+#include "spa/Registration/SourceChecks.h"
+#include "spa/Dialect/Spa/Transforms/Passes.h"
 #include "spa/Runtime/CpuExecutable.h"
 #include "spa/Runtime/CudaCompiler.h"
 #include "spa/Version.h"
@@ -118,6 +120,8 @@ public:
   static Module parse(std::shared_ptr<Context> context, const std::string &text,
                       const std::string &filename) {
     DiagnosticCollector diagnostics(context->get());
+    if (failed(mlir::spa::checkSourceText(text, filename, context->get())))
+      diagnostics.raise("failed to parse " + filename);
     mlir::ParserConfig config(context->get());
     auto op = mlir::parseSourceString<mlir::ModuleOp>(text, config, filename);
     if (!op)
@@ -142,10 +146,13 @@ public:
       diagnostics.raise("module failed to verify");
   }
 
-  /// Runs a textual pipeline: "builtin.module(a,b)" or "a,b" on the module.
+  /// Runs a textual pipeline: "builtin.module(a,b)" or "a,b" on the module,
+  /// after -spa-check-input (IR that upstream passes crash on is refused
+  /// first, whatever passes the caller asks for).
   void runPipeline(const std::string &pipeline) {
     DiagnosticCollector diagnostics(context->get());
     mlir::PassManager pm(context->get());
+    pm.addPass(mlir::spa::createSpaCheckInput());
     std::string errors;
     llvm::raw_string_ostream errorStream(errors);
     std::string text = pipeline;

@@ -9,6 +9,7 @@
 // RUN: not spa-opt %s "--spa-to-llvm-cpu=policy=}" 2>&1 | FileCheck %s --check-prefix=BRACE
 
 // CPU: builtin.module(
+// CPU-NEXT: spa-check-input,
 // The CPU lowering's balance also uses its own tile shape.
 // CPU-NEXT: spa-balance-bands{{{.*}}policy=pair_balanced{{.*}}tile-k=32 tile-q=16},
 // CPU-NEXT: spa-expand-band-bounds,
@@ -19,7 +20,8 @@
 // CPU: reconcile-unrealized-casts
 
 // The kernel's balance uses its own tile shape (16 rows per warp).
-// GPU: spa-balance-bands{{{.*}}tile-k=32 tile-q=128},
+// GPU: spa-check-input,
+// GPU-NEXT: spa-balance-bands{{{.*}}tile-k=32 tile-q=128},
 // GPU-NEXT: one-shot-bufferize
 // GPU-NEXT: convert-spa-to-gpu{chip=sm_80 mma=mma.sync stages=1 tile-k=32 warps=8},
 // GPU: gpu-module-to-binary{{{.*}}format=isa

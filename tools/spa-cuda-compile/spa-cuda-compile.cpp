@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "spa/Registration/InitAll.h"
+#include "spa/Registration/SourceChecks.h"
 #include "spa/Runtime/CudaCompiler.h"
 #include "spa/Version.h"
 
@@ -101,7 +102,10 @@ int main(int argc, char **argv) {
     llvm::errs() << "spa-cuda-compile: error: " << errorMessage << "\n";
     return 1;
   }
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  unsigned bufferId =
+      sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  if (mlir::spa::reportUnparseableInput(sourceMgr, bufferId))
+    return 1;
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
     return 1;

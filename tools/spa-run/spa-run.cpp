@@ -23,6 +23,7 @@
 #include "spa/Runtime/CpuExecutable.h"
 #include "spa/Planning/BandPlan.h"
 #include "spa/Registration/InitAll.h"
+#include "spa/Registration/SourceChecks.h"
 #include "spa/Version.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -269,7 +270,10 @@ int main(int argc, char **argv) {
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputFile);
   if (!buffer)
     fail("cannot read " + inputFile);
-  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  unsigned bufferId =
+      sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  if (mlir::spa::reportUnparseableInput(sourceMgr, bufferId))
+    return 1;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)

@@ -68,4 +68,15 @@ def SpaExpandBandBounds : Pass<"spa-expand-band-bounds"> {
   ];
 }
 
+def SpaCheckInput : Pass<"spa-check-input"> {
+  let summary = "Reject input IR that upstream passes of the pipelines crash on";
+  let description = [{
+    The first pass of spa's pipelines: gives a located error for IR that the
+    verifiers accept but a later upstream pass of the pipeline crashes on,
+    so that no user input ends in a signal. Today: `tensor.dim` and
+    `memref.dim` with a constant index outside `[0, rank)` (MLIR 22's
+    canonicalizer segfaults folding it).
+  }];
+}
+
 #endif // SPA_DIALECT_SPA_TRANSFORMS_PASSES_TD
