@@ -97,10 +97,12 @@ TEST(GradWorkList, ReachIsContiguousAndComplete) {
           RowRange rows = queryRowsReachingKeyTile(iv, side, k0, s.tile.k,
                                                    s.nq, s.nk);
           for (int64_t i = 0; i < s.nq; ++i)
-            for (int64_t j = k0; j < std::min(k0 + s.tile.k, s.nk); ++j)
-              if (inInterval(iv, side, i + s.nk - s.nq, j))
+            for (int64_t j = k0; j < std::min(k0 + s.tile.k, s.nk); ++j) {
+              if (inInterval(iv, side, i + s.nk - s.nq, j)) {
                 ASSERT_TRUE(i >= rows.begin && i < rows.end)
                     << "row " << i << " key " << j;
+              }
+            }
         }
 }
 

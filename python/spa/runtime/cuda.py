@@ -60,11 +60,16 @@ class CudaArtifact:
         return self.metadata["kernels"][0]
 
 
+# spa.attention's and spa.attention_grad's operands, in op order.
+_OPERAND_ORDER = ["query", "key", "value", "output", "log_sum_exp",
+                  "output_grad", "query_grad", "key_grad", "value_grad"]
+
+
 @dataclass
 class OpLaunches:
     """The kernels of one spa op of an artifact, in launch order, and the
-    tensors a call of the op takes (inputs), returns (outputs) and allocates
-    for itself (scratch), each once, in order of first use."""
+    tensors a call of the op takes (inputs), returns (outputs), each once in
+    the op's operand order, and allocates for itself (scratch)."""
     op: int
     kernels: List[Dict]
     inputs: List[Dict]
@@ -74,7 +79,7 @@ class OpLaunches:
 
 def op_launches(metadata: Dict, op: Optional[int] = None) -> OpLaunches:
     """Groups launch.json's kernels by op (`op` may be left out when the
-    artifact holds one op). A buffer shared by kernels must have one dtype
+    artifact holds one op); inputs and outputs in the op's operand order. A buffer shared by kernels must have one dtype
     and shape; a name that is an output of the op may not be read by a later
     kernel of it as an input."""
     kernels = metadata["kernels"]
@@ -107,7 +112,14 @@ def op_launches(metadata: Dict, op: Optional[int] = None) -> OpLaunches:
                 continue
             seen[name] = arg
             groups[arg["kind"]].append(arg)
-    return OpLaunches(op, chosen, groups["input"], groups["output"],
+    # Inputs and outputs in the op's operand order (a call passes them as
+    # the op lists them), whatever kernel uses them first.
+    def operand_order(arg):
+        name = arg["name"]
+        return (_OPERAND_ORDER.index(name) if name in _OPERAND_ORDER
+                else len(_OPERAND_ORDER))
+    return OpLaunches(op, chosen, sorted(groups["input"], key=operand_order),
+                      sorted(groups["output"], key=operand_order),
                       groups["scratch"])
 
 

@@ -89,10 +89,11 @@ def test_runtime_groups_kernels_by_op():
     assert forward.scratch == []
     grad = op_launches(artifact.metadata, op=1)
     assert [k["role"] for k in grad.kernels] == ["preprocess", "dkdv", "dq"]
+    # The op's operand order, not the kernels' order of first use.
     assert [a["name"] for a in grad.inputs] == [
-        "output", "output_grad", "query", "key", "value", "log_sum_exp"]
-    assert [a["name"] for a in grad.outputs] == ["key_grad", "value_grad",
-                                                 "query_grad"]
+        "query", "key", "value", "output", "log_sum_exp", "output_grad"]
+    assert [a["name"] for a in grad.outputs] == ["query_grad", "key_grad",
+                                                 "value_grad"]
     assert [(a["name"], a["shape"]) for a in grad.scratch] == [
         ("delta", [2, 4, 100])]
 
