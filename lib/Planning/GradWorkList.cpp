@@ -19,9 +19,9 @@ namespace spa::plan {
 using detail::ceilDiv;
 using detail::floorDiv;
 
-RowRange queryRowsReachingKeyTile(Interval interval, int side,
-                                  int64_t firstKey, int64_t tileK,
-                                  int64_t queryLen, int64_t keyLen) {
+RowRange queryRowsReachingKeyTile(Interval interval, int side, int64_t firstKey,
+                                  int64_t tileK, int64_t queryLen,
+                                  int64_t keyLen) {
   if (interval.lo >= interval.hi || tileK <= 0 || firstKey >= keyLen ||
       queryLen <= 0)
     return {};
@@ -56,7 +56,8 @@ int64_t interiorQueryTiles(RowRange rows, Interval interval, int side,
   // Tile t covers rows [b + t Tq, b + t Tq + Tq - 1], positions shifted by
   // offset; each condition becomes a bound on t.
   const int64_t b = rows.begin + offset, tq = tile.q;
-  int64_t tMin = 0, tMax = std::min(n - 1, floorDiv(queryLen - tq - rows.begin, tq));
+  int64_t tMin = 0,
+          tMax = std::min(n - 1, floorDiv(queryLen - tq - rows.begin, tq));
   if (side > 0) {
     // pFirst - lastKey >= lo and pLast - firstKey < hi.
     tMin = std::max(tMin, ceilDiv(lastKey + interval.lo - b, tq));
@@ -89,15 +90,15 @@ double keyTileItemCost(const std::vector<HeadBands> &groupHeads,
         const int64_t tiles = ceilDiv(rows.size(), tile.q);
         const int64_t interior = interiorQueryTiles(
             rows, interval, side, firstKey, tile, queryLen, keyLen);
-        cost += static_cast<double>(tiles) * weights.fullTile +
-                static_cast<double>(tiles - interior) *
-                    weights.partialTileExtra;
+        cost +=
+            static_cast<double>(tiles) * weights.fullTile +
+            static_cast<double>(tiles - interior) * weights.partialTileExtra;
       }
   return cost;
 }
 
-int64_t countKeyTileWorkItems(int64_t batch, int64_t numKvHeads,
-                              int64_t keyLen, int64_t tileK) {
+int64_t countKeyTileWorkItems(int64_t batch, int64_t numKvHeads, int64_t keyLen,
+                              int64_t tileK) {
   return countWorkItems(batch, numKvHeads, keyLen, tileK);
 }
 
@@ -123,9 +124,9 @@ buildKeyTileWorkList(const BandTable &table, int64_t batch, int64_t numKvHeads,
     std::vector<HeadBands> heads(table.heads.begin() + g * group,
                                  table.heads.begin() + (g + 1) * group);
     for (int64_t t = 0; t < numKeyTiles; ++t)
-      items.push_back({keyTileItemCost(heads, t, queryLen, keyLen, table.mode,
-                                       tile),
-                       g, t});
+      items.push_back(
+          {keyTileItemCost(heads, t, queryLen, keyLen, table.mode, tile), g,
+           t});
   }
   // Stable: equal costs keep (kvHead, tile) order on every platform.
   std::stable_sort(

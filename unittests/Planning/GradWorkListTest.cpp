@@ -63,16 +63,16 @@ const Shape kShapes[] = {{100, 100, {16, 16}}, {77, 130, {16, 32}},
                          {130, 77, {32, 16}},  {1, 1, {16, 16}},
                          {64, 64, {64, 64}},   {200, 57, {64, 16}}};
 
-const Interval kIntervals[] = {{0, 1},  {0, 5},   {3, 20},  {16, 48},
-                               {1, 2},  {40, 41}, {0, 300}, {7, 64}};
+const Interval kIntervals[] = {{0, 1}, {0, 5},   {3, 20},  {16, 48},
+                               {1, 2}, {40, 41}, {0, 300}, {7, 64}};
 
 TEST(GradWorkList, RowsAndInteriorTilesMatchBruteForce) {
   for (const Shape &s : kShapes)
     for (Interval iv : kIntervals)
       for (int side : {1, -1})
         for (int64_t k0 = 0; k0 < s.nk; k0 += s.tile.k) {
-          RowRange rows = queryRowsReachingKeyTile(iv, side, k0, s.tile.k,
-                                                   s.nq, s.nk);
+          RowRange rows =
+              queryRowsReachingKeyTile(iv, side, k0, s.tile.k, s.nq, s.nk);
           RowRange expected = bruteRows(iv, side, k0, s.tile.k, s.nq, s.nk);
           SCOPED_TRACE(::testing::Message()
                        << "nq=" << s.nq << " nk=" << s.nk << " [" << iv.lo
@@ -94,8 +94,8 @@ TEST(GradWorkList, ReachIsContiguousAndComplete) {
     for (Interval iv : kIntervals)
       for (int side : {1, -1})
         for (int64_t k0 = 0; k0 < s.nk; k0 += s.tile.k) {
-          RowRange rows = queryRowsReachingKeyTile(iv, side, k0, s.tile.k,
-                                                   s.nq, s.nk);
+          RowRange rows =
+              queryRowsReachingKeyTile(iv, side, k0, s.tile.k, s.nq, s.nk);
           for (int64_t i = 0; i < s.nq; ++i)
             for (int64_t j = k0; j < std::min(k0 + s.tile.k, s.nk); ++j) {
               if (inInterval(iv, side, i + s.nk - s.nq, j)) {
@@ -122,8 +122,8 @@ TEST(GradWorkList, ItemCostCountsVisitedTiles) {
             int64_t tiles = (rows.size() + 15) / 16;
             int64_t interior =
                 bruteInterior(rows, iv, side, t * 16, ts, 90, 100);
-            expected += double(tiles) + double(tiles - interior) *
-                                            w.partialTileExtra;
+            expected +=
+                double(tiles) + double(tiles - interior) * w.partialTileExtra;
           }
       EXPECT_DOUBLE_EQ(keyTileItemCost(group, t, 90, 100, mode, ts), expected)
           << "tile " << t;
@@ -167,9 +167,9 @@ TEST(GradWorkList, DegenerateInputs) {
   EXPECT_EQ(queryRowsReachingKeyTile({3, 3}, 1, 0, 16, 10, 10).size(), 0);
   EXPECT_EQ(queryRowsReachingKeyTile({0, 1}, -1, 0, 16, 10, 10).size(), 0)
       << "the anti side starts at distance 1";
-  EXPECT_EQ(countKeyTileWorkItems(int64_t(1) << 40, int64_t(1) << 40, 1 << 20,
-                                  16),
-            std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(
+      countKeyTileWorkItems(int64_t(1) << 40, int64_t(1) << 40, 1 << 20, 16),
+      std::numeric_limits<int64_t>::max());
 }
 
 } // namespace

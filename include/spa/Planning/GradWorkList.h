@@ -46,9 +46,9 @@ struct RowRange {
 /// anti side of the bidirectional mode, d = j - p with d >= max(lo, 1)),
 /// where p = i + keyLen - queryLen. The rows of one interval and side are
 /// contiguous; empty when lo >= hi or the key tile starts past keyLen.
-RowRange queryRowsReachingKeyTile(Interval interval, int side,
-                                  int64_t firstKey, int64_t tileK,
-                                  int64_t queryLen, int64_t keyLen);
+RowRange queryRowsReachingKeyTile(Interval interval, int side, int64_t firstKey,
+                                  int64_t tileK, int64_t queryLen,
+                                  int64_t keyLen);
 
 /// Of the query tiles [begin + t * tileQ, +tileQ) covering `rows`, how many
 /// are interior for the key tile at `firstKey`: every query row exists,
@@ -69,8 +69,8 @@ double keyTileItemCost(const std::vector<HeadBands> &groupHeads,
 
 /// batch * numKvHeads * ceil(keyLen / tileK), INT64_MAX on overflow, 0 when
 /// an argument is not positive.
-int64_t countKeyTileWorkItems(int64_t batch, int64_t numKvHeads,
-                              int64_t keyLen, int64_t tileK);
+int64_t countKeyTileWorkItems(int64_t batch, int64_t numKvHeads, int64_t keyLen,
+                              int64_t tileK);
 
 /// Every (batch, key/value head, key tile) item, heaviest first by
 /// keyTileItemCost; ties keep (kvHead, tile) order, the batch is innermost.

@@ -74,8 +74,7 @@ static LogicalResult readGradShapes(AttentionGradOp op, KernelConfig &cfg) {
   if (cfg.batch == 0 || cfg.queryLen == 0 || cfg.keyLen == 0)
     return op.emitOpError("the GPU backward kernels need a non-empty batch, "
                           "query and key sequence; got B = ")
-           << cfg.batch << ", Nq = " << cfg.queryLen << ", Nk = "
-           << cfg.keyLen;
+           << cfg.batch << ", Nq = " << cfg.queryLen << ", Nk = " << cfg.keyLen;
   cfg.bidirectional = bands.getMode() == BandMode::Bidirectional;
   cfg.withLse = true;
   cfg.scaleLog2 = op.getEffectiveScale() * M_LOG2E;
@@ -129,8 +128,7 @@ static LogicalResult checkGradSizes(AttentionGradOp op,
   return success();
 }
 
-FailureOr<BackwardConfig>
-mlir::spa::gpu_kernel::resolveBackwardConfig(
+FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
     AttentionGradOp op, const ConvertSpaToGPUOptions &options) {
   BackwardConfig grad;
   KernelConfig &cfg = grad.base;

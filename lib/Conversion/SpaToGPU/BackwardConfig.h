@@ -29,9 +29,7 @@ struct BackwardConfig {
   KernelConfig base;
   double scale = 1.0; ///< the op's effective scale (dQ, dK factor)
 
-  int64_t groupSize() const {
-    return base.numQueryHeads / base.numKvHeads;
-  }
+  int64_t groupSize() const { return base.numQueryHeads / base.numKvHeads; }
   /// Rows of the item's own tile: keys (dK/dV) or queries (dQ).
   int64_t ownRows() const { return 16 * base.warps; }
   /// Rows of one streamed tile: queries (dK/dV) or keys (dQ).
@@ -53,9 +51,7 @@ struct BackwardConfig {
   ::spa::plan::TileShape keyValueTile() const {
     return {streamRows(), ownRows()};
   }
-  ::spa::plan::TileShape queryTile() const {
-    return {ownRows(), streamRows()};
-  }
+  ::spa::plan::TileShape queryTile() const { return {ownRows(), streamRows()}; }
 };
 
 /// Resolves `options` for a buffer-form spa.attention_grad with a concrete
@@ -65,7 +61,8 @@ struct BackwardConfig {
 /// and tables within their limits. Emits a located error and fails
 /// otherwise.
 FailureOr<BackwardConfig>
-resolveBackwardConfig(AttentionGradOp op, const ConvertSpaToGPUOptions &options);
+resolveBackwardConfig(AttentionGradOp op,
+                      const ConvertSpaToGPUOptions &options);
 
 } // namespace mlir::spa::gpu_kernel
 

@@ -71,8 +71,8 @@ private:
     mainloop->setupSharedMemory(b);
     Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     auto workAt = [&](int64_t field) {
-      return e.toIndex(memref::LoadOp::create(
-          b, k.work, ValueRange{item, e.index(field)}));
+      return e.toIndex(
+          memref::LoadOp::create(b, k.work, ValueRange{item, e.index(field)}));
     };
     k.batchIdx = workAt(0);
     k.kvHead = workAt(1);
@@ -80,15 +80,14 @@ private:
     mainloop->loadOwn(b, k.key, k.value, k.kvHead, j0, cfg.keyLen);
 
     Value zeroAcc = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()),
-                                  0.0f));
+        b,
+        DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()), 0.0f));
     // Carried: dK (D / 8 tiles), then dV (Dv / 8 tiles).
     SmallVector<Value> state(cfg.headDim / 8 + cfg.valueDim / 8, zeroAcc);
     Value firstHead = e.mul(k.kvHead, e.index(grad.groupSize()));
     auto headLoop = scf::ForOp::create(
         b, firstHead, e.add(firstHead, e.index(grad.groupSize())), e.index(1),
-        state,
-        [&](OpBuilder &nb, Location l, Value head, ValueRange carried) {
+        state, [&](OpBuilder &nb, Location l, Value head, ValueRange carried) {
           ImplicitLocOpBuilder hb(l, nb);
           scf::YieldOp::create(hb, queryHead(hb, head, j0, carried));
         });
@@ -124,8 +123,8 @@ private:
             b, rows.first, rows.second, e.index(grad.streamRows()), state,
             [&](OpBuilder &nb, Location l, Value i0, ValueRange inner) {
               ImplicitLocOpBuilder ib(l, nb);
-              TilePair pair{j0, i0, /*ownIsKey=*/true, sideLo, hi, side,
-                            Value()};
+              TilePair pair{j0,   i0,     /*ownIsKey=*/true, sideLo, hi,
+                            side, Value()};
               scf::YieldOp::create(ib, queryTile(ib, pair, inner));
             });
         state.assign(loop.getResults().begin(), loop.getResults().end());

@@ -74,7 +74,8 @@ protected:
   const KernelConfig &cfg;
 };
 
-std::unique_ptr<BackwardMainloop> createBackwardMainloopSm80(BackwardContext &k);
+std::unique_ptr<BackwardMainloop>
+createBackwardMainloopSm80(BackwardContext &k);
 
 } // namespace mlir::spa::gpu_kernel
 

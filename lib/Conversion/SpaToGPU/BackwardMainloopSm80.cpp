@@ -38,8 +38,8 @@ public:
         b, MemRefType::get({0}, i8, MemRefLayoutAttrInterface(), workgroup),
         kDynamicSharedName);
     int64_t bytes = grad.sharedBytes();
-    auto wholeType = MemRefType::get({bytes}, i8, MemRefLayoutAttrInterface(),
-                                     workgroup);
+    auto wholeType =
+        MemRefType::get({bytes}, i8, MemRefLayoutAttrInterface(), workgroup);
     Value whole = memref::ReinterpretCastOp::create(
         b, wholeType, raw, int64_t(0), ArrayRef<int64_t>{bytes},
         ArrayRef<int64_t>{1});
@@ -47,8 +47,8 @@ public:
     auto view = [&](int64_t rows, int64_t width) {
       auto type = MemRefType::get({rows, grad.pitch(width)}, cfg.elementType,
                                   MemRefLayoutAttrInterface(), workgroup);
-      Value tile = memref::ViewOp::create(b, type, whole, e.index(offset),
-                                          ValueRange{});
+      Value tile =
+          memref::ViewOp::create(b, type, whole, e.index(offset), ValueRange{});
       offset += rows * grad.pitch(width) * 2;
       return tile;
     };
@@ -74,8 +74,8 @@ public:
     gpu::BarrierOp::create(b); // the previous stream tiles are read
     copyTile(b, k, first, head, row0, grad.streamRows(), limit, cfg.headDim,
              stream[0], e.index(0));
-    copyTile(b, k, second, head, row0, grad.streamRows(), limit,
-             cfg.valueDim, stream[1], e.index(0));
+    copyTile(b, k, second, head, row0, grad.streamRows(), limit, cfg.valueDim,
+             stream[1], e.index(0));
     gpu::BarrierOp::create(b);
   }
 
@@ -85,14 +85,14 @@ public:
     unsigned w = which == Operand::First ? 0 : 1;
     int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
     Value zeroAcc = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()),
-                                  0.0f));
+        b,
+        DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()), 0.0f));
     SmallVector<Value> acc(grad.streamRows() / 8, zeroAcc);
     Value ownRow =
         e.add(e.mul(k.warp, e.index(16)), e.rem(k.lane, e.index(16)));
     Value aCol = e.mul(e.div(k.lane, e.index(16)), e.index(8));
-    Value bCol = e.mul(e.rem(e.div(k.lane, e.index(8)), e.index(2)),
-                       e.index(8));
+    Value bCol =
+        e.mul(e.rem(e.div(k.lane, e.index(8)), e.index(2)), e.index(8));
     for (int64_t ks = 0; ks < width / 16; ++ks) {
       Value aFrag = ldmatrix(b, cfg.elementType, own[w], ownRow,
                              e.add(e.index(ks * 16), aCol), 4, false);
@@ -112,8 +112,8 @@ public:
     GpuArith e{b};
     unsigned w = which == Operand::First ? 0 : 1;
     for (int64_t ks = 0; ks < grad.streamRows() / 16; ++ks) {
-      Value aFrag = accumulatorsAsA(b, tiles[2 * ks], tiles[2 * ks + 1],
-                                    cfg.elementType);
+      Value aFrag =
+          accumulatorsAsA(b, tiles[2 * ks], tiles[2 * ks + 1], cfg.elementType);
       Value streamRow = e.add(e.index(ks * 16), e.rem(k.lane, e.index(16)));
       for (int64_t dt = 0; dt < int64_t(acc.size()); ++dt) {
         Value bFrag = ldmatrix(b, cfg.elementType, stream[w], streamRow,

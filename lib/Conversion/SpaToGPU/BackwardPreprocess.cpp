@@ -111,8 +111,8 @@ gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
               });
           sum = ie.fadd(sum, guarded.getResult(0));
         }
-        Value total = vector::ReductionOp::create(
-            ib, vector::CombiningKind::ADD, sum);
+        Value total =
+            vector::ReductionOp::create(ib, vector::CombiningKind::ADD, sum);
         scf::YieldOp::create(ib, total);
       },
       [&](OpBuilder &nb, Location l) {

@@ -67,8 +67,8 @@ private:
     mainloop->setupSharedMemory(b);
     Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     auto workAt = [&](int64_t field) {
-      return e.toIndex(memref::LoadOp::create(
-          b, k.work, ValueRange{item, e.index(field)}));
+      return e.toIndex(
+          memref::LoadOp::create(b, k.work, ValueRange{item, e.index(field)}));
     };
     k.batchIdx = workAt(0);
     k.head = workAt(1);
@@ -86,8 +86,8 @@ private:
           loadRowStatistics(b, k, k.head, e.add(rowBase, e.index(8 * r)));
 
     Value zeroAcc = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()),
-                                  0.0f));
+        b,
+        DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()), 0.0f));
     SmallVector<Value> dQ(cfg.headDim / 8, zeroAcc);
     for (int64_t slot = 0; slot < cfg.slots; ++slot) {
       std::pair<Value, Value> interval = loadInterval(b, k, slot);
@@ -102,10 +102,9 @@ private:
             b, keys.first, keys.second, e.index(grad.streamRows()), dQ,
             [&](OpBuilder &nb, Location l, Value j0, ValueRange carried) {
               ImplicitLocOpBuilder ib(l, nb);
-              TilePair pair{k.i0, j0, /*ownIsKey=*/false, sideLo, hi, side,
-                            Value()};
-              scf::YieldOp::create(
-                  ib, keyTile(ib, pair, lse2, delta, carried));
+              TilePair pair{k.i0, j0,     /*ownIsKey=*/false, sideLo, hi,
+                            side, Value()};
+              scf::YieldOp::create(ib, keyTile(ib, pair, lse2, delta, carried));
             });
         dQ.assign(loop.getResults().begin(), loop.getResults().end());
       }
@@ -122,17 +121,17 @@ private:
     const KernelConfig &cfg = grad.base;
     Value j0 = pair.streamFirst;
     mainloop->loadStream(b, k.key, k.value, k.kvHead, j0, cfg.keyLen);
-    pair.interior = pairInterior(b, k, k.i0, grad.ownRows(), j0,
-                                 grad.streamRows(), pair.lo, pair.hi,
-                                 pair.side);
+    pair.interior =
+        pairInterior(b, k, k.i0, grad.ownRows(), j0, grad.streamRows(), pair.lo,
+                     pair.hi, pair.side);
     SmallVector<Value> scores = mainloop->ownTimesStreamT(b, Operand::First);
     SmallVector<Value> probs = recomputeProbabilities(
         b, k, pair, scores,
         [&](int64_t, int64_t r, int64_t) { return lse2[r]; });
     SmallVector<Value> dP = mainloop->ownTimesStreamT(b, Operand::Second);
-    SmallVector<Value> dS = scoreGradients(
-        b, k, pair, probs, dP,
-        [&](int64_t, int64_t r, int64_t) { return delta[r]; });
+    SmallVector<Value> dS =
+        scoreGradients(b, k, pair, probs, dP,
+                       [&](int64_t, int64_t r, int64_t) { return delta[r]; });
     return mainloop->accumulate(b, dS, Operand::First,
                                 SmallVector<Value>(carried));
   }

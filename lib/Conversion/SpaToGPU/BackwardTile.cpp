@@ -38,17 +38,15 @@ static Value admissible(ImplicitLocOpBuilder &b, const BackwardContext &k,
                         int64_t i) {
   const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
-  Value own = e.add(pair.ownFirst,
-                    e.add(e.mul(k.warp, e.index(16)),
-                          e.add(k.g, e.index(8 * r))));
+  Value own = e.add(pair.ownFirst, e.add(e.mul(k.warp, e.index(16)),
+                                         e.add(k.g, e.index(8 * r))));
   Value stream = e.add(pair.streamFirst,
                        e.add(e.index(8 * nt + i), e.mul(k.c, e.index(2))));
   Value key = pair.ownIsKey ? own : stream;
   Value query = pair.ownIsKey ? stream : own;
   Value p = e.add(query, e.index(cfg.keyLen - cfg.queryLen));
   Value d = pair.side > 0 ? e.sub(p, key) : e.sub(key, p);
-  Value inBand =
-      e.andi(e.cmp(P::sge, d, pair.lo), e.cmp(P::slt, d, pair.hi));
+  Value inBand = e.andi(e.cmp(P::sge, d, pair.lo), e.cmp(P::slt, d, pair.hi));
   Value exist = e.andi(e.cmp(P::slt, key, e.index(cfg.keyLen)),
                        e.cmp(P::slt, query, e.index(cfg.queryLen)));
   return e.andi(inBand, exist);
@@ -56,11 +54,11 @@ static Value admissible(ImplicitLocOpBuilder &b, const BackwardContext &k,
 
 /// Applies `compute` to every element; on edge tiles (not `pair.interior`)
 /// inadmissible elements become 0. Interior tiles take no mask arithmetic.
-static SmallVector<Value> maskedElementwise(
-    ImplicitLocOpBuilder &b, const BackwardContext &k, const TilePair &pair,
-    int64_t tiles,
-    const std::function<Value(ImplicitLocOpBuilder &, int64_t, int64_t,
-                              int64_t)> &compute) {
+static SmallVector<Value>
+maskedElementwise(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                  const TilePair &pair, int64_t tiles,
+                  const std::function<Value(ImplicitLocOpBuilder &, int64_t,
+                                            int64_t, int64_t)> &compute) {
   Type f32 = b.getF32Type();
   auto build = [&](ImplicitLocOpBuilder &ib, bool masked) {
     GpuArith ie{ib};
@@ -100,8 +98,8 @@ SmallVector<Value> recomputeProbabilities(ImplicitLocOpBuilder &b,
       b, k, pair, scores.size(),
       [&](ImplicitLocOpBuilder &ib, int64_t nt, int64_t r, int64_t i) {
         GpuArith ie{ib};
-        Value s = ie.fmul(element(ib, scores[nt], r, i),
-                          ie.f32(k.cfg.scaleLog2));
+        Value s =
+            ie.fmul(element(ib, scores[nt], r, i), ie.f32(k.cfg.scaleLog2));
         return ie.exp2(ie.fsub(s, lse2(nt, r, i)));
       });
 }
@@ -152,14 +150,14 @@ void storeAccumulators(ImplicitLocOpBuilder &b, const BackwardContext &k,
 }
 
 std::pair<Value, Value> loadRowStatistics(ImplicitLocOpBuilder &b,
-                                          const BackwardContext &k,
-                                          Value head, Value row) {
+                                          const BackwardContext &k, Value head,
+                                          Value row) {
   GpuArith e{b};
   Value safe = e.min(row, e.index(k.cfg.queryLen - 1));
-  Value lse = memref::LoadOp::create(b, k.lse,
-                                     ValueRange{k.batchIdx, head, safe});
-  Value delta = memref::LoadOp::create(b, k.delta,
-                                       ValueRange{k.batchIdx, head, safe});
+  Value lse =
+      memref::LoadOp::create(b, k.lse, ValueRange{k.batchIdx, head, safe});
+  Value delta =
+      memref::LoadOp::create(b, k.delta, ValueRange{k.batchIdx, head, safe});
   return {e.fmul(lse, e.f32(M_LOG2E)), delta};
 }
 

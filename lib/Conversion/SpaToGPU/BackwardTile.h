@@ -24,7 +24,7 @@ struct TilePair {
   bool ownIsKey;     ///< dK/dV: own rows are keys, stream rows queries
   Value lo, hi;      ///< the interval (lo already raised on the anti side)
   int side;
-  Value interior;    ///< i1: every pair of the full tiles is admissible
+  Value interior; ///< i1: every pair of the full tiles is admissible
 };
 
 /// Per-element value of accumulator tile `nt`, element (r, i) (row g + 8r,
@@ -64,8 +64,8 @@ void storeAccumulators(ImplicitLocOpBuilder &b, const BackwardContext &k,
 /// delta[batch, head, min(row, Nq - 1)] (the clamp keeps loads of padding
 /// rows in bounds; their pairs are masked).
 std::pair<Value, Value> loadRowStatistics(ImplicitLocOpBuilder &b,
-                                          const BackwardContext &k,
-                                          Value head, Value row);
+                                          const BackwardContext &k, Value head,
+                                          Value row);
 
 } // namespace mlir::spa::gpu_kernel
 

@@ -41,8 +41,8 @@ void declareDynamicShared(gpu::GPUModuleOp kernels, Location loc) {
   if (SymbolTable::lookupSymbolIn(kernels, kDynamicSharedName))
     return;
   OpBuilder gb = OpBuilder::atBlockBegin(&kernels.getBodyRegion().front());
-  auto workgroup = gpu::AddressSpaceAttr::get(gb.getContext(),
-                                              gpu::AddressSpace::Workgroup);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(gb.getContext(), gpu::AddressSpace::Workgroup);
   memref::GlobalOp::create(
       gb, loc, gb.getStringAttr(kDynamicSharedName), StringAttr(),
       TypeAttr::get(MemRefType::get({0}, gb.getI8Type(),

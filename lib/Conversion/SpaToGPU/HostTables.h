@@ -1,4 +1,4 @@
-//===- HostTables.h - constants and declarations of the host side -*- C++ -*-===//
+//===- HostTables.h - the host side of the launches ------------*- C++ -*-===//
 //
 // What the forward and backward conversions both put around their launches:
 // the clamped band-bounds table, private i32 constants (bounds, work lists)

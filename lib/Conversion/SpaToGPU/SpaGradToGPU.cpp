@@ -27,9 +27,10 @@ using namespace mlir::spa;
 using namespace mlir::spa::gpu_kernel;
 namespace plan = ::spa::plan;
 
-LogicalResult mlir::spa::convertAttentionGrad(
-    AttentionGradOp op, gpu::GPUModuleOp kernels, unsigned index,
-    const ConvertSpaToGPUOptions &options) {
+LogicalResult
+mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
+                                unsigned index,
+                                const ConvertSpaToGPUOptions &options) {
   FailureOr<BackwardConfig> resolved = resolveBackwardConfig(op, options);
   if (failed(resolved))
     return failure();
@@ -45,16 +46,15 @@ LogicalResult mlir::spa::convertAttentionGrad(
 
   SmallVector<int32_t> bounds = boundsTable(table, cfg);
   SmallVector<int32_t> queryItems, keyItems;
-  for (const plan::WorkItem &item :
-       plan::buildWorkList(table, cfg.batch, cfg.queryLen, cfg.keyLen,
-                           grad.queryTile()))
-    queryItems.append({int32_t(item.batch), int32_t(item.head),
-                       int32_t(item.queryTile)});
+  for (const plan::WorkItem &item : plan::buildWorkList(
+           table, cfg.batch, cfg.queryLen, cfg.keyLen, grad.queryTile()))
+    queryItems.append(
+        {int32_t(item.batch), int32_t(item.head), int32_t(item.queryTile)});
   for (const plan::KeyTileWorkItem &item : plan::buildKeyTileWorkList(
            table, cfg.batch, cfg.numKvHeads, cfg.queryLen, cfg.keyLen,
            grad.keyValueTile()))
-    keyItems.append({int32_t(item.batch), int32_t(item.kvHead),
-                     int32_t(item.keyTile)});
+    keyItems.append(
+        {int32_t(item.batch), int32_t(item.kvHead), int32_t(item.keyTile)});
 
   std::string base = "spa_attention_grad_" + std::to_string(index);
   Value boundsBuffer =
@@ -66,8 +66,8 @@ LogicalResult mlir::spa::convertAttentionGrad(
                                     {numKeyItems, 3}, keyItems);
   Value queryWork = makeConstantTable(b, module, symbols, base + "_dq_work",
                                       {numQueryItems, 3}, queryItems);
-  auto deltaType = MemRefType::get(
-      {cfg.batch, cfg.numQueryHeads, cfg.queryLen}, b.getF32Type());
+  auto deltaType = MemRefType::get({cfg.batch, cfg.numQueryHeads, cfg.queryLen},
+                                   b.getF32Type());
   Value delta = gpu::AllocOp::create(b, deltaType, Type(), ValueRange{},
                                      ValueRange{}, ValueRange{})
                     .getMemref();
@@ -135,11 +135,10 @@ LogicalResult mlir::spa::convertAttentionGrad(
     contract.bounds = bounds;
     contract.work.assign(launch.work.begin(), launch.work.end());
     contract.bands = bands;
-    contract.tile = launch.kernel == BackwardKernel::KeyValue
-                        ? std::array<int64_t, 2>{grad.streamRows(),
-                                                 grad.ownRows()}
-                        : std::array<int64_t, 2>{grad.ownRows(),
-                                                 grad.streamRows()};
+    contract.tile =
+        launch.kernel == BackwardKernel::KeyValue
+            ? std::array<int64_t, 2>{grad.streamRows(), grad.ownRows()}
+            : std::array<int64_t, 2>{grad.ownRows(), grad.streamRows()};
     contract.mma = MmaKind::MmaSync;
     contract.dynamicSharedBytes = launch.dynamicShared;
     contract.staticSharedBytes = 0;
@@ -152,8 +151,8 @@ LogicalResult mlir::spa::convertAttentionGrad(
     gpu::KernelDim3 threads{block, one, one};
     Value dynamicShared;
     if (launch.dynamicShared)
-      dynamicShared = arith::ConstantIntOp::create(b, b.getI32Type(),
-                                                   launch.dynamicShared);
+      dynamicShared =
+          arith::ConstantIntOp::create(b, b.getI32Type(), launch.dynamicShared);
     gpu::LaunchFuncOp::create(b, func, grid, threads, dynamicShared,
                               launch.operands);
   }

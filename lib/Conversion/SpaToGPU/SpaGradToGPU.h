@@ -13,8 +13,8 @@ namespace mlir::spa {
 /// Replaces the buffer-form `op` (the module's spa op number `index`) by the
 /// preprocess, dK/dV and dQ launches of kernels generated into `kernels`,
 /// with the Delta scratch allocated (gpu.alloc) before and freed after them.
-LogicalResult convertAttentionGrad(AttentionGradOp op,
-                                   gpu::GPUModuleOp kernels, unsigned index,
+LogicalResult convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
+                                   unsigned index,
                                    const ConvertSpaToGPUOptions &options);
 
 } // namespace mlir::spa
