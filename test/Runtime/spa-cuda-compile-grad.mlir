@@ -1,0 +1,86 @@
+// spa-cuda-compile on a module with a forward op and its gradient op: one
+// cubin holding the forward kernel and the three backward kernels, listed in
+// launch order in launch.json with their role, op and the scratch argument;
+// for sm_90a (forward on wgmma) and sm_80 (everything on mma.sync).
+// REQUIRES: ptxas
+// RUN: rm -rf %t && spa-cuda-compile %s -o %t | FileCheck %s --check-prefix=TOOL
+// RUN: FileCheck %s --input-file=%t/launch.json --check-prefix=JSON
+// RUN: FileCheck %s --input-file=%t/kernel.ptx --check-prefix=PTX90
+// RUN: head -c 4 %t/kernel.cubin | od -c | FileCheck %s --check-prefix=ELF
+// RUN: rm -rf %t.80 && spa-cuda-compile %s -o %t.80 --chip=sm_80
+// RUN: FileCheck %s --input-file=%t.80/kernel.ptx --check-prefix=PTX80
+// RUN: head -c 4 %t.80/kernel.cubin | od -c | FileCheck %s --check-prefix=ELF
+
+// TOOL: wrote {{.*}} (cubin {{[0-9]+}} bytes)
+// ELF: 177   E   L   F
+
+// JSON: "kernels": [
+// JSON: "mma": "wgmma",
+// JSON: "name": "spa_attention_0",
+// JSON-NEXT: "op": 0,
+// JSON-NEXT: "role": "forward",
+// The preprocess kernel: O and dO in, the f32 Delta scratch [B, Hq, Nq].
+// JSON: "kind": "input",
+// JSON-NEXT: "name": "output",
+// JSON: "kind": "input",
+// JSON-NEXT: "name": "output_grad",
+// JSON: "dtype": "f32",
+// JSON-NEXT: "kind": "scratch",
+// JSON-NEXT: "name": "delta",
+// JSON-NEXT: "shape": [
+// JSON-NEXT: 1,
+// JSON-NEXT: 4,
+// JSON-NEXT: 200
+// JSON: "name": "spa_attention_grad_1_preprocess",
+// JSON-NEXT: "op": 1,
+// JSON-NEXT: "role": "preprocess",
+// JSON-NEXT: "shared_bytes": 0,
+// dK/dV: the gradients of K and V are its outputs.
+// JSON: "dtype": "f32",
+// JSON-NEXT: "kind": "input",
+// JSON-NEXT: "name": "log_sum_exp",
+// JSON: "kind": "scratch",
+// JSON-NEXT: "name": "delta",
+// JSON: "kind": "output",
+// JSON-NEXT: "name": "key_grad",
+// JSON: "kind": "output",
+// JSON-NEXT: "name": "value_grad",
+// JSON: "name": "work",
+// JSON: "mma": "mma.sync",
+// JSON: "name": "spa_attention_grad_1_dkdv",
+// JSON-NEXT: "op": 1,
+// JSON-NEXT: "role": "dkdv",
+// (64 + 64) rows x (64 + 8 + 64 + 8) x 2 bytes.
+// JSON-NEXT: "shared_bytes": 36864,
+// JSON: "kind": "output",
+// JSON-NEXT: "name": "query_grad",
+// JSON: "name": "spa_attention_grad_1_dq",
+// JSON-NEXT: "op": 1,
+// JSON-NEXT: "role": "dq",
+
+// PTX90: .target sm_90a
+// PTX90: wgmma.mma_async
+// PTX90: .entry spa_attention_grad_1_preprocess
+// PTX90: .entry spa_attention_grad_1_dkdv
+// PTX90: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX90: .entry spa_attention_grad_1_dq
+// PTX80: .target sm_80
+// PTX80-NOT: wgmma
+// PTX80: .entry spa_attention_grad_1_dkdv
+// PTX80: ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16
+// PTX80: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+
+func.func @layer(%q: tensor<1x4x200x64xbf16>, %k: tensor<1x2x300x64xbf16>, %v: tensor<1x2x300x64xbf16>, %do: tensor<1x4x200x64xbf16>) -> (tensor<1x4x200x64xbf16>, tensor<1x2x300x64xbf16>, tensor<1x2x300x64xbf16>) {
+  %o0 = tensor.empty() : tensor<1x4x200x64xbf16>
+  %l0 = tensor.empty() : tensor<1x4x200xf32>
+  %o, %l = spa.attention bands(#spa.band_policy<causal, local_plus_band>)
+      ins(%q, %k, %v : tensor<1x4x200x64xbf16>, tensor<1x2x300x64xbf16>, tensor<1x2x300x64xbf16>)
+      outs(%o0, %l0 : tensor<1x4x200x64xbf16>, tensor<1x4x200xf32>) -> tensor<1x4x200x64xbf16>, tensor<1x4x200xf32>
+  %dq0 = tensor.empty() : tensor<1x4x200x64xbf16>
+  %dk0 = tensor.empty() : tensor<1x2x300x64xbf16>
+  %dv0 = tensor.empty() : tensor<1x2x300x64xbf16>
+  %dq, %dk, %dv = spa.attention_grad bands(#spa.band_policy<causal, local_plus_band>)
+      ins(%q, %k, %v, %o, %l, %do : tensor<1x4x200x64xbf16>, tensor<1x2x300x64xbf16>, tensor<1x2x300x64xbf16>, tensor<1x4x200x64xbf16>, tensor<1x4x200xf32>, tensor<1x4x200x64xbf16>)
+      outs(%dq0, %dk0, %dv0 : tensor<1x4x200x64xbf16>, tensor<1x2x300x64xbf16>, tensor<1x2x300x64xbf16>) -> tensor<1x4x200x64xbf16>, tensor<1x2x300x64xbf16>, tensor<1x2x300x64xbf16>
+  return %dq, %dk, %dv : tensor<1x4x200x64xbf16>, tensor<1x2x300x64xbf16>, tensor<1x2x300x64xbf16>
+}
