@@ -88,15 +88,12 @@ static LogicalResult readGradShapes(AttentionGradOp op, KernelConfig &cfg) {
 static LogicalResult checkGradSizes(AttentionGradOp op,
                                     const BackwardConfig &grad) {
   const KernelConfig &cfg = grad.base;
-  const int64_t sides = cfg.bidirectional ? 2 : 1;
-  if (cfg.slots * sides > kMaxKeyLoops)
+  if (cfg.slots > kMaxSlotsPerHead)
     return op.emitOpError()
            << "a head has " << cfg.slots << " intervals, more than the "
-           << kMaxKeyLoops / sides << " per head the GPU kernels take"
-           << (cfg.bidirectional ? " in bidirectional mode" : "")
-           << ": they compile one loop per interval"
-           << (cfg.bidirectional ? " and side" : "")
-           << "; merge intervals or use the CPU pipeline";
+           << kMaxSlotsPerHead
+           << " per head the GPU launch contract carries; merge intervals or "
+              "use the CPU pipeline";
   constexpr int64_t i32Max = std::numeric_limits<int32_t>::max();
   if (cfg.queryLen > i32Max || cfg.keyLen > i32Max)
     return op.emitOpError()

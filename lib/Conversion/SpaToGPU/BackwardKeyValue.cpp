@@ -109,28 +109,35 @@ private:
     k.head = head;
     Value lastKey =
         e.min(e.add(j0, e.index(grad.ownRows() - 1)), e.index(cfg.keyLen - 1));
-    for (int64_t slot = 0; slot < cfg.slots; ++slot) {
-      std::pair<Value, Value> interval = loadInterval(b, k, slot);
-      Value lo = interval.first, hi = interval.second;
-      for (int side : {1, -1}) {
-        if (side < 0 && !cfg.bidirectional)
-          break;
-        BandGeometry band{e, Value(), Value(), Value()};
-        Value sideLo = band.sideLowerBound(lo, side);
-        KeyTileGeometry geometry{e, j0, lastKey, cfg.queryLen, cfg.keyLen};
-        std::pair<Value, Value> rows = geometry.queryRange(sideLo, hi, side);
-        auto loop = scf::ForOp::create(
-            b, rows.first, rows.second, e.index(grad.streamRows()), state,
-            [&](OpBuilder &nb, Location l, Value i0, ValueRange inner) {
-              ImplicitLocOpBuilder ib(l, nb);
-              TilePair pair{j0,   i0,     /*ownIsKey=*/true, sideLo, hi,
-                            side, Value()};
-              scf::YieldOp::create(ib, queryTile(ib, pair, inner));
-            });
-        state.assign(loop.getResults().begin(), loop.getResults().end());
-      }
-    }
-    return state;
+    return foldIntervals(
+        b, k, state,
+        [&](ImplicitLocOpBuilder &sb, Value lo, Value hi,
+            ValueRange slotState) -> SmallVector<Value> {
+          GpuArith se{sb};
+          SmallVector<Value> current(slotState);
+          for (int side : {1, -1}) {
+            if (side < 0 && !cfg.bidirectional)
+              break;
+            BandGeometry band{se, Value(), Value(), Value()};
+            Value sideLo = band.sideLowerBound(lo, side);
+            KeyTileGeometry geometry{se, j0, lastKey, cfg.queryLen,
+                                     cfg.keyLen};
+            std::pair<Value, Value> rows =
+                geometry.queryRange(sideLo, hi, side);
+            auto loop = scf::ForOp::create(
+                sb, rows.first, rows.second, se.index(grad.streamRows()),
+                current,
+                [&](OpBuilder &nb, Location l, Value i0, ValueRange inner) {
+                  ImplicitLocOpBuilder ib(l, nb);
+                  TilePair pair{j0,   i0,     /*ownIsKey=*/true, sideLo, hi,
+                                side, Value()};
+                  scf::YieldOp::create(ib, queryTile(ib, pair, inner));
+                });
+            current.assign(loop.getResults().begin(),
+                           loop.getResults().end());
+          }
+          return current;
+        });
   }
 
   /// One query tile at pair.streamFirst against the item's key tile.

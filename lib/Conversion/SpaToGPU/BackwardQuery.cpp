@@ -89,26 +89,35 @@ private:
         b,
         DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()), 0.0f));
     SmallVector<Value> dQ(cfg.headDim / 8, zeroAcc);
-    for (int64_t slot = 0; slot < cfg.slots; ++slot) {
-      std::pair<Value, Value> interval = loadInterval(b, k, slot);
-      Value lo = interval.first, hi = interval.second;
-      for (int side : {1, -1}) {
-        if (side < 0 && !cfg.bidirectional)
-          break;
-        BandGeometry geometry{e, k.firstPos, k.lastPos, e.index(cfg.keyLen)};
-        Value sideLo = geometry.sideLowerBound(lo, side);
-        std::pair<Value, Value> keys = geometry.keyRange(sideLo, hi, side);
-        auto loop = scf::ForOp::create(
-            b, keys.first, keys.second, e.index(grad.streamRows()), dQ,
-            [&](OpBuilder &nb, Location l, Value j0, ValueRange carried) {
-              ImplicitLocOpBuilder ib(l, nb);
-              TilePair pair{k.i0, j0,     /*ownIsKey=*/false, sideLo, hi,
-                            side, Value()};
-              scf::YieldOp::create(ib, keyTile(ib, pair, lse2, delta, carried));
-            });
-        dQ.assign(loop.getResults().begin(), loop.getResults().end());
-      }
-    }
+    dQ = foldIntervals(
+        b, k, dQ,
+        [&](ImplicitLocOpBuilder &sb, Value lo, Value hi,
+            ValueRange slotState) -> SmallVector<Value> {
+          GpuArith se{sb};
+          SmallVector<Value> current(slotState);
+          for (int side : {1, -1}) {
+            if (side < 0 && !cfg.bidirectional)
+              break;
+            BandGeometry geometry{se, k.firstPos, k.lastPos,
+                                  se.index(cfg.keyLen)};
+            Value sideLo = geometry.sideLowerBound(lo, side);
+            std::pair<Value, Value> keys =
+                geometry.keyRange(sideLo, hi, side);
+            auto loop = scf::ForOp::create(
+                sb, keys.first, keys.second, se.index(grad.streamRows()),
+                current,
+                [&](OpBuilder &nb, Location l, Value j0, ValueRange carried) {
+                  ImplicitLocOpBuilder ib(l, nb);
+                  TilePair pair{k.i0, j0,     /*ownIsKey=*/false, sideLo, hi,
+                                side, Value()};
+                  scf::YieldOp::create(ib,
+                                       keyTile(ib, pair, lse2, delta, carried));
+                });
+            current.assign(loop.getResults().begin(),
+                           loop.getResults().end());
+          }
+          return current;
+        });
     storeAccumulators(b, k, dQ, k.queryGrad, k.head, k.i0, cfg.queryLen,
                       grad.scale);
   }
