@@ -111,7 +111,7 @@ SmallVector<Role> rolesOf(Operation *op) {
 
 /// The dimension equalities spa.attention and spa.attention_grad need
 /// between entry arguments (static pairs the verifier already checked; they
-/// cost nothing here). Head counts are static, so never listed.
+/// cost nothing here).
 static std::vector<DimensionConstraint> dimensionConstraints(func::FuncOp fn) {
   static const std::pair<StringRef, StringRef> kGroups[] = {
       {"B", "batch (dimension 0)"},

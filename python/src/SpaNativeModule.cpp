@@ -219,12 +219,8 @@ public:
   std::unique_ptr<mlir::spa::CpuExecutable>
   compileCpu(const std::string &entry, const std::string &optionText) {
     mlir::spa::CpuPipelineOptions options;
+    parseCpuOptions(optionText, options);
     std::string error;
-    if (mlir::failed(
-            mlir::spa::parseCpuPipelineOptions(optionText, options, error)))
-      throw std::invalid_argument("bad spa-to-llvm-cpu option: " + error);
-    if (options.tileQ <= 0 || options.tileK <= 0)
-      throw std::invalid_argument("tile sizes must be positive");
     DiagnosticCollector diagnostics(context->get());
     auto exe = mlir::spa::CpuExecutable::compile(*op, entry, options, error);
     if (!exe)
@@ -237,12 +233,8 @@ public:
   nb::list compileCpuEntries(const std::vector<std::string> &entries,
                              const std::string &optionText) {
     mlir::spa::CpuPipelineOptions options;
+    parseCpuOptions(optionText, options);
     std::string error;
-    if (mlir::failed(
-            mlir::spa::parseCpuPipelineOptions(optionText, options, error)))
-      throw std::invalid_argument("bad spa-to-llvm-cpu option: " + error);
-    if (options.tileQ <= 0 || options.tileK <= 0)
-      throw std::invalid_argument("tile sizes must be positive");
     DiagnosticCollector diagnostics(context->get());
     auto exes =
         mlir::spa::CpuExecutable::compileEntries(*op, entries, options, error);
@@ -272,6 +264,18 @@ public:
   }
 
 private:
+  /// Parses spa-to-llvm-cpu option text into `options`, or throws
+  /// std::invalid_argument (the options struct cannot be copied out).
+  static void parseCpuOptions(const std::string &optionText,
+                              mlir::spa::CpuPipelineOptions &options) {
+    std::string error;
+    if (mlir::failed(
+            mlir::spa::parseCpuPipelineOptions(optionText, options, error)))
+      throw std::invalid_argument("bad spa-to-llvm-cpu option: " + error);
+    if (options.tileQ <= 0 || options.tileK <= 0)
+      throw std::invalid_argument("tile sizes must be positive");
+  }
+
   std::shared_ptr<Context> context;
   mlir::OwningOpRef<mlir::ModuleOp> op;
 };

@@ -24,6 +24,11 @@
 // masks test only the current interval, so no pair is counted twice even
 // where the key tiles of two intervals overlap.
 //
+// The work-item loops, the slot/side/key-tile walk, the band table, the
+// edge-tile mask and the rows-with-keys test live in BandedTiles.h, shared
+// with the gradient's lowering (AttentionGradToLinalg.cpp); this file holds
+// the forward's online softmax and the pass, which lowers both ops.
+//
 //===----------------------------------------------------------------------===//
 
 #include "BandedTiles.h"
