@@ -23,6 +23,7 @@ import pytest
 
 import spa
 import spa_reference as ref
+from spa.compiler import pipeline_defaults
 from spa.layer import layer_grad_mlir, layer_mlir
 
 NP_DTYPES = {"f32": np.float32, "f16": np.float16, "bf16": ml_dtypes.bfloat16}
@@ -114,8 +115,9 @@ def compile_case(case: Case):
 
 def table_for(case: Case, nq: int, nk: int):
     """The band table the compiler used: policies are read back from
-    -spa-balance-bands on the forward at these lengths (pair/tile_balanced
-    have no closed form here), explicit tables as given."""
+    -spa-balance-bands on the forward at these lengths and with the
+    lowering's tile shape, as spa-to-llvm-cpu plans (pair/tile_balanced
+    have no closed form here); explicit tables as given."""
     if not isinstance(case.bands, str):
         return case.bands
     if case.bands in ref.CLOSED_FORM_POLICIES:
@@ -126,7 +128,9 @@ def table_for(case: Case, nq: int, nk: int):
                       value_dim=case.value_dim, dtype="f32", mode=case.mode,
                       bands=case.bands, window=case.window)
     module = spa.ir.parse(text)
-    module.run_pipeline("spa-balance-bands")
+    defaults = pipeline_defaults("cpu")
+    tile_q, tile_k = case.tile or (defaults["tile_q"], defaults["tile_k"])
+    module.run_pipeline(f"spa-balance-bands{{tile-q={tile_q} tile-k={tile_k}}}")
     return ref.parse_bands(str(module))[1]
 
 
