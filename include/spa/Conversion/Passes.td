@@ -6,7 +6,8 @@
 include "mlir/Pass/PassBase.td"
 
 def ConvertSpaToLinalg : Pass<"convert-spa-to-linalg"> {
-  let summary = "Lower spa.attention to tiled linalg/scf with online softmax";
+  let summary = "Lower spa.attention (online softmax) and spa.attention_grad "
+                "to tiled linalg/scf";
   let description = [{
     Rewrites every `spa.attention` on tensors into upstream `linalg`,
     `tensor`, `arith`, `math` and `scf` only, without ever forming the
@@ -28,6 +29,15 @@ def ConvertSpaToLinalg : Pass<"convert-spa-to-linalg"> {
     queries are bottom-right aligned (`p_i = i + Nk - Nq`). The band table
     comes from `#spa.bands` (as a constant) or from the op's run-time
     `band_bounds`; run `-spa-balance-bands` first to resolve policies.
+
+    Every `spa.attention_grad` on tensors is lowered on the same band walk
+    (the same work items, key tiles and edge-tile masks): per key tile it
+    recomputes `P` from the forward's log-sum-exp in base 2, forms
+    `dS = scale * P * (dP - Delta)` with `Delta = rowsum(dO * O)`, adds
+    `dS K` into the tile's f32 dQ and `dS^T Q`, `P^T dO` into f32 dK and
+    dV over the whole key/value tensors (GQA heads of a group add into one
+    key/value head), and converts to the element type at the end. Rows
+    without keys get a zero dQ, keys no row reaches zero dK and dV.
   }];
   let options = [
     Option<"tileQ", "tile-q", "int64_t", /*default=*/"32",

@@ -136,9 +136,14 @@ def run_tool(args: List[str], timeout: int = 600) -> str:
     return proc.stdout
 
 
-def compiler_tables(tools: str, path: str) -> List[Tuple[str, list]]:
-    """The #spa.bands tables that -spa-balance-bands writes for a module."""
-    text = run_tool([os.path.join(tools, "spa-opt"), path, "-spa-balance-bands"])
+def compiler_tables(tools: str, path: str,
+                    tile: Optional[Tuple[int, int]] = None) -> List[Tuple[str, list]]:
+    """The #spa.bands tables that -spa-balance-bands writes for a module,
+    planned for the lowering's tile shape (`tile`, else spa-run's default
+    32x64) as spa-to-llvm-cpu plans them (tile_balanced depends on it)."""
+    tile_q, tile_k = tile or (32, 64)
+    text = run_tool([os.path.join(tools, "spa-opt"), path,
+                     f"-spa-balance-bands=tile-q={tile_q} tile-k={tile_k}"])
     return ref.find_bands(text)
 
 
@@ -233,14 +238,14 @@ def reference_table(tools: str, case: Case, path: str, nq: int, nk: int):
     if kind in ref.CLOSED_FORM_POLICIES:
         mine = ref.band_table(kind, nk, case.heads, case.mode, case.window)
         if not case.dynamic:
-            (mode, theirs), = compiler_tables(tools, path)
+            (mode, theirs), = compiler_tables(tools, path, case.tile)
             assert mode == case.mode
             assert [ref.normalize(h) for h in theirs] == mine, (
                 f"-spa-balance-bands table differs from SPEC's {kind}:\n"
                 f"  compiler: {theirs}\n  SPEC:     {mine}")
         return mine
     assert not case.dynamic, "balanced policies need a static N"
-    (mode, theirs), = compiler_tables(tools, path)
+    (mode, theirs), = compiler_tables(tools, path, case.tile)
     assert mode == case.mode and len(theirs) == case.heads
     check_partition(theirs, nk)
     return theirs

@@ -1,4 +1,4 @@
-//===- SpaToLinalg.h - spa.attention -> linalg/scf --------------*- C++ -*-===//
+//===- SpaToLinalg.h - spa attention ops -> linalg/scf ---------*- C++ -*-===//
 
 #ifndef SPA_CONVERSION_SPATOLINALG_SPATOLINALG_H
 #define SPA_CONVERSION_SPATOLINALG_SPATOLINALG_H
@@ -23,7 +23,8 @@ struct SpaToLinalgOptions {
   int64_t tileK = 64;
 };
 
-/// Patterns lowering tensor-level spa.attention to linalg/scf.
+/// Patterns lowering tensor-level spa.attention and spa.attention_grad to
+/// linalg/scf.
 void populateSpaToLinalgPatterns(RewritePatternSet &patterns,
                                  const SpaToLinalgOptions &options = {});
 
