@@ -72,44 +72,71 @@ static int argumentIndex(Value value, func::FuncOp fn) {
   return arg.getArgNumber();
 }
 
-/// The dimension equalities spa.attention needs between entry arguments
-/// (static pairs the verifier already checked; they cost nothing here).
+namespace {
+/// An operand of a banded attention op and the symbol of each dimension.
+struct Role {
+  Value operand;
+  ArrayRef<StringRef> dims;
+};
+const StringRef kQueryDims[] = {"B", "Hq", "Nq", "D"};
+const StringRef kKeyDims[] = {"B", "Hkv", "Nk", "D"};
+const StringRef kValueDims[] = {"B", "Hkv", "Nk", "Dv"};
+const StringRef kOutputDims[] = {"B", "Hq", "Nq", "Dv"};
+const StringRef kLogSumExpDims[] = {"B", "Hq", "Nq"};
+
+/// The operands of `op` (spa.attention or spa.attention_grad) with their
+/// dimension symbols, inputs before destinations.
+SmallVector<Role> rolesOf(Operation *op) {
+  if (auto forward = dyn_cast<AttentionOp>(op)) {
+    SmallVector<Role> roles = {{forward.getQuery(), kQueryDims},
+                               {forward.getKey(), kKeyDims},
+                               {forward.getValue(), kValueDims},
+                               {forward.getOutput(), kOutputDims}};
+    if (Value lse = forward.getLogSumExp())
+      roles.push_back({lse, kLogSumExpDims});
+    return roles;
+  }
+  auto grad = cast<AttentionGradOp>(op);
+  return {{grad.getQuery(), kQueryDims},
+          {grad.getKey(), kKeyDims},
+          {grad.getValue(), kValueDims},
+          {grad.getOutput(), kOutputDims},
+          {grad.getLogSumExp(), kLogSumExpDims},
+          {grad.getOutputGrad(), kOutputDims},
+          {grad.getQueryGrad(), kQueryDims},
+          {grad.getKeyGrad(), kKeyDims},
+          {grad.getValueGrad(), kValueDims}};
+}
+} // namespace
+
+/// The dimension equalities spa.attention and spa.attention_grad need
+/// between entry arguments (static pairs the verifier already checked; they
+/// cost nothing here). Head counts are static, so never listed.
 static std::vector<DimensionConstraint> dimensionConstraints(func::FuncOp fn) {
+  static const std::pair<StringRef, StringRef> kGroups[] = {
+      {"B", "batch (dimension 0)"},
+      {"Hkv", "key/value heads (dimension 1)"},
+      {"Nk", "key length (dimension 2)"},
+      {"Nq", "query length (dimension 2)"},
+      {"D", "head dimension D (dimension 3)"},
+      {"Dv", "value dimension Dv (dimension 3)"}};
   std::vector<DimensionConstraint> constraints;
-  fn.walk([&](AttentionOp op) {
-    // (operand, dimension) pairs that must agree, by meaning.
-    struct Dim {
-      Value operand;
-      unsigned dim;
-    };
-    SmallVector<Value> outs = llvm::to_vector(op.getOutputs());
-    Value out = outs[0], lse = outs.size() > 1 ? outs[1] : Value();
-    SmallVector<std::pair<std::string, SmallVector<Dim>>> groups = {
-        {"batch (dimension 0)",
-         {{op.getQuery(), 0}, {op.getKey(), 0}, {op.getValue(), 0},
-          {out, 0}}},
-        {"key/value heads (dimension 1)",
-         {{op.getKey(), 1}, {op.getValue(), 1}}},
-        {"key length (dimension 2)", {{op.getKey(), 2}, {op.getValue(), 2}}},
-        {"query length (dimension 2)", {{op.getQuery(), 2}, {out, 2}}},
-        {"head dimension D (dimension 3)",
-         {{op.getQuery(), 3}, {op.getKey(), 3}}},
-        {"value dimension Dv (dimension 3)",
-         {{op.getValue(), 3}, {out, 3}}}};
-    if (lse) {
-      groups[0].second.push_back({lse, 0});
-      groups[3].second.push_back({lse, 2});
-    }
-    for (auto &[what, dims] : groups) {
+  fn.walk([&](BandedAttentionOpInterface op) {
+    SmallVector<Role> roles = rolesOf(op);
+    for (auto [symbol, what] : kGroups) {
+      // (argument, dimension) of every operand naming `symbol` that is an
+      // entry argument; all must equal the first.
       SmallVector<std::pair<int, unsigned>> args;
-      for (const Dim &d : dims) {
-        int arg = argumentIndex(d.operand, fn);
-        if (arg >= 0)
-          args.push_back({arg, d.dim});
-      }
+      for (const Role &role : roles)
+        for (auto [dim, name] : llvm::enumerate(role.dims)) {
+          int arg = name == symbol ? argumentIndex(role.operand, fn) : -1;
+          if (arg >= 0)
+            args.push_back({arg, unsigned(dim)});
+        }
       for (size_t i = 1; i < args.size(); ++i)
         constraints.push_back({unsigned(args[0].first), args[0].second,
-                               unsigned(args[i].first), args[i].second, what});
+                               unsigned(args[i].first), args[i].second,
+                               what.str()});
     }
   });
   return constraints;
@@ -118,6 +145,15 @@ static std::vector<DimensionConstraint> dimensionConstraints(func::FuncOp fn) {
 std::unique_ptr<CpuExecutable>
 CpuExecutable::compile(ModuleOp module, StringRef entry,
                        const CpuPipelineOptions &options, std::string &error) {
+  std::vector<std::unique_ptr<CpuExecutable>> compiled =
+      compileEntries(module, {entry.str()}, options, error);
+  return compiled.empty() ? nullptr : std::move(compiled.front());
+}
+
+std::vector<std::unique_ptr<CpuExecutable>>
+CpuExecutable::compileEntries(ModuleOp module, ArrayRef<std::string> entries,
+                              const CpuPipelineOptions &options,
+                              std::string &error) {
   static bool nativeTargetReady = [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
@@ -125,22 +161,26 @@ CpuExecutable::compile(ModuleOp module, StringRef entry,
   }();
   (void)nativeTargetReady;
 
-  auto fn = module.lookupSymbol<func::FuncOp>(entry);
-  if (!fn) {
-    error = ("no function @" + entry + " in the module").str();
-    return nullptr;
+  std::vector<std::unique_ptr<CpuExecutable>> exes;
+  for (const std::string &entry : entries) {
+    auto fn = module.lookupSymbol<func::FuncOp>(entry);
+    if (!fn) {
+      error = "no function @" + entry + " in the module";
+      return {};
+    }
+    std::unique_ptr<CpuExecutable> exe(new CpuExecutable());
+    exe->entry = entry;
+    FunctionType type = fn.getFunctionType();
+    if (!signatureOf(type.getInputs(), exe->args, "argument", error) ||
+        !signatureOf(type.getResults(), exe->results, "result", error))
+      return {};
+    exe->constraints = dimensionConstraints(fn);
+    fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                UnitAttr::get(module.getContext()));
+    exes.push_back(std::move(exe));
   }
-  std::unique_ptr<CpuExecutable> exe(new CpuExecutable());
-  exe->entry = entry.str();
-  FunctionType type = fn.getFunctionType();
-  if (!signatureOf(type.getInputs(), exe->args, "argument", error) ||
-      !signatureOf(type.getResults(), exe->results, "result", error))
-    return nullptr;
-  exe->constraints = dimensionConstraints(fn);
 
   auto start = std::chrono::steady_clock::now();
-  fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
-              UnitAttr::get(module.getContext()));
   DialectRegistry registry;
   registerAllToLLVMIRTranslations(registry);
   module.getContext()->appendDialectRegistry(registry);
@@ -148,17 +188,17 @@ CpuExecutable::compile(ModuleOp module, StringRef entry,
   buildCpuPipeline(pm, options);
   if (failed(pm.run(module))) {
     error = "lowering through spa-to-llvm-cpu failed";
-    return nullptr;
+    return {};
   }
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tmBuilder) {
     error = llvm::toString(tmBuilder.takeError());
-    return nullptr;
+    return {};
   }
   auto tm = tmBuilder->createTargetMachine();
   if (!tm) {
     error = llvm::toString(tm.takeError());
-    return nullptr;
+    return {};
   }
   auto transformer = makeOptimizingTransformer(3, 0, tm->get());
   ExecutionEngineOptions engineOptions;
@@ -170,13 +210,17 @@ CpuExecutable::compile(ModuleOp module, StringRef entry,
   auto engine = ExecutionEngine::create(module, engineOptions, std::move(*tm));
   if (!engine) {
     error = "JIT compilation failed: " + llvm::toString(engine.takeError());
-    return nullptr;
+    return {};
   }
-  exe->engine = std::move(*engine);
-  exe->compileMs = std::chrono::duration<double, std::milli>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
-  return exe;
+  std::shared_ptr<ExecutionEngine> shared = std::move(*engine);
+  double compileMs = std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+  for (std::unique_ptr<CpuExecutable> &exe : exes) {
+    exe->engine = shared;
+    exe->compileMs = compileMs;
+  }
+  return exes;
 }
 
 namespace {

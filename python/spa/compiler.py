@@ -30,7 +30,7 @@ class CpuFunction:
         self.arguments = native.arguments
         self.results = native.results
         self.compile_ms = native.compile_ms
-        # For messages: the spa.attention operand each argument is.
+        # For messages: the spa.attention(_grad) operand each argument is.
         self.names = list(names) if names else [None] * len(self.arguments)
 
     def __call__(self, *arrays):
@@ -95,10 +95,20 @@ def _option_text(target: str, options: dict) -> str:
 
 
 def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
-            entry: Optional[str] = None, **options):
+            entry: Union[None, str, Sequence[str]] = None,
+            backward: bool = False, **options):
     """Compiles a layer (LayerSpec), a Module or MLIR text.
 
     target="cpu": returns a CpuFunction (JIT through spa-to-llvm-cpu).
+    `entry` names the function (default: the LayerSpec's name, else
+    "layer"); a list or tuple of names compiles them all with one lowering
+    and one JIT and returns a tuple of CpuFunctions in that order.
+
+    backward=True (LayerSpec, CPU only): the module holds the layer
+    `@<name>(q, k, v) -> (out, lse)` and its gradient `@<name>_grad(q, k, v,
+    out, lse, dout) -> (dq, dk, dv)` (`LayerSpec.to_mlir(backward=True)`);
+    returns the tuple (forward, gradient), or the functions `entry` names.
+
     target="cuda:sm_90a": returns a CudaArtifact (cubin, PTX, launch
     metadata; `.save(dir)`), loadable without MLIR by spa.runtime.cuda.
 
@@ -108,9 +118,17 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
     tile_k=64, mma="wgmma", stages=2`. An unknown name is a TypeError, a
     bad value a ValueError from the pipeline's option parser.
     """
+    if backward and not isinstance(source, LayerSpec):
+        raise TypeError("backward=True applies to a LayerSpec; for a module, "
+                        "name its functions with entry=")
+    if backward and target != "cpu":
+        raise ValueError(f"backward=True: the gradient compiles for target "
+                         f"'cpu' only, got '{target}'")
     if isinstance(source, LayerSpec):
-        entry = entry or source.name
-        module = parse(source.to_mlir(), f"<{source.name}>")
+        if entry is None:
+            entry = ((source.name, source.name + "_grad") if backward
+                     else source.name)
+        module = parse(source.to_mlir(backward=backward), f"<{source.name}>")
     elif isinstance(source, Module):
         module = source.clone()
     elif isinstance(source, str):
@@ -121,12 +139,18 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
     entry = entry or "layer"
     if target == "cpu":
         text = _option_text(target, options)
+        entries = [entry] if isinstance(entry, str) else list(entry)
+        if not entries or not all(isinstance(e, str) for e in entries):
+            raise TypeError(f"entry must be a function name or a list of "
+                            f"them, got {entry!r}")
         try:
-            names = module._native.argument_names(entry)
-            native = module._native.compile_cpu(entry, text)
+            names = [module._native.argument_names(e) for e in entries]
+            natives = module._native.compile_cpu_entries(entries, text)
         except _native.NativeMLIRError as e:
             raise MLIRError(str(e)) from None
-        return CpuFunction(native, entry, names)
+        functions = tuple(CpuFunction(native, e, n)
+                          for native, e, n in zip(natives, entries, names))
+        return functions[0] if isinstance(entry, str) else functions
     if target == "cuda" or target.startswith("cuda:"):
         import json
         from .runtime.cuda import CudaArtifact

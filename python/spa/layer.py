@@ -1,8 +1,9 @@
 """A banded attention layer described in Python and written as IR text.
 
-The one writer of `spa.attention` IR text in Python: `LayerSpec.to_mlir`,
-`BandPlan.to_attr`, the test harnesses and the benchmarks all call the
-functions here. Pure Python: no native extension needed.
+The one writer of `spa.attention` and `spa.attention_grad` IR text in
+Python: `LayerSpec.to_mlir`, `BandPlan.to_attr`, the test harnesses and the
+benchmarks all call the functions here. Pure Python: no native extension
+needed.
 """
 
 import math
@@ -83,6 +84,40 @@ def bands_attr(mode: str, bands: Bands, *, window: Optional[int] = None,
     return f"#spa.bands<{mode}, {heads}>"
 
 
+def _check_layer(heads, kv_heads, query_len, key_len, head_dim, value_dim,
+                 batch, dtype, scale) -> None:
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype}")
+    check_sizes([("heads", heads, 1, False), ("kv_heads", kv_heads, 1, False),
+                 ("head_dim", head_dim, 1, False),
+                 ("value_dim", value_dim, 1, False),
+                 ("batch", batch, 0, True), ("query_len", query_len, 0, True),
+                 ("key_len", key_len, 0, True)])
+    if scale is not None:
+        check_scale("scale", scale)
+
+
+def _dim(size: Optional[int]) -> str:
+    return "?" if size is None else str(size)
+
+
+def _dynamic_sizes(lines: List[str], sizes) -> dict:
+    """Appends `tensor.dim` lines for the dynamic sizes among `sizes`, rows
+    (static size or None, SSA name of the size, source value, its type,
+    dimension); returns {SSA name: defined} for the ones emitted."""
+    constants, defined = set(), {}
+    for size, value, source, source_type, index in sizes:
+        if size is not None or value in defined:
+            continue
+        if index not in constants:
+            lines.append(f"  %c{index} = arith.constant {index} : index")
+            constants.add(index)
+        lines.append(f"  {value} = tensor.dim {source}, %c{index} : "
+                     f"{source_type}")
+        defined[value] = True
+    return defined
+
+
 def layer_mlir(*, batch: Optional[int], heads: int, kv_heads: int,
                query_len: Optional[int], key_len: Optional[int],
                head_dim: int, value_dim: int, dtype: str, mode: str,
@@ -97,20 +132,9 @@ def layer_mlir(*, batch: Optional[int], heads: int, kv_heads: int,
     `window` and `tile` are as in `bands_attr`; `scale=None` leaves the
     op's default 1/sqrt(D).
     """
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype}")
-    check_sizes([("heads", heads, 1, False), ("kv_heads", kv_heads, 1, False),
-                 ("head_dim", head_dim, 1, False),
-                 ("value_dim", value_dim, 1, False),
-                 ("batch", batch, 0, True), ("query_len", query_len, 0, True),
-                 ("key_len", key_len, 0, True)])
-    if scale is not None:
-        check_scale("scale", scale)
-
-    def dim(size: Optional[int]) -> str:
-        return "?" if size is None else str(size)
-
-    b, nq, nk = dim(batch), dim(query_len), dim(key_len)
+    _check_layer(heads, kv_heads, query_len, key_len, head_dim, value_dim,
+                 batch, dtype, scale)
+    b, nq, nk = _dim(batch), _dim(query_len), _dim(key_len)
     q_t = f"tensor<{b}x{heads}x{nq}x{head_dim}x{dtype}>"
     k_t = f"tensor<{b}x{kv_heads}x{nk}x{head_dim}x{dtype}>"
     v_t = f"tensor<{b}x{kv_heads}x{nk}x{value_dim}x{dtype}>"
@@ -120,13 +144,8 @@ def layer_mlir(*, batch: Optional[int], heads: int, kv_heads: int,
     lines = [f"func.func @{name}(%q: {q_t}, %k: {k_t}, %v: {v_t}) -> "
              f"({out_types}) {{"]
     # Dynamic output sizes: batch is dimension 0 of %q, Nq dimension 2.
-    sizes = []
-    for size, index, value in ((batch, 0, "%nb"), (query_len, 2, "%nq")):
-        if size is None:
-            lines.append(f"  %c{index} = arith.constant {index} : index")
-            lines.append(f"  {value} = tensor.dim %q, %c{index} : {q_t}")
-            sizes.append(value)
-    sizes = ", ".join(sizes)
+    sizes = ", ".join(_dynamic_sizes(lines, [
+        (batch, "%nb", "%q", q_t, 0), (query_len, "%nq", "%q", q_t, 2)]))
     lines.append(f"  %o = tensor.empty({sizes}) : {o_t}")
     if with_lse:
         lines.append(f"  %l = tensor.empty({sizes}) : {l_t}")
@@ -139,6 +158,58 @@ def layer_mlir(*, batch: Optional[int], heads: int, kv_heads: int,
     lines.append(f"      outs({outs} : {out_types}) -> {out_types}")
     returned = "%r#0, %r#1" if with_lse else "%r"
     lines.append(f"  return {returned} : {out_types}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def layer_grad_mlir(*, batch: Optional[int], heads: int, kv_heads: int,
+                    query_len: Optional[int], key_len: Optional[int],
+                    head_dim: int, value_dim: int, dtype: str, mode: str,
+                    bands: Bands, window: Optional[int] = None,
+                    tile: Optional[Tuple[int, int]] = None,
+                    scale: Optional[float] = None, with_lse: bool = True,
+                    name: str = "layer") -> str:
+    """`func.func @<name>_grad(%q, %k, %v, %o, %lse, %do) -> (dq, dk, dv)`
+    around one spa.attention_grad: the gradients of `layer_mlir`'s layer with
+    the same parameters, from its output `%o`, its log-sum-exp `%lse` and
+    the output gradient `%do`. The bands text is `layer_mlir`'s, so both
+    resolve to the same table. The gradient needs the log-sum-exp:
+    `with_lse=False` is a ValueError.
+    """
+    _check_layer(heads, kv_heads, query_len, key_len, head_dim, value_dim,
+                 batch, dtype, scale)
+    if not with_lse:
+        raise ValueError("the gradient needs the forward's log-sum-exp: "
+                         "with_lse must be True")
+    b, nq, nk = _dim(batch), _dim(query_len), _dim(key_len)
+    q_t = f"tensor<{b}x{heads}x{nq}x{head_dim}x{dtype}>"
+    k_t = f"tensor<{b}x{kv_heads}x{nk}x{head_dim}x{dtype}>"
+    v_t = f"tensor<{b}x{kv_heads}x{nk}x{value_dim}x{dtype}>"
+    o_t = f"tensor<{b}x{heads}x{nq}x{value_dim}x{dtype}>"
+    l_t = f"tensor<{b}x{heads}x{nq}xf32>"
+    in_types = f"{q_t}, {k_t}, {v_t}, {o_t}, {l_t}, {o_t}"
+    out_types = f"{q_t}, {k_t}, {v_t}"
+    lines = [f"func.func @{name}_grad(%q: {q_t}, %k: {k_t}, %v: {v_t}, "
+             f"%o: {o_t}, %lse: {l_t}, %do: {o_t}) -> ({out_types}) {{"]
+    # Dynamic gradient sizes: batch and Nq from %q, Nk from %k.
+    _dynamic_sizes(lines, [(batch, "%nb", "%q", q_t, 0),
+                           (query_len, "%nq", "%q", q_t, 2),
+                           (key_len, "%nk", "%k", k_t, 2)])
+
+    def sizes(*pairs) -> str:
+        return ", ".join(value for size, value in pairs if size is None)
+
+    q_sizes = sizes((batch, "%nb"), (query_len, "%nq"))
+    k_sizes = sizes((batch, "%nb"), (key_len, "%nk"))
+    lines.append(f"  %dq = tensor.empty({q_sizes}) : {q_t}")
+    lines.append(f"  %dk = tensor.empty({k_sizes}) : {k_t}")
+    lines.append(f"  %dv = tensor.empty({k_sizes}) : {v_t}")
+    scale_text = f" scale({float_literal(scale)})" if scale is not None else ""
+    attr = bands_attr(mode, bands, window=window, tile=tile)
+    lines.append(f"  %r:3 = spa.attention_grad bands({attr}){scale_text}")
+    lines.append(f"      ins(%q, %k, %v, %o, %lse, %do : {in_types})")
+    lines.append(f"      outs(%dq, %dk, %dv : {out_types}) -> {out_types}")
+    lines.append(f"  return %r#0, %r#1, %r#2 : {out_types}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -189,9 +260,12 @@ class LayerSpec:
     def bands_attr(self) -> str:
         return bands_attr(self.mode, self._bands(), window=self.window)
 
-    def to_mlir(self) -> str:
+    def to_mlir(self, backward: bool = False) -> str:
+        """The layer as `func.func @<name>(q, k, v)`; with `backward=True`
+        also `@<name>_grad(q, k, v, out, lse, dout) -> (dq, dk, dv)` in the
+        same module (same bands text, so both get the same table)."""
         dynamic = self.seq_len is None
-        return layer_mlir(
+        params = dict(
             batch=self.batch, heads=self.heads,
             kv_heads=self.heads if self.kv_heads is None else self.kv_heads,
             query_len=None if dynamic else (
@@ -201,3 +275,10 @@ class LayerSpec:
                        else self.value_dim), dtype=self.dtype,
             mode=self.mode, bands=self._bands(), window=self.window,
             scale=self.scale, with_lse=self.with_lse, name=self.name)
+        text = layer_mlir(**params)
+        if backward:
+            if not self.with_lse:
+                raise ValueError("backward=True needs with_lse=True: the "
+                                 "gradient reads the forward's log-sum-exp")
+            text += "\n" + layer_grad_mlir(**params)
+        return text

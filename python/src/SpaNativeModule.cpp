@@ -110,6 +110,37 @@ private:
   std::unique_ptr<mlir::MLIRContext> context;
 };
 
+/// The role name of `arg` as an operand of `user` (a banded attention op),
+/// or "" (see Module::argumentNames).
+std::string roleOf(mlir::Value arg, mlir::Operation *user) {
+  if (auto forward = llvm::dyn_cast<mlir::spa::AttentionOp>(user)) {
+    if (arg == forward.getQuery())
+      return "query";
+    if (arg == forward.getKey())
+      return "key";
+    if (arg == forward.getValue())
+      return "value";
+    if (arg == forward.getOutput())
+      return "output";
+    if (arg == forward.getLogSumExp())
+      return "log_sum_exp";
+  } else if (auto grad = llvm::dyn_cast<mlir::spa::AttentionGradOp>(user)) {
+    if (arg == grad.getQuery())
+      return "query";
+    if (arg == grad.getKey())
+      return "key";
+    if (arg == grad.getValue())
+      return "value";
+    if (arg == grad.getOutput())
+      return "output";
+    if (arg == grad.getLogSumExp())
+      return "log_sum_exp";
+    if (arg == grad.getOutputGrad())
+      return "output_grad";
+  }
+  return "";
+}
+
 class Module {
 public:
   Module(std::shared_ptr<Context> context, mlir::OwningOpRef<mlir::ModuleOp> op)
@@ -163,9 +194,10 @@ public:
   }
 
   /// What each argument of function `entry` is, for error messages: the
-  /// spa.attention operand it feeds ("query", "key", "value", "output",
-  /// "log_sum_exp", as in CUDA artifacts), or "" when it feeds none.
-  /// The IR keeps no SSA names, so roles are the only names there are.
+  /// spa.attention or spa.attention_grad operand it feeds ("query", "key",
+  /// "value", "output", "log_sum_exp", as in CUDA artifacts, and
+  /// "output_grad"), or "" when it feeds none. The IR keeps no SSA names,
+  /// so roles are the only names there are.
   std::vector<std::string> argumentNames(const std::string &entry) {
     std::vector<std::string> names;
     auto func = llvm::dyn_cast_or_null<mlir::FunctionOpInterface>(
@@ -175,19 +207,7 @@ public:
     for (mlir::BlockArgument arg : func.getArguments()) {
       std::string name;
       for (mlir::Operation *user : arg.getUsers()) {
-        auto attention = llvm::dyn_cast<mlir::spa::AttentionOp>(user);
-        if (!attention)
-          continue;
-        if (arg == attention.getQuery())
-          name = "query";
-        else if (arg == attention.getKey())
-          name = "key";
-        else if (arg == attention.getValue())
-          name = "value";
-        else if (arg == attention.getOutput())
-          name = "output";
-        else if (arg == attention.getLogSumExp())
-          name = "log_sum_exp";
+        name = roleOf(arg, user);
         if (!name.empty())
           break;
       }
@@ -210,6 +230,28 @@ public:
     if (!exe)
       diagnostics.raise(error);
     return exe;
+  }
+
+  /// Several entry functions through one lowering and one JIT (a layer's
+  /// forward and gradient): a list of CpuExecutable in `entries`' order.
+  nb::list compileCpuEntries(const std::vector<std::string> &entries,
+                             const std::string &optionText) {
+    mlir::spa::CpuPipelineOptions options;
+    std::string error;
+    if (mlir::failed(
+            mlir::spa::parseCpuPipelineOptions(optionText, options, error)))
+      throw std::invalid_argument("bad spa-to-llvm-cpu option: " + error);
+    if (options.tileQ <= 0 || options.tileK <= 0)
+      throw std::invalid_argument("tile sizes must be positive");
+    DiagnosticCollector diagnostics(context->get());
+    auto exes =
+        mlir::spa::CpuExecutable::compileEntries(*op, entries, options, error);
+    if (exes.empty())
+      diagnostics.raise(error);
+    nb::list result;
+    for (auto &exe : exes)
+      result.append(nb::cast(exe.release(), nb::rv_policy::take_ownership));
+    return result;
   }
 
   /// Compiles for CUDA with spa-to-nvvm option text ("chip=sm_90a
@@ -395,10 +437,14 @@ NB_MODULE(_spa_native, m) {
       .def("verify", &Module::verify)
       .def("run_pipeline", &Module::runPipeline, "pipeline"_a)
       .def("argument_names", &Module::argumentNames, "entry"_a,
-           "The spa.attention operand each argument of `entry` feeds "
+           "The spa.attention(_grad) operand each argument of `entry` feeds "
            "('query', 'key', ...; '' for none), for error messages.")
       .def("compile_cpu", &Module::compileCpu, "entry"_a, "options"_a = "",
            "JIT-compiles through spa-to-llvm-cpu with its option text.")
+      .def("compile_cpu_entries", &Module::compileCpuEntries, "entries"_a,
+           "options"_a = "",
+           "JIT-compiles several entry functions at once (one lowering, one "
+           "JIT): a list of CpuExecutable.")
       .def("compile_cuda", &Module::compileCuda, "options"_a = "",
            "Compiles through spa-to-nvvm with its option text.");
 

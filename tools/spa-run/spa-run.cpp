@@ -11,7 +11,8 @@
 //
 // The entry function takes and returns ranked tensors of f32, f16 or bf16.
 // `--check` needs the layer shape: entry(q, k, v) -> (out[, lse]) around one
-// spa.attention.
+// spa.attention. A gradient entry (spa.attention_grad) runs, times and
+// writes its results; --check refuses it with an error.
 //
 //===----------------------------------------------------------------------===//
 
@@ -324,15 +325,27 @@ int main(int argc, char **argv) {
   std::optional<plan::BandTable> table;
   double scale = 0;
   bool hasLse = false;
-  mlir::spa::AttentionOp layer;
-  entry.walk([&](mlir::spa::AttentionOp op) { layer = op; });
+  // --print-plan reads the band plan of either op; --check compares a
+  // forward op with the reference below.
+  mlir::spa::BandedAttentionOpInterface layer;
+  mlir::spa::AttentionOp forward;
+  entry.walk([&](mlir::spa::BandedAttentionOpInterface op) {
+    layer = op;
+    if (auto attention = dyn_cast<mlir::spa::AttentionOp>(op.getOperation()))
+      forward = attention;
+  });
+  if (check && layer && !forward)
+    fail("--check compares spa.attention with its float64 reference; @" +
+         entryName +
+         " holds only spa.attention_grad (its gradients are checked from "
+         "Python: test/Python/pytests/test_attention_grad.py)");
   if ((check || printPlan) && layer) {
     if (args.size() < 3)
       fail("--check needs entry(q, k, v, ...)");
     int64_t nk = args[1].shape[2], heads = args[0].shape[1];
     int64_t nq = args[0].shape[2];
     scale = layer.getEffectiveScale();
-    hasLse = layer.getOutputs().size() == 2;
+    hasLse = forward && forward.getOutputs().size() == 2;
     if (auto bands = layer.getBandTable()) {
       table = mlir::spa::toPlanTable(bands);
     } else {

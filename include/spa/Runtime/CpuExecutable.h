@@ -67,19 +67,28 @@ public:
   compile(ModuleOp module, StringRef entry, const CpuPipelineOptions &options,
           std::string &error);
 
+  /// As `compile`, for several entry functions of one module (a layer's
+  /// forward and gradient): one lowering and one JIT, shared by the
+  /// returned executables (in the order of `entries`; empty on failure).
+  static std::vector<std::unique_ptr<CpuExecutable>>
+  compileEntries(ModuleOp module, ArrayRef<std::string> entries,
+                 const CpuPipelineOptions &options, std::string &error);
+
   const std::vector<BufferSignature> &getArguments() const { return args; }
   const std::vector<BufferSignature> &getResults() const { return results; }
   double getCompileMilliseconds() const { return compileMs; }
 
   /// Calls the entry function. Checks kinds and static dims of `inputs`, and
-  /// that the dynamic dims the entry's spa.attention ops relate agree;
+  /// that the dynamic dims the entry's spa.attention and
+  /// spa.attention_grad ops relate agree;
   /// returns the results (copied out and freed), or sets `error`.
   bool run(ArrayRef<HostBuffer> inputs, std::vector<HostBuffer> &outputs,
            std::string &error) const;
 
 private:
   CpuExecutable() = default;
-  std::unique_ptr<ExecutionEngine> engine;
+  std::shared_ptr<ExecutionEngine> engine; ///< shared by compileEntries
+
   std::string entry;
   std::vector<BufferSignature> args, results;
   std::vector<DimensionConstraint> constraints;

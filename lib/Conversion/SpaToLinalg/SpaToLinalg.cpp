@@ -26,9 +26,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "BandedTiles.h"
 #include "spa/Conversion/SpaToLinalg/SpaToLinalg.h"
 #include "spa/Conversion/Utils/BandGeometry.h"
-#include "spa/Conversion/Utils/IndexArith.h"
 #include "spa/Dialect/Spa/IR/SpaDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -53,81 +53,16 @@ using namespace mlir::spa;
 
 namespace {
 
-using utils::IteratorType;
-constexpr IteratorType kPar = IteratorType::parallel;
-constexpr IteratorType kRed = IteratorType::reduction;
+using namespace mlir::spa::linalg_lowering;
 
-/// Index/f32 arithmetic plus tensor.dim.
-struct Emitter : IndexArith {
-  using IndexArith::IndexArith;
-  Value dim(Value shaped, int64_t d) {
-    return tensor::DimOp::create(b, shaped, d);
-  }
-};
-
-/// Converts a scalar to f32 inside a linalg body.
-Value toF32(OpBuilder &b, Location loc, Value v) {
-  return v.getType().isF32()
-             ? v
-             : arith::ExtFOp::create(b, loc, b.getF32Type(), v).getResult();
-}
-
-/// Builds linalg.generic ops with compact map and body descriptions.
-struct LinalgBuilder {
-  ImplicitLocOpBuilder &b;
-
-  AffineMap map(unsigned dims, ArrayRef<unsigned> results) {
-    SmallVector<AffineExpr> exprs;
-    for (unsigned r : results)
-      exprs.push_back(b.getAffineDimExpr(r));
-    return AffineMap::get(dims, 0, exprs, b.getContext());
-  }
-  Value empty(ArrayRef<OpFoldResult> sizes, Type type) {
-    return tensor::EmptyOp::create(b, sizes, type);
-  }
-  Value filled(ArrayRef<OpFoldResult> sizes, double value) {
-    Value init = arith::ConstantOp::create(b, b.getF32FloatAttr(value));
-    return linalg::FillOp::create(b, ValueRange{init},
-                                  ValueRange{empty(sizes, b.getF32Type())})
-        .getResult(0);
-  }
-  linalg::GenericOp generic(
-      ValueRange ins, ValueRange outs, ArrayRef<AffineMap> maps,
-      ArrayRef<IteratorType> iterators,
-      function_ref<void(OpBuilder &, Location, ValueRange)> body) {
-    return linalg::GenericOp::create(b, TypeRange(outs), ins, outs, maps,
-                                     iterators, body);
-  }
-};
-
-/// Yields `value` from a linalg body.
-void yield(OpBuilder &b, Location loc, ValueRange values) {
-  linalg::YieldOp::create(b, loc, values);
-}
-
-/// What the generated code needs to know about one op; fixed during lowering.
-struct AttentionShape {
-  Type elementType;
-  int64_t headDim, valueDim, numQueryHeads, groupSize;
-  int64_t tileQ, tileK;
-  bool bidirectional;
-  double scaleLog2; // scale * log2(e)
-};
-
-/// Values live for the whole op (defined before the loop nest).
-struct AttentionValues {
-  Value query, key, value;
-  Value bounds;          // tensor<Hq x M x 2 x index>
-  int64_t slots;         // M
-  Value queryLen, keyLen;
-  Value positionOffset;  // Nk - Nq
-  Value distanceLimit;   // max(Nq, Nk): no pair is this far apart
-};
-
+/// The forward lowering of one op: the work item's online softmax over the
+/// key tiles the shared band walk hands it.
 class AttentionLowering {
 public:
-  AttentionLowering(const AttentionShape &shape, const AttentionValues &values)
-      : shape(shape), v(values) {}
+  AttentionLowering(const BandedTiles &tiles, Value query, Value key,
+                    Value value)
+      : tiles(tiles), shape(tiles.getShape()), v(tiles.getValues()),
+        query(query), key(key), value(value) {}
 
   /// One work item (b0, head, rows [i0, i0 + tq)): returns {out, lse}.
   SmallVector<Value> workItem(ImplicitLocOpBuilder &b, Value b0, Value head,
@@ -136,15 +71,8 @@ public:
     Emitter e{b};
     LinalgBuilder lb{b};
     Value rows = e.min(e.index(shape.tileQ), e.sub(v.queryLen, i0));
-    SmallVector<OpFoldResult> unitStrides(4, b.getIndexAttr(1));
-    auto queryTileType = RankedTensorType::get(
-        {ShapedType::kDynamic, shape.headDim}, shape.elementType);
-    Value queryTile = tensor::ExtractSliceOp::create(
-        b, queryTileType, v.query,
-        ArrayRef<OpFoldResult>{b0, head, i0, b.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1), rows,
-                               b.getIndexAttr(shape.headDim)},
-        unitStrides);
+    Value queryTile =
+        tiles.rowSlice(b, query, b0, head, i0, rows, shape.headDim);
     Value firstPos = e.add(i0, v.positionOffset);
     Value lastPos = e.sub(e.add(firstPos, rows), e.index(1));
 
@@ -153,92 +81,18 @@ public:
         lb.filled({rows}, 0.0),
         lb.filled({rows, b.getIndexAttr(shape.valueDim)}, 0.0)};
 
-    auto slotLoop = scf::ForOp::create(
-        b, e.index(0), e.index(v.slots), e.index(1), state,
-        [&](OpBuilder &sb, Location sloc, Value slot, ValueRange slotState) {
-          ImplicitLocOpBuilder ib(sloc, sb);
-          Emitter se{ib};
-          auto [lo, hi] = interval(ib, head, slot);
-          SmallVector<Value> current(slotState);
-          for (int side : {1, -1}) {
-            if (side < 0 && !shape.bidirectional)
-              break;
-            BandGeometry geometry{se, firstPos, lastPos, v.keyLen};
-            Value sideLo = geometry.sideLowerBound(lo, side);
-            auto [begin, end] = geometry.keyRange(sideLo, hi, side);
-            auto keyLoop = scf::ForOp::create(
-                ib, begin, end, se.index(shape.tileK), current,
-                [&](OpBuilder &kb, Location kloc, Value j0,
-                    ValueRange keyState) {
-                  ImplicitLocOpBuilder kib(kloc, kb);
-                  SmallVector<Value> updated =
-                      keyTile(kib, queryTile, b0, kvHead, j0, rows, end,
-                              firstPos, lastPos, sideLo, hi, side, keyState);
-                  scf::YieldOp::create(kib, updated);
-                });
-            current.assign(keyLoop.getResults().begin(),
-                           keyLoop.getResults().end());
-          }
-          scf::YieldOp::create(ib, current);
+    ValueRange final = tiles.forEachKeyTile(
+        b, head, firstPos, lastPos, state,
+        [&](ImplicitLocOpBuilder &kb, Value j0, Value end, Value lo, Value hi,
+            int side, ValueRange keyState) {
+          return keyTile(kb, queryTile, b0, kvHead, j0, rows, end, firstPos,
+                         lastPos, lo, hi, side, keyState);
         });
-    Value hasKeys = rowsWithKeys(b, rows, firstPos, head);
-    return finalize(b, slotLoop.getResults(), hasKeys, rows, out, lse, b0,
-                    head, i0);
+    Value hasKeys = tiles.rowsWithKeys(b, rows, firstPos, head);
+    return finalize(b, final, hasKeys, rows, out, lse, b0, head, i0);
   }
 
 private:
-  /// Interval `slot` of `head`, clamped to the distances that exist: bounds
-  /// near INT64_MAX must not overflow the key-range arithmetic.
-  std::pair<Value, Value> interval(ImplicitLocOpBuilder &b, Value head,
-                                   Value slot) const {
-    Emitter e{b};
-    Value lo = tensor::ExtractOp::create(b, v.bounds,
-                                         ValueRange{head, slot, e.index(0)});
-    Value hi = tensor::ExtractOp::create(b, v.bounds,
-                                         ValueRange{head, slot, e.index(1)});
-    return {e.min(lo, v.distanceLimit), e.min(hi, v.distanceLimit)};
-  }
-
-  /// Whether each of the tile's rows has an admissible key (from the band
-  /// geometry, not from the softmax sum: a row whose scores are all -inf or
-  /// NaN still has keys and must not come out as a no-key row).
-  Value rowsWithKeys(ImplicitLocOpBuilder &b, Value rows, Value firstPos,
-                     Value head) const {
-    LinalgBuilder lb{b};
-    return lb
-        .generic(
-            {}, {lb.empty({rows}, b.getI1Type())}, {lb.map(1, {0})}, {kPar},
-            [&](OpBuilder &nb, Location loc, ValueRange) {
-              ImplicitLocOpBuilder body(loc, nb);
-              Emitter e{body};
-              Value p = e.add(firstPos, linalg::IndexOp::create(body, 0));
-              Value none = arith::ConstantIntOp::create(body, body.getI1Type(),
-                                                        0);
-              auto slots = scf::ForOp::create(
-                  body, e.index(0), e.index(v.slots), e.index(1),
-                  ValueRange{none},
-                  [&](OpBuilder &sb, Location sloc, Value slot,
-                      ValueRange found) {
-                    ImplicitLocOpBuilder ib(sloc, sb);
-                    Emitter se{ib};
-                    auto [lo, hi] = interval(ib, head, slot);
-                    Value any = found[0];
-                    for (int side : {1, -1}) {
-                      if (side < 0 && !shape.bidirectional)
-                        break;
-                      BandGeometry geometry{se, p, p, v.keyLen};
-                      auto [begin, end] = geometry.keyRange(
-                          geometry.sideLowerBound(lo, side), hi, side);
-                      any = se.ori(any, se.cmp(arith::CmpIPredicate::slt,
-                                               begin, end));
-                    }
-                    scf::YieldOp::create(ib, any);
-                  });
-              yield(nb, loc, slots.getResult(0));
-            })
-        .getResult(0);
-  }
-
   /// One key tile: scores, mask on edge tiles only, online-softmax update.
   SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value queryTile,
                              Value b0, Value kvHead, Value j0, Value rows,
@@ -248,39 +102,15 @@ private:
     Emitter e{b};
     LinalgBuilder lb{b};
     Value cols = e.min(e.index(shape.tileK), e.sub(end, j0));
-    SmallVector<OpFoldResult> unitStrides(4, b.getIndexAttr(1));
-    auto slice = [&](Value source, int64_t width) -> Value {
-      auto type = RankedTensorType::get({ShapedType::kDynamic, width},
-                                        shape.elementType);
-      return tensor::ExtractSliceOp::create(
-          b, type, source,
-          ArrayRef<OpFoldResult>{b0, kvHead, j0, b.getIndexAttr(0)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1), cols,
-                                 b.getIndexAttr(width)},
-          unitStrides);
-    };
-    Value keyTile = slice(v.key, shape.headDim);
-    Value valueTile = slice(v.value, shape.valueDim);
+    Value keyTile = tiles.rowSlice(b, key, b0, kvHead, j0, cols, shape.headDim);
+    Value valueTile =
+        tiles.rowSlice(b, value, b0, kvHead, j0, cols, shape.valueDim);
 
     // S[i, j] = sum_d Q[i, d] K[j, d], accumulated in f32.
-    Value scores =
-        lb.generic({queryTile, keyTile}, {lb.filled({rows, cols}, 0.0)},
-                   {lb.map(3, {0, 2}), lb.map(3, {1, 2}), lb.map(3, {0, 1})},
-                   {kPar, kPar, kRed},
-                   [](OpBuilder &nb, Location loc, ValueRange args) {
-                     Value product = arith::MulFOp::create(
-                         nb, loc, toF32(nb, loc, args[0]),
-                         toF32(nb, loc, args[1]));
-                     yield(nb, loc,
-                           arith::AddFOp::create(nb, loc, args[2], product)
-                               .getResult());
-                   })
-            .getResult(0);
+    Value scores = lb.productTransposed(queryTile, keyTile, rows, cols);
 
     // Interior: every (row, key) pair has its distance in [lo, hi).
-    // Causal side d = p - j; anti side d = j - p.
     Value lastKey = e.sub(e.add(j0, cols), e.index(1));
-    using P = arith::CmpIPredicate;
     Value interior = BandGeometry{e, firstPos, lastPos, v.keyLen}.tileInside(
         j0, lastKey, lo, hi, side);
     Value scale =
@@ -300,17 +130,11 @@ private:
                      Value scaled = arith::MulFOp::create(body, args[0], scale);
                      if (!masked)
                        return yield(bb, l, scaled);
-                     Emitter be{body};
-                     Value i = linalg::IndexOp::create(body, 0);
-                     Value j = linalg::IndexOp::create(body, 1);
-                     Value distance =
-                         be.sub(be.add(firstPos, i), be.add(j0, j));
-                     if (side < 0)
-                       distance = be.sub(be.index(0), distance);
-                     Value admissible =
-                         be.andi(be.cmp(P::sge, distance, lo),
-                                 be.cmp(P::slt, distance, hi));
-                     yield(bb, l, be.select(admissible, scaled, negInf));
+                     Value inBand =
+                         tiles.admissible(body, firstPos, j0, lo, hi, side);
+                     yield(bb, l, arith::SelectOp::create(body, inBand, scaled,
+                                                          negInf)
+                                      .getResult());
                    })
                 .getResult(0);
         scf::YieldOp::create(nb, loc, result);
@@ -471,36 +295,11 @@ private:
     return {out, lse};
   }
 
-  AttentionShape shape;
-  AttentionValues v;
+  const BandedTiles &tiles;
+  const BandedShape &shape;
+  const BandedValues &v;
+  Value query, key, value;
 };
-
-/// The band table as a [Hq, M, 2] index tensor: the op's run-time bounds, or
-/// the static table as a constant (unused slots are lo == hi == 0).
-std::pair<Value, int64_t> materializeBounds(ImplicitLocOpBuilder &b,
-                                            AttentionOp op,
-                                            int64_t numQueryHeads) {
-  if (Value runtime = op.getBandBounds())
-    return {runtime, cast<ShapedType>(runtime.getType()).getDimSize(1)};
-  BandsAttr table = op.getBandTable();
-  int64_t slots = 1;
-  for (int64_t h = 0; h < table.getNumHeads(); ++h)
-    slots = std::max<int64_t>(slots, table.getHeadIntervals(h).size());
-  SmallVector<int64_t> values;
-  for (int64_t h = 0; h < table.getNumHeads(); ++h) {
-    auto intervals = table.getHeadIntervals(h);
-    intervals.resize(slots, {0, 0});
-    for (auto [lo, hi] : intervals) {
-      values.push_back(lo);
-      values.push_back(hi);
-    }
-  }
-  auto type =
-      RankedTensorType::get({numQueryHeads, slots, 2}, b.getIndexType());
-  Value bounds = arith::ConstantOp::create(
-      b, DenseIntElementsAttr::get(type, ArrayRef<int64_t>(values)));
-  return {bounds, slots};
-}
 
 struct AttentionToLinalg : public OpRewritePattern<AttentionOp> {
   AttentionToLinalg(MLIRContext *context, SpaToLinalgOptions options)
@@ -515,69 +314,22 @@ struct AttentionToLinalg : public OpRewritePattern<AttentionOp> {
 
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Emitter e{b};
-    auto queryType = cast<RankedTensorType>(op.getQuery().getType());
-    auto keyType = cast<RankedTensorType>(op.getKey().getType());
-    auto valueType = cast<RankedTensorType>(op.getValue().getType());
-    BandMode mode = op.getBandTable()
-                        ? op.getBandTable().getMode()
-                        : cast<BandPolicyAttr>(op.getBands()).getMode();
-
-    AttentionShape shape;
-    shape.elementType = queryType.getElementType();
-    shape.headDim = queryType.getDimSize(3);
-    shape.valueDim = valueType.getDimSize(3);
-    shape.numQueryHeads = queryType.getDimSize(1);
-    shape.groupSize = shape.numQueryHeads / keyType.getDimSize(1);
-    shape.tileQ = options.tileQ;
-    shape.tileK = options.tileK;
-    shape.bidirectional = mode == BandMode::Bidirectional;
-    shape.scaleLog2 = op.getEffectiveScale() * M_LOG2E;
-
-    AttentionValues values;
-    values.query = op.getQuery();
-    values.key = op.getKey();
-    values.value = op.getValue();
-    std::tie(values.bounds, values.slots) =
-        materializeBounds(b, op, shape.numQueryHeads);
-    values.queryLen = e.dim(op.getQuery(), 2);
-    values.keyLen = e.dim(op.getKey(), 2);
-    values.positionOffset = e.sub(values.keyLen, values.queryLen);
-    values.distanceLimit = e.max(values.queryLen, values.keyLen);
-    AttentionLowering lowering(shape, values);
+    BandedShape shape = bandedShapeOf(op, options);
+    BandedTiles tiles(shape, emitBandedValues(b, op, shape.numQueryHeads));
+    AttentionLowering lowering(tiles, op.getQuery(), op.getKey(),
+                               op.getValue());
 
     Value batch = e.dim(op.getQuery(), 0);
     bool hasLse = op.getOutputs().size() == 2;
     // for b, for h, for i0: thread (out, lse) through iter_args.
-    auto batchLoop = scf::ForOp::create(
-        b, e.index(0), batch, e.index(1), op.getOutputs(),
-        [&](OpBuilder &bb, Location loc, Value b0, ValueRange batchArgs) {
-          ImplicitLocOpBuilder ib(loc, bb);
-          Emitter be{ib};
-          auto headLoop = scf::ForOp::create(
-              ib, be.index(0), be.index(shape.numQueryHeads), be.index(1),
-              batchArgs,
-              [&](OpBuilder &hb, Location hloc, Value head,
-                  ValueRange headArgs) {
-                ImplicitLocOpBuilder hib(hloc, hb);
-                Emitter he{hib};
-                Value kvHead =
-                    arith::DivUIOp::create(hib, head, he.index(shape.groupSize));
-                auto tileLoop = scf::ForOp::create(
-                    hib, he.index(0), values.queryLen, he.index(shape.tileQ),
-                    headArgs,
-                    [&](OpBuilder &tb, Location tloc, Value i0,
-                        ValueRange tileArgs) {
-                      ImplicitLocOpBuilder tib(tloc, tb);
-                      SmallVector<Value> next = lowering.workItem(
-                          tib, b0, head, kvHead, i0, tileArgs[0],
-                          hasLse ? tileArgs[1] : Value());
-                      scf::YieldOp::create(tib, next);
-                    });
-                scf::YieldOp::create(hib, tileLoop.getResults());
-              });
-          scf::YieldOp::create(ib, headLoop.getResults());
+    ValueRange results = tiles.workItemLoops(
+        b, batch, op.getOutputs(),
+        [&](ImplicitLocOpBuilder &tb, Value b0, Value head, Value kvHead,
+            Value i0, ValueRange tileArgs) {
+          return lowering.workItem(tb, b0, head, kvHead, i0, tileArgs[0],
+                                   hasLse ? tileArgs[1] : Value());
         });
-    rewriter.replaceOp(op, batchLoop.getResults());
+    rewriter.replaceOp(op, results);
     return success();
   }
 
@@ -596,14 +348,14 @@ struct ConvertSpaToLinalgPass
       return signalPassFailure();
     }
     // Diagnose what the pattern cannot lower before rewriting anything.
-    WalkResult check = getOperation()->walk([](AttentionOp op) {
+    WalkResult check = getOperation()->walk([](BandedAttentionOpInterface op) {
       if (!op.hasPureTensorSemantics()) {
-        op.emitOpError("convert-spa-to-linalg expects tensor semantics; run "
+        op->emitOpError("convert-spa-to-linalg expects tensor semantics; run "
                        "it before bufferization");
         return WalkResult::interrupt();
       }
       if (!op.getBandTable() && !op.getBandBounds()) {
-        op.emitOpError("has an unresolved band policy; run "
+        op->emitOpError("has an unresolved band policy; run "
                        "-spa-balance-bands first");
         return WalkResult::interrupt();
       }
@@ -624,4 +376,5 @@ struct ConvertSpaToLinalgPass
 void mlir::spa::populateSpaToLinalgPatterns(
     RewritePatternSet &patterns, const SpaToLinalgOptions &options) {
   patterns.add<AttentionToLinalg>(patterns.getContext(), options);
+  linalg_lowering::populateAttentionGradToLinalgPatterns(patterns, options);
 }

@@ -1,0 +1,154 @@
+//===- BandedTiles.h - what the linalg lowerings of spa share ---*- C++ -*-===//
+//
+// The pieces the forward (`spa.attention`) and gradient
+// (`spa.attention_grad`) linalg lowerings build alike: small emitters for
+// linalg.generic, the band table as an index tensor, the work-item loop
+// nest (batch, query head, query tile), the key tiles one query tile reaches
+// through each interval and side, the f32 score tile, the per-pair band
+// test of edge tiles, and which rows have keys at all. Sharing them keeps
+// the two lowerings walking exactly the same pairs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_LIB_CONVERSION_SPATOLINALG_BANDEDTILES_H
+#define SPA_LIB_CONVERSION_SPATOLINALG_BANDEDTILES_H
+
+#include "spa/Conversion/SpaToLinalg/SpaToLinalg.h"
+#include "spa/Conversion/Utils/IndexArith.h"
+#include "spa/Dialect/Spa/IR/SpaDialect.h"
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include <utility>
+
+namespace mlir::spa::linalg_lowering {
+
+using utils::IteratorType;
+constexpr IteratorType kPar = IteratorType::parallel;
+constexpr IteratorType kRed = IteratorType::reduction;
+
+/// Index/f32 arithmetic plus tensor.dim.
+struct Emitter : IndexArith {
+  using IndexArith::IndexArith;
+  Value dim(Value shaped, int64_t d) {
+    return tensor::DimOp::create(b, shaped, d);
+  }
+};
+
+/// Converts a scalar to f32 inside a linalg body.
+Value toF32(OpBuilder &b, Location loc, Value v);
+
+/// Yields `values` from a linalg body.
+void yield(OpBuilder &b, Location loc, ValueRange values);
+
+/// Builds linalg.generic ops with compact map and body descriptions.
+struct LinalgBuilder {
+  ImplicitLocOpBuilder &b;
+
+  AffineMap map(unsigned dims, ArrayRef<unsigned> results);
+  Value empty(ArrayRef<OpFoldResult> sizes, Type type);
+  /// An f32 tensor of `sizes` filled with `value`.
+  Value filled(ArrayRef<OpFoldResult> sizes, double value);
+  linalg::GenericOp
+  generic(ValueRange ins, ValueRange outs, ArrayRef<AffineMap> maps,
+          ArrayRef<IteratorType> iterators,
+          function_ref<void(OpBuilder &, Location, ValueRange)> body);
+  /// C[i, j] = sum_d A[i, d] B[j, d] in f32 (A: [rows, W], B: [cols, W]).
+  Value productTransposed(Value a, Value b, Value rows, Value cols);
+};
+
+/// What the generated code needs to know about one op; fixed during lowering.
+struct BandedShape {
+  Type elementType;
+  int64_t headDim, valueDim, numQueryHeads, groupSize;
+  int64_t tileQ, tileK;
+  bool bidirectional;
+  double scaleLog2; // scale * log2(e)
+};
+
+/// Values live for the whole op (defined before the loop nest).
+struct BandedValues {
+  Value bounds;          // tensor<Hq x M x 2 x index>
+  int64_t slots;         // M
+  Value queryLen, keyLen;
+  Value positionOffset;  // Nk - Nq
+  Value distanceLimit;   // max(Nq, Nk): no pair is this far apart
+};
+
+/// The shape facts of `op` (element type, head counts and dims, mode, scale)
+/// with the pass's tile sizes.
+BandedShape bandedShapeOf(BandedAttentionOpInterface op,
+                          const SpaToLinalgOptions &options);
+
+/// Emits the op-wide values: the band table as a [Hq, M, 2] index tensor
+/// (run-time bounds, or the static table as a constant), Nq, Nk and the
+/// derived position offset and distance limit.
+BandedValues emitBandedValues(ImplicitLocOpBuilder &b,
+                              BandedAttentionOpInterface op,
+                              int64_t numQueryHeads);
+
+/// Called per key tile with the tile's first key `j0`, the end of the key
+/// range it belongs to, the interval [lo, hi) (lo already raised to 1 on
+/// the anti side), the side, and the loop-carried state; returns the state.
+using KeyTileBody = function_ref<SmallVector<Value>(
+    ImplicitLocOpBuilder &b, Value j0, Value end, Value lo, Value hi,
+    int side, ValueRange state)>;
+
+/// Called per work item (batch b0, query head, its key/value head, first
+/// query row i0) with the loop-carried tensors; returns them updated.
+using WorkItemBody = function_ref<SmallVector<Value>(
+    ImplicitLocOpBuilder &b, Value b0, Value head, Value kvHead, Value i0,
+    ValueRange state)>;
+
+/// The band walk of one op: which key tiles a query tile reaches, and the
+/// tests on them.
+class BandedTiles {
+public:
+  BandedTiles(const BandedShape &shape, const BandedValues &values)
+      : shape(shape), v(values) {}
+
+  const BandedShape &getShape() const { return shape; }
+  const BandedValues &getValues() const { return v; }
+
+  /// for b < batch, h < Hq, i0 < Nq (step tile-q), `state` threaded through
+  /// iter_args; returns the final state.
+  ValueRange workItemLoops(ImplicitLocOpBuilder &b, Value batch,
+                           ValueRange state, WorkItemBody body) const;
+
+  /// for each interval slot of `head`, each side, each key tile the rows at
+  /// positions [firstPos, lastPos] reach: `body`, `state` threaded through.
+  ValueRange forEachKeyTile(ImplicitLocOpBuilder &b, Value head,
+                            Value firstPos, Value lastPos, ValueRange state,
+                            KeyTileBody body) const;
+
+  /// source[b0, head, start : start + count, 0 : width] as [count, width].
+  Value rowSlice(ImplicitLocOpBuilder &b, Value source, Value b0, Value head,
+                 Value start, Value count, int64_t width) const;
+
+  /// Inside a linalg body over a [rows, cols] tile (dims 0 and 1): whether
+  /// the pair (row firstPos + i, key j0 + j) has its distance in [lo, hi)
+  /// on `side`.
+  Value admissible(ImplicitLocOpBuilder &body, Value firstPos, Value j0,
+                   Value lo, Value hi, int side) const;
+
+  /// Whether each of the tile's rows has an admissible key (from the band
+  /// geometry, not from the softmax sum: a row whose scores are all -inf or
+  /// NaN still has keys and must not come out as a no-key row).
+  Value rowsWithKeys(ImplicitLocOpBuilder &b, Value rows, Value firstPos,
+                     Value head) const;
+
+private:
+  std::pair<Value, Value> interval(ImplicitLocOpBuilder &b, Value head,
+                                   Value slot) const;
+
+  BandedShape shape;
+  BandedValues v;
+};
+
+/// Adds the spa.attention_grad pattern (AttentionGradToLinalg.cpp).
+void populateAttentionGradToLinalgPatterns(RewritePatternSet &patterns,
+                                           const SpaToLinalgOptions &options);
+
+} // namespace mlir::spa::linalg_lowering
+
+#endif // SPA_LIB_CONVERSION_SPATOLINALG_BANDEDTILES_H
