@@ -44,7 +44,7 @@ def check_tensors(q, k, v) -> str:
             raise TypeError(f"{name} must be float32, float16 or bfloat16, "
                             f"got {t.dtype}")
         if t.dim() != 4:
-            raise ValueError(f"{name} must be 4-D ({_LAYOUT[name]}), got "
+            raise ValueError(f"{name} must be 4-D {_LAYOUT[name]}, got "
                              f"shape {tuple(t.shape)}")
     for name, t in (("k", k), ("v", v)):
         if t.dtype != q.dtype:
