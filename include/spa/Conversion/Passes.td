@@ -45,7 +45,7 @@ def ConvertSpaToLinalg : Pass<"convert-spa-to-linalg"> {
 }
 
 def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
-  let summary = "Lower buffer-form spa.attention to a tensor-core GPU kernel";
+  let summary = "Lower buffer-form spa.attention(_grad) to GPU kernels";
   let description = [{
     For every `spa.attention` on memrefs (static shapes, f16/bf16/f32,
     concrete band table) generates a FlashAttention-2 style forward kernel in a
@@ -67,6 +67,15 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     overlapping the current tile's softmax and products. The softmax is
     online, in f32, base 2. f32 inputs take the mma.sync kernel on tf32
     tensor cores (m16n8k8).
+
+    Every `spa.attention_grad` becomes three launches in order (docs/gpu.md):
+    `preprocess` (Delta = rowsum(dO * O) into an f32 scratch buffer
+    allocated by gpu.alloc), `dkdv` (one block per batch, key/value head and
+    key tile of 16 x warps keys, streaming the query tiles of tile-k rows
+    that reach it) and `dq` (one block per batch, head and query tile,
+    streaming the forward's key ranges); both recompute P from the saved
+    log-sum-exp and use ldmatrix + mma.sync (f16/bf16; `mma=wgmma` and f32
+    are refused with a located error), no atomics.
   }];
   let options = [
     Option<"warps", "warps", "int64_t", /*default=*/"4",

@@ -8,10 +8,15 @@
 using namespace mlir;
 using namespace mlir::spa;
 
-KernelArgRole KernelLaunch::argRole(StringRef name) {
+KernelArgRole KernelLaunch::argRole(StringRef name) const {
   if (name == "bounds" || name == "work")
     return KernelArgRole::Constant;
-  if (name == "output" || name == "log_sum_exp")
+  if (role == "forward")
+    return name == "output" || name == "log_sum_exp" ? KernelArgRole::Output
+                                                     : KernelArgRole::Input;
+  if (name == "delta")
+    return KernelArgRole::Scratch;
+  if (name == "query_grad" || name == "key_grad" || name == "value_grad")
     return KernelArgRole::Output;
   return KernelArgRole::Input;
 }
@@ -34,6 +39,8 @@ DictionaryAttr KernelLaunch::toAttr(MLIRContext *ctx) const {
                      b.getI64IntegerAttr(staticSharedBytes)),
       b.getNamedAttr("dynamic_shared_bytes",
                      b.getI64IntegerAttr(dynamicSharedBytes)),
+      b.getNamedAttr("role", b.getStringAttr(role)),
+      b.getNamedAttr("op", b.getI64IntegerAttr(op)),
   });
 }
 
@@ -90,6 +97,16 @@ FailureOr<KernelLaunch> KernelLaunch::fromAttr(DictionaryAttr attr,
       return missing(key, "an integer");
     *into = value.getInt();
   }
+  auto role = attr.getAs<StringAttr>("role");
+  const StringRef roles[] = {"forward", "preprocess", "dkdv", "dq"};
+  if (!role || !llvm::is_contained(roles, role.getValue()))
+    return missing("role",
+                   "\"forward\", \"preprocess\", \"dkdv\" or \"dq\"");
+  launch.role = role.str();
+  auto op = attr.getAs<IntegerAttr>("op");
+  if (!op)
+    return missing("op", "an integer");
+  launch.op = op.getInt();
   return launch;
 }
 
@@ -115,6 +132,8 @@ llvm::json::Object KernelLaunch::toJson(gpu::GPUFuncOp func) const {
   kernel["kernel_shared_bytes"] = staticSharedBytes + dynamicSharedBytes;
   kernel["mma"] = stringifyMmaKind(mma).str();
   kernel["bands"] = text(bands);
+  kernel["role"] = role;
+  kernel["op"] = op;
   llvm::json::Array jsonArgs;
   // Kernel parameters only (the entry block also holds the workgroup
   // attributions).
@@ -135,6 +154,9 @@ llvm::json::Object KernelLaunch::toJson(gpu::GPUFuncOp func) const {
       break;
     case KernelArgRole::Input:
       a["kind"] = "input";
+      break;
+    case KernelArgRole::Scratch:
+      a["kind"] = "scratch";
       break;
     }
     jsonArgs.push_back(std::move(a));

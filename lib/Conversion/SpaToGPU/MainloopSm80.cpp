@@ -94,17 +94,9 @@ public:
                                       SmallVector<Value> acc) override {
     GpuArith e{b};
     // O += P V: P as A fragments (two accumulator tiles per 16 keys).
-    auto halfType = VectorType::get({2, 2}, cfg.elementType);
     for (int64_t ks = 0; ks < cfg.tileK / 16; ++ks) {
-      Value lowTile = arith::TruncFOp::create(b, halfType, probs[2 * ks]);
-      Value highTile = arith::TruncFOp::create(b, halfType, probs[2 * ks + 1]);
-      SmallVector<Value> aElems;
-      for (Value tile : {lowTile, highTile})
-        for (int64_t r = 0; r < 2; ++r)
-          for (int64_t i = 0; i < 2; ++i)
-            aElems.push_back(element(b, tile, r, i));
-      Value aFrag = vector::FromElementsOp::create(
-          b, VectorType::get({4, 2}, cfg.elementType), aElems);
+      Value aFrag = accumulatorsAsA(b, probs[2 * ks], probs[2 * ks + 1],
+                                    cfg.elementType);
       Value keyRow = e.add(e.index(ks * 16), e.rem(k.lane, e.index(16)));
       for (int64_t dt = 0; dt < cfg.valueDim / 8; ++dt) {
         Value bFrag = ldmatrix(b, cfg.elementType, smem,

@@ -8,6 +8,7 @@
 
 #include "MmaSync.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -23,6 +24,20 @@ Value element(ImplicitLocOpBuilder &b, Value v, int64_t r, int64_t i) {
 Value make2x2(ImplicitLocOpBuilder &b, ArrayRef<Value> values, Type type) {
   return vector::FromElementsOp::create(b, VectorType::get({2, 2}, type),
                                         values);
+}
+
+Value accumulatorsAsA(ImplicitLocOpBuilder &b, Value low, Value high,
+                      Type elementType) {
+  auto halfType = VectorType::get({2, 2}, elementType);
+  Value lowTile = arith::TruncFOp::create(b, halfType, low);
+  Value highTile = arith::TruncFOp::create(b, halfType, high);
+  SmallVector<Value> aElems;
+  for (Value tile : {lowTile, highTile})
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t i = 0; i < 2; ++i)
+        aElems.push_back(element(b, tile, r, i));
+  return vector::FromElementsOp::create(
+      b, VectorType::get({4, 2}, elementType), aElems);
 }
 
 /// acc += a * b by nvvm.mma.sync m16n8k{k}: A as four and B as two i32

@@ -21,6 +21,12 @@ Value element(ImplicitLocOpBuilder &b, Value tile, int64_t r, int64_t i);
 /// A 2x2 tile of `type` from four values in row-major order.
 Value make2x2(ImplicitLocOpBuilder &b, ArrayRef<Value> values, Type type);
 
+/// Two f32 accumulator tiles (columns 0-7 and 8-15 of a 16-column block)
+/// rounded to `elementType` and re-packed as the A fragment (vector<4x2>) of
+/// an m16n8k16 product: P in O += P V, dS in the backward's products.
+Value accumulatorsAsA(ImplicitLocOpBuilder &b, Value low, Value high,
+                      Type elementType);
+
 /// acc += a * b on tensor cores (m16n8k16), f16 or bf16 fragments.
 Value mmaSync(ImplicitLocOpBuilder &b, Value a, Value bFrag, Value acc);
 /// acc += a * b in tf32 (m16n8k8): `a` holds four and `bFrag` two f32 bit

@@ -15,7 +15,9 @@
 
 #include "spa/Conversion/SpaToGPU/SpaToGPU.h"
 #include "KernelConfig.h"
+#include "HostTables.h"
 #include "KernelSkeleton.h"
+#include "SpaGradToGPU.h"
 
 #include "spa/Conversion/SpaToGPU/LaunchContract.h"
 #include "spa/Dialect/Spa/IR/PlanInterop.h"
@@ -51,38 +53,6 @@ SmallVector<int32_t> workList(const plan::BandTable &table,
   return list;
 }
 
-/// Bounds table [Hq][slots][2]: each head's intervals, padded with [0, 0)
-/// and clamped to the distances that exist (< max(Nq, Nk)), so that bounds
-/// near INT64_MAX neither overflow the kernel's index arithmetic nor wrap
-/// in the i32 table.
-SmallVector<int32_t> boundsTable(const plan::BandTable &table,
-                                 const KernelConfig &cfg) {
-  int64_t limit = std::max(cfg.queryLen, cfg.keyLen);
-  SmallVector<int32_t> values;
-  for (const auto &head : table.heads)
-    for (int64_t s = 0; s < cfg.slots; ++s) {
-      bool used = s < (int64_t)head.size();
-      values.push_back(used ? std::min(head[s].lo, limit) : 0);
-      values.push_back(used ? std::min(head[s].hi, limit) : 0);
-    }
-  return values;
-}
-
-/// Declares the dynamic shared memory the wgmma kernels view, once per
-/// module: `.extern .shared .align 1024 .b8 spa_dynamic_shared[]`.
-void declareDynamicShared(gpu::GPUModuleOp kernels, Location loc) {
-  if (SymbolTable::lookupSymbolIn(kernels, kDynamicSharedName))
-    return;
-  OpBuilder gb = OpBuilder::atBlockBegin(&kernels.getBodyRegion().front());
-  auto workgroup = gpu::AddressSpaceAttr::get(gb.getContext(),
-                                              gpu::AddressSpace::Workgroup);
-  memref::GlobalOp::create(
-      gb, loc, gb.getStringAttr(kDynamicSharedName), StringAttr(),
-      TypeAttr::get(MemRefType::get({0}, gb.getI8Type(),
-                                    MemRefLayoutAttrInterface(), workgroup)),
-      Attribute(), UnitAttr(), gb.getI64IntegerAttr(1024));
-}
-
 LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
                       unsigned index, const ConvertSpaToGPUOptions &options) {
   FailureOr<KernelConfig> resolved = resolveKernelConfig(op, options);
@@ -102,17 +72,8 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
   SmallVector<int32_t> boundValues = boundsTable(table, cfg);
   SmallVector<int32_t> items = workList(table, cfg);
   auto makeGlobal = [&](StringRef name, ArrayRef<int64_t> shape,
-                        ArrayRef<int32_t> values) -> Value {
-    auto type = MemRefType::get(shape, b.getI32Type());
-    OpBuilder gb = OpBuilder::atBlockBegin(module.getBody());
-    auto global = memref::GlobalOp::create(
-        gb, loc, gb.getStringAttr(name), gb.getStringAttr("private"),
-        TypeAttr::get(type),
-        DenseElementsAttr::get(RankedTensorType::get(shape, b.getI32Type()),
-                               values),
-        gb.getUnitAttr(), gb.getI64IntegerAttr(64));
-    symbols.insert(global);
-    return memref::GetGlobalOp::create(b, type, global.getSymName());
+                        ArrayRef<int32_t> values) {
+    return makeConstantTable(b, module, symbols, name, shape, values);
   };
   std::string base = "spa_attention_" + std::to_string(index);
   Value boundsBuffer = makeGlobal(base + "_bounds",
@@ -149,6 +110,7 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
   launch.mma = cfg.wgmma ? MmaKind::Wgmma : MmaKind::MmaSync;
   launch.dynamicSharedBytes = cfg.dynamicSharedBytes();
   launch.staticSharedBytes = cfg.sharedBytes() - cfg.dynamicSharedBytes();
+  launch.op = index;
   kernel->setAttr(KernelLaunch::kAttrName, launch.toAttr(b.getContext()));
 
   Value one = arith::ConstantIndexOp::create(b, 1);
@@ -185,8 +147,13 @@ struct ConvertSpaToGPUPass
       emitError(module.getLoc()) << "convert-spa-to-gpu: " << error;
       return signalPassFailure();
     }
-    SmallVector<AttentionOp> ops;
-    module.walk([&](AttentionOp op) { ops.push_back(op); });
+    // Forward and gradient ops in program order: their index names the
+    // kernels and the launch contract's `op`.
+    SmallVector<Operation *> ops;
+    module.walk([&](Operation *op) {
+      if (isa<AttentionOp, AttentionGradOp>(op))
+        ops.push_back(op);
+    });
     if (ops.empty())
       return;
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
@@ -194,9 +161,15 @@ struct ConvertSpaToGPUPass
     OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
     auto kernels =
         gpu::GPUModuleOp::create(builder, module.getLoc(), "spa_kernels");
-    for (auto [index, op] : llvm::enumerate(ops))
-      if (failed(convert(op, kernels, index, opts)))
+    for (auto [index, op] : llvm::enumerate(ops)) {
+      LogicalResult converted =
+          isa<AttentionOp>(op)
+              ? convert(cast<AttentionOp>(op), kernels, index, opts)
+              : convertAttentionGrad(cast<AttentionGradOp>(op), kernels,
+                                     index, opts);
+      if (failed(converted))
         return signalPassFailure();
+    }
   }
 };
 

@@ -5,9 +5,16 @@ through the CUDA driver API (cuda-python), on PyTorch tensors.
     layer = CudaLayer(CudaArtifact.load("artifacts/layer"))
     out, lse = layer(q, k, v)        # torch tensors on the GPU
 
-No MLIR is needed here. The artifact's kernel takes one device pointer per
-buffer (bare-pointer ABI): query, key, value, output, [log_sum_exp], then
-the constant buffers (band bounds, cost-sorted work list) in metadata order.
+    grad = CudaLayer(CudaArtifact.load("artifacts/grad"))   # a gradient op
+    dq, dk, dv = grad(q, k, v, out, lse, dout)
+
+No MLIR is needed here. Each kernel takes one device pointer per buffer
+(bare-pointer ABI) in its metadata order: inputs, outputs, scratch buffers
+and the constant buffers (band bounds, cost-sorted work list). An op may
+have several kernels (a gradient op: preprocess, dkdv, dq); a layer
+launches all kernels of one op in their listed order on the current stream,
+with the op's inputs and outputs in order of first use and its scratch
+buffers allocated per call.
 """
 
 import ctypes
@@ -53,6 +60,57 @@ class CudaArtifact:
         return self.metadata["kernels"][0]
 
 
+@dataclass
+class OpLaunches:
+    """The kernels of one spa op of an artifact, in launch order, and the
+    tensors a call of the op takes (inputs), returns (outputs) and allocates
+    for itself (scratch), each once, in order of first use."""
+    op: int
+    kernels: List[Dict]
+    inputs: List[Dict]
+    outputs: List[Dict]
+    scratch: List[Dict]
+
+
+def op_launches(metadata: Dict, op: Optional[int] = None) -> OpLaunches:
+    """Groups launch.json's kernels by op (`op` may be left out when the
+    artifact holds one op). A buffer shared by kernels must have one dtype
+    and shape; a name that is an output of the op may not be read by a later
+    kernel of it as an input."""
+    kernels = metadata["kernels"]
+    ops = sorted({k.get("op", 0) for k in kernels})
+    if op is None:
+        if len(ops) != 1:
+            raise ValueError(f"the artifact holds {len(ops)} spa ops "
+                             f"{ops}: choose one with op=")
+        op = ops[0]
+    chosen = [k for k in kernels if k.get("op", 0) == op]
+    if not chosen:
+        raise ValueError(f"the artifact has no op {op}; it holds {ops}")
+    seen: Dict[str, Dict] = {}
+    groups: Dict[str, List[Dict]] = {"input": [], "output": [],
+                                     "scratch": []}
+    for kernel in chosen:
+        for arg in kernel["args"]:
+            if arg["kind"] == "constant":
+                continue
+            name = arg["name"]
+            if name in seen:
+                first = seen[name]
+                if (first["kind"], first["dtype"], list(first["shape"])) != (
+                        arg["kind"], arg["dtype"], list(arg["shape"])):
+                    raise ValueError(
+                        f"{kernel['name']}: argument '{name}' is "
+                        f"{arg['kind']} {arg['dtype']} {arg['shape']} but "
+                        f"{first['kind']} {first['dtype']} {first['shape']} "
+                        "in an earlier kernel of the op")
+                continue
+            seen[name] = arg
+            groups[arg["kind"]].append(arg)
+    return OpLaunches(op, chosen, groups["input"], groups["output"],
+                      groups["scratch"])
+
+
 def _driver():
     try:
         from cuda.bindings import driver as cu
@@ -72,15 +130,20 @@ def _check(cu, ret, what):
 
 
 class CudaLayer:
-    """A loaded kernel: call it with (q, k, v) CUDA tensors of the compiled
-    shapes and dtype; returns (out, lse) or out."""
+    """The loaded kernels of one spa op: call it with the op's input CUDA
+    tensors of the compiled shapes and dtype ((q, k, v) for a forward op;
+    (q, k, v, out, lse, dout) for a gradient op); returns its outputs
+    ((out, lse) or out; (dq, dk, dv))."""
 
     def __init__(self, artifact: CudaArtifact, device: int = 0,
-                 use_ptx: bool = False):
+                 use_ptx: bool = False, op: Optional[int] = None):
         import torch
         self._torch = torch
         self.artifact = artifact
-        self.meta = artifact.kernel
+        launches = op_launches(artifact.metadata, op)
+        self.op = launches.op
+        self.kernels = launches.kernels
+        self.meta = self.kernels[0]
         self.device = torch.device("cuda", device)
         torch.cuda.init()
         torch.empty(1, device=self.device)  # make torch's primary context current
@@ -90,26 +153,35 @@ class CudaLayer:
         self._image = ctypes.create_string_buffer(image, len(image))
         self._module = _check(cu, cu.cuModuleLoadData(
             ctypes.addressof(self._image)), "cuModuleLoadData")
-        self._function = _check(cu, cu.cuModuleGetFunction(
-            self._module, self.meta["name"].encode()), "cuModuleGetFunction")
         attrs = cu.CUfunction_attribute
-        self.registers = _check(cu, cu.cuFuncGetAttribute(
-            attrs.CU_FUNC_ATTRIBUTE_NUM_REGS, self._function), "registers")
-        # Beyond 48 KiB a kernel may use dynamic shared memory only after
-        # raising its limit.
-        dynamic = self.meta.get("shared_bytes", 0)
-        if dynamic > 48 * 1024:
-            _check(cu, cu.cuFuncSetAttribute(
-                self._function,
-                attrs.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                dynamic), "cuFuncSetAttribute")
+        self._functions = []
+        self._constants = []
+        self.kernel_registers = {}
+        for meta in self.kernels:
+            function = _check(cu, cu.cuModuleGetFunction(
+                self._module, meta["name"].encode()), "cuModuleGetFunction")
+            self.kernel_registers[meta["name"]] = _check(
+                cu, cu.cuFuncGetAttribute(
+                    attrs.CU_FUNC_ATTRIBUTE_NUM_REGS, function), "registers")
+            # Beyond 48 KiB a kernel may use dynamic shared memory only
+            # after raising its limit.
+            dynamic = meta.get("shared_bytes", 0)
+            if dynamic > 48 * 1024:
+                _check(cu, cu.cuFuncSetAttribute(
+                    function,
+                    attrs.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                    dynamic), "cuFuncSetAttribute")
+            self._functions.append(function)
+            self._constants.append({
+                a["name"]: torch.tensor(a["values"], dtype=torch.int32,
+                                        device=self.device
+                                        ).reshape(a["shape"])
+                for a in meta["args"] if a["kind"] == "constant"})
+        self.registers = self.kernel_registers[self.meta["name"]]
         self.args = self.meta["args"]
-        self._constants = {
-            a["name"]: torch.tensor(a["values"], dtype=torch.int32,
-                                    device=self.device).reshape(a["shape"])
-            for a in self.args if a["kind"] == "constant"}
-        self.inputs = [a for a in self.args if a["kind"] == "input"]
-        self.outputs = [a for a in self.args if a["kind"] == "output"]
+        self.inputs = launches.inputs
+        self.outputs = launches.outputs
+        self.scratch = launches.scratch
 
     def _dtype(self, name):
         return getattr(self._torch, TORCH_DTYPES[name])
@@ -130,20 +202,28 @@ class CudaLayer:
         buffers = {spec["name"]: t for spec, t in zip(self.inputs, inputs)}
         buffers.update({spec["name"]: t for spec, t in
                         zip(self.outputs, outputs)})
-        buffers.update(self._constants)
-        self._launch([buffers[a["name"]] for a in self.args])
+        # Scratch lives for this call only; the op's first kernel that uses
+        # it writes every element before any kernel reads it.
+        buffers.update({spec["name"]: torch.empty(
+            spec["shape"], dtype=self._dtype(spec["dtype"]),
+            device=self.device) for spec in self.scratch})
+        for meta, function, constants in zip(self.kernels, self._functions,
+                                             self._constants):
+            tensors = dict(buffers, **constants)
+            self._launch(meta, function,
+                         [tensors[a["name"]] for a in meta["args"]])
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
-    def _launch(self, tensors):
+    def _launch(self, meta, function, tensors):
         cu = self._cu
         params = [ctypes.c_void_p(t.data_ptr()) for t in tensors]
         pointers = (ctypes.c_void_p * len(params))(
             *[ctypes.addressof(p) for p in params])
-        grid = self.meta["grid"] + [1] * (3 - len(self.meta["grid"]))
-        block = self.meta["block"] + [1] * (3 - len(self.meta["block"]))
+        grid = meta["grid"] + [1] * (3 - len(meta["grid"]))
+        block = meta["block"] + [1] * (3 - len(meta["block"]))
         stream = self._torch.cuda.current_stream(self.device).cuda_stream
-        _check(cu, cu.cuLaunchKernel(self._function, *grid, *block,
-                                     self.meta.get("shared_bytes", 0),
+        _check(cu, cu.cuLaunchKernel(function, *grid, *block,
+                                     meta.get("shared_bytes", 0),
                                      cu.CUstream(stream),
                                      ctypes.addressof(pointers), 0),
                "cuLaunchKernel")

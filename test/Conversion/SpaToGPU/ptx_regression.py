@@ -4,7 +4,7 @@
 
 Compiles a fixed set of layers (Inputs/ptx-regression: bf16, f16, f32;
 causal and bidirectional, several intervals, GQA, Nq != Nk, with and without
-log-sum-exp) under a fixed set of options (warps 1-8, stages 1-4, wgmma and
+log-sum-exp; forward ops and gradient ops) under a fixed set of options (warps 1-8, stages 1-4, wgmma and
 mma.sync, tile-k 16-128, sm_80) through `spa-opt --spa-to-nvvm=format=isa`
 and compares the SHA-256 of each kernel's PTX with ptx-regression.sha256.
 
@@ -58,6 +58,11 @@ CASES = [
     ("f16-causal-explicit", "mma=wgmma warps=4 stages=1"),
     ("f16-causal-explicit", "mma=wgmma warps=8 stages=4 tile-k=32"),
     ("f16-causal-explicit", "mma=mma.sync warps=4 tile-k=16"),
+    # The backward kernels of spa.attention_grad (mma.sync on every chip).
+    ("bf16-grad-gqa-bidir", "warps=4"),
+    ("bf16-grad-gqa-bidir", "warps=2 tile-k=32 chip=sm_80"),
+    ("f16-grad-causal-d128-dv64", "warps=4"),
+    ("f16-grad-causal-d128-dv64", "warps=8 tile-k=32"),
 ]
 
 _ESCAPE = re.compile(r"\\(\\|[0-9A-Fa-f]{2})")

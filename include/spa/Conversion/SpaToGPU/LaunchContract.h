@@ -9,7 +9,10 @@
 //
 // launch.json (format "spa-cuda-artifact-1", docs/gpu.md) keeps its keys:
 // `shared_bytes` is the dynamic shared memory to launch with,
-// `kernel_shared_bytes` the kernel's total (static + dynamic).
+// `kernel_shared_bytes` the kernel's total (static + dynamic). Each kernel
+// also names its `role` (forward, or preprocess / dkdv / dq of a gradient
+// op) and the `op` it belongs to (the order of the spa ops in the module);
+// a module's kernels are listed in launch order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,6 +35,8 @@ enum class KernelArgRole {
   Input,    ///< a device buffer the caller provides (q, k, v)
   Output,   ///< a device buffer the kernel writes (out, log-sum-exp)
   Constant, ///< a table whose values travel in the contract (bounds, work)
+  Scratch,  ///< a device buffer the launcher allocates for one call and
+            ///< shares between the op's kernels (the backward's delta)
 };
 
 struct KernelLaunch {
@@ -49,8 +54,15 @@ struct KernelLaunch {
   Attribute bands;             ///< the #spa.bands the kernel was built for
   std::array<int64_t, 2> tile = {0, 0}; ///< query rows x keys
   MmaKind mma = MmaKind::MmaSync;
+  /// "forward", or the backward's "preprocess", "dkdv", "dq".
+  std::string role = "forward";
+  /// Which spa op of the module the kernel computes (0, 1, ...).
+  int64_t op = 0;
 
-  static KernelArgRole argRole(StringRef name);
+  /// The role of argument `name` in a kernel of this role: forward kernels
+  /// write output and log_sum_exp; backward kernels read them, write the
+  /// query/key/value gradients and share the scratch `delta`.
+  KernelArgRole argRole(StringRef name) const;
 
   /// The `spa.launch` dictionary attached to the gpu.func.
   DictionaryAttr toAttr(MLIRContext *ctx) const;

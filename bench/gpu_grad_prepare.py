@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Compile the backward (spa.attention_grad) correctness matrix here (MLIR),
+for bench/gpu_grad_check.py to run on the GPU machine (no MLIR there).
+
+Each layer is one module holding a forward spa.attention (op 0, with
+log-sum-exp) and its spa.attention_grad (op 1) on the same band policy, so
+the artifact also exercises a module with forward and backward kernels
+(launch.json lists forward, preprocess, dkdv, dq in launch order).
+
+Writes DIR/<name>/{kernel.cubin, kernel.ptx, launch.json} and
+DIR/manifest.json (shapes, dtype, mode, band table, scale, options).
+
+    PYTHONPATH=build/python_packages .venv/bin/python bench/gpu_grad_prepare.py --out .device/grad
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+# name, batch, heads, kv_heads, seq_len (Nk), query_len (Nq), head_dim,
+# value_dim, dtype, policy, mode, options
+CHECKS = [
+    ("ee_bf16_d64_n1000", 1, 8, 8, 1000, 1000, 64, 64, "bf16", "exclusive_equal", "causal", {}),
+    ("lpb_f16_d128_gqa_nq500", 2, 4, 2, 777, 500, 128, 128, "f16", "local_plus_band", "causal", {}),
+    ("sw_bf16_bidir_n64", 1, 3, 3, 64, 64, 64, 64, "bf16", "sliding_window", "bidirectional", {}),
+    ("dense_bf16_nq300_nk200", 1, 2, 1, 200, 300, 128, 128, "bf16", "dense_causal", "causal", {}),
+    ("ee_bf16_n1", 1, 1, 1, 1, 1, 64, 64, "bf16", "exclusive_equal", "causal", {}),
+    ("gh_bf16_empty_heads", 1, 16, 4, 20, 20, 64, 64, "bf16", "gapped_half", "causal", {}),
+    ("pb_bf16_n2048", 1, 16, 16, 2048, 2048, 64, 64, "bf16", "pair_balanced", "causal", {}),
+    ("ee_f16_n2047_d128_dv64", 1, 16, 8, 2047, 2047, 128, 64, "f16", "exclusive_equal", "causal", {}),
+    ("lpb_bf16_bidir_n513", 1, 4, 4, 513, 513, 64, 64, "bf16", "local_plus_band", "bidirectional", {}),
+    ("gh_f16_bidir_gqa_dv32_n130", 2, 6, 3, 130, 130, 64, 32, "f16", "gapped_half", "bidirectional", {}),
+    ("ee_bf16_nq1_nk300", 1, 4, 2, 300, 1, 64, 64, "bf16", "exclusive_equal", "causal", {}),
+    ("w8k32_bf16_d128_n333", 1, 4, 2, 333, 333, 128, 128, "bf16", "local_plus_band", "causal", {"warps": 8, "tile_k": 32}),
+    ("w2k16_f16_d16_n77", 1, 2, 2, 77, 77, 16, 16, "f16", "pair_balanced", "causal", {"warps": 2, "tile_k": 16}),
+    ("w1k128_bf16_bidir_n200", 1, 2, 1, 200, 200, 64, 64, "bf16", "dense_causal", "bidirectional", {"warps": 1, "tile_k": 128}),
+]
+SANITIZE = ["sw_bf16_bidir_n64", "gh_f16_bidir_gqa_dv32_n130",
+            "dense_bf16_nq300_nk200"]
+# Timed against FlexAttention and SDPA when the device run has time left.
+BENCH = [("bench_ee_bf16_b2_h16_n8192_d128", 2, 16, 16, 8192, 8192, 128, 128,
+          "bf16", "exclusive_equal", "causal", {})]
+
+
+def module_text(spa, layer):
+    """A function with the forward op and its gradient op."""
+    from spa.layer import bands_attr
+    b, h, hk = layer["batch"], layer["heads"], layer["kv_heads"]
+    nk, nq, d, dv = (layer["seq_len"], layer["query_len"], layer["head_dim"],
+                     layer["value_dim"])
+    e = layer["dtype"]
+    q_t = f"tensor<{b}x{h}x{nq}x{d}x{e}>"
+    k_t = f"tensor<{b}x{hk}x{nk}x{d}x{e}>"
+    v_t = f"tensor<{b}x{hk}x{nk}x{dv}x{e}>"
+    o_t = f"tensor<{b}x{h}x{nq}x{dv}x{e}>"
+    l_t = f"tensor<{b}x{h}x{nq}xf32>"
+    bands = bands_attr(layer["mode"], layer["policy"])
+    return f"""func.func @layer(%q: {q_t}, %k: {k_t}, %v: {v_t}, %do: {o_t}) -> ({q_t}, {k_t}, {v_t}) {{
+  %o0 = tensor.empty() : {o_t}
+  %l0 = tensor.empty() : {l_t}
+  %o, %l = spa.attention bands({bands})
+      ins(%q, %k, %v : {q_t}, {k_t}, {v_t})
+      outs(%o0, %l0 : {o_t}, {l_t}) -> {o_t}, {l_t}
+  %dq0 = tensor.empty() : {q_t}
+  %dk0 = tensor.empty() : {k_t}
+  %dv0 = tensor.empty() : {v_t}
+  %dq, %dk, %dv = spa.attention_grad bands({bands})
+      ins(%q, %k, %v, %o, %l, %do : {q_t}, {k_t}, {v_t}, {o_t}, {l_t}, {o_t})
+      outs(%dq0, %dk0, %dv0 : {q_t}, {k_t}, {v_t}) -> {q_t}, {k_t}, {v_t}
+  return %dq, %dk, %dv : {q_t}, {k_t}, {v_t}
+}}
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(ROOT),
+                                                      ".device", "grad"))
+    parser.add_argument("--chip", default="sm_90a")
+    parser.add_argument("--bench", action="store_true",
+                        help="also the timed layer (B=2 H=16 N=8192 D=128)")
+    args = parser.parse_args()
+    import spa
+
+    rows = CHECKS + (BENCH if args.bench else [])
+    manifest = []
+    for c in rows:
+        layer = dict(name=c[0], batch=c[1], heads=c[2], kv_heads=c[3],
+                     seq_len=c[4], query_len=c[5], head_dim=c[6],
+                     value_dim=c[7], dtype=c[8], policy=c[9], mode=c[10],
+                     options=c[11], sanitize=c[0] in SANITIZE,
+                     bench=c[0].startswith("bench_"))
+        start = time.time()
+        options = dict(c[11])
+        artifact = spa.compile(module_text(spa, layer),
+                               target=f"cuda:{args.chip}", **options)
+        artifact.save(os.path.join(args.out, layer["name"]))
+        kernels = artifact.metadata["kernels"]
+        roles = [(k["op"], k["role"]) for k in kernels]
+        assert roles == [(0, "forward"), (1, "preprocess"), (1, "dkdv"),
+                         (1, "dq")], roles
+        warps = options.get("warps", 4)
+        plan = spa.bands.plan(layer["policy"], layer["seq_len"],
+                              layer["heads"], mode=layer["mode"],
+                              query_len=layer["query_len"],
+                              tile=(16 * warps, options.get("tile_k", 64)))
+        # Every kernel must use exactly the planner's table.
+        for kernel in kernels:
+            assert kernel["bands"] == plan.to_attr(), (kernel["bands"],
+                                                       plan.to_attr())
+        layer.update(bands=plan.heads,
+                     scale=1.0 / math.sqrt(layer["head_dim"]),
+                     pairs=plan.report["total_pairs"] * layer["batch"],
+                     grids={k["role"]: k["grid"][0] for k in kernels},
+                     shared={k["role"]: k["kernel_shared_bytes"]
+                             for k in kernels})
+        manifest.append(layer)
+        print(f"{layer['name']:32s} {time.time() - start:5.1f} s, "
+              f"{len(artifact.cubin)} B cubin, grids {layer['grids']}",
+              flush=True)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    print(f"wrote {len(manifest)} layers to {args.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+//===- BackwardConfig.cpp - resolve GPU options for a gradient op ---------===//
+//
+// The backward's counterpart of KernelConfig.cpp: what a spa.attention_grad
+// needs to take the GPU path and the tile shapes of its three kernels. Each
+// refusal is a located error naming the fix.
+//
+//===----------------------------------------------------------------------===//
+
+#include "BackwardConfig.h"
+
+#include "spa/Dialect/Spa/IR/PlanInterop.h"
+#include "spa/Planning/GradWorkList.h"
+#include "spa/Planning/WorkList.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::spa;
+using namespace mlir::spa::gpu_kernel;
+
+StringRef mlir::spa::gpu_kernel::backwardKernelRole(BackwardKernel kernel) {
+  switch (kernel) {
+  case BackwardKernel::Preprocess:
+    return "preprocess";
+  case BackwardKernel::KeyValue:
+    return "dkdv";
+  case BackwardKernel::Query:
+    return "dq";
+  }
+  llvm_unreachable("unknown backward kernel");
+}
+
+/// Shapes, element type, mode and scale of the op; fails on what the
+/// backward kernels do not take.
+static LogicalResult readGradShapes(AttentionGradOp op, KernelConfig &cfg) {
+  if (op.hasPureTensorSemantics())
+    return op.emitOpError("convert-spa-to-gpu expects buffers; bufferize "
+                          "first (the spa-to-nvvm pipeline does)");
+  BandsAttr bands = op.getBandTable();
+  if (!bands)
+    return op.emitOpError("the GPU path needs a concrete band table with a "
+                          "static key length; run -spa-balance-bands");
+  for (Value v : op->getOperands())
+    if (!cast<MemRefType>(v.getType()).hasStaticShape() ||
+        !cast<MemRefType>(v.getType()).getLayout().isIdentity())
+      return op.emitOpError("the GPU path needs static shapes and identity "
+                            "layouts, got ")
+             << v.getType();
+  auto qType = cast<MemRefType>(op.getQuery().getType());
+  auto kType = cast<MemRefType>(op.getKey().getType());
+  auto vType = cast<MemRefType>(op.getValue().getType());
+  Type elt = qType.getElementType();
+  if (elt.isF32())
+    return op.emitOpError("f32 gradients are not supported on the GPU yet "
+                          "(the backward kernels take f16 and bf16); use the "
+                          "CPU pipeline or f16/bf16 inputs");
+  if (!elt.isF16() && !elt.isBF16())
+    return op.emitOpError("the GPU backward kernels take f16 and bf16; got ")
+           << elt;
+  cfg.elementType = elt;
+  cfg.batch = qType.getDimSize(0);
+  cfg.numQueryHeads = qType.getDimSize(1);
+  cfg.numKvHeads = kType.getDimSize(1);
+  cfg.queryLen = qType.getDimSize(2);
+  cfg.keyLen = kType.getDimSize(2);
+  cfg.headDim = qType.getDimSize(3);
+  cfg.valueDim = vType.getDimSize(3);
+  if (cfg.headDim % 16 || cfg.valueDim % 16 || cfg.headDim > 256 ||
+      cfg.valueDim > 256)
+    return op.emitOpError("the GPU path needs D and Dv multiples of 16, at "
+                          "most 256; got D = ")
+           << cfg.headDim << ", Dv = " << cfg.valueDim;
+  if (cfg.batch == 0 || cfg.queryLen == 0 || cfg.keyLen == 0)
+    return op.emitOpError("the GPU backward kernels need a non-empty batch, "
+                          "query and key sequence; got B = ")
+           << cfg.batch << ", Nq = " << cfg.queryLen << ", Nk = "
+           << cfg.keyLen;
+  cfg.bidirectional = bands.getMode() == BandMode::Bidirectional;
+  cfg.withLse = true;
+  cfg.scaleLog2 = op.getEffectiveScale() * M_LOG2E;
+  for (const auto &head : toPlanTable(bands).heads)
+    cfg.slots = std::max<int64_t>(cfg.slots, head.size());
+  return success();
+}
+
+/// The loops, tables and work lists the kernels are bounded by (checked
+/// before any table is built), and the shared-memory budget.
+static LogicalResult checkGradSizes(AttentionGradOp op,
+                                    const BackwardConfig &grad) {
+  const KernelConfig &cfg = grad.base;
+  const int64_t sides = cfg.bidirectional ? 2 : 1;
+  if (cfg.slots * sides > kMaxKeyLoops)
+    return op.emitOpError()
+           << "a head has " << cfg.slots << " intervals, more than the "
+           << kMaxKeyLoops / sides << " per head the GPU kernels take"
+           << (cfg.bidirectional ? " in bidirectional mode" : "")
+           << ": they compile one loop per interval"
+           << (cfg.bidirectional ? " and side" : "")
+           << "; merge intervals or use the CPU pipeline";
+  constexpr int64_t i32Max = std::numeric_limits<int32_t>::max();
+  if (cfg.queryLen > i32Max || cfg.keyLen > i32Max)
+    return op.emitOpError()
+           << "Nq = " << cfg.queryLen << " and Nk = " << cfg.keyLen
+           << " must be at most " << i32Max
+           << ": the GPU kernels' band and work tables are i32";
+  int64_t queryItems = ::spa::plan::countWorkItems(
+      cfg.batch, cfg.numQueryHeads, cfg.queryLen, grad.ownRows());
+  int64_t keyItems = ::spa::plan::countKeyTileWorkItems(
+      cfg.batch, cfg.numKvHeads, cfg.keyLen, grad.ownRows());
+  // The preprocess grid has fewer blocks than B x Hq x Nq / 4 <= 2^22 x Tq.
+  for (auto [what, items] : {std::pair{"B x Hq x query tiles", queryItems},
+                             std::pair{"B x Hkv x key tiles", keyItems}})
+    if (items > ::spa::plan::kMaxWorkItems)
+      return op.emitOpError()
+             << what << " = "
+             << (items == std::numeric_limits<int64_t>::max()
+                     ? std::string("more than 2^63")
+                     : std::to_string(items))
+             << " work items, more than the " << ::spa::plan::kMaxWorkItems
+             << " (2^22) a GPU backward kernel takes: it launches one block "
+                "per item from a list built at compile time; split the batch "
+                "or the sequence over several calls";
+  if (grad.sharedBytes() > kMaxDynamicSharedBytes)
+    return op.emitOpError()
+           << "the backward kernels' shared tiles need " << grad.sharedBytes()
+           << " bytes, more than the " << kMaxDynamicSharedBytes
+           << " a block can have; use fewer warps or a smaller tile-k";
+  return success();
+}
+
+FailureOr<BackwardConfig>
+mlir::spa::gpu_kernel::resolveBackwardConfig(
+    AttentionGradOp op, const ConvertSpaToGPUOptions &options) {
+  BackwardConfig grad;
+  KernelConfig &cfg = grad.base;
+  cfg.warps = options.warps;
+  cfg.tileK = options.tileK;
+  cfg.wgmma = false;
+  if (options.mma == MmaKind::Wgmma)
+    return op.emitOpError("mma = wgmma: the backward kernels use ldmatrix + "
+                          "mma.sync only (a wgmma backward is not written "
+                          "yet); use mma = auto or mma.sync");
+  if (failed(readGradShapes(op, cfg)) || failed(checkGradSizes(op, grad)))
+    return failure();
+  grad.scale = op.getEffectiveScale();
+  return grad;
+}

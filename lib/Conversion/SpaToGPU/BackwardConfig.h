@@ -1,0 +1,72 @@
+//===- BackwardConfig.h - one spa.attention_grad's kernels ------*- C++ -*-===//
+//
+// Everything fixed at compile time for the three backward kernels of one
+// spa.attention_grad: the op's shapes, element type, mode and scale (in the
+// forward's KernelConfig, so the tile copies, bounds table and work list
+// read them as they do for the forward), and the backward's tile shapes and
+// shared memory. Both the dK/dV and the dQ kernel hold an "own" tile of
+// 16 x warps rows (K and V, or Q and dO) and stream tiles of tile-k rows
+// (Q and dO, or K and V) past it; the four padded tiles live in dynamic
+// shared memory.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_LIB_CONVERSION_SPATOGPU_BACKWARDCONFIG_H
+#define SPA_LIB_CONVERSION_SPATOGPU_BACKWARDCONFIG_H
+
+#include "KernelConfig.h"
+
+namespace mlir::spa::gpu_kernel {
+
+/// The three kernels of a gradient op, in launch order.
+enum class BackwardKernel { Preprocess, KeyValue, Query };
+
+/// Launch-contract role names: "preprocess", "dkdv", "dq".
+StringRef backwardKernelRole(BackwardKernel kernel);
+
+struct BackwardConfig {
+  /// Shapes, element type, mode, scale, warps, tile-k; always mma.sync.
+  KernelConfig base;
+  double scale = 1.0; ///< the op's effective scale (dQ, dK factor)
+
+  int64_t groupSize() const {
+    return base.numQueryHeads / base.numKvHeads;
+  }
+  /// Rows of the item's own tile: keys (dK/dV) or queries (dQ).
+  int64_t ownRows() const { return 16 * base.warps; }
+  /// Rows of one streamed tile: queries (dK/dV) or keys (dQ).
+  int64_t streamRows() const { return base.tileK; }
+  /// Row stride of the padded tiles (elements): conflict-free ldmatrix.
+  int64_t pitch(int64_t width) const { return width + kSharedRowPad; }
+  /// Own tiles (width D, Dv), then stream tiles (width D, Dv), 2-byte
+  /// elements.
+  int64_t sharedBytes() const {
+    return (ownRows() + streamRows()) *
+           (pitch(base.headDim) + pitch(base.valueDim)) * 2;
+  }
+  /// Preprocess: four lanes per row (a quad reduces the row's sum).
+  int64_t preprocessRows() const { return base.threads() / 4; }
+  int64_t preprocessBlocks() const {
+    return base.batch * base.numQueryHeads *
+           ((base.queryLen + preprocessRows() - 1) / preprocessRows());
+  }
+  ::spa::plan::TileShape keyValueTile() const {
+    return {streamRows(), ownRows()};
+  }
+  ::spa::plan::TileShape queryTile() const {
+    return {ownRows(), streamRows()};
+  }
+};
+
+/// Resolves `options` for a buffer-form spa.attention_grad with a concrete
+/// band table and static shapes: f16/bf16 (f32 gets a located "not
+/// supported yet"), D and Dv multiples of 16 up to 256, mma.sync only, the
+/// four tiles within the dynamic shared memory of a block, the work lists
+/// and tables within their limits. Emits a located error and fails
+/// otherwise.
+FailureOr<BackwardConfig>
+resolveBackwardConfig(AttentionGradOp op, const ConvertSpaToGPUOptions &options);
+
+} // namespace mlir::spa::gpu_kernel
+
+#endif // SPA_LIB_CONVERSION_SPATOGPU_BACKWARDCONFIG_H

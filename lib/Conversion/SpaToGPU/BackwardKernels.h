@@ -1,0 +1,52 @@
+//===- BackwardKernels.h - the three kernels of a gradient op ---*- C++ -*-===//
+//
+// A spa.attention_grad becomes three launches, in this order:
+//
+//   preprocess  Delta[b, h, i] = sum_d dO[b, h, i, d] O[b, h, i, d] (f32
+//               scratch), one quad of lanes per row
+//   dkdv        one block per (batch, key/value head, key tile): every query
+//               head of the group, interval and side, over the query tiles
+//               that reach the key tile; dK and dV in f32 registers, written
+//               once (BackwardKeyValue.cpp)
+//   dq          one block per (batch, query head, query tile): the forward's
+//               key ranges; dQ in f32 registers (BackwardQuery.cpp)
+//
+// No atomics: every output element is written by exactly one block.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_LIB_CONVERSION_SPATOGPU_BACKWARDKERNELS_H
+#define SPA_LIB_CONVERSION_SPATOGPU_BACKWARDKERNELS_H
+
+#include "BackwardMainloop.h"
+
+namespace mlir::spa::gpu_kernel {
+
+/// Arguments: output, output_grad, delta.
+gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
+                                     StringRef name, ArrayRef<Type> argTypes,
+                                     const BackwardConfig &grad);
+
+/// Arguments: query, key, value, log_sum_exp, output_grad, delta,
+/// key_grad, value_grad, bounds [Hq][slots][2], work [items][3] (batch,
+/// key/value head, key tile).
+gpu::GPUFuncOp buildKeyValueGradKernel(OpBuilder &moduleBuilder, Location loc,
+                                       StringRef name, ArrayRef<Type> argTypes,
+                                       const BackwardConfig &grad);
+
+/// Arguments: query, key, value, log_sum_exp, output_grad, delta,
+/// query_grad, bounds, work [items][3] (batch, query head, query tile).
+gpu::GPUFuncOp buildQueryGradKernel(OpBuilder &moduleBuilder, Location loc,
+                                    StringRef name, ArrayRef<Type> argTypes,
+                                    const BackwardConfig &grad);
+
+/// The kernel function shell every backward kernel starts from: a gpu.func
+/// marked as kernel with its known block size; `b` is placed in its entry
+/// block and the thread ids (lane, warp, g, c) of `k` are set.
+gpu::GPUFuncOp beginBackwardKernel(OpBuilder &moduleBuilder, Location loc,
+                                   StringRef name, ArrayRef<Type> argTypes,
+                                   BackwardContext &k, OpBuilder &body);
+
+} // namespace mlir::spa::gpu_kernel
+
+#endif // SPA_LIB_CONVERSION_SPATOGPU_BACKWARDKERNELS_H

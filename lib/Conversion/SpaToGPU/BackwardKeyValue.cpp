@@ -1,0 +1,184 @@
+//===- BackwardKeyValue.cpp - the dK/dV kernel ----------------------------===//
+//
+//   per work item (batch, key/value head g, key tile of 16 x warps keys):
+//     K, V tiles -> shared (own tiles)
+//     for each query head h of g's group, interval [lo, hi), side:
+//       for each query tile (tile-k rows) that reaches the key tile:
+//         Q, dO tiles -> shared (stream tiles)
+//         S^T  = K Q^T;  P^T = exp2(S^T scale log2e - lse2)   (masked on
+//         dV  += P^T dO                                         edge tiles)
+//         dP^T = V dO^T; dS^T = P^T (dP^T - Delta)
+//         dK  += dS^T Q
+//     dK * scale, dV -> global (keys nothing reaches: zeros)
+//
+// Each warp owns 16 keys; its f32 accumulators (D/8 + Dv/8 tiles) are
+// carried through the loops and written once: no atomics, deterministic.
+//
+//===----------------------------------------------------------------------===//
+
+#include "BackwardKernels.h"
+#include "BackwardTile.h"
+#include "MmaSync.h"
+
+#include "spa/Conversion/Utils/BandGeometry.h"
+#include "spa/Conversion/Utils/KeyTileGeometry.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <tuple>
+
+using namespace mlir;
+
+namespace mlir::spa::gpu_kernel {
+namespace {
+
+class KeyValueGradKernel {
+public:
+  explicit KeyValueGradKernel(const BackwardConfig &grad)
+      : k(grad), mainloop(createBackwardMainloopSm80(k)) {}
+
+  gpu::GPUFuncOp build(OpBuilder &moduleBuilder, Location loc, StringRef name,
+                       ArrayRef<Type> argTypes) {
+    OpBuilder body(moduleBuilder.getContext());
+    gpu::GPUFuncOp func =
+        beginBackwardKernel(moduleBuilder, loc, name, argTypes, k, body);
+    ImplicitLocOpBuilder b(loc, body);
+    auto args = func.getArguments();
+    k.query = args[0];
+    k.key = args[1];
+    k.value = args[2];
+    k.lse = args[3];
+    k.outGrad = args[4];
+    k.delta = args[5];
+    k.keyGrad = args[6];
+    k.valueGrad = args[7];
+    k.bounds = args[8];
+    k.work = args[9];
+    emitBody(b);
+    gpu::ReturnOp::create(b);
+    return func;
+  }
+
+private:
+  BackwardContext k;
+  std::unique_ptr<BackwardMainloop> mainloop;
+
+  void emitBody(ImplicitLocOpBuilder &b) {
+    const BackwardConfig &grad = k.grad;
+    const KernelConfig &cfg = grad.base;
+    GpuArith e{b};
+    mainloop->setupSharedMemory(b);
+    Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    auto workAt = [&](int64_t field) {
+      return e.toIndex(memref::LoadOp::create(
+          b, k.work, ValueRange{item, e.index(field)}));
+    };
+    k.batchIdx = workAt(0);
+    k.kvHead = workAt(1);
+    Value j0 = e.mul(workAt(2), e.index(grad.ownRows()));
+    mainloop->loadOwn(b, k.key, k.value, k.kvHead, j0, cfg.keyLen);
+
+    Value zeroAcc = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()),
+                                  0.0f));
+    // Carried: dK (D / 8 tiles), then dV (Dv / 8 tiles).
+    SmallVector<Value> state(cfg.headDim / 8 + cfg.valueDim / 8, zeroAcc);
+    Value firstHead = e.mul(k.kvHead, e.index(grad.groupSize()));
+    auto headLoop = scf::ForOp::create(
+        b, firstHead, e.add(firstHead, e.index(grad.groupSize())), e.index(1),
+        state,
+        [&](OpBuilder &nb, Location l, Value head, ValueRange carried) {
+          ImplicitLocOpBuilder hb(l, nb);
+          scf::YieldOp::create(hb, queryHead(hb, head, j0, carried));
+        });
+    SmallVector<Value> results(headLoop.getResults());
+    ArrayRef<Value> result(results);
+    storeAccumulators(b, k, result.take_front(cfg.headDim / 8), k.keyGrad,
+                      k.kvHead, j0, cfg.keyLen, grad.scale);
+    storeAccumulators(b, k, result.drop_front(cfg.headDim / 8), k.valueGrad,
+                      k.kvHead, j0, cfg.keyLen, 1.0);
+  }
+
+  /// Every interval and side of query head `head`.
+  SmallVector<Value> queryHead(ImplicitLocOpBuilder &b, Value head, Value j0,
+                               ValueRange carried) {
+    const BackwardConfig &grad = k.grad;
+    const KernelConfig &cfg = grad.base;
+    GpuArith e{b};
+    SmallVector<Value> state(carried);
+    k.head = head;
+    Value lastKey =
+        e.min(e.add(j0, e.index(grad.ownRows() - 1)), e.index(cfg.keyLen - 1));
+    for (int64_t slot = 0; slot < cfg.slots; ++slot) {
+      std::pair<Value, Value> interval = loadInterval(b, k, slot);
+      Value lo = interval.first, hi = interval.second;
+      for (int side : {1, -1}) {
+        if (side < 0 && !cfg.bidirectional)
+          break;
+        BandGeometry band{e, Value(), Value(), Value()};
+        Value sideLo = band.sideLowerBound(lo, side);
+        KeyTileGeometry geometry{e, j0, lastKey, cfg.queryLen, cfg.keyLen};
+        std::pair<Value, Value> rows = geometry.queryRange(sideLo, hi, side);
+        auto loop = scf::ForOp::create(
+            b, rows.first, rows.second, e.index(grad.streamRows()), state,
+            [&](OpBuilder &nb, Location l, Value i0, ValueRange inner) {
+              ImplicitLocOpBuilder ib(l, nb);
+              TilePair pair{j0, i0, /*ownIsKey=*/true, sideLo, hi, side,
+                            Value()};
+              scf::YieldOp::create(ib, queryTile(ib, pair, inner));
+            });
+        state.assign(loop.getResults().begin(), loop.getResults().end());
+      }
+    }
+    return state;
+  }
+
+  /// One query tile at pair.streamFirst against the item's key tile.
+  SmallVector<Value> queryTile(ImplicitLocOpBuilder &b, TilePair pair,
+                               ValueRange carried) {
+    const BackwardConfig &grad = k.grad;
+    const KernelConfig &cfg = grad.base;
+    GpuArith e{b};
+    Value i0 = pair.streamFirst;
+    mainloop->loadStream(b, k.query, k.outGrad, k.head, i0, cfg.queryLen);
+    pair.interior = pairInterior(b, k, i0, grad.streamRows(), pair.ownFirst,
+                                 grad.ownRows(), pair.lo, pair.hi, pair.side);
+    // lse2 and Delta of the lane's columns (query rows 8 nt + 2c + i).
+    int64_t tiles = grad.streamRows() / 8;
+    SmallVector<Value> lse2(2 * tiles), delta(2 * tiles);
+    for (int64_t nt = 0; nt < tiles; ++nt)
+      for (int64_t i = 0; i < 2; ++i) {
+        Value row =
+            e.add(i0, e.add(e.index(8 * nt + i), e.mul(k.c, e.index(2))));
+        std::tie(lse2[2 * nt + i], delta[2 * nt + i]) =
+            loadRowStatistics(b, k, k.head, row);
+      }
+    SmallVector<Value> dK(carried.begin(), carried.begin() + cfg.headDim / 8);
+    SmallVector<Value> dV(carried.begin() + cfg.headDim / 8, carried.end());
+
+    SmallVector<Value> scores = mainloop->ownTimesStreamT(b, Operand::First);
+    SmallVector<Value> probs = recomputeProbabilities(
+        b, k, pair, scores,
+        [&](int64_t nt, int64_t, int64_t i) { return lse2[2 * nt + i]; });
+    dV = mainloop->accumulate(b, probs, Operand::Second, dV);
+    SmallVector<Value> dP = mainloop->ownTimesStreamT(b, Operand::Second);
+    SmallVector<Value> dS = scoreGradients(
+        b, k, pair, probs, dP,
+        [&](int64_t nt, int64_t, int64_t i) { return delta[2 * nt + i]; });
+    dK = mainloop->accumulate(b, dS, Operand::First, dK);
+    SmallVector<Value> next = dK;
+    next.append(dV.begin(), dV.end());
+    return next;
+  }
+};
+
+} // namespace
+
+gpu::GPUFuncOp buildKeyValueGradKernel(OpBuilder &moduleBuilder, Location loc,
+                                       StringRef name, ArrayRef<Type> argTypes,
+                                       const BackwardConfig &grad) {
+  return KeyValueGradKernel(grad).build(moduleBuilder, loc, name, argTypes);
+}
+
+} // namespace mlir::spa::gpu_kernel

@@ -1,0 +1,81 @@
+//===- BackwardMainloop.h - tiles and products of the backward --*- C++ -*-===//
+//
+// The backward kernels (dK/dV and dQ) have one shape: a work item owns a
+// tile of 16 x warps rows of two tensors (K and V, or Q and dO) and streams
+// tiles of tile-k rows of two others (Q and dO, or K and V) past it. Per
+// streamed tile it needs two products "own x stream^T" (S and dP, or their
+// transposes) and accumulates "f32 tiles x stream" (dV, dK or dQ). A
+// backward mainloop owns the shared tiles and those products; the kernels
+// (BackwardKeyValue.cpp, BackwardQuery.cpp) own the loops, the softmax
+// recomputation and the stores. One implementation per MMA generation:
+//
+//   BackwardMainloopSm80.cpp  ldmatrix + mma.sync m16n8k16 (f16/bf16),
+//                             synchronous 16-byte copies into padded tiles
+//
+// A wgmma (sm_90a) backward arrives as another implementation of this
+// interface, in its own file.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_LIB_CONVERSION_SPATOGPU_BACKWARDMAINLOOP_H
+#define SPA_LIB_CONVERSION_SPATOGPU_BACKWARDMAINLOOP_H
+
+#include "BackwardConfig.h"
+#include "KernelContext.h"
+
+#include <memory>
+
+namespace mlir::spa::gpu_kernel {
+
+/// Which of the two tensors of a tile pair: the first has width D (K, Q),
+/// the second width Dv (V, dO).
+enum class Operand { First, Second };
+
+/// The forward's context (ids, work item, q/k/v/lse/bounds/work) plus the
+/// backward's own arguments.
+struct BackwardContext : KernelContext {
+  BackwardContext(const BackwardConfig &grad)
+      : KernelContext(grad.base), grad(grad) {}
+  const BackwardConfig &grad;
+  Value outGrad, delta, queryGrad, keyGrad, valueGrad;
+};
+
+class BackwardMainloop {
+public:
+  explicit BackwardMainloop(BackwardContext &k)
+      : k(k), grad(k.grad), cfg(k.grad.base) {}
+  virtual ~BackwardMainloop() = default;
+
+  /// First thing in the kernel body: views of the shared memory.
+  virtual void setupSharedMemory(ImplicitLocOpBuilder &b) = 0;
+  /// Rows [row0, row0 + ownRows) of (batch, head) of `first` (width D) and
+  /// `second` (width Dv) into the own tiles, rows >= limit as zeros; visible
+  /// to every warp on return.
+  virtual void loadOwn(ImplicitLocOpBuilder &b, Value first, Value second,
+                       Value head, Value row0, int64_t limit) = 0;
+  /// The same for the stream tiles (streamRows rows); waits until every
+  /// warp is done with the previous stream tiles first.
+  virtual void loadStream(ImplicitLocOpBuilder &b, Value first, Value second,
+                          Value head, Value row0, int64_t limit) = 0;
+  /// own x stream^T of `which` pair for the warp's 16 own rows: streamRows/8
+  /// accumulator tiles (2x2 f32 each, MmaSync.h's layout).
+  virtual SmallVector<Value> ownTimesStreamT(ImplicitLocOpBuilder &b,
+                                             Operand which) = 0;
+  /// acc += tiles x stream[which]: `tiles` (streamRows/8 f32 accumulator
+  /// tiles, rounded to the element type) as A, the stream tile as B; acc has
+  /// width/8 tiles.
+  virtual SmallVector<Value> accumulate(ImplicitLocOpBuilder &b,
+                                        ArrayRef<Value> tiles, Operand which,
+                                        SmallVector<Value> acc) = 0;
+
+protected:
+  BackwardContext &k;
+  const BackwardConfig &grad;
+  const KernelConfig &cfg;
+};
+
+std::unique_ptr<BackwardMainloop> createBackwardMainloopSm80(BackwardContext &k);
+
+} // namespace mlir::spa::gpu_kernel
+
+#endif // SPA_LIB_CONVERSION_SPATOGPU_BACKWARDMAINLOOP_H

@@ -1,0 +1,149 @@
+//===- BackwardQuery.cpp - the dQ kernel ----------------------------------===//
+//
+//   per work item (batch, query head h, query tile of 16 x warps rows):
+//     Q, dO tiles -> shared (own tiles); lse2, Delta of the lane's rows
+//     for each interval [lo, hi) of h, each side:
+//       for each key tile (tile-k keys) of the range the rows reach:
+//         K, V tiles -> shared (stream tiles)
+//         S  = Q K^T;  P = exp2(S scale log2e - lse2)   (masked on edge tiles)
+//         dP = dO V^T; dS = P (dP - Delta)
+//         dQ += dS K
+//     dQ * scale -> global (rows without keys: zeros)
+//
+// The key ranges are the forward's (BandGeometry.h), and the work list is
+// the forward's cost-sorted list (WorkList.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "BackwardKernels.h"
+#include "BackwardTile.h"
+
+#include "spa/Conversion/Utils/BandGeometry.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <tuple>
+
+using namespace mlir;
+
+namespace mlir::spa::gpu_kernel {
+namespace {
+
+class QueryGradKernel {
+public:
+  explicit QueryGradKernel(const BackwardConfig &grad)
+      : k(grad), mainloop(createBackwardMainloopSm80(k)) {}
+
+  gpu::GPUFuncOp build(OpBuilder &moduleBuilder, Location loc, StringRef name,
+                       ArrayRef<Type> argTypes) {
+    OpBuilder body(moduleBuilder.getContext());
+    gpu::GPUFuncOp func =
+        beginBackwardKernel(moduleBuilder, loc, name, argTypes, k, body);
+    ImplicitLocOpBuilder b(loc, body);
+    auto args = func.getArguments();
+    k.query = args[0];
+    k.key = args[1];
+    k.value = args[2];
+    k.lse = args[3];
+    k.outGrad = args[4];
+    k.delta = args[5];
+    k.queryGrad = args[6];
+    k.bounds = args[7];
+    k.work = args[8];
+    emitBody(b);
+    gpu::ReturnOp::create(b);
+    return func;
+  }
+
+private:
+  BackwardContext k;
+  std::unique_ptr<BackwardMainloop> mainloop;
+
+  void emitBody(ImplicitLocOpBuilder &b) {
+    const BackwardConfig &grad = k.grad;
+    const KernelConfig &cfg = grad.base;
+    GpuArith e{b};
+    mainloop->setupSharedMemory(b);
+    Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    auto workAt = [&](int64_t field) {
+      return e.toIndex(memref::LoadOp::create(
+          b, k.work, ValueRange{item, e.index(field)}));
+    };
+    k.batchIdx = workAt(0);
+    k.head = workAt(1);
+    k.i0 = e.mul(workAt(2), e.index(grad.ownRows()));
+    k.kvHead = e.div(k.head, e.index(grad.groupSize()));
+    k.firstPos = e.add(k.i0, e.index(cfg.keyLen - cfg.queryLen));
+    k.lastPos = e.add(k.firstPos, e.index(grad.ownRows() - 1));
+    mainloop->loadOwn(b, k.query, k.outGrad, k.head, k.i0, cfg.queryLen);
+
+    // lse2 and Delta of the lane's rows 16 warp + g (+ 8).
+    Value rowBase = e.add(k.i0, e.add(e.mul(k.warp, e.index(16)), k.g));
+    SmallVector<Value> lse2(2), delta(2);
+    for (int64_t r = 0; r < 2; ++r)
+      std::tie(lse2[r], delta[r]) =
+          loadRowStatistics(b, k, k.head, e.add(rowBase, e.index(8 * r)));
+
+    Value zeroAcc = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()),
+                                  0.0f));
+    SmallVector<Value> dQ(cfg.headDim / 8, zeroAcc);
+    for (int64_t slot = 0; slot < cfg.slots; ++slot) {
+      std::pair<Value, Value> interval = loadInterval(b, k, slot);
+      Value lo = interval.first, hi = interval.second;
+      for (int side : {1, -1}) {
+        if (side < 0 && !cfg.bidirectional)
+          break;
+        BandGeometry geometry{e, k.firstPos, k.lastPos, e.index(cfg.keyLen)};
+        Value sideLo = geometry.sideLowerBound(lo, side);
+        std::pair<Value, Value> keys = geometry.keyRange(sideLo, hi, side);
+        auto loop = scf::ForOp::create(
+            b, keys.first, keys.second, e.index(grad.streamRows()), dQ,
+            [&](OpBuilder &nb, Location l, Value j0, ValueRange carried) {
+              ImplicitLocOpBuilder ib(l, nb);
+              TilePair pair{k.i0, j0, /*ownIsKey=*/false, sideLo, hi, side,
+                            Value()};
+              scf::YieldOp::create(
+                  ib, keyTile(ib, pair, lse2, delta, carried));
+            });
+        dQ.assign(loop.getResults().begin(), loop.getResults().end());
+      }
+    }
+    storeAccumulators(b, k, dQ, k.queryGrad, k.head, k.i0, cfg.queryLen,
+                      grad.scale);
+  }
+
+  /// One key tile at pair.streamFirst against the item's query tile.
+  SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, TilePair pair,
+                             ArrayRef<Value> lse2, ArrayRef<Value> delta,
+                             ValueRange carried) {
+    const BackwardConfig &grad = k.grad;
+    const KernelConfig &cfg = grad.base;
+    Value j0 = pair.streamFirst;
+    mainloop->loadStream(b, k.key, k.value, k.kvHead, j0, cfg.keyLen);
+    pair.interior = pairInterior(b, k, k.i0, grad.ownRows(), j0,
+                                 grad.streamRows(), pair.lo, pair.hi,
+                                 pair.side);
+    SmallVector<Value> scores = mainloop->ownTimesStreamT(b, Operand::First);
+    SmallVector<Value> probs = recomputeProbabilities(
+        b, k, pair, scores,
+        [&](int64_t, int64_t r, int64_t) { return lse2[r]; });
+    SmallVector<Value> dP = mainloop->ownTimesStreamT(b, Operand::Second);
+    SmallVector<Value> dS = scoreGradients(
+        b, k, pair, probs, dP,
+        [&](int64_t, int64_t r, int64_t) { return delta[r]; });
+    return mainloop->accumulate(b, dS, Operand::First,
+                                SmallVector<Value>(carried));
+  }
+};
+
+} // namespace
+
+gpu::GPUFuncOp buildQueryGradKernel(OpBuilder &moduleBuilder, Location loc,
+                                    StringRef name, ArrayRef<Type> argTypes,
+                                    const BackwardConfig &grad) {
+  return QueryGradKernel(grad).build(moduleBuilder, loc, name, argTypes);
+}
+
+} // namespace mlir::spa::gpu_kernel

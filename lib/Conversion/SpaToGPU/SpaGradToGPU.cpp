@@ -1,0 +1,163 @@
+//===- SpaGradToGPU.cpp - spa.attention_grad -> three kernel launches -----===//
+//
+// The gradient op's part of `convert-spa-to-gpu`: resolves the backward
+// configuration (BackwardConfig.cpp), generates the preprocess, dK/dV and dQ
+// kernels (BackwardKernels.h), materialises the bounds table and both
+// cost-sorted work lists as private constants, allocates the f32 Delta
+// scratch [B, Hq, Nq] on the device, attaches a launch contract to each
+// kernel (role preprocess / dkdv / dq, delta as a scratch argument) and
+// replaces the op by the three gpu.launch_func in that order.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SpaGradToGPU.h"
+#include "BackwardKernels.h"
+#include "HostTables.h"
+
+#include "spa/Conversion/SpaToGPU/LaunchContract.h"
+#include "spa/Dialect/Spa/IR/PlanInterop.h"
+#include "spa/Planning/GradWorkList.h"
+#include "spa/Planning/WorkList.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+using namespace mlir;
+using namespace mlir::spa;
+using namespace mlir::spa::gpu_kernel;
+namespace plan = ::spa::plan;
+
+LogicalResult mlir::spa::convertAttentionGrad(
+    AttentionGradOp op, gpu::GPUModuleOp kernels, unsigned index,
+    const ConvertSpaToGPUOptions &options) {
+  FailureOr<BackwardConfig> resolved = resolveBackwardConfig(op, options);
+  if (failed(resolved))
+    return failure();
+  const BackwardConfig &grad = *resolved;
+  const KernelConfig &cfg = grad.base;
+  BandsAttr bands = op.getBandTable();
+  plan::BandTable table = toPlanTable(bands);
+
+  OpBuilder builder(op);
+  ImplicitLocOpBuilder b(op.getLoc(), builder);
+  auto module = op->getParentOfType<ModuleOp>();
+  SymbolTable symbols(module);
+
+  SmallVector<int32_t> bounds = boundsTable(table, cfg);
+  SmallVector<int32_t> queryItems, keyItems;
+  for (const plan::WorkItem &item :
+       plan::buildWorkList(table, cfg.batch, cfg.queryLen, cfg.keyLen,
+                           grad.queryTile()))
+    queryItems.append({int32_t(item.batch), int32_t(item.head),
+                       int32_t(item.queryTile)});
+  for (const plan::KeyTileWorkItem &item : plan::buildKeyTileWorkList(
+           table, cfg.batch, cfg.numKvHeads, cfg.queryLen, cfg.keyLen,
+           grad.keyValueTile()))
+    keyItems.append({int32_t(item.batch), int32_t(item.kvHead),
+                     int32_t(item.keyTile)});
+
+  std::string base = "spa_attention_grad_" + std::to_string(index);
+  Value boundsBuffer =
+      makeConstantTable(b, module, symbols, base + "_bounds",
+                        {cfg.numQueryHeads, cfg.slots, 2}, bounds);
+  int64_t numKeyItems = keyItems.size() / 3;
+  int64_t numQueryItems = queryItems.size() / 3;
+  Value keyWork = makeConstantTable(b, module, symbols, base + "_dkdv_work",
+                                    {numKeyItems, 3}, keyItems);
+  Value queryWork = makeConstantTable(b, module, symbols, base + "_dq_work",
+                                      {numQueryItems, 3}, queryItems);
+  auto deltaType = MemRefType::get(
+      {cfg.batch, cfg.numQueryHeads, cfg.queryLen}, b.getF32Type());
+  Value delta = gpu::AllocOp::create(b, deltaType, Type(), ValueRange{},
+                                     ValueRange{}, ValueRange{})
+                    .getMemref();
+
+  declareDynamicShared(kernels, op.getLoc());
+  OpBuilder kb = OpBuilder::atBlockEnd(&kernels.getBodyRegion().front());
+  Value one = arith::ConstantIndexOp::create(b, 1);
+  Value block = arith::ConstantIndexOp::create(b, cfg.threads());
+
+  struct Launch {
+    BackwardKernel kernel;
+    SmallVector<std::string> names;
+    SmallVector<Value> operands;
+    int64_t blocks;
+    int64_t dynamicShared;
+    ArrayRef<int32_t> work;
+  };
+  Value q = op.getQuery(), k = op.getKey(), v = op.getValue(),
+        o = op.getOutput(), lse = op.getLogSumExp(), dO = op.getOutputGrad();
+  Launch launches[] = {
+      {BackwardKernel::Preprocess,
+       {"output", "output_grad", "delta"},
+       {o, dO, delta},
+       grad.preprocessBlocks(),
+       0,
+       {}},
+      {BackwardKernel::KeyValue,
+       {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
+        "key_grad", "value_grad", "bounds", "work"},
+       {q, k, v, lse, dO, delta, op.getKeyGrad(), op.getValueGrad(),
+        boundsBuffer, keyWork},
+       numKeyItems,
+       grad.sharedBytes(),
+       keyItems},
+      {BackwardKernel::Query,
+       {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
+        "query_grad", "bounds", "work"},
+       {q, k, v, lse, dO, delta, op.getQueryGrad(), boundsBuffer, queryWork},
+       numQueryItems,
+       grad.sharedBytes(),
+       queryItems},
+  };
+  for (Launch &launch : launches) {
+    SmallVector<Type> argTypes;
+    for (Value operand : launch.operands)
+      argTypes.push_back(operand.getType());
+    StringRef role = backwardKernelRole(launch.kernel);
+    std::string name = base + "_" + role.str();
+    gpu::GPUFuncOp func;
+    switch (launch.kernel) {
+    case BackwardKernel::Preprocess:
+      func = buildPreprocessKernel(kb, op.getLoc(), name, argTypes, grad);
+      break;
+    case BackwardKernel::KeyValue:
+      func = buildKeyValueGradKernel(kb, op.getLoc(), name, argTypes, grad);
+      break;
+    case BackwardKernel::Query:
+      func = buildQueryGradKernel(kb, op.getLoc(), name, argTypes, grad);
+      break;
+    }
+    KernelLaunch contract;
+    contract.grid = {launch.blocks, 1, 1};
+    contract.block = {cfg.threads(), 1, 1};
+    contract.args = launch.names;
+    contract.bounds = bounds;
+    contract.work.assign(launch.work.begin(), launch.work.end());
+    contract.bands = bands;
+    contract.tile = launch.kernel == BackwardKernel::KeyValue
+                        ? std::array<int64_t, 2>{grad.streamRows(),
+                                                 grad.ownRows()}
+                        : std::array<int64_t, 2>{grad.ownRows(),
+                                                 grad.streamRows()};
+    contract.mma = MmaKind::MmaSync;
+    contract.dynamicSharedBytes = launch.dynamicShared;
+    contract.staticSharedBytes = 0;
+    contract.role = role.str();
+    contract.op = index;
+    func->setAttr(KernelLaunch::kAttrName, contract.toAttr(b.getContext()));
+
+    gpu::KernelDim3 grid{arith::ConstantIndexOp::create(b, launch.blocks), one,
+                         one};
+    gpu::KernelDim3 threads{block, one, one};
+    Value dynamicShared;
+    if (launch.dynamicShared)
+      dynamicShared = arith::ConstantIntOp::create(b, b.getI32Type(),
+                                                   launch.dynamicShared);
+    gpu::LaunchFuncOp::create(b, func, grid, threads, dynamicShared,
+                              launch.operands);
+  }
+  gpu::DeallocOp::create(b, Type(), ValueRange{}, delta);
+  op.erase();
+  return success();
+}

@@ -1,0 +1,124 @@
+"""CUDA artifacts of gradient ops (compiled here with ptxas; launching needs
+a GPU: bench/gpu_grad_check.py): the three backward kernels in launch order
+next to the forward's, their launch contracts, and how the MLIR-free runtime
+groups an artifact's kernels by op (inputs, outputs, scratch)."""
+import os
+import shutil
+import sys
+
+import pytest
+
+import spa
+from spa.runtime.cuda import op_launches
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..",
+                                "bench"))
+from gpu_grad_prepare import module_text  # noqa: E402
+
+needs_ptxas = pytest.mark.skipif(
+    not (shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas")),
+    reason="needs the CUDA toolkit's ptxas")
+
+
+def layer(**changes):
+    base = dict(batch=2, heads=4, kv_heads=2, seq_len=150, query_len=100,
+                head_dim=64, value_dim=32, dtype="bf16",
+                policy="local_plus_band", mode="causal")
+    base.update(changes)
+    return base
+
+
+@needs_ptxas
+@pytest.mark.parametrize("chip", ["sm_90a", "sm_80"])
+def test_forward_and_gradient_in_one_artifact(chip):
+    artifact = spa.compile(module_text(spa, layer()), target=f"cuda:{chip}")
+    assert artifact.cubin[:4] == b"\x7fELF"
+    assert f".target {chip}" in artifact.ptx
+    kernels = artifact.metadata["kernels"]
+    assert [(k["op"], k["role"]) for k in kernels] == [
+        (0, "forward"), (1, "preprocess"), (1, "dkdv"), (1, "dq")]
+    assert [k["name"] for k in kernels[1:]] == [
+        "spa_attention_grad_1_preprocess", "spa_attention_grad_1_dkdv",
+        "spa_attention_grad_1_dq"]
+    for k in kernels[1:]:
+        assert k["mma"] == "mma.sync"
+        assert ".entry " + k["name"] in artifact.ptx
+    assert "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32" in \
+        artifact.ptx
+    pre, dkdv, dq = kernels[1:]
+    # One quad of lanes per row: 32 rows per block of 128 threads.
+    assert pre["grid"] == [2 * 4 * 4, 1, 1]
+    assert [a["name"] for a in pre["args"]] == ["output", "output_grad",
+                                                "delta"]
+    assert [a["kind"] for a in pre["args"]] == ["input", "input", "scratch"]
+    delta = pre["args"][2]
+    assert (delta["dtype"], delta["shape"]) == ("f32", [2, 4, 100])
+    # dK/dV: every (batch, kv head, 64-key tile) once; dQ: every (batch,
+    # head, 64-row query tile) once.
+    for kernel, heads, tiles in ((dkdv, 2, 3), (dq, 4, 2)):
+        work = next(a for a in kernel["args"] if a["name"] == "work")
+        items = sorted(zip(work["values"][0::3], work["values"][1::3],
+                           work["values"][2::3]))
+        assert items == [(b, h, t) for b in range(2) for h in range(heads)
+                         for t in range(tiles)]
+        assert kernel["grid"] == [len(items), 1, 1]
+        # Four padded tiles (64 own + 64 stream rows) of D and Dv.
+        assert kernel["shared_bytes"] == 128 * (72 + 40) * 2
+    kinds = {a["name"]: a["kind"] for a in dkdv["args"]}
+    assert kinds == {"query": "input", "key": "input", "value": "input",
+                     "log_sum_exp": "input", "output_grad": "input",
+                     "delta": "scratch", "key_grad": "output",
+                     "value_grad": "output", "bounds": "constant",
+                     "work": "constant"}
+    assert [a["name"] for a in dq["args"]] == [
+        "query", "key", "value", "log_sum_exp", "output_grad", "delta",
+        "query_grad", "bounds", "work"]
+
+
+@needs_ptxas
+def test_runtime_groups_kernels_by_op():
+    artifact = spa.compile(module_text(spa, layer()), target="cuda:sm_90a")
+    with pytest.raises(ValueError, match="holds 2 spa ops"):
+        op_launches(artifact.metadata)
+    with pytest.raises(ValueError, match="has no op 2"):
+        op_launches(artifact.metadata, op=2)
+    forward = op_launches(artifact.metadata, op=0)
+    assert [k["role"] for k in forward.kernels] == ["forward"]
+    assert [a["name"] for a in forward.inputs] == ["query", "key", "value"]
+    assert [a["name"] for a in forward.outputs] == ["output", "log_sum_exp"]
+    assert forward.scratch == []
+    grad = op_launches(artifact.metadata, op=1)
+    assert [k["role"] for k in grad.kernels] == ["preprocess", "dkdv", "dq"]
+    assert [a["name"] for a in grad.inputs] == [
+        "output", "output_grad", "query", "key", "value", "log_sum_exp"]
+    assert [a["name"] for a in grad.outputs] == ["key_grad", "value_grad",
+                                                 "query_grad"]
+    assert [(a["name"], a["shape"]) for a in grad.scratch] == [
+        ("delta", [2, 4, 100])]
+
+
+def test_runtime_rejects_inconsistent_buffers():
+    meta = {"kernels": [
+        {"name": "a", "op": 0, "args": [
+            {"name": "delta", "kind": "scratch", "dtype": "f32",
+             "shape": [1, 2, 3]}]},
+        {"name": "b", "op": 0, "args": [
+            {"name": "delta", "kind": "scratch", "dtype": "f32",
+             "shape": [1, 2, 4]}]}]}
+    with pytest.raises(ValueError, match="b: argument 'delta'"):
+        op_launches(meta)
+
+
+@needs_ptxas
+@pytest.mark.parametrize("changes,options,message", [
+    (dict(dtype="f32"), {}, "f32 gradients are not supported on the GPU yet"),
+    (dict(value_dim=64), dict(mma="wgmma", stages=1),
+     "the backward kernels use ldmatrix"),
+    (dict(head_dim=256, value_dim=256), dict(warps=8, tile_k=128),
+     "the backward kernels' shared tiles need 270336 bytes"),
+])
+def test_gradient_errors_are_reported(changes, options, message):
+    # The forward op compiles in each case; only the gradient is refused.
+    text = module_text(spa, layer(**changes))
+    with pytest.raises(spa.MLIRError, match=message):
+        spa.compile(text, target="cuda:sm_90a", **options)

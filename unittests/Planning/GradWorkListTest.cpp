@@ -1,0 +1,173 @@
+//===- GradWorkListTest.cpp - Tests of the dK/dV kernel's work list -------===//
+//
+// Unit tests of spa/Planning/GradWorkList.h against brute force: the query
+// rows reaching a key tile by testing every (row, key) pair, the interior
+// query tiles by testing every pair of every tile, the item cost from those
+// counts, and the list's properties (every item once, heaviest first, batch
+// innermost), over odd shapes, both modes, Nq != Nk and GQA.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PlanningTestSupport.h"
+
+#include "spa/Planning/GradWorkList.h"
+
+#include <set>
+#include <tuple>
+
+using namespace planning_test;
+
+namespace {
+
+bool inInterval(Interval iv, int side, int64_t p, int64_t j) {
+  int64_t d = side > 0 ? p - j : j - p;
+  int64_t lo = side > 0 ? iv.lo : std::max<int64_t>(iv.lo, 1);
+  return d >= lo && d < iv.hi;
+}
+
+/// Rows reaching keys [k0, min(k0 + tk, nk)), by testing every pair.
+RowRange bruteRows(Interval iv, int side, int64_t k0, int64_t tk, int64_t nq,
+                   int64_t nk) {
+  int64_t first = -1, last = -1;
+  for (int64_t i = 0; i < nq; ++i)
+    for (int64_t j = k0; j < std::min(k0 + tk, nk); ++j)
+      if (inInterval(iv, side, i + nk - nq, j)) {
+        if (first < 0)
+          first = i;
+        last = i;
+      }
+  if (first < 0)
+    return {};
+  return {first, last + 1};
+}
+
+int64_t bruteInterior(RowRange rows, Interval iv, int side, int64_t k0,
+                      TileShape ts, int64_t nq, int64_t nk) {
+  int64_t count = 0;
+  for (int64_t i0 = rows.begin; i0 < rows.end; i0 += ts.q) {
+    bool inside = i0 + ts.q <= nq && k0 + ts.k <= nk;
+    for (int64_t i = i0; inside && i < i0 + ts.q; ++i)
+      for (int64_t j = k0; inside && j < k0 + ts.k; ++j)
+        inside = inInterval(iv, side, i + nk - nq, j);
+    count += inside;
+  }
+  return count;
+}
+
+struct Shape {
+  int64_t nq, nk;
+  TileShape tile;
+};
+
+const Shape kShapes[] = {{100, 100, {16, 16}}, {77, 130, {16, 32}},
+                         {130, 77, {32, 16}},  {1, 1, {16, 16}},
+                         {64, 64, {64, 64}},   {200, 57, {64, 16}}};
+
+const Interval kIntervals[] = {{0, 1},  {0, 5},   {3, 20},  {16, 48},
+                               {1, 2},  {40, 41}, {0, 300}, {7, 64}};
+
+TEST(GradWorkList, RowsAndInteriorTilesMatchBruteForce) {
+  for (const Shape &s : kShapes)
+    for (Interval iv : kIntervals)
+      for (int side : {1, -1})
+        for (int64_t k0 = 0; k0 < s.nk; k0 += s.tile.k) {
+          RowRange rows = queryRowsReachingKeyTile(iv, side, k0, s.tile.k,
+                                                   s.nq, s.nk);
+          RowRange expected = bruteRows(iv, side, k0, s.tile.k, s.nq, s.nk);
+          SCOPED_TRACE(::testing::Message()
+                       << "nq=" << s.nq << " nk=" << s.nk << " [" << iv.lo
+                       << "," << iv.hi << ") side=" << side << " k0=" << k0);
+          ASSERT_EQ(rows.size(), expected.size());
+          if (expected.size() > 0) {
+            EXPECT_EQ(rows.begin, expected.begin);
+            EXPECT_EQ(rows.end, expected.end);
+          }
+          EXPECT_EQ(interiorQueryTiles(rows, iv, side, k0, s.tile, s.nq, s.nk),
+                    bruteInterior(rows, iv, side, k0, s.tile, s.nq, s.nk));
+        }
+}
+
+TEST(GradWorkList, ReachIsContiguousAndComplete) {
+  // Every row with an admissible pair in the key tile is inside the range
+  // (no gaps): the kernel's single loop per interval and side loses nothing.
+  for (const Shape &s : kShapes)
+    for (Interval iv : kIntervals)
+      for (int side : {1, -1})
+        for (int64_t k0 = 0; k0 < s.nk; k0 += s.tile.k) {
+          RowRange rows = queryRowsReachingKeyTile(iv, side, k0, s.tile.k,
+                                                   s.nq, s.nk);
+          for (int64_t i = 0; i < s.nq; ++i)
+            for (int64_t j = k0; j < std::min(k0 + s.tile.k, s.nk); ++j)
+              if (inInterval(iv, side, i + s.nk - s.nq, j))
+                ASSERT_TRUE(i >= rows.begin && i < rows.end)
+                    << "row " << i << " key " << j;
+        }
+}
+
+TEST(GradWorkList, ItemCostCountsVisitedTiles) {
+  TileShape ts{16, 16};
+  std::vector<HeadBands> group = {{{0, 5}, {20, 40}}, {{5, 20}}, {}};
+  CostWeights w;
+  for (BandMode mode : {BandMode::Causal, BandMode::Bidirectional})
+    for (int64_t t = 0; t < 7; ++t) {
+      double expected = w.workItem;
+      for (const HeadBands &head : group)
+        for (Interval iv : head)
+          for (int side : {1, -1}) {
+            if (side < 0 && mode == BandMode::Causal)
+              continue;
+            RowRange rows = bruteRows(iv, side, t * 16, 16, 90, 100);
+            int64_t tiles = (rows.size() + 15) / 16;
+            int64_t interior =
+                bruteInterior(rows, iv, side, t * 16, ts, 90, 100);
+            expected += double(tiles) + double(tiles - interior) *
+                                            w.partialTileExtra;
+          }
+      EXPECT_DOUBLE_EQ(keyTileItemCost(group, t, 90, 100, mode, ts), expected)
+          << "tile " << t;
+    }
+  EXPECT_EQ(keyTileItemCost(group, 7, 90, 100, BandMode::Causal, ts), 0.0);
+}
+
+TEST(GradWorkList, ListHoldsEveryItemHeaviestFirst) {
+  BandTable table;
+  table.mode = BandMode::Causal;
+  table.heads = {{{0, 10}}, {{10, 200}}, {}, {{0, 1}, {50, 60}}};
+  TileShape ts{32, 16};
+  for (int64_t kvHeads : {1, 2, 4}) {
+    auto list = buildKeyTileWorkList(table, 3, kvHeads, 150, 170, ts);
+    ASSERT_EQ(int64_t(list.size()), 3 * kvHeads * 11);
+    std::set<std::tuple<int64_t, int64_t, int64_t>> seen;
+    double previous = 1e300;
+    int64_t group = 4 / kvHeads;
+    for (size_t n = 0; n < list.size(); ++n) {
+      const KeyTileWorkItem &item = list[n];
+      EXPECT_EQ(item.batch, int64_t(n % 3)) << "batch is innermost";
+      EXPECT_TRUE(seen.insert({item.batch, item.kvHead, item.keyTile}).second);
+      std::vector<HeadBands> heads(table.heads.begin() + item.kvHead * group,
+                                   table.heads.begin() +
+                                       (item.kvHead + 1) * group);
+      double cost =
+          keyTileItemCost(heads, item.keyTile, 150, 170, table.mode, ts);
+      EXPECT_LE(cost, previous);
+      previous = cost;
+    }
+  }
+}
+
+TEST(GradWorkList, DegenerateInputs) {
+  BandTable table;
+  table.heads = {{{0, 4}}, {{4, 8}}, {{8, 12}}};
+  EXPECT_TRUE(buildKeyTileWorkList(table, 1, 2, 10, 10, {16, 16}).empty())
+      << "kv heads must divide the query heads";
+  EXPECT_TRUE(buildKeyTileWorkList(table, 0, 3, 10, 10, {16, 16}).empty());
+  EXPECT_TRUE(buildKeyTileWorkList(table, 1, 3, 0, 10, {16, 16}).empty());
+  EXPECT_EQ(queryRowsReachingKeyTile({3, 3}, 1, 0, 16, 10, 10).size(), 0);
+  EXPECT_EQ(queryRowsReachingKeyTile({0, 1}, -1, 0, 16, 10, 10).size(), 0)
+      << "the anti side starts at distance 1";
+  EXPECT_EQ(countKeyTileWorkItems(int64_t(1) << 40, int64_t(1) << 40, 1 << 20,
+                                  16),
+            std::numeric_limits<int64_t>::max());
+}
+
+} // namespace
