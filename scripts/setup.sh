@@ -40,6 +40,22 @@ if [ "$(cat "$REQ_STAMP" 2>/dev/null)" != "$REQ_SHA" ]; then
   echo "$REQ_SHA" > "$REQ_STAMP"
 fi
 
+# 2b. PyTorch for spa.torch (requirements-torch.txt says why --no-deps): the
+# light install first; the full one where that does not import.
+TORCH_STAMP="$VENV/.spa-torch.sha"
+TORCH_SHA="$(sha256sum "$ROOT/requirements-torch.txt" | cut -d' ' -f1)"
+if [ "$(cat "$TORCH_STAMP" 2>/dev/null)" != "$TORCH_SHA" ]; then
+  say "installing PyTorch (CPU use, without the CUDA runtime wheels)"
+  "$VENV/bin/python" -m pip install -q --no-deps -r "$ROOT/requirements-torch.txt"
+  if ! (cd / && "$VENV/bin/python" -c "import torch; torch.ones(1).sum()") \
+      >/dev/null 2>&1; then
+    say "torch does not import without its CUDA wheels here: full install"
+    "$VENV/bin/python" -m pip install -q \
+      "$(grep -E '^torch==' "$ROOT/requirements-torch.txt")"
+  fi
+  echo "$TORCH_SHA" > "$TORCH_STAMP"
+fi
+
 # 3. Configure (once) and build.
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   say "configuring $BUILD_DIR"

@@ -1,0 +1,19 @@
+"""spa for PyTorch: banded attention as a custom op with autograd.
+
+    import spa.torch
+    out = spa.torch.attention(q, k, v, policy="local_plus_band")
+    bands = spa.torch.bands_from_mask_mod(mask_mod, heads=16, seq_len=4096)
+    layer = spa.torch.BandedAttention(bands=bands)
+
+CPU tensors run spa's CPU JIT, CUDA tensors its GPU kernels (from the
+kernel cache, see docs/torch.md). Importing this registers the ops
+`torch.ops.spa.attention` and `torch.ops.spa.attention_backward`.
+"""
+
+from .api import attention
+from .cache import MissingKernelError, cache_dir
+from .masks import bands_from_mask_mod
+from .module import BandedAttention
+
+__all__ = ["attention", "bands_from_mask_mod", "BandedAttention",
+           "MissingKernelError", "cache_dir"]

@@ -1,0 +1,37 @@
+"""`spa.torch.attention`: banded attention on PyTorch tensors."""
+
+from .arguments import (check_choice, check_flag, check_scale,
+                        check_tensors)
+from .ops import attention_op
+
+
+def attention(q, k, v, *, policy=None, bands=None, mode="causal",
+              window=None, scale=None, return_lse=False):
+    """Banded multi-head attention in `scaled_dot_product_attention`'s
+    layout: q [B, Hq, Nq, D], k [B, Hkv, Nk, D], v [B, Hkv, Nk, Dv]
+    (Hq a multiple of Hkv: grouped-query attention), float32, float16 or
+    bfloat16, all on one device (cpu or cuda).
+
+    policy: a band policy name (spa.bands.POLICIES; default
+        "local_plus_band"), planned per sequence length by the compiler;
+        window: the sliding_window policy's width.
+    bands: instead of a policy, an explicit table: one list of (lo, hi)
+        distance intervals per query head (an empty list: an empty head).
+    mode: "causal" (distance p_i - j, queries bottom-right aligned) or
+        "bidirectional" (|p_i - j|).
+    scale: softmax scale, default 1/sqrt(D).
+    return_lse: also return the log-sum-exp [B, Hq, Nq] (float32; -inf on
+        rows without keys), itself differentiable.
+
+    Returns out [B, Hq, Nq, Dv] (rows without keys are 0), or (out, lse).
+    Differentiable in q, k and v. Bad arguments are TypeError/ValueError
+    naming the argument.
+    """
+    check_tensors(q, k, v)
+    policy, flat, window = check_choice(policy, bands, mode, window,
+                                        q.shape[1])
+    scale = check_scale(scale, q.shape[3])
+    check_flag("return_lse", return_lse)
+    out, lse = attention_op(q, k, v, flat, policy, mode, window, scale,
+                            return_lse)
+    return (out, lse) if return_lse else out

@@ -1,0 +1,131 @@
+"""The custom ops `spa::attention` and `spa::attention_backward`, with their
+fake (meta) kernels and autograd.
+
+    spa::attention(q, k, v, bands, policy, mode, window, scale, lse_grad)
+        -> (out, lse)
+    spa::attention_backward(dout, dlse?, q, k, v, out, lse, bands, policy,
+                            mode, window, scale) -> (dq, dk, dv)
+
+The band choice is `policy` (a name, "" for an explicit table), `window`
+(-1: the policy's default) and `bands` (arguments.encode_bands' flat int
+list): plain values torch hashes and records in graphs, so the ops work
+under torch.compile(fullgraph=True) and torch.export. Arguments are checked
+by spa.torch.attention before they get here.
+
+The backward saves q, k, v, out and lse only. `lse_grad` says whether the
+caller was handed lse (return_lse=True) and so may differentiate it: then
+the backward adds lse's gradient (see `_lse_terms`); otherwise lse's
+gradient is known to be zero and is not read.
+"""
+
+from typing import List, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from . import cpu, cuda
+from .config import KernelConfig
+
+Args = Tuple[List[int], str, str, int, float]
+
+
+def _config(q, k, v, bands, policy, mode, window, scale) -> KernelConfig:
+    from .arguments import TORCH_TO_IR
+    target = "cpu" if q.device.type == "cpu" else cuda.target(q.device)
+    return KernelConfig.from_tensors(target, q, k, v, TORCH_TO_IR[q.dtype],
+                                     bands, policy, mode, window, scale)
+
+
+def _runner(q):
+    return cpu if q.device.type == "cpu" else cuda
+
+
+def _no_work(q, k) -> bool:
+    """Empty batch, no queries or no keys: nothing to compile (every row,
+    if any, has no keys: out 0, lse -inf)."""
+    return q.shape[0] == 0 or q.shape[2] == 0 or k.shape[2] == 0
+
+
+@torch.library.custom_op("spa::attention", mutates_args=())
+def attention_op(q: Tensor, k: Tensor, v: Tensor, bands: List[int],
+                 policy: str, mode: str, window: int, scale: float,
+                 lse_grad: bool) -> Tuple[Tensor, Tensor]:
+    b, hq, nq, _ = q.shape
+    if _no_work(q, k):
+        return (q.new_zeros((b, hq, nq, v.shape[3])),
+                q.new_full((b, hq, nq), float("-inf"), dtype=torch.float32))
+    config = _config(q, k, v, bands, policy, mode, window, scale)
+    return _runner(q).forward(config, q, k, v)
+
+
+@attention_op.register_fake
+def _attention_fake(q, k, v, bands, policy, mode, window, scale, lse_grad):
+    b, hq, nq, _ = q.shape
+    return (q.new_empty((b, hq, nq, v.shape[3])),
+            q.new_empty((b, hq, nq), dtype=torch.float32))
+
+
+@torch.library.custom_op("spa::attention_backward", mutates_args=())
+def attention_backward_op(dout: Tensor, dlse: Optional[Tensor], q: Tensor,
+                          k: Tensor, v: Tensor, out: Tensor, lse: Tensor,
+                          bands: List[int], policy: str, mode: str,
+                          window: int, scale: float
+                          ) -> Tuple[Tensor, Tensor, Tensor]:
+    if _no_work(q, k):
+        return q.new_zeros(q.shape), k.new_zeros(k.shape), v.new_zeros(v.shape)
+    config = _config(q, k, v, bands, policy, mode, window, scale)
+    runner = _runner(q)
+    dout = dout.to(out.dtype)
+    dq, dk, dv = runner.backward(config, q, k, v, out, lse, dout)
+    if dlse is not None:
+        lq, lk = _lse_terms(runner, config, q, k, v, out, lse, dlse)
+        dq = (dq.float() + lq.float()).to(q.dtype)
+        dk = (dk.float() + lk.float()).to(k.dtype)
+    return dq, dk, dv
+
+
+def _lse_terms(runner, config, q, k, v, out, lse, dlse):
+    """lse's gradient, by a second call of the same gradient kernels.
+
+    d lse_i / d s_ij = P_ij, so lse adds dS_ij = P_ij dlse_i; the gradient op
+    computes dS = P (dP - Delta) with dP = dO V^T and Delta_i = <dO_i, O_i>.
+    With V = 0 (dP = 0), dO_i = e_0 and O_i = -dlse_i e_0 (Delta_i = -dlse_i)
+    it yields exactly that dS, and its dq and dk are lse's terms (its dv,
+    P^T e_0, is not a term of anything and is dropped). Same shapes and
+    dtype: the same compiled kernels serve.
+    """
+    zeros_v = torch.zeros_like(v)
+    unit = torch.zeros_like(out)
+    unit[..., 0] = 1
+    shifted = torch.zeros_like(out)
+    shifted[..., 0] = -dlse.to(out.dtype)
+    lq, lk, _ = runner.backward(config, q, k, zeros_v, shifted, lse, unit)
+    return lq, lk
+
+
+@attention_backward_op.register_fake
+def _attention_backward_fake(dout, dlse, q, k, v, out, lse, bands, policy,
+                             mode, window, scale):
+    return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape)
+
+
+def _setup_context(ctx, inputs, output):
+    q, k, v, bands, policy, mode, window, scale, lse_grad = inputs
+    out, lse = output
+    ctx.save_for_backward(q, k, v, out, lse)
+    ctx.band_args = (bands, policy, mode, window, scale)
+    ctx.lse_grad = lse_grad
+
+
+def _backward(ctx, dout, dlse):
+    q, k, v, out, lse = ctx.saved_tensors
+    if dout is None:
+        dout = torch.zeros_like(out)
+    if not ctx.lse_grad:
+        dlse = None
+    dq, dk, dv = attention_backward_op(dout, dlse, q, k, v, out, lse,
+                                       *ctx.band_args)
+    return dq, dk, dv, None, None, None, None, None, None
+
+
+attention_op.register_autograd(_backward, setup_context=_setup_context)
