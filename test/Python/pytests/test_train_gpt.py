@@ -1,0 +1,144 @@
+"""examples/train_gpt.py on the CPU (tiny model: 2 layers, 4 heads, d=64).
+
+- The CLI trains SDPA and spa (FlexAttention has no backward on CPU: it
+  must be reported as skipped, not crash): finite losses that fall, and a
+  complete report.
+- spa's loss at step 0 equals that of SDPA with an explicit boolean mask
+  built here from the authors' local-plus-band formula (NumPy, independent
+  of spa's tables) to 1e-4 in f32, same init and data; also at an odd
+  length with grouped-query attention.
+- --list-kernels lists exactly the kernel configurations the run builds
+  (the precompile coverage of the GPU run), and for --device cuda the
+  sm_90a / bf16 versions of them.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as F  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+sys.path.insert(0, os.path.join(ROOT, "examples"))
+
+import gpt_data  # noqa: E402
+import spa.torch  # noqa: E402
+import train_gpt as tg  # noqa: E402
+from gpt_model import GPT  # noqa: E402
+from spa.torch.precompile import config_from  # noqa: E402
+
+TINY = ["--device", "cpu", "--layers", "2", "--heads", "4", "--dim", "64",
+        "--seq-lens", "128", "--steps", "5"]
+
+
+def authors_mask(heads: int, n: int) -> np.ndarray:
+    """[H, n, n] bool: local window of W_h + 1 plus the band
+    [S_h, S_h + W_h) of causal distances (W_h = floor(n/H) + [h < n mod H],
+    S_h = h floor(n/H) + min(h, n mod H))."""
+    wb, r = divmod(n, heads)
+    d = np.arange(n)[:, None] - np.arange(n)[None, :]
+    out = np.zeros((heads, n, n), dtype=bool)
+    for h in range(heads):
+        start, width = h * wb + min(h, r), wb + (h < r)
+        out[h] = ((d >= 0) & (d < width + 1)) | (
+            (d >= start) & (d < start + width))
+    return out
+
+
+def test_cli_trains_spa_and_sdpa(tmp_path):
+    assert tg.main(TINY + ["--out", str(tmp_path)]) == 0
+    report = json.load(open(tmp_path / "train_gpt.json"))
+    (run,) = report["runs"]
+    assert run["seq_len"] == 128 and run["batch"] == 4
+    assert run["bands_check"].startswith("equal to spa.bands.plan")
+    assert "CPU" in run["methods"]["flex"]["skipped"]
+    for method in ("sdpa", "spa"):
+        res = run["methods"][method]
+        losses = res["losses"]
+        assert len(losses) == 5 and res["loss_finite"]
+        assert all(np.isfinite(losses)), (method, losses)
+        # Falls from ln(vocab) ~ 6.24 within five steps.
+        assert losses[-1] < losses[0] - 0.2, (method, losses)
+        assert res["tokens_per_s"] > 0 and 0 < res["attention_share"] <= 1
+    assert run["comparison"]["spa_speedup_vs_sdpa"] > 0
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "train_gpt.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("heads,kv_heads,n,dim", [(4, 4, 128, 64),
+                                                  (4, 2, 97, 64)])
+def test_step0_loss_equals_masked_sdpa(heads, kv_heads, n, dim):
+    args = tg.resolve(tg.parser().parse_args([
+        "--device", "cpu", "--layers", "2", "--heads", str(heads),
+        "--kv-heads", str(kv_heads), "--dim", str(dim), "--seq-lens", str(n),
+        "--steps", "2", "--batch", "3"]))
+    cpu = torch.device("cpu")
+    torch.manual_seed(3)
+    model = GPT(args.model)
+    # Attention weights far above GPT-2's 0.02, so that the attention (and
+    # its mask) moves the loss by much more than the tolerance.
+    init = {k: v * (20 if k.endswith(("qkv.weight", "proj.weight")) else 1)
+            for k, v in model.state_dict().items()}
+    inputs, targets = gpt_data.batches(7, args.steps, 3, n, args.vocab)
+    mask = torch.from_numpy(authors_mask(heads, n))
+    groups = heads // kv_heads
+
+    def masked_sdpa(q, k, v):
+        k, v = (t.repeat_interleave(groups, dim=1) for t in (k, v))
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+    spa_attention = tg.make_attention("spa", args, tg.band_table(heads, n),
+                                      n, cpu)
+    got = tg.train(model, init, spa_attention, inputs, targets, args, cpu)
+    want = tg.train(model, init, masked_sdpa, inputs, targets, args, cpu)
+    assert abs(got["losses"][0] - want["losses"][0]) <= 1e-4, (got, want)
+    # One AdamW step later (the gradients went through spa's backward).
+    assert abs(got["losses"][1] - want["losses"][1]) <= 1e-3, (got, want)
+    # And not trivially: dense causal attention gives another loss.
+    dense = tg.train(model, init, tg.make_attention("sdpa", args, None, n,
+                                                    cpu),
+                     inputs, targets, args, cpu)
+    assert abs(dense["losses"][0] - want["losses"][0]) > 1e-3
+
+
+def _listed(argv, capsys):
+    assert tg.main(argv + ["--list-kernels"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_list_kernels_covers_the_run(tmp_path, capsys, monkeypatch):
+    argv = TINY + ["--steps", "2", "--warmup", "1", "--methods", "spa",
+                   "--seq-lens", "64,100", "--batch", "2,1",
+                   "--no-attention-timing"]
+    listed = {config_from(e) for e in _listed(argv, capsys)}
+    built = set()
+    real = spa.torch.cpu.forward
+
+    def recording(config, q, k, v):
+        built.add(config)
+        return real(config, q, k, v)
+    monkeypatch.setattr(spa.torch.cpu, "forward", recording)
+    assert tg.main(argv + ["--out", str(tmp_path)]) == 0
+    assert built == listed and len(built) == 2
+
+    # The GPU run's list (made here, no GPU needed): same shapes and bands,
+    # for sm_90a in bf16.
+    gpu = _listed([a if a != "cpu" else "cuda" for a in argv], capsys)
+    assert [(e["target"], e["dtype"]) for e in gpu] == [
+        ("cuda:sm_90a", "bf16")] * 2
+    as_cpu = {config_from(dict(e, target="cpu", dtype="f32")) for e in gpu}
+    assert as_cpu == listed
+
+
+def test_data_is_deterministic_and_shifted():
+    a = gpt_data.batches(1, 3, 2, 50, 64)
+    b = gpt_data.batches(1, 3, 2, 50, 64)
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    inputs, targets = a
+    assert torch.equal(inputs[..., 1:], targets[..., :-1])
+    assert int(inputs.min()) >= 0 and int(inputs.max()) < 64
