@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """The figure of examples/train_gpt.py: one loss-curve panel per sequence
-length (every method) and a tokens/s bar chart. Also runnable on a saved
-report where the run's machine had no matplotlib:
+length (every method) and a tokens/s bar chart. Also runnable on saved
+reports, where the run's machine had no matplotlib or the lengths ran as
+separate commands (their runs are merged, in the order given):
 
-    python examples/gpt_plot.py OUT/train_gpt.json   # writes OUT/train_gpt.png
+    python examples/gpt_plot.py OUT/train_gpt.json        # -> OUT/train_gpt.png
+    python examples/gpt_plot.py A/train_gpt.json B/train_gpt.json --out DIR
+        # -> DIR/train_gpt.json (merged) and DIR/train_gpt.png
 """
 
+import argparse
 import json
 import os
-import sys
 
 COLORS = {"sdpa": "tab:gray", "flex": "tab:orange", "spa": "tab:blue"}
 
@@ -38,7 +41,8 @@ def plot(report: dict, out_dir: str) -> str:
             if "tokens_per_s" in res:
                 xs.append(j + i * width)
                 ys.append(res["tokens_per_s"])
-        bars.bar(xs, ys, width, label=method, color=COLORS.get(method))
+        if ys:  # skipped methods get no bar and no legend entry
+            bars.bar(xs, ys, width, label=method, color=COLORS.get(method))
     bars.set_xticks([j + width * (len(methods) - 1) / 2
                      for j in range(len(runs))])
     bars.set_xticklabels([f"N={r['seq_len']}" for r in runs])
@@ -51,9 +55,34 @@ def plot(report: dict, out_dir: str) -> str:
     return path
 
 
+def merge(reports):
+    """One report of several runs of the same configuration."""
+    merged = dict(reports[0], runs=[r for rep in reports
+                                    for r in rep["runs"]])
+    methods = []
+    for rep in reports:
+        methods += [m for m in rep["config"]["methods"] if m not in methods]
+    merged["config"] = dict(reports[0]["config"], methods=methods)
+    return merged
+
+
+def main():
+    p = argparse.ArgumentParser(description="Plot train_gpt.py reports.")
+    p.add_argument("reports", nargs="+")
+    p.add_argument("--out", help="default: the first report's directory")
+    args = p.parse_args()
+    reports = []
+    for path in args.reports:
+        with open(path) as f:
+            reports.append(json.load(f))
+    out = args.out or os.path.dirname(os.path.abspath(args.reports[0]))
+    os.makedirs(out, exist_ok=True)
+    report = merge(reports) if len(reports) > 1 else reports[0]
+    if len(reports) > 1:
+        with open(os.path.join(out, "train_gpt.json"), "w") as f:
+            json.dump(report, f, indent=1)
+    print(plot(report, out))
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    with open(sys.argv[1]) as f:
-        print(plot(json.load(f), os.path.dirname(os.path.abspath(
-            sys.argv[1]))))
+    main()
