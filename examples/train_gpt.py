@@ -40,7 +40,8 @@ import os
 import statistics
 import sys
 import time
-from typing import Callable, Dict, List, Optional
+import traceback
+from typing import Callable, Dict, List
 
 import torch
 import torch.nn.functional as F
@@ -311,6 +312,26 @@ def attention_ms(attention: Callable, args, batch: int, n: int,
     return statistics.median(times)
 
 
+def run_method(method: str, args, model: GPT, init: Dict, bands: Dict,
+               inputs, targets, device: torch.device, log=print) -> Dict:
+    """One method at one length: training, then the attention alone."""
+    n, batch = inputs.shape[2], inputs.shape[1]
+    attention = make_attention(method, args, bands, n, device)
+    result = train(model, init, attention, inputs, targets, args, device)
+    if not args.no_attention_timing:
+        ms = attention_ms(attention, args, batch, n, device)
+        result["attention_ms"] = ms
+        result["attention_share"] = min(1.0,
+                                        args.layers * ms / result["step_ms"])
+    log(f"N={n} {method}: {result['tokens_per_s']:,.0f} tokens/s, "
+        f"step {result['step_ms']:.1f} ms, attention "
+        f"{100 * result.get('attention_share', float('nan')):.0f}%, "
+        f"loss {result['losses'][0]:.3f} -> {result['losses'][-1]:.3f}"
+        + (f", peak {result['peak_mem_gib']:.1f} GiB"
+           if result["peak_mem_gib"] is not None else ""))
+    return result
+
+
 def run_length(args, model: GPT, init: Dict, n: int, batch: int,
                device: torch.device, log=print) -> Dict:
     """Every method at one sequence length, same init and data."""
@@ -321,25 +342,19 @@ def run_length(args, model: GPT, init: Dict, n: int, batch: int,
     methods = {}
     for method in args.methods:
         try:
-            attention = make_attention(method, args, bands, n, device)
+            methods[method] = run_method(method, args, model, init, bands,
+                                         inputs, targets, device, log)
         except Unsupported as e:
             log(f"N={n} {method}: skipped ({e})")
             methods[method] = dict(skipped=str(e))
-            continue
-        result = train(model, init, attention, inputs, targets, args,
-                       device)
-        if not args.no_attention_timing:
-            ms = attention_ms(attention, args, batch, n, device)
-            result["attention_ms"] = ms
-            result["attention_share"] = min(
-                1.0, args.layers * ms / result["step_ms"])
-        methods[method] = result
-        log(f"N={n} {method}: {result['tokens_per_s']:,.0f} tokens/s, "
-            f"step {result['step_ms']:.1f} ms, attention "
-            f"{100 * result.get('attention_share', float('nan')):.0f}%, "
-            f"loss {result['losses'][0]:.3f} -> {result['losses'][-1]:.3f}"
-            + (f", peak {result['peak_mem_gib']:.1f} GiB"
-               if result["peak_mem_gib"] is not None else ""))
+        except Exception as e:  # noqa: BLE001 - the other methods still run
+            # (a missing kernel, out of memory, a compile error): recorded,
+            # and the exit code says so.
+            log(f"N={n} {method}: FAILED\n{traceback.format_exc()}")
+            methods[method] = dict(error=f"{type(e).__name__}: {e}")
+            model.zero_grad(set_to_none=True)
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
     return dict(seq_len=n, batch=batch, tokens_per_step=batch * n,
                 bands=bands["table"], bands_check=bands["check"],
                 mask_proof_s=bands["proof_s"], methods=methods,
@@ -381,22 +396,24 @@ def main(argv=None) -> int:
     model.to(device)
     log(f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M "
         f"parameters on {device}, {args.dtype}, methods {args.methods}")
-    runs = [run_length(args, model, init, n, b, device, log)
-            for n, b in zip(args.seq_lens, args.batch)]
-    report = dict(
-        config=dict(device=args.device, device_name=(
+    config = dict(
+        device=args.device, device_name=(
             torch.cuda.get_device_name(device) if device.type == "cuda"
             else "cpu"), torch=torch.__version__, dtype=args.dtype,
-            model=dataclasses.asdict(args.model), steps=args.steps,
-            warmup=args.warmup, lr=args.lr, seed=args.seed,
-            policy=POLICY, methods=args.methods,
-            parameters=sum(p.numel() for p in model.parameters())),
-        runs=runs)
+        model=dataclasses.asdict(args.model), steps=args.steps,
+        warmup=args.warmup, lr=args.lr, seed=args.seed, policy=POLICY,
+        methods=args.methods,
+        parameters=sum(p.numel() for p in model.parameters()))
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "train_gpt.json")
-    with open(path, "w") as f:
-        json.dump(report, f, indent=1)
-    log(f"wrote {path}")
+    runs = []
+    for n, b in zip(args.seq_lens, args.batch):
+        runs.append(run_length(args, model, init, n, b, device, log))
+        # After every length: a run cut short keeps what it measured.
+        with open(path, "w") as f:
+            json.dump(dict(config=config, runs=runs), f, indent=1)
+        log(f"wrote {path}")
+    report = dict(config=config, runs=runs)
     try:
         import gpt_plot
         log(f"wrote {gpt_plot.plot(report, args.out)}")
@@ -404,9 +421,9 @@ def main(argv=None) -> int:
         log(f"no plot ({e}); run python examples/gpt_plot.py {path}")
     failed = [(r["seq_len"], m) for r in runs
               for m, res in r["methods"].items()
-              if not res.get("loss_finite", True)]
+              if "error" in res or not res.get("loss_finite", True)]
     if failed:
-        log(f"non-finite losses: {failed}")
+        log(f"failed or non-finite losses: {failed}")
         return 1
     return 0
 

@@ -142,3 +142,17 @@ def test_data_is_deterministic_and_shifted():
     inputs, targets = a
     assert torch.equal(inputs[..., 1:], targets[..., :-1])
     assert int(inputs.min()) >= 0 and int(inputs.max()) < 64
+
+
+def test_a_failing_method_is_reported_and_the_others_run(tmp_path,
+                                                         monkeypatch):
+    def missing(**kwargs):
+        raise spa.torch.MissingKernelError("no compiled spa kernel (test)")
+    monkeypatch.setattr(spa.torch, "BandedAttention", missing)
+    argv = TINY + ["--steps", "2", "--methods", "sdpa,spa",
+                   "--no-attention-timing", "--out", str(tmp_path)]
+    assert tg.main(argv) == 1
+    (run,) = json.load(open(tmp_path / "train_gpt.json"))["runs"]
+    assert run["methods"]["spa"] == {
+        "error": "MissingKernelError: no compiled spa kernel (test)"}
+    assert run["methods"]["sdpa"]["loss_finite"]
