@@ -148,66 +148,41 @@ def check_layer(directory, layer, nan_check=True):
 
 
 def flex_bench(layer, warmup_dir):
-    """fwd+bwd ms of spa, FlexAttention (same band mask) and dense SDPA."""
-    import triton.testing
-    from torch.nn.attention.flex_attention import (create_block_mask,
-                                                   flex_attention)
-    import torch.nn.functional as F
+    """Forward and forward+backward ms of spa, FlexAttention (same band
+    mask, dynamic=False) and dense causal SDPA, all by bench_ms (SPEC.md
+    section 3), in this process."""
+    from baselines import Flex, dense_sdpa, forward_backward
+    from spa.runtime.timing import bench_ms
     art = CudaArtifact.load(os.path.join(warmup_dir, layer["name"]))
     fwd, grd = CudaLayer(art, op=0), CudaLayer(art, op=1)
     dt = DT[layer["dtype"]]
     b, h, n, d = layer["batch"], layer["heads"], layer["seq_len"], layer["head_dim"]
     q, k, v, dout = (torch.randn(b, h, n, d, device="cuda", dtype=dt)
                      for _ in range(4))
+    o, lse = fwd(q, k, v)
 
     def spa_fwd_bwd():
         o, lse = fwd(q, k, v)
         return grd(q, k, v, o, lse, dout)
 
-    slots = max(1, max(len(x) for x in layer["bands"]))
-    lo = torch.zeros(h, slots, dtype=torch.int64, device="cuda")
-    hi = torch.zeros(h, slots, dtype=torch.int64, device="cuda")
-    for hh, intervals in enumerate(layer["bands"]):
-        for s, (a, z) in enumerate(intervals):
-            lo[hh, s], hi[hh, s] = a, z
-
-    def mask_mod(bb, hh, qi, kv):
-        dist = qi - kv
-        m = (dist >= lo[hh, 0]) & (dist < hi[hh, 0])
-        for s in range(1, slots):
-            m = m | ((dist >= lo[hh, s]) & (dist < hi[hh, s]))
-        return m
-
-    block = create_block_mask(mask_mod, None, h, n, n, device="cuda",
-                              _compile=True)
-    flex = torch.compile(flex_attention, dynamic=False)
+    flex = Flex(layer)
     qg, kg, vg = (t.clone().requires_grad_() for t in (q, k, v))
-
-    def flex_fwd_bwd():
-        out = flex(qg, kg, vg, block_mask=block)
-        return torch.autograd.grad(out, (qg, kg, vg), dout)
-
-    def sdpa_fwd_bwd():
-        out = F.scaled_dot_product_attention(qg, kg, vg, is_causal=True)
-        return torch.autograd.grad(out, (qg, kg, vg), dout)
-
-    def spa_fwd():
-        return fwd(q, k, v)
-
-    def flex_fwd():
-        with torch.no_grad():
-            return flex(q, k, v, block_mask=block)
-
     times = {}
-    for name, fn in (("spa_fwd", spa_fwd), ("spa_fwd_bwd", spa_fwd_bwd),
-                     ("flex_fwd", flex_fwd), ("flex_fwd_bwd", flex_fwd_bwd),
-                     ("sdpa_fwd_bwd", sdpa_fwd_bwd)):
-        fn()
-        torch.cuda.synchronize()
-        times[name] = triton.testing.do_bench(fn, warmup=25, rep=100)
+    for name, fn in (
+            ("spa_fwd", lambda: fwd(q, k, v)),
+            ("spa_bwd", lambda: grd(q, k, v, o, lse, dout)),
+            ("spa_fwd_bwd", spa_fwd_bwd),
+            ("flex_fwd", lambda: flex(q, k, v)),
+            ("flex_fwd_bwd", forward_backward(flex, qg, kg, vg, dout)),
+            ("sdpa_fwd", lambda: dense_sdpa(q, k, v)),
+            ("sdpa_fwd_bwd", forward_backward(dense_sdpa, qg, kg, vg, dout))):
+        times[name] = bench_ms(fn).median
     pairs = layer["pairs"]
     flops = 3.5 * 4 * d * pairs
+    dense_flops = 3.5 * 4 * d * b * h * n * (n + 1) // 2
     times["spa_useful_tflops_fwd_bwd"] = flops / times["spa_fwd_bwd"] / 1e9
+    times["flex_useful_tflops_fwd_bwd"] = flops / times["flex_fwd_bwd"] / 1e9
+    times["sdpa_tflops_fwd_bwd"] = dense_flops / times["sdpa_fwd_bwd"] / 1e9
     times["ratio_spa_to_flex_fwd_bwd"] = times["spa_fwd_bwd"] / times["flex_fwd_bwd"]
     times["registers"] = grd.kernel_registers
     return times

@@ -41,39 +41,31 @@ CHECKS = [
 ]
 SANITIZE = ["sw_bf16_bidir_n64", "gh_f16_bidir_gqa_dv32_n130",
             "dense_bf16_nq300_nk200"]
-# Timed against FlexAttention and SDPA when the device run has time left.
-BENCH = [("bench_ee_bf16_b2_h16_n8192_d128", 2, 16, 16, 8192, 8192, 128, 128,
-          "bf16", "exclusive_equal", "causal", {})]
+# Heads with more intervals than the kernels unroll (4): the run-time
+# interval loop of the dK/dV and dQ kernels (policy "table" = this table).
+MANY = [[(7 * i + h, 7 * i + h + 4) for i in range(9)] for h in range(4)]
+CHECKS += [
+    ("many_bf16_d64_n300", 1, 4, 2, 300, 300, 64, 64, "bf16", "table", "causal", {}),
+    ("many_f16_bidir_nq200_nk333", 1, 4, 4, 333, 200, 128, 128, "f16", "table", "bidirectional", {}),
+]
+# Timed against FlexAttention and SDPA (SPEC.md's shapes, bf16, causal).
+BENCH = [(f"bench_{p}_b{b}_h{h}_n{n}_d{d}", b, h, h, n, n, d, d, "bf16", p,
+          "causal", {})
+         for b, h, n, d, p in [(2, 16, 8192, 128, "exclusive_equal"),
+                               (2, 16, 8192, 128, "local_plus_band"),
+                               (1, 32, 16384, 128, "exclusive_equal")]]
 
 
 def module_text(spa, layer):
-    """A function with the forward op and its gradient op."""
-    from spa.layer import bands_attr
-    b, h, hk = layer["batch"], layer["heads"], layer["kv_heads"]
-    nk, nq, d, dv = (layer["seq_len"], layer["query_len"], layer["head_dim"],
-                     layer["value_dim"])
-    e = layer["dtype"]
-    q_t = f"tensor<{b}x{h}x{nq}x{d}x{e}>"
-    k_t = f"tensor<{b}x{hk}x{nk}x{d}x{e}>"
-    v_t = f"tensor<{b}x{hk}x{nk}x{dv}x{e}>"
-    o_t = f"tensor<{b}x{h}x{nq}x{dv}x{e}>"
-    l_t = f"tensor<{b}x{h}x{nq}xf32>"
-    bands = bands_attr(layer["mode"], layer["policy"])
-    return f"""func.func @layer(%q: {q_t}, %k: {k_t}, %v: {v_t}, %do: {o_t}) -> ({q_t}, {k_t}, {v_t}) {{
-  %o0 = tensor.empty() : {o_t}
-  %l0 = tensor.empty() : {l_t}
-  %o, %l = spa.attention bands({bands})
-      ins(%q, %k, %v : {q_t}, {k_t}, {v_t})
-      outs(%o0, %l0 : {o_t}, {l_t}) -> {o_t}, {l_t}
-  %dq0 = tensor.empty() : {q_t}
-  %dk0 = tensor.empty() : {k_t}
-  %dv0 = tensor.empty() : {v_t}
-  %dq, %dk, %dv = spa.attention_grad bands({bands})
-      ins(%q, %k, %v, %o, %l, %do : {q_t}, {k_t}, {v_t}, {o_t}, {l_t}, {o_t})
-      outs(%dq0, %dk0, %dv0 : {q_t}, {k_t}, {v_t}) -> {q_t}, {k_t}, {v_t}
-  return %dq, %dk, %dv : {q_t}, {k_t}, {v_t}
-}}
-"""
+    """The layer's forward (with log-sum-exp) and gradient functions, as
+    spa.layer writes them: op 0 the forward, op 1 its gradient."""
+    return spa.LayerSpec(
+        batch=layer["batch"], heads=layer["heads"],
+        kv_heads=layer["kv_heads"], seq_len=layer["seq_len"],
+        query_len=layer["query_len"], head_dim=layer["head_dim"],
+        value_dim=layer["value_dim"], dtype=layer["dtype"],
+        policy=layer["policy"], bands=layer.get("table"),
+        mode=layer["mode"]).to_mlir(backward=True)
 
 
 def main():
@@ -82,11 +74,14 @@ def main():
                                                       ".device", "grad"))
     parser.add_argument("--chip", default="sm_90a")
     parser.add_argument("--bench", action="store_true",
-                        help="also the timed layer (B=2 H=16 N=8192 D=128)")
+                        help="also the timed layers (SPEC.md's shapes)")
+    parser.add_argument("--bench-only", action="store_true",
+                        help="only the timed layers")
     args = parser.parse_args()
     import spa
 
-    rows = CHECKS + (BENCH if args.bench else [])
+    rows = (([] if args.bench_only else CHECKS) +
+            (BENCH if args.bench or args.bench_only else []))
     manifest = []
     for c in rows:
         layer = dict(name=c[0], batch=c[1], heads=c[2], kv_heads=c[3],
@@ -94,6 +89,8 @@ def main():
                      value_dim=c[7], dtype=c[8], policy=c[9], mode=c[10],
                      options=c[11], sanitize=c[0] in SANITIZE,
                      bench=c[0].startswith("bench_"))
+        if c[9] == "table":
+            layer["table"] = MANY
         start = time.time()
         options = dict(c[11])
         artifact = spa.compile(module_text(spa, layer),
@@ -104,10 +101,18 @@ def main():
         assert roles == [(0, "forward"), (1, "preprocess"), (1, "dkdv"),
                          (1, "dq")], roles
         warps = options.get("warps", 4)
-        plan = spa.bands.plan(layer["policy"], layer["seq_len"],
-                              layer["heads"], mode=layer["mode"],
-                              query_len=layer["query_len"],
-                              tile=(16 * warps, options.get("tile_k", 64)))
+        tile = (16 * warps, options.get("tile_k", 64))
+        if "table" in layer:
+            plan = spa.bands.BandPlan(
+                mode=layer["mode"], heads=layer["table"],
+                seq_len=layer["seq_len"], query_len=layer["query_len"],
+                report=spa.bands.analyze(layer["mode"], layer["table"],
+                                         layer["query_len"],
+                                         layer["seq_len"], tile))
+        else:
+            plan = spa.bands.plan(layer["policy"], layer["seq_len"],
+                                  layer["heads"], mode=layer["mode"],
+                                  query_len=layer["query_len"], tile=tile)
         # Every kernel must use exactly the planner's table.
         for kernel in kernels:
             assert kernel["bands"] == plan.to_attr(), (kernel["bands"],
