@@ -29,6 +29,26 @@ torch._dynamo.config.accumulated_recompile_limit = 1024
 Bands = Sequence[Sequence[Tuple[int, int]]]
 
 
+def band_mask(heads: Bands, mode: str, nq: int, nk: int, device,
+              rows=None) -> torch.Tensor:
+    """[len(heads), len(rows), nk] admissibility of query rows `rows`
+    (default all Nq) under the band table `heads` (positions p = i + Nk -
+    Nq; the float64 references of the check scripts mask with it)."""
+    if rows is None:
+        rows = torch.arange(nq, device=device)
+    pos = rows.to(torch.int64)[:, None] + (nk - nq)
+    dist = pos - torch.arange(nk, device=device)[None, :]
+    if mode == "bidirectional":
+        dist = dist.abs()
+    masks = []
+    for intervals in heads:
+        m = torch.zeros_like(dist, dtype=torch.bool)
+        for lo, hi in intervals:
+            m |= (dist >= lo) & (dist < hi)
+        masks.append(m)
+    return torch.stack(masks)
+
+
 def table_mask_mod(bands: Bands, mode: str, offset: int):
     """mask_mod(b, h, q_idx, kv_idx) of any band table (positions
     p = q_idx + offset, offset = Nk - Nq)."""

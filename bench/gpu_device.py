@@ -22,7 +22,7 @@ import time
 
 import torch
 
-from baselines import Flex, dense_sdpa, flash4
+from baselines import Flex, band_mask, dense_sdpa, flash4
 from spa.runtime.cuda import CudaArtifact, CudaLayer
 from spa.runtime.timing import bench_ms, triton_ms
 
@@ -33,21 +33,6 @@ TOL = {"bf16": 2e-2, "f16": 1e-2, "f32": 5e-3}
 DT = {"bf16": torch.bfloat16, "f16": torch.float16, "f32": torch.float32}
 
 
-def band_mask(heads, mode, nq, nk, rows, device):
-    """[len(heads), len(rows), nk] admissibility for query rows `rows`."""
-    pos = rows.to(torch.int64)[:, None] + (nk - nq)
-    dist = pos - torch.arange(nk, device=device)[None, :]
-    if mode == "bidirectional":
-        dist = dist.abs()
-    masks = []
-    for intervals in heads:
-        m = torch.zeros_like(dist, dtype=torch.bool)
-        for lo, hi in intervals:
-            m |= (dist >= lo) & (dist < hi)
-        masks.append(m)
-    return torch.stack(masks)
-
-
 def reference(q, k, v, layer, pairs):
     """float64 (out, lse) for the (batch, head) pairs listed."""
     nq, nk = q.shape[2], k.shape[2]
@@ -55,8 +40,8 @@ def reference(q, k, v, layer, pairs):
     outs, lses = {}, {}
     rows = torch.arange(nq, device=q.device)
     for b, h in pairs:
-        mask = band_mask([layer["bands"][h]], layer["mode"], nq, nk, rows,
-                         q.device)[0]
+        mask = band_mask([layer["bands"][h]], layer["mode"], nq, nk,
+                         q.device, rows)[0]
         s = (q[b, h].double() @ k[b, h // group].double().T) * layer["scale"]
         s = s.masked_fill(~mask, float("-inf"))
         lse = torch.logsumexp(s, dim=-1)
@@ -133,8 +118,8 @@ def check_nonfinite(layer, directory, seed):
     rows = torch.arange(nq, device=q.device)
     for b in range(B):
         for h in range(H):
-            mask = band_mask([layer["bands"][h]], layer["mode"], nq, nk, rows,
-                             q.device)[0]
+            mask = band_mask([layer["bands"][h]], layer["mode"], nq, nk,
+                             q.device, rows)[0]
             s = (q[b, h].double() @ k[b, h // group].double().T) * layer["scale"]
             s = s.masked_fill(~mask, float("-inf"))
             has = mask.any(-1)

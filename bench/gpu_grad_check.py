@@ -32,25 +32,11 @@ import zlib
 
 import torch
 
+from baselines import band_mask
 from spa.runtime.cuda import CudaArtifact, CudaLayer
 
 TOL = {"bf16": 2e-2, "f16": 1e-2}
 DT = {"bf16": torch.bfloat16, "f16": torch.float16}
-
-
-def band_mask(heads, mode, nq, nk, device):
-    """[len(heads), nq, nk] admissibility."""
-    pos = torch.arange(nq, device=device)[:, None] + (nk - nq)
-    dist = pos - torch.arange(nk, device=device)[None, :]
-    if mode == "bidirectional":
-        dist = dist.abs()
-    masks = []
-    for intervals in heads:
-        m = torch.zeros_like(dist, dtype=torch.bool)
-        for lo, hi in intervals:
-            m |= (dist >= lo) & (dist < hi)
-        masks.append(m)
-    return torch.stack(masks)
 
 
 def reference_grads(q, k, v, dout, mask, scale, dtype):
