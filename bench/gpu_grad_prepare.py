@@ -48,12 +48,35 @@ CHECKS += [
     ("many_bf16_d64_n300", 1, 4, 2, 300, 300, 64, 64, "bf16", "table", "causal", {}),
     ("many_f16_bidir_nq200_nk333", 1, 4, 4, 333, 200, 128, 128, "f16", "table", "bidirectional", {}),
 ]
+# --wgmma: the wgmma backward (mma = wgmma: D, Dv multiples of 64, warps 4
+# or 8) on the same kinds of edge cases: odd N, N = 1, Nq != Nk both ways,
+# GQA, empty heads, bidirectional, Dv != D, f16 and bf16, tile-k 16 .. 128.
+W = {"mma": "wgmma"}
+CHECKS_WGMMA = [
+    ("wg_ee_bf16_d64_n1000", 1, 8, 8, 1000, 1000, 64, 64, "bf16", "exclusive_equal", "causal", W),
+    ("wg_lpb_f16_d128_gqa_nq500", 2, 4, 2, 777, 500, 128, 128, "f16", "local_plus_band", "causal", W),
+    ("wg_sw_bf16_bidir_n64", 1, 3, 3, 64, 64, 64, 64, "bf16", "sliding_window", "bidirectional", W),
+    ("wg_dense_bf16_nq300_nk200", 1, 2, 1, 200, 300, 128, 128, "bf16", "dense_causal", "causal", W),
+    ("wg_ee_bf16_n1", 1, 1, 1, 1, 1, 64, 64, "bf16", "exclusive_equal", "causal", W),
+    ("wg_gh_bf16_empty_heads", 1, 16, 4, 20, 20, 64, 64, "bf16", "gapped_half", "causal", W),
+    ("wg_ee_f16_n2047_d128_dv64", 1, 16, 8, 2047, 2047, 128, 64, "f16", "exclusive_equal", "causal", W),
+    ("wg_ee_bf16_nq1_nk300", 1, 4, 2, 300, 1, 64, 64, "bf16", "exclusive_equal", "causal", W),
+    ("wg_w8k32_bf16_d128_n333", 1, 4, 2, 333, 333, 128, 128, "bf16", "local_plus_band", "causal", dict(W, warps=8, tile_k=32)),
+    ("wg_w8k128_f16_bidir_dv128_n513", 1, 4, 4, 513, 513, 64, 128, "f16", "local_plus_band", "bidirectional", dict(W, warps=8, tile_k=128)),
+    ("wg_k16_bf16_bidir_gqa_n130", 2, 6, 3, 130, 130, 64, 64, "bf16", "gapped_half", "bidirectional", dict(W, tile_k=16)),
+]
+SANITIZE += ["wg_sw_bf16_bidir_n64", "wg_k16_bf16_bidir_gqa_n130"]
 # Timed against FlexAttention and SDPA (SPEC.md's shapes, bf16, causal).
 BENCH = [(f"bench_{p}_b{b}_h{h}_n{n}_d{d}", b, h, h, n, n, d, d, "bf16", p,
           "causal", {})
          for b, h, n, d, p in [(2, 16, 8192, 128, "exclusive_equal"),
                                (2, 16, 8192, 128, "local_plus_band"),
                                (1, 32, 16384, 128, "exclusive_equal")]]
+# --wgmma --bench: the first timed layer on both backward kernels (mma = auto
+# takes wgmma there on sm_90a).
+BENCH_WGMMA = [(BENCH[0][0], ) + BENCH[0][1:-1] + (W, ),
+               (BENCH[0][0] + "_mmasync", ) + BENCH[0][1:-1] +
+               ({"mma": "mma.sync"}, )]
 
 
 def module_text(spa, layer):
@@ -77,11 +100,16 @@ def main():
                         help="also the timed layers (SPEC.md's shapes)")
     parser.add_argument("--bench-only", action="store_true",
                         help="only the timed layers")
+    parser.add_argument("--wgmma", action="store_true",
+                        help="the wgmma backward's matrix instead (with "
+                        "--bench: one timed layer on wgmma and mma.sync)")
     args = parser.parse_args()
     import spa
 
-    rows = (([] if args.bench_only else CHECKS) +
-            (BENCH if args.bench or args.bench_only else []))
+    checks, bench = (CHECKS_WGMMA, BENCH_WGMMA) if args.wgmma else (CHECKS,
+                                                                   BENCH)
+    rows = (([] if args.bench_only else checks) +
+            (bench if args.bench or args.bench_only else []))
     manifest = []
     for c in rows:
         layer = dict(name=c[0], batch=c[1], heads=c[2], kv_heads=c[3],

@@ -131,12 +131,24 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
   KernelConfig &cfg = grad.base;
   cfg.warps = options.warps;
   cfg.tileK = options.tileK;
-  cfg.wgmma = false;
-  if (options.mma == MmaKind::Wgmma)
-    return op.emitOpError("mma = wgmma: the backward kernels use ldmatrix + "
-                          "mma.sync only (a wgmma backward is not written "
-                          "yet); use mma = auto or mma.sync");
-  if (failed(readGradShapes(op, cfg)) || failed(checkGradSizes(op, grad)))
+  // mma = auto keeps mma.sync: the wgmma backward is opt-in until it has
+  // been checked on a GPU.
+  cfg.wgmma = options.mma == MmaKind::Wgmma;
+  if (cfg.wgmma && options.chip != "sm_90a")
+    return op.emitOpError("mma = wgmma needs chip = sm_90a, got ")
+           << options.chip;
+  if (cfg.wgmma && cfg.warps != 4 && cfg.warps != 8)
+    return op.emitOpError("mma = wgmma: the wgmma backward runs one or two "
+                          "warpgroups (warps = 4 or 8), got warps = ")
+           << cfg.warps;
+  if (failed(readGradShapes(op, cfg)))
+    return failure();
+  if (cfg.wgmma && (cfg.headDim % 64 || cfg.valueDim % 64))
+    return op.emitOpError("mma = wgmma: the wgmma backward needs D and Dv "
+                          "multiples of 64, got D = ")
+           << cfg.headDim << ", Dv = " << cfg.valueDim
+           << "; use mma = auto or mma.sync";
+  if (failed(checkGradSizes(op, grad)))
     return failure();
   grad.scale = op.getEffectiveScale();
   return grad;

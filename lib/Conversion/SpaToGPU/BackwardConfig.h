@@ -6,8 +6,9 @@
 // read them as they do for the forward), and the backward's tile shapes and
 // shared memory. Both the dK/dV and the dQ kernel hold an "own" tile of
 // 16 x warps rows (K and V, or Q and dO) and stream tiles of tile-k rows
-// (Q and dO, or K and V) past it; the four padded tiles live in dynamic
-// shared memory.
+// (Q and dO, or K and V) past it, in dynamic shared memory: four padded
+// tiles (mma.sync), or swizzled own tiles and a two-stage ring of swizzled
+// stream tiles (wgmma, base.wgmma).
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,7 +26,8 @@ enum class BackwardKernel { Preprocess, KeyValue, Query };
 StringRef backwardKernelRole(BackwardKernel kernel);
 
 struct BackwardConfig {
-  /// Shapes, element type, mode, scale, warps, tile-k; always mma.sync.
+  /// Shapes, element type, mode, scale, warps, tile-k, and the MMA
+  /// generation (base.wgmma; base.stages stays 1, the forward's option).
   KernelConfig base;
   double scale = 1.0; ///< the op's effective scale (dQ, dK factor)
 
@@ -36,9 +38,15 @@ struct BackwardConfig {
   int64_t streamRows() const { return base.tileK; }
   /// Row stride of the padded tiles (elements): conflict-free ldmatrix.
   int64_t pitch(int64_t width) const { return width + kSharedRowPad; }
+  /// wgmma: stream tile buffers (the next Q/dO or K/V tile is copied
+  /// while the current one is multiplied).
+  static constexpr int64_t kWgmmaStreamStages = 2;
   /// Own tiles (width D, Dv), then stream tiles (width D, Dv), 2-byte
-  /// elements.
+  /// elements; padded rows (mma.sync) or swizzled and unpadded (wgmma).
   int64_t sharedBytes() const {
+    if (base.wgmma)
+      return (ownRows() + kWgmmaStreamStages * streamRows()) *
+             (base.headDim + base.valueDim) * 2;
     return (ownRows() + streamRows()) *
            (pitch(base.headDim) + pitch(base.valueDim)) * 2;
   }
@@ -56,7 +64,9 @@ struct BackwardConfig {
 
 /// Resolves `options` for a buffer-form spa.attention_grad with a concrete
 /// band table and static shapes: f16/bf16 (f32 gets a located "not
-/// supported yet"), D and Dv multiples of 16 up to 256, mma.sync only, the
+/// supported yet"), D and Dv multiples of 16 up to 256; mma = wgmma needs
+/// chip = sm_90a, warps 4 or 8 and D, Dv multiples of 64 (mma = auto keeps
+/// mma.sync until the wgmma backward is verified on a GPU); the
 /// four tiles within the dynamic shared memory of a block, the work lists
 /// and tables within their limits. Emits a located error and fails
 /// otherwise.

@@ -36,7 +36,7 @@ namespace {
 class KeyValueGradKernel {
 public:
   explicit KeyValueGradKernel(const BackwardConfig &grad)
-      : k(grad), mainloop(createBackwardMainloopSm80(k)) {}
+      : k(grad), mainloop(createBackwardMainloop(k)) {}
 
   gpu::GPUFuncOp build(OpBuilder &moduleBuilder, Location loc, StringRef name,
                        ArrayRef<Type> argTypes) {
@@ -124,6 +124,8 @@ private:
                                      cfg.keyLen};
             std::pair<Value, Value> rows =
                 geometry.queryRange(sideLo, hi, side);
+            mainloop->beginStream(sb, k.query, k.outGrad, k.head, rows.first,
+                                  rows.second, cfg.queryLen);
             auto loop = scf::ForOp::create(
                 sb, rows.first, rows.second, se.index(grad.streamRows()),
                 current,

@@ -11,9 +11,8 @@
 //
 //   BackwardMainloopSm80.cpp  ldmatrix + mma.sync m16n8k16 (f16/bf16),
 //                             synchronous 16-byte copies into padded tiles
-//
-// A wgmma (sm_90a) backward arrives as another implementation of this
-// interface, in its own file.
+//   BackwardMainloopSm90.cpp  wgmma (sm_90a): swizzled tiles, cp.async into
+//                             a two-stage ring of stream tiles
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,6 +52,12 @@ public:
   /// to every warp on return.
   virtual void loadOwn(ImplicitLocOpBuilder &b, Value first, Value second,
                        Value head, Value row0, int64_t limit) = 0;
+  /// Before the loop over the stream tiles [begin, end) (step streamRows)
+  /// of one interval and side: a mainloop that copies ahead starts the
+  /// first tile's copy here.
+  virtual void beginStream(ImplicitLocOpBuilder &b, Value first, Value second,
+                           Value head, Value begin, Value end, int64_t limit) {
+  }
   /// The same for the stream tiles (streamRows rows); waits until every
   /// warp is done with the previous stream tiles first.
   virtual void loadStream(ImplicitLocOpBuilder &b, Value first, Value second,
@@ -76,6 +81,15 @@ protected:
 
 std::unique_ptr<BackwardMainloop>
 createBackwardMainloopSm80(BackwardContext &k);
+std::unique_ptr<BackwardMainloop>
+createBackwardMainloopSm90(BackwardContext &k);
+
+/// The mainloop of the configuration's MMA generation.
+inline std::unique_ptr<BackwardMainloop>
+createBackwardMainloop(BackwardContext &k) {
+  return k.grad.base.wgmma ? createBackwardMainloopSm90(k)
+                           : createBackwardMainloopSm80(k);
+}
 
 } // namespace mlir::spa::gpu_kernel
 

@@ -33,7 +33,7 @@ namespace {
 class QueryGradKernel {
 public:
   explicit QueryGradKernel(const BackwardConfig &grad)
-      : k(grad), mainloop(createBackwardMainloopSm80(k)) {}
+      : k(grad), mainloop(createBackwardMainloop(k)) {}
 
   gpu::GPUFuncOp build(OpBuilder &moduleBuilder, Location loc, StringRef name,
                        ArrayRef<Type> argTypes) {
@@ -103,6 +103,8 @@ private:
             Value sideLo = geometry.sideLowerBound(lo, side);
             std::pair<Value, Value> keys =
                 geometry.keyRange(sideLo, hi, side);
+            mainloop->beginStream(sb, k.key, k.value, k.kvHead, keys.first,
+                                  keys.second, cfg.keyLen);
             auto loop = scf::ForOp::create(
                 sb, keys.first, keys.second, se.index(grad.streamRows()),
                 current,

@@ -139,7 +139,9 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
         launch.kernel == BackwardKernel::KeyValue
             ? std::array<int64_t, 2>{grad.streamRows(), grad.ownRows()}
             : std::array<int64_t, 2>{grad.ownRows(), grad.streamRows()};
-    contract.mma = MmaKind::MmaSync;
+    contract.mma = launch.kernel != BackwardKernel::Preprocess && cfg.wgmma
+                       ? MmaKind::Wgmma
+                       : MmaKind::MmaSync;
     contract.dynamicSharedBytes = launch.dynamicShared;
     contract.staticSharedBytes = 0;
     contract.role = role.str();

@@ -1,8 +1,10 @@
 //===- Wgmma.cpp - warpgroup MMA instruction helpers (sm_90a) -------------===//
 //
-// S = Q K^T uses nvvm.wgmma.mma_async (both operands in shared memory).
-// O += P V takes P from registers, which MLIR 22's op does not support: that
-// one is inline PTX (pinned by test/Toolchain).
+// Two products, shared by the forward and the backward: both operands in
+// shared memory (S = Q K^T, S^T = K Q^T, ...) by nvvm.wgmma.mma_async; A from
+// registers and an MN-major B (O += P V, dV += P^T dO, ...) as inline PTX,
+// since MLIR 22's op takes A from shared memory only (pinned by
+// test/Toolchain).
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,27 +74,25 @@ void appendFlat(ImplicitLocOpBuilder &b, Value tile,
       flat.push_back(element(b, tile, r, i));
 }
 
-SmallVector<Value> issueScores(ImplicitLocOpBuilder &b,
-                               const KernelConfig &cfg, Value qDesc,
-                               Value kDesc, Value stage) {
+SmallVector<Value> issueSharedProduct(ImplicitLocOpBuilder &b,
+                                      Type elementType, Value aDesc,
+                                      int64_t aRows, Value bDesc,
+                                      int64_t bRows, int64_t width) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
   auto structType = LLVM::LLVMStructType::getLiteral(
-      ctx, SmallVector<Type>(cfg.tileK / 2, f32));
-  auto eltType = cfg.elementType.isF16() ? NVVM::WGMMATypes::f16
-                                         : NVVM::WGMMATypes::bf16;
+      ctx, SmallVector<Type>(bRows / 2, f32));
+  auto eltType =
+      elementType.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
   Value acc = LLVM::ZeroOp::create(b, structType);
-  Value kStage = stageDescriptor(b, cfg, kDesc, stage, cfg.headDim);
   NVVM::WgmmaFenceAlignedOp::create(b);
-  for (int64_t ks = 0; ks < cfg.headDim / 16; ++ks) {
+  for (int64_t ks = 0; ks < width / 16; ++ks) {
     int64_t inBlock = (ks % 4) * 32; // 16 columns of 2 bytes
-    Value a =
-        advanceDescriptor(b, qDesc, (ks / 4) * cfg.tileQ() * 128 + inBlock);
-    Value bDesc =
-        advanceDescriptor(b, kStage, (ks / 4) * cfg.tileK * 128 + inBlock);
+    Value a = advanceDescriptor(b, aDesc, (ks / 4) * aRows * 128 + inBlock);
+    Value bStep = advanceDescriptor(b, bDesc, (ks / 4) * bRows * 128 + inBlock);
     acc = NVVM::WgmmaMmaAsyncOp::create(
-        b, structType, acc, a, bDesc,
-        NVVM::MMAShapeAttr::get(ctx, 64, cfg.tileK, 16),
+        b, structType, acc, a, bStep,
+        NVVM::MMAShapeAttr::get(ctx, 64, bRows, 16),
         NVVM::WGMMATypesAttr::get(ctx, eltType),
         NVVM::WGMMATypesAttr::get(ctx, eltType),
         NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
@@ -105,16 +105,23 @@ SmallVector<Value> issueScores(ImplicitLocOpBuilder &b,
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
   SmallVector<Value> flat;
-  for (int64_t i = 0; i < cfg.tileK / 2; ++i)
+  for (int64_t i = 0; i < bRows / 2; ++i)
     flat.push_back(LLVM::ExtractValueOp::create(b, acc, i));
   return flat;
 }
 
-SmallVector<Value> packProbabilities(ImplicitLocOpBuilder &b,
-                                     const KernelConfig &cfg,
-                                     ArrayRef<Value> probs) {
+SmallVector<Value> issueScores(ImplicitLocOpBuilder &b,
+                               const KernelConfig &cfg, Value qDesc,
+                               Value kDesc, Value stage) {
+  Value kStage = stageDescriptor(b, cfg, kDesc, stage, cfg.headDim);
+  return issueSharedProduct(b, cfg.elementType, qDesc, cfg.tileQ(), kStage,
+                            cfg.tileK, cfg.headDim);
+}
+
+SmallVector<Value> packAsA(ImplicitLocOpBuilder &b, Type elementType,
+                           ArrayRef<Value> tiles) {
   Type i32 = b.getI32Type();
-  auto halfType = VectorType::get({2, 2}, cfg.elementType);
+  auto halfType = VectorType::get({2, 2}, elementType);
   auto pairWord = [&](Value tile, int64_t r) {
     Value pair = vector::ExtractOp::create(b, tile, ArrayRef<int64_t>{r});
     Value word =
@@ -123,13 +130,19 @@ SmallVector<Value> packProbabilities(ImplicitLocOpBuilder &b,
         .getResult();
   };
   SmallVector<Value> words;
-  for (int64_t ks = 0; ks < cfg.tileK / 16; ++ks) {
-    Value low = arith::TruncFOp::create(b, halfType, probs[2 * ks]);
-    Value high = arith::TruncFOp::create(b, halfType, probs[2 * ks + 1]);
+  for (size_t ks = 0; 2 * ks + 1 < tiles.size(); ++ks) {
+    Value low = arith::TruncFOp::create(b, halfType, tiles[2 * ks]);
+    Value high = arith::TruncFOp::create(b, halfType, tiles[2 * ks + 1]);
     words.append({pairWord(low, 0), pairWord(low, 1), pairWord(high, 0),
                   pairWord(high, 1)});
   }
   return words;
+}
+
+SmallVector<Value> packProbabilities(ImplicitLocOpBuilder &b,
+                                     const KernelConfig &cfg,
+                                     ArrayRef<Value> probs) {
+  return packAsA(b, cfg.elementType, probs.take_front(cfg.tileK / 8));
 }
 
 /// The PTX of one register-A wgmma m64n{kN}k16 over `n` accumulators:
@@ -152,14 +165,15 @@ static std::string registerAWgmmaPtx(int64_t kN, int64_t n, StringRef types,
   return ptx;
 }
 
-SmallVector<Value> issueValues(ImplicitLocOpBuilder &b,
-                               const KernelConfig &cfg, Value vDesc,
-                               ArrayRef<Value> words, SmallVector<Value> flat,
-                               Value stage) {
+SmallVector<Value> issueRegisterAProduct(ImplicitLocOpBuilder &b,
+                                         Type elementType, Value bDesc,
+                                         int64_t bRows, int64_t width,
+                                         ArrayRef<Value> words,
+                                         SmallVector<Value> flat) {
   Type i32 = b.getI32Type();
   Type f32 = b.getF32Type();
-  constexpr int64_t kN = 64; // value columns per wgmma
-  StringRef types = cfg.elementType.isF16() ? "f16" : "bf16";
+  constexpr int64_t kN = 64; // columns per wgmma: one swizzled block
+  StringRef types = elementType.isF16() ? "f16" : "bf16";
   Value one = arith::ConstantIntOp::create(b, i32, 1);
   int64_t n = kN / 2; // accumulator values per wgmma
   auto structType = LLVM::LLVMStructType::getLiteral(
@@ -170,19 +184,18 @@ SmallVector<Value> issueValues(ImplicitLocOpBuilder &b,
   for (int64_t i = 0; i < n; ++i)
     constraints += "," + std::to_string(i);
   constraints += ",r,r,r,r,l,r";
-  Value vStage = stageDescriptor(b, cfg, vDesc, stage, cfg.valueDim);
-  for (int64_t ks = 0; ks < cfg.tileK / 16; ++ks) {
+  for (int64_t ks = 0; ks < bRows / 16; ++ks) {
     ArrayRef<Value> aWords = words.slice(4 * ks, 4);
-    for (int64_t nc = 0; nc < cfg.valueDim / kN; ++nc) {
+    for (int64_t nc = 0; nc < width / kN; ++nc) {
       std::string ptx =
           registerAWgmmaPtx(kN, n, types, /*fence=*/ks == 0 && nc == 0);
-      // 16 keys = 16 rows of 128 bytes; 64 columns = one block.
-      Value bDesc = advanceDescriptor(b, vStage,
-                                      nc * cfg.tileK * 128 + ks * 16 * 128);
+      // 16 rows of 128 bytes per k step; 64 columns = one block.
+      Value bStep =
+          advanceDescriptor(b, bDesc, nc * bRows * 128 + ks * 16 * 128);
       SmallVector<Value> operands(flat.begin() + nc * n,
                                   flat.begin() + (nc + 1) * n);
       operands.append(aWords.begin(), aWords.end());
-      operands.push_back(bDesc);
+      operands.push_back(bStep);
       operands.push_back(one);
       Value result =
           LLVM::InlineAsmOp::create(b, structType, operands, ptx, constraints,
@@ -196,6 +209,15 @@ SmallVector<Value> issueValues(ImplicitLocOpBuilder &b,
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
   return flat;
+}
+
+SmallVector<Value> issueValues(ImplicitLocOpBuilder &b,
+                               const KernelConfig &cfg, Value vDesc,
+                               ArrayRef<Value> words, SmallVector<Value> flat,
+                               Value stage) {
+  Value vStage = stageDescriptor(b, cfg, vDesc, stage, cfg.valueDim);
+  return issueRegisterAProduct(b, cfg.elementType, vStage, cfg.tileK,
+                               cfg.valueDim, words, std::move(flat));
 }
 
 } // namespace mlir::spa::gpu_kernel

@@ -43,6 +43,31 @@ SmallVector<Value> toTiles(ImplicitLocOpBuilder &b, ArrayRef<Value> flat);
 void appendFlat(ImplicitLocOpBuilder &b, Value tile,
                 SmallVectorImpl<Value> &flat);
 
+/// Issues A B^T as one commit group: A the swizzled K-major tile of
+/// `aRows` rows at `aDesc` (this warpgroup's 64 rows), B the swizzled
+/// K-major tile of `bRows` rows at `bDesc` (N = bRows), both `width`
+/// columns wide (K); width / 16 wgmma m64n{bRows}k16. Returns bRows / 2
+/// accumulators, valid only after a wait.
+SmallVector<Value> issueSharedProduct(ImplicitLocOpBuilder &b,
+                                      Type elementType, Value aDesc,
+                                      int64_t aRows, Value bDesc,
+                                      int64_t bRows, int64_t width);
+
+/// Issues acc += A B as one commit group: A as packed words (packAsA, K =
+/// bRows), B the swizzled tile of `bRows` rows at `bDesc` read MN-major
+/// (N = width, in wgmma m64n64k16 steps); `flat` holds width / 2
+/// accumulators. Returns them, valid only after a wait.
+SmallVector<Value> issueRegisterAProduct(ImplicitLocOpBuilder &b,
+                                         Type elementType, Value bDesc,
+                                         int64_t bRows, int64_t width,
+                                         ArrayRef<Value> words,
+                                         SmallVector<Value> flat);
+
+/// f32 accumulator tiles (columns 8 t ..) as wgmma A fragments, rounded to
+/// `elementType`: 4 words (2 elements each) per 16 columns.
+SmallVector<Value> packAsA(ImplicitLocOpBuilder &b, Type elementType,
+                           ArrayRef<Value> tiles);
+
 /// Issues S = Q K^T for the K tile in ring buffer `stage` as one commit
 /// group: D / 16 wgmma m64n{tileK}k16, both operands from shared memory
 /// (K-major). Returns the accumulators, valid only after a wait.

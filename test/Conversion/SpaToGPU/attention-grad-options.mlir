@@ -1,11 +1,36 @@
-// convert-spa-to-gpu options a gradient op refuses: the backward kernels
-// are mma.sync only.
-// RUN: spa-opt %s -convert-spa-to-gpu="mma=wgmma" -verify-diagnostics
+// convert-spa-to-gpu's mma option on a gradient op: auto keeps mma.sync
+// (the wgmma backward is opt-in until verified on a GPU), mma = wgmma takes
+// the wgmma kernels where they apply and a located error names the
+// condition that fails elsewhere.
+// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu | FileCheck %s --check-prefix=AUTO
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma" 2>&1 | FileCheck %s --check-prefix=WGMMA
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma chip=sm_80" 2>&1 | FileCheck %s --check-prefix=CHIP
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma warps=2" 2>&1 | FileCheck %s --check-prefix=WARPS
+
+// AUTO: role = "preprocess"
+// AUTO: mma = "mma.sync", op = 0 : i64, role = "dkdv"
+// AUTO: mma = "mma.sync", op = 0 : i64, role = "dq"
+// AUTO: role = "preprocess"
+// AUTO: mma = "mma.sync", op = 0 : i64, role = "dkdv"
+// AUTO: mma = "mma.sync", op = 0 : i64, role = "dq"
+
+// (D = Dv = 64 compiles with mma = wgmma: attention-grad-wgmma.mlir.)
+// WGMMA: error: 'spa.attention_grad' op mma = wgmma: the wgmma backward needs D and Dv multiples of 64, got D = 64, Dv = 32; use mma = auto or mma.sync
+// CHIP: error: 'spa.attention_grad' op mma = wgmma needs chip = sm_90a, got sm_80
+// WARPS: error: 'spa.attention_grad' op mma = wgmma: the wgmma backward runs one or two warpgroups (warps = 4 or 8), got warps = 2
 
 func.func @f(%q: memref<1x2x64x64xbf16>, %l: memref<1x2x64xf32>) {
-  // expected-error @+1 {{mma = wgmma: the backward kernels use ldmatrix + mma.sync only (a wgmma backward is not written yet); use mma = auto or mma.sync}}
   spa.attention_grad bands(#spa.bands<causal, [0:32], [32:64]>)
       ins(%q, %q, %q, %q, %l, %q : memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64xf32>, memref<1x2x64x64xbf16>)
       outs(%q, %q, %q : memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>)
+  return
+}
+
+// -----
+
+func.func @g(%q: memref<1x2x64x64xbf16>, %v: memref<1x2x64x32xbf16>, %l: memref<1x2x64xf32>) {
+  spa.attention_grad bands(#spa.bands<causal, [0:32], [32:64]>)
+      ins(%q, %q, %v, %v, %l, %v : memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64x32xbf16>, memref<1x2x64x32xbf16>, memref<1x2x64xf32>, memref<1x2x64x32xbf16>)
+      outs(%q, %q, %v : memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64x32xbf16>)
   return
 }

@@ -76,6 +76,44 @@ def test_forward_and_gradient_in_one_artifact(chip):
 
 
 @needs_ptxas
+@pytest.mark.parametrize("warps,head_dim,value_dim,dtype", [
+    (4, 128, 128, "bf16"), (8, 64, 128, "f16"), (4, 128, 64, "bf16")])
+def test_wgmma_gradient_kernels(warps, head_dim, value_dim, dtype):
+    # mma = wgmma: both product kernels on wgmma, assembled by ptxas for
+    # sm_90a (register or PTX errors fail here); the preprocess stays.
+    text = module_text(spa, layer(head_dim=head_dim, value_dim=value_dim,
+                                  dtype=dtype))
+    artifact = spa.compile(text, target="cuda:sm_90a", mma="wgmma",
+                           warps=warps)
+    assert artifact.cubin[:4] == b"\x7fELF"
+    pre, dkdv, dq = artifact.metadata["kernels"][1:]
+    assert (pre["mma"], dkdv["mma"], dq["mma"]) == ("mma.sync", "wgmma",
+                                                    "wgmma")
+    rows = 16 * warps
+    # Swizzled own tiles, two stages of 64-row stream tiles, no padding.
+    for kernel in (dkdv, dq):
+        assert kernel["shared_bytes"] == \
+            (rows + 2 * 64) * (head_dim + value_dim) * 2
+    start = artifact.ptx.index(".entry " + dkdv["name"])
+    end = artifact.ptx.index(".entry " + dq["name"])
+    ptx = artifact.ptx[start:end]
+    # own x stream^T from shared memory (N = 64 stream rows), and the
+    # accumulating products with A in registers and B transposed.
+    assert f"wgmma.mma_async.sync.aligned.m64n64k16.f32.{dtype}.{dtype}" in ptx
+    assert ", p, 1, 1, 0, 0;" in ptx and ", p, 1, 1, 1;" in ptx
+    assert "cp.async.wait_group 1;" in ptx
+
+
+@needs_ptxas
+def test_wgmma_gradient_is_opt_in():
+    # mma = auto keeps mma.sync for gradients (the forward takes wgmma).
+    text = module_text(spa, layer(value_dim=64))
+    kernels = spa.compile(text, target="cuda:sm_90a").metadata["kernels"]
+    assert [k["mma"] for k in kernels] == ["wgmma", "mma.sync", "mma.sync",
+                                           "mma.sync"]
+
+
+@needs_ptxas
 def test_runtime_groups_kernels_by_op():
     artifact = spa.compile(module_text(spa, layer()), target="cuda:sm_90a")
     with pytest.raises(ValueError, match="holds 2 spa ops"):
@@ -113,8 +151,11 @@ def test_runtime_rejects_inconsistent_buffers():
 @needs_ptxas
 @pytest.mark.parametrize("changes,options,message", [
     (dict(dtype="f32"), {}, "f32 gradients are not supported on the GPU yet"),
-    (dict(value_dim=64), dict(mma="wgmma", stages=1),
-     "the backward kernels use ldmatrix"),
+    (dict(), dict(mma="wgmma", stages=1),
+     "the wgmma backward needs D and Dv multiples of 64, got D = 64, "
+     "Dv = 32"),
+    (dict(value_dim=64), dict(mma="wgmma", warps=2),
+     r"the wgmma backward runs one or two warpgroups \(warps = 4 or 8\)"),
     (dict(head_dim=256, value_dim=256), dict(warps=8, tile_k=128),
      "the backward kernels' shared tiles need 270336 bytes"),
 ])

@@ -1,0 +1,196 @@
+//===- BackwardMainloopSm90.cpp - wgmma backward tiles (sm_90a) -----------===//
+//
+// The Hopper backward mainloop: one warpgroup per 64 own rows (warps = 4 or
+// 8). Tiles live unpadded in 128-byte-swizzled dynamic shared memory (the
+// layout wgmma descriptors read, Wgmma.h):
+//
+//   own K|Q   [D / 64][ownRows][64]      loaded once per work item
+//   own V|dO  [Dv / 64][ownRows][64]
+//   stream    [2][D / 64][streamRows][64] and [2][Dv / 64][streamRows][64]
+//
+// Stream tiles arrive by cp.async (zero-fill past N) in a two-stage ring per
+// interval and side: tile t + 1 is copied while tile t is multiplied.
+//
+//   own x stream^T (S^T = K Q^T, dP^T = V dO^T; S = Q K^T, dP = dO V^T):
+//     both operands K-major from shared memory, m64n{streamRows}k16.
+//   acc += tiles x stream (dV += P^T dO, dK += dS^T Q; dQ += dS K): the f32
+//     tiles rounded and packed as register A fragments (the accumulator
+//     layout is the A layout), the stream tile as MN-major B (transpose
+//     bit), m64n64k16 per 64 columns: inline PTX, since MLIR 22's op takes
+//     A from shared memory only.
+//
+// A wgmma accumulator of warp w holds rows 16 (w % 4) + g (+ 8) of its
+// warpgroup's 64 and columns 8 t + 2c (+ 1): the mma.sync 2x2 tile layout,
+// so BackwardTile.cpp's masks, recomputation and stores serve both.
+//
+//===----------------------------------------------------------------------===//
+
+#include "BackwardMainloop.h"
+#include "KernelSkeleton.h"
+#include "TileCopies.h"
+#include "Wgmma.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+
+namespace mlir::spa::gpu_kernel {
+namespace {
+
+constexpr int64_t kStages = BackwardConfig::kWgmmaStreamStages;
+
+class BackwardMainloopSm90 : public BackwardMainloop {
+public:
+  using BackwardMainloop::BackwardMainloop;
+
+  void setupSharedMemory(ImplicitLocOpBuilder &b) override {
+    GpuArith e{b};
+    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    Type i8 = b.getI8Type();
+    Value raw = memref::GetGlobalOp::create(
+        b, MemRefType::get({0}, i8, MemRefLayoutAttrInterface(), workgroup),
+        kDynamicSharedName);
+    int64_t bytes = grad.sharedBytes();
+    auto wholeType =
+        MemRefType::get({bytes}, i8, MemRefLayoutAttrInterface(), workgroup);
+    Value whole = memref::ReinterpretCastOp::create(
+        b, wholeType, raw, int64_t(0), ArrayRef<int64_t>{bytes},
+        ArrayRef<int64_t>{1});
+    // Every tile is a multiple of 8 rows x 128 bytes: offsets stay 1024-byte
+    // aligned, as the 128-byte swizzle needs.
+    int64_t offset = 0;
+    auto view = [&](int64_t stages, int64_t rows, int64_t width) {
+      SmallVector<int64_t> shape;
+      if (stages)
+        shape.push_back(stages);
+      shape.append({width / 64, rows, 64});
+      auto type = MemRefType::get(shape, cfg.elementType,
+                                  MemRefLayoutAttrInterface(), workgroup);
+      Value tile =
+          memref::ViewOp::create(b, type, whole, e.index(offset), ValueRange{});
+      offset += rows * width * 2 * std::max<int64_t>(stages, 1);
+      return tile;
+    };
+    own[0] = view(0, grad.ownRows(), cfg.headDim);
+    own[1] = view(0, grad.ownRows(), cfg.valueDim);
+    stream[0] = view(kStages, grad.streamRows(), cfg.headDim);
+    stream[1] = view(kStages, grad.streamRows(), cfg.valueDim);
+    // Warpgroup w multiplies own rows [64 w, 64 w + 64).
+    Value warpgroup = arith::IndexCastOp::create(b, b.getI64Type(),
+                                                 e.div(k.warp, e.index(4)));
+    Value rowsOffset =
+        arith::MulIOp::create(b, warpgroup, i64Constant(b, (64 * 128) >> 4));
+    for (unsigned w = 0; w < 2; ++w) {
+      ownDesc[w] = arith::AddIOp::create(
+          b, descriptor(b, own[w], grad.ownRows()), rowsOffset);
+      streamDesc[w] = descriptor(b, stream[w], grad.streamRows());
+    }
+  }
+
+  void loadOwn(ImplicitLocOpBuilder &b, Value first, Value second, Value head,
+               Value row0, int64_t limit) override {
+    copySwizzled(b, k, first, head, row0, grad.ownRows(), limit, cfg.headDim,
+                 own[0]);
+    copySwizzled(b, k, second, head, row0, grad.ownRows(), limit,
+                 cfg.valueDim, own[1]);
+    NVVM::CpAsyncCommitGroupOp::create(b);
+    waitForCopies(b, 0);
+  }
+
+  /// The first tile of the range into buffer 0, once every warp is done
+  /// with the previous range's tiles (either buffer).
+  void beginStream(ImplicitLocOpBuilder &b, Value first, Value second,
+                   Value head, Value begin, Value end, int64_t limit) override {
+    GpuArith e{b};
+    rangeBegin = begin;
+    rangeEnd = end;
+    gpu::BarrierOp::create(b);
+    prefetch(b, e.cmp(P::slt, begin, end), first, second, head, begin, limit,
+             e.index(0));
+  }
+
+  /// Tile t = (row0 - begin) / streamRows is in buffer t % 2. The copy of
+  /// tile t + 1 into the other buffer starts once every warp is done with
+  /// tile t - 1 there; then tile t's group is waited for (one group, tile
+  /// t + 1's, may stay in flight; an empty group past the range's end).
+  void loadStream(ImplicitLocOpBuilder &b, Value first, Value second,
+                  Value head, Value row0, int64_t limit) override {
+    GpuArith e{b};
+    Value t = e.div(e.sub(row0, rangeBegin), e.index(grad.streamRows()));
+    stage = e.rem(t, e.index(kStages));
+    Value next = e.add(row0, e.index(grad.streamRows()));
+    gpu::BarrierOp::create(b);
+    prefetch(b, e.cmp(P::slt, next, rangeEnd), first, second, head, next,
+             limit, e.rem(e.add(t, e.index(1)), e.index(kStages)));
+    waitForCopies(b, 1);
+  }
+
+  SmallVector<Value> ownTimesStreamT(ImplicitLocOpBuilder &b,
+                                     Operand which) override {
+    unsigned w = which == Operand::First ? 0 : 1;
+    int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
+    SmallVector<Value> flat = issueSharedProduct(
+        b, cfg.elementType, ownDesc[w], grad.ownRows(), streamStage(b, w),
+        grad.streamRows(), width);
+    return toTiles(b, waitForAccumulators(b, flat));
+  }
+
+  SmallVector<Value> accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> tiles,
+                                Operand which,
+                                SmallVector<Value> acc) override {
+    unsigned w = which == Operand::First ? 0 : 1;
+    int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
+    SmallVector<Value> flat;
+    for (Value tile : acc)
+      appendFlat(b, tile, flat);
+    flat = issueRegisterAProduct(b, cfg.elementType, streamStage(b, w),
+                                 grad.streamRows(), width,
+                                 packAsA(b, cfg.elementType, tiles), flat);
+    return toTiles(b, waitForAccumulators(b, flat));
+  }
+
+private:
+  /// One commit group with the stream tiles at `row0` in buffer `buffer`
+  /// when `enabled` (an empty group otherwise, so that wait counts stay
+  /// fixed). Under an scf.if rather than zero-filled: two copies in flight
+  /// to the same bytes have no defined order.
+  void prefetch(ImplicitLocOpBuilder &b, Value enabled, Value first,
+                Value second, Value head, Value row0, int64_t limit,
+                Value buffer) {
+    scf::IfOp::create(b, enabled, [&](OpBuilder &nb, Location l) {
+      ImplicitLocOpBuilder ib(l, nb);
+      copySwizzled(ib, k, first, head, row0, grad.streamRows(), limit,
+                   cfg.headDim, stream[0], buffer);
+      copySwizzled(ib, k, second, head, row0, grad.streamRows(), limit,
+                   cfg.valueDim, stream[1], buffer);
+      scf::YieldOp::create(ib);
+    });
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  }
+
+  /// Descriptor of stream tile `w` in the current tile's buffer.
+  Value streamStage(ImplicitLocOpBuilder &b, unsigned w) {
+    int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
+    Value offset = arith::MulIOp::create(
+        b, arith::IndexCastOp::create(b, b.getI64Type(), stage),
+        i64Constant(b, (grad.streamRows() * width * 2) >> 4));
+    return arith::AddIOp::create(b, streamDesc[w], offset);
+  }
+
+  Value own[2], stream[2];       ///< swizzled views (see the file header)
+  Value ownDesc[2], streamDesc[2]; ///< i64 descriptors (this warpgroup's rows)
+  Value rangeBegin, rangeEnd;    ///< the current interval and side's tiles
+  Value stage;                   ///< buffer of the current stream tile
+};
+
+} // namespace
+
+std::unique_ptr<BackwardMainloop>
+createBackwardMainloopSm90(BackwardContext &k) {
+  return std::make_unique<BackwardMainloopSm90>(k);
+}
+
+} // namespace mlir::spa::gpu_kernel
