@@ -1,7 +1,8 @@
 // spa-cuda-compile on a module with a forward op and its gradient op: one
 // cubin holding the forward kernel and the three backward kernels, listed in
 // launch order in launch.json with their role, op and the scratch argument;
-// for sm_90a (forward on wgmma) and sm_80 (everything on mma.sync).
+// for sm_90a (forward, dK/dV and dQ on wgmma) and sm_80 (everything on
+// mma.sync).
 // REQUIRES: ptxas
 // RUN: rm -rf %t && spa-cuda-compile %s -o %t | FileCheck %s --check-prefix=TOOL
 // RUN: FileCheck %s --input-file=%t/launch.json --check-prefix=JSON
@@ -46,12 +47,12 @@
 // JSON: "kind": "output",
 // JSON-NEXT: "name": "value_grad",
 // JSON: "name": "work",
-// JSON: "mma": "mma.sync",
+// JSON: "mma": "wgmma",
 // JSON: "name": "spa_attention_grad_1_dkdv",
 // JSON-NEXT: "op": 1,
 // JSON-NEXT: "role": "dkdv",
-// (64 + 64) rows x (64 + 8 + 64 + 8) x 2 bytes.
-// JSON-NEXT: "shared_bytes": 36864,
+// (64 + 2 x 64) rows x (64 + 64) x 2 bytes: swizzled, two stream stages.
+// JSON-NEXT: "shared_bytes": 49152,
 // JSON: "kind": "output",
 // JSON-NEXT: "name": "query_grad",
 // JSON: "name": "spa_attention_grad_1_dq",
@@ -62,7 +63,7 @@
 // PTX90: wgmma.mma_async
 // PTX90: .entry spa_attention_grad_1_preprocess
 // PTX90: .entry spa_attention_grad_1_dkdv
-// PTX90: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX90: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}p, 1, 1, 1;
 // PTX90: .entry spa_attention_grad_1_dq
 // PTX80: .target sm_80
 // PTX80-NOT: wgmma

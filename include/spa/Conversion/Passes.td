@@ -85,10 +85,10 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     that reach it) and `dq` (one block per batch, head and query tile,
     streaming the forward's key ranges); both recompute P from the saved
     log-sum-exp and use ldmatrix + mma.sync (f16/bf16; f32 is refused with a
-    located error), no atomics. `mma=wgmma` (opt-in: `auto` keeps mma.sync
-    for gradients until the wgmma backward is verified on a GPU; sm_90a,
-    warps 4 or 8, D and Dv multiples of 64) runs both product kernels on
-    wgmma with swizzled tiles and a two-stage cp.async ring of stream tiles.
+    located error), no atomics. On sm_90a with warps 4 or 8 and D, Dv of 64
+    or 128, `mma=auto` (and `mma=wgmma`, which also takes other multiples of
+    64) runs both product kernels on wgmma with swizzled tiles and a
+    two-stage cp.async ring of stream tiles.
   }];
   let options = [
     Option<"warps", "warps", "int64_t", /*default=*/"4",

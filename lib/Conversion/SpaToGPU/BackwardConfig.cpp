@@ -125,29 +125,43 @@ static LogicalResult checkGradSizes(AttentionGradOp op,
   return success();
 }
 
+/// mma = auto: wgmma on sm_90a for the shapes it was verified on (warps 4
+/// or 8, D and Dv 64 or 128; docs/gpu.md, "wgmma backward check") when its
+/// tiles fit a block, else mma.sync.
+static bool autoTakesWgmma(const ConvertSpaToGPUOptions &options,
+                           BackwardConfig grad) {
+  const KernelConfig &cfg = grad.base;
+  auto verifiedWidth = [](int64_t d) { return d == 64 || d == 128; };
+  if (options.chip != "sm_90a" || (cfg.warps != 4 && cfg.warps != 8) ||
+      !verifiedWidth(cfg.headDim) || !verifiedWidth(cfg.valueDim))
+    return false;
+  grad.base.wgmma = true;
+  return grad.sharedBytes() <= kMaxDynamicSharedBytes;
+}
+
 FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
     AttentionGradOp op, const ConvertSpaToGPUOptions &options) {
   BackwardConfig grad;
   KernelConfig &cfg = grad.base;
   cfg.warps = options.warps;
   cfg.tileK = options.tileK;
-  // mma = auto keeps mma.sync: the wgmma backward is opt-in until it has
-  // been checked on a GPU.
-  cfg.wgmma = options.mma == MmaKind::Wgmma;
-  if (cfg.wgmma && options.chip != "sm_90a")
+  bool explicitWgmma = options.mma == MmaKind::Wgmma;
+  if (explicitWgmma && options.chip != "sm_90a")
     return op.emitOpError("mma = wgmma needs chip = sm_90a, got ")
            << options.chip;
-  if (cfg.wgmma && cfg.warps != 4 && cfg.warps != 8)
+  if (explicitWgmma && cfg.warps != 4 && cfg.warps != 8)
     return op.emitOpError("mma = wgmma: the wgmma backward runs one or two "
                           "warpgroups (warps = 4 or 8), got warps = ")
            << cfg.warps;
   if (failed(readGradShapes(op, cfg)))
     return failure();
-  if (cfg.wgmma && (cfg.headDim % 64 || cfg.valueDim % 64))
+  if (explicitWgmma && (cfg.headDim % 64 || cfg.valueDim % 64))
     return op.emitOpError("mma = wgmma: the wgmma backward needs D and Dv "
                           "multiples of 64, got D = ")
            << cfg.headDim << ", Dv = " << cfg.valueDim
            << "; use mma = auto or mma.sync";
+  cfg.wgmma = explicitWgmma || (options.mma == MmaKind::Auto &&
+                                autoTakesWgmma(options, grad));
   if (failed(checkGradSizes(op, grad)))
     return failure();
   grad.scale = op.getEffectiveScale();

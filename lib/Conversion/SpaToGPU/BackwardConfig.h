@@ -65,8 +65,8 @@ struct BackwardConfig {
 /// Resolves `options` for a buffer-form spa.attention_grad with a concrete
 /// band table and static shapes: f16/bf16 (f32 gets a located "not
 /// supported yet"), D and Dv multiples of 16 up to 256; mma = wgmma needs
-/// chip = sm_90a, warps 4 or 8 and D, Dv multiples of 64 (mma = auto keeps
-/// mma.sync until the wgmma backward is verified on a GPU); the
+/// chip = sm_90a, warps 4 or 8 and D, Dv multiples of 64 (mma = auto takes
+/// it on sm_90a where it was verified: D, Dv in {64, 128}); the
 /// four tiles within the dynamic shared memory of a block, the work lists
 /// and tables within their limits. Emits a located error and fails
 /// otherwise.

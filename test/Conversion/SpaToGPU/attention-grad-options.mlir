@@ -1,20 +1,26 @@
-// convert-spa-to-gpu's mma option on a gradient op: auto keeps mma.sync
-// (the wgmma backward is opt-in until verified on a GPU), mma = wgmma takes
-// the wgmma kernels where they apply and a located error names the
-// condition that fails elsewhere.
+// convert-spa-to-gpu's mma option on a gradient op: auto takes the wgmma
+// kernels on sm_90a where they were verified (D, Dv = 64 or 128, warps 4 or
+// 8) and mma.sync elsewhere; mma = wgmma gets a located error naming the
+// condition that fails.
 // RUN: spa-opt %s -split-input-file -convert-spa-to-gpu | FileCheck %s --check-prefix=AUTO
+// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="chip=sm_80" | FileCheck %s --check-prefix=SM80
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma" 2>&1 | FileCheck %s --check-prefix=WGMMA
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma chip=sm_80" 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma warps=2" 2>&1 | FileCheck %s --check-prefix=WARPS
 
-// AUTO: role = "preprocess"
+// D = Dv = 64: wgmma (64 own + 2 x 64 stream rows of 64 + 64 columns);
+// Dv = 32: mma.sync.
+// AUTO: mma = "mma.sync", op = 0 : i64, role = "preprocess"
+// AUTO: dynamic_shared_bytes = 49152 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dkdv"
+// AUTO: dynamic_shared_bytes = 49152 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dq"
+// AUTO: mma = "mma.sync", op = 0 : i64, role = "preprocess"
 // AUTO: mma = "mma.sync", op = 0 : i64, role = "dkdv"
 // AUTO: mma = "mma.sync", op = 0 : i64, role = "dq"
-// AUTO: role = "preprocess"
-// AUTO: mma = "mma.sync", op = 0 : i64, role = "dkdv"
-// AUTO: mma = "mma.sync", op = 0 : i64, role = "dq"
+// SM80: mma = "mma.sync", op = 0 : i64, role = "dkdv"
+// SM80: mma = "mma.sync", op = 0 : i64, role = "dq"
+// SM80: mma = "mma.sync", op = 0 : i64, role = "dkdv"
+// SM80: mma = "mma.sync", op = 0 : i64, role = "dq"
 
-// (D = Dv = 64 compiles with mma = wgmma: attention-grad-wgmma.mlir.)
 // WGMMA: error: 'spa.attention_grad' op mma = wgmma: the wgmma backward needs D and Dv multiples of 64, got D = 64, Dv = 32; use mma = auto or mma.sync
 // CHIP: error: 'spa.attention_grad' op mma = wgmma needs chip = sm_90a, got sm_80
 // WARPS: error: 'spa.attention_grad' op mma = wgmma: the wgmma backward runs one or two warpgroups (warps = 4 or 8), got warps = 2

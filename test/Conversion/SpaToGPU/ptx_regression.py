@@ -4,8 +4,9 @@
 
 Compiles a fixed set of layers (Inputs/ptx-regression: bf16, f16, f32;
 causal and bidirectional, several intervals, GQA, Nq != Nk, with and without
-log-sum-exp; forward ops and gradient ops) under a fixed set of options (warps 1-8, stages 1-4, wgmma and
-mma.sync, tile-k 16-128, sm_80) through `spa-opt --spa-to-nvvm=format=isa`
+log-sum-exp; forward ops and gradient ops, each on wgmma and mma.sync) under
+a fixed set of options (warps 1-8, stages 1-4, wgmma and mma.sync, tile-k
+16-128, sm_80) through `spa-opt --spa-to-nvvm=format=isa`
 and compares the SHA-256 of each kernel's PTX with ptx-regression.sha256.
 
 A change of structure in the generator must keep every hash. A change that
@@ -58,11 +59,16 @@ CASES = [
     ("f16-causal-explicit", "mma=wgmma warps=4 stages=1"),
     ("f16-causal-explicit", "mma=wgmma warps=8 stages=4 tile-k=32"),
     ("f16-causal-explicit", "mma=mma.sync warps=4 tile-k=16"),
-    # The backward kernels of spa.attention_grad (mma.sync on every chip).
-    ("bf16-grad-gqa-bidir", "warps=4"),
+    # The backward kernels of spa.attention_grad: mma.sync (any chip) and
+    # wgmma (sm_90a; what mma=auto takes there at D, Dv = 64 or 128).
+    ("bf16-grad-gqa-bidir", "mma=mma.sync warps=4"),
     ("bf16-grad-gqa-bidir", "warps=2 tile-k=32 chip=sm_80"),
-    ("f16-grad-causal-d128-dv64", "warps=4"),
-    ("f16-grad-causal-d128-dv64", "warps=8 tile-k=32"),
+    ("f16-grad-causal-d128-dv64", "mma=mma.sync warps=4"),
+    ("f16-grad-causal-d128-dv64", "mma=mma.sync warps=8 tile-k=32"),
+    ("bf16-grad-gqa-bidir", "mma=auto"),
+    ("bf16-grad-gqa-bidir", "mma=wgmma warps=8 tile-k=16"),
+    ("f16-grad-causal-d128-dv64", "mma=auto"),
+    ("f16-grad-causal-d128-dv64", "mma=wgmma warps=8 tile-k=32"),
 ]
 
 _ESCAPE = re.compile(r"\\(\\|[0-9A-Fa-f]{2})")

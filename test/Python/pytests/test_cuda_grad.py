@@ -105,12 +105,22 @@ def test_wgmma_gradient_kernels(warps, head_dim, value_dim, dtype):
 
 
 @needs_ptxas
-def test_wgmma_gradient_is_opt_in():
-    # mma = auto keeps mma.sync for gradients (the forward takes wgmma).
-    text = module_text(spa, layer(value_dim=64))
-    kernels = spa.compile(text, target="cuda:sm_90a").metadata["kernels"]
-    assert [k["mma"] for k in kernels] == ["wgmma", "mma.sync", "mma.sync",
-                                           "mma.sync"]
+@pytest.mark.parametrize("changes,options,mma", [
+    # mma = auto: wgmma on sm_90a at D, Dv = 64 or 128 with warps 4 or 8.
+    (dict(value_dim=64), {}, "wgmma"),
+    (dict(head_dim=128, value_dim=128), dict(warps=8), "wgmma"),
+    (dict(), {}, "mma.sync"),                      # Dv = 32
+    (dict(value_dim=64), dict(warps=2), "mma.sync"),
+    (dict(head_dim=256, value_dim=256), {}, "mma.sync"),  # not verified
+    (dict(value_dim=64), dict(mma="mma.sync"), "mma.sync"),
+])
+def test_gradient_kernel_choice(changes, options, mma):
+    text = module_text(spa, layer(**changes))
+    kernels = spa.compile(text, target="cuda:sm_90a",
+                          **options).metadata["kernels"]
+    assert [k["role"] for k in kernels] == ["forward", "preprocess", "dkdv",
+                                            "dq"]
+    assert [k["mma"] for k in kernels[1:]] == ["mma.sync", mma, mma]
 
 
 @needs_ptxas
