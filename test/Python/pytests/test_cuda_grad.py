@@ -3,6 +3,7 @@ a GPU: bench/gpu_grad_check.py): the three backward kernels in launch order
 next to the forward's, their launch contracts, and how the MLIR-free runtime
 groups an artifact's kernels by op (inputs, outputs, scratch)."""
 import os
+import re
 import shutil
 import sys
 
@@ -100,8 +101,9 @@ def test_wgmma_gradient_kernels(warps, head_dim, value_dim, dtype):
     # own x stream^T from shared memory (N = 64 stream rows), and the
     # accumulating products with A in registers and B transposed.
     assert f"wgmma.mma_async.sync.aligned.m64n64k16.f32.{dtype}.{dtype}" in ptx
-    assert ", p, 1, 1, 0, 0;" in ptx and ", p, 1, 1, 1;" in ptx
-    assert "cp.async.wait_group 1;" in ptx
+    assert re.search(r"%rd\d+, %rd\d+, p, 1,\s+1, 0,\s+0;", ptx)
+    assert re.search(r"}, %rd\d+, p, 1, 1, 1;", ptx)
+    assert re.search(r"cp\.async\.wait_group\s+1;", ptx)
 
 
 @needs_ptxas
@@ -161,11 +163,6 @@ def test_runtime_rejects_inconsistent_buffers():
 @needs_ptxas
 @pytest.mark.parametrize("changes,options,message", [
     (dict(dtype="f32"), {}, "f32 gradients are not supported on the GPU yet"),
-    (dict(), dict(mma="wgmma", stages=1),
-     "the wgmma backward needs D and Dv multiples of 64, got D = 64, "
-     "Dv = 32"),
-    (dict(value_dim=64), dict(mma="wgmma", warps=2),
-     r"the wgmma backward runs one or two warpgroups \(warps = 4 or 8\)"),
     (dict(head_dim=256, value_dim=256), dict(warps=8, tile_k=128),
      "the backward kernels' shared tiles need 270336 bytes"),
 ])
