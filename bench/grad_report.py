@@ -40,7 +40,7 @@ def main():
         names = [r["name"].replace("bench_", "").replace("_", "\n", 1)
                  for r in rows]
         for i, (key, label, color) in enumerate((
-                ("spa_fwd_bwd", "spa (mma.sync backward)", "#228833"),
+                ("spa_fwd_bwd", "spa", "#228833"),
                 ("flex_fwd_bwd", "FlexAttention (same mask)", "#4477aa"),
                 ("sdpa_fwd_bwd", "dense causal SDPA", "#bbbbbb"))):
             ax.bar(x + (i - 1) * w, [r["bench"][key] for r in rows], w,
