@@ -3,7 +3,8 @@
 # banded attention layer (examples/layer.mlir: B=1, H=16 over 4 kv heads,
 # N=2048, D=64, local_plus_band) through band balancing and the CPU pipeline,
 # runs it, checks it against the float64 reference, and times it next to the
-# same layer with dense causal attention through the same path.
+# same layer with dense causal attention through the same path and with
+# PyTorch's CPU SDPA.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${SPA_BUILD_DIR:-$ROOT/build}"
@@ -29,13 +30,23 @@ echo
 echo "== 3. The same layer as dense causal attention, same path"
 "$BUILD_DIR/bin/spa-run" "$EXAMPLE" --entry=layer --seed=1 --policy=dense_causal --repeat=1
 
-# 4. On a machine with an NVIDIA GPU: the same layer in bf16 through
+echo
+echo "== 4. PyTorch's CPU SDPA (dense, is_causal=True) on the same layer, next to"
+echo "   spa's CPU path, in one process (examples/cpu_sdpa.py; issue #16)"
+if "$ROOT/.venv/bin/python" -c "import torch" >/dev/null 2>&1; then
+  PYTHONPATH="$BUILD_DIR/python_packages" "$ROOT/.venv/bin/python" \
+    "$ROOT/examples/cpu_sdpa.py" "$EXAMPLE" --entry=layer --repeat=3
+else
+  echo "(skipped: PyTorch is not installed in $ROOT/.venv)"
+fi
+
+# 5. On a machine with an NVIDIA GPU: the same layer in bf16 through
 #    spa-to-nvvm, launched by the MLIR-free runtime (needs PyTorch and
 #    cuda-python in the Python that runs it; SPA_GPU_PYTHON picks it).
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   GPU_PY="${SPA_GPU_PYTHON:-$ROOT/.venv/bin/python}"
   echo
-  echo "== 4. GPU: compile (spa-to-nvvm, sm_90a) and run the layer in bf16"
+  echo "== 5. GPU: compile (spa-to-nvvm, sm_90a) and run the layer in bf16"
   PYTHONPATH="$BUILD_DIR/python_packages" "$ROOT/.venv/bin/python" \
     "$ROOT/examples/gpu_example.py" --compile "$BUILD_DIR/gpu-example"
   if "$GPU_PY" -c "import torch, cuda.bindings" >/dev/null 2>&1; then
