@@ -34,23 +34,9 @@ StringRef mlir::spa::gpu_kernel::backwardKernelRole(BackwardKernel kernel) {
 /// Shapes, element type, mode and scale of the op; fails on what the
 /// backward kernels do not take.
 static LogicalResult readGradShapes(AttentionGradOp op, KernelConfig &cfg) {
-  if (op.hasPureTensorSemantics())
-    return op.emitOpError("convert-spa-to-gpu expects buffers; bufferize "
-                          "first (the spa-to-nvvm pipeline does)");
-  BandsAttr bands = op.getBandTable();
-  if (!bands)
-    return op.emitOpError("the GPU path needs a concrete band table with a "
-                          "static key length; run -spa-balance-bands");
-  for (Value v : op->getOperands())
-    if (!cast<MemRefType>(v.getType()).hasStaticShape() ||
-        !cast<MemRefType>(v.getType()).getLayout().isIdentity())
-      return op.emitOpError("the GPU path needs static shapes and identity "
-                            "layouts, got ")
-             << v.getType();
-  auto qType = cast<MemRefType>(op.getQuery().getType());
-  auto kType = cast<MemRefType>(op.getKey().getType());
-  auto vType = cast<MemRefType>(op.getValue().getType());
-  Type elt = qType.getElementType();
+  if (failed(readOpGeometry(op, op.getValue(), cfg)))
+    return failure();
+  Type elt = cfg.elementType;
   if (elt.isF32())
     return op.emitOpError("f32 gradients are not supported on the GPU yet "
                           "(the backward kernels take f16 and bf16); use the "
@@ -58,28 +44,11 @@ static LogicalResult readGradShapes(AttentionGradOp op, KernelConfig &cfg) {
   if (!elt.isF16() && !elt.isBF16())
     return op.emitOpError("the GPU backward kernels take f16 and bf16; got ")
            << elt;
-  cfg.elementType = elt;
-  cfg.batch = qType.getDimSize(0);
-  cfg.numQueryHeads = qType.getDimSize(1);
-  cfg.numKvHeads = kType.getDimSize(1);
-  cfg.queryLen = qType.getDimSize(2);
-  cfg.keyLen = kType.getDimSize(2);
-  cfg.headDim = qType.getDimSize(3);
-  cfg.valueDim = vType.getDimSize(3);
-  if (cfg.headDim % 16 || cfg.valueDim % 16 || cfg.headDim > 256 ||
-      cfg.valueDim > 256)
-    return op.emitOpError("the GPU path needs D and Dv multiples of 16, at "
-                          "most 256; got D = ")
-           << cfg.headDim << ", Dv = " << cfg.valueDim;
   if (cfg.batch == 0 || cfg.queryLen == 0 || cfg.keyLen == 0)
     return op.emitOpError("the GPU backward kernels need a non-empty batch, "
                           "query and key sequence; got B = ")
            << cfg.batch << ", Nq = " << cfg.queryLen << ", Nk = " << cfg.keyLen;
-  cfg.bidirectional = bands.getMode() == BandMode::Bidirectional;
   cfg.withLse = true;
-  cfg.scaleLog2 = op.getEffectiveScale() * M_LOG2E;
-  for (const auto &head : toPlanTable(bands).heads)
-    cfg.slots = std::max<int64_t>(cfg.slots, head.size());
   return success();
 }
 

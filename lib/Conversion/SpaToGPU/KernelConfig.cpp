@@ -84,50 +84,55 @@ static std::string wgmmaUnsupportedReason(KernelConfig cfg) {
   return "";
 }
 
-/// The op's shapes, element type, mode and scale; fails on what the GPU path
-/// does not take.
-static LogicalResult readShapes(AttentionOp op, KernelConfig &cfg) {
+LogicalResult mlir::spa::gpu_kernel::readOpGeometry(
+    BandedAttentionOpInterface op, Value value, KernelConfig &cfg) {
   if (op.hasPureTensorSemantics())
-    return op.emitOpError("convert-spa-to-gpu expects buffers; bufferize "
-                          "first (the spa-to-nvvm pipeline does)");
+    return op->emitOpError("convert-spa-to-gpu expects buffers; bufferize "
+                           "first (the spa-to-nvvm pipeline does)");
   BandsAttr bands = op.getBandTable();
   if (!bands)
-    return op.emitOpError("the GPU path needs a concrete band table with a "
-                          "static key length; run -spa-balance-bands");
-  auto qType = cast<MemRefType>(op.getQuery().getType());
-  auto kType = cast<MemRefType>(op.getKey().getType());
-  auto vType = cast<MemRefType>(op.getValue().getType());
+    return op->emitOpError("the GPU path needs a concrete band table with a "
+                           "static key length; run -spa-balance-bands");
   for (Value v : op->getOperands())
     if (!cast<MemRefType>(v.getType()).hasStaticShape() ||
         !cast<MemRefType>(v.getType()).getLayout().isIdentity())
-      return op.emitOpError("the GPU path needs static shapes and identity "
-                            "layouts, got ")
+      return op->emitOpError("the GPU path needs static shapes and identity "
+                             "layouts, got ")
              << v.getType();
-  Type elt = qType.getElementType();
-  if (!elt.isF16() && !elt.isBF16() && !elt.isF32())
-    return op.emitOpError("the GPU path supports f16, bf16 (tensor cores) "
-                          "and f32 (tf32 tensor cores); got ")
-           << elt;
-  cfg.elementType = elt;
+  auto qType = cast<MemRefType>(op.getQuery().getType());
+  auto kType = cast<MemRefType>(op.getKey().getType());
+  cfg.elementType = qType.getElementType();
   cfg.batch = qType.getDimSize(0);
   cfg.numQueryHeads = qType.getDimSize(1);
   cfg.numKvHeads = kType.getDimSize(1);
   cfg.queryLen = qType.getDimSize(2);
   cfg.keyLen = kType.getDimSize(2);
   cfg.headDim = qType.getDimSize(3);
-  cfg.valueDim = vType.getDimSize(3);
+  cfg.valueDim = cast<MemRefType>(value.getType()).getDimSize(3);
   if (cfg.headDim % 16 || cfg.valueDim % 16 || cfg.headDim > 256 ||
       cfg.valueDim > 256)
-    return op.emitOpError("the GPU path needs D and Dv multiples of 16, at "
-                          "most 256; got D = ")
+    return op->emitOpError("the GPU path needs D and Dv multiples of 16, at "
+                           "most 256; got D = ")
            << cfg.headDim << ", Dv = " << cfg.valueDim;
-  if (cfg.batch == 0 || cfg.queryLen == 0)
-    return op.emitOpError("empty batch or query sequence");
   cfg.bidirectional = bands.getMode() == BandMode::Bidirectional;
-  cfg.withLse = op.getOutputs().size() == 2;
   cfg.scaleLog2 = op.getEffectiveScale() * M_LOG2E;
   for (const auto &head : toPlanTable(bands).heads)
     cfg.slots = std::max<int64_t>(cfg.slots, head.size());
+  return success();
+}
+
+/// The forward's own checks on top of the shared geometry.
+static LogicalResult readShapes(AttentionOp op, KernelConfig &cfg) {
+  if (failed(readOpGeometry(op, op.getValue(), cfg)))
+    return failure();
+  Type elt = cfg.elementType;
+  if (!elt.isF16() && !elt.isBF16() && !elt.isF32())
+    return op.emitOpError("the GPU path supports f16, bf16 (tensor cores) "
+                          "and f32 (tf32 tensor cores); got ")
+           << elt;
+  if (cfg.batch == 0 || cfg.queryLen == 0)
+    return op.emitOpError("empty batch or query sequence");
+  cfg.withLse = op.getOutputs().size() == 2;
   return success();
 }
 

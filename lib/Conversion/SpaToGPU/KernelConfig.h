@@ -94,6 +94,13 @@ std::string validateOptions(const ConvertSpaToGPUOptions &options);
 /// checks the shared-memory budget and the sizes the kernel's loops and
 /// tables are bounded by (before any table is built). Emits a located error
 /// and fails when the op cannot take the GPU path with these options.
+/// What every kernel of an op reads the same way: buffers of static shape
+/// and identity layout, a concrete band table; fills the geometry (B, heads,
+/// lengths, D, Dv from `value`), element type, mode, scale and intervals
+/// per head. Each caller checks its own element types and extents.
+LogicalResult readOpGeometry(BandedAttentionOpInterface op, Value value,
+                             KernelConfig &cfg);
+
 FailureOr<KernelConfig> resolveKernelConfig(AttentionOp op,
                                             const ConvertSpaToGPUOptions &options);
 
