@@ -31,18 +31,9 @@ public:
 
   void setupSharedMemory(ImplicitLocOpBuilder &b) override {
     GpuArith e{b};
+    Value whole = dynamicSharedBytes(b, grad.sharedBytes());
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
-    Type i8 = b.getI8Type();
-    Value raw = memref::GetGlobalOp::create(
-        b, MemRefType::get({0}, i8, MemRefLayoutAttrInterface(), workgroup),
-        kDynamicSharedName);
-    int64_t bytes = grad.sharedBytes();
-    auto wholeType =
-        MemRefType::get({bytes}, i8, MemRefLayoutAttrInterface(), workgroup);
-    Value whole = memref::ReinterpretCastOp::create(
-        b, wholeType, raw, int64_t(0), ArrayRef<int64_t>{bytes},
-        ArrayRef<int64_t>{1});
     int64_t offset = 0;
     auto view = [&](int64_t rows, int64_t width) {
       auto type = MemRefType::get({rows, grad.pitch(width)}, cfg.elementType,

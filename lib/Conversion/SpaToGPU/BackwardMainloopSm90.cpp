@@ -47,18 +47,9 @@ public:
 
   void setupSharedMemory(ImplicitLocOpBuilder &b) override {
     GpuArith e{b};
+    Value whole = dynamicSharedBytes(b, grad.sharedBytes());
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
-    Type i8 = b.getI8Type();
-    Value raw = memref::GetGlobalOp::create(
-        b, MemRefType::get({0}, i8, MemRefLayoutAttrInterface(), workgroup),
-        kDynamicSharedName);
-    int64_t bytes = grad.sharedBytes();
-    auto wholeType =
-        MemRefType::get({bytes}, i8, MemRefLayoutAttrInterface(), workgroup);
-    Value whole = memref::ReinterpretCastOp::create(
-        b, wholeType, raw, int64_t(0), ArrayRef<int64_t>{bytes},
-        ArrayRef<int64_t>{1});
     // Every tile is a multiple of 8 rows x 128 bytes: offsets stay 1024-byte
     // aligned, as the 128-byte swizzle needs.
     int64_t offset = 0;

@@ -242,6 +242,20 @@ SmallVector<Value> foldIntervals(ImplicitLocOpBuilder &b,
   return SmallVector<Value>(loop.getResults());
 }
 
+Value dynamicSharedBytes(ImplicitLocOpBuilder &b, int64_t bytes) {
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                              gpu::AddressSpace::Workgroup);
+  Type i8 = b.getI8Type();
+  Value raw = memref::GetGlobalOp::create(
+      b, MemRefType::get({0}, i8, MemRefLayoutAttrInterface(), workgroup),
+      kDynamicSharedName);
+  auto wholeType =
+      MemRefType::get({bytes}, i8, MemRefLayoutAttrInterface(), workgroup);
+  return memref::ReinterpretCastOp::create(b, wholeType, raw, int64_t(0),
+                                           ArrayRef<int64_t>{bytes},
+                                           ArrayRef<int64_t>{1});
+}
+
 gpu::GPUFuncOp buildAttentionKernel(OpBuilder &moduleBuilder, Location loc,
                                     StringRef name, ArrayRef<Type> argTypes,
                                     const KernelConfig &cfg) {

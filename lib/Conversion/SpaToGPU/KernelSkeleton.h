@@ -14,11 +14,17 @@
 
 #include "KernelConfig.h"
 
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
 namespace mlir::spa::gpu_kernel {
 
 /// The external workgroup global the wgmma kernels view as dynamic shared
 /// memory (declared once per gpu.module, sized at launch).
 inline constexpr const char *kDynamicSharedName = "spa_dynamic_shared";
+
+/// The first `bytes` of the dynamic shared memory as a memref<bytes x i8> in
+/// the workgroup address space, for views of a kernel's tiles.
+Value dynamicSharedBytes(ImplicitLocOpBuilder &b, int64_t bytes);
 
 /// Kernel arguments, in order: query, key, value, output, [log_sum_exp],
 /// bounds [Hq][slots][2] i32, work [items][3] i32.

@@ -44,17 +44,9 @@ public:
 
   void setupSharedMemory(ImplicitLocOpBuilder &b, gpu::GPUFuncOp) override {
     GpuArith e{b};
+    Value whole = dynamicSharedBytes(b, cfg.sharedBytes());
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
-    Type i8 = b.getI8Type();
-    Value raw = memref::GetGlobalOp::create(
-        b, MemRefType::get({0}, i8, MemRefLayoutAttrInterface(), workgroup),
-        kDynamicSharedName);
-    auto wholeType = MemRefType::get({cfg.sharedBytes()}, i8,
-                                     MemRefLayoutAttrInterface(), workgroup);
-    Value whole = memref::ReinterpretCastOp::create(
-        b, wholeType, raw, int64_t(0), ArrayRef<int64_t>{cfg.sharedBytes()},
-        ArrayRef<int64_t>{1});
     // [stages][width / 64][rows][64]: the layout wgmma descriptors read.
     int64_t offset = 0;
     auto view = [&](ArrayRef<int64_t> stages, int64_t rows, int64_t width) {
