@@ -5,9 +5,10 @@
 //     for each query head h of g's group, interval [lo, hi), side:
 //       for each query tile (tile-k rows) that reaches the key tile:
 //         Q, dO tiles -> shared (stream tiles)
-//         S^T  = K Q^T;  P^T = exp2(S^T scale log2e - lse2)   (masked on
-//         dV  += P^T dO                                         edge tiles)
-//         dP^T = V dO^T; dS^T = P^T (dP^T - Delta)
+//         S^T  = K Q^T, dP^T = V dO^T           (issued together)
+//         P^T  = exp2(S^T scale log2e - lse2)    (masked on edge tiles)
+//         dV  += P^T dO                          (issued, then:)
+//         dS^T = P^T (dP^T - Delta)
 //         dK  += dS^T Q
 //     dK * scale, dV -> global (keys nothing reaches: zeros)
 //
@@ -165,16 +166,26 @@ private:
     SmallVector<Value> dK(carried.begin(), carried.begin() + cfg.headDim / 8);
     SmallVector<Value> dV(carried.begin() + cfg.headDim / 8, carried.end());
 
-    SmallVector<Value> scores = mainloop->ownTimesStreamT(b, Operand::First);
+    // Both transposed products go out before either is read: P^T's
+    // exponentials run while dP^T is on the tensor cores, dS^T's math while
+    // dV's product is (three waits a tile, not four).
+    using Issued = BackwardMainloop::Issued;
+    Issued scoresT = mainloop->issueOwnTimesStreamT(b, Operand::First);
+    Issued dPT = mainloop->issueOwnTimesStreamT(b, Operand::Second);
+    SmallVector<Value> scores = mainloop->complete(b, {&scoresT}, 1).front();
     SmallVector<Value> probs = recomputeProbabilities(
         b, k, pair, scores,
         [&](int64_t nt, int64_t, int64_t i) { return lse2[2 * nt + i]; });
-    dV = mainloop->accumulate(b, probs, Operand::Second, dV);
-    SmallVector<Value> dP = mainloop->ownTimesStreamT(b, Operand::Second);
+    Issued dVNext = mainloop->issueAccumulate(b, probs, Operand::Second, dV);
+    SmallVector<Value> dP = mainloop->complete(b, {&dPT}, 1).front();
     SmallVector<Value> dS = scoreGradients(
         b, k, pair, probs, dP,
         [&](int64_t nt, int64_t, int64_t i) { return delta[2 * nt + i]; });
-    dK = mainloop->accumulate(b, dS, Operand::First, dK);
+    Issued dKNext = mainloop->issueAccumulate(b, dS, Operand::First, dK);
+    SmallVector<SmallVector<Value>> done =
+        mainloop->complete(b, {&dKNext, &dVNext}, 0);
+    dK = done[0];
+    dV = done[1];
     SmallVector<Value> next = dK;
     next.append(dV.begin(), dV.end());
     return next;

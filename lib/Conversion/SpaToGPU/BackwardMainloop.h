@@ -73,6 +73,37 @@ public:
                                         ArrayRef<Value> tiles, Operand which,
                                         SmallVector<Value> acc) = 0;
 
+  /// Split-phase forms of the two products, so that a kernel can issue
+  /// both "own x stream^T" products before it reads either and overlap the
+  /// softmax math with the tensor cores (FlashAttention-3's intra-warpgroup
+  /// overlap). An issued product is one commit group, in flight until
+  /// `complete` waits for it; a synchronous mainloop (mma.sync) finishes it
+  /// at issue, and `complete` only returns it.
+  struct Issued {
+    SmallVector<Value> values; ///< flat accumulators, or finished tiles
+    bool inFlight = false;
+  };
+  virtual Issued issueOwnTimesStreamT(ImplicitLocOpBuilder &b,
+                                      Operand which) {
+    return {ownTimesStreamT(b, which), false};
+  }
+  virtual Issued issueAccumulate(ImplicitLocOpBuilder &b,
+                                 ArrayRef<Value> tiles, Operand which,
+                                 SmallVector<Value> acc) {
+    return {accumulate(b, tiles, which, std::move(acc)), false};
+  }
+  /// Waits until at most `pending` of the issued groups are in flight (the
+  /// latest ones; `products` must be among the earlier, completed ones) and
+  /// returns each product's tiles.
+  virtual SmallVector<SmallVector<Value>>
+  complete(ImplicitLocOpBuilder &b, ArrayRef<const Issued *> products,
+           int64_t pending) {
+    SmallVector<SmallVector<Value>> tiles;
+    for (const Issued *product : products)
+      tiles.push_back(product->values);
+    return tiles;
+  }
+
 protected:
   BackwardContext &k;
   const BackwardConfig &grad;

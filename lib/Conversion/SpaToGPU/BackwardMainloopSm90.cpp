@@ -121,26 +121,54 @@ public:
 
   SmallVector<Value> ownTimesStreamT(ImplicitLocOpBuilder &b,
                                      Operand which) override {
-    unsigned w = which == Operand::First ? 0 : 1;
-    int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
-    SmallVector<Value> flat = issueSharedProduct(
-        b, cfg.elementType, ownDesc[w], grad.ownRows(), streamStage(b, w),
-        grad.streamRows(), width);
-    return toTiles(b, waitForAccumulators(b, flat));
+    Issued product = issueOwnTimesStreamT(b, which);
+    return complete(b, {&product}, 0).front();
   }
 
   SmallVector<Value> accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> tiles,
                                 Operand which,
                                 SmallVector<Value> acc) override {
+    Issued product = issueAccumulate(b, tiles, which, std::move(acc));
+    return complete(b, {&product}, 0).front();
+  }
+
+  Issued issueOwnTimesStreamT(ImplicitLocOpBuilder &b,
+                              Operand which) override {
+    unsigned w = which == Operand::First ? 0 : 1;
+    int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
+    return {issueSharedProduct(b, cfg.elementType, ownDesc[w], grad.ownRows(),
+                               streamStage(b, w), grad.streamRows(), width),
+            true};
+  }
+
+  Issued issueAccumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> tiles,
+                         Operand which, SmallVector<Value> acc) override {
     unsigned w = which == Operand::First ? 0 : 1;
     int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
     SmallVector<Value> flat;
     for (Value tile : acc)
       appendFlat(b, tile, flat);
-    flat = issueRegisterAProduct(b, cfg.elementType, streamStage(b, w),
-                                 grad.streamRows(), width,
-                                 packAsA(b, cfg.elementType, tiles), flat);
-    return toTiles(b, waitForAccumulators(b, flat));
+    return {issueRegisterAProduct(b, cfg.elementType, streamStage(b, w),
+                                  grad.streamRows(), width,
+                                  packAsA(b, cfg.elementType, tiles), flat),
+            true};
+  }
+
+  /// One wgmma.wait_group for all of `products`' accumulators.
+  SmallVector<SmallVector<Value>>
+  complete(ImplicitLocOpBuilder &b, ArrayRef<const Issued *> products,
+           int64_t pending) override {
+    SmallVector<Value> flat;
+    for (const Issued *product : products)
+      flat.append(product->values.begin(), product->values.end());
+    SmallVector<Value> done = waitForAccumulators(b, flat, pending);
+    SmallVector<SmallVector<Value>> tiles;
+    ArrayRef<Value> rest(done);
+    for (const Issued *product : products) {
+      tiles.push_back(toTiles(b, rest.take_front(product->values.size())));
+      rest = rest.drop_front(product->values.size());
+    }
+    return tiles;
   }
 
 private:

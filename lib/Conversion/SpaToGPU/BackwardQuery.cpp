@@ -135,11 +135,17 @@ private:
     pair.interior =
         pairInterior(b, k, k.i0, grad.ownRows(), j0, grad.streamRows(), pair.lo,
                      pair.hi, pair.side);
-    SmallVector<Value> scores = mainloop->ownTimesStreamT(b, Operand::First);
+    // Both products go out before either is read: P's exponentials run
+    // while dP is on the tensor cores (two waits a tile, not three).
+    using Issued = BackwardMainloop::Issued;
+    Issued scoresIssued = mainloop->issueOwnTimesStreamT(b, Operand::First);
+    Issued dPIssued = mainloop->issueOwnTimesStreamT(b, Operand::Second);
+    SmallVector<Value> scores =
+        mainloop->complete(b, {&scoresIssued}, 1).front();
     SmallVector<Value> probs = recomputeProbabilities(
         b, k, pair, scores,
         [&](int64_t, int64_t r, int64_t) { return lse2[r]; });
-    SmallVector<Value> dP = mainloop->ownTimesStreamT(b, Operand::Second);
+    SmallVector<Value> dP = mainloop->complete(b, {&dPIssued}, 0).front();
     SmallVector<Value> dS =
         scoreGradients(b, k, pair, probs, dP,
                        [&](int64_t, int64_t r, int64_t) { return delta[r]; });

@@ -56,8 +56,11 @@ Value advanceDescriptor(ImplicitLocOpBuilder &b, Value desc, int64_t bytes) {
 }
 
 SmallVector<Value> waitForAccumulators(ImplicitLocOpBuilder &b,
-                                       ArrayRef<Value> values) {
-  return passThroughF32(b, "wgmma.wait_group.sync.aligned 0;", values);
+                                       ArrayRef<Value> values,
+                                       int64_t pending) {
+  return passThroughF32(
+      b, "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";",
+      values);
 }
 
 SmallVector<Value> toTiles(ImplicitLocOpBuilder &b, ArrayRef<Value> flat) {
@@ -84,7 +87,11 @@ SmallVector<Value> issueSharedProduct(ImplicitLocOpBuilder &b,
       ctx, SmallVector<Type>(bRows / 2, f32));
   auto eltType =
       elementType.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
-  Value acc = LLVM::ZeroOp::create(b, structType);
+  // The first step ignores the accumulator (scale-d = 0) and starts from
+  // an undefined one: a zero struct would be materialised by register moves
+  // the compiler may place after the fence, and while an earlier product is
+  // still in flight ptxas then serialises the two (warning C7517).
+  Value acc = LLVM::UndefOp::create(b, structType);
   NVVM::WgmmaFenceAlignedOp::create(b);
   for (int64_t ks = 0; ks < width / 16; ++ks) {
     int64_t inBlock = (ks % 4) * 32; // 16 columns of 2 bytes
@@ -96,7 +103,8 @@ SmallVector<Value> issueSharedProduct(ImplicitLocOpBuilder &b,
         NVVM::WGMMATypesAttr::get(ctx, eltType),
         NVVM::WGMMATypesAttr::get(ctx, eltType),
         NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
-        NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one),
+        NVVM::WGMMAScaleOutAttr::get(ctx, ks == 0 ? NVVM::WGMMAScaleOut::zero
+                                                  : NVVM::WGMMAScaleOut::one),
         NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
         NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
         NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),

@@ -33,10 +33,13 @@ Value stageDescriptor(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
 /// `desc` advanced by `bytes` (a multiple of 16 inside the tile).
 Value advanceDescriptor(ImplicitLocOpBuilder &b, Value desc, int64_t bytes);
 
-/// wgmma.wait_group 0 with every accumulator value passed through the same
-/// asm statement: the compiler cannot read an accumulator before the wait.
+/// wgmma.wait_group `pending` (at most `pending` commit groups still in
+/// flight) with every accumulator value passed through the same asm
+/// statement: the compiler cannot read an accumulator before the wait. Only
+/// the values of groups committed before the last `pending` may be passed.
 SmallVector<Value> waitForAccumulators(ImplicitLocOpBuilder &b,
-                                       ArrayRef<Value> values);
+                                       ArrayRef<Value> values,
+                                       int64_t pending = 0);
 
 /// Flat accumulators <-> 2x2 tiles (four values a tile).
 SmallVector<Value> toTiles(ImplicitLocOpBuilder &b, ArrayRef<Value> flat);

@@ -41,24 +41,31 @@
 // CHECK: nvgpu.device_async_copy %arg4
 // CHECK: nvvm.cp.async.commit.group
 // CHECK-NEXT: nvvm.cp.async.wait.group 1
-// S^T = K Q^T: D / 16 = 8 wgmma m64n64k16 from shared memory, then a wait
-// that passes the accumulators through.
+// S^T = K Q^T (D / 16 = 8 steps) and dP^T = V dO^T (Dv / 16 = 4 steps):
+// wgmma m64n64k16 from shared memory, two commit groups issued back to back;
+// each product's first step ignores its undefined accumulator (scale-d 0).
 // CHECK: nvvm.wgmma.fence.aligned
-// CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 64, k = 16>
+// CHECK: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 64, k = 16>, D[<f32>, <zero>]
+// CHECK-COUNT-7: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 64, k = 16>, D[<f32>, <one>]
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
-// CHECK: "wgmma.wait_group.sync.aligned 0;"
+// CHECK-NOT: wgmma.wait_group
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 64, k = 16>, D[<f32>, <zero>]
+// CHECK-COUNT-3: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 64, k = 16>, D[<f32>, <one>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// S^T is waited for with dP^T still in flight.
+// CHECK: "wgmma.wait_group.sync.aligned 1;"
 // dV += P^T dO: 4 k steps of 16 query rows, P^T in four registers, dO
 // transposed (MN-major B: the last immediate).
 // CHECK: wgmma.fence.sync.aligned;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}p, 1, 1, 1;
 // CHECK-COUNT-3: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
-// dP^T = V dO^T: Dv / 16 = 4 steps.
-// CHECK: nvvm.wgmma.fence.aligned
-// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 64, k = 16>
-// CHECK: nvvm.wgmma.commit.group.sync.aligned
-// dK += dS^T Q: 4 k steps x 2 column blocks of 64.
+// dP^T is waited for with dV's product in flight.
+// CHECK: "wgmma.wait_group.sync.aligned 1;"
+// dK += dS^T Q: 4 k steps x 2 column blocks of 64; one wait for dK and dV.
 // CHECK-COUNT-8: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}p, 1, 1, 1;
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: "wgmma.wait_group.sync.aligned 0;"
 // CHECK: gpu.func @spa_attention_grad_0_dq
 // CHECK-SAME: dynamic_shared_bytes = 73728 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dq"
 

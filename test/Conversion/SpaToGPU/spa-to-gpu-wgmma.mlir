@@ -36,10 +36,13 @@
 // CHECK-NEXT: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: llvm.inline_asm has_side_effects "fence.proxy.async.shared::cta;"
 // CHECK-NEXT: gpu.barrier
-// S = Q K^T: D / 16 = 4 wgmma from shared memory, then a wait that also
-// fences the accumulators.
+// S = Q K^T: D / 16 = 4 wgmma from shared memory (the first ignores the
+// undefined accumulator: scale-d zero), then a wait that also fences the
+// accumulators.
+// CHECK: llvm.mlir.undef
 // CHECK: nvvm.wgmma.fence.aligned
-// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>, D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK-COUNT-3: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK: llvm.inline_asm has_side_effects "wgmma.wait_group.sync.aligned 0;"
 // Masked and unmasked tile paths.
