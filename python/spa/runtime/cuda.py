@@ -163,23 +163,20 @@ class CudaLayer:
     def __init__(self, artifact: CudaArtifact, device: int = 0,
                  use_ptx: bool = False, op: Optional[int] = None):
         import torch
-        self._torch = torch
-        self.artifact = artifact
-        launches = self._launches = op_launches(artifact.metadata, op)
-        self.op = launches.op
-        self.kernels = launches.kernels
-        self.meta = self.kernels[0]
-        self.device = torch.device("cuda", device)
-        self.index = device
         torch.cuda.init()
+        self.device = torch.device("cuda", device)
         # The module belongs to the context current while it loads: the
         # device's primary context, which torch makes current here.
         with torch.cuda.device(self.device):
             torch.empty(1, device=self.device)
-            self._load(artifact, use_ptx)
+            functions, context = self._load(artifact, op, use_ptx)
+        self._prepare(artifact, op, functions, context, op_launcher,
+                      torch._C._cuda_getCurrentRawStream)
 
-    def _load(self, artifact: CudaArtifact, use_ptx: bool):
-        torch = self._torch
+    def _load(self, artifact: CudaArtifact, op: Optional[int],
+              use_ptx: bool):
+        """The op's CUfunctions from a module loaded in the current
+        context, and that context."""
         cu = self._cu = _driver()
         _check(cu, cu.cuInit(0), "cuInit")
         context = int(_check(cu, cu.cuCtxGetCurrent(), "cuCtxGetCurrent"))
@@ -189,9 +186,8 @@ class CudaLayer:
             ctypes.addressof(self._image)), "cuModuleLoadData")
         attrs = cu.CUfunction_attribute
         functions = []
-        self._constants = []
         self.kernel_registers = {}
-        for meta in self.kernels:
+        for meta in op_launches(artifact.metadata, op).kernels:
             function = _check(cu, cu.cuModuleGetFunction(
                 self._module, meta["name"].encode()), "cuModuleGetFunction")
             self.kernel_registers[meta["name"]] = _check(
@@ -206,17 +202,35 @@ class CudaLayer:
                     attrs.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                     dynamic), "cuFuncSetAttribute")
             functions.append(function)
-            self._constants.append({
-                a["name"]: torch.tensor(a["values"], dtype=torch.int32,
-                                        device=self.device
-                                        ).reshape(a["shape"])
-                for a in meta["args"] if a["kind"] == "constant"})
-        self.registers = self.kernel_registers[self.meta["name"]]
+        self.registers = self.kernel_registers[
+            op_launches(artifact.metadata, op).kernels[0]["name"]]
+        return functions, context
+
+    def _prepare(self, artifact: CudaArtifact, op: Optional[int],
+                 functions, context: int, make_launcher, raw_stream):
+        """Everything a call needs, from the loaded functions: the constant
+        buffers on self.device, the launcher (`make_launcher(kernels,
+        slots, context)`), what a call allocates. Separate from _load so
+        that bench/torch_overhead.py can time the call path on CPU tensors
+        with stand-in functions."""
+        import torch
+        self._torch = torch
+        self.artifact = artifact
+        launches = op_launches(artifact.metadata, op)
+        self.op = launches.op
+        self.kernels = launches.kernels
+        self.meta = self.kernels[0]
         self.args = self.meta["args"]
-        launches = self._launches
+        self.index = self.device.index
         self.inputs = launches.inputs
         self.outputs = launches.outputs
         self.scratch = launches.scratch
+        self._functions = functions
+        self._constants = [{
+            a["name"]: torch.tensor(a["values"], dtype=torch.int32,
+                                    device=self.device).reshape(a["shape"])
+            for a in meta["args"] if a["kind"] == "constant"}
+            for meta in self.kernels]
         # Call slots: inputs, outputs, scratch, in that order.
         slot_of = {spec["name"]: i for i, spec in enumerate(
             self.inputs + self.outputs + self.scratch)}
@@ -224,13 +238,12 @@ class CudaLayer:
                               {n: t.data_ptr() for n, t in constants.items()})
                 for meta, function, constants in zip(
                     self.kernels, functions, self._constants)]
-        self._functions = functions
         self.context = context
-        self.launcher = op_launcher(plan, len(slot_of), context)
+        self.launcher = make_launcher(plan, len(slot_of), context)
         self._allocations = [(tuple(spec["shape"]), self._dtype(spec["dtype"]))
                              for spec in self.outputs + self.scratch]
         self._outputs = len(self.outputs)
-        self._raw_stream = torch._C._cuda_getCurrentRawStream
+        self._raw_stream = raw_stream
 
     def _dtype(self, name):
         return getattr(self._torch, TORCH_DTYPES[name])
@@ -252,28 +265,37 @@ class CudaLayer:
             self._signatures = self._signatures | {signature}
 
     def __call__(self, *inputs, outputs: Optional[List] = None):
-        torch = self._torch
         self._check_inputs(inputs)
+        for i, t in enumerate(inputs):
+            if t.data_ptr() % POINTER_ALIGN:
+                raise ValueError(
+                    f"{label(i, self.inputs[i]['name'])}: its data at "
+                    f"{t.data_ptr():#x} is not {POINTER_ALIGN}-byte aligned "
+                    "(a view at an odd offset); pass a copy (.clone())")
+        if outputs is not None:
+            check_tensors(f"{self.meta['name']} outputs=", "tensors",
+                          outputs, self.outputs, str(self.device),
+                          len(self.inputs))
+        return self.run_prechecked(inputs, outputs)
+
+    def run_prechecked(self, inputs, outputs: Optional[List] = None):
+        """The call without the argument check, for a caller that had
+        tensors of the same types, dtypes, shapes and devices pass it and
+        hands in contiguous ones (spa.torch.fastpath keys its entries by
+        exactly these). The launcher still refuses null or misaligned
+        pointers."""
+        torch = self._torch
         device = self.device
         if outputs is None:
             buffers = [torch.empty(shape, dtype=dtype, device=device)
                        for shape, dtype in self._allocations]
         else:
-            check_tensors(f"{self.meta['name']} outputs=", "tensors",
-                          outputs, self.outputs, str(device),
-                          len(self.inputs))
             buffers = list(outputs) + [
                 torch.empty(shape, dtype=dtype, device=device)
                 for shape, dtype in self._allocations[self._outputs:]]
         # Scratch lives for this call only; the op's first kernel that uses
         # it writes every element before any kernel reads it.
         pointers = [t.data_ptr() for t in inputs]
-        for i, p in enumerate(pointers):
-            if p % POINTER_ALIGN:
-                raise ValueError(
-                    f"{label(i, self.inputs[i]['name'])}: its data at "
-                    f"{p:#x} is not {POINTER_ALIGN}-byte aligned (a view "
-                    "at an odd offset); pass a copy (.clone())")
         pointers += [t.data_ptr() for t in buffers]
         self.launcher(pointers, self._raw_stream(self.index))
         outputs = buffers[:self._outputs]

@@ -41,14 +41,14 @@ def attention(q, k, v, *, policy=None, bands=None, mode="causal",
         return (out, lse) if return_lse else out
     key = fastpath.call_key(q, k, v, policy, bands, mode, window, scale,
                             return_lse)
-    args = fastpath.checked(key)
-    if args is None:
-        args = _check(q, k, v, policy, bands, mode, window, scale, return_lse)
-        fastpath.remember(key, args)
+    entry = fastpath.checked(key)
+    if entry is None:
+        entry = fastpath.remember(key, _check(q, k, v, policy, bands, mode,
+                                              window, scale, return_lse))
     if fastpath.eager():
-        out, lse = fastpath.run(q, k, v, args, return_lse)
+        out, lse = fastpath.run(q, k, v, entry, return_lse)
     else:
-        out, lse = attention_op(q, k, v, *args, return_lse)
+        out, lse = attention_op(q, k, v, *entry.args, return_lse)
     return (out, lse) if return_lse else out
 
 

@@ -34,6 +34,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from . import ops
+from .plans import plan_for
 
 MAX_KEYS = 4096
 
@@ -105,9 +106,19 @@ def call_key(q, k, v, policy, bands, mode, window, scale, return_lse):
             type(return_lse), return_lse)
 
 
+class Entry:
+    """A key's checked arguments (the op's bands, policy, mode, window,
+    scale) and, once a call of it ran, its plan (plans.py; None until then
+    and for calls without work)."""
+    __slots__ = ("args", "plan")
+
+    def __init__(self, args):
+        self.args = args
+        self.plan = None
+
+
 def checked(key):
-    """The normal form (policy, flat bands, window, scale) stored for this
-    key, or None."""
+    """The Entry stored for this key, or None."""
     if key is None:
         return None
     try:
@@ -116,17 +127,19 @@ def checked(key):
         return None
 
 
-def remember(key, choice) -> None:
+def remember(key, args) -> Entry:
+    entry = Entry(args)
     if key is None:
-        return
+        return entry
     try:
         hash(key)
     except TypeError:
-        return
+        return entry
     with _lock:
         if len(_checked) >= MAX_KEYS:
             _checked.clear()
-        _checked[key] = choice
+        _checked[key] = entry
+    return entry
 
 
 def eager() -> bool:
@@ -136,15 +149,31 @@ def eager() -> bool:
                              or _tracing() is not None or _profiling())
 
 
+def _forward(q, k, v, entry):
+    """(out, lse): the op's implementation; a key's first call goes the
+    checked way (plans.plan_for, the layer's argument check) and leaves the
+    plan in the entry for the next ones."""
+    plan = entry.plan
+    if plan is not None:
+        return plan, plan.forward_prechecked(q, k, v)
+    if ops._no_work(q, k):
+        return None, ops.forward_impl(q, k, v, *entry.args)
+    plan = plan_for(q, k, v, *entry.args)
+    result = plan.forward(q, k, v)
+    entry.plan = plan
+    return plan, result
+
+
 class _Attention(torch.autograd.Function):
     """The op's autograd (ops._setup_context / ops._backward) around its
     implementation, for eager calls that need a gradient."""
 
     @staticmethod
-    def forward(ctx, q, k, v, args, lse_grad):
-        out, lse = ops.forward_impl(q, k, v, *args)
+    def forward(ctx, q, k, v, entry, lse_grad):
+        plan, (out, lse) = _forward(q, k, v, entry)
         ctx.save_for_backward(q, k, v, out, lse)
-        ctx.band_args = args
+        ctx.band_args = entry.args
+        ctx.plan = plan
         ctx.lse_grad = lse_grad
         return out, lse
 
@@ -157,14 +186,14 @@ class _Attention(torch.autograd.Function):
         if not ctx.lse_grad:
             dlse = None
         dq, dk, dv = ops.backward_impl(dout, dlse, q, k, v, out, lse,
-                                       *ctx.band_args)
+                                       *ctx.band_args, plan=ctx.plan)
         return dq, dk, dv, None, None
 
 
-def run(q, k, v, args, lse_grad):
-    """(out, lse) of the op's implementation on `args` = (bands, policy,
-    mode, window, scale); only where `eager()`."""
+def run(q, k, v, entry: Entry, lse_grad: bool):
+    """(out, lse) of the op's implementation for a checked call; only where
+    `eager()`."""
     if _grad_enabled() and (q.requires_grad or k.requires_grad
                             or v.requires_grad):
-        return _Attention.apply(q, k, v, args, lse_grad)
-    return ops.forward_impl(q, k, v, *args)
+        return _Attention.apply(q, k, v, entry, lse_grad)
+    return _forward(q, k, v, entry)[1]

@@ -46,11 +46,13 @@ def forward_impl(q, k, v, bands, policy, mode, window, scale):
 
 
 def backward_impl(dout, dlse, q, k, v, out, lse, bands, policy, mode,
-                  window, scale):
-    """(dq, dk, dv), with lse's term where dlse is given (_lse_terms)."""
+                  window, scale, plan=None):
+    """(dq, dk, dv), with lse's term where dlse is given (_lse_terms).
+    `plan`: the forward's, where the caller has it."""
     if _no_work(q, k):
         return q.new_zeros(q.shape), k.new_zeros(k.shape), v.new_zeros(v.shape)
-    plan = plan_for(q, k, v, bands, policy, mode, window, scale)
+    if plan is None:
+        plan = plan_for(q, k, v, bands, policy, mode, window, scale)
     dout = dout.to(out.dtype)
     dq, dk, dv = plan.backward(q, k, v, out, lse, dout)
     if dlse is not None:

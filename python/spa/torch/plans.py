@@ -45,6 +45,8 @@ class CpuPlan:
     def forward(self, q, k, v):
         return cpu.forward(self.config, q, k, v)
 
+    forward_prechecked = forward
+
     def backward(self, q, k, v, out, lse, dout):
         return cpu.backward(self.config, q, k, v, out, lse, dout)
 
@@ -61,6 +63,12 @@ class CudaPlan:
 
     def forward(self, q, k, v):
         return self.forward_layer(ready(q), ready(k), ready(v))
+
+    def forward_prechecked(self, q, k, v):
+        """forward for tensors whose types, dtypes, shapes and devices
+        passed the layer's check before (fastpath.py)."""
+        return self.forward_layer.run_prechecked((ready(q), ready(k),
+                                                  ready(v)))
 
     def backward(self, q, k, v, out, lse, dout):
         return self.gradient_layer(ready(q), ready(k), ready(v), ready(out),
