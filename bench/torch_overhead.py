@@ -3,8 +3,9 @@
 call), next to what the pieces cost and what PyTorch's own SDPA costs on
 the same shape.
 
-On the GPU machine (PyTorch, cuda-python, no MLIR), with the kernels and
-the launcher built here (docs/torch.md, "Launch overhead"):
+On the GPU machine (PyTorch, cuda-python, no MLIR), with the kernels of
+bench/torch_overhead_configs.json and the launcher built here (docs/torch.md,
+"Launch overhead"):
 
     SPA_CACHE_DIR=.device/torch-cache \\
     SPA_LAUNCHER_LIB=.device/launcher/libspa_launcher.so \\
@@ -60,11 +61,14 @@ from spa.runtime import launcher as spa_launcher  # noqa: E402
 from spa.torch import fastpath, plans  # noqa: E402
 from spa.torch.config import KernelConfig  # noqa: E402
 
-# tiny_bf16_overhead of bench/torch_device_configs.json; TABLE is what
-# exclusive_equal plans for it (and tiny_bf16_overhead_table compiles).
-SHAPE = dict(batch=1, heads=2, seq_len=64, head_dim=64)
-POLICY = "exclusive_equal"
-TABLE = [[(0, 32)], [(32, 64)]]
+# The two configurations of bench/torch_overhead_configs.json (precompiled
+# for the GPU machine): one shape, by policy and by the table that policy
+# plans for it.
+with open(os.path.join(ROOT, "bench", "torch_overhead_configs.json")) as f:
+    _BY_POLICY, _BY_TABLE = json.load(f)
+SHAPE = {k: _BY_POLICY[k] for k in ("batch", "heads", "seq_len", "head_dim")}
+POLICY = _BY_POLICY["policy"]
+TABLE = [[tuple(p) for p in head] for head in _BY_TABLE["bands"]]
 
 
 def timed(fn, calls: int, sync) -> dict:

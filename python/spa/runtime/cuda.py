@@ -143,6 +143,16 @@ def _check(cu, ret, what):
     return values[0] if len(values) == 1 else (values or None)
 
 
+def handle_value(handle) -> int:
+    """The address a cuda-python handle (CUcontext, CUfunction) holds."""
+    if isinstance(handle, int):
+        return handle
+    try:
+        return int(handle)
+    except TypeError:
+        return ctypes.c_void_p.from_address(handle.getPtr()).value or 0
+
+
 class CudaLayer:
     """The loaded kernels of one spa op: call it with the op's input CUDA
     tensors of the compiled shapes and dtype ((q, k, v) for a forward op;
@@ -179,7 +189,8 @@ class CudaLayer:
         context, and that context."""
         cu = self._cu = _driver()
         _check(cu, cu.cuInit(0), "cuInit")
-        context = int(_check(cu, cu.cuCtxGetCurrent(), "cuCtxGetCurrent"))
+        context = handle_value(_check(cu, cu.cuCtxGetCurrent(),
+                                      "cuCtxGetCurrent"))
         image = (artifact.ptx.encode() + b"\0") if use_ptx else artifact.cubin
         self._image = ctypes.create_string_buffer(image, len(image))
         self._module = _check(cu, cu.cuModuleLoadData(
@@ -234,7 +245,7 @@ class CudaLayer:
         # Call slots: inputs, outputs, scratch, in that order.
         slot_of = {spec["name"]: i for i, spec in enumerate(
             self.inputs + self.outputs + self.scratch)}
-        plan = [kernel_launch(meta, int(function), slot_of,
+        plan = [kernel_launch(meta, handle_value(function), slot_of,
                               {n: t.data_ptr() for n, t in constants.items()})
                 for meta, function, constants in zip(
                     self.kernels, functions, self._constants)]

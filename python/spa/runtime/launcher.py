@@ -214,11 +214,13 @@ class PythonLauncher:
 
     def __init__(self, kernels: Sequence[KernelLaunch], slots: int,
                  context: int, driver=None):
-        from .cuda import _driver
+        from .cuda import _driver, handle_value
         cu = self._cu = driver or _driver()
+        self._value = handle_value
         self.kernels = list(kernels)
         self.slots = slots
         self._context = cu.CUcontext(context) if context else None
+        self._context_value = context
         self._table = []
         for k in self.kernels:
             array_type = ctypes.c_uint64 * len(k.args)
@@ -233,8 +235,8 @@ class PythonLauncher:
         check_pointers(self.kernels, pointers)
         pushed = False
         if self._context is not None:
-            err, current = cu.cuCtxGetCurrent()
-            if int(current) != int(self._context):
+            _, current = cu.cuCtxGetCurrent()
+            if self._value(current) != self._context_value:
                 _driver_check(cu, cu.cuCtxPushCurrent(self._context),
                               "cuCtxPushCurrent")
                 pushed = True

@@ -248,6 +248,24 @@ def test_python_launcher_packs_what_the_compiled_one_does(library, artifact):
         assert flat == library.pack(plan, pointers, 0x77)
 
 
+def test_python_launcher_launches_in_the_plans_context(artifact):
+    kernels, slots = _kernel_launches(artifact.metadata, 0)
+    cu = _FakeCu()
+    cu._args = [k.args for k in kernels]
+    events = []
+    cu.current = 0xAAA0
+    cu.cuCtxGetCurrent = lambda: (0, cu.current)
+    cu.cuCtxPushCurrent = lambda ctx: events.append(("push", ctx)) or (0,)
+    cu.cuCtxPopCurrent = lambda: events.append(("pop",)) or (0, 0)
+    launcher = L.PythonLauncher(kernels, slots, 0xBBB0, driver=cu)
+    launcher(_pointers(slots), 0)
+    assert events == [("push", 0xBBB0), ("pop",)]
+    events.clear()
+    cu.current = 0xBBB0
+    launcher(_pointers(slots), 0)
+    assert events == [] and len(cu.launches) == 2
+
+
 def test_library_links_nothing():
     """Plain C without libc: loads on any x86-64 Linux with a driver."""
     nm = shutil.which("nm")
