@@ -277,16 +277,16 @@ class CudaLayer:
 
     def __call__(self, *inputs, outputs: Optional[List] = None):
         self._check_inputs(inputs)
+        if outputs is not None:
+            check_tensors(f"{self.meta['name']} outputs=", "tensors",
+                          outputs, self.outputs, str(self.device),
+                          len(self.inputs))
         for i, t in enumerate(inputs):
             if t.data_ptr() % POINTER_ALIGN:
                 raise ValueError(
                     f"{label(i, self.inputs[i]['name'])}: its data at "
                     f"{t.data_ptr():#x} is not {POINTER_ALIGN}-byte aligned "
                     "(a view at an odd offset); pass a copy (.clone())")
-        if outputs is not None:
-            check_tensors(f"{self.meta['name']} outputs=", "tensors",
-                          outputs, self.outputs, str(self.device),
-                          len(self.inputs))
         return self.run_prechecked(inputs, outputs)
 
     def run_prechecked(self, inputs, outputs: Optional[List] = None):

@@ -228,7 +228,7 @@ class _FakeCu:
 
     def cuLaunchKernel(self, f, gx, gy, gz, bx, by, bz, shared, stream,
                        params, extra):
-        n = len(self._args[len(self.launches)])
+        n = len(self._args[len(self.launches) % len(self._args)])
         addresses = (ctypes.c_void_p * n).from_address(params)
         values = [ctypes.c_uint64.from_address(a).value for a in addresses]
         self.launches.append([f, gx, gy, gz, bx, by, bz, shared, stream, n,
