@@ -25,8 +25,10 @@ q, k, v, dout (and a weight on lse):
 - torch.compile(fullgraph=True) (inductor) of a function calling the op:
   no graph break, the same values as eager.
 Also the forward's launch overhead in a tight loop of small calls (us per
-call, the issue's bound is 15 us). Writes OUT/torch_device_check.json;
-exit code 1 when a check fails.
+call, the issue's bound is 15 us; bench/torch_overhead.py breaks it down)
+and the launch path (spa.torch.launch_path(): with the compiled launcher,
+SPA_LAUNCHER_LIB=.device/launcher/libspa_launcher.so). Writes
+OUT/torch_device_check.json; exit code 1 when a check fails.
 """
 
 import argparse
@@ -211,7 +213,9 @@ def main():
     small = [e for e in entries if e["name"] == "tiny_bf16_overhead"]
     result = {"torch": torch.__version__,
               "device": torch.cuda.get_device_name(device),
+              "launch_path": st.launch_path(),
               "checks": report}
+    print("launch path:", result["launch_path"], flush=True)
     if small:
         result["launch_overhead"] = overhead(small[0], device)
         print("launch overhead:", result["launch_overhead"])

@@ -1,5 +1,7 @@
 """Load and launch a compiled spa CUDA artifact (cubin + PTX + launch.json)
-through the CUDA driver API (cuda-python), on PyTorch tensors.
+through the CUDA driver API, on PyTorch tensors: modules load through
+cuda-python, kernels launch through spa.runtime.launcher (the compiled
+launcher where it loads, else cuda-python).
 
     from spa.runtime.cuda import CudaArtifact, CudaLayer
     layer = CudaLayer(CudaArtifact.load("artifacts/layer"))
@@ -23,7 +25,8 @@ import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-from ..arguments import TORCH_DTYPES, check_tensors
+from ..arguments import TORCH_DTYPES, check_tensors, label
+from .launcher import POINTER_ALIGN, kernel_launch, op_launcher
 
 
 @dataclass
@@ -140,35 +143,62 @@ def _check(cu, ret, what):
     return values[0] if len(values) == 1 else (values or None)
 
 
+def handle_value(handle) -> int:
+    """The address a cuda-python handle (CUcontext, CUfunction) holds."""
+    if isinstance(handle, int):
+        return handle
+    try:
+        return int(handle)
+    except TypeError:
+        return ctypes.c_void_p.from_address(handle.getPtr()).value or 0
+
+
 class CudaLayer:
     """The loaded kernels of one spa op: call it with the op's input CUDA
     tensors of the compiled shapes and dtype ((q, k, v) for a forward op;
     (q, k, v, out, lse, dout) for a gradient op); returns its outputs
-    ((out, lse) or out; (dq, dk, dv))."""
+    ((out, lse) or out; (dq, dk, dv)).
+
+    Every call is checked (dtype, shape, device, layout, alignment: a wrong
+    one would make a kernel touch the wrong memory); the verdict on dtypes,
+    shapes and devices is kept per distinct signature, so a repeated call
+    re-checks only layout and alignment. The kernels go out through
+    `spa.runtime.launcher` (`self.launcher.kind`: "compiled" or
+    "cuda-python"), in the device's context, on the current stream."""
+
+    # Input signatures (type, dtype, shape, device per tensor) that passed
+    # the full check; replaced, never mutated, so readers need no lock.
+    _signatures = frozenset()
 
     def __init__(self, artifact: CudaArtifact, device: int = 0,
                  use_ptx: bool = False, op: Optional[int] = None):
         import torch
-        self._torch = torch
-        self.artifact = artifact
-        launches = op_launches(artifact.metadata, op)
-        self.op = launches.op
-        self.kernels = launches.kernels
-        self.meta = self.kernels[0]
-        self.device = torch.device("cuda", device)
         torch.cuda.init()
-        torch.empty(1, device=self.device)  # make torch's primary context current
+        self.device = torch.device("cuda", device)
+        # The module belongs to the context current while it loads: the
+        # device's primary context, which torch makes current here.
+        with torch.cuda.device(self.device):
+            torch.empty(1, device=self.device)
+            functions, context = self._load(artifact, op, use_ptx)
+        self._prepare(artifact, op, functions, context, op_launcher,
+                      torch._C._cuda_getCurrentRawStream)
+
+    def _load(self, artifact: CudaArtifact, op: Optional[int],
+              use_ptx: bool):
+        """The op's CUfunctions from a module loaded in the current
+        context, and that context."""
         cu = self._cu = _driver()
         _check(cu, cu.cuInit(0), "cuInit")
+        context = handle_value(_check(cu, cu.cuCtxGetCurrent(),
+                                      "cuCtxGetCurrent"))
         image = (artifact.ptx.encode() + b"\0") if use_ptx else artifact.cubin
         self._image = ctypes.create_string_buffer(image, len(image))
         self._module = _check(cu, cu.cuModuleLoadData(
             ctypes.addressof(self._image)), "cuModuleLoadData")
         attrs = cu.CUfunction_attribute
-        self._functions = []
-        self._constants = []
+        functions = []
         self.kernel_registers = {}
-        for meta in self.kernels:
+        for meta in op_launches(artifact.metadata, op).kernels:
             function = _check(cu, cu.cuModuleGetFunction(
                 self._module, meta["name"].encode()), "cuModuleGetFunction")
             self.kernel_registers[meta["name"]] = _check(
@@ -182,59 +212,102 @@ class CudaLayer:
                     function,
                     attrs.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                     dynamic), "cuFuncSetAttribute")
-            self._functions.append(function)
-            self._constants.append({
-                a["name"]: torch.tensor(a["values"], dtype=torch.int32,
-                                        device=self.device
-                                        ).reshape(a["shape"])
-                for a in meta["args"] if a["kind"] == "constant"})
-        self.registers = self.kernel_registers[self.meta["name"]]
+            functions.append(function)
+        self.registers = self.kernel_registers[
+            op_launches(artifact.metadata, op).kernels[0]["name"]]
+        return functions, context
+
+    def _prepare(self, artifact: CudaArtifact, op: Optional[int],
+                 functions, context: int, make_launcher, raw_stream):
+        """Everything a call needs, from the loaded functions: the constant
+        buffers on self.device, the launcher (`make_launcher(kernels,
+        slots, context)`), what a call allocates. Separate from _load so
+        that bench/torch_overhead.py can time the call path on CPU tensors
+        with stand-in functions."""
+        import torch
+        self._torch = torch
+        self.artifact = artifact
+        launches = op_launches(artifact.metadata, op)
+        self.op = launches.op
+        self.kernels = launches.kernels
+        self.meta = self.kernels[0]
         self.args = self.meta["args"]
+        self.index = self.device.index
         self.inputs = launches.inputs
         self.outputs = launches.outputs
         self.scratch = launches.scratch
+        self._functions = functions
+        self._constants = [{
+            a["name"]: torch.tensor(a["values"], dtype=torch.int32,
+                                    device=self.device).reshape(a["shape"])
+            for a in meta["args"] if a["kind"] == "constant"}
+            for meta in self.kernels]
+        # Call slots: inputs, outputs, scratch, in that order.
+        slot_of = {spec["name"]: i for i, spec in enumerate(
+            self.inputs + self.outputs + self.scratch)}
+        plan = [kernel_launch(meta, handle_value(function), slot_of,
+                              {n: t.data_ptr() for n, t in constants.items()})
+                for meta, function, constants in zip(
+                    self.kernels, functions, self._constants)]
+        self.context = context
+        self.launcher = make_launcher(plan, len(slot_of), context)
+        self._allocations = [(tuple(spec["shape"]), self._dtype(spec["dtype"]))
+                             for spec in self.outputs + self.scratch]
+        self._outputs = len(self.outputs)
+        self._raw_stream = raw_stream
 
     def _dtype(self, name):
         return getattr(self._torch, TORCH_DTYPES[name])
 
-    def __call__(self, *inputs, outputs: Optional[List] = None):
-        torch = self._torch
-        device = str(self.device)
+    def _check_inputs(self, inputs) -> None:
+        try:
+            signature = tuple((type(t), t.dtype, t.shape, t.device)
+                              for t in inputs)
+        except AttributeError:
+            signature = None
+        if signature in self._signatures and all(
+                t.is_contiguous() for t in inputs):
+            return
         # A wrong dtype, shape, device or layout would make the kernel read
         # or write the wrong memory: check everything it touches.
         check_tensors(self.meta["name"], "inputs", inputs, self.inputs,
-                      device)
-        if outputs is None:
-            outputs = [torch.empty(spec["shape"], dtype=self._dtype(
-                spec["dtype"]), device=self.device) for spec in self.outputs]
-        else:
+                      str(self.device))
+        if signature is not None:
+            self._signatures = self._signatures | {signature}
+
+    def __call__(self, *inputs, outputs: Optional[List] = None):
+        self._check_inputs(inputs)
+        if outputs is not None:
             check_tensors(f"{self.meta['name']} outputs=", "tensors",
-                          outputs, self.outputs, device, len(self.inputs))
-        buffers = {spec["name"]: t for spec, t in zip(self.inputs, inputs)}
-        buffers.update({spec["name"]: t for spec, t in
-                        zip(self.outputs, outputs)})
+                          outputs, self.outputs, str(self.device),
+                          len(self.inputs))
+        for i, t in enumerate(inputs):
+            if t.data_ptr() % POINTER_ALIGN:
+                raise ValueError(
+                    f"{label(i, self.inputs[i]['name'])}: its data at "
+                    f"{t.data_ptr():#x} is not {POINTER_ALIGN}-byte aligned "
+                    "(a view at an odd offset); pass a copy (.clone())")
+        return self.run_prechecked(inputs, outputs)
+
+    def run_prechecked(self, inputs, outputs: Optional[List] = None):
+        """The call without the argument check, for a caller that had
+        tensors of the same types, dtypes, shapes and devices pass it and
+        hands in contiguous ones (spa.torch.fastpath keys its entries by
+        exactly these). The launcher still refuses null or misaligned
+        pointers."""
+        torch = self._torch
+        device = self.device
+        if outputs is None:
+            buffers = [torch.empty(shape, dtype=dtype, device=device)
+                       for shape, dtype in self._allocations]
+        else:
+            buffers = list(outputs) + [
+                torch.empty(shape, dtype=dtype, device=device)
+                for shape, dtype in self._allocations[self._outputs:]]
         # Scratch lives for this call only; the op's first kernel that uses
         # it writes every element before any kernel reads it.
-        buffers.update({spec["name"]: torch.empty(
-            spec["shape"], dtype=self._dtype(spec["dtype"]),
-            device=self.device) for spec in self.scratch})
-        for meta, function, constants in zip(self.kernels, self._functions,
-                                             self._constants):
-            tensors = dict(buffers, **constants)
-            self._launch(meta, function,
-                         [tensors[a["name"]] for a in meta["args"]])
+        pointers = [t.data_ptr() for t in inputs]
+        pointers += [t.data_ptr() for t in buffers]
+        self.launcher(pointers, self._raw_stream(self.index))
+        outputs = buffers[:self._outputs]
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
-
-    def _launch(self, meta, function, tensors):
-        cu = self._cu
-        params = [ctypes.c_void_p(t.data_ptr()) for t in tensors]
-        pointers = (ctypes.c_void_p * len(params))(
-            *[ctypes.addressof(p) for p in params])
-        grid = meta["grid"] + [1] * (3 - len(meta["grid"]))
-        block = meta["block"] + [1] * (3 - len(meta["block"]))
-        stream = self._torch.cuda.current_stream(self.device).cuda_stream
-        _check(cu, cu.cuLaunchKernel(function, *grid, *block,
-                                     meta.get("shared_bytes", 0),
-                                     cu.CUstream(stream),
-                                     ctypes.addressof(pointers), 0),
-               "cuLaunchKernel")

@@ -10,10 +10,10 @@ kernel cache, see docs/torch.md). Importing this registers the ops
 `torch.ops.spa.attention` and `torch.ops.spa.attention_backward`.
 """
 
-from .api import attention
+from .api import attention, launch_path
 from .cache import MissingKernelError, cache_dir
 from .masks import bands_from_mask_mod
 from .module import BandedAttention
 
 __all__ = ["attention", "bands_from_mask_mod", "BandedAttention",
-           "MissingKernelError", "cache_dir"]
+           "MissingKernelError", "cache_dir", "launch_path"]

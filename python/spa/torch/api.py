@@ -1,5 +1,8 @@
 """`spa.torch.attention`: banded attention on PyTorch tensors."""
 
+from torch.compiler import is_compiling
+
+from . import fastpath
 from .arguments import (check_choice, check_flag, check_scale,
                         check_tensors)
 from .ops import attention_op
@@ -26,12 +29,43 @@ def attention(q, k, v, *, policy=None, bands=None, mode="causal",
     Returns out [B, Hq, Nq, Dv] (rows without keys are 0), or (out, lse).
     Differentiable in q, k and v. Bad arguments are TypeError/ValueError
     naming the argument.
+
+    Eager calls skip the op's dispatcher and re-check only what can change
+    between calls of one configuration (fastpath.py); compiled and traced
+    calls go through torch.ops.spa.attention.
     """
+    if is_compiling():
+        # Traced by Dynamo (compile, export): plain checks, then the op.
+        args = _check(q, k, v, policy, bands, mode, window, scale, return_lse)
+        out, lse = attention_op(q, k, v, *args, return_lse)
+        return (out, lse) if return_lse else out
+    key = fastpath.call_key(q, k, v, policy, bands, mode, window, scale,
+                            return_lse)
+    entry = fastpath.checked(key)
+    if entry is None:
+        entry = fastpath.remember(key, _check(q, k, v, policy, bands, mode,
+                                              window, scale, return_lse))
+    if fastpath.eager():
+        out, lse = fastpath.run(q, k, v, entry, return_lse)
+    else:
+        out, lse = attention_op(q, k, v, *entry.args, return_lse)
+    return (out, lse) if return_lse else out
+
+
+def _check(q, k, v, policy, bands, mode, window, scale, return_lse):
+    """Every argument checked; the op's (bands, policy, mode, window,
+    scale)."""
     check_tensors(q, k, v)
     policy, flat, window = check_choice(policy, bands, mode, window,
                                         q.shape[1])
     scale = check_scale(scale, q.shape[3])
     check_flag("return_lse", return_lse)
-    out, lse = attention_op(q, k, v, flat, policy, mode, window, scale,
-                            return_lse)
-    return (out, lse) if return_lse else out
+    return flat, policy, mode, window, scale
+
+
+def launch_path() -> dict:
+    """How eager CUDA calls run: {"eager_fast_path": skips the op's
+    dispatcher (fastpath.py), "launcher": "compiled" (libspa_launcher.so)
+    or "cuda-python", "library": its path, "reason": why not compiled}."""
+    from ..runtime.launcher import launcher_status
+    return dict(eager_fast_path=fastpath.enabled(), **launcher_status())

@@ -4,8 +4,8 @@
 One artifact per KernelConfig holds the forward op (op 0: out, lse) and its
 gradient op (op 1: preprocess, dK/dV and dQ kernels); it comes from the disk
 cache, or is compiled and stored there where the compiler is importable.
-Kernels are loaded once per (config, device) and launched on the current
-stream of the tensors' device.
+Kernels are loaded once per (config, device); plans.CudaPlan calls them
+(launched in the device's context on its current stream).
 """
 
 import torch
@@ -52,14 +52,3 @@ def layers(config: KernelConfig, device: torch.device):
         torch.cuda.current_device()
     return _layers.get((config, index), _load)
 
-
-def forward(config: KernelConfig, q, k, v):
-    fwd, _ = layers(config, q.device)
-    with torch.cuda.device(q.device):
-        return fwd(q.contiguous(), k.contiguous(), v.contiguous())
-
-
-def backward(config: KernelConfig, q, k, v, out, lse, dout):
-    _, grad = layers(config, q.device)
-    with torch.cuda.device(q.device):
-        return grad(*(t.contiguous() for t in (q, k, v, out, lse, dout)))

@@ -23,21 +23,9 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from . import cpu, cuda
-from .config import KernelConfig
+from .plans import plan_for
 
 Args = Tuple[List[int], str, str, int, float]
-
-
-def _config(q, k, v, bands, policy, mode, window, scale) -> KernelConfig:
-    from .arguments import TORCH_TO_IR
-    target = "cpu" if q.device.type == "cpu" else cuda.target(q.device)
-    return KernelConfig.from_tensors(target, q, k, v, TORCH_TO_IR[q.dtype],
-                                     bands, policy, mode, window, scale)
-
-
-def _runner(q):
-    return cpu if q.device.type == "cpu" else cuda
 
 
 def _no_work(q, k) -> bool:
@@ -46,16 +34,39 @@ def _no_work(q, k) -> bool:
     return q.shape[0] == 0 or q.shape[2] == 0 or k.shape[2] == 0
 
 
-@torch.library.custom_op("spa::attention", mutates_args=())
-def attention_op(q: Tensor, k: Tensor, v: Tensor, bands: List[int],
-                 policy: str, mode: str, window: int, scale: float,
-                 lse_grad: bool) -> Tuple[Tensor, Tensor]:
+def forward_impl(q, k, v, bands, policy, mode, window, scale):
+    """(out, lse): the op's computation, shared by the op and the eager fast
+    path (fastpath.py), which differ only in how they are dispatched."""
     b, hq, nq, _ = q.shape
     if _no_work(q, k):
         return (q.new_zeros((b, hq, nq, v.shape[3])),
                 q.new_full((b, hq, nq), float("-inf"), dtype=torch.float32))
-    config = _config(q, k, v, bands, policy, mode, window, scale)
-    return _runner(q).forward(config, q, k, v)
+    plan = plan_for(q, k, v, bands, policy, mode, window, scale)
+    return plan.forward(q, k, v)
+
+
+def backward_impl(dout, dlse, q, k, v, out, lse, bands, policy, mode,
+                  window, scale, plan=None):
+    """(dq, dk, dv), with lse's term where dlse is given (_lse_terms).
+    `plan`: the forward's, where the caller has it."""
+    if _no_work(q, k):
+        return q.new_zeros(q.shape), k.new_zeros(k.shape), v.new_zeros(v.shape)
+    if plan is None:
+        plan = plan_for(q, k, v, bands, policy, mode, window, scale)
+    dout = dout.to(out.dtype)
+    dq, dk, dv = plan.backward(q, k, v, out, lse, dout)
+    if dlse is not None:
+        lq, lk = _lse_terms(plan, q, k, v, out, lse, dlse)
+        dq = (dq.float() + lq.float()).to(q.dtype)
+        dk = (dk.float() + lk.float()).to(k.dtype)
+    return dq, dk, dv
+
+
+@torch.library.custom_op("spa::attention", mutates_args=())
+def attention_op(q: Tensor, k: Tensor, v: Tensor, bands: List[int],
+                 policy: str, mode: str, window: int, scale: float,
+                 lse_grad: bool) -> Tuple[Tensor, Tensor]:
+    return forward_impl(q, k, v, bands, policy, mode, window, scale)
 
 
 @attention_op.register_fake
@@ -71,20 +82,11 @@ def attention_backward_op(dout: Tensor, dlse: Optional[Tensor], q: Tensor,
                           bands: List[int], policy: str, mode: str,
                           window: int, scale: float
                           ) -> Tuple[Tensor, Tensor, Tensor]:
-    if _no_work(q, k):
-        return q.new_zeros(q.shape), k.new_zeros(k.shape), v.new_zeros(v.shape)
-    config = _config(q, k, v, bands, policy, mode, window, scale)
-    runner = _runner(q)
-    dout = dout.to(out.dtype)
-    dq, dk, dv = runner.backward(config, q, k, v, out, lse, dout)
-    if dlse is not None:
-        lq, lk = _lse_terms(runner, config, q, k, v, out, lse, dlse)
-        dq = (dq.float() + lq.float()).to(q.dtype)
-        dk = (dk.float() + lk.float()).to(k.dtype)
-    return dq, dk, dv
+    return backward_impl(dout, dlse, q, k, v, out, lse, bands, policy, mode,
+                         window, scale)
 
 
-def _lse_terms(runner, config, q, k, v, out, lse, dlse):
+def _lse_terms(plan, q, k, v, out, lse, dlse):
     """lse's gradient, by a second call of the same gradient kernels.
 
     d lse_i / d s_ij = P_ij, so lse adds dS_ij = P_ij dlse_i; the gradient op
@@ -99,7 +101,7 @@ def _lse_terms(runner, config, q, k, v, out, lse, dlse):
     unit[..., 0] = 1
     shifted = torch.zeros_like(out)
     shifted[..., 0] = -dlse.to(out.dtype)
-    lq, lk, _ = runner.backward(config, q, k, zeros_v, shifted, lse, unit)
+    lq, lk, _ = plan.backward(q, k, zeros_v, shifted, lse, unit)
     return lq, lk
 
 

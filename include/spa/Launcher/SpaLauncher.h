@@ -1,0 +1,107 @@
+/*===- SpaLauncher.h - launches an spa op's kernels from a packed plan ----===*
+ *
+ * A plain C library (no CUDA headers, no libc, nothing linked) that Python
+ * loads with ctypes to issue the kernels of one spa op (a forward, or the
+ * gradient's preprocess / dK,dV / dQ kernels) with one foreign call: the
+ * per-call work is a few table reads and one cuLaunchKernel per kernel.
+ * The driver entry points are handed in by the caller (who dlopen()ed
+ * libcuda.so.1), so the library runs wherever libcuda does and tests can
+ * hand in recorders instead.
+ *
+ * A plan is an int64 array, built once per loaded op
+ * (python/spa/runtime/launcher.py, encode_plan):
+ *
+ *   [SPA_PLAN_MAGIC, length, kernels, slots, context,
+ *    per kernel: function, grid x y z, block x y z, shared bytes, args,
+ *                per argument: kind, value]
+ *
+ * `length` counts the whole array; `slots` is the number of device
+ * pointers a call passes (the op's inputs, outputs and scratch buffers);
+ * `context` the CUcontext the functions belong to (0: whatever is
+ * current). An argument of kind SPA_ARG_SLOT takes the call's pointer at
+ * index `value`; one of kind SPA_ARG_CONSTANT passes `value` itself (the
+ * device address of a buffer the plan's owner keeps alive).
+ *===----------------------------------------------------------------------===*/
+
+#ifndef SPA_LAUNCHER_SPALAUNCHER_H
+#define SPA_LAUNCHER_SPALAUNCHER_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SPA_LAUNCHER_ABI 1
+#define SPA_PLAN_MAGIC 0x53504c31 /* "SPL1" */
+#define SPA_PLAN_HEADER 5
+#define SPA_KERNEL_HEADER 9
+#define SPA_MAX_ARGS 64
+/* Every pointer a call passes must be this aligned (the kernels' widest
+ * vector and bulk copies are 16 bytes). */
+#define SPA_POINTER_ALIGN 16
+
+enum SpaArgKind { SPA_ARG_SLOT = 0, SPA_ARG_CONSTANT = 1 };
+
+/* Negative results: the call was refused before any launch. */
+enum SpaLaunchError {
+  SPA_E_BAD_PLAN = -1,      /* magic, length or a count out of range */
+  SPA_E_SLOT_COUNT = -2,    /* the call's slot count is not the plan's */
+  SPA_E_BAD_SLOT = -3,      /* an argument names a slot past the end */
+  SPA_E_NULL_POINTER = -4,  /* a slot pointer is 0 */
+  SPA_E_MISALIGNED = -5,    /* a slot pointer is not SPA_POINTER_ALIGN'd */
+  SPA_E_TOO_MANY_ARGS = -6, /* a kernel has more than SPA_MAX_ARGS */
+  SPA_E_BAD_DIMS = -7,      /* a grid or block size outside [1, 2^31) */
+  SPA_E_NO_DRIVER = -8,     /* spa_launcher_set_driver was not called */
+  SPA_E_BUFFER = -9,        /* spa_pack_op's output buffer is too small */
+  SPA_E_CONTEXT = -10       /* the plan's context could not be made current */
+};
+
+/* The driver entry points, as libcuda exports them. */
+typedef int (*SpaLaunchKernelFn)(void *function, unsigned grid_x,
+                                 unsigned grid_y, unsigned grid_z,
+                                 unsigned block_x, unsigned block_y,
+                                 unsigned block_z, unsigned shared_bytes,
+                                 void *stream, void **params, void **extra);
+typedef int (*SpaCtxGetCurrentFn)(void **context);
+typedef int (*SpaCtxPushFn)(void *context);
+typedef int (*SpaCtxPopFn)(void **context);
+
+/* SPA_LAUNCHER_ABI: Python refuses a library of another ABI. */
+int spa_launcher_abi(void);
+
+/* cuLaunchKernel, cuCtxGetCurrent, cuCtxPushCurrent_v2, cuCtxPopCurrent_v2
+ * (any may be 0 but the first). Returns 0, or SPA_E_NO_DRIVER. */
+int spa_launcher_set_driver(SpaLaunchKernelFn launch_kernel,
+                            SpaCtxGetCurrentFn ctx_get_current,
+                            SpaCtxPushFn ctx_push, SpaCtxPopFn ctx_pop);
+
+/* Launches the plan's kernels in order on `stream` with the `slot_count`
+ * device pointers `slots`, making the plan's context current around the
+ * launches if it is not. Returns 0; a SpaLaunchError (nothing launched);
+ * or, when the driver refused kernel i, (i << 20) | its CUresult (kernels
+ * before i were launched). */
+int64_t spa_launch_op(const int64_t *plan, const uint64_t *slots,
+                      int64_t slot_count, void *stream);
+
+/* What spa_launch_op would pass the driver, without a driver: per kernel
+ * [function, grid x y z, block x y z, shared bytes, stream, args,
+ * argument values...] into `out`. Returns the int64s written or a
+ * SpaLaunchError. The same decoder as spa_launch_op (tests compare it with
+ * the Python launcher's packing). */
+int64_t spa_pack_op(const int64_t *plan, const uint64_t *slots,
+                    int64_t slot_count, void *stream, int64_t *out,
+                    int64_t capacity);
+
+/* A SpaLaunchKernelFn that returns 0 and does nothing (for timing). */
+int spa_launcher_null_launch(void *function, unsigned grid_x, unsigned grid_y,
+                             unsigned grid_z, unsigned block_x,
+                             unsigned block_y, unsigned block_z,
+                             unsigned shared_bytes, void *stream,
+                             void **params, void **extra);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPA_LAUNCHER_SPALAUNCHER_H */
