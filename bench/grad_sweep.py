@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Backward tile-shape sweep on the GPU machine (issue #11): for each
+artifact directory (one layer compiled with different warps / tile-k by
+bench/grad_sweep_prepare.py), the gradient op's time by bench_ms and each
+of its kernels' time from the CUDA profiler, and the largest difference of
+dq, dk, dv from the first variant's (which bench/gpu_grad_check.py checks
+against float64 on the same shapes).
+
+    python bench/grad_sweep.py --dir .device/sweep --out $OUT
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+from spa.runtime.cuda import CudaArtifact, CudaLayer  # noqa: E402
+from spa.runtime.timing import bench_ms  # noqa: E402
+
+
+def kernel_times(fn, reps=10):
+    """Mean device time (ms) per call of each kernel `fn` launches."""
+    from torch.profiler import ProfilerActivity, profile
+    fn()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(reps):
+            fn()
+        torch.cuda.synchronize()
+    times = {}
+    for event in prof.key_averages():
+        total = getattr(event, "device_time_total", None)
+        if total is None:
+            total = event.cuda_time_total
+        if total:
+            times[event.key] = total / reps / 1e3
+    return times
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    manifest = json.load(open(os.path.join(args.dir, "manifest.json")))
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    shape = manifest["shape"]
+    b, h, n, d = shape["batch"], shape["heads"], shape["seq_len"], shape["head_dim"]
+    q, k, v, dout = (torch.randn(b, h, n, d, device="cuda", dtype=torch.bfloat16,
+                                 generator=gen) for _ in range(4))
+    reference = None
+    results = []
+    for variant in manifest["variants"]:
+        art = CudaArtifact.load(os.path.join(args.dir, variant["name"]))
+        fwd, grd = CudaLayer(art, op=0), CudaLayer(art, op=1)
+        o, lse = fwd(q, k, v)
+        grads = grd(q, k, v, o, lse, dout)
+        torch.cuda.synchronize()
+        if reference is None:
+            reference = [g.float() for g in grads]
+            diff = 0.0
+        else:
+            diff = max((g.float() - r).abs().max().item()
+                       for g, r in zip(grads, reference))
+        row = dict(variant, fwd_ms=bench_ms(lambda: fwd(q, k, v)).median,
+                   bwd_ms=bench_ms(lambda: grd(q, k, v, o, lse, dout)).median,
+                   kernels_ms=kernel_times(lambda: grd(q, k, v, o, lse, dout)),
+                   registers=grd.kernel_registers, max_diff_vs_first=diff,
+                   finite=all(bool(torch.isfinite(g).all()) for g in grads))
+        print(json.dumps(row), flush=True)
+        results.append(row)
+    with open(os.path.join(args.out, "grad_sweep.json"), "w") as f:
+        json.dump(dict(shape=shape, device=torch.cuda.get_device_name(),
+                       torch=torch.__version__, results=results), f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Compiles the backward sweep of bench/grad_sweep.py (here, with MLIR):
+SPEC.md's headline layer (B=2 H=16 N=8192 D=128 bf16 exclusive_equal,
+forward with lse + gradient) under several tile shapes.
+
+    PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
+        --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
+"""
+
+import argparse
+import json
+import os
+import re
+
+import spa
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--variants", default="w4k64,w8k64,w4k32,w8k32,w4k128,w8k128")
+    parser.add_argument("--policy", default="exclusive_equal")
+    parser.add_argument("--seq-len", type=int, default=8192)
+    parser.add_argument("--head-dim", type=int, default=128)
+    args = parser.parse_args()
+    shape = dict(batch=2, heads=16, seq_len=args.seq_len,
+                 head_dim=args.head_dim, policy=args.policy)
+    text = spa.LayerSpec(batch=2, heads=16, kv_heads=16, seq_len=args.seq_len,
+                         query_len=args.seq_len, head_dim=args.head_dim,
+                         value_dim=args.head_dim, dtype="bf16",
+                         policy=args.policy, mode="causal").to_mlir(backward=True)
+    variants = []
+    for name in args.variants.split(","):
+        m = re.fullmatch(r"w(\d+)k(\d+)", name)
+        options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
+        art = spa.compile(text, target="cuda:sm_90a", **options)
+        art.save(os.path.join(args.out, name))
+        variants.append(dict(name=name, options=options))
+        print(name, "ok", flush=True)
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(dict(shape=shape, variants=variants), f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
