@@ -37,9 +37,11 @@ class BandedAttention(torch.nn.Module):
     @classmethod
     def from_mask_mod(cls, mask_mod: Callable, heads: int, seq_len: int,
                       query_len: Optional[int] = None, mode: str = "causal",
-                      scale: Optional[float] = None) -> "BandedAttention":
+                      scale: Optional[float] = None,
+                      device=None) -> "BandedAttention":
+        """The bands `bands_from_mask_mod` proves (evaluated on `device`)."""
         return cls(bands=bands_from_mask_mod(mask_mod, heads, seq_len,
-                                             query_len, mode),
+                                             query_len, mode, device=device),
                    mode=mode, scale=scale)
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
