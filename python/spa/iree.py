@@ -55,20 +55,6 @@ def lowering_pipeline(tile_q: int = DEFAULT_TILE_Q,
             "canonicalize,cse)")
 
 
-def _functions(module: Module) -> list:
-    return re.findall(r"^\s*func\.func\s+(?:public\s+)?@([\w$.]+)\(",
-                      str(module), re.M)
-
-
-def _check_entry(module: Module, entry: str) -> None:
-    names = _functions(module)
-    if entry not in names:
-        raise MLIRError(
-            f"<module>:1:1: error: spa.iree.compile: no public function "
-            f"@{entry} in the module (public functions: "
-            f"{', '.join('@' + n for n in names) or 'none'}); pass entry=")
-
-
 _DIAGNOSTIC = re.compile(r"^(\S.*?:\d+:\d+): (error|warning|note): (.*)$")
 
 
@@ -135,7 +121,7 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "llvm-cpu",
         raise TypeError("spa.iree.compile() takes a LayerSpec, a "
                         "spa.ir.Module or MLIR text")
     entry = entry or "main"
-    _check_entry(module, entry)
+    module.check_entry(entry, "spa.iree.compile")
     module.run_pipeline(lowering_pipeline(tile_q, tile_k, policy))
     start = time.perf_counter()
     try:
