@@ -25,17 +25,25 @@ How (docs/integrations.md has the whole story):
    carried over, written by `spa.LayerSpec`); `inline` puts the ops where
    the custom op was.
 
+Steps 1-3 and torch-mlir's half of 4 run in a child process
+(`python -m spa.torch_mlir`) on the model saved by `torch.export`:
+torch-mlir's wheel carries its own LLVM, and loading it into a process where
+spa's JIT has run aborts ("Option 'print-inst-addrs' registered more than
+once"), so the two LLVMs never share a process.
+
 Every failure is a `spa.MLIRError` whose lines are `loc: error: message`
 with torch-mlir's locations (the model's Python source lines).
 """
 
+import importlib.util
+import json
 import os
 import re
+import subprocess
+import sys
 import tempfile
 from dataclasses import replace
 from typing import Dict, List, Tuple
-
-from .ir import MLIRError, Module, parse
 
 # What this flow was built and tested with (requirements-iree.txt pins it).
 TORCH_MLIR_VERSION = "20261001"
@@ -74,6 +82,11 @@ _TO_LINALG = ",".join([
 _FOREIGN = ("torch.", "torch_c.", "tm_tensor.")
 
 
+class _Located(Exception):
+    """What the child process reports: diagnostics lines (`loc: error:
+    msg`), raised as spa.MLIRError by the parent."""
+
+
 def _torch_mlir():
     try:
         from torch_mlir import fx, ir
@@ -107,10 +120,10 @@ class _Diagnostics:
     def detach(self):
         self._handle.detach()
 
-    def fail(self, what: str) -> MLIRError:
+    def fail(self, what: str) -> "_Located":
         errors = [line for line in self.lines if ": error: " in line]
         text = "\n".join(errors or self.lines or [f"<unknown>: error: {what}"])
-        return MLIRError(f"{text}\n(torch-mlir: {what})")
+        return _Located(f"{text}\n(torch-mlir: {what})")
 
 
 def _run(PassManager, module, pipeline: str, diagnostics: _Diagnostics,
@@ -148,7 +161,7 @@ def _check_operators(ir, module) -> None:
     bad = [op for op in _operators(ir, module)
            if _operator_name(ir, op) != ATTENTION_OPERATOR]
     if bad:
-        raise MLIRError("\n".join(
+        raise _Located("\n".join(
             _located(op, f"custom operator '{_operator_name(ir, op)}' is not "
                      f"supported: spa.torch_mlir lowers only "
                      f"'{ATTENTION_OPERATOR}' (spa.torch.attention) and what "
@@ -162,7 +175,7 @@ def _tensor_shape(op, value) -> Tuple[List[int], str]:
     text = str(value.type)
     m = _VTENSOR.fullmatch(text)
     if not m or m.group(2) not in _DTYPES or "?" in m.group(1):
-        raise MLIRError(_located(
+        raise _Located(_located(
             op, f"spa.attention operand of type {text}: spa.torch_mlir "
             "needs static shapes and f32, f16 or bf16 (export without "
             "dynamic_shapes)"))
@@ -185,7 +198,7 @@ def _constant(ir, op, value, index: int):
         return ir.StringAttr(attr).value
     if name == "torch.constant.bool":
         return ir.BoolAttr(attr).value
-    raise MLIRError(_located(
+    raise _Located(_located(
         op, f"argument #{index} of {ATTENTION_OPERATOR} is not a constant "
         f"(defined by '{name or 'a block argument'}'): the band choice, mode "
         "and scale must be known when the model is imported"))
@@ -246,7 +259,7 @@ def _check_lowered(ir, module) -> None:
 
     module.operation.walk(visit)
     if left:
-        raise MLIRError("\n".join(
+        raise _Located("\n".join(
             _located(op, f"'{op.name}' was not lowered to linalg by "
                      "torch-mlir; spa.torch_mlir supports what torch-mlir's "
                      "linalg-on-tensors backend supports") for op in left))
@@ -263,7 +276,7 @@ def _with_definitions(text: str, definitions: Dict[str, str]) -> str:
     """Puts the callee definitions at the top of the module body."""
     m = re.search(r"^module\b[^\n]*\{\n", text, re.M)
     if not m:
-        raise MLIRError("<torch-mlir>: error: printed module has no "
+        raise _Located("<torch-mlir>: error: printed module has no "
                         "'module {' line (unexpected torch-mlir output)")
     body = "".join(definitions[name].replace(
         f"func.func @{name}(", f"func.func private @{name}(", 1)
@@ -271,20 +284,12 @@ def _with_definitions(text: str, definitions: Dict[str, str]) -> str:
     return text[:m.end()] + body + text[m.end():]
 
 
-def import_module(model, *example_args, entry: str = "main") -> Module:
-    """Imports `model` (a torch.nn.Module calling spa.torch.attention),
-    traced with `example_args`, into a spa.ir.Module whose function `entry`
-    (default "main") takes the example arguments' shapes and dtypes and
-    returns the model's outputs: linalg-on-tensors for everything torch-mlir
-    lowers, `spa.attention` where the model called spa.torch.attention.
-
-    Raises spa.MLIRError (lines `loc: error: msg`, locations in the model's
-    source) when torch-mlir cannot lower an op, a custom op other than
-    spa.attention is left, or an attention argument is not a constant.
-    """
+def _lower(program, entry: str) -> str:
+    """Steps 1-4 on an ExportedProgram, in this process: the module text
+    for spa, callee definitions included."""
     import spa.torch  # noqa: F401  registers torch.ops.spa.attention
     fx, ir, PassManager = _torch_mlir()
-    module = fx.export_and_import(model, *example_args, output_type="raw",
+    module = fx.export_and_import(program, output_type="raw",
                                   func_name=entry)
     _check_operators(ir, module)
     diagnostics = _Diagnostics(module.context)
@@ -307,7 +312,110 @@ def import_module(model, *example_args, entry: str = "main") -> Module:
     _erase_declarations(ir, module, definitions)
     text = module.operation.get_asm(enable_debug_info=True,
                                     assume_verified=True)
-    result = parse(_with_definitions(text, definitions), "<torch-mlir>")
-    if definitions:
-        result.run_pipeline("inline,symbol-dce")
-    return result
+    return _with_definitions(text, definitions)
+
+
+def _child(program_path: str, result_path: str, entry: str) -> None:
+    """`python -m spa.torch_mlir PROGRAM RESULT ENTRY`: lowers the saved
+    ExportedProgram, writes {"text": ...} or {"error": ...} as JSON."""
+    import torch
+    import spa.torch  # noqa: F401  the op must exist before loading
+    try:
+        result = {"text": _lower(torch.export.load(program_path), entry)}
+    except _Located as e:
+        result = {"error": str(e)}
+    with open(result_path, "w") as f:
+        json.dump(result, f)
+
+
+# Operator namespaces torch-mlir lowers (spa's own op is handled here).
+_KNOWN_NAMESPACES = {"aten", "prim", "prims", "spa"}
+
+
+def _node_location(node) -> str:
+    """The model source line of an FX node, as torch-mlir writes it."""
+    frames = re.findall(r'File "([^"]+)", line (\d+)',
+                        node.meta.get("stack_trace") or "")
+    if not frames:
+        return f"loc(\"{node.name}\")"
+    path, line = frames[-1]
+    return f'loc("{path}":{line}:0)'
+
+
+def _check_custom_ops(program) -> None:
+    """A custom op other than spa's has no lowering in this flow (and the
+    child process could not even load it): a located error per call."""
+    import torch
+    lines = []
+    for node in program.graph.nodes:
+        target = node.target
+        if node.op != "call_function" or not isinstance(
+                target, torch._ops.OpOverload):
+            continue
+        namespace = target.namespace
+        if namespace not in _KNOWN_NAMESPACES:
+            name = f"torch.{namespace}.{target._opname}"
+            lines.append(
+                f"{_node_location(node)}: error: custom operator '{name}' "
+                f"is not supported: spa.torch_mlir lowers only "
+                f"'{ATTENTION_OPERATOR}' (spa.torch.attention) and what "
+                "torch-mlir lowers to linalg")
+    if lines:
+        raise _Located("\n".join(lines))
+
+
+def _package_root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def import_module(model, *example_args, entry: str = "main"):
+    """Imports `model` (a torch.nn.Module calling spa.torch.attention),
+    traced with `example_args`, into a spa.ir.Module whose function `entry`
+    (default "main") takes the example arguments' shapes and dtypes and
+    returns the model's outputs: linalg-on-tensors for everything torch-mlir
+    lowers, `spa.attention` where the model called spa.torch.attention.
+
+    Raises spa.MLIRError (lines `loc: error: msg`, locations in the model's
+    source) when torch-mlir cannot lower an op, a custom op other than
+    spa.attention is left, or an attention argument is not a constant.
+    """
+    import torch
+    import spa.torch  # noqa: F401  registers torch.ops.spa.attention
+    from .ir import MLIRError, parse
+    if importlib.util.find_spec("torch_mlir") is None:
+        raise ImportError(
+            "spa.torch_mlir needs torch-mlir (pip install -r "
+            f"requirements-iree.txt; tested with torch-mlir=="
+            f"{TORCH_MLIR_VERSION})")
+    program = torch.export.export(model, tuple(example_args), strict=False)
+    try:
+        _check_custom_ops(program)
+    except _Located as e:
+        raise MLIRError(str(e)) from None
+    with tempfile.TemporaryDirectory(prefix="spa-torch-mlir-") as tmp:
+        program_path = os.path.join(tmp, "program.pt2")
+        result_path = os.path.join(tmp, "result.json")
+        torch.export.save(program, program_path)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [_package_root()] + [p for p in env.get("PYTHONPATH", "").split(
+                os.pathsep) if p])
+        run = subprocess.run(
+            [sys.executable, "-m", "spa.torch_mlir", program_path,
+             result_path, entry], env=env, capture_output=True, text=True)
+        if run.returncode != 0 or not os.path.exists(result_path):
+            raise RuntimeError(
+                "spa.torch_mlir: the torch-mlir child process failed "
+                f"(exit {run.returncode}):\n{run.stderr[-4000:]}")
+        with open(result_path) as f:
+            result = json.load(f)
+    if "error" in result:
+        raise MLIRError(result["error"])
+    module = parse(result["text"], "<torch-mlir>")
+    if "func.func private @" + _CALLEE_PREFIX in result["text"]:
+        module.run_pipeline("inline,symbol-dce")
+    return module
+
+
+if __name__ == "__main__":
+    _child(*sys.argv[1:4])
