@@ -8,7 +8,7 @@ and must match eager PyTorch to 1e-4 (f32) and an independent float64
 NumPy computation of the block (spa_reference.attention for the
 attention). Layers straight through IREE are checked against the float64
 reference over odd sizes (N = 1, Nq != Nk, GQA, empty heads, rows without
-keys, Dv != D, bidirectional). Errors: a custom op spa cannot lower, a
+keys, Dv != D, bidirectional; f16 and bf16). Errors: a custom op spa cannot lower, a
 missing entry function, both located.
 """
 
@@ -177,6 +177,25 @@ def test_iree_layer_matches_float64(case):
     out, lse = fn(q, k, v)
     assert rel(out, ref_out) < TOL
     assert rel(lse, ref_lse) < TOL
+
+
+@pytest.mark.parametrize("dtype,tol", [("f16", 5e-3), ("bf16", 3e-2)])
+def test_iree_half_precision_matches_float64(dtype, tol):
+    import ml_dtypes
+    npdt = {"f16": np.float16, "bf16": ml_dtypes.bfloat16}[dtype]
+    spec = spa.LayerSpec(heads=4, kv_heads=1, seq_len=70, head_dim=32,
+                         dtype=dtype, policy="local_plus_band")
+    fn = spa.iree.compile(spec, tile_q=16, tile_k=16)
+    rng = np.random.default_rng(zlib.crc32(dtype.encode()))
+    q = rng.standard_normal((1, 4, 70, 32)).astype(npdt)
+    k = rng.standard_normal((1, 1, 70, 32)).astype(npdt)
+    v = rng.standard_normal((1, 1, 70, 32)).astype(npdt)
+    table = spa_reference.band_table("local_plus_band", 70, 4)
+    ref_out, ref_lse = spa_reference.attention(q, k, v, table)
+    out, lse = fn(q, k, v)
+    assert out.dtype == npdt and lse.dtype == np.float32
+    assert rel(out, ref_out) < tol
+    assert rel(lse, ref_lse) < 1e-5
 
 
 def test_iree_nan_propagates():
