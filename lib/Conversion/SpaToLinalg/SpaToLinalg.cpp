@@ -29,6 +29,10 @@
 // with the gradient's lowering (AttentionGradToLinalg.cpp); this file holds
 // the forward's online softmax and the pass, which lowers both ops.
 //
+// With the `static-tiles` option the forward keeps every tile at exactly
+// tile-q x tile-k (padded operands, keys past the range masked, padded rows
+// sliced off): IREE cannot compile dynamically sized loop-carried tensors.
+//
 //===----------------------------------------------------------------------===//
 
 #include "BandedTiles.h"
@@ -104,12 +108,10 @@ public:
 
 private:
   /// One key tile: scores, mask on edge tiles only, online-softmax update.
-  SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value queryTile,
-                             Value b0, Value kvHead, Value j0,
-                             OpFoldResult rows,
-                             Value end, Value firstPos, Value lastPos,
-                             Value lo, Value hi, int side,
-                             ValueRange state) const {
+  SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value queryTile, Value b0,
+                             Value kvHead, Value j0, OpFoldResult rows,
+                             Value end, Value firstPos, Value lastPos, Value lo,
+                             Value hi, int side, ValueRange state) const {
     Emitter e{b};
     LinalgBuilder lb{b};
     // Static tiles: always tile-k keys of the padded key/value tensors;
@@ -132,7 +134,8 @@ private:
     Value interior = BandGeometry{e, firstPos, lastPos, v.keyLen}.tileInside(
         j0, lastKey, lo, hi, side);
     if (shape.staticTiles)
-      interior = e.andi(interior, e.cmp(arith::CmpIPredicate::slt, lastKey, end));
+      interior = e.andi(interior,
+                        e.cmp(arith::CmpIPredicate::slt, lastKey, end));
     Value keyEnd = shape.staticTiles ? end : Value();
     Value scale =
         arith::ConstantOp::create(b, b.getF32FloatAttr(shape.scaleLog2));
