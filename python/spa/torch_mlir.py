@@ -155,17 +155,26 @@ def _located(op, message: str) -> str:
     return f"{op.location}: error: {message}"
 
 
+def _unsupported(name: str) -> str:
+    if name.startswith("torch.aten.") or name.startswith("torch.prims."):
+        return (f"operator '{name}' has no lowering in torch-mlir (it stays "
+                "a torch.operator); spa.torch_mlir supports what torch-mlir "
+                "lowers to linalg plus spa.torch.attention")
+    return (f"custom operator '{name}' is not supported: spa.torch_mlir "
+            f"lowers only '{ATTENTION_OPERATOR}' (spa.torch.attention) and "
+            "what torch-mlir lowers to linalg")
+
+
 def _check_operators(ir, module) -> None:
-    """Only `torch.spa.attention` may stay a `torch.operator`: any other
-    custom op has no lowering anywhere in this flow."""
+    """Only `torch.spa.attention` may stay a `torch.operator`: an aten op
+    torch-mlir does not know, or any other custom op, has no lowering
+    anywhere in this flow."""
     bad = [op for op in _operators(ir, module)
            if _operator_name(ir, op) != ATTENTION_OPERATOR]
     if bad:
         raise _Located("\n".join(
-            _located(op, f"custom operator '{_operator_name(ir, op)}' is not "
-                     f"supported: spa.torch_mlir lowers only "
-                     f"'{ATTENTION_OPERATOR}' (spa.torch.attention) and what "
-                     "torch-mlir lowers to linalg") for op in bad))
+            _located(op, _unsupported(_operator_name(ir, op)))
+            for op in bad))
 
 
 _VTENSOR = re.compile(r"!torch\.vtensor<\[([^\]]*)\],(\w+)>")
@@ -355,11 +364,8 @@ def _check_custom_ops(program) -> None:
         namespace = target.namespace
         if namespace not in _KNOWN_NAMESPACES:
             name = f"torch.{namespace}.{target._opname}"
-            lines.append(
-                f"{_node_location(node)}: error: custom operator '{name}' "
-                f"is not supported: spa.torch_mlir lowers only "
-                f"'{ATTENTION_OPERATOR}' (spa.torch.attention) and what "
-                "torch-mlir lowers to linalg")
+            lines.append(f"{_node_location(node)}: error: "
+                         f"{_unsupported(name)}")
     if lines:
         raise _Located("\n".join(lines))
 

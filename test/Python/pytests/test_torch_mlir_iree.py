@@ -238,6 +238,33 @@ def test_other_custom_op_is_a_located_error():
     assert any("test_torch_mlir_iree.py" in loc for loc in error.locations)
 
 
+class WithUnloweredAtenOp(torch.nn.Module):
+    def forward(self, x):
+        q = x.view(1, 2, 8, 4)
+        a = spa.torch.attention(q, q, q, policy="dense_causal")
+        return torch.cummax(a, 2)[0]  # torch-mlir has no op for it
+
+
+class WithBadLinalgLowering(torch.nn.Module):
+    def forward(self, x):
+        q = x.view(1, 2, 8, 4)
+        a = spa.torch.attention(q, q, q, policy="dense_causal")
+        return torch.linalg.det(a[..., :4, :4])  # torch-mlir fails here
+
+
+@pytest.mark.parametrize("model,message", [
+    (WithUnloweredAtenOp, "operator 'torch.aten.cummax' has no lowering in "
+     "torch-mlir"),
+    (WithBadLinalgLowering, "(torch-mlir: lowering to linalg-on-tensors)"),
+], ids=["aten_op_without_lowering", "torch_mlir_lowering_fails"])
+def test_what_torch_mlir_cannot_lower_is_a_located_error(model, message):
+    with pytest.raises(spa.MLIRError) as info:
+        spa.torch_mlir.import_module(model(), torch.randn(64))
+    assert message in str(info.value)
+    assert any("test_torch_mlir_iree.py" in loc
+               for loc in info.value.locations), str(info.value)
+
+
 def test_missing_entry_is_a_located_error(block):
     _, _, module, _ = block
     with pytest.raises(spa.MLIRError) as info:
