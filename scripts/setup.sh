@@ -56,6 +56,16 @@ if [ "$(cat "$TORCH_STAMP" 2>/dev/null)" != "$TORCH_SHA" ]; then
   echo "$TORCH_SHA" > "$TORCH_STAMP"
 fi
 
+# 2c. torch-mlir and IREE for spa.torch_mlir and spa.iree (requirements-iree.txt
+# says what they cost).
+IREE_STAMP="$VENV/.spa-iree.sha"
+IREE_SHA="$(sha256sum "$ROOT/requirements-iree.txt" | cut -d' ' -f1)"
+if [ "$(cat "$IREE_STAMP" 2>/dev/null)" != "$IREE_SHA" ]; then
+  say "installing torch-mlir and IREE"
+  "$VENV/bin/python" -m pip install -q -r "$ROOT/requirements-iree.txt"
+  echo "$IREE_SHA" > "$IREE_STAMP"
+fi
+
 # 3. Configure (once) and build.
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   say "configuring $BUILD_DIR"

@@ -109,6 +109,7 @@ void mlir::spa::buildCpuPipeline(OpPassManager &pm,
   ConvertSpaToLinalgOptions linalg;
   linalg.tileQ = options.tileQ;
   linalg.tileK = options.tileK;
+  linalg.staticTiles = options.staticTiles;
   pm.addPass(createConvertSpaToLinalg(linalg));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -143,6 +143,8 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
         if not entries or not all(isinstance(e, str) for e in entries):
             raise TypeError(f"entry must be a function name or a list of "
                             f"them, got {entry!r}")
+        for e in entries:
+            module.check_entry(e, "spa.compile")
         try:
             names = [module._native.argument_names(e) for e in entries]
             natives = module._native.compile_cpu_entries(entries, text)

@@ -49,6 +49,21 @@ class Module:
         except _native.NativeMLIRError as e:
             raise MLIRError(str(e)) from None
 
+    def public_functions(self) -> List[str]:
+        """Names of the module's public `func.func`s, in order."""
+        return re.findall(r"^\s*func\.func\s+(?:public\s+)?@([\w$.]+)\(",
+                          str(self), re.M)
+
+    def check_entry(self, entry: str, caller: str) -> None:
+        """A located MLIRError unless `entry` is a public function."""
+        names = self.public_functions()
+        if entry not in names:
+            raise MLIRError(
+                f"<module>:1:1: error: {caller}: no public function "
+                f"@{entry} in the module (public functions: "
+                f"{', '.join('@' + n for n in names) or 'none'}); pass "
+                "entry=")
+
     def run_pipeline(self, pipeline: str) -> "Module":
         """Runs a textual pipeline in place, e.g. `"spa-balance-bands"` or
         `"builtin.module(spa-to-llvm-cpu{tile-q=16})"`; returns self."""

@@ -13,7 +13,7 @@
 // The CPU lowering's balance also uses its own tile shape.
 // CPU-NEXT: spa-balance-bands{{{.*}}policy=pair_balanced{{.*}}tile-k=32 tile-q=16},
 // CPU-NEXT: spa-expand-band-bounds,
-// CPU-NEXT: convert-spa-to-linalg{tile-k=32 tile-q=16},
+// CPU-NEXT: convert-spa-to-linalg{static-tiles=false tile-k=32 tile-q=16},
 // CPU: one-shot-bufferize{{{.*}}bufferize-function-boundaries=true{{.*}}function-boundary-type-conversion=identity-layout-map
 // CPU: convert-linalg-to-loops,
 // CPU: arith-expand{include-bf16=true

@@ -38,12 +38,24 @@ def ConvertSpaToLinalg : Pass<"convert-spa-to-linalg"> {
     dV over the whole key/value tensors (GQA heads of a group add into one
     key/value head), and converts to the element type at the end. Rows
     without keys get a zero dQ, keys no row reaches zero dK and dV.
+
+    With `static-tiles=true` every forward tile has the static shape
+    tile-q x tile-k: the query is padded with zero rows to whole query
+    tiles, key and value by one key tile, a key tile is interior only when
+    it also ends inside its key range (others mask keys past the range's
+    end), and the padded query rows are sliced off the results. The band
+    table is an i64 constant in both forms.
   }];
   let options = [
     Option<"tileQ", "tile-q", "int64_t", /*default=*/"32",
            "Query rows per work item">,
     Option<"tileK", "tile-k", "int64_t", /*default=*/"64",
-           "Key columns per inner tile">
+           "Key columns per inner tile">,
+    Option<"staticTiles", "static-tiles", "bool", /*default=*/"false",
+           "Every tile exactly tile-q x tile-k: query, key and value padded "
+           "with zeros, keys past the tile's range masked, padded rows "
+           "dropped (no dynamically sized loop-carried tensors: the form "
+           "IREE compiles). spa.attention only">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

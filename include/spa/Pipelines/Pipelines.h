@@ -33,6 +33,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<int64_t> tileK{
       *this, "tile-k", llvm::cl::desc("Key columns per inner tile"),
       llvm::cl::init(64)};
+  PassOptions::Option<bool> staticTiles{
+      *this, "static-tiles",
+      llvm::cl::desc("convert-spa-to-linalg's static-tile form (the one "
+                     "spa.iree gives IREE), here to test it on the JIT"),
+      llvm::cl::init(false)};
 };
 
 /// Options of `spa-to-nvvm`: the kernel options of `convert-spa-to-gpu`

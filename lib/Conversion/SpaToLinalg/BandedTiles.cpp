@@ -55,8 +55,8 @@ linalg::GenericOp LinalgBuilder::generic(
                                    iterators, body);
 }
 
-Value LinalgBuilder::productTransposed(Value lhs, Value rhs, Value rows,
-                                       Value cols) {
+Value LinalgBuilder::productTransposed(Value lhs, Value rhs,
+                                       OpFoldResult rows, OpFoldResult cols) {
   return generic({lhs, rhs}, {filled({rows, cols}, 0.0)},
                  {map(3, {0, 2}), map(3, {1, 2}), map(3, {0, 1})},
                  {kPar, kPar, kRed},
@@ -86,13 +86,14 @@ linalg_lowering::bandedShapeOf(BandedAttentionOpInterface op,
   shape.groupSize = shape.numQueryHeads / keyType.getDimSize(1);
   shape.tileQ = options.tileQ;
   shape.tileK = options.tileK;
+  shape.staticTiles = options.staticTiles;
   shape.bidirectional = op.getMode() == BandMode::Bidirectional;
   shape.scaleLog2 = op.getEffectiveScale() * M_LOG2E;
   return shape;
 }
 
-/// The band table as a [Hq, M, 2] index tensor: the op's run-time bounds, or
-/// the static table as a constant (unused slots are lo == hi == 0).
+/// The band table as a [Hq, M, 2] tensor: the op's run-time bounds (index),
+/// or the static table as an i64 constant (unused slots are lo == hi == 0).
 static std::pair<Value, int64_t>
 materializeBounds(ImplicitLocOpBuilder &b, BandedAttentionOpInterface op,
                   int64_t numQueryHeads) {
@@ -112,7 +113,7 @@ materializeBounds(ImplicitLocOpBuilder &b, BandedAttentionOpInterface op,
     }
   }
   auto type =
-      RankedTensorType::get({numQueryHeads, slots, 2}, b.getIndexType());
+      RankedTensorType::get({numQueryHeads, slots, 2}, b.getI64Type());
   Value bounds = arith::ConstantOp::create(
       b, DenseIntElementsAttr::get(type, ArrayRef<int64_t>(values)));
   return {bounds, slots};
@@ -203,11 +204,12 @@ ValueRange BandedTiles::forEachKeyTile(ImplicitLocOpBuilder &b, Value head,
 }
 
 Value BandedTiles::rowSlice(ImplicitLocOpBuilder &b, Value source, Value b0,
-                            Value head, Value start, Value count,
+                            Value head, Value start, OpFoldResult count,
                             int64_t width) const {
   SmallVector<OpFoldResult> unitStrides(4, b.getIndexAttr(1));
+  auto rows = dyn_cast<Attribute>(count);
   auto type = RankedTensorType::get(
-      {ShapedType::kDynamic, width},
+      {rows ? cast<IntegerAttr>(rows).getInt() : ShapedType::kDynamic, width},
       cast<ShapedType>(source.getType()).getElementType());
   return tensor::ExtractSliceOp::create(
       b, type, source,
@@ -218,16 +220,20 @@ Value BandedTiles::rowSlice(ImplicitLocOpBuilder &b, Value source, Value b0,
 }
 
 Value BandedTiles::admissible(ImplicitLocOpBuilder &body, Value firstPos,
-                              Value j0, Value lo, Value hi, int side) const {
+                              Value j0, Value lo, Value hi, int side,
+                              Value keyEnd) const {
   using P = arith::CmpIPredicate;
   Emitter be{body};
   Value i = linalg::IndexOp::create(body, 0);
   Value j = linalg::IndexOp::create(body, 1);
   // Causal side d = p - j; anti side d = j - p.
-  Value distance = be.sub(be.add(firstPos, i), be.add(j0, j));
+  Value key = be.add(j0, j);
+  Value distance = be.sub(be.add(firstPos, i), key);
   if (side < 0)
     distance = be.sub(be.index(0), distance);
-  return be.andi(be.cmp(P::sge, distance, lo), be.cmp(P::slt, distance, hi));
+  Value inBand =
+      be.andi(be.cmp(P::sge, distance, lo), be.cmp(P::slt, distance, hi));
+  return keyEnd ? be.andi(inBand, be.cmp(P::slt, key, keyEnd)) : inBand;
 }
 
 /// Interval `slot` of `head`, clamped to the distances that exist: bounds
@@ -235,14 +241,18 @@ Value BandedTiles::admissible(ImplicitLocOpBuilder &body, Value firstPos,
 std::pair<Value, Value> BandedTiles::interval(ImplicitLocOpBuilder &b,
                                               Value head, Value slot) const {
   Emitter e{b};
-  Value lo = tensor::ExtractOp::create(b, v.bounds,
-                                       ValueRange{head, slot, e.index(0)});
-  Value hi = tensor::ExtractOp::create(b, v.bounds,
-                                       ValueRange{head, slot, e.index(1)});
-  return {e.min(lo, v.distanceLimit), e.min(hi, v.distanceLimit)};
+  auto bound = [&](int64_t which) -> Value {
+    Value x = tensor::ExtractOp::create(b, v.bounds,
+                                        ValueRange{head, slot, e.index(which)});
+    if (!x.getType().isIndex())
+      x = arith::IndexCastOp::create(b, b.getIndexType(), x);
+    return e.min(x, v.distanceLimit);
+  };
+  Value lo = bound(0);
+  return {lo, bound(1)};
 }
 
-Value BandedTiles::rowsWithKeys(ImplicitLocOpBuilder &b, Value rows,
+Value BandedTiles::rowsWithKeys(ImplicitLocOpBuilder &b, OpFoldResult rows,
                                 Value firstPos, Value head) const {
   LinalgBuilder lb{b};
   return lb

@@ -2,7 +2,7 @@
 //
 // The pieces the forward (`spa.attention`) and gradient
 // (`spa.attention_grad`) linalg lowerings build alike: small emitters for
-// linalg.generic, the band table as an index tensor, the work-item loop
+// linalg.generic, the band table as an i64 tensor, the work-item loop
 // nest (batch, query head, query tile), the key tiles one query tile reaches
 // through each interval and side, the f32 score tile, the per-pair band
 // test of edge tiles, and which rows have keys at all. Sharing them keeps
@@ -54,7 +54,8 @@ struct LinalgBuilder {
           ArrayRef<IteratorType> iterators,
           function_ref<void(OpBuilder &, Location, ValueRange)> body);
   /// C[i, j] = sum_d A[i, d] B[j, d] in f32 (A: [rows, W], B: [cols, W]).
-  Value productTransposed(Value a, Value b, Value rows, Value cols);
+  Value productTransposed(Value a, Value b, OpFoldResult rows,
+                          OpFoldResult cols);
 };
 
 /// What the generated code needs to know about one op; fixed during lowering.
@@ -62,13 +63,14 @@ struct BandedShape {
   Type elementType;
   int64_t headDim, valueDim, numQueryHeads, groupSize;
   int64_t tileQ, tileK;
+  bool staticTiles; // SpaToLinalgOptions::staticTiles
   bool bidirectional;
   double scaleLog2; // scale * log2(e)
 };
 
 /// Values live for the whole op (defined before the loop nest).
 struct BandedValues {
-  Value bounds;          // tensor<Hq x M x 2 x index>
+  Value bounds;          // tensor<Hq x M x 2 x i64> (constant) or x index
   int64_t slots;         // M
   Value queryLen, keyLen;
   Value positionOffset;  // Nk - Nq
@@ -80,8 +82,9 @@ struct BandedValues {
 BandedShape bandedShapeOf(BandedAttentionOpInterface op,
                           const SpaToLinalgOptions &options);
 
-/// Emits the op-wide values: the band table as a [Hq, M, 2] index tensor
-/// (run-time bounds, or the static table as a constant), Nq, Nk and the
+/// Emits the op-wide values: the band table as a [Hq, M, 2] tensor (the
+/// run-time index bounds, or the static table as an i64 constant: IREE
+/// cannot compile index-typed constant tensors), Nq, Nk and the
 /// derived position offset and distance limit.
 BandedValues emitBandedValues(ImplicitLocOpBuilder &b,
                               BandedAttentionOpInterface op,
@@ -121,21 +124,23 @@ public:
                             Value firstPos, Value lastPos, ValueRange state,
                             KeyTileBody body) const;
 
-  /// source[b0, head, start : start + count, 0 : width] as [count, width].
+  /// source[b0, head, start : start + count, 0 : width] as [count, width]
+  /// (a static size when `count` is an attribute).
   Value rowSlice(ImplicitLocOpBuilder &b, Value source, Value b0, Value head,
-                 Value start, Value count, int64_t width) const;
+                 Value start, OpFoldResult count, int64_t width) const;
 
   /// Inside a linalg body over a [rows, cols] tile (dims 0 and 1): whether
   /// the pair (row firstPos + i, key j0 + j) has its distance in [lo, hi)
-  /// on `side`.
+  /// on `side`, and, where `keyEnd` is given, j0 + j < keyEnd (static
+  /// tiles reach past the end of their key range).
   Value admissible(ImplicitLocOpBuilder &body, Value firstPos, Value j0,
-                   Value lo, Value hi, int side) const;
+                   Value lo, Value hi, int side, Value keyEnd = {}) const;
 
   /// Whether each of the tile's rows has an admissible key (from the band
   /// geometry, not from the softmax sum: a row whose scores are all -inf or
   /// NaN still has keys and must not come out as a no-key row).
-  Value rowsWithKeys(ImplicitLocOpBuilder &b, Value rows, Value firstPos,
-                     Value head) const;
+  Value rowsWithKeys(ImplicitLocOpBuilder &b, OpFoldResult rows,
+                     Value firstPos, Value head) const;
 
 private:
   std::pair<Value, Value> interval(ImplicitLocOpBuilder &b, Value head,

@@ -29,6 +29,10 @@
 // with the gradient's lowering (AttentionGradToLinalg.cpp); this file holds
 // the forward's online softmax and the pass, which lowers both ops.
 //
+// With the `static-tiles` option the forward keeps every tile at exactly
+// tile-q x tile-k (padded operands, keys past the range masked, padded rows
+// sliced off): IREE cannot compile dynamically sized loop-carried tensors.
+//
 //===----------------------------------------------------------------------===//
 
 #include "BandedTiles.h"
@@ -75,11 +79,16 @@ public:
                               Value lse) const {
     Emitter e{b};
     LinalgBuilder lb{b};
-    Value rows = e.min(e.index(shape.tileQ), e.sub(v.queryLen, i0));
+    Value realRows = e.min(e.index(shape.tileQ), e.sub(v.queryLen, i0));
+    // Static tiles: always tile-q rows of the padded query (rows past Nq
+    // are computed and dropped).
+    OpFoldResult rows = shape.staticTiles
+                            ? OpFoldResult(b.getIndexAttr(shape.tileQ))
+                            : OpFoldResult(realRows);
     Value queryTile =
         tiles.rowSlice(b, query, b0, head, i0, rows, shape.headDim);
     Value firstPos = e.add(i0, v.positionOffset);
-    Value lastPos = e.sub(e.add(firstPos, rows), e.index(1));
+    Value lastPos = e.sub(e.add(firstPos, realRows), e.index(1));
 
     SmallVector<Value> state = {
         lb.filled({rows}, -std::numeric_limits<double>::infinity()),
@@ -99,14 +108,20 @@ public:
 
 private:
   /// One key tile: scores, mask on edge tiles only, online-softmax update.
-  SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value queryTile,
-                             Value b0, Value kvHead, Value j0, Value rows,
-                             Value end, Value firstPos, Value lastPos,
-                             Value lo, Value hi, int side,
-                             ValueRange state) const {
+  SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value queryTile, Value b0,
+                             Value kvHead, Value j0, OpFoldResult rows,
+                             Value end, Value firstPos, Value lastPos, Value lo,
+                             Value hi, int side, ValueRange state) const {
     Emitter e{b};
     LinalgBuilder lb{b};
-    Value cols = e.min(e.index(shape.tileK), e.sub(end, j0));
+    // Static tiles: always tile-k keys of the padded key/value tensors;
+    // keys from `end` on are masked.
+    Value width = shape.staticTiles
+                      ? e.index(shape.tileK)
+                      : e.min(e.index(shape.tileK), e.sub(end, j0));
+    OpFoldResult cols = shape.staticTiles
+                            ? OpFoldResult(b.getIndexAttr(shape.tileK))
+                            : OpFoldResult(width);
     Value keyTile = tiles.rowSlice(b, key, b0, kvHead, j0, cols, shape.headDim);
     Value valueTile =
         tiles.rowSlice(b, value, b0, kvHead, j0, cols, shape.valueDim);
@@ -115,9 +130,13 @@ private:
     Value scores = lb.productTransposed(queryTile, keyTile, rows, cols);
 
     // Interior: every (row, key) pair has its distance in [lo, hi).
-    Value lastKey = e.sub(e.add(j0, cols), e.index(1));
+    Value lastKey = e.sub(e.add(j0, width), e.index(1));
     Value interior = BandGeometry{e, firstPos, lastPos, v.keyLen}.tileInside(
         j0, lastKey, lo, hi, side);
+    if (shape.staticTiles)
+      interior = e.andi(interior,
+                        e.cmp(arith::CmpIPredicate::slt, lastKey, end));
+    Value keyEnd = shape.staticTiles ? end : Value();
     Value scale =
         arith::ConstantOp::create(b, b.getF32FloatAttr(shape.scaleLog2));
     Value negInf = arith::ConstantOp::create(
@@ -135,8 +154,8 @@ private:
                      Value scaled = arith::MulFOp::create(body, args[0], scale);
                      if (!masked)
                        return yield(bb, l, scaled);
-                     Value inBand =
-                         tiles.admissible(body, firstPos, j0, lo, hi, side);
+                     Value inBand = tiles.admissible(body, firstPos, j0, lo,
+                                                     hi, side, keyEnd);
                      yield(bb, l, arith::SelectOp::create(body, inBand, scaled,
                                                           negInf)
                                       .getResult());
@@ -154,8 +173,9 @@ private:
   /// m' = max(m, rowmax S); ms = (m' == -inf ? 0 : m'); alpha = 2^(m - ms);
   /// P = 2^(S - ms); l' = alpha l + rowsum P; acc' = alpha acc + P V.
   SmallVector<Value> onlineSoftmaxUpdate(ImplicitLocOpBuilder &b, Value scores,
-                                         Value valueTile, Value rows,
-                                         Value cols, ValueRange state) const {
+                                         Value valueTile, OpFoldResult rows,
+                                         OpFoldResult cols,
+                                         ValueRange state) const {
     LinalgBuilder lb{b};
     Type f32 = b.getF32Type();
     Value m = state[0], l = state[1], acc = state[2];
@@ -244,7 +264,8 @@ private:
   /// by l whatever it is, so NaN and Inf propagate (an all -inf row gives
   /// 0 / 0 = NaN, as PyTorch's softmax does).
   SmallVector<Value> finalize(ImplicitLocOpBuilder &b, ValueRange state,
-                              Value hasKeys, Value rows, Value out, Value lse,
+                              Value hasKeys, OpFoldResult rows, Value out,
+                              Value lse,
                               Value b0, Value head, Value i0) const {
     LinalgBuilder lb{b};
     Value m = state[0], l = state[1], acc = state[2];
@@ -306,6 +327,68 @@ private:
   Value query, key, value;
 };
 
+/// The sizes of `shaped` (static as attributes, dynamic by tensor.dim).
+static SmallVector<OpFoldResult> sizesOf(ImplicitLocOpBuilder &b,
+                                         Value shaped) {
+  SmallVector<OpFoldResult> sizes;
+  auto type = cast<RankedTensorType>(shaped.getType());
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    sizes.push_back(type.isDynamicDim(d)
+                        ? OpFoldResult(tensor::DimOp::create(b, shaped, d))
+                        : OpFoldResult(b.getIndexAttr(type.getDimSize(d))));
+  return sizes;
+}
+
+/// `source` with `extra` zero rows appended along dim 2 (the sequence).
+static Value padSequence(ImplicitLocOpBuilder &b, Value source,
+                         OpFoldResult extra) {
+  auto type = cast<RankedTensorType>(source.getType());
+  SmallVector<OpFoldResult> low(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> high = low;
+  high[2] = extra;
+  Value zero = arith::ConstantOp::create(
+      b, b.getZeroAttr(type.getElementType()));
+  return tensor::PadOp::create(b, Type(), source, low, high, zero);
+}
+
+/// The static-tile form's operands: query padded to whole query tiles,
+/// key and value by one key tile (a tile may start at any key of its
+/// range), and destinations of the padded query length.
+struct PaddedOperands {
+  Value query, key, value;
+  SmallVector<Value> outputs;
+};
+
+static PaddedOperands padOperands(ImplicitLocOpBuilder &b, AttentionOp op,
+                                  const BandedShape &shape) {
+  Emitter e{b};
+  auto queryType = cast<RankedTensorType>(op.getQuery().getType());
+  OpFoldResult queryPad;
+  if (queryType.isDynamicDim(2)) {
+    Value nq = e.dim(op.getQuery(), 2);
+    Value tq = e.index(shape.tileQ);
+    Value whole = e.mul(e.div(e.add(nq, e.index(shape.tileQ - 1)), tq), tq);
+    queryPad = e.sub(whole, nq);
+  } else {
+    int64_t nq = queryType.getDimSize(2);
+    queryPad = b.getIndexAttr(llvm::divideCeil(nq, shape.tileQ) * shape.tileQ -
+                              nq);
+  }
+  PaddedOperands padded;
+  padded.query = padSequence(b, op.getQuery(), queryPad);
+  padded.key = padSequence(b, op.getKey(), b.getIndexAttr(shape.tileK));
+  padded.value = padSequence(b, op.getValue(), b.getIndexAttr(shape.tileK));
+  OpFoldResult paddedLen =
+      sizesOf(b, padded.query)[2];
+  for (Value out : op.getOutputs()) {
+    SmallVector<OpFoldResult> sizes = sizesOf(b, out);
+    sizes[2] = paddedLen;
+    padded.outputs.push_back(tensor::EmptyOp::create(
+        b, sizes, cast<ShapedType>(out.getType()).getElementType()));
+  }
+  return padded;
+}
+
 struct AttentionToLinalg : public OpRewritePattern<AttentionOp> {
   AttentionToLinalg(MLIRContext *context, SpaToLinalgOptions options)
       : OpRewritePattern(context), options(options) {}
@@ -321,19 +404,34 @@ struct AttentionToLinalg : public OpRewritePattern<AttentionOp> {
     Emitter e{b};
     BandedShape shape = bandedShapeOf(op, options);
     BandedTiles tiles(shape, emitBandedValues(b, op, shape.numQueryHeads));
-    AttentionLowering lowering(tiles, op.getQuery(), op.getKey(),
-                               op.getValue());
+    PaddedOperands operands{op.getQuery(), op.getKey(), op.getValue(),
+                            SmallVector<Value>(op.getOutputs())};
+    if (shape.staticTiles)
+      operands = padOperands(b, op, shape);
+    AttentionLowering lowering(tiles, operands.query, operands.key,
+                               operands.value);
 
     Value batch = e.dim(op.getQuery(), 0);
     bool hasLse = op.getOutputs().size() == 2;
     // for b, for h, for i0: thread (out, lse) through iter_args.
-    ValueRange results = tiles.workItemLoops(
-        b, batch, op.getOutputs(),
+    ValueRange loopResults = tiles.workItemLoops(
+        b, batch, operands.outputs,
         [&](ImplicitLocOpBuilder &tb, Value b0, Value head, Value kvHead,
             Value i0, ValueRange tileArgs) {
           return lowering.workItem(tb, b0, head, kvHead, i0, tileArgs[0],
                                    hasLse ? tileArgs[1] : Value());
         });
+    SmallVector<Value> results(loopResults);
+    if (shape.staticTiles) {
+      // Drop the padded query rows.
+      for (auto [result, out] : llvm::zip(results, op.getOutputs())) {
+        auto type = cast<RankedTensorType>(out.getType());
+        SmallVector<OpFoldResult> zeros(type.getRank(), b.getIndexAttr(0));
+        SmallVector<OpFoldResult> ones(type.getRank(), b.getIndexAttr(1));
+        result = tensor::ExtractSliceOp::create(b, type, result, zeros,
+                                                sizesOf(b, out), ones);
+      }
+    }
     rewriter.replaceOp(op, results);
     return success();
   }
@@ -353,7 +451,13 @@ struct ConvertSpaToLinalgPass
       return signalPassFailure();
     }
     // Diagnose what the pattern cannot lower before rewriting anything.
-    WalkResult check = getOperation()->walk([](BandedAttentionOpInterface op) {
+    bool forwardOnly = staticTiles;
+    WalkResult check = getOperation()->walk([&](BandedAttentionOpInterface op) {
+      if (forwardOnly && isa<AttentionGradOp>(op)) {
+        op->emitOpError("has no static-tile form: convert-spa-to-linalg "
+                        "with static-tiles=true lowers spa.attention only");
+        return WalkResult::interrupt();
+      }
       if (!op.hasPureTensorSemantics()) {
         op->emitOpError("convert-spa-to-linalg expects tensor semantics; run "
                        "it before bufferization");
@@ -370,7 +474,7 @@ struct ConvertSpaToLinalgPass
       return signalPassFailure();
 
     RewritePatternSet patterns(&getContext());
-    populateSpaToLinalgPatterns(patterns, {tileQ, tileK});
+    populateSpaToLinalgPatterns(patterns, {tileQ, tileK, staticTiles});
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

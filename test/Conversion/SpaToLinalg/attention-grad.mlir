@@ -23,7 +23,7 @@
 // CHECK-DAG: %[[LOG2E:.*]] = arith.constant 1.44269502 : f32
 // CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // The band table as a [Hq, M, 2] constant, as in the forward.
-// CHECK-DAG: %[[BOUNDS:.*]] = arith.constant dense<{{\[}}{{\[}}[0, 26], [0, 0]], {{\[}}[0, 26], [26, 51]], {{\[}}[0, 26], [51, 76]], {{\[}}[76, 100], [0, 0]]]> : tensor<4x2x2xindex>
+// CHECK-DAG: %[[BOUNDS:.*]] = arith.constant dense<{{\[}}{{\[}}[0, 26], [0, 0]], {{\[}}[0, 26], [26, 51]], {{\[}}[0, 26], [51, 76]], {{\[}}[76, 100], [0, 0]]]> : tensor<4x2x2xi64>
 // dK and dV: zero f32 accumulators over the whole key/value tensors.
 // CHECK: %[[DKE:.*]] = tensor.empty() : tensor<2x2x100x64xf32>
 // CHECK: %[[DKACC:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[DKE]] : tensor<2x2x100x64xf32>)
@@ -51,9 +51,11 @@
 // Per interval slot, clamped bounds give the key range; an empty interval
 // a zero trip count.
 // CHECK: scf.for %[[S:.*]] = %c0 to %c2 step %c1 iter_args(%{{.*}} = %[[DQACC]],
-// CHECK: %[[LO0:.*]] = tensor.extract %[[BOUNDS]][%[[H]], %[[S]], %c0]
-// CHECK: %[[HI0:.*]] = tensor.extract %[[BOUNDS]][%[[H]], %[[S]], %c1]
+// CHECK: %[[LO64:.*]] = tensor.extract %[[BOUNDS]][%[[H]], %[[S]], %c0]
+// CHECK: %[[LO0:.*]] = arith.index_cast %[[LO64]] : i64 to index
 // CHECK: %[[LO:.*]] = arith.minsi %[[LO0]], %c100
+// CHECK: %[[HI64:.*]] = tensor.extract %[[BOUNDS]][%[[H]], %[[S]], %c1]
+// CHECK: %[[HI0:.*]] = arith.index_cast %[[HI64]] : i64 to index
 // CHECK: %[[HI:.*]] = arith.minsi %[[HI0]], %c100
 // CHECK: %[[BEGIN:.*]] = arith.maxsi
 // CHECK: %[[END0:.*]] = arith.minsi

@@ -13,8 +13,9 @@
 // CHECK-LABEL: func.func @layer
 // CHECK-SAME: (%[[Q:.*]]: tensor<2x4x100x64xbf16>, %[[K:.*]]: tensor<2x2x100x64xbf16>, %[[V:.*]]: tensor<2x2x100x32xbf16>, %[[O:.*]]: tensor<2x4x100x32xbf16>, %[[L:.*]]: tensor<2x4x100xf32>)
 // CHECK-NOT: spa.attention
-// The band table becomes a [Hq, M, 2] constant (unused slots 0:0).
-// CHECK-DAG: %[[BOUNDS:.*]] = arith.constant dense<{{\[}}{{\[}}[0, 26], [0, 0]], {{\[}}[0, 26], [26, 51]], {{\[}}[0, 26], [51, 76]], {{\[}}[76, 100], [0, 0]]]> : tensor<4x2x2xindex>
+// The band table becomes a [Hq, M, 2] i64 constant (unused slots 0:0;
+// i64, not index: IREE cannot compile index-typed constant tensors).
+// CHECK-DAG: %[[BOUNDS:.*]] = arith.constant dense<{{\[}}{{\[}}[0, 26], [0, 0]], {{\[}}[0, 26], [26, 51]], {{\[}}[0, 26], [51, 76]], {{\[}}[76, 100], [0, 0]]]> : tensor<4x2x2xi64>
 // Work items: batch, head, query tile.
 // CHECK: scf.for %[[B:.*]] = %c0 to %c2 step %c1 iter_args(%{{.*}} = %[[O]], %{{.*}} = %[[L]])
 // CHECK: scf.for %[[H:.*]] = %c0 to %c4 step %c1
@@ -26,11 +27,13 @@
 // CHECK: linalg.fill ins(%cst{{.*}} : f32)
 // Per interval slot: bounds read from the table ...
 // CHECK: scf.for %[[S:.*]] = %c0 to %c2 step %c1
-// CHECK: %[[LO0:.*]] = tensor.extract %[[BOUNDS]][%[[H]], %[[S]], %c0]
-// CHECK: %[[HI0:.*]] = tensor.extract %[[BOUNDS]][%[[H]], %[[S]], %c1]
+// CHECK: %[[LO64:.*]] = tensor.extract %[[BOUNDS]][%[[H]], %[[S]], %c0]
+// CHECK: %[[LO0:.*]] = arith.index_cast %[[LO64]] : i64 to index
+// CHECK: %[[LO:.*]] = arith.minsi %[[LO0]], %c100
+// CHECK: %[[HI64:.*]] = tensor.extract %[[BOUNDS]][%[[H]], %[[S]], %c1]
+// CHECK: %[[HI0:.*]] = arith.index_cast %[[HI64]] : i64 to index
 // ... clamped to the distances that exist (max(Nq, Nk) = 100), so bounds
 // near INT64_MAX cannot overflow the arithmetic below ...
-// CHECK: %[[LO:.*]] = arith.minsi %[[LO0]], %c100
 // CHECK: %[[HI:.*]] = arith.minsi %[[HI0]], %c100
 // ... give the key range p - hi < j <= p - lo of the tile's rows, clipped to
 // [0, Nk); an empty interval gets a zero trip count.

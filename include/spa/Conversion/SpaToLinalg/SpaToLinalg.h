@@ -17,10 +17,14 @@ namespace spa {
 #define GEN_PASS_DECL_CONVERTSPATOLINALG
 #include "spa/Conversion/Passes.h.inc"
 
-/// Tile sizes of the reference lowering.
+/// The lowering's options (the pass's TableGen options, as a struct for
+/// pipelines and patterns).
 struct SpaToLinalgOptions {
   int64_t tileQ = 32;
   int64_t tileK = 64;
+  /// Every tile tile-q x tile-k: inputs padded, edge keys masked (the form
+  /// IREE compiles; forward only).
+  bool staticTiles = false;
 };
 
 /// Patterns lowering tensor-level spa.attention and spa.attention_grad to

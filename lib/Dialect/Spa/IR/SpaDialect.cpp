@@ -1,7 +1,9 @@
 //===- SpaDialect.cpp - spa dialect registration --------------------------===//
 //
-// Registers the spa dialect's attributes and ops, and the external models
-// (bufferization) that let `spa.attention` move from tensors to memrefs.
+// Registers the spa dialect's attributes and ops, the inliner interface (so
+// `inline` can fold a function around a `spa.attention`, as the torch-mlir
+// import makes, into its caller), and the external models (bufferization)
+// that let `spa.attention` move from tensors to memrefs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,6 +11,7 @@
 #include "spa/Dialect/Spa/IR/BufferizableOpInterfaceImpl.h"
 
 #include "mlir/IR/DialectImplementation.h"
+#include "mlir/Transforms/InliningUtils.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -16,12 +19,25 @@ using namespace mlir::spa;
 
 #include "spa/Dialect/Spa/IR/SpaOpsDialect.cpp.inc"
 
+namespace {
+/// spa's ops are pure functions of their operands (destination style, no
+/// regions), so any of them may move into a caller.
+struct SpaInlinerInterface : public DialectInlinerInterface {
+  using DialectInlinerInterface::DialectInlinerInterface;
+  bool isLegalToInline(Operation *, Region *, bool,
+                       IRMapping &) const final {
+    return true;
+  }
+};
+} // namespace
+
 void SpaDialect::initialize() {
   registerAttributes();
   addOperations<
 #define GET_OP_LIST
 #include "spa/Dialect/Spa/IR/SpaOps.cpp.inc"
       >();
+  addInterfaces<SpaInlinerInterface>();
 }
 
 void mlir::spa::registerSpaDialect(DialectRegistry &registry) {
