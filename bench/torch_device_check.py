@@ -389,6 +389,7 @@ def strided_entries():
         if planned:
             entry["strides"] = [list(planned[i:i + 4]) for i in (0, 4, 8)]
         twin["name"] += "_contiguous"
+        twin["twin_of"] = case["name"]  # built for, and run by, its case
         entries += [entry, twin]
     return entries
 
@@ -419,6 +420,10 @@ def main():
         ROOT, "bench", "torch_device_configs.json"))
     parser.add_argument("--out", default=".")
     parser.add_argument("--only", help="run the configs whose name has this")
+    parser.add_argument("--device", default="cuda:0",
+                        help="cpu: a dry run of the strided checks' "
+                             "plumbing here (spa through the CPU JIT, "
+                             "contiguous outputs)")
     parser.add_argument("--write-strided-configs", metavar="FILE",
                         help="write the strided cases' precompile entries "
                              "(bench/torch_device_strided.json) and exit; "
@@ -429,12 +434,14 @@ def main():
             f.write("[\n" + ",\n".join(json.dumps(e) for e in
                                         strided_entries()) + "\n]\n")
         return 0
-    device = torch.device("cuda", 0)
+    device = torch.device(args.device)
     entries = json.load(open(args.configs))
     report, ok = [], True
     for entry in entries:
         if args.only and args.only not in entry["name"]:
             continue
+        if "twin_of" in entry:
+            continue  # the contiguous path of a strided case: run there
         try:
             if "layout" in entry:
                 ok &= strided_check(entry, device, report)
@@ -448,11 +455,12 @@ def main():
                   flush=True)
     small = [e for e in entries if e["name"] == "tiny_bf16_overhead"]
     result = {"torch": torch.__version__,
-              "device": torch.cuda.get_device_name(device),
+              "device": (torch.cuda.get_device_name(device)
+                         if device.type == "cuda" else "cpu"),
               "launch_path": st.launch_path(),
               "checks": report}
     print("launch path:", result["launch_path"], flush=True)
-    if small:
+    if small and device.type == "cuda":
         result["launch_overhead"] = overhead(small[0], device)
         print("launch overhead:", result["launch_overhead"])
     os.makedirs(args.out, exist_ok=True)
