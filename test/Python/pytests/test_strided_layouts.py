@@ -175,13 +175,15 @@ class Recorder:
 
 @pytest.fixture
 def recorded(monkeypatch):
-    import contextlib
     fwd, grad = Recorder(), Recorder()
     monkeypatch.setattr(spa_cuda, "layers", lambda config, device: (fwd,
                                                                      grad))
-    monkeypatch.setattr(spa_cuda.torch.cuda, "device",
-                        lambda device: contextlib.nullcontext())
     return fwd, grad
+
+
+def _plan(cfg):
+    from spa.torch.plans import CudaPlan
+    return CudaPlan(cfg, torch.device("cpu"))
 
 
 def _config(q, k, v):
@@ -193,14 +195,14 @@ def test_views_reach_the_kernels_without_copies(recorded):
     fwd, grad = recorded
     q, k, v = model_views(device="cpu")
     cfg = _config(q, k, v)
-    spa_cuda.forward(cfg, q, k, v)
+    _plan(cfg).forward(q, k, v)
     (given,) = fwd.calls
     assert all(a is b for a, b in zip(given, (q, k, v)))
     lay = cfg.layouts()
     out = torch.empty_strided((B, H, N, D), lay.output, dtype=q.dtype)
     dout = torch.empty_strided((B, H, N, D), lay.output_grad, dtype=q.dtype)
     lse = torch.empty(B, H, N)
-    spa_cuda.backward(cfg, q, k, v, out, lse, dout)
+    _plan(cfg).backward(q, k, v, out, lse, dout)
     (given,) = grad.calls
     assert all(a is b for a, b in zip(given, (q, k, v, out, lse, dout)))
 
@@ -210,7 +212,7 @@ def test_unusable_and_mismatched_tensors_are_copied(recorded):
     q, k, v = model_views(device="cpu", extra=4)  # v: unusable token stride
     q.normal_(), k.normal_(), v.normal_()
     cfg = _config(q, k, v)
-    spa_cuda.forward(cfg, q, k, v)
+    _plan(cfg).forward(q, k, v)
     (given,) = fwd.calls
     assert given[0] is q and given[1] is k and given[2] is not v
     assert given[2].is_contiguous() and torch.equal(given[2], v)
@@ -218,7 +220,7 @@ def test_unusable_and_mismatched_tensors_are_copied(recorded):
     lay = cfg.layouts()
     out = torch.empty_strided((B, H, N, D), lay.output, dtype=q.dtype)
     dout = torch.randn(B, H, N, D).to(q.dtype)  # contiguous
-    spa_cuda.backward(cfg, q, k, v, out, torch.empty(B, H, N), dout)
+    _plan(cfg).backward(q, k, v, out, torch.empty(B, H, N), dout)
     (given,) = grad.calls
     assert given[5] is not dout and torch.equal(given[5], dout)
     assert given[5].stride() == lay.output_grad
