@@ -56,7 +56,7 @@ sys.path.append(os.path.join(ROOT, "python"))
 
 import gpt_data  # noqa: E402
 from baselines import closed_form_mask_mod, forward_backward  # noqa: E402
-from gpt_model import GPT, GPTConfig  # noqa: E402
+from gpt_model import GPT, GPTConfig, Rotary  # noqa: E402
 
 METHODS = ("sdpa", "flex", "spa")
 POLICY = "local_plus_band"
@@ -199,18 +199,112 @@ def band_table(heads: int, n: int, log=print, device=None) -> Dict:
                 proof_s=proof_s)
 
 
-def kernel_configs(args, log=print) -> List[dict]:
-    """spa.torch.precompile entries for every spa call of the run: one per
-    sequence length (every layer makes the same call)."""
+def model_layout_qkv(batch: int, n: int, heads: int, kv_heads: int,
+                     hd: int, dtype, device, generator=None):
+    """q, k, v (and dout) with the strides the model's attention call has:
+    q and k token-major views of the rotary embedding's [B, N, H, D]
+    output, v a slice of the fused qkv projection [B, N, (Hq + 2 Hkv) D]
+    (gpt_model.Block), dout token-major like the gradient of
+    `y.transpose(1, 2).reshape(b, n, h * d)`."""
+    def rand(*shape):
+        if device.type == "meta":
+            return torch.empty(*shape, dtype=dtype, device=device)
+        return torch.randn(*shape, dtype=dtype, device=device,
+                           generator=generator)
+    q = rand(batch, n, heads, hd).transpose(1, 2)
+    k = rand(batch, n, kv_heads, hd).transpose(1, 2)
+    qkv = rand(batch, n, (heads + 2 * kv_heads) * hd)
+    v = qkv[..., (heads + kv_heads) * hd:].view(
+        batch, n, kv_heads, hd).transpose(1, 2)
+    dout = rand(batch, n, heads, hd).transpose(1, 2)
+    return q, k, v, dout
+
+
+def traced_configs(args, n: int, batch: int, table, log=print) -> List:
+    """The spa.torch kernel configurations of one training step at length
+    n, from the model's real call pattern, without a GPU: the model runs
+    forward and backward on the meta device (no memory; for the bf16 run,
+    bf16 weights stand in for autocast's bf16 projections, which give the
+    same layouts), and its attention computes each call's KernelConfig as
+    spa.torch does on the target (KernelConfig.from_tensors: shapes, dtype,
+    bands, and the q/k/v strides the kernels read in place), returning out
+    and the gradients in spa's layouts. Also the standalone attention
+    timing's call (attention_ms, the same layouts). Returns the distinct
+    configurations, in first-call order."""
+    from spa.torch.arguments import TORCH_TO_IR, check_scale, encode_bands
+    from spa.torch.config import KernelConfig
+    from spa.arguments import same_strides
+    from spa.torch.layouts import empty
     target = "cpu" if torch.device(args.device).type == "cpu" else TARGET_GPU
+    dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
+    hd = args.model.head_dim
+    flat, scale = encode_bands(table), check_scale(None, hd)
+    calls: Dict = {}  # config -> [calls, dout copies]
+
+    def config_of(q, k, v):
+        config = KernelConfig.from_tensors(target, q, k, v,
+                                           TORCH_TO_IR[q.dtype], flat, "",
+                                           "causal", -1, scale)
+        calls.setdefault(config, [0, 0])
+        return config
+
+    class Traced(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, q, k, v):
+            ctx.config = config_of(q, k, v)
+            calls[ctx.config][0] += 1
+            ctx.layouts, ctx.shapes = ctx.config.layouts(), (q, k, v)
+            b, h, m, _ = q.shape
+            return empty(q, (b, h, m, v.shape[3]), ctx.layouts.output)
+
+        @staticmethod
+        def backward(ctx, dout):
+            lay, (q, k, v) = ctx.layouts, ctx.shapes
+            if not same_strides(tuple(dout.shape), lay.output_grad,
+                                dout.stride()):
+                calls[ctx.config][1] += 1  # spa.torch copies dout
+            return (empty(q, q.shape, lay.query_grad),
+                    empty(k, k.shape, lay.key_grad),
+                    empty(v, v.shape, lay.value_grad))
+
+    meta = torch.device("meta")
+    with meta:
+        model = GPT(args.model).to(dtype)
+    # Its rotary tables start on the CPU (and move to the tokens' device).
+    model.rotary = Rotary(args.model.head_dim, args.model.rope_base)
+    tokens = torch.zeros(batch, n, dtype=torch.long, device=meta)
+    model.loss(tokens, tokens, Traced.apply).backward()
+    if not args.no_attention_timing:
+        config_of(*model_layout_qkv(batch, n, args.heads, args.kv_heads, hd,
+                                    dtype, meta)[:3])
+    for config, (count, copies) in calls.items():
+        log(f"N={n}: {count} attention call(s) per step with "
+            f"{config.describe()}" +
+            (f"; dout copied into out's layout {copies} time(s)" if copies
+             else ""))
+    return list(calls)
+
+
+def kernel_configs(args, log=print) -> List[dict]:
+    """spa.torch.precompile entries for every spa call of the run (traced
+    from the model, traced_configs): per sequence length, every layer makes
+    the same call."""
     entries = []
     for n, b in zip(args.seq_lens, args.batch):
         bands = band_table(args.heads, n, log)["table"]
-        entries.append(dict(
-            name=f"train_gpt_n{n}", target=target, batch=b,
-            heads=args.heads, kv_heads=args.kv_heads, seq_len=n,
-            head_dim=args.model.head_dim, dtype=args.dtype, mode="causal",
-            bands=[[list(iv) for iv in head] for head in bands]))
+        configs = traced_configs(args, n, b, bands, log)
+        for i, config in enumerate(configs):
+            entry = dict(
+                name=f"train_gpt_n{n}" + (f"_{i}" if i else ""),
+                target=config.target, batch=config.batch,
+                heads=config.heads, kv_heads=config.kv_heads,
+                seq_len=config.key_len, head_dim=config.head_dim,
+                dtype=config.dtype, mode=config.mode,
+                bands=[[list(iv) for iv in head] for head in bands])
+            if config.strides:
+                entry["strides"] = [list(config.strides[i:i + 4])
+                                    for i in (0, 4, 8)]
+            entries.append(entry)
     return entries
 
 
@@ -302,18 +396,15 @@ def train(model: GPT, init: Dict, attention: Callable, inputs, targets,
 
 def attention_ms(attention: Callable, args, batch: int, n: int,
                  device: torch.device) -> float:
-    """One attention call, forward + backward, alone at the step's shapes
-    and dtype (ms)."""
+    """One attention call, forward + backward, alone at the step's shapes,
+    dtype and layouts (ms)."""
     dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
     gen = torch.Generator(device=device).manual_seed(1)
-    hd = args.model.head_dim
-
-    def rand(h):
-        return torch.randn(batch, h, n, hd, device=device, dtype=dtype,
-                           generator=gen).requires_grad_()
-    q, k, v = rand(args.heads), rand(args.kv_heads), rand(args.kv_heads)
-    dout = torch.randn(batch, args.heads, n, hd, device=device, dtype=dtype,
-                       generator=gen)
+    # The layouts the model's call has (token-major views, v a slice of
+    # the fused projection): what every method meets in training.
+    q, k, v, dout = model_layout_qkv(batch, n, args.heads, args.kv_heads,
+                                     args.model.head_dim, dtype, device, gen)
+    q, k, v = (t.detach().requires_grad_() for t in (q, k, v))
     run = forward_backward(attention, q, k, v, dout)
     if device.type == "cuda":
         from spa.runtime.timing import bench_ms

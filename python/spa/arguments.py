@@ -8,8 +8,8 @@ values change meaning, f32 into bf16 rounds. Every message names the
 argument by index and name, with what was expected and what was given.
 
 Pure Python without a torch import: tensors are read only through `.dtype`,
-`.shape`, `.device`, `.stride()` and `.is_contiguous()`, so the CUDA checks
-run (and are tested) on machines without a GPU.
+`.shape`, `.device`, `.stride()` and `.is_contiguous()`, so the CUDA
+checks run (and are tested) on machines without a GPU.
 """
 
 from typing import Optional, Sequence
@@ -69,11 +69,45 @@ def check_tensor(index: int, spec: dict, tensor, device: str) -> None:
     if str(tensor.device) != device:
         raise ValueError(f"{where}: expected a tensor on {device}, got one on "
                          f"{tensor.device}; move it with .to('{device}')")
-    if not tensor.is_contiguous():
-        # The kernel indexes dense row-major buffers: any other stride
-        # would read the wrong elements.
-        raise ValueError(f"{where}: expected a contiguous tensor, got strides "
-                         f"{tuple(tensor.stride())}; call .contiguous()")
+    check_layout(where, spec, tensor)
+
+
+def same_strides(shape: Sequence[int], expected: Sequence[int],
+                 given: Sequence[int]) -> bool:
+    """Strides agree on every dimension longer than 1 (the others never
+    move an address, and PyTorch reports them freely)."""
+    return len(expected) == len(given) and all(
+        size <= 1 or e == g for size, e, g in zip(shape, expected, given))
+
+
+def check_layout(where: str, spec: dict, tensor) -> None:
+    """The tensor's strides are the ones the kernel was compiled for
+    (launch.json's `strides`; contiguous where an older artifact has none).
+    The data pointer's alignment is checked per call by the layer."""
+    expected = spec.get("strides")
+    if expected is None or list(expected) == _row_major(spec["shape"]):
+        if not tensor.is_contiguous():
+            # The kernel indexes dense row-major buffers: any other stride
+            # would read the wrong elements.
+            raise ValueError(f"{where}: expected a contiguous tensor, got "
+                             f"strides {tuple(tensor.stride())}; call "
+                             ".contiguous()")
+    elif not same_strides(tuple(tensor.shape), expected, tensor.stride()):
+        # The kernel folds the strides into its addresses at compile time:
+        # any other layout would read or write the wrong elements.
+        raise ValueError(f"{where}: expected strides {tuple(expected)}, the "
+                         "layout the kernel was compiled for, got "
+                         f"{tuple(tensor.stride())}; copy it into that layout "
+                         "(torch.empty_strided(shape, strides).copy_(t)) or "
+                         "compile the layer for its strides")
+
+
+def _row_major(shape: Sequence[int]) -> list:
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(int(size), 1)
+    return strides[::-1]
 
 
 def check_tensors(what: str, noun: str, tensors: Sequence,

@@ -125,6 +125,10 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
         raise ValueError(f"backward=True: the gradient compiles for target "
                          f"'cpu' only, got '{target}'")
     if isinstance(source, LayerSpec):
+        if source.strided() and target == "cpu":
+            raise ValueError("strided layouts (LayerSpec.layouts) compile for "
+                             "CUDA targets only; the CPU path takes "
+                             "contiguous arrays")
         if entry is None:
             entry = ((source.name, source.name + "_grad") if backward
                      else source.name)

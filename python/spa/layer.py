@@ -214,6 +214,134 @@ def layer_grad_mlir(*, batch: Optional[int], heads: int, kv_heads: int,
     return "\n".join(lines) + "\n"
 
 
+def contiguous_strides(shape: Sequence[int]) -> Tuple[int, ...]:
+    """Row-major element strides of `shape`."""
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(int(size), 1)
+    return tuple(reversed(strides))
+
+
+# The buffers of a layer whose strides a caller may choose (the forward's
+# log-sum-exp, [B, Hq, Nq] f32, is always contiguous).
+LAYOUT_OPERANDS = ("query", "key", "value", "output", "output_grad",
+                   "query_grad", "key_grad", "value_grad")
+
+
+@dataclass(frozen=True)
+class Layouts:
+    """Element strides of a layer's 4-D buffers, each a tuple of four ints
+    or None (contiguous). A layer with any non-contiguous layout is written
+    at the memref level (`layer_memref_mlir`): the GPU kernels then index
+    the caller's views (a token-major `q.transpose(1, 2)`, a slice of a
+    fused qkv projection) in place; convert-spa-to-gpu checks the strides
+    (offset 0, innermost 1, 16-byte aligned rows, heads and batches)."""
+    query: Optional[Tuple[int, ...]] = None
+    key: Optional[Tuple[int, ...]] = None
+    value: Optional[Tuple[int, ...]] = None
+    output: Optional[Tuple[int, ...]] = None
+    output_grad: Optional[Tuple[int, ...]] = None
+    query_grad: Optional[Tuple[int, ...]] = None
+    key_grad: Optional[Tuple[int, ...]] = None
+    value_grad: Optional[Tuple[int, ...]] = None
+
+    def __post_init__(self):
+        for name in LAYOUT_OPERANDS:
+            strides = getattr(self, name)
+            if strides is None:
+                continue
+            if (isinstance(strides, (str, bytes)) or
+                    not isinstance(strides, Sequence) or len(strides) != 4):
+                raise TypeError(f"layouts.{name} must be four strides or "
+                                f"None, got {strides!r}")
+            check_sizes([(f"layouts.{name}[{d}]", s, 0, False)
+                         for d, s in enumerate(strides)])
+            object.__setattr__(self, name, tuple(int(x) for x in strides))
+
+    def strides(self, name: str, shape: Sequence[int]) -> Tuple[int, ...]:
+        given = getattr(self, name)
+        return contiguous_strides(shape) if given is None else given
+
+    def is_contiguous(self, shapes: dict) -> bool:
+        """True when every layout is the row-major one of its shape in
+        `shapes` (name -> shape)."""
+        return all(self.strides(n, shapes[n]) == contiguous_strides(shapes[n])
+                   for n in LAYOUT_OPERANDS)
+
+
+def _memref(shape: Sequence[int], dtype: str,
+            strides: Optional[Sequence[int]] = None) -> str:
+    dims = "x".join(str(d) for d in shape)
+    if strides is None or tuple(strides) == contiguous_strides(shape):
+        return f"memref<{dims}x{dtype}>"
+    return (f"memref<{dims}x{dtype}, strided<["
+            + ", ".join(str(s) for s in strides) + "]>>")
+
+
+def layer_memref_mlir(*, batch: int, heads: int, kv_heads: int,
+                      query_len: int, key_len: int, head_dim: int,
+                      value_dim: int, dtype: str, mode: str, bands: Bands,
+                      layouts: Layouts, window: Optional[int] = None,
+                      tile: Optional[Tuple[int, int]] = None,
+                      scale: Optional[float] = None, backward: bool = False,
+                      name: str = "layer") -> str:
+    """The layer in destination-passing style on buffers of static shape
+    and the strides of `layouts`:
+
+        func.func @<name>(%q, %k, %v, %o, %lse)      spa.attention
+        func.func @<name>_grad(%q, %k, %v, %o, %lse, %do, %dq, %dk, %dv)
+                                                     (backward=True)
+
+    For the GPU (spa-to-nvvm bufferizes nothing here and the kernels take
+    the buffers' layouts as they are); the log-sum-exp is contiguous.
+    """
+    _check_layer(heads, kv_heads, query_len, key_len, head_dim, value_dim,
+                 batch, dtype, scale)
+    if None in (batch, query_len, key_len):
+        raise ValueError("strided layouts need static shapes (batch, "
+                         "query_len and key_len)")
+    shapes = layout_shapes(batch, heads, kv_heads, query_len, key_len,
+                           head_dim, value_dim)
+    t = {n: _memref(shapes[n], dtype, layouts.strides(n, shapes[n]))
+         for n in LAYOUT_OPERANDS}
+    lse_t = _memref((batch, heads, query_len), "f32")
+    scale_text = f" scale({float_literal(scale)})" if scale is not None else ""
+    attr = bands_attr(mode, bands, window=window, tile=tile)
+    lines = [f"func.func @{name}(%q: {t['query']}, %k: {t['key']}, "
+             f"%v: {t['value']}, %o: {t['output']}, %l: {lse_t}) {{",
+             f"  spa.attention bands({attr}){scale_text}",
+             f"      ins(%q, %k, %v : {t['query']}, {t['key']}, "
+             f"{t['value']})",
+             f"      outs(%o, %l : {t['output']}, {lse_t})",
+             "  return", "}"]
+    if backward:
+        ins = (f"{t['query']}, {t['key']}, {t['value']}, {t['output']}, "
+               f"{lse_t}, {t['output_grad']}")
+        outs = f"{t['query_grad']}, {t['key_grad']}, {t['value_grad']}"
+        lines += ["",
+                  f"func.func @{name}_grad(%q: {t['query']}, %k: {t['key']}, "
+                  f"%v: {t['value']}, %o: {t['output']}, %lse: {lse_t}, "
+                  f"%do: {t['output_grad']}, %dq: {t['query_grad']}, "
+                  f"%dk: {t['key_grad']}, %dv: {t['value_grad']}) {{",
+                  f"  spa.attention_grad bands({attr}){scale_text}",
+                  f"      ins(%q, %k, %v, %o, %lse, %do : {ins})",
+                  f"      outs(%dq, %dk, %dv : {outs})",
+                  "  return", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def layout_shapes(batch, heads, kv_heads, query_len, key_len, head_dim,
+                  value_dim) -> dict:
+    """The shape of each of LAYOUT_OPERANDS."""
+    q = (batch, heads, query_len, head_dim)
+    k = (batch, kv_heads, key_len, head_dim)
+    v = (batch, kv_heads, key_len, value_dim)
+    o = (batch, heads, query_len, value_dim)
+    return dict(query=q, key=k, value=v, output=o, output_grad=o,
+                query_grad=q, key_grad=k, value_grad=v)
+
+
 @dataclass
 class LayerSpec:
     """One `spa.attention` layer.
@@ -238,6 +366,10 @@ class LayerSpec:
     scale: Optional[float] = None
     with_lse: bool = True
     name: str = "layer"
+    # Strides of the buffers (None: all contiguous). A non-contiguous
+    # layout writes the layer at the memref level (layer_memref_mlir; GPU
+    # only, static shapes).
+    layouts: Optional[Layouts] = None
 
     def __post_init__(self):
         # Checked here, under the field names the caller used, before any
@@ -260,10 +392,25 @@ class LayerSpec:
     def bands_attr(self) -> str:
         return bands_attr(self.mode, self._bands(), window=self.window)
 
+    def strided(self) -> bool:
+        """True when `layouts` holds a non-contiguous layout (the layer is
+        then written on buffers)."""
+        if self.layouts is None:
+            return False
+        if self.seq_len is None:
+            return True  # to_mlir refuses it
+        kv = self.heads if self.kv_heads is None else self.kv_heads
+        nq = self.seq_len if self.query_len is None else self.query_len
+        dv = self.head_dim if self.value_dim is None else self.value_dim
+        return not self.layouts.is_contiguous(layout_shapes(
+            self.batch, self.heads, kv, nq, self.seq_len, self.head_dim, dv))
+
     def to_mlir(self, backward: bool = False) -> str:
         """The layer as `func.func @<name>(q, k, v)`; with `backward=True`
         also `@<name>_grad(q, k, v, out, lse, dout) -> (dq, dk, dv)` in the
-        same module (same bands text, so both get the same table)."""
+        same module (same bands text, so both get the same table).
+        With non-contiguous `layouts` the functions take their outputs as
+        buffers instead (layer_memref_mlir)."""
         dynamic = self.seq_len is None
         params = dict(
             batch=self.batch, heads=self.heads,
@@ -275,6 +422,15 @@ class LayerSpec:
                        else self.value_dim), dtype=self.dtype,
             mode=self.mode, bands=self._bands(), window=self.window,
             scale=self.scale, with_lse=self.with_lse, name=self.name)
+        if self.strided():
+            if dynamic:
+                raise ValueError("strided layouts need a static seq_len")
+            if not self.with_lse:
+                raise ValueError("strided layouts write the log-sum-exp: "
+                                 "with_lse must be True")
+            del params["with_lse"]
+            return layer_memref_mlir(layouts=self.layouts,
+                                     backward=backward, **params)
         text = layer_mlir(**params)
         if backward:
             if not self.with_lse:

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelConfig.h"
+#include "BufferLayout.h"
 
 #include "spa/Dialect/Spa/IR/PlanInterop.h"
 
@@ -93,12 +94,8 @@ LogicalResult mlir::spa::gpu_kernel::readOpGeometry(
   if (!bands)
     return op->emitOpError("the GPU path needs a concrete band table with a "
                            "static key length; run -spa-balance-bands");
-  for (Value v : op->getOperands())
-    if (!cast<MemRefType>(v.getType()).hasStaticShape() ||
-        !cast<MemRefType>(v.getType()).getLayout().isIdentity())
-      return op->emitOpError("the GPU path needs static shapes and identity "
-                             "layouts, got ")
-             << v.getType();
+  if (failed(checkBufferLayouts(op)))
+    return failure();
   auto qType = cast<MemRefType>(op.getQuery().getType());
   auto kType = cast<MemRefType>(op.getKey().getType());
   cfg.elementType = qType.getElementType();

@@ -95,7 +95,8 @@ std::string validateOptions(const ConvertSpaToGPUOptions &options);
 /// tables are bounded by (before any table is built). Emits a located error
 /// and fails when the op cannot take the GPU path with these options.
 /// What every kernel of an op reads the same way: buffers of static shape
-/// and identity layout, a concrete band table; fills the geometry (B, heads,
+/// and a layout the kernels index (identity or static strides, see
+/// BufferLayout.h), a concrete band table; fills the geometry (B, heads,
 /// lengths, D, Dv from `value`), element type, mode, scale and intervals
 /// per head. Each caller checks its own element types and extents.
 LogicalResult readOpGeometry(BandedAttentionOpInterface op, Value value,

@@ -144,6 +144,10 @@ llvm::json::Object KernelLaunch::toJson(gpu::GPUFuncOp func) const {
     a["name"] = name;
     a["dtype"] = text(type.getElementType());
     a["shape"] = array(type.getShape());
+    // Element strides of the layout the kernel indexes (contiguous for an
+    // identity layout); the runtime checks every tensor against them.
+    // convert-spa-to-gpu admits static strided layouts only.
+    a["strides"] = array(type.getStridesAndOffset().first);
     switch (argRole(name)) {
     case KernelArgRole::Constant:
       a["kind"] = "constant";

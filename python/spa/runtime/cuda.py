@@ -81,9 +81,10 @@ class OpLaunches:
 
 def op_launches(metadata: Dict, op: Optional[int] = None) -> OpLaunches:
     """Groups launch.json's kernels by op (`op` may be left out when the
-    artifact holds one op); inputs and outputs in the op's operand order. A buffer shared by kernels must have one dtype
-    and shape; a name that is an output of the op may not be read by a later
-    kernel of it as an input."""
+    artifact holds one op); inputs and outputs in the op's operand order.
+    A buffer shared by kernels must have one dtype, shape and layout; a
+    name that is an output of the op may not be read by a later kernel of
+    it as an input."""
     kernels = metadata["kernels"]
     ops = sorted({k.get("op", 0) for k in kernels})
     if op is None:
@@ -104,13 +105,17 @@ def op_launches(metadata: Dict, op: Optional[int] = None) -> OpLaunches:
             name = arg["name"]
             if name in seen:
                 first = seen[name]
-                if (first["kind"], first["dtype"], list(first["shape"])) != (
-                        arg["kind"], arg["dtype"], list(arg["shape"])):
+                if (first["kind"], first["dtype"], list(first["shape"]),
+                        first.get("strides")) != (
+                        arg["kind"], arg["dtype"], list(arg["shape"]),
+                        arg.get("strides")):
                     raise ValueError(
                         f"{kernel['name']}: argument '{name}' is "
-                        f"{arg['kind']} {arg['dtype']} {arg['shape']} but "
-                        f"{first['kind']} {first['dtype']} {first['shape']} "
-                        "in an earlier kernel of the op")
+                        f"{arg['kind']} {arg['dtype']} {arg['shape']} "
+                        f"strides {arg.get('strides')} but {first['kind']} "
+                        f"{first['dtype']} {first['shape']} strides "
+                        f"{first.get('strides')} in an earlier kernel of "
+                        "the op")
                 continue
             seen[name] = arg
             groups[arg["kind"]].append(arg)
@@ -141,6 +146,18 @@ def _check(cu, ret, what):
         _, name = cu.cuGetErrorName(err)
         raise RuntimeError(f"{what}: {name.decode() if name else int(err)}")
     return values[0] if len(values) == 1 else (values or None)
+
+
+def _strides(spec: Dict):
+    """An argument's strides from launch.json, or None (contiguous)."""
+    strides = spec.get("strides")
+    return None if strides is None else tuple(strides)
+
+
+def _empty(torch, shape, strides, dtype, device):
+    if strides is None:
+        return torch.empty(shape, dtype=dtype, device=device)
+    return torch.empty_strided(shape, strides, dtype=dtype, device=device)
 
 
 def handle_value(handle) -> int:
@@ -251,8 +268,13 @@ class CudaLayer:
                     self.kernels, functions, self._constants)]
         self.context = context
         self.launcher = make_launcher(plan, len(slot_of), context)
-        self._allocations = [(tuple(spec["shape"]), self._dtype(spec["dtype"]))
+        # Outputs and scratch in the contract's layout (strided where the
+        # kernels were compiled for strided views; launch.json's
+        # `strides`, contiguous where an older artifact has none).
+        self._allocations = [(tuple(spec["shape"]), _strides(spec),
+                              self._dtype(spec["dtype"]))
                              for spec in self.outputs + self.scratch]
+        self._input_strides = [_strides(spec) for spec in self.inputs]
         self._outputs = len(self.outputs)
         self._raw_stream = raw_stream
 
@@ -266,7 +288,9 @@ class CudaLayer:
         except AttributeError:
             signature = None
         if signature in self._signatures and all(
-                t.is_contiguous() for t in inputs):
+                t.is_contiguous() if strides is None else
+                t.stride() == strides
+                for t, strides in zip(inputs, self._input_strides)):
             return
         # A wrong dtype, shape, device or layout would make the kernel read
         # or write the wrong memory: check everything it touches.
@@ -292,18 +316,19 @@ class CudaLayer:
     def run_prechecked(self, inputs, outputs: Optional[List] = None):
         """The call without the argument check, for a caller that had
         tensors of the same types, dtypes, shapes and devices pass it and
-        hands in contiguous ones (spa.torch.fastpath keys its entries by
-        exactly these). The launcher still refuses null or misaligned
+        hands in ones of the contract's layouts (spa.torch.fastpath keys its
+        entries by exactly these, plans.py lays the tensors out). The launcher still refuses null or misaligned
         pointers."""
         torch = self._torch
         device = self.device
         if outputs is None:
-            buffers = [torch.empty(shape, dtype=dtype, device=device)
-                       for shape, dtype in self._allocations]
+            buffers = [_empty(torch, shape, strides, dtype, device)
+                       for shape, strides, dtype in self._allocations]
         else:
             buffers = list(outputs) + [
-                torch.empty(shape, dtype=dtype, device=device)
-                for shape, dtype in self._allocations[self._outputs:]]
+                _empty(torch, shape, strides, dtype, device)
+                for shape, strides, dtype in
+                self._allocations[self._outputs:]]
         # Scratch lives for this call only; the op's first kernel that uses
         # it writes every element before any kernel reads it.
         pointers = [t.data_ptr() for t in inputs]

@@ -1,6 +1,7 @@
 """One kernel configuration: everything that decides the compiled code of a
-`spa::attention` call (shapes, dtype, bands, mode, scale, target), its
-LayerSpec, its cache key and the precompile command that builds it."""
+`spa::attention` call (shapes, dtype, bands, mode, scale, target, and on
+CUDA the strides of q, k and v), its LayerSpec, its cache key and the
+precompile command that builds it."""
 
 import hashlib
 import json
@@ -8,7 +9,7 @@ import shlex
 from dataclasses import asdict, dataclass
 from typing import List, Optional, Tuple
 
-from ..layer import LayerSpec, float_literal
+from ..layer import LayerSpec, Layouts, float_literal
 from .arguments import decode_bands, optional
 
 # Bumped when the cache's layout or what a key covers changes.
@@ -31,14 +32,29 @@ class KernelConfig:
     bands: Tuple[int, ...]  # flat table (arguments.encode_bands) or ()
     window: int          # -1: the policy's default
     scale: float
+    # CUDA: the q, k, v strides the kernels index in place (12 ints,
+    # layouts.plan_strides), () for contiguous tensors; out, dout and the
+    # gradients follow from them (layouts.layouts_of).
+    strides: Tuple[int, ...] = ()
 
     @classmethod
     def from_tensors(cls, target: str, q, k, v, dtype: str, bands, policy,
                      mode, window, scale) -> "KernelConfig":
+        from .layouts import plan_strides
         b, hq, nq, d = (int(x) for x in q.shape)
         hk, nk, dv = int(k.shape[1]), int(k.shape[2]), int(v.shape[3])
+        strides = plan_strides(q, k, v) if target.startswith("cuda") else ()
         return cls(target, b, hq, hk, nq, nk, d, dv, dtype, mode, policy,
-                   tuple(int(x) for x in bands), int(window), float(scale))
+                   tuple(int(x) for x in bands), int(window), float(scale),
+                   strides)
+
+    def layouts(self) -> Layouts:
+        """Every 4-D buffer's strides (all given, contiguous where the
+        tensors are)."""
+        from .layouts import layouts_of
+        return layouts_of(self.batch, self.heads, self.kv_heads,
+                          self.query_len, self.key_len, self.head_dim,
+                          self.value_dim, self.strides)
 
     def table(self) -> Optional[List[List[Tuple[int, int]]]]:
         return decode_bands(self.bands) if not self.policy else None
@@ -50,7 +66,8 @@ class KernelConfig:
             value_dim=self.value_dim, batch=self.batch, dtype=self.dtype,
             policy=self.policy or "local_plus_band", bands=self.table(),
             mode=self.mode, window=optional(self.window), scale=self.scale,
-            with_lse=True, name="layer")
+            with_lse=True, name="layer",
+            layouts=self.layouts() if self.strides else None)
 
     def mlir(self) -> str:
         """The module compiled: `@layer` and `@layer_grad`."""
@@ -62,6 +79,10 @@ class KernelConfig:
         text the IR carries."""
         fields = asdict(self)
         fields["scale"] = float_literal(self.scale)
+        if not self.strides:
+            # Contiguous configurations keep the keys they had before
+            # strides were part of a configuration.
+            del fields["strides"]
         text = json.dumps([CACHE_FORMAT, fields], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -71,7 +92,10 @@ class KernelConfig:
         return (f"{self.target} {self.dtype} B={self.batch} Hq={self.heads} "
                 f"Hkv={self.kv_heads} Nq={self.query_len} Nk={self.key_len} "
                 f"D={self.head_dim} Dv={self.value_dim} {self.mode} {choice}"
-                f" scale={self.scale!r}")
+                f" scale={self.scale!r}" + (
+                    " strides q={} k={} v={}".format(
+                        *(list(self.strides[i:i + 4]) for i in (0, 4, 8)))
+                    if self.strides else ""))
 
     def precompile_args(self) -> List[str]:
         """The `python -m spa.torch.precompile` arguments that build this
@@ -91,6 +115,10 @@ class KernelConfig:
             args += ["--bands", json.dumps(self.table(),
                                            separators=(",", ":"))]
         args += ["--scale", repr(self.scale)]
+        if self.strides:
+            args += ["--strides", json.dumps(
+                [list(self.strides[i:i + 4]) for i in (0, 4, 8)],
+                separators=(",", ":"))]
         return args
 
     def precompile_command(self) -> str:

@@ -100,8 +100,11 @@ def call_key(q, k, v, policy, bands, mode, window, scale, return_lse):
         band_key = _bands_key(bands)
         if band_key is None:
             return None
+    # Strides too: an entry keeps its plan, whose kernels are compiled for
+    # the layouts of q, k and v (plans.py).
     return (q.dtype, k.dtype, v.dtype, q.device, k.device, v.device,
-            q.shape, k.shape, v.shape, type(policy), policy, band_key,
+            q.shape, k.shape, v.shape, q.stride(), k.stride(), v.stride(),
+            type(policy), policy, band_key,
             type(mode), mode, type(window), window, type(scale), scale,
             type(return_lse), return_lse)
 

@@ -23,6 +23,7 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
+from .layouts import call_layouts, empty
 from .plans import plan_for
 
 Args = Tuple[List[int], str, str, int, float]
@@ -34,13 +35,31 @@ def _no_work(q, k) -> bool:
     return q.shape[0] == 0 or q.shape[2] == 0 or k.shape[2] == 0
 
 
+# Output layouts (layouts.call_layouts): on CUDA out follows q's dimension
+# order and dq, dk, dv follow q, k, v, so a token-major caller gets
+# token-major results; lse is contiguous. The fake kernels return the same
+# strides as the real ones (torch.compile relies on them).
+
+def _empty_outputs(q, k, v):
+    b, hq, nq, _ = q.shape
+    lay = call_layouts(q, k, v)
+    return (empty(q, (b, hq, nq, v.shape[3]), lay.output),
+            q.new_empty((b, hq, nq), dtype=torch.float32))
+
+
+def _empty_grads(q, k, v):
+    lay = call_layouts(q, k, v)
+    return (empty(q, q.shape, lay.query_grad),
+            empty(k, k.shape, lay.key_grad),
+            empty(v, v.shape, lay.value_grad))
+
+
 def forward_impl(q, k, v, bands, policy, mode, window, scale):
     """(out, lse): the op's computation, shared by the op and the eager fast
     path (fastpath.py), which differ only in how they are dispatched."""
-    b, hq, nq, _ = q.shape
     if _no_work(q, k):
-        return (q.new_zeros((b, hq, nq, v.shape[3])),
-                q.new_full((b, hq, nq), float("-inf"), dtype=torch.float32))
+        out, lse = _empty_outputs(q, k, v)
+        return out.zero_(), lse.fill_(float("-inf"))
     plan = plan_for(q, k, v, bands, policy, mode, window, scale)
     return plan.forward(q, k, v)
 
@@ -50,15 +69,16 @@ def backward_impl(dout, dlse, q, k, v, out, lse, bands, policy, mode,
     """(dq, dk, dv), with lse's term where dlse is given (_lse_terms).
     `plan`: the forward's, where the caller has it."""
     if _no_work(q, k):
-        return q.new_zeros(q.shape), k.new_zeros(k.shape), v.new_zeros(v.shape)
+        return tuple(t.zero_() for t in _empty_grads(q, k, v))
     if plan is None:
         plan = plan_for(q, k, v, bands, policy, mode, window, scale)
     dout = dout.to(out.dtype)
     dq, dk, dv = plan.backward(q, k, v, out, lse, dout)
     if dlse is not None:
         lq, lk = _lse_terms(plan, q, k, v, out, lse, dlse)
-        dq = (dq.float() + lq.float()).to(q.dtype)
-        dk = (dk.float() + lk.float()).to(k.dtype)
+        # In place: the sums keep dq's and dk's layouts (the fake's).
+        dq.copy_(dq.float() + lq.float())
+        dk.copy_(dk.float() + lk.float())
     return dq, dk, dv
 
 
@@ -71,9 +91,7 @@ def attention_op(q: Tensor, k: Tensor, v: Tensor, bands: List[int],
 
 @attention_op.register_fake
 def _attention_fake(q, k, v, bands, policy, mode, window, scale, lse_grad):
-    b, hq, nq, _ = q.shape
-    return (q.new_empty((b, hq, nq, v.shape[3])),
-            q.new_empty((b, hq, nq), dtype=torch.float32))
+    return _empty_outputs(q, k, v)
 
 
 @torch.library.custom_op("spa::attention_backward", mutates_args=())
@@ -96,7 +114,8 @@ def _lse_terms(plan, q, k, v, out, lse, dlse):
     P^T e_0, is not a term of anything and is dropped). Same shapes and
     dtype: the same compiled kernels serve.
     """
-    zeros_v = torch.zeros_like(v)
+    # In the layout the kernels read v in (no copy on their way in).
+    zeros_v = empty(v, v.shape, plan.config.layouts().value).zero_()
     unit = torch.zeros_like(out)
     unit[..., 0] = 1
     shifted = torch.zeros_like(out)
@@ -108,7 +127,7 @@ def _lse_terms(plan, q, k, v, out, lse, dlse):
 @attention_backward_op.register_fake
 def _attention_backward_fake(dout, dlse, q, k, v, out, lse, bands, policy,
                              mode, window, scale):
-    return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape)
+    return _empty_grads(q, k, v)
 
 
 def _setup_context(ctx, inputs, output):

@@ -2,13 +2,14 @@
 one device, found per call by a cheap tuple key instead of rebuilding and
 hashing a KernelConfig (its band table, the device's capability).
 
-The key holds the device, q's dtype, the three shapes and the band choice
-exactly as the op received them; everything else the kernels depend on is
-checked where it is cheap and per call: k's and v's dtypes and devices by
-the CUDA layer's signature check (runtime/cuda.py) or the CPU function's
-argument check, layout by `.contiguous()`, alignment here (`ready`). So a
-call that differs in anything the code depends on misses the cache or is
-refused; it never reuses another configuration's plan.
+The key holds the device, q's dtype, the three shapes and strides and the
+band choice exactly as the op received them; everything else the kernels
+depend on is checked where it is cheap and per call: k's and v's dtypes
+and devices by the CUDA layer's signature check (runtime/cuda.py) or the
+CPU function's argument check, layout and alignment here (`CudaPlan`
+hands each tensor over in its configuration's layout, layouts.as_layout).
+So a call that differs in anything the code depends on misses the cache
+or is refused; it never reuses another configuration's plan.
 """
 
 import threading
@@ -17,25 +18,15 @@ import torch
 
 from . import cpu, cuda
 from .config import KernelConfig
+from .layouts import as_layout, contiguous_strides
 
 # Above this many plans the memo starts again (a workload of ever-new
 # shapes compiles per shape anyway; this only bounds the memory).
 MAX_PLANS = 1024
-# The launcher refuses device pointers less aligned than this.
-POINTER_ALIGN = 16
 
 _plans = {}
 _lock = threading.Lock()
 stats = {"hits": 0, "misses": 0}
-
-
-def ready(t: torch.Tensor) -> torch.Tensor:
-    """Dense row-major and 16-byte aligned, as the kernels read it: a copy
-    only where `t` is not already."""
-    t = t.contiguous()
-    if t.data_ptr() % POINTER_ALIGN:
-        t = t.clone()  # a view at an odd offset; the copy is aligned
-    return t
 
 
 class CpuPlan:
@@ -53,26 +44,37 @@ class CpuPlan:
 
 class CudaPlan:
     """The loaded forward and gradient ops of a configuration on a device
-    (spa.runtime.cuda.CudaLayer: they check dtypes, shapes and devices,
-    allocate the outputs and launch in the device's context on its current
-    stream)."""
+    (spa.runtime.cuda.CudaLayer: they check dtypes, shapes, devices and
+    layouts, allocate the outputs in the contract's layouts and launch in
+    the device's context on its current stream).
+
+    Each tensor goes to the kernels in the layout its configuration was
+    compiled for (layouts.py): as it is where the strides agree and the
+    pointer is 16-byte aligned (the views spa.torch reads in place), else
+    copied into that layout (contiguous for unusable views)."""
 
     def __init__(self, config: KernelConfig, device: torch.device):
         self.config = config
         self.forward_layer, self.gradient_layer = cuda.layers(config, device)
+        lay = config.layouts()
+        self._inputs = (lay.query, lay.key, lay.value)
+        self._grad_inputs = self._inputs + (
+            lay.output, contiguous_strides(
+                (config.batch, config.heads, config.query_len)),
+            lay.output_grad)
 
     def forward(self, q, k, v):
-        return self.forward_layer(ready(q), ready(k), ready(v))
+        return self.forward_layer(*map(as_layout, (q, k, v), self._inputs))
 
     def forward_prechecked(self, q, k, v):
         """forward for tensors whose types, dtypes, shapes and devices
         passed the layer's check before (fastpath.py)."""
-        return self.forward_layer.run_prechecked((ready(q), ready(k),
-                                                  ready(v)))
+        return self.forward_layer.run_prechecked(
+            tuple(map(as_layout, (q, k, v), self._inputs)))
 
     def backward(self, q, k, v, out, lse, dout):
-        return self.gradient_layer(ready(q), ready(k), ready(v), ready(out),
-                                   ready(lse), ready(dout))
+        return self.gradient_layer(*map(as_layout, (q, k, v, out, lse, dout),
+                                        self._grad_inputs))
 
 
 def _config(q, k, v, bands, policy, mode, window, scale) -> KernelConfig:
@@ -85,8 +87,8 @@ def _config(q, k, v, bands, policy, mode, window, scale) -> KernelConfig:
 def plan_for(q, k, v, bands, policy: str, mode: str, window: int,
              scale: float):
     """The plan of this call's configuration, made on first use."""
-    key = (q.device, q.dtype, q.shape, k.shape, v.shape, tuple(bands),
-           policy, mode, window, scale)
+    key = (q.device, q.dtype, q.shape, k.shape, v.shape, q.stride(),
+           k.stride(), v.stride(), tuple(bands), policy, mode, window, scale)
     plan = _plans.get(key)
     if plan is not None:
         stats["hits"] += 1

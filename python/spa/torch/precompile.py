@@ -9,10 +9,14 @@ Writes into the cache directory (SPA_CACHE_DIR, else $XDG_CACHE_HOME/spa or
 ~/.cache/spa; or --cache-dir), which is then copied to the other machine.
 A missing kernel there is an error that prints the exact command for its
 configuration. `--configs FILE` takes a JSON list of objects with the same
-option names (underscores for dashes) to build many at once.
+option names (underscores for dashes) to build many at once. `--strides`
+(CUDA) compiles for strided q, k, v views (spa.torch reads such views in
+place, spa/torch/layouts.py); `python examples/train_gpt.py --list-kernels`
+writes the entries a training run needs.
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -49,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
                                    "[[[lo, hi], ...], ...] one list per head")
     p.add_argument("--window", type=int)
     p.add_argument("--scale", type=float, help="default 1/sqrt(head dim)")
+    p.add_argument("--strides", help="CUDA: element strides of q, k and v "
+                                     "as JSON [[4 ints], [4 ints], [4 ints]]"
+                                     " (the views the kernels read in place;"
+                                     " default contiguous)")
     p.add_argument("--configs", help="JSON file: a list of objects with "
                                      "these options")
     p.add_argument("--cache-dir", help="instead of SPA_CACHE_DIR / the "
@@ -97,7 +105,51 @@ def config_from(options: dict) -> KernelConfig:
             raise ValueError(f"{name} must be at least 1")
     if config.heads % config.kv_heads:
         raise ValueError("heads must be a multiple of kv_heads")
+    strides = options.get("strides")
+    if strides is not None:
+        config = dataclasses.replace(config,
+                                     strides=_strides(config, strides))
     return config
+
+
+_ELEMENT_SIZE = {"f32": 4, "f16": 2, "bf16": 2}
+
+
+def _strides(config: KernelConfig, given) -> tuple:
+    """--strides as the configuration's flat q, k, v strides, checked as
+    spa.torch would choose them: usable in place (else spa.torch copies
+    the tensor and never asks for this configuration)."""
+    from .layouts import plan_strides, usable_strides
+    if isinstance(given, str):
+        given = json.loads(given)
+    if not config.target.startswith("cuda"):
+        raise ValueError("--strides applies to cuda targets only")
+    shapes = [(config.batch, config.heads, config.query_len,
+               config.head_dim),
+              (config.batch, config.kv_heads, config.key_len,
+               config.head_dim),
+              (config.batch, config.kv_heads, config.key_len,
+               config.value_dim)]
+    if (not isinstance(given, list) or len(given) != 3 or
+            not all(isinstance(s, list) and len(s) == 4 and
+                    all(isinstance(x, int) and not isinstance(x, bool)
+                        for x in s) for s in given)):
+        raise ValueError("--strides must be three lists of four ints (q, "
+                         f"k, v), got {given!r}")
+    for name, shape, s in zip("qkv", shapes, given):
+        if usable_strides(shape, s, _ELEMENT_SIZE[config.dtype]) is None:
+            raise ValueError(
+                f"--strides: {name} strides {s} for shape {list(shape)} "
+                "cannot be read in place (innermost stride 1, nonnegative, "
+                "non-overlapping, other strides multiples of 16 bytes); "
+                "spa.torch copies such a tensor into the contiguous layout")
+
+    import torch
+    dtype = {"f32": torch.float32, "f16": torch.float16,
+             "bf16": torch.bfloat16}[config.dtype]
+    return plan_strides(*(torch.empty_strided(shape, s, dtype=dtype,
+                                              device="meta")
+                          for shape, s in zip(shapes, given)))
 
 
 def build(config: KernelConfig) -> str:

@@ -12,7 +12,7 @@ func.func @f(%q: memref<1x2x8x40xbf16>) {
 // -----
 
 func.func @f(%q: memref<1x2x?x64xbf16>) {
-  // expected-error @+1 {{the GPU path needs static shapes and identity layouts, got 'memref<1x2x?x64xbf16>'}}
+  // expected-error @+1 {{the GPU path needs static shapes; query is 'memref<1x2x?x64xbf16>'}}
   spa.attention bands(#spa.bands<causal, [0:4], [4:8]>)
       ins(%q, %q, %q : memref<1x2x?x64xbf16>, memref<1x2x?x64xbf16>, memref<1x2x?x64xbf16>)
       outs(%q : memref<1x2x?x64xbf16>)

@@ -64,10 +64,27 @@ def test_keys_cover_every_field():
                    dict(head_dim=128), dict(value_dim=64), dict(dtype="f16"),
                    dict(mode="bidirectional"), dict(policy="gapped_half"),
                    dict(bands=(4, 1, 0, 5, 0, 2, 1, 3, 9, 12, 1, 7, 131)),
-                   dict(window=5), dict(scale=0.12500001)):
+                   dict(window=5), dict(scale=0.12500001),
+                   dict(strides=(51200, 128, 512, 1, 16640, 64, 128, 1,
+                                 58240, 32, 448, 1))):
         keys.add(config(**change).key())
-    assert len(keys) == 15
+    assert len(keys) == 16
     assert config().key() == base.key()
+
+
+def test_contiguous_keys_did_not_move():
+    """A contiguous configuration (strides ()) hashes as it did before
+    strides were part of a configuration, so existing caches stay valid."""
+    import hashlib
+    from dataclasses import asdict
+    from spa.layer import float_literal
+    from spa.torch.config import CACHE_FORMAT
+    cfg = config()
+    fields = asdict(cfg)
+    del fields["strides"]
+    fields["scale"] = float_literal(cfg.scale)
+    text = json.dumps([CACHE_FORMAT, fields], sort_keys=True)
+    assert cfg.key() == hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def test_disk_hit_miss_and_missing_kernel(cache_root, monkeypatch):
@@ -104,6 +121,7 @@ def test_disk_hit_miss_and_missing_kernel(cache_root, monkeypatch):
     config(),
     config(policy="sliding_window", bands=(), window=7, mode="bidirectional"),
     config(target="cpu", dtype="f32", scale=1 / 3),
+    config(strides=(51200, 128, 512, 1, 16640, 64, 128, 1, 58240, 32, 448, 1)),
 ])
 def test_precompile_command_round_trips(cfg):
     """The command the error prints builds exactly the missing config."""

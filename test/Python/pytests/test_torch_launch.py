@@ -354,16 +354,19 @@ def test_layer_call_slots_and_memoised_check(artifact):
     assert len(layer.launcher.calls) == 2
 
 
-def test_ready_makes_dense_aligned_copies_only_when_needed():
+def test_as_layout_copies_only_when_needed():
+    from spa.torch.layouts import as_layout
     x = torch.randn(2, 3, 5, 8)
-    assert plans.ready(x) is x
+    assert as_layout(x, x.stride()) is x
     flat = torch.randn(x.numel() + 1)
     odd = flat[1:].view(x.shape)
     assert odd.data_ptr() % 16 and odd.is_contiguous()
-    fixed = plans.ready(odd)
+    fixed = as_layout(odd, x.stride())
     assert fixed.data_ptr() % 16 == 0 and torch.equal(fixed, odd)
     t = x.transpose(1, 2)
-    assert plans.ready(t).is_contiguous() and torch.equal(plans.ready(t), t)
+    made = as_layout(t, x.contiguous().transpose(1, 2).contiguous().stride())
+    assert made.is_contiguous() and torch.equal(made, t)
+    assert as_layout(t, t.stride()) is t  # a view in its own layout
 
 
 # --- the eager fast path ----------------------------------------------------

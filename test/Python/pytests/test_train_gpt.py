@@ -126,13 +126,58 @@ def test_list_kernels_covers_the_run(tmp_path, capsys, monkeypatch):
     assert tg.main(argv + ["--out", str(tmp_path)]) == 0
     assert built == listed and len(built) == 2
 
-    # The GPU run's list (made here, no GPU needed): same shapes and bands,
-    # for sm_90a in bf16.
+    # The GPU run's list (made here, no GPU needed, from the model's calls
+    # traced on the meta device): same shapes and bands, for sm_90a in
+    # bf16, with the strides of the model's views (q, k token-major, v a
+    # slice of the fused qkv projection), which spa reads in place.
     gpu = _listed([a if a != "cpu" else "cuda" for a in argv], capsys)
     assert [(e["target"], e["dtype"]) for e in gpu] == [
         ("cuda:sm_90a", "bf16")] * 2
-    as_cpu = {config_from(dict(e, target="cpu", dtype="f32")) for e in gpu}
+    from spa.torch.layouts import normalised
+    for e, (n, b) in zip(gpu, ((64, 2), (100, 1))):
+        h, d = 4, 16
+        shape = (b, h, n, d)  # B = 1: the batch stride is normalised
+        assert e["strides"] == [
+            list(normalised(shape, (n * h * d, d, h * d, 1)))] * 2 + [
+            list(normalised(shape, (n * 3 * h * d, d, 3 * h * d, 1)))]
+        assert config_from(e).strides  # a strided configuration
+    as_cpu = {config_from(dict({k: v for k, v in e.items()
+                                if k != "strides"}, target="cpu",
+                               dtype="f32")) for e in gpu}
     assert as_cpu == listed
+
+
+def test_list_kernels_matches_the_calls_spa_makes(capsys, monkeypatch):
+    """The traced GPU configurations are the ones spa.torch computes from
+    the model's real tensors: run the model on the CPU with spa's op
+    computing its config for sm_90a (KernelConfig.from_tensors on the real
+    q, k, v) and compare, forward and backward."""
+    from spa.torch import plans
+    argv = ["--device", "cuda", "--layers", "2", "--heads", "4", "--dim",
+            "64", "--seq-lens", "48", "--batch", "2", "--dtype", "f32"]
+    listed = {config_from(e) for e in _listed(argv, capsys)}
+    args = tg.resolve(tg.parser().parse_args(argv))
+    seen = set()
+    real = plans._config
+
+    def as_gpu(q, k, v, *rest):
+        from spa.torch.config import KernelConfig
+        seen.add(KernelConfig.from_tensors(
+            tg.TARGET_GPU, q, k, v, "f32", *rest))
+        return real(q, k, v, *rest)
+    monkeypatch.setattr(plans, "_config", as_gpu)
+    from spa.torch import fastpath
+    plans.clear()  # no plan of an earlier test: every config is computed
+    fastpath.clear()
+    model = GPT(args.model)
+    bands = tg.band_table(4, 48)
+    tokens = torch.randint(0, args.vocab, (2, 48))
+    attention = tg.make_attention("spa", args, bands, 48,
+                                  torch.device("cpu"))
+    model.loss(tokens, tokens, attention).backward()
+    assert seen == listed and len(seen) == 1
+    (cfg,) = seen
+    assert cfg.strides[:4] == (48 * 64, 16, 64, 1)
 
 
 def test_data_is_deterministic_and_shifted():

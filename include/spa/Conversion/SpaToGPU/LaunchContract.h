@@ -12,7 +12,9 @@
 // `kernel_shared_bytes` the kernel's total (static + dynamic). Each kernel
 // also names its `role` (forward, or preprocess / dkdv / dq of a gradient
 // op) and the `op` it belongs to (the order of the spa ops in the module);
-// a module's kernels are listed in launch order.
+// a module's kernels are listed in launch order. Each argument lists its
+// `strides` in elements (the layout of its memref type: contiguous, or the
+// static strided layout the caller's views have).
 //
 //===----------------------------------------------------------------------===//
 
@@ -70,8 +72,9 @@ struct KernelLaunch {
   /// mistyped key.
   static FailureOr<KernelLaunch> fromAttr(DictionaryAttr attr,
                                           std::string &error);
-  /// One kernel entry of launch.json; argument shapes and element types come
-  /// from `func`'s signature.
+  /// One kernel entry of launch.json; argument shapes, element types and
+  /// strides (elements; static strided layouts only) come from `func`'s
+  /// signature.
   llvm::json::Object toJson(gpu::GPUFuncOp func) const;
 };
 
