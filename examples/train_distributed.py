@@ -302,7 +302,8 @@ def run(args, d: gp.Dist, log) -> int:
     torch.manual_seed(args.seed)
     model = GPT(args.model)  # initialised on the CPU: the same everywhere
     model.to(d.device)
-    bands = tg.band_table(args.heads, args.seq_len, say)["table"]
+    bands = tg.band_table(args.heads, args.seq_len, say,
+                          device=d.device)["table"]
     inputs, targets = gpt_data.batches(args.seed, args.steps, args.batch,
                                        args.seq_len, args.vocab)
     if args.mode == "tp":
