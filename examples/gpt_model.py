@@ -77,6 +77,9 @@ class Block(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.cfg = cfg
+        # Heads this module computes: the model's, unless head-parallel
+        # training gave it a shard (examples/gpt_parallel.py).
+        self.heads, self.kv_heads = cfg.heads, cfg.kv_heads
         d, hd = cfg.dim, cfg.head_dim
         self.ln1 = nn.LayerNorm(d)
         self.qkv = nn.Linear(d, (cfg.heads + 2 * cfg.kv_heads) * hd,
@@ -87,18 +90,17 @@ class Block(nn.Module):
         self.out = nn.Linear(cfg.mlp_ratio * d, d, bias=False)
 
     def forward(self, x, attention: Attention, rope):
-        cfg = self.cfg
         b, n, _ = x.shape
-        hd = cfg.head_dim
+        hd, heads, kv_heads = self.cfg.head_dim, self.heads, self.kv_heads
         qkv = self.qkv(self.ln1(x))
-        q, k, v = qkv.split([cfg.heads * hd, cfg.kv_heads * hd,
-                             cfg.kv_heads * hd], dim=-1)
+        q, k, v = qkv.split([heads * hd, kv_heads * hd, kv_heads * hd],
+                            dim=-1)
         cos, sin = rope
-        q = rotate(q.view(b, n, cfg.heads, hd), cos, sin)
-        k = rotate(k.view(b, n, cfg.kv_heads, hd), cos, sin)
-        v = v.view(b, n, cfg.kv_heads, hd)
+        q = rotate(q.view(b, n, heads, hd), cos, sin)
+        k = rotate(k.view(b, n, kv_heads, hd), cos, sin)
+        v = v.view(b, n, kv_heads, hd)
         y = attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
-        x = x + self.proj(y.transpose(1, 2).reshape(b, n, cfg.heads * hd))
+        x = x + self.proj(y.transpose(1, 2).reshape(b, n, heads * hd))
         return x + self.out(F.gelu(self.fc(self.ln2(x)), approximate="tanh"))
 
 
