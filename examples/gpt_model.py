@@ -46,6 +46,26 @@ class GPTConfig:
                              "embedding)")
 
 
+def config_from_args(args, sizes: Dict[str, int]) -> GPTConfig:
+    """The GPTConfig of a training script's options (`args.vocab`,
+    `layers`, `heads`, `kv_heads`, `dim`), after checking `sizes` (name ->
+    value, each at least 1) and the step counts; SystemExit naming the
+    option otherwise."""
+    small = [f"--{k.replace('_', '-')} {v}" for k, v in sizes.items()
+             if v < 1]
+    if small:
+        raise SystemExit(f"sizes must be at least 1: {small}")
+    if args.steps < 2 or not 0 < args.warmup < args.steps:
+        raise SystemExit("need --steps >= 2 and 0 < --warmup < --steps")
+    config = GPTConfig(vocab=args.vocab, layers=args.layers, heads=args.heads,
+                       kv_heads=args.kv_heads, dim=args.dim)
+    try:
+        config.check()
+    except ValueError as e:
+        raise SystemExit(str(e))
+    return config
+
+
 class Rotary:
     """cos/sin tables per (length, device), float32."""
 

@@ -48,7 +48,7 @@ sys.path.insert(0, HERE)
 import gpt_data  # noqa: E402
 import gpt_parallel as gp  # noqa: E402
 import train_gpt as tg  # noqa: E402  (bands, kernel target; sets sys.path)
-from gpt_model import GPT, GPTConfig  # noqa: E402
+from gpt_model import GPT, config_from_args  # noqa: E402
 
 # Per-device defaults; batch is per rank for ddp/fsdp (global = x world)
 # and global for tp.
@@ -115,17 +115,8 @@ def resolve(args, world: int) -> argparse.Namespace:
     sizes = dict(layers=args.layers, heads=args.heads, dim=args.dim,
                  kv_heads=args.kv_heads, vocab=args.vocab, batch=args.batch,
                  seq_len=args.seq_len)
-    small = [f"--{k.replace('_', '-')} {v}" for k, v in sizes.items()
-             if v < 1]
-    if small:
-        raise SystemExit(f"sizes must be at least 1: {small}")
-    if args.steps < 2 or not 0 < args.warmup < args.steps:
-        raise SystemExit("need --steps >= 2 and 0 < --warmup < --steps")
-    args.model = GPTConfig(vocab=args.vocab, layers=args.layers,
-                           heads=args.heads, kv_heads=args.kv_heads,
-                           dim=args.dim)
+    args.model = config_from_args(args, sizes)
     try:
-        args.model.check()
         if args.mode == "tp":
             import spa.torch as st
             st.shard_heads(args.heads, 0, world, kv_heads=args.kv_heads)

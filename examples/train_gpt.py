@@ -56,7 +56,7 @@ sys.path.append(os.path.join(ROOT, "python"))
 
 import gpt_data  # noqa: E402
 from baselines import closed_form_mask_mod, forward_backward  # noqa: E402
-from gpt_model import GPT, GPTConfig, Rotary  # noqa: E402
+from gpt_model import GPT, Rotary, config_from_args  # noqa: E402
 
 METHODS = ("sdpa", "flex", "spa")
 POLICY = "local_plus_band"
@@ -152,19 +152,7 @@ def resolve(args) -> argparse.Namespace:
     sizes = dict(layers=args.layers, heads=args.heads,
                  kv_heads=args.kv_heads, dim=args.dim, vocab=args.vocab)
     sizes.update({f"batch[{i}]": b for i, b in enumerate(args.batch)})
-    small = [f"--{k.replace('_', '-')} {v}" for k, v in sizes.items()
-             if v < 1]
-    if small:
-        raise SystemExit(f"sizes must be at least 1: {small}")
-    if args.steps < 2 or not 0 < args.warmup < args.steps:
-        raise SystemExit("need --steps >= 2 and 0 < --warmup < --steps")
-    args.model = GPTConfig(vocab=args.vocab, layers=args.layers,
-                           heads=args.heads, kv_heads=args.kv_heads,
-                           dim=args.dim)
-    try:
-        args.model.check()
-    except ValueError as e:
-        raise SystemExit(str(e))
+    args.model = config_from_args(args, sizes)
     return args
 
 

@@ -183,11 +183,7 @@ class _Attention(torch.autograd.Function):
     @staticmethod
     @once_differentiable  # as the op: its backward is not differentiable
     def backward(ctx, dout, dlse):
-        q, k, v, out, lse = ctx.saved_tensors
-        if dout is None:
-            dout = torch.zeros_like(out)
-        if not ctx.lse_grad:
-            dlse = None
+        q, k, v, out, lse, dout, dlse = ops.gradient_inputs(ctx, dout, dlse)
         dq, dk, dv = ops.backward_impl(dout, dlse, q, k, v, out, lse,
                                        *ctx.band_args, plan=ctx.plan)
         return dq, dk, dv, None, None

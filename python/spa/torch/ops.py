@@ -138,12 +138,20 @@ def _setup_context(ctx, inputs, output):
     ctx.lse_grad = lse_grad
 
 
-def _backward(ctx, dout, dlse):
+def gradient_inputs(ctx, dout, dlse):
+    """(q, k, v, out, lse, dout, dlse) for the gradient op from an
+    autograd context (the op's and the eager fast path's): a missing dout is
+    zeros, dlse only where the caller asked for lse."""
     q, k, v, out, lse = ctx.saved_tensors
     if dout is None:
         dout = torch.zeros_like(out)
     if not ctx.lse_grad:
         dlse = None
+    return q, k, v, out, lse, dout, dlse
+
+
+def _backward(ctx, dout, dlse):
+    q, k, v, out, lse, dout, dlse = gradient_inputs(ctx, dout, dlse)
     dq, dk, dv = attention_backward_op(dout, dlse, q, k, v, out, lse,
                                        *ctx.band_args)
     return dq, dk, dv, None, None, None, None, None, None
