@@ -195,16 +195,7 @@ private:
         b, k, pair, probs, dP,
         [&](int64_t nt, int64_t, int64_t i) { return delta[2 * nt + i]; });
     if (atomicQuery) {
-      // dQ's product goes out before dK's, so that its atomics run while
-      // dK's is on the tensor cores: dV and dQ are waited for with dK in
-      // flight.
-      Issued dQ = atomicQuery->issue(b, dS);
-      Issued dKNext = mainloop->issueAccumulate(b, dS, Operand::First, dK);
-      SmallVector<SmallVector<Value>> done =
-          mainloop->complete(b, {&dVNext, &dQ}, 1);
-      dV = done[0];
-      atomicQuery->add(b, done[1], i0);
-      dK = mainloop->complete(b, {&dKNext}, 0).front();
+      std::tie(dK, dV) = atomicQuery->finishTile(b, dS, dK, dVNext, i0);
     } else {
       Issued dKNext = mainloop->issueAccumulate(b, dS, Operand::First, dK);
       SmallVector<SmallVector<Value>> done =

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <optional>
 #include <string>
 
 using namespace mlir;
@@ -48,15 +49,15 @@ void AtomicQueryTile::setupSharedMemory(ImplicitLocOpBuilder &b) {
       arith::AddIOp::create(b, descriptor(b, staging, 64), offset);
 }
 
-BackwardMainloop::Issued
-AtomicQueryTile::issue(ImplicitLocOpBuilder &b, ArrayRef<Value> scoreGradsT) {
-  const BackwardConfig &grad = k.grad;
+void AtomicQueryTile::stage(ImplicitLocOpBuilder &b,
+                            ArrayRef<Value> scoreGradsT) {
   const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
   auto halfTile = VectorType::get({2, 2}, cfg.elementType);
   // Thread (warp w, g, c) holds keys 16 (w % 4) + g (+ 8) of its
   // warpgroup's 64 and queries 8 nt + 2c (+ 1): one 4-byte word per row,
   // in 16-byte chunk nt % 8 of M block nt / 8, swizzled by the row (g).
+  // Conflict-free: the 8 g of a store hit 8 different chunks.
   Value warpgroup = e.div(k.warp, e.index(4));
   Value keyBase = e.add(e.mul(e.rem(k.warp, e.index(4)), e.index(16)), k.g);
   for (auto [nt, tile] : llvm::enumerate(scoreGradsT)) {
@@ -76,11 +77,56 @@ AtomicQueryTile::issue(ImplicitLocOpBuilder &b, ArrayRef<Value> scoreGradsT) {
   // the warpgroup.
   ptxStatement(b, "fence.proxy.async.shared::cta;");
   gpu::BarrierOp::create(b);
-  return {issueTransposedSharedProduct(
-              b, cfg.elementType, stagingDesc, grad.streamRows() / 64,
-              /*kRows=*/64, mainloop.ownTileDescriptor(Operand::First),
-              grad.ownRows(), cfg.headDim),
+}
+
+int64_t AtomicQueryTile::chunks() const {
+  return k.grad.streamRows() / 64 * (k.cfg.headDim / 64);
+}
+
+BackwardMainloop::Issued AtomicQueryTile::issueChunk(ImplicitLocOpBuilder &b,
+                                                     int64_t j) {
+  const BackwardConfig &grad = k.grad;
+  int64_t blocks = k.cfg.headDim / 64;
+  int64_t mb = j / blocks, nc = j % blocks;
+  // A: M block mb of the staged tile (64 key rows of 128 bytes); B: column
+  // block nc of own K ([D / 64][ownRows][64], this warpgroup's rows).
+  Value a = advanceDescriptor(b, stagingDesc, mb * 64 * 128);
+  Value bDesc = advanceDescriptor(b, mainloop.ownTileDescriptor(Operand::First),
+                                  nc * grad.ownRows() * 128);
+  return {issueTransposedSharedProduct(b, k.cfg.elementType, a, bDesc,
+                                       /*kRows=*/64),
           true};
+}
+
+std::pair<SmallVector<Value>, SmallVector<Value>> AtomicQueryTile::finishTile(
+    ImplicitLocOpBuilder &b, ArrayRef<Value> scoreGradsT, SmallVector<Value> dK,
+    const BackwardMainloop::Issued &dVIssued, Value i0) {
+  using Issued = BackwardMainloop::Issued;
+  stage(b, scoreGradsT);
+  // Chunk 0 goes out before dK's product, so that its atomics run while
+  // dK's is on the tensor cores.
+  Issued first = issueChunk(b, 0);
+  Issued dKIssued =
+      mainloop.issueAccumulate(b, scoreGradsT, Operand::First, std::move(dK));
+  SmallVector<SmallVector<Value>> done =
+      mainloop.complete(b, {&dVIssued, &first}, 1);
+  SmallVector<Value> dV = done[0];
+  addChunk(b, done[1], 0, i0);
+  std::optional<SmallVector<Value>> newK;
+  for (int64_t j = 1; j < chunks(); ++j) {
+    Issued next = issueChunk(b, j);
+    if (!newK) {
+      SmallVector<SmallVector<Value>> both =
+          mainloop.complete(b, {&dKIssued, &next}, 0);
+      newK = both[0];
+      addChunk(b, both[1], j, i0);
+    } else {
+      addChunk(b, mainloop.complete(b, {&next}, 0).front(), j, i0);
+    }
+  }
+  if (!newK)
+    newK = mainloop.complete(b, {&dKIssued}, 0).front();
+  return {*newK, dV};
 }
 
 /// One inline-asm statement: `values` (f32) added at byte offsets
@@ -104,44 +150,44 @@ static void addAtOffsets(ImplicitLocOpBuilder &b, Value address,
                             LLVM::AsmDialectAttr(), ArrayAttr());
 }
 
-void AtomicQueryTile::add(ImplicitLocOpBuilder &b, ArrayRef<Value> tiles,
-                          Value i0) {
-  const BackwardConfig &grad = k.grad;
+void AtomicQueryTile::addChunk(ImplicitLocOpBuilder &b,
+                               ArrayRef<Value> tiles, int64_t j, Value i0) {
   const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
   Type i64 = b.getI64Type();
-  int64_t tilesPerBlock = cfg.headDim / 8;
+  int64_t blocks = cfg.headDim / 64;
+  int64_t mb = j / blocks, nc = j % blocks;
   Value base = arith::IndexCastOp::create(
       b, i64,
       memref::ExtractAlignedPointerAsIndexOp::create(b, k.queryGradAccum));
-  Value headRow = e.mul(e.add(e.mul(k.batchIdx, e.index(cfg.numQueryHeads)),
-                              k.head),
-                        e.index(cfg.queryLen));
-  Value rowInBlock =
-      e.add(e.add(i0, e.mul(e.rem(k.warp, e.index(4)), e.index(16))), k.g);
-  for (int64_t mb = 0; mb < grad.streamRows() / 64; ++mb)
-    for (int64_t r = 0; r < 2; ++r) {
-      Value row = e.add(rowInBlock, e.index(64 * mb + 8 * r));
-      // The lane's first column 2c of the row; then immediate offsets.
-      Value first = e.add(e.mul(e.add(headRow, row), e.index(cfg.headDim)),
-                          e.mul(k.c, e.index(2)));
-      Value address = arith::AddIOp::create(
-          b, base,
-          arith::IndexCastOp::create(b, i64, e.mul(first, e.index(4))));
-      SmallVector<Value> values;
-      SmallVector<int64_t> offsets;
-      for (int64_t t = 0; t < tilesPerBlock; ++t)
-        for (int64_t i = 0; i < 2; ++i) {
-          values.push_back(element(b, tiles[mb * tilesPerBlock + t], r, i));
-          offsets.push_back((8 * t + i) * 4);
-        }
-      scf::IfOp::create(b, e.cmp(P::slt, row, e.index(cfg.queryLen)),
-                        [&](OpBuilder &nb, Location l) {
-                          ImplicitLocOpBuilder ib(l, nb);
-                          addAtOffsets(ib, address, values, offsets);
-                          scf::YieldOp::create(ib);
-                        });
-    }
+  Value headRow = e.mul(
+      e.add(e.mul(k.batchIdx, e.index(cfg.numQueryHeads)), k.head),
+      e.index(cfg.queryLen));
+  Value rowInBlock = e.add(
+      e.add(i0, e.mul(e.rem(k.warp, e.index(4)), e.index(16))), k.g);
+  for (int64_t r = 0; r < 2; ++r) {
+    Value row = e.add(rowInBlock, e.index(64 * mb + 8 * r));
+    // The lane's first column 64 nc + 2c of the row; then immediate
+    // offsets.
+    Value first = e.add(e.mul(e.add(headRow, row), e.index(cfg.headDim)),
+                        e.add(e.index(64 * nc), e.mul(k.c, e.index(2))));
+    Value address = arith::AddIOp::create(
+        b, base,
+        arith::IndexCastOp::create(b, i64, e.mul(first, e.index(4))));
+    SmallVector<Value> values;
+    SmallVector<int64_t> offsets;
+    for (auto [t, tile] : llvm::enumerate(tiles))
+      for (int64_t i = 0; i < 2; ++i) {
+        values.push_back(element(b, tile, r, i));
+        offsets.push_back((8 * int64_t(t) + i) * 4);
+      }
+    scf::IfOp::create(b, e.cmp(P::slt, row, e.index(cfg.queryLen)),
+                      [&](OpBuilder &nb, Location l) {
+                        ImplicitLocOpBuilder ib(l, nb);
+                        addAtOffsets(ib, address, values, offsets);
+                        scf::YieldOp::create(ib);
+                      });
+  }
 }
 
 void zeroQueryAccumulatorRow(ImplicitLocOpBuilder &b, const BackwardContext &k,

@@ -31,6 +31,11 @@ namespace mlir::spa::gpu_kernel {
 /// dS (64 queries x 64 keys per M block) and B = the own K tile (the
 /// warpgroup's 64 keys x D). Each warpgroup adds the contribution of its
 /// own keys; the atomics sum the warpgroups and the key tiles.
+///
+/// The product goes out in chunks of 64 query rows x 64 columns (32
+/// accumulators a thread), one chunk in flight at a time: the dK/dV
+/// kernel already holds dK and dV (D/2 + Dv/2 registers), and a whole
+/// tile's dQ (tile-k D / 128 more) made it spill.
 class AtomicQueryTile {
 public:
   AtomicQueryTile(BackwardContext &k, BackwardMainloop &mainloop)
@@ -39,20 +44,30 @@ public:
   /// The view of the dS^T tiles and this warpgroup's descriptor.
   void setupSharedMemory(ImplicitLocOpBuilder &b);
 
-  /// Writes dS^T (the warp's streamRows / 8 f32 tiles, rounded to the
-  /// element type) to shared memory, makes it visible to wgmma (proxy fence
-  /// and block barrier) and issues dQ_tile = dS K as one commit group. The
-  /// caller waits before the next stream tile is loaded (whose barrier then
-  /// guards the tile against the next write).
-  BackwardMainloop::Issued issue(ImplicitLocOpBuilder &b,
-                                 ArrayRef<Value> scoreGradsT);
-
-  /// Adds the waited dQ tiles (streamRows / 64 x D / 8 2x2 tiles, see
-  /// issueTransposedSharedProduct's order) to dq_accum[batch, head, i0 + ..]
-  /// for the rows below Nq.
-  void add(ImplicitLocOpBuilder &b, ArrayRef<Value> tiles, Value i0);
+  /// The end of a stream tile at i0 once dS^T is formed and dV's product
+  /// `dVIssued` is in flight: stages dS^T, issues the first dQ chunk and
+  /// then dK += dS^T Q (the mainloop's product), waits for dV and that
+  /// chunk with dK in flight and adds the chunk to dq_accum, then each
+  /// further chunk (issue, wait, add). Returns the new dK and dV tiles.
+  std::pair<SmallVector<Value>, SmallVector<Value>>
+  finishTile(ImplicitLocOpBuilder &b, ArrayRef<Value> scoreGradsT,
+             SmallVector<Value> dK, const BackwardMainloop::Issued &dVIssued,
+             Value i0);
 
 private:
+  /// Writes dS^T (the warp's streamRows / 8 f32 tiles, rounded to the
+  /// element type) to shared memory and makes it visible to wgmma (proxy
+  /// fence and block barrier). The next stream tile's load barrier guards
+  /// it against the next write (every chunk is waited for before).
+  void stage(ImplicitLocOpBuilder &b, ArrayRef<Value> scoreGradsT);
+  int64_t chunks() const;
+  /// Chunk j: M block j / (D / 64), columns 64 (j % (D / 64)) ..
+  BackwardMainloop::Issued issueChunk(ImplicitLocOpBuilder &b, int64_t j);
+  /// Adds chunk j's waited tiles (8 2x2 tiles) to dq_accum[batch, head, i0
+  /// + ..] for the rows below Nq.
+  void addChunk(ImplicitLocOpBuilder &b, ArrayRef<Value> tiles, int64_t j,
+                Value i0);
+
   BackwardContext &k;
   BackwardMainloop &mainloop;
   Value staging;     ///< [warpgroups][streamRows / 64][64][64] element type

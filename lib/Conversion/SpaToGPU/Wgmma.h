@@ -57,17 +57,13 @@ SmallVector<Value> issueSharedProduct(ImplicitLocOpBuilder &b,
                                       int64_t bRows, int64_t width);
 
 /// Issues D = A B as one commit group with both operands MN-major
-/// (transposed) swizzled tiles in shared memory, each product starting
-/// from zero: A at `aDesc` as [mBlocks][kRows][64] (K = kRows rows, M =
-/// 64 mBlocks columns), B at `bDesc` as [width / 64][bRows][64] of which
-/// the first kRows rows are K (N = width); kRows / 16 wgmma m64n64k16 per
-/// (M block, 64 columns of N). Returns mBlocks x width / 2 accumulators
-/// ([M block][N block][32]), valid only after a wait.
+/// (transposed) swizzled tiles in shared memory, starting from zero: A at
+/// `aDesc` (64 M columns x kRows K rows, 128 bytes a row), B at `bDesc`
+/// (64 N columns x kRows K rows); kRows / 16 wgmma m64n64k16. Returns 32
+/// accumulators, valid only after a wait.
 SmallVector<Value> issueTransposedSharedProduct(ImplicitLocOpBuilder &b,
                                                 Type elementType, Value aDesc,
-                                                int64_t mBlocks, int64_t kRows,
-                                                Value bDesc, int64_t bRows,
-                                                int64_t width);
+                                                Value bDesc, int64_t kRows);
 
 /// Issues acc += A B as one commit group: A as packed words (packAsA, K =
 /// bRows), B the swizzled tile of `bRows` rows at `bDesc` read MN-major

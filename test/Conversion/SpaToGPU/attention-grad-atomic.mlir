@@ -7,10 +7,8 @@
 // RUN: spa-opt %s -convert-spa-to-gpu="deterministic=false" -canonicalize | FileCheck %s
 // RUN: spa-opt %s --spa-to-nvvm="deterministic=false format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=PTX
 // The default is deterministic: no dq_accum, no atomics.
-// RUN: spa-opt %s -convert-spa-to-gpu | FileCheck %s --check-prefix=DET
+// RUN: spa-opt %s -convert-spa-to-gpu | FileCheck %s --check-prefix=DET --implicit-check-not=dq_accum --implicit-check-not=red.global --implicit-check-not=dq_convert
 
-// DET-NOT: dq_accum
-// DET-NOT: red.global
 // DET: role = "preprocess"
 // DET: role = "dkdv"
 // DET: role = "dq"
@@ -45,21 +43,25 @@
 // CHECK-COUNT-16: vector.store {{.*}} : memref<1x1x64x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
 // CHECK: llvm.inline_asm has_side_effects "fence.proxy.async.shared::cta;"
 // CHECK-NEXT: gpu.barrier
-// ... dQ = dS K: 2 column blocks x 4 k steps of m64n64k16, A and B from
-// shared memory, both transposed (layout col for A, row for B) ...
+// ... dQ = dS K in chunks of 64 query rows x 64 columns (32 accumulators,
+// one chunk in flight): chunk 0 (4 k steps of m64n64k16, A and B from
+// shared memory, both transposed: layout col for A, row for B) ...
 // CHECK: nvvm.wgmma.fence.aligned
-// CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 64, k = 16>{{.*}}A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 64, k = 16>{{.*}}A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
-// ... dK += dS^T Q issued, then dV and dQ waited for with dK in flight ...
+// ... then dK += dS^T Q; dV and chunk 0 waited for with dK in flight ...
 // CHECK-COUNT-8: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}p, 1, 1, 1;
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK: "wgmma.wait_group.sync.aligned 1;"
-// ... each lane's dQ values of a row (2 column blocks x 8 tiles x 2) in one
-// statement of red.global.add.f32, rows >= Nq skipped; then dK.
+// ... each lane's 16 values of a row of the chunk in one statement of
+// red.global.add.f32 (rows >= Nq skipped) ...
 // CHECK: arith.cmpi slt, %{{.*}}, %c100
 // CHECK: llvm.inline_asm has_side_effects "{\0A.reg .u64 a;\0Acvta.to.global.u64 a, $0;\0Ared.global.add.f32 [a+0], $1;\0Ared.global.add.f32 [a+4], $2;\0Ared.global.add.f32 [a+32], $3;
-// CHECK-SAME: red.global.add.f32 [a+484], $32;\0A}"
+// CHECK-SAME: red.global.add.f32 [a+228], $16;\0A}"
+// ... then chunk 1 (columns 64 ..), waited for with dK.
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
 // CHECK: "wgmma.wait_group.sync.aligned 0;"
+// CHECK: red.global.add.f32 [a+228], $16;
 
 // The convert kernel: eight f32 -> scale -> bf16.
 // CHECK: gpu.func @spa_attention_grad_0_dq_convert(%[[CACC:arg[0-9]+]]: memref<1x2x100x128xf32>, %[[DQ:arg[0-9]+]]: memref<1x2x100x128xbf16>)
