@@ -7,7 +7,7 @@
 // RUN: spa-opt %s -convert-spa-to-gpu="deterministic=false" -canonicalize | FileCheck %s
 // RUN: spa-opt %s --spa-to-nvvm="deterministic=false format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=PTX
 // The default is deterministic: no dq_accum, no atomics.
-// RUN: spa-opt %s -convert-spa-to-gpu | FileCheck %s --check-prefix=DET --implicit-check-not=dq_accum --implicit-check-not=red.global --implicit-check-not=dq_convert
+// RUN: spa-opt %s -convert-spa-to-gpu | FileCheck %s --check-prefix=DET --implicit-check-not=dq_accum --implicit-check-not=red.global.add --implicit-check-not=dq_convert
 
 // DET: role = "preprocess"
 // DET: role = "dkdv"

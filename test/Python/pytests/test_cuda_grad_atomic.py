@@ -84,11 +84,14 @@ def test_atomic_gradient_artifact(warps, tile_k, head_dim, value_dim, dtype):
     # dQ = dS K: both operands MN-major from shared memory (transpose bits
     # 1, 1), then one red.global.add.f32 per element of the lane's rows.
     assert re.search(r"%rd\d+, %rd\d+, p, 1,\s+1, 1,\s+1;", ptx)
-    assert ptx.count("red.global.add.f32") == 2 * (tile_k // 64) * (
-        head_dim // 8) * 2
+    # Per visited tile and lane: 2 rows x tile-k/64 M blocks x D/8 tiles x
+    # 2 (the body exists once per unrolled interval and mask branch).
+    reds = len(re.findall(r"(?m)^\s*red\.global\.add\.f32 \[", ptx))
+    per_tile = 2 * (tile_k // 64) * (head_dim // 8) * 2
+    assert reds > 0 and reds % per_tile == 0, (reds, per_tile)
     assert "fence.proxy.async.shared::cta;" in ptx
-    assert "red.global" not in entry(artifact.ptx, convert["name"])
-    assert "st.global.v4.f32" in entry(artifact.ptx, pre["name"])
+    assert "red.global.add" not in entry(artifact.ptx, convert["name"])
+    assert re.search(r"st\.global\.v4\.(f32|b32)", entry(artifact.ptx, pre["name"]))
 
 
 @needs_ptxas
@@ -114,7 +117,7 @@ def test_deterministic_default_is_unchanged():
     assert default.ptx == explicit.ptx
     assert [k["role"] for k in default.metadata["kernels"]] == [
         "forward", "preprocess", "dkdv", "dq"]
-    assert "red.global" not in default.ptx
+    assert "red.global.add" not in default.ptx
 
 
 @pytest.mark.parametrize("options,got", [
