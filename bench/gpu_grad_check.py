@@ -15,12 +15,17 @@ dV from the gradient op's three kernels into buffers poisoned with NaN.
   keys give 0). Passes when err <= TOL[dtype] or err <= 2x the error of the
   same reference computed by PyTorch in the input dtype.
 - Structure: dQ rows without keys and dK/dV rows of keys no row reaches
-  are exactly 0; a second call is bitwise identical (no atomics).
+  are exactly 0; a second call is bitwise identical (no atomics). A layer
+  compiled with deterministic=False (dQ by f32 atomics) must still give
+  bitwise identical dK and dV; its dQ may differ between calls
+  ("non-deterministic by design"), each call within the float64 tolerance.
 - NaN: a NaN in one query row (head 0, a row with keys) must make that
   row's dQ and the dK/dV rows of every key it reaches non-finite; dQ of the
   other heads and dK/dV of the other key/value heads and batch elements are
-  bitwise equal to the clean run. Extra non-finite dK/dV rows of the same
-  key/value head (0 x NaN inside a visited tile) are counted and reported.
+  bitwise equal to the clean run (with deterministic=False dQ of the other
+  rows and heads: finite and within the tolerance of the clean run). Extra
+  non-finite dK/dV rows of the same key/value head (0 x NaN inside a
+  visited tile) are counted and reported.
 """
 import argparse
 import json
@@ -84,6 +89,8 @@ def check_layer(directory, layer, nan_check=True):
     mask = band_mask(layer["bands"], layer["mode"], nq, nk, q.device)
     got = run_grad(fwd, grd, q, k, v, dout)
     again = run_grad(fwd, grd, q, k, v, dout)
+    atomic = not layer.get("deterministic", True)
+    tol = TOL[layer["dtype"]]
     ref = reference_grads(q, k, v, dout, mask, layer["scale"], torch.float64)
     low = reference_grads(q, k, v, dout, mask, layer["scale"], dt)
     result = dict(name=layer["name"], dtype=layer["dtype"],
@@ -97,7 +104,19 @@ def check_layer(directory, layer, nan_check=True):
         ok &= passed
     deterministic = all(torch.equal(x, y) for x, y in zip(got, again))
     result["deterministic"] = deterministic
-    ok &= deterministic
+    if atomic:
+        # dQ sums f32 atomics in a different order each call: the second
+        # call's dQ must pass the same float64 check; dK, dV stay bitwise.
+        e2 = error(again[0], ref[0])
+        result["dq_again_err"] = e2
+        result["dq_note"] = ("bitwise equal this time" if deterministic else
+                             "non-deterministic by design")
+        dkdv_same = all(torch.equal(x, y) for x, y in zip(got[1:], again[1:]))
+        result["dkdv_deterministic"] = dkdv_same
+        ok &= dkdv_same and bool(torch.isfinite(again[0]).all()) and (
+            e2 <= tol or e2 <= 2 * result["dq"]["torch_lowp_err"])
+    else:
+        ok &= deterministic
     group = h // hk
     row_has_key = mask.any(-1)  # [h, nq]
     key_reached = mask.any(1).reshape(hk, group, nk).any(1)  # [hk, nk]
@@ -117,14 +136,19 @@ def check_layer(directory, layer, nan_check=True):
         need = (not torch.isfinite(dq[0, 0, r]).any()) and bool(
             (~torch.isfinite(dk[0, 0, reached])).any(-1).all()) and bool(
             (~torch.isfinite(dv[0, 0, reached])).any(-1).all())
-        same = torch.equal(dq[:, 1:], got[0][:, 1:]) and torch.equal(
+        # dQ by atomics: equal up to the order of the f32 additions.
+        dq_same = ((lambda x, y: bool(torch.isfinite(x).all()) and
+                    (x.numel() == 0 or error(x, y.double()) <= tol))
+                   if atomic else torch.equal)
+        same = dq_same(dq[:, 1:], got[0][:, 1:]) and torch.equal(
             dk[:, 1:], got[1][:, 1:]) and torch.equal(dv[:, 1:], got[2][:, 1:])
         if b > 1:
-            same &= all(torch.equal(x[1:], y[1:])
-                        for x, y in zip((dq, dk, dv), got))
+            same &= dq_same(dq[1:], got[0][1:]) and all(
+                torch.equal(x[1:], y[1:])
+                for x, y in zip((dk, dv), got[1:]))
         other_rows = torch.ones(nq, dtype=torch.bool, device=q.device)
         other_rows[r] = False
-        same &= torch.equal(dq[0, 0, other_rows], got[0][0, 0, other_rows])
+        same &= dq_same(dq[0, 0, other_rows], got[0][0, 0, other_rows])
         extra = int(((~torch.isfinite(dk[0, 0])).any(-1) & ~reached).sum())
         result["nan"] = dict(row=r, propagates=bool(need),
                              isolated=bool(same), extra_nonfinite_keys=extra)
@@ -207,7 +231,11 @@ def main():
         print(f"{'PASS' if r['ok'] else 'FAIL'} {r['name']:32s} " + " ".join(
             f"{n} {r[n]['err']:.2e} (torch {r[n]['torch_lowp_err']:.1e})"
             for n in ("dq", "dk", "dv") if n in r) +
-            f" det {r.get('deterministic')} zeros {r.get('zeros_ok')}"
+            f" det {r.get('deterministic')}"
+            + (f" ({r['dq_note']}, dq again {r['dq_again_err']:.2e},"
+               f" dk/dv bitwise {r['dkdv_deterministic']})"
+               if "dq_note" in r else "")
+            + f" zeros {r.get('zeros_ok')}"
             f" nan {r.get('nan')} regs {r.get('registers')}"
             + (f" {r['exception']}" if "exception" in r else ""), flush=True)
     if args.bench:

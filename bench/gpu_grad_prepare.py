@@ -5,7 +5,8 @@ for bench/gpu_grad_check.py to run on the GPU machine (no MLIR there).
 Each layer is one module holding a forward spa.attention (op 0, with
 log-sum-exp) and its spa.attention_grad (op 1) on the same band policy, so
 the artifact also exercises a module with forward and backward kernels
-(launch.json lists forward, preprocess, dkdv, dq in launch order).
+(launch.json lists forward, preprocess, dkdv, dq in launch order; with
+--atomic forward, preprocess, dkdv_dq, dq_convert).
 
 Writes DIR/<name>/{kernel.cubin, kernel.ptx, launch.json} and
 DIR/manifest.json (shapes, dtype, mode, band table, scale, options).
@@ -72,6 +73,26 @@ BENCH = [(f"bench_{p}_b{b}_h{h}_n{n}_d{d}", b, h, h, n, n, d, d, "bf16", p,
          for b, h, n, d, p in [(2, 16, 8192, 128, "exclusive_equal"),
                                (2, 16, 8192, 128, "local_plus_band"),
                                (1, 32, 16384, 128, "exclusive_equal")]]
+# --atomic: the wgmma matrix compiled with deterministic = False (dQ by f32
+# atomics from the dK/dV kernel), which takes tile-k 64 or 128 only: the
+# tile-k 16 and 32 layers run at tile-k 64 (same shapes and options else).
+A = {"deterministic": False}
+def _atomic_name(name, options):
+    name = "at" + name[2:]
+    return (name.replace("k16_", "k64_").replace("k32_", "k64_")
+            if options.get("tile_k", 64) < 64 else name)
+
+
+CHECKS_ATOMIC = [
+    (_atomic_name(c[0], c[11]),) + c[1:11] +
+    (dict(c[11], **A, **({"tile_k": 64}
+                         if c[11].get("tile_k", 64) < 64 else {})),)
+    for c in CHECKS_WGMMA]
+SANITIZE += ["at_sw_bf16_bidir_n64", "at_k64_bf16_bidir_gqa_n130"]
+# --atomic --bench: the first timed layer, atomic and deterministic (both
+# wgmma, in the same run).
+BENCH_ATOMIC = [(BENCH[0][0] + "_atomic", ) + BENCH[0][1:-1] + (A, ),
+                (BENCH[0][0], ) + BENCH[0][1:-1] + (W, )]
 # --wgmma --bench: the first timed layer on both backward kernels (mma = auto
 # takes wgmma there on sm_90a).
 BENCH_WGMMA = [(BENCH[0][0], ) + BENCH[0][1:-1] + (W, ),
@@ -103,11 +124,15 @@ def main():
     parser.add_argument("--wgmma", action="store_true",
                         help="the wgmma backward's matrix instead (with "
                         "--bench: one timed layer on wgmma and mma.sync)")
+    parser.add_argument("--atomic", action="store_true",
+                        help="the wgmma matrix with deterministic=False "
+                        "(with --bench: one timed layer, atomic and not)")
     args = parser.parse_args()
     import spa
 
-    checks, bench = (CHECKS_WGMMA, BENCH_WGMMA) if args.wgmma else (CHECKS,
-                                                                   BENCH)
+    checks, bench = ((CHECKS_ATOMIC, BENCH_ATOMIC) if args.atomic else
+                     (CHECKS_WGMMA, BENCH_WGMMA) if args.wgmma else
+                     (CHECKS, BENCH))
     rows = (([] if args.bench_only else checks) +
             (bench if args.bench or args.bench_only else []))
     manifest = []
@@ -116,6 +141,7 @@ def main():
                      seq_len=c[4], query_len=c[5], head_dim=c[6],
                      value_dim=c[7], dtype=c[8], policy=c[9], mode=c[10],
                      options=c[11], sanitize=c[0] in SANITIZE,
+                     deterministic=c[11].get("deterministic", True),
                      bench=c[0].startswith("bench_"))
         if c[9] == "table":
             layer["table"] = MANY
@@ -126,8 +152,9 @@ def main():
         artifact.save(os.path.join(args.out, layer["name"]))
         kernels = artifact.metadata["kernels"]
         roles = [(k["op"], k["role"]) for k in kernels]
-        assert roles == [(0, "forward"), (1, "preprocess"), (1, "dkdv"),
-                         (1, "dq")], roles
+        expected = (["preprocess", "dkdv", "dq"] if layer["deterministic"]
+                    else ["preprocess", "dkdv_dq", "dq_convert"])
+        assert roles == [(0, "forward")] + [(1, r) for r in expected], roles
         warps = options.get("warps", 4)
         tile = (16 * warps, options.get("tile_k", 64))
         if "table" in layer:

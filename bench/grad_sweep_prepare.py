@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Compiles the backward sweep of bench/grad_sweep.py (here, with MLIR):
 SPEC.md's headline layer (B=2 H=16 N=8192 D=128 bf16 exclusive_equal,
-forward with lse + gradient) under several tile shapes.
+forward with lse + gradient) under several tile shapes. A variant name
+w<warps>k<tile-k> compiles the default (deterministic) backward;
+w<warps>k<tile-k>a compiles it with deterministic=False (dQ by f32
+atomics from the dK/dV kernel: roles preprocess, dkdv_dq, dq_convert).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -31,8 +34,12 @@ def main():
                          policy=args.policy, mode="causal").to_mlir(backward=True)
     variants = []
     for name in args.variants.split(","):
-        m = re.fullmatch(r"w(\d+)k(\d+)", name)
+        m = re.fullmatch(r"w(\d+)k(\d+)(a?)", name)
+        if not m:
+            parser.error(f"variant {name!r}: expected w<warps>k<tile-k>[a]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
+        if m.group(3):
+            options["deterministic"] = False
         art = spa.compile(text, target="cuda:sm_90a", **options)
         art.save(os.path.join(args.out, name))
         variants.append(dict(name=name, options=options))

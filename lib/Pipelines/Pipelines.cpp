@@ -39,6 +39,7 @@ ConvertSpaToGPUOptions GpuPipelineOptions::kernelOptions() const {
   kernel.mma = mma;
   kernel.stages = stages;
   kernel.chip = chip;
+  kernel.deterministic = deterministic;
   return kernel;
 }
 

@@ -23,7 +23,7 @@
 // GPU: spa-check-input,
 // GPU-NEXT: spa-balance-bands{{{.*}}tile-k=32 tile-q=128},
 // GPU-NEXT: one-shot-bufferize
-// GPU-NEXT: convert-spa-to-gpu{chip=sm_80 mma=mma.sync stages=1 tile-k=32 warps=8},
+// GPU-NEXT: convert-spa-to-gpu{chip=sm_80 deterministic=true mma=mma.sync stages=1 tile-k=32 warps=8},
 // GPU: gpu-module-to-binary{{{.*}}format=isa
 // GPU-SAME: opts=
 

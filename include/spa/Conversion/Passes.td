@@ -100,7 +100,13 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     located error), no atomics. On sm_90a with warps 4 or 8 and D, Dv of 64
     or 128, `mma=auto` (and `mma=wgmma`, which also takes other multiples of
     64) runs both product kernels on wgmma with swizzled tiles and a
-    two-stage cp.async ring of stream tiles.
+    two-stage cp.async ring of stream tiles. With `deterministic=false`
+    (wgmma backward only, tile-k 64 or 128) the three launches are
+    `preprocess` (Delta, and zeros into an f32 scratch dQaccum
+    [B, Hq, Nq, D]), `dkdv_dq` (the dK/dV kernel that also multiplies each
+    tile's dS by its own K tile and adds it to dQaccum with
+    `red.global.add.f32`) and `dq_convert` (dQ = scale * dQaccum in the
+    element type).
   }];
   let options = [
     Option<"warps", "warps", "int64_t", /*default=*/"4",
@@ -122,7 +128,12 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "interleaved with compute; n > 1: a ring of n tiles; 0: 2 where "
            "three blocks still fit on an SM, else 1)">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
-           "Target chip; wgmma needs sm_90a">
+           "Target chip; wgmma needs sm_90a">,
+    Option<"deterministic", "deterministic", "bool", /*default=*/"true",
+           "Gradient ops: true runs dQ in its own kernel (every element "
+           "written once, bitwise reproducible); false adds each tile's dQ "
+           "to an f32 scratch by atomics from the dK/dV kernel (wgmma "
+           "backward only; faster, not bitwise reproducible)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

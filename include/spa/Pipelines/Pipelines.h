@@ -71,6 +71,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "stages",
       llvm::cl::desc("wgmma kernel: K/V tile buffers (1 to 4; 0: auto)"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> deterministic{
+      *this, "deterministic",
+      llvm::cl::desc("Gradient ops: false adds dQ by f32 atomics from the "
+                     "dK/dV kernel (wgmma only; not bitwise reproducible)"),
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu.binary payload: bin (cubin), isa (PTX), fatbin"),

@@ -27,6 +27,10 @@ StringRef mlir::spa::gpu_kernel::backwardKernelRole(BackwardKernel kernel) {
     return "dkdv";
   case BackwardKernel::Query:
     return "dq";
+  case BackwardKernel::KeyValueQuery:
+    return "dkdv_dq";
+  case BackwardKernel::QueryConvert:
+    return "dq_convert";
   }
   llvm_unreachable("unknown backward kernel");
 }
@@ -86,6 +90,8 @@ static LogicalResult checkGradSizes(AttentionGradOp op,
              << " (2^22) a GPU backward kernel takes: it launches one block "
                 "per item from a list built at compile time; split the batch "
                 "or the sequence over several calls";
+  // dq_convert's grid needs no check of its own: with at most 2^22 query
+  // tiles of >= 64 rows, B Hq Nq D / 8 / threads stays below 2^27 blocks.
   if (grad.sharedBytes() > kMaxDynamicSharedBytes)
     return op.emitOpError()
            << "the backward kernels' shared tiles need " << grad.sharedBytes()
@@ -131,6 +137,24 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
            << "; use mma = auto or mma.sync";
   cfg.wgmma = explicitWgmma || (options.mma == MmaKind::Auto &&
                                 autoTakesWgmma(options, grad));
+  if (!options.deterministic) {
+    // The atomic dQ product is a wgmma with dS (64 query rows x own keys)
+    // read from shared memory as its A operand.
+    if (!cfg.wgmma)
+      return op.emitOpError("deterministic = false (dQ by f32 atomics) "
+                            "needs the wgmma backward: chip = sm_90a, warps "
+                            "4 or 8, D and Dv multiples of 64 (mma = auto "
+                            "takes it at D, Dv = 64 or 128); got chip = ")
+             << options.chip << ", mma = " << stringifyMmaKind(options.mma)
+             << ", warps = " << cfg.warps << ", D = " << cfg.headDim
+             << ", Dv = " << cfg.valueDim << "; use deterministic = true";
+    if (cfg.tileK != 64 && cfg.tileK != 128)
+      return op.emitOpError("deterministic = false: the atomic dQ product "
+                            "takes query rows in blocks of 64, so tile-k "
+                            "must be 64 or 128, got ")
+             << cfg.tileK << "; use deterministic = true for other tiles";
+    grad.atomicQuery = true;
+  }
   if (failed(checkGradSizes(op, grad)))
     return failure();
   grad.scale = op.getEffectiveScale();

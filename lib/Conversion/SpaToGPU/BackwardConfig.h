@@ -19,10 +19,19 @@
 
 namespace mlir::spa::gpu_kernel {
 
-/// The three kernels of a gradient op, in launch order.
-enum class BackwardKernel { Preprocess, KeyValue, Query };
+/// The kernels of a gradient op: Preprocess, KeyValue, Query in launch
+/// order (deterministic); Preprocess, KeyValueQuery, QueryConvert with dQ by
+/// atomics (BackwardQueryAtomic.h).
+enum class BackwardKernel {
+  Preprocess,
+  KeyValue,
+  Query,
+  KeyValueQuery,
+  QueryConvert
+};
 
-/// Launch-contract role names: "preprocess", "dkdv", "dq".
+/// Launch-contract role names: "preprocess", "dkdv", "dq", "dkdv_dq",
+/// "dq_convert".
 StringRef backwardKernelRole(BackwardKernel kernel);
 
 struct BackwardConfig {
@@ -41,9 +50,21 @@ struct BackwardConfig {
   /// wgmma: stream tile buffers (the next Q/dO or K/V tile is copied
   /// while the current one is multiplied).
   static constexpr int64_t kWgmmaStreamStages = 2;
+  /// deterministic = false: the dK/dV kernel also adds each tile's dQ to
+  /// an f32 scratch by atomics (wgmma only; BackwardQueryAtomic.h).
+  bool atomicQuery = false;
+  /// The dS^T tile the atomic dQ product reads as its A operand, after the
+  /// mainloop's tiles: ownRows x streamRows, 2-byte elements.
+  int64_t atomicQuerySharedBytes() const {
+    return atomicQuery ? ownRows() * streamRows() * 2 : 0;
+  }
+  /// The mainloop's tiles, then the atomic dQ's dS^T tile.
+  int64_t sharedBytes() const {
+    return mainloopSharedBytes() + atomicQuerySharedBytes();
+  }
   /// Own tiles (width D, Dv), then stream tiles (width D, Dv), 2-byte
   /// elements; padded rows (mma.sync) or swizzled and unpadded (wgmma).
-  int64_t sharedBytes() const {
+  int64_t mainloopSharedBytes() const {
     if (base.wgmma)
       return (ownRows() + kWgmmaStreamStages * streamRows()) *
              (base.headDim + base.valueDim) * 2;
@@ -55,6 +76,12 @@ struct BackwardConfig {
   int64_t preprocessBlocks() const {
     return base.batch * base.numQueryHeads *
            ((base.queryLen + preprocessRows() - 1) / preprocessRows());
+  }
+  /// dq_convert: eight dQ elements a thread.
+  int64_t convertBlocks() const {
+    int64_t chunks = base.batch * base.numQueryHeads * base.queryLen *
+                     (base.headDim / 8);
+    return (chunks + base.threads() - 1) / base.threads();
   }
   ::spa::plan::TileShape keyValueTile() const {
     return {streamRows(), ownRows()};
@@ -68,7 +95,8 @@ struct BackwardConfig {
 /// chip = sm_90a, warps 4 or 8 and D, Dv multiples of 64 (mma = auto takes
 /// it on sm_90a where it was verified: D, Dv in {64, 128}); the
 /// four tiles within the dynamic shared memory of a block, the work lists
-/// and tables within their limits. Emits a located error and fails
+/// and tables within their limits; deterministic = false needs the wgmma
+/// kernels and tile-k 64 or 128. Emits a located error and fails
 /// otherwise.
 FailureOr<BackwardConfig>
 resolveBackwardConfig(AttentionGradOp op,

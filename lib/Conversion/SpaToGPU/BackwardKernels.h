@@ -11,7 +11,9 @@
 //   dq          one block per (batch, query head, query tile): the forward's
 //               key ranges; dQ in f32 registers (BackwardQuery.cpp)
 //
-// No atomics: every output element is written by exactly one block.
+// No atomics: every output element is written by exactly one block. With
+// deterministic = false the dq kernel gives way to atomics from the dK/dV
+// kernel and a convert kernel (BackwardQueryAtomic.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,14 +24,15 @@
 
 namespace mlir::spa::gpu_kernel {
 
-/// Arguments: output, output_grad, delta.
+/// Arguments: output, output_grad, delta [, dq_accum (deterministic =
+/// false: zeroed here)].
 gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
                                      StringRef name, ArrayRef<Type> argTypes,
                                      const BackwardConfig &grad);
 
 /// Arguments: query, key, value, log_sum_exp, output_grad, delta,
-/// key_grad, value_grad, bounds [Hq][slots][2], work [items][3] (batch,
-/// key/value head, key tile).
+/// key_grad, value_grad [, dq_accum (deterministic = false)], bounds
+/// [Hq][slots][2], work [items][3] (batch, key/value head, key tile).
 gpu::GPUFuncOp buildKeyValueGradKernel(OpBuilder &moduleBuilder, Location loc,
                                        StringRef name, ArrayRef<Type> argTypes,
                                        const BackwardConfig &grad);

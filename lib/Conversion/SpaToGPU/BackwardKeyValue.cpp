@@ -14,10 +14,13 @@
 //
 // Each warp owns 16 keys; its f32 accumulators (D/8 + Dv/8 tiles) are
 // carried through the loops and written once: no atomics, deterministic.
+// With deterministic = false (role dkdv_dq) each tile's dQ = dS K is also
+// formed and added to an f32 scratch by atomics (BackwardQueryAtomic.h).
 //
 //===----------------------------------------------------------------------===//
 
 #include "BackwardKernels.h"
+#include "BackwardQueryAtomic.h"
 #include "BackwardTile.h"
 #include "MmaSync.h"
 
@@ -37,7 +40,10 @@ namespace {
 class KeyValueGradKernel {
 public:
   explicit KeyValueGradKernel(const BackwardConfig &grad)
-      : k(grad), mainloop(createBackwardMainloop(k)) {}
+      : k(grad), mainloop(createBackwardMainloop(k)) {
+    if (grad.atomicQuery)
+      atomicQuery = std::make_unique<AtomicQueryTile>(k, *mainloop);
+  }
 
   gpu::GPUFuncOp build(OpBuilder &moduleBuilder, Location loc, StringRef name,
                        ArrayRef<Type> argTypes) {
@@ -54,8 +60,12 @@ public:
     k.delta = args[5];
     k.keyGrad = args[6];
     k.valueGrad = args[7];
-    k.bounds = args[8];
-    k.work = args[9];
+    // dkdv_dq: dq_accum before the constants.
+    unsigned next = 8;
+    if (atomicQuery)
+      k.queryGradAccum = args[next++];
+    k.bounds = args[next];
+    k.work = args[next + 1];
     emitBody(b);
     gpu::ReturnOp::create(b);
     return func;
@@ -64,12 +74,15 @@ public:
 private:
   BackwardContext k;
   std::unique_ptr<BackwardMainloop> mainloop;
+  std::unique_ptr<AtomicQueryTile> atomicQuery; ///< deterministic = false
 
   void emitBody(ImplicitLocOpBuilder &b) {
     const BackwardConfig &grad = k.grad;
     const KernelConfig &cfg = grad.base;
     GpuArith e{b};
     mainloop->setupSharedMemory(b);
+    if (atomicQuery)
+      atomicQuery->setupSharedMemory(b);
     Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     auto workAt = [&](int64_t field) {
       return e.toIndex(
@@ -181,11 +194,15 @@ private:
     SmallVector<Value> dS = scoreGradients(
         b, k, pair, probs, dP,
         [&](int64_t nt, int64_t, int64_t i) { return delta[2 * nt + i]; });
-    Issued dKNext = mainloop->issueAccumulate(b, dS, Operand::First, dK);
-    SmallVector<SmallVector<Value>> done =
-        mainloop->complete(b, {&dKNext, &dVNext}, 0);
-    dK = done[0];
-    dV = done[1];
+    if (atomicQuery) {
+      std::tie(dK, dV) = atomicQuery->finishTile(b, dS, dK, dVNext, i0);
+    } else {
+      Issued dKNext = mainloop->issueAccumulate(b, dS, Operand::First, dK);
+      SmallVector<SmallVector<Value>> done =
+          mainloop->complete(b, {&dKNext, &dVNext}, 0);
+      dK = done[0];
+      dV = done[1];
+    }
     SmallVector<Value> next = dK;
     next.append(dV.begin(), dV.end());
     return next;

@@ -37,6 +37,8 @@ struct BackwardContext : KernelContext {
       : KernelContext(grad.base), grad(grad) {}
   const BackwardConfig &grad;
   Value outGrad, delta, queryGrad, keyGrad, valueGrad;
+  /// deterministic = false: the f32 dQ accumulator [B, Hq, Nq, D].
+  Value queryGradAccum;
 };
 
 class BackwardMainloop {
@@ -103,6 +105,11 @@ public:
       tiles.push_back(product->values);
     return tiles;
   }
+
+  /// wgmma: the descriptor of own tile `which` ([width/64][ownRows][64],
+  /// swizzled) at this warpgroup's 64 rows, for a product of the kernel's
+  /// own (the atomic dQ reads own K as its B operand); null otherwise.
+  virtual Value ownTileDescriptor(Operand which) { return Value(); }
 
 protected:
   BackwardContext &k;

@@ -171,6 +171,10 @@ public:
     return tiles;
   }
 
+  Value ownTileDescriptor(Operand which) override {
+    return ownDesc[which == Operand::First ? 0 : 1];
+  }
+
 private:
   /// One commit group with the stream tiles at `row0` in buffer `buffer`
   /// when `enabled` (an empty group otherwise, so that wait counts stay

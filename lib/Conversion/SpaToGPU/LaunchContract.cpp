@@ -14,7 +14,7 @@ KernelArgRole KernelLaunch::argRole(StringRef name) const {
   if (role == "forward")
     return name == "output" || name == "log_sum_exp" ? KernelArgRole::Output
                                                      : KernelArgRole::Input;
-  if (name == "delta")
+  if (name == "delta" || name == "dq_accum")
     return KernelArgRole::Scratch;
   if (name == "query_grad" || name == "key_grad" || name == "value_grad")
     return KernelArgRole::Output;
@@ -98,10 +98,11 @@ FailureOr<KernelLaunch> KernelLaunch::fromAttr(DictionaryAttr attr,
     *into = value.getInt();
   }
   auto role = attr.getAs<StringAttr>("role");
-  const StringRef roles[] = {"forward", "preprocess", "dkdv", "dq"};
+  const StringRef roles[] = {"forward", "preprocess", "dkdv",
+                             "dq",      "dkdv_dq",    "dq_convert"};
   if (!role || !llvm::is_contained(roles, role.getValue()))
-    return missing("role",
-                   "\"forward\", \"preprocess\", \"dkdv\" or \"dq\"");
+    return missing("role", "\"forward\", \"preprocess\", \"dkdv\", "
+                           "\"dq\", \"dkdv_dq\" or \"dq_convert\"");
   launch.role = role.str();
   auto op = attr.getAs<IntegerAttr>("op");
   if (!op)

@@ -6,12 +6,16 @@
 // cost-sorted work lists as private constants, allocates the f32 Delta
 // scratch [B, Hq, Nq] on the device, attaches a launch contract to each
 // kernel (role preprocess / dkdv / dq, delta as a scratch argument) and
-// replaces the op by the three gpu.launch_func in that order.
+// replaces the op by the three gpu.launch_func in that order. With
+// deterministic = false the launches are preprocess / dkdv_dq / dq_convert
+// and an f32 scratch dq_accum [B, Hq, Nq, D] joins delta
+// (BackwardQueryAtomic.h).
 //
 //===----------------------------------------------------------------------===//
 
 #include "SpaGradToGPU.h"
 #include "BackwardKernels.h"
+#include "BackwardQueryAtomic.h"
 #include "HostTables.h"
 
 #include "spa/Conversion/SpaToGPU/LaunchContract.h"
@@ -71,6 +75,15 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   Value delta = gpu::AllocOp::create(b, deltaType, Type(), ValueRange{},
                                      ValueRange{}, ValueRange{})
                     .getMemref();
+  Value accum;
+  if (grad.atomicQuery)
+    accum = gpu::AllocOp::create(
+                b,
+                MemRefType::get({cfg.batch, cfg.numQueryHeads, cfg.queryLen,
+                                 cfg.headDim},
+                                b.getF32Type()),
+                Type(), ValueRange{}, ValueRange{}, ValueRange{})
+                .getMemref();
 
   declareDynamicShared(kernels, op.getLoc());
   OpBuilder kb = OpBuilder::atBlockEnd(&kernels.getBodyRegion().front());
@@ -87,29 +100,56 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   };
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue(),
         o = op.getOutput(), lse = op.getLogSumExp(), dO = op.getOutputGrad();
-  Launch launches[] = {
-      {BackwardKernel::Preprocess,
-       {"output", "output_grad", "delta"},
-       {o, dO, delta},
-       grad.preprocessBlocks(),
-       0,
-       {}},
-      {BackwardKernel::KeyValue,
-       {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
-        "key_grad", "value_grad", "bounds", "work"},
-       {q, k, v, lse, dO, delta, op.getKeyGrad(), op.getValueGrad(),
-        boundsBuffer, keyWork},
-       numKeyItems,
-       grad.sharedBytes(),
-       keyItems},
-      {BackwardKernel::Query,
-       {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
-        "query_grad", "bounds", "work"},
-       {q, k, v, lse, dO, delta, op.getQueryGrad(), boundsBuffer, queryWork},
-       numQueryItems,
-       grad.sharedBytes(),
-       queryItems},
-  };
+  SmallVector<Launch> launches;
+  if (!grad.atomicQuery) {
+    launches = {
+        {BackwardKernel::Preprocess,
+         {"output", "output_grad", "delta"},
+         {o, dO, delta},
+         grad.preprocessBlocks(),
+         0,
+         {}},
+        {BackwardKernel::KeyValue,
+         {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
+          "key_grad", "value_grad", "bounds", "work"},
+         {q, k, v, lse, dO, delta, op.getKeyGrad(), op.getValueGrad(),
+          boundsBuffer, keyWork},
+         numKeyItems,
+         grad.sharedBytes(),
+         keyItems},
+        {BackwardKernel::Query,
+         {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
+          "query_grad", "bounds", "work"},
+         {q, k, v, lse, dO, delta, op.getQueryGrad(), boundsBuffer,
+          queryWork},
+         numQueryItems,
+         grad.sharedBytes(),
+         queryItems},
+    };
+  } else {
+    launches = {
+        {BackwardKernel::Preprocess,
+         {"output", "output_grad", "delta", "dq_accum"},
+         {o, dO, delta, accum},
+         grad.preprocessBlocks(),
+         0,
+         {}},
+        {BackwardKernel::KeyValueQuery,
+         {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
+          "key_grad", "value_grad", "dq_accum", "bounds", "work"},
+         {q, k, v, lse, dO, delta, op.getKeyGrad(), op.getValueGrad(), accum,
+          boundsBuffer, keyWork},
+         numKeyItems,
+         grad.sharedBytes(),
+         keyItems},
+        {BackwardKernel::QueryConvert,
+         {"dq_accum", "query_grad"},
+         {accum, op.getQueryGrad()},
+         grad.convertBlocks(),
+         0,
+         {}},
+    };
+  }
   for (Launch &launch : launches) {
     SmallVector<Type> argTypes;
     for (Value operand : launch.operands)
@@ -122,7 +162,11 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
       func = buildPreprocessKernel(kb, op.getLoc(), name, argTypes, grad);
       break;
     case BackwardKernel::KeyValue:
+    case BackwardKernel::KeyValueQuery:
       func = buildKeyValueGradKernel(kb, op.getLoc(), name, argTypes, grad);
+      break;
+    case BackwardKernel::QueryConvert:
+      func = buildQueryConvertKernel(kb, op.getLoc(), name, argTypes, grad);
       break;
     case BackwardKernel::Query:
       func = buildQueryGradKernel(kb, op.getLoc(), name, argTypes, grad);
@@ -135,13 +179,17 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     contract.bounds = bounds;
     contract.work.assign(launch.work.begin(), launch.work.end());
     contract.bands = bands;
+    bool keyTiles = launch.kernel == BackwardKernel::KeyValue ||
+                    launch.kernel == BackwardKernel::KeyValueQuery;
     contract.tile =
-        launch.kernel == BackwardKernel::KeyValue
-            ? std::array<int64_t, 2>{grad.streamRows(), grad.ownRows()}
-            : std::array<int64_t, 2>{grad.ownRows(), grad.streamRows()};
-    contract.mma = launch.kernel != BackwardKernel::Preprocess && cfg.wgmma
-                       ? MmaKind::Wgmma
-                       : MmaKind::MmaSync;
+        keyTiles ? std::array<int64_t, 2>{grad.streamRows(), grad.ownRows()}
+                 : std::array<int64_t, 2>{grad.ownRows(), grad.streamRows()};
+    // The elementwise kernels (preprocess, dq_convert) use no MMA; they
+    // are listed as mma.sync, which any chip runs.
+    bool elementwise = launch.kernel == BackwardKernel::Preprocess ||
+                       launch.kernel == BackwardKernel::QueryConvert;
+    contract.mma =
+        !elementwise && cfg.wgmma ? MmaKind::Wgmma : MmaKind::MmaSync;
     contract.dynamicSharedBytes = launch.dynamicShared;
     contract.staticSharedBytes = 0;
     contract.role = role.str();
@@ -159,6 +207,8 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
                               launch.operands);
   }
   gpu::DeallocOp::create(b, Type(), ValueRange{}, delta);
+  if (accum)
+    gpu::DeallocOp::create(b, Type(), ValueRange{}, accum);
   op.erase();
   return success();
 }

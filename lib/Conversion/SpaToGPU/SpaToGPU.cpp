@@ -137,6 +137,7 @@ struct ConvertSpaToGPUPass
     o.mma = mma;
     o.stages = stages;
     o.chip = chip;
+    o.deterministic = deterministic;
     return o;
   }
 

@@ -118,6 +118,45 @@ SmallVector<Value> issueSharedProduct(ImplicitLocOpBuilder &b,
   return flat;
 }
 
+SmallVector<Value> issueTransposedSharedProduct(ImplicitLocOpBuilder &b,
+                                                Type elementType, Value aDesc,
+                                                Value bDesc, int64_t kRows) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  constexpr int64_t kN = 64; // one swizzled block: LBO is never used
+  auto structType =
+      LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(kN / 2, f32));
+  auto eltType =
+      elementType.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
+  // Undefined start, scale-d 0 on the first step (issueSharedProduct says
+  // why).
+  Value acc = LLVM::UndefOp::create(b, structType);
+  NVVM::WgmmaFenceAlignedOp::create(b);
+  for (int64_t ks = 0; ks < kRows / 16; ++ks) {
+    // 16 rows of 128 bytes per k step, in both operands. Layout col for A
+    // and row for B: the transpose bits (MN-major).
+    acc = NVVM::WgmmaMmaAsyncOp::create(
+        b, structType, acc, advanceDescriptor(b, aDesc, ks * 2048),
+        advanceDescriptor(b, bDesc, ks * 2048),
+        NVVM::MMAShapeAttr::get(ctx, 64, kN, 16),
+        NVVM::WGMMATypesAttr::get(ctx, eltType),
+        NVVM::WGMMATypesAttr::get(ctx, eltType),
+        NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
+        NVVM::WGMMAScaleOutAttr::get(ctx, ks == 0 ? NVVM::WGMMAScaleOut::zero
+                                                  : NVVM::WGMMAScaleOut::one),
+        NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+        NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+        NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col),
+        NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
+        NVVM::MMAIntOverflowAttr());
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(b);
+  SmallVector<Value> flat;
+  for (int64_t i = 0; i < kN / 2; ++i)
+    flat.push_back(LLVM::ExtractValueOp::create(b, acc, i));
+  return flat;
+}
+
 SmallVector<Value> issueScores(ImplicitLocOpBuilder &b,
                                const KernelConfig &cfg, Value qDesc,
                                Value kDesc, Value stage) {

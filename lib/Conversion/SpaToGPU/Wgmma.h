@@ -56,6 +56,15 @@ SmallVector<Value> issueSharedProduct(ImplicitLocOpBuilder &b,
                                       int64_t aRows, Value bDesc,
                                       int64_t bRows, int64_t width);
 
+/// Issues D = A B as one commit group with both operands MN-major
+/// (transposed) swizzled tiles in shared memory, starting from zero: A at
+/// `aDesc` (64 M columns x kRows K rows, 128 bytes a row), B at `bDesc`
+/// (64 N columns x kRows K rows); kRows / 16 wgmma m64n64k16. Returns 32
+/// accumulators, valid only after a wait.
+SmallVector<Value> issueTransposedSharedProduct(ImplicitLocOpBuilder &b,
+                                                Type elementType, Value aDesc,
+                                                Value bDesc, int64_t kRows);
+
 /// Issues acc += A B as one commit group: A as packed words (packAsA, K =
 /// bRows), B the swizzled tile of `bRows` rows at `bDesc` read MN-major
 /// (N = width, in wgmma m64n64k16 steps); `flat` holds width / 2

@@ -11,8 +11,9 @@
 // `shared_bytes` is the dynamic shared memory to launch with,
 // `kernel_shared_bytes` the kernel's total (static + dynamic). Each kernel
 // also names its `role` (forward, or preprocess / dkdv / dq of a gradient
-// op) and the `op` it belongs to (the order of the spa ops in the module);
-// a module's kernels are listed in launch order. Each argument lists its
+// op; preprocess / dkdv_dq / dq_convert with deterministic = false) and
+// the `op` it belongs to (the order of the spa ops in the module); a
+// module's kernels are listed in launch order. Each argument lists its
 // `strides` in elements (the layout of its memref type: contiguous, or the
 // static strided layout the caller's views have).
 //
@@ -38,7 +39,9 @@ enum class KernelArgRole {
   Output,   ///< a device buffer the kernel writes (out, log-sum-exp)
   Constant, ///< a table whose values travel in the contract (bounds, work)
   Scratch,  ///< a device buffer the launcher allocates for one call and
-            ///< shares between the op's kernels (the backward's delta)
+            ///< shares between the op's kernels (the backward's delta and,
+            ///< with deterministic = false, dq_accum); the op's first
+            ///< kernel writes every element before any kernel reads it
 };
 
 struct KernelLaunch {
@@ -56,7 +59,8 @@ struct KernelLaunch {
   Attribute bands;             ///< the #spa.bands the kernel was built for
   std::array<int64_t, 2> tile = {0, 0}; ///< query rows x keys
   MmaKind mma = MmaKind::MmaSync;
-  /// "forward", or the backward's "preprocess", "dkdv", "dq".
+  /// "forward", or the backward's "preprocess", "dkdv", "dq" (or, with
+  /// deterministic = false, "preprocess", "dkdv_dq", "dq_convert").
   std::string role = "forward";
   /// Which spa op of the module the kernel computes (0, 1, ...).
   int64_t op = 0;

@@ -1,0 +1,147 @@
+"""deterministic=False on CUDA artifacts of gradient ops (compiled here with
+ptxas; launching needs a GPU: bench/gpu_grad_check.py on the matrix of
+bench/gpu_grad_prepare.py --atomic): dQ by f32 atomics from the dK/dV
+kernel. The option reaches the generator from spa.compile, the roles and the
+scratch dq_accum travel in launch.json, the MLIR-free runtime groups them,
+and the chips and kernels that cannot take it are refused."""
+import os
+import re
+import shutil
+import sys
+
+import pytest
+
+import spa
+from spa.compiler import pipeline_defaults
+from spa.runtime.cuda import op_launches
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..",
+                                "bench"))
+from gpu_grad_prepare import module_text  # noqa: E402
+
+needs_ptxas = pytest.mark.skipif(
+    not (shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas")),
+    reason="needs the CUDA toolkit's ptxas")
+
+
+def layer(**changes):
+    base = dict(batch=2, heads=4, kv_heads=2, seq_len=150, query_len=100,
+                head_dim=64, value_dim=64, dtype="bf16",
+                policy="local_plus_band", mode="causal")
+    base.update(changes)
+    return base
+
+
+def entry(ptx, name):
+    """The PTX of kernel `name` (up to the next .entry)."""
+    start = ptx.index(".entry " + name + "(")
+    end = ptx.find(".entry ", start + 1)
+    return ptx[start:end if end >= 0 else len(ptx)]
+
+
+@needs_ptxas
+@pytest.mark.parametrize("warps,tile_k,head_dim,value_dim,dtype", [
+    (4, 64, 64, 64, "bf16"), (8, 64, 128, 128, "f16"),
+    (4, 128, 128, 64, "bf16"), (8, 128, 64, 128, "bf16")])
+def test_atomic_gradient_artifact(warps, tile_k, head_dim, value_dim, dtype):
+    text = module_text(spa, layer(head_dim=head_dim, value_dim=value_dim,
+                                  dtype=dtype))
+    artifact = spa.compile(text, target="cuda:sm_90a", warps=warps,
+                           tile_k=tile_k, deterministic=False)
+    assert artifact.cubin[:4] == b"\x7fELF"
+    kernels = artifact.metadata["kernels"]
+    assert [(k["op"], k["role"]) for k in kernels] == [
+        (0, "forward"), (1, "preprocess"), (1, "dkdv_dq"),
+        (1, "dq_convert")]
+    pre, dkdv, convert = kernels[1:]
+    assert (pre["mma"], dkdv["mma"], convert["mma"]) == (
+        "mma.sync", "wgmma", "mma.sync")
+    accum = dict(dtype="f32", shape=[2, 4, 100, head_dim], kind="scratch")
+
+    def args(kernel):
+        return {a["name"]: {key: a[key] for key in ("dtype", "shape", "kind")}
+                for a in kernel["args"]}
+    assert [a["name"] for a in pre["args"]] == ["output", "output_grad",
+                                                "delta", "dq_accum"]
+    assert args(pre)["dq_accum"] == accum
+    assert [a["name"] for a in dkdv["args"]] == [
+        "query", "key", "value", "log_sum_exp", "output_grad", "delta",
+        "key_grad", "value_grad", "dq_accum", "bounds", "work"]
+    assert args(dkdv)["dq_accum"] == accum
+    assert args(dkdv)["key_grad"]["kind"] == "output"
+    assert [a["name"] for a in convert["args"]] == ["dq_accum", "query_grad"]
+    assert args(convert)["query_grad"] == dict(
+        dtype=dtype, shape=[2, 4, 100, head_dim], kind="output")
+    # Eight elements a thread.
+    threads = 32 * warps
+    assert convert["grid"] == [-(-2 * 4 * 100 * head_dim // 8 // threads),
+                               1, 1]
+    # The deterministic kernels' tiles plus the dS^T staging tile.
+    rows = 16 * warps
+    assert dkdv["shared_bytes"] == (rows + 2 * tile_k) * (
+        head_dim + value_dim) * 2 + rows * tile_k * 2
+    ptx = entry(artifact.ptx, dkdv["name"])
+    # dQ = dS K: both operands MN-major from shared memory (transpose bits
+    # 1, 1), then one red.global.add.f32 per element of the lane's rows.
+    assert re.search(r"%rd\d+, %rd\d+, p, 1,\s+1, 1,\s+1;", ptx)
+    # Per visited tile and lane: 2 rows x tile-k/64 M blocks x D/8 tiles x
+    # 2 (the body exists once per unrolled interval and mask branch).
+    reds = len(re.findall(r"(?m)^\s*red\.global\.add\.f32 \[", ptx))
+    per_tile = 2 * (tile_k // 64) * (head_dim // 8) * 2
+    assert reds > 0 and reds % per_tile == 0, (reds, per_tile)
+    assert "fence.proxy.async.shared::cta;" in ptx
+    assert "red.global.add" not in entry(artifact.ptx, convert["name"])
+    assert re.search(r"st\.global\.v4\.(f32|b32)", entry(artifact.ptx, pre["name"]))
+
+
+@needs_ptxas
+def test_runtime_allocates_the_accumulator_as_scratch():
+    artifact = spa.compile(module_text(spa, layer()), target="cuda:sm_90a",
+                           deterministic=False)
+    grad = op_launches(artifact.metadata, op=1)
+    assert [k["role"] for k in grad.kernels] == ["preprocess", "dkdv_dq",
+                                                 "dq_convert"]
+    assert [a["name"] for a in grad.inputs] == [
+        "query", "key", "value", "output", "log_sum_exp", "output_grad"]
+    assert [a["name"] for a in grad.outputs] == ["query_grad", "key_grad",
+                                                 "value_grad"]
+    assert [(a["name"], a["shape"]) for a in grad.scratch] == [
+        ("delta", [2, 4, 100]), ("dq_accum", [2, 4, 100, 64])]
+
+
+@needs_ptxas
+def test_deterministic_default_is_unchanged():
+    text = module_text(spa, layer())
+    default = spa.compile(text, target="cuda:sm_90a")
+    explicit = spa.compile(text, target="cuda:sm_90a", deterministic=True)
+    assert default.ptx == explicit.ptx
+    assert [k["role"] for k in default.metadata["kernels"]] == [
+        "forward", "preprocess", "dkdv", "dq"]
+    assert "red.global.add" not in default.ptx
+
+
+@pytest.mark.parametrize("options,got", [
+    (dict(chip="sm_80"), "got chip = sm_80, mma = auto"),
+    (dict(mma="mma.sync"), "got chip = sm_90a, mma = mma.sync"),
+    (dict(warps=2), "warps = 2"),
+])
+def test_refused_off_the_wgmma_backward(options, got):
+    text = module_text(spa, layer())
+    chip = options.pop("chip", "sm_90a")
+    with pytest.raises(spa.MLIRError, match="deterministic = false") as info:
+        spa.compile(text, target=f"cuda:{chip}", deterministic=False,
+                    **options)
+    assert got in str(info.value)
+    assert "use deterministic = true" in str(info.value)
+
+
+def test_refused_with_small_tiles():
+    text = module_text(spa, layer())
+    with pytest.raises(spa.MLIRError, match="tile-k must be 64 or 128, got "
+                       "32"):
+        spa.compile(text, target="cuda:sm_90a", deterministic=False,
+                    tile_k=32)
+
+
+def test_option_is_listed():
+    assert pipeline_defaults("cuda")["deterministic"] == "true"
