@@ -16,7 +16,8 @@
 # .device/torch-cache (git-ignored; under 2 MiB). Then, through the device
 # tool, from the repository root:
 #
-#   run(command="bash bench/train_device.sh run", carry=[".device/torch-cache"])
+#   run(command="bash bench/train_device.sh run",
+#       carry=[".device/torch-cache", ".device/launcher"])
 #
 # which writes $OUT/train_gpt.json, train_gpt.png (if matplotlib is there;
 # else: python examples/gpt_plot.py OUT/train_gpt.json here), train_gpt.log
@@ -44,6 +45,10 @@ prepare)
     > .device/train-gpt-kernels.json
   PYTHONPATH=build/python_packages .venv/bin/python -m spa.torch.precompile \
     --configs .device/train-gpt-kernels.json --cache-dir "$CACHE"
+  # The compiled launcher (docs/torch.md, "Launch overhead"): plain C, built
+  # here, carried as .device/launcher.
+  mkdir -p .device/launcher
+  cp build/python_packages/spa/runtime/libspa_launcher.so .device/launcher/
   du -sh "$CACHE"
   ;;
 run)
@@ -55,6 +60,9 @@ run)
     | tee -a "$OUT/device.txt"
   # No compiler here: a kernel missing from the cache is a
   # MissingKernelError naming the precompile command that builds it.
+  if [ -f .device/launcher/libspa_launcher.so ]; then
+    export SPA_LAUNCHER_LIB=$PWD/.device/launcher/libspa_launcher.so
+  fi
   SPA_CACHE_DIR=$CACHE PYTHONPATH=python PYTHONUNBUFFERED=1 \
     timeout 580 python3 examples/train_gpt.py "${ARGS[@]}" --out "$OUT" \
     2>&1 | tee "$OUT/train_gpt.log"
