@@ -77,29 +77,29 @@ void appendFlat(ImplicitLocOpBuilder &b, Value tile,
       flat.push_back(element(b, tile, r, i));
 }
 
-SmallVector<Value> issueSharedProduct(ImplicitLocOpBuilder &b,
-                                      Type elementType, Value aDesc,
-                                      int64_t aRows, Value bDesc,
-                                      int64_t bRows, int64_t width) {
+/// One commit group of `steps` chained wgmma m64n{n}k16 with both operands
+/// in shared memory, their descriptors from `stepDescriptors(k step)`
+/// (built inside the loop, next to each instruction). The first step
+/// ignores the accumulator (scale-d = 0) and starts from an undefined one: a
+/// zero struct would be materialised by register moves the compiler may
+/// place after the fence, and while an earlier product is still in flight
+/// ptxas then serialises the two (warning C7517).
+static SmallVector<Value> issueChainFromShared(
+    ImplicitLocOpBuilder &b, Type elementType, int64_t n, int64_t steps,
+    NVVM::MMALayout aLayout, NVVM::MMALayout bLayout,
+    llvm::function_ref<std::pair<Value, Value>(int64_t)> stepDescriptors) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
-  auto structType = LLVM::LLVMStructType::getLiteral(
-      ctx, SmallVector<Type>(bRows / 2, f32));
+  auto structType =
+      LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(n / 2, f32));
   auto eltType =
       elementType.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
-  // The first step ignores the accumulator (scale-d = 0) and starts from
-  // an undefined one: a zero struct would be materialised by register moves
-  // the compiler may place after the fence, and while an earlier product is
-  // still in flight ptxas then serialises the two (warning C7517).
   Value acc = LLVM::UndefOp::create(b, structType);
   NVVM::WgmmaFenceAlignedOp::create(b);
-  for (int64_t ks = 0; ks < width / 16; ++ks) {
-    int64_t inBlock = (ks % 4) * 32; // 16 columns of 2 bytes
-    Value a = advanceDescriptor(b, aDesc, (ks / 4) * aRows * 128 + inBlock);
-    Value bStep = advanceDescriptor(b, bDesc, (ks / 4) * bRows * 128 + inBlock);
+  for (int64_t ks = 0; ks < steps; ++ks) {
+    auto [a, bStep] = stepDescriptors(ks);
     acc = NVVM::WgmmaMmaAsyncOp::create(
-        b, structType, acc, a, bStep,
-        NVVM::MMAShapeAttr::get(ctx, 64, bRows, 16),
+        b, structType, acc, a, bStep, NVVM::MMAShapeAttr::get(ctx, 64, n, 16),
         NVVM::WGMMATypesAttr::get(ctx, eltType),
         NVVM::WGMMATypesAttr::get(ctx, eltType),
         NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
@@ -107,54 +107,46 @@ SmallVector<Value> issueSharedProduct(ImplicitLocOpBuilder &b,
                                                   : NVVM::WGMMAScaleOut::one),
         NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
         NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
-        NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
-        NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col),
-        NVVM::MMAIntOverflowAttr());
+        NVVM::MMALayoutAttr::get(ctx, aLayout),
+        NVVM::MMALayoutAttr::get(ctx, bLayout), NVVM::MMAIntOverflowAttr());
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
   SmallVector<Value> flat;
-  for (int64_t i = 0; i < bRows / 2; ++i)
+  for (int64_t i = 0; i < n / 2; ++i)
     flat.push_back(LLVM::ExtractValueOp::create(b, acc, i));
   return flat;
+}
+
+SmallVector<Value> issueSharedProduct(ImplicitLocOpBuilder &b,
+                                      Type elementType, Value aDesc,
+                                      int64_t aRows, Value bDesc,
+                                      int64_t bRows, int64_t width) {
+  // Both operands K-major (layouts row and col).
+  return issueChainFromShared(
+      b, elementType, bRows, width / 16, NVVM::MMALayout::row,
+      NVVM::MMALayout::col, [&](int64_t ks) {
+        int64_t inBlock = (ks % 4) * 32; // 16 columns of 2 bytes
+        // A's descriptor first (sequenced: argument order is unspecified).
+        Value a = advanceDescriptor(b, aDesc, (ks / 4) * aRows * 128 + inBlock);
+        Value bStep =
+            advanceDescriptor(b, bDesc, (ks / 4) * bRows * 128 + inBlock);
+        return std::make_pair(a, bStep);
+      });
 }
 
 SmallVector<Value> issueTransposedSharedProduct(ImplicitLocOpBuilder &b,
                                                 Type elementType, Value aDesc,
                                                 Value bDesc, int64_t kRows) {
-  MLIRContext *ctx = b.getContext();
-  Type f32 = b.getF32Type();
   constexpr int64_t kN = 64; // one swizzled block: LBO is never used
-  auto structType =
-      LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(kN / 2, f32));
-  auto eltType =
-      elementType.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
-  // Undefined start, scale-d 0 on the first step (issueSharedProduct says
-  // why).
-  Value acc = LLVM::UndefOp::create(b, structType);
-  NVVM::WgmmaFenceAlignedOp::create(b);
-  for (int64_t ks = 0; ks < kRows / 16; ++ks) {
-    // 16 rows of 128 bytes per k step, in both operands. Layout col for A
-    // and row for B: the transpose bits (MN-major).
-    acc = NVVM::WgmmaMmaAsyncOp::create(
-        b, structType, acc, advanceDescriptor(b, aDesc, ks * 2048),
-        advanceDescriptor(b, bDesc, ks * 2048),
-        NVVM::MMAShapeAttr::get(ctx, 64, kN, 16),
-        NVVM::WGMMATypesAttr::get(ctx, eltType),
-        NVVM::WGMMATypesAttr::get(ctx, eltType),
-        NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
-        NVVM::WGMMAScaleOutAttr::get(ctx, ks == 0 ? NVVM::WGMMAScaleOut::zero
-                                                  : NVVM::WGMMAScaleOut::one),
-        NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
-        NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
-        NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col),
-        NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
-        NVVM::MMAIntOverflowAttr());
-  }
-  NVVM::WgmmaGroupSyncAlignedOp::create(b);
-  SmallVector<Value> flat;
-  for (int64_t i = 0; i < kN / 2; ++i)
-    flat.push_back(LLVM::ExtractValueOp::create(b, acc, i));
-  return flat;
+  // 16 rows of 128 bytes per k step, in both operands. Layout col for A and
+  // row for B: the transpose bits (MN-major).
+  return issueChainFromShared(
+      b, elementType, kN, kRows / 16, NVVM::MMALayout::col,
+      NVVM::MMALayout::row, [&](int64_t ks) {
+        Value a = advanceDescriptor(b, aDesc, ks * 2048);
+        Value bStep = advanceDescriptor(b, bDesc, ks * 2048);
+        return std::make_pair(a, bStep);
+      });
 }
 
 SmallVector<Value> issueScores(ImplicitLocOpBuilder &b,
