@@ -2,31 +2,18 @@
 a GPU: bench/gpu_grad_check.py): the three backward kernels in launch order
 next to the forward's, their launch contracts, and how the MLIR-free runtime
 groups an artifact's kernels by op (inputs, outputs, scratch)."""
-import os
 import re
-import shutil
-import sys
 
 import pytest
 
 import spa
 from spa.runtime.cuda import op_launches
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..",
-                                "bench"))
-from gpu_grad_prepare import module_text  # noqa: E402
-
-needs_ptxas = pytest.mark.skipif(
-    not (shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas")),
-    reason="needs the CUDA toolkit's ptxas")
+from cuda_grad_support import module_text, needs_ptxas, grad_layer  # noqa: F401
 
 
 def layer(**changes):
-    base = dict(batch=2, heads=4, kv_heads=2, seq_len=150, query_len=100,
-                head_dim=64, value_dim=32, dtype="bf16",
-                policy="local_plus_band", mode="causal")
-    base.update(changes)
-    return base
+    return grad_layer(32, **changes)
 
 
 @needs_ptxas

@@ -4,10 +4,7 @@ bench/gpu_grad_prepare.py --atomic): dQ by f32 atomics from the dK/dV
 kernel. The option reaches the generator from spa.compile, the roles and the
 scratch dq_accum travel in launch.json, the MLIR-free runtime groups them,
 and the chips and kernels that cannot take it are refused."""
-import os
 import re
-import shutil
-import sys
 
 import pytest
 
@@ -15,21 +12,11 @@ import spa
 from spa.compiler import pipeline_defaults
 from spa.runtime.cuda import op_launches
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..",
-                                "bench"))
-from gpu_grad_prepare import module_text  # noqa: E402
-
-needs_ptxas = pytest.mark.skipif(
-    not (shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas")),
-    reason="needs the CUDA toolkit's ptxas")
+from cuda_grad_support import module_text, needs_ptxas, grad_layer  # noqa: F401
 
 
 def layer(**changes):
-    base = dict(batch=2, heads=4, kv_heads=2, seq_len=150, query_len=100,
-                head_dim=64, value_dim=64, dtype="bf16",
-                policy="local_plus_band", mode="causal")
-    base.update(changes)
-    return base
+    return grad_layer(64, **changes)
 
 
 def entry(ptx, name):
