@@ -23,6 +23,9 @@ CUDA also the round's time until the GPU finished):
                                     eager fast path, or forced through
                                     torch.ops.spa.attention
   spa_forward_backward[_dispatcher] attention + torch.autograd.grad
+  spa_forward[_backward]_python_path the same without the compiled call
+                                    path (native.py): Python allocation
+                                    and packing around the same launcher
   spa_forward_table                 an explicit band table instead of a
                                     policy (the same bands)
   module_forward                    spa.torch.BandedAttention
@@ -138,11 +141,11 @@ def install_stub():
 
     class StubPlan(plans.CudaPlan):
         def __init__(self, config: KernelConfig):
-            self.config = config
             gpu = replace(config, target="cuda:sm_90a")
             artifact, _ = load_or_build_artifact(gpu, _build)
-            self.forward_layer = _stand_in_layer(artifact, 0, compiled)
-            self.gradient_layer = _stand_in_layer(artifact, 1, compiled)
+            super().__init__(config, torch.device("cpu"), layers=(
+                _stand_in_layer(artifact, 0, compiled),
+                _stand_in_layer(artifact, 1, compiled)))
     plans.CpuPlan = StubPlan
     plans.clear()
 
@@ -213,6 +216,15 @@ def measure(device, stub: bool, calls: int) -> dict:
 
     plan = next(p for p in plans._plans.values()
                 if isinstance(p, plans.CudaPlan))
+    # The same calls without the compiled call path (native.py): what the
+    # Python path costs around the same launcher.
+    fast = (plan._fast_forward, plan._fast_gradient)
+    if fast[0] is not None:
+        plan._fast_forward = plan._fast_gradient = None
+        rows["spa_forward_python_path"] = timed(spa_fwd, calls, sync)
+        rows["spa_forward_backward_python_path"] = timed(spa_fwd_bwd,
+                                                         calls // 4, sync)
+        plan._fast_forward, plan._fast_gradient = fast
     fwd_layer, grad_layer = plan.forward_layer, plan.gradient_layer
     rows["layer_forward"] = timed(lambda: fwd_layer(q, k, v), calls, sync)
     out, lse = fwd_layer(q, k, v)

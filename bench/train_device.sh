@@ -49,6 +49,9 @@ prepare)
   # here, carried as .device/launcher.
   mkdir -p .device/launcher
   cp build/python_packages/spa/runtime/libspa_launcher.so .device/launcher/
+  # spa.torch's compiled call path (docs/torch.md), built against this
+  # PyTorch, which is the device's version.
+  cp build/python_packages/spa/torch/_spa_torch_native.so .device/launcher/
   du -sh "$CACHE"
   ;;
 run)
@@ -62,6 +65,9 @@ run)
   # MissingKernelError naming the precompile command that builds it.
   if [ -f .device/launcher/libspa_launcher.so ]; then
     export SPA_LAUNCHER_LIB=$PWD/.device/launcher/libspa_launcher.so
+  fi
+  if [ -f .device/launcher/_spa_torch_native.so ]; then
+    export SPA_TORCH_NATIVE_LIB=$PWD/.device/launcher/_spa_torch_native.so
   fi
   SPA_CACHE_DIR=$CACHE PYTHONPATH=python PYTHONUNBUFFERED=1 \
     timeout 580 python3 examples/train_gpt.py "${ARGS[@]}" --out "$OUT" \

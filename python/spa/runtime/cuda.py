@@ -23,7 +23,7 @@ import ctypes
 import json
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from ..arguments import TORCH_DTYPES, check_tensors, label
 from .launcher import POINTER_ALIGN, kernel_launch, op_launcher
@@ -154,10 +154,12 @@ def _strides(spec: Dict):
     return None if strides is None else tuple(strides)
 
 
-def _empty(torch, shape, strides, dtype, device):
-    if strides is None:
-        return torch.empty(shape, dtype=dtype, device=device)
-    return torch.empty_strided(shape, strides, dtype=dtype, device=device)
+def _contiguous(shape) -> Tuple[int, ...]:
+    strides, step = [], 1
+    for extent in reversed(shape):
+        strides.append(step)
+        step *= max(int(extent), 1)
+    return tuple(reversed(strides))
 
 
 def handle_value(handle) -> int:
@@ -277,6 +279,39 @@ class CudaLayer:
         self._input_strides = [_strides(spec) for spec in self.inputs]
         self._outputs = len(self.outputs)
         self._raw_stream = raw_stream
+        # The hot path's allocations as (shape, strides, keywords) for one
+        # torch.empty_strided each (contiguous strides spelled out).
+        self._empty_strided = torch.empty_strided
+        self._allocation_calls = tuple(
+            (shape, strides if strides is not None
+             else _contiguous(shape), {"dtype": dtype, "device": self.device})
+            for shape, strides, dtype in self._allocations)
+        self._fresh_outputs = self._allocation_calls[:self._outputs]
+        self._fresh_scratch = self._allocation_calls[self._outputs:]
+
+    # --- what a native caller needs (spa.torch.native) ---------------------
+
+    def input_contract(self):
+        """Per input: (launch.json spec, strides spelled out, torch dtype)."""
+        return [(spec, strides if strides is not None
+                 else _contiguous(tuple(spec["shape"])),
+                 self._dtype(spec["dtype"]))
+                for spec, strides in zip(self.inputs, self._input_strides)]
+
+    def allocation_calls(self):
+        """Per output, then scratch buffer: (shape, strides, keywords of
+        torch.empty_strided)."""
+        return self._allocation_calls
+
+    def output_count(self) -> int:
+        return self._outputs
+
+    def raw_stream(self, index):
+        """The current stream of device `index` as a raw CUstream."""
+        return self._raw_stream(index)
+
+    def raise_launch_error(self, code: int) -> None:
+        self.launcher.raise_error(code)
 
     def _dtype(self, name):
         return getattr(self._torch, TORCH_DTYPES[name])
@@ -319,20 +354,21 @@ class CudaLayer:
         hands in ones of the contract's layouts (spa.torch.fastpath keys its
         entries by exactly these, plans.py lays the tensors out). The launcher still refuses null or misaligned
         pointers."""
-        torch = self._torch
-        device = self.device
+        # The launch path of every eager spa.torch call: kept to plain
+        # loops over precomputed tuples (bench/torch_overhead.py times it).
+        empty = self._empty_strided
         if outputs is None:
-            buffers = [_empty(torch, shape, strides, dtype, device)
-                       for shape, strides, dtype in self._allocations]
+            buffers = [empty(shape, strides, **kw)
+                       for shape, strides, kw in self._allocation_calls]
         else:
-            buffers = list(outputs) + [
-                _empty(torch, shape, strides, dtype, device)
-                for shape, strides, dtype in
-                self._allocations[self._outputs:]]
+            buffers = list(outputs)
+            buffers += [empty(shape, strides, **kw)
+                        for shape, strides, kw in self._fresh_scratch]
         # Scratch lives for this call only; the op's first kernel that uses
         # it writes every element before any kernel reads it.
         pointers = [t.data_ptr() for t in inputs]
         pointers += [t.data_ptr() for t in buffers]
         self.launcher(pointers, self._raw_stream(self.index))
-        outputs = buffers[:self._outputs]
-        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+        if self._outputs == 1:
+            return buffers[0]
+        return tuple(buffers[:self._outputs])

@@ -197,13 +197,19 @@ class CompiledLauncher:
         self._pack = struct.Struct(f"<{slots}Q").pack
         self._launch_op = library.launch_op
         self._error_name = error_name
+        # The C entry point, for callers that launch from native code
+        # (spa.torch's native call path).
+        self.launch_op_function = library.launch_op
 
     def __call__(self, pointers: Sequence[int], stream: int) -> None:
         code = self._launch_op(self._plan_address, self._pack(*pointers),
                                self.slots, stream)
         if code:
-            raise RuntimeError(launch_error(code, self.kernels,
-                                            self._error_name))
+            self.raise_error(code)
+
+    def raise_error(self, code: int) -> None:
+        """The RuntimeError of spa_launch_op's nonzero result `code`."""
+        raise RuntimeError(launch_error(code, self.kernels, self._error_name))
 
 
 # --- the cuda-python launcher ----------------------------------------------

@@ -66,6 +66,10 @@ def _check(q, k, v, policy, bands, mode, window, scale, return_lse):
 def launch_path() -> dict:
     """How eager CUDA calls run: {"eager_fast_path": skips the op's
     dispatcher (fastpath.py), "launcher": "compiled" (libspa_launcher.so)
-    or "cuda-python", "library": its path, "reason": why not compiled}."""
+    or "cuda-python", "library": its path, "reason": why not compiled,
+    "native_call": the compiled call path (native.py) checks, allocates
+    and launches, "native_library": its path, "native_reason": why not}."""
     from ..runtime.launcher import launcher_status
-    return dict(eager_fast_path=fastpath.enabled(), **launcher_status())
+    from . import native
+    return dict(eager_fast_path=fastpath.enabled(), **launcher_status(),
+                **native.status())

@@ -16,9 +16,9 @@ import threading
 
 import torch
 
-from . import cpu, cuda
+from . import cpu, cuda, native
 from .config import KernelConfig
-from .layouts import as_layout, contiguous_strides
+from .layouts import VECTOR_ALIGNMENT, as_layout, contiguous_strides
 
 # Above this many plans the memo starts again (a workload of ever-new
 # shapes compiles per shape anyway; this only bounds the memory).
@@ -53,9 +53,17 @@ class CudaPlan:
     pointer is 16-byte aligned (the views spa.torch reads in place), else
     copied into that layout (contiguous for unusable views)."""
 
-    def __init__(self, config: KernelConfig, device: torch.device):
+    def __init__(self, config: KernelConfig, device: torch.device,
+                 layers=None):
+        """`layers`: (forward, gradient) CudaLayers already loaded (the
+        launch-overhead benchmark's stand-ins); else loaded for `device`."""
         self.config = config
-        self.forward_layer, self.gradient_layer = cuda.layers(config, device)
+        self.forward_layer, self.gradient_layer = (
+            layers if layers is not None else cuda.layers(config, device))
+        # The compiled call path (native.py), where it serves these layers:
+        # one foreign call checks, allocates and launches.
+        self._fast_forward = native.fast_call_for(self.forward_layer)
+        self._fast_gradient = native.fast_call_for(self.gradient_layer)
         lay = config.layouts()
         self._inputs = (lay.query, lay.key, lay.value)
         self._grad_inputs = self._inputs + (
@@ -69,10 +77,29 @@ class CudaPlan:
     def forward_prechecked(self, q, k, v):
         """forward for tensors whose types, dtypes, shapes and devices
         passed the layer's check before (fastpath.py)."""
+        fast = self._fast_forward
+        if fast is not None:
+            result = fast(q, k, v)
+            if result is not None:
+                return result
+        query, key, value = self._inputs
+        # The common case first, cheaply: exactly the compiled strides and
+        # aligned pointers (as_layout's answer for them, without its
+        # normalisation).
+        if q.stride() == query and k.stride() == key and \
+                v.stride() == value and not (
+                    (q.data_ptr() | k.data_ptr() | v.data_ptr())
+                    & (VECTOR_ALIGNMENT - 1)):
+            return self.forward_layer.run_prechecked((q, k, v))
         return self.forward_layer.run_prechecked(
-            tuple(map(as_layout, (q, k, v), self._inputs)))
+            (as_layout(q, query), as_layout(k, key), as_layout(v, value)))
 
     def backward(self, q, k, v, out, lse, dout):
+        fast = self._fast_gradient
+        if fast is not None:
+            result = fast(q, k, v, out, lse, dout)
+            if result is not None:
+                return result
         return self.gradient_layer(*map(as_layout, (q, k, v, out, lse, dout),
                                         self._grad_inputs))
 

@@ -28,6 +28,7 @@ import spa.torch as st  # noqa: E402
 from spa.runtime import launcher as L  # noqa: E402
 from spa.runtime.cuda import CudaArtifact, CudaLayer, op_launches  # noqa: E402
 from spa.torch import fastpath, plans  # noqa: E402
+from launch_recorder import Recorder as _Recorder  # noqa: E402
 
 
 def _library_path():
@@ -102,49 +103,6 @@ def test_compiled_packing_equals_python(library, artifact, op):
         assert [by_slot[v] if kind == L.ARG_SLOT else a["name"]
                 for (kind, v), a in zip(k.args, meta["args"])] == \
             [a["name"] for a in meta["args"]]
-
-
-class _Recorder:
-    """cuLaunchKernel / cuCtx* stand-ins as C callbacks."""
-
-    LAUNCH = ctypes.CFUNCTYPE(
-        ctypes.c_int, ctypes.c_void_p, *[ctypes.c_uint] * 7, ctypes.c_void_p,
-        ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p)
-    GET = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_void_p))
-    PUSH = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
-
-    def __init__(self, arg_counts, current=0, fail_at=None):
-        self.launches, self.events = [], []
-        self.current, self.fail_at = current, fail_at
-        self.arg_counts = list(arg_counts)
-
-        def launch(f, gx, gy, gz, bx, by, bz, shared, stream, params, extra):
-            n = self.arg_counts[len(self.launches)]
-            values = [ctypes.cast(params[i], ctypes.POINTER(ctypes.c_uint64)
-                                  )[0] for i in range(n)]
-            self.launches.append([f, gx, gy, gz, bx, by, bz, shared,
-                                  stream or 0, n, *values])
-            self.events.append(("launch", self.current))
-            return 700 if len(self.launches) - 1 == self.fail_at else 0
-
-        def get(out):
-            out[0] = self.current
-            return 0
-
-        def push(ctx):
-            self.events.append(("push", ctx))
-            self.saved, self.current = self.current, ctx
-            return 0
-
-        def pop(out):
-            self.events.append(("pop", self.current))
-            self.current = self.saved
-            return 0
-        self.callbacks = (self.LAUNCH(launch), self.GET(get),
-                          self.PUSH(push), self.GET(pop))
-
-    def addresses(self):
-        return [ctypes.cast(c, ctypes.c_void_p).value for c in self.callbacks]
 
 
 def test_compiled_launch_through_a_recording_driver(library, artifact):

@@ -1,0 +1,229 @@
+"""spa.torch's compiled call path (python/src/TorchFastCall.cpp, native.py;
+issue #12: launch overhead), on this machine without a GPU: CPU tensors,
+the compiled launcher wired to a recording driver.
+
+- The extension is built and loads; $SPA_TORCH_NATIVE=0 and a PyTorch
+  version other than the build's turn it off with a reason.
+- A call passes the driver exactly the inputs' pointers, then the fresh
+  outputs' and scratch buffers' (slot order), on the caller's stream, and
+  returns the outputs in the contract's shapes, strides and dtypes: for the
+  forward op and the gradient op of a real artifact.
+- Any input that differs from the contract (dtype, shape, strides,
+  alignment, device, not a tensor) is refused with None and launches
+  nothing; CudaPlan then takes the checked Python path (which copies).
+- A refused launch is the launcher's RuntimeError naming the kernel; bad
+  construction arguments are TypeError/ValueError.
+"""
+
+import shutil
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from spa.runtime import launcher as L  # noqa: E402
+from spa.runtime.cuda import CudaLayer, op_launches  # noqa: E402
+from spa.torch import native, plans  # noqa: E402
+from launch_recorder import Recorder  # noqa: E402
+
+STREAM = 0x5150
+
+
+@pytest.fixture(scope="module")
+def artifact():
+    """A real forward + gradient artifact (sm_90a; only launch.json used):
+    GQA 4:2, Nq 48 != Nk 80, Dv 32 != D 64, bf16."""
+    from spa.compiler import compile as spa_compile
+    from spa.torch.config import KernelConfig
+    config = KernelConfig("cuda:sm_90a", 1, 4, 2, 48, 80, 64, 32, "bf16",
+                          "causal", "", (4, 1, 0, 9, 0, 2, 3, 7, 20, 80, 1,
+                                         1, 5), -1, 0.125)
+    return config, spa_compile(config.mlir(), target=config.target)
+
+
+@pytest.fixture
+def library(tmp_path):
+    path = L.library_path()
+    assert path is not None, "libspa_launcher.so missing from the build"
+    copy = tmp_path / "libspa_launcher_native_test.so"
+    shutil.copy(path, copy)
+    return L.LauncherLibrary(str(copy))
+
+
+def _layer(artifact, op, library):
+    """A CudaLayer on the CPU whose compiled launcher launches into the
+    library's driver (the test sets it)."""
+    layer = CudaLayer.__new__(CudaLayer)
+    layer.device = torch.device("cpu")
+    count = len(op_launches(artifact.metadata, op).kernels)
+    layer._prepare(artifact, op, [0xF000 + i for i in range(count)], 0,
+                   lambda kernels, slots, ctx: L.CompiledLauncher(
+                       library, kernels, slots, ctx),
+                   lambda index: STREAM)
+    return layer
+
+
+def _expected(layer, pointers):
+    words = []
+    for k in layer.launcher.kernels:
+        values = [pointers[v] if kind == L.ARG_SLOT else v
+                  for kind, v in k.args]
+        words += [k.function, *k.grid, *k.block, k.shared_bytes, STREAM,
+                  len(values), *values]
+    return words
+
+
+def _inputs(layer, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.randn(tuple(spec["shape"]), generator=gen).to(dtype)
+            .as_strided(tuple(spec["shape"]), strides)
+            for spec, strides, dtype in layer.input_contract()]
+
+
+def test_the_extension_is_built_and_loads():
+    native.reset_for_tests()
+    status = native.status()
+    assert status["native_call"], status["native_reason"]
+    assert status["native_library"].endswith("_spa_torch_native.so")
+    assert native.module().TORCH_VERSION == torch.__version__
+    assert native.module().ABI == L.ABI
+
+
+def test_off_by_environment_and_on_another_pytorch(monkeypatch):
+    try:
+        monkeypatch.setenv(native.ENV_MODE, "0")
+        native.reset_for_tests()
+        assert native.status() == {"native_call": False,
+                                   "native_library": None,
+                                   "native_reason": "$SPA_TORCH_NATIVE=0"}
+        monkeypatch.delenv(native.ENV_MODE)
+        monkeypatch.setattr(torch, "__version__", "0.0.1")
+        native.reset_for_tests()
+        status = native.status()
+        assert not status["native_call"]
+        assert "was built against PyTorch" in status["native_reason"]
+        assert "this is 0.0.1: rebuild it" in status["native_reason"]
+    finally:
+        monkeypatch.undo()
+        native.reset_for_tests()
+
+
+@pytest.mark.parametrize("op", [0, 1])
+def test_a_call_launches_the_contract_pointers(artifact, library, op):
+    _, art = artifact
+    layer = _layer(art, op, library)
+    recorder = Recorder([len(k.args) for k in layer.launcher.kernels])
+    library.set_driver(*recorder.addresses())
+    fast = native.fast_call_for(layer)
+    assert fast is not None
+    inputs = _inputs(layer)
+    result = fast(*inputs)
+    assert type(result) is tuple and len(result) == layer.output_count()
+    calls = layer.allocation_calls()
+    for t, (shape, strides, kw) in zip(result, calls):
+        assert t.shape == shape and t.stride() == strides
+        assert t.dtype == kw["dtype"] and t.device.type == "cpu"
+    # Slots: the inputs as given (no copies), then the outputs returned,
+    # then the scratch (allocated for this call: its pointer is whatever
+    # the recorder saw in its slot, checked to be none of the others).
+    flat = [w for launch in recorder.launches for w in launch]
+    scratch_slots = len(calls) - layer.output_count()
+    pointers = [t.data_ptr() for t in inputs + list(result)]
+    seen = {}
+    for k, launch in zip(layer.launcher.kernels, recorder.launches):
+        for (kind, v), value in zip(k.args, launch[10:]):
+            if kind == L.ARG_SLOT and v >= len(pointers):
+                seen[v] = value
+    assert len(seen) == scratch_slots
+    assert flat == _expected(layer, pointers + [seen[i] for i in sorted(
+        seen)])
+    assert not set(seen.values()) & set(pointers)
+    assert all(p % 16 == 0 for p in pointers + list(seen.values()))
+
+
+def _spoiled(layer, inputs):
+    """Inputs that each differ from the contract in one way."""
+    q = inputs[0]
+    flat = torch.zeros(q.numel() + 8, dtype=q.dtype)
+    yield "dtype", [q.half()] + inputs[1:]
+    yield "shape", [q[:, :, :-1]] + inputs[1:]
+    yield "strides", [q.transpose(2, 3).contiguous().transpose(2, 3)] + \
+        inputs[1:]
+    yield "alignment", [flat[1:q.numel() + 1].view(q.shape)] + inputs[1:]
+    yield "device", [q.to("meta")] + inputs[1:]
+    yield "not a tensor", [q.numpy() if q.dtype != torch.bfloat16
+                           else q.float().numpy()] + inputs[1:]
+
+
+@pytest.mark.parametrize("op", [0, 1])
+def test_inputs_off_the_contract_are_refused(artifact, library, op):
+    _, art = artifact
+    layer = _layer(art, op, library)
+    recorder = Recorder([len(k.args) for k in layer.launcher.kernels])
+    library.set_driver(*recorder.addresses())
+    fast = native.fast_call_for(layer)
+    inputs = _inputs(layer)
+    for what, spoiled in _spoiled(layer, inputs):
+        assert fast(*spoiled) is None, what
+    assert recorder.launches == []
+    with pytest.raises(TypeError, match="inputs, the op takes"):
+        fast(*inputs[:-1])
+    assert fast(*inputs) is not None  # the good call still launches
+
+
+def test_a_refused_launch_names_the_kernel(artifact, library):
+    _, art = artifact
+    layer = _layer(art, 1, library)
+    recorder = Recorder([len(k.args) for k in layer.launcher.kernels],
+                        fail_at=1)
+    library.set_driver(*recorder.addresses())
+    fast = native.fast_call_for(layer)
+    name = layer.launcher.kernels[1].name
+    with pytest.raises(RuntimeError,
+                       match=rf"cuLaunchKernel\({name}\) failed"):
+        fast(*_inputs(layer))
+    assert len(recorder.launches) == 2
+
+
+def test_bad_construction_arguments():
+    mod = native.module()
+    spec = [((2, 3), (3, 1), torch.float32)]
+    with pytest.raises(ValueError, match="device type 'tpu'"):
+        mod.make_fast_call(1, 1, 2, "tpu", 0, spec, spec, 1)
+    with pytest.raises(ValueError, match="counts that disagree"):
+        mod.make_fast_call(1, 1, 3, "cpu", 0, spec, spec, 1)
+    with pytest.raises(ValueError, match="counts that disagree"):
+        mod.make_fast_call(1, 1, 2, "cpu", 0, spec, spec, 2)
+    with pytest.raises(ValueError, match="null launcher"):
+        mod.make_fast_call(0, 1, 2, "cpu", 0, spec, spec, 1)
+    with pytest.raises(TypeError, match="torch.dtype"):
+        mod.make_fast_call(1, 1, 2, "cpu", 0, [((2, 3), (3, 1), "f32")],
+                           spec, 1)
+    with pytest.raises(TypeError, match="strides of the same rank"):
+        mod.make_fast_call(1, 1, 2, "cpu", 0, [((2, 3), (1,), torch.float32)],
+                           spec, 1)
+    with pytest.raises(ValueError, match="invalid PyCapsule"):
+        mod.fast_call(object(), 0)
+    with pytest.raises(TypeError, match=r"fast_call\(handle, stream"):
+        mod.fast_call()
+
+
+def test_cuda_plan_uses_it_and_falls_back_to_the_checked_path(artifact,
+                                                              library):
+    config, art = artifact
+    forward, gradient = _layer(art, 0, library), _layer(art, 1, library)
+    plan = plans.CudaPlan(config, torch.device("cpu"),
+                          layers=(forward, gradient))
+    assert plan._fast_forward is not None and plan._fast_gradient is not None
+    recorder = Recorder([len(k.args) for k in forward.launcher.kernels] * 2)
+    library.set_driver(*recorder.addresses())
+    q, k, v = _inputs(forward)
+    out, lse = plan.forward_prechecked(q, k, v)
+    assert q.data_ptr() in recorder.launches[-1][10:]  # read in place
+    # A layout the kernels were not compiled for: the Python path copies it
+    # into the compiled layout and launches that copy.
+    q_cols = q.transpose(2, 3).contiguous().transpose(2, 3)
+    out2, _ = plan.forward_prechecked(q_cols, k, v)
+    assert len(recorder.launches) == 2
+    assert q_cols.data_ptr() not in recorder.launches[-1][10:]
+    assert out2.shape == out.shape and out2.stride() == out.stride()
