@@ -218,13 +218,14 @@ def measure(device, stub: bool, calls: int) -> dict:
                 if isinstance(p, plans.CudaPlan))
     # The same calls without the compiled call path (native.py): what the
     # Python path costs around the same launcher.
-    fast = (plan._fast_forward, plan._fast_gradient)
+    fast = (plan.fast_forward, plan.fast_gradient)
     if fast[0] is not None:
-        plan._fast_forward = plan._fast_gradient = None
+        plan.fast_forward = plan.fast_gradient = None
+        fastpath.clear()  # forgets the quick calls (fastpath.quick_forward)
         rows["spa_forward_python_path"] = timed(spa_fwd, calls, sync)
         rows["spa_forward_backward_python_path"] = timed(spa_fwd_bwd,
                                                          calls // 4, sync)
-        plan._fast_forward, plan._fast_gradient = fast
+        plan.fast_forward, plan.fast_gradient = fast
     fwd_layer, grad_layer = plan.forward_layer, plan.gradient_layer
     rows["layer_forward"] = timed(lambda: fwd_layer(q, k, v), calls, sync)
     out, lse = fwd_layer(q, k, v)

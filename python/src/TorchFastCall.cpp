@@ -9,7 +9,9 @@
 //
 //   fast_call(handle, stream, *inputs) -> tuple of outputs | None | int
 //
-// checks every input against the contract (tensor, device, dtype, sizes,
+// checks every input against the contract (a torch.Tensor, not a
+// subclass other than Parameter; device,
+// dtype, sizes,
 // strides, 16-byte aligned data), allocates the outputs and scratch with
 // at::empty_strided (PyTorch's caching allocator, the op's device),
 // and launches the op's kernels on `stream` through spa_launch_op. It
@@ -212,7 +214,10 @@ PyObject *fastCall(PyObject *, PyObject *const *args, Py_ssize_t nargs) {
   uint64_t slots[kMaxSlots];
   for (Py_ssize_t i = 0; i < inputCount; ++i) {
     PyObject *object = args[2 + i];
-    if (!THPVariable_Check(object))
+    // Exactly torch.Tensor (or Parameter, the same to C++): another
+    // subclass may override what a call does (__torch_function__), so it
+    // takes the dispatched path.
+    if (!THPVariable_CheckExact(object))
       Py_RETURN_NONE;
     const at::Tensor &t = THPVariable_Unpack(object);
     if (!matches(t, call->inputs[i], call->device))

@@ -39,6 +39,12 @@ def attention(q, k, v, *, policy=None, bands=None, mode="causal",
         args = _check(q, k, v, policy, bands, mode, window, scale, return_lse)
         out, lse = attention_op(q, k, v, *args, return_lse)
         return (out, lse) if return_lse else out
+    quick = fastpath.quick_key(policy, bands, mode, window, scale,
+                               return_lse)
+    if quick is not None:
+        result = fastpath.quick_forward(quick, q, k, v)
+        if result is not None:
+            return result if return_lse else result[0]
     key = fastpath.call_key(q, k, v, policy, bands, mode, window, scale,
                             return_lse)
     entry = fastpath.checked(key)
@@ -47,6 +53,8 @@ def attention(q, k, v, *, policy=None, bands=None, mode="causal",
                                               window, scale, return_lse))
     if fastpath.eager():
         out, lse = fastpath.run(q, k, v, entry, return_lse)
+        if quick is not None:
+            fastpath.remember_quick(quick, entry)
     else:
         out, lse = attention_op(q, k, v, *entry.args, return_lse)
     return (out, lse) if return_lse else out

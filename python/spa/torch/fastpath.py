@@ -1,7 +1,7 @@
 """The eager fast path of `spa.torch.attention`: what makes a small call
 cost a few microseconds of host time rather than a hundred.
 
-Two things, each exactly equivalent to the slow path it replaces:
+Three things, each exactly equivalent to the slow path it replaces:
 
 1. Checked arguments, memoised. The verdict of the argument checks
    (arguments.py) is a function of the tensors' types, dtypes, devices and
@@ -23,8 +23,11 @@ Two things, each exactly equivalent to the slow path it replaces:
    dispatched as usual, so torch.compile, torch.export and opcheck see the
    registered custom op.
 
+3. For calls without a gradient or band table, the compiled call of the
+   last plan their other arguments ran (`quick_forward`), tried first.
+
 `SPA_TORCH_FAST_PATH=0` (read at import) or `set_enabled(False)` turns
-both off (for comparison; results are the same).
+all three off (for comparison; results are the same).
 """
 
 import os
@@ -65,6 +68,48 @@ def set_enabled(value: bool) -> None:
 def clear() -> None:
     with _lock:
         _checked.clear()
+        _quick.clear()
+
+
+# 3. The quickest way, for calls without a gradient and without a band
+# table: keyed by the other arguments alone, the compiled call
+# (native.FastCall) of the plan the last such call ran. That call checks
+# the tensors against the plan's contract (exactly torch.Tensor, device,
+# dtype, sizes, strides, alignment: everything the argument checks and the
+# plan depend on besides this key) and returns None for any other tensors,
+# which then take the way above.
+_quick = {}
+
+
+def quick_key(policy, bands, mode, window, scale, return_lse):
+    if bands is not None or not _enabled:
+        return None
+    return (type(policy), policy, type(mode), mode, type(window), window,
+            type(scale), scale, type(return_lse), return_lse)
+
+
+def quick_forward(key, q, k, v):
+    """(out, lse) by the key's compiled call, or None (take the way
+    above)."""
+    call = _quick.get(key)
+    if call is None or not eager() or (_grad_enabled() and (
+            q.requires_grad or k.requires_grad or v.requires_grad)):
+        return None
+    return call(q, k, v)
+
+
+def remember_quick(key, entry: "Entry") -> None:
+    call = getattr(entry.plan, "fast_forward", None)
+    if call is None:
+        return
+    try:
+        hash(key)
+    except TypeError:
+        return
+    with _lock:
+        if len(_quick) >= MAX_KEYS:
+            _quick.clear()
+        _quick[key] = call
 
 
 def _bands_key(bands):

@@ -62,8 +62,8 @@ class CudaPlan:
             layers if layers is not None else cuda.layers(config, device))
         # The compiled call path (native.py), where it serves these layers:
         # one foreign call checks, allocates and launches.
-        self._fast_forward = native.fast_call_for(self.forward_layer)
-        self._fast_gradient = native.fast_call_for(self.gradient_layer)
+        self.fast_forward = native.fast_call_for(self.forward_layer)
+        self.fast_gradient = native.fast_call_for(self.gradient_layer)
         lay = config.layouts()
         self._inputs = (lay.query, lay.key, lay.value)
         self._grad_inputs = self._inputs + (
@@ -77,7 +77,7 @@ class CudaPlan:
     def forward_prechecked(self, q, k, v):
         """forward for tensors whose types, dtypes, shapes and devices
         passed the layer's check before (fastpath.py)."""
-        fast = self._fast_forward
+        fast = self.fast_forward
         if fast is not None:
             result = fast(q, k, v)
             if result is not None:
@@ -95,7 +95,7 @@ class CudaPlan:
             (as_layout(q, query), as_layout(k, key), as_layout(v, value)))
 
     def backward(self, q, k, v, out, lse, dout):
-        fast = self._fast_gradient
+        fast = self.fast_gradient
         if fast is not None:
             result = fast(q, k, v, out, lse, dout)
             if result is not None:

@@ -214,7 +214,7 @@ def test_cuda_plan_uses_it_and_falls_back_to_the_checked_path(artifact,
     forward, gradient = _layer(art, 0, library), _layer(art, 1, library)
     plan = plans.CudaPlan(config, torch.device("cpu"),
                           layers=(forward, gradient))
-    assert plan._fast_forward is not None and plan._fast_gradient is not None
+    assert plan.fast_forward is not None and plan.fast_gradient is not None
     recorder = Recorder([len(k.args) for k in forward.launcher.kernels] * 2)
     library.set_driver(*recorder.addresses())
     q, k, v = _inputs(forward)
@@ -227,3 +227,77 @@ def test_cuda_plan_uses_it_and_falls_back_to_the_checked_path(artifact,
     assert len(recorder.launches) == 2
     assert q_cols.data_ptr() not in recorder.launches[-1][10:]
     assert out2.shape == out.shape and out2.stride() == out.stride()
+
+
+# --- spa.torch.attention's quick path (fastpath.quick_forward) ----------------
+
+@pytest.fixture
+def stub_plans(artifact, library, monkeypatch):
+    """spa.torch.attention on CPU tensors runs CudaPlans of stand-in layers
+    (the artifact's configuration, whatever policy the call names)
+    launching forward kernels into a recording driver."""
+    from spa.torch import fastpath
+    _, art = artifact
+    made = []
+
+    def stub_plan(config):
+        plan = plans.CudaPlan(config, torch.device("cpu"), layers=(
+            _layer(art, 0, library), _layer(art, 1, library)))
+        made.append(plan)
+        return plan
+    monkeypatch.setattr(plans, "CpuPlan", stub_plan)
+    forward_args = len(op_launches(art.metadata, 0).kernels[0]["args"])
+    recorder = Recorder([forward_args] * 64)
+    library.set_driver(*recorder.addresses())
+    plans.clear()
+    fastpath.clear()
+    yield made, recorder
+    plans.clear()
+    fastpath.clear()
+
+
+def test_quick_path_skips_the_checks_only_for_the_same_contract(
+        stub_plans, monkeypatch):
+    from spa.torch import fastpath
+    import spa.torch as st
+    made, recorder = stub_plans
+    checks = []
+    call_key = fastpath.call_key
+    monkeypatch.setattr(fastpath, "call_key",
+                        lambda *a: checks.append(1) or call_key(*a))
+    gen = torch.Generator().manual_seed(1)
+
+    def qkv():  # the artifact's shapes and dtype
+        return (torch.randn(1, 4, 48, 64, generator=gen).bfloat16(),
+                torch.randn(1, 2, 80, 64, generator=gen).bfloat16(),
+                torch.randn(1, 2, 80, 32, generator=gen).bfloat16())
+    q, k, v = qkv()
+    st.attention(q, k, v, policy="exclusive_equal")
+    assert len(checks) == 1 and len(made) == 1
+    assert len(recorder.launches) == 1
+    q2, k2, v2 = qkv()
+    out = st.attention(q2, k2, v2, policy="exclusive_equal")
+    assert len(checks) == 1  # no argument check: the quick call
+    assert len(recorder.launches) == 2
+    assert q2.data_ptr() in recorder.launches[-1][10:]
+    assert out.shape == (1, 4, 48, 32)
+    # Another policy, a gradient, a subclass, another shape: not quick.
+    st.attention(q2, k2, v2, policy="pair_balanced")
+    assert len(checks) == 2
+    st.attention(q2.clone().requires_grad_(), k2, v2,
+                 policy="exclusive_equal")
+    assert len(checks) == 3
+    # A Parameter is a Tensor to PyTorch's C++ (quick); any other subclass
+    # may override calls (__torch_function__): not quick.
+    st.attention(torch.nn.Parameter(q, requires_grad=False), k, v,
+                 policy="exclusive_equal")
+    assert len(checks) == 3
+
+    class Subclass(torch.Tensor):
+        pass
+    st.attention(q.as_subclass(Subclass), k, v, policy="exclusive_equal")
+    assert len(checks) == 4
+    with pytest.raises(ValueError):  # the stand-in plan's contract
+        st.attention(q[:, :, :40].contiguous(), k, v,
+                     policy="exclusive_equal")
+    assert len(checks) == 5
