@@ -67,6 +67,28 @@ def _check_size(name, value, minimum):
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
 
 
+def _proof_device(device) -> torch.device:
+    """`device` as a torch.device the proof can compute on, else a
+    ValueError/TypeError naming the argument."""
+    if device is None:
+        return torch.device("cpu")
+    if not isinstance(device, (str, int, torch.device)) or \
+            isinstance(device, bool):
+        raise TypeError(f"device must be a torch.device, a string or an "
+                        f"index, got {type(device).__name__}")
+    try:
+        device = torch.device(device)
+    except RuntimeError as e:
+        raise ValueError(f"device {device!r} is not a device: {e}") from None
+    if device.type == "meta":
+        raise ValueError("device 'meta' holds no values: the proof "
+                         "evaluates the mask; pass 'cpu' or a GPU")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r}: no CUDA device here "
+                         f"(torch.cuda.is_available() is False); pass 'cpu'")
+    return device
+
+
 def bands_from_mask_mod(mask_mod: Callable, heads: int, seq_len: int,
                         query_len: Optional[int] = None,
                         mode: str = "causal",
@@ -93,7 +115,7 @@ def bands_from_mask_mod(mask_mod: Callable, heads: int, seq_len: int,
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     nk = seq_len
-    device = torch.device("cpu" if device is None else device)
+    device = _proof_device(device)
     evaluate = _evaluator(mask_mod, heads, device)
     with torch.no_grad():
         profile = _profile(evaluate, heads, nq, nk, device)

@@ -6,6 +6,8 @@ closed-form tables of spa_reference; negative cases each break one
 requirement and must name the head and a breaking (q, kv) pair.
 """
 
+import re
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -63,10 +65,31 @@ def test_device_argument():
     got = st.bands_from_mask_mod(recording, heads, n, device="cpu")
     assert got == spa_reference.band_table("local_plus_band", n, heads)
     assert seen == {"cpu"}
-    seen.clear()
-    meta = st.bands_from_mask_mod  # a device torch cannot compute on fails
-    with pytest.raises(Exception):
-        meta(recording, heads, n, device="meta")
+    got = st.bands_from_mask_mod(recording, heads, n,
+                                 device=torch.device("cpu"))
+    assert got == spa_reference.band_table("local_plus_band", n, heads)
+
+
+@pytest.mark.parametrize("device, error, message", [
+    ("meta", ValueError, "device 'meta' holds no values: the proof "
+     "evaluates the mask; pass 'cpu' or a GPU"),
+    ("nonsense", ValueError, "device 'nonsense' is not a device"),
+    (1.5, TypeError, "device must be a torch.device, a string or an index, "
+     "got float"),
+    (True, TypeError, "got bool"),
+])
+def test_bad_device_argument(device, error, message):
+    mask = local_plus_band_mask(40, 4)
+    with pytest.raises(error, match=re.escape(message)):
+        st.bands_from_mask_mod(mask, 4, 40, device=device)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_cuda_device_without_a_gpu():
+    with pytest.raises(ValueError, match=r"device 'cuda': no CUDA device "
+                       r"here .*pass 'cpu'"):
+        st.bands_from_mask_mod(local_plus_band_mask(40, 4), 4, 40,
+                               device="cuda")
 
 
 def test_scalar_style_mask_runs_under_vmap():
