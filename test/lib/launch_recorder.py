@@ -5,6 +5,20 @@ test_torch_launch.py and test_torch_native.py."""
 
 import ctypes
 
+from spa.runtime import launcher as L
+
+
+def expected_pack(kernels, pointers, stream):
+    """What the driver must be handed for `kernels` (KernelLaunch) and the
+    call's slot pointers, written from KernelLaunch directly."""
+    words = []
+    for k in kernels:
+        values = [pointers[v] if kind == L.ARG_SLOT else v
+                  for kind, v in k.args]
+        words += [k.function, *k.grid, *k.block, k.shared_bytes, stream,
+                  len(values), *values]
+    return words
+
 
 class Recorder:
     """cuLaunchKernel / cuCtx* stand-ins as C callbacks."""

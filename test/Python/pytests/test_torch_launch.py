@@ -29,6 +29,7 @@ from spa.runtime import launcher as L  # noqa: E402
 from spa.runtime.cuda import CudaArtifact, CudaLayer, op_launches  # noqa: E402
 from spa.torch import fastpath, plans  # noqa: E402
 from launch_recorder import Recorder as _Recorder  # noqa: E402
+from launch_recorder import expected_pack as _expected_pack  # noqa: E402
 
 
 def _library_path():
@@ -70,17 +71,6 @@ def _kernel_launches(metadata, op):
     kernels = [L.kernel_launch(k, 0xF000 + i, slot_of, constants)
                for i, k in enumerate(launches.kernels)]
     return kernels, len(slots)
-
-
-def _expected_pack(kernels, pointers, stream):
-    """What the driver must be handed, written from KernelLaunch directly."""
-    words = []
-    for k in kernels:
-        values = [pointers[v] if kind == L.ARG_SLOT else v
-                  for kind, v in k.args]
-        words += [k.function, *k.grid, *k.block, k.shared_bytes, stream,
-                  len(values), *values]
-    return words
 
 
 def _pointers(slots, base=0x7F00_0000_0000):

@@ -24,7 +24,7 @@ torch = pytest.importorskip("torch")
 from spa.runtime import launcher as L  # noqa: E402
 from spa.runtime.cuda import CudaLayer, op_launches  # noqa: E402
 from spa.torch import native, plans  # noqa: E402
-from launch_recorder import Recorder  # noqa: E402
+from launch_recorder import Recorder, expected_pack  # noqa: E402
 
 STREAM = 0x5150
 
@@ -63,14 +63,14 @@ def _layer(artifact, op, library):
     return layer
 
 
-def _expected(layer, pointers):
-    words = []
-    for k in layer.launcher.kernels:
-        values = [pointers[v] if kind == L.ARG_SLOT else v
-                  for kind, v in k.args]
-        words += [k.function, *k.grid, *k.block, k.shared_bytes, STREAM,
-                  len(values), *values]
-    return words
+def _recorded(artifact, op, library, **recorder_options):
+    """(layer, recorder, its FastCall): op `op` of the artifact launching
+    into a fresh recording driver."""
+    layer = _layer(artifact[1], op, library)
+    recorder = Recorder([len(k.args) for k in layer.launcher.kernels],
+                        **recorder_options)
+    library.set_driver(*recorder.addresses())
+    return layer, recorder, native.fast_call_for(layer)
 
 
 def _inputs(layer, seed=0):
@@ -110,11 +110,7 @@ def test_off_by_environment_and_on_another_pytorch(monkeypatch):
 
 @pytest.mark.parametrize("op", [0, 1])
 def test_a_call_launches_the_contract_pointers(artifact, library, op):
-    _, art = artifact
-    layer = _layer(art, op, library)
-    recorder = Recorder([len(k.args) for k in layer.launcher.kernels])
-    library.set_driver(*recorder.addresses())
-    fast = native.fast_call_for(layer)
+    layer, recorder, fast = _recorded(artifact, op, library)
     assert fast is not None
     inputs = _inputs(layer)
     result = fast(*inputs)
@@ -135,8 +131,8 @@ def test_a_call_launches_the_contract_pointers(artifact, library, op):
             if kind == L.ARG_SLOT and v >= len(pointers):
                 seen[v] = value
     assert len(seen) == scratch_slots
-    assert flat == _expected(layer, pointers + [seen[i] for i in sorted(
-        seen)])
+    assert flat == expected_pack(layer.launcher.kernels, pointers + [
+        seen[i] for i in sorted(seen)], STREAM)
     assert not set(seen.values()) & set(pointers)
     assert all(p % 16 == 0 for p in pointers + list(seen.values()))
 
@@ -157,11 +153,7 @@ def _spoiled(layer, inputs):
 
 @pytest.mark.parametrize("op", [0, 1])
 def test_inputs_off_the_contract_are_refused(artifact, library, op):
-    _, art = artifact
-    layer = _layer(art, op, library)
-    recorder = Recorder([len(k.args) for k in layer.launcher.kernels])
-    library.set_driver(*recorder.addresses())
-    fast = native.fast_call_for(layer)
+    layer, recorder, fast = _recorded(artifact, op, library)
     inputs = _inputs(layer)
     for what, spoiled in _spoiled(layer, inputs):
         assert fast(*spoiled) is None, what
@@ -172,12 +164,7 @@ def test_inputs_off_the_contract_are_refused(artifact, library, op):
 
 
 def test_a_refused_launch_names_the_kernel(artifact, library):
-    _, art = artifact
-    layer = _layer(art, 1, library)
-    recorder = Recorder([len(k.args) for k in layer.launcher.kernels],
-                        fail_at=1)
-    library.set_driver(*recorder.addresses())
-    fast = native.fast_call_for(layer)
+    layer, recorder, fast = _recorded(artifact, 1, library, fail_at=1)
     name = layer.launcher.kernels[1].name
     with pytest.raises(RuntimeError,
                        match=rf"cuLaunchKernel\({name}\) failed"):
