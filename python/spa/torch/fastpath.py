@@ -91,11 +91,15 @@ def quick_key(policy, bands, mode, window, scale, return_lse):
 def quick_forward(key, q, k, v):
     """(out, lse) by the key's compiled call, or None (take the way
     above)."""
-    call = _quick.get(key)
-    if call is None or not eager() or (_grad_enabled() and (
+    parts = _quick.get(key)
+    if parts is None or not eager() or (_grad_enabled() and (
             q.requires_grad or k.requires_grad or v.requires_grad)):
         return None
-    return call(q, k, v)
+    call, handle, stream, index, layer = parts
+    result = call(handle, stream(index), q, k, v)
+    if type(result) is int:
+        layer.raise_launch_error(result)
+    return result
 
 
 def remember_quick(key, entry: "Entry") -> None:
@@ -109,7 +113,7 @@ def remember_quick(key, entry: "Entry") -> None:
     with _lock:
         if len(_quick) >= MAX_KEYS:
             _quick.clear()
-        _quick[key] = call
+        _quick[key] = call.parts()
 
 
 def _bands_key(bands):

@@ -111,6 +111,14 @@ class FastCall:
             self._layer.raise_launch_error(result)
         return result
 
+    def parts(self):
+        """(fast_call, handle, stream, device index, layer): __call__ taken
+        apart, for a caller that saves its Python frame (fastpath's quick
+        path): `fast_call(handle, stream(index), *inputs)`, an int result
+        going to `layer.raise_launch_error`."""
+        return self._call, self._handle, self._stream, self._index, \
+            self._layer
+
 
 def fast_call_for(layer) -> Optional[FastCall]:
     """The layer's FastCall, or None where the compiled path can't serve

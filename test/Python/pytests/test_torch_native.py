@@ -268,6 +268,12 @@ def test_quick_path_skips_the_checks_only_for_the_same_contract(
     assert len(recorder.launches) == 2
     assert q2.data_ptr() in recorder.launches[-1][10:]
     assert out.shape == (1, 4, 48, 32)
+    # A refused launch on the quick path is the launcher's error.
+    recorder.fail_at = len(recorder.launches)
+    with pytest.raises(RuntimeError, match=r"cuLaunchKernel\(.*\) failed"):
+        st.attention(q2, k2, v2, policy="exclusive_equal")
+    recorder.fail_at = None
+    assert len(checks) == 1
     # Another policy, a gradient, a subclass, another shape: not quick.
     st.attention(q2, k2, v2, policy="pair_balanced")
     assert len(checks) == 2
