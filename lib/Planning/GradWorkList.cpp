@@ -105,38 +105,26 @@ int64_t countKeyTileWorkItems(int64_t batch, int64_t numKvHeads, int64_t keyLen,
 std::vector<KeyTileWorkItem>
 buildKeyTileWorkList(const BandTable &table, int64_t batch, int64_t numKvHeads,
                      int64_t queryLen, int64_t keyLen, TileShape tile) {
-  std::vector<KeyTileWorkItem> list;
   const int64_t numHeads = table.numHeads();
   const int64_t count =
       countKeyTileWorkItems(batch, numKvHeads, keyLen, tile.k);
   if (count == 0 || count > kMaxWorkItems || numHeads % numKvHeads != 0 ||
       queryLen <= 0 || tile.q <= 0)
-    return list;
+    return {};
   const int64_t group = numHeads / numKvHeads;
-  const int64_t numKeyTiles = ceilDiv(keyLen, tile.k);
-  struct Item {
-    double cost;
-    int64_t kvHead, keyTile;
-  };
-  std::vector<Item> items;
-  items.reserve(static_cast<size_t>(numKvHeads * numKeyTiles));
-  for (int64_t g = 0; g < numKvHeads; ++g) {
-    std::vector<HeadBands> heads(table.heads.begin() + g * group,
-                                 table.heads.begin() + (g + 1) * group);
-    for (int64_t t = 0; t < numKeyTiles; ++t)
-      items.push_back(
-          {keyTileItemCost(heads, t, queryLen, keyLen, table.mode, tile), g,
-           t});
-  }
-  // Stable: equal costs keep (kvHead, tile) order on every platform.
-  std::stable_sort(
-      items.begin(), items.end(),
-      [](const Item &a, const Item &b) { return a.cost > b.cost; });
-  list.reserve(items.size() * static_cast<size_t>(batch));
-  for (const Item &item : items)
-    for (int64_t b = 0; b < batch; ++b)
-      list.push_back({b, item.kvHead, item.keyTile});
-  return list;
+  // Each key/value head's query heads, made once (the cost is called per
+  // key tile).
+  std::vector<std::vector<HeadBands>> groups;
+  groups.reserve(static_cast<size_t>(numKvHeads));
+  for (int64_t g = 0; g < numKvHeads; ++g)
+    groups.emplace_back(table.heads.begin() + g * group,
+                        table.heads.begin() + (g + 1) * group);
+  return detail::costOrderedWorkList<KeyTileWorkItem>(
+      numKvHeads, ceilDiv(keyLen, tile.k), batch,
+      [&](int64_t kvHead, int64_t keyTile) {
+        return keyTileItemCost(groups[kvHead], keyTile, queryLen, keyLen,
+                               table.mode, tile);
+      });
 }
 
 } // namespace spa::plan

@@ -179,6 +179,39 @@ std::vector<int64_t> costChangePositions(int64_t queryLen, int64_t keyLen,
 /// "[lo, hi)": an interval in validation messages, in mathematical notation.
 std::string intervalText(const Interval &iv);
 
+//===----------------------------------------------------------------------===//
+// Work lists
+//===----------------------------------------------------------------------===//
+
+/// The work list over `groups` x `tiles` items (a head or key/value head,
+/// and a query or key tile), heaviest first by `cost(group, tile)`, the
+/// batch expanded innermost (an item's cost does not depend on its batch
+/// element, so each is costed and sorted once). `Item` is built as
+/// {batch, group, tile}. The sort is stable: equal costs keep (group, tile)
+/// order, so the list is the same on every platform and compiler.
+template <typename Item, typename CostFn>
+std::vector<Item> costOrderedWorkList(int64_t groups, int64_t tiles,
+                                      int64_t batch, CostFn cost) {
+  struct Costed {
+    double cost;
+    int64_t group, tile;
+  };
+  std::vector<Costed> costed;
+  costed.reserve(static_cast<size_t>(groups * tiles));
+  for (int64_t g = 0; g < groups; ++g)
+    for (int64_t t = 0; t < tiles; ++t)
+      costed.push_back({cost(g, t), g, t});
+  std::stable_sort(
+      costed.begin(), costed.end(),
+      [](const Costed &a, const Costed &b) { return a.cost > b.cost; });
+  std::vector<Item> list;
+  list.reserve(costed.size() * static_cast<size_t>(batch));
+  for (const Costed &item : costed)
+    for (int64_t b = 0; b < batch; ++b)
+      list.push_back(Item{b, item.group, item.tile});
+  return list;
+}
+
 } // namespace spa::plan::detail
 
 #endif // SPA_LIB_PLANNING_PLANNINGINTERNAL_H
