@@ -95,15 +95,7 @@ public:
     t.delta =
         lb.generic({t.outputGrad, outputTile}, {lb.filled({t.rows}, 0.0)},
                    {lb.map(2, {0, 1}), lb.map(2, {0, 1}), lb.map(2, {0})},
-                   {kPar, kRed},
-                   [](OpBuilder &nb, Location loc, ValueRange args) {
-                     Value product = arith::MulFOp::create(
-                         nb, loc, toF32(nb, loc, args[0]),
-                         toF32(nb, loc, args[1]));
-                     yield(nb, loc,
-                           arith::AddFOp::create(nb, loc, args[2], product)
-                               .getResult());
-                   })
+                   {kPar, kRed}, LinalgBuilder::multiplyAccumulate)
             .getResult(0);
     // The forward stores the natural-log lse; P is recomputed in base 2.
     auto lseType = RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type());
@@ -312,21 +304,13 @@ Value convertAccumulator(ImplicitLocOpBuilder &b, Value acc,
       .getResult(0);
 }
 
-struct AttentionGradToLinalg : public OpRewritePattern<AttentionGradOp> {
-  AttentionGradToLinalg(MLIRContext *context, SpaToLinalgOptions options)
-      : OpRewritePattern(context), options(options) {}
+struct AttentionGradToLinalg : public BandedOpPattern<AttentionGradOp> {
+  using BandedOpPattern::BandedOpPattern;
 
-  LogicalResult matchAndRewrite(AttentionGradOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasPureTensorSemantics())
-      return rewriter.notifyMatchFailure(op, "expects tensor semantics");
-    if (!op.getBandTable() && !op.getBandBounds())
-      return rewriter.notifyMatchFailure(op, "band policy not resolved");
-
-    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+  LogicalResult lower(AttentionGradOp op, ImplicitLocOpBuilder &b,
+                      const BandedTiles &tiles,
+                      PatternRewriter &rewriter) const override {
     Emitter e{b};
-    BandedShape shape = bandedShapeOf(op, options);
-    BandedTiles tiles(shape, emitBandedValues(b, op, shape.numQueryHeads));
     GradOperands in{op.getQuery(),  op.getKey(),       op.getValue(),
                     op.getOutput(), op.getLogSumExp(), op.getOutputGrad()};
     AttentionGradLowering lowering(tiles, in, op.getEffectiveScale());
@@ -346,8 +330,6 @@ struct AttentionGradToLinalg : public OpRewritePattern<AttentionGradOp> {
     rewriter.replaceOp(op, ValueRange{results[0], dk, dv});
     return success();
   }
-
-  SpaToLinalgOptions options;
 };
 
 } // namespace

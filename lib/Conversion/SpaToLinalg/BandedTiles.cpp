@@ -55,19 +55,18 @@ linalg::GenericOp LinalgBuilder::generic(
                                    iterators, body);
 }
 
+void LinalgBuilder::multiplyAccumulate(OpBuilder &b, Location loc,
+                                       ValueRange args) {
+  Value product = arith::MulFOp::create(b, loc, toF32(b, loc, args[0]),
+                                        toF32(b, loc, args[1]));
+  yield(b, loc, arith::AddFOp::create(b, loc, args[2], product).getResult());
+}
+
 Value LinalgBuilder::productTransposed(Value lhs, Value rhs,
                                        OpFoldResult rows, OpFoldResult cols) {
   return generic({lhs, rhs}, {filled({rows, cols}, 0.0)},
                  {map(3, {0, 2}), map(3, {1, 2}), map(3, {0, 1})},
-                 {kPar, kPar, kRed},
-                 [](OpBuilder &nb, Location loc, ValueRange args) {
-                   Value product = arith::MulFOp::create(
-                       nb, loc, toF32(nb, loc, args[0]),
-                       toF32(nb, loc, args[1]));
-                   yield(nb, loc,
-                         arith::AddFOp::create(nb, loc, args[2], product)
-                             .getResult());
-                 })
+                 {kPar, kPar, kRed}, multiplyAccumulate)
       .getResult(0);
 }
 

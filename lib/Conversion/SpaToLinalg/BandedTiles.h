@@ -53,6 +53,9 @@ struct LinalgBuilder {
   generic(ValueRange ins, ValueRange outs, ArrayRef<AffineMap> maps,
           ArrayRef<IteratorType> iterators,
           function_ref<void(OpBuilder &, Location, ValueRange)> body);
+  /// The body of an f32 multiply-accumulate: out += f32(a) * f32(b) for
+  /// block arguments (a, b, out).
+  static void multiplyAccumulate(OpBuilder &b, Location loc, ValueRange args);
   /// C[i, j] = sum_d A[i, d] B[j, d] in f32 (A: [rows, W], B: [cols, W]).
   Value productTransposed(Value a, Value b, OpFoldResult rows,
                           OpFoldResult cols);
@@ -148,6 +151,33 @@ private:
 
   BandedShape shape;
   BandedValues v;
+};
+
+/// What every banded op's linalg pattern starts with: tensor semantics and
+/// a resolved band policy (else no match; the pass diagnoses both before
+/// rewriting), then the op's shape and band walk; `lower` does the rest.
+template <typename OpTy>
+struct BandedOpPattern : public OpRewritePattern<OpTy> {
+  BandedOpPattern(MLIRContext *context, SpaToLinalgOptions options)
+      : OpRewritePattern<OpTy>(context), options(options) {}
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const final {
+    if (!op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "expects tensor semantics");
+    if (!op.getBandTable() && !op.getBandBounds())
+      return rewriter.notifyMatchFailure(op, "band policy not resolved");
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    BandedShape shape = bandedShapeOf(op, options);
+    BandedTiles tiles(shape, emitBandedValues(b, op, shape.numQueryHeads));
+    return lower(op, b, tiles, rewriter);
+  }
+
+  virtual LogicalResult lower(OpTy op, ImplicitLocOpBuilder &b,
+                              const BandedTiles &tiles,
+                              PatternRewriter &rewriter) const = 0;
+
+  SpaToLinalgOptions options;
 };
 
 /// Adds the spa.attention_grad pattern (AttentionGradToLinalg.cpp).

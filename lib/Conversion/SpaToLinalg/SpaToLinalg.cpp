@@ -389,21 +389,14 @@ static PaddedOperands padOperands(ImplicitLocOpBuilder &b, AttentionOp op,
   return padded;
 }
 
-struct AttentionToLinalg : public OpRewritePattern<AttentionOp> {
-  AttentionToLinalg(MLIRContext *context, SpaToLinalgOptions options)
-      : OpRewritePattern(context), options(options) {}
+struct AttentionToLinalg : public BandedOpPattern<AttentionOp> {
+  using BandedOpPattern::BandedOpPattern;
 
-  LogicalResult matchAndRewrite(AttentionOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasPureTensorSemantics())
-      return rewriter.notifyMatchFailure(op, "expects tensor semantics");
-    if (!op.getBandTable() && !op.getBandBounds())
-      return rewriter.notifyMatchFailure(op, "band policy not resolved");
-
-    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+  LogicalResult lower(AttentionOp op, ImplicitLocOpBuilder &b,
+                      const BandedTiles &tiles,
+                      PatternRewriter &rewriter) const override {
     Emitter e{b};
-    BandedShape shape = bandedShapeOf(op, options);
-    BandedTiles tiles(shape, emitBandedValues(b, op, shape.numQueryHeads));
+    const BandedShape &shape = tiles.getShape();
     PaddedOperands operands{op.getQuery(), op.getKey(), op.getValue(),
                             SmallVector<Value>(op.getOutputs())};
     if (shape.staticTiles)
@@ -435,8 +428,6 @@ struct AttentionToLinalg : public OpRewritePattern<AttentionOp> {
     rewriter.replaceOp(op, results);
     return success();
   }
-
-  SpaToLinalgOptions options;
 };
 
 struct ConvertSpaToLinalgPass
