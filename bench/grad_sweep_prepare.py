@@ -8,6 +8,11 @@ atomics from the dK/dV kernel: roles preprocess, dkdv_dq, dq_convert).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
+
+--append adds the variants to an existing sweep's manifest and --tag T
+names them <variant>_T: with another tree's spa on PYTHONPATH (say main's
+build, for the kernels before a change) both land in one sweep, timed in
+the same process by grad_sweep.py.
 """
 
 import argparse
@@ -25,6 +30,10 @@ def main():
     parser.add_argument("--policy", default="exclusive_equal")
     parser.add_argument("--seq-len", type=int, default=8192)
     parser.add_argument("--head-dim", type=int, default=128)
+    parser.add_argument("--append", action="store_true",
+                        help="add to the manifest already in --out")
+    parser.add_argument("--tag", default="",
+                        help="suffix of the variant names (_TAG)")
     args = parser.parse_args()
     shape = dict(batch=2, heads=16, seq_len=args.seq_len,
                  head_dim=args.head_dim, policy=args.policy)
@@ -33,6 +42,14 @@ def main():
                          value_dim=args.head_dim, dtype="bf16",
                          policy=args.policy, mode="causal").to_mlir(backward=True)
     variants = []
+    manifest_path = os.path.join(args.out, "manifest.json")
+    if args.append and os.path.exists(manifest_path):
+        with open(manifest_path) as f:
+            previous = json.load(f)
+        if previous["shape"] != shape:
+            parser.error(f"--append: {manifest_path} is a sweep of "
+                         f"{previous['shape']}, not {shape}")
+        variants = previous["variants"]
     for name in args.variants.split(","):
         m = re.fullmatch(r"w(\d+)k(\d+)(a?)", name)
         if not m:
@@ -41,10 +58,12 @@ def main():
         if m.group(3):
             options["deterministic"] = False
         art = spa.compile(text, target="cuda:sm_90a", **options)
-        art.save(os.path.join(args.out, name))
-        variants.append(dict(name=name, options=options))
-        print(name, "ok", flush=True)
-    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        saved = name + ("_" + args.tag if args.tag else "")
+        art.save(os.path.join(args.out, saved))
+        variants.append(dict(name=saved, options=options,
+                             spa=os.path.dirname(spa.__file__)))
+        print(saved, "ok", flush=True)
+    with open(manifest_path, "w") as f:
         json.dump(dict(shape=shape, variants=variants), f, indent=1)
 
 

@@ -102,11 +102,12 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     64) runs both product kernels on wgmma with swizzled tiles and a
     two-stage cp.async ring of stream tiles. With `deterministic=false`
     (wgmma backward only, tile-k 64 or 128) the three launches are
-    `preprocess` (Delta, and zeros into an f32 scratch dQaccum
-    [B, Hq, Nq, D]), `dkdv_dq` (the dK/dV kernel that also multiplies each
-    tile's dS by its own K tile and adds it to dQaccum with
-    `red.global.add.f32`) and `dq_convert` (dQ = scale * dQaccum in the
-    element type).
+    `preprocess` (Delta, and zeros into an f32 scratch dQaccum of padded
+    64-row blocks, BackwardQueryAtomic.h), `dkdv_dq` (the dK/dV kernel that
+    also multiplies each tile's dS by its own K tile, stages the product in
+    shared memory and adds it to dQaccum with bulk asynchronous reductions,
+    `cp.reduce.async.bulk ... .add.f32`) and `dq_convert` (dQ = scale *
+    dQaccum in the element type).
   }];
   let options = [
     Option<"warps", "warps", "int64_t", /*default=*/"4",

@@ -12,6 +12,7 @@
 #include "spa/Planning/GradWorkList.h"
 #include "spa/Planning/WorkList.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -114,6 +115,30 @@ static bool autoTakesWgmma(const ConvertSpaToGPUOptions &options,
   return grad.sharedBytes() <= kMaxDynamicSharedBytes;
 }
 
+/// deterministic = false: the widest dQ piece (64, 32, 16 columns) whose
+/// staging ring keeps the most blocks an SM can hold by registers (the
+/// dK/dV kernel runs at the 255-register cap: two blocks of 4 warps, one of
+/// 8), so that the bulk reductions cost no occupancy where one narrower
+/// piece avoids it; 16 columns where nothing fits (the size check follows).
+/// A step's pieces must be even in number (the ring alternates two
+/// buffers).
+static int64_t dqPieceColumns(BackwardConfig grad) {
+  const KernelConfig &cfg = grad.base;
+  int64_t chunks = grad.streamRows() / 64 * (cfg.headDim / 64);
+  for (int64_t blocks = std::max<int64_t>(1, 65536 / (cfg.threads() * 256));
+       blocks >= 1; --blocks) {
+    // Each resident block also takes 1 KB the system keeps.
+    int64_t budget = std::min<int64_t>(kMaxDynamicSharedBytes,
+                                       kSharedBytesPerSM / blocks - 1024);
+    for (int64_t columns : {64, 32, 16}) {
+      grad.dqPieceColumns = columns;
+      if (chunks * (64 / columns) % 2 == 0 && grad.sharedBytes() <= budget)
+        return columns;
+    }
+  }
+  return 16;
+}
+
 FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
     AttentionGradOp op, const ConvertSpaToGPUOptions &options) {
   BackwardConfig grad;
@@ -154,6 +179,7 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
                             "must be 64 or 128, got ")
              << cfg.tileK << "; use deterministic = true for other tiles";
     grad.atomicQuery = true;
+    grad.dqPieceColumns = dqPieceColumns(grad);
   }
   if (failed(checkGradSizes(op, grad)))
     return failure();

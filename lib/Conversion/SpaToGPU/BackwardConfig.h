@@ -51,12 +51,35 @@ struct BackwardConfig {
   /// while the current one is multiplied).
   static constexpr int64_t kWgmmaStreamStages = 2;
   /// deterministic = false: the dK/dV kernel also adds each tile's dQ to
-  /// an f32 scratch by atomics (wgmma only; BackwardQueryAtomic.h).
+  /// an f32 scratch by bulk asynchronous reductions (wgmma only;
+  /// BackwardQueryAtomic.h).
   bool atomicQuery = false;
-  /// The dS^T tile the atomic dQ product reads as its A operand, after the
-  /// mainloop's tiles: ownRows x streamRows, 2-byte elements.
+  /// deterministic = false: columns of one staged dQ piece (64 query rows x
+  /// this many f32 columns, one bulk reduction); 64, 32 or 16, the widest
+  /// whose staging ring keeps the blocks an SM holds (resolveBackwardConfig).
+  int64_t dqPieceColumns = 64;
+  /// Staged pieces per warpgroup: piece p is written while p - 1 is being
+  /// reduced (its shared memory read by the bulk copy engine).
+  static constexpr int64_t kDqStagingBuffers = 2;
+  /// Rows of a dq_accum block: one wgmma M block.
+  static constexpr int64_t kDqBlockRows = 64;
+  /// The dS^T tile the atomic dQ product reads as its A operand
+  /// (ownRows x streamRows, 2-byte elements), then the f32 staging ring
+  /// (warpgroups x kDqStagingBuffers x 64 x dqPieceColumns), after the
+  /// mainloop's tiles.
   int64_t atomicQuerySharedBytes() const {
-    return atomicQuery ? ownRows() * streamRows() * 2 : 0;
+    if (!atomicQuery)
+      return 0;
+    return ownRows() * streamRows() * 2 + (ownRows() / 64) *
+                                              kDqStagingBuffers *
+                                              kDqBlockRows * dqPieceColumns * 4;
+  }
+  /// dq_accum's 64-row blocks per (batch, head): a stream tile starts at any
+  /// row below Nq and spans streamRows / 64 blocks plus one (unaligned), so
+  /// the rows past Nq land in padding blocks.
+  int64_t dqAccumBlocks() const {
+    return (base.queryLen + kDqBlockRows - 1) / kDqBlockRows +
+           streamRows() / kDqBlockRows;
   }
   /// The mainloop's tiles, then the atomic dQ's dS^T tile.
   int64_t sharedBytes() const {

@@ -15,7 +15,8 @@
 // Each warp owns 16 keys; its f32 accumulators (D/8 + Dv/8 tiles) are
 // carried through the loops and written once: no atomics, deterministic.
 // With deterministic = false (role dkdv_dq) each tile's dQ = dS K is also
-// formed and added to an f32 scratch by atomics (BackwardQueryAtomic.h).
+// formed and added to an f32 scratch by bulk reductions
+// (BackwardQueryAtomic.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -105,6 +106,8 @@ private:
           ImplicitLocOpBuilder hb(l, nb);
           scf::YieldOp::create(hb, queryHead(hb, head, j0, carried));
         });
+    if (atomicQuery)
+      atomicQuery->drain(b);
     SmallVector<Value> results(headLoop.getResults());
     ArrayRef<Value> result(results);
     storeAccumulators(b, k, result.take_front(cfg.headDim / 8), k.keyGrad,

@@ -5,7 +5,7 @@
 // 8-element chunks c, c + 4, ... of dO and O in f32, the quad adds its four
 // partial sums by shuffles, and lane 0 writes Delta. Memory-bound; the rows
 // of a block are consecutive, so its loads are contiguous. With
-// deterministic = false it also zeroes the rows of the dQ accumulator.
+// deterministic = false it also zeroes the dQ accumulator.
 //
 //===----------------------------------------------------------------------===//
 
@@ -125,9 +125,9 @@ gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
   Value total = partial.getResult(0);
   total = e.fadd(total, e.shuffleXor(total, 1));
   total = e.fadd(total, e.shuffleXor(total, 2));
-  // deterministic = false: the row of dq_accum the atomics add to.
+  // deterministic = false: the scratch the reductions add to.
   if (grad.atomicQuery)
-    zeroQueryAccumulatorRow(b, k, args[3], row, valid);
+    zeroQueryAccumulator(b, k, args[3], grad.preprocessBlocks());
   Value writer = e.andi(valid, e.cmp(P::eq, k.c, e.index(0)));
   scf::IfOp::create(b, writer, [&](OpBuilder &nb, Location l) {
     memref::StoreOp::create(nb, l, total, k.delta,

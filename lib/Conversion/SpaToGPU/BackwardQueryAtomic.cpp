@@ -1,8 +1,8 @@
 //===- BackwardQueryAtomic.cpp - dQ by atomics (deterministic=false) ------===//
 //
 // The pieces BackwardQueryAtomic.h lists: the dK/dV kernel's per-tile dQ
-// product and its f32 atomics, the preprocess's zero fill and the convert
-// kernel.
+// product and its bulk f32 reductions, the preprocess's zero fill and the
+// convert kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +25,15 @@ using namespace mlir;
 
 namespace mlir::spa::gpu_kernel {
 
+MemRefType queryAccumulatorType(OpBuilder &b, const BackwardConfig &grad) {
+  const KernelConfig &cfg = grad.base;
+  int64_t columns = grad.dqPieceColumns;
+  return MemRefType::get({cfg.batch, cfg.numQueryHeads, grad.dqAccumBlocks(),
+                          cfg.headDim / columns, BackwardConfig::kDqBlockRows,
+                          columns},
+                         b.getF32Type());
+}
+
 void AtomicQueryTile::setupSharedMemory(ImplicitLocOpBuilder &b) {
   const BackwardConfig &grad = k.grad;
   GpuArith e{b};
@@ -36,17 +45,26 @@ void AtomicQueryTile::setupSharedMemory(ImplicitLocOpBuilder &b) {
                               k.cfg.elementType, MemRefLayoutAttrInterface(),
                               workgroup);
   // After the mainloop's tiles (a multiple of 1024 bytes, as the 128-byte
-  // swizzle needs).
-  staging = memref::ViewOp::create(b, type,
-                                   dynamicSharedBytes(b, grad.sharedBytes()),
-                                   e.index(grad.mainloopSharedBytes()),
+  // swizzle needs); the staging ring after the dS^T tiles.
+  Value whole = dynamicSharedBytes(b, grad.sharedBytes());
+  int64_t offset = grad.mainloopSharedBytes();
+  staging = memref::ViewOp::create(b, type, whole, e.index(offset),
                                    ValueRange{});
-  Value warpgroup = arith::IndexCastOp::create(b, b.getI64Type(),
-                                               e.div(k.warp, e.index(4)));
-  Value offset = arith::MulIOp::create(
-      b, warpgroup, i64Constant(b, (mBlocks * 64 * 128) >> 4));
+  offset += warpgroups * mBlocks * 64 * 64 * 2;
+  auto ringType = MemRefType::get(
+      {warpgroups, BackwardConfig::kDqStagingBuffers,
+       BackwardConfig::kDqBlockRows, grad.dqPieceColumns},
+      b.getF32Type(), MemRefLayoutAttrInterface(), workgroup);
+  ring = memref::ViewOp::create(b, ringType, whole, e.index(offset),
+                                ValueRange{});
+  warpgroup = e.div(k.warp, e.index(4));
+  Value wg64 = arith::IndexCastOp::create(b, b.getI64Type(), warpgroup);
+  Value descOffset =
+      arith::MulIOp::create(b, wg64, i64Constant(b, (mBlocks * 64 * 128) >> 4));
   stagingDesc =
-      arith::AddIOp::create(b, descriptor(b, staging, 64), offset);
+      arith::AddIOp::create(b, descriptor(b, staging, 64), descOffset);
+  issuer = e.andi(e.cmp(P::eq, e.rem(k.warp, e.index(4)), e.index(0)),
+                  e.cmp(P::eq, k.lane, e.index(0)));
 }
 
 void AtomicQueryTile::stage(ImplicitLocOpBuilder &b,
@@ -58,7 +76,6 @@ void AtomicQueryTile::stage(ImplicitLocOpBuilder &b,
   // warpgroup's 64 and queries 8 nt + 2c (+ 1): one 4-byte word per row,
   // in 16-byte chunk nt % 8 of M block nt / 8, swizzled by the row (g).
   // Conflict-free: the 8 g of a store hit 8 different chunks.
-  Value warpgroup = e.div(k.warp, e.index(4));
   Value keyBase = e.add(e.mul(e.rem(k.warp, e.index(4)), e.index(16)), k.g);
   for (auto [nt, tile] : llvm::enumerate(scoreGradsT)) {
     Value rounded = arith::TruncFOp::create(b, halfTile, tile);
@@ -103,15 +120,15 @@ std::pair<SmallVector<Value>, SmallVector<Value>> AtomicQueryTile::finishTile(
     const BackwardMainloop::Issued &dVIssued, Value i0) {
   using Issued = BackwardMainloop::Issued;
   stage(b, scoreGradsT);
-  // Chunk 0 goes out before dK's product, so that its atomics run while
-  // dK's is on the tensor cores.
+  // Chunk 0 goes out before dK's product, so that its reduction is staged
+  // while dK's is on the tensor cores.
   Issued first = issueChunk(b, 0);
   Issued dKIssued =
       mainloop.issueAccumulate(b, scoreGradsT, Operand::First, std::move(dK));
   SmallVector<SmallVector<Value>> done =
       mainloop.complete(b, {&dVIssued, &first}, 1);
   SmallVector<Value> dV = done[0];
-  addChunk(b, done[1], 0, i0);
+  reduceChunk(b, done[1], 0, i0);
   std::optional<SmallVector<Value>> newK;
   for (int64_t j = 1; j < chunks(); ++j) {
     Issued next = issueChunk(b, j);
@@ -119,9 +136,9 @@ std::pair<SmallVector<Value>, SmallVector<Value>> AtomicQueryTile::finishTile(
       SmallVector<SmallVector<Value>> both =
           mainloop.complete(b, {&dKIssued, &next}, 0);
       newK = both[0];
-      addChunk(b, both[1], j, i0);
+      reduceChunk(b, both[1], j, i0);
     } else {
-      addChunk(b, mainloop.complete(b, {&next}, 0).front(), j, i0);
+      reduceChunk(b, mainloop.complete(b, {&next}, 0).front(), j, i0);
     }
   }
   if (!newK)
@@ -129,85 +146,203 @@ std::pair<SmallVector<Value>, SmallVector<Value>> AtomicQueryTile::finishTile(
   return {*newK, dV};
 }
 
-/// One inline-asm statement: `values` (f32) added at byte offsets
-/// `offsets` from `address` (a generic address of global memory, as kernel
-/// arguments are) by red.global.add.f32; one address register for all.
-static void addAtOffsets(ImplicitLocOpBuilder &b, Value address,
-                         ArrayRef<Value> values, ArrayRef<int64_t> offsets) {
-  std::string ptx = "{\n.reg .u64 a;\ncvta.to.global.u64 a, $0;\n";
-  std::string constraints = "l";
-  for (auto [i, offset] : llvm::enumerate(offsets)) {
-    ptx += "red.global.add.f32 [a+" + std::to_string(offset) + "], $" +
-           std::to_string(i + 1) + ";\n";
-    constraints += ",f";
-  }
-  ptx += "}";
-  SmallVector<Value> operands = {address};
-  operands.append(values.begin(), values.end());
-  LLVM::InlineAsmOp::create(b, TypeRange{}, operands, ptx, constraints,
-                            /*has_side_effects=*/true, false,
+void AtomicQueryTile::warpgroupBarrier(ImplicitLocOpBuilder &b) {
+  // Barrier 0 is the block's (gpu.barrier); 1 + w is warpgroup w's.
+  Value id = arith::IndexCastOp::create(
+      b, b.getI32Type(), GpuArith{b}.add(warpgroup, GpuArith{b}.index(1)));
+  LLVM::InlineAsmOp::create(b, TypeRange{}, ValueRange{id}, "bar.sync $0, 128;",
+                            "r", true, false,
                             LLVM::tailcallkind::TailCallKind::None,
                             LLVM::AsmDialectAttr(), ArrayAttr());
 }
 
-void AtomicQueryTile::addChunk(ImplicitLocOpBuilder &b,
-                               ArrayRef<Value> tiles, int64_t j, Value i0) {
+/// The swizzle of row x (0..63) of a dq_accum piece of `columns` columns
+/// (BackwardQueryAtomic.h): conflict-free 8-byte stores of the accumulator
+/// fragments (each half-warp's four rows in distinct 32-byte bank groups).
+static Value pieceSwizzle(GpuArith &e, Value x, int64_t columns) {
+  if (columns >= 32)
+    return e.rem(x, e.index(4));
+  return e.rem(e.div(x, e.index(2)), e.index(2));
+}
+
+/// A side-effecting PTX statement of the issuing thread with i64 ("l") and
+/// i32 ("r") operands.
+static void issuerPtx(ImplicitLocOpBuilder &b, StringRef ptx,
+                      ValueRange operands, StringRef constraints) {
+  LLVM::InlineAsmOp::create(b, TypeRange{}, operands, ptx, constraints, true,
+                            false, LLVM::tailcallkind::TailCallKind::None,
+                            LLVM::AsmDialectAttr(), ArrayAttr());
+}
+
+/// `bytes` f32 from shared address `from` (i32) added to the global memory
+/// at generic address `to` (i64) by the bulk copy engine.
+static void bulkReduce(ImplicitLocOpBuilder &b, Value to, Value from,
+                       Value bytes) {
+  issuerPtx(b,
+            "{\n.reg .u64 g;\ncvta.to.global.u64 g, $0;\n"
+            "cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 "
+            "[g], [$1], $2;\n}",
+            ValueRange{to, from, bytes}, "l,r,r");
+}
+
+void AtomicQueryTile::reducePiece(ImplicitLocOpBuilder &b,
+                                  ArrayRef<Value> tiles, int64_t buffer,
+                                  Value rowStart, int64_t column) {
+  const BackwardConfig &grad = k.grad;
   const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
-  Type i64 = b.getI64Type();
-  int64_t blocks = cfg.headDim / 64;
-  int64_t mb = j / blocks, nc = j % blocks;
-  Value base = arith::IndexCastOp::create(
-      b, i64,
-      memref::ExtractAlignedPointerAsIndexOp::create(b, k.queryGradAccum));
-  Value headRow = e.mul(
-      e.add(e.mul(k.batchIdx, e.index(cfg.numQueryHeads)), k.head),
-      e.index(cfg.queryLen));
-  Value rowInBlock = e.add(
-      e.add(i0, e.mul(e.rem(k.warp, e.index(4)), e.index(16))), k.g);
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  int64_t columns = grad.dqPieceColumns;
+  constexpr int64_t kRows = BackwardConfig::kDqBlockRows;
+  // The buffer was last read by the reduction of piece p - 2: at most one
+  // group (piece p - 1's) may still be reading.
+  scf::IfOp::create(b, issuer, [&](OpBuilder &nb, Location l) {
+    ImplicitLocOpBuilder ib(l, nb);
+    issuerPtx(ib, "cp.async.bulk.wait_group.read 1;", ValueRange{}, "");
+    scf::YieldOp::create(ib);
+  });
+  warpgroupBarrier(b);
+  // Staged row x holds query row rowStart + x, stored as row (rowStart +
+  // x) % 64 of its dq_accum block (the block's swizzle).
+  Value shift = e.rem(rowStart, e.index(kRows));
+  Value rowBase = e.add(e.mul(e.rem(k.warp, e.index(4)), e.index(16)), k.g);
   for (int64_t r = 0; r < 2; ++r) {
-    Value row = e.add(rowInBlock, e.index(64 * mb + 8 * r));
-    // The lane's first column 64 nc + 2c of the row; then immediate
-    // offsets.
-    Value first = e.add(e.mul(e.add(headRow, row), e.index(cfg.headDim)),
-                        e.add(e.index(64 * nc), e.mul(k.c, e.index(2))));
-    Value address = arith::AddIOp::create(
-        b, base,
-        arith::IndexCastOp::create(b, i64, e.mul(first, e.index(4))));
-    SmallVector<Value> values;
-    SmallVector<int64_t> offsets;
-    for (auto [t, tile] : llvm::enumerate(tiles))
-      for (int64_t i = 0; i < 2; ++i) {
-        values.push_back(element(b, tile, r, i));
-        offsets.push_back((8 * int64_t(t) + i) * 4);
-      }
-    scf::IfOp::create(b, e.cmp(P::slt, row, e.index(cfg.queryLen)),
-                      [&](OpBuilder &nb, Location l) {
-                        ImplicitLocOpBuilder ib(l, nb);
-                        addAtOffsets(ib, address, values, offsets);
-                        scf::YieldOp::create(ib);
-                      });
+    Value x = e.add(rowBase, e.index(8 * r));
+    Value h = pieceSwizzle(e, e.rem(e.add(x, shift), e.index(kRows)), columns);
+    for (auto [t, tile] : llvm::enumerate(tiles)) {
+      Value group = arith::XOrIOp::create(b, e.index(int64_t(t)), h);
+      Value col = e.add(e.mul(group, e.index(8)), e.mul(k.c, e.index(2)));
+      Value pair = vector::ExtractOp::create(b, tile, ArrayRef<int64_t>{r});
+      vector::StoreOp::create(b, pair, ring,
+                              ValueRange{warpgroup, e.index(buffer), x, col},
+                              /*nontemporal=*/false, llvm::MaybeAlign(8));
+    }
+  }
+  // Generic-proxy writes read by the bulk copy engine (async proxy).
+  ptxStatement(b, "fence.proxy.async.shared::cta;");
+  warpgroupBarrier(b);
+  scf::IfOp::create(b, issuer, [&](OpBuilder &nb, Location l) {
+    ImplicitLocOpBuilder ib(l, nb);
+    GpuArith ie{ib};
+    Value ringBase = arith::IndexCastOp::create(
+        ib, i64, memref::ExtractAlignedPointerAsIndexOp::create(ib, ring));
+    int64_t bufferBytes = kRows * columns * 4;
+    Value source = arith::AddIOp::create(
+        ib, ringBase,
+        arith::IndexCastOp::create(
+            ib, i64,
+            ie.mul(ie.add(ie.mul(warpgroup,
+                                 ie.index(BackwardConfig::kDqStagingBuffers)),
+                          ie.index(buffer)),
+                   ie.index(bufferBytes))));
+    Value accumBase = arith::IndexCastOp::create(
+        ib, i64,
+        memref::ExtractAlignedPointerAsIndexOp::create(ib, k.queryGradAccum));
+    // Block qb of (batch, head), piece column / P: 64 x P contiguous f32.
+    Value qb = ie.div(rowStart, ie.index(kRows));
+    Value headBlocks = ie.mul(
+        ie.add(ie.mul(k.batchIdx, ie.index(cfg.numQueryHeads)), k.head),
+        ie.index(grad.dqAccumBlocks()));
+    auto pieceAddress = [&](Value block, Value row) {
+      Value index = ie.add(
+          ie.mul(ie.add(ie.mul(ie.add(headBlocks, block),
+                               ie.index(cfg.headDim / columns)),
+                        ie.index(column / columns)),
+                 ie.index(kRows)),
+          row);
+      return arith::AddIOp::create(
+          ib, accumBase,
+          arith::IndexCastOp::create(ib, i64,
+                                     ie.mul(index, ie.index(columns * 4))));
+    };
+    auto toI32 = [&](Value v) {
+      return arith::TruncIOp::create(ib, i32, v).getResult();
+    };
+    // Staged rows [0, 64 - shift) -> block qb rows [shift, 64); rows [64 -
+    // shift, 64) -> block qb + 1 rows [0, shift).
+    Value head = ie.sub(ie.index(kRows), shift);
+    Value rowBytes = ie.index(columns * 4);
+    bulkReduce(ib, pieceAddress(qb, shift), toI32(source),
+               arith::IndexCastOp::create(ib, i32, ie.mul(head, rowBytes)));
+    scf::IfOp::create(
+        ib, ie.cmp(P::sgt, shift, ie.index(0)),
+        [&](OpBuilder &tb, Location tl) {
+          ImplicitLocOpBuilder jb(tl, tb);
+          GpuArith je{jb};
+          Value tailSource = arith::AddIOp::create(
+              jb, source,
+              arith::IndexCastOp::create(jb, i64, je.mul(head, rowBytes)));
+          bulkReduce(jb, pieceAddress(je.add(qb, je.index(1)), je.index(0)),
+                     toI32(tailSource),
+                     arith::IndexCastOp::create(jb, i32,
+                                                je.mul(shift, rowBytes)));
+          scf::YieldOp::create(jb);
+        });
+    issuerPtx(ib, "cp.async.bulk.commit_group;", ValueRange{}, "");
+    scf::YieldOp::create(ib);
+  });
+}
+
+void AtomicQueryTile::reduceChunk(ImplicitLocOpBuilder &b,
+                                  ArrayRef<Value> tiles, int64_t j, Value i0) {
+  GpuArith e{b};
+  int64_t blocks = k.cfg.headDim / 64;
+  int64_t mb = j / blocks, nc = j % blocks;
+  int64_t columns = k.grad.dqPieceColumns;
+  int64_t pieces = 64 / columns;
+  Value rowStart = e.add(i0, e.index(64 * mb));
+  for (int64_t piece = 0; piece < pieces; ++piece) {
+    // A step has an even number of pieces (BackwardConfig): the buffer of
+    // piece p of every step is p % 2.
+    int64_t p = j * pieces + piece;
+    reducePiece(b, tiles.slice(piece * (columns / 8), columns / 8),
+                p % BackwardConfig::kDqStagingBuffers, rowStart,
+                64 * nc + columns * piece);
   }
 }
 
-void zeroQueryAccumulatorRow(ImplicitLocOpBuilder &b, const BackwardContext &k,
-                             Value accum, Value row, Value valid) {
-  const KernelConfig &cfg = k.cfg;
-  auto quad = VectorType::get({4}, b.getF32Type());
-  scf::IfOp::create(b, valid, [&](OpBuilder &nb, Location l) {
+void AtomicQueryTile::drain(ImplicitLocOpBuilder &b) {
+  scf::IfOp::create(b, issuer, [&](OpBuilder &nb, Location l) {
     ImplicitLocOpBuilder ib(l, nb);
-    GpuArith ie{ib};
-    Value zeros =
-        arith::ConstantOp::create(ib, DenseElementsAttr::get(quad, 0.0f));
-    // D is a multiple of 64 on the wgmma path: D / 16 rounds a lane.
-    for (int64_t j = 0; j < cfg.headDim / 16; ++j) {
-      Value col = ie.add(ie.index(16 * j), ie.mul(k.c, ie.index(4)));
-      vector::StoreOp::create(ib, zeros, accum,
-                              ValueRange{k.batchIdx, k.head, row, col},
-                              /*nontemporal=*/false, llvm::MaybeAlign(16));
-    }
+    issuerPtx(ib, "cp.async.bulk.wait_group 0;", ValueRange{}, "");
     scf::YieldOp::create(ib);
   });
+}
+
+void zeroQueryAccumulator(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                          Value accum, int64_t blocks) {
+  const KernelConfig &cfg = k.cfg;
+  GpuArith e{b};
+  auto type = cast<MemRefType>(accum.getType());
+  int64_t quads = type.getNumElements() / 4; // D is a multiple of 64
+  int64_t threads = blocks * cfg.threads();
+  Value flat = memref::CollapseShapeOp::create(
+      b, accum, ArrayRef<ReassociationIndices>{{0, 1, 2, 3, 4, 5}});
+  Value tid = e.add(
+      e.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+            e.index(cfg.threads())),
+      e.add(e.mul(k.warp, e.index(32)), k.lane));
+  auto quad = VectorType::get({4}, b.getF32Type());
+  Value zeros =
+      arith::ConstantOp::create(b, DenseElementsAttr::get(quad, 0.0f));
+  scf::ForOp::create(
+      b, e.index(0), e.index((quads + threads - 1) / threads), e.index(1),
+      ValueRange{}, [&](OpBuilder &nb, Location l, Value n, ValueRange) {
+        ImplicitLocOpBuilder ib(l, nb);
+        GpuArith ie{ib};
+        Value at = ie.add(tid, ie.mul(n, ie.index(threads)));
+        scf::IfOp::create(ib, ie.cmp(P::slt, at, ie.index(quads)),
+                          [&](OpBuilder &tb, Location tl) {
+                            ImplicitLocOpBuilder jb(tl, tb);
+                            GpuArith je{jb};
+                            vector::StoreOp::create(
+                                jb, zeros, flat,
+                                ValueRange{je.mul(at, je.index(4))},
+                                /*nontemporal=*/false, llvm::MaybeAlign(16));
+                            scf::YieldOp::create(jb);
+                          });
+        scf::YieldOp::create(ib);
+      });
 }
 
 gpu::GPUFuncOp buildQueryConvertKernel(OpBuilder &moduleBuilder, Location loc,
@@ -240,9 +375,22 @@ gpu::GPUFuncOp buildQueryConvertKernel(OpBuilder &moduleBuilder, Location loc,
   scf::IfOp::create(
       b, e.cmp(P::slt, chunk, e.index(chunks)), [&](OpBuilder &nb, Location l) {
         ImplicitLocOpBuilder ib(l, nb);
+        GpuArith ie{ib};
+        // The eight columns are one swizzled group of a piece row (the
+        // layout of BackwardQueryAtomic.h).
+        int64_t columns = grad.dqPieceColumns;
+        Value x = ie.rem(row, ie.index(BackwardConfig::kDqBlockRows));
+        Value h = pieceSwizzle(ie, x, columns);
+        Value group = arith::XOrIOp::create(
+            ib, ie.div(ie.rem(col, ie.index(columns)), ie.index(8)), h);
+        Value sum = vector::LoadOp::create(
+            ib, wide, accum,
+            ValueRange{batch, head,
+                       ie.div(row, ie.index(BackwardConfig::kDqBlockRows)),
+                       ie.div(col, ie.index(columns)), x,
+                       ie.mul(group, ie.index(8))},
+            false, llvm::MaybeAlign(32));
         SmallVector<Value> at = {batch, head, row, col};
-        Value sum = vector::LoadOp::create(ib, wide, accum, at, false,
-                                           llvm::MaybeAlign(16));
         Value scale = arith::ConstantOp::create(
             ib, DenseElementsAttr::get(wide, float(grad.scale)));
         Value scaled = arith::MulFOp::create(ib, sum, scale);

@@ -8,8 +8,8 @@
 // kernel (role preprocess / dkdv / dq, delta as a scratch argument) and
 // replaces the op by the three gpu.launch_func in that order. With
 // deterministic = false the launches are preprocess / dkdv_dq / dq_convert
-// and an f32 scratch dq_accum [B, Hq, Nq, D] joins delta
-// (BackwardQueryAtomic.h).
+// and an f32 scratch dq_accum joins delta: 64-row blocks of query rows,
+// padded, laid out for bulk reductions (BackwardQueryAtomic.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -77,12 +77,8 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
                     .getMemref();
   Value accum;
   if (grad.atomicQuery)
-    accum = gpu::AllocOp::create(
-                b,
-                MemRefType::get({cfg.batch, cfg.numQueryHeads, cfg.queryLen,
-                                 cfg.headDim},
-                                b.getF32Type()),
-                Type(), ValueRange{}, ValueRange{}, ValueRange{})
+    accum = gpu::AllocOp::create(b, queryAccumulatorType(b, grad), Type(),
+                                 ValueRange{}, ValueRange{}, ValueRange{})
                 .getMemref();
 
   declareDynamicShared(kernels, op.getLoc());

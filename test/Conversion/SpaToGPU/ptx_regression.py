@@ -69,7 +69,8 @@ CASES = [
     ("bf16-grad-gqa-bidir", "mma=wgmma warps=8 tile-k=16"),
     ("f16-grad-causal-d128-dv64", "mma=auto"),
     ("f16-grad-causal-d128-dv64", "mma=wgmma warps=8 tile-k=32"),
-    # deterministic=false: dQ by f32 atomics from the dK/dV kernel (wgmma).
+    # deterministic=false: dQ by bulk f32 reductions from the dK/dV kernel
+    # (wgmma).
     ("bf16-grad-gqa-bidir", "deterministic=false"),
     ("f16-grad-causal-d128-dv64", "deterministic=false warps=8 tile-k=128"),
 ]

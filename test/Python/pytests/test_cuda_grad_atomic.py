@@ -1,7 +1,7 @@
 """deterministic=False on CUDA artifacts of gradient ops (compiled here with
 ptxas; launching needs a GPU: bench/gpu_grad_check.py on the matrix of
-bench/gpu_grad_prepare.py --atomic): dQ by f32 atomics from the dK/dV
-kernel. The option reaches the generator from spa.compile, the roles and the
+bench/gpu_grad_prepare.py --atomic): dQ by bulk f32 reductions
+(cp.reduce.async.bulk) from the dK/dV kernel into a padded scratch. The option reaches the generator from spa.compile, the roles and the
 scratch dq_accum travel in launch.json, the MLIR-free runtime groups them,
 and the chips and kernels that cannot take it are refused."""
 import re
@@ -26,11 +26,19 @@ def entry(ptx, name):
     return ptx[start:end if end >= 0 else len(ptx)]
 
 
+# The piece width P of each case (BackwardConfig.cpp, dqPieceColumns: the
+# widest of 64, 32, 16 whose staging ring keeps the blocks an SM holds by
+# registers, with an even number of pieces a stream tile), worked out by
+# hand: (4, 64, 64, 64) one chunk a tile, so P = 64 would give one piece:
+# 32; (8, 64, 128, 128) one block an SM, 208 KiB: 64; (4, 128, 128, 64) one
+# block (the mainloop alone is 120 KiB): 64; (8, 128, 64, 128) P = 64 would
+# need 240 KiB: 32.
 @needs_ptxas
-@pytest.mark.parametrize("warps,tile_k,head_dim,value_dim,dtype", [
-    (4, 64, 64, 64, "bf16"), (8, 64, 128, 128, "f16"),
-    (4, 128, 128, 64, "bf16"), (8, 128, 64, 128, "bf16")])
-def test_atomic_gradient_artifact(warps, tile_k, head_dim, value_dim, dtype):
+@pytest.mark.parametrize("warps,tile_k,head_dim,value_dim,dtype,piece", [
+    (4, 64, 64, 64, "bf16", 32), (8, 64, 128, 128, "f16", 64),
+    (4, 128, 128, 64, "bf16", 64), (8, 128, 64, 128, "bf16", 32)])
+def test_atomic_gradient_artifact(warps, tile_k, head_dim, value_dim, dtype,
+                                  piece):
     text = module_text(spa, layer(head_dim=head_dim, value_dim=value_dim,
                                   dtype=dtype))
     artifact = spa.compile(text, target="cuda:sm_90a", warps=warps,
@@ -43,7 +51,12 @@ def test_atomic_gradient_artifact(warps, tile_k, head_dim, value_dim, dtype):
     pre, dkdv, convert = kernels[1:]
     assert (pre["mma"], dkdv["mma"], convert["mma"]) == (
         "mma.sync", "wgmma", "mma.sync")
-    accum = dict(dtype="f32", shape=[2, 4, 100, head_dim], kind="scratch")
+    # 64-row blocks: ceil(100 / 64) + tile-k / 64 (padding for the stream
+    # tiles that run past Nq), then D / P pieces of 64 x P.
+    blocks = 2 + tile_k // 64
+    accum = dict(dtype="f32",
+                 shape=[2, 4, blocks, head_dim // piece, 64, piece],
+                 kind="scratch")
 
     def args(kernel):
         return {a["name"]: {key: a[key] for key in ("dtype", "shape", "kind")}
@@ -63,20 +76,30 @@ def test_atomic_gradient_artifact(warps, tile_k, head_dim, value_dim, dtype):
     threads = 32 * warps
     assert convert["grid"] == [-(-2 * 4 * 100 * head_dim // 8 // threads),
                                1, 1]
-    # The deterministic kernels' tiles plus the dS^T staging tile.
+    # The deterministic kernels' tiles, the dS^T staging tile and two f32
+    # pieces per warpgroup.
     rows = 16 * warps
     assert dkdv["shared_bytes"] == (rows + 2 * tile_k) * (
-        head_dim + value_dim) * 2 + rows * tile_k * 2
+        head_dim + value_dim) * 2 + rows * tile_k * 2 + (
+            rows // 64) * 2 * 64 * piece * 4
     ptx = entry(artifact.ptx, dkdv["name"])
     # dQ = dS K: both operands MN-major from shared memory (transpose bits
-    # 1, 1), then one red.global.add.f32 per element of the lane's rows.
+    # 1, 1), staged and added by bulk reductions: per visited tile, one
+    # statement pair (the rows of block i0 / 64 and of the next) per piece
+    # of 64 x P, tile-k / 64 x D / 64 chunks of 64 / P pieces (the body
+    # exists once per unrolled interval and mask branch).
     assert re.search(r"%rd\d+, %rd\d+, p, 1,\s+1, 1,\s+1;", ptx)
-    # Per visited tile and lane: 2 rows x tile-k/64 M blocks x D/8 tiles x
-    # 2 (the body exists once per unrolled interval and mask branch).
-    reds = len(re.findall(r"(?m)^\s*red\.global\.add\.f32 \[", ptx))
-    per_tile = 2 * (tile_k // 64) * (head_dim // 8) * 2
-    assert reds > 0 and reds % per_tile == 0, (reds, per_tile)
+    reduces = len(re.findall(
+        r"cp\.reduce\.async\.bulk\.global\.shared::cta\.bulk_group"
+        r"\.add\.f32 \[", ptx))
+    per_tile = 2 * (tile_k // 64) * (head_dim // 64) * (64 // piece)
+    assert reduces > 0 and reduces % per_tile == 0, (reduces, per_tile)
+    assert ptx.count("cp.async.bulk.commit_group;") * 2 == reduces
+    assert "cp.async.bulk.wait_group.read 1;" in ptx
+    assert "cp.async.bulk.wait_group 0;" in ptx
+    assert re.search(r"bar\.sync\s+%r\d+, 128;", ptx)
     assert "fence.proxy.async.shared::cta;" in ptx
+    assert not re.search(r"\bred\.global", ptx)
     assert "red.global.add" not in entry(artifact.ptx, convert["name"])
     assert re.search(r"st\.global\.v4\.(f32|b32)", entry(artifact.ptx, pre["name"]))
 
@@ -93,7 +116,7 @@ def test_runtime_allocates_the_accumulator_as_scratch():
     assert [a["name"] for a in grad.outputs] == ["query_grad", "key_grad",
                                                  "value_grad"]
     assert [(a["name"], a["shape"]) for a in grad.scratch] == [
-        ("delta", [2, 4, 100]), ("dq_accum", [2, 4, 100, 64])]
+        ("delta", [2, 4, 100]), ("dq_accum", [2, 4, 3, 2, 64, 32])]
 
 
 @needs_ptxas
