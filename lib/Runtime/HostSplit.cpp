@@ -29,9 +29,9 @@ static func::FuncOp definedFunction(ModuleOp module, const std::string &name,
   return fn;
 }
 
-OwningOpRef<ModuleOp>
-mlir::spa::extractFunctions(ModuleOp module, ArrayRef<std::string> names,
-                            std::string &error) {
+OwningOpRef<ModuleOp> mlir::spa::extractFunctions(ModuleOp module,
+                                                  ArrayRef<std::string> names,
+                                                  std::string &error) {
   OpBuilder b(module.getContext());
   OwningOpRef<ModuleOp> result = ModuleOp::create(b, module.getLoc());
   b.setInsertionPointToEnd(result->getBody());

@@ -1,4 +1,4 @@
-//===- HostSplit.h - split an outlined module into host and kernels -*- C++ -*-===//
+//===- HostSplit.h - split an outlined module: host, kernels -*- C++ -*-===//
 //
 // After -spa-outline-attention a module is host code calling one function
 // per attention op (marked `spa.outlined`). spa's CUDA target compiles

@@ -86,8 +86,8 @@ Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type,
   for (auto [dim, size] : llvm::enumerate(type.getShape()))
     if (ShapedType::isDynamic(size))
       sizes.push_back(tensor::DimOp::create(b, loc, source, dim));
-  return tensor::EmptyOp::create(b, loc, type.getShape(),
-                                 type.getElementType(), sizes);
+  return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(),
+                                 sizes);
 }
 
 /// Moves `op` of function `parent` into a new private function `name`,
@@ -125,7 +125,8 @@ func::FuncOp outline(Operation *op, StringRef name, Operation *after,
                  operands.shapeSources)) {
     if (Operation *def = operand.get().getDefiningOp())
       oldInits.insert(def);
-    operand.set(emptyLike(b, loc, cast<RankedTensorType>(operand.get().getType()),
+    operand.set(emptyLike(b, loc,
+                          cast<RankedTensorType>(operand.get().getType()),
                           body->getArgument(source)));
   }
   b.setInsertionPointToEnd(body);
