@@ -101,6 +101,21 @@ def test_block_matches_eager_with_the_cpu_stand_in(block):
     assert rel(got, model.reference(y)) < TOL
 
 
+def test_nan_in_the_input_propagates_as_in_eager(block):
+    """A NaN token reaches the outputs eager PyTorch says it reaches (its
+    own row, the rows attending to it and, through 0 x NaN in tile products,
+    possibly others of its tiles: docs/design.md), through the host code
+    and the runner's copies; never dropped."""
+    model, x, _, cm = block
+    y = fresh(x.shape, 4)
+    y[0, 5, 3] = float("nan")
+    got = cm(y.numpy(), runner=cm.cpu_runner())
+    with torch.no_grad():
+        eager = model(y).numpy()
+    assert np.isnan(got[0, 5]).all()
+    assert np.array_equal(np.isnan(got), np.isnan(eager))
+
+
 def test_runner_sees_torchs_q_k_v(block):
     """The arrays handed to the runner are the projections torch computes
     (independent of the descriptor reading they go through)."""
