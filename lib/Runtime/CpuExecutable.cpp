@@ -13,6 +13,7 @@
 
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -44,8 +45,9 @@ int64_t HostBuffer::numElements() const {
 
 CpuExecutable::~CpuExecutable() = default;
 
-static bool signatureOf(TypeRange types, std::vector<BufferSignature> &out,
-                        StringRef what, std::string &error) {
+bool mlir::spa::tensorSignatures(TypeRange types,
+                                 std::vector<BufferSignature> &out,
+                                 StringRef what, std::string &error) {
   for (auto [index, type] : llvm::enumerate(types)) {
     auto tensor = dyn_cast<RankedTensorType>(type);
     std::optional<ElementKind> kind =
@@ -153,7 +155,7 @@ CpuExecutable::compile(ModuleOp module, StringRef entry,
 std::vector<std::unique_ptr<CpuExecutable>>
 CpuExecutable::compileEntries(ModuleOp module, ArrayRef<std::string> entries,
                               const CpuPipelineOptions &options,
-                              std::string &error) {
+                              std::string &error, const JitOptions &jit) {
   static bool nativeTargetReady = [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
@@ -171,8 +173,8 @@ CpuExecutable::compileEntries(ModuleOp module, ArrayRef<std::string> entries,
     std::unique_ptr<CpuExecutable> exe(new CpuExecutable());
     exe->entry = entry;
     FunctionType type = fn.getFunctionType();
-    if (!signatureOf(type.getInputs(), exe->args, "argument", error) ||
-        !signatureOf(type.getResults(), exe->results, "result", error))
+    if (!tensorSignatures(type.getInputs(), exe->args, "argument", error) ||
+        !tensorSignatures(type.getResults(), exe->results, "result", error))
       return {};
     exe->constraints = dimensionConstraints(fn);
     fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
@@ -195,6 +197,15 @@ CpuExecutable::compileEntries(ModuleOp module, ArrayRef<std::string> entries,
     error = llvm::toString(tmBuilder.takeError());
     return {};
   }
+  // A kept object goes into a shared library for another machine:
+  // position-independent code for the baseline x86-64 (or the triple's
+  // generic CPU), not this host's features.
+  if (jit.keepObject) {
+    tmBuilder->setRelocationModel(llvm::Reloc::PIC_);
+    tmBuilder->setCPU(tmBuilder->getTargetTriple().isX86() ? "x86-64"
+                                                           : "generic");
+    tmBuilder->getFeatures() = llvm::SubtargetFeatures();
+  }
   auto tm = tmBuilder->createTargetMachine();
   if (!tm) {
     error = llvm::toString(tm.takeError());
@@ -207,11 +218,23 @@ CpuExecutable::compileEntries(ModuleOp module, ArrayRef<std::string> entries,
   // memref.copy lowers to a call into MLIR's C runner utilities.
   SmallVector<StringRef> sharedLibs = {SPA_C_RUNNER_UTILS};
   engineOptions.sharedLibPaths = sharedLibs;
+  engineOptions.enableObjectDump = jit.keepObject;
   auto engine = ExecutionEngine::create(module, engineOptions, std::move(*tm));
   if (!engine) {
     error = "JIT compilation failed: " + llvm::toString(engine.takeError());
     return {};
   }
+  // Declared functions the caller implements; registered before the first
+  // lookup links the code.
+  if (!jit.externals.empty())
+    (*engine)->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+      llvm::orc::SymbolMap symbols;
+      for (const ExternalSymbol &external : jit.externals)
+        symbols[interner(external.name)] = {
+            llvm::orc::ExecutorAddr::fromPtr(external.address),
+            llvm::JITSymbolFlags::Exported};
+      return symbols;
+    });
   std::shared_ptr<ExecutionEngine> shared = std::move(*engine);
   double compileMs = std::chrono::duration<double, std::milli>(
                          std::chrono::steady_clock::now() - start)
@@ -219,8 +242,24 @@ CpuExecutable::compileEntries(ModuleOp module, ArrayRef<std::string> entries,
   for (std::unique_ptr<CpuExecutable> &exe : exes) {
     exe->engine = shared;
     exe->compileMs = compileMs;
+    exe->keptObject = jit.keepObject;
   }
   return exes;
+}
+
+bool CpuExecutable::writeObject(StringRef path, std::string &error) const {
+  if (!keptObject) {
+    error = "the module was compiled without keeping its object";
+    return false;
+  }
+  // The object exists once the JIT has compiled the module: looking the
+  // entry up links it.
+  if (auto fn = engine->lookupPacked("_mlir_ciface_" + entry); !fn) {
+    error = llvm::toString(fn.takeError());
+    return false;
+  }
+  engine->dumpToObjectFile(path);
+  return true;
 }
 
 namespace {

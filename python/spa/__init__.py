@@ -14,14 +14,15 @@ parts of the package load on machines without MLIR.
 
 import importlib
 
-__all__ = ["bands", "ir", "compile", "LayerSpec", "CpuFunction", "MLIRError",
-           "__version__"]
+__all__ = ["bands", "ir", "compile", "LayerSpec", "CpuFunction", "CudaModule",
+           "MLIRError", "__version__"]
 
 _LAZY = {
     "bands": ("spa.bands", None),
     "ir": ("spa.ir", None),
     "compile": ("spa.compiler", "compile"),
     "CpuFunction": ("spa.compiler", "CpuFunction"),
+    "CudaModule": ("spa.runtime.cuda_module", "CudaModule"),
     "LayerSpec": ("spa.layer", "LayerSpec"),
     "MLIRError": ("spa.ir", "MLIRError"),
     # CMake's project(spa VERSION ...), compiled into the native module.

@@ -111,6 +111,11 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
 
     target="cuda:sm_90a": returns a CudaArtifact (cubin, PTX, launch
     metadata; `.save(dir)`), loadable without MLIR by spa.runtime.cuda.
+    For a Module or MLIR text with `entry` (a whole model, e.g. from
+    spa.torch_mlir.import_module): returns a spa.CudaModule, one
+    CudaArtifact per spa.attention op (outlined into its own function) and
+    the code around them compiled for the CPU; calling it runs the host
+    code on the CPU and the attention on the GPU (spa.cuda_split).
 
     Keyword options are the target pipeline's options (see
     `pipeline_defaults(target)`), e.g. `policy="pair_balanced"` (overrides
@@ -140,6 +145,7 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
     else:
         raise TypeError("compile() takes a LayerSpec, a spa.ir.Module or "
                         "MLIR text")
+    whole_model = entry is not None and not isinstance(source, LayerSpec)
     entry = entry or "layer"
     if target == "cpu":
         text = _option_text(target, options)
@@ -163,6 +169,12 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
         if ":" in target:
             options = {"chip": target.split(":", 1)[1], **options}
         text = _option_text(target, options)
+        if whole_model:
+            if not isinstance(entry, str):
+                raise TypeError(f"target '{target}' compiles one entry "
+                                f"function, got {entry!r}")
+            from .cuda_split import compile_module
+            return compile_module(module, entry, text)
         try:
             cubin, ptx, metadata = module._native.compile_cuda(text)
         except _native.NativeMLIRError as e:

@@ -15,8 +15,10 @@
 #include "spa/Dialect/Spa/Transforms/Passes.h"
 #include "spa/Runtime/CpuExecutable.h"
 #include "spa/Runtime/CudaCompiler.h"
+#include "spa/Runtime/HostSplit.h"
 #include "spa/Version.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -30,6 +32,7 @@
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/map.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
@@ -237,14 +240,23 @@ public:
 
   /// Several entry functions through one lowering and one JIT (a layer's
   /// forward and gradient): a list of CpuExecutable in `entries`' order.
+  /// `externals` maps symbols the module declares (`_mlir_ciface_<f>` of
+  /// a function left as a declaration) to addresses in this process;
+  /// `keepObject` keeps the object for CpuExecutable.write_object.
   nb::list compileCpuEntries(const std::vector<std::string> &entries,
-                             const std::string &optionText) {
+                             const std::string &optionText,
+                             const std::map<std::string, uintptr_t> &externals,
+                             bool keepObject) {
     mlir::spa::CpuPipelineOptions options;
     parseCpuOptions(optionText, options);
+    mlir::spa::JitOptions jit;
+    for (const auto &[name, address] : externals)
+      jit.externals.push_back({name, reinterpret_cast<void *>(address)});
+    jit.keepObject = keepObject;
     std::string error;
     DiagnosticCollector diagnostics(context->get());
-    auto exes =
-        mlir::spa::CpuExecutable::compileEntries(*op, entries, options, error);
+    auto exes = mlir::spa::CpuExecutable::compileEntries(*op, entries, options,
+                                                         error, jit);
     if (exes.empty())
       diagnostics.raise(error);
     nb::list result;
@@ -268,6 +280,58 @@ public:
     return nb::make_tuple(
         nb::bytes(artifact.cubin.data(), artifact.cubin.size()), artifact.ptx,
         artifact.metadata);
+  }
+
+  /// Functions marked `spa.outlined` (by -spa-outline-attention).
+  std::vector<std::string> outlinedFunctions() {
+    return mlir::spa::outlinedFunctions(*op);
+  }
+
+  /// A new module with public copies of the functions `names`.
+  Module extractFunctions(const std::vector<std::string> &names) {
+    std::string error;
+    auto extracted = mlir::spa::extractFunctions(*op, names, error);
+    if (!extracted)
+      throw std::invalid_argument(error);
+    return Module(context, std::move(extracted));
+  }
+
+  /// Turns the functions `names` into declarations called through their C
+  /// interface (in place).
+  void declareExternal(const std::vector<std::string> &names) {
+    std::string error;
+    if (mlir::failed(mlir::spa::declareExternal(*op, names, error)))
+      throw std::invalid_argument(error);
+  }
+
+  /// (arguments, results) of function `name` as (kind, shape) pairs
+  /// (CpuExecutable's form); a ValueError for other types.
+  std::pair<std::vector<mlir::spa::BufferSignature>,
+            std::vector<mlir::spa::BufferSignature>>
+  functionSignature(const std::string &name) {
+    auto fn = op->lookupSymbol<mlir::func::FuncOp>(name);
+    if (!fn)
+      throw std::invalid_argument("no function @" + name + " in the module");
+    std::vector<mlir::spa::BufferSignature> args, results;
+    std::string error;
+    mlir::FunctionType type = fn.getFunctionType();
+    if (!mlir::spa::tensorSignatures(type.getInputs(), args,
+                                     "@" + name + " argument", error) ||
+        !mlir::spa::tensorSignatures(type.getResults(), results,
+                                     "@" + name + " result", error))
+      throw std::invalid_argument(error);
+    return {args, results};
+  }
+
+  /// The source location of function `name`, as diagnostics print it.
+  std::string functionLocation(const std::string &name) {
+    auto fn = op->lookupSymbol<mlir::func::FuncOp>(name);
+    if (!fn)
+      throw std::invalid_argument("no function @" + name + " in the module");
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << fn.getLoc();
+    return text;
   }
 
 private:
@@ -454,8 +518,27 @@ NB_MODULE(_spa_native, m) {
            "JIT-compiles through spa-to-llvm-cpu with its option text.")
       .def("compile_cpu_entries", &Module::compileCpuEntries, "entries"_a,
            "options"_a = "",
+           "externals"_a = std::map<std::string, uintptr_t>(),
+           "keep_object"_a = false,
            "JIT-compiles several entry functions at once (one lowering, one "
-           "JIT): a list of CpuExecutable.")
+           "JIT): a list of CpuExecutable. `externals` resolves declared "
+           "symbols to addresses in this process.")
+      .def("outlined_functions", &Module::outlinedFunctions,
+           "Functions marked spa.outlined, in module order.")
+      .def("extract_functions", &Module::extractFunctions, "names"_a,
+           "A new module with public copies of the functions `names`.")
+      .def("declare_external", &Module::declareExternal, "names"_a,
+           "Makes the functions `names` declarations called through "
+           "_mlir_ciface_<name> (in place).")
+      .def("function_location", &Module::functionLocation, "name"_a,
+           "The source location of a function, as diagnostics print it.")
+      .def(
+          "function_signature",
+          [](Module &m, const std::string &name) {
+            auto [args, results] = m.functionSignature(name);
+            return nb::make_tuple(signatures(args), signatures(results));
+          },
+          "name"_a, "(arguments, results) of a function as (kind, shape).")
       .def("compile_cuda", &Module::compileCuda, "options"_a = "",
            "Compiles through spa-to-nvvm with its option text.");
 
@@ -469,6 +552,15 @@ NB_MODULE(_spa_native, m) {
                      return signatures(e.getResults());
                    })
       .def_prop_ro("compile_ms", &mlir::spa::CpuExecutable::getCompileMilliseconds)
+      .def(
+          "write_object",
+          [](const mlir::spa::CpuExecutable &exe, const std::string &path) {
+            std::string error;
+            if (!exe.writeObject(path, error))
+              throw std::runtime_error(error);
+          },
+          "path"_a,
+          "Writes the compiled object (compiled with keep_object=True).")
       .def(
           "run",
           [](const mlir::spa::CpuExecutable &exe,

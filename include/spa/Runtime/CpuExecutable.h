@@ -47,6 +47,11 @@ struct BufferSignature {
   std::vector<int64_t> shape;
 };
 
+/// The signatures of ranked f32/f16/bf16 tensor `types` appended to `out`;
+/// false and `error` ("<what> #i must be ...") for any other type.
+bool tensorSignatures(TypeRange types, std::vector<BufferSignature> &out,
+                      StringRef what, std::string &error);
+
 /// Two dynamic dimensions of the entry's arguments that an op needs equal
 /// (say, the key length of k and of v): checked on every call, since the
 /// verifier cannot see them and the generated code would read out of
@@ -54,6 +59,22 @@ struct BufferSignature {
 struct DimensionConstraint {
   unsigned argA, dimA, argB, dimB;
   std::string what; ///< "key length (dimension 2)", ...
+};
+
+/// A function the JIT-compiled code calls but the module only declares
+/// (an outlined attention a host module calls through its C interface,
+/// `_mlir_ciface_<name>`): resolved to `address` in this process.
+struct ExternalSymbol {
+  std::string name; ///< the symbol, e.g. "_mlir_ciface_main_attention_0"
+  void *address = nullptr;
+};
+
+/// What the JIT needs beyond the pipeline's options.
+struct JitOptions {
+  std::vector<ExternalSymbol> externals;
+  /// Keep the compiled object for `writeObject`: position independent, for
+  /// the target's baseline CPU (it may run on another machine).
+  bool keepObject = false;
 };
 
 class CpuExecutable {
@@ -72,7 +93,12 @@ public:
   /// returned executables (in the order of `entries`; empty on failure).
   static std::vector<std::unique_ptr<CpuExecutable>>
   compileEntries(ModuleOp module, ArrayRef<std::string> entries,
-                 const CpuPipelineOptions &options, std::string &error);
+                 const CpuPipelineOptions &options, std::string &error,
+                 const JitOptions &jit = {});
+
+  /// Writes the JIT's object file (compiled with `keepObject`) to `path`,
+  /// for linking into a shared library; false and `error` otherwise.
+  bool writeObject(StringRef path, std::string &error) const;
 
   const std::vector<BufferSignature> &getArguments() const { return args; }
   const std::vector<BufferSignature> &getResults() const { return results; }
@@ -93,6 +119,7 @@ private:
   std::vector<BufferSignature> args, results;
   std::vector<DimensionConstraint> constraints;
   double compileMs = 0;
+  bool keptObject = false;
 };
 
 } // namespace spa

@@ -32,63 +32,13 @@ import spa.iree  # noqa: E402
 import spa.torch  # noqa: E402
 import spa.torch_mlir  # noqa: E402
 import spa_reference  # noqa: E402
+from torch_block import Block  # noqa: E402
 
 TOL = 1e-4
 
 
 def rel(got, ref) -> float:
     return spa_reference.max_rel_error(np.asarray(got, np.float64), ref)
-
-
-class Block(torch.nn.Module):
-    """x [B, N, d] -> out-projection(attention(q(x), k(x), v(x)))."""
-
-    def __init__(self, d, heads, kv_heads, head_dim, value_dim, **attention):
-        super().__init__()
-        self.shape = (heads, kv_heads, head_dim, value_dim)
-        self.q = torch.nn.Linear(d, heads * head_dim)
-        self.k = torch.nn.Linear(d, kv_heads * head_dim)
-        self.v = torch.nn.Linear(d, kv_heads * value_dim)
-        self.o = torch.nn.Linear(heads * value_dim, d)
-        self.attention = attention
-
-    def split(self, t, heads, dim):
-        b, n, _ = t.shape
-        return t.view(b, n, heads, dim).transpose(1, 2)
-
-    def forward(self, x):
-        hq, hk, d, dv = self.shape
-        q = self.split(self.q(x), hq, d)
-        k = self.split(self.k(x), hk, d)
-        v = self.split(self.v(x), hk, dv)
-        a = spa.torch.attention(q, k, v, **self.attention)
-        b, _, n, _ = a.shape
-        return self.o(a.transpose(1, 2).reshape(b, n, hq * dv))
-
-    def reference(self, x):
-        """The block in float64 NumPy, attention by spa_reference."""
-        hq, hk, d, dv = self.shape
-        x = x.double().numpy()
-
-        def linear(layer, t):
-            return (t @ layer.weight.detach().double().numpy().T
-                    + layer.bias.detach().double().numpy())
-
-        def split(t, heads, dim):
-            b, n, _ = t.shape
-            return t.reshape(b, n, heads, dim).transpose(0, 2, 1, 3)
-
-        n = x.shape[1]
-        a = self.attention
-        bands = a.get("bands") or spa_reference.band_table(
-            a.get("policy", "local_plus_band"), n, hq,
-            a.get("mode", "causal"))
-        out, _ = spa_reference.attention(
-            split(linear(self.q, x), hq, d), split(linear(self.k, x), hk, d),
-            split(linear(self.v, x), hk, dv), bands,
-            a.get("mode", "causal"), a.get("scale"))
-        b = out.shape[0]
-        return linear(self.o, out.transpose(0, 2, 1, 3).reshape(b, n, -1))
 
 
 BLOCKS = [

@@ -79,4 +79,34 @@ def SpaCheckInput : Pass<"spa-check-input"> {
   }];
 }
 
+def SpaOutlineAttention : Pass<"spa-outline-attention", "::mlir::ModuleOp"> {
+  let summary = "Move each spa.attention / spa.attention_grad into its own "
+                "private function, called where the op was";
+  let description = [{
+    Every `spa.attention` and `spa.attention_grad` on tensors inside a
+    `func.func @f` of the module becomes a call of a new
+    `func.func private @f_attention_<i>` (i counts the ops of `@f` in walk
+    order; a name already taken is skipped). The new function takes the
+    op's tensor inputs and returns its results; it holds the cloned op
+    (bands, mode, scale and location kept) on `tensor.empty` destinations
+    (the op writes every element of its destinations, so their contents do
+    not matter; dynamic sizes come from `tensor.dim` of the inputs). It is
+    marked `spa.outlined` and keeps the op's location.
+
+    The result is one attention op per function, the shape spa's GPU
+    compiler, and any runtime that routes attention to its own kernel (an
+    IREE external dispatch), takes: the host code around it calls it by
+    name. Running the pass again changes nothing (functions marked
+    `spa.outlined` are skipped).
+
+    Refused with a located error: ops on memrefs (outline before
+    bufferization), ops with run-time `band_bounds` (outline before
+    `-spa-balance-bands`), ops outside a `func.func` of the module.
+  }];
+  let dependentDialects = [
+    "::mlir::func::FuncDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // SPA_DIALECT_SPA_TRANSFORMS_PASSES_TD
