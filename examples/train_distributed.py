@@ -280,7 +280,11 @@ def main(argv=None) -> int:
         return 0
     d = gp.init(args.device)
     try:
-        return run(args, d, log)
+        status = run(args, d, log)
+        # Every rank done before any tears its connections down: otherwise
+        # gloo may abort a rank whose peer closed first (seen under load).
+        dist.barrier()
+        return status
     finally:
         dist.destroy_process_group()
 

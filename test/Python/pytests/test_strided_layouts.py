@@ -269,14 +269,19 @@ def test_runtime_checks_strides():
 
 
 def test_runtime_allocates_outputs_in_the_contract_layout():
-    from spa.runtime.cuda import _empty, _strides
+    """CudaLayer allocates each output as (shape, strides): the contract's
+    strides where launch.json has them, else torch's contiguous ones
+    (_contiguous, also for size-0 and size-1 dimensions)."""
+    from spa.runtime.cuda import _contiguous, _strides
     strides = (N * H * D, D, H * D, 1)
     spec = _spec("output", (B, H, N, D), strides, "output")
-    out = _empty(torch, spec["shape"], _strides(spec), torch.bfloat16, "cpu")
+    assert _strides(spec) == strides
+    out = torch.empty_strided(spec["shape"], _strides(spec),
+                              dtype=torch.bfloat16)
     assert out.stride() == strides
-    lse = _empty(torch, [B, H, N], _strides({"name": "log_sum_exp"}),
-                 torch.float32, "cpu")
-    assert lse.is_contiguous()
+    assert _strides({"name": "log_sum_exp"}) is None
+    for shape in ([B, H, N], [1, H, 1, D], [B, 0, N, D], [1], [3, 1, 1]):
+        assert _contiguous(shape) == torch.empty(shape).stride(), shape
 
 
 def test_kernels_of_one_op_must_agree_on_a_layout():
