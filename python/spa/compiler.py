@@ -9,14 +9,7 @@ from .arguments import check_count, check_dtype, check_shape, label
 from .ir import MLIRError, Module, parse
 from .layer import LayerSpec
 
-try:  # bf16 arrays in NumPy come from ml_dtypes
-    import ml_dtypes
-    _BF16 = np.dtype(ml_dtypes.bfloat16)
-except ImportError:  # pragma: no cover - ml_dtypes is a dependency
-    _BF16 = None
-
-_NUMPY_DTYPES = {"f32": np.dtype(np.float32), "f16": np.dtype(np.float16),
-                 "bf16": _BF16}
+from .runtime.host_calls import NUMPY_DTYPES as _NUMPY_DTYPES
 
 
 class CpuFunction:
