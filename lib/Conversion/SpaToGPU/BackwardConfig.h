@@ -94,6 +94,19 @@ struct BackwardConfig {
     return (ownRows() + streamRows()) *
            (pitch(base.headDim) + pitch(base.valueDim)) * 2;
   }
+  /// Blocks an SM should hold for the dQ kernel (PTX .minnctapersm; 0:
+  /// ptxas decides). wgmma, 4 warps, D = Dv = 64, tile-k 64: three instead
+  /// of the two its 216 registers allow; ptxas then fits it in 164
+  /// registers without spills, 13% faster on the H200 (docs/benchmarks.md,
+  /// "The training configuration's kernels"). The dK/dV kernel spills at
+  /// three, so it keeps ptxas's choice.
+  int64_t queryKernelMinBlocksPerSM() const {
+    return base.wgmma && !atomicQuery && base.warps == 4 &&
+                   base.headDim == 64 && base.valueDim == 64 &&
+                   base.tileK == 64
+               ? 3
+               : 0;
+  }
   /// Preprocess: four lanes per row (a quad reduces the row's sum).
   int64_t preprocessRows() const { return base.threads() / 4; }
   int64_t preprocessBlocks() const {

@@ -20,6 +20,7 @@
 
 #include "spa/Conversion/Utils/BandGeometry.h"
 
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -40,6 +41,9 @@ public:
     OpBuilder body(moduleBuilder.getContext());
     gpu::GPUFuncOp func =
         beginBackwardKernel(moduleBuilder, loc, name, argTypes, k, body);
+    if (int64_t blocks = k.grad.queryKernelMinBlocksPerSM())
+      func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                    moduleBuilder.getI32IntegerAttr(blocks));
     ImplicitLocOpBuilder b(loc, body);
     auto args = func.getArguments();
     k.query = args[0];
