@@ -57,9 +57,11 @@ linalg::GenericOp LinalgBuilder::generic(
 
 void LinalgBuilder::multiplyAccumulate(OpBuilder &b, Location loc,
                                        ValueRange args) {
+  auto fm = arith::FastMathFlagsAttr::get(
+      b.getContext(), arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
   Value product = arith::MulFOp::create(b, loc, toF32(b, loc, args[0]),
-                                        toF32(b, loc, args[1]));
-  yield(b, loc, arith::AddFOp::create(b, loc, args[2], product).getResult());
+                                        toF32(b, loc, args[1]), fm);
+  yield(b, loc, arith::AddFOp::create(b, loc, args[2], product, fm).getResult());
 }
 
 Value LinalgBuilder::productTransposed(Value lhs, Value rhs,

@@ -243,11 +243,12 @@ private:
         lb.generic({alpha}, {acc}, {lb.map(2, {0}), lb.map(2, {0, 1})},
                    {kPar, kPar}, rescale)
             .getResult(0);
-    // acc[i, d] += sum_j P[i, j] V[j, d]; loop dims (i, d, j).
+    // acc[i, d] += sum_j P[i, j] V[j, d]; loop dims (i, j, d): the
+    // innermost loop runs along rows of V and acc, contiguous.
     Value newAcc =
         lb.generic({probabilities, valueTile}, {scaledAcc},
-                   {lb.map(3, {0, 2}), lb.map(3, {2, 1}), lb.map(3, {0, 1})},
-                   {kPar, kPar, kRed},
+                   {lb.map(3, {0, 1}), lb.map(3, {1, 2}), lb.map(3, {0, 2})},
+                   {kPar, kRed, kPar},
                    [](OpBuilder &nb, Location loc, ValueRange args) {
                      Value product = arith::MulFOp::create(
                          nb, loc, args[0], toF32(nb, loc, args[1]));
