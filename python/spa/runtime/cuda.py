@@ -23,9 +23,10 @@ import ctypes
 import json
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 from ..arguments import TORCH_DTYPES, check_tensors, label
+from ..layer import contiguous_strides
 from .launcher import POINTER_ALIGN, kernel_launch, op_launcher
 
 
@@ -154,14 +155,6 @@ def _strides(spec: Dict):
     return None if strides is None else tuple(strides)
 
 
-def _contiguous(shape) -> Tuple[int, ...]:
-    strides, step = [], 1
-    for extent in reversed(shape):
-        strides.append(step)
-        step *= max(int(extent), 1)
-    return tuple(reversed(strides))
-
-
 def handle_value(handle) -> int:
     """The address a cuda-python handle (CUcontext, CUfunction) holds."""
     if isinstance(handle, int):
@@ -284,9 +277,9 @@ class CudaLayer:
         self._empty_strided = torch.empty_strided
         self._allocation_calls = tuple(
             (shape, strides if strides is not None
-             else _contiguous(shape), {"dtype": dtype, "device": self.device})
+             else contiguous_strides(shape),
+             {"dtype": dtype, "device": self.device})
             for shape, strides, dtype in self._allocations)
-        self._fresh_outputs = self._allocation_calls[:self._outputs]
         self._fresh_scratch = self._allocation_calls[self._outputs:]
 
     # --- what a native caller needs (spa.torch.native) ---------------------
@@ -294,7 +287,7 @@ class CudaLayer:
     def input_contract(self):
         """Per input: (launch.json spec, strides spelled out, torch dtype)."""
         return [(spec, strides if strides is not None
-                 else _contiguous(tuple(spec["shape"])),
+                 else contiguous_strides(tuple(spec["shape"])),
                  self._dtype(spec["dtype"]))
                 for spec, strides in zip(self.inputs, self._input_strides)]
 

@@ -271,8 +271,10 @@ def test_runtime_checks_strides():
 def test_runtime_allocates_outputs_in_the_contract_layout():
     """CudaLayer allocates each output as (shape, strides): the contract's
     strides where launch.json has them, else torch's contiguous ones
-    (_contiguous, also for size-0 and size-1 dimensions)."""
-    from spa.runtime.cuda import _contiguous, _strides
+    (spa.layer.contiguous_strides, also for size-0 and size-1
+    dimensions)."""
+    from spa.layer import contiguous_strides
+    from spa.runtime.cuda import _strides
     strides = (N * H * D, D, H * D, 1)
     spec = _spec("output", (B, H, N, D), strides, "output")
     assert _strides(spec) == strides
@@ -281,7 +283,7 @@ def test_runtime_allocates_outputs_in_the_contract_layout():
     assert out.stride() == strides
     assert _strides({"name": "log_sum_exp"}) is None
     for shape in ([B, H, N], [1, H, 1, D], [B, 0, N, D], [1], [3, 1, 1]):
-        assert _contiguous(shape) == torch.empty(shape).stride(), shape
+        assert contiguous_strides(shape) == torch.empty(shape).stride(), shape
 
 
 def test_kernels_of_one_op_must_agree_on_a_layout():
