@@ -6,7 +6,7 @@ import numpy as np
 
 from . import _spa_native as _native
 from .arguments import check_count, check_dtype, check_shape, label
-from .ir import MLIRError, Module, parse
+from .ir import MLIRError, Module, module_from
 from .layer import LayerSpec
 
 from .runtime.host_calls import NUMPY_DTYPES as _NUMPY_DTYPES
@@ -130,14 +130,7 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "cpu", *,
         if entry is None:
             entry = ((source.name, source.name + "_grad") if backward
                      else source.name)
-        module = parse(source.to_mlir(backward=backward), f"<{source.name}>")
-    elif isinstance(source, Module):
-        module = source.clone()
-    elif isinstance(source, str):
-        module = parse(source)
-    else:
-        raise TypeError("compile() takes a LayerSpec, a spa.ir.Module or "
-                        "MLIR text")
+    module = module_from(source, "compile()", backward=backward)
     whole_model = entry is not None and not isinstance(source, LayerSpec)
     entry = entry or "layer"
     if target == "cpu":

@@ -82,6 +82,21 @@ def parse(text: str, filename: str = "<string>") -> Module:
         raise MLIRError(str(e)) from None
 
 
+def module_from(source, caller: str, *, backward: bool = False) -> Module:
+    """A Module of the caller's own from a LayerSpec (its IR; with the
+    gradient function too when `backward`), a Module (a clone) or MLIR
+    text; anything else is a TypeError naming `caller`."""
+    from .layer import LayerSpec
+    if isinstance(source, LayerSpec):
+        return parse(source.to_mlir(backward=backward), f"<{source.name}>")
+    if isinstance(source, Module):
+        return source.clone()
+    if isinstance(source, str):
+        return parse(source)
+    raise TypeError(f"{caller} takes a LayerSpec, a spa.ir.Module or MLIR "
+                    "text")
+
+
 def parse_file(path: str) -> Module:
     with open(path) as f:
         return parse(f.read(), path)

@@ -16,7 +16,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from .ir import MLIRError, Module, parse
+from .ir import MLIRError, Module, module_from
 from .layer import LayerSpec
 
 # What this flow was built and tested with (requirements-iree.txt pins it).
@@ -110,16 +110,9 @@ def compile(source: Union[LayerSpec, Module, str], target: str = "llvm-cpu",
     if target not in _DRIVERS:
         raise ValueError(f"unknown IREE target '{target}' (supported: "
                          f"{', '.join(_DRIVERS)})")
+    module = module_from(source, "spa.iree.compile()")
     if isinstance(source, LayerSpec):
         entry = entry or source.name
-        module = parse(source.to_mlir(), f"<{source.name}>")
-    elif isinstance(source, Module):
-        module = source.clone()
-    elif isinstance(source, str):
-        module = parse(source)
-    else:
-        raise TypeError("spa.iree.compile() takes a LayerSpec, a "
-                        "spa.ir.Module or MLIR text")
     entry = entry or "main"
     module.check_entry(entry, "spa.iree.compile")
     module.run_pipeline(lowering_pipeline(tile_q, tile_k, policy))
