@@ -14,6 +14,7 @@
 # which writes $OUT/check/, $OUT/strided/, $OUT/overhead/ and their logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/device_lib.sh
 CACHE=.device/torch-cache
 
 case "${1:-}" in
@@ -24,17 +25,14 @@ prepare)
     PYTHONPATH=build/python_packages .venv/bin/python -m spa.torch.precompile \
       --configs "$configs" --cache-dir "$CACHE"
   done
-  mkdir -p .device/launcher
-  cp build/python_packages/spa/runtime/libspa_launcher.so \
-     build/python_packages/spa/torch/_spa_torch_native.so .device/launcher/
+  stage_launchers
   du -sh "$CACHE" .device/launcher
   ;;
 run)
   OUT=${OUT:-/tmp/out}
   mkdir -p "$OUT"
   export SPA_CACHE_DIR=$CACHE PYTHONPATH=python PYTHONUNBUFFERED=1
-  export SPA_LAUNCHER_LIB=$PWD/.device/launcher/libspa_launcher.so
-  export SPA_TORCH_NATIVE_LIB=$PWD/.device/launcher/_spa_torch_native.so
+  use_launchers
   status=0
   timeout 200 python3 bench/torch_device_check.py --out "$OUT/check" \
     2>&1 | tee "$OUT/check.log" || status=1

@@ -34,6 +34,7 @@
 #   python examples/gpt_plot.py A/train_gpt.json B/train_gpt.json --out DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/device_lib.sh
 CACHE=.device/torch-cache
 read -r -a ARGS <<< "--device cuda ${TRAIN_ARGS:-}"
 
@@ -45,30 +46,18 @@ prepare)
     > .device/train-gpt-kernels.json
   PYTHONPATH=build/python_packages .venv/bin/python -m spa.torch.precompile \
     --configs .device/train-gpt-kernels.json --cache-dir "$CACHE"
-  # The compiled launcher (docs/torch.md, "Launch overhead"): plain C, built
-  # here, carried as .device/launcher.
-  mkdir -p .device/launcher
-  cp build/python_packages/spa/runtime/libspa_launcher.so .device/launcher/
-  # spa.torch's compiled call path (docs/torch.md), built against this
-  # PyTorch, which is the device's version.
-  cp build/python_packages/spa/torch/_spa_torch_native.so .device/launcher/
+  # The compiled launcher and call path (docs/torch.md, "Launch overhead"),
+  # carried as .device/launcher.
+  stage_launchers
   du -sh "$CACHE"
   ;;
 run)
   OUT=${OUT:-/tmp/out}
   mkdir -p "$OUT"
-  nvidia-smi --query-gpu=name,driver_version --format=csv,noheader \
-    | tee "$OUT/device.txt"
-  python3 -c "import torch; print('torch', torch.__version__)" \
-    | tee -a "$OUT/device.txt"
+  record_device "$OUT"
   # No compiler here: a kernel missing from the cache is a
   # MissingKernelError naming the precompile command that builds it.
-  if [ -f .device/launcher/libspa_launcher.so ]; then
-    export SPA_LAUNCHER_LIB=$PWD/.device/launcher/libspa_launcher.so
-  fi
-  if [ -f .device/launcher/_spa_torch_native.so ]; then
-    export SPA_TORCH_NATIVE_LIB=$PWD/.device/launcher/_spa_torch_native.so
-  fi
+  use_launchers
   SPA_CACHE_DIR=$CACHE PYTHONPATH=python PYTHONUNBUFFERED=1 \
     timeout 580 python3 examples/train_gpt.py "${ARGS[@]}" --out "$OUT" \
     2>&1 | tee "$OUT/train_gpt.log"

@@ -36,6 +36,7 @@
 # before torch.distributed starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/device_lib.sh
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 \
   NVSHMEM_DISABLE_NVLS=1
 CACHE=.device/torch-cache
@@ -83,10 +84,7 @@ print("[\n" + ",\n".join(json.dumps(e) for e in out) + "\n]")' \
 run)
   OUT=${OUT:-/tmp/out}
   mkdir -p "$OUT"
-  nvidia-smi --query-gpu=name,driver_version --format=csv,noheader \
-    | tee "$OUT/device.txt"
-  python3 -c "import torch; print('torch', torch.__version__)" \
-    | tee -a "$OUT/device.txt"
+  record_device "$OUT"
   export SPA_CACHE_DIR=$CACHE PYTHONPATH=python PYTHONUNBUFFERED=1
   launch() {  # NAME WORLD MODE
     local dir="$OUT/$1"
