@@ -106,14 +106,16 @@ def remember_quick(key, entry: "Entry") -> None:
     call = getattr(entry.plan, "fast_forward", None)
     if call is None:
         return
+    parts = call.parts()
     try:
-        hash(key)
-    except TypeError:
+        if _quick.get(key) is parts:  # every repeated call: nothing to do
+            return
+    except TypeError:  # an unhashable policy or mode
         return
     with _lock:
         if len(_quick) >= MAX_KEYS:
             _quick.clear()
-        _quick[key] = call.parts()
+        _quick[key] = parts
 
 
 def _bands_key(bands):

@@ -87,7 +87,8 @@ class FastCall:
     launch raises the launcher's RuntimeError. Built from a CudaLayer
     whose launcher is the compiled one."""
 
-    __slots__ = ("_call", "_handle", "_stream", "_index", "_layer")
+    __slots__ = ("_call", "_handle", "_stream", "_index", "_layer",
+                 "_parts")
 
     def __init__(self, mod, layer, launch_op_address: int, stream, index):
         launcher = layer.launcher
@@ -104,6 +105,8 @@ class FastCall:
         self._call = mod.fast_call
         self._stream = stream
         self._index = index
+        self._parts = (self._call, self._handle, self._stream, self._index,
+                       self._layer)
 
     def __call__(self, *inputs):
         result = self._call(self._handle, self._stream(self._index), *inputs)
@@ -115,9 +118,8 @@ class FastCall:
         """(fast_call, handle, stream, device index, layer): __call__ taken
         apart, for a caller that saves its Python frame (fastpath's quick
         path): `fast_call(handle, stream(index), *inputs)`, an int result
-        going to `layer.raise_launch_error`."""
-        return self._call, self._handle, self._stream, self._index, \
-            self._layer
+        going to `layer.raise_launch_error`. The same tuple every time."""
+        return self._parts
 
 
 def fast_call_for(layer) -> Optional[FastCall]:
