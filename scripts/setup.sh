@@ -12,7 +12,7 @@ LLVM_PREFIX=/usr/lib/llvm-22
 say() { printf '[spa setup] %s\n' "$*"; }
 
 # 1. System packages (LLVM/MLIR 22 from Debian, build tools, GoogleTest).
-APT_PACKAGES=(llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
+APT_PACKAGES=(llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools libomp-22-dev
               cmake ninja-build g++ libgtest-dev python3-venv python3-dev)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

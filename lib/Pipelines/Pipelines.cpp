@@ -28,6 +28,8 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 using namespace mlir::spa;
@@ -84,7 +86,15 @@ LogicalResult mlir::spa::parseGpuPipelineOptions(StringRef text,
 LogicalResult mlir::spa::parseCpuPipelineOptions(StringRef text,
                                                  CpuPipelineOptions &options,
                                                  std::string &error) {
-  return parseOptions(text, options, error);
+  if (failed(parseOptions(text, options, error)))
+    return failure();
+  if (options.threads < 0) {
+    error = "bad value '" + std::to_string(options.threads) +
+            "' for option 'threads': 0 (the OpenMP default), 1 (no OpenMP) "
+            "or a thread count";
+    return failure();
+  }
+  return success();
 }
 
 /// Tensors to buffers with identity layouts at function boundaries (the
@@ -97,20 +107,34 @@ static std::unique_ptr<Pass> createBufferizePass() {
   return bufferization::createOneShotBufferizePass(bufferize);
 }
 
+int64_t CpuPipelineOptions::resolvedVectorLanes() const {
+  if (vectorLanes != -1)
+    return vectorLanes;
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  if (features.lookup("avx512f"))
+    return 16;
+  if (features.lookup("avx2") || features.lookup("avx"))
+    return 8;
+  return 4;
+}
+
 void mlir::spa::buildCpuPipeline(OpPassManager &pm,
                                  const CpuPipelineOptions &options) {
+  int64_t lanes = options.resolvedVectorLanes();
   pm.addPass(createSpaCheckInput());
-  // Plan for the lowering's own tiles (tile_balanced cuts by them).
+  // Plan for the lowering's own tiles (tile_balanced cuts by them; the
+  // vector form's blocks are lanes x lanes).
   SpaBalanceBandsOptions balance;
   balance.policy = options.policy;
-  balance.tileQ = options.tileQ;
-  balance.tileK = options.tileK;
+  balance.tileQ = lanes > 0 ? lanes : options.tileQ;
+  balance.tileK = lanes > 0 ? lanes : options.tileK;
   pm.addPass(createSpaBalanceBands(balance));
   pm.addPass(createSpaExpandBandBounds());
   ConvertSpaToLinalgOptions linalg;
   linalg.tileQ = options.tileQ;
   linalg.tileK = options.tileK;
   linalg.staticTiles = options.staticTiles;
+  linalg.vectorLanes = lanes;
   pm.addPass(createConvertSpaToLinalg(linalg));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -123,6 +147,23 @@ void mlir::spa::buildCpuPipeline(OpPassManager &pm,
   bufferization::buildBufferDeallocationPipeline(
       pm, bufferization::BufferDeallocationPipelineOptions());
   pm.addPass(createConvertLinalgToLoopsPass());
+  // The vector form's work items: OpenMP threads, or a plain loop nest.
+  if (options.threads == 1) {
+    pm.addPass(createForallToForLoopPass());
+  } else {
+    pm.addPass(createForallToParallelLoopPass());
+    ConvertSCFToOpenMPPassOptions openmp;
+    openmp.numThreads = options.threads;
+    pm.addPass(createConvertSCFToOpenMPPass(openmp));
+    // Inlines the memref.alloca_scope the conversion wraps each iteration
+    // in (the work items allocate on the heap, not the stack); the scope
+    // must go before scf-to-cf splits its region into blocks.
+    pm.addPass(createCanonicalizerPass());
+  }
+  // n-D transfers -> 1-D ones, which lower to plain vector loads/stores.
+  VectorTransferToSCFOptions transfers;
+  transfers.enableFullUnroll();
+  pm.addPass(createConvertVectorToSCFPass(transfers));
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -131,11 +172,14 @@ void mlir::spa::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(arith::createArithExpandOpsPass(expand));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 

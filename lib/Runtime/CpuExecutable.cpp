@@ -215,8 +215,9 @@ CpuExecutable::compileEntries(ModuleOp module, ArrayRef<std::string> entries,
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  // memref.copy lowers to a call into MLIR's C runner utilities.
-  SmallVector<StringRef> sharedLibs = {SPA_C_RUNNER_UTILS};
+  // memref.copy lowers to a call into MLIR's C runner utilities; threaded
+  // work items call the OpenMP runtime.
+  SmallVector<StringRef> sharedLibs = {SPA_C_RUNNER_UTILS, SPA_OPENMP_RUNTIME};
   engineOptions.sharedLibPaths = sharedLibs;
   engineOptions.enableObjectDump = jit.keepObject;
   auto engine = ExecutionEngine::create(module, engineOptions, std::move(*tm));

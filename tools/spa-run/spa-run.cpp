@@ -68,6 +68,15 @@ static cl::opt<int64_t> tileQ("tile-q", cl::desc("Query tile rows"),
                               cl::init(32), cl::cat(spaRunCategory));
 static cl::opt<int64_t> tileK("tile-k", cl::desc("Key tile columns"),
                               cl::init(64), cl::cat(spaRunCategory));
+static cl::opt<int64_t> vectorLanes(
+    "vector-lanes",
+    cl::desc("f32 lanes of the vector form (-1: from the host CPU, 0: the "
+             "scalar linalg form)"),
+    cl::init(-1), cl::cat(spaRunCategory));
+static cl::opt<int64_t> threads(
+    "num-threads",
+    cl::desc("Threads for the work items (0: OpenMP default, 1: none)"),
+    cl::init(0), cl::cat(spaRunCategory));
 static cl::opt<unsigned> seed("seed", cl::desc("Random seed for inputs"),
                               cl::init(0), cl::cat(spaRunCategory));
 static cl::list<std::string>
@@ -392,6 +401,11 @@ int main(int argc, char **argv) {
   pipelineOptions.policy = policyOverride;
   pipelineOptions.tileQ = tileQ;
   pipelineOptions.tileK = tileK;
+  pipelineOptions.vectorLanes = vectorLanes;
+  pipelineOptions.threads = threads;
+  if (threads < 0)
+    fail("--num-threads must be 0 (the OpenMP default), 1 (no OpenMP) or a "
+         "thread count, got " + std::to_string(threads));
   std::string error;
   std::unique_ptr<mlir::spa::CpuExecutable> executable =
       mlir::spa::CpuExecutable::compile(*module, entryName, pipelineOptions,

@@ -45,6 +45,18 @@ def ConvertSpaToLinalg : Pass<"convert-spa-to-linalg"> {
     it also ends inside its key range (others mask keys past the range's
     end), and the padded query rows are sliced off the results. The band
     table is an i64 constant in both forms.
+
+    With `vector-lanes=L` every `spa.attention` takes the CPU vector form:
+    the work items (batch, head, block of L query rows) form one
+    `scf.forall` marked `spa.work_items` (the pipeline runs it on threads);
+    each visits the same key blocks (L keys) as the band walk above, with the
+    scores of a block as L vectors of L lanes (key rows, query lanes), built
+    by rank-1 updates `vector.fma(broadcast(K[j, d]), Qt[d], St[j])`, masked
+    on edge blocks only, the online softmax on whole vectors, and the
+    accumulator transposed ([Dv][L]) so `P V` is rank-1 updates too. Inputs
+    are padded as in the static-tile form. `2^x` is `exp(x ln 2)`, and the
+    `math.exp` ops inside the work items are replaced by upstream's
+    polynomial approximation. Gradient ops keep the linalg form.
   }];
   let options = [
     Option<"tileQ", "tile-q", "int64_t", /*default=*/"32",
@@ -55,14 +67,20 @@ def ConvertSpaToLinalg : Pass<"convert-spa-to-linalg"> {
            "Every tile exactly tile-q x tile-k: query, key and value padded "
            "with zeros, keys past the tile's range masked, padded rows "
            "dropped (no dynamically sized loop-carried tensors: the form "
-           "IREE compiles). spa.attention only">
+           "IREE compiles). spa.attention only">,
+    Option<"vectorLanes", "vector-lanes", "int64_t", /*default=*/"0",
+           "> 0: spa.attention in the CPU vector form: work items of this "
+           "many query rows (one f32 vector) in an scf.forall, L x L blocks "
+           "of pairs computed in registers by vector ops; a power of two "
+           "from 2 to 64 (0: the linalg form)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
-    "::mlir::tensor::TensorDialect"
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
   ];
 }
 

@@ -38,6 +38,24 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("convert-spa-to-linalg's static-tile form (the one "
                      "spa.iree gives IREE), here to test it on the JIT"),
       llvm::cl::init(false)};
+  PassOptions::Option<int64_t> vectorLanes{
+      *this, "vector-lanes",
+      llvm::cl::desc("f32 lanes of spa.attention's vector form (query rows "
+                     "per work item, keys per block; tile-q, tile-k and "
+                     "static-tiles then apply to gradient ops only): -1 = "
+                     "from the host CPU (16 with AVX-512F, 8 with AVX2 or "
+                     "AVX, else 4), 0 = the scalar linalg form, else a power "
+                     "of two from 2 to 64"),
+      llvm::cl::init(-1)};
+  PassOptions::Option<int64_t> threads{
+      *this, "threads",
+      llvm::cl::desc("Threads running spa.attention's work items (OpenMP, "
+                     "vector form): 0 = the OpenMP runtime's default "
+                     "(OMP_NUM_THREADS, else every core), 1 = no OpenMP"),
+      llvm::cl::init(0)};
+
+  /// vector-lanes with -1 resolved for the host CPU.
+  int64_t resolvedVectorLanes() const;
 };
 
 /// Options of `spa-to-nvvm`: the kernel options of `convert-spa-to-gpu`

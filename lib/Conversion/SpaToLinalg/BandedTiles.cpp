@@ -289,3 +289,70 @@ Value BandedTiles::rowsWithKeys(ImplicitLocOpBuilder &b, OpFoldResult rows,
           })
       .getResult(0);
 }
+
+SmallVector<OpFoldResult> linalg_lowering::sizesOf(ImplicitLocOpBuilder &b,
+                                         Value shaped) {
+  SmallVector<OpFoldResult> sizes;
+  auto type = cast<RankedTensorType>(shaped.getType());
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    sizes.push_back(type.isDynamicDim(d)
+                        ? OpFoldResult(tensor::DimOp::create(b, shaped, d))
+                        : OpFoldResult(b.getIndexAttr(type.getDimSize(d))));
+  return sizes;
+}
+
+/// `source` with `extra` zero rows appended along dim 2 (the sequence).
+static Value padSequence(ImplicitLocOpBuilder &b, Value source,
+                         OpFoldResult extra) {
+  auto type = cast<RankedTensorType>(source.getType());
+  SmallVector<OpFoldResult> low(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> high = low;
+  high[2] = extra;
+  Value zero = arith::ConstantOp::create(
+      b, b.getZeroAttr(type.getElementType()));
+  return tensor::PadOp::create(b, Type(), source, low, high, zero);
+}
+
+PaddedOperands linalg_lowering::padOperands(ImplicitLocOpBuilder &b, AttentionOp op,
+                                  const BandedShape &shape) {
+  Emitter e{b};
+  auto queryType = cast<RankedTensorType>(op.getQuery().getType());
+  OpFoldResult queryPad;
+  if (queryType.isDynamicDim(2)) {
+    Value nq = e.dim(op.getQuery(), 2);
+    Value tq = e.index(shape.tileQ);
+    Value whole = e.mul(e.div(e.add(nq, e.index(shape.tileQ - 1)), tq), tq);
+    queryPad = e.sub(whole, nq);
+  } else {
+    int64_t nq = queryType.getDimSize(2);
+    queryPad = b.getIndexAttr(llvm::divideCeil(nq, shape.tileQ) * shape.tileQ -
+                              nq);
+  }
+  PaddedOperands padded;
+  padded.query = padSequence(b, op.getQuery(), queryPad);
+  padded.key = padSequence(b, op.getKey(), b.getIndexAttr(shape.tileK));
+  padded.value = padSequence(b, op.getValue(), b.getIndexAttr(shape.tileK));
+  OpFoldResult paddedLen =
+      sizesOf(b, padded.query)[2];
+  for (Value out : op.getOutputs()) {
+    SmallVector<OpFoldResult> sizes = sizesOf(b, out);
+    sizes[2] = paddedLen;
+    padded.outputs.push_back(tensor::EmptyOp::create(
+        b, sizes, cast<ShapedType>(out.getType()).getElementType()));
+  }
+  return padded;
+}
+
+SmallVector<Value> linalg_lowering::sliceOffPadding(ImplicitLocOpBuilder &b,
+                                                  ValueRange padded,
+                                                  ValueRange outputs) {
+  SmallVector<Value> results;
+  for (auto [result, out] : llvm::zip(padded, outputs)) {
+    auto type = cast<RankedTensorType>(out.getType());
+    SmallVector<OpFoldResult> zeros(type.getRank(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> ones(type.getRank(), b.getIndexAttr(1));
+    results.push_back(tensor::ExtractSliceOp::create(b, type, result, zeros,
+                                                     sizesOf(b, out), ones));
+  }
+  return results;
+}

@@ -43,6 +43,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Approximation.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -328,68 +331,6 @@ private:
   Value query, key, value;
 };
 
-/// The sizes of `shaped` (static as attributes, dynamic by tensor.dim).
-static SmallVector<OpFoldResult> sizesOf(ImplicitLocOpBuilder &b,
-                                         Value shaped) {
-  SmallVector<OpFoldResult> sizes;
-  auto type = cast<RankedTensorType>(shaped.getType());
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    sizes.push_back(type.isDynamicDim(d)
-                        ? OpFoldResult(tensor::DimOp::create(b, shaped, d))
-                        : OpFoldResult(b.getIndexAttr(type.getDimSize(d))));
-  return sizes;
-}
-
-/// `source` with `extra` zero rows appended along dim 2 (the sequence).
-static Value padSequence(ImplicitLocOpBuilder &b, Value source,
-                         OpFoldResult extra) {
-  auto type = cast<RankedTensorType>(source.getType());
-  SmallVector<OpFoldResult> low(type.getRank(), b.getIndexAttr(0));
-  SmallVector<OpFoldResult> high = low;
-  high[2] = extra;
-  Value zero = arith::ConstantOp::create(
-      b, b.getZeroAttr(type.getElementType()));
-  return tensor::PadOp::create(b, Type(), source, low, high, zero);
-}
-
-/// The static-tile form's operands: query padded to whole query tiles,
-/// key and value by one key tile (a tile may start at any key of its
-/// range), and destinations of the padded query length.
-struct PaddedOperands {
-  Value query, key, value;
-  SmallVector<Value> outputs;
-};
-
-static PaddedOperands padOperands(ImplicitLocOpBuilder &b, AttentionOp op,
-                                  const BandedShape &shape) {
-  Emitter e{b};
-  auto queryType = cast<RankedTensorType>(op.getQuery().getType());
-  OpFoldResult queryPad;
-  if (queryType.isDynamicDim(2)) {
-    Value nq = e.dim(op.getQuery(), 2);
-    Value tq = e.index(shape.tileQ);
-    Value whole = e.mul(e.div(e.add(nq, e.index(shape.tileQ - 1)), tq), tq);
-    queryPad = e.sub(whole, nq);
-  } else {
-    int64_t nq = queryType.getDimSize(2);
-    queryPad = b.getIndexAttr(llvm::divideCeil(nq, shape.tileQ) * shape.tileQ -
-                              nq);
-  }
-  PaddedOperands padded;
-  padded.query = padSequence(b, op.getQuery(), queryPad);
-  padded.key = padSequence(b, op.getKey(), b.getIndexAttr(shape.tileK));
-  padded.value = padSequence(b, op.getValue(), b.getIndexAttr(shape.tileK));
-  OpFoldResult paddedLen =
-      sizesOf(b, padded.query)[2];
-  for (Value out : op.getOutputs()) {
-    SmallVector<OpFoldResult> sizes = sizesOf(b, out);
-    sizes[2] = paddedLen;
-    padded.outputs.push_back(tensor::EmptyOp::create(
-        b, sizes, cast<ShapedType>(out.getType()).getElementType()));
-  }
-  return padded;
-}
-
 struct AttentionToLinalg : public BandedOpPattern<AttentionOp> {
   using BandedOpPattern::BandedOpPattern;
 
@@ -416,16 +357,8 @@ struct AttentionToLinalg : public BandedOpPattern<AttentionOp> {
                                    hasLse ? tileArgs[1] : Value());
         });
     SmallVector<Value> results(loopResults);
-    if (shape.staticTiles) {
-      // Drop the padded query rows.
-      for (auto [result, out] : llvm::zip(results, op.getOutputs())) {
-        auto type = cast<RankedTensorType>(out.getType());
-        SmallVector<OpFoldResult> zeros(type.getRank(), b.getIndexAttr(0));
-        SmallVector<OpFoldResult> ones(type.getRank(), b.getIndexAttr(1));
-        result = tensor::ExtractSliceOp::create(b, type, result, zeros,
-                                                sizesOf(b, out), ones);
-      }
-    }
+    if (shape.staticTiles)
+      results = sliceOffPadding(b, results, op.getOutputs());
     rewriter.replaceOp(op, results);
     return success();
   }
@@ -442,8 +375,16 @@ struct ConvertSpaToLinalgPass
           << tileQ.getValue() << ", tile-k = " << tileK.getValue();
       return signalPassFailure();
     }
+    if (vectorLanes != 0 &&
+        (vectorLanes < 2 || vectorLanes > 64 || !llvm::isPowerOf2_64(vectorLanes))) {
+      emitError(getOperation()->getLoc())
+          << "convert-spa-to-linalg: vector-lanes must be 0 or a power of two "
+             "from 2 to 64, got "
+          << vectorLanes.getValue();
+      return signalPassFailure();
+    }
     // Diagnose what the pattern cannot lower before rewriting anything.
-    bool forwardOnly = staticTiles;
+    bool forwardOnly = staticTiles && vectorLanes == 0;
     WalkResult check = getOperation()->walk([&](BandedAttentionOpInterface op) {
       if (forwardOnly && isa<AttentionGradOp>(op)) {
         op->emitOpError("has no static-tile form: convert-spa-to-linalg "
@@ -466,9 +407,29 @@ struct ConvertSpaToLinalgPass
       return signalPassFailure();
 
     RewritePatternSet patterns(&getContext());
-    populateSpaToLinalgPatterns(patterns, {tileQ, tileK, staticTiles});
+    populateSpaToLinalgPatterns(patterns,
+                                {tileQ, tileK, staticTiles, vectorLanes});
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
+    if (vectorLanes > 0 && failed(approximateWorkItemMath()))
+      return signalPassFailure();
+  }
+
+  /// The vector form's exp ops -> upstream's polynomial approximation (on
+  /// whole vectors, where libm would be called per lane). Only inside the
+  /// work items this pass made: the rest of the module keeps its math.
+  LogicalResult approximateWorkItemMath() {
+    SmallVector<Operation *> exps;
+    getOperation()->walk([&](scf::ForallOp forall) {
+      if (forall->hasAttr(linalg_lowering::kWorkItemsAttrName))
+        forall->walk([&](math::ExpOp exp) { exps.push_back(exp); });
+    });
+    if (exps.empty())
+      return success();
+    RewritePatternSet patterns(&getContext());
+    populateMathPolynomialApproximationPatterns(
+        patterns, [](StringRef name) { return name == "exp"; });
+    return applyOpPatternsGreedily(exps, std::move(patterns));
   }
 };
 
@@ -476,6 +437,9 @@ struct ConvertSpaToLinalgPass
 
 void mlir::spa::populateSpaToLinalgPatterns(
     RewritePatternSet &patterns, const SpaToLinalgOptions &options) {
-  patterns.add<AttentionToLinalg>(patterns.getContext(), options);
+  if (options.vectorLanes > 0)
+    linalg_lowering::populateVectorAttentionPatterns(patterns, options);
+  else
+    patterns.add<AttentionToLinalg>(patterns.getContext(), options);
   linalg_lowering::populateAttentionGradToLinalgPatterns(patterns, options);
 }

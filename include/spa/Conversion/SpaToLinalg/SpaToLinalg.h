@@ -25,6 +25,12 @@ struct SpaToLinalgOptions {
   /// Every tile tile-q x tile-k: inputs padded, edge keys masked (the form
   /// IREE compiles; forward only).
   bool staticTiles = false;
+  /// > 0: spa.attention in the CPU vector form (VectorAttention.cpp): work
+  /// items of this many query rows, one f32 vector, in an scf.forall,
+  /// blocks of as many keys computed in registers (tile-q, tile-k and
+  /// static-tiles then apply to spa.attention_grad only). A power of two
+  /// from 2 to 64; 0: the linalg form.
+  int64_t vectorLanes = 0;
 };
 
 /// Patterns lowering tensor-level spa.attention and spa.attention_grad to

@@ -1,0 +1,435 @@
+//===- VectorAttention.cpp - spa.attention -> CPU vector tile bodies ------===//
+//
+// The CPU form of the forward lowering (`vector-lanes` = L > 0): the same
+// band walk as the linalg form (BandedTiles.h), with each L x L block of
+// (query, key) pairs computed in registers by `vector` ops, and the work
+// items in one `scf.forall` so the pipeline can run them on threads.
+//
+// Layout: the queries of a work item are the L lanes of every vector, so
+// every product is a rank-1 update "row(k) += scalar(k, r) * lanes(k)" whose
+// scalar is a broadcast load and whose vector is contiguous; no horizontal
+// reduction anywhere:
+//
+//   Qt      = transpose(Q tile) * scale * log2(e)      // [D][L], once per item
+//   St[j]   = sum_d K[j0 + j, d] * Qt[d]               // scores, key j x L queries
+//   St[j]   = band(j) ? St[j] : -inf                   // edge blocks only
+//   m'      = max(m, max_j St[j]); ms = (m' == -inf ? 0 : m')
+//   alpha   = 2^(m - ms);  Pt[j] = 2^(St[j] - ms);  l' = alpha l + sum_j Pt[j]
+//   AccT[e] = alpha AccT[e] + sum_j V[j0 + j, e] * Pt[j] // [Dv][L], blocks of 8 rows
+//   out     = transpose(AccT / l), lse = (m + log2 l) ln 2; rows without keys 0, -inf
+//
+// 2^x is emitted as exp(x ln 2): the pass replaces these `math.exp` ops by
+// upstream's polynomial approximation (vectorised; NaN and -inf handled).
+// Operands are padded as in the static-tile form (whole query blocks, one
+// key block past the end), so every block is L x L and keys past a key
+// range's end are masked; the padded query rows are sliced off.
+//
+//===----------------------------------------------------------------------===//
+
+#include "BandedTiles.h"
+#include "spa/Conversion/Utils/BandGeometry.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::spa;
+using namespace mlir::spa::linalg_lowering;
+
+namespace {
+
+/// Accumulator rows updated together by the P V rank-1 updates: 8 rows plus
+/// the L rows of Pt stay within 32 vector registers.
+constexpr int64_t kValueRowsPerBlock = 8;
+
+/// Small vector emitters on an ImplicitLocOpBuilder.
+struct VectorEmitter {
+  ImplicitLocOpBuilder &b;
+  int64_t lanes;
+
+  Type f32() { return b.getF32Type(); }
+  VectorType row() { return VectorType::get({lanes}, f32()); }
+  Value splat(VectorType type, Value scalar) {
+    return vector::BroadcastOp::create(b, type, scalar);
+  }
+  Value splatF32(VectorType type, double x) {
+    return splat(type, arith::ConstantOp::create(b, b.getF32FloatAttr(x)));
+  }
+  /// 2^x as exp(x ln 2) (see the file header).
+  Value exp2(Value x) {
+    auto type = cast<VectorType>(x.getType());
+    return math::ExpOp::create(
+        b, arith::MulFOp::create(b, x, splatF32(type, M_LN2)));
+  }
+  Value read(VectorType type, Value source, ValueRange indices) {
+    Value pad = arith::ConstantOp::create(
+        b, b.getZeroAttr(getElementTypeOrSelf(source.getType())));
+    SmallVector<bool> inBounds(type.getRank(), true);
+    return vector::TransferReadOp::create(b, type, source, indices, pad,
+                                          ArrayRef<bool>(inBounds));
+  }
+  Value write(Value vector, Value dest, ValueRange indices) {
+    SmallVector<bool> inBounds(cast<VectorType>(vector.getType()).getRank(),
+                               true);
+    return vector::TransferWriteOp::create(b, vector, dest, indices,
+                                           ArrayRef<bool>(inBounds))
+        .getResult();
+  }
+};
+
+/// One op's vector lowering: per work item, the online softmax over the
+/// key blocks the band walk hands it.
+class VectorAttentionLowering {
+public:
+  VectorAttentionLowering(const BandedTiles &tiles, Value query, Value key,
+                          Value value)
+      : tiles(tiles), shape(tiles.getShape()), v(tiles.getValues()),
+        lanes(shape.tileQ), query(query), key(key), value(value) {}
+
+  /// Work item (b0, head, rows [i0, i0 + L)): returns the output tile
+  /// [1, 1, L, Dv] in the element type and, with `withLse`, the
+  /// log-sum-exp tile [1, 1, L] in f32.
+  SmallVector<Value> workItem(ImplicitLocOpBuilder &b, Value b0, Value head,
+                              Value kvHead, Value i0, bool withLse) const {
+    Emitter e{b};
+    VectorEmitter ve{b, lanes};
+    Value realRows = e.min(e.index(lanes), e.sub(v.queryLen, i0));
+    Value firstPos = e.add(i0, v.positionOffset);
+    Value lastPos = e.sub(e.add(firstPos, realRows), e.index(1));
+
+    // Qt = transpose(Q tile) * scale log2(e), kept in a [D, L] buffer that
+    // the score loop reads one row per step.
+    Value zero = e.index(0);
+    Value q = ve.read(VectorType::get({lanes, shape.headDim}, shape.elementType),
+                      query, {b0, head, i0, zero});
+    q = toF32Vector(b, q);
+    q = arith::MulFOp::create(
+        b, q,
+        ve.splatF32(cast<VectorType>(q.getType()), shape.scaleLog2));
+    Value qt = vector::TransposeOp::create(b, q, ArrayRef<int64_t>{1, 0});
+    Value qtBuffer = tensor::EmptyOp::create(
+        b, ArrayRef<int64_t>{shape.headDim, lanes}, ve.f32());
+    qtBuffer = ve.write(qt, qtBuffer, {zero, zero});
+
+    Value accInit = ve.write(
+        ve.splatF32(VectorType::get({shape.valueDim, lanes}, ve.f32()), 0.0),
+        tensor::EmptyOp::create(b, ArrayRef<int64_t>{shape.valueDim, lanes},
+                                ve.f32()),
+        {zero, zero});
+    SmallVector<Value> state = {
+        ve.splatF32(ve.row(), -std::numeric_limits<double>::infinity()),
+        ve.splatF32(ve.row(), 0.0), accInit};
+
+    ValueRange final = tiles.forEachKeyTile(
+        b, head, firstPos, lastPos, state,
+        [&](ImplicitLocOpBuilder &kb, Value j0, Value end, Value lo, Value hi,
+            int side, ValueRange keyState) {
+          return keyBlock(kb, qtBuffer, b0, kvHead, j0, end, firstPos,
+                          lastPos, lo, hi, side, keyState);
+        });
+    // Read as bytes: a vector of i1 loads packed bits, not i1 elements.
+    LinalgBuilder lb{b};
+    Value bytes = lb.generic(
+                        {tiles.rowsWithKeys(b, b.getIndexAttr(lanes), firstPos,
+                                            head)},
+                        {lb.empty({b.getIndexAttr(lanes)}, b.getI8Type())},
+                        {lb.map(1, {0}), lb.map(1, {0})}, {kPar},
+                        [](OpBuilder &nb, Location loc, ValueRange args) {
+                          yield(nb, loc,
+                                arith::ExtUIOp::create(nb, loc, nb.getI8Type(),
+                                                       args[0])
+                                    .getResult());
+                        })
+                      .getResult(0);
+    Value hasKeys = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::ne,
+        ve.read(VectorType::get({lanes}, b.getI8Type()), bytes, {zero}),
+        arith::ConstantOp::create(
+            b, DenseElementsAttr::get(VectorType::get({lanes}, b.getI8Type()),
+                                      b.getI8IntegerAttr(0).getValue())));
+    return finalize(b, final, hasKeys, withLse);
+  }
+
+private:
+  Value toF32Vector(ImplicitLocOpBuilder &b, Value x) const {
+    auto type = cast<VectorType>(x.getType());
+    if (type.getElementType().isF32())
+      return x;
+    return arith::ExtFOp::create(
+        b, VectorType::get(type.getShape(), b.getF32Type()), x);
+  }
+
+  /// tensor[b0, kvHead, row, col] as an f32 scalar.
+  Value scalarAt(ImplicitLocOpBuilder &b, Value tensor, Value b0,
+                 Value kvHead, Value row, Value col) const {
+    Value x = tensor::ExtractOp::create(b, tensor,
+                                        ValueRange{b0, kvHead, row, col});
+    return toF32(b, b.getLoc(), x);
+  }
+
+  /// St[j] = sum_d K[j0 + j, d] Qt[d] for the block's L keys (one vector
+  /// per key; separate values, not one 2-D vector, so nothing is ever
+  /// reassembled element by element).
+  SmallVector<Value> scores(ImplicitLocOpBuilder &b, Value qtBuffer, Value b0,
+                            Value kvHead, Value j0) const {
+    Emitter e{b};
+    VectorEmitter ve{b, lanes};
+    SmallVector<Value> keyRows;
+    for (int64_t j = 0; j < lanes; ++j)
+      keyRows.push_back(e.add(j0, e.index(j)));
+    SmallVector<Value> init(lanes, ve.splatF32(ve.row(), 0.0));
+    auto loop = scf::ForOp::create(
+        b, e.index(0), e.index(shape.headDim), e.index(1), init,
+        [&](OpBuilder &lb, Location loc, Value d, ValueRange args) {
+          ImplicitLocOpBuilder ib(loc, lb);
+          VectorEmitter ive{ib, lanes};
+          Value qRow = ive.read(ive.row(), qtBuffer,
+                                {d, arith::ConstantIndexOp::create(ib, 0)});
+          SmallVector<Value> acc;
+          for (int64_t j = 0; j < lanes; ++j) {
+            Value k = ive.splat(ive.row(),
+                                scalarAt(ib, key, b0, kvHead, keyRows[j], d));
+            acc.push_back(vector::FMAOp::create(ib, k, qRow, args[j]));
+          }
+          scf::YieldOp::create(ib, acc);
+        });
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  /// Rows of St outside the interval (or past the key range's end) -> -inf.
+  SmallVector<Value> mask(ImplicitLocOpBuilder &b, ArrayRef<Value> st,
+                          Value firstPos, Value j0, Value end, Value lo,
+                          Value hi, int side) const {
+    using P = arith::CmpIPredicate;
+    Emitter e{b};
+    VectorEmitter ve{b, lanes};
+    auto indexRow = VectorType::get({lanes}, b.getIndexType());
+    Value positions = arith::AddIOp::create(
+        b, ve.splat(indexRow, firstPos), vector::StepOp::create(b, indexRow));
+    Value loRow = ve.splat(indexRow, lo), hiRow = ve.splat(indexRow, hi);
+    Value negInf =
+        ve.splatF32(ve.row(), -std::numeric_limits<double>::infinity());
+    SmallVector<Value> masked;
+    for (int64_t j = 0; j < lanes; ++j) {
+      Value keyIndex = e.add(j0, e.index(j));
+      Value keyRow = ve.splat(indexRow, keyIndex);
+      // Causal side d = p - j; anti side d = j - p.
+      Value distance = side > 0 ? arith::SubIOp::create(b, positions, keyRow)
+                                : arith::SubIOp::create(b, keyRow, positions);
+      Value inBand = arith::AndIOp::create(
+          b, arith::CmpIOp::create(b, P::sge, distance, loRow),
+          arith::CmpIOp::create(b, P::slt, distance, hiRow));
+      Value inRange = ve.splat(VectorType::get({lanes}, b.getI1Type()),
+                               e.cmp(P::slt, keyIndex, end));
+      Value keep = arith::AndIOp::create(b, inBand, inRange);
+      masked.push_back(arith::SelectOp::create(b, keep, st[j], negInf));
+    }
+    return masked;
+  }
+
+  /// One key block: scores, the mask on edge blocks, the online softmax and
+  /// AccT += Pt^T-weighted value rows.
+  SmallVector<Value> keyBlock(ImplicitLocOpBuilder &b, Value qtBuffer,
+                              Value b0, Value kvHead, Value j0, Value end,
+                              Value firstPos, Value lastPos, Value lo,
+                              Value hi, int side, ValueRange state) const {
+    Emitter e{b};
+    VectorEmitter ve{b, lanes};
+    SmallVector<Value> st = scores(b, qtBuffer, b0, kvHead, j0);
+    Value lastKey = e.add(j0, e.index(lanes - 1));
+    Value interior = e.andi(
+        BandGeometry{e, firstPos, lastPos, v.keyLen}.tileInside(j0, lastKey,
+                                                                lo, hi, side),
+        e.cmp(arith::CmpIPredicate::slt, lastKey, end));
+    auto ifOp = scf::IfOp::create(
+        b, interior,
+        [&](OpBuilder &nb, Location loc) { scf::YieldOp::create(nb, loc, st); },
+        [&](OpBuilder &nb, Location loc) {
+          ImplicitLocOpBuilder ib(loc, nb);
+          scf::YieldOp::create(
+              ib, mask(ib, st, firstPos, j0, end, lo, hi, side));
+        });
+    st.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+
+    Value m = state[0], l = state[1], accT = state[2];
+    Value tileMax = st[0];
+    for (int64_t j = 1; j < lanes; ++j)
+      tileMax = arith::MaximumFOp::create(b, tileMax, st[j]);
+    Value newMax = arith::MaximumFOp::create(b, m, tileMax);
+    Value negInf =
+        ve.splatF32(ve.row(), -std::numeric_limits<double>::infinity());
+    Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                          newMax, negInf);
+    Value safeMax = arith::SelectOp::create(b, isEmpty,
+                                            ve.splatF32(ve.row(), 0.0), newMax);
+    Value alpha = ve.exp2(arith::SubFOp::create(b, m, safeMax));
+    SmallVector<Value> pt;
+    Value rowSum = ve.splatF32(ve.row(), 0.0);
+    for (int64_t j = 0; j < lanes; ++j) {
+      pt.push_back(
+          ve.exp2(arith::SubFOp::create(b, st[j], safeMax)));
+      rowSum = arith::AddFOp::create(b, rowSum, pt.back());
+    }
+    Value newSum = vector::FMAOp::create(b, alpha, l, rowSum);
+    Value newAcc = accumulateValues(b, accT, alpha, pt, b0, kvHead, j0);
+    return {newMax, newSum, newAcc};
+  }
+
+  /// AccT[e] = alpha AccT[e] + sum_j V[j0 + j, e] Pt[j], kValueRowsPerBlock
+  /// rows of AccT at a time.
+  Value accumulateValues(ImplicitLocOpBuilder &b, Value accT, Value alpha,
+                         ArrayRef<Value> pt, Value b0, Value kvHead,
+                         Value j0) const {
+    Emitter e{b};
+    // The largest power of two up to kValueRowsPerBlock dividing Dv.
+    int64_t block = kValueRowsPerBlock;
+    while (shape.valueDim % block)
+      block /= 2;
+    SmallVector<Value> keyRows;
+    for (int64_t j = 0; j < lanes; ++j)
+      keyRows.push_back(e.add(j0, e.index(j)));
+    auto loop = scf::ForOp::create(
+        b, e.index(0), e.index(shape.valueDim), e.index(block),
+        ValueRange{accT},
+        [&](OpBuilder &lb, Location loc, Value e0, ValueRange args) {
+          ImplicitLocOpBuilder ib(loc, lb);
+          Emitter ie{ib};
+          VectorEmitter ive{ib, lanes};
+          Value zero = ie.index(0);
+          SmallVector<Value> accRows, rowIndex;
+          for (int64_t r = 0; r < block; ++r) {
+            rowIndex.push_back(ie.add(e0, ie.index(r)));
+            accRows.push_back(arith::MulFOp::create(
+                ib, ive.read(ive.row(), args[0], {rowIndex[r], zero}), alpha));
+          }
+          for (int64_t j = 0; j < lanes; ++j)
+            for (int64_t r = 0; r < block; ++r) {
+              Value x = ive.splat(ive.row(), scalarAt(ib, value, b0, kvHead,
+                                                       keyRows[j], rowIndex[r]));
+              accRows[r] = vector::FMAOp::create(ib, x, pt[j], accRows[r]);
+            }
+          Value acc = args[0];
+          for (int64_t r = 0; r < block; ++r)
+            acc = ive.write(accRows[r], acc, {rowIndex[r], zero});
+          scf::YieldOp::create(ib, acc);
+        });
+    return loop.getResult(0);
+  }
+
+  /// out = transpose(AccT / l) where the row has keys (else 0; NaN and Inf
+  /// propagate through the division), lse = (m + log2 l) ln 2 (else -inf).
+  SmallVector<Value> finalize(ImplicitLocOpBuilder &b, ValueRange state,
+                              Value hasKeys, bool withLse) const {
+    VectorEmitter ve{b, lanes};
+    Emitter e{b};
+    Value m = state[0], l = state[1];
+    Value zero = e.index(0);
+    auto accType = VectorType::get({shape.valueDim, lanes}, ve.f32());
+    Value acc = ve.read(accType, state[2], {zero, zero});
+    Value quotient = arith::DivFOp::create(b, acc, ve.splat(accType, l));
+    auto maskType = VectorType::get({shape.valueDim, lanes}, b.getI1Type());
+    Value normalized = arith::SelectOp::create(
+        b, ve.splat(maskType, hasKeys), quotient, ve.splatF32(accType, 0.0));
+    Value out = vector::TransposeOp::create(b, normalized,
+                                            ArrayRef<int64_t>{1, 0});
+    if (!shape.elementType.isF32())
+      out = arith::TruncFOp::create(
+          b, VectorType::get({lanes, shape.valueDim}, shape.elementType), out);
+    Value outTile = ve.write(
+        out,
+        tensor::EmptyOp::create(b, ArrayRef<int64_t>{1, 1, lanes, shape.valueDim},
+                                shape.elementType),
+        {zero, zero, zero, zero});
+    if (!withLse)
+      return {outTile};
+    Value natural = arith::MulFOp::create(
+        b, arith::AddFOp::create(b, m, math::Log2Op::create(b, l)),
+        ve.splatF32(ve.row(), M_LN2));
+    Value lse = arith::SelectOp::create(
+        b, hasKeys, natural,
+        ve.splatF32(ve.row(), -std::numeric_limits<double>::infinity()));
+    Value lseTile = ve.write(
+        lse,
+        tensor::EmptyOp::create(b, ArrayRef<int64_t>{1, 1, lanes}, ve.f32()),
+        {zero, zero, zero});
+    return {outTile, lseTile};
+  }
+
+  const BandedTiles &tiles;
+  const BandedShape &shape;
+  const BandedValues &v;
+  int64_t lanes;
+  Value query, key, value;
+};
+
+struct VectorAttentionToLinalg : public BandedOpPattern<AttentionOp> {
+  using BandedOpPattern::BandedOpPattern;
+
+  LogicalResult lower(AttentionOp op, ImplicitLocOpBuilder &b,
+                      const BandedTiles &tiles,
+                      PatternRewriter &rewriter) const override {
+    Emitter e{b};
+    const BandedShape &shape = tiles.getShape();
+    PaddedOperands operands = padOperands(b, op, shape);
+    VectorAttentionLowering lowering(tiles, operands.query, operands.key,
+                                     operands.value);
+    bool hasLse = op.getOutputs().size() == 2;
+    int64_t lanes = shape.tileQ;
+    Value queryBlocks =
+        e.div(e.dim(operands.query, 2), e.index(lanes));
+    SmallVector<OpFoldResult> upper = {e.dim(op.getQuery(), 0),
+                                       b.getIndexAttr(shape.numQueryHeads),
+                                       queryBlocks};
+    auto forall = scf::ForallOp::create(
+        b, upper, operands.outputs, std::nullopt,
+        [&](OpBuilder &fb, Location loc, ValueRange args) {
+          ImplicitLocOpBuilder ib(loc, fb);
+          Emitter ie{ib};
+          Value b0 = args[0], head = args[1];
+          Value i0 = ie.mul(args[2], ie.index(lanes));
+          Value kvHead = ie.div(head, ie.index(shape.groupSize));
+          SmallVector<Value> tilesOut =
+              lowering.workItem(ib, b0, head, kvHead, i0, hasLse);
+          auto inParallel = scf::InParallelOp::create(ib);
+          ib.setInsertionPointToStart(inParallel.getBody());
+          for (auto [index, tile] : llvm::enumerate(tilesOut)) {
+            int64_t rank = cast<RankedTensorType>(tile.getType()).getRank();
+            SmallVector<OpFoldResult> offsets = {b0, head, i0};
+            SmallVector<OpFoldResult> sizes = {ib.getIndexAttr(1),
+                                               ib.getIndexAttr(1),
+                                               ib.getIndexAttr(lanes)};
+            if (rank == 4) {
+              offsets.push_back(ib.getIndexAttr(0));
+              sizes.push_back(ib.getIndexAttr(shape.valueDim));
+            }
+            tensor::ParallelInsertSliceOp::create(
+                ib, tile, args[3 + index], offsets, sizes,
+                SmallVector<OpFoldResult>(rank, ib.getIndexAttr(1)));
+          }
+        });
+    forall->setAttr(kWorkItemsAttrName, b.getUnitAttr());
+    rewriter.replaceOp(op, sliceOffPadding(b, forall.getResults(),
+                                           op.getOutputs()));
+    return success();
+  }
+};
+
+} // namespace
+
+void linalg_lowering::populateVectorAttentionPatterns(
+    RewritePatternSet &patterns, const SpaToLinalgOptions &options) {
+  SpaToLinalgOptions vectorForm = options;
+  // One vector of query rows per work item, square blocks of keys, padded
+  // operands (the static-tile form's geometry).
+  vectorForm.tileQ = vectorForm.tileK = options.vectorLanes;
+  vectorForm.staticTiles = true;
+  patterns.add<VectorAttentionToLinalg>(patterns.getContext(), vectorForm);
+}
