@@ -140,7 +140,14 @@ void mlir::spa::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   // Run-time band bounds are elementwise arith on index tensors.
   pm.addPass(createConvertElementwiseToLinalgPass());
+  // The vector form's output tiles are written straight into the output
+  // (no temporary tile and copy per work item).
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(createBufferizePass());
+  // Eliminated empty tensors leave copies of a subview onto an identical
+  // one; CSE makes them self-copies, which canonicalization erases.
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(bufferization::createBufferHoistingPass());
   pm.addNestedPass<func::FuncOp>(
       bufferization::createBufferLoopHoistingPass());
@@ -155,6 +162,7 @@ void mlir::spa::buildCpuPipeline(OpPassManager &pm,
     ConvertSCFToOpenMPPassOptions openmp;
     openmp.numThreads = options.threads;
     pm.addPass(createConvertSCFToOpenMPPass(openmp));
+    pm.addPass(createSpaScheduleWorkItems());
     // Inlines the memref.alloca_scope the conversion wraps each iteration
     // in (the work items allocate on the heap, not the stack); the scope
     // must go before scf-to-cf splits its region into blocks.

@@ -428,7 +428,9 @@ struct ConvertSpaToLinalgPass
       return success();
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) { return name == "exp"; });
+        patterns, [](StringRef name) {
+          return name == "exp" || name == math::ExpOp::getOperationName();
+        });
     return applyOpPatternsGreedily(exps, std::move(patterns));
   }
 };

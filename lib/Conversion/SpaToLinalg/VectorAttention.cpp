@@ -20,9 +20,10 @@
 //
 // 2^x is emitted as exp(x ln 2): the pass replaces these `math.exp` ops by
 // upstream's polynomial approximation (vectorised; NaN and -inf handled).
-// Operands are padded as in the static-tile form (whole query blocks, one
-// key block past the end), so every block is L x L and keys past a key
-// range's end are masked; the padded query rows are sliced off.
+// Nothing is padded or copied: every block is L x L, the key rows a block
+// reads are clamped to the last key (keys past a key range's end are
+// masked), the query rows past Nq read as zeros, and the tiles written back
+// hold the real rows only.
 //
 //===----------------------------------------------------------------------===//
 
@@ -69,16 +70,22 @@ struct VectorEmitter {
     return math::ExpOp::create(
         b, arith::MulFOp::create(b, x, splatF32(type, M_LN2)));
   }
-  Value read(VectorType type, Value source, ValueRange indices) {
+  /// A transfer of the trailing dims; `firstInBounds` = false lets the
+  /// leading vector dim run past the source (reads give 0, writes drop).
+  Value read(VectorType type, Value source, ValueRange indices,
+             bool firstInBounds = true) {
     Value pad = arith::ConstantOp::create(
         b, b.getZeroAttr(getElementTypeOrSelf(source.getType())));
     SmallVector<bool> inBounds(type.getRank(), true);
+    inBounds[0] = firstInBounds;
     return vector::TransferReadOp::create(b, type, source, indices, pad,
                                           ArrayRef<bool>(inBounds));
   }
-  Value write(Value vector, Value dest, ValueRange indices) {
+  Value write(Value vector, Value dest, ValueRange indices,
+              bool firstInBounds = true) {
     SmallVector<bool> inBounds(cast<VectorType>(vector.getType()).getRank(),
                                true);
+    inBounds[0] = firstInBounds;
     return vector::TransferWriteOp::create(b, vector, dest, indices,
                                            ArrayRef<bool>(inBounds))
         .getResult();
@@ -108,8 +115,9 @@ public:
     // Qt = transpose(Q tile) * scale log2(e), kept in a [D, L] buffer that
     // the score loop reads one row per step.
     Value zero = e.index(0);
+    // Rows past Nq read as zeros (their results are never written).
     Value q = ve.read(VectorType::get({lanes, shape.headDim}, shape.elementType),
-                      query, {b0, head, i0, zero});
+                      query, {b0, head, i0, zero}, /*firstInBounds=*/false);
     q = toF32Vector(b, q);
     q = arith::MulFOp::create(
         b, q,
@@ -155,7 +163,7 @@ public:
         arith::ConstantOp::create(
             b, DenseElementsAttr::get(VectorType::get({lanes}, b.getI8Type()),
                                       b.getI8IntegerAttr(0).getValue())));
-    return finalize(b, final, hasKeys, withLse);
+    return finalize(b, final, hasKeys, realRows, withLse);
   }
 
 private:
@@ -165,6 +173,18 @@ private:
       return x;
     return arith::ExtFOp::create(
         b, VectorType::get(type.getShape(), b.getF32Type()), x);
+  }
+
+  /// The rows j0 .. j0 + L - 1 of a key block, clamped to the last key:
+  /// a block may reach past Nk (those keys are masked), and clamping keeps
+  /// its loads inside the tensor without padding it.
+  SmallVector<Value> keyRows(ImplicitLocOpBuilder &b, Value j0) const {
+    Emitter e{b};
+    Value lastKey = e.sub(v.keyLen, e.index(1));
+    SmallVector<Value> rows;
+    for (int64_t j = 0; j < lanes; ++j)
+      rows.push_back(e.min(e.add(j0, e.index(j)), lastKey));
+    return rows;
   }
 
   /// tensor[b0, kvHead, row, col] as an f32 scalar.
@@ -182,9 +202,7 @@ private:
                             Value kvHead, Value j0) const {
     Emitter e{b};
     VectorEmitter ve{b, lanes};
-    SmallVector<Value> keyRows;
-    for (int64_t j = 0; j < lanes; ++j)
-      keyRows.push_back(e.add(j0, e.index(j)));
+    SmallVector<Value> rowsOfKeys = keyRows(b, j0);
     SmallVector<Value> init(lanes, ve.splatF32(ve.row(), 0.0));
     auto loop = scf::ForOp::create(
         b, e.index(0), e.index(shape.headDim), e.index(1), init,
@@ -196,7 +214,7 @@ private:
           SmallVector<Value> acc;
           for (int64_t j = 0; j < lanes; ++j) {
             Value k = ive.splat(ive.row(),
-                                scalarAt(ib, key, b0, kvHead, keyRows[j], d));
+                                scalarAt(ib, key, b0, kvHead, rowsOfKeys[j], d));
             acc.push_back(vector::FMAOp::create(ib, k, qRow, args[j]));
           }
           scf::YieldOp::create(ib, acc);
@@ -293,9 +311,7 @@ private:
     int64_t block = kValueRowsPerBlock;
     while (shape.valueDim % block)
       block /= 2;
-    SmallVector<Value> keyRows;
-    for (int64_t j = 0; j < lanes; ++j)
-      keyRows.push_back(e.add(j0, e.index(j)));
+    SmallVector<Value> rowsOfKeys = keyRows(b, j0);
     auto loop = scf::ForOp::create(
         b, e.index(0), e.index(shape.valueDim), e.index(block),
         ValueRange{accT},
@@ -313,7 +329,7 @@ private:
           for (int64_t j = 0; j < lanes; ++j)
             for (int64_t r = 0; r < block; ++r) {
               Value x = ive.splat(ive.row(), scalarAt(ib, value, b0, kvHead,
-                                                       keyRows[j], rowIndex[r]));
+                                                       rowsOfKeys[j], rowIndex[r]));
               accRows[r] = vector::FMAOp::create(ib, x, pt[j], accRows[r]);
             }
           Value acc = args[0];
@@ -327,7 +343,8 @@ private:
   /// out = transpose(AccT / l) where the row has keys (else 0; NaN and Inf
   /// propagate through the division), lse = (m + log2 l) ln 2 (else -inf).
   SmallVector<Value> finalize(ImplicitLocOpBuilder &b, ValueRange state,
-                              Value hasKeys, bool withLse) const {
+                              Value hasKeys, Value realRows,
+                              bool withLse) const {
     VectorEmitter ve{b, lanes};
     Emitter e{b};
     Value m = state[0], l = state[1];
@@ -343,11 +360,15 @@ private:
     if (!shape.elementType.isF32())
       out = arith::TruncFOp::create(
           b, VectorType::get({lanes, shape.valueDim}, shape.elementType), out);
+    // Tiles of the real rows only: the rows past Nq are dropped here.
+    auto tileOf = [&](ArrayRef<int64_t> sizes, Type type) -> Value {
+      auto tensorType = RankedTensorType::get(sizes, type);
+      return tensor::EmptyOp::create(b, tensorType, ValueRange{realRows});
+    };
     Value outTile = ve.write(
         out,
-        tensor::EmptyOp::create(b, ArrayRef<int64_t>{1, 1, lanes, shape.valueDim},
-                                shape.elementType),
-        {zero, zero, zero, zero});
+        tileOf({1, 1, ShapedType::kDynamic, shape.valueDim}, shape.elementType),
+        {zero, zero, zero, zero}, /*firstInBounds=*/false);
     if (!withLse)
       return {outTile};
     Value natural = arith::MulFOp::create(
@@ -356,10 +377,9 @@ private:
     Value lse = arith::SelectOp::create(
         b, hasKeys, natural,
         ve.splatF32(ve.row(), -std::numeric_limits<double>::infinity()));
-    Value lseTile = ve.write(
-        lse,
-        tensor::EmptyOp::create(b, ArrayRef<int64_t>{1, 1, lanes}, ve.f32()),
-        {zero, zero, zero});
+    Value lseTile =
+        ve.write(lse, tileOf({1, 1, ShapedType::kDynamic}, ve.f32()),
+                 {zero, zero, zero}, /*firstInBounds=*/false);
     return {outTile, lseTile};
   }
 
@@ -378,18 +398,18 @@ struct VectorAttentionToLinalg : public BandedOpPattern<AttentionOp> {
                       PatternRewriter &rewriter) const override {
     Emitter e{b};
     const BandedShape &shape = tiles.getShape();
-    PaddedOperands operands = padOperands(b, op, shape);
-    VectorAttentionLowering lowering(tiles, operands.query, operands.key,
-                                     operands.value);
+    VectorAttentionLowering lowering(tiles, op.getQuery(), op.getKey(),
+                                     op.getValue());
     bool hasLse = op.getOutputs().size() == 2;
     int64_t lanes = shape.tileQ;
+    const BandedValues &v = tiles.getValues();
     Value queryBlocks =
-        e.div(e.dim(operands.query, 2), e.index(lanes));
+        e.div(e.add(v.queryLen, e.index(lanes - 1)), e.index(lanes));
     SmallVector<OpFoldResult> upper = {e.dim(op.getQuery(), 0),
                                        b.getIndexAttr(shape.numQueryHeads),
                                        queryBlocks};
     auto forall = scf::ForallOp::create(
-        b, upper, operands.outputs, std::nullopt,
+        b, upper, op.getOutputs(), std::nullopt,
         [&](OpBuilder &fb, Location loc, ValueRange args) {
           ImplicitLocOpBuilder ib(loc, fb);
           Emitter ie{ib};
@@ -398,14 +418,14 @@ struct VectorAttentionToLinalg : public BandedOpPattern<AttentionOp> {
           Value kvHead = ie.div(head, ie.index(shape.groupSize));
           SmallVector<Value> tilesOut =
               lowering.workItem(ib, b0, head, kvHead, i0, hasLse);
+          Value rows = ie.min(ie.index(lanes), ie.sub(v.queryLen, i0));
           auto inParallel = scf::InParallelOp::create(ib);
           ib.setInsertionPointToStart(inParallel.getBody());
           for (auto [index, tile] : llvm::enumerate(tilesOut)) {
             int64_t rank = cast<RankedTensorType>(tile.getType()).getRank();
             SmallVector<OpFoldResult> offsets = {b0, head, i0};
             SmallVector<OpFoldResult> sizes = {ib.getIndexAttr(1),
-                                               ib.getIndexAttr(1),
-                                               ib.getIndexAttr(lanes)};
+                                               ib.getIndexAttr(1), rows};
             if (rank == 4) {
               offsets.push_back(ib.getIndexAttr(0));
               sizes.push_back(ib.getIndexAttr(shape.valueDim));
@@ -416,8 +436,7 @@ struct VectorAttentionToLinalg : public BandedOpPattern<AttentionOp> {
           }
         });
     forall->setAttr(kWorkItemsAttrName, b.getUnitAttr());
-    rewriter.replaceOp(op, sliceOffPadding(b, forall.getResults(),
-                                           op.getOutputs()));
+    rewriter.replaceOp(op, forall.getResults());
     return success();
   }
 };
@@ -427,9 +446,8 @@ struct VectorAttentionToLinalg : public BandedOpPattern<AttentionOp> {
 void linalg_lowering::populateVectorAttentionPatterns(
     RewritePatternSet &patterns, const SpaToLinalgOptions &options) {
   SpaToLinalgOptions vectorForm = options;
-  // One vector of query rows per work item, square blocks of keys, padded
-  // operands (the static-tile form's geometry).
+  // One vector of query rows per work item, square blocks of keys.
   vectorForm.tileQ = vectorForm.tileK = options.vectorLanes;
-  vectorForm.staticTiles = true;
+  vectorForm.staticTiles = false;
   patterns.add<VectorAttentionToLinalg>(patterns.getContext(), vectorForm);
 }

@@ -109,4 +109,21 @@ def SpaOutlineAttention : Pass<"spa-outline-attention", "::mlir::ModuleOp"> {
   ];
 }
 
+def SpaScheduleWorkItems : Pass<"spa-schedule-work-items"> {
+  let summary = "Give the OpenMP loops of spa's CPU work items a dynamic "
+                "schedule";
+  let description = [{
+    Run after `-convert-scf-to-openmp` in spa-to-llvm-cpu: every `omp.wsloop`
+    without a schedule gets `schedule(dynamic, 1)`. The CPU vector form's
+    work items (batch, head, block of query rows) differ in cost by the
+    band plan (a head of `exclusive_equal` reaching distances near N has
+    keys only for the last query blocks), and OpenMP's default static
+    schedule hands each thread one contiguous range of them: on two threads
+    that ran `exclusive_equal` no faster than one. Taking the next work item
+    as a thread frees up balances them for one atomic per work item.
+    Loops that already carry a schedule are left as they are.
+  }];
+  let dependentDialects = ["::mlir::omp::OpenMPDialect"];
+}
+
 #endif // SPA_DIALECT_SPA_TRANSFORMS_PASSES_TD
