@@ -279,6 +279,36 @@ std::vector<int64_t> describe(const char *data, ArrayRef<int64_t> shape) {
 }
 } // namespace
 
+/// Copies a strided result (strides in elements) into `dest`, row-major
+/// and contiguous: one memcpy when the result is already contiguous (the
+/// usual case), else one per run of contiguous innermost elements.
+static void copyStrided(const char *source, ArrayRef<int64_t> shape,
+                        const int64_t *strides, size_t elementBytes,
+                        char *dest) {
+  int64_t rank = shape.size();
+  int64_t count = 1;
+  for (int64_t extent : shape)
+    count *= extent;
+  if (count == 0)
+    return;
+  // The innermost dims that are laid out contiguously form one run.
+  int64_t run = 1, firstOfRun = rank;
+  while (firstOfRun > 0 && (shape[firstOfRun - 1] == 1 ||
+                            strides[firstOfRun - 1] == run)) {
+    run *= shape[firstOfRun - 1];
+    --firstOfRun;
+  }
+  for (int64_t start = 0; start < count; start += run) {
+    int64_t rest = start / run, position = 0;
+    for (int64_t dim = firstOfRun - 1; dim >= 0; --dim) {
+      position += (rest % shape[dim]) * strides[dim];
+      rest /= shape[dim];
+    }
+    std::memcpy(dest + start * elementBytes, source + position * elementBytes,
+                run * elementBytes);
+  }
+}
+
 bool CpuExecutable::run(ArrayRef<HostBuffer> inputs,
                         std::vector<HostBuffer> &outputs,
                         std::string &error) const {
@@ -341,15 +371,8 @@ bool CpuExecutable::run(ArrayRef<HostBuffer> inputs,
     size_t bytes = elementBytes(sig.kind);
     out.bytes.resize(out.numElements() * bytes);
     const char *aligned = reinterpret_cast<const char *>(w[1]);
-    for (int64_t linear = 0; linear < out.numElements(); ++linear) {
-      int64_t rest = linear, position = w[2];
-      for (int64_t dim = rank - 1; dim >= 0; --dim) {
-        position += (rest % out.shape[dim]) * w[3 + rank + dim];
-        rest /= out.shape[dim];
-      }
-      std::memcpy(out.bytes.data() + linear * bytes, aligned + position * bytes,
-                  bytes);
-    }
+    copyStrided(aligned + w[2] * bytes, out.shape, w + 3 + rank, bytes,
+                out.bytes.data());
     // Results are fresh allocations owned by the caller.
     std::free(reinterpret_cast<void *>(w[0]));
     outputs.push_back(std::move(out));
