@@ -86,15 +86,7 @@ LogicalResult mlir::spa::parseGpuPipelineOptions(StringRef text,
 LogicalResult mlir::spa::parseCpuPipelineOptions(StringRef text,
                                                  CpuPipelineOptions &options,
                                                  std::string &error) {
-  if (failed(parseOptions(text, options, error)))
-    return failure();
-  if (options.threads < 0) {
-    error = "bad value '" + std::to_string(options.threads) +
-            "' for option 'threads': 0 (the OpenMP default), 1 (no OpenMP) "
-            "or a thread count";
-    return failure();
-  }
-  return success();
+  return parseOptions(text, options, error);
 }
 
 /// Tensors to buffers with identity layouts at function boundaries (the
@@ -122,12 +114,12 @@ void mlir::spa::buildCpuPipeline(OpPassManager &pm,
                                  const CpuPipelineOptions &options) {
   int64_t lanes = options.resolvedVectorLanes();
   pm.addPass(createSpaCheckInput());
-  // Plan for the lowering's own tiles (tile_balanced cuts by them; the
-  // vector form's blocks are lanes x lanes).
+  // tile_balanced cuts by tile-q x tile-k: the plan is the same whichever
+  // form (linalg or vector blocks) runs it.
   SpaBalanceBandsOptions balance;
   balance.policy = options.policy;
-  balance.tileQ = lanes > 0 ? lanes : options.tileQ;
-  balance.tileK = lanes > 0 ? lanes : options.tileK;
+  balance.tileQ = options.tileQ;
+  balance.tileK = options.tileK;
   pm.addPass(createSpaBalanceBands(balance));
   pm.addPass(createSpaExpandBandBounds());
   ConvertSpaToLinalgOptions linalg;
@@ -187,7 +179,8 @@ void mlir::spa::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
-  pm.addPass(createConvertOpenMPToLLVMPass());
+  if (options.threads != 1)
+    pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 

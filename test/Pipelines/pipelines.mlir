@@ -1,7 +1,10 @@
 // The registered pipelines are built from passes with typed options: what
 // they run, with which options, and that bad option values end in a located
 // error (never an abort while the pipeline is built).
-// RUN: spa-opt %s --spa-to-llvm-cpu="tile-q=16 tile-k=32 policy=pair_balanced" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=CPU
+// RUN: spa-opt %s --spa-to-llvm-cpu="tile-q=16 tile-k=32 policy=pair_balanced vector-lanes=8 threads=2" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=CPU
+// RUN: spa-opt %s --spa-to-llvm-cpu="vector-lanes=0 threads=1" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=SCALAR
+// RUN: not spa-opt %s --spa-to-llvm-cpu="threads=-1" 2>&1 | FileCheck %s --check-prefix=THREADS
+// RUN: not spa-opt %s --spa-to-llvm-cpu="vector-lanes=12" 2>&1 | FileCheck %s --check-prefix=LANES
 // RUN: spa-opt %s --spa-to-nvvm="warps=8 tile-k=32 mma=mma.sync stages=1 chip=sm_80 format=isa" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=GPU
 // RUN: not spa-opt %s --spa-to-llvm-cpu="tile-q=0" 2>&1 | FileCheck %s --check-prefix=TILEQ
 // RUN: not spa-opt %s --spa-to-nvvm="warps=3" 2>&1 | FileCheck %s --check-prefix=WARPS
@@ -13,11 +16,26 @@
 // The CPU lowering's balance also uses its own tile shape.
 // CPU-NEXT: spa-balance-bands{{{.*}}policy=pair_balanced{{.*}}tile-k=32 tile-q=16},
 // CPU-NEXT: spa-expand-band-bounds,
-// CPU-NEXT: convert-spa-to-linalg{static-tiles=false tile-k=32 tile-q=16},
+// CPU-NEXT: convert-spa-to-linalg{static-tiles=false tile-k=32 tile-q=16 vector-lanes=8},
+// Output tiles written in place, then the work items on OpenMP threads
+// with a dynamic schedule.
+// CPU: eliminate-empty-tensors
 // CPU: one-shot-bufferize{{{.*}}bufferize-function-boundaries=true{{.*}}function-boundary-type-conversion=identity-layout-map
 // CPU: convert-linalg-to-loops,
+// CPU-NEXT: scf-forall-to-parallel,
+// CPU-NEXT: convert-scf-to-openmp{num-threads=2},
+// CPU-NEXT: spa-schedule-work-items,
+// CPU: convert-vector-to-scf{full-unroll=true
 // CPU: arith-expand{include-bf16=true
+// CPU: convert-vector-to-llvm
+// CPU: convert-openmp-to-llvm
 // CPU: reconcile-unrealized-casts
+
+// The scalar linalg form on one thread: no OpenMP at all.
+// SCALAR: convert-spa-to-linalg{static-tiles=false tile-k=64 tile-q=32 vector-lanes=0},
+// SCALAR: convert-linalg-to-loops,
+// SCALAR-NEXT: scf-forall-to-for,
+// SCALAR-NOT: openmp
 
 // The kernel's balance uses its own tile shape (16 rows per warp).
 // GPU: spa-check-input,
@@ -27,6 +45,8 @@
 // GPU: gpu-module-to-binary{{{.*}}format=isa
 // GPU-SAME: opts=
 
+// THREADS: for the --threads option: '-1' value invalid for uint argument!
+// LANES: error: convert-spa-to-linalg: vector-lanes must be 0 or a power of two from 2 to 64, got 12
 // TILEQ: error: spa-balance-bands: tile shape and SM count must be positive, got tile 0x64, 132 SMs
 // WARPS: error: convert-spa-to-gpu: warps must be 1, 2, 4 or 8 and tile-k 16, 32, 64 or 128; got warps = 3, tile-k = 64
 // MMA: for the --mma option: Cannot find option named 'wmma'!

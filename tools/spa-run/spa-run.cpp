@@ -73,7 +73,7 @@ static cl::opt<int64_t> vectorLanes(
     cl::desc("f32 lanes of the vector form (-1: from the host CPU, 0: the "
              "scalar linalg form)"),
     cl::init(-1), cl::cat(spaRunCategory));
-static cl::opt<int64_t> threads(
+static cl::opt<unsigned> threads(
     "num-threads",
     cl::desc("Threads for the work items (0: OpenMP default, 1: none)"),
     cl::init(0), cl::cat(spaRunCategory));
@@ -403,9 +403,6 @@ int main(int argc, char **argv) {
   pipelineOptions.tileK = tileK;
   pipelineOptions.vectorLanes = vectorLanes;
   pipelineOptions.threads = threads;
-  if (threads < 0)
-    fail("--num-threads must be 0 (the OpenMP default), 1 (no OpenMP) or a "
-         "thread count, got " + std::to_string(threads));
   std::string error;
   std::unique_ptr<mlir::spa::CpuExecutable> executable =
       mlir::spa::CpuExecutable::compile(*module, entryName, pipelineOptions,

@@ -47,7 +47,7 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "AVX, else 4), 0 = the scalar linalg form, else a power "
                      "of two from 2 to 64"),
       llvm::cl::init(-1)};
-  PassOptions::Option<int64_t> threads{
+  PassOptions::Option<unsigned> threads{
       *this, "threads",
       llvm::cl::desc("Threads running spa.attention's work items (OpenMP, "
                      "vector form): 0 = the OpenMP runtime's default "

@@ -2,6 +2,12 @@
 // RUN: spa-opt %s -convert-spa-to-linalg -split-input-file -verify-diagnostics
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-linalg="tile-q=0" 2>&1 | FileCheck %s --check-prefix=BADTILE
 // BADTILE: convert-spa-to-linalg: tile sizes must be positive, got tile-q = 0, tile-k = 64
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-linalg="vector-lanes=12" 2>&1 | FileCheck %s --check-prefix=BADLANES
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-linalg="vector-lanes=128" 2>&1 | FileCheck %s --check-prefix=BIGLANES
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-linalg="vector-lanes=-4" 2>&1 | FileCheck %s --check-prefix=NEGLANES
+// BADLANES: convert-spa-to-linalg: vector-lanes must be 0 or a power of two from 2 to 64, got 12
+// BIGLANES: convert-spa-to-linalg: vector-lanes must be 0 or a power of two from 2 to 64, got 128
+// NEGLANES: convert-spa-to-linalg: vector-lanes must be 0 or a power of two from 2 to 64, got -4
 
 func.func @f(%q: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
   // expected-error @+1 {{has an unresolved band policy; run -spa-balance-bands first}}

@@ -194,6 +194,28 @@ def test_matrix(case, spa_tools, tmp_path, record_property):
     assert_close(case, outcomes)
 
 
+# The CPU forms against the same float64 reference: the scalar linalg form
+# (the oracle), the vector form at widths other than the host's, and one
+# thread. Edge cases only: odd N against the block size, GQA, bidirectional
+# anti sides, rows without keys (Nq > Nk), empty heads, dynamic N with
+# Nq = 0, Dv != D, every dtype.
+FORM_CASES = [name for name in (
+    "explicit-gaps-empty-gqa4x2-f32", "explicit-nq-gt-nk-f16-bidir",
+    "pb-f16-bidir-h3-n257-half-tile5x3", "dyn-ee-f32-h8",
+    "dyn-dc-f16-h3-dv32-dynbatch", "tb-bf16-bidir-h3-n64-tile1x1")]
+FORMS = [("scalar", 0, None), ("lanes4", 4, None), ("lanes8-1thread", 8, 1),
+         ("lanes32", 32, None)]
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f[0])
+@pytest.mark.parametrize("name", FORM_CASES)
+def test_cpu_forms(name, form, spa_tools, tmp_path):
+    case = next(c for c in CASES if c.name == name)
+    _, lanes, threads = form
+    case = dataclasses.replace(case, vector_lanes=lanes, threads=threads)
+    assert_close(case, check_case(spa_tools, case, str(tmp_path)))
+
+
 def test_coverage():
     """The default matrix covers every value of every axis."""
     seen = {k: set() for k in ("policy", "dtype", "D", "N", "H", "Nq", "mode",

@@ -87,6 +87,10 @@ class Case:
     scale: Optional[float] = None
     amplitude: float = 1.0    # q and k are amplitude * N(0, 1): large logits
     seed: int = 0
+    # The CPU form (spa-run --vector-lanes / --num-threads); None: the
+    # pipeline's defaults (the vector form at the host's width, threads).
+    vector_lanes: Optional[int] = None
+    threads: Optional[int] = None
 
     @property
     def hkv(self) -> int:
@@ -176,6 +180,10 @@ def run_spa(tools: str, case: Case, workdir: str, nq: int, nk: int, seed: int,
         args.append(f"--input={p}")
     if case.tile is not None:
         args += [f"--tile-q={case.tile[0]}", f"--tile-k={case.tile[1]}"]
+    if case.vector_lanes is not None:
+        args.append(f"--vector-lanes={case.vector_lanes}")
+    if case.threads is not None:
+        args.append(f"--num-threads={case.threads}")
     stdout = run_tool(args)
     m = re.search(r"ran in ([0-9.]+) ms", stdout)
     assert m, f"unexpected spa-run output: {stdout!r}"
