@@ -4,8 +4,9 @@
 For each sequence length, times spa's JIT-compiled CPU function
 (`spa.compile(LayerSpec(...), target="cpu")`, f32) for each policy, and
 PyTorch's `scaled_dot_product_attention(is_causal=True)` on the same inputs,
-at torch's default thread count and at one thread (spa's CPU code is
-single-threaded today, so the one-thread column is the like-for-like one).
+both at the default thread count (torch's; spa: the OpenMP runtime's, all
+cores) and at one thread (spa compiled with `threads=1`), so each column
+pair is like for like.
 Every time is the median wall clock of repeated calls after warm-up calls.
 While at it, spa's output is checked against the independent float64
 reference (test/lib/spa_reference) on a sample of heads.
@@ -97,6 +98,9 @@ def main():
                         help="keep repeating a measurement while under this")
     parser.add_argument("--check-heads", type=int, default=2,
                         help="heads checked against float64 (0: none)")
+    parser.add_argument("--vector-lanes", type=int, default=None,
+                        help="spa-to-llvm-cpu vector-lanes (default: the "
+                        "pipeline's, from the host CPU; 0: scalar form)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--markdown", help="append the table to this file")
@@ -114,6 +118,8 @@ def main():
         options["tile_q"] = args.tile_q
     if args.tile_k:
         options["tile_k"] = args.tile_k
+    if args.vector_lanes is not None:
+        options["vector_lanes"] = args.vector_lanes
     rng = np.random.default_rng(args.seed)
     b, nh, d = args.batch, args.heads, args.head_dim
     rows = []
@@ -144,6 +150,9 @@ def main():
             pairs = pairs_per_batch(table, n) * b
             ms, reps = median_ms(lambda: fn(q, k, v), args.warmup,
                                  args.min_reps, args.budget_s)
+            one = spa.compile(spec, target="cpu", threads=1, **options)
+            ms_1t, _ = median_ms(lambda: one(q, k, v), args.warmup,
+                                 args.min_reps, args.budget_s)
             err = None
             if args.check_heads:
                 out = fn(q, k, v)
@@ -155,11 +164,11 @@ def main():
             row = {
                 "seq_len": n, "policy": policy, "pairs": pairs,
                 "pair_fraction": pairs / dense_pairs,
-                "spa_ms": ms, "spa_calls": reps,
+                "spa_ms": ms, "spa_calls": reps, "spa_1t_ms": ms_1t,
                 "spa_compile_ms": fn.compile_ms,
                 "sdpa_ms": sdpa[default_threads], "sdpa_1t_ms": sdpa[1],
                 "ratio": ms / sdpa[default_threads],
-                "ratio_1t": ms / sdpa[1],
+                "ratio_1t": ms_1t / sdpa[1],
                 "useful_gflops": 4 * d * pairs / (ms * 1e-3) / 1e9,
                 "max_rel_err": err,
                 "target_ratio": TARGETS.get(policy) if n == 2048 else None,
@@ -168,7 +177,7 @@ def main():
             print(f"N={n:5d} spa {policy:16s} {ms:9.2f} ms ({reps} calls), "
                   f"{row['ratio']:.2f}x SDPA, err {err}", flush=True)
 
-    spa_threads = 1  # spa-to-llvm-cpu emits single-threaded code today
+    spa_threads = int(os.environ.get("OMP_NUM_THREADS", 0)) or os.cpu_count()
     meta = {
         "date": datetime.date.today().isoformat(),
         "machine": f"{cpu_name()}, {os.cpu_count()} cores",
@@ -195,14 +204,15 @@ def main():
         f"- command: `PYTHONPATH=build/python_packages:python:test/lib "
         f".venv/bin/{meta['command']}`",
         f"- threads: SDPA at torch's default {default_threads} "
-        f"(`torch.set_num_threads`) and at 1; spa's code is single-threaded",
+        f"(`torch.set_num_threads`) and at 1; spa at the OpenMP default "
+        f"({spa_threads}) and compiled with `threads=1`",
         f"- timer: {meta['timer']}; spa checked against float64 on "
         f"{args.check_heads} heads per layer (max rel. error column)",
         "",
-        f"| N | policy | pairs vs dense | spa ms | SDPA causal ms "
-        f"({default_threads}t) | spa / SDPA | SDPA 1t ms | spa / SDPA 1t | "
-        f"target | max rel. err |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| N | policy | pairs vs dense | spa ms ({spa_threads}t) | SDPA "
+        f"causal ms ({default_threads}t) | spa / SDPA | spa 1t ms | SDPA 1t "
+        f"ms | spa / SDPA 1t | target | max rel. err |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         target = "n/a"
@@ -213,7 +223,8 @@ def main():
         lines.append(
             f"| {r['seq_len']} | {r['policy']} | {r['pair_fraction']:.1%} | "
             f"{r['spa_ms']:.1f} | {r['sdpa_ms']:.1f} | {r['ratio']:.2f}x | "
-            f"{r['sdpa_1t_ms']:.1f} | {r['ratio_1t']:.2f}x | {target} | "
+            f"{r['spa_1t_ms']:.1f} | {r['sdpa_1t_ms']:.1f} | "
+            f"{r['ratio_1t']:.2f}x | {target} | "
             f"{err} |")
     text = "\n".join(lines) + "\n"
     print(text)
@@ -238,6 +249,7 @@ def plot(rows, meta, path):
     series = [(f"SDPA causal ({meta['torch_threads']} threads)", "sdpa_ms",
                None), ("SDPA causal (1 thread)", "sdpa_1t_ms", None)]
     series += [(f"spa {p}", "spa_ms", p) for p in policies]
+    series += [(f"spa {p} (1 thread)", "spa_1t_ms", p) for p in policies]
     fig, ax = plt.subplots(figsize=(8, 4))
     width = 0.8 / len(series)
     for i, (label, key, policy) in enumerate(series):

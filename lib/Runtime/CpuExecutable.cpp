@@ -11,6 +11,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
@@ -179,6 +180,12 @@ CpuExecutable::compileEntries(ModuleOp module, ArrayRef<std::string> entries,
     exe->constraints = dimensionConstraints(fn);
     fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                 UnitAttr::get(module.getContext()));
+    // The arguments are the caller's arrays, borrowed (runViews): the
+    // function must not write into them, so bufferization copies an
+    // argument before updating it in place.
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+      fn.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
+                    BoolAttr::get(module.getContext(), false));
     exes.push_back(std::move(exe));
   }
 
@@ -309,9 +316,9 @@ static void copyStrided(const char *source, ArrayRef<int64_t> shape,
   }
 }
 
-bool CpuExecutable::run(ArrayRef<HostBuffer> inputs,
-                        std::vector<HostBuffer> &outputs,
-                        std::string &error) const {
+bool CpuExecutable::runViews(ArrayRef<BufferView> inputs,
+                             std::vector<ResultBuffer> &outputs,
+                             std::string &error) const {
   if (inputs.size() != args.size()) {
     error = "expected " + std::to_string(args.size()) + " arguments, got " +
             std::to_string(inputs.size());
@@ -321,17 +328,20 @@ bool CpuExecutable::run(ArrayRef<HostBuffer> inputs,
   for (auto [index, input] : llvm::enumerate(inputs)) {
     const BufferSignature &sig = args[index];
     bool shapeOk = input.shape.size() == sig.shape.size();
-    for (size_t d = 0; shapeOk && d < sig.shape.size(); ++d)
+    int64_t count = 1;
+    for (size_t d = 0; shapeOk && d < sig.shape.size(); ++d) {
       shapeOk = ShapedType::isDynamic(sig.shape[d]) ||
                 sig.shape[d] == input.shape[d];
+      count *= input.shape[d];
+    }
     if (input.kind != sig.kind || !shapeOk ||
-        input.bytes.size() !=
-            static_cast<size_t>(input.numElements()) * elementBytes(input.kind)) {
+        input.bytes != static_cast<size_t>(count) * elementBytes(input.kind)) {
       error = "argument #" + std::to_string(index) +
               " does not match the entry function's type";
       return false;
     }
-    descriptors.push_back(describe(input.bytes.data(), input.shape));
+    descriptors.push_back(
+        describe(static_cast<const char *>(input.data), input.shape));
   }
   for (const DimensionConstraint &c : constraints) {
     int64_t a = inputs[c.argA].shape[c.dimA], b = inputs[c.argB].shape[c.dimB];
@@ -365,18 +375,54 @@ bool CpuExecutable::run(ArrayRef<HostBuffer> inputs,
   for (const BufferSignature &sig : results) {
     int64_t rank = sig.shape.size();
     const int64_t *w = &resultStruct[offset];
-    HostBuffer out;
+    ResultBuffer out;
     out.kind = sig.kind;
     out.shape.assign(w + 3, w + 3 + rank);
     size_t bytes = elementBytes(sig.kind);
-    out.bytes.resize(out.numElements() * bytes);
-    const char *aligned = reinterpret_cast<const char *>(w[1]);
-    copyStrided(aligned + w[2] * bytes, out.shape, w + 3 + rank, bytes,
-                out.bytes.data());
-    // Results are fresh allocations owned by the caller.
-    std::free(reinterpret_cast<void *>(w[0]));
+    int64_t count = 1, stride = 1;
+    bool contiguous = true;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      contiguous &= out.shape[d] == 1 || w[3 + rank + d] == stride;
+      stride *= out.shape[d];
+      count *= out.shape[d];
+    }
+    const char *aligned = reinterpret_cast<const char *>(w[1]) + w[2] * bytes;
+    if (contiguous) {
+      // The usual case: the caller takes the function's own allocation.
+      out.allocation = reinterpret_cast<void *>(w[0]);
+      out.data = const_cast<char *>(aligned);
+    } else {
+      out.allocation = std::malloc(std::max<size_t>(count * bytes, 1));
+      out.data = out.allocation;
+      copyStrided(aligned, out.shape, w + 3 + rank, bytes,
+                  static_cast<char *>(out.data));
+      std::free(reinterpret_cast<void *>(w[0]));
+    }
     outputs.push_back(std::move(out));
     offset += 3 + 2 * rank;
+  }
+  return true;
+}
+
+bool CpuExecutable::run(ArrayRef<HostBuffer> inputs,
+                        std::vector<HostBuffer> &outputs,
+                        std::string &error) const {
+  std::vector<BufferView> views;
+  for (const HostBuffer &input : inputs)
+    views.push_back({input.kind, input.shape, input.bytes.data(),
+                     input.bytes.size()});
+  std::vector<ResultBuffer> results;
+  if (!runViews(views, results, error))
+    return false;
+  outputs.clear();
+  for (ResultBuffer &result : results) {
+    HostBuffer out;
+    out.kind = result.kind;
+    out.shape = result.shape;
+    const char *data = static_cast<const char *>(result.data);
+    out.bytes.assign(data, data + out.numElements() * elementBytes(out.kind));
+    std::free(result.allocation);
+    outputs.push_back(std::move(out));
   }
   return true;
 }

@@ -43,8 +43,8 @@ class CpuFunction:
             raw.append(array.view(np.uint16) if dtype.itemsize == 2 else array)
         outputs = []
         for kind, shape, data in self._native.run(raw):
-            outputs.append(np.frombuffer(data, dtype=_NUMPY_DTYPES[kind])
-                           .reshape(shape).copy())
+            # A view of the result's own memory (the uint8 array owns it).
+            outputs.append(data.view(_NUMPY_DTYPES[kind]).reshape(shape))
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 

@@ -565,37 +565,52 @@ NB_MODULE(_spa_native, m) {
           "run",
           [](const mlir::spa::CpuExecutable &exe,
              std::vector<nb::ndarray<nb::c_contig, nb::device::cpu>> arrays) {
-            std::vector<mlir::spa::HostBuffer> inputs;
+            // Borrowed: the arrays stay alive (held by the caller) for the
+            // whole call.
+            std::vector<mlir::spa::BufferView> inputs;
             for (auto [index, array] : llvm::enumerate(arrays)) {
               if (index >= exe.getArguments().size())
                 break;
-              mlir::spa::HostBuffer buffer;
-              buffer.kind = exe.getArguments()[index].kind;
+              mlir::spa::BufferView view;
+              view.kind = exe.getArguments()[index].kind;
               for (size_t d = 0; d < array.ndim(); ++d)
-                buffer.shape.push_back(array.shape(d));
-              const char *data = static_cast<const char *>(array.data());
-              buffer.bytes.assign(data, data + array.nbytes());
-              inputs.push_back(std::move(buffer));
+                view.shape.push_back(array.shape(d));
+              view.data = array.data();
+              view.bytes = array.nbytes();
+              inputs.push_back(std::move(view));
             }
-            std::vector<mlir::spa::HostBuffer> outputs;
+            std::vector<mlir::spa::ResultBuffer> outputs;
             std::string error;
             bool ok;
             {
               nb::gil_scoped_release release;
-              ok = exe.run(inputs, outputs, error);
+              ok = exe.runViews(inputs, outputs, error);
             }
             if (!ok)
               throw std::invalid_argument(error);
+            // Each result's bytes as a uint8 array that owns the function's
+            // allocation (freed with the array): no copy.
             nb::list results;
-            for (const mlir::spa::HostBuffer &out : outputs)
-              results.append(nb::make_tuple(
-                  kindName(out.kind), nb::tuple(nb::cast(out.shape)),
-                  nb::bytes(out.bytes.data(), out.bytes.size())));
+            for (mlir::spa::ResultBuffer &out : outputs) {
+              size_t count = mlir::spa::elementBytes(out.kind);
+              for (int64_t extent : out.shape)
+                count *= extent;
+              nb::capsule owner(out.allocation,
+                                [](void *p) noexcept { std::free(p); });
+              size_t shape[1] = {count};
+              nb::ndarray<nb::numpy, uint8_t, nb::ndim<1>> bytes(
+                  out.data, 1, shape, owner);
+              results.append(nb::make_tuple(kindName(out.kind),
+                                            nb::tuple(nb::cast(out.shape)),
+                                            bytes));
+            }
             return results;
           },
           "arrays"_a,
           "Runs the entry function on C-contiguous arrays whose raw bytes "
-          "are in the argument element types (f16/bf16 as 16-bit words).");
+          "are in the argument element types (f16/bf16 as 16-bit words); "
+          "returns (kind, shape, uint8 array of the result's bytes) per "
+          "result, the arrays owning the results' memory.");
 
   m.def(
       "policy_names",

@@ -40,6 +40,23 @@ struct HostBuffer {
   int64_t numElements() const;
 };
 
+/// A borrowed argument: C-contiguous row-major data of `bytes` bytes.
+struct BufferView {
+  ElementKind kind = ElementKind::F32;
+  std::vector<int64_t> shape;
+  const void *data = nullptr;
+  size_t bytes = 0;
+};
+
+/// A result the caller owns: C-contiguous row-major `data` inside the
+/// malloc'd `allocation`, which the caller frees with std::free.
+struct ResultBuffer {
+  ElementKind kind = ElementKind::F32;
+  std::vector<int64_t> shape;
+  void *allocation = nullptr;
+  void *data = nullptr;
+};
+
 /// Expected element kind and shape (kDynamic for dynamic dims) of an
 /// argument or result.
 struct BufferSignature {
@@ -110,6 +127,11 @@ public:
   /// returns the results (copied out and freed), or sets `error`.
   bool run(ArrayRef<HostBuffer> inputs, std::vector<HostBuffer> &outputs,
            std::string &error) const;
+  /// The same on borrowed inputs, without copies: the results are the
+  /// function's own allocations (copied only where not contiguous), owned
+  /// by the caller.
+  bool runViews(ArrayRef<BufferView> inputs, std::vector<ResultBuffer> &outputs,
+                std::string &error) const;
 
 private:
   CpuExecutable() = default;

@@ -144,3 +144,43 @@ def test_cuda_check_with_torch_tensors():
     q = torch.zeros(1, 2, 8, 16, dtype=torch.bfloat16)
     with pytest.raises(ValueError, match="got one on cpu"):
         check_tensors("k", "inputs", [q], SPECS[:1], "cuda:0")
+
+
+# --- CPU calls borrow their arguments and hand over their results -----------
+
+WRITES_ITS_ARGUMENT = """
+func.func @main(%q: tensor<1x2x20x16xf32>, %k: tensor<1x2x45x16xf32>,
+                %v: tensor<1x2x45x16xf32>) -> tensor<1x2x20x16xf32> {
+  %q2 = arith.addf %q, %q : tensor<1x2x20x16xf32>
+  %e = tensor.empty() : tensor<1x2x20x16xf32>
+  %o = spa.attention bands(#spa.bands<bidirectional, [0:4], [4:30]>)
+      ins(%q2, %k, %v : tensor<1x2x20x16xf32>, tensor<1x2x45x16xf32>,
+          tensor<1x2x45x16xf32>)
+      outs(%e : tensor<1x2x20x16xf32>) -> tensor<1x2x20x16xf32>
+  return %o : tensor<1x2x20x16xf32>
+}
+"""
+
+
+@pytest.mark.parametrize("options", [{}, {"vector_lanes": 0, "threads": 1}],
+                         ids=["vector", "scalar"])
+def test_cpu_call_leaves_its_arguments_alone(options):
+    """The arrays are passed without a copy: a function whose tensor code
+    updates an argument in place (here q + q, bufferized in place unless the
+    argument is read-only) must not write into the caller's array, and
+    calling it again gives the same result."""
+    fn = spa.compile(WRITES_ITS_ARGUMENT, target="cpu", entry="main",
+                     **options)
+    rng = np.random.default_rng(7)
+    q, k, v = (rng.standard_normal(s).astype(np.float32)
+               for s in ((1, 2, 20, 16), (1, 2, 45, 16), (1, 2, 45, 16)))
+    saved = [x.copy() for x in (q, k, v)]
+    first = fn(q, k, v)
+    for x, before in zip((q, k, v), saved):
+        assert np.array_equal(x, before)
+    second = fn(q, k, v)
+    assert np.array_equal(first, second)
+    # The result owns its memory: writable, and independent of the next call.
+    assert first.flags.writeable
+    first[...] = 0
+    assert np.array_equal(fn(q, k, v), second)
