@@ -10,6 +10,7 @@ Without PyTorch it says so and exits 0 (the baseline is optional).
 bench/cpu_bench.py is the full benchmark (several lengths and policies).
 """
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -63,7 +64,9 @@ def main():
     sdpa_ms = median_ms(sdpa, args.repeat)
     print(f"q {tuple(shapes[0])}, k/v {tuple(shapes[1])}, f32, median of "
           f"{args.repeat} calls after a warm-up, one process")
-    spa_label = "spa, spa-to-llvm-cpu (1 thread)"
+    # spa's work items run on the OpenMP runtime's default thread count.
+    spa_threads = os.environ.get("OMP_NUM_THREADS") or os.cpu_count()
+    spa_label = f"spa, spa-to-llvm-cpu ({spa_threads} threads)"
     sdpa_label = (f"PyTorch {torch.__version__} SDPA is_causal=True "
                   f"({torch.get_num_threads()} threads)")
     width = max(len(spa_label), len(sdpa_label))

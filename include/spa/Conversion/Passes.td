@@ -47,8 +47,9 @@ def ConvertSpaToLinalg : Pass<"convert-spa-to-linalg"> {
     table is an i64 constant in both forms.
 
     With `vector-lanes=L` every `spa.attention` takes the CPU vector form:
-    the work items (block of L query rows, from the last one down so the
-    heaviest come first under causal bands; batch; head) form one
+    the work items (batch, head, block of L query rows, a head's blocks
+    from the last one down so its heaviest come first under causal bands)
+    form one
     `scf.forall` marked `spa.work_items` (the pipeline runs it on threads);
     each visits the same key blocks (L keys) as the band walk above, with the
     scores of a block as L vectors of L lanes (key rows, query lanes), built

@@ -405,19 +405,22 @@ struct VectorAttentionToLinalg : public BandedOpPattern<AttentionOp> {
     const BandedValues &v = tiles.getValues();
     Value queryBlocks =
         e.div(e.add(v.queryLen, e.index(lanes - 1)), e.index(lanes));
-    // Heaviest first, so the dynamic schedule's last work items are small:
-    // query blocks outermost and from the last one down (under causal
-    // bands a later block reaches at least as many keys), then batch and
-    // head.
-    SmallVector<OpFoldResult> upper = {queryBlocks, e.dim(op.getQuery(), 0),
-                                       b.getIndexAttr(shape.numQueryHeads)};
+    // (batch, head, query block) with a head's blocks from the last one
+    // down: under causal bands a later block reaches at least as many keys,
+    // so each head's heaviest items come first and the dynamic schedule
+    // ends on small ones; consecutive items share a head's keys and values
+    // in cache (blocks outermost measured 2x slower on one thread at
+    // N = 2048: every item a different head).
+    SmallVector<OpFoldResult> upper = {e.dim(op.getQuery(), 0),
+                                       b.getIndexAttr(shape.numQueryHeads),
+                                       queryBlocks};
     auto forall = scf::ForallOp::create(
         b, upper, op.getOutputs(), std::nullopt,
         [&](OpBuilder &fb, Location loc, ValueRange args) {
           ImplicitLocOpBuilder ib(loc, fb);
           Emitter ie{ib};
-          Value b0 = args[1], head = args[2];
-          Value block = ie.sub(ie.sub(queryBlocks, ie.index(1)), args[0]);
+          Value b0 = args[0], head = args[1];
+          Value block = ie.sub(ie.sub(queryBlocks, ie.index(1)), args[2]);
           Value i0 = ie.mul(block, ie.index(lanes));
           Value kvHead = ie.div(head, ie.index(shape.groupSize));
           SmallVector<Value> tilesOut =

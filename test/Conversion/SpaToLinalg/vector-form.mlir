@@ -14,9 +14,9 @@
 // CHECK-LABEL: func.func @layer
 // No padded copies of the inputs.
 // CHECK-NOT: tensor.pad
-// Work items (ceil(100 / 4) query blocks from the last down, batch,
-// head): the heaviest first under causal bands.
-// CHECK: scf.forall (%[[I:.*]], %[[B:.*]], %[[H:.*]]) in (%{{.*}}, %{{.*}}, 2) shared_outs
+// Work items (batch, head, ceil(100 / 4) query blocks, taken from the last
+// block down: a head's heaviest first under causal bands).
+// CHECK: scf.forall (%[[B:.*]], %[[H:.*]], %[[I:.*]]) in (%{{.*}}, 2, %{{.*}}) shared_outs
 // Query rows past Nq read as zeros; scaled and transposed once per item.
 // CHECK: vector.transfer_read %{{.*}} {in_bounds = [false, true]} : tensor<1x2x100x32xbf16>, vector<4x32xbf16>
 // CHECK: vector.transpose %{{.*}}, [1, 0] : vector<4x32xf32> to vector<32x4xf32>
