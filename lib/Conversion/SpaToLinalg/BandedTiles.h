@@ -180,24 +180,6 @@ struct BandedOpPattern : public OpRewritePattern<OpTy> {
   SpaToLinalgOptions options;
 };
 
-/// The sizes of `shaped` (static as attributes, dynamic by tensor.dim).
-SmallVector<OpFoldResult> sizesOf(ImplicitLocOpBuilder &b, Value shaped);
-
-/// The static-tile and vector forms' operands: query padded to whole query
-/// tiles, key and value by one key tile (a tile may start at any key of its
-/// range), and destinations of the padded query length.
-struct PaddedOperands {
-  Value query, key, value;
-  SmallVector<Value> outputs;
-};
-PaddedOperands padOperands(ImplicitLocOpBuilder &b, AttentionOp op,
-                           const BandedShape &shape);
-
-/// `padded` results cut back to the sizes of the op's `outputs` (drops the
-/// padded query rows).
-SmallVector<Value> sliceOffPadding(ImplicitLocOpBuilder &b, ValueRange padded,
-                                   ValueRange outputs);
-
 /// Marks the `scf.forall` of the vector form's work items (the pass
 /// approximates the math inside it; tests find the loop by it).
 constexpr StringLiteral kWorkItemsAttrName = "spa.work_items";

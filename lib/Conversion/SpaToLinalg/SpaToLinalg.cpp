@@ -331,6 +331,84 @@ private:
   Value query, key, value;
 };
 
+/// The sizes of `shaped` (static as attributes, dynamic by tensor.dim).
+static SmallVector<OpFoldResult> sizesOf(ImplicitLocOpBuilder &b,
+                                         Value shaped) {
+  SmallVector<OpFoldResult> sizes;
+  auto type = cast<RankedTensorType>(shaped.getType());
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    sizes.push_back(type.isDynamicDim(d)
+                        ? OpFoldResult(tensor::DimOp::create(b, shaped, d))
+                        : OpFoldResult(b.getIndexAttr(type.getDimSize(d))));
+  return sizes;
+}
+
+/// `source` with `extra` zero rows appended along dim 2 (the sequence).
+static Value padSequence(ImplicitLocOpBuilder &b, Value source,
+                         OpFoldResult extra) {
+  auto type = cast<RankedTensorType>(source.getType());
+  SmallVector<OpFoldResult> low(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> high = low;
+  high[2] = extra;
+  Value zero = arith::ConstantOp::create(
+      b, b.getZeroAttr(type.getElementType()));
+  return tensor::PadOp::create(b, Type(), source, low, high, zero);
+}
+
+/// The static-tile form's operands: query padded to whole query tiles,
+/// key and value by one key tile (a tile may start at any key of its
+/// range), and destinations of the padded query length.
+struct PaddedOperands {
+  Value query, key, value;
+  SmallVector<Value> outputs;
+};
+
+static PaddedOperands padOperands(ImplicitLocOpBuilder &b, AttentionOp op,
+                                  const BandedShape &shape) {
+  Emitter e{b};
+  auto queryType = cast<RankedTensorType>(op.getQuery().getType());
+  OpFoldResult queryPad;
+  if (queryType.isDynamicDim(2)) {
+    Value nq = e.dim(op.getQuery(), 2);
+    Value tq = e.index(shape.tileQ);
+    Value whole = e.mul(e.div(e.add(nq, e.index(shape.tileQ - 1)), tq), tq);
+    queryPad = e.sub(whole, nq);
+  } else {
+    int64_t nq = queryType.getDimSize(2);
+    queryPad = b.getIndexAttr(llvm::divideCeil(nq, shape.tileQ) * shape.tileQ -
+                              nq);
+  }
+  PaddedOperands padded;
+  padded.query = padSequence(b, op.getQuery(), queryPad);
+  padded.key = padSequence(b, op.getKey(), b.getIndexAttr(shape.tileK));
+  padded.value = padSequence(b, op.getValue(), b.getIndexAttr(shape.tileK));
+  OpFoldResult paddedLen =
+      sizesOf(b, padded.query)[2];
+  for (Value out : op.getOutputs()) {
+    SmallVector<OpFoldResult> sizes = sizesOf(b, out);
+    sizes[2] = paddedLen;
+    padded.outputs.push_back(tensor::EmptyOp::create(
+        b, sizes, cast<ShapedType>(out.getType()).getElementType()));
+  }
+  return padded;
+}
+
+/// `padded` results cut back to the sizes of the op's `outputs` (drops the
+/// padded query rows).
+static SmallVector<Value> sliceOffPadding(ImplicitLocOpBuilder &b,
+                                          ValueRange padded,
+                                          ValueRange outputs) {
+  SmallVector<Value> results;
+  for (auto [result, out] : llvm::zip(padded, outputs)) {
+    auto type = cast<RankedTensorType>(out.getType());
+    SmallVector<OpFoldResult> zeros(type.getRank(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> ones(type.getRank(), b.getIndexAttr(1));
+    results.push_back(tensor::ExtractSliceOp::create(b, type, result, zeros,
+                                                     sizesOf(b, out), ones));
+  }
+  return results;
+}
+
 struct AttentionToLinalg : public BandedOpPattern<AttentionOp> {
   using BandedOpPattern::BandedOpPattern;
 
