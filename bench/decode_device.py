@@ -17,6 +17,10 @@ Here (MLIR):
         prepare --out .device/decode
 On the GPU machine (carry .device/decode):
     PYTHONPATH=python python3 bench/decode_device.py run --dir .device/decode --out $OUT
+
+`prepare --variants default,w1,w2k128,...` also compiles each shape with
+other kernel options (w<warps>, k<tile-k>, s<stages>); the run times every
+variant and the baselines once per shape.
 """
 
 import argparse
@@ -38,21 +42,38 @@ SHAPES = [
 ]
 
 
+def variant_options(variant: str) -> dict:
+    """'default' -> {}; 'w1k128s2' -> warps=1, tile_k=128, stages=2."""
+    if variant == "default":
+        return {}
+    import re
+    keys = {"w": "warps", "k": "tile_k", "s": "stages"}
+    parts = re.findall(r"([wks])(\d+)", variant)
+    if not parts or "".join(a + b for a, b in parts) != variant:
+        raise SystemExit(f"bad variant '{variant}': use default or "
+                         f"w<warps>k<tile-k>s<stages> parts")
+    return {keys[a]: int(b) for a, b in parts}
+
+
 def prepare(args):
     import spa
     os.makedirs(args.out, exist_ok=True)
     layers = []
-    for name, b, h, hk, nk, nq, d, policy in SHAPES:
+    for (shape, b, h, hk, nk, nq, d, policy), variant in (
+            (s, v) for s in SHAPES for v in args.variants.split(",")):
+        name = shape if variant == "default" else f"{shape}_{variant}"
         spec = spa.LayerSpec(batch=b, heads=h, kv_heads=hk, seq_len=nk,
                              query_len=nq, head_dim=d, value_dim=d,
                              dtype="bf16", policy=policy, mode="causal",
-                             name=name)
-        art = spa.compile(spec, target="cuda:sm_90a")
+                             name=shape)
+        art = spa.compile(spec, target="cuda:sm_90a",
+                          **variant_options(variant))
         art.save(os.path.join(args.out, name))
         plan = spa.bands.plan(policy, nk, h, mode="causal", query_len=nq)
         # The kernel must use exactly this table.
         assert art.kernel["bands"] == plan.to_attr(), name
-        layers.append(dict(name=name, batch=b, heads=h, kv_heads=hk,
+        layers.append(dict(name=name, shape=shape, variant=variant,
+                           batch=b, heads=h, kv_heads=hk,
                            seq_len=nk, query_len=nq, head_dim=d,
                            value_dim=d, policy=policy, mode="causal",
                            grid=art.kernel["grid"],
@@ -96,6 +117,7 @@ def run(args):
     copy_gbs = 2 * src.numel() * 2 / copy_ms / 1e6
     del src, dst
     rows = []
+    baselines = {}  # shape -> (flex ms, dense SDPA ms), timed once
     gen = torch.Generator(device="cuda").manual_seed(0)
     for layer in manifest["layers"]:
         b, h, hk = layer["batch"], layer["heads"], layer["kv_heads"]
@@ -118,13 +140,18 @@ def run(args):
         err = ((out.double() - ref).abs().max() /
                (1 + ref.abs().max())).item()
         spa_ms = bench_ms(lambda: fwd(q, k, v)).median
-        flex = Flex(layer)
-        flex_ms = bench_ms(lambda: flex(q, k, v)).median
-        sdpa_ms = bench_ms(lambda: F.scaled_dot_product_attention(
-            q, k, v, enable_gqa=True)).median
+        shape = layer.get("shape", layer["name"])
+        if shape not in baselines:
+            flex = Flex(layer)
+            baselines[shape] = (
+                bench_ms(lambda: flex(q, k, v)).median,
+                bench_ms(lambda: F.scaled_dot_product_attention(
+                    q, k, v, enable_gqa=True)).median)
+        flex_ms, sdpa_ms = baselines[shape]
         keys = reached_keys(layer)
         floor_bytes = keys * (d + d) * 2
-        row = dict(layer=layer["name"], err=err, ok=err < 2e-2,
+        row = dict(layer=layer["name"], variant=layer.get("variant"),
+                   grid=layer["grid"], err=err, ok=err < 2e-2,
                    spa_ms=spa_ms, flex_ms=flex_ms, sdpa_dense_ms=sdpa_ms,
                    reached_kv_bytes=floor_bytes,
                    spa_gbs=floor_bytes / spa_ms / 1e6,
@@ -145,6 +172,8 @@ def main():
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("prepare")
     p.add_argument("--out", required=True)
+    p.add_argument("--variants", default="default",
+                   help="comma-separated kernel option sets per shape")
     r = sub.add_parser("run")
     r.add_argument("--dir", required=True)
     r.add_argument("--out", required=True)
