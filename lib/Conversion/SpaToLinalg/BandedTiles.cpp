@@ -220,21 +220,25 @@ Value BandedTiles::rowSlice(ImplicitLocOpBuilder &b, Value source, Value b0,
       unitStrides);
 }
 
+Value linalg_lowering::pairInBand(ImplicitLocOpBuilder &b, Value position,
+                                  Value key, Value lo, Value hi, int side,
+                                  Value keyEnd) {
+  using P = arith::CmpIPredicate;
+  Emitter e{b};
+  Value distance = side > 0 ? e.sub(position, key) : e.sub(key, position);
+  Value inBand =
+      e.andi(e.cmp(P::sge, distance, lo), e.cmp(P::slt, distance, hi));
+  return keyEnd ? e.andi(inBand, e.cmp(P::slt, key, keyEnd)) : inBand;
+}
+
 Value BandedTiles::admissible(ImplicitLocOpBuilder &body, Value firstPos,
                               Value j0, Value lo, Value hi, int side,
                               Value keyEnd) const {
-  using P = arith::CmpIPredicate;
   Emitter be{body};
   Value i = linalg::IndexOp::create(body, 0);
   Value j = linalg::IndexOp::create(body, 1);
-  // Causal side d = p - j; anti side d = j - p.
-  Value key = be.add(j0, j);
-  Value distance = be.sub(be.add(firstPos, i), key);
-  if (side < 0)
-    distance = be.sub(be.index(0), distance);
-  Value inBand =
-      be.andi(be.cmp(P::sge, distance, lo), be.cmp(P::slt, distance, hi));
-  return keyEnd ? be.andi(inBand, be.cmp(P::slt, key, keyEnd)) : inBand;
+  return pairInBand(body, be.add(firstPos, i), be.add(j0, j), lo, hi, side,
+                    keyEnd);
 }
 
 /// Interval `slot` of `head`, clamped to the distances that exist: bounds
@@ -254,11 +258,14 @@ std::pair<Value, Value> BandedTiles::interval(ImplicitLocOpBuilder &b,
 }
 
 Value BandedTiles::rowsWithKeys(ImplicitLocOpBuilder &b, OpFoldResult rows,
-                                Value firstPos, Value head) const {
+                                Value firstPos, Value head,
+                                Type elementType) const {
   LinalgBuilder lb{b};
+  if (!elementType)
+    elementType = b.getI1Type();
   return lb
       .generic(
-          {}, {lb.empty({rows}, b.getI1Type())}, {lb.map(1, {0})}, {kPar},
+          {}, {lb.empty({rows}, elementType)}, {lb.map(1, {0})}, {kPar},
           [&](OpBuilder &nb, Location loc, ValueRange) {
             ImplicitLocOpBuilder body(loc, nb);
             Emitter e{body};
@@ -285,7 +292,10 @@ Value BandedTiles::rowsWithKeys(ImplicitLocOpBuilder &b, OpFoldResult rows,
                   }
                   scf::YieldOp::create(ib, any);
                 });
-            yield(nb, loc, slots.getResult(0));
+            Value found = slots.getResult(0);
+            if (found.getType() != elementType)
+              found = arith::ExtUIOp::create(body, elementType, found);
+            yield(nb, loc, found);
           })
       .getResult(0);
 }

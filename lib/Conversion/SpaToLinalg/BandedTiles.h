@@ -141,9 +141,11 @@ public:
 
   /// Whether each of the tile's rows has an admissible key (from the band
   /// geometry, not from the softmax sum: a row whose scores are all -inf or
-  /// NaN still has keys and must not come out as a no-key row).
+  /// NaN still has keys and must not come out as a no-key row), as a
+  /// [rows] tensor of `elementType`: i1, or i8 (0 / 1) for code that reads
+  /// it as a vector (a vector of i1 loads packed bits).
   Value rowsWithKeys(ImplicitLocOpBuilder &b, OpFoldResult rows,
-                     Value firstPos, Value head) const;
+                     Value firstPos, Value head, Type elementType = {}) const;
 
 private:
   std::pair<Value, Value> interval(ImplicitLocOpBuilder &b, Value head,
@@ -152,6 +154,14 @@ private:
   BandedShape shape;
   BandedValues v;
 };
+
+/// The per-pair band test, elementwise: whether key `key` lies at a
+/// distance in [lo, hi) from position `position` on `side` (causal side
+/// d = p - j, anti side d = j - p) and, where `keyEnd` is given,
+/// key < keyEnd. All operands are index scalars, or all index vectors of
+/// one shape.
+Value pairInBand(ImplicitLocOpBuilder &b, Value position, Value key, Value lo,
+                 Value hi, int side, Value keyEnd = {});
 
 /// What every banded op's linalg pattern starts with: tensor semantics and
 /// a resolved band policy (else no match; the pass diagnoses both before

@@ -506,9 +506,8 @@ struct ConvertSpaToLinalgPass
       return success();
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) {
-          return name == "exp" || name == math::ExpOp::getOperationName();
-        });
+        patterns,
+        [](StringRef name) { return name == math::ExpOp::getOperationName(); });
     return applyOpPatternsGreedily(exps, std::move(patterns));
   }
 };

@@ -101,14 +101,14 @@ public:
       : tiles(tiles), shape(tiles.getShape()), v(tiles.getValues()),
         lanes(shape.tileQ), query(query), key(key), value(value) {}
 
-  /// Work item (b0, head, rows [i0, i0 + L)): returns the output tile
-  /// [1, 1, L, Dv] in the element type and, with `withLse`, the
-  /// log-sum-exp tile [1, 1, L] in f32.
+  /// Work item (b0, head, rows [i0, i0 + realRows), realRows <= L):
+  /// returns the output tile [1, 1, realRows, Dv] in the element type and,
+  /// with `withLse`, the log-sum-exp tile [1, 1, realRows] in f32.
   SmallVector<Value> workItem(ImplicitLocOpBuilder &b, Value b0, Value head,
-                              Value kvHead, Value i0, bool withLse) const {
+                              Value kvHead, Value i0, Value realRows,
+                              bool withLse) const {
     Emitter e{b};
     VectorEmitter ve{b, lanes};
-    Value realRows = e.min(e.index(lanes), e.sub(v.queryLen, i0));
     Value firstPos = e.add(i0, v.positionOffset);
     Value lastPos = e.sub(e.add(firstPos, realRows), e.index(1));
 
@@ -144,25 +144,12 @@ public:
                           lastPos, lo, hi, side, keyState);
         });
     // Read as bytes: a vector of i1 loads packed bits, not i1 elements.
-    LinalgBuilder lb{b};
-    Value bytes = lb.generic(
-                        {tiles.rowsWithKeys(b, b.getIndexAttr(lanes), firstPos,
-                                            head)},
-                        {lb.empty({b.getIndexAttr(lanes)}, b.getI8Type())},
-                        {lb.map(1, {0}), lb.map(1, {0})}, {kPar},
-                        [](OpBuilder &nb, Location loc, ValueRange args) {
-                          yield(nb, loc,
-                                arith::ExtUIOp::create(nb, loc, nb.getI8Type(),
-                                                       args[0])
-                                    .getResult());
-                        })
-                      .getResult(0);
+    auto byteRow = VectorType::get({lanes}, b.getI8Type());
+    Value bytes = tiles.rowsWithKeys(b, b.getIndexAttr(lanes), firstPos, head,
+                                     b.getI8Type());
     Value hasKeys = arith::CmpIOp::create(
-        b, arith::CmpIPredicate::ne,
-        ve.read(VectorType::get({lanes}, b.getI8Type()), bytes, {zero}),
-        arith::ConstantOp::create(
-            b, DenseElementsAttr::get(VectorType::get({lanes}, b.getI8Type()),
-                                      b.getI8IntegerAttr(0).getValue())));
+        b, arith::CmpIPredicate::ne, ve.read(byteRow, bytes, {zero}),
+        arith::ConstantOp::create(b, b.getZeroAttr(byteRow)));
     return finalize(b, final, hasKeys, realRows, withLse);
   }
 
@@ -199,10 +186,9 @@ private:
   /// per key; separate values, not one 2-D vector, so nothing is ever
   /// reassembled element by element).
   SmallVector<Value> scores(ImplicitLocOpBuilder &b, Value qtBuffer, Value b0,
-                            Value kvHead, Value j0) const {
+                            Value kvHead, ArrayRef<Value> rowsOfKeys) const {
     Emitter e{b};
     VectorEmitter ve{b, lanes};
-    SmallVector<Value> rowsOfKeys = keyRows(b, j0);
     SmallVector<Value> init(lanes, ve.splatF32(ve.row(), 0.0));
     auto loop = scf::ForOp::create(
         b, e.index(0), e.index(shape.headDim), e.index(1), init,
@@ -226,28 +212,20 @@ private:
   SmallVector<Value> mask(ImplicitLocOpBuilder &b, ArrayRef<Value> st,
                           Value firstPos, Value j0, Value end, Value lo,
                           Value hi, int side) const {
-    using P = arith::CmpIPredicate;
     Emitter e{b};
     VectorEmitter ve{b, lanes};
     auto indexRow = VectorType::get({lanes}, b.getIndexType());
     Value positions = arith::AddIOp::create(
         b, ve.splat(indexRow, firstPos), vector::StepOp::create(b, indexRow));
     Value loRow = ve.splat(indexRow, lo), hiRow = ve.splat(indexRow, hi);
+    Value endRow = ve.splat(indexRow, end);
     Value negInf =
         ve.splatF32(ve.row(), -std::numeric_limits<double>::infinity());
     SmallVector<Value> masked;
     for (int64_t j = 0; j < lanes; ++j) {
-      Value keyIndex = e.add(j0, e.index(j));
-      Value keyRow = ve.splat(indexRow, keyIndex);
-      // Causal side d = p - j; anti side d = j - p.
-      Value distance = side > 0 ? arith::SubIOp::create(b, positions, keyRow)
-                                : arith::SubIOp::create(b, keyRow, positions);
-      Value inBand = arith::AndIOp::create(
-          b, arith::CmpIOp::create(b, P::sge, distance, loRow),
-          arith::CmpIOp::create(b, P::slt, distance, hiRow));
-      Value inRange = ve.splat(VectorType::get({lanes}, b.getI1Type()),
-                               e.cmp(P::slt, keyIndex, end));
-      Value keep = arith::AndIOp::create(b, inBand, inRange);
+      Value keyRow = ve.splat(indexRow, e.add(j0, e.index(j)));
+      Value keep =
+          pairInBand(b, positions, keyRow, loRow, hiRow, side, endRow);
       masked.push_back(arith::SelectOp::create(b, keep, st[j], negInf));
     }
     return masked;
@@ -261,7 +239,8 @@ private:
                               Value hi, int side, ValueRange state) const {
     Emitter e{b};
     VectorEmitter ve{b, lanes};
-    SmallVector<Value> st = scores(b, qtBuffer, b0, kvHead, j0);
+    SmallVector<Value> rowsOfKeys = keyRows(b, j0);
+    SmallVector<Value> st = scores(b, qtBuffer, b0, kvHead, rowsOfKeys);
     Value lastKey = e.add(j0, e.index(lanes - 1));
     Value interior = e.andi(
         BandGeometry{e, firstPos, lastPos, v.keyLen}.tileInside(j0, lastKey,
@@ -297,7 +276,8 @@ private:
       rowSum = arith::AddFOp::create(b, rowSum, pt.back());
     }
     Value newSum = vector::FMAOp::create(b, alpha, l, rowSum);
-    Value newAcc = accumulateValues(b, accT, alpha, pt, b0, kvHead, j0);
+    Value newAcc =
+        accumulateValues(b, accT, alpha, pt, b0, kvHead, rowsOfKeys);
     return {newMax, newSum, newAcc};
   }
 
@@ -305,13 +285,12 @@ private:
   /// rows of AccT at a time.
   Value accumulateValues(ImplicitLocOpBuilder &b, Value accT, Value alpha,
                          ArrayRef<Value> pt, Value b0, Value kvHead,
-                         Value j0) const {
+                         ArrayRef<Value> rowsOfKeys) const {
     Emitter e{b};
     // The largest power of two up to kValueRowsPerBlock dividing Dv.
     int64_t block = kValueRowsPerBlock;
     while (shape.valueDim % block)
       block /= 2;
-    SmallVector<Value> rowsOfKeys = keyRows(b, j0);
     auto loop = scf::ForOp::create(
         b, e.index(0), e.index(shape.valueDim), e.index(block),
         ValueRange{accT},
@@ -423,9 +402,9 @@ struct VectorAttentionToLinalg : public BandedOpPattern<AttentionOp> {
           Value block = ie.sub(ie.sub(queryBlocks, ie.index(1)), args[2]);
           Value i0 = ie.mul(block, ie.index(lanes));
           Value kvHead = ie.div(head, ie.index(shape.groupSize));
-          SmallVector<Value> tilesOut =
-              lowering.workItem(ib, b0, head, kvHead, i0, hasLse);
           Value rows = ie.min(ie.index(lanes), ie.sub(v.queryLen, i0));
+          SmallVector<Value> tilesOut =
+              lowering.workItem(ib, b0, head, kvHead, i0, rows, hasLse);
           auto inParallel = scf::InParallelOp::create(ib);
           ib.setInsertionPointToStart(inParallel.getBody());
           for (auto [index, tile] : llvm::enumerate(tilesOut)) {
