@@ -145,6 +145,9 @@ void mlir::spa::buildCpuPipeline(OpPassManager &pm,
       bufferization::createBufferLoopHoistingPass());
   bufferization::buildBufferDeallocationPipeline(
       pm, bufferization::BufferDeallocationPipelineOptions());
+  // The clones deallocation makes (a returned argument or a value not owned
+  // where it is returned) -> memref.alloc + memref.copy.
+  pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createConvertLinalgToLoopsPass());
   // The vector form's work items: OpenMP threads, or a plain loop nest.
   if (options.threads == 1) {

@@ -12,6 +12,8 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
@@ -286,25 +288,37 @@ std::vector<int64_t> describe(const char *data, ArrayRef<int64_t> shape) {
 }
 } // namespace
 
+namespace {
+/// The innermost dims of a strided layout (strides in elements) that lie
+/// contiguously: `elements` of them in a row, from dim `firstDim` on. The
+/// whole layout is contiguous when firstDim == 0.
+struct ContiguousRun {
+  int64_t elements = 1, firstDim;
+};
+} // namespace
+
+static ContiguousRun contiguousRun(ArrayRef<int64_t> shape,
+                                   const int64_t *strides) {
+  ContiguousRun run{1, static_cast<int64_t>(shape.size())};
+  while (run.firstDim > 0 && (shape[run.firstDim - 1] == 1 ||
+                              strides[run.firstDim - 1] == run.elements)) {
+    run.elements *= shape[run.firstDim - 1];
+    --run.firstDim;
+  }
+  return run;
+}
+
 /// Copies a strided result (strides in elements) into `dest`, row-major
-/// and contiguous: one memcpy when the result is already contiguous (the
-/// usual case), else one per run of contiguous innermost elements.
+/// and contiguous, one memcpy per run of contiguous innermost elements.
 static void copyStrided(const char *source, ArrayRef<int64_t> shape,
                         const int64_t *strides, size_t elementBytes,
                         char *dest) {
-  int64_t rank = shape.size();
   int64_t count = 1;
   for (int64_t extent : shape)
     count *= extent;
   if (count == 0)
     return;
-  // The innermost dims that are laid out contiguously form one run.
-  int64_t run = 1, firstOfRun = rank;
-  while (firstOfRun > 0 && (shape[firstOfRun - 1] == 1 ||
-                            strides[firstOfRun - 1] == run)) {
-    run *= shape[firstOfRun - 1];
-    --firstOfRun;
-  }
+  auto [run, firstOfRun] = contiguousRun(shape, strides);
   for (int64_t start = 0; start < count; start += run) {
     int64_t rest = start / run, position = 0;
     for (int64_t dim = firstOfRun - 1; dim >= 0; --dim) {
@@ -371,6 +385,12 @@ bool CpuExecutable::runViews(ArrayRef<BufferView> inputs,
     return false;
   }
   outputs.clear();
+  // A value returned twice comes back as two descriptors of one
+  // allocation: the first contiguous result takes the allocation over, the
+  // others get copies, and an allocation no result took is freed once,
+  // after every copy out of it is made.
+  llvm::SmallPtrSet<void *, 4> handedOver;
+  llvm::SetVector<void *> copiedFrom;
   size_t offset = 0;
   for (const BufferSignature &sig : results) {
     int64_t rank = sig.shape.size();
@@ -379,28 +399,29 @@ bool CpuExecutable::runViews(ArrayRef<BufferView> inputs,
     out.kind = sig.kind;
     out.shape.assign(w + 3, w + 3 + rank);
     size_t bytes = elementBytes(sig.kind);
-    int64_t count = 1, stride = 1;
-    bool contiguous = true;
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      contiguous &= out.shape[d] == 1 || w[3 + rank + d] == stride;
-      stride *= out.shape[d];
-      count *= out.shape[d];
-    }
+    int64_t count = 1;
+    for (int64_t extent : out.shape)
+      count *= extent;
+    void *allocation = reinterpret_cast<void *>(w[0]);
     const char *aligned = reinterpret_cast<const char *>(w[1]) + w[2] * bytes;
-    if (contiguous) {
+    if (contiguousRun(out.shape, w + 3 + rank).firstDim == 0 &&
+        handedOver.insert(allocation).second) {
       // The usual case: the caller takes the function's own allocation.
-      out.allocation = reinterpret_cast<void *>(w[0]);
+      out.allocation = allocation;
       out.data = const_cast<char *>(aligned);
     } else {
       out.allocation = std::malloc(std::max<size_t>(count * bytes, 1));
       out.data = out.allocation;
       copyStrided(aligned, out.shape, w + 3 + rank, bytes,
                   static_cast<char *>(out.data));
-      std::free(reinterpret_cast<void *>(w[0]));
+      copiedFrom.insert(allocation);
     }
     outputs.push_back(std::move(out));
     offset += 3 + 2 * rank;
   }
+  for (void *allocation : copiedFrom)
+    if (!handedOver.contains(allocation))
+      std::free(allocation);
   return true;
 }
 

@@ -21,7 +21,9 @@
 // with a dynamic schedule.
 // CPU: eliminate-empty-tensors
 // CPU: one-shot-bufferize{{{.*}}bufferize-function-boundaries=true{{.*}}function-boundary-type-conversion=identity-layout-map
-// CPU: convert-linalg-to-loops,
+// The clones deallocation makes become allocations and copies.
+// CPU: convert-bufferization-to-memref
+// CPU-NEXT: convert-linalg-to-loops,
 // CPU-NEXT: scf-forall-to-parallel,
 // CPU-NEXT: convert-scf-to-openmp{num-threads=2},
 // CPU-NEXT: spa-schedule-work-items,

@@ -184,3 +184,41 @@ def test_cpu_call_leaves_its_arguments_alone(options):
     assert first.flags.writeable
     first[...] = 0
     assert np.array_equal(fn(q, k, v), second)
+
+
+RETURNS_TWICE_AND_ITS_ARGUMENT = """
+func.func @main(%q: tensor<1x1x8x4xf32>)
+    -> (tensor<1x1x8x4xf32>, tensor<1x1x8x4xf32>, tensor<1x1x8x4xf32>) {
+  %e = tensor.empty() : tensor<1x1x8x4xf32>
+  %o = spa.attention bands(#spa.band_policy<causal, dense_causal>)
+      ins(%q, %q, %q : tensor<1x1x8x4xf32>, tensor<1x1x8x4xf32>,
+          tensor<1x1x8x4xf32>)
+      outs(%e : tensor<1x1x8x4xf32>) -> tensor<1x1x8x4xf32>
+  return %o, %o, %q
+      : tensor<1x1x8x4xf32>, tensor<1x1x8x4xf32>, tensor<1x1x8x4xf32>
+}
+"""
+
+
+def test_cpu_results_sharing_memory_come_back_separately():
+    """One value returned twice is one allocation behind two results, and a
+    returned argument is the caller's own array: each result must still own
+    its memory (no double free when both are released, no alias of the
+    caller's array). The returned argument also has to compile: the clone
+    deallocation makes for it is lowered."""
+    fn = spa.compile(RETURNS_TWICE_AND_ITS_ARGUMENT, target="cpu",
+                     entry="main")
+    q = np.random.default_rng(3).standard_normal((1, 1, 8, 4)).astype(
+        np.float32)
+    saved = q.copy()
+    for _ in range(3):
+        first, second, same_q = fn(q)
+        assert np.array_equal(first, second)
+        assert np.array_equal(same_q, q)
+        pointers = {a.ctypes.data for a in (first, second, same_q, q)}
+        assert len(pointers) == 4
+        first[...] = 1
+        same_q[...] = 2
+        assert not np.array_equal(first, second)
+        assert np.array_equal(q, saved)
+        del first, second, same_q
