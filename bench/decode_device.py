@@ -19,8 +19,9 @@ On the GPU machine (carry .device/decode):
     PYTHONPATH=python python3 bench/decode_device.py run --dir .device/decode --out $OUT
 
 `prepare --variants default,w1,w2k128,...` also compiles each shape with
-other kernel options (w<warps>, k<tile-k>, s<stages>); the run times every
-variant and the baselines once per shape.
+other kernel options (w<warps>, k<tile-k>, s<stages>; a final c, or "c"
+alone, compiles with tma=False: every thread's cp.async instead of TMA
+tile loads); the run times every variant and the baselines once per shape.
 """
 
 import argparse
@@ -43,7 +44,10 @@ SHAPES = [
 
 
 def variant_options(variant: str) -> dict:
-    """'default' -> {}; 'w1k128s2' -> warps=1, tile_k=128, stages=2."""
+    """'default' -> {}; 'w1k128s2' -> warps=1, tile_k=128, stages=2;
+    'c' -> tma=False; 'w4s3c' -> warps=4, stages=3, tma=False."""
+    if variant.endswith("c"):  # a final c: tma=False (cp.async tiles)
+        return dict(variant_options(variant[:-1] or "default"), tma=False)
     if variant == "default":
         return {}
     import re

@@ -6,7 +6,8 @@
 // pass (`spa-opt --spa-to-llvm-cpu --dump-pass-pipeline` lists them).
 //
 // `spa-to-nvvm`: balance bands for the kernel's tile shape, bufferize,
-// generate the tensor-core kernel, then upstream's NVVM lowering and
+// generate the tensor-core kernel, then upstream's NVVM lowering (spelled
+// out, with -spa-tensor-map-params after the kernels' lowering) and
 // gpu-module-to-binary.
 //
 // Bad option values are rejected by the passes themselves with a located
@@ -23,6 +24,7 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -42,6 +44,7 @@ ConvertSpaToGPUOptions GpuPipelineOptions::kernelOptions() const {
   kernel.stages = stages;
   kernel.chip = chip;
   kernel.deterministic = deterministic;
+  kernel.tma = tma;
   return kernel;
 }
 
@@ -203,16 +206,49 @@ void mlir::spa::buildGpuKernelPipeline(OpPassManager &pm,
 
 void mlir::spa::buildGpuBinaryPipeline(OpPassManager &pm,
                                        const GpuPipelineOptions &options) {
-  // Bare pointers: the kernel's shapes are static, and the launcher then
-  // passes one device pointer per buffer.
-  gpu::GPUToNVVMPipelineOptions nvvm;
-  nvvm.cubinChip = options.chip.getValue();
-  nvvm.cubinFeatures = options.features.getValue();
-  nvvm.cubinFormat = options.format.getValue();
-  nvvm.optLevel = 3;
-  nvvm.kernelUseBarePtrCallConv = true;
-  nvvm.hostUseBarePtrCallConv = true;
-  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+  // Upstream's gpu-lower-to-nvvm-pipeline (buildLowerToNVVMPassPipeline in
+  // MLIR 22), spelled out so that -spa-tensor-map-params runs between the
+  // kernels' NVVM lowering and their translation to a binary. Bare
+  // pointers: the kernel's shapes are static, and the launcher then passes
+  // one device pointer per buffer.
+  pm.addPass(createConvertNVGPUToNVVMPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertNVVMToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip.getValue();
+  target.features = options.features.getValue();
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createArithToLLVMConversionPass());
+  ConvertIndexToLLVMPassOptions index;
+  index.indexBitwidth = 64;
+  pm.addPass(createConvertIndexToLLVMPass(index));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  ConvertGpuOpsToNVVMOpsOptions kernels;
+  kernels.useBarePtrCallConv = true;
+  kernels.indexBitwidth = 64;
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(kernels));
+  pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCSEPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createSpaTensorMapParams());
+  GpuToLLVMConversionPassOptions host;
+  host.hostBarePtrCallConv = true;
+  host.kernelBarePtrCallConv = true;
+  pm.addPass(createGpuToLLVMConversionPass(host));
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format.getValue();
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void mlir::spa::registerSpaPipelines() {

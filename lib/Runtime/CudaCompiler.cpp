@@ -145,7 +145,7 @@ bool mlir::spa::compileCudaArtifact(ModuleOp module,
     return false;
 
   llvm::json::Object root;
-  root["format"] = "spa-cuda-artifact-1";
+  root["format"] = "spa-cuda-artifact-2";
   root["chip"] = options.chip.getValue();
   root["abi"] = "bare-pointers";
   root["kernels"] = std::move(kernels);

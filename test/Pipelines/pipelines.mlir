@@ -43,8 +43,14 @@
 // GPU: spa-check-input,
 // GPU-NEXT: spa-balance-bands{{{.*}}tile-k=32 tile-q=128},
 // GPU-NEXT: one-shot-bufferize
-// GPU-NEXT: convert-spa-to-gpu{chip=sm_80 deterministic=true mma=mma.sync stages=1 tile-k=32 warps=8},
-// GPU: gpu-module-to-binary{{{.*}}format=isa
+// GPU-NEXT: convert-spa-to-gpu{chip=sm_80 deterministic=true mma=mma.sync stages=1 tile-k=32 tma=true warps=8},
+// Upstream's NVVM lowering, with tensor-map parameters marked after the
+// kernels' conversion.
+// GPU: convert-gpu-to-nvvm{{{.*}}use-bare-ptr-memref-call-conv=true}
+// GPU: spa-tensor-map-params
+// GPU-NEXT: ),
+// GPU-NEXT: gpu-to-llvm{{{.*}}use-bare-pointers-for-host=true use-bare-pointers-for-kernels=true}
+// GPU-NEXT: gpu-module-to-binary{{{.*}}format=isa
 // GPU-SAME: opts=
 
 // THREADS: for the --threads option: '-1' value invalid for uint argument!

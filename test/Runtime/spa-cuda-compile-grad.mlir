@@ -15,6 +15,7 @@
 // TOOL: wrote {{.*}} (cubin {{[0-9]+}} bytes)
 // ELF: 177   E   L   F
 
+// JSON: "format": "spa-cuda-artifact-2",
 // JSON: "kernels": [
 // JSON: "mma": "wgmma",
 // JSON: "name": "spa_attention_0",
@@ -47,12 +48,42 @@
 // JSON: "kind": "output",
 // JSON-NEXT: "name": "value_grad",
 // JSON: "name": "work",
+// The tensor maps of the own tiles (K, V: 64-row boxes) and the stream
+// tiles (Q, dO: 64-row boxes), [D, N, H, B] with byte strides.
+// JSON: "box": [
+// JSON-NEXT: 64,
+// JSON-NEXT: 64,
+// JSON-NEXT: 1,
+// JSON-NEXT: 1
+// JSON-NEXT: ],
+// JSON-NEXT: "dims": [
+// JSON-NEXT: 64,
+// JSON-NEXT: 300,
+// JSON-NEXT: 2,
+// JSON-NEXT: 1
+// JSON-NEXT: ],
+// JSON-NEXT: "dtype": "bf16",
+// JSON: "kind": "tensor_map",
+// JSON-NEXT: "l2_promotion_bytes": 128,
+// JSON-NEXT: "name": "key_map",
+// JSON-NEXT: "of": "key",
+// JSON-NEXT: "oob_fill": "zero",
+// JSON-NEXT: "strides_bytes": [
+// JSON-NEXT: 128,
+// JSON-NEXT: 38400,
+// JSON-NEXT: 76800
+// JSON-NEXT: ],
+// JSON-NEXT: "swizzle_bytes": 128
+// JSON: "name": "value_map",
+// JSON: "name": "query_map",
+// JSON: "name": "output_grad_map",
 // JSON: "mma": "wgmma",
 // JSON: "name": "spa_attention_grad_1_dkdv",
 // JSON-NEXT: "op": 1,
 // JSON-NEXT: "role": "dkdv",
-// (64 + 2 x 64) rows x (64 + 64) x 2 bytes: swizzled, two stream stages.
-// JSON-NEXT: "shared_bytes": 49152,
+// (64 + 2 x 64) rows x (64 + 64) x 2 bytes: swizzled, two stream stages;
+// then three 8-byte mbarriers of the TMA loads.
+// JSON-NEXT: "shared_bytes": 49176,
 // JSON: "kind": "output",
 // JSON-NEXT: "name": "query_grad",
 // JSON: "name": "spa_attention_grad_1_dq",
@@ -63,6 +94,8 @@
 // PTX90: wgmma.mma_async
 // PTX90: .entry spa_attention_grad_1_preprocess
 // PTX90: .entry spa_attention_grad_1_dkdv
+// PTX90: .param .align 64 .b8 spa_attention_grad_1_dkdv_param_{{[0-9]+}}[128]
+// PTX90: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
 // PTX90: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}p, 1, 1, 1;
 // PTX90: .entry spa_attention_grad_1_dq
 // PTX80: .target sm_80

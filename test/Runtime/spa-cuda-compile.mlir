@@ -1,5 +1,5 @@
 // spa-cuda-compile writes the artifact spa.runtime.cuda loads without MLIR:
-// the cubin, its PTX and launch.json (format spa-cuda-artifact-1, the
+// the cubin, its PTX and launch.json (format spa-cuda-artifact-2, the
 // launch contract of every kernel). Options are spa-to-nvvm's.
 // REQUIRES: ptxas
 // RUN: rm -rf %t && spa-cuda-compile %s -o %t --warps=8 --mma=wgmma --stages=1 | FileCheck %s --check-prefix=TOOL
@@ -17,7 +17,7 @@
 
 // JSON: "abi": "bare-pointers",
 // JSON: "chip": "sm_90a",
-// JSON: "format": "spa-cuda-artifact-1",
+// JSON: "format": "spa-cuda-artifact-2",
 // JSON: "kernels": [
 // JSON: "args": [
 // JSON: "dtype": "bf16",
@@ -43,11 +43,12 @@
 // JSON-NEXT: 256,
 // JSON: "grid": [
 // JSON-NEXT: 8,
-// Q 16 KiB + K 8 KiB + V 8 KiB, all dynamic.
-// JSON: "kernel_shared_bytes": 32768,
+// Q 16 KiB + K 8 KiB + V 8 KiB, then three 8-byte TMA barriers, all
+// dynamic.
+// JSON: "kernel_shared_bytes": 32792,
 // JSON: "mma": "wgmma",
 // JSON: "name": "spa_attention_0",
-// JSON: "shared_bytes": 32768,
+// JSON: "shared_bytes": 32792,
 // JSON: "tile": [
 // JSON-NEXT: 128,
 // JSON-NEXT: 64

@@ -154,7 +154,13 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "Gradient ops: true runs dQ in its own kernel (every element "
            "written once, bitwise reproducible); false adds each tile's dQ "
            "to an f32 scratch by atomics from the dK/dV kernel (wgmma "
-           "backward only; faster, not bitwise reproducible)">
+           "backward only; faster, not bitwise reproducible)">,
+    Option<"tma", "tma", "bool", /*default=*/"true",
+           "wgmma kernels (forward and backward): load the Q/K/V (own and "
+           "stream) tiles with TMA (cp.async.bulk.tensor on mbarriers, one "
+           "thread issuing) from tensor maps the launcher encodes per call, "
+           "where the buffers' layouts allow; false keeps every thread's "
+           "cp.async">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -166,6 +172,35 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     "::mlir::nvgpu::NVGPUDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"
+  ];
+}
+
+def SpaTensorMapParams : Pass<"spa-tensor-map-params",
+                              "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Make tensor-map kernel parameters 128-byte grid constants";
+  let description = [{
+    Runs after `convert-gpu-to-nvvm`. A kernel generated with TMA loads
+    lists its tensor-map parameters (type `!llvm.ptr`) in the function
+    attribute `spa.tensor_map_args` (argument indices); upstream's lowering
+    keeps function attributes but drops non-LLVM argument attributes, so the
+    marking travels this way. Each listed argument becomes
+    `{llvm.byval = !llvm.array<128 x i8>, llvm.align = 64 : i64,
+    nvvm.grid_constant}`: NVPTX then declares it `.param .align 64 .b8 [128]`
+    and takes its generic address with `cvta.param` instead of copying it to
+    local memory, which is what `cp.async.bulk.tensor` needs. The attribute
+    is removed.
+
+    Example: `llvm.func @k(%m: !llvm.ptr, ...) attributes {nvvm.kernel,
+    spa.tensor_map_args = array<i32: 0>}` becomes `llvm.func @k(%m:
+    !llvm.ptr {llvm.align = 64 : i64, llvm.byval = !llvm.array<128 x i8>,
+    nvvm.grid_constant}, ...)`.
+
+    A listed index past the arguments, or an argument that is not an
+    `!llvm.ptr`, or a function that is not an `nvvm.kernel`, is an error.
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::NVVM::NVVMDialect"
   ];
 }
 

@@ -94,6 +94,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Gradient ops: false adds dQ by f32 atomics from the "
                      "dK/dV kernel (wgmma only; not bitwise reproducible)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> tma{
+      *this, "tma",
+      llvm::cl::desc("wgmma kernels (forward and backward): tiles by TMA "
+                     "from tensor maps encoded per call (false: cp.async)"),
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu.binary payload: bin (cubin), isa (PTX), fatbin"),

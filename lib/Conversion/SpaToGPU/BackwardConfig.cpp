@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "BackwardConfig.h"
+#include "TensorMaps.h"
 
 #include "spa/Dialect/Spa/IR/PlanInterop.h"
 #include "spa/Planning/GradWorkList.h"
@@ -179,8 +180,20 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
                             "must be 64 or 128, got ")
              << cfg.tileK << "; use deterministic = true for other tiles";
     grad.atomicQuery = true;
-    grad.dqPieceColumns = dqPieceColumns(grad);
   }
+  // TMA loads where every tile's source can be described by a map (the
+  // layouts of strided views may not be); otherwise cp.async, silently:
+  // both load the same bytes.
+  grad.tensorMaps =
+      options.tma && cfg.wgmma &&
+      llvm::all_of(ValueRange{op.getQuery(), op.getKey(), op.getValue(),
+                              op.getOutputGrad()},
+                   [&](Value buffer) {
+                     return succeeded(describeTileMap(
+                         "", "", cast<MemRefType>(buffer.getType()), 64));
+                   });
+  if (grad.atomicQuery)
+    grad.dqPieceColumns = dqPieceColumns(grad);
   if (failed(checkGradSizes(op, grad)))
     return failure();
   grad.scale = op.getEffectiveScale();

@@ -81,9 +81,27 @@ struct BackwardConfig {
     return (base.queryLen + kDqBlockRows - 1) / kDqBlockRows +
            streamRows() / kDqBlockRows;
   }
-  /// The mainloop's tiles, then the atomic dQ's dS^T tile.
-  int64_t sharedBytes() const {
+  /// tma (wgmma only): the own and stream tiles arrive by TMA copies from
+  /// tensor maps the launcher encodes per call (TensorMaps.h), issued by
+  /// one thread and completing on mbarriers, instead of every thread's
+  /// cp.async. Set where the option asks for it and every buffer's layout
+  /// can be described by a map.
+  bool tensorMaps = false;
+  /// The mbarriers of the TMA loads: the own tiles' and one per stream
+  /// stage, 8 bytes each, after every tile.
+  static constexpr int64_t kOwnBarrier = 0;
+  static constexpr int64_t kStreamBarriers = 1;
+  int64_t barrierSharedBytes() const {
+    return tensorMaps ? 8 * (1 + kWgmmaStreamStages) : 0;
+  }
+  int64_t barrierOffset() const {
     return mainloopSharedBytes() + atomicQuerySharedBytes();
+  }
+  /// The mainloop's tiles, then the atomic dQ's dS^T tile, then the TMA
+  /// barriers.
+  int64_t sharedBytes() const {
+    return mainloopSharedBytes() + atomicQuerySharedBytes() +
+           barrierSharedBytes();
   }
   /// Own tiles (width D, Dv), then stream tiles (width D, Dv), 2-byte
   /// elements; padded rows (mma.sync) or swizzled and unpadded (wgmma).

@@ -67,6 +67,7 @@ public:
       k.queryGradAccum = args[next++];
     k.bounds = args[next];
     k.work = args[next + 1];
+    bindTensorMaps(k, args);
     emitBody(b);
     gpu::ReturnOp::create(b);
     return func;

@@ -11,8 +11,8 @@
 //
 //   BackwardMainloopSm80.cpp  ldmatrix + mma.sync m16n8k16 (f16/bf16),
 //                             synchronous 16-byte copies into padded tiles
-//   BackwardMainloopSm90.cpp  wgmma (sm_90a): swizzled tiles, cp.async into
-//                             a two-stage ring of stream tiles
+//   BackwardMainloopSm90.cpp  wgmma (sm_90a): swizzled tiles, cp.async or
+//                             TMA into a two-stage ring of stream tiles
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,7 +39,24 @@ struct BackwardContext : KernelContext {
   Value outGrad, delta, queryGrad, keyGrad, valueGrad;
   /// deterministic = false: the f32 dQ accumulator [B, Hq, Nq, D].
   Value queryGradAccum;
+  /// grad.tensorMaps: the grid-constant tensor maps of the own tiles' and
+  /// the stream tiles' sources (first: width D, second: width Dv), the
+  /// kernel's last four arguments (bindTensorMaps).
+  Value ownMaps[2], streamMaps[2];
 };
+
+/// grad.tensorMaps: takes the maps from the last four kernel arguments, in
+/// the order SpaGradToGPU.cpp appends them (own first, own second, stream
+/// first, stream second).
+inline void bindTensorMaps(BackwardContext &k, ValueRange args) {
+  if (!k.grad.tensorMaps)
+    return;
+  ValueRange maps = args.take_back(4);
+  k.ownMaps[0] = maps[0];
+  k.ownMaps[1] = maps[1];
+  k.streamMaps[0] = maps[2];
+  k.streamMaps[1] = maps[3];
+}
 
 class BackwardMainloop {
 public:

@@ -8,8 +8,14 @@
 //   own V|dO  [Dv / 64][ownRows][64]
 //   stream    [2][D / 64][streamRows][64] and [2][Dv / 64][streamRows][64]
 //
-// Stream tiles arrive by cp.async (zero-fill past N) in a two-stage ring per
-// interval and side: tile t + 1 is copied while tile t is multiplied.
+// Stream tiles arrive in a two-stage ring per interval and side: tile t + 1
+// is copied while tile t is multiplied. The copies are every thread's
+// cp.async (zero-fill past N), or, with grad.tensorMaps, TMA copies issued
+// by thread 0 from the launcher's tensor maps (zeros past N as well) that
+// complete on mbarriers: one for the own tiles, one per stream buffer.
+// The TMA ring runs on across intervals and sides (a work item's c-th
+// stream tile lands in buffer c % 2 and completes its barrier's phase
+// c / 2), so each barrier is initialised once per block.
 //
 //   own x stream^T (S^T = K Q^T, dP^T = V dO^T; S = Q K^T, dP = dO V^T):
 //     both operands K-major from shared memory, m64n{streamRows}k16.
@@ -25,11 +31,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AsyncBarriers.h"
 #include "BackwardMainloop.h"
 #include "KernelSkeleton.h"
+#include "TensorMaps.h"
 #include "TileCopies.h"
 #include "Wgmma.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -79,10 +88,26 @@ public:
           b, descriptor(b, own[w], grad.ownRows()), rowsOffset);
       streamDesc[w] = descriptor(b, stream[w], grad.streamRows());
     }
+    if (grad.tensorMaps) {
+      // A thread-private scalar (promoted to a register by LLVM): the
+      // stream tiles this work item has taken so far.
+      tilesTaken = memref::AllocaOp::create(
+          b, MemRefType::get({}, b.getI32Type()));
+      memref::StoreOp::create(
+          b, arith::ConstantIntOp::create(b, b.getI32Type(), 0), tilesTaken);
+      ownBarrier = sharedBarrier(
+          b, whole, grad.barrierOffset() + 8 * BackwardConfig::kOwnBarrier);
+      for (int64_t s = 0; s < kStages; ++s)
+        streamBarrier[s] = sharedBarrier(
+            b, whole,
+            grad.barrierOffset() + 8 * (BackwardConfig::kStreamBarriers + s));
+    }
   }
 
   void loadOwn(ImplicitLocOpBuilder &b, Value first, Value second, Value head,
                Value row0, int64_t limit) override {
+    if (grad.tensorMaps)
+      return loadOwnByMaps(b, head, row0);
     copySwizzled(b, k, first, head, row0, grad.ownRows(), limit, cfg.headDim,
                  own[0]);
     copySwizzled(b, k, second, head, row0, grad.ownRows(), limit,
@@ -91,32 +116,52 @@ public:
     waitForCopies(b, 0);
   }
 
-  /// The first tile of the range into buffer 0, once every warp is done
-  /// with the previous range's tiles (either buffer).
+  /// The first tile of the range into buffer 0 (cp.async) or into the
+  /// ring's next buffer (TMA), once every warp is done with the previous
+  /// tiles (either buffer).
   void beginStream(ImplicitLocOpBuilder &b, Value first, Value second,
                    Value head, Value begin, Value end, int64_t limit) override {
     GpuArith e{b};
     rangeBegin = begin;
     rangeEnd = end;
     gpu::BarrierOp::create(b);
+    Value buffer = e.index(0);
+    if (grad.tensorMaps)
+      buffer = e.rem(e.toIndex(memref::LoadOp::create(b, tilesTaken)),
+                     e.index(kStages));
     prefetch(b, e.cmp(P::slt, begin, end), first, second, head, begin, limit,
-             e.index(0));
+             buffer);
   }
 
-  /// Tile t = (row0 - begin) / streamRows is in buffer t % 2. The copy of
-  /// tile t + 1 into the other buffer starts once every warp is done with
-  /// tile t - 1 there; then tile t's group is waited for (one group, tile
-  /// t + 1's, may stay in flight; an empty group past the range's end).
+  /// cp.async: tile t = (row0 - begin) / streamRows of the range is in
+  /// buffer t % 2. TMA: the work item's c-th stream tile (c counts across
+  /// ranges, tilesTaken) is in buffer c % 2, whose mbarrier completes its
+  /// phase c / 2 then; a range starts where the previous one stopped, so
+  /// the barriers are initialised once. Either way the copy of the next
+  /// tile into the other buffer starts once every warp is done with the
+  /// tile before there, then this tile is waited for (cp.async: one group,
+  /// the next tile's, may stay in flight; an empty group past the range's
+  /// end).
   void loadStream(ImplicitLocOpBuilder &b, Value first, Value second,
                   Value head, Value row0, int64_t limit) override {
     GpuArith e{b};
-    Value t = e.div(e.sub(row0, rangeBegin), e.index(grad.streamRows()));
+    Value t = grad.tensorMaps
+                  ? e.toIndex(memref::LoadOp::create(b, tilesTaken))
+                  : e.div(e.sub(row0, rangeBegin), e.index(grad.streamRows()));
     stage = e.rem(t, e.index(kStages));
     Value next = e.add(row0, e.index(grad.streamRows()));
     gpu::BarrierOp::create(b);
     prefetch(b, e.cmp(P::slt, next, rangeEnd), first, second, head, next,
              limit, e.rem(e.add(t, e.index(1)), e.index(kStages)));
-    waitForCopies(b, 1);
+    if (!grad.tensorMaps)
+      return waitForCopies(b, 1);
+    Value parity = arith::IndexCastOp::create(
+        b, b.getI32Type(), e.rem(e.div(t, e.index(kStages)), e.index(2)));
+    waitBarrier(b, barrierAt(b, streamBarrier[0], stage), parity);
+    memref::StoreOp::create(
+        b,
+        arith::IndexCastOp::create(b, b.getI32Type(), e.add(t, e.index(1))),
+        tilesTaken);
   }
 
   SmallVector<Value> ownTimesStreamT(ImplicitLocOpBuilder &b,
@@ -183,6 +228,8 @@ private:
   void prefetch(ImplicitLocOpBuilder &b, Value enabled, Value first,
                 Value second, Value head, Value row0, int64_t limit,
                 Value buffer) {
+    if (grad.tensorMaps)
+      return prefetchByMaps(b, enabled, head, row0, buffer);
     scf::IfOp::create(b, enabled, [&](OpBuilder &nb, Location l) {
       ImplicitLocOpBuilder ib(l, nb);
       copySwizzled(ib, k, first, head, row0, grad.streamRows(), limit,
@@ -192,6 +239,53 @@ private:
       scf::YieldOp::create(ib);
     });
     NVVM::CpAsyncCommitGroupOp::create(b);
+  }
+
+  /// TMA: thread 0 initialises the barriers (the kernel's first use of
+  /// them), announces the own tiles' bytes and issues their copies; every
+  /// thread waits for phase 0 after a block barrier that orders the
+  /// initialisation before the waits.
+  void loadOwnByMaps(ImplicitLocOpBuilder &b, Value head, Value row0) {
+    onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
+      for (int w = 0; w < 2; ++w)
+        prefetchTensorMap(ib, k.ownMaps[w]);
+      for (int w = 0; w < 2; ++w)
+        prefetchTensorMap(ib, k.streamMaps[w]);
+      initBarrier(ib, ownBarrier, 1);
+      for (Value barrier : streamBarrier)
+        initBarrier(ib, barrier, 1);
+      fenceBarrierInit(ib);
+      arriveExpectingBytes(ib, ownBarrier,
+                           grad.ownRows() * (cfg.headDim + cfg.valueDim) * 2);
+      loadTileByMap(ib, k.ownMaps[0], own[0], Value(), ownBarrier,
+                    k.batchIdx, head, row0, grad.ownRows(), cfg.headDim);
+      loadTileByMap(ib, k.ownMaps[1], own[1], Value(), ownBarrier,
+                    k.batchIdx, head, row0, grad.ownRows(), cfg.valueDim);
+    });
+    gpu::BarrierOp::create(b);
+    waitBarrier(b, ownBarrier,
+                arith::ConstantIntOp::create(b, b.getI32Type(), 0));
+  }
+
+  /// TMA: the stream tiles at `row0` into buffer `buffer` when `enabled`
+  /// (nothing otherwise: no arrival, so the phase counts stay per tile).
+  void prefetchByMaps(ImplicitLocOpBuilder &b, Value enabled, Value head,
+                      Value row0, Value buffer) {
+    onFirstThread(
+        b, k,
+        [&](ImplicitLocOpBuilder &ib) {
+          Value barrier = barrierAt(ib, streamBarrier[0], buffer);
+          arriveExpectingBytes(ib, barrier,
+                               grad.streamRows() *
+                                   (cfg.headDim + cfg.valueDim) * 2);
+          loadTileByMap(ib, k.streamMaps[0], stream[0], buffer, barrier,
+                        k.batchIdx, head, row0, grad.streamRows(),
+                        cfg.headDim);
+          loadTileByMap(ib, k.streamMaps[1], stream[1], buffer, barrier,
+                        k.batchIdx, head, row0, grad.streamRows(),
+                        cfg.valueDim);
+        },
+        enabled);
   }
 
   /// Descriptor of stream tile `w` in the current tile's buffer.
@@ -207,6 +301,9 @@ private:
   Value ownDesc[2], streamDesc[2]; ///< i64 descriptors (this warpgroup's rows)
   Value rangeBegin, rangeEnd;    ///< the current interval and side's tiles
   Value stage;                   ///< buffer of the current stream tile
+  Value ownBarrier;              ///< TMA: the own tiles' mbarrier
+  Value streamBarrier[kStages];  ///< TMA: one mbarrier per stream buffer
+  Value tilesTaken;              ///< TMA: memref<i32>, stream tiles so far
 };
 
 } // namespace

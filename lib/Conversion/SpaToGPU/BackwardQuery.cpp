@@ -55,6 +55,7 @@ public:
     k.queryGrad = args[6];
     k.bounds = args[7];
     k.work = args[8];
+    bindTensorMaps(k, args);
     emitBody(b);
     gpu::ReturnOp::create(b);
     return func;

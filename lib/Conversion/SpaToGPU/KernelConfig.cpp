@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelConfig.h"
+#include "TensorMaps.h"
 #include "BufferLayout.h"
 
 #include "spa/Dialect/Spa/IR/PlanInterop.h"
@@ -244,5 +245,18 @@ mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
   if (failed(readShapes(op, cfg)) || failed(checkKernelSizes(op, cfg)) ||
       failed(chooseMma(op, options, cfg)) || failed(fitStaticShared(op, cfg)))
     return failure();
+  // TMA loads where Q, K and V can be described by maps (the layouts the
+  // GPU path admits always can; f32 never takes wgmma). Decided after the
+  // stages: the barriers' few bytes must not change that choice.
+  cfg.tensorMaps =
+      options.tma && cfg.wgmma &&
+      llvm::all_of(ValueRange{op.getQuery(), op.getKey(), op.getValue()},
+                   [&](Value buffer) {
+                     return succeeded(describeTileMap(
+                         "", "", cast<MemRefType>(buffer.getType()),
+                         cfg.tileQ()));
+                   });
+  if (cfg.tensorMaps && cfg.sharedBytes() > kMaxDynamicSharedBytes)
+    cfg.tensorMaps = false;
   return cfg;
 }

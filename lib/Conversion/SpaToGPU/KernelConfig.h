@@ -56,6 +56,17 @@ struct KernelConfig {
   /// overlapping softmax and P V, the next V copy overlapping Q K^T. n > 1:
   /// a ring; tile t + n - 1 is copied while tile t is computed.
   int64_t stages = 1;
+  /// wgmma with tma: Q, K and V tiles arrive by TMA copies from tensor
+  /// maps the launcher encodes per call (TensorMaps.h), issued by thread 0
+  /// and completing on mbarriers after the tiles: Q's, then one per K and
+  /// one per V buffer.
+  bool tensorMaps = false;
+  int64_t barrierBytes() const { return tensorMaps ? 8 * (1 + 2 * stages) : 0; }
+  /// Byte offset of the mbarriers in the dynamic shared memory.
+  int64_t barrierOffset() const {
+    return tileBytes(tileQ(), headDim) +
+           stages * (tileBytes(tileK, headDim) + tileBytes(tileK, valueDim));
+  }
 
   bool tf32() const { return elementType.isF32(); }
   Schedule schedule() const {
@@ -75,8 +86,7 @@ struct KernelConfig {
   /// The kernel's shared memory: dynamic for wgmma, static for mma.sync.
   int64_t sharedBytes() const {
     if (wgmma) // Q, K and V tiles, no padding (swizzled instead)
-      return tileBytes(tileQ(), headDim) +
-             stages * (tileBytes(tileK, headDim) + tileBytes(tileK, valueDim));
+      return barrierOffset() + barrierBytes();
     return sharedRows() * (std::max(headDim, valueDim) + kSharedRowPad) *
            elementBytes();
   }

@@ -44,6 +44,9 @@ struct KernelContext {
   const KernelConfig &cfg;
   // Arguments.
   Value query, key, value, out, lse, bounds, work;
+  /// cfg.tensorMaps (forward): the grid-constant maps of q, k and v, the
+  /// kernel's last three arguments.
+  Value queryMap, keyMap, valueMap;
   // Thread ids: lane = 4 g + c inside the warp (PTX's fragment layouts).
   Value lane, warp, g, c;
   // The work item: (batchIdx, head, query rows from i0), key/value head,

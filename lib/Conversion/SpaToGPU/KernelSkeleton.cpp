@@ -74,6 +74,11 @@ private:
       k.lse = args[next++];
     k.bounds = args[next++];
     k.work = args[next++];
+    if (k.cfg.tensorMaps) {
+      k.queryMap = args[next++];
+      k.keyMap = args[next++];
+      k.valueMap = args[next++];
+    }
   }
 
   /// Thread ids and the work item (batch, head, query tile) of this block.

@@ -8,7 +8,16 @@
 using namespace mlir;
 using namespace mlir::spa;
 
+const TensorMapArg *KernelLaunch::tensorMap(StringRef name) const {
+  for (const TensorMapArg &map : tensorMaps)
+    if (map.name == name)
+      return &map;
+  return nullptr;
+}
+
 KernelArgRole KernelLaunch::argRole(StringRef name) const {
+  if (tensorMap(name))
+    return KernelArgRole::TensorMap;
   if (name == "bounds" || name == "work")
     return KernelArgRole::Constant;
   if (role == "forward")
@@ -41,7 +50,93 @@ DictionaryAttr KernelLaunch::toAttr(MLIRContext *ctx) const {
                      b.getI64IntegerAttr(dynamicSharedBytes)),
       b.getNamedAttr("role", b.getStringAttr(role)),
       b.getNamedAttr("op", b.getI64IntegerAttr(op)),
+      b.getNamedAttr("tensor_maps", b.getArrayAttr(llvm::to_vector(
+                                        llvm::map_range(tensorMaps, [&](auto &m) {
+                                          return Attribute(m.toAttr(ctx));
+                                        })))),
   });
+}
+
+DictionaryAttr TensorMapArg::toAttr(MLIRContext *ctx) const {
+  Builder b(ctx);
+  return b.getDictionaryAttr({
+      b.getNamedAttr("name", b.getStringAttr(name)),
+      b.getNamedAttr("of", b.getStringAttr(of)),
+      b.getNamedAttr("dtype", b.getStringAttr(dtype)),
+      b.getNamedAttr("dims", b.getDenseI64ArrayAttr(dims)),
+      b.getNamedAttr("strides_bytes", b.getDenseI64ArrayAttr(stridesBytes)),
+      b.getNamedAttr("box", b.getDenseI64ArrayAttr(box)),
+      b.getNamedAttr("element_strides",
+                     b.getDenseI64ArrayAttr(elementStrides)),
+      b.getNamedAttr("swizzle_bytes", b.getI64IntegerAttr(swizzleBytes)),
+      b.getNamedAttr("l2_promotion_bytes",
+                     b.getI64IntegerAttr(l2PromotionBytes)),
+      b.getNamedAttr("oob_fill", b.getStringAttr(oobFill)),
+  });
+}
+
+FailureOr<TensorMapArg> TensorMapArg::fromAttr(DictionaryAttr attr,
+                                               std::string &error) {
+  TensorMapArg map;
+  auto fail = [&](StringRef key, StringRef what) {
+    error = ("spa.launch: tensor map '" + key + "' is missing or not " + what)
+                .str();
+    return failure();
+  };
+  for (auto [key, into] : {std::pair{"name", &map.name},
+                           std::pair{"of", &map.of},
+                           std::pair{"dtype", &map.dtype},
+                           std::pair{"oob_fill", &map.oobFill}}) {
+    auto text = attr.getAs<StringAttr>(key);
+    if (!text)
+      return fail(key, "a string");
+    *into = text.str();
+  }
+  for (auto [key, into] :
+       {std::pair{"dims", &map.dims},
+        std::pair{"strides_bytes", &map.stridesBytes},
+        std::pair{"box", &map.box},
+        std::pair{"element_strides", &map.elementStrides}}) {
+    auto values = attr.getAs<DenseI64ArrayAttr>(key);
+    if (!values)
+      return fail(key, "an i64 array");
+    into->assign(values.asArrayRef().begin(), values.asArrayRef().end());
+  }
+  for (auto [key, into] :
+       {std::pair{"swizzle_bytes", &map.swizzleBytes},
+        std::pair{"l2_promotion_bytes", &map.l2PromotionBytes}}) {
+    auto value = attr.getAs<IntegerAttr>(key);
+    if (!value)
+      return fail(key, "an integer");
+    *into = value.getInt();
+  }
+  size_t rank = map.dims.size();
+  if (rank < 1 || rank > 5 || map.stridesBytes.size() != rank - 1 ||
+      map.box.size() != rank || map.elementStrides.size() != rank)
+    return fail("dims", "of rank 1 to 5 with matching strides and boxes");
+  return map;
+}
+
+llvm::json::Object TensorMapArg::toJson() const {
+  auto array = [](ArrayRef<int64_t> values) {
+    llvm::json::Array out;
+    for (int64_t v : values)
+      out.push_back(v);
+    return out;
+  };
+  llvm::json::Object a;
+  a["name"] = name;
+  a["kind"] = "tensor_map";
+  a["of"] = of;
+  a["dtype"] = dtype;
+  a["dims"] = array(dims);
+  a["strides_bytes"] = array(stridesBytes);
+  a["box"] = array(box);
+  a["element_strides"] = array(elementStrides);
+  a["swizzle_bytes"] = swizzleBytes;
+  a["l2_promotion_bytes"] = l2PromotionBytes;
+  a["oob_fill"] = oobFill;
+  return a;
 }
 
 FailureOr<KernelLaunch> KernelLaunch::fromAttr(DictionaryAttr attr,
@@ -108,6 +203,18 @@ FailureOr<KernelLaunch> KernelLaunch::fromAttr(DictionaryAttr attr,
   if (!op)
     return missing("op", "an integer");
   launch.op = op.getInt();
+  auto maps = attr.getAs<ArrayAttr>("tensor_maps");
+  if (!maps)
+    return missing("tensor_maps", "an array");
+  for (Attribute entry : maps) {
+    auto dict = dyn_cast<DictionaryAttr>(entry);
+    if (!dict)
+      return missing("tensor_maps", "an array of dictionaries");
+    FailureOr<TensorMapArg> map = TensorMapArg::fromAttr(dict, error);
+    if (failed(map))
+      return failure();
+    launch.tensorMaps.push_back(std::move(*map));
+  }
   return launch;
 }
 
@@ -140,6 +247,10 @@ llvm::json::Object KernelLaunch::toJson(gpu::GPUFuncOp func) const {
   // attributions).
   for (auto [name, argType] :
        llvm::zip_equal(args, func.getFunctionType().getInputs())) {
+    if (const TensorMapArg *map = tensorMap(name)) {
+      jsonArgs.push_back(map->toJson());
+      continue;
+    }
     auto type = cast<MemRefType>(argType);
     llvm::json::Object a;
     a["name"] = name;
@@ -163,6 +274,8 @@ llvm::json::Object KernelLaunch::toJson(gpu::GPUFuncOp func) const {
     case KernelArgRole::Scratch:
       a["kind"] = "scratch";
       break;
+    case KernelArgRole::TensorMap:
+      llvm_unreachable("tensor maps are written above");
     }
     jsonArgs.push_back(std::move(a));
   }

@@ -2,8 +2,11 @@
 //
 // The Hopper kernels: one warpgroup per 64 query rows; Q, K and V tiles in
 // 128-byte-swizzled dynamic shared memory filled by cp.async (zero-fill past
-// N) in commit groups; S = Q K^T by wgmma from shared memory, O += P V by
-// wgmma with P in registers. Two copy schedules:
+// N) in commit groups, or, with cfg.tensorMaps, by TMA copies thread 0
+// issues from the launcher's tensor maps (zeros past N too), completing on
+// mbarriers (Q's, one per K buffer, one per V buffer); S = Q K^T by wgmma
+// from shared memory, O += P V by wgmma with P in registers. Two copy
+// schedules:
 //
 //   chained (stages = 1): one K and one V buffer. A work item's key ranges
 //     (intervals and sides) form one tile sequence: the next K copy overlaps
@@ -12,17 +15,25 @@
 //   ring (stages > 1): `stages` K/V buffers per range; tile t + stages - 1
 //     is copied while tile t is computed.
 //
+// With TMA both schedules count the work item's key tiles across ranges
+// (`tilesTaken`, a thread-private scalar LLVM keeps in a register): tile c
+// sits in buffer c % stages and completes phase c / stages of that
+// buffer's barriers, so each barrier is initialised once per block.
+//
 // The dynamic shared memory is an external workgroup global
 // (`spa_dynamic_shared`, sized at launch): gpu.dynamic_shared_memory lowers
 // to a 1-byte static variable in MLIR 22 (pinned by test/Toolchain).
 //
 //===----------------------------------------------------------------------===//
 
+#include "AsyncBarriers.h"
 #include "KernelSkeleton.h"
 #include "Mainloop.h"
+#include "TensorMaps.h"
 #include "TileCopies.h"
 #include "Wgmma.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -62,6 +73,16 @@ public:
     qTile = view({}, cfg.tileQ(), cfg.headDim);
     kTile = view({cfg.stages}, cfg.tileK, cfg.headDim);
     vTile = view({cfg.stages}, cfg.tileK, cfg.valueDim);
+    if (cfg.tensorMaps) {
+      queryBarrier = sharedBarrier(b, whole, cfg.barrierOffset());
+      keyBarriers = sharedBarrier(b, whole, cfg.barrierOffset() + 8);
+      valueBarriers =
+          sharedBarrier(b, whole, cfg.barrierOffset() + 8 * (1 + cfg.stages));
+      tilesTaken = memref::AllocaOp::create(
+          b, MemRefType::get({}, b.getI32Type()));
+      memref::StoreOp::create(
+          b, arith::ConstantIntOp::create(b, b.getI32Type(), 0), tilesTaken);
+    }
   }
 
   /// Q stays in shared memory (wgmma reads A through a descriptor); its
@@ -76,6 +97,8 @@ public:
         arith::MulIOp::create(b, warpgroup, i64Constant(b, (64 * 128) >> 4)));
     kDesc = descriptor(b, kTile, cfg.tileK);
     vDesc = descriptor(b, vTile, cfg.tileK);
+    if (cfg.tensorMaps)
+      return loadQueryByMap(b);
     copySwizzled(b, k, k.query, k.head, k.i0, cfg.tileQ(), cfg.queryLen,
                  cfg.headDim, qTile);
   }
@@ -93,6 +116,8 @@ protected:
   /// same shared bytes have no defined order.
   void prefetch(ImplicitLocOpBuilder &b, Value enabled, Value j0, Value stage,
                 Copy what) {
+    if (cfg.tensorMaps)
+      return prefetchByMaps(b, enabled, j0, stage, what);
     scf::IfOp::create(b, enabled, [&](OpBuilder &nb, Location l) {
       ImplicitLocOpBuilder ib(l, nb);
       Value buffer = stage ? stage : arith::ConstantIndexOp::create(ib, 0);
@@ -123,6 +148,85 @@ protected:
     return toTiles(b, waitForAccumulators(b, flat));
   }
 
+  /// TMA: thread 0 prefetches the maps, initialises the barriers (once per
+  /// block) and issues Q's copies; every thread waits for Q after a block
+  /// barrier that orders the initialisation before any wait.
+  void loadQueryByMap(ImplicitLocOpBuilder &b) {
+    onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
+      for (Value map : {k.queryMap, k.keyMap, k.valueMap})
+        prefetchTensorMap(ib, map);
+      initBarrier(ib, queryBarrier, 1);
+      for (int64_t s = 0; s < cfg.stages; ++s) {
+        Value index = arith::ConstantIndexOp::create(ib, s);
+        initBarrier(ib, barrierAt(ib, keyBarriers, index), 1);
+        initBarrier(ib, barrierAt(ib, valueBarriers, index), 1);
+      }
+      fenceBarrierInit(ib);
+      arriveExpectingBytes(ib, queryBarrier,
+                           cfg.tileBytes(cfg.tileQ(), cfg.headDim));
+      loadTileByMap(ib, k.queryMap, qTile, Value(), queryBarrier, k.batchIdx,
+                    k.head, k.i0, cfg.tileQ(), cfg.headDim);
+    });
+    gpu::BarrierOp::create(b);
+    waitBarrier(b, queryBarrier,
+                arith::ConstantIntOp::create(b, b.getI32Type(), 0));
+  }
+
+  /// TMA: K and/or V of the tile at key `j0` into buffer `stage` (none:
+  /// buffer 0) when `enabled`, on that buffer's barriers; nothing otherwise
+  /// (no arrival, so the phase counts stay per tile).
+  void prefetchByMaps(ImplicitLocOpBuilder &b, Value enabled, Value j0,
+                      Value stage, Copy what) {
+    onFirstThread(
+        b, k,
+        [&](ImplicitLocOpBuilder &ib) {
+          Value buffer =
+              stage ? stage : arith::ConstantIndexOp::create(ib, 0);
+          // K and V together (the ring) complete on K's barrier: one
+          // arrival announcing both tiles' bytes (the barrier expects one).
+          Value keyBarrier = barrierAt(ib, keyBarriers, buffer);
+          Value valueBarrier = what == Copy::Both
+                                   ? keyBarrier
+                                   : barrierAt(ib, valueBarriers, buffer);
+          int64_t keyBytes = cfg.tileBytes(cfg.tileK, cfg.headDim);
+          int64_t valueBytes = cfg.tileBytes(cfg.tileK, cfg.valueDim);
+          if (what == Copy::Both)
+            arriveExpectingBytes(ib, keyBarrier, keyBytes + valueBytes);
+          else if (what == Copy::Key)
+            arriveExpectingBytes(ib, keyBarrier, keyBytes);
+          else
+            arriveExpectingBytes(ib, valueBarrier, valueBytes);
+          if (what != Copy::Value)
+            loadTileByMap(ib, k.keyMap, kTile, buffer, keyBarrier,
+                          k.batchIdx, k.kvHead, j0, cfg.tileK, cfg.headDim);
+          if (what != Copy::Key)
+            loadTileByMap(ib, k.valueMap, vTile, buffer, valueBarrier,
+                          k.batchIdx, k.kvHead, j0, cfg.tileK,
+                          cfg.valueDim);
+        },
+        enabled);
+  }
+
+  /// TMA: the number of key tiles this work item has taken so far (c).
+  Value tilesSoFar(ImplicitLocOpBuilder &b) {
+    return GpuArith{b}.toIndex(memref::LoadOp::create(b, tilesTaken));
+  }
+  void takeTile(ImplicitLocOpBuilder &b, Value c) {
+    GpuArith e{b};
+    memref::StoreOp::create(
+        b,
+        arith::IndexCastOp::create(b, b.getI32Type(), e.add(c, e.index(1))),
+        tilesTaken);
+  }
+  /// Waits for tile c's copies on `barriers` (one per buffer).
+  void waitForTile(ImplicitLocOpBuilder &b, Value barriers, Value c) {
+    GpuArith e{b};
+    Value parity = arith::IndexCastOp::create(
+        b, b.getI32Type(),
+        e.rem(e.div(c, e.index(cfg.stages)), e.index(2)));
+    waitBarrier(b, barrierAt(b, barriers, e.rem(c, e.index(cfg.stages))),
+                parity);
+  }
   /// A warp's wgmma.wait_group does not tell that the other warps' wgmma
   /// reads are done (CUTLASS's consumer release counts every warp too): a
   /// block barrier before a tile is overwritten.
@@ -131,6 +235,10 @@ protected:
   Value qTile;             ///< swizzled [D / 64][Tq][64]
   Value kTile, vTile;      ///< [stages][width / 64][Tk][64]
   Value qDesc, kDesc, vDesc; ///< i64 matrix descriptors
+  Value queryBarrier;        ///< TMA: Q's mbarrier
+  Value keyBarriers;         ///< TMA: the first of `stages` K mbarriers
+  Value valueBarriers;       ///< TMA: the first of `stages` V mbarriers
+  Value tilesTaken;          ///< TMA: memref<i32>, key tiles so far
 };
 
 /// stages = 1: one K and one V buffer, ranges chained into one sequence.
@@ -167,7 +275,10 @@ public:
                                    const KeyRange &range,
                                    size_t r) override {
     GpuArith e{b};
-    waitForCopies(b, 1);
+    if (cfg.tensorMaps)
+      waitForTile(b, keyBarriers, tilesSoFar(b));
+    else
+      waitForCopies(b, 1);
     SmallVector<Value> scores = wgmmaScores(b, e.index(0));
     afterWgmma(b); // every warp is done with K(j)
     Value inRange = e.cmp(P::slt, e.add(j0, e.index(cfg.tileK)), range.end);
@@ -184,7 +295,13 @@ public:
                                       ArrayRef<Value> probs,
                                       SmallVector<Value> acc) override {
     GpuArith e{b};
-    waitForCopies(b, 1);
+    if (cfg.tensorMaps) {
+      Value c = tilesSoFar(b);
+      waitForTile(b, valueBarriers, c);
+      takeTile(b, c);
+    } else {
+      waitForCopies(b, 1);
+    }
     acc = wgmmaValues(b, probs, acc, e.index(0));
     afterWgmma(b); // every warp is done with V(j)
     prefetch(b, next.exists, next.start, Value(), Copy::Value);
@@ -205,21 +322,34 @@ public:
   /// into buffers 0 .. stages - 2.
   void beginRange(ImplicitLocOpBuilder &b, const KeyRange &range) override {
     GpuArith e{b};
+    // TMA: the range's tiles continue the work item's count c.
+    Value first = cfg.tensorMaps ? tilesSoFar(b) : Value();
     for (int64_t t = 0; t + 1 < cfg.stages; ++t) {
       Value j0 = e.add(range.begin, e.index(t * cfg.tileK));
-      prefetch(b, e.cmp(P::slt, j0, range.end), j0, e.index(t), Copy::Both);
+      Value buffer =
+          first ? e.rem(e.add(first, e.index(t)), e.index(cfg.stages))
+                : e.index(t);
+      prefetch(b, e.cmp(P::slt, j0, range.end), j0, buffer, Copy::Both);
     }
   }
 
   SmallVector<Value> computeScores(ImplicitLocOpBuilder &b, Value j0,
                                    const KeyRange &range, size_t) override {
     GpuArith e{b};
-    Value t = e.div(e.sub(j0, range.begin), e.index(cfg.tileK));
+    // cp.async: tile t of the range; TMA: the work item's tile c.
+    Value t = cfg.tensorMaps
+                  ? tilesSoFar(b)
+                  : e.div(e.sub(j0, range.begin), e.index(cfg.tileK));
     Value ahead = e.add(j0, e.index((cfg.stages - 1) * cfg.tileK));
     prefetch(b, e.cmp(P::slt, ahead, range.end), ahead,
              e.rem(e.add(t, e.index(cfg.stages - 1)), e.index(cfg.stages)),
              Copy::Both);
-    waitForCopies(b, cfg.stages - 1); // tile t landed
+    if (cfg.tensorMaps) {
+      waitForTile(b, keyBarriers, t); // K and V of tile c
+      takeTile(b, t);
+    } else {
+      waitForCopies(b, cfg.stages - 1); // tile t landed
+    }
     stage = e.rem(t, e.index(cfg.stages));
     return wgmmaScores(b, stage);
   }

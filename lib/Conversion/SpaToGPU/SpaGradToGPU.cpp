@@ -9,7 +9,9 @@
 // replaces the op by the three gpu.launch_func in that order. With
 // deterministic = false the launches are preprocess / dkdv_dq / dq_convert
 // and an f32 scratch dq_accum joins delta: 64-row blocks of query rows,
-// padded, laid out for bulk reductions (BackwardQueryAtomic.h).
+// padded, laid out for bulk reductions (BackwardQueryAtomic.h). With TMA
+// loads the product kernels also take four tensor maps (TensorMaps.h),
+// listed in the contract and in `spa.tensor_map_args`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,12 +19,14 @@
 #include "BackwardKernels.h"
 #include "BackwardQueryAtomic.h"
 #include "HostTables.h"
+#include "TensorMaps.h"
 
 #include "spa/Conversion/SpaToGPU/LaunchContract.h"
 #include "spa/Dialect/Spa/IR/PlanInterop.h"
 #include "spa/Planning/GradWorkList.h"
 #include "spa/Planning/WorkList.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
@@ -146,7 +150,43 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
          {}},
     };
   }
+  // TMA (grad.tensorMaps): the product kernels also take the maps of their
+  // own tiles' and stream tiles' sources, appended in the order
+  // bindTensorMaps reads (BackwardMainloop.h). The host operand is a null
+  // pointer: the host code never launches these kernels, the launcher
+  // encodes the maps per call from the buffers' pointers.
+  auto pointerType = LLVM::LLVMPointerType::get(b.getContext());
+  auto mapsOf = [&](BackwardKernel kernel) {
+    SmallVector<std::pair<Value, StringRef>, 4> sources;
+    if (kernel == BackwardKernel::Query)
+      sources = {{q, "query"}, {dO, "output_grad"}, {k, "key"}, {v, "value"}};
+    else
+      sources = {{k, "key"}, {v, "value"}, {q, "query"}, {dO, "output_grad"}};
+    SmallVector<TensorMapArg, 4> maps;
+    for (auto [index, source] : llvm::enumerate(sources)) {
+      int64_t rows = index < 2 ? grad.ownRows() : grad.streamRows();
+      FailureOr<TensorMapArg> map = describeTileMap(
+          source.second.str() + "_map", source.second,
+          cast<MemRefType>(source.first.getType()), rows);
+      assert(succeeded(map) && "resolveBackwardConfig checked the layouts");
+      maps.push_back(*map);
+    }
+    return maps;
+  };
   for (Launch &launch : launches) {
+    bool products = launch.kernel == BackwardKernel::KeyValue ||
+                    launch.kernel == BackwardKernel::KeyValueQuery ||
+                    launch.kernel == BackwardKernel::Query;
+    SmallVector<TensorMapArg, 4> maps;
+    SmallVector<int32_t> mapArgs;
+    if (grad.tensorMaps && products) {
+      maps = mapsOf(launch.kernel);
+      for (const TensorMapArg &map : maps) {
+        mapArgs.push_back(launch.operands.size());
+        launch.names.push_back(map.name);
+        launch.operands.push_back(LLVM::ZeroOp::create(b, pointerType));
+      }
+    }
     SmallVector<Type> argTypes;
     for (Value operand : launch.operands)
       argTypes.push_back(operand.getType());
@@ -190,7 +230,10 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     contract.staticSharedBytes = 0;
     contract.role = role.str();
     contract.op = index;
+    contract.tensorMaps = maps;
     func->setAttr(KernelLaunch::kAttrName, contract.toAttr(b.getContext()));
+    if (!mapArgs.empty())
+      func->setAttr("spa.tensor_map_args", b.getDenseI32ArrayAttr(mapArgs));
 
     gpu::KernelDim3 grid{arith::ConstantIndexOp::create(b, launch.blocks), one,
                          one};

@@ -12,7 +12,9 @@ launcher where it loads, else cuda-python).
 
 No MLIR is needed here. Each kernel takes one device pointer per buffer
 (bare-pointer ABI) in its metadata order: inputs, outputs, scratch buffers
-and the constant buffers (band bounds, cost-sorted work list). An op may
+and the constant buffers (band bounds, cost-sorted work list); and, where
+its launch.json lists `tensor_map` arguments, a TMA tensor map of one of
+those buffers (`of`), which the launcher encodes per call. An op may
 have several kernels (a gradient op: preprocess, dkdv, dq); a layer
 launches all kernels of one op in their listed order on the current stream,
 with the op's inputs and outputs in order of first use and its scratch
@@ -54,13 +56,36 @@ class CudaArtifact:
         ptx = open(ptx_path).read() if os.path.exists(ptx_path) else ""
         with open(os.path.join(directory, "launch.json")) as f:
             metadata = json.load(f)
-        if metadata.get("format") != "spa-cuda-artifact-1":
-            raise ValueError(f"{directory}: not an spa CUDA artifact")
+        check_format(metadata, directory)
         return cls(cubin, ptx, metadata)
 
     @property
     def kernel(self) -> Dict:
         return self.metadata["kernels"][0]
+
+
+ARTIFACT_FORMAT = "spa-cuda-artifact-2"
+# Formats this spa no longer launches, and why.
+_OLD_FORMATS = {
+    "spa-cuda-artifact-1": "it predates tensor-map kernel arguments (launcher "
+                           "ABI 2)",
+}
+# launch.json argument kinds: buffers a call passes (slots), constants the
+# layer uploads, tensor maps the launcher encodes from a buffer (`of`).
+BUFFER_KINDS = ("input", "output", "scratch")
+
+
+def check_format(metadata: Dict, where: str) -> None:
+    """A ValueError unless launch.json `metadata` is of ARTIFACT_FORMAT."""
+    found = metadata.get("format") if isinstance(metadata, dict) else None
+    if found == ARTIFACT_FORMAT:
+        return
+    if found in _OLD_FORMATS:
+        raise ValueError(f"{where}: a {found} artifact: "
+                         f"{_OLD_FORMATS[found]}; recompile it with this spa "
+                         f"(it launches {ARTIFACT_FORMAT})")
+    raise ValueError(f"{where}: not an spa CUDA artifact (format {found!r}, "
+                     f"expected {ARTIFACT_FORMAT})")
 
 
 # spa.attention's and spa.attention_grad's operands, in op order.
@@ -85,7 +110,8 @@ def op_launches(metadata: Dict, op: Optional[int] = None) -> OpLaunches:
     artifact holds one op); inputs and outputs in the op's operand order.
     A buffer shared by kernels must have one dtype, shape and layout; a
     name that is an output of the op may not be read by a later kernel of
-    it as an input."""
+    it as an input. A `tensor_map` argument is no buffer of its own: its
+    `of` must name a buffer (input, output or scratch) of the op."""
     kernels = metadata["kernels"]
     ops = sorted({k.get("op", 0) for k in kernels})
     if op is None:
@@ -99,10 +125,18 @@ def op_launches(metadata: Dict, op: Optional[int] = None) -> OpLaunches:
     seen: Dict[str, Dict] = {}
     groups: Dict[str, List[Dict]] = {"input": [], "output": [],
                                      "scratch": []}
+    maps = []
     for kernel in chosen:
         for arg in kernel["args"]:
+            if arg["kind"] == "tensor_map":
+                maps.append((kernel, arg))
+                continue
             if arg["kind"] == "constant":
                 continue
+            if arg["kind"] not in BUFFER_KINDS:
+                raise ValueError(f"{kernel['name']}: argument "
+                                 f"'{arg['name']}' has unknown kind "
+                                 f"{arg['kind']!r}")
             name = arg["name"]
             if name in seen:
                 first = seen[name]
@@ -120,6 +154,12 @@ def op_launches(metadata: Dict, op: Optional[int] = None) -> OpLaunches:
                 continue
             seen[name] = arg
             groups[arg["kind"]].append(arg)
+    for kernel, arg in maps:
+        if arg.get("of") not in seen:
+            raise ValueError(
+                f"{kernel['name']}: tensor map '{arg['name']}' is of "
+                f"{arg.get('of')!r}, which is not a buffer (input, output or "
+                f"scratch) of op {op}")
     # Inputs and outputs in the op's operand order (a call passes them as
     # the op lists them), whatever kernel uses them first.
     def operand_order(arg):

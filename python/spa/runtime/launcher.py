@@ -2,9 +2,11 @@
 lib/Launcher) where it loads, else the CUDA driver through cuda-python.
 
 A `KernelLaunch` is one kernel of an op with its arguments resolved to
-either a call slot (the op's inputs, outputs and scratch buffers, in that
-order) or a constant device address (band tables, work lists: buffers the
-op's owner keeps alive). `op_launcher(kernels, slots, context)` turns a
+a call slot (the op's inputs, outputs and scratch buffers, in that
+order), a constant device address (band tables, work lists: buffers the
+op's owner keeps alive), or a TMA tensor map of a call slot's buffer (a
+128-byte CUtensorMap passed by value, encoded per call with
+cuTensorMapEncodeTiled since it holds the buffer's address). `op_launcher(kernels, slots, context)` turns a
 list of them into a callable `launch(pointers, stream)` that issues every
 kernel in order on `stream` (a raw CUstream as int) with `pointers` the
 slots' device addresses:
@@ -15,7 +17,8 @@ slots' device addresses:
 - `PythonLauncher`: cuda-python's cuLaunchKernel per kernel, the argument
   buffers packed from a per-kernel table built once.
 
-Both refuse the same calls (a pointer that is 0 or not 16-byte aligned),
+Both refuse the same calls (a pointer that is 0 or not 16-byte aligned,
+a tensor map the driver will not encode),
 launch in the plan's context when another is current, and report a refused
 launch as a RuntimeError naming the kernel and the driver's error.
 
@@ -38,13 +41,18 @@ ENV_MODE = "SPA_LAUNCHER"
 LIBRARY_NAME = "libspa_launcher.so"
 
 # include/spa/Launcher/SpaLauncher.h
-ABI = 1
-PLAN_MAGIC = 0x53504C31
+ABI = 2
+PLAN_MAGIC = 0x53504C32  # "SPL2"
 PLAN_HEADER = 5
 KERNEL_HEADER = 9
 MAX_ARGS = 64
 POINTER_ALIGN = 16
-ARG_SLOT, ARG_CONSTANT = 0, 1
+ARG_SLOT, ARG_CONSTANT, ARG_TENSOR_MAP = 0, 1, 2
+TENSOR_MAP_RECORD = 25
+MAX_TENSOR_MAPS = 8
+TENSOR_MAP_WORDS = 16  # sizeof(CUtensorMap) / 8
+TENSOR_MAP_ALIGN = 64
+TENSOR_MAP_MAX_RANK = 5
 _ERRORS = {
     -1: "malformed launch plan",
     -2: "wrong number of buffers for the plan",
@@ -56,37 +64,135 @@ _ERRORS = {
     -8: "the launcher has no CUDA driver",
     -9: "output buffer too small",
     -10: "the kernels' CUDA context could not be made current",
+    -11: "a tensor map could not be encoded (no cuTensorMapEncodeTiled, or "
+         "the driver refused the map)",
 }
+
+# launch.json's tensor-map fields -> cuTensorMapEncodeTiled's enums
+# (CUtensorMapDataType, CUtensorMapSwizzle, CUtensorMapL2promotion,
+# CUtensorMapFloatOOBfill).
+TENSOR_MAP_DTYPES = {"f16": 6, "f32": 7, "bf16": 9}
+TENSOR_MAP_SWIZZLES = {0: 0, 32: 1, 64: 2, 128: 3}
+TENSOR_MAP_L2_PROMOTIONS = {0: 0, 64: 1, 128: 2, 256: 3}
+TENSOR_MAP_OOB_FILLS = {"zero": 0, "nan": 1}
 
 
 @dataclass(frozen=True)
 class KernelLaunch:
-    """One kernel of an op: `args` are (ARG_SLOT, slot index) or
-    (ARG_CONSTANT, device address) in the kernel's parameter order."""
+    """One kernel of an op: `args` are (ARG_SLOT, slot index),
+    (ARG_CONSTANT, device address) or (ARG_TENSOR_MAP, slot index, record)
+    in the kernel's parameter order, a record being the
+    TENSOR_MAP_RECORD ints of SpaLauncher.h ([dtype, rank, dims[5],
+    strides_bytes[4], box[5], element_strides[5], interleave, swizzle,
+    l2_promotion, oob_fill]). `arg_names` (optional) names them for
+    messages."""
     name: str
     function: int  # CUfunction as an integer
     grid: Tuple[int, int, int]
     block: Tuple[int, int, int]
     shared_bytes: int
-    args: Tuple[Tuple[int, int], ...]
+    args: Tuple[Tuple, ...]
+    arg_names: Tuple[str, ...] = ()
+
+    def arg_name(self, index: int) -> str:
+        if index < len(self.arg_names):
+            return self.arg_names[index]
+        return f"#{index}"
+
+
+def tensor_map_record(kernel: str, arg: dict) -> Tuple[int, ...]:
+    """The TENSOR_MAP_RECORD ints of a launch.json `tensor_map` argument
+    (SpaLauncher.h), checked against cuTensorMapEncodeTiled's limits; a
+    ValueError naming the kernel and the argument where it is malformed."""
+    where = f"{kernel}: tensor map '{arg.get('name')}'"
+
+    def ints(key, length):
+        value = arg.get(key)
+        if (not isinstance(value, (list, tuple)) or len(value) != length
+                or not all(isinstance(v, int) and not isinstance(v, bool)
+                           for v in value)):
+            raise ValueError(f"{where}: '{key}' must be a list of "
+                             f"{length} ints, not {value!r}")
+        return [int(v) for v in value]
+
+    def pick(key, table):
+        value = arg.get(key)
+        if isinstance(value, bool) or value not in table:
+            raise ValueError(f"{where}: '{key}' is {value!r}, not one of "
+                             f"{sorted(table)}")
+        return table[value]
+
+    dtype = pick("dtype", TENSOR_MAP_DTYPES)
+    dims_list = arg.get("dims")
+    if not isinstance(dims_list, (list, tuple)):
+        raise ValueError(f"{where}: 'dims' must be a list, not "
+                         f"{dims_list!r}")
+    rank = len(dims_list)
+    if not 1 <= rank <= TENSOR_MAP_MAX_RANK:
+        raise ValueError(f"{where}: rank {rank} (len(dims)) is outside "
+                         f"1..{TENSOR_MAP_MAX_RANK}")
+    dims = ints("dims", rank)
+    strides = ints("strides_bytes", rank - 1)
+    box = ints("box", rank)
+    element_strides = ints("element_strides", rank)
+    for d, n in enumerate(dims):
+        if not 1 <= n <= 1 << 32:
+            raise ValueError(f"{where}: dims[{d}] = {n} is outside "
+                             "[1, 2^32]")
+    for d, n in enumerate(strides):
+        if n < 16 or n % 16 or n >= 1 << 40:
+            raise ValueError(f"{where}: strides_bytes[{d}] = {n} is not a "
+                             "positive multiple of 16 below 2^40")
+    for d, n in enumerate(box):
+        if not 1 <= n <= 256:
+            raise ValueError(f"{where}: box[{d}] = {n} is outside [1, 256]")
+    for d, n in enumerate(element_strides):
+        if not 1 <= n <= 8:
+            raise ValueError(f"{where}: element_strides[{d}] = {n} is "
+                             "outside [1, 8]")
+    swizzle = pick("swizzle_bytes", TENSOR_MAP_SWIZZLES)
+    l2 = pick("l2_promotion_bytes", TENSOR_MAP_L2_PROMOTIONS)
+    oob = pick("oob_fill", TENSOR_MAP_OOB_FILLS)
+
+    def padded(values, length):
+        return values + [0] * (length - len(values))
+    record = ([dtype, rank] + padded(dims, 5) + padded(strides, 4)
+              + padded(box, 5) + padded(element_strides, 5)
+              + [0, swizzle, l2, oob])
+    assert len(record) == TENSOR_MAP_RECORD
+    return tuple(record)
 
 
 def kernel_launch(meta: dict, function: int, slot_of: dict,
                   constants: dict) -> KernelLaunch:
     """A launch.json kernel entry with its buffers resolved: `slot_of`
-    maps buffer names to slots, `constants` names to device addresses."""
+    maps buffer names to slots, `constants` names to device addresses.
+    A `tensor_map` argument becomes the map of its buffer `of`'s slot."""
     args = []
     for arg in meta["args"]:
         name = arg["name"]
         if arg["kind"] == "constant":
             args.append((ARG_CONSTANT, int(constants[name])))
+        elif arg["kind"] == "tensor_map":
+            of = arg.get("of")
+            if of not in slot_of:
+                raise ValueError(
+                    f"{meta['name']}: tensor map '{name}' is of "
+                    f"{of!r}, which is not a buffer (input, output or "
+                    "scratch) of the op")
+            args.append((ARG_TENSOR_MAP, slot_of[of],
+                         tensor_map_record(meta["name"], arg)))
         else:
             args.append((ARG_SLOT, slot_of[name]))
+    maps = sum(1 for a in args if a[0] == ARG_TENSOR_MAP)
+    if maps > MAX_TENSOR_MAPS:
+        raise ValueError(f"{meta['name']}: {maps} tensor maps, the launcher "
+                         f"takes at most {MAX_TENSOR_MAPS} per kernel")
     grid = list(meta["grid"]) + [1] * (3 - len(meta["grid"]))
     block = list(meta["block"]) + [1] * (3 - len(meta["block"]))
     return KernelLaunch(meta["name"], int(function), tuple(grid),
                         tuple(block), int(meta.get("shared_bytes", 0)),
-                        tuple(args))
+                        tuple(args), tuple(a["name"] for a in meta["args"]))
 
 
 def encode_plan(kernels: Sequence[KernelLaunch], slots: int,
@@ -96,8 +202,15 @@ def encode_plan(kernels: Sequence[KernelLaunch], slots: int,
     for k in kernels:
         words += [k.function, *k.grid, *k.block, k.shared_bytes,
                   len(k.args)]
-        for kind, value in k.args:
-            words += [kind, value]
+        for arg in k.args:
+            words += [arg[0], arg[1]]
+            if arg[0] == ARG_TENSOR_MAP:
+                record = list(arg[2])
+                if len(record) != TENSOR_MAP_RECORD:
+                    raise ValueError(f"{k.name}: a tensor-map record has "
+                                     f"{len(record)} words, not "
+                                     f"{TENSOR_MAP_RECORD}")
+                words += record
     words[1] = len(words)
     # Addresses above 2^63 would not fit int64: store their bit pattern.
     return array("q", [w - (1 << 64) if w >= (1 << 63) else w
@@ -107,9 +220,12 @@ def encode_plan(kernels: Sequence[KernelLaunch], slots: int,
 def check_pointers(kernels: Sequence[KernelLaunch], pointers) -> None:
     """The C launcher's refusals, for the Python launcher."""
     for k in kernels:
-        for kind, value in k.args:
-            if kind != ARG_SLOT:
+        for arg in k.args:
+            kind, value = arg[0], arg[1]
+            if kind == ARG_CONSTANT:
                 continue  # 0 is a constant table without elements
+            if not 0 <= value < len(pointers):
+                raise RuntimeError(f"{k.name}: {_ERRORS[-3]}")
             address = pointers[value]
             if address == 0:
                 raise RuntimeError(f"{k.name}: {_ERRORS[-4]}")
@@ -134,6 +250,8 @@ class LauncherLibrary:
         fn_ptr = ctypes.c_void_p
         lib.spa_launcher_set_driver.argtypes = [fn_ptr] * 4
         lib.spa_launcher_set_driver.restype = ctypes.c_int
+        lib.spa_launcher_set_tensor_map_encoder.argtypes = [fn_ptr]
+        lib.spa_launcher_set_tensor_map_encoder.restype = ctypes.c_int
         # Untyped pointers cross as c_void_p (an int), the pointer buffer
         # as bytes (c_char_p: passed without a copy).
         lib.spa_launch_op.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
@@ -151,8 +269,20 @@ class LauncherLibrary:
                                             ctx_push, ctx_pop) != 0:
             raise OSError(f"{self.path}: no cuLaunchKernel given")
 
+    def set_tensor_map_encoder(self, address: Optional[int]) -> None:
+        """cuTensorMapEncodeTiled's address (or a stand-in's of its
+        signature, SpaLauncher.h); 0 or None unsets it (plans with tensor
+        maps are then refused)."""
+        if self.lib.spa_launcher_set_tensor_map_encoder(address or 0) != 0:
+            raise OSError(f"{self.path}: the tensor-map encoder was refused")
+
     def null_launch_address(self) -> int:
         return ctypes.cast(self.lib.spa_launcher_null_launch,
+                           ctypes.c_void_p).value
+
+    def null_tensor_map_encoder_address(self) -> int:
+        """An encoder that zeroes the map and accepts it (timing)."""
+        return ctypes.cast(self.lib.spa_launcher_null_tensor_map_encode,
                            ctypes.c_void_p).value
 
     def pack(self, plan: array, pointers: Sequence[int], stream: int = 0
@@ -214,12 +344,37 @@ class CompiledLauncher:
 
 # --- the cuda-python launcher ----------------------------------------------
 
+# cuTensorMapEncodeTiled's C signature (SpaLauncher.h, SpaTensorMapEncodeFn).
+TENSOR_MAP_ENCODE = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32,
+    ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64),
+    ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint32),
+    ctypes.POINTER(ctypes.c_uint32), ctypes.c_int, ctypes.c_int,
+    ctypes.c_int, ctypes.c_int)
+
+
+def _map_arguments(record) -> tuple:
+    """cuTensorMapEncodeTiled's arguments but the map and the address, as
+    ctypes values, from a tensor-map record (made once per plan)."""
+    dtype, rank = record[0], record[1]
+    dims = (ctypes.c_uint64 * 5)(*record[2:7])
+    strides = (ctypes.c_uint64 * 4)(*record[7:11])
+    box = (ctypes.c_uint32 * 5)(*record[11:16])
+    element_strides = (ctypes.c_uint32 * 5)(*record[16:21])
+    return (dtype, rank, dims, strides, box, element_strides, *record[21:25])
+
+
 class PythonLauncher:
-    """`launch(pointers, stream)` through cuda-python's cuLaunchKernel."""
+    """`launch(pointers, stream)` through cuda-python's cuLaunchKernel.
+    Tensor maps are encoded per call through `tensor_map_encoder` (the
+    address of cuTensorMapEncodeTiled or a stand-in of its signature;
+    default: the process's libcuda.so.1's) into a 64-byte-aligned buffer
+    that lives for the call."""
     kind = "cuda-python"
 
     def __init__(self, kernels: Sequence[KernelLaunch], slots: int,
-                 context: int, driver=None):
+                 context: int, driver=None,
+                 tensor_map_encoder: Optional[int] = None):
         from .cuda import _driver, handle_value
         cu = self._cu = driver or _driver()
         self._value = handle_value
@@ -228,10 +383,45 @@ class PythonLauncher:
         self._context = cu.CUcontext(context) if context else None
         self._context_value = context
         self._table = []
+        has_maps = False
         for k in self.kernels:
             array_type = ctypes.c_uint64 * len(k.args)
+            maps = tuple((a, arg[1], _map_arguments(arg[2]))
+                         for a, arg in enumerate(k.args)
+                         if arg[0] == ARG_TENSOR_MAP)
+            if len(maps) > MAX_TENSOR_MAPS:
+                raise RuntimeError(f"{k.name}: {_ERRORS[-1]} ({len(maps)} "
+                                   f"tensor maps, at most {MAX_TENSOR_MAPS})")
+            has_maps = has_maps or bool(maps)
             self._table.append((cu.CUfunction(k.function), k.grid, k.block,
-                                k.shared_bytes, array_type, k.args))
+                                k.shared_bytes, array_type, k.args, maps))
+        self._encode = None
+        if has_maps:
+            if tensor_map_encoder is None:
+                tensor_map_encoder = _libcuda_tensor_map_encoder()
+            if tensor_map_encoder:
+                self._encode = TENSOR_MAP_ENCODE(tensor_map_encoder)
+
+    def _encode_maps(self, k: KernelLaunch, maps, pointers):
+        """A buffer holding the kernel's maps encoded for this call, and
+        the 64-byte-aligned address of the first (map m at + 128 m)."""
+        if self._encode is None:
+            raise RuntimeError(f"{k.name}: {_ERRORS[-11]}")
+        size = 8 * TENSOR_MAP_WORDS
+        buffer = (ctypes.c_uint8 * (size * len(maps) + TENSOR_MAP_ALIGN))()
+        base = -ctypes.addressof(buffer) % TENSOR_MAP_ALIGN + \
+            ctypes.addressof(buffer)
+        for m, (a, slot, (dtype, rank, dims, strides, box, element_strides,
+                          interleave, swizzle, l2, oob)) in enumerate(maps):
+            code = self._encode(base + size * m, dtype, rank, pointers[slot],
+                                dims, strides, box, element_strides,
+                                interleave, swizzle, l2, oob)
+            if code != 0:
+                raise RuntimeError(
+                    f"{k.name}: tensor map '{k.arg_name(a)}' (buffer {slot} "
+                    f"at {pointers[slot]:#x}): cuTensorMapEncodeTiled failed: "
+                    f"{_error_name(self._cu, code)} ({code})")
+        return buffer, base
 
     def __call__(self, pointers: Sequence[int], stream: int) -> None:
         cu = self._cu
@@ -239,6 +429,25 @@ class PythonLauncher:
             raise RuntimeError(f"{_ERRORS[-2]}: {len(pointers)}, the plan "
                                f"has {self.slots}")
         check_pointers(self.kernels, pointers)
+        # Every kernel's parameters (maps encoded) before any launch, as
+        # spa_launch_op: a map the driver refuses launches nothing. The
+        # buffers live until the launches have copied them.
+        launches, alive = [], []
+        for (function, grid, block, shared, array_type, args, maps), k in \
+                zip(self._table, self.kernels):
+            values = array_type(*[v if kind == ARG_CONSTANT else pointers[v]
+                                  for kind, v, *_ in args])
+            base = ctypes.addressof(values)
+            addresses = list(range(base, base + 8 * len(args), 8))
+            alive.append(values)
+            if maps:
+                buffer, map_base = self._encode_maps(k, maps, pointers)
+                alive.append(buffer)
+                for m, (a, _, _) in enumerate(maps):
+                    addresses[a] = map_base + 8 * TENSOR_MAP_WORDS * m
+            params = (ctypes.c_void_p * len(args))(*addresses)
+            alive.append(params)
+            launches.append((function, grid, block, shared, params, k))
         pushed = False
         if self._context is not None:
             _, current = cu.cuCtxGetCurrent()
@@ -248,19 +457,34 @@ class PythonLauncher:
                 pushed = True
         try:
             cu_stream = cu.CUstream(stream)
-            for (function, grid, block, shared, array_type, args), k in zip(
-                    self._table, self.kernels):
-                values = array_type(*[pointers[v] if kind == ARG_SLOT else v
-                                      for kind, v in args])
-                base = ctypes.addressof(values)
-                params = (ctypes.c_void_p * len(args))(
-                    *range(base, base + 8 * len(args), 8))
+            for function, grid, block, shared, params, k in launches:
                 _driver_check(cu, cu.cuLaunchKernel(
                     function, *grid, *block, shared, cu_stream,
                     ctypes.addressof(params), 0), f"cuLaunchKernel({k.name})")
         finally:
             if pushed:
                 cu.cuCtxPopCurrent()
+
+
+def _libcuda_tensor_map_encoder() -> Optional[int]:
+    """cuTensorMapEncodeTiled's address in libcuda.so.1, or None (no
+    driver, or one older than CUDA 12)."""
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+        return ctypes.cast(cuda.cuTensorMapEncodeTiled, ctypes.c_void_p).value
+    except (OSError, AttributeError):
+        return None
+
+
+def _error_name(cu, code: int) -> str:
+    """The CUresult's name through cuda-python, else "CUresult"."""
+    try:
+        err, name = cu.cuGetErrorName(cu.CUresult(code))
+        if int(err) == 0 and name:
+            return name.decode()
+    except Exception:  # a stand-in driver, an unknown code
+        pass
+    return "CUresult"
 
 
 def _driver_check(cu, ret, what):
@@ -289,13 +513,19 @@ def library_path() -> Optional[str]:
 
 def _cuda_driver_entries():
     """(cuLaunchKernel, cuCtxGetCurrent, cuCtxPushCurrent_v2,
-    cuCtxPopCurrent_v2) addresses and an error-name function, from the
-    process's libcuda.so.1 (torch has loaded it)."""
+    cuCtxPopCurrent_v2) addresses, an error-name function, and
+    cuTensorMapEncodeTiled's address (0 where the driver predates CUDA 12),
+    from the process's libcuda.so.1 (torch has loaded it)."""
     cuda = ctypes.CDLL("libcuda.so.1")
     names = ("cuLaunchKernel", "cuCtxGetCurrent", "cuCtxPushCurrent_v2",
              "cuCtxPopCurrent_v2")
     addresses = [ctypes.cast(getattr(cuda, n), ctypes.c_void_p).value
                  for n in names]
+    try:
+        encode = ctypes.cast(cuda.cuTensorMapEncodeTiled,
+                             ctypes.c_void_p).value or 0
+    except AttributeError:
+        encode = 0
     get_name = cuda.cuGetErrorName
     get_name.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]
 
@@ -304,7 +534,7 @@ def _cuda_driver_entries():
         if get_name(result, ctypes.byref(text)) != 0 or not text.value:
             return None
         return text.value.decode()
-    return addresses, error_name
+    return addresses, error_name, encode
 
 
 def compiled_library() -> Optional[LauncherLibrary]:
@@ -326,8 +556,9 @@ def _load():
                       f"{ENV_LIB} is not set")
     try:
         library = LauncherLibrary(path)
-        addresses, _state["error_name"] = _cuda_driver_entries()
+        addresses, _state["error_name"], encode = _cuda_driver_entries()
         library.set_driver(*addresses)
+        library.set_tensor_map_encoder(encode)
     except OSError as e:
         return None, f"{path}: {e}"
     return library, path

@@ -16,12 +16,12 @@
 
 // f32 dq_accum next to Delta, freed after the launches: [B][Hq][ceil(100 /
 // 64) + 64 / 64 = 3 blocks][D / P][64][P], P = 64 (the mainloop's 73728
-// bytes + 8192 of dS^T + 2 x 64 x 64 x 4 of staging = 114688 <= 115712,
-// two blocks an SM).
+// bytes + 8192 of dS^T + 2 x 64 x 64 x 4 of staging + 24 of TMA barriers =
+// 114712 <= 115712, two blocks an SM).
 // CHECK: %[[DELTA:.*]] = gpu.alloc () : memref<1x2x100xf32>
 // CHECK: %[[ACC:.*]] = gpu.alloc () : memref<1x2x3x2x64x64xf32>
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_preprocess {{.*}} args({{.*}}, %[[DELTA]] : memref<1x2x100xf32>, %[[ACC]] : memref<1x2x3x2x64x64xf32>)
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv_dq {{.*}} dynamic_shared_memory_size %c114688_i32
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv_dq {{.*}} dynamic_shared_memory_size %c114712_i32
 // 1 x 2 x 100 x 128 / 8 = 3200 chunks, 128 threads: 25 blocks.
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_convert blocks in (%c25, %c1, %c1) threads in (%c128, %c1, %c1) args(%[[ACC]] : memref<1x2x3x2x64x64xf32>, %arg6 : memref<1x2x100x128xbf16>)
 // CHECK: gpu.dealloc %[[DELTA]]
@@ -38,12 +38,12 @@
 // CHECK: vector.store %{{.*}}, %[[FLAT]][{{.*}}] {alignment = 16 : i64} : memref<49152xf32>, vector<4xf32>
 
 // CHECK: gpu.func @spa_attention_grad_0_dkdv_dq
-// CHECK-SAME: args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "dq_accum", "bounds", "work"]
-// CHECK-SAME: dynamic_shared_bytes = 114688 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dkdv_dq"
+// CHECK-SAME: args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "dq_accum", "bounds", "work", "key_map", "value_map", "query_map", "output_grad_map"]
+// CHECK-SAME: dynamic_shared_bytes = 114712 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dkdv_dq"
 // The dS^T tile after the mainloop's 73728 bytes: [warpgroups][tile-k/64][64][64];
 // then the staging ring [warpgroups][2][64][P] f32.
-// CHECK: memref.view {{.*}}[%c73728][] : memref<114688xi8, #gpu.address_space<workgroup>> to memref<1x1x64x64xbf16, #gpu.address_space<workgroup>>
-// CHECK: %[[RING:.*]] = memref.view {{.*}}[%c81920][] : memref<114688xi8, #gpu.address_space<workgroup>> to memref<1x2x64x64xf32, #gpu.address_space<workgroup>>
+// CHECK: memref.view {{.*}}[%c73728][] : memref<114712xi8, #gpu.address_space<workgroup>> to memref<1x1x64x64xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[RING:.*]] = memref.view {{.*}}[%c81920][] : memref<114712xi8, #gpu.address_space<workgroup>> to memref<1x2x64x64xf32, #gpu.address_space<workgroup>>
 // Per tile: S^T, dP^T, dV as before ...
 // CHECK: scf.for
 // CHECK: "wgmma.wait_group.sync.aligned 1;"

@@ -8,11 +8,11 @@
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma chip=sm_80" 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma warps=2" 2>&1 | FileCheck %s --check-prefix=WARPS
 
-// D = Dv = 64: wgmma (64 own + 2 x 64 stream rows of 64 + 64 columns);
-// Dv = 32: mma.sync.
+// D = Dv = 64: wgmma (64 own + 2 x 64 stream rows of 64 + 64 columns, then
+// three 8-byte TMA barriers); Dv = 32: mma.sync.
 // AUTO: mma = "mma.sync", op = 0 : i64, role = "preprocess"
-// AUTO: dynamic_shared_bytes = 49152 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dkdv"
-// AUTO: dynamic_shared_bytes = 49152 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dq"
+// AUTO: dynamic_shared_bytes = 49176 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dkdv"
+// AUTO: dynamic_shared_bytes = 49176 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dq"
 // AUTO: mma = "mma.sync", op = 0 : i64, role = "preprocess"
 // AUTO: mma = "mma.sync", op = 0 : i64, role = "dkdv"
 // AUTO: mma = "mma.sync", op = 0 : i64, role = "dq"

@@ -1,10 +1,11 @@
 // The wgmma backward (mma = wgmma, sm_90a): both product kernels with
 // swizzled own tiles, a two-stage ring of swizzled stream tiles filled by
-// cp.async, own x stream^T from shared memory through descriptors, and the
+// cp.async (tma=false; attention-grad-tma.mlir has the TMA loads), own x
+// stream^T from shared memory through descriptors, and the
 // accumulating products with A in registers and B MN-major (inline PTX).
 // D = 128, Dv = 64, 64 own rows, 64 stream rows.
-// RUN: spa-opt %s -convert-spa-to-gpu="mma=wgmma" -canonicalize | FileCheck %s
-// RUN: spa-opt %s --spa-to-nvvm="mma=wgmma format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=PTX
+// RUN: spa-opt %s -convert-spa-to-gpu="mma=wgmma tma=false" -canonicalize | FileCheck %s
+// RUN: spa-opt %s --spa-to-nvvm="mma=wgmma tma=false format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=PTX
 
 // (64 + 2 x 64) rows x (128 + 64) columns x 2 bytes, no padding.
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_preprocess

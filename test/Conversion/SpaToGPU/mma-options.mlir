@@ -17,9 +17,10 @@
 
 // D = 32 takes mma.sync even on sm_90a; D = 64 takes wgmma there, mma.sync
 // elsewhere. Auto stages: a two-tile K/V ring (Q 8 KiB + 2 x 16 KiB), as
-// three such blocks still fit on an SM.
+// three such blocks still fit on an SM; then five 8-byte TMA barriers (Q's,
+// two K and two V buffers').
 // AUTO: spa.launch = {{.*}}mma = "mma.sync"
-// AUTO: spa.launch = {{.*}}dynamic_shared_bytes = 40960 : i64{{.*}}mma = "wgmma"
+// AUTO: spa.launch = {{.*}}dynamic_shared_bytes = 41000 : i64{{.*}}mma = "wgmma"
 // SM80: spa.launch = {{.*}}mma = "mma.sync"
 // SM80: spa.launch = {{.*}}mma = "mma.sync"
 

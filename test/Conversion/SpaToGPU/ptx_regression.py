@@ -6,7 +6,7 @@ Compiles a fixed set of layers (Inputs/ptx-regression: bf16, f16, f32;
 causal and bidirectional, several intervals, GQA, Nq != Nk, with and without
 log-sum-exp; forward ops and gradient ops, each on wgmma and mma.sync) under
 a fixed set of options (warps 1-8, stages 1-4, wgmma and mma.sync, tile-k
-16-128, sm_80, deterministic=false) through `spa-opt --spa-to-nvvm=format=isa`
+16-128, sm_80, deterministic=false, tma=false) through `spa-opt --spa-to-nvvm=format=isa`
 and compares the SHA-256 of each kernel's PTX with ptx-regression.sha256.
 
 A change of structure in the generator must keep every hash. A change that
@@ -73,6 +73,10 @@ CASES = [
     # (wgmma).
     ("bf16-grad-gqa-bidir", "deterministic=false"),
     ("f16-grad-causal-d128-dv64", "deterministic=false warps=8 tile-k=128"),
+    # The wgmma backward's tiles arrive by TMA by default; tma=false keeps
+    # every thread's cp.async.
+    ("f16-grad-causal-d128-dv64", "mma=auto tma=false"),
+    ("bf16-grad-gqa-bidir", "deterministic=false tma=false"),
 ]
 
 _ESCAPE = re.compile(r"\\(\\|[0-9A-Fa-f]{2})")

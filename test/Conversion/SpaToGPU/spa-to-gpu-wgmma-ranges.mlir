@@ -1,8 +1,9 @@
-// wgmma kernel, stages = 1, a head with two intervals: the item's key ranges
+// wgmma kernel, stages = 1 (cp.async, tma=false), a head with two
+// intervals: the item's key ranges
 // form one tile sequence. Only the first non-empty range's first tile is
 // copied before the loops; the last tile of a range copies the first tile
 // of the next non-empty range, so no range starts with an exposed copy.
-// RUN: spa-opt %s -convert-spa-to-gpu="stages=1" | FileCheck %s
+// RUN: spa-opt %s -convert-spa-to-gpu="stages=1 tma=false" | FileCheck %s
 
 // Next non-empty range after range 0 (range 1, else none) ...
 // CHECK: %[[FOLLOW0:.*]] = arith.ori %[[NONEMPTY1:.*]], %false : i1

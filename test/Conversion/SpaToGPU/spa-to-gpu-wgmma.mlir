@@ -1,10 +1,11 @@
 // convert-spa-to-gpu, sm_90a wgmma kernel: dynamic shared memory carved into
-// 128-byte-swizzled Q, K and V tiles, cp.async copies in commit groups, a
+// 128-byte-swizzled Q, K and V tiles, cp.async copies in commit groups
+// (tma=false; spa-to-gpu-wgmma-tma.mlir has the TMA loads), a
 // K/V ring (stages = 2), S = Q K^T by nvvm.wgmma.mma_async from shared
 // memory and O += P V by wgmma with P in registers (inline PTX).
-// RUN: spa-opt %s -convert-spa-to-gpu="stages=2" | FileCheck %s
-// RUN: spa-opt %s -convert-spa-to-gpu="stages=1" | FileCheck %s --check-prefix=ONE
-// RUN: spa-opt %s -convert-spa-to-gpu="stages=1 warps=8 tile-k=16" | FileCheck %s --check-prefix=GUARD
+// RUN: spa-opt %s -convert-spa-to-gpu="stages=2 tma=false" | FileCheck %s
+// RUN: spa-opt %s -convert-spa-to-gpu="stages=1 tma=false" | FileCheck %s --check-prefix=ONE
+// RUN: spa-opt %s -convert-spa-to-gpu="stages=1 warps=8 tile-k=16 tma=false" | FileCheck %s --check-prefix=GUARD
 
 // CHECK: memref.global "private" constant @spa_attention_0_work : memref<4x3xi32>
 // Launch with dynamic shared memory: Q 64x64 + 2 x (K 64x64 + V 64x64) bf16.

@@ -4,17 +4,17 @@
 // RUN: spa-opt %s --spa-to-nvvm="format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s
 
 // D = 128: one K and one V buffer (a ring would leave room for two blocks
-// per SM only): the kernel waits for all but the newest copy group.
+// per SM only), the tiles copied by TMA on transaction barriers.
 // CHECK: gpu.binary @spa_kernels
 // CHECK: .target sm_90a
 // Dynamic shared memory, 1024-byte aligned for the 128-byte swizzle.
 // CHECK: .extern .shared .align 1024 .b8 spa_dynamic_shared[];
 // CHECK: .entry spa_attention_0(
 // CHECK: .maxntid 128, 1, 1
-// CHECK-DAG: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16, %r{{[0-9]+}};
-// CHECK-DAG: cp.async.commit_group;
-// CHECK-DAG: cp.async.wait_group 1;
-// CHECK-DAG: fence.proxy.async.shared::cta;
+// Q, K and V by TMA from grid-constant tensor maps, on mbarriers.
+// CHECK-DAG: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
+// CHECK-DAG: mbarrier.arrive.expect_tx.shared.b64
+// CHECK-DAG: mbarrier.try_wait.parity.shared.b64
 // Q K^T from shared memory (descriptors for A and B, B K-major) ...
 // CHECK-DAG: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, %rd{{[0-9]+}}, %rd{{[0-9]+}}, p, 1, 1, 0, 0;
 // ... P V with P in four registers, V transposed (MN-major).

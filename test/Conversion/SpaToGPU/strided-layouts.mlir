@@ -16,19 +16,23 @@
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_1_dq {{.*}} args(%arg0 : {{.*}}, %arg6 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>,
 
 // CHECK: gpu.func @spa_attention_0(%{{.*}}: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}}: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}}: memref<2x4x130x64xbf16, strided<[99840, 64, 768, 1]>>, %{{.*}}: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}}: memref<2x4x130xf32>,
-// The K/V tiles are copied from the strided buffers by cp.async (wgmma).
-// CHECK: nvgpu.device_async_copy {{.*}} : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>> to memref
-// CHECK: nvgpu.device_async_copy {{.*}} : memref<2x4x130x64xbf16, strided<[99840, 64, 768, 1]>> to memref
+// The Q/K/V tiles come by TMA from maps of the strided buffers: [D, N, H, B]
+// with the views' byte strides (tokens 512 B apart, heads 128 B, batches
+// 66560 B; v's tokens 1536 B, its batches 199680 B).
+// CHECK-SAME: dims = array<i64: 64, 130, 4, 2>, {{.*}}name = "query_map", of = "query", oob_fill = "zero", strides_bytes = array<i64: 512, 128, 66560>
+// CHECK-SAME: name = "value_map", of = "value", oob_fill = "zero", strides_bytes = array<i64: 1536, 128, 199680>
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // CHECK: gpu.func @spa_attention_grad_1_preprocess(%{{.*}}: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}}: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}}: memref<2x4x130xf32>)
 // CHECK: vector.load {{.*}} : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, vector<8xbf16>
 // CHECK: gpu.func @spa_attention_grad_1_dkdv(
 // CHECK: gpu.func @spa_attention_grad_1_dq(
 
-// One entry per kernel; the forward's addresses step v's batches by 99840
-// and its tokens by 768 elements (bytes: 199680 and 1536).
+// One entry per kernel; the forward reads through its three maps
+// (grid-constant parameters) and stores O through the strided pointer: its
+// tokens 256 elements (512 bytes) apart.
 // PTX: .entry spa_attention_0(
-// PTX-DAG: mul.lo.s64 {{.*}}, 199680;
-// PTX-DAG: mad.lo.s64 {{.*}}, 1536,
+// PTX: .param .align 64 .b8 spa_attention_0_param_{{[0-9]+}}[128]
+// PTX: cp.async.bulk.tensor.4d
 // PTX: .entry spa_attention_grad_1_preprocess(
 // PTX: .entry spa_attention_grad_1_dkdv(
 // PTX: .entry spa_attention_grad_1_dq(

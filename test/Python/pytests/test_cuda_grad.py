@@ -78,10 +78,17 @@ def test_wgmma_gradient_kernels(warps, head_dim, value_dim, dtype):
     assert (pre["mma"], dkdv["mma"], dq["mma"]) == ("mma.sync", "wgmma",
                                                     "wgmma")
     rows = 16 * warps
-    # Swizzled own tiles, two stages of 64-row stream tiles, no padding.
+    # Swizzled own tiles, two stages of 64-row stream tiles, no padding;
+    # then the TMA loads' three 8-byte mbarriers.
     for kernel in (dkdv, dq):
         assert kernel["shared_bytes"] == \
-            (rows + 2 * 64) * (head_dim + value_dim) * 2
+            (rows + 2 * 64) * (head_dim + value_dim) * 2 + 24
+        maps = [a for a in kernel["args"] if a["kind"] == "tensor_map"]
+        assert [m["name"] for m in maps] == (
+            ["key_map", "value_map", "query_map", "output_grad_map"]
+            if kernel is dkdv else
+            ["query_map", "output_grad_map", "key_map", "value_map"])
+        assert [m["box"][1] for m in maps] == [rows, rows, 64, 64]
     start = artifact.ptx.index(".entry " + dkdv["name"])
     end = artifact.ptx.index(".entry " + dq["name"])
     ptx = artifact.ptx[start:end]
@@ -90,7 +97,10 @@ def test_wgmma_gradient_kernels(warps, head_dim, value_dim, dtype):
     assert f"wgmma.mma_async.sync.aligned.m64n64k16.f32.{dtype}.{dtype}" in ptx
     assert re.search(r"%rd\d+, %rd\d+, p, 1,\s+1, 0,\s+0;", ptx)
     assert re.search(r"}, %rd\d+, p, 1, 1, 1;", ptx)
-    assert re.search(r"cp\.async\.wait_group\s+1;", ptx)
+    # Tiles by TMA on transaction barriers, not by every thread's cp.async.
+    assert "cp.async.bulk.tensor.4d.shared::cluster.global.tile" in ptx
+    assert "mbarrier.try_wait.parity" in ptx
+    assert not re.search(r"cp\.async\.wait_group\s+1;", ptx)
 
 
 @needs_ptxas

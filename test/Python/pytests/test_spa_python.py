@@ -179,9 +179,14 @@ def _have_ptxas():
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 @pytest.mark.parametrize("mma,stages,instruction,dynamic_shared", [
-    ("auto", 1, "wgmma.mma_async.sync.aligned.m64n64k16", 3 * 64 * 64 * 2),
-    ("auto", 0, "wgmma.mma_async.sync.aligned.m64n64k16", 5 * 64 * 64 * 2),
-    ("wgmma", 2, "wgmma.mma_async.sync.aligned.m64n64k16", 5 * 64 * 64 * 2),
+    # Q, K, V tiles (and the ring's), then 8-byte TMA barriers: Q's and one
+    # K and one V per buffer.
+    ("auto", 1, "wgmma.mma_async.sync.aligned.m64n64k16",
+     3 * 64 * 64 * 2 + 8 * 3),
+    ("auto", 0, "wgmma.mma_async.sync.aligned.m64n64k16",
+     5 * 64 * 64 * 2 + 8 * 5),
+    ("wgmma", 2, "wgmma.mma_async.sync.aligned.m64n64k16",
+     5 * 64 * 64 * 2 + 8 * 5),
     ("mma.sync", 1, "mma.sync.aligned.m16n8k16", 0),
 ])
 def test_cuda_artifact_compile_save_load_round_trip(tmp_path, mma, stages,
@@ -206,8 +211,13 @@ def test_cuda_artifact_compile_save_load_round_trip(tmp_path, mma, stages,
     assert items == [(0, h, t) for h in range(4) for t in range(4)]
     assert kernel["grid"] == [16, 1, 1]
     names = [a["name"] for a in kernel["args"]]
+    # wgmma: the TMA maps of q, k and v follow (64-row boxes).
+    maps = ["query_map", "key_map", "value_map"] if mma != "mma.sync" else []
     assert names == ["query", "key", "value", "output", "log_sum_exp",
-                     "bounds", "work"]
+                     "bounds", "work"] + maps
+    for a in kernel["args"][7:]:
+        assert (a["kind"], a["box"], a["swizzle_bytes"]) == (
+            "tensor_map", [64, 64, 1, 1], 128)
     plan = spa.bands.plan("local_plus_band", 300, 4, query_len=200)
     assert kernel["bands"] == plan.to_attr()
     loaded = CudaArtifact.load(artifact.save(str(tmp_path / "layer")))

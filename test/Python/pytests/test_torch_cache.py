@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import spa.torch as st  # noqa: E402
-from spa.runtime.cuda import CudaArtifact  # noqa: E402
+from spa.runtime.cuda import ARTIFACT_FORMAT, CudaArtifact  # noqa: E402
 from spa.torch import cache, cpu  # noqa: E402
 from spa.torch.config import KernelConfig  # noqa: E402
 from spa.torch.precompile import config_from  # noqa: E402
@@ -39,7 +39,7 @@ def fake_builder(calls):
     def build(cfg):
         calls.append(cfg)
         return CudaArtifact(b"cubin:" + cfg.key().encode(), "ptx",
-                            {"format": "spa-cuda-artifact-1",
+                            {"format": ARTIFACT_FORMAT,
                              "kernels": [{"name": "k", "op": 0}]})
     return build
 

@@ -28,24 +28,24 @@ import spa.torch as st  # noqa: E402
 from spa.runtime import launcher as L  # noqa: E402
 from spa.runtime.cuda import CudaArtifact, CudaLayer, op_launches  # noqa: E402
 from spa.torch import fastpath, plans  # noqa: E402
+from launch_recorder import MapEncoder as _MapEncoder  # noqa: E402
+from launch_recorder import built_library_path  # noqa: E402
 from launch_recorder import Recorder as _Recorder  # noqa: E402
 from launch_recorder import expected_pack as _expected_pack  # noqa: E402
+from launch_recorder import read_params as _read_params  # noqa: E402
 
-
-def _library_path():
-    path = L.library_path()
-    if path is None or not os.path.exists(path):
-        pytest.fail("libspa_launcher.so is not beside spa.runtime: the build "
-                    "(ninja -C build spa_launcher) should put it there")
-    return path
 
 
 @pytest.fixture
 def library(tmp_path):
-    """A private copy (its driver pointers are its own)."""
+    """A private copy (its driver pointers are its own), with a recording
+    tensor-map encoder (for artifacts whose kernels take maps)."""
     copy = tmp_path / "libspa_launcher_test.so"
-    shutil.copy(_library_path(), copy)
-    return L.LauncherLibrary(str(copy))
+    shutil.copy(built_library_path(), copy)
+    library = L.LauncherLibrary(str(copy))
+    library.test_encoder = _MapEncoder()
+    library.set_tensor_map_encoder(library.test_encoder.address)
+    return library
 
 
 @pytest.fixture(scope="module")
@@ -90,16 +90,18 @@ def test_compiled_packing_equals_python(library, artifact, op):
         s["name"] for s in (lambda ls: ls.inputs + ls.outputs + ls.scratch)(
             op_launches(artifact.metadata, op))))
     for k, meta in zip(kernels, op_launches(artifact.metadata, op).kernels):
-        assert [by_slot[v] if kind == L.ARG_SLOT else a["name"]
-                for (kind, v), a in zip(k.args, meta["args"])] == \
-            [a["name"] for a in meta["args"]]
+        assert [by_slot[arg[1]] if arg[0] == L.ARG_SLOT else
+                by_slot[arg[1]] + " map" if arg[0] == L.ARG_TENSOR_MAP
+                else a["name"] for arg, a in zip(k.args, meta["args"])] == \
+            [a["of"] + " map" if a["kind"] == "tensor_map" else a["name"]
+             for a in meta["args"]]
 
 
 def test_compiled_launch_through_a_recording_driver(library, artifact):
     kernels, slots = _kernel_launches(artifact.metadata, 1)
     pointers = _pointers(slots)
-    recorder = _Recorder([len(k.args) for k in kernels], current=0xAAA0)
-    library.set_driver(*recorder.addresses())
+    recorder = _Recorder(kernels, current=0xAAA0)
+    recorder.install(library)
     launcher = L.CompiledLauncher(library, kernels, slots, context=0xBBB0)
     launcher(pointers, 0x5150)
     flat = [w for launch in recorder.launches for w in launch]
@@ -118,8 +120,8 @@ def test_compiled_launch_through_a_recording_driver(library, artifact):
 
 def test_compiled_launch_reports_the_failing_kernel(library, artifact):
     kernels, slots = _kernel_launches(artifact.metadata, 1)
-    recorder = _Recorder([len(k.args) for k in kernels], fail_at=1)
-    library.set_driver(*recorder.addresses())
+    recorder = _Recorder(kernels, fail_at=1)
+    recorder.install(library)
     launcher = L.CompiledLauncher(library, kernels, slots, context=0,
                                   error_name=lambda r: "CUDA_ERROR_X")
     with pytest.raises(RuntimeError, match=rf"cuLaunchKernel\("
@@ -145,8 +147,8 @@ def test_refusals_launch_nothing(library, artifact, spoil, message):
     kernels, slots = _kernel_launches(artifact.metadata, 1)
     plan = L.encode_plan(kernels, slots)
     pointers, bad_plan = spoil(_pointers(slots), list(plan))
-    recorder = _Recorder([len(k.args) for k in kernels])
-    library.set_driver(*recorder.addresses())
+    recorder = _Recorder(kernels)
+    recorder.install(library)
     from array import array
     bad = array("q", bad_plan)
     code = library.lib.spa_launch_op(bad.buffer_info()[0],
@@ -156,7 +158,9 @@ def test_refusals_launch_nothing(library, artifact, spoil, message):
     assert recorder.launches == []
     # The cuda-python launcher refuses the same pointers.
     if bad_plan == list(plan):
-        python = L.PythonLauncher(kernels, slots, 0, driver=_FakeCu())
+        encoder = _MapEncoder()  # alive while the launcher calls it
+        python = L.PythonLauncher(kernels, slots, 0, driver=_FakeCu(),
+                                  tensor_map_encoder=encoder.address)
         with pytest.raises(RuntimeError, match=message):
             python(pointers, 0)
 
@@ -172,15 +176,15 @@ class _FakeCu:
     CUfunction = CUstream = CUcontext = staticmethod(lambda x=0: x)
 
     def __init__(self):
-        self.launches = []
+        self.launches, self.map_params = [], []
 
     def cuLaunchKernel(self, f, gx, gy, gz, bx, by, bz, shared, stream,
                        params, extra):
-        n = len(self._args[len(self.launches) % len(self._args)])
-        addresses = (ctypes.c_void_p * n).from_address(params)
-        values = [ctypes.c_uint64.from_address(a).value for a in addresses]
-        self.launches.append([f, gx, gy, gz, bx, by, bz, shared, stream, n,
-                              *values])
+        args = self._args[len(self.launches) % len(self._args)]
+        values, maps = _read_params(params, args)
+        self.map_params.append(maps)
+        self.launches.append([f, gx, gy, gz, bx, by, bz, shared, stream,
+                              len(args), *values])
         return (0,)
 
 
@@ -190,7 +194,9 @@ def test_python_launcher_packs_what_the_compiled_one_does(library, artifact):
         pointers = _pointers(slots)
         cu = _FakeCu()
         cu._args = [k.args for k in kernels]
-        L.PythonLauncher(kernels, slots, 0, driver=cu)(pointers, 0x77)
+        L.PythonLauncher(kernels, slots, 0, driver=cu,
+                         tensor_map_encoder=library.test_encoder.address)(
+                             pointers, 0x77)
         flat = [w for launch in cu.launches for w in launch]
         plan = L.encode_plan(kernels, slots)
         assert flat == library.pack(plan, pointers, 0x77)
@@ -205,7 +211,9 @@ def test_python_launcher_launches_in_the_plans_context(artifact):
     cu.cuCtxGetCurrent = lambda: (0, cu.current)
     cu.cuCtxPushCurrent = lambda ctx: events.append(("push", ctx)) or (0,)
     cu.cuCtxPopCurrent = lambda: events.append(("pop",)) or (0, 0)
-    launcher = L.PythonLauncher(kernels, slots, 0xBBB0, driver=cu)
+    encoder = _MapEncoder()  # alive while the launcher calls it
+    launcher = L.PythonLauncher(kernels, slots, 0xBBB0, driver=cu,
+                                tensor_map_encoder=encoder.address)
     launcher(_pointers(slots), 0)
     assert events == [("push", 0xBBB0), ("pop",)]
     events.clear()
@@ -219,7 +227,7 @@ def test_library_links_nothing():
     nm = shutil.which("nm")
     if nm is None:
         pytest.skip("no nm")
-    path = _library_path()
+    path = built_library_path()
     undefined = subprocess.run([nm, "-D", "--undefined-only", path],
                                capture_output=True, text=True, check=True)
     assert undefined.stdout.strip() == ""
@@ -231,7 +239,7 @@ def test_library_links_nothing():
 
 
 def test_launcher_choice_and_status(monkeypatch, tmp_path):
-    real = _library_path()
+    real = built_library_path()
     monkeypatch.setenv(L.ENV_MODE, "python")
     L.reset_for_tests()
     try:

@@ -24,7 +24,8 @@ torch = pytest.importorskip("torch")
 from spa.runtime import launcher as L  # noqa: E402
 from spa.runtime.cuda import CudaLayer, op_launches  # noqa: E402
 from spa.torch import native, plans  # noqa: E402
-from launch_recorder import Recorder, expected_pack  # noqa: E402
+from launch_recorder import (MapEncoder, Recorder, expected_pack,  # noqa: E402
+                             split_values)
 
 STREAM = 0x5150
 
@@ -47,7 +48,11 @@ def library(tmp_path):
     assert path is not None, "libspa_launcher.so missing from the build"
     copy = tmp_path / "libspa_launcher_native_test.so"
     shutil.copy(path, copy)
-    return L.LauncherLibrary(str(copy))
+    library = L.LauncherLibrary(str(copy))
+    # For artifacts whose kernels take tensor maps.
+    library.test_encoder = MapEncoder()
+    library.set_tensor_map_encoder(library.test_encoder.address)
+    return library
 
 
 def _layer(artifact, op, library):
@@ -67,9 +72,8 @@ def _recorded(artifact, op, library, **recorder_options):
     """(layer, recorder, its FastCall): op `op` of the artifact launching
     into a fresh recording driver."""
     layer = _layer(artifact[1], op, library)
-    recorder = Recorder([len(k.args) for k in layer.launcher.kernels],
-                        **recorder_options)
-    library.set_driver(*recorder.addresses())
+    recorder = Recorder(layer.launcher.kernels, **recorder_options)
+    recorder.install(library)
     return layer, recorder, native.fast_call_for(layer)
 
 
@@ -127,9 +131,11 @@ def test_a_call_launches_the_contract_pointers(artifact, library, op):
     pointers = [t.data_ptr() for t in inputs + list(result)]
     seen = {}
     for k, launch in zip(layer.launcher.kernels, recorder.launches):
-        for (kind, v), value in zip(k.args, launch[10:]):
-            if kind == L.ARG_SLOT and v >= len(pointers):
-                seen[v] = value
+        for arg, words in zip(k.args, split_values(k.args, launch[10:])):
+            if arg[0] == L.ARG_CONSTANT or arg[1] < len(pointers):
+                continue
+            # A map's third word is its buffer's address (MapEncoder).
+            seen[arg[1]] = words[0 if arg[0] == L.ARG_SLOT else 2]
     assert len(seen) == scratch_slots
     assert flat == expected_pack(layer.launcher.kernels, pointers + [
         seen[i] for i in sorted(seen)], STREAM)
@@ -172,6 +178,49 @@ def test_a_refused_launch_names_the_kernel(artifact, library):
     assert len(recorder.launches) == 2
 
 
+def _with_key_map(art):
+    """The artifact with one more forward argument: a TMA map of `key`
+    (the native call passes the plan through; the launcher encodes it)."""
+    import copy
+    from spa.runtime.cuda import CudaArtifact
+    metadata = copy.deepcopy(art.metadata)
+    forward = op_launches(metadata, 0).kernels[0]
+    forward["args"].append({
+        "name": "extra_key_map", "kind": "tensor_map", "of": "key",
+        "dtype": "bf16", "dims": [64, 80, 2, 1],
+        "strides_bytes": [128, 10240, 20480], "box": [64, 64, 1, 1],
+        "element_strides": [1, 1, 1, 1], "swizzle_bytes": 128,
+        "l2_promotion_bytes": 128, "oob_fill": "zero"})
+    return CudaArtifact(art.cubin, art.ptx, metadata)
+
+
+def test_a_call_encodes_tensor_maps_per_call(artifact, library):
+    config, art = artifact
+    layer, recorder, fast = _recorded((config, _with_key_map(art)), 0,
+                                      library)
+    for seed in (0, 1):  # fresh tensors: the maps follow the pointers
+        recorder.launches.clear()
+        recorder.map_params.clear()
+        inputs = _inputs(layer, seed)
+        result = fast(*inputs)
+        pointers = [t.data_ptr() for t in inputs + list(result)]
+        (kernel,) = layer.launcher.kernels
+        assert kernel.args[-1][:2] == (L.ARG_TENSOR_MAP, 1)  # key's slot
+        flat = [w for launch in recorder.launches for w in launch]
+        assert flat == expected_pack(layer.launcher.kernels, pointers, STREAM)
+        words = split_values(kernel.args, recorder.launches[0][10:])
+        assert words[-1][2] == inputs[1].data_ptr()
+        maps = recorder.map_params[0]
+        assert maps and all(a % L.TENSOR_MAP_ALIGN == 0 for a in maps)
+    # A map the encoder refuses: the launcher's error, nothing launched.
+    recorder.launches.clear()
+    recorder.encoder.fail = 1
+    with pytest.raises(RuntimeError, match="a tensor map could not be "
+                       "encoded"):
+        fast(*_inputs(layer))
+    assert recorder.launches == []
+
+
 def test_bad_construction_arguments():
     mod = native.module()
     spec = [((2, 3), (3, 1), torch.float32)]
@@ -202,8 +251,8 @@ def test_cuda_plan_uses_it_and_falls_back_to_the_checked_path(artifact,
     plan = plans.CudaPlan(config, torch.device("cpu"),
                           layers=(forward, gradient))
     assert plan.fast_forward is not None and plan.fast_gradient is not None
-    recorder = Recorder([len(k.args) for k in forward.launcher.kernels] * 2)
-    library.set_driver(*recorder.addresses())
+    recorder = Recorder(forward.launcher.kernels * 2)
+    recorder.install(library)
     q, k, v = _inputs(forward)
     out, lse = plan.forward_prechecked(q, k, v)
     assert q.data_ptr() in recorder.launches[-1][10:]  # read in place
@@ -233,9 +282,9 @@ def stub_plans(artifact, library, monkeypatch):
         made.append(plan)
         return plan
     monkeypatch.setattr(plans, "CpuPlan", stub_plan)
-    forward_args = len(op_launches(art.metadata, 0).kernels[0]["args"])
-    recorder = Recorder([forward_args] * 64)
-    library.set_driver(*recorder.addresses())
+    forward_kernel = _layer(art, 0, library).launcher.kernels[0]
+    recorder = Recorder([forward_kernel] * 64)
+    recorder.install(library)
     plans.clear()
     fastpath.clear()
     yield made, recorder

@@ -7,7 +7,7 @@
 // roles, the constant buffers, the band table and tile shape it was built
 // for. Both sides go through this struct, so they cannot disagree on a key.
 //
-// launch.json (format "spa-cuda-artifact-1", docs/gpu.md) keeps its keys:
+// launch.json (format "spa-cuda-artifact-2", docs/gpu.md) keeps its keys:
 // `shared_bytes` is the dynamic shared memory to launch with,
 // `kernel_shared_bytes` the kernel's total (static + dynamic). Each kernel
 // also names its `role` (forward, or preprocess / dkdv / dq of a gradient
@@ -15,7 +15,11 @@
 // the `op` it belongs to (the order of the spa ops in the module); a
 // module's kernels are listed in launch order. Each argument lists its
 // `strides` in elements (the layout of its memref type: contiguous, or the
-// static strided layout the caller's views have).
+// static strided layout the caller's views have). An argument of kind
+// `tensor_map` is a TMA descriptor (CUtensorMap) of another buffer
+// argument (`of`): the launcher encodes it per call from that buffer's
+// pointer and passes its 128 bytes as a grid-constant parameter
+// (SpaLauncher.h, ABI 2).
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,6 +46,30 @@ enum class KernelArgRole {
             ///< shares between the op's kernels (the backward's delta and,
             ///< with deterministic = false, dq_accum); the op's first
             ///< kernel writes every element before any kernel reads it
+  TensorMap, ///< a CUtensorMap of buffer `of`, encoded per call (TensorMapArg)
+};
+
+/// A TMA tensor map the launcher encodes for each call with
+/// cuTensorMapEncodeTiled: the call's pointer of buffer `of`, then these
+/// fields (innermost dimension first, as the driver takes them). The kernel
+/// receives it as a 128-byte, 64-byte-aligned grid-constant parameter.
+struct TensorMapArg {
+  std::string name;  ///< the kernel argument ("key_map", ...)
+  std::string of;    ///< the buffer argument it describes ("key", ...)
+  std::string dtype; ///< "bf16", "f16" or "f32"
+  SmallVector<int64_t> dims;           ///< elements, innermost first
+  SmallVector<int64_t> stridesBytes;   ///< dims.size() - 1 byte strides
+  SmallVector<int64_t> box;            ///< elements per copy, per dim
+  SmallVector<int64_t> elementStrides; ///< 1 each
+  int64_t swizzleBytes = 128;          ///< 0, 32, 64 or 128
+  int64_t l2PromotionBytes = 128;      ///< 0, 64, 128 or 256
+  /// Elements past `dims` read as zeros ("zero") or NaN ("nan").
+  std::string oobFill = "zero";
+
+  DictionaryAttr toAttr(MLIRContext *ctx) const;
+  static FailureOr<TensorMapArg> fromAttr(DictionaryAttr attr,
+                                          std::string &error);
+  llvm::json::Object toJson() const;
 };
 
 struct KernelLaunch {
@@ -64,6 +92,12 @@ struct KernelLaunch {
   std::string role = "forward";
   /// Which spa op of the module the kernel computes (0, 1, ...).
   int64_t op = 0;
+  /// The tensor-map arguments among `args` (their kernel parameters are
+  /// `!llvm.ptr` marked grid-constant by -spa-tensor-map-params).
+  SmallVector<TensorMapArg, 4> tensorMaps;
+
+  /// The tensor map named `name`, or null.
+  const TensorMapArg *tensorMap(StringRef name) const;
 
   /// The role of argument `name` in a kernel of this role: forward kernels
   /// write output and log_sum_exp; backward kernels read them, write the

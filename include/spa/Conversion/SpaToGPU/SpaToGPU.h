@@ -1,7 +1,8 @@
 //===- SpaToGPU.h - spa.attention -> tensor-core gpu.func -------*- C++ -*-===//
 //
 // The `convert-spa-to-gpu` pass and its options struct
-// (`ConvertSpaToGPUOptions`, generated from Passes.td).
+// (`ConvertSpaToGPUOptions`, generated from Passes.td), and
+// `-spa-tensor-map-params`, which runs after the kernels' NVVM lowering.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +25,7 @@
 
 namespace mlir::spa {
 #define GEN_PASS_DECL_CONVERTSPATOGPU
+#define GEN_PASS_DECL_SPATENSORMAPPARAMS
 #include "spa/Conversion/Passes.h.inc"
 } // namespace mlir::spa
 

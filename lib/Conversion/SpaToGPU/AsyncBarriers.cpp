@@ -1,0 +1,78 @@
+//===- AsyncBarriers.cpp - mbarriers in dynamic shared memory -------------===//
+
+#include "AsyncBarriers.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+
+namespace mlir::spa::gpu_kernel {
+
+Value sharedBarrier(ImplicitLocOpBuilder &b, Value dynamicShared,
+                    int64_t offset) {
+  assert(offset % 8 == 0 && "an mbarrier is 8-byte aligned");
+  Value base = arith::IndexCastOp::create(
+      b, b.getI64Type(),
+      memref::ExtractAlignedPointerAsIndexOp::create(b, dynamicShared));
+  Value address = arith::AddIOp::create(
+      b, base, arith::ConstantIntOp::create(b, b.getI64Type(), offset));
+  return LLVM::IntToPtrOp::create(
+      b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/3),
+      address);
+}
+
+void initBarrier(ImplicitLocOpBuilder &b, Value barrier, int32_t arrivals) {
+  NVVM::MBarrierInitOp::create(
+      b, barrier, arith::ConstantIntOp::create(b, b.getI32Type(), arrivals),
+      /*predicate=*/Value());
+}
+
+void fenceBarrierInit(ImplicitLocOpBuilder &b) {
+  NVVM::FenceMbarrierInitOp::create(b);
+}
+
+void arriveExpectingBytes(ImplicitLocOpBuilder &b, Value barrier,
+                          int64_t bytes) {
+  assert(bytes > 0 && bytes < (1 << 20) && "the tx-count range of PTX");
+  NVVM::MBarrierArriveExpectTxOp::create(
+      b, /*res=*/Type(), barrier,
+      arith::ConstantIntOp::create(b, b.getI32Type(), bytes),
+      NVVM::MemScopeKind::CTA, /*relaxed=*/false, /*predicate=*/Value());
+}
+
+void waitBarrier(ImplicitLocOpBuilder &b, Value barrier, Value parity) {
+  // The op retries until the phase completes; the tick count only bounds
+  // each try's suspension (CUTLASS's value).
+  NVVM::MBarrierTryWaitParityOp::create(
+      b, barrier, parity,
+      arith::ConstantIntOp::create(b, b.getI32Type(), 0x989680));
+}
+
+void onFirstThread(ImplicitLocOpBuilder &b, const KernelContext &k,
+                   function_ref<void(ImplicitLocOpBuilder &)> body,
+                   Value when) {
+  GpuArith e{b};
+  Value first = e.andi(e.cmp(P::eq, k.warp, e.index(0)),
+                       e.cmp(P::eq, k.lane, e.index(0)));
+  if (when)
+    first = e.andi(when, first);
+  scf::IfOp::create(b, first, [&](OpBuilder &nb, Location l) {
+    ImplicitLocOpBuilder ib(l, nb);
+    body(ib);
+    scf::YieldOp::create(ib);
+  });
+}
+
+Value barrierAt(ImplicitLocOpBuilder &b, Value first, Value index) {
+  Type i64 = b.getI64Type();
+  Value address = arith::AddIOp::create(
+      b, LLVM::PtrToIntOp::create(b, i64, first),
+      arith::MulIOp::create(b, arith::IndexCastOp::create(b, i64, index),
+                            arith::ConstantIntOp::create(b, i64, 8)));
+  return LLVM::IntToPtrOp::create(b, first.getType(), address);
+}
+
+} // namespace mlir::spa::gpu_kernel

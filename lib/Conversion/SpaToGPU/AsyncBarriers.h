@@ -1,0 +1,51 @@
+//===- AsyncBarriers.h - mbarriers in dynamic shared memory -----*- C++ -*-===//
+//
+// The transaction barriers TMA copies complete on: 8-byte mbarrier objects
+// at fixed offsets of the kernel's dynamic shared memory, and the few
+// operations on them the kernels use (nvvm ops throughout; no inline PTX).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_LIB_CONVERSION_SPATOGPU_ASYNCBARRIERS_H
+#define SPA_LIB_CONVERSION_SPATOGPU_ASYNCBARRIERS_H
+
+#include "KernelContext.h"
+
+namespace mlir::spa::gpu_kernel {
+
+/// The mbarrier at byte `offset` (a multiple of 8) of `dynamicShared`, the
+/// kernel's dynamic shared memory view: an `!llvm.ptr<3>`.
+Value sharedBarrier(ImplicitLocOpBuilder &b, Value dynamicShared,
+                    int64_t offset);
+
+/// Initialises `barrier` for `arrivals` arrivals per phase; phase 0 next.
+/// Once per block: the kernels keep counting phases rather than
+/// re-initialising (compute-sanitizer's racecheck reports a re-initialised
+/// barrier as a hazard even after a block-wide barrier).
+void initBarrier(ImplicitLocOpBuilder &b, Value barrier, int32_t arrivals);
+
+/// Makes the initialisations visible to the asynchronous proxy (the TMA
+/// unit) before any copy is issued on them.
+void fenceBarrierInit(ImplicitLocOpBuilder &b);
+
+/// One arrival that also expects `bytes` of transactions (the copies issued
+/// next complete on the barrier).
+void arriveExpectingBytes(ImplicitLocOpBuilder &b, Value barrier,
+                          int64_t bytes);
+
+/// Waits until the phase of parity `parity` (i32 0 or 1) has completed.
+void waitBarrier(ImplicitLocOpBuilder &b, Value barrier, Value parity);
+
+/// `body` under `scf.if` on thread 0 of the block (the issuing thread),
+/// and only when `when` (an i1) holds if given.
+void onFirstThread(ImplicitLocOpBuilder &b, const KernelContext &k,
+                   function_ref<void(ImplicitLocOpBuilder &)> body,
+                   Value when = Value());
+
+/// The barrier `index` (an index value) places after `first` in an array
+/// of 8-byte mbarriers.
+Value barrierAt(ImplicitLocOpBuilder &b, Value first, Value index);
+
+} // namespace mlir::spa::gpu_kernel
+
+#endif // SPA_LIB_CONVERSION_SPATOGPU_ASYNCBARRIERS_H

@@ -1,0 +1,89 @@
+//===- TensorMaps.cpp - TMA tile loads from launcher-encoded maps ---------===//
+
+#include "TensorMaps.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+using namespace mlir;
+
+namespace mlir::spa::gpu_kernel {
+
+FailureOr<TensorMapArg> describeTileMap(StringRef name, StringRef of,
+                                        MemRefType type, int64_t rows) {
+  Type element = type.getElementType();
+  if (type.getRank() != 4 || !type.hasStaticShape() ||
+      !(element.isF16() || element.isBF16()))
+    return failure();
+  auto [strides, offset] = type.getStridesAndOffset();
+  ArrayRef<int64_t> shape = type.getShape(); // B, H, N, W
+  // The map starts at the call's pointer: a static offset would be lost.
+  if (offset != 0 || strides[3] != 1 || shape[3] % 64 != 0 || rows < 1 ||
+      rows > 256)
+    return failure();
+  TensorMapArg map;
+  map.name = name.str();
+  map.of = of.str();
+  map.dtype = element.isF16() ? "f16" : "bf16";
+  map.dims = {shape[3], shape[2], shape[1], shape[0]};
+  // The driver takes strides of dimensions 1.. in bytes, 16-byte multiples.
+  for (int64_t d : {2, 1, 0}) {
+    int64_t bytes = strides[d] * 2;
+    if (ShapedType::isDynamic(strides[d]) || bytes <= 0 || bytes % 16 != 0 ||
+        bytes >= (int64_t(1) << 40))
+      return failure();
+    map.stridesBytes.push_back(bytes);
+  }
+  // 64 columns of 2 bytes: one 128-byte swizzle span per box row.
+  map.box = {64, rows, 1, 1};
+  map.elementStrides = {1, 1, 1, 1};
+  map.swizzleBytes = 128;
+  map.l2PromotionBytes = 128;
+  map.oobFill = "zero";
+  return map;
+}
+
+void loadTileByMap(ImplicitLocOpBuilder &b, Value map, Value tile,
+                   Value stage, Value barrier, Value batch, Value head,
+                   Value row0, int64_t rows, int64_t width) {
+  GpuArith e{b};
+  Type i64 = b.getI64Type();
+  Value base = arith::IndexCastOp::create(
+      b, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, tile));
+  int64_t tileBytes = rows * width * 2;
+  if (stage)
+    base = arith::AddIOp::create(
+        b, base,
+        arith::IndexCastOp::create(b, i64, e.mul(stage, e.index(tileBytes))));
+  auto i32 = [&](Value index) {
+    return arith::IndexCastOp::create(b, b.getI32Type(), index);
+  };
+  Value row = i32(row0), h = i32(head), n = i32(batch);
+  auto sharedPtr = LLVM::LLVMPointerType::get(b.getContext(), 3);
+  auto clusterPtr = LLVM::LLVMPointerType::get(b.getContext(), 7);
+  for (int64_t block = 0; block < width / 64; ++block) {
+    Value address = arith::AddIOp::create(
+        b, base, arith::ConstantIntOp::create(b, i64, block * rows * 128));
+    // The copy's destination is shared::cluster (a lone CTA is a cluster of
+    // one); MLIR 22 spells it as address space 7.
+    Value destination = LLVM::AddrSpaceCastOp::create(
+        b, clusterPtr, LLVM::IntToPtrOp::create(b, sharedPtr, address));
+    SmallVector<Value> coordinates = {
+        arith::ConstantIntOp::create(b, b.getI32Type(), block * 64), row, h,
+        n};
+    NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+        b, destination, map, coordinates, barrier,
+        /*im2colOffsets=*/ValueRange{}, /*multicastMask=*/Value(),
+        /*l2CacheHint=*/Value(), NVVM::TMALoadMode::TILE,
+        /*isCTAOnly=*/false, /*group=*/nullptr, /*predicate=*/Value());
+  }
+}
+
+void prefetchTensorMap(ImplicitLocOpBuilder &b, Value map) {
+  NVVM::PrefetchOp::create(b, /*cacheLevel=*/nullptr,
+                           /*evictPriority=*/nullptr, map,
+                           /*predicate=*/Value(), b.getUnitAttr());
+}
+
+} // namespace mlir::spa::gpu_kernel

@@ -1,0 +1,44 @@
+//===- TensorMaps.h - TMA tile loads from launcher-encoded maps -*- C++ -*-===//
+//
+// Both halves of a TMA load. On the host side, the TensorMapArg (launch
+// contract) that describes a [B, H, N, W] buffer for tiles of `rows` rows
+// and 64 columns with the 128-byte swizzle: exactly the [W / 64][rows][64]
+// layout the wgmma descriptors read (Wgmma.h), so a TMA copy and the
+// threads' swizzled cp.async copies put the same bytes in the same places,
+// zeros past N included. On the device side, the copies of one tile (one
+// cp.async.bulk.tensor per 64 columns) that complete on an mbarrier.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_LIB_CONVERSION_SPATOGPU_TENSORMAPS_H
+#define SPA_LIB_CONVERSION_SPATOGPU_TENSORMAPS_H
+
+#include "KernelContext.h"
+
+#include "spa/Conversion/SpaToGPU/LaunchContract.h"
+
+namespace mlir::spa::gpu_kernel {
+
+/// The map named `name` of buffer `of` (type `type`, [B, H, N, W], 2-byte
+/// elements) for boxes of `rows` x 64 elements; failure when the layout
+/// cannot be described: the last dimension not contiguous, a byte stride
+/// not a multiple of 16, W not a multiple of 64 or the element not f16 /
+/// bf16.
+FailureOr<TensorMapArg> describeTileMap(StringRef name, StringRef of,
+                                        MemRefType type, int64_t rows);
+
+/// Issues the copies of rows [row0, row0 + rows) of (batch, head), all
+/// `width` columns, into `tile` ([width / 64][rows][64], or
+/// [stages][width / 64][rows][64] with `stage`), completing on `barrier`.
+/// The caller has announced `rows * width * 2` bytes on the barrier
+/// (arriveExpectingBytes); one thread issues.
+void loadTileByMap(ImplicitLocOpBuilder &b, Value map, Value tile,
+                   Value stage, Value barrier, Value batch, Value head,
+                   Value row0, int64_t rows, int64_t width);
+
+/// `prefetch.tensormap` of a grid-constant map (one thread).
+void prefetchTensorMap(ImplicitLocOpBuilder &b, Value map);
+
+} // namespace mlir::spa::gpu_kernel
+
+#endif // SPA_LIB_CONVERSION_SPATOGPU_TENSORMAPS_H
