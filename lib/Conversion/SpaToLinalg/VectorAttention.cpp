@@ -10,7 +10,8 @@
 // scalar is a broadcast load and whose vector is contiguous; no horizontal
 // reduction anywhere:
 //
-//   Qt      = transpose(Q tile) * scale * log2(e)      // [D][L], once per item
+//   Qt      = transpose(Q tile) * scale * log2(e)      // [D][L], once per item,
+//                                                      // in [gcd(D, L)][L] chunks
 //   St[j]   = sum_d K[j0 + j, d] * Qt[d]               // scores, key j x L queries
 //   St[j]   = band(j) ? St[j] : -inf                   // edge blocks only
 //   m'      = max(m, max_j St[j]); ms = (m' == -inf ? 0 : m')
@@ -40,6 +41,7 @@
 
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 using namespace mlir;
 using namespace mlir::spa;
@@ -113,25 +115,44 @@ public:
     Value lastPos = e.sub(e.add(firstPos, realRows), e.index(1));
 
     // Qt = transpose(Q tile) * scale log2(e), kept in a [D, L] buffer that
-    // the score loop reads one row per step.
+    // the score loop reads one row per step. Built in column chunks of
+    // [L, C] (C = gcd(D, L)) under a loop: a whole [L, D] transpose is
+    // unrolled into D x L element moves, so its compile time grew faster
+    // than linearly in D.
     Value zero = e.index(0);
-    // Rows past Nq read as zeros (their results are never written).
-    Value q = ve.read(VectorType::get({lanes, shape.headDim}, shape.elementType),
-                      query, {b0, head, i0, zero}, /*firstInBounds=*/false);
-    q = toF32Vector(b, q);
-    q = arith::MulFOp::create(
-        b, q,
-        ve.splatF32(cast<VectorType>(q.getType()), shape.scaleLog2));
-    Value qt = vector::TransposeOp::create(b, q, ArrayRef<int64_t>{1, 0});
-    Value qtBuffer = tensor::EmptyOp::create(
-        b, ArrayRef<int64_t>{shape.headDim, lanes}, ve.f32());
-    qtBuffer = ve.write(qt, qtBuffer, {zero, zero});
+    int64_t qChunk = columnChunk(shape.headDim);
+    Value qtBuffer = forEachColumnChunk(
+        b, shape.headDim, qChunk,
+        tensor::EmptyOp::create(b, ArrayRef<int64_t>{shape.headDim, lanes},
+                                ve.f32()),
+        [&](ImplicitLocOpBuilder &cb, Value c0, Value buffer) {
+          VectorEmitter cve{cb, lanes};
+          Emitter ce{cb};
+          // Rows past Nq read as zeros (their results are never written).
+          Value q = cve.read(
+              VectorType::get({lanes, qChunk}, shape.elementType), query,
+              {b0, head, i0, c0}, /*firstInBounds=*/false);
+          q = toF32Vector(cb, q);
+          q = arith::MulFOp::create(
+              cb, q,
+              cve.splatF32(cast<VectorType>(q.getType()), shape.scaleLog2));
+          Value qt =
+              vector::TransposeOp::create(cb, q, ArrayRef<int64_t>{1, 0});
+          return cve.write(qt, buffer, {c0, ce.index(0)});
+        });
 
-    Value accInit = ve.write(
-        ve.splatF32(VectorType::get({shape.valueDim, lanes}, ve.f32()), 0.0),
+    int64_t accChunk = columnChunk(shape.valueDim);
+    Value accInit = forEachColumnChunk(
+        b, shape.valueDim, accChunk,
         tensor::EmptyOp::create(b, ArrayRef<int64_t>{shape.valueDim, lanes},
                                 ve.f32()),
-        {zero, zero});
+        [&](ImplicitLocOpBuilder &cb, Value c0, Value buffer) {
+          VectorEmitter cve{cb, lanes};
+          return cve.write(
+              cve.splatF32(VectorType::get({accChunk, lanes}, cve.f32()),
+                           0.0),
+              buffer, {c0, Emitter{cb}.index(0)});
+        });
     SmallVector<Value> state = {
         ve.splatF32(ve.row(), -std::numeric_limits<double>::infinity()),
         ve.splatF32(ve.row(), 0.0), accInit};
@@ -328,26 +349,36 @@ private:
     Emitter e{b};
     Value m = state[0], l = state[1];
     Value zero = e.index(0);
-    auto accType = VectorType::get({shape.valueDim, lanes}, ve.f32());
-    Value acc = ve.read(accType, state[2], {zero, zero});
-    Value quotient = arith::DivFOp::create(b, acc, ve.splat(accType, l));
-    auto maskType = VectorType::get({shape.valueDim, lanes}, b.getI1Type());
-    Value normalized = arith::SelectOp::create(
-        b, ve.splat(maskType, hasKeys), quotient, ve.splatF32(accType, 0.0));
-    Value out = vector::TransposeOp::create(b, normalized,
-                                            ArrayRef<int64_t>{1, 0});
-    if (!shape.elementType.isF32())
-      out = arith::TruncFOp::create(
-          b, VectorType::get({lanes, shape.valueDim}, shape.elementType), out);
     // Tiles of the real rows only: the rows past Nq are dropped here.
     auto tileOf = [&](ArrayRef<int64_t> sizes, Type type) -> Value {
       auto tensorType = RankedTensorType::get(sizes, type);
       return tensor::EmptyOp::create(b, tensorType, ValueRange{realRows});
     };
-    Value outTile = ve.write(
-        out,
-        tileOf({1, 1, ShapedType::kDynamic, shape.valueDim}, shape.elementType),
-        {zero, zero, zero, zero}, /*firstInBounds=*/false);
+    // In column chunks of [C, L] -> [L, C], as Qt is built (workItem).
+    int64_t chunk = columnChunk(shape.valueDim);
+    Value outTile = forEachColumnChunk(
+        b, shape.valueDim, chunk,
+        tileOf({1, 1, ShapedType::kDynamic, shape.valueDim},
+               shape.elementType),
+        [&](ImplicitLocOpBuilder &cb, Value c0, Value tile) {
+          VectorEmitter cve{cb, lanes};
+          Emitter ce{cb};
+          auto accType = VectorType::get({chunk, lanes}, cve.f32());
+          Value acc = cve.read(accType, state[2], {c0, ce.index(0)});
+          Value quotient =
+              arith::DivFOp::create(cb, acc, cve.splat(accType, l));
+          auto maskType = VectorType::get({chunk, lanes}, cb.getI1Type());
+          Value normalized = arith::SelectOp::create(
+              cb, cve.splat(maskType, hasKeys), quotient,
+              cve.splatF32(accType, 0.0));
+          Value out = vector::TransposeOp::create(cb, normalized,
+                                                  ArrayRef<int64_t>{1, 0});
+          if (!shape.elementType.isF32())
+            out = arith::TruncFOp::create(
+                cb, VectorType::get({lanes, chunk}, shape.elementType), out);
+          Value z = ce.index(0);
+          return cve.write(out, tile, {z, z, z, c0}, /*firstInBounds=*/false);
+        });
     if (!withLse)
       return {outTile};
     Value natural = arith::MulFOp::create(
@@ -360,6 +391,30 @@ private:
         ve.write(lse, tileOf({1, 1, ShapedType::kDynamic}, ve.f32()),
                  {zero, zero, zero}, /*firstInBounds=*/false);
     return {outTile, lseTile};
+  }
+
+  /// Columns per chunk of the per-item transposes: gcd(width, L), so the
+  /// chunks tile the width exactly.
+  int64_t columnChunk(int64_t width) const {
+    return std::gcd(width, lanes);
+  }
+
+  /// `body(c0, value)` for the column chunks c0 = 0, C, ..., width - C,
+  /// threading `init` through them: one chunk inline when it is the whole
+  /// width, else an scf.for (the chunk's code exists once).
+  Value forEachColumnChunk(
+      ImplicitLocOpBuilder &b, int64_t width, int64_t chunk, Value init,
+      function_ref<Value(ImplicitLocOpBuilder &, Value, Value)> body) const {
+    Emitter e{b};
+    if (chunk == width)
+      return body(b, e.index(0), init);
+    auto loop = scf::ForOp::create(
+        b, e.index(0), e.index(width), e.index(chunk), ValueRange{init},
+        [&](OpBuilder &nb, Location l, Value c0, ValueRange carried) {
+          ImplicitLocOpBuilder ib(l, nb);
+          scf::YieldOp::create(ib, body(ib, c0, carried.front()));
+        });
+    return loop.getResult(0);
   }
 
   const BandedTiles &tiles;

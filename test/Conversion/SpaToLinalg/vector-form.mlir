@@ -17,9 +17,15 @@
 // Work items (batch, head, ceil(100 / 4) query blocks, taken from the last
 // block down: a head's heaviest first under causal bands).
 // CHECK: scf.forall (%[[B:.*]], %[[H:.*]], %[[I:.*]]) in (%{{.*}}, 2, %{{.*}}) shared_outs
-// Query rows past Nq read as zeros; scaled and transposed once per item.
-// CHECK: vector.transfer_read %{{.*}} {in_bounds = [false, true]} : tensor<1x2x100x32xbf16>, vector<4x32xbf16>
-// CHECK: vector.transpose %{{.*}}, [1, 0] : vector<4x32xf32> to vector<32x4xf32>
+// Query rows past Nq read as zeros; scaled and transposed once per item,
+// in [L, gcd(D, L)] = [4, 4] column chunks under a loop (a whole [4, 32]
+// transpose is unrolled element by element: compile time grew faster than
+// D). The accumulator [Dv][L] is zeroed in chunks the same way.
+// CHECK: scf.for %[[C:.*]] = %c0 to %c32 step %c4 iter_args(%{{.*}}) -> (tensor<32x4xf32>)
+// CHECK: vector.transfer_read %{{.*}}[%[[B]], %[[H]], %{{.*}}, %[[C]]], %{{.*}} {in_bounds = [false, true]} : tensor<1x2x100x32xbf16>, vector<4x4xbf16>
+// CHECK: vector.transpose %{{.*}}, [1, 0] : vector<4x4xf32> to vector<4x4xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c4 iter_args(%{{.*}}) -> (tensor<8x4xf32>)
+// CHECK: vector.transfer_write %{{.*}} : vector<4x4xf32>, tensor<8x4xf32>
 // Key rows of a block clamped to the last key (89), not padded.
 // CHECK: arith.minsi %{{.*}}, %c89
 // Scores: one broadcast key element times a query column per key.
@@ -43,8 +49,11 @@
 // Rows with keys read as bytes (a vector of i1 would load packed bits).
 // CHECK: arith.extui %{{.*}} : i1 to i8
 // CHECK: arith.cmpi ne, %{{.*}} : vector<4xi8>
-// Tiles of the real rows only, into the destinations.
-// CHECK: vector.transfer_write %{{.*}} {in_bounds = [false, true]} : vector<4x8xbf16>, tensor<1x1x?x8xbf16>
+// Tiles of the real rows only, into the destinations: O normalised and
+// transposed in [4, 4] chunks too.
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c4 iter_args(%{{.*}}) -> (tensor<1x1x?x8xbf16>)
+// CHECK: vector.transpose %{{.*}}, [1, 0] : vector<4x4xf32> to vector<4x4xf32>
+// CHECK: vector.transfer_write %{{.*}} {in_bounds = [false, true]} : vector<4x4xbf16>, tensor<1x1x?x8xbf16>
 // CHECK: vector.transfer_write %{{.*}} : vector<4xf32>, tensor<1x1x?xf32>
 // CHECK: scf.forall.in_parallel
 // CHECK: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[B]], %[[H]], %{{.*}}, 0] [1, 1, %{{.*}}, 8] [1, 1, 1, 1]

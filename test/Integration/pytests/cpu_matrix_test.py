@@ -53,6 +53,10 @@ CASES = [
          runs=[(4096, 4096)], lse=False, seed=5),
     Case("ee-f32-b2-h3-n7", "exclusive_equal", "f32", C, 3, head_dim=16, runs=[(7, 7)],
          batch=2, tile=(1, 1), seed=6),
+    # A wide head whose width no vector width divides (the vector form's
+    # per-item transposes run in gcd(D, L)-column chunks).
+    Case("ee-f32-h2-n100-d200-dv72", "exclusive_equal", "f32", C, 2, head_dim=200,
+         v_dim=72, runs=[(100, 100)], seed=61),
     # --- local_plus_band -------------------------------------------------
     Case("lpb-f16-h8-n1000", "local_plus_band", "f16", C, 8, head_dim=64,
          runs=[(1000, 1000)], lse=False, seed=11),
@@ -198,11 +202,12 @@ def test_matrix(case, spa_tools, tmp_path, record_property):
 # (the oracle), the vector form at widths other than the host's, and one
 # thread. Edge cases only: odd N against the block size, GQA, bidirectional
 # anti sides, rows without keys (Nq > Nk), empty heads, dynamic N with
-# Nq = 0, Dv != D, every dtype.
+# Nq = 0, Dv != D, D and Dv that no vector width divides, every dtype.
 FORM_CASES = [name for name in (
     "explicit-gaps-empty-gqa4x2-f32", "explicit-nq-gt-nk-f16-bidir",
     "pb-f16-bidir-h3-n257-half-tile5x3", "dyn-ee-f32-h8",
-    "dyn-dc-f16-h3-dv32-dynbatch", "tb-bf16-bidir-h3-n64-tile1x1")]
+    "dyn-dc-f16-h3-dv32-dynbatch", "tb-bf16-bidir-h3-n64-tile1x1",
+    "ee-f32-h2-n100-d200-dv72", "ee-f16-bidir-h3-n64-tile5x3")]
 FORMS = [("scalar", 0, None), ("lanes4", 4, None), ("lanes8-1thread", 8, 1),
          ("lanes32", 32, None)]
 
