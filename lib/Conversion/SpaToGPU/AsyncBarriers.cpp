@@ -51,6 +51,11 @@ void waitBarrier(ImplicitLocOpBuilder &b, Value barrier, Value parity) {
       arith::ConstantIntOp::create(b, b.getI32Type(), 0x989680));
 }
 
+void waitFirstPhaseAfterInit(ImplicitLocOpBuilder &b, Value barrier) {
+  gpu::BarrierOp::create(b);
+  waitBarrier(b, barrier, arith::ConstantIntOp::create(b, b.getI32Type(), 0));
+}
+
 void onFirstThread(ImplicitLocOpBuilder &b, const KernelContext &k,
                    function_ref<void(ImplicitLocOpBuilder &)> body,
                    Value when) {

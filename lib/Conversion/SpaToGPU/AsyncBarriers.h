@@ -36,6 +36,11 @@ void arriveExpectingBytes(ImplicitLocOpBuilder &b, Value barrier,
 /// Waits until the phase of parity `parity` (i32 0 or 1) has completed.
 void waitBarrier(ImplicitLocOpBuilder &b, Value barrier, Value parity);
 
+/// Every thread: a block barrier (which orders thread 0's initialisation of
+/// the mbarriers before any wait), then the wait for `barrier`'s first
+/// phase: the kernels' first tile.
+void waitFirstPhaseAfterInit(ImplicitLocOpBuilder &b, Value barrier);
+
 /// `body` under `scf.if` on thread 0 of the block (the issuing thread),
 /// and only when `when` (an i1) holds if given.
 void onFirstThread(ImplicitLocOpBuilder &b, const KernelContext &k,

@@ -262,9 +262,7 @@ private:
       loadTileByMap(ib, k.ownMaps[1], own[1], Value(), ownBarrier,
                     k.batchIdx, head, row0, grad.ownRows(), cfg.valueDim);
     });
-    gpu::BarrierOp::create(b);
-    waitBarrier(b, ownBarrier,
-                arith::ConstantIntOp::create(b, b.getI32Type(), 0));
+    waitFirstPhaseAfterInit(b, ownBarrier);
   }
 
   /// TMA: the stream tiles at `row0` into buffer `buffer` when `enabled`

@@ -167,9 +167,7 @@ protected:
       loadTileByMap(ib, k.queryMap, qTile, Value(), queryBarrier, k.batchIdx,
                     k.head, k.i0, cfg.tileQ(), cfg.headDim);
     });
-    gpu::BarrierOp::create(b);
-    waitBarrier(b, queryBarrier,
-                arith::ConstantIntOp::create(b, b.getI32Type(), 0));
+    waitFirstPhaseAfterInit(b, queryBarrier);
   }
 
   /// TMA: K and/or V of the tile at key `j0` into buffer `stage` (none:
