@@ -298,3 +298,29 @@ def test_cuda_option_values_are_checked():
         spa.compile(layer, target="cuda:sm_90a", mma="wmma")
     with pytest.raises(spa.MLIRError, match="warps must be 1, 2, 4 or 8"):
         spa.compile(layer, target="cuda:sm_90a", warps=3)
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_tma_option():
+    # tma (default true): the wgmma kernels take TMA tensor maps of their
+    # inputs and load tiles with cp.async.bulk.tensor; tma=False keeps
+    # every thread's cp.async and no map arguments, for forward and
+    # gradient kernels alike.
+    layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
+                          head_dim=64, dtype="bf16", policy="local_plus_band")
+    text = layer.to_mlir(backward=True)
+    for tma in (True, False):
+        artifact = spa.compile(text, target="cuda:sm_90a", tma=tma)
+        roles = {}
+        for kernel in artifact.metadata["kernels"]:
+            maps = [a["of"] for a in kernel["args"]
+                    if a["kind"] == "tensor_map"]
+            roles[kernel["role"]] = maps
+        expected = {"forward": ["query", "key", "value"], "preprocess": [],
+                    "dkdv": ["key", "value", "query", "output_grad"],
+                    "dq": ["query", "output_grad", "key", "value"]}
+        assert roles == (expected if tma else {r: [] for r in expected})
+        assert ("cp.async.bulk.tensor" in artifact.ptx) == tma
+        assert ("cp.async.cg.shared.global" in artifact.ptx) == (not tma)
+    with pytest.raises(ValueError, match="tma"):
+        spa.compile(text, target="cuda:sm_90a", tma="sometimes")
