@@ -71,6 +71,32 @@ void onFirstThread(ImplicitLocOpBuilder &b, const KernelContext &k,
   });
 }
 
+TileRing::TileRing(ImplicitLocOpBuilder &b, int64_t stages)
+    : stages(stages) {
+  count = memref::AllocaOp::create(b, MemRefType::get({}, b.getI32Type()));
+  memref::StoreOp::create(b, arith::ConstantIntOp::create(b, b.getI32Type(), 0),
+                          count);
+}
+
+Value TileRing::taken(ImplicitLocOpBuilder &b) const {
+  return GpuArith{b}.toIndex(memref::LoadOp::create(b, count));
+}
+
+void TileRing::take(ImplicitLocOpBuilder &b, Value c) const {
+  GpuArith e{b};
+  memref::StoreOp::create(
+      b, arith::IndexCastOp::create(b, b.getI32Type(), e.add(c, e.index(1))),
+      count);
+}
+
+void TileRing::waitFor(ImplicitLocOpBuilder &b, Value barriers,
+                       Value c) const {
+  GpuArith e{b};
+  Value parity = arith::IndexCastOp::create(
+      b, b.getI32Type(), e.rem(e.div(c, e.index(stages)), e.index(2)));
+  waitBarrier(b, barrierAt(b, barriers, e.rem(c, e.index(stages))), parity);
+}
+
 Value barrierAt(ImplicitLocOpBuilder &b, Value first, Value index) {
   Type i64 = b.getI64Type();
   Value address = arith::AddIOp::create(

@@ -41,6 +41,29 @@ void waitBarrier(ImplicitLocOpBuilder &b, Value barrier, Value parity);
 /// phase: the kernels' first tile.
 void waitFirstPhaseAfterInit(ImplicitLocOpBuilder &b, Value barrier);
 
+/// A work item's TMA tile ring: the count c of tiles it has taken so far,
+/// across its key ranges, in a thread-private i32 that LLVM keeps in a
+/// register. Tile c sits in buffer c % stages and completes phase
+/// c / stages of that buffer's barrier, so the barriers are initialised
+/// once per block.
+class TileRing {
+public:
+  TileRing() = default;
+  /// The count, 0 (emitted where the kernel sets up its shared memory).
+  TileRing(ImplicitLocOpBuilder &b, int64_t stages);
+  /// c, the number of tiles taken so far (an index).
+  Value taken(ImplicitLocOpBuilder &b) const;
+  /// Tile c is taken: the count becomes c + 1.
+  void take(ImplicitLocOpBuilder &b, Value c) const;
+  /// Waits for tile c's copies on its buffer's barrier among `barriers`
+  /// (the first of `stages` consecutive mbarriers).
+  void waitFor(ImplicitLocOpBuilder &b, Value barriers, Value c) const;
+
+private:
+  Value count; ///< memref<i32>
+  int64_t stages = 1;
+};
+
 /// `body` under `scf.if` on thread 0 of the block (the issuing thread),
 /// and only when `when` (an i1) holds if given.
 void onFirstThread(ImplicitLocOpBuilder &b, const KernelContext &k,

@@ -184,16 +184,19 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
   // TMA loads where every tile's source can be described by a map (the
   // layouts of strided views may not be); otherwise cp.async, silently:
   // both load the same bytes.
-  grad.tensorMaps =
-      options.tma && cfg.wgmma &&
-      llvm::all_of(ValueRange{op.getQuery(), op.getKey(), op.getValue(),
-                              op.getOutputGrad()},
-                   [&](Value buffer) {
-                     return succeeded(describeTileMap(
-                         "", "", cast<MemRefType>(buffer.getType()), 64));
-                   });
+  grad.tensorMaps = options.tma && cfg.wgmma &&
+                    describableByTileMaps(ValueRange{
+                        op.getQuery(), op.getKey(), op.getValue(),
+                        op.getOutputGrad()});
   if (grad.atomicQuery)
     grad.dqPieceColumns = dqPieceColumns(grad);
+  // As in the forward (resolveKernelConfig): the barriers' few bytes must
+  // not turn a configuration that fits into an error; cp.async then.
+  if (grad.tensorMaps && grad.sharedBytes() > kMaxDynamicSharedBytes) {
+    grad.tensorMaps = false;
+    if (grad.atomicQuery)
+      grad.dqPieceColumns = dqPieceColumns(grad);
+  }
   if (failed(checkGradSizes(op, grad)))
     return failure();
   grad.scale = op.getEffectiveScale();

@@ -13,8 +13,8 @@
 // cp.async (zero-fill past N), or, with grad.tensorMaps, TMA copies issued
 // by thread 0 from the launcher's tensor maps (zeros past N as well) that
 // complete on mbarriers: one for the own tiles, one per stream buffer.
-// The TMA ring runs on across intervals and sides (a work item's c-th
-// stream tile lands in buffer c % 2 and completes its barrier's phase
+// The TMA ring runs on across intervals and sides (TileRing: a work item's
+// c-th stream tile lands in buffer c % 2 and completes its barrier's phase
 // c / 2), so each barrier is initialised once per block.
 //
 //   own x stream^T (S^T = K Q^T, dP^T = V dO^T; S = Q K^T, dP = dO V^T):
@@ -89,18 +89,12 @@ public:
       streamDesc[w] = descriptor(b, stream[w], grad.streamRows());
     }
     if (grad.tensorMaps) {
-      // A thread-private scalar (promoted to a register by LLVM): the
-      // stream tiles this work item has taken so far.
-      tilesTaken = memref::AllocaOp::create(
-          b, MemRefType::get({}, b.getI32Type()));
-      memref::StoreOp::create(
-          b, arith::ConstantIntOp::create(b, b.getI32Type(), 0), tilesTaken);
+      ring = TileRing(b, kStages);
       ownBarrier = sharedBarrier(
           b, whole, grad.barrierOffset() + 8 * BackwardConfig::kOwnBarrier);
-      for (int64_t s = 0; s < kStages; ++s)
-        streamBarrier[s] = sharedBarrier(
-            b, whole,
-            grad.barrierOffset() + 8 * (BackwardConfig::kStreamBarriers + s));
+      streamBarriers = sharedBarrier(
+          b, whole,
+          grad.barrierOffset() + 8 * BackwardConfig::kStreamBarriers);
     }
   }
 
@@ -127,15 +121,14 @@ public:
     gpu::BarrierOp::create(b);
     Value buffer = e.index(0);
     if (grad.tensorMaps)
-      buffer = e.rem(e.toIndex(memref::LoadOp::create(b, tilesTaken)),
-                     e.index(kStages));
+      buffer = e.rem(ring.taken(b), e.index(kStages));
     prefetch(b, e.cmp(P::slt, begin, end), first, second, head, begin, limit,
              buffer);
   }
 
   /// cp.async: tile t = (row0 - begin) / streamRows of the range is in
   /// buffer t % 2. TMA: the work item's c-th stream tile (c counts across
-  /// ranges, tilesTaken) is in buffer c % 2, whose mbarrier completes its
+  /// ranges, TileRing) is in buffer c % 2, whose mbarrier completes its
   /// phase c / 2 then; a range starts where the previous one stopped, so
   /// the barriers are initialised once. Either way the copy of the next
   /// tile into the other buffer starts once every warp is done with the
@@ -146,7 +139,7 @@ public:
                   Value head, Value row0, int64_t limit) override {
     GpuArith e{b};
     Value t = grad.tensorMaps
-                  ? e.toIndex(memref::LoadOp::create(b, tilesTaken))
+                  ? ring.taken(b)
                   : e.div(e.sub(row0, rangeBegin), e.index(grad.streamRows()));
     stage = e.rem(t, e.index(kStages));
     Value next = e.add(row0, e.index(grad.streamRows()));
@@ -155,13 +148,8 @@ public:
              limit, e.rem(e.add(t, e.index(1)), e.index(kStages)));
     if (!grad.tensorMaps)
       return waitForCopies(b, 1);
-    Value parity = arith::IndexCastOp::create(
-        b, b.getI32Type(), e.rem(e.div(t, e.index(kStages)), e.index(2)));
-    waitBarrier(b, barrierAt(b, streamBarrier[0], stage), parity);
-    memref::StoreOp::create(
-        b,
-        arith::IndexCastOp::create(b, b.getI32Type(), e.add(t, e.index(1))),
-        tilesTaken);
+    ring.waitFor(b, streamBarriers, t);
+    ring.take(b, t);
   }
 
   SmallVector<Value> ownTimesStreamT(ImplicitLocOpBuilder &b,
@@ -252,8 +240,11 @@ private:
       for (int w = 0; w < 2; ++w)
         prefetchTensorMap(ib, k.streamMaps[w]);
       initBarrier(ib, ownBarrier, 1);
-      for (Value barrier : streamBarrier)
-        initBarrier(ib, barrier, 1);
+      for (int64_t s = 0; s < kStages; ++s)
+        initBarrier(ib,
+                    barrierAt(ib, streamBarriers,
+                              arith::ConstantIndexOp::create(ib, s)),
+                    1);
       fenceBarrierInit(ib);
       arriveExpectingBytes(ib, ownBarrier,
                            grad.ownRows() * (cfg.headDim + cfg.valueDim) * 2);
@@ -272,7 +263,7 @@ private:
     onFirstThread(
         b, k,
         [&](ImplicitLocOpBuilder &ib) {
-          Value barrier = barrierAt(ib, streamBarrier[0], buffer);
+          Value barrier = barrierAt(ib, streamBarriers, buffer);
           arriveExpectingBytes(ib, barrier,
                                grad.streamRows() *
                                    (cfg.headDim + cfg.valueDim) * 2);
@@ -300,8 +291,8 @@ private:
   Value rangeBegin, rangeEnd;    ///< the current interval and side's tiles
   Value stage;                   ///< buffer of the current stream tile
   Value ownBarrier;              ///< TMA: the own tiles' mbarrier
-  Value streamBarrier[kStages];  ///< TMA: one mbarrier per stream buffer
-  Value tilesTaken;              ///< TMA: memref<i32>, stream tiles so far
+  Value streamBarriers;          ///< TMA: the first of kStages mbarriers
+  TileRing ring;                 ///< TMA: the item's stream tiles so far
 };
 
 } // namespace

@@ -248,14 +248,9 @@ mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
   // TMA loads where Q, K and V can be described by maps (the layouts the
   // GPU path admits always can; f32 never takes wgmma). Decided after the
   // stages: the barriers' few bytes must not change that choice.
-  cfg.tensorMaps =
-      options.tma && cfg.wgmma &&
-      llvm::all_of(ValueRange{op.getQuery(), op.getKey(), op.getValue()},
-                   [&](Value buffer) {
-                     return succeeded(describeTileMap(
-                         "", "", cast<MemRefType>(buffer.getType()),
-                         cfg.tileQ()));
-                   });
+  cfg.tensorMaps = options.tma && cfg.wgmma &&
+                   describableByTileMaps(ValueRange{
+                       op.getQuery(), op.getKey(), op.getValue()});
   if (cfg.tensorMaps && cfg.sharedBytes() > kMaxDynamicSharedBytes)
     cfg.tensorMaps = false;
   return cfg;

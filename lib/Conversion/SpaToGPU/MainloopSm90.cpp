@@ -16,9 +16,9 @@
 //     is copied while tile t is computed.
 //
 // With TMA both schedules count the work item's key tiles across ranges
-// (`tilesTaken`, a thread-private scalar LLVM keeps in a register): tile c
-// sits in buffer c % stages and completes phase c / stages of that
-// buffer's barriers, so each barrier is initialised once per block.
+// (TileRing, AsyncBarriers.h): tile c sits in buffer c % stages and
+// completes phase c / stages of that buffer's barriers, so each barrier is
+// initialised once per block.
 //
 // The dynamic shared memory is an external workgroup global
 // (`spa_dynamic_shared`, sized at launch): gpu.dynamic_shared_memory lowers
@@ -78,10 +78,7 @@ public:
       keyBarriers = sharedBarrier(b, whole, cfg.barrierOffset() + 8);
       valueBarriers =
           sharedBarrier(b, whole, cfg.barrierOffset() + 8 * (1 + cfg.stages));
-      tilesTaken = memref::AllocaOp::create(
-          b, MemRefType::get({}, b.getI32Type()));
-      memref::StoreOp::create(
-          b, arith::ConstantIntOp::create(b, b.getI32Type(), 0), tilesTaken);
+      ring = TileRing(b, cfg.stages);
     }
   }
 
@@ -205,26 +202,6 @@ protected:
         enabled);
   }
 
-  /// TMA: the number of key tiles this work item has taken so far (c).
-  Value tilesSoFar(ImplicitLocOpBuilder &b) {
-    return GpuArith{b}.toIndex(memref::LoadOp::create(b, tilesTaken));
-  }
-  void takeTile(ImplicitLocOpBuilder &b, Value c) {
-    GpuArith e{b};
-    memref::StoreOp::create(
-        b,
-        arith::IndexCastOp::create(b, b.getI32Type(), e.add(c, e.index(1))),
-        tilesTaken);
-  }
-  /// Waits for tile c's copies on `barriers` (one per buffer).
-  void waitForTile(ImplicitLocOpBuilder &b, Value barriers, Value c) {
-    GpuArith e{b};
-    Value parity = arith::IndexCastOp::create(
-        b, b.getI32Type(),
-        e.rem(e.div(c, e.index(cfg.stages)), e.index(2)));
-    waitBarrier(b, barrierAt(b, barriers, e.rem(c, e.index(cfg.stages))),
-                parity);
-  }
   /// A warp's wgmma.wait_group does not tell that the other warps' wgmma
   /// reads are done (CUTLASS's consumer release counts every warp too): a
   /// block barrier before a tile is overwritten.
@@ -236,7 +213,7 @@ protected:
   Value queryBarrier;        ///< TMA: Q's mbarrier
   Value keyBarriers;         ///< TMA: the first of `stages` K mbarriers
   Value valueBarriers;       ///< TMA: the first of `stages` V mbarriers
-  Value tilesTaken;          ///< TMA: memref<i32>, key tiles so far
+  TileRing ring;              ///< TMA: the item's key tiles so far
 };
 
 /// stages = 1: one K and one V buffer, ranges chained into one sequence.
@@ -274,7 +251,7 @@ public:
                                    size_t r) override {
     GpuArith e{b};
     if (cfg.tensorMaps)
-      waitForTile(b, keyBarriers, tilesSoFar(b));
+      ring.waitFor(b, keyBarriers, ring.taken(b));
     else
       waitForCopies(b, 1);
     SmallVector<Value> scores = wgmmaScores(b, e.index(0));
@@ -294,9 +271,9 @@ public:
                                       SmallVector<Value> acc) override {
     GpuArith e{b};
     if (cfg.tensorMaps) {
-      Value c = tilesSoFar(b);
-      waitForTile(b, valueBarriers, c);
-      takeTile(b, c);
+      Value c = ring.taken(b);
+      ring.waitFor(b, valueBarriers, c);
+      ring.take(b, c);
     } else {
       waitForCopies(b, 1);
     }
@@ -321,7 +298,7 @@ public:
   void beginRange(ImplicitLocOpBuilder &b, const KeyRange &range) override {
     GpuArith e{b};
     // TMA: the range's tiles continue the work item's count c.
-    Value first = cfg.tensorMaps ? tilesSoFar(b) : Value();
+    Value first = cfg.tensorMaps ? ring.taken(b) : Value();
     for (int64_t t = 0; t + 1 < cfg.stages; ++t) {
       Value j0 = e.add(range.begin, e.index(t * cfg.tileK));
       Value buffer =
@@ -336,15 +313,15 @@ public:
     GpuArith e{b};
     // cp.async: tile t of the range; TMA: the work item's tile c.
     Value t = cfg.tensorMaps
-                  ? tilesSoFar(b)
+                  ? ring.taken(b)
                   : e.div(e.sub(j0, range.begin), e.index(cfg.tileK));
     Value ahead = e.add(j0, e.index((cfg.stages - 1) * cfg.tileK));
     prefetch(b, e.cmp(P::slt, ahead, range.end), ahead,
              e.rem(e.add(t, e.index(cfg.stages - 1)), e.index(cfg.stages)),
              Copy::Both);
     if (cfg.tensorMaps) {
-      waitForTile(b, keyBarriers, t); // K and V of tile c
-      takeTile(b, t);
+      ring.waitFor(b, keyBarriers, t); // K and V of tile c
+      ring.take(b, t);
     } else {
       waitForCopies(b, cfg.stages - 1); // tile t landed
     }

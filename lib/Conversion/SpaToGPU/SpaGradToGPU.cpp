@@ -11,7 +11,7 @@
 // and an f32 scratch dq_accum joins delta: 64-row blocks of query rows,
 // padded, laid out for bulk reductions (BackwardQueryAtomic.h). With TMA
 // loads the product kernels also take four tensor maps (TensorMaps.h),
-// listed in the contract and in `spa.tensor_map_args`.
+// listed in the contract and in KernelLaunch::kTensorMapArgsAttrName.
 //
 //===----------------------------------------------------------------------===//
 
@@ -152,41 +152,27 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   }
   // TMA (grad.tensorMaps): the product kernels also take the maps of their
   // own tiles' and stream tiles' sources, appended in the order
-  // bindTensorMaps reads (BackwardMainloop.h). The host operand is a null
-  // pointer: the host code never launches these kernels, the launcher
-  // encodes the maps per call from the buffers' pointers.
-  auto pointerType = LLVM::LLVMPointerType::get(b.getContext());
-  auto mapsOf = [&](BackwardKernel kernel) {
-    SmallVector<std::pair<Value, StringRef>, 4> sources;
-    if (kernel == BackwardKernel::Query)
-      sources = {{q, "query"}, {dO, "output_grad"}, {k, "key"}, {v, "value"}};
-    else
-      sources = {{k, "key"}, {v, "value"}, {q, "query"}, {dO, "output_grad"}};
-    SmallVector<TensorMapArg, 4> maps;
-    for (auto [index, source] : llvm::enumerate(sources)) {
-      int64_t rows = index < 2 ? grad.ownRows() : grad.streamRows();
-      FailureOr<TensorMapArg> map = describeTileMap(
-          source.second.str() + "_map", source.second,
-          cast<MemRefType>(source.first.getType()), rows);
-      assert(succeeded(map) && "resolveBackwardConfig checked the layouts");
-      maps.push_back(*map);
-    }
-    return maps;
-  };
+  // bindTensorMaps reads (BackwardMainloop.h).
+  int64_t own = grad.ownRows(), stream = grad.streamRows();
   for (Launch &launch : launches) {
-    bool products = launch.kernel == BackwardKernel::KeyValue ||
-                    launch.kernel == BackwardKernel::KeyValueQuery ||
-                    launch.kernel == BackwardKernel::Query;
     SmallVector<TensorMapArg, 4> maps;
     SmallVector<int32_t> mapArgs;
-    if (grad.tensorMaps && products) {
-      maps = mapsOf(launch.kernel);
-      for (const TensorMapArg &map : maps) {
-        mapArgs.push_back(launch.operands.size());
-        launch.names.push_back(map.name);
-        launch.operands.push_back(LLVM::ZeroOp::create(b, pointerType));
-      }
-    }
+    if (grad.tensorMaps && launch.kernel == BackwardKernel::Query)
+      mapArgs = appendTileMapArgs(b,
+                                  {{q, "query", own},
+                                   {dO, "output_grad", own},
+                                   {k, "key", stream},
+                                   {v, "value", stream}},
+                                  launch.names, launch.operands, maps);
+    else if (grad.tensorMaps && (launch.kernel == BackwardKernel::KeyValue ||
+                                 launch.kernel ==
+                                     BackwardKernel::KeyValueQuery))
+      mapArgs = appendTileMapArgs(b,
+                                  {{k, "key", own},
+                                   {v, "value", own},
+                                   {q, "query", stream},
+                                   {dO, "output_grad", stream}},
+                                  launch.names, launch.operands, maps);
     SmallVector<Type> argTypes;
     for (Value operand : launch.operands)
       argTypes.push_back(operand.getType());
@@ -232,8 +218,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     contract.op = index;
     contract.tensorMaps = maps;
     func->setAttr(KernelLaunch::kAttrName, contract.toAttr(b.getContext()));
-    if (!mapArgs.empty())
-      func->setAttr("spa.tensor_map_args", b.getDenseI32ArrayAttr(mapArgs));
+    markTensorMapArgs(func, mapArgs);
 
     gpu::KernelDim3 grid{arith::ConstantIndexOp::create(b, launch.blocks), one,
                          one};

@@ -94,24 +94,14 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
   operands.append({boundsBuffer, workBuffer});
   launch.args.append({"bounds", "work"});
   // TMA (cfg.tensorMaps): the maps of Q (query-tile rows), K and V (key-tile
-  // rows) after the buffers; null on the host, which never launches.
+  // rows) after the buffers.
   SmallVector<int32_t> mapArgs;
-  if (cfg.tensorMaps) {
-    auto pointerType = LLVM::LLVMPointerType::get(b.getContext());
-    for (auto [source, name, rows] :
-         {std::tuple{op.getQuery(), "query", cfg.tileQ()},
-          std::tuple{op.getKey(), "key", cfg.tileK},
-          std::tuple{op.getValue(), "value", cfg.tileK}}) {
-      FailureOr<TensorMapArg> map =
-          describeTileMap(std::string(name) + "_map", name,
-                          cast<MemRefType>(source.getType()), rows);
-      assert(succeeded(map) && "resolveKernelConfig checked the layouts");
-      mapArgs.push_back(operands.size());
-      launch.args.push_back(map->name);
-      launch.tensorMaps.push_back(*map);
-      operands.push_back(LLVM::ZeroOp::create(b, pointerType));
-    }
-  }
+  if (cfg.tensorMaps)
+    mapArgs = appendTileMapArgs(b,
+                                {{op.getQuery(), "query", cfg.tileQ()},
+                                 {op.getKey(), "key", cfg.tileK},
+                                 {op.getValue(), "value", cfg.tileK}},
+                                launch.args, operands, launch.tensorMaps);
   SmallVector<Type> argTypes;
   for (Value v : operands)
     argTypes.push_back(v.getType());
@@ -132,8 +122,7 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
   launch.staticSharedBytes = cfg.sharedBytes() - cfg.dynamicSharedBytes();
   launch.op = index;
   kernel->setAttr(KernelLaunch::kAttrName, launch.toAttr(b.getContext()));
-  if (!mapArgs.empty())
-    kernel->setAttr("spa.tensor_map_args", b.getDenseI32ArrayAttr(mapArgs));
+  markTensorMapArgs(kernel, mapArgs);
 
   Value one = arith::ConstantIndexOp::create(b, 1);
   gpu::KernelDim3 grid{arith::ConstantIndexOp::create(b, numItems), one, one};

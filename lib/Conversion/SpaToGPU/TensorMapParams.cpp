@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "spa/Conversion/SpaToGPU/LaunchContract.h"
 #include "spa/Conversion/SpaToGPU/SpaToGPU.h"
 
 namespace mlir::spa {
@@ -21,7 +22,8 @@ using namespace mlir;
 
 namespace {
 
-constexpr llvm::StringLiteral kTensorMapArgs = "spa.tensor_map_args";
+constexpr llvm::StringLiteral kTensorMapArgs =
+    mlir::spa::KernelLaunch::kTensorMapArgsAttrName;
 constexpr int64_t kTensorMapBytes = 128;
 
 struct SpaTensorMapParamsPass

@@ -44,6 +44,40 @@ FailureOr<TensorMapArg> describeTileMap(StringRef name, StringRef of,
   return map;
 }
 
+bool describableByTileMaps(ValueRange buffers) {
+  return llvm::all_of(buffers, [](Value buffer) {
+    return succeeded(
+        describeTileMap("", "", cast<MemRefType>(buffer.getType()), 64));
+  });
+}
+
+SmallVector<int32_t> appendTileMapArgs(ImplicitLocOpBuilder &b,
+                                       ArrayRef<TileMapSource> sources,
+                                       SmallVectorImpl<std::string> &names,
+                                       SmallVectorImpl<Value> &operands,
+                                       SmallVectorImpl<TensorMapArg> &maps) {
+  auto pointerType = LLVM::LLVMPointerType::get(b.getContext());
+  SmallVector<int32_t> indices;
+  for (const TileMapSource &source : sources) {
+    FailureOr<TensorMapArg> map = describeTileMap(
+        source.name.str() + "_map", source.name,
+        cast<MemRefType>(source.buffer.getType()), source.rows);
+    assert(succeeded(map) && "the caller checked describableByTileMaps");
+    indices.push_back(operands.size());
+    names.push_back(map->name);
+    maps.push_back(*map);
+    operands.push_back(LLVM::ZeroOp::create(b, pointerType));
+  }
+  return indices;
+}
+
+void markTensorMapArgs(Operation *kernel, ArrayRef<int32_t> indices) {
+  if (indices.empty())
+    return;
+  kernel->setAttr(KernelLaunch::kTensorMapArgsAttrName,
+                  DenseI32ArrayAttr::get(kernel->getContext(), indices));
+}
+
 void loadTileByMap(ImplicitLocOpBuilder &b, Value map, Value tile,
                    Value stage, Value barrier, Value batch, Value head,
                    Value row0, int64_t rows, int64_t width) {

@@ -27,6 +27,33 @@ namespace mlir::spa::gpu_kernel {
 FailureOr<TensorMapArg> describeTileMap(StringRef name, StringRef of,
                                         MemRefType type, int64_t rows);
 
+/// Whether describeTileMap describes every buffer of `buffers` (box rows
+/// 1..256 all describe alike): a kernel takes TMA loads only then.
+bool describableByTileMaps(ValueRange buffers);
+
+/// A tensor-map argument a kernel takes: the map `<name>_map` of buffer
+/// `buffer` (argument `name`) for boxes of `rows` rows.
+struct TileMapSource {
+  Value buffer;
+  StringRef name;
+  int64_t rows;
+};
+
+/// Appends the maps of `sources` (describableByTileMaps) to a kernel's
+/// launch: each name to `names`, a null host pointer to `operands` (the
+/// host never launches these kernels: the launcher encodes the maps per
+/// call from the buffers' pointers) and its contract entry to `maps`.
+/// Returns the maps' argument indices, for markTensorMapArgs.
+SmallVector<int32_t> appendTileMapArgs(ImplicitLocOpBuilder &b,
+                                       ArrayRef<TileMapSource> sources,
+                                       SmallVectorImpl<std::string> &names,
+                                       SmallVectorImpl<Value> &operands,
+                                       SmallVectorImpl<TensorMapArg> &maps);
+
+/// Lists `indices` in the kernel's KernelLaunch::kTensorMapArgsAttrName
+/// (nothing when empty).
+void markTensorMapArgs(Operation *kernel, ArrayRef<int32_t> indices);
+
 /// Issues the copies of rows [row0, row0 + rows) of (batch, head), all
 /// `width` columns, into `tile` ([width / 64][rows][64], or
 /// [stages][width / 64][rows][64] with `stage`), completing on `barrier`.

@@ -74,6 +74,11 @@ struct TensorMapArg {
 
 struct KernelLaunch {
   static constexpr llvm::StringLiteral kAttrName = "spa.launch";
+  /// The kernel function attribute listing the tensor-map parameters
+  /// (argument indices) that -spa-tensor-map-params turns into grid
+  /// constants after convert-gpu-to-nvvm.
+  static constexpr llvm::StringLiteral kTensorMapArgsAttrName =
+      "spa.tensor_map_args";
 
   std::array<int64_t, 3> grid = {1, 1, 1};
   std::array<int64_t, 3> block = {1, 1, 1};
