@@ -4,6 +4,7 @@
 // RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="chip=sm_80" | FileCheck %s --check-prefix=SM80
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wmma" 2>&1 | FileCheck %s --check-prefix=BADMMA
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="stages=5" 2>&1 | FileCheck %s --check-prefix=BADSTAGES
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="tma=maybe" 2>&1 | FileCheck %s --check-prefix=BADTMA
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma" 2>&1 | FileCheck %s --check-prefix=SHAPE
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma chip=sm_80" 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma warps=2" 2>&1 | FileCheck %s --check-prefix=WARPS
@@ -26,6 +27,7 @@
 
 // BADMMA: for the --mma option: Cannot find option named 'wmma'!
 // BADSTAGES: error: convert-spa-to-gpu: stages must be 0 (auto) to 4; got 5
+// BADTMA: for the --tma option: 'maybe' is invalid value for boolean argument! Try 0 or 1
 // BADCHIP: error: convert-spa-to-gpu: chip must look like sm_90a or sm_80; got 'sm90a'
 // Chips before sm_80 are refused before the NVPTX backend sees them (it
 // aborts on the kernel's bf16 and tf32 mma.sync).
