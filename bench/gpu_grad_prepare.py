@@ -93,6 +93,20 @@ SANITIZE += ["at_sw_bf16_bidir_n64", "at_k64_bf16_bidir_gqa_n130"]
 # wgmma, in the same run).
 BENCH_ATOMIC = [(BENCH[0][0] + "_atomic", ) + BENCH[0][1:-1] + (A, ),
                 (BENCH[0][0], ) + BENCH[0][1:-1] + (W, )]
+# --ws: the wgmma matrix with backward_schedule = "ws" (the warp-specialised
+# dK/dV kernel: D and Dv 64 or 128, tile-k 64; other tile-k run at 64, the
+# warps apply to the dQ kernel), plus the run-time interval loop.
+S = {"backward_schedule": "ws"}
+CHECKS_WS = [
+    ("ws" + c[0][2:],) + c[1:11] + (dict(c[11], **S, tile_k=64),)
+    for c in CHECKS_WGMMA] + [
+    ("ws_many_bf16_d64_n300", 1, 4, 2, 300, 300, 64, 64, "bf16", "table", "causal", dict(W, **S)),
+    ("ws_many_f16_bidir_nq200_nk333", 1, 4, 4, 333, 200, 128, 128, "f16", "table", "bidirectional", dict(W, **S)),
+]
+SANITIZE += ["ws_dense_bf16_nq300_nk200", "ws_k16_bf16_bidir_gqa_n130",
+             "ws_many_f16_bidir_nq200_nk333"]
+BENCH_WS = [(BENCH[0][0] + "_ws", ) + BENCH[0][1:-1] + (dict(W, **S), ),
+            (BENCH[0][0], ) + BENCH[0][1:-1] + (W, )]
 # --wgmma --bench: the first timed layer on both backward kernels (mma = auto
 # takes wgmma there on sm_90a).
 BENCH_WGMMA = [(BENCH[0][0], ) + BENCH[0][1:-1] + (W, ),
@@ -124,6 +138,9 @@ def main():
     parser.add_argument("--wgmma", action="store_true",
                         help="the wgmma backward's matrix instead (with "
                         "--bench: one timed layer on wgmma and mma.sync)")
+    parser.add_argument("--ws", action="store_true",
+                        help="the wgmma matrix with backward_schedule=ws "
+                        "(with --bench: one timed layer, ws and classic)")
     parser.add_argument("--atomic", action="store_true",
                         help="the wgmma matrix with deterministic=False "
                         "(with --bench: one timed layer, atomic and not)")
@@ -131,6 +148,7 @@ def main():
     import spa
 
     checks, bench = ((CHECKS_ATOMIC, BENCH_ATOMIC) if args.atomic else
+                     (CHECKS_WS, BENCH_WS) if args.ws else
                      (CHECKS_WGMMA, BENCH_WGMMA) if args.wgmma else
                      (CHECKS, BENCH))
     rows = (([] if args.bench_only else checks) +

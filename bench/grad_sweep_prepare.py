@@ -4,9 +4,11 @@ SPEC.md's headline layer (B=2 H=16 N=8192 D=128 bf16 exclusive_equal,
 forward with lse + gradient) under several tile shapes. A variant name
 w<warps>k<tile-k> compiles the default (deterministic) backward;
 w<warps>k<tile-k>a compiles it with deterministic=False (dQ by f32
-atomics from the dK/dV kernel: roles preprocess, dkdv_dq, dq_convert); a
-final c compiles it with tma=False (every thread's cp.async instead of TMA
-tile loads).
+atomics from the dK/dV kernel: roles preprocess, dkdv_dq, dq_convert); an
+s compiles it with backward_schedule="ws" (the warp-specialised dK/dV
+kernel: a TMA producer warp and two consumer warpgroups of 64 keys; the
+warps apply to the dQ kernel only); a final c compiles it with tma=False
+(every thread's cp.async instead of TMA tile loads).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -53,14 +55,16 @@ def main():
                          f"{previous['shape']}, not {shape}")
         variants = previous["variants"]
     for name in args.variants.split(","):
-        m = re.fullmatch(r"w(\d+)k(\d+)(a?)(c?)", name)
+        m = re.fullmatch(r"w(\d+)k(\d+)(a?)(s?)(c?)", name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][c]")
+                         "w<warps>k<tile-k>[a][s][c]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
         if m.group(4):
+            options["backward_schedule"] = "ws"
+        if m.group(5):
             options["tma"] = False
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")

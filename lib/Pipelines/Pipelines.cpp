@@ -45,6 +45,7 @@ ConvertSpaToGPUOptions GpuPipelineOptions::kernelOptions() const {
   kernel.chip = chip;
   kernel.deterministic = deterministic;
   kernel.tma = tma;
+  kernel.backwardSchedule = backwardSchedule;
   return kernel;
 }
 

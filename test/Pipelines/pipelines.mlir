@@ -43,7 +43,7 @@
 // GPU: spa-check-input,
 // GPU-NEXT: spa-balance-bands{{{.*}}tile-k=32 tile-q=128},
 // GPU-NEXT: one-shot-bufferize
-// GPU-NEXT: convert-spa-to-gpu{chip=sm_80 deterministic=true mma=mma.sync stages=1 tile-k=32 tma=true warps=8},
+// GPU-NEXT: convert-spa-to-gpu{backward-schedule=auto chip=sm_80 deterministic=true mma=mma.sync stages=1 tile-k=32 tma=true warps=8},
 // Upstream's NVVM lowering, with tensor-map parameters marked after the
 // kernels' conversion.
 // GPU: convert-gpu-to-nvvm{{{.*}}use-bare-ptr-memref-call-conv=true}

@@ -160,7 +160,22 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "stream) tiles with TMA (cp.async.bulk.tensor on mbarriers, one "
            "thread issuing) from tensor maps the launcher encodes per call, "
            "where the buffers' layouts allow; false keeps every thread's "
-           "cp.async">
+           "cp.async">,
+    Option<"backwardSchedule", "backward-schedule",
+           "::mlir::spa::BackwardSchedule",
+           /*default=*/"::mlir::spa::BackwardSchedule::Auto",
+           "Gradient ops on sm_90a: the dK/dV kernel's schedule",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::spa::BackwardSchedule::Auto, "auto",
+                        "warp-specialised where it applies and measured "
+                        "faster, else classic"),
+             clEnumValN(::mlir::spa::BackwardSchedule::WarpSpecialized, "ws",
+                        "a TMA producer warp and two consumer warpgroups of "
+                        "64 keys (wgmma, TMA, f16/bf16, D and Dv 64 or 128, "
+                        "tile-k 64, deterministic)"),
+             clEnumValN(::mlir::spa::BackwardSchedule::Classic, "classic",
+                        "every warp computes, block barriers around the "
+                        "stream ring"))}]>
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -99,6 +99,17 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("wgmma kernels (forward and backward): tiles by TMA "
                      "from tensor maps encoded per call (false: cp.async)"),
       llvm::cl::init(true)};
+  PassOptions::Option<BackwardSchedule> backwardSchedule{
+      *this, "backward-schedule",
+      llvm::cl::desc("Gradient ops on sm_90a: the dK/dV kernel's schedule"),
+      llvm::cl::init(BackwardSchedule::Auto),
+      llvm::cl::values(
+          clEnumValN(BackwardSchedule::Auto, "auto",
+                     "warp-specialised where it applies, else classic"),
+          clEnumValN(BackwardSchedule::WarpSpecialized, "ws",
+                     "TMA producer warp + two consumer warpgroups"),
+          clEnumValN(BackwardSchedule::Classic, "classic",
+                     "every warp computes"))};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu.binary payload: bin (cubin), isa (PTX), fatbin"),

@@ -43,6 +43,10 @@ void arriveExpectingBytes(ImplicitLocOpBuilder &b, Value barrier,
       NVVM::MemScopeKind::CTA, /*relaxed=*/false, /*predicate=*/Value());
 }
 
+void arriveBarrier(ImplicitLocOpBuilder &b, Value barrier) {
+  NVVM::MBarrierArriveOp::create(b, /*res=*/Type(), barrier, /*count=*/Value());
+}
+
 void waitBarrier(ImplicitLocOpBuilder &b, Value barrier, Value parity) {
   // The op retries until the phase completes; the tick count only bounds
   // each try's suspension (CUTLASS's value).
@@ -95,6 +99,20 @@ void TileRing::waitFor(ImplicitLocOpBuilder &b, Value barriers,
   Value parity = arith::IndexCastOp::create(
       b, b.getI32Type(), e.rem(e.div(c, e.index(stages)), e.index(2)));
   waitBarrier(b, barrierAt(b, barriers, e.rem(c, e.index(stages))), parity);
+}
+
+void TileRing::waitForRelease(ImplicitLocOpBuilder &b, Value releases,
+                              Value c) const {
+  GpuArith e{b};
+  Value parity = arith::IndexCastOp::create(
+      b, b.getI32Type(),
+      e.rem(e.add(e.div(c, e.index(stages)), e.index(1)), e.index(2)));
+  waitBarrier(b, barrierAt(b, releases, buffer(b, c)), parity);
+}
+
+Value TileRing::buffer(ImplicitLocOpBuilder &b, Value c) const {
+  GpuArith e{b};
+  return e.rem(c, e.index(stages));
 }
 
 Value barrierAt(ImplicitLocOpBuilder &b, Value first, Value index) {

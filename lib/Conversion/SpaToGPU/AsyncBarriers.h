@@ -33,6 +33,10 @@ void fenceBarrierInit(ImplicitLocOpBuilder &b);
 void arriveExpectingBytes(ImplicitLocOpBuilder &b, Value barrier,
                           int64_t bytes);
 
+/// One plain arrival (release semantics at CTA scope: this thread's
+/// earlier memory accesses happen before the phase completes).
+void arriveBarrier(ImplicitLocOpBuilder &b, Value barrier);
+
 /// Waits until the phase of parity `parity` (i32 0 or 1) has completed.
 void waitBarrier(ImplicitLocOpBuilder &b, Value barrier, Value parity);
 
@@ -58,6 +62,13 @@ public:
   /// Waits for tile c's copies on its buffer's barrier among `barriers`
   /// (the first of `stages` consecutive mbarriers).
   void waitFor(ImplicitLocOpBuilder &b, Value barriers, Value c) const;
+  /// A producer's wait before it refills tile c's buffer: for the release
+  /// of tile c - stages on the buffer's barrier among `releases` (phase
+  /// c / stages - 1). The first `stages` tiles pass at once: a fresh
+  /// barrier counts the phase before its first as completed.
+  void waitForRelease(ImplicitLocOpBuilder &b, Value releases, Value c) const;
+  /// The buffer tile c sits in (an index).
+  Value buffer(ImplicitLocOpBuilder &b, Value c) const;
 
 private:
   Value count; ///< memref<i32>

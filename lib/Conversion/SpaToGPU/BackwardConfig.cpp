@@ -78,7 +78,7 @@ static LogicalResult checkGradSizes(AttentionGradOp op,
   int64_t queryItems = ::spa::plan::countWorkItems(
       cfg.batch, cfg.numQueryHeads, cfg.queryLen, grad.ownRows());
   int64_t keyItems = ::spa::plan::countKeyTileWorkItems(
-      cfg.batch, cfg.numKvHeads, cfg.keyLen, grad.ownRows());
+      cfg.batch, cfg.numKvHeads, cfg.keyLen, grad.keyValueConfig().ownRows());
   // The preprocess grid has fewer blocks than B x Hq x Nq / 4 <= 2^22 x Tq.
   for (auto [what, items] : {std::pair{"B x Hq x query tiles", queryItems},
                              std::pair{"B x Hkv x key tiles", keyItems}})
@@ -94,9 +94,11 @@ static LogicalResult checkGradSizes(AttentionGradOp op,
                 "or the sequence over several calls";
   // dq_convert's grid needs no check of its own: with at most 2^22 query
   // tiles of >= 64 rows, B Hq Nq D / 8 / threads stays below 2^27 blocks.
-  if (grad.sharedBytes() > kMaxDynamicSharedBytes)
+  int64_t sharedBytes = std::max(grad.keyValueConfig().sharedBytes(),
+                                 grad.queryConfig().sharedBytes());
+  if (sharedBytes > kMaxDynamicSharedBytes)
     return op.emitOpError()
-           << "the backward kernels' shared tiles need " << grad.sharedBytes()
+           << "the backward kernels' shared tiles need " << sharedBytes
            << " bytes, more than the " << kMaxDynamicSharedBytes
            << " a block can have; use fewer warps or a smaller tile-k";
   return success();
@@ -138,6 +140,57 @@ static int64_t dqPieceColumns(BackwardConfig grad) {
     }
   }
   return 16;
+}
+
+/// backward-schedule = auto takes the warp-specialised dK/dV kernel where
+/// it applies once it measured faster on the H200 (docs/benchmarks.md,
+/// "Steps toward the backward target").
+static constexpr bool kAutoTakesWarpSpecialized = false;
+
+/// backward-schedule: the warp-specialised dK/dV kernel needs the wgmma
+/// backward with TMA loads, dQ in its own kernel, D and Dv of 64 or 128 and
+/// stream tiles of 64 query rows; forced where it does not apply, a located
+/// error naming what is missing.
+static LogicalResult resolveBackwardSchedule(
+    AttentionGradOp op, const ConvertSpaToGPUOptions &options,
+    BackwardConfig &grad) {
+  const KernelConfig &cfg = grad.base;
+  auto width = [](int64_t d) { return d == 64 || d == 128; };
+  std::string missing;
+  if (!cfg.wgmma)
+    missing = "the wgmma backward (chip = sm_90a, mma = auto or wgmma, "
+              "f16/bf16)";
+  else if (!grad.tensorMaps)
+    missing = "TMA loads (tma = true and buffers a tensor map describes)";
+  else if (grad.atomicQuery)
+    missing = "deterministic = true";
+  else if (!width(cfg.headDim) || !width(cfg.valueDim))
+    missing = "D and Dv of 64 or 128";
+  else if (cfg.tileK != 64)
+    missing = "tile-k = 64";
+  if (missing.empty()) {
+    BackwardConfig ws = grad;
+    ws.warpSpecialized = true;
+    if (ws.keyValueConfig().sharedBytes() > kMaxDynamicSharedBytes)
+      missing = "shared tiles within a block's dynamic shared memory";
+  }
+  bool forced = options.backwardSchedule == BackwardSchedule::WarpSpecialized;
+  if (forced && !missing.empty())
+    return op.emitOpError("backward-schedule = ws (the warp-specialised "
+                          "dK/dV kernel) needs ")
+           << missing << "; got chip = " << options.chip
+           << ", mma = " << stringifyMmaKind(options.mma)
+           << ", tma = " << (options.tma ? "true" : "false")
+           << ", deterministic = "
+           << (options.deterministic ? "true" : "false")
+           << ", D = " << cfg.headDim << ", Dv = " << cfg.valueDim
+           << ", tile-k = " << cfg.tileK
+           << "; use backward-schedule = auto or classic";
+  grad.warpSpecialized =
+      missing.empty() &&
+      (forced || (options.backwardSchedule == BackwardSchedule::Auto &&
+                  kAutoTakesWarpSpecialized));
+  return success();
 }
 
 FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
@@ -197,6 +250,8 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
     if (grad.atomicQuery)
       grad.dqPieceColumns = dqPieceColumns(grad);
   }
+  if (failed(resolveBackwardSchedule(op, options, grad)))
+    return failure();
   if (failed(checkGradSizes(op, grad)))
     return failure();
   grad.scale = op.getEffectiveScale();

@@ -88,20 +88,67 @@ struct BackwardConfig {
   /// can be described by a map.
   bool tensorMaps = false;
   /// The mbarriers of the TMA loads: the own tiles' and one per stream
-  /// stage, 8 bytes each, after every tile.
+  /// stage, 8 bytes each, after every tile; the warp-specialised kernel
+  /// adds one per stage that its consumers arrive on when they are done
+  /// with the stage ("empty").
   static constexpr int64_t kOwnBarrier = 0;
   static constexpr int64_t kStreamBarriers = 1;
+  static constexpr int64_t kReleaseBarriers = 1 + kWgmmaStreamStages;
   int64_t barrierSharedBytes() const {
-    return tensorMaps ? 8 * (1 + kWgmmaStreamStages) : 0;
+    if (!tensorMaps)
+      return 0;
+    return 8 * (1 + kWgmmaStreamStages * (warpSpecialized ? 2 : 1));
   }
   int64_t barrierOffset() const {
-    return mainloopSharedBytes() + atomicQuerySharedBytes();
+    return mainloopSharedBytes() + atomicQuerySharedBytes() +
+           statsSharedBytes();
   }
-  /// The mainloop's tiles, then the atomic dQ's dS^T tile, then the TMA
-  /// barriers.
+  /// The mainloop's tiles, then the atomic dQ's dS^T tile or the
+  /// warp-specialised kernel's row statistics, then the TMA barriers.
   int64_t sharedBytes() const {
     return mainloopSharedBytes() + atomicQuerySharedBytes() +
-           barrierSharedBytes();
+           statsSharedBytes() + barrierSharedBytes();
+  }
+
+  /// backward-schedule = ws (BackwardKeyValueWs.cpp): the dK/dV kernel
+  /// runs a producer warpgroup (one warp issues every TMA copy and stages
+  /// the stream tiles' row statistics, the others idle) and two consumer
+  /// warpgroups of 64 keys each that share every stream stage, with no
+  /// block-wide barrier after the start. Only the dK/dV kernel: its
+  /// configuration is keyValueConfig(); the preprocess and dQ kernels keep
+  /// `base.warps`.
+  bool warpSpecialized = false;
+  /// The consumer warps of the warp-specialised kernel (base.warps there).
+  static constexpr int64_t kWsConsumerWarps = 8;
+  /// Registers per thread after setmaxnreg: 128 x 24 + 256 x 240 = 64512
+  /// of the SM's 65536 (one block an SM), FlashAttention-3's split; at
+  /// 40 / 232 ptxas spilled 76 bytes in the consumers, at 24 / 240 44.
+  static constexpr int32_t kWsProducerRegisters = 24;
+  static constexpr int32_t kWsConsumerRegisters = 240;
+  /// Threads of a block: the consumers plus the producer warpgroup.
+  int64_t blockThreads() const {
+    return base.threads() + (warpSpecialized ? 128 : 0);
+  }
+  /// The configuration the dK/dV kernel is generated and launched with.
+  BackwardConfig keyValueConfig() const {
+    BackwardConfig kv = *this;
+    if (kv.warpSpecialized)
+      kv.base.warps = kWsConsumerWarps;
+    return kv;
+  }
+  /// The configuration of the preprocess and dQ kernels.
+  BackwardConfig queryConfig() const {
+    BackwardConfig q = *this;
+    q.warpSpecialized = false;
+    return q;
+  }
+  /// Warp-specialised: lse * log2(e) and Delta of each stage's stream rows,
+  /// [stages][2][streamRows] f32, staged by the producer.
+  int64_t statsSharedBytes() const {
+    return warpSpecialized ? kWgmmaStreamStages * 2 * streamRows() * 4 : 0;
+  }
+  int64_t statsOffset() const {
+    return mainloopSharedBytes() + atomicQuerySharedBytes();
   }
   /// Own tiles (width D, Dv), then stream tiles (width D, Dv), 2-byte
   /// elements; padded rows (mma.sync) or swizzled and unpadded (wgmma).

@@ -37,6 +37,14 @@ gpu::GPUFuncOp buildKeyValueGradKernel(OpBuilder &moduleBuilder, Location loc,
                                        StringRef name, ArrayRef<Type> argTypes,
                                        const BackwardConfig &grad);
 
+/// The warp-specialised form (grad.warpSpecialized; BackwardKeyValueWs.cpp),
+/// with the dK/dV kernel's arguments plus the four tensor maps;
+/// buildKeyValueGradKernel dispatches to it.
+gpu::GPUFuncOp buildKeyValueGradKernelWs(OpBuilder &moduleBuilder,
+                                         Location loc, StringRef name,
+                                         ArrayRef<Type> argTypes,
+                                         const BackwardConfig &grad);
+
 /// Arguments: query, key, value, log_sum_exp, output_grad, delta,
 /// query_grad, bounds, work [items][3] (batch, query head, query tile).
 gpu::GPUFuncOp buildQueryGradKernel(OpBuilder &moduleBuilder, Location loc,

@@ -22,11 +22,9 @@
 
 #include "BackwardKernels.h"
 #include "BackwardQueryAtomic.h"
+#include "BackwardStreamWalk.h"
 #include "BackwardTile.h"
 #include "MmaSync.h"
-
-#include "spa/Conversion/Utils/BandGeometry.h"
-#include "spa/Conversion/Utils/KeyTileGeometry.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -100,64 +98,25 @@ private:
         DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()), 0.0f));
     // Carried: dK (D / 8 tiles), then dV (Dv / 8 tiles).
     SmallVector<Value> state(cfg.headDim / 8 + cfg.valueDim / 8, zeroAcc);
-    Value firstHead = e.mul(k.kvHead, e.index(grad.groupSize()));
-    auto headLoop = scf::ForOp::create(
-        b, firstHead, e.add(firstHead, e.index(grad.groupSize())), e.index(1),
-        state, [&](OpBuilder &nb, Location l, Value head, ValueRange carried) {
-          ImplicitLocOpBuilder hb(l, nb);
-          scf::YieldOp::create(hb, queryHead(hb, head, j0, carried));
+    SmallVector<Value> results = walkQueryTiles(
+        b, k, j0, state,
+        [&](ImplicitLocOpBuilder &tb, const QueryTileStep &step,
+            ValueRange carried) {
+          TilePair pair{j0,   step.i0,   /*ownIsKey=*/true, step.lo,
+                        step.hi, step.side, Value()};
+          return queryTile(tb, pair, carried);
+        },
+        [&](ImplicitLocOpBuilder &rb, Value head, Value begin, Value end) {
+          mainloop->beginStream(rb, k.query, k.outGrad, head, begin, end,
+                                cfg.queryLen);
         });
     if (atomicQuery)
       atomicQuery->drain(b);
-    SmallVector<Value> results(headLoop.getResults());
     ArrayRef<Value> result(results);
     storeAccumulators(b, k, result.take_front(cfg.headDim / 8), k.keyGrad,
                       k.kvHead, j0, cfg.keyLen, grad.scale);
     storeAccumulators(b, k, result.drop_front(cfg.headDim / 8), k.valueGrad,
                       k.kvHead, j0, cfg.keyLen, 1.0);
-  }
-
-  /// Every interval and side of query head `head`.
-  SmallVector<Value> queryHead(ImplicitLocOpBuilder &b, Value head, Value j0,
-                               ValueRange carried) {
-    const BackwardConfig &grad = k.grad;
-    const KernelConfig &cfg = grad.base;
-    GpuArith e{b};
-    SmallVector<Value> state(carried);
-    k.head = head;
-    Value lastKey =
-        e.min(e.add(j0, e.index(grad.ownRows() - 1)), e.index(cfg.keyLen - 1));
-    return foldIntervals(
-        b, k, state,
-        [&](ImplicitLocOpBuilder &sb, Value lo, Value hi,
-            ValueRange slotState) -> SmallVector<Value> {
-          GpuArith se{sb};
-          SmallVector<Value> current(slotState);
-          for (int side : {1, -1}) {
-            if (side < 0 && !cfg.bidirectional)
-              break;
-            BandGeometry band{se, Value(), Value(), Value()};
-            Value sideLo = band.sideLowerBound(lo, side);
-            KeyTileGeometry geometry{se, j0, lastKey, cfg.queryLen,
-                                     cfg.keyLen};
-            std::pair<Value, Value> rows =
-                geometry.queryRange(sideLo, hi, side);
-            mainloop->beginStream(sb, k.query, k.outGrad, k.head, rows.first,
-                                  rows.second, cfg.queryLen);
-            auto loop = scf::ForOp::create(
-                sb, rows.first, rows.second, se.index(grad.streamRows()),
-                current,
-                [&](OpBuilder &nb, Location l, Value i0, ValueRange inner) {
-                  ImplicitLocOpBuilder ib(l, nb);
-                  TilePair pair{j0,   i0,     /*ownIsKey=*/true, sideLo, hi,
-                                side, Value()};
-                  scf::YieldOp::create(ib, queryTile(ib, pair, inner));
-                });
-            current.assign(loop.getResults().begin(),
-                           loop.getResults().end());
-          }
-          return current;
-        });
   }
 
   /// One query tile at pair.streamFirst against the item's key tile.
@@ -192,12 +151,12 @@ private:
     SmallVector<Value> scores = mainloop->complete(b, {&scoresT}, 1).front();
     SmallVector<Value> probs = recomputeProbabilities(
         b, k, pair, scores,
-        [&](int64_t nt, int64_t, int64_t i) { return lse2[2 * nt + i]; });
+        [&](ImplicitLocOpBuilder &, int64_t nt, int64_t, int64_t i) { return lse2[2 * nt + i]; });
     Issued dVNext = mainloop->issueAccumulate(b, probs, Operand::Second, dV);
     SmallVector<Value> dP = mainloop->complete(b, {&dPT}, 1).front();
     SmallVector<Value> dS = scoreGradients(
         b, k, pair, probs, dP,
-        [&](int64_t nt, int64_t, int64_t i) { return delta[2 * nt + i]; });
+        [&](ImplicitLocOpBuilder &, int64_t nt, int64_t, int64_t i) { return delta[2 * nt + i]; });
     if (atomicQuery) {
       std::tie(dK, dV) = atomicQuery->finishTile(b, dS, dK, dVNext, i0);
     } else {
@@ -218,6 +177,8 @@ private:
 gpu::GPUFuncOp buildKeyValueGradKernel(OpBuilder &moduleBuilder, Location loc,
                                        StringRef name, ArrayRef<Type> argTypes,
                                        const BackwardConfig &grad) {
+  if (grad.warpSpecialized)
+    return buildKeyValueGradKernelWs(moduleBuilder, loc, name, argTypes, grad);
   return KeyValueGradKernel(grad).build(moduleBuilder, loc, name, argTypes);
 }
 

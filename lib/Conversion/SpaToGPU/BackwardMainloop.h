@@ -134,6 +134,13 @@ protected:
   const KernelConfig &cfg;
 };
 
+/// wgmma: one wgmma.wait_group leaving `pending` groups in flight for all
+/// of `products`' accumulators; each product's 2x2 tiles.
+SmallVector<SmallVector<Value>>
+completeWgmmaProducts(ImplicitLocOpBuilder &b,
+                      ArrayRef<const BackwardMainloop::Issued *> products,
+                      int64_t pending);
+
 std::unique_ptr<BackwardMainloop>
 createBackwardMainloopSm80(BackwardContext &k);
 std::unique_ptr<BackwardMainloop>

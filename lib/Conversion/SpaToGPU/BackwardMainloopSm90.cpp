@@ -187,21 +187,10 @@ public:
             true};
   }
 
-  /// One wgmma.wait_group for all of `products`' accumulators.
   SmallVector<SmallVector<Value>>
   complete(ImplicitLocOpBuilder &b, ArrayRef<const Issued *> products,
            int64_t pending) override {
-    SmallVector<Value> flat;
-    for (const Issued *product : products)
-      flat.append(product->values.begin(), product->values.end());
-    SmallVector<Value> done = waitForAccumulators(b, flat, pending);
-    SmallVector<SmallVector<Value>> tiles;
-    ArrayRef<Value> rest(done);
-    for (const Issued *product : products) {
-      tiles.push_back(toTiles(b, rest.take_front(product->values.size())));
-      rest = rest.drop_front(product->values.size());
-    }
-    return tiles;
+    return completeWgmmaProducts(b, products, pending);
   }
 
   Value ownTileDescriptor(Operand which) override {
@@ -296,6 +285,23 @@ private:
 };
 
 } // namespace
+
+SmallVector<SmallVector<Value>>
+completeWgmmaProducts(ImplicitLocOpBuilder &b,
+                      ArrayRef<const BackwardMainloop::Issued *> products,
+                      int64_t pending) {
+  SmallVector<Value> flat;
+  for (const BackwardMainloop::Issued *product : products)
+    flat.append(product->values.begin(), product->values.end());
+  SmallVector<Value> done = waitForAccumulators(b, flat, pending);
+  SmallVector<SmallVector<Value>> tiles;
+  ArrayRef<Value> rest(done);
+  for (const BackwardMainloop::Issued *product : products) {
+    tiles.push_back(toTiles(b, rest.take_front(product->values.size())));
+    rest = rest.drop_front(product->values.size());
+  }
+  return tiles;
+}
 
 std::unique_ptr<BackwardMainloop>
 createBackwardMainloopSm90(BackwardContext &k) {

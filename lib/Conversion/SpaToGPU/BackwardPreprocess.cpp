@@ -28,7 +28,7 @@ gpu::GPUFuncOp beginBackwardKernel(OpBuilder &moduleBuilder, Location loc,
                                      FunctionType::get(ctx, argTypes, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   func.setKnownBlockSizeAttr(
-      DenseI32ArrayAttr::get(ctx, {int32_t(k.cfg.threads()), 1, 1}));
+      DenseI32ArrayAttr::get(ctx, {int32_t(k.grad.blockThreads()), 1, 1}));
   body.setInsertionPointToStart(&func.getBody().front());
   ImplicitLocOpBuilder b(loc, body);
   GpuArith e{b};

@@ -149,11 +149,11 @@ private:
         mainloop->complete(b, {&scoresIssued}, 1).front();
     SmallVector<Value> probs = recomputeProbabilities(
         b, k, pair, scores,
-        [&](int64_t, int64_t r, int64_t) { return lse2[r]; });
+        [&](ImplicitLocOpBuilder &, int64_t, int64_t r, int64_t) { return lse2[r]; });
     SmallVector<Value> dP = mainloop->complete(b, {&dPIssued}, 0).front();
     SmallVector<Value> dS =
         scoreGradients(b, k, pair, probs, dP,
-                       [&](int64_t, int64_t r, int64_t) { return delta[r]; });
+                       [&](ImplicitLocOpBuilder &, int64_t, int64_t r, int64_t) { return delta[r]; });
     return mainloop->accumulate(b, dS, Operand::First,
                                 SmallVector<Value>(carried));
   }

@@ -100,7 +100,7 @@ SmallVector<Value> recomputeProbabilities(ImplicitLocOpBuilder &b,
         GpuArith ie{ib};
         Value s =
             ie.fmul(element(ib, scores[nt], r, i), ie.f32(k.cfg.scaleLog2));
-        return ie.exp2(ie.fsub(s, lse2(nt, r, i)));
+        return ie.exp2(ie.fsub(s, lse2(ib, nt, r, i)));
       });
 }
 
@@ -114,7 +114,7 @@ SmallVector<Value> scoreGradients(ImplicitLocOpBuilder &b,
       [&](ImplicitLocOpBuilder &ib, int64_t nt, int64_t r, int64_t i) {
         GpuArith ie{ib};
         return ie.fmul(element(ib, probs[nt], r, i),
-                       ie.fsub(element(ib, dP[nt], r, i), delta(nt, r, i)));
+                       ie.fsub(element(ib, dP[nt], r, i), delta(ib, nt, r, i)));
       });
 }
 

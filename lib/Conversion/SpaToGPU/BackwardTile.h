@@ -28,8 +28,10 @@ struct TilePair {
 };
 
 /// Per-element value of accumulator tile `nt`, element (r, i) (row g + 8r,
-/// column 8 nt + 2c + i of the warp's 16 x streamRows block).
-using ElementValue = std::function<Value(int64_t nt, int64_t r, int64_t i)>;
+/// column 8 nt + 2c + i of the warp's 16 x streamRows block); anything it
+/// creates goes through `b`, at the point of use.
+using ElementValue = std::function<Value(ImplicitLocOpBuilder &b, int64_t nt,
+                                         int64_t r, int64_t i)>;
 
 /// The interior test of a pair: all rows and keys of both full tiles exist
 /// and every pair's distance lies in [lo, hi) on `side`.

@@ -42,7 +42,10 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   FailureOr<BackwardConfig> resolved = resolveBackwardConfig(op, options);
   if (failed(resolved))
     return failure();
-  const BackwardConfig &grad = *resolved;
+  // One configuration per kernel shape: the dK/dV kernel's may have its
+  // own warps (backward-schedule = ws), the others keep the options'.
+  const BackwardConfig grad = resolved->queryConfig();
+  const BackwardConfig keyValueGrad = resolved->keyValueConfig();
   const KernelConfig &cfg = grad.base;
   BandsAttr bands = op.getBandTable();
   plan::BandTable table = toPlanTable(bands);
@@ -60,7 +63,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
         {int32_t(item.batch), int32_t(item.head), int32_t(item.queryTile)});
   for (const plan::KeyTileWorkItem &item : plan::buildKeyTileWorkList(
            table, cfg.batch, cfg.numKvHeads, cfg.queryLen, cfg.keyLen,
-           grad.keyValueTile()))
+           keyValueGrad.keyValueTile()))
     keyItems.append(
         {int32_t(item.batch), int32_t(item.kvHead), int32_t(item.keyTile)});
 
@@ -88,7 +91,6 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   declareDynamicShared(kernels, op.getLoc());
   OpBuilder kb = OpBuilder::atBlockEnd(&kernels.getBodyRegion().front());
   Value one = arith::ConstantIndexOp::create(b, 1);
-  Value block = arith::ConstantIndexOp::create(b, cfg.threads());
 
   struct Launch {
     BackwardKernel kernel;
@@ -97,6 +99,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     int64_t blocks;
     int64_t dynamicShared;
     ArrayRef<int32_t> work;
+    const BackwardConfig *config; ///< the kernel's shapes and block
   };
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue(),
         o = op.getOutput(), lse = op.getLogSumExp(), dO = op.getOutputGrad();
@@ -108,15 +111,17 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
          {o, dO, delta},
          grad.preprocessBlocks(),
          0,
-         {}},
+         {},
+         &grad},
         {BackwardKernel::KeyValue,
          {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
           "key_grad", "value_grad", "bounds", "work"},
          {q, k, v, lse, dO, delta, op.getKeyGrad(), op.getValueGrad(),
           boundsBuffer, keyWork},
          numKeyItems,
-         grad.sharedBytes(),
-         keyItems},
+         keyValueGrad.sharedBytes(),
+         keyItems,
+         &keyValueGrad},
         {BackwardKernel::Query,
          {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
           "query_grad", "bounds", "work"},
@@ -124,7 +129,8 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
           queryWork},
          numQueryItems,
          grad.sharedBytes(),
-         queryItems},
+         queryItems,
+         &grad},
     };
   } else {
     launches = {
@@ -133,28 +139,32 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
          {o, dO, delta, accum},
          grad.preprocessBlocks(),
          0,
-         {}},
+         {},
+         &grad},
         {BackwardKernel::KeyValueQuery,
          {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
           "key_grad", "value_grad", "dq_accum", "bounds", "work"},
          {q, k, v, lse, dO, delta, op.getKeyGrad(), op.getValueGrad(), accum,
           boundsBuffer, keyWork},
          numKeyItems,
-         grad.sharedBytes(),
-         keyItems},
+         keyValueGrad.sharedBytes(),
+         keyItems,
+         &keyValueGrad},
         {BackwardKernel::QueryConvert,
          {"dq_accum", "query_grad"},
          {accum, op.getQueryGrad()},
          grad.convertBlocks(),
          0,
-         {}},
+         {},
+         &grad},
     };
   }
   // TMA (grad.tensorMaps): the product kernels also take the maps of their
   // own tiles' and stream tiles' sources, appended in the order
   // bindTensorMaps reads (BackwardMainloop.h).
-  int64_t own = grad.ownRows(), stream = grad.streamRows();
   for (Launch &launch : launches) {
+    const BackwardConfig &kernelGrad = *launch.config;
+    int64_t own = kernelGrad.ownRows(), stream = kernelGrad.streamRows();
     SmallVector<TensorMapArg, 4> maps;
     SmallVector<int32_t> mapArgs;
     if (grad.tensorMaps && launch.kernel == BackwardKernel::Query)
@@ -185,7 +195,8 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
       break;
     case BackwardKernel::KeyValue:
     case BackwardKernel::KeyValueQuery:
-      func = buildKeyValueGradKernel(kb, op.getLoc(), name, argTypes, grad);
+      func = buildKeyValueGradKernel(kb, op.getLoc(), name, argTypes,
+                                     kernelGrad);
       break;
     case BackwardKernel::QueryConvert:
       func = buildQueryConvertKernel(kb, op.getLoc(), name, argTypes, grad);
@@ -196,7 +207,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     }
     KernelLaunch contract;
     contract.grid = {launch.blocks, 1, 1};
-    contract.block = {cfg.threads(), 1, 1};
+    contract.block = {kernelGrad.blockThreads(), 1, 1};
     contract.args = launch.names;
     contract.bounds = bounds;
     contract.work.assign(launch.work.begin(), launch.work.end());
@@ -204,8 +215,8 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     bool keyTiles = launch.kernel == BackwardKernel::KeyValue ||
                     launch.kernel == BackwardKernel::KeyValueQuery;
     contract.tile =
-        keyTiles ? std::array<int64_t, 2>{grad.streamRows(), grad.ownRows()}
-                 : std::array<int64_t, 2>{grad.ownRows(), grad.streamRows()};
+        keyTiles ? std::array<int64_t, 2>{stream, own}
+                 : std::array<int64_t, 2>{own, stream};
     // The elementwise kernels (preprocess, dq_convert) use no MMA; they
     // are listed as mma.sync, which any chip runs.
     bool elementwise = launch.kernel == BackwardKernel::Preprocess ||
@@ -222,7 +233,9 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
 
     gpu::KernelDim3 grid{arith::ConstantIndexOp::create(b, launch.blocks), one,
                          one};
-    gpu::KernelDim3 threads{block, one, one};
+    gpu::KernelDim3 threads{
+        arith::ConstantIndexOp::create(b, kernelGrad.blockThreads()), one,
+        one};
     Value dynamicShared;
     if (launch.dynamicShared)
       dynamicShared =

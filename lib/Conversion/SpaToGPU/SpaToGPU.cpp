@@ -150,6 +150,7 @@ struct ConvertSpaToGPUPass
     o.chip = chip;
     o.deterministic = deterministic;
     o.tma = tma;
+    o.backwardSchedule = backwardSchedule;
     return o;
   }
 

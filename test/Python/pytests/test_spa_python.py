@@ -324,3 +324,33 @@ def test_cuda_tma_option():
         assert ("cp.async.cg.shared.global" in artifact.ptx) == (not tma)
     with pytest.raises(ValueError, match="tma"):
         spa.compile(text, target="cuda:sm_90a", tma="sometimes")
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_backward_schedule_option():
+    # backward_schedule="ws": the dK/dV kernel is the warp-specialised one
+    # (384 threads: two consumer warpgroups of 64 keys and a producer,
+    # key tiles of 128, setmaxnreg); the preprocess and dQ kernels keep the
+    # options' warps. "auto" keeps the classic kernel for now; a shape ws
+    # does not take is a located MLIRError, a bad value a ValueError.
+    layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
+                          head_dim=64, dtype="bf16", policy="local_plus_band")
+    text = layer.to_mlir(backward=True)
+    blocks = {}
+    for schedule in ("ws", "auto", "classic"):
+        artifact = spa.compile(text, target="cuda:sm_90a",
+                               backward_schedule=schedule)
+        kernels = {k["role"]: k for k in artifact.metadata["kernels"]}
+        blocks[schedule] = {role: (k["block"][0], k["tile"])
+                            for role, k in kernels.items()}
+        assert ("setmaxnreg" in artifact.ptx) == (schedule == "ws")
+    assert blocks["ws"]["dkdv"] == (384, [64, 128])
+    assert blocks["auto"]["dkdv"] == blocks["classic"]["dkdv"] == (128, [64, 64])
+    for role in ("forward", "preprocess", "dq"):
+        assert blocks["ws"][role] == blocks["classic"][role]
+    with pytest.raises(spa.MLIRError, match="backward-schedule = ws .* needs "
+                       "TMA loads"):
+        spa.compile(text, target="cuda:sm_90a", backward_schedule="ws",
+                    tma=False)
+    with pytest.raises(ValueError, match="backward-schedule"):
+        spa.compile(text, target="cuda:sm_90a", backward_schedule="fast")

@@ -24,6 +24,16 @@ enum class MmaKind {
 /// "wgmma").
 llvm::StringRef stringifyMmaKind(MmaKind kind);
 
+/// How the sm_90a dK/dV kernel of a gradient op is scheduled.
+enum class BackwardSchedule {
+  Auto,            ///< warp-specialised where it applies, else classic
+  WarpSpecialized, ///< a TMA producer warp and two consumer warpgroups
+  Classic,         ///< every warp computes; block barriers around the ring
+};
+
+/// The spelling in options ("auto", "ws", "classic").
+llvm::StringRef stringifyBackwardSchedule(BackwardSchedule schedule);
+
 } // namespace mlir::spa
 
 #endif // SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H

@@ -1,0 +1,377 @@
+//===- BackwardKeyValueWs.cpp - the warp-specialised dK/dV kernel ---------===//
+//
+// backward-schedule = ws on sm_90a: FlashAttention-3's split of the dK/dV
+// kernel into a producer and consumers, so that no block-wide barrier
+// stands between the tensor cores and the next tile. Per work item (batch,
+// key/value head, key tile of 128 keys), 384 threads:
+//
+//   warps 0-7   two consumer warpgroups (setmaxnreg.inc), 64 keys each:
+//                 wait own[K, V]; dK = dV = 0
+//                 per query tile c of the walk (BackwardStreamWalk.h):
+//                   wait full[c % 2] (phase c / 2)
+//                   S^T = K Q^T, dP^T = V dO^T              (issued together)
+//                   P^T = exp2(S^T scale log2e - lse2)      (lse2 from shared)
+//                   dV += P^T dO;  dS^T = P^T (dP^T - Delta)
+//                   dK += dS^T Q;  wait for every product
+//                   every thread arrives on empty[c % 2]
+//                 dK * scale, dV -> global
+//   warp 8      the producer (setmaxnreg.dec): one lane issues the TMA
+//               copies, all 32 stage the tile's row statistics:
+//                 own K, V on own (one transaction barrier)
+//                 per query tile c of the same walk:
+//                   wait empty[c % 2] (the release of tile c - 2)
+//                   lse * log2e and Delta of the 64 rows -> stats[c % 2]
+//                   Q, dO tiles -> stream[c % 2] by TMA on full[c % 2]
+//   warps 9-11  idle (their registers go to the consumers)
+//
+// Barrier counts: own 1 (the copies' bytes), full 32 (the producer warp's
+// lanes, one of them expecting the copies' bytes), empty 256 (every
+// consumer thread, after its last product reading the stage). Thread 0
+// initialises them before the only block-wide barrier; from then on the
+// roles meet on mbarriers only. Both roles run walkQueryTiles, so their
+// tile counts agree by construction.
+//
+//===----------------------------------------------------------------------===//
+
+#include "AsyncBarriers.h"
+#include "BackwardKernels.h"
+#include "BackwardStreamWalk.h"
+#include "BackwardTile.h"
+#include "KernelSkeleton.h"
+#include "TensorMaps.h"
+#include "Wgmma.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+
+namespace mlir::spa::gpu_kernel {
+namespace {
+
+constexpr int64_t kStages = BackwardConfig::kWgmmaStreamStages;
+/// The producer warp's lanes, each an arrival on a full barrier.
+constexpr int32_t kProducerLanes = 32;
+
+class WarpSpecializedKeyValueKernel {
+public:
+  explicit WarpSpecializedKeyValueKernel(const BackwardConfig &grad)
+      : k(grad), grad(grad), cfg(grad.base) {
+    assert(grad.warpSpecialized && grad.tensorMaps && !grad.atomicQuery &&
+           cfg.warps == BackwardConfig::kWsConsumerWarps &&
+           "resolveBackwardSchedule admits this kernel");
+  }
+
+  gpu::GPUFuncOp build(OpBuilder &moduleBuilder, Location loc, StringRef name,
+                       ArrayRef<Type> argTypes) {
+    OpBuilder body(moduleBuilder.getContext());
+    gpu::GPUFuncOp func =
+        beginBackwardKernel(moduleBuilder, loc, name, argTypes, k, body);
+    // One block an SM: without it ptxas compiles the consumers' code for
+    // the 168 registers 384 threads get by default and spills, setmaxnreg
+    // or not (measured: 1072 spilled bytes against 44).
+    func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                  moduleBuilder.getI32IntegerAttr(1));
+    ImplicitLocOpBuilder b(loc, body);
+    auto args = func.getArguments();
+    k.query = args[0];
+    k.key = args[1];
+    k.value = args[2];
+    k.lse = args[3];
+    k.outGrad = args[4];
+    k.delta = args[5];
+    k.keyGrad = args[6];
+    k.valueGrad = args[7];
+    k.bounds = args[8];
+    k.work = args[9];
+    bindTensorMaps(k, args);
+    emitBody(b);
+    gpu::ReturnOp::create(b);
+    return func;
+  }
+
+private:
+  BackwardContext k;
+  const BackwardConfig &grad;
+  const KernelConfig &cfg;
+  Value own[2], stream[2]; ///< swizzled tiles (BackwardMainloopSm90.cpp)
+  Value stats;             ///< [stages][2][streamRows] f32: lse2, Delta
+  Value ownBarrier, fullBarriers, emptyBarriers;
+  TileRing ring; ///< the tiles this thread's role has taken
+
+  void emitBody(ImplicitLocOpBuilder &b) {
+    GpuArith e{b};
+    setupSharedMemory(b);
+    Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    auto workAt = [&](int64_t field) {
+      return e.toIndex(
+          memref::LoadOp::create(b, k.work, ValueRange{item, e.index(field)}));
+    };
+    k.batchIdx = workAt(0);
+    k.kvHead = workAt(1);
+    Value j0 = e.mul(workAt(2), e.index(grad.ownRows()));
+    onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
+      for (Value map : {k.ownMaps[0], k.ownMaps[1], k.streamMaps[0],
+                        k.streamMaps[1]})
+        prefetchTensorMap(ib, map);
+      GpuArith ie{ib};
+      initBarrier(ib, ownBarrier, 1);
+      for (int64_t s = 0; s < kStages; ++s) {
+        initBarrier(ib, barrierAt(ib, fullBarriers, ie.index(s)),
+                    kProducerLanes);
+        initBarrier(ib, barrierAt(ib, emptyBarriers, ie.index(s)),
+                    int32_t(cfg.threads()));
+      }
+      fenceBarrierInit(ib);
+    });
+    // The only block-wide barrier: every role sees initialised barriers.
+    gpu::BarrierOp::create(b);
+    Value producerGroup = e.cmp(P::sge, k.warp, e.index(cfg.warps));
+    scf::IfOp::create(
+        b, producerGroup,
+        [&](OpBuilder &nb, Location l) {
+          ImplicitLocOpBuilder ib(l, nb);
+          NVVM::SetMaxRegisterOp::create(
+              ib, BackwardConfig::kWsProducerRegisters,
+              NVVM::SetMaxRegisterAction::decrease);
+          GpuArith ie{ib};
+          scf::IfOp::create(ib, ie.cmp(P::eq, k.warp, ie.index(cfg.warps)),
+                            [&](OpBuilder &pb, Location pl) {
+                              ImplicitLocOpBuilder wb(pl, pb);
+                              produce(wb, j0);
+                              scf::YieldOp::create(wb);
+                            });
+          scf::YieldOp::create(ib);
+        },
+        [&](OpBuilder &nb, Location l) {
+          ImplicitLocOpBuilder ib(l, nb);
+          NVVM::SetMaxRegisterOp::create(
+              ib, BackwardConfig::kWsConsumerRegisters,
+              NVVM::SetMaxRegisterAction::increase);
+          consume(ib, j0);
+          scf::YieldOp::create(ib);
+        });
+  }
+
+  void setupSharedMemory(ImplicitLocOpBuilder &b) {
+    GpuArith e{b};
+    Value whole = dynamicSharedBytes(b, grad.sharedBytes());
+    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    // The classic wgmma mainloop's layout: every tile a multiple of 8 rows
+    // x 128 bytes, so offsets stay 1024-byte aligned for the swizzle.
+    int64_t offset = 0;
+    auto view = [&](int64_t stages, int64_t rows, int64_t width) {
+      SmallVector<int64_t> shape;
+      if (stages)
+        shape.push_back(stages);
+      shape.append({width / 64, rows, 64});
+      auto type = MemRefType::get(shape, cfg.elementType,
+                                  MemRefLayoutAttrInterface(), workgroup);
+      Value tile =
+          memref::ViewOp::create(b, type, whole, e.index(offset), ValueRange{});
+      offset += rows * width * 2 * std::max<int64_t>(stages, 1);
+      return tile;
+    };
+    own[0] = view(0, grad.ownRows(), cfg.headDim);
+    own[1] = view(0, grad.ownRows(), cfg.valueDim);
+    stream[0] = view(kStages, grad.streamRows(), cfg.headDim);
+    stream[1] = view(kStages, grad.streamRows(), cfg.valueDim);
+    assert(offset == grad.statsOffset() && "tiles, then statistics");
+    stats = memref::ViewOp::create(
+        b,
+        MemRefType::get({kStages, 2, grad.streamRows()}, b.getF32Type(),
+                        MemRefLayoutAttrInterface(), workgroup),
+        whole, e.index(grad.statsOffset()), ValueRange{});
+    ownBarrier = sharedBarrier(
+        b, whole, grad.barrierOffset() + 8 * BackwardConfig::kOwnBarrier);
+    fullBarriers = sharedBarrier(
+        b, whole, grad.barrierOffset() + 8 * BackwardConfig::kStreamBarriers);
+    emptyBarriers = sharedBarrier(
+        b, whole,
+        grad.barrierOffset() + 8 * BackwardConfig::kReleaseBarriers);
+    ring = TileRing(b, kStages);
+  }
+
+  /// The producer warp: the own tiles once, then per query tile of the walk
+  /// its statistics and its Q and dO tiles into the next free stage.
+  void produce(ImplicitLocOpBuilder &b, Value j0) {
+    GpuArith e{b};
+    Value firstLane = e.cmp(P::eq, k.lane, e.index(0));
+    scf::IfOp::create(b, firstLane, [&](OpBuilder &nb, Location l) {
+      ImplicitLocOpBuilder ib(l, nb);
+      arriveExpectingBytes(ib, ownBarrier,
+                           grad.ownRows() * (cfg.headDim + cfg.valueDim) * 2);
+      loadTileByMap(ib, k.ownMaps[0], own[0], Value(), ownBarrier, k.batchIdx,
+                    k.kvHead, j0, grad.ownRows(), cfg.headDim);
+      loadTileByMap(ib, k.ownMaps[1], own[1], Value(), ownBarrier, k.batchIdx,
+                    k.kvHead, j0, grad.ownRows(), cfg.valueDim);
+      scf::YieldOp::create(ib);
+    });
+    walkQueryTiles(
+        b, k, j0, ValueRange{},
+        [&](ImplicitLocOpBuilder &tb, const QueryTileStep &step,
+            ValueRange) -> SmallVector<Value> {
+          GpuArith te{tb};
+          Value c = ring.taken(tb);
+          Value s = ring.buffer(tb, c);
+          ring.waitForRelease(tb, emptyBarriers, c);
+          // Rows lane, lane + 32, ... of the tile (rows past Nq clamped:
+          // their pairs are masked).
+          for (int64_t r = 0; r < grad.streamRows(); r += kProducerLanes) {
+            Value row = te.add(te.index(r), k.lane);
+            auto [lse2, delta] = loadRowStatistics(tb, k, step.head,
+                                                   te.add(step.i0, row));
+            memref::StoreOp::create(tb, lse2, stats,
+                                    ValueRange{s, te.index(0), row});
+            memref::StoreOp::create(tb, delta, stats,
+                                    ValueRange{s, te.index(1), row});
+          }
+          Value full = barrierAt(tb, fullBarriers, s);
+          scf::IfOp::create(
+              tb, firstLane,
+              [&](OpBuilder &nb, Location l) {
+                ImplicitLocOpBuilder ib(l, nb);
+                arriveExpectingBytes(ib, full,
+                                     grad.streamRows() *
+                                         (cfg.headDim + cfg.valueDim) * 2);
+                loadTileByMap(ib, k.streamMaps[0], stream[0], s, full,
+                              k.batchIdx, step.head, step.i0,
+                              grad.streamRows(), cfg.headDim);
+                loadTileByMap(ib, k.streamMaps[1], stream[1], s, full,
+                              k.batchIdx, step.head, step.i0,
+                              grad.streamRows(), cfg.valueDim);
+                scf::YieldOp::create(ib);
+              },
+              [&](OpBuilder &nb, Location l) {
+                ImplicitLocOpBuilder ib(l, nb);
+                arriveBarrier(ib, full);
+                scf::YieldOp::create(ib);
+              });
+          ring.take(tb, c);
+          return {};
+        });
+  }
+
+  /// A consumer warpgroup: its 64 keys' dK and dV over the walk's tiles.
+  void consume(ImplicitLocOpBuilder &b, Value j0) {
+    GpuArith e{b};
+    // Warpgroup w multiplies own rows [64 w, 64 w + 64).
+    Value warpgroup = arith::IndexCastOp::create(b, b.getI64Type(),
+                                                 e.div(k.warp, e.index(4)));
+    Value rowsOffset =
+        arith::MulIOp::create(b, warpgroup, i64Constant(b, (64 * 128) >> 4));
+    Value ownDesc[2], streamDesc[2];
+    for (unsigned w = 0; w < 2; ++w) {
+      ownDesc[w] = arith::AddIOp::create(
+          b, descriptor(b, own[w], grad.ownRows()), rowsOffset);
+      streamDesc[w] = descriptor(b, stream[w], grad.streamRows());
+    }
+    waitBarrier(b, ownBarrier,
+                arith::ConstantIntOp::create(b, b.getI32Type(), 0));
+    Value zeroAcc = arith::ConstantOp::create(
+        b,
+        DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()), 0.0f));
+    // Carried: dK (D / 8 tiles), then dV (Dv / 8 tiles).
+    SmallVector<Value> init(cfg.headDim / 8 + cfg.valueDim / 8, zeroAcc);
+    SmallVector<Value> result = walkQueryTiles(
+        b, k, j0, init,
+        [&](ImplicitLocOpBuilder &tb, const QueryTileStep &step,
+            ValueRange carried) {
+          return queryTile(tb, step, j0, ownDesc, streamDesc, carried);
+        });
+    ArrayRef<Value> acc(result);
+    storeAccumulators(b, k, acc.take_front(cfg.headDim / 8), k.keyGrad,
+                      k.kvHead, j0, cfg.keyLen, grad.scale);
+    storeAccumulators(b, k, acc.drop_front(cfg.headDim / 8), k.valueGrad,
+                      k.kvHead, j0, cfg.keyLen, 1.0);
+  }
+
+  /// One query tile against the warpgroup's keys: the classic kernel's
+  /// product order (BackwardKeyValue.cpp), statistics from shared memory.
+  SmallVector<Value> queryTile(ImplicitLocOpBuilder &b,
+                               const QueryTileStep &step, Value j0,
+                               const Value (&ownDesc)[2],
+                               const Value (&streamDesc)[2],
+                               ValueRange carried) {
+    using Issued = BackwardMainloop::Issued;
+    GpuArith e{b};
+    Type elt = cfg.elementType;
+    Value c = ring.taken(b);
+    Value s = ring.buffer(b, c);
+    ring.waitFor(b, fullBarriers, c);
+    TilePair pair{j0,      step.i0,   /*ownIsKey=*/true, step.lo,
+                  step.hi, step.side, Value()};
+    pair.interior =
+        pairInterior(b, k, step.i0, grad.streamRows(), j0, grad.ownRows(),
+                     step.lo, step.hi, step.side);
+    Value stage[2];
+    for (unsigned w = 0; w < 2; ++w) {
+      int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
+      stage[w] = arith::AddIOp::create(
+          b, streamDesc[w],
+          arith::MulIOp::create(
+              b, arith::IndexCastOp::create(b, b.getI64Type(), s),
+              i64Constant(b, (grad.streamRows() * width * 2) >> 4)));
+    }
+    // Query row 8 nt + 2c + i of the tile: the lane's columns.
+    auto rowStatistic = [&](int64_t which) -> ElementValue {
+      return [&, which](ImplicitLocOpBuilder &eb, int64_t nt, int64_t,
+                        int64_t i) {
+        GpuArith se{eb};
+        Value row = se.add(se.index(8 * nt + i), se.mul(k.c, se.index(2)));
+        return memref::LoadOp::create(eb, stats,
+                                      ValueRange{s, se.index(which), row})
+            .getResult();
+      };
+    };
+    SmallVector<Value> dK(carried.begin(), carried.begin() + cfg.headDim / 8);
+    SmallVector<Value> dV(carried.begin() + cfg.headDim / 8, carried.end());
+    auto accumulate = [&](ArrayRef<Value> tiles, unsigned w,
+                          ArrayRef<Value> acc) {
+      int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
+      SmallVector<Value> flat;
+      for (Value tile : acc)
+        appendFlat(b, tile, flat);
+      return Issued{issueRegisterAProduct(b, elt, stage[w], grad.streamRows(),
+                                          width, packAsA(b, elt, tiles), flat),
+                    true};
+    };
+    Issued scoresT{issueSharedProduct(b, elt, ownDesc[0], grad.ownRows(),
+                                      stage[0], grad.streamRows(),
+                                      cfg.headDim),
+                   true};
+    Issued dPT{issueSharedProduct(b, elt, ownDesc[1], grad.ownRows(),
+                                  stage[1], grad.streamRows(), cfg.valueDim),
+               true};
+    SmallVector<Value> scores = completeWgmmaProducts(b, {&scoresT}, 1)[0];
+    SmallVector<Value> probs =
+        recomputeProbabilities(b, k, pair, scores, rowStatistic(0));
+    Issued dVNext = accumulate(probs, 1, dV);
+    SmallVector<Value> dP = completeWgmmaProducts(b, {&dPT}, 1)[0];
+    SmallVector<Value> dS =
+        scoreGradients(b, k, pair, probs, dP, rowStatistic(1));
+    Issued dKNext = accumulate(dS, 0, dK);
+    SmallVector<SmallVector<Value>> done =
+        completeWgmmaProducts(b, {&dKNext, &dVNext}, 0);
+    // Every product reading the stage (and every statistics load) is done.
+    arriveBarrier(b, barrierAt(b, emptyBarriers, s));
+    ring.take(b, c);
+    SmallVector<Value> next = done[0];
+    next.append(done[1].begin(), done[1].end());
+    return next;
+  }
+};
+
+} // namespace
+
+gpu::GPUFuncOp buildKeyValueGradKernelWs(OpBuilder &moduleBuilder,
+                                         Location loc, StringRef name,
+                                         ArrayRef<Type> argTypes,
+                                         const BackwardConfig &grad) {
+  return WarpSpecializedKeyValueKernel(grad).build(moduleBuilder, loc, name,
+                                                   argTypes);
+}
+
+} // namespace mlir::spa::gpu_kernel

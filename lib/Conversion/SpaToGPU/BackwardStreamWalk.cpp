@@ -1,0 +1,66 @@
+//===- BackwardStreamWalk.cpp - the query tiles a key tile visits ---------===//
+
+#include "BackwardStreamWalk.h"
+
+#include "spa/Conversion/Utils/BandGeometry.h"
+#include "spa/Conversion/Utils/KeyTileGeometry.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+
+namespace mlir::spa::gpu_kernel {
+
+SmallVector<Value> walkQueryTiles(ImplicitLocOpBuilder &b, BackwardContext &k,
+                                  Value j0, ValueRange init,
+                                  QueryTileBody body,
+                                  QueryRangeHook onRange) {
+  const BackwardConfig &grad = k.grad;
+  const KernelConfig &cfg = grad.base;
+  GpuArith e{b};
+  Value firstHead = e.mul(k.kvHead, e.index(grad.groupSize()));
+  auto headLoop = scf::ForOp::create(
+      b, firstHead, e.add(firstHead, e.index(grad.groupSize())), e.index(1),
+      init, [&](OpBuilder &nb, Location l, Value head, ValueRange carried) {
+        ImplicitLocOpBuilder hb(l, nb);
+        k.head = head;
+        GpuArith he{hb};
+        Value lastKey = he.min(he.add(j0, he.index(grad.ownRows() - 1)),
+                               he.index(cfg.keyLen - 1));
+        SmallVector<Value> state = foldIntervals(
+            hb, k, carried,
+            [&](ImplicitLocOpBuilder &sb, Value lo, Value hi,
+                ValueRange slotState) -> SmallVector<Value> {
+              GpuArith se{sb};
+              SmallVector<Value> current(slotState);
+              for (int side : {1, -1}) {
+                if (side < 0 && !cfg.bidirectional)
+                  break;
+                BandGeometry band{se, Value(), Value(), Value()};
+                Value sideLo = band.sideLowerBound(lo, side);
+                KeyTileGeometry geometry{se, j0, lastKey, cfg.queryLen,
+                                         cfg.keyLen};
+                std::pair<Value, Value> rows =
+                    geometry.queryRange(sideLo, hi, side);
+                if (onRange)
+                  onRange(sb, head, rows.first, rows.second);
+                auto loop = scf::ForOp::create(
+                    sb, rows.first, rows.second, se.index(grad.streamRows()),
+                    current,
+                    [&](OpBuilder &tb, Location tl, Value i0,
+                        ValueRange inner) {
+                      ImplicitLocOpBuilder ib(tl, tb);
+                      QueryTileStep step{head, i0, sideLo, hi, side};
+                      scf::YieldOp::create(ib, body(ib, step, inner));
+                    });
+                current.assign(loop.getResults().begin(),
+                               loop.getResults().end());
+              }
+              return current;
+            });
+        scf::YieldOp::create(hb, state);
+      });
+  return SmallVector<Value>(headLoop.getResults());
+}
+
+} // namespace mlir::spa::gpu_kernel

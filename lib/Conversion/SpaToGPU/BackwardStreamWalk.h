@@ -1,0 +1,44 @@
+//===- BackwardStreamWalk.h - the query tiles a key tile visits -*- C++ -*-===//
+//
+// The one loop nest of a dK/dV work item: every query head of the key/value
+// head's group, every interval of the head (foldIntervals), every side,
+// and the query tiles of that interval and side that reach the item's key
+// tile (KeyTileGeometry::queryRange). Written once so that every role of a
+// kernel walks the same tiles in the same order: the warp-specialised
+// kernel's producer and consumers each run it, and a trip count that
+// differed between them would deadlock on their barriers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_LIB_CONVERSION_SPATOGPU_BACKWARDSTREAMWALK_H
+#define SPA_LIB_CONVERSION_SPATOGPU_BACKWARDSTREAMWALK_H
+
+#include "BackwardMainloop.h"
+
+namespace mlir::spa::gpu_kernel {
+
+/// One query tile of the walk: rows [i0, i0 + streamRows) of query head
+/// `head`, reached through the interval [lo, hi) on `side` (lo already
+/// raised on the anti side).
+struct QueryTileStep {
+  Value head, i0, lo, hi;
+  int side;
+};
+
+using QueryTileBody = function_ref<SmallVector<Value>(
+    ImplicitLocOpBuilder &, const QueryTileStep &, ValueRange carried)>;
+/// Called before the tiles [begin, end) of one head, interval and side.
+using QueryRangeHook = function_ref<void(ImplicitLocOpBuilder &, Value head,
+                                         Value begin, Value end)>;
+
+/// Folds `body` over the query tiles that reach keys [j0, j0 + ownRows) of
+/// the item's key/value head (k.kvHead), in walk order; sets k.head to each
+/// query head in turn.
+SmallVector<Value> walkQueryTiles(ImplicitLocOpBuilder &b, BackwardContext &k,
+                                  Value j0, ValueRange init,
+                                  QueryTileBody body,
+                                  QueryRangeHook onRange = nullptr);
+
+} // namespace mlir::spa::gpu_kernel
+
+#endif // SPA_LIB_CONVERSION_SPATOGPU_BACKWARDSTREAMWALK_H
