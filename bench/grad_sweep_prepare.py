@@ -7,7 +7,8 @@ w<warps>k<tile-k>a compiles it with deterministic=False (dQ by f32
 atomics from the dK/dV kernel: roles preprocess, dkdv_dq, dq_convert); an
 s compiles it with backward_schedule="ws" (the warp-specialised dK/dV
 kernel: a TMA producer warp and two consumer warpgroups of 64 keys; the
-warps apply to the dQ kernel only); a final c compiles it with tma=False
+warps apply to the dQ kernel only), an l with backward_schedule="classic";
+a final c compiles it with tma=False
 (every thread's cp.async instead of TMA tile loads).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
@@ -55,15 +56,15 @@ def main():
                          f"{previous['shape']}, not {shape}")
         variants = previous["variants"]
     for name in args.variants.split(","):
-        m = re.fullmatch(r"w(\d+)k(\d+)(a?)(s?)(c?)", name)
+        m = re.fullmatch(r"w(\d+)k(\d+)(a?)([sl]?)(c?)", name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s][c]")
+                         "w<warps>k<tile-k>[a][s|l][c]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
         if m.group(4):
-            options["backward_schedule"] = "ws"
+            options["backward_schedule"] = {"s": "ws", "l": "classic"}[m.group(4)]
         if m.group(5):
             options["tma"] = False
         art = spa.compile(text, target="cuda:sm_90a", **options)

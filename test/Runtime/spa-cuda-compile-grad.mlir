@@ -48,11 +48,13 @@
 // JSON: "kind": "output",
 // JSON-NEXT: "name": "value_grad",
 // JSON: "name": "work",
-// The tensor maps of the own tiles (K, V: 64-row boxes) and the stream
-// tiles (Q, dO: 64-row boxes), [D, N, H, B] with byte strides.
+// The tensor maps of the own tiles (K, V: 128-row boxes, the
+// warp-specialised kernel's key tile, which backward-schedule = auto takes
+// at D = Dv = 64) and the stream tiles (Q, dO: 64-row boxes), [D, N, H, B]
+// with byte strides.
 // JSON: "box": [
 // JSON-NEXT: 64,
-// JSON-NEXT: 64,
+// JSON-NEXT: 128,
 // JSON-NEXT: 1,
 // JSON-NEXT: 1
 // JSON-NEXT: ],
@@ -81,14 +83,18 @@
 // JSON: "name": "spa_attention_grad_1_dkdv",
 // JSON-NEXT: "op": 1,
 // JSON-NEXT: "role": "dkdv",
-// (64 + 2 x 64) rows x (64 + 64) x 2 bytes: swizzled, two stream stages;
-// then three 8-byte mbarriers of the TMA loads.
-// JSON-NEXT: "shared_bytes": 49176,
+// Warp-specialised (auto at D = Dv = 64): (128 + 3 x 64) rows x (64 + 64)
+// x 2 bytes (swizzled, three stream stages), 3 x 2 x 64 f32 statistics,
+// seven 8-byte mbarriers.
+// JSON-NEXT: "shared_bytes": 83512,
 // JSON: "kind": "output",
 // JSON-NEXT: "name": "query_grad",
 // JSON: "name": "spa_attention_grad_1_dq",
 // JSON-NEXT: "op": 1,
 // JSON-NEXT: "role": "dq",
+// The dQ kernel: (64 + 2 x 64) rows x (64 + 64) x 2 bytes, two stream
+// stages, three mbarriers.
+// JSON-NEXT: "shared_bytes": 49176,
 
 // PTX90: .target sm_90a
 // PTX90: wgmma.mma_async

@@ -143,9 +143,14 @@ static int64_t dqPieceColumns(BackwardConfig grad) {
 }
 
 /// backward-schedule = auto takes the warp-specialised dK/dV kernel where
-/// it applies once it measured faster on the H200 (docs/benchmarks.md,
-/// "Steps toward the backward target").
-static constexpr bool kAutoTakesWarpSpecialized = false;
+/// it measured faster on the H200 (docs/benchmarks.md, "Steps toward the
+/// backward target", step 6b): D = Dv = 64 (B=2 H=16 N=16384
+/// local_plus_band: dK/dV 1.206 -> 1.063 ms). At D = 128 it measured
+/// 0.2-3% slower (its 128-key tiles reach more band-edge tiles), so the
+/// classic kernel stays there.
+static bool autoTakesWarpSpecialized(const KernelConfig &cfg) {
+  return cfg.headDim == 64 && cfg.valueDim == 64;
+}
 
 /// backward-schedule: the warp-specialised dK/dV kernel needs the wgmma
 /// backward with TMA loads, dQ in its own kernel, D and Dv of 64 or 128 and
@@ -189,7 +194,7 @@ static LogicalResult resolveBackwardSchedule(
   grad.warpSpecialized =
       missing.empty() &&
       (forced || (options.backwardSchedule == BackwardSchedule::Auto &&
-                  kAutoTakesWarpSpecialized));
+                  autoTakesWarpSpecialized(cfg)));
   return success();
 }
 

@@ -93,11 +93,11 @@ struct BackwardConfig {
   /// with the stage ("empty").
   static constexpr int64_t kOwnBarrier = 0;
   static constexpr int64_t kStreamBarriers = 1;
-  static constexpr int64_t kReleaseBarriers = 1 + kWgmmaStreamStages;
+  int64_t releaseBarriers() const { return 1 + streamStages(); }
   int64_t barrierSharedBytes() const {
     if (!tensorMaps)
       return 0;
-    return 8 * (1 + kWgmmaStreamStages * (warpSpecialized ? 2 : 1));
+    return 8 * (1 + streamStages() * (warpSpecialized ? 2 : 1));
   }
   int64_t barrierOffset() const {
     return mainloopSharedBytes() + atomicQuerySharedBytes() +
@@ -118,6 +118,13 @@ struct BackwardConfig {
   /// configuration is keyValueConfig(); the preprocess and dQ kernels keep
   /// `base.warps`.
   bool warpSpecialized = false;
+  /// Stream stages of the warp-specialised kernel: a third lets the two
+  /// consumer warpgroups drift a tile apart while the producer refills.
+  static constexpr int64_t kWsStreamStages = 3;
+  /// Stream tile buffers of the wgmma kernels.
+  int64_t streamStages() const {
+    return warpSpecialized ? kWsStreamStages : kWgmmaStreamStages;
+  }
   /// The consumer warps of the warp-specialised kernel (base.warps there).
   static constexpr int64_t kWsConsumerWarps = 8;
   /// Registers per thread after setmaxnreg: 128 x 24 + 256 x 240 = 64512
@@ -145,7 +152,7 @@ struct BackwardConfig {
   /// Warp-specialised: lse * log2(e) and Delta of each stage's stream rows,
   /// [stages][2][streamRows] f32, staged by the producer.
   int64_t statsSharedBytes() const {
-    return warpSpecialized ? kWgmmaStreamStages * 2 * streamRows() * 4 : 0;
+    return warpSpecialized ? streamStages() * 2 * streamRows() * 4 : 0;
   }
   int64_t statsOffset() const {
     return mainloopSharedBytes() + atomicQuerySharedBytes();
@@ -154,7 +161,7 @@ struct BackwardConfig {
   /// elements; padded rows (mma.sync) or swizzled and unpadded (wgmma).
   int64_t mainloopSharedBytes() const {
     if (base.wgmma)
-      return (ownRows() + kWgmmaStreamStages * streamRows()) *
+      return (ownRows() + streamStages() * streamRows()) *
              (base.headDim + base.valueDim) * 2;
     return (ownRows() + streamRows()) *
            (pitch(base.headDim) + pitch(base.valueDim)) * 2;

@@ -41,6 +41,8 @@
 #include "TensorMaps.h"
 #include "Wgmma.h"
 
+#include "spa/Conversion/Utils/KeyTileGeometry.h"
+
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -50,7 +52,6 @@ using namespace mlir;
 namespace mlir::spa::gpu_kernel {
 namespace {
 
-constexpr int64_t kStages = BackwardConfig::kWgmmaStreamStages;
 /// The producer warp's lanes, each an arrival on a full barrier.
 constexpr int32_t kProducerLanes = 32;
 
@@ -99,6 +100,7 @@ private:
   Value stats;             ///< [stages][2][streamRows] f32: lse2, Delta
   Value ownBarrier, fullBarriers, emptyBarriers;
   TileRing ring; ///< the tiles this thread's role has taken
+  Value warpgroupFirstKey; ///< consumers: j0 + 64 x (warpgroup)
 
   void emitBody(ImplicitLocOpBuilder &b) {
     GpuArith e{b};
@@ -117,7 +119,7 @@ private:
         prefetchTensorMap(ib, map);
       GpuArith ie{ib};
       initBarrier(ib, ownBarrier, 1);
-      for (int64_t s = 0; s < kStages; ++s) {
+      for (int64_t s = 0; s < grad.streamStages(); ++s) {
         initBarrier(ib, barrierAt(ib, fullBarriers, ie.index(s)),
                     kProducerLanes);
         initBarrier(ib, barrierAt(ib, emptyBarriers, ie.index(s)),
@@ -176,12 +178,12 @@ private:
     };
     own[0] = view(0, grad.ownRows(), cfg.headDim);
     own[1] = view(0, grad.ownRows(), cfg.valueDim);
-    stream[0] = view(kStages, grad.streamRows(), cfg.headDim);
-    stream[1] = view(kStages, grad.streamRows(), cfg.valueDim);
+    stream[0] = view(grad.streamStages(), grad.streamRows(), cfg.headDim);
+    stream[1] = view(grad.streamStages(), grad.streamRows(), cfg.valueDim);
     assert(offset == grad.statsOffset() && "tiles, then statistics");
     stats = memref::ViewOp::create(
         b,
-        MemRefType::get({kStages, 2, grad.streamRows()}, b.getF32Type(),
+        MemRefType::get({grad.streamStages(), 2, grad.streamRows()}, b.getF32Type(),
                         MemRefLayoutAttrInterface(), workgroup),
         whole, e.index(grad.statsOffset()), ValueRange{});
     ownBarrier = sharedBarrier(
@@ -190,8 +192,8 @@ private:
         b, whole, grad.barrierOffset() + 8 * BackwardConfig::kStreamBarriers);
     emptyBarriers = sharedBarrier(
         b, whole,
-        grad.barrierOffset() + 8 * BackwardConfig::kReleaseBarriers);
-    ring = TileRing(b, kStages);
+        grad.barrierOffset() + 8 * grad.releaseBarriers());
+    ring = TileRing(b, grad.streamStages());
   }
 
   /// The producer warp: the own tiles once, then per query tile of the walk
@@ -268,6 +270,8 @@ private:
           b, descriptor(b, own[w], grad.ownRows()), rowsOffset);
       streamDesc[w] = descriptor(b, stream[w], grad.streamRows());
     }
+    warpgroupFirstKey =
+        e.add(j0, e.mul(e.div(k.warp, e.index(4)), e.index(64)));
     waitBarrier(b, ownBarrier,
                 arith::ConstantIntOp::create(b, b.getI32Type(), 0));
     Value zeroAcc = arith::ConstantOp::create(
@@ -295,9 +299,6 @@ private:
                                const Value (&ownDesc)[2],
                                const Value (&streamDesc)[2],
                                ValueRange carried) {
-    using Issued = BackwardMainloop::Issued;
-    GpuArith e{b};
-    Type elt = cfg.elementType;
     Value c = ring.taken(b);
     Value s = ring.buffer(b, c);
     ring.waitFor(b, fullBarriers, c);
@@ -306,6 +307,48 @@ private:
     pair.interior =
         pairInterior(b, k, step.i0, grad.streamRows(), j0, grad.ownRows(),
                      step.lo, step.hi, step.side);
+    // A warpgroup whose 64 keys the tile does not reach (the first and
+    // last tiles of a range often reach only one half of the 128 keys)
+    // skips the products; it has waited for the stage all the same and
+    // releases it below, so the barrier phases stay one per tile.
+    auto ifOp = scf::IfOp::create(
+        b, warpgroupReaches(b, step),
+        [&](OpBuilder &nb, Location l) {
+          ImplicitLocOpBuilder ib(l, nb);
+          scf::YieldOp::create(ib, products(ib, pair, s, ownDesc, streamDesc,
+                                            carried));
+        },
+        [&](OpBuilder &nb, Location l) {
+          ImplicitLocOpBuilder ib(l, nb);
+          scf::YieldOp::create(ib, carried);
+        });
+    // Every product reading the stage (and every statistics load) is done.
+    arriveBarrier(b, barrierAt(b, emptyBarriers, s));
+    ring.take(b, c);
+    return SmallVector<Value>(ifOp.getResults());
+  }
+
+  /// Whether query tile `step` reaches any key of this warpgroup's 64.
+  Value warpgroupReaches(ImplicitLocOpBuilder &b, const QueryTileStep &step) {
+    GpuArith e{b};
+    Value first = warpgroupFirstKey;
+    Value last = e.min(e.add(first, e.index(63)), e.index(cfg.keyLen - 1));
+    KeyTileGeometry geometry{e, first, last, cfg.queryLen, cfg.keyLen};
+    auto [begin, end] = geometry.queryRange(step.lo, step.hi, step.side);
+    Value tileEnd = e.add(step.i0, e.index(grad.streamRows()));
+    return e.andi(e.cmp(P::slt, first, e.index(cfg.keyLen)),
+                  e.andi(e.cmp(P::slt, step.i0, end),
+                         e.cmp(P::sgt, tileEnd, begin)));
+  }
+
+  /// The four products of one tile in stage `s` and the softmax math
+  /// between them.
+  SmallVector<Value> products(ImplicitLocOpBuilder &b, const TilePair &pair,
+                              Value s, const Value (&ownDesc)[2],
+                              const Value (&streamDesc)[2],
+                              ValueRange carried) {
+    using Issued = BackwardMainloop::Issued;
+    Type elt = cfg.elementType;
     Value stage[2];
     for (unsigned w = 0; w < 2; ++w) {
       int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
@@ -355,9 +398,6 @@ private:
     Issued dKNext = accumulate(dS, 0, dK);
     SmallVector<SmallVector<Value>> done =
         completeWgmmaProducts(b, {&dKNext, &dVNext}, 0);
-    // Every product reading the stage (and every statistics load) is done.
-    arriveBarrier(b, barrierAt(b, emptyBarriers, s));
-    ring.take(b, c);
     SmallVector<Value> next = done[0];
     next.append(done[1].begin(), done[1].end());
     return next;

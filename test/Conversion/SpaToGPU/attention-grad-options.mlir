@@ -8,10 +8,12 @@
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma chip=sm_80" 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma warps=2" 2>&1 | FileCheck %s --check-prefix=WARPS
 
-// D = Dv = 64: wgmma (64 own + 2 x 64 stream rows of 64 + 64 columns, then
-// three 8-byte TMA barriers); Dv = 32: mma.sync.
+// D = Dv = 64: wgmma; the dK/dV kernel warp-specialised (backward-schedule
+// = auto takes it at D = Dv = 64: 128 own + 3 x 64 stream rows of 64 + 64
+// columns, 3 x 2 x 64 f32 statistics, seven 8-byte barriers), the dQ kernel
+// classic (64 own + 2 x 64 stream rows, three barriers); Dv = 32: mma.sync.
 // AUTO: mma = "mma.sync", op = 0 : i64, role = "preprocess"
-// AUTO: dynamic_shared_bytes = 49176 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dkdv"
+// AUTO: block = array<i64: 384, 1, 1>{{.*}}dynamic_shared_bytes = 83512 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dkdv"
 // AUTO: dynamic_shared_bytes = 49176 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dq"
 // AUTO: mma = "mma.sync", op = 0 : i64, role = "preprocess"
 // AUTO: mma = "mma.sync", op = 0 : i64, role = "dkdv"

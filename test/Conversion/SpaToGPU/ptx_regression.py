@@ -65,8 +65,12 @@ CASES = [
     ("bf16-grad-gqa-bidir", "warps=2 tile-k=32 chip=sm_80"),
     ("f16-grad-causal-d128-dv64", "mma=mma.sync warps=4"),
     ("f16-grad-causal-d128-dv64", "mma=mma.sync warps=8 tile-k=32"),
-    ("bf16-grad-gqa-bidir", "mma=auto"),
+    ("bf16-grad-gqa-bidir", "mma=auto backward-schedule=classic"),
     ("bf16-grad-gqa-bidir", "mma=wgmma warps=8 tile-k=16"),
+    # The warp-specialised dK/dV kernel: what mma=auto takes at D = Dv = 64,
+    # forced at D = 128.
+    ("bf16-grad-gqa-bidir", "mma=auto"),
+    ("f16-grad-causal-d128-dv64", "backward-schedule=ws"),
     ("f16-grad-causal-d128-dv64", "mma=auto"),
     ("f16-grad-causal-d128-dv64", "mma=wgmma warps=8 tile-k=32"),
     # deterministic=false: dQ by bulk f32 reductions from the dK/dV kernel

@@ -331,26 +331,38 @@ def test_cuda_backward_schedule_option():
     # backward_schedule="ws": the dK/dV kernel is the warp-specialised one
     # (384 threads: two consumer warpgroups of 64 keys and a producer,
     # key tiles of 128, setmaxnreg); the preprocess and dQ kernels keep the
-    # options' warps. "auto" keeps the classic kernel for now; a shape ws
-    # does not take is a located MLIRError, a bad value a ValueError.
-    layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
-                          head_dim=64, dtype="bf16", policy="local_plus_band")
-    text = layer.to_mlir(backward=True)
-    blocks = {}
-    for schedule in ("ws", "auto", "classic"):
-        artifact = spa.compile(text, target="cuda:sm_90a",
-                               backward_schedule=schedule)
+    # options' warps. "auto" takes it at D = Dv = 64 only (where it measured
+    # faster), "classic" never; a shape ws does not take is a located
+    # MLIRError, a bad value a ValueError.
+    def dkdv_blocks(head_dim, **options):
+        layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
+                              head_dim=head_dim, dtype="bf16",
+                              policy="local_plus_band")
+        artifact = spa.compile(layer.to_mlir(backward=True),
+                               target="cuda:sm_90a", **options)
         kernels = {k["role"]: k for k in artifact.metadata["kernels"]}
-        blocks[schedule] = {role: (k["block"][0], k["tile"])
-                            for role, k in kernels.items()}
-        assert ("setmaxnreg" in artifact.ptx) == (schedule == "ws")
-    assert blocks["ws"]["dkdv"] == (384, [64, 128])
-    assert blocks["auto"]["dkdv"] == blocks["classic"]["dkdv"] == (128, [64, 64])
-    for role in ("forward", "preprocess", "dq"):
-        assert blocks["ws"][role] == blocks["classic"][role]
+        return ({role: (k["block"][0], k["tile"])
+                 for role, k in kernels.items()},
+                "setmaxnreg" in artifact.ptx)
+
+    ws = (384, [64, 128])
+    classic = (128, [64, 64])
+    for head_dim, auto in ((64, ws), (128, classic)):
+        blocks = {s: dkdv_blocks(head_dim, backward_schedule=s)
+                  for s in ("ws", "auto", "classic")}
+        assert blocks["ws"][0]["dkdv"] == ws and blocks["ws"][1]
+        assert blocks["classic"][0]["dkdv"] == classic
+        assert not blocks["classic"][1]
+        assert blocks["auto"][0]["dkdv"] == auto
+        for role in ("forward", "preprocess", "dq"):
+            assert blocks["ws"][0][role] == blocks["classic"][0][role]
+    text = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
+                         head_dim=64, dtype="bf16").to_mlir(backward=True)
     with pytest.raises(spa.MLIRError, match="backward-schedule = ws .* needs "
                        "TMA loads"):
         spa.compile(text, target="cuda:sm_90a", backward_schedule="ws",
                     tma=False)
+    # auto falls back to the classic kernel where ws does not apply.
+    spa.compile(text, target="cuda:sm_90a", tma=False)
     with pytest.raises(ValueError, match="backward-schedule"):
         spa.compile(text, target="cuda:sm_90a", backward_schedule="fast")
