@@ -120,7 +120,12 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     located error), no atomics. On sm_90a with warps 4 or 8 and D, Dv of 64
     or 128, `mma=auto` (and `mma=wgmma`, which also takes other multiples of
     64) runs both product kernels on wgmma with swizzled tiles and a
-    two-stage cp.async ring of stream tiles. With `deterministic=false`
+    two-stage cp.async ring of stream tiles. With `backward-schedule=ws`
+    (what `auto` takes at D = Dv = 64) the dK/dV kernel is warp-specialised:
+    384 threads own 128 keys, a producer warp issues the TMA copies of the
+    query tiles and stages their row statistics, two consumer warpgroups of
+    64 keys share a three-stage ring on mbarriers (setmaxnreg 24/240). With
+    `deterministic=false`
     (wgmma backward only, tile-k 64 or 128) the three launches are
     `preprocess` (Delta, and zeros into an f32 scratch dQaccum of padded
     64-row blocks, BackwardQueryAtomic.h), `dkdv_dq` (the dK/dV kernel that

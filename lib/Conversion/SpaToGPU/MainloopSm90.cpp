@@ -100,9 +100,11 @@ public:
                  cfg.headDim, qTile);
   }
 
-  /// The Q copies of an item whose key ranges are all empty.
+  /// The Q copies of an item whose key ranges are all empty (cp.async; a
+  /// TMA Q tile was waited for where it was issued, loadQueryByMap).
   void endRanges(ImplicitLocOpBuilder &b) override {
-    NVVM::CpAsyncWaitGroupOp::create(b, 0);
+    if (!cfg.tensorMaps)
+      NVVM::CpAsyncWaitGroupOp::create(b, 0);
   }
 
 protected:
