@@ -10,7 +10,7 @@
 # Staged here (MLIR) into a git-ignored folder the device tool carries:
 #   S=.device/tma; rm -rf $S; mkdir -p $S/python $S/launcher
 #   cp -r python/spa $S/python/ && cp build/python_packages/spa/runtime/libspa_launcher.so $S/launcher/
-#   cp bench/gpu_grad_check.py bench/baselines.py bench/grad_sweep.py bench/gpu_grad_tma_device.sh $S/
+#   cp bench/gpu_grad_check.py bench/baselines.py bench/grad_sweep.py bench/grad_sweep_summary.py bench/gpu_grad_tma_device.sh $S/
 #   P="env PYTHONPATH=build/python_packages .venv/bin/python"
 #   $P bench/gpu_grad_prepare.py --wgmma --out $S/wg
 #   $P bench/gpu_grad_prepare.py --atomic --out $S/at
@@ -28,12 +28,7 @@ timeout 120 python3 gpu_grad_check.py --dir at --out $OUT/at 2>&1 | grep -v Warn
 SPA_LAUNCHER=python timeout 60 python3 gpu_grad_check.py --dir wg --only wg_ee_bf16_n1,wg_lpb_f16_d128_gqa_nq500,wg_k16_bf16_bidir_gqa_n130 --out $OUT/py 2>&1 | grep -v Warning | tee $OUT/check_py.log | tail -8
 timeout 90 python3 grad_sweep.py --dir sweepA --out $OUT/sweepA 2>&1 | grep -v -i warn > /dev/null
 timeout 90 python3 grad_sweep.py --dir sweepB --out $OUT/sweepB 2>&1 | grep -v -i warn > /dev/null
-for s in sweepA sweepB; do python3 -c "
-import json,sys
-d=json.load(open('$OUT/$s/grad_sweep.json'))
-for r in d['results']:
-    print('$s', r['name'], 'fwd %.4f bwd %.4f' % (r['fwd_ms'], r['bwd_ms']), {k.split('_')[-1]: round(v, 4) for k, v in r['kernels_ms'].items()}, 'regs', list(r['registers'].values()), 'diff', r['max_diff_vs_first'], 'finite', r['finite'])
-"; done | tee $OUT/sweep_summary.txt
+python3 grad_sweep_summary.py sweepA=$OUT/sweepA/grad_sweep.json sweepB=$OUT/sweepB/grad_sweep.json | tee $OUT/sweep_summary.txt
 CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 # racecheck --racecheck-report all: warnings count as well as errors.
 for tool in memcheck racecheck synccheck; do

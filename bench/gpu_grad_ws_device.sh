@@ -10,12 +10,12 @@
 # Staged here (MLIR) into a git-ignored folder the device tool carries:
 #   S=.device/ws; rm -rf $S; mkdir -p $S/python $S/launcher
 #   cp -r python/spa $S/python/ && cp build/python_packages/spa/runtime/libspa_launcher.so $S/launcher/
-#   cp bench/gpu_grad_check.py bench/baselines.py bench/grad_sweep.py bench/gpu_grad_ws_device.sh $S/
+#   cp bench/gpu_grad_check.py bench/baselines.py bench/grad_sweep.py bench/grad_sweep_summary.py bench/gpu_grad_ws_device.sh $S/
 #   P="env PYTHONPATH=build/python_packages .venv/bin/python"
 #   $P bench/gpu_grad_prepare.py --ws --out $S/ws
 #   $P bench/gpu_grad_prepare.py --ws --bench-only --out $S/bench
-#   $P bench/grad_sweep_prepare.py --out $S/sweepA --variants w4k64,w4k64s
-#   $P bench/grad_sweep_prepare.py --out $S/sweepB --variants w4k64,w4k64s --seq-len 16384 --head-dim 64 --policy local_plus_band
+#   $P bench/grad_sweep_prepare.py --out $S/sweepA --variants w4k64l,w4k64s
+#   $P bench/grad_sweep_prepare.py --out $S/sweepB --variants w4k64l,w4k64s --seq-len 16384 --head-dim 64 --policy local_plus_band
 #   run(command="bash .device/ws/gpu_grad_ws_device.sh", carry=[".device/ws"])
 cd "$(dirname "$0")"
 export PYTHONPATH=$PWD/python PYTHONUNBUFFERED=1
@@ -29,12 +29,7 @@ timeout 150 python3 gpu_grad_check.py --dir ws --out $OUT/ws 2>&1 | grep -v Warn
 [ -n "$SMOKE_ONLY" ] && exit 0
 timeout 90 python3 grad_sweep.py --dir sweepA --out $OUT/sweepA 2>&1 | grep -v -i warn > /dev/null
 timeout 90 python3 grad_sweep.py --dir sweepB --out $OUT/sweepB 2>&1 | grep -v -i warn > /dev/null
-for s in sweepA sweepB; do python3 -c "
-import json,sys
-d=json.load(open('$OUT/$s/grad_sweep.json'))
-for r in d['results']:
-    print('$s', r['name'], 'fwd %.4f bwd %.4f' % (r['fwd_ms'], r['bwd_ms']), {k.split('_')[-1]: round(v, 4) for k, v in r['kernels_ms'].items()}, 'regs', list(r['registers'].values()), 'diff', r['max_diff_vs_first'], 'finite', r['finite'])
-"; done | tee $OUT/sweep_summary.txt
+python3 grad_sweep_summary.py sweepA=$OUT/sweepA/grad_sweep.json sweepB=$OUT/sweepB/grad_sweep.json | tee $OUT/sweep_summary.txt
 timeout 150 python3 gpu_grad_check.py --dir bench --bench --out $OUT/bench 2>&1 | grep -v Warning | tee $OUT/bench.log | tail -8
 CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 for tool in memcheck racecheck synccheck; do

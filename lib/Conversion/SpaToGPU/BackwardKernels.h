@@ -51,6 +51,19 @@ gpu::GPUFuncOp buildQueryGradKernel(OpBuilder &moduleBuilder, Location loc,
                                     StringRef name, ArrayRef<Type> argTypes,
                                     const BackwardConfig &grad);
 
+/// Binds the arguments both product kernels (dK/dV, dQ) start with:
+/// query, key, value, log_sum_exp, output_grad, delta. Returns the rest.
+ValueRange bindGradientInputs(BackwardContext &k, ValueRange args);
+
+/// Binds the dK/dV kernel's arguments (the classic and the warp-specialised
+/// kernel take the same): the inputs, key_grad, value_grad, dq_accum
+/// (deterministic = false), bounds, work, then the tensor maps.
+void bindKeyValueGradArgs(BackwardContext &k, ValueRange args);
+
+/// The dK/dV kernels' work item: block x's row of the work list gives
+/// k.batchIdx and k.kvHead; returns the key tile's first key j0.
+Value loadKeyTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k);
+
 /// The kernel function shell every backward kernel starts from: a gpu.func
 /// marked as kernel with its known block size; `b` is placed in its entry
 /// block and the thread ids (lane, warp, g, c) of `k` are set.

@@ -50,22 +50,7 @@ public:
     gpu::GPUFuncOp func =
         beginBackwardKernel(moduleBuilder, loc, name, argTypes, k, body);
     ImplicitLocOpBuilder b(loc, body);
-    auto args = func.getArguments();
-    k.query = args[0];
-    k.key = args[1];
-    k.value = args[2];
-    k.lse = args[3];
-    k.outGrad = args[4];
-    k.delta = args[5];
-    k.keyGrad = args[6];
-    k.valueGrad = args[7];
-    // dkdv_dq: dq_accum before the constants.
-    unsigned next = 8;
-    if (atomicQuery)
-      k.queryGradAccum = args[next++];
-    k.bounds = args[next];
-    k.work = args[next + 1];
-    bindTensorMaps(k, args);
+    bindKeyValueGradArgs(k, func.getArguments());
     emitBody(b);
     gpu::ReturnOp::create(b);
     return func;
@@ -83,14 +68,7 @@ private:
     mainloop->setupSharedMemory(b);
     if (atomicQuery)
       atomicQuery->setupSharedMemory(b);
-    Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-    auto workAt = [&](int64_t field) {
-      return e.toIndex(
-          memref::LoadOp::create(b, k.work, ValueRange{item, e.index(field)}));
-    };
-    k.batchIdx = workAt(0);
-    k.kvHead = workAt(1);
-    Value j0 = e.mul(workAt(2), e.index(grad.ownRows()));
+    Value j0 = loadKeyTileWorkItem(b, k);
     mainloop->loadOwn(b, k.key, k.value, k.kvHead, j0, cfg.keyLen);
 
     Value zeroAcc = arith::ConstantOp::create(
@@ -173,6 +151,31 @@ private:
 };
 
 } // namespace
+
+void bindKeyValueGradArgs(BackwardContext &k, ValueRange args) {
+  ValueRange rest = bindGradientInputs(k, args);
+  k.keyGrad = rest[0];
+  k.valueGrad = rest[1];
+  // dkdv_dq: dq_accum before the constants.
+  unsigned next = 2;
+  if (k.grad.atomicQuery)
+    k.queryGradAccum = rest[next++];
+  k.bounds = rest[next];
+  k.work = rest[next + 1];
+  bindTensorMaps(k, args);
+}
+
+Value loadKeyTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k) {
+  GpuArith e{b};
+  Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  auto workAt = [&](int64_t field) {
+    return e.toIndex(
+        memref::LoadOp::create(b, k.work, ValueRange{item, e.index(field)}));
+  };
+  k.batchIdx = workAt(0);
+  k.kvHead = workAt(1);
+  return e.mul(workAt(2), e.index(k.grad.ownRows()));
+}
 
 gpu::GPUFuncOp buildKeyValueGradKernel(OpBuilder &moduleBuilder, Location loc,
                                        StringRef name, ArrayRef<Type> argTypes,

@@ -75,18 +75,7 @@ public:
     func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                   moduleBuilder.getI32IntegerAttr(1));
     ImplicitLocOpBuilder b(loc, body);
-    auto args = func.getArguments();
-    k.query = args[0];
-    k.key = args[1];
-    k.value = args[2];
-    k.lse = args[3];
-    k.outGrad = args[4];
-    k.delta = args[5];
-    k.keyGrad = args[6];
-    k.valueGrad = args[7];
-    k.bounds = args[8];
-    k.work = args[9];
-    bindTensorMaps(k, args);
+    bindKeyValueGradArgs(k, func.getArguments());
     emitBody(b);
     gpu::ReturnOp::create(b);
     return func;
@@ -105,14 +94,7 @@ private:
   void emitBody(ImplicitLocOpBuilder &b) {
     GpuArith e{b};
     setupSharedMemory(b);
-    Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-    auto workAt = [&](int64_t field) {
-      return e.toIndex(
-          memref::LoadOp::create(b, k.work, ValueRange{item, e.index(field)}));
-    };
-    k.batchIdx = workAt(0);
-    k.kvHead = workAt(1);
-    Value j0 = e.mul(workAt(2), e.index(grad.ownRows()));
+    Value j0 = loadKeyTileWorkItem(b, k);
     onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
       for (Value map : {k.ownMaps[0], k.ownMaps[1], k.streamMaps[0],
                         k.streamMaps[1]})
@@ -159,28 +141,13 @@ private:
   void setupSharedMemory(ImplicitLocOpBuilder &b) {
     GpuArith e{b};
     Value whole = dynamicSharedBytes(b, grad.sharedBytes());
+    SwizzledBackwardTiles tiles = swizzledBackwardTiles(b, grad, whole);
+    for (unsigned w = 0; w < 2; ++w) {
+      own[w] = tiles.own[w];
+      stream[w] = tiles.stream[w];
+    }
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
-    // The classic wgmma mainloop's layout: every tile a multiple of 8 rows
-    // x 128 bytes, so offsets stay 1024-byte aligned for the swizzle.
-    int64_t offset = 0;
-    auto view = [&](int64_t stages, int64_t rows, int64_t width) {
-      SmallVector<int64_t> shape;
-      if (stages)
-        shape.push_back(stages);
-      shape.append({width / 64, rows, 64});
-      auto type = MemRefType::get(shape, cfg.elementType,
-                                  MemRefLayoutAttrInterface(), workgroup);
-      Value tile =
-          memref::ViewOp::create(b, type, whole, e.index(offset), ValueRange{});
-      offset += rows * width * 2 * std::max<int64_t>(stages, 1);
-      return tile;
-    };
-    own[0] = view(0, grad.ownRows(), cfg.headDim);
-    own[1] = view(0, grad.ownRows(), cfg.valueDim);
-    stream[0] = view(grad.streamStages(), grad.streamRows(), cfg.headDim);
-    stream[1] = view(grad.streamStages(), grad.streamRows(), cfg.valueDim);
-    assert(offset == grad.statsOffset() && "tiles, then statistics");
     stats = memref::ViewOp::create(
         b,
         MemRefType::get({grad.streamStages(), 2, grad.streamRows()}, b.getF32Type(),

@@ -134,6 +134,19 @@ protected:
   const KernelConfig &cfg;
 };
 
+/// wgmma: views of the swizzled tiles from byte 0 of the dynamic shared
+/// memory `whole`: own first (D wide) and second (Dv wide), each
+/// [width / 64][ownRows][64], then the stream ring of each,
+/// [streamStages][width / 64][streamRows][64]. Every tile is a multiple of
+/// 8 rows x 128 bytes, so offsets stay 1024-byte aligned for the swizzle;
+/// the views end at grad.mainloopSharedBytes().
+struct SwizzledBackwardTiles {
+  Value own[2], stream[2];
+};
+SwizzledBackwardTiles swizzledBackwardTiles(ImplicitLocOpBuilder &b,
+                                            const BackwardConfig &grad,
+                                            Value whole);
+
 /// wgmma: one wgmma.wait_group leaving `pending` groups in flight for all
 /// of `products`' accumulators; each product's 2x2 tiles.
 SmallVector<SmallVector<Value>>

@@ -57,27 +57,11 @@ public:
   void setupSharedMemory(ImplicitLocOpBuilder &b) override {
     GpuArith e{b};
     Value whole = dynamicSharedBytes(b, grad.sharedBytes());
-    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                                gpu::AddressSpace::Workgroup);
-    // Every tile is a multiple of 8 rows x 128 bytes: offsets stay 1024-byte
-    // aligned, as the 128-byte swizzle needs.
-    int64_t offset = 0;
-    auto view = [&](int64_t stages, int64_t rows, int64_t width) {
-      SmallVector<int64_t> shape;
-      if (stages)
-        shape.push_back(stages);
-      shape.append({width / 64, rows, 64});
-      auto type = MemRefType::get(shape, cfg.elementType,
-                                  MemRefLayoutAttrInterface(), workgroup);
-      Value tile =
-          memref::ViewOp::create(b, type, whole, e.index(offset), ValueRange{});
-      offset += rows * width * 2 * std::max<int64_t>(stages, 1);
-      return tile;
-    };
-    own[0] = view(0, grad.ownRows(), cfg.headDim);
-    own[1] = view(0, grad.ownRows(), cfg.valueDim);
-    stream[0] = view(kStages, grad.streamRows(), cfg.headDim);
-    stream[1] = view(kStages, grad.streamRows(), cfg.valueDim);
+    SwizzledBackwardTiles tiles = swizzledBackwardTiles(b, grad, whole);
+    for (unsigned w = 0; w < 2; ++w) {
+      own[w] = tiles.own[w];
+      stream[w] = tiles.stream[w];
+    }
     // Warpgroup w multiplies own rows [64 w, 64 w + 64).
     Value warpgroup = arith::IndexCastOp::create(b, b.getI64Type(),
                                                  e.div(k.warp, e.index(4)));
@@ -285,6 +269,35 @@ private:
 };
 
 } // namespace
+
+SwizzledBackwardTiles swizzledBackwardTiles(ImplicitLocOpBuilder &b,
+                                            const BackwardConfig &grad,
+                                            Value whole) {
+  const KernelConfig &cfg = grad.base;
+  GpuArith e{b};
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                              gpu::AddressSpace::Workgroup);
+  int64_t offset = 0;
+  auto view = [&](int64_t stages, int64_t rows, int64_t width) {
+    SmallVector<int64_t> shape;
+    if (stages)
+      shape.push_back(stages);
+    shape.append({width / 64, rows, 64});
+    auto type = MemRefType::get(shape, cfg.elementType,
+                                MemRefLayoutAttrInterface(), workgroup);
+    Value tile =
+        memref::ViewOp::create(b, type, whole, e.index(offset), ValueRange{});
+    offset += rows * width * 2 * std::max<int64_t>(stages, 1);
+    return tile;
+  };
+  SwizzledBackwardTiles tiles;
+  tiles.own[0] = view(0, grad.ownRows(), cfg.headDim);
+  tiles.own[1] = view(0, grad.ownRows(), cfg.valueDim);
+  tiles.stream[0] = view(grad.streamStages(), grad.streamRows(), cfg.headDim);
+  tiles.stream[1] = view(grad.streamStages(), grad.streamRows(), cfg.valueDim);
+  assert(offset == grad.mainloopSharedBytes() && "the mainloop's tiles");
+  return tiles;
+}
 
 SmallVector<SmallVector<Value>>
 completeWgmmaProducts(ImplicitLocOpBuilder &b,

@@ -41,6 +41,16 @@ gpu::GPUFuncOp beginBackwardKernel(OpBuilder &moduleBuilder, Location loc,
   return func;
 }
 
+ValueRange bindGradientInputs(BackwardContext &k, ValueRange args) {
+  k.query = args[0];
+  k.key = args[1];
+  k.value = args[2];
+  k.lse = args[3];
+  k.outGrad = args[4];
+  k.delta = args[5];
+  return args.drop_front(6);
+}
+
 gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
                                      StringRef name, ArrayRef<Type> argTypes,
                                      const BackwardConfig &grad) {
