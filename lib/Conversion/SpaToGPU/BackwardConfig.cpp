@@ -156,9 +156,10 @@ static bool autoTakesWarpSpecialized(const KernelConfig &cfg) {
 /// backward with TMA loads, dQ in its own kernel, D and Dv of 64 or 128 and
 /// stream tiles of 64 query rows; forced where it does not apply, a located
 /// error naming what is missing.
-static LogicalResult resolveBackwardSchedule(
-    AttentionGradOp op, const ConvertSpaToGPUOptions &options,
-    BackwardConfig &grad) {
+static LogicalResult
+resolveBackwardSchedule(AttentionGradOp op,
+                        const ConvertSpaToGPUOptions &options,
+                        BackwardConfig &grad) {
   const KernelConfig &cfg = grad.base;
   auto width = [](int64_t d) { return d == 64 || d == 128; };
   std::string missing;
@@ -186,8 +187,7 @@ static LogicalResult resolveBackwardSchedule(
            << missing << "; got chip = " << options.chip
            << ", mma = " << stringifyMmaKind(options.mma)
            << ", tma = " << (options.tma ? "true" : "false")
-           << ", deterministic = "
-           << (options.deterministic ? "true" : "false")
+           << ", deterministic = " << (options.deterministic ? "true" : "false")
            << ", D = " << cfg.headDim << ", Dv = " << cfg.valueDim
            << ", tile-k = " << cfg.tileK
            << "; use backward-schedule = auto or classic";

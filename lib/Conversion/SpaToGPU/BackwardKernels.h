@@ -40,8 +40,8 @@ gpu::GPUFuncOp buildKeyValueGradKernel(OpBuilder &moduleBuilder, Location loc,
 /// The warp-specialised form (grad.warpSpecialized; BackwardKeyValueWs.cpp),
 /// with the dK/dV kernel's arguments plus the four tensor maps;
 /// buildKeyValueGradKernel dispatches to it.
-gpu::GPUFuncOp buildKeyValueGradKernelWs(OpBuilder &moduleBuilder,
-                                         Location loc, StringRef name,
+gpu::GPUFuncOp buildKeyValueGradKernelWs(OpBuilder &moduleBuilder, Location loc,
+                                         StringRef name,
                                          ArrayRef<Type> argTypes,
                                          const BackwardConfig &grad);
 

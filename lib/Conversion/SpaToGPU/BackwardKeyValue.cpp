@@ -80,8 +80,8 @@ private:
         b, k, j0, state,
         [&](ImplicitLocOpBuilder &tb, const QueryTileStep &step,
             ValueRange carried) {
-          TilePair pair{j0,   step.i0,   /*ownIsKey=*/true, step.lo,
-                        step.hi, step.side, Value()};
+          TilePair pair{j0,        step.i0, /*ownIsKey=*/true, step.lo, step.hi,
+                        step.side, Value()};
           return queryTile(tb, pair, carried);
         },
         [&](ImplicitLocOpBuilder &rb, Value head, Value begin, Value end) {
@@ -127,14 +127,16 @@ private:
     Issued scoresT = mainloop->issueOwnTimesStreamT(b, Operand::First);
     Issued dPT = mainloop->issueOwnTimesStreamT(b, Operand::Second);
     SmallVector<Value> scores = mainloop->complete(b, {&scoresT}, 1).front();
-    SmallVector<Value> probs = recomputeProbabilities(
-        b, k, pair, scores,
-        [&](ImplicitLocOpBuilder &, int64_t nt, int64_t, int64_t i) { return lse2[2 * nt + i]; });
+    SmallVector<Value> probs =
+        recomputeProbabilities(b, k, pair, scores,
+                               [&](ImplicitLocOpBuilder &, int64_t nt, int64_t,
+                                   int64_t i) { return lse2[2 * nt + i]; });
     Issued dVNext = mainloop->issueAccumulate(b, probs, Operand::Second, dV);
     SmallVector<Value> dP = mainloop->complete(b, {&dPT}, 1).front();
-    SmallVector<Value> dS = scoreGradients(
-        b, k, pair, probs, dP,
-        [&](ImplicitLocOpBuilder &, int64_t nt, int64_t, int64_t i) { return delta[2 * nt + i]; });
+    SmallVector<Value> dS =
+        scoreGradients(b, k, pair, probs, dP,
+                       [&](ImplicitLocOpBuilder &, int64_t nt, int64_t,
+                           int64_t i) { return delta[2 * nt + i]; });
     if (atomicQuery) {
       std::tie(dK, dV) = atomicQuery->finishTile(b, dS, dK, dVNext, i0);
     } else {

@@ -7,21 +7,23 @@
 //
 //   warps 0-7   two consumer warpgroups (setmaxnreg.inc), 64 keys each:
 //                 wait own[K, V]; dK = dV = 0
-//                 per query tile c of the walk (BackwardStreamWalk.h):
-//                   wait full[c % 2] (phase c / 2)
-//                   S^T = K Q^T, dP^T = V dO^T              (issued together)
-//                   P^T = exp2(S^T scale log2e - lse2)      (lse2 from shared)
-//                   dV += P^T dO;  dS^T = P^T (dP^T - Delta)
-//                   dK += dS^T Q;  wait for every product
-//                   every thread arrives on empty[c % 2]
+//                 per query tile c of the walk (BackwardStreamWalk.h),
+//                 S = 3 stages:
+//                   wait full[c % S] (phase c / S)
+//                   if the tile reaches the warpgroup's 64 keys:
+//                     S^T = K Q^T, dP^T = V dO^T            (issued together)
+//                     P^T = exp2(S^T scale log2e - lse2)    (lse2 from shared)
+//                     dV += P^T dO;  dS^T = P^T (dP^T - Delta)
+//                     dK += dS^T Q;  wait for every product
+//                   every thread arrives on empty[c % S]
 //                 dK * scale, dV -> global
 //   warp 8      the producer (setmaxnreg.dec): one lane issues the TMA
 //               copies, all 32 stage the tile's row statistics:
 //                 own K, V on own (one transaction barrier)
 //                 per query tile c of the same walk:
-//                   wait empty[c % 2] (the release of tile c - 2)
-//                   lse * log2e and Delta of the 64 rows -> stats[c % 2]
-//                   Q, dO tiles -> stream[c % 2] by TMA on full[c % 2]
+//                   wait empty[c % S] (the release of tile c - S)
+//                   lse * log2e and Delta of the 64 rows -> stats[c % S]
+//                   Q, dO tiles -> stream[c % S] by TMA on full[c % S]
 //   warps 9-11  idle (their registers go to the consumers)
 //
 // Barrier counts: own 1 (the copies' bytes), full 32 (the producer warp's
@@ -88,7 +90,7 @@ private:
   Value own[2], stream[2]; ///< swizzled tiles (BackwardMainloopSm90.cpp)
   Value stats;             ///< [stages][2][streamRows] f32: lse2, Delta
   Value ownBarrier, fullBarriers, emptyBarriers;
-  TileRing ring; ///< the tiles this thread's role has taken
+  TileRing ring;           ///< the tiles this thread's role has taken
   Value warpgroupFirstKey; ///< consumers: j0 + 64 x (warpgroup)
 
   void emitBody(ImplicitLocOpBuilder &b) {
@@ -96,8 +98,8 @@ private:
     setupSharedMemory(b);
     Value j0 = loadKeyTileWorkItem(b, k);
     onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
-      for (Value map : {k.ownMaps[0], k.ownMaps[1], k.streamMaps[0],
-                        k.streamMaps[1]})
+      for (Value map :
+           {k.ownMaps[0], k.ownMaps[1], k.streamMaps[0], k.streamMaps[1]})
         prefetchTensorMap(ib, map);
       GpuArith ie{ib};
       initBarrier(ib, ownBarrier, 1);
@@ -116,9 +118,9 @@ private:
         b, producerGroup,
         [&](OpBuilder &nb, Location l) {
           ImplicitLocOpBuilder ib(l, nb);
-          NVVM::SetMaxRegisterOp::create(
-              ib, BackwardConfig::kWsProducerRegisters,
-              NVVM::SetMaxRegisterAction::decrease);
+          NVVM::SetMaxRegisterOp::create(ib,
+                                         BackwardConfig::kWsProducerRegisters,
+                                         NVVM::SetMaxRegisterAction::decrease);
           GpuArith ie{ib};
           scf::IfOp::create(ib, ie.cmp(P::eq, k.warp, ie.index(cfg.warps)),
                             [&](OpBuilder &pb, Location pl) {
@@ -130,9 +132,9 @@ private:
         },
         [&](OpBuilder &nb, Location l) {
           ImplicitLocOpBuilder ib(l, nb);
-          NVVM::SetMaxRegisterOp::create(
-              ib, BackwardConfig::kWsConsumerRegisters,
-              NVVM::SetMaxRegisterAction::increase);
+          NVVM::SetMaxRegisterOp::create(ib,
+                                         BackwardConfig::kWsConsumerRegisters,
+                                         NVVM::SetMaxRegisterAction::increase);
           consume(ib, j0);
           scf::YieldOp::create(ib);
         });
@@ -150,16 +152,15 @@ private:
                                                 gpu::AddressSpace::Workgroup);
     stats = memref::ViewOp::create(
         b,
-        MemRefType::get({grad.streamStages(), 2, grad.streamRows()}, b.getF32Type(),
-                        MemRefLayoutAttrInterface(), workgroup),
+        MemRefType::get({grad.streamStages(), 2, grad.streamRows()},
+                        b.getF32Type(), MemRefLayoutAttrInterface(), workgroup),
         whole, e.index(grad.statsOffset()), ValueRange{});
     ownBarrier = sharedBarrier(
         b, whole, grad.barrierOffset() + 8 * BackwardConfig::kOwnBarrier);
     fullBarriers = sharedBarrier(
         b, whole, grad.barrierOffset() + 8 * BackwardConfig::kStreamBarriers);
     emptyBarriers = sharedBarrier(
-        b, whole,
-        grad.barrierOffset() + 8 * grad.releaseBarriers());
+        b, whole, grad.barrierOffset() + 8 * grad.releaseBarriers());
     ring = TileRing(b, grad.streamStages());
   }
 
@@ -190,8 +191,8 @@ private:
           // their pairs are masked).
           for (int64_t r = 0; r < grad.streamRows(); r += kProducerLanes) {
             Value row = te.add(te.index(r), k.lane);
-            auto [lse2, delta] = loadRowStatistics(tb, k, step.head,
-                                                   te.add(step.i0, row));
+            auto [lse2, delta] =
+                loadRowStatistics(tb, k, step.head, te.add(step.i0, row));
             memref::StoreOp::create(tb, lse2, stats,
                                     ValueRange{s, te.index(0), row});
             memref::StoreOp::create(tb, delta, stats,
@@ -206,11 +207,11 @@ private:
                                      grad.streamRows() *
                                          (cfg.headDim + cfg.valueDim) * 2);
                 loadTileByMap(ib, k.streamMaps[0], stream[0], s, full,
-                              k.batchIdx, step.head, step.i0,
-                              grad.streamRows(), cfg.headDim);
+                              k.batchIdx, step.head, step.i0, grad.streamRows(),
+                              cfg.headDim);
                 loadTileByMap(ib, k.streamMaps[1], stream[1], s, full,
-                              k.batchIdx, step.head, step.i0,
-                              grad.streamRows(), cfg.valueDim);
+                              k.batchIdx, step.head, step.i0, grad.streamRows(),
+                              cfg.valueDim);
                 scf::YieldOp::create(ib);
               },
               [&](OpBuilder &nb, Location l) {
@@ -269,11 +270,10 @@ private:
     Value c = ring.taken(b);
     Value s = ring.buffer(b, c);
     ring.waitFor(b, fullBarriers, c);
-    TilePair pair{j0,      step.i0,   /*ownIsKey=*/true, step.lo,
-                  step.hi, step.side, Value()};
-    pair.interior =
-        pairInterior(b, k, step.i0, grad.streamRows(), j0, grad.ownRows(),
-                     step.lo, step.hi, step.side);
+    TilePair pair{j0,        step.i0, /*ownIsKey=*/true, step.lo, step.hi,
+                  step.side, Value()};
+    pair.interior = pairInterior(b, k, step.i0, grad.streamRows(), j0,
+                                 grad.ownRows(), step.lo, step.hi, step.side);
     // A warpgroup whose 64 keys the tile does not reach (the first and
     // last tiles of a range often reach only one half of the 128 keys)
     // skips the products; it has waited for the stage all the same and
@@ -282,8 +282,8 @@ private:
         b, warpgroupReaches(b, step),
         [&](OpBuilder &nb, Location l) {
           ImplicitLocOpBuilder ib(l, nb);
-          scf::YieldOp::create(ib, products(ib, pair, s, ownDesc, streamDesc,
-                                            carried));
+          scf::YieldOp::create(
+              ib, products(ib, pair, s, ownDesc, streamDesc, carried));
         },
         [&](OpBuilder &nb, Location l) {
           ImplicitLocOpBuilder ib(l, nb);
@@ -303,9 +303,9 @@ private:
     KeyTileGeometry geometry{e, first, last, cfg.queryLen, cfg.keyLen};
     auto [begin, end] = geometry.queryRange(step.lo, step.hi, step.side);
     Value tileEnd = e.add(step.i0, e.index(grad.streamRows()));
-    return e.andi(e.cmp(P::slt, first, e.index(cfg.keyLen)),
-                  e.andi(e.cmp(P::slt, step.i0, end),
-                         e.cmp(P::sgt, tileEnd, begin)));
+    return e.andi(
+        e.cmp(P::slt, first, e.index(cfg.keyLen)),
+        e.andi(e.cmp(P::slt, step.i0, end), e.cmp(P::sgt, tileEnd, begin)));
   }
 
   /// The four products of one tile in stage `s` and the softmax math
@@ -327,14 +327,14 @@ private:
     }
     // Query row 8 nt + 2c + i of the tile: the lane's columns.
     auto rowStatistic = [&](int64_t which) -> ElementValue {
-      return [&, which](ImplicitLocOpBuilder &eb, int64_t nt, int64_t,
-                        int64_t i) {
-        GpuArith se{eb};
-        Value row = se.add(se.index(8 * nt + i), se.mul(k.c, se.index(2)));
-        return memref::LoadOp::create(eb, stats,
-                                      ValueRange{s, se.index(which), row})
-            .getResult();
-      };
+      return
+          [&, which](ImplicitLocOpBuilder &eb, int64_t nt, int64_t, int64_t i) {
+            GpuArith se{eb};
+            Value row = se.add(se.index(8 * nt + i), se.mul(k.c, se.index(2)));
+            return memref::LoadOp::create(eb, stats,
+                                          ValueRange{s, se.index(which), row})
+                .getResult();
+          };
     };
     SmallVector<Value> dK(carried.begin(), carried.begin() + cfg.headDim / 8);
     SmallVector<Value> dV(carried.begin() + cfg.headDim / 8, carried.end());
@@ -349,11 +349,10 @@ private:
                     true};
     };
     Issued scoresT{issueSharedProduct(b, elt, ownDesc[0], grad.ownRows(),
-                                      stage[0], grad.streamRows(),
-                                      cfg.headDim),
+                                      stage[0], grad.streamRows(), cfg.headDim),
                    true};
-    Issued dPT{issueSharedProduct(b, elt, ownDesc[1], grad.ownRows(),
-                                  stage[1], grad.streamRows(), cfg.valueDim),
+    Issued dPT{issueSharedProduct(b, elt, ownDesc[1], grad.ownRows(), stage[1],
+                                  grad.streamRows(), cfg.valueDim),
                true};
     SmallVector<Value> scores = completeWgmmaProducts(b, {&scoresT}, 1)[0];
     SmallVector<Value> probs =
@@ -373,8 +372,8 @@ private:
 
 } // namespace
 
-gpu::GPUFuncOp buildKeyValueGradKernelWs(OpBuilder &moduleBuilder,
-                                         Location loc, StringRef name,
+gpu::GPUFuncOp buildKeyValueGradKernelWs(OpBuilder &moduleBuilder, Location loc,
+                                         StringRef name,
                                          ArrayRef<Type> argTypes,
                                          const BackwardConfig &grad) {
   return WarpSpecializedKeyValueKernel(grad).build(moduleBuilder, loc, name,

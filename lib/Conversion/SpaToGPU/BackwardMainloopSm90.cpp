@@ -275,8 +275,8 @@ SwizzledBackwardTiles swizzledBackwardTiles(ImplicitLocOpBuilder &b,
                                             Value whole) {
   const KernelConfig &cfg = grad.base;
   GpuArith e{b};
-  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                              gpu::AddressSpace::Workgroup);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   int64_t offset = 0;
   auto view = [&](int64_t stages, int64_t rows, int64_t width) {
     SmallVector<int64_t> shape;

@@ -142,13 +142,15 @@ private:
     Issued dPIssued = mainloop->issueOwnTimesStreamT(b, Operand::Second);
     SmallVector<Value> scores =
         mainloop->complete(b, {&scoresIssued}, 1).front();
-    SmallVector<Value> probs = recomputeProbabilities(
-        b, k, pair, scores,
-        [&](ImplicitLocOpBuilder &, int64_t, int64_t r, int64_t) { return lse2[r]; });
+    SmallVector<Value> probs =
+        recomputeProbabilities(b, k, pair, scores,
+                               [&](ImplicitLocOpBuilder &, int64_t, int64_t r,
+                                   int64_t) { return lse2[r]; });
     SmallVector<Value> dP = mainloop->complete(b, {&dPIssued}, 0).front();
     SmallVector<Value> dS =
         scoreGradients(b, k, pair, probs, dP,
-                       [&](ImplicitLocOpBuilder &, int64_t, int64_t r, int64_t) { return delta[r]; });
+                       [&](ImplicitLocOpBuilder &, int64_t, int64_t r,
+                           int64_t) { return delta[r]; });
     return mainloop->accumulate(b, dS, Operand::First,
                                 SmallVector<Value>(carried));
   }

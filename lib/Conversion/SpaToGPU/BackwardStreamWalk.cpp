@@ -12,8 +12,7 @@ using namespace mlir;
 namespace mlir::spa::gpu_kernel {
 
 SmallVector<Value> walkQueryTiles(ImplicitLocOpBuilder &b, BackwardContext &k,
-                                  Value j0, ValueRange init,
-                                  QueryTileBody body,
+                                  Value j0, ValueRange init, QueryTileBody body,
                                   QueryRangeHook onRange) {
   const BackwardConfig &grad = k.grad;
   const KernelConfig &cfg = grad.base;

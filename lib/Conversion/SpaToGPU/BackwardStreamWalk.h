@@ -35,8 +35,7 @@ using QueryRangeHook = function_ref<void(ImplicitLocOpBuilder &, Value head,
 /// the item's key/value head (k.kvHead), in walk order; sets k.head to each
 /// query head in turn.
 SmallVector<Value> walkQueryTiles(ImplicitLocOpBuilder &b, BackwardContext &k,
-                                  Value j0, ValueRange init,
-                                  QueryTileBody body,
+                                  Value j0, ValueRange init, QueryTileBody body,
                                   QueryRangeHook onRange = nullptr);
 
 } // namespace mlir::spa::gpu_kernel

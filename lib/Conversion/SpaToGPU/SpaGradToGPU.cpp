@@ -11,7 +11,10 @@
 // and an f32 scratch dq_accum joins delta: 64-row blocks of query rows,
 // padded, laid out for bulk reductions (BackwardQueryAtomic.h). With TMA
 // loads the product kernels also take four tensor maps (TensorMaps.h),
-// listed in the contract and in KernelLaunch::kTensorMapArgsAttrName.
+// listed in the contract and in KernelLaunch::kTensorMapArgsAttrName. The
+// dK/dV kernel has its own configuration (BackwardConfig::keyValueConfig):
+// warp-specialised (backward-schedule), it runs 384 threads on key tiles
+// of 128, while the preprocess and dQ kernels keep the options' warps.
 //
 //===----------------------------------------------------------------------===//
 
@@ -125,8 +128,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
         {BackwardKernel::Query,
          {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
           "query_grad", "bounds", "work"},
-         {q, k, v, lse, dO, delta, op.getQueryGrad(), boundsBuffer,
-          queryWork},
+         {q, k, v, lse, dO, delta, op.getQueryGrad(), boundsBuffer, queryWork},
          numQueryItems,
          grad.sharedBytes(),
          queryItems,
@@ -195,8 +197,8 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
       break;
     case BackwardKernel::KeyValue:
     case BackwardKernel::KeyValueQuery:
-      func = buildKeyValueGradKernel(kb, op.getLoc(), name, argTypes,
-                                     kernelGrad);
+      func =
+          buildKeyValueGradKernel(kb, op.getLoc(), name, argTypes, kernelGrad);
       break;
     case BackwardKernel::QueryConvert:
       func = buildQueryConvertKernel(kb, op.getLoc(), name, argTypes, grad);
@@ -214,9 +216,8 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     contract.bands = bands;
     bool keyTiles = launch.kernel == BackwardKernel::KeyValue ||
                     launch.kernel == BackwardKernel::KeyValueQuery;
-    contract.tile =
-        keyTiles ? std::array<int64_t, 2>{stream, own}
-                 : std::array<int64_t, 2>{own, stream};
+    contract.tile = keyTiles ? std::array<int64_t, 2>{stream, own}
+                             : std::array<int64_t, 2>{own, stream};
     // The elementwise kernels (preprocess, dq_convert) use no MMA; they
     // are listed as mma.sync, which any chip runs.
     bool elementwise = launch.kernel == BackwardKernel::Preprocess ||
@@ -234,8 +235,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     gpu::KernelDim3 grid{arith::ConstantIndexOp::create(b, launch.blocks), one,
                          one};
     gpu::KernelDim3 threads{
-        arith::ConstantIndexOp::create(b, kernelGrad.blockThreads()), one,
-        one};
+        arith::ConstantIndexOp::create(b, kernelGrad.blockThreads()), one, one};
     Value dynamicShared;
     if (launch.dynamicShared)
       dynamicShared =
