@@ -98,7 +98,7 @@ void TileRing::waitFor(ImplicitLocOpBuilder &b, Value barriers,
   GpuArith e{b};
   Value parity = arith::IndexCastOp::create(
       b, b.getI32Type(), e.rem(e.div(c, e.index(stages)), e.index(2)));
-  waitBarrier(b, barrierAt(b, barriers, e.rem(c, e.index(stages))), parity);
+  waitBarrier(b, barrierAt(b, barriers, buffer(b, c)), parity);
 }
 
 void TileRing::waitForRelease(ImplicitLocOpBuilder &b, Value releases,

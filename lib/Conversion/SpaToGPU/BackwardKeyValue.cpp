@@ -71,9 +71,7 @@ private:
     Value j0 = loadKeyTileWorkItem(b, k);
     mainloop->loadOwn(b, k.key, k.value, k.kvHead, j0, cfg.keyLen);
 
-    Value zeroAcc = arith::ConstantOp::create(
-        b,
-        DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()), 0.0f));
+    Value zeroAcc = zeroAccumulatorTile(b);
     // Carried: dK (D / 8 tiles), then dV (Dv / 8 tiles).
     SmallVector<Value> state(cfg.headDim / 8 + cfg.valueDim / 8, zeroAcc);
     SmallVector<Value> results = walkQueryTiles(

@@ -40,6 +40,7 @@
 #include "BackwardStreamWalk.h"
 #include "BackwardTile.h"
 #include "KernelSkeleton.h"
+#include "MmaSync.h"
 #include "TensorMaps.h"
 #include "Wgmma.h"
 
@@ -87,7 +88,7 @@ private:
   BackwardContext k;
   const BackwardConfig &grad;
   const KernelConfig &cfg;
-  Value own[2], stream[2]; ///< swizzled tiles (BackwardMainloopSm90.cpp)
+  SwizzledBackwardTiles tiles; ///< views, descriptors (BackwardMainloop.h)
   Value stats;             ///< [stages][2][streamRows] f32: lse2, Delta
   Value ownBarrier, fullBarriers, emptyBarriers;
   TileRing ring;           ///< the tiles this thread's role has taken
@@ -143,11 +144,7 @@ private:
   void setupSharedMemory(ImplicitLocOpBuilder &b) {
     GpuArith e{b};
     Value whole = dynamicSharedBytes(b, grad.sharedBytes());
-    SwizzledBackwardTiles tiles = swizzledBackwardTiles(b, grad, whole);
-    for (unsigned w = 0; w < 2; ++w) {
-      own[w] = tiles.own[w];
-      stream[w] = tiles.stream[w];
-    }
+    tiles = swizzledBackwardTiles(b, grad, whole);
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
     stats = memref::ViewOp::create(
@@ -171,12 +168,8 @@ private:
     Value firstLane = e.cmp(P::eq, k.lane, e.index(0));
     scf::IfOp::create(b, firstLane, [&](OpBuilder &nb, Location l) {
       ImplicitLocOpBuilder ib(l, nb);
-      arriveExpectingBytes(ib, ownBarrier,
-                           grad.ownRows() * (cfg.headDim + cfg.valueDim) * 2);
-      loadTileByMap(ib, k.ownMaps[0], own[0], Value(), ownBarrier, k.batchIdx,
-                    k.kvHead, j0, grad.ownRows(), cfg.headDim);
-      loadTileByMap(ib, k.ownMaps[1], own[1], Value(), ownBarrier, k.batchIdx,
-                    k.kvHead, j0, grad.ownRows(), cfg.valueDim);
+      loadTilePairByMaps(ib, k, k.ownMaps, tiles.own, Value(), ownBarrier,
+                         k.kvHead, j0, grad.ownRows());
       scf::YieldOp::create(ib);
     });
     walkQueryTiles(
@@ -203,15 +196,8 @@ private:
               tb, firstLane,
               [&](OpBuilder &nb, Location l) {
                 ImplicitLocOpBuilder ib(l, nb);
-                arriveExpectingBytes(ib, full,
-                                     grad.streamRows() *
-                                         (cfg.headDim + cfg.valueDim) * 2);
-                loadTileByMap(ib, k.streamMaps[0], stream[0], s, full,
-                              k.batchIdx, step.head, step.i0, grad.streamRows(),
-                              cfg.headDim);
-                loadTileByMap(ib, k.streamMaps[1], stream[1], s, full,
-                              k.batchIdx, step.head, step.i0, grad.streamRows(),
-                              cfg.valueDim);
+                loadTilePairByMaps(ib, k, k.streamMaps, tiles.stream, s, full,
+                                   step.head, step.i0, grad.streamRows());
                 scf::YieldOp::create(ib);
               },
               [&](OpBuilder &nb, Location l) {
@@ -227,32 +213,18 @@ private:
   /// A consumer warpgroup: its 64 keys' dK and dV over the walk's tiles.
   void consume(ImplicitLocOpBuilder &b, Value j0) {
     GpuArith e{b};
-    // Warpgroup w multiplies own rows [64 w, 64 w + 64).
-    Value warpgroup = arith::IndexCastOp::create(b, b.getI64Type(),
-                                                 e.div(k.warp, e.index(4)));
-    Value rowsOffset =
-        arith::MulIOp::create(b, warpgroup, i64Constant(b, (64 * 128) >> 4));
-    Value ownDesc[2], streamDesc[2];
-    for (unsigned w = 0; w < 2; ++w) {
-      ownDesc[w] = arith::AddIOp::create(
-          b, descriptor(b, own[w], grad.ownRows()), rowsOffset);
-      streamDesc[w] = descriptor(b, stream[w], grad.streamRows());
-    }
+    tiles.computeDescriptors(b, grad, k.warp);
     warpgroupFirstKey =
         e.add(j0, e.mul(e.div(k.warp, e.index(4)), e.index(64)));
     waitBarrier(b, ownBarrier,
                 arith::ConstantIntOp::create(b, b.getI32Type(), 0));
-    Value zeroAcc = arith::ConstantOp::create(
-        b,
-        DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()), 0.0f));
+    Value zeroAcc = zeroAccumulatorTile(b);
     // Carried: dK (D / 8 tiles), then dV (Dv / 8 tiles).
     SmallVector<Value> init(cfg.headDim / 8 + cfg.valueDim / 8, zeroAcc);
     SmallVector<Value> result = walkQueryTiles(
         b, k, j0, init,
         [&](ImplicitLocOpBuilder &tb, const QueryTileStep &step,
-            ValueRange carried) {
-          return queryTile(tb, step, j0, ownDesc, streamDesc, carried);
-        });
+            ValueRange carried) { return queryTile(tb, step, j0, carried); });
     ArrayRef<Value> acc(result);
     storeAccumulators(b, k, acc.take_front(cfg.headDim / 8), k.keyGrad,
                       k.kvHead, j0, cfg.keyLen, grad.scale);
@@ -264,8 +236,6 @@ private:
   /// product order (BackwardKeyValue.cpp), statistics from shared memory.
   SmallVector<Value> queryTile(ImplicitLocOpBuilder &b,
                                const QueryTileStep &step, Value j0,
-                               const Value (&ownDesc)[2],
-                               const Value (&streamDesc)[2],
                                ValueRange carried) {
     Value c = ring.taken(b);
     Value s = ring.buffer(b, c);
@@ -282,8 +252,7 @@ private:
         b, warpgroupReaches(b, step),
         [&](OpBuilder &nb, Location l) {
           ImplicitLocOpBuilder ib(l, nb);
-          scf::YieldOp::create(
-              ib, products(ib, pair, s, ownDesc, streamDesc, carried));
+          scf::YieldOp::create(ib, products(ib, pair, s, carried));
         },
         [&](OpBuilder &nb, Location l) {
           ImplicitLocOpBuilder ib(l, nb);
@@ -311,20 +280,11 @@ private:
   /// The four products of one tile in stage `s` and the softmax math
   /// between them.
   SmallVector<Value> products(ImplicitLocOpBuilder &b, const TilePair &pair,
-                              Value s, const Value (&ownDesc)[2],
-                              const Value (&streamDesc)[2],
-                              ValueRange carried) {
+                              Value s, ValueRange carried) {
     using Issued = BackwardMainloop::Issued;
     Type elt = cfg.elementType;
-    Value stage[2];
-    for (unsigned w = 0; w < 2; ++w) {
-      int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
-      stage[w] = arith::AddIOp::create(
-          b, streamDesc[w],
-          arith::MulIOp::create(
-              b, arith::IndexCastOp::create(b, b.getI64Type(), s),
-              i64Constant(b, (grad.streamRows() * width * 2) >> 4)));
-    }
+    Value stage[2] = {tiles.streamStage(b, grad, 0, s),
+                      tiles.streamStage(b, grad, 1, s)};
     // Query row 8 nt + 2c + i of the tile: the lane's columns.
     auto rowStatistic = [&](int64_t which) -> ElementValue {
       return
@@ -348,11 +308,11 @@ private:
                                           width, packAsA(b, elt, tiles), flat),
                     true};
     };
-    Issued scoresT{issueSharedProduct(b, elt, ownDesc[0], grad.ownRows(),
+    Issued scoresT{issueSharedProduct(b, elt, tiles.ownDesc[0], grad.ownRows(),
                                       stage[0], grad.streamRows(), cfg.headDim),
                    true};
-    Issued dPT{issueSharedProduct(b, elt, ownDesc[1], grad.ownRows(), stage[1],
-                                  grad.streamRows(), cfg.valueDim),
+    Issued dPT{issueSharedProduct(b, elt, tiles.ownDesc[1], grad.ownRows(),
+                                  stage[1], grad.streamRows(), cfg.valueDim),
                true};
     SmallVector<Value> scores = completeWgmmaProducts(b, {&scoresT}, 1)[0];
     SmallVector<Value> probs =

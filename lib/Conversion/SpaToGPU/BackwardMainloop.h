@@ -139,13 +139,32 @@ protected:
 /// [width / 64][ownRows][64], then the stream ring of each,
 /// [streamStages][width / 64][streamRows][64]. Every tile is a multiple of
 /// 8 rows x 128 bytes, so offsets stay 1024-byte aligned for the swizzle;
-/// the views end at grad.mainloopSharedBytes().
+/// the views end at grad.mainloopSharedBytes(). The wgmma descriptors come
+/// from computeDescriptors, called where the multiplying threads need them.
 struct SwizzledBackwardTiles {
   Value own[2], stream[2];
+  Value ownDesc[2], streamDesc[2];
+  /// The descriptors of the own tiles at the rows of warp `warp`'s
+  /// warpgroup (64 per warpgroup), and of the stream tiles' buffer 0.
+  void computeDescriptors(ImplicitLocOpBuilder &b, const BackwardConfig &grad,
+                          Value warp);
+  /// The descriptor of stream tile `w` (0: first, 1: second) in buffer
+  /// `stage` (an index).
+  Value streamStage(ImplicitLocOpBuilder &b, const BackwardConfig &grad,
+                    unsigned w, Value stage) const;
 };
 SwizzledBackwardTiles swizzledBackwardTiles(ImplicitLocOpBuilder &b,
                                             const BackwardConfig &grad,
                                             Value whole);
+
+/// TMA, one thread: announces rows x (D + Dv) x 2 bytes on `barrier` and
+/// issues the copies of rows [row0, row0 + rows) of (k.batchIdx, head) from
+/// `maps` (first: D wide, second: Dv wide) into `tiles` (in buffer `stage`
+/// of a ring, or single tiles when null).
+void loadTilePairByMaps(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                        const Value (&maps)[2], const Value (&tiles)[2],
+                        Value stage, Value barrier, Value head, Value row0,
+                        int64_t rows);
 
 /// wgmma: one wgmma.wait_group leaving `pending` groups in flight for all
 /// of `products`' accumulators; each product's 2x2 tiles.

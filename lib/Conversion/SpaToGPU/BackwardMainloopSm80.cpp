@@ -75,9 +75,7 @@ public:
     GpuArith e{b};
     unsigned w = which == Operand::First ? 0 : 1;
     int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
-    Value zeroAcc = arith::ConstantOp::create(
-        b,
-        DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()), 0.0f));
+    Value zeroAcc = zeroAccumulatorTile(b);
     SmallVector<Value> acc(grad.streamRows() / 8, zeroAcc);
     Value ownRow =
         e.add(e.mul(k.warp, e.index(16)), e.rem(k.lane, e.index(16)));

@@ -55,23 +55,9 @@ public:
   using BackwardMainloop::BackwardMainloop;
 
   void setupSharedMemory(ImplicitLocOpBuilder &b) override {
-    GpuArith e{b};
     Value whole = dynamicSharedBytes(b, grad.sharedBytes());
-    SwizzledBackwardTiles tiles = swizzledBackwardTiles(b, grad, whole);
-    for (unsigned w = 0; w < 2; ++w) {
-      own[w] = tiles.own[w];
-      stream[w] = tiles.stream[w];
-    }
-    // Warpgroup w multiplies own rows [64 w, 64 w + 64).
-    Value warpgroup = arith::IndexCastOp::create(b, b.getI64Type(),
-                                                 e.div(k.warp, e.index(4)));
-    Value rowsOffset =
-        arith::MulIOp::create(b, warpgroup, i64Constant(b, (64 * 128) >> 4));
-    for (unsigned w = 0; w < 2; ++w) {
-      ownDesc[w] = arith::AddIOp::create(
-          b, descriptor(b, own[w], grad.ownRows()), rowsOffset);
-      streamDesc[w] = descriptor(b, stream[w], grad.streamRows());
-    }
+    tiles = swizzledBackwardTiles(b, grad, whole);
+    tiles.computeDescriptors(b, grad, k.warp);
     if (grad.tensorMaps) {
       ring = TileRing(b, kStages);
       ownBarrier = sharedBarrier(
@@ -87,9 +73,9 @@ public:
     if (grad.tensorMaps)
       return loadOwnByMaps(b, head, row0);
     copySwizzled(b, k, first, head, row0, grad.ownRows(), limit, cfg.headDim,
-                 own[0]);
-    copySwizzled(b, k, second, head, row0, grad.ownRows(), limit,
-                 cfg.valueDim, own[1]);
+                 tiles.own[0]);
+    copySwizzled(b, k, second, head, row0, grad.ownRows(), limit, cfg.valueDim,
+                 tiles.own[1]);
     NVVM::CpAsyncCommitGroupOp::create(b);
     waitForCopies(b, 0);
   }
@@ -153,8 +139,9 @@ public:
                               Operand which) override {
     unsigned w = which == Operand::First ? 0 : 1;
     int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
-    return {issueSharedProduct(b, cfg.elementType, ownDesc[w], grad.ownRows(),
-                               streamStage(b, w), grad.streamRows(), width),
+    return {issueSharedProduct(b, cfg.elementType, tiles.ownDesc[w],
+                               grad.ownRows(), streamStage(b, w),
+                               grad.streamRows(), width),
             true};
   }
 
@@ -178,7 +165,7 @@ public:
   }
 
   Value ownTileDescriptor(Operand which) override {
-    return ownDesc[which == Operand::First ? 0 : 1];
+    return tiles.ownDesc[which == Operand::First ? 0 : 1];
   }
 
 private:
@@ -194,9 +181,9 @@ private:
     scf::IfOp::create(b, enabled, [&](OpBuilder &nb, Location l) {
       ImplicitLocOpBuilder ib(l, nb);
       copySwizzled(ib, k, first, head, row0, grad.streamRows(), limit,
-                   cfg.headDim, stream[0], buffer);
+                   cfg.headDim, tiles.stream[0], buffer);
       copySwizzled(ib, k, second, head, row0, grad.streamRows(), limit,
-                   cfg.valueDim, stream[1], buffer);
+                   cfg.valueDim, tiles.stream[1], buffer);
       scf::YieldOp::create(ib);
     });
     NVVM::CpAsyncCommitGroupOp::create(b);
@@ -219,12 +206,8 @@ private:
                               arith::ConstantIndexOp::create(ib, s)),
                     1);
       fenceBarrierInit(ib);
-      arriveExpectingBytes(ib, ownBarrier,
-                           grad.ownRows() * (cfg.headDim + cfg.valueDim) * 2);
-      loadTileByMap(ib, k.ownMaps[0], own[0], Value(), ownBarrier,
-                    k.batchIdx, head, row0, grad.ownRows(), cfg.headDim);
-      loadTileByMap(ib, k.ownMaps[1], own[1], Value(), ownBarrier,
-                    k.batchIdx, head, row0, grad.ownRows(), cfg.valueDim);
+      loadTilePairByMaps(ib, k, k.ownMaps, tiles.own, Value(), ownBarrier, head,
+                         row0, grad.ownRows());
     });
     waitFirstPhaseAfterInit(b, ownBarrier);
   }
@@ -236,31 +219,19 @@ private:
     onFirstThread(
         b, k,
         [&](ImplicitLocOpBuilder &ib) {
-          Value barrier = barrierAt(ib, streamBarriers, buffer);
-          arriveExpectingBytes(ib, barrier,
-                               grad.streamRows() *
-                                   (cfg.headDim + cfg.valueDim) * 2);
-          loadTileByMap(ib, k.streamMaps[0], stream[0], buffer, barrier,
-                        k.batchIdx, head, row0, grad.streamRows(),
-                        cfg.headDim);
-          loadTileByMap(ib, k.streamMaps[1], stream[1], buffer, barrier,
-                        k.batchIdx, head, row0, grad.streamRows(),
-                        cfg.valueDim);
+          loadTilePairByMaps(ib, k, k.streamMaps, tiles.stream, buffer,
+                             barrierAt(ib, streamBarriers, buffer), head, row0,
+                             grad.streamRows());
         },
         enabled);
   }
 
   /// Descriptor of stream tile `w` in the current tile's buffer.
   Value streamStage(ImplicitLocOpBuilder &b, unsigned w) {
-    int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
-    Value offset = arith::MulIOp::create(
-        b, arith::IndexCastOp::create(b, b.getI64Type(), stage),
-        i64Constant(b, (grad.streamRows() * width * 2) >> 4));
-    return arith::AddIOp::create(b, streamDesc[w], offset);
+    return tiles.streamStage(b, grad, w, stage);
   }
 
-  Value own[2], stream[2];       ///< swizzled views (see the file header)
-  Value ownDesc[2], streamDesc[2]; ///< i64 descriptors (this warpgroup's rows)
+  SwizzledBackwardTiles tiles;   ///< views and descriptors (file header)
   Value rangeBegin, rangeEnd;    ///< the current interval and side's tiles
   Value stage;                   ///< buffer of the current stream tile
   Value ownBarrier;              ///< TMA: the own tiles' mbarrier
@@ -297,6 +268,44 @@ SwizzledBackwardTiles swizzledBackwardTiles(ImplicitLocOpBuilder &b,
   tiles.stream[1] = view(grad.streamStages(), grad.streamRows(), cfg.valueDim);
   assert(offset == grad.mainloopSharedBytes() && "the mainloop's tiles");
   return tiles;
+}
+
+void SwizzledBackwardTiles::computeDescriptors(ImplicitLocOpBuilder &b,
+                                               const BackwardConfig &grad,
+                                               Value warp) {
+  GpuArith e{b};
+  // Warpgroup w multiplies own rows [64 w, 64 w + 64).
+  Value warpgroup =
+      arith::IndexCastOp::create(b, b.getI64Type(), e.div(warp, e.index(4)));
+  Value rowsOffset =
+      arith::MulIOp::create(b, warpgroup, i64Constant(b, (64 * 128) >> 4));
+  for (unsigned w = 0; w < 2; ++w) {
+    ownDesc[w] = arith::AddIOp::create(b, descriptor(b, own[w], grad.ownRows()),
+                                       rowsOffset);
+    streamDesc[w] = descriptor(b, stream[w], grad.streamRows());
+  }
+}
+
+Value SwizzledBackwardTiles::streamStage(ImplicitLocOpBuilder &b,
+                                         const BackwardConfig &grad, unsigned w,
+                                         Value stage) const {
+  int64_t width = w == 0 ? grad.base.headDim : grad.base.valueDim;
+  Value offset = arith::MulIOp::create(
+      b, arith::IndexCastOp::create(b, b.getI64Type(), stage),
+      i64Constant(b, (grad.streamRows() * width * 2) >> 4));
+  return arith::AddIOp::create(b, streamDesc[w], offset);
+}
+
+void loadTilePairByMaps(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                        const Value (&maps)[2], const Value (&tiles)[2],
+                        Value stage, Value barrier, Value head, Value row0,
+                        int64_t rows) {
+  const KernelConfig &cfg = k.grad.base;
+  arriveExpectingBytes(b, barrier, rows * (cfg.headDim + cfg.valueDim) * 2);
+  loadTileByMap(b, maps[0], tiles[0], stage, barrier, k.batchIdx, head, row0,
+                rows, cfg.headDim);
+  loadTileByMap(b, maps[1], tiles[1], stage, barrier, k.batchIdx, head, row0,
+                rows, cfg.valueDim);
 }
 
 SmallVector<SmallVector<Value>>

@@ -17,6 +17,7 @@
 
 #include "BackwardKernels.h"
 #include "BackwardTile.h"
+#include "MmaSync.h"
 
 #include "spa/Conversion/Utils/BandGeometry.h"
 
@@ -85,9 +86,7 @@ private:
       std::tie(lse2[r], delta[r]) =
           loadRowStatistics(b, k, k.head, e.add(rowBase, e.index(8 * r)));
 
-    Value zeroAcc = arith::ConstantOp::create(
-        b,
-        DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()), 0.0f));
+    Value zeroAcc = zeroAccumulatorTile(b);
     SmallVector<Value> dQ(cfg.headDim / 8, zeroAcc);
     dQ = foldIntervals(
         b, k, dQ,

@@ -34,18 +34,6 @@ StringRef mlir::spa::stringifyMmaKind(MmaKind kind) {
   llvm_unreachable("unknown MmaKind");
 }
 
-StringRef mlir::spa::stringifyBackwardSchedule(BackwardSchedule schedule) {
-  switch (schedule) {
-  case BackwardSchedule::Auto:
-    return "auto";
-  case BackwardSchedule::WarpSpecialized:
-    return "ws";
-  case BackwardSchedule::Classic:
-    return "classic";
-  }
-  llvm_unreachable("unknown BackwardSchedule");
-}
-
 std::string
 mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
   if (!llvm::is_contained({1, 2, 4, 8}, options.warps) ||

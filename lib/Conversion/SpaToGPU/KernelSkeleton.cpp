@@ -159,9 +159,7 @@ private:
     // Loop-carried state: m (2 rows), l (2 rows), O (Dv / 8 tiles).
     SmallVector<Value> state = {e.f32(-INFINITY), e.f32(-INFINITY),
                                 e.f32(0.0), e.f32(0.0)};
-    Value zeroAcc = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()),
-                                  0.0f));
+    Value zeroAcc = zeroAccumulatorTile(b);
     for (int64_t t = 0; t < cfg.valueDim / 8; ++t)
       state.push_back(zeroAcc);
 

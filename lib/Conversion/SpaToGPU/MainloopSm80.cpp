@@ -64,9 +64,7 @@ public:
     copyTile(b, k, k.value, k.kvHead, j0, cfg.tileK, cfg.keyLen, cfg.valueDim,
              smem, vRowBase);
     gpu::BarrierOp::create(b);
-    Value zeroAcc = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()),
-                                  0.0f));
+    Value zeroAcc = zeroAccumulatorTile(b);
     SmallVector<Value> scores;
     for (int64_t nt = 0; nt < cfg.tileK / 8; ++nt)
       scores.push_back(scoreTile(b, nt, zeroAcc));

@@ -26,6 +26,11 @@ Value make2x2(ImplicitLocOpBuilder &b, ArrayRef<Value> values, Type type) {
                                         values);
 }
 
+Value zeroAccumulatorTile(ImplicitLocOpBuilder &b) {
+  return arith::ConstantOp::create(
+      b, DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()), 0.0f));
+}
+
 Value accumulatorsAsA(ImplicitLocOpBuilder &b, Value low, Value high,
                       Type elementType) {
   auto halfType = VectorType::get({2, 2}, elementType);

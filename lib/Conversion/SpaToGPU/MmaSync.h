@@ -20,6 +20,8 @@ namespace mlir::spa::gpu_kernel {
 Value element(ImplicitLocOpBuilder &b, Value tile, int64_t r, int64_t i);
 /// A 2x2 tile of `type` from four values in row-major order.
 Value make2x2(ImplicitLocOpBuilder &b, ArrayRef<Value> values, Type type);
+/// An f32 accumulator tile of zeros (a constant).
+Value zeroAccumulatorTile(ImplicitLocOpBuilder &b);
 
 /// Two f32 accumulator tiles (columns 0-7 and 8-15 of a 16-column block)
 /// rounded to `elementType` and re-packed as the A fragment (vector<4x2>) of

@@ -31,9 +31,6 @@ enum class BackwardSchedule {
   Classic,         ///< every warp computes; block barriers around the ring
 };
 
-/// The spelling in options ("auto", "ws", "classic").
-llvm::StringRef stringifyBackwardSchedule(BackwardSchedule schedule);
-
 } // namespace mlir::spa
 
 #endif // SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H
