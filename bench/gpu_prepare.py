@@ -74,9 +74,10 @@ def compile_layer(spa, layer, out, chip):
         policy=layer["policy"], mode=layer["mode"], bands=table,
         with_lse=layer["with_lse"])
     warps, tile_k = layer["warps"], layer.get("tile_k", 64)
+    extra = {key: layer[key] for key in ("forward_schedule",) if key in layer}
     artifact = spa.compile(spec, target=f"cuda:{chip}", warps=warps,
                            tile_k=tile_k, mma=layer["mma"],
-                           stages=layer.get("stages", 0))
+                           stages=layer.get("stages", 0), **extra)
     artifact.save(os.path.join(out, layer["name"]))
     if table is not None:
         plan = spa.bands.BandPlan(
@@ -101,6 +102,31 @@ def compile_layer(spa, layer, out, chip):
     return artifact
 
 
+def overlap_twins(layers):
+    """forward_schedule=overlap twins of the layers the wgmma kernel takes:
+    every check at stages 3 (the default of the schedule), the checks with
+    intervals or odd shapes also at stages 2 and with two warpgroups; every
+    benchmark at stages 3, the headline shape also in the other shapes."""
+    twins = []
+    for l in layers:
+        if (l["dtype"] == "f32" or l["head_dim"] % 64 or l["value_dim"] % 64
+                or l.get("mma") == "mma.sync" or l["name"].endswith("_ring")):
+            continue
+        base = dict(l, forward_schedule="overlap")
+        twins.append(dict(base, name=l["name"] + "_overlap", stages=3))
+        if not l["bench"]:
+            twins.append(dict(base, name=l["name"] + "_overlap_s2", stages=2))
+            twins.append(dict(base, name=l["name"] + "_overlap_w8", stages=3,
+                              warps=8))
+        elif "_b2_h16_n8192_d128" in l["name"]:
+            for warps, tile_k, stages in ((4, 64, 2), (4, 64, 4), (8, 64, 2),
+                                          (8, 64, 3), (4, 128, 2)):
+                twins.append(dict(
+                    base, name=f"{l['name']}_overlap_w{warps}k{tile_k}s{stages}",
+                    warps=warps, tile_k=tile_k, stages=stages))
+    return twins
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default=os.path.join(ROOT, ".device", "spa"))
@@ -116,6 +142,11 @@ def main():
                         help="wgmma K/V buffers where a layer names none")
     parser.add_argument("--quick", action="store_true",
                         help="benchmark only B=2 H=16 N=8192 D=128")
+    parser.add_argument("--overlap", action="store_true",
+                        help="add twins of every wgmma layer with "
+                        "forward_schedule=overlap (checks: stages 3 and 2, "
+                        "warps 4 and 8; benchmarks: the schedule's "
+                        "variants on the headline shape)")
     parser.add_argument("--bench-only", action="store_true",
                         help="only the benchmark layers, no correctness matrix")
     args = parser.parse_args()
@@ -169,6 +200,8 @@ def main():
                 heads=16, kv_heads=16, seq_len=8192, query_len=8192,
                 head_dim=128, value_dim=128, dtype="bf16", policy=policy,
                 mode="causal", with_lse=True, bench=True, mma="mma.sync"))
+    if args.overlap:
+        layers += overlap_twins(layers)
     if args.bench_only:
         layers = [l for l in layers if l["bench"]]
     manifest = []

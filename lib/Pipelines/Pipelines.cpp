@@ -46,6 +46,7 @@ ConvertSpaToGPUOptions GpuPipelineOptions::kernelOptions() const {
   kernel.deterministic = deterministic;
   kernel.tma = tma;
   kernel.backwardSchedule = backwardSchedule;
+  kernel.forwardSchedule = forwardSchedule;
   return kernel;
 }
 

@@ -180,7 +180,20 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
                         "tile-k 64, deterministic)"),
              clEnumValN(::mlir::spa::BackwardSchedule::Classic, "classic",
                         "every warp computes, block barriers around the "
-                        "stream ring"))}]>
+                        "stream ring"))}]>,
+    Option<"forwardSchedule", "forward-schedule",
+           "::mlir::spa::ForwardSchedule",
+           /*default=*/"::mlir::spa::ForwardSchedule::Auto",
+           "Attention ops on sm_90a: the order of a key tile's products",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::spa::ForwardSchedule::Auto, "auto",
+                        "the schedule measured fastest for the shape"),
+             clEnumValN(::mlir::spa::ForwardSchedule::Overlap, "overlap",
+                        "Q K^T of tile t issued together with P V of tile "
+                        "t - 1, the softmax of t under P V (wgmma, TMA, "
+                        "stages >= 2; stages = 0 takes 3)"),
+             clEnumValN(::mlir::spa::ForwardSchedule::Serial, "serial",
+                        "each tile's products one after the other"))}]>
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -110,6 +110,18 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "TMA producer warp + two consumer warpgroups"),
           clEnumValN(BackwardSchedule::Classic, "classic",
                      "every warp computes"))};
+  PassOptions::Option<ForwardSchedule> forwardSchedule{
+      *this, "forward-schedule",
+      llvm::cl::desc("Attention ops on sm_90a: the order of a key tile's "
+                     "products"),
+      llvm::cl::init(ForwardSchedule::Auto),
+      llvm::cl::values(
+          clEnumValN(ForwardSchedule::Auto, "auto",
+                     "the schedule measured fastest for the shape"),
+          clEnumValN(ForwardSchedule::Overlap, "overlap",
+                     "Q K^T of tile t with P V of tile t - 1"),
+          clEnumValN(ForwardSchedule::Serial, "serial",
+                     "each tile's products one after the other"))};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu.binary payload: bin (cubin), isa (PTX), fatbin"),

@@ -235,6 +235,42 @@ static LogicalResult fitStaticShared(AttentionOp op, KernelConfig &cfg) {
   return success();
 }
 
+/// forward-schedule: the overlapped ring needs the wgmma kernel, TMA loads
+/// and a ring of at least two K/V tiles (the V tile of t - 1 stays while
+/// t's arrives); stages = 0 takes three, so that the copy of tile t + 2
+/// has a whole tile's compute to land. Auto keeps the serial schedule.
+static LogicalResult
+chooseForwardSchedule(AttentionOp op, const ConvertSpaToGPUOptions &options,
+                      KernelConfig &cfg) {
+  if (options.forwardSchedule != ForwardSchedule::Overlap)
+    return success();
+  if (!cfg.wgmma)
+    return op.emitOpError("forward-schedule = overlap needs the wgmma kernel "
+                          "(chip = sm_90a, f16/bf16, warps 4 or 8, D and Dv "
+                          "multiples of 64, mma = auto or wgmma); use "
+                          "forward-schedule = auto or serial");
+  if (options.stages == 1)
+    return op.emitOpError("forward-schedule = overlap needs stages >= 2 (the "
+                          "V tile of key tile t - 1 stays in shared memory "
+                          "while tile t arrives); got stages = 1");
+  if (!options.tma || !cfg.tensorMaps)
+    return op.emitOpError("forward-schedule = overlap needs TMA tile loads "
+                          "(tma = true and q, k, v in layouts a tensor map "
+                          "describes)");
+  KernelConfig overlapped = cfg;
+  overlapped.overlap = true;
+  overlapped.stages = options.stages == 0 ? 3 : options.stages;
+  if (overlapped.sharedBytes() > kMaxDynamicSharedBytes)
+    return op.emitOpError("forward-schedule = overlap with ")
+           << overlapped.stages << " K/V stages needs "
+           << overlapped.sharedBytes()
+           << " bytes of shared memory, more than the "
+           << kMaxDynamicSharedBytes << " a block has; use fewer stages, "
+           << "fewer warps or a smaller tile-k";
+  cfg = overlapped;
+  return success();
+}
+
 FailureOr<KernelConfig>
 mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
                                            const ConvertSpaToGPUOptions &options) {
@@ -253,5 +289,7 @@ mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
                        op.getQuery(), op.getKey(), op.getValue()});
   if (cfg.tensorMaps && cfg.sharedBytes() > kMaxDynamicSharedBytes)
     cfg.tensorMaps = false;
+  if (failed(chooseForwardSchedule(op, options, cfg)))
+    return failure();
   return cfg;
 }

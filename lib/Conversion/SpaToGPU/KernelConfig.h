@@ -36,10 +36,11 @@ constexpr int64_t kSharedRowPad = 8;
 
 /// The kernel's K/V pipeline (see MainloopSm80.cpp / MainloopSm90.cpp).
 enum class Schedule {
-  SyncMmaSync,   ///< synchronous copies, ldmatrix + mma.sync (f16/bf16)
-  SyncTf32,      ///< synchronous copies, mma.sync on tf32 (f32 inputs)
-  WgmmaChained,  ///< cp.async + wgmma, one K and one V buffer (stages = 1)
-  WgmmaRing,     ///< cp.async + wgmma, a ring of `stages` K/V buffers
+  SyncMmaSync,  ///< synchronous copies, ldmatrix + mma.sync (f16/bf16)
+  SyncTf32,     ///< synchronous copies, mma.sync on tf32 (f32 inputs)
+  WgmmaChained, ///< cp.async + wgmma, one K and one V buffer (stages = 1)
+  WgmmaRing,    ///< cp.async + wgmma, a ring of `stages` K/V buffers
+  WgmmaOverlap, ///< TMA + wgmma ring, Q K^T of tile t with P V of t - 1
 };
 
 struct KernelConfig {
@@ -61,6 +62,9 @@ struct KernelConfig {
   /// and completing on mbarriers after the tiles: Q's, then one per K and
   /// one per V buffer.
   bool tensorMaps = false;
+  /// forward-schedule = overlap (MainloopSm90Overlap.cpp): needs wgmma,
+  /// tensorMaps and stages >= 2.
+  bool overlap = false;
   int64_t barrierBytes() const { return tensorMaps ? 8 * (1 + 2 * stages) : 0; }
   /// Byte offset of the mbarriers in the dynamic shared memory.
   int64_t barrierOffset() const {
@@ -70,6 +74,8 @@ struct KernelConfig {
 
   bool tf32() const { return elementType.isF32(); }
   Schedule schedule() const {
+    if (wgmma && overlap)
+      return Schedule::WgmmaOverlap;
     if (wgmma)
       return stages > 1 ? Schedule::WgmmaRing : Schedule::WgmmaChained;
     return tf32() ? Schedule::SyncTf32 : Schedule::SyncMmaSync;

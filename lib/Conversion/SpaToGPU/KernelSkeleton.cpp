@@ -136,6 +136,15 @@ private:
     mainloop->beginRanges(b, ranges);
     for (auto [r, range] : llvm::enumerate(ranges)) {
       mainloop->beginRange(b, range);
+      if (mainloop->runsRanges()) {
+        state = mainloop->runRange(
+            b, range, state,
+            [&](ImplicitLocOpBuilder &ib, Value j0, ArrayRef<Value> scores,
+                ArrayRef<Value> m, ArrayRef<Value> l) {
+              return softmaxStep(ib, k, j0, range, scores, m, l);
+            });
+        continue;
+      }
       auto loop = scf::ForOp::create(
           b, range.begin, range.end, e.index(k.cfg.tileK), state,
           [&](OpBuilder &nb, Location nloc, Value j0, ValueRange carried) {

@@ -10,6 +10,9 @@
 //                     the tf32 variant for f32 inputs
 //   MainloopSm90.cpp  cp.async + wgmma: one K and one V buffer with a work
 //                     item's ranges chained, or a ring of K/V buffers
+//   MainloopSm90Overlap.cpp  TMA + wgmma ring, software-pipelined: Q K^T of
+//                     tile t in flight with P V of tile t - 1; it runs each
+//                     key range itself (runsRanges)
 //
 // A new kernel schedule arrives as a new implementation of this interface.
 //
@@ -19,10 +22,17 @@
 #define SPA_LIB_CONVERSION_SPATOGPU_MAINLOOP_H
 
 #include "KernelContext.h"
+#include "Softmax.h"
 
 #include <memory>
 
 namespace mlir::spa::gpu_kernel {
+
+/// The online-softmax step of the key tile at `j0` from the row state `m`,
+/// `l` (the skeleton's, for the range being run).
+using TileSoftmax = function_ref<SoftmaxStep(
+    ImplicitLocOpBuilder &, Value j0, ArrayRef<Value> scores, ArrayRef<Value> m,
+    ArrayRef<Value> l)>;
 
 class Mainloop {
 public:
@@ -55,6 +65,18 @@ public:
                                               SmallVector<Value> acc) = 0;
   /// After the last range's loop.
   virtual void endRanges(ImplicitLocOpBuilder &b) {}
+
+  /// Software-pipelined mainloops run a whole key range (after beginRange)
+  /// instead of computeScores / accumulateValues per tile: their products
+  /// overlap across tiles. `state` is m (2 rows), l (2 rows), then the
+  /// Dv / 8 O tiles; returns it after the range's tiles.
+  virtual bool runsRanges() const { return false; }
+  virtual SmallVector<Value> runRange(ImplicitLocOpBuilder &b,
+                                      const KeyRange &range,
+                                      SmallVector<Value> state,
+                                      TileSoftmax softmax) {
+    llvm_unreachable("only pipelined mainloops run whole ranges");
+  }
 
 protected:
   KernelContext &k;

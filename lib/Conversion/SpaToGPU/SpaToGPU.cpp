@@ -151,6 +151,7 @@ struct ConvertSpaToGPUPass
     o.deterministic = deterministic;
     o.tma = tma;
     o.backwardSchedule = backwardSchedule;
+    o.forwardSchedule = forwardSchedule;
     return o;
   }
 

@@ -81,6 +81,11 @@ CASES = [
     # every thread's cp.async.
     ("f16-grad-causal-d128-dv64", "mma=auto tma=false"),
     ("bf16-grad-gqa-bidir", "deterministic=false tma=false"),
+    # forward-schedule=overlap: Q K^T of tile t with P V of tile t - 1.
+    ("bf16-d128-exclusive", "mma=wgmma warps=4 forward-schedule=overlap"),
+    ("bf16-bidir-intervals",
+     "mma=wgmma warps=8 stages=2 forward-schedule=overlap"),
+    ("f16-d64-local-lse", "forward-schedule=overlap stages=4"),
 ]
 
 _ESCAPE = re.compile(r"\\(\\|[0-9A-Fa-f]{2})")

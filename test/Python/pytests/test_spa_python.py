@@ -366,3 +366,35 @@ def test_cuda_backward_schedule_option():
     spa.compile(text, target="cuda:sm_90a", tma=False)
     with pytest.raises(ValueError, match="backward-schedule"):
         spa.compile(text, target="cuda:sm_90a", backward_schedule="fast")
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_forward_schedule_option():
+    # forward_schedule="overlap": the forward keeps a second wgmma group in
+    # flight (wait_group 1) and a ring of three K/V stages (more shared
+    # memory than the serial chained kernel); "auto" and "serial" never do.
+    # Where it does not apply: a located MLIRError; a bad value: ValueError.
+    layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
+                          head_dim=128, dtype="bf16", policy="local_plus_band")
+    text = layer.to_mlir()
+
+    def forward(**options):
+        artifact = spa.compile(text, target="cuda:sm_90a", **options)
+        (kernel,) = artifact.metadata["kernels"]
+        return kernel["shared_bytes"], "wgmma.wait_group.sync.aligned 1" in \
+            artifact.ptx
+
+    overlap, serial, auto = (forward(forward_schedule=s)
+                             for s in ("overlap", "serial", "auto"))
+    assert overlap[1] and not serial[1] and not auto[1]
+    assert auto == serial
+    assert overlap[0] > serial[0]
+    with pytest.raises(spa.MLIRError, match="forward-schedule = overlap needs "
+                       "stages >= 2"):
+        spa.compile(text, target="cuda:sm_90a", forward_schedule="overlap",
+                    stages=1)
+    f32 = spa.LayerSpec(heads=2, seq_len=100, head_dim=64).to_mlir()
+    with pytest.raises(spa.MLIRError, match="needs the wgmma kernel"):
+        spa.compile(f32, target="cuda:sm_90a", forward_schedule="overlap")
+    with pytest.raises(ValueError, match="forward-schedule"):
+        spa.compile(text, target="cuda:sm_90a", forward_schedule="pingpong")

@@ -31,6 +31,14 @@ enum class BackwardSchedule {
   Classic,         ///< every warp computes; block barriers around the ring
 };
 
+/// How the sm_90a forward kernel orders its key tiles' products.
+enum class ForwardSchedule {
+  Auto,    ///< the schedule measured fastest for the shape
+  Overlap, ///< S of tile t issued with P V of tile t - 1 (FlashAttention-3's
+           ///< in-warpgroup overlap; wgmma, TMA, a ring of >= 2 stages)
+  Serial,  ///< each tile's products one after the other
+};
+
 } // namespace mlir::spa
 
 #endif // SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H
