@@ -74,7 +74,8 @@ def compile_layer(spa, layer, out, chip):
         policy=layer["policy"], mode=layer["mode"], bands=table,
         with_lse=layer["with_lse"])
     warps, tile_k = layer["warps"], layer.get("tile_k", 64)
-    extra = {key: layer[key] for key in ("forward_schedule",) if key in layer}
+    extra = {key: layer[key] for key in ("forward_schedule", "split_keys")
+             if key in layer}
     artifact = spa.compile(spec, target=f"cuda:{chip}", warps=warps,
                            tile_k=tile_k, mma=layer["mma"],
                            stages=layer.get("stages", 0), **extra)
@@ -127,6 +128,20 @@ def overlap_twins(layers):
     return twins
 
 
+def split_twins(layers):
+    """split_keys twins of every correctness layer (both MMA kernels, f32,
+    the schedules, many intervals): 3 shares (uneven), and 8 on the
+    layers with intervals or odd shapes."""
+    twins = []
+    for l in layers:
+        if l["bench"]:
+            continue
+        twins.append(dict(l, name=l["name"] + "_split3", split_keys=3))
+        if l.get("table") or l["query_len"] != l["seq_len"]:
+            twins.append(dict(l, name=l["name"] + "_split8", split_keys=8))
+    return twins
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default=os.path.join(ROOT, ".device", "spa"))
@@ -147,6 +162,9 @@ def main():
                         "forward_schedule=overlap (checks: stages 3 and 2, "
                         "warps 4 and 8; benchmarks: the schedule's "
                         "variants on the headline shape)")
+    parser.add_argument("--split", action="store_true",
+                        help="add split_keys twins (3 and 8 shares) of "
+                        "every correctness layer")
     parser.add_argument("--bench-only", action="store_true",
                         help="only the benchmark layers, no correctness matrix")
     args = parser.parse_args()
@@ -202,6 +220,8 @@ def main():
                 mode="causal", with_lse=True, bench=True, mma="mma.sync"))
     if args.overlap:
         layers += overlap_twins(layers)
+    if args.split:
+        layers += split_twins(layers)
     if args.bench_only:
         layers = [l for l in layers if l["bench"]]
     manifest = []

@@ -47,6 +47,7 @@ ConvertSpaToGPUOptions GpuPipelineOptions::kernelOptions() const {
   kernel.tma = tma;
   kernel.backwardSchedule = backwardSchedule;
   kernel.forwardSchedule = forwardSchedule;
+  kernel.splitKeys = splitKeys;
   return kernel;
 }
 
@@ -202,8 +203,14 @@ void mlir::spa::buildGpuKernelPipeline(OpPassManager &pm,
   balance.tileQ = 16 * kernel.warps;
   balance.tileK = kernel.tileK;
   pm.addPass(createSpaBalanceBands(balance));
+  // Run-time lengths: the bounds of spa.band_bounds as host arithmetic
+  // (elementwise on index tensors, then loops after bufferization); a
+  // no-op for static lengths.
+  pm.addPass(createSpaExpandBandBounds());
+  pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createBufferizePass());
   pm.addPass(createConvertSpaToGPU(kernel));
+  pm.addPass(createConvertLinalgToLoopsPass());
 }
 
 void mlir::spa::buildGpuBinaryPipeline(OpPassManager &pm,

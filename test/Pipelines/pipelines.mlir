@@ -42,8 +42,13 @@
 // The kernel's balance uses its own tile shape (16 rows per warp).
 // GPU: spa-check-input,
 // GPU-NEXT: spa-balance-bands{{{.*}}tile-k=32 tile-q=128},
+// Run-time lengths: spa.band_bounds as host arithmetic, loops after the
+// kernels' conversion (no-ops for static lengths).
+// GPU-NEXT: spa-expand-band-bounds,
+// GPU-NEXT: convert-elementwise-to-linalg,
 // GPU-NEXT: one-shot-bufferize
-// GPU-NEXT: convert-spa-to-gpu{backward-schedule=auto chip=sm_80 deterministic=true mma=mma.sync stages=1 tile-k=32 tma=true warps=8},
+// GPU-NEXT: convert-spa-to-gpu{backward-schedule=auto chip=sm_80 deterministic=true forward-schedule=auto mma=mma.sync split-keys=1 stages=1 tile-k=32 tma=true warps=8},
+// GPU-NEXT: convert-linalg-to-loops,
 // Upstream's NVVM lowering, with tensor-map parameters marked after the
 // kernels' conversion.
 // GPU: convert-gpu-to-nvvm{{{.*}}use-bare-ptr-memref-call-conv=true}

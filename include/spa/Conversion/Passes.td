@@ -181,6 +181,12 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
              clEnumValN(::mlir::spa::BackwardSchedule::Classic, "classic",
                         "every warp computes, block barriers around the "
                         "stream ring"))}]>,
+    Option<"splitKeys", "split-keys", "int64_t", /*default=*/"1",
+           "Attention ops: blocks sharing each work item's key tiles (grid "
+           "y), each storing unnormalised partials to scratch that a "
+           "combine kernel merges (FlashDecoding: few work items against "
+           "long key ranges, e.g. decode); 1: no split, at most 64, static "
+           "lengths only">,
     Option<"forwardSchedule", "forward-schedule",
            "::mlir::spa::ForwardSchedule",
            /*default=*/"::mlir::spa::ForwardSchedule::Auto",

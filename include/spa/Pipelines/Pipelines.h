@@ -110,6 +110,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "TMA producer warp + two consumer warpgroups"),
           clEnumValN(BackwardSchedule::Classic, "classic",
                      "every warp computes"))};
+  PassOptions::Option<int64_t> splitKeys{
+      *this, "split-keys",
+      llvm::cl::desc("Attention ops: blocks sharing each work item's key "
+                     "tiles, merged by a combine kernel (1: no split)"),
+      llvm::cl::init(1)};
   PassOptions::Option<ForwardSchedule> forwardSchedule{
       *this, "forward-schedule",
       llvm::cl::desc("Attention ops on sm_90a: the order of a key tile's "

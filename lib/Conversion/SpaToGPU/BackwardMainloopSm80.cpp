@@ -52,10 +52,10 @@ public:
   void loadOwn(ImplicitLocOpBuilder &b, Value first, Value second, Value head,
                Value row0, int64_t limit) override {
     GpuArith e{b};
-    copyTile(b, k, first, head, row0, grad.ownRows(), limit, cfg.headDim,
-             own[0], e.index(0));
-    copyTile(b, k, second, head, row0, grad.ownRows(), limit, cfg.valueDim,
-             own[1], e.index(0));
+    copyTile(b, k, first, head, row0, grad.ownRows(), GpuArith{b}.index(limit),
+             cfg.headDim, own[0], e.index(0));
+    copyTile(b, k, second, head, row0, grad.ownRows(), GpuArith{b}.index(limit),
+             cfg.valueDim, own[1], e.index(0));
     gpu::BarrierOp::create(b);
   }
 
@@ -63,10 +63,10 @@ public:
                   Value head, Value row0, int64_t limit) override {
     GpuArith e{b};
     gpu::BarrierOp::create(b); // the previous stream tiles are read
-    copyTile(b, k, first, head, row0, grad.streamRows(), limit, cfg.headDim,
-             stream[0], e.index(0));
-    copyTile(b, k, second, head, row0, grad.streamRows(), limit, cfg.valueDim,
-             stream[1], e.index(0));
+    copyTile(b, k, first, head, row0, grad.streamRows(),
+             GpuArith{b}.index(limit), cfg.headDim, stream[0], e.index(0));
+    copyTile(b, k, second, head, row0, grad.streamRows(),
+             GpuArith{b}.index(limit), cfg.valueDim, stream[1], e.index(0));
     gpu::BarrierOp::create(b);
   }
 

@@ -72,10 +72,10 @@ public:
                Value row0, int64_t limit) override {
     if (grad.tensorMaps)
       return loadOwnByMaps(b, head, row0);
-    copySwizzled(b, k, first, head, row0, grad.ownRows(), limit, cfg.headDim,
-                 tiles.own[0]);
-    copySwizzled(b, k, second, head, row0, grad.ownRows(), limit, cfg.valueDim,
-                 tiles.own[1]);
+    copySwizzled(b, k, first, head, row0, grad.ownRows(),
+                 GpuArith{b}.index(limit), cfg.headDim, tiles.own[0]);
+    copySwizzled(b, k, second, head, row0, grad.ownRows(),
+                 GpuArith{b}.index(limit), cfg.valueDim, tiles.own[1]);
     NVVM::CpAsyncCommitGroupOp::create(b);
     waitForCopies(b, 0);
   }
@@ -180,10 +180,12 @@ private:
       return prefetchByMaps(b, enabled, head, row0, buffer);
     scf::IfOp::create(b, enabled, [&](OpBuilder &nb, Location l) {
       ImplicitLocOpBuilder ib(l, nb);
-      copySwizzled(ib, k, first, head, row0, grad.streamRows(), limit,
-                   cfg.headDim, tiles.stream[0], buffer);
-      copySwizzled(ib, k, second, head, row0, grad.streamRows(), limit,
-                   cfg.valueDim, tiles.stream[1], buffer);
+      copySwizzled(ib, k, first, head, row0, grad.streamRows(),
+                   GpuArith{ib}.index(limit), cfg.headDim, tiles.stream[0],
+                   buffer);
+      copySwizzled(ib, k, second, head, row0, grad.streamRows(),
+                   GpuArith{ib}.index(limit), cfg.valueDim, tiles.stream[1],
+                   buffer);
       scf::YieldOp::create(ib);
     });
     NVVM::CpAsyncCommitGroupOp::create(b);

@@ -80,9 +80,22 @@ bool isNonOverlapping(ArrayRef<int64_t> shape, ArrayRef<int64_t> strides) {
 
 LogicalResult checkBuffer(Operation *op, const NamedBuffer &buffer) {
   auto type = cast<MemRefType>(buffer.value.getType());
-  if (!type.hasStaticShape())
-    return op->emitOpError("the GPU path needs static shapes; ")
+  if (!type.hasStaticShape()) {
+    // A forward op may leave its sequence lengths (dimension 2) to run
+    // time: the kernel takes them as arguments and views contiguous
+    // buffers (the launcher fills in the rest, runtime/lengths.py).
+    bool onlyLength =
+        type.getRank() >= 3 && type.getLayout().isIdentity() &&
+        llvm::all_of(llvm::seq<int64_t>(0, type.getRank()), [&](int64_t d) {
+          return d == 2 || !type.isDynamicDim(d);
+        });
+    if (isa<AttentionOp>(op) && onlyLength)
+      return success();
+    return op->emitOpError("the GPU path needs static shapes (a forward op "
+                           "may leave dimension 2, the sequence length, "
+                           "dynamic in an identity layout); ")
            << buffer.name << " is " << type;
+  }
   if (type.getLayout().isIdentity())
     return success();
   SmallVector<int64_t> strides;

@@ -16,6 +16,30 @@ using namespace mlir;
 
 namespace mlir::spa::gpu_kernel {
 
+Value rowHasKeys(ImplicitLocOpBuilder &b, const KernelContext &k,
+                 Value position) {
+  // A row has keys when one of the head's key ranges reaches it (the band
+  // geometry, not l > 0: NaN and all -inf rows keep their keys, so NaN and
+  // Inf propagate and 0 / 0 gives NaN as in PyTorch). The bounds are read
+  // again rather than kept live across the key loops (registers).
+  Value none = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
+  return foldIntervals(b, k, none,
+                       [&](ImplicitLocOpBuilder &ib, Value lo, Value hi,
+                           ValueRange found) -> SmallVector<Value> {
+                         GpuArith ie{ib};
+                         BandGeometry here{ie, position, position, k.keyLen};
+                         Value any = found[0];
+                         for (int side : {1, -1}) {
+                           if (side < 0 && !k.cfg.bidirectional)
+                             break;
+                           auto [begin, end] = here.keyRange(
+                               here.sideLowerBound(lo, side), hi, side);
+                           any = ie.ori(any, ie.cmp(P::slt, begin, end));
+                         }
+                         return {any};
+                       })[0];
+}
+
 void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
                   ArrayRef<Value> state) {
   const KernelConfig &cfg = k.cfg;
@@ -23,43 +47,21 @@ void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
   Type f32 = b.getF32Type();
   SmallVector<Value> total(2), inverse(2), hasKeys(2);
   Value rowBase = e.add(k.i0, e.add(e.mul(k.warp, e.index(16)), k.g));
-  Value keyLen = e.index(cfg.keyLen);
   for (int64_t r = 0; r < 2; ++r) {
     Value l = state[2 + r];
     l = e.fadd(l, e.shuffleXor(l, 1));
     l = e.fadd(l, e.shuffleXor(l, 2));
     total[r] = l;
-    // A row has keys when one of the item's key ranges reaches it (the band
-    // geometry, not l > 0: NaN and all -inf rows keep their keys, so NaN
-    // and Inf propagate and 0 / 0 gives NaN as in PyTorch).
-    Value position = e.add(e.add(rowBase, e.index(8 * r)),
-                           e.index(cfg.keyLen - cfg.queryLen));
-    // The bounds are read again rather than kept live across the key loops
-    // (registers).
-    Value none = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
-    hasKeys[r] = foldIntervals(
-        b, k, none,
-        [&](ImplicitLocOpBuilder &ib, Value lo, Value hi,
-            ValueRange found) -> SmallVector<Value> {
-          GpuArith ie{ib};
-          BandGeometry here{ie, position, position, keyLen};
-          Value any = found[0];
-          for (int side : {1, -1}) {
-            if (side < 0 && !cfg.bidirectional)
-              break;
-            auto [begin, end] =
-                here.keyRange(here.sideLowerBound(lo, side), hi, side);
-            any = ie.ori(any, ie.cmp(P::slt, begin, end));
-          }
-          return {any};
-        })[0];
+    Value position =
+        e.add(e.add(rowBase, e.index(8 * r)), e.sub(k.keyLen, k.queryLen));
+    hasKeys[r] = rowHasKeys(b, k, position);
     inverse[r] = e.select(hasKeys[r], arith::DivFOp::create(b, e.f32(1.0), l),
                           e.f32(0.0));
   }
   auto pairType = VectorType::get({2}, cfg.elementType);
   for (int64_t r = 0; r < 2; ++r) {
     Value row = e.add(rowBase, e.index(8 * r));
-    Value valid = e.cmp(P::slt, row, e.index(cfg.queryLen));
+    Value valid = e.cmp(P::slt, row, k.queryLen);
     scf::IfOp::create(b, valid, [&](OpBuilder &nb, Location loc) {
       ImplicitLocOpBuilder ib(loc, nb);
       GpuArith ie{ib};

@@ -20,6 +20,11 @@ namespace mlir::spa::gpu_kernel {
 void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
                   ArrayRef<Value> state);
 
+/// Whether the query at absolute `position` reaches a key under head
+/// k.head's intervals (k.bounds, k.keyLen).
+Value rowHasKeys(ImplicitLocOpBuilder &b, const KernelContext &k,
+                 Value position);
+
 } // namespace mlir::spa::gpu_kernel
 
 #endif // SPA_LIB_CONVERSION_SPATOGPU_EPILOGUE_H

@@ -5,13 +5,18 @@
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
+#include <limits>
+
 using namespace mlir;
 
 namespace mlir::spa::gpu_kernel {
 
 SmallVector<int32_t> boundsTable(const ::spa::plan::BandTable &table,
                                  const KernelConfig &cfg) {
-  int64_t limit = std::max(cfg.queryLen, cfg.keyLen);
+  // Run-time lengths: clipped to the i32 range only (the kernel clips
+  // ranges to Nk itself).
+  int64_t limit = cfg.dynamicLengths ? std::numeric_limits<int32_t>::max()
+                                     : std::max(cfg.queryLen, cfg.keyLen);
   SmallVector<int32_t> values;
   for (const auto &head : table.heads)
     for (int64_t s = 0; s < cfg.slots; ++s) {

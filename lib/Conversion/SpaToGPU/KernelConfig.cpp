@@ -92,7 +92,14 @@ LogicalResult mlir::spa::gpu_kernel::readOpGeometry(
     return op->emitOpError("convert-spa-to-gpu expects buffers; bufferize "
                            "first (the spa-to-nvvm pipeline does)");
   BandsAttr bands = op.getBandTable();
-  if (!bands)
+  // A forward op with run-time lengths keeps its policy and the bounds
+  // spa.band_bounds computes; the launcher evaluates the same closed form
+  // per call (runtime/lengths.py).
+  auto forward = dyn_cast<AttentionOp>(op.getOperation());
+  BandPolicyAttr policy;
+  if (!bands && forward && forward.getBandBounds())
+    policy = dyn_cast<BandPolicyAttr>(forward.getBands());
+  if (!bands && !policy)
     return op->emitOpError("the GPU path needs a concrete band table with a "
                            "static key length; run -spa-balance-bands");
   if (failed(checkBufferLayouts(op)))
@@ -112,8 +119,19 @@ LogicalResult mlir::spa::gpu_kernel::readOpGeometry(
     return op->emitOpError("the GPU path needs D and Dv multiples of 16, at "
                            "most 256; got D = ")
            << cfg.headDim << ", Dv = " << cfg.valueDim;
-  cfg.bidirectional = bands.getMode() == BandMode::Bidirectional;
+  cfg.bidirectional =
+      (bands ? bands.getMode() : policy.getMode()) == BandMode::Bidirectional;
   cfg.scaleLog2 = op.getEffectiveScale() * M_LOG2E;
+  cfg.dynamicLengths =
+      ShapedType::isDynamic(cfg.queryLen) || ShapedType::isDynamic(cfg.keyLen);
+  if (policy) {
+    if (!cfg.dynamicLengths)
+      return op->emitOpError("the GPU path needs a concrete band table when "
+                             "the lengths are static; run -spa-balance-bands");
+    cfg.slots =
+        cast<ShapedType>(forward.getBandBounds().getType()).getDimSize(1);
+    return success();
+  }
   for (const auto &head : toPlanTable(bands).heads)
     cfg.slots = std::max<int64_t>(cfg.slots, head.size());
   return success();
@@ -150,6 +168,10 @@ static LogicalResult checkKernelSizes(AttentionOp op, const KernelConfig &cfg) {
            << " per head the GPU launch contract carries; merge intervals or "
               "use the CPU pipeline";
   }
+  // Run-time lengths: the launcher checks them and counts the items per
+  // call (runtime/lengths.py).
+  if (cfg.dynamicLengths)
+    return success();
   constexpr int64_t i32Max = std::numeric_limits<int32_t>::max();
   if (cfg.queryLen > i32Max || cfg.keyLen > i32Max)
     return op.emitOpError()
@@ -291,5 +313,13 @@ mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
     cfg.tensorMaps = false;
   if (failed(chooseForwardSchedule(op, options, cfg)))
     return failure();
+  if (options.splitKeys < 1 || options.splitKeys > kMaxSplitKeys)
+    return op.emitOpError("split-keys must be 1 to ")
+           << kMaxSplitKeys << "; got " << options.splitKeys;
+  if (options.splitKeys > 1 && cfg.dynamicLengths)
+    return op.emitOpError("split-keys > 1 needs static lengths (its scratch "
+                          "buffers are sized at compile time); got Nq, Nk "
+                          "known at run time");
+  cfg.splitKeys = options.splitKeys;
   return cfg;
 }

@@ -29,6 +29,8 @@ constexpr int64_t kMaxUnrolledSlots = 4;
 /// Intervals per head of the bounds table the kernel reads (it travels in
 /// the launch contract, [Hq][intervals][2] i32).
 constexpr int64_t kMaxSlotsPerHead = 4096;
+/// split-keys: more shares than this buy no parallelism a GPU has.
+constexpr int64_t kMaxSplitKeys = 64;
 /// Oldest chip the kernel supports (sm_80: Ampere).
 constexpr unsigned kMinChipVersion = 80;
 /// Row padding of the mma.sync kernel's shared tiles: conflict-free ldmatrix.
@@ -49,6 +51,13 @@ struct KernelConfig {
       valueDim;
   int64_t slots = 1; ///< intervals per head in the bounds table
   bool bidirectional = false, withLse = false;
+  /// queryLen and/or keyLen are ShapedType::kDynamic: the kernel takes both
+  /// as arguments, views its buffers with them and orders its work items in
+  /// closed form (no work list); the launcher specialises the rest per call.
+  bool dynamicLengths = false;
+  /// split-keys: blocks (grid y) sharing a work item's key tiles; > 1
+  /// stores partials to scratch for the combine kernel (SplitKeys.h).
+  int64_t splitKeys = 1;
   double scaleLog2 = 0;
   int64_t warps = 4;  ///< each warp owns 16 query rows
   int64_t tileK = 64; ///< keys per key tile

@@ -52,6 +52,11 @@ struct KernelContext {
   // The work item: (batchIdx, head, query rows from i0), key/value head,
   // absolute positions of the tile's first and last rows.
   Value batchIdx, head, kvHead, i0, firstPos, lastPos;
+  /// Nq and Nk as index values: constants, or the kernel's query_len and
+  /// key_len arguments (cfg.dynamicLengths).
+  Value queryLen, keyLen;
+  /// cfg.splitKeys > 1: which share of the item's key tiles (grid y).
+  Value split;
 };
 
 /// One key range of a work item: the keys [begin, end) reached through the

@@ -17,6 +17,7 @@
 #include "Mainloop.h"
 #include "MmaSync.h"
 #include "Softmax.h"
+#include "SplitKeys.h"
 
 #include "spa/Conversion/Utils/BandGeometry.h"
 
@@ -63,18 +64,65 @@ private:
   KernelContext k;
   std::unique_ptr<Mainloop> mainloop;
 
-  void bindArguments(gpu::GPUFuncOp func) {
+  void bindArguments(ImplicitLocOpBuilder &b, gpu::GPUFuncOp func) {
+    const KernelConfig &cfg = k.cfg;
+    GpuArith e{b};
     auto args = func.getArguments();
     k.query = args[0];
     k.key = args[1];
     k.value = args[2];
     k.out = args[3];
     unsigned next = 4;
-    if (k.cfg.withLse)
+    // Split keys: args[3], args[4] are partial_out and partial_stats.
+    if (cfg.withLse || cfg.splitKeys > 1)
       k.lse = args[next++];
     k.bounds = args[next++];
-    k.work = args[next++];
-    if (k.cfg.tensorMaps) {
+    if (cfg.dynamicLengths) {
+      // The buffers arrive as pointers to their first element; view them
+      // with the run-time lengths (contiguous, the launcher checks).
+      k.queryLen =
+          arith::IndexCastOp::create(b, b.getIndexType(), args[next++]);
+      k.keyLen = arith::IndexCastOp::create(b, b.getIndexType(), args[next++]);
+      auto view = [&](Value pointer, ArrayRef<int64_t> sizes, Value length) {
+        Type element = cast<MemRefType>(pointer.getType()).getElementType();
+        int64_t rank = sizes.size();
+        SmallVector<int64_t> shape(sizes);
+        shape[2] = ShapedType::kDynamic;
+        SmallVector<OpFoldResult> dims, strides(rank);
+        for (int64_t d = 0; d < rank; ++d)
+          dims.push_back(d == 2 ? OpFoldResult(length)
+                                : OpFoldResult(b.getIndexAttr(sizes[d])));
+        // Contiguous strides: static from the length's dimension inwards,
+        // run-time above it.
+        int64_t inner = 1;
+        for (int64_t d = rank - 1; d >= 2; --d) {
+          strides[d] = b.getIndexAttr(inner);
+          if (d > 2)
+            inner *= sizes[d];
+        }
+        Value headStride = e.mul(length, e.index(inner));
+        strides[1] = headStride;
+        strides[0] = OpFoldResult(e.mul(headStride, e.index(sizes[1])));
+        return memref::ReinterpretCastOp::create(
+            b, MemRefType::get(shape, element), pointer, b.getIndexAttr(0),
+            dims, strides);
+      };
+      int64_t width = cfg.headDim, valueWidth = cfg.valueDim;
+      k.query =
+          view(k.query, {cfg.batch, cfg.numQueryHeads, 0, width}, k.queryLen);
+      k.key = view(k.key, {cfg.batch, cfg.numKvHeads, 0, width}, k.keyLen);
+      k.value =
+          view(k.value, {cfg.batch, cfg.numKvHeads, 0, valueWidth}, k.keyLen);
+      k.out = view(k.out, {cfg.batch, cfg.numQueryHeads, 0, valueWidth},
+                   k.queryLen);
+      if (cfg.withLse)
+        k.lse = view(k.lse, {cfg.batch, cfg.numQueryHeads, 0}, k.queryLen);
+    } else {
+      k.work = args[next++];
+      k.queryLen = e.index(cfg.queryLen);
+      k.keyLen = e.index(cfg.keyLen);
+    }
+    if (cfg.tensorMaps) {
       k.queryMap = args[next++];
       k.keyMap = args[next++];
       k.valueMap = args[next++];
@@ -92,15 +140,33 @@ private:
     k.c = e.rem(k.lane, e.index(4));
 
     Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-    auto workAt = [&](int64_t field) {
-      return e.toIndex(memref::LoadOp::create(
-          b, k.work, ValueRange{item, e.index(field)}));
-    };
-    k.batchIdx = workAt(0);
-    k.head = workAt(1);
-    k.i0 = e.mul(workAt(2), e.index(cfg.tileQ()));
+    if (cfg.splitKeys > 1)
+      k.split = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+    if (cfg.dynamicLengths) {
+      // No work list: blocks take the query tiles from the last (the
+      // rows that reach the most keys) to the first, every (batch, head)
+      // of a tile together: the cost order of the static list in closed
+      // form.
+      Value perTile = e.index(cfg.batch * cfg.numQueryHeads);
+      Value tiles = e.div(e.add(k.queryLen, e.index(cfg.tileQ() - 1)),
+                          e.index(cfg.tileQ()));
+      Value fromLast = e.div(item, perTile);
+      Value pair = e.rem(item, perTile);
+      k.batchIdx = e.div(pair, e.index(cfg.numQueryHeads));
+      k.head = e.rem(pair, e.index(cfg.numQueryHeads));
+      Value tile = e.sub(e.sub(tiles, e.index(1)), fromLast);
+      k.i0 = e.mul(tile, e.index(cfg.tileQ()));
+    } else {
+      auto workAt = [&](int64_t field) {
+        return e.toIndex(memref::LoadOp::create(
+            b, k.work, ValueRange{item, e.index(field)}));
+      };
+      k.batchIdx = workAt(0);
+      k.head = workAt(1);
+      k.i0 = e.mul(workAt(2), e.index(cfg.tileQ()));
+    }
     k.kvHead = e.div(k.head, e.index(cfg.numQueryHeads / cfg.numKvHeads));
-    k.firstPos = e.add(k.i0, e.index(cfg.keyLen - cfg.queryLen));
+    k.firstPos = e.add(k.i0, e.sub(k.keyLen, k.queryLen));
     k.lastPos = e.add(k.firstPos, e.index(cfg.tileQ() - 1));
   }
 
@@ -111,9 +177,11 @@ private:
     for (int side : {1, -1}) {
       if (side < 0 && !k.cfg.bidirectional)
         break;
-      BandGeometry geometry{e, k.firstPos, k.lastPos, e.index(k.cfg.keyLen)};
+      BandGeometry geometry{e, k.firstPos, k.lastPos, k.keyLen};
       Value sideLo = geometry.sideLowerBound(lo, side);
       auto [begin, end] = geometry.keyRange(sideLo, hi, side);
+      if (k.cfg.splitKeys > 1)
+        std::tie(begin, end) = splitKeyRange(b, k, begin, end);
       ranges.push_back({sideLo, hi, begin, end, side});
     }
   }
@@ -160,7 +228,7 @@ private:
   void emitBody(ImplicitLocOpBuilder &b, gpu::GPUFuncOp func) {
     const KernelConfig &cfg = k.cfg;
     GpuArith e{b};
-    bindArguments(func);
+    bindArguments(b, func);
     mainloop->setupSharedMemory(b, func);
     readWorkItem(b);
     mainloop->loadQuery(b);
@@ -188,7 +256,10 @@ private:
             return runRanges(ib, ranges, SmallVector<Value>(carried));
           });
     }
-    emitEpilogue(b, k, state);
+    if (cfg.splitKeys > 1)
+      emitPartialEpilogue(b, k, state);
+    else
+      emitEpilogue(b, k, state);
   }
 
   /// One key tile: scores, softmax, O rescaled and accumulated.

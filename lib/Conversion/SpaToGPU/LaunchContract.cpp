@@ -2,6 +2,8 @@
 
 #include "spa/Conversion/SpaToGPU/LaunchContract.h"
 
+#include "spa/Dialect/Spa/IR/SpaDialect.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
@@ -20,7 +22,11 @@ KernelArgRole KernelLaunch::argRole(StringRef name) const {
     return KernelArgRole::TensorMap;
   if (name == "bounds" || name == "work")
     return KernelArgRole::Constant;
-  if (role == "forward")
+  if (name == "query_len" || name == "key_len")
+    return KernelArgRole::Length;
+  if (name == "partial_out" || name == "partial_stats")
+    return KernelArgRole::Scratch;
+  if (role == "forward" || role == "combine")
     return name == "output" || name == "log_sum_exp" ? KernelArgRole::Output
                                                      : KernelArgRole::Input;
   if (name == "delta" || name == "dq_accum")
@@ -35,7 +41,7 @@ DictionaryAttr KernelLaunch::toAttr(MLIRContext *ctx) const {
   SmallVector<Attribute> argNames;
   for (const std::string &name : args)
     argNames.push_back(b.getStringAttr(name));
-  return b.getDictionaryAttr({
+  SmallVector<NamedAttribute> entries = {
       b.getNamedAttr("grid", b.getDenseI64ArrayAttr(grid)),
       b.getNamedAttr("block", b.getDenseI64ArrayAttr(block)),
       b.getNamedAttr("args", b.getArrayAttr(argNames)),
@@ -50,11 +56,19 @@ DictionaryAttr KernelLaunch::toAttr(MLIRContext *ctx) const {
                      b.getI64IntegerAttr(dynamicSharedBytes)),
       b.getNamedAttr("role", b.getStringAttr(role)),
       b.getNamedAttr("op", b.getI64IntegerAttr(op)),
-      b.getNamedAttr("tensor_maps", b.getArrayAttr(llvm::to_vector(
-                                        llvm::map_range(tensorMaps, [&](auto &m) {
-                                          return Attribute(m.toAttr(ctx));
-                                        })))),
-  });
+      b.getNamedAttr(
+          "tensor_maps",
+          b.getArrayAttr(llvm::to_vector(llvm::map_range(
+              tensorMaps, [&](auto &m) { return Attribute(m.toAttr(ctx)); })))),
+  };
+  // Only kernels with run-time lengths carry their buffers' own types.
+  if (dynamicLengths()) {
+    SmallVector<Attribute> types;
+    for (Type type : argTypes)
+      types.push_back(TypeAttr::get(type));
+    entries.push_back(b.getNamedAttr("arg_types", b.getArrayAttr(types)));
+  }
+  return b.getDictionaryAttr(entries);
 }
 
 DictionaryAttr TensorMapArg::toAttr(MLIRContext *ctx) const {
@@ -177,6 +191,17 @@ FailureOr<KernelLaunch> KernelLaunch::fromAttr(DictionaryAttr attr,
       return missing(key, "an i32 array");
     into->assign(values.asArrayRef().begin(), values.asArrayRef().end());
   }
+  auto types = attr.getAs<ArrayAttr>("arg_types");
+  if (!types && attr.get("arg_types"))
+    return missing("arg_types", "an array of types");
+  for (Attribute type : types ? types.getValue() : ArrayRef<Attribute>{}) {
+    auto typeAttr = dyn_cast<TypeAttr>(type);
+    if (!typeAttr)
+      return missing("arg_types", "an array of types");
+    launch.argTypes.push_back(typeAttr.getValue());
+  }
+  if (!launch.argTypes.empty() && launch.argTypes.size() != launch.args.size())
+    return missing("arg_types", "one type per argument");
   launch.bands = attr.get("bands");
   if (!launch.bands)
     return missing("bands", "present");
@@ -193,10 +218,11 @@ FailureOr<KernelLaunch> KernelLaunch::fromAttr(DictionaryAttr attr,
     *into = value.getInt();
   }
   auto role = attr.getAs<StringAttr>("role");
-  const StringRef roles[] = {"forward", "preprocess", "dkdv",
-                             "dq",      "dkdv_dq",    "dq_convert"};
+  const StringRef roles[] = {"forward", "combine", "preprocess", "dkdv",
+                             "dq",      "dkdv_dq", "dq_convert"};
   if (!role || !llvm::is_contained(roles, role.getValue()))
-    return missing("role", "\"forward\", \"preprocess\", \"dkdv\", "
+    return missing("role", "\"forward\", \"combine\", \"preprocess\", "
+                           "\"dkdv\", "
                            "\"dq\", \"dkdv_dq\" or \"dq_convert\"");
   launch.role = role.str();
   auto op = attr.getAs<IntegerAttr>("op");
@@ -242,29 +268,72 @@ llvm::json::Object KernelLaunch::toJson(gpu::GPUFuncOp func) const {
   kernel["bands"] = text(bands);
   kernel["role"] = role;
   kernel["op"] = op;
+  // Run-time lengths: one block per (batch, head, query tile), counted by
+  // the launcher from query_len (runtime/lengths.py).
+  if (dynamicLengths()) {
+    auto query = cast<MemRefType>(argTypes.front());
+    llvm::json::Object items;
+    items["batch"] = query.getDimSize(0);
+    items["heads"] = query.getDimSize(1);
+    items["tile_rows"] = tile[0];
+    items["rows"] = "query_len";
+    kernel["grid_items"] = std::move(items);
+  }
   llvm::json::Array jsonArgs;
   // Kernel parameters only (the entry block also holds the workgroup
   // attributions).
-  for (auto [name, argType] :
-       llvm::zip_equal(args, func.getFunctionType().getInputs())) {
+  ArrayRef<Type> types = dynamicLengths() ? ArrayRef<Type>(argTypes)
+                                          : func.getFunctionType().getInputs();
+  for (auto [name, argType] : llvm::zip_equal(args, types)) {
     if (const TensorMapArg *map = tensorMap(name)) {
       jsonArgs.push_back(map->toJson());
       continue;
     }
-    auto type = cast<MemRefType>(argType);
     llvm::json::Object a;
     a["name"] = name;
+    if (argRole(name) == KernelArgRole::Length) {
+      a["kind"] = "length";
+      a["dtype"] = "i64";
+      a["of"] = name == "key_len" ? "key" : "query";
+      a["dim"] = 2;
+      jsonArgs.push_back(std::move(a));
+      continue;
+    }
+    auto type = cast<MemRefType>(argType);
     a["dtype"] = text(type.getElementType());
-    a["shape"] = array(type.getShape());
-    // Element strides of the layout the kernel indexes (contiguous for an
-    // identity layout); the runtime checks every tensor against them.
-    // convert-spa-to-gpu admits static strided layouts only.
-    a["strides"] = array(type.getStridesAndOffset().first);
+    llvm::json::Array shape;
+    for (int64_t size : type.getShape())
+      shape.push_back(ShapedType::isDynamic(size) ? kLauncherFills : size);
+    a["shape"] = std::move(shape);
+    if (type.hasStaticShape()) {
+      // Element strides of the layout the kernel indexes (contiguous for an
+      // identity layout); the runtime checks every tensor against them.
+      // convert-spa-to-gpu admits static strided layouts only.
+      a["strides"] = array(type.getStridesAndOffset().first);
+    } else {
+      // The sequence length is the call's: contiguous strides follow from
+      // it, and `length` names the argument that gives it.
+      a["strides"] = nullptr;
+      a["length"] = name == "key" || name == "value" ? "key_len" : "query_len";
+    }
     switch (argRole(name)) {
     case KernelArgRole::Constant:
       a["kind"] = "constant";
-      a["values"] = array(name == "bounds" ? bounds : work);
+      if (auto policy = dyn_cast_or_null<BandPolicyAttr>(bands);
+          policy && name == "bounds") {
+        // Evaluated per call by the planner: the closed form
+        // spa.band_bounds computes.
+        llvm::json::Object p;
+        p["name"] = stringifyBandPolicyKind(policy.getKind()).str();
+        p["mode"] = stringifyBandMode(policy.getMode()).str();
+        p["window"] = policy.getWindow();
+        a["policy"] = std::move(p);
+      } else {
+        a["values"] = array(name == "bounds" ? bounds : work);
+      }
       break;
+    case KernelArgRole::Length:
+      llvm_unreachable("lengths are written above");
     case KernelArgRole::Output:
       a["kind"] = "output";
       break;

@@ -48,8 +48,8 @@ public:
   void loadQuery(ImplicitLocOpBuilder &b) override {
     GpuArith e{b};
     vRowBase = e.index(cfg.tileK);
-    copyTile(b, k, k.query, k.head, k.i0, cfg.tileQ(), cfg.queryLen,
-             cfg.headDim, smem, e.index(0));
+    copyTile(b, k, k.query, k.head, k.i0, cfg.tileQ(), k.queryLen, cfg.headDim,
+             smem, e.index(0));
     gpu::BarrierOp::create(b);
     Value row = e.add(e.mul(k.warp, e.index(16)), e.rem(k.lane, e.index(16)));
     loadQueryFragments(b, row);
@@ -59,9 +59,9 @@ public:
                                    const KeyRange &, size_t) override {
     GpuArith e{b};
     gpu::BarrierOp::create(b); // previous tile's shared reads are done
-    copyTile(b, k, k.key, k.kvHead, j0, cfg.tileK, cfg.keyLen, cfg.headDim,
-             smem, e.index(0));
-    copyTile(b, k, k.value, k.kvHead, j0, cfg.tileK, cfg.keyLen, cfg.valueDim,
+    copyTile(b, k, k.key, k.kvHead, j0, cfg.tileK, k.keyLen, cfg.headDim, smem,
+             e.index(0));
+    copyTile(b, k, k.value, k.kvHead, j0, cfg.tileK, k.keyLen, cfg.valueDim,
              smem, vRowBase);
     gpu::BarrierOp::create(b);
     Value zeroAcc = zeroAccumulatorTile(b);

@@ -74,7 +74,7 @@ public:
     vDesc = descriptor(b, vTile, cfg.tileK);
     if (cfg.tensorMaps)
       return loadQueryByMap(b);
-    copySwizzled(b, k, k.query, k.head, k.i0, cfg.tileQ(), cfg.queryLen,
+    copySwizzled(b, k, k.query, k.head, k.i0, cfg.tileQ(), k.queryLen,
                  cfg.headDim, qTile);
   }
 
@@ -99,10 +99,10 @@ protected:
       ImplicitLocOpBuilder ib(l, nb);
       Value buffer = stage ? stage : arith::ConstantIndexOp::create(ib, 0);
       if (what != Copy::Value)
-        copySwizzled(ib, k, k.key, k.kvHead, j0, cfg.tileK, cfg.keyLen,
+        copySwizzled(ib, k, k.key, k.kvHead, j0, cfg.tileK, k.keyLen,
                      cfg.headDim, kTile, buffer);
       if (what != Copy::Key)
-        copySwizzled(ib, k, k.value, k.kvHead, j0, cfg.tileK, cfg.keyLen,
+        copySwizzled(ib, k, k.value, k.kvHead, j0, cfg.tileK, k.keyLen,
                      cfg.valueDim, vTile, buffer);
       scf::YieldOp::create(ib);
     });

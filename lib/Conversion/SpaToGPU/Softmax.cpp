@@ -26,7 +26,7 @@ SoftmaxStep softmaxStep(ImplicitLocOpBuilder &b, const KernelContext &k,
   // Interior tiles need no mask: every pair's distance is in [lo, hi) and
   // every key exists.
   Value lastKey = e.add(j0, e.index(cfg.tileK - 1));
-  Value allKeys = e.cmp(P::slt, lastKey, e.index(cfg.keyLen));
+  Value allKeys = e.cmp(P::slt, lastKey, k.keyLen);
   BandGeometry geometry{e, k.firstPos, k.lastPos, Value()};
   Value inside = geometry.tileInside(j0, lastKey, lo, hi, side);
   Value interior = e.andi(allKeys, inside);
@@ -58,9 +58,9 @@ SoftmaxStep softmaxStep(ImplicitLocOpBuilder &b, const KernelContext &k,
               Value j = ie.add(j0, ie.add(ie.index(nt * 8 + i),
                                           ie.mul(k.c, ie.index(2))));
               Value d = side > 0 ? ie.sub(p, j) : ie.sub(j, p);
-              Value ok = ie.andi(
-                  ie.andi(ie.cmp(P::sge, d, lo), ie.cmp(P::slt, d, hi)),
-                  ie.cmp(P::slt, j, ie.index(cfg.keyLen)));
+              Value ok =
+                  ie.andi(ie.andi(ie.cmp(P::sge, d, lo), ie.cmp(P::slt, d, hi)),
+                          ie.cmp(P::slt, j, k.keyLen));
               Value v = ie.fmul(element(ib, s, r, i), scale);
               elems.push_back(ie.select(ok, v, negInf));
             }

@@ -13,7 +13,13 @@ namespace mlir::spa::gpu_kernel {
 FailureOr<TensorMapArg> describeTileMap(StringRef name, StringRef of,
                                         MemRefType type, int64_t rows) {
   Type element = type.getElementType();
-  if (type.getRank() != 4 || !type.hasStaticShape() ||
+  // A dynamic sequence length (dimension 2, identity layout) leaves the
+  // map's rows and the strides above them to the launcher: -1 here
+  // (runtime/lengths.py fills them in per call).
+  bool dynamicRows = type.getRank() == 4 && type.isDynamicDim(2) &&
+                     type.getLayout().isIdentity() &&
+                     type.getNumDynamicDims() == 1;
+  if (type.getRank() != 4 || (!type.hasStaticShape() && !dynamicRows) ||
       !(element.isF16() || element.isBF16()))
     return failure();
   auto [strides, offset] = type.getStridesAndOffset();
@@ -26,9 +32,14 @@ FailureOr<TensorMapArg> describeTileMap(StringRef name, StringRef of,
   map.name = name.str();
   map.of = of.str();
   map.dtype = element.isF16() ? "f16" : "bf16";
-  map.dims = {shape[3], shape[2], shape[1], shape[0]};
+  map.dims = {shape[3], dynamicRows ? kLauncherFills : shape[2], shape[1],
+              shape[0]};
   // The driver takes strides of dimensions 1.. in bytes, 16-byte multiples.
   for (int64_t d : {2, 1, 0}) {
+    if (dynamicRows && d < 2) {
+      map.stridesBytes.push_back(kLauncherFills);
+      continue;
+    }
     int64_t bytes = strides[d] * 2;
     if (ShapedType::isDynamic(strides[d]) || bytes <= 0 || bytes % 16 != 0 ||
         bytes >= (int64_t(1) << 40))

@@ -13,7 +13,7 @@ using namespace mlir;
 namespace mlir::spa::gpu_kernel {
 
 void copyTile(ImplicitLocOpBuilder &b, const KernelContext &k, Value source,
-              Value sourceHead, Value rowStart, int64_t rows, int64_t limit,
+              Value sourceHead, Value rowStart, int64_t rows, Value limit,
               int64_t width, Value smem, Value smemRowBase) {
   GpuArith e{b};
   Type elementType = k.cfg.elementType;
@@ -32,7 +32,7 @@ void copyTile(ImplicitLocOpBuilder &b, const KernelContext &k, Value source,
     // Rows past the tile (last round of a tile that does not divide by the
     // thread count) neither load nor store.
     Value inTile = e.cmp(P::slt, r, e.index(rows));
-    Value inside = e.andi(inTile, e.cmp(P::slt, globalRow, e.index(limit)));
+    Value inside = e.andi(inTile, e.cmp(P::slt, globalRow, limit));
     auto ifOp = scf::IfOp::create(
         b, inside,
         [&](OpBuilder &nb, Location l) {
@@ -61,9 +61,9 @@ void copyTile(ImplicitLocOpBuilder &b, const KernelContext &k, Value source,
   }
 }
 
-void copySwizzled(ImplicitLocOpBuilder &b, const KernelContext &k,
-                  Value source, Value sourceHead, Value rowStart, int64_t rows,
-                  int64_t limit, int64_t width, Value tile, Value stage) {
+void copySwizzled(ImplicitLocOpBuilder &b, const KernelContext &k, Value source,
+                  Value sourceHead, Value rowStart, int64_t rows, Value limit,
+                  int64_t width, Value tile, Value stage) {
   GpuArith e{b};
   int64_t threads = k.cfg.threads();
   int64_t chunksPerRow = width / 8;
@@ -77,7 +77,7 @@ void copySwizzled(ImplicitLocOpBuilder &b, const KernelContext &k,
     Value swizzled = arith::XOrIOp::create(b, e.rem(column, e.index(8)),
                                            e.rem(r, e.index(8)));
     Value globalRow = e.add(rowStart, r);
-    Value valid = e.cmp(P::slt, globalRow, e.index(limit));
+    Value valid = e.cmp(P::slt, globalRow, limit);
     // A zero-byte copy reads nothing; keep its address in bounds anyway.
     Value safeRow = e.select(valid, globalRow, e.index(0));
     Value srcElements = e.select(valid, e.index(8), e.index(0));

@@ -19,16 +19,15 @@ namespace mlir::spa::gpu_kernel {
 /// `source` into the padded `smem` from row `smemRowBase` with 16-byte
 /// vectors; rows at or past `limit` become zeros.
 void copyTile(ImplicitLocOpBuilder &b, const KernelContext &k, Value source,
-              Value sourceHead, Value rowStart, int64_t rows, int64_t limit,
+              Value sourceHead, Value rowStart, int64_t rows, Value limit,
               int64_t width, Value smem, Value smemRowBase);
 
 /// cp.async copies of rows [rowStart, rowStart + rows) of (batch,
 /// `sourceHead`) into the swizzled `tile` (buffer `stage` of a ring, if
 /// given); rows at or past `limit` are zero-filled without reading memory.
-void copySwizzled(ImplicitLocOpBuilder &b, const KernelContext &k,
-                  Value source, Value sourceHead, Value rowStart, int64_t rows,
-                  int64_t limit, int64_t width, Value tile,
-                  Value stage = Value());
+void copySwizzled(ImplicitLocOpBuilder &b, const KernelContext &k, Value source,
+                  Value sourceHead, Value rowStart, int64_t rows, Value limit,
+                  int64_t width, Value tile, Value stage = Value());
 
 /// Waits until at most `pending` copy groups are in flight, then makes the
 /// landed tiles visible to wgmma (async proxy) and to every warp.

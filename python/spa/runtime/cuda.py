@@ -24,12 +24,14 @@ buffers allocated per call.
 import ctypes
 import json
 import os
+import threading
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-from ..arguments import TORCH_DTYPES, check_tensors, label
+from ..arguments import TORCH_DTYPES, check_count, check_tensors, label
 from ..layer import contiguous_strides
 from .launcher import POINTER_ALIGN, kernel_launch, op_launcher
+from .lengths import call_lengths, is_dynamic, specialize
 
 
 @dataclass
@@ -131,7 +133,7 @@ def op_launches(metadata: Dict, op: Optional[int] = None) -> OpLaunches:
             if arg["kind"] == "tensor_map":
                 maps.append((kernel, arg))
                 continue
-            if arg["kind"] == "constant":
+            if arg["kind"] in ("constant", "length", "scalar"):
                 continue
             if arg["kind"] not in BUFFER_KINDS:
                 raise ValueError(f"{kernel['name']}: argument "
@@ -232,8 +234,55 @@ class CudaLayer:
         with torch.cuda.device(self.device):
             torch.empty(1, device=self.device)
             functions, context = self._load(artifact, op, use_ptx)
+        if is_dynamic(artifact.metadata):
+            # Run-time lengths: one loaded module; per distinct (query_len,
+            # key_len) a static contract (lengths.py) prepared on first use.
+            self._generic = (artifact, op, functions, context)
+            self._by_lengths = {}
+            self._lock = threading.Lock()
+            launches = op_launches(artifact.metadata, op)
+            self.inputs, self.outputs = launches.inputs, launches.outputs
+            self.meta = launches.kernels[0]
+            return
         self._prepare(artifact, op, functions, context, op_launcher,
                       torch._C._cuda_getCurrentRawStream)
+
+    _generic = None
+
+    def specialized(self, inputs) -> "CudaLayer":
+        """This run-time-length layer at the lengths of `inputs` (a
+        CudaLayer of static shapes, cached per lengths)."""
+        check_count(self.meta["name"], len(self.inputs), len(inputs),
+                    "inputs")
+        try:
+            lengths = call_lengths(self.meta, self.inputs, inputs)
+        except (AttributeError, TypeError, IndexError):
+            raise TypeError(f"{self.meta['name']}: inputs must be CUDA "
+                            "tensors") from None
+        key = tuple(sorted(lengths.items()))
+        layer = self._by_lengths.get(key)
+        if layer is None:
+            with self._lock:
+                layer = self._by_lengths.get(key)
+                if layer is None:
+                    layer = self._specialize(lengths)
+                    self._by_lengths[key] = layer
+        return layer
+
+    def _specialize(self, lengths) -> "CudaLayer":
+        import torch
+        artifact, op, functions, context = self._generic
+        static = CudaArtifact(artifact.cubin, artifact.ptx,
+                              specialize(artifact.metadata, lengths))
+        layer = CudaLayer.__new__(CudaLayer)
+        layer.device = self.device
+        layer._cu, layer._module = self._cu, self._module
+        layer.kernel_registers = self.kernel_registers
+        layer.registers = self.registers
+        with torch.cuda.device(self.device):
+            layer._prepare(static, op, functions, context, op_launcher,
+                           torch._C._cuda_getCurrentRawStream)
+        return layer
 
     def _load(self, artifact: CudaArtifact, op: Optional[int],
               use_ptx: bool):
@@ -368,6 +417,8 @@ class CudaLayer:
             self._signatures = self._signatures | {signature}
 
     def __call__(self, *inputs, outputs: Optional[List] = None):
+        if self._generic is not None:
+            return self.specialized(inputs)(*inputs, outputs=outputs)
         self._check_inputs(inputs)
         if outputs is not None:
             check_tensors(f"{self.meta['name']} outputs=", "tensors",

@@ -173,6 +173,10 @@ def kernel_launch(meta: dict, function: int, slot_of: dict,
         name = arg["name"]
         if arg["kind"] == "constant":
             args.append((ARG_CONSTANT, int(constants[name])))
+        elif arg["kind"] == "scalar":
+            # A length of a run-time-length kernel (lengths.py): an i64
+            # parameter passed by value.
+            args.append((ARG_CONSTANT, int(arg["value"])))
         elif arg["kind"] == "tensor_map":
             of = arg.get("of")
             if of not in slot_of:

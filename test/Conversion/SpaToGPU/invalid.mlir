@@ -11,11 +11,11 @@ func.func @f(%q: memref<1x2x8x40xbf16>) {
 
 // -----
 
-func.func @f(%q: memref<1x2x?x64xbf16>) {
-  // expected-error @+1 {{the GPU path needs static shapes; query is 'memref<1x2x?x64xbf16>'}}
+func.func @f(%q: memref<?x2x8x64xbf16>) {
+  // expected-error @+1 {{the GPU path needs static shapes (a forward op may leave dimension 2, the sequence length, dynamic in an identity layout); query is 'memref<?x2x8x64xbf16>'}}
   spa.attention bands(#spa.bands<causal, [0:4], [4:8]>)
-      ins(%q, %q, %q : memref<1x2x?x64xbf16>, memref<1x2x?x64xbf16>, memref<1x2x?x64xbf16>)
-      outs(%q : memref<1x2x?x64xbf16>)
+      ins(%q, %q, %q : memref<?x2x8x64xbf16>, memref<?x2x8x64xbf16>, memref<?x2x8x64xbf16>)
+      outs(%q : memref<?x2x8x64xbf16>)
   return
 }
 

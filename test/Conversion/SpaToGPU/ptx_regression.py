@@ -86,6 +86,9 @@ CASES = [
     ("bf16-bidir-intervals",
      "mma=wgmma warps=8 stages=2 forward-schedule=overlap"),
     ("f16-d64-local-lse", "forward-schedule=overlap stages=4"),
+    # split-keys: partial stores and the combine kernel.
+    ("bf16-decode-nq-ne-nk", "split-keys=4"),
+    ("f32-d64-gqa-lse", "split-keys=3 warps=2"),
 ]
 
 _ESCAPE = re.compile(r"\\(\\|[0-9A-Fa-f]{2})")

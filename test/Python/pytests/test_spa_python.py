@@ -398,3 +398,35 @@ def test_cuda_forward_schedule_option():
         spa.compile(f32, target="cuda:sm_90a", forward_schedule="overlap")
     with pytest.raises(ValueError, match="forward-schedule"):
         spa.compile(text, target="cuda:sm_90a", forward_schedule="pingpong")
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_split_keys_option():
+    # split_keys=S: the forward's blocks split each item's keys over grid y
+    # and write partials to scratch; a "combine" kernel writes the outputs.
+    # The runtime allocates the scratch (f32, [S, B, Hq, Nq, Dv] and
+    # [S, B, Hq, Nq, 2]) per call. Out of range: a located MLIRError.
+    layer = spa.LayerSpec(batch=2, heads=8, kv_heads=2, seq_len=4096,
+                          query_len=1, head_dim=128, dtype="bf16",
+                          policy="exclusive_equal")
+    artifact = spa.compile(layer.to_mlir(), target="cuda:sm_90a",
+                           split_keys=4)
+    forward, combine = artifact.metadata["kernels"]
+    assert (forward["role"], combine["role"]) == ("forward", "combine")
+    assert forward["grid"][1] == 4
+    args = {a["name"]: a for a in forward["args"]}
+    assert args["partial_out"]["kind"] == "scratch"
+    assert args["partial_out"]["shape"] == [4, 2, 8, 1, 128]
+    assert args["partial_stats"]["shape"] == [4, 2, 8, 1, 2]
+    outputs = [a["name"] for a in combine["args"] if a["kind"] == "output"]
+    assert outputs == ["output", "log_sum_exp"]
+    from spa.runtime.cuda import op_launches
+    launches = op_launches(artifact.metadata)
+    assert [s["name"] for s in launches.scratch] == ["partial_out",
+                                                     "partial_stats"]
+    assert [o["name"] for o in launches.outputs] == ["output",
+                                                     "log_sum_exp"]
+    for bad in (0, 65):
+        with pytest.raises(spa.MLIRError, match="split-keys must be 1 to 64"):
+            spa.compile(layer.to_mlir(), target="cuda:sm_90a",
+                        split_keys=bad)

@@ -37,15 +37,21 @@
 
 namespace mlir::spa {
 
+/// A launch.json number the launcher fills in per call from the call's
+/// lengths (a kernel with run-time lengths: its grid, a tensor map's rows
+/// and the strides above them; python/spa/runtime/lengths.py).
+constexpr int64_t kLauncherFills = -1;
+
 /// What a kernel argument is to the launcher.
 enum class KernelArgRole {
-  Input,    ///< a device buffer the caller provides (q, k, v)
-  Output,   ///< a device buffer the kernel writes (out, log-sum-exp)
-  Constant, ///< a table whose values travel in the contract (bounds, work)
-  Scratch,  ///< a device buffer the launcher allocates for one call and
-            ///< shares between the op's kernels (the backward's delta and,
-            ///< with deterministic = false, dq_accum); the op's first
-            ///< kernel writes every element before any kernel reads it
+  Input,     ///< a device buffer the caller provides (q, k, v)
+  Output,    ///< a device buffer the kernel writes (out, log-sum-exp)
+  Constant,  ///< a table whose values travel in the contract (bounds, work)
+  Length,    ///< query_len / key_len: an i64 the launcher passes by value
+  Scratch,   ///< a device buffer the launcher allocates for one call and
+             ///< shares between the op's kernels (the backward's delta and,
+             ///< with deterministic = false, dq_accum); the op's first
+             ///< kernel writes every element before any kernel reads it
   TensorMap, ///< a CUtensorMap of buffer `of`, encoded per call (TensorMapArg)
 };
 
@@ -100,6 +106,11 @@ struct KernelLaunch {
   /// The tensor-map arguments among `args` (their kernel parameters are
   /// `!llvm.ptr` marked grid-constant by -spa-tensor-map-params).
   SmallVector<TensorMapArg, 4> tensorMaps;
+  /// A kernel with run-time lengths: the types of its arguments as the op
+  /// has them (the kernel's buffer parameters are one-element memrefs at
+  /// the first element); empty when the kernel's signature shows them.
+  SmallVector<Type> argTypes;
+  bool dynamicLengths() const { return !argTypes.empty(); }
 
   /// The tensor map named `name`, or null.
   const TensorMapArg *tensorMap(StringRef name) const;
