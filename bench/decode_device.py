@@ -151,14 +151,18 @@ def run(args):
             ((lse.double() - ref_lse)[finite].abs()
              / (1 + ref_lse[finite].abs())).max()) if finite.any() else 0.0
         spa_ms = bench_ms(lambda: fwd(q, k, v)).median
+        # The same call after a read-only flush (no dirty lines written
+        # back inside the timed call; spa.runtime.timing).
+        spa_read_ms = bench_ms(lambda: fwd(q, k, v), flush="read").median
         shape = layer.get("shape", layer["name"])
         if shape not in baselines:
             flex = Flex(layer)
             baselines[shape] = (
                 bench_ms(lambda: flex(q, k, v)).median,
                 bench_ms(lambda: F.scaled_dot_product_attention(
-                    q, k, v, enable_gqa=True)).median)
-        flex_ms, sdpa_ms = baselines[shape]
+                    q, k, v, enable_gqa=True)).median,
+                bench_ms(lambda: flex(q, k, v), flush="read").median)
+        flex_ms, sdpa_ms, flex_read_ms = baselines[shape]
         keys = reached_keys(layer)
         floor_bytes = keys * (d + d) * 2
         row = dict(layer=layer["name"], variant=layer.get("variant"),
@@ -169,6 +173,10 @@ def run(args):
                    spa_gbs=floor_bytes / spa_ms / 1e6,
                    copy_gbs=copy_gbs,
                    fraction_of_copy=floor_bytes / spa_ms / 1e6 / copy_gbs,
+                   spa_read_flush_ms=spa_read_ms,
+                   flex_read_flush_ms=flex_read_ms,
+                   fraction_of_copy_read_flush=(
+                       floor_bytes / spa_read_ms / 1e6 / copy_gbs),
                    floor_ms=floor_bytes / copy_gbs / 1e6)
         print(json.dumps(row), flush=True)
         rows.append(row)

@@ -9,6 +9,12 @@ cache flushed before each (a 256 MiB buffer zeroed between the calls and
 outside the events, so no call finds its inputs left in L2 by the previous
 one); report the median and the 20th/80th percentiles.
 
+`flush="read"` evicts by reading the buffer instead: a zeroing flush leaves
+up to an L2's worth of dirty lines whose write-back lands inside the next
+timed call, which a memory-bound kernel (decode: ~40 us reading 134 MB)
+pays as 10-25% more DRAM traffic. The default stays do_bench's ("write");
+the decode benchmark reports both.
+
     from spa.runtime.timing import bench_ms
     t = bench_ms(lambda: layer(q, k, v))
     print(t.median, t.p20, t.p80, t.reps)
@@ -37,19 +43,26 @@ class Timing:
 _flush_buffer = None
 
 
-def _flush(torch):
+def _flush(torch, mode: str = "write"):
     global _flush_buffer
     if _flush_buffer is None:
-        _flush_buffer = torch.empty(FLUSH_BYTES // 4, dtype=torch.int32,
+        _flush_buffer = torch.zeros(FLUSH_BYTES // 4, dtype=torch.int32,
                                     device="cuda")
-    _flush_buffer.zero_()
+    if mode == "read":
+        _flush_buffer.max()  # a reduction: reads every line, writes none
+    else:
+        _flush_buffer.zero_()
 
 
 def bench_ms(fn: Callable[[], object], *, warmup_ms: float = 25.0,
              rep_ms: float = 100.0, min_reps: int = 10, max_reps: int = 1000,
-             flush_l2: bool = True, stream=None) -> Timing:
+             flush_l2: bool = True, flush: str = "write",
+             stream=None) -> Timing:
     """Median CUDA-event time of `fn()` in ms, do_bench style (see the
-    module docstring). `rep_ms` is the time budget the repetitions aim at."""
+    module docstring). `rep_ms` is the time budget the repetitions aim at;
+    `flush` is "write" (do_bench's zeroing) or "read"."""
+    if flush not in ("write", "read"):
+        raise ValueError(f"flush must be 'write' or 'read', not {flush!r}")
     import torch
     stream = stream or torch.cuda.current_stream()
     fn()
@@ -60,7 +73,7 @@ def bench_ms(fn: Callable[[], object], *, warmup_ms: float = 25.0,
     start.record(stream)
     for _ in range(5):
         if flush_l2:
-            _flush(torch)
+            _flush(torch, flush)
         fn()
     end.record(stream)
     torch.cuda.synchronize()
@@ -73,7 +86,7 @@ def bench_ms(fn: Callable[[], object], *, warmup_ms: float = 25.0,
     ends = [torch.cuda.Event(enable_timing=True) for _ in range(reps)]
     for i in range(reps):
         if flush_l2:
-            _flush(torch)
+            _flush(torch, flush)
         starts[i].record(stream)
         fn()
         ends[i].record(stream)
