@@ -12,7 +12,7 @@ import os
 
 import torch
 
-from gpu_device import DT, TOL, reference
+from gpu_device import DT, TOL, compare, reference
 from spa.runtime.cuda import CudaArtifact, CudaLayer
 from spa.runtime.lengths import runtime_bands
 from spa.runtime.timing import bench_ms
@@ -38,19 +38,7 @@ def check(art, layer, nq, nk, seed):
              if B * H * nq * nk > 2**28 else
              [(b, h) for b in range(B) for h in range(H)])
     want_out, want_lse = reference(q, k, v, ref_layer, pairs)
-    err, lse_err = 0.0, 0.0
-    nan = bool(torch.isnan(out).any() or torch.isnan(lse).any())
-    for key in pairs:
-        w = want_out[key]
-        err = max(err, float(((out[key].double() - w).abs()
-                              / (1 + w.abs())).max()))
-        g, wl = lse[key].double(), want_lse[key]
-        finite = torch.isfinite(wl)
-        if not torch.equal(torch.isfinite(g), finite):
-            lse_err = float("inf")
-        elif finite.any():
-            lse_err = max(lse_err, float(((g - wl)[finite].abs()
-                                          / (1 + wl[finite].abs())).max()))
+    err, lse_err, nan = compare(out, lse, want_out, want_lse, pairs)
     ok = not nan and err <= TOL[layer["dtype"]] and lse_err <= 1e-3
     return dict(name=layer["name"], nq=nq, nk=nk, error=err,
                 lse_error=lse_err, nan=nan, ok=ok)

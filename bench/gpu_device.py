@@ -52,6 +52,27 @@ def reference(q, k, v, layer, pairs):
     return outs, lses
 
 
+def compare(out, lse, ref_out, ref_lse, pairs):
+    """(max relative error of out, of the finite log-sum-exp entries (inf
+    where finiteness differs), whether out or lse hold a NaN) over the
+    (batch, head) pairs; `lse` may be None."""
+    err, lse_err, nan = 0.0, 0.0, bool(torch.isnan(out).any())
+    for key in pairs:
+        got = out[key].double()
+        want = ref_out[key]
+        err = max(err, float(((got - want).abs() / (1 + want.abs())).max()))
+        if lse is not None:
+            g, w = lse[key].double(), ref_lse[key]
+            nan |= bool(torch.isnan(lse[key]).any())
+            finite = torch.isfinite(w)
+            if not torch.equal(torch.isfinite(g), finite):
+                lse_err = float("inf")
+            elif finite.any():
+                lse_err = max(lse_err, float(((g - w)[finite].abs() /
+                                              (1 + w[finite].abs())).max()))
+    return err, lse_err, nan
+
+
 def check(layer, directory, seed):
     torch.manual_seed(seed)
     art = CudaLayer(CudaArtifact.load(os.path.join(directory, layer["name"])))
@@ -73,20 +94,7 @@ def check(layer, directory, seed):
     else:
         pairs = [(b, h) for b in range(B) for h in range(H)]
     ref_out, ref_lse = reference(q, k, v, layer, pairs)
-    err, lse_err, nan = 0.0, 0.0, bool(torch.isnan(out).any())
-    for key in pairs:
-        got = out[key].double()
-        want = ref_out[key]
-        err = max(err, float(((got - want).abs() / (1 + want.abs())).max()))
-        if lse is not None:
-            g, w = lse[key].double(), ref_lse[key]
-            nan |= bool(torch.isnan(lse[key]).any())
-            finite = torch.isfinite(w)
-            if not torch.equal(torch.isfinite(g), finite):
-                lse_err = float("inf")
-            elif finite.any():
-                lse_err = max(lse_err, float(((g - w)[finite].abs() /
-                                              (1 + w[finite].abs())).max()))
+    err, lse_err, nan = compare(out, lse, ref_out, ref_lse, pairs)
     ok = (not nan) and err <= TOL[layer["dtype"]] and lse_err <= 1e-3
     return dict(name=layer["name"], error=err, lse_error=lse_err, nan=nan,
                 checked_heads=len(pairs), ok=ok, registers=art.registers)

@@ -26,6 +26,8 @@ so it is tested without a GPU and runs where the compiler does not.
 import copy
 from typing import Dict, List, Sequence, Tuple
 
+from ..layer import contiguous_strides
+
 BUFFER_KINDS = ("input", "output", "scratch")
 LENGTH_KIND = "length"
 DYNAMIC = -1
@@ -63,14 +65,6 @@ def call_lengths(kernel: Dict, inputs: Sequence[Dict],
                              f"{shape}")
         lengths[arg["name"]] = int(shape[dim])
     return lengths
-
-
-def contiguous_strides(shape: Sequence[int]) -> List[int]:
-    strides, step = [], 1
-    for size in reversed(shape):
-        strides.append(step)
-        step *= max(int(size), 1)
-    return list(reversed(strides))
 
 
 def runtime_bands(policy: str, key_len: int, heads: int,
@@ -141,6 +135,16 @@ def specialize_kernel(kernel: Dict, lengths: Dict[str, int]) -> Dict:
             raise ValueError(f"{name}: {key} = {value} is outside [0, "
                              f"{I32_MAX}] (the kernel's tables are i32)")
     out = copy.deepcopy(kernel)
+    items = out.pop("grid_items", None)
+    if items is not None:
+        rows = lengths[items["rows"]]
+        tile = int(items["tile_rows"])
+        count = int(items["batch"]) * int(items["heads"]) * (
+            (rows + tile - 1) // tile)
+        if count < 1:
+            raise ValueError(f"{name}: no work items at {items['rows']} = "
+                             f"{rows} (an empty query sequence)")
+        out["grid"] = [count] + list(out["grid"][1:])
     shapes = {}
     for arg in out["args"]:
         kind = arg.get("kind")
@@ -148,7 +152,7 @@ def specialize_kernel(kernel: Dict, lengths: Dict[str, int]) -> Dict:
             if "length" in arg:
                 arg["shape"] = [lengths[arg["length"]] if s == DYNAMIC else s
                                 for s in arg["shape"]]
-                arg["strides"] = contiguous_strides(arg["shape"])
+                arg["strides"] = list(contiguous_strides(arg["shape"]))
                 del arg["length"]
             shapes[arg["name"]] = arg["shape"]
     for arg in out["args"]:
@@ -162,21 +166,17 @@ def specialize_kernel(kernel: Dict, lengths: Dict[str, int]) -> Dict:
         elif kind == "tensor_map" and (DYNAMIC in arg["dims"]
                                        or DYNAMIC in arg["strides_bytes"]):
             shape = shapes[arg["of"]]
+            if 0 in shape:
+                # A TMA map has no empty dimension (cuTensorMapEncodeTiled).
+                raise ValueError(
+                    f"{name}: {arg['of']} has shape {shape}: this kernel "
+                    "loads its tiles by TMA, whose maps have no empty "
+                    "dimension; pass non-empty sequences")
             element_bytes = {"bf16": 2, "f16": 2, "f32": 4}[arg["dtype"]]
             arg["dims"] = list(reversed(shape))
             arg["strides_bytes"] = [
                 s * element_bytes
                 for s in reversed(contiguous_strides(shape))][1:]
-    items = out.pop("grid_items", None)
-    if items is not None:
-        rows = lengths[items["rows"]]
-        tile = int(items["tile_rows"])
-        count = int(items["batch"]) * int(items["heads"]) * (
-            (rows + tile - 1) // tile)
-        if count < 1:
-            raise ValueError(f"{name}: no work items at {items['rows']} = "
-                             f"{rows} (an empty query sequence)")
-        out["grid"] = [count] + list(out["grid"][1:])
     return out
 
 

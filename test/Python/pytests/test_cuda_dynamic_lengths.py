@@ -126,6 +126,10 @@ def test_refusals():
         specialize(dynamic.metadata, {"query_len": 0, "key_len": 10})
     with pytest.raises(ValueError, match="outside"):
         specialize(dynamic.metadata, {"query_len": 2**31, "key_len": 10})
+    with pytest.raises(ValueError, match="key has shape \\[1, 2, 0, 128\\]: "
+                       "this kernel loads its tiles by TMA, whose maps have no empty "
+                       "dimension; pass non-empty sequences"):
+        specialize(dynamic.metadata, {"query_len": 3, "key_len": 0})
     # Policies without a closed form need a static length (located error
     # from the compiler, not a kernel that guesses).
     with pytest.raises(spa.MLIRError, match="pair_balanced needs a static key length"):
@@ -153,3 +157,42 @@ def test_explicit_bands_with_runtime_lengths():
     assert _args(got)["bounds"]["values"] == [0, 40, 40, 90, 90, 10**6,
                                                0, 0]
     assert got["grid"] == [4 * 2, 1, 1]
+
+
+class _FakeTensor:
+    """What spa.arguments reads of a tensor, without torch."""
+
+    def __init__(self, shape, dtype="torch.bfloat16", device="cuda:0"):
+        self.shape, self.dtype, self.device = tuple(shape), dtype, device
+
+    def is_contiguous(self):
+        return True
+
+
+@needs_ptxas
+def test_lengths_that_disagree_are_refused():
+    # The lengths come from q (query_len) and k (key_len); v, or a caller's
+    # output buffer, of another length fails the specialised contract's
+    # check (the same check every static call passes), naming the argument.
+    from spa.arguments import check_tensors
+    from spa.runtime.cuda import op_launches
+    from spa.runtime.lengths import call_lengths
+    dynamic = _forward(None, "exclusive_equal")
+    launches = op_launches(dynamic.metadata)
+    q = _FakeTensor((1, 4, 50, 128))
+    k = _FakeTensor((1, 2, 70, 128))
+    lengths = call_lengths(launches.kernels[0], launches.inputs,
+                           [q, k, _FakeTensor((1, 2, 69, 128))])
+    assert lengths == {"query_len": 50, "key_len": 70}
+    static = op_launches(specialize(dynamic.metadata, lengths))
+    check_tensors("layer", "inputs", [q, k, _FakeTensor((1, 2, 70, 128))],
+                  static.inputs, "cuda:0")
+    with pytest.raises(ValueError, match=r"argument #2 \(value\): expected "
+                       r"shape \(1, 2, 70, 128\), got \(1, 2, 69, 128\)"):
+        check_tensors("layer", "inputs", [q, k, _FakeTensor((1, 2, 69, 128))],
+                      static.inputs, "cuda:0")
+    with pytest.raises(ValueError, match=r"argument #3 \(output\): expected "
+                       r"shape \(1, 4, 50, 128\), got \(1, 4, 49, 128\)"):
+        check_tensors("layer outputs=", "tensors",
+                      [_FakeTensor((1, 4, 49, 128))], static.outputs[:1],
+                      "cuda:0", 3)
