@@ -26,6 +26,9 @@ LAYERS = [
      {}, [(1, 1), (100, 100), (513, 513)]),
     ("sw_bf16_d128_overlap", "bf16", 1, 4, 4, 128, "local_plus_band",
      "causal", {"forward_schedule": "overlap"}, [(50, 50), (1500, 1500)]),
+    ("lpb_bf16_d128_gqa_ws", "bf16", 1, 4, 2, 128, "local_plus_band",
+     "causal", {"forward_schedule": "ws", "warps": 8},
+     [(1, 1), (70, 70), (300, 700), (1500, 1500)]),
 ]
 
 

@@ -128,6 +128,31 @@ def overlap_twins(layers):
     return twins
 
 
+def ws_twins(layers):
+    """forward_schedule=ws twins of the layers the wgmma kernel takes: every
+    check with two consumer warpgroups (warps 8) and with one (warps 4), the
+    checks with intervals or odd shapes also at stages 2; every benchmark
+    with warps 8, the headline shape also in the schedule's other shapes."""
+    twins = []
+    for l in layers:
+        if (l["dtype"] == "f32" or l["head_dim"] % 64 or l["value_dim"] % 64
+                or l.get("mma") == "mma.sync" or l["name"].endswith("_ring")):
+            continue
+        base = dict(l, forward_schedule="ws", stages=0)
+        twins.append(dict(base, name=l["name"] + "_ws", warps=8))
+        if not l["bench"]:
+            twins.append(dict(base, name=l["name"] + "_ws_w4", warps=4))
+            if l.get("table") or l["query_len"] != l["seq_len"]:
+                twins.append(dict(base, name=l["name"] + "_ws_s2", warps=8,
+                                  stages=2))
+        elif "_b2_h16_n8192_d128" in l["name"]:
+            for warps, tile_k, stages in ((4, 64, 0), (8, 64, 2), (8, 128, 0)):
+                twins.append(dict(
+                    base, name=f"{l['name']}_ws_w{warps}k{tile_k}s{stages}",
+                    warps=warps, tile_k=tile_k, stages=stages))
+    return twins
+
+
 def split_twins(layers):
     """split_keys twins of every correctness layer (both MMA kernels, f32,
     the schedules, many intervals): 3 shares (uneven), and 8 on the
@@ -162,6 +187,11 @@ def main():
                         "forward_schedule=overlap (checks: stages 3 and 2, "
                         "warps 4 and 8; benchmarks: the schedule's "
                         "variants on the headline shape)")
+    parser.add_argument("--ws", action="store_true",
+                        help="add twins of every wgmma layer with "
+                        "forward_schedule=ws (checks: warps 8 and 4, stages "
+                        "2; benchmarks: the schedule's variants on the "
+                        "headline shape)")
     parser.add_argument("--split", action="store_true",
                         help="add split_keys twins (3 and 8 shares) of "
                         "every correctness layer")
@@ -220,6 +250,8 @@ def main():
                 mode="causal", with_lse=True, bench=True, mma="mma.sync"))
     if args.overlap:
         layers += overlap_twins(layers)
+    if args.ws:
+        layers += ws_twins(layers)
     if args.split:
         layers += split_twins(layers)
     if args.bench_only:

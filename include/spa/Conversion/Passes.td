@@ -199,7 +199,12 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
                         "t - 1, the softmax of t under P V (wgmma, TMA, "
                         "stages >= 2; stages = 0 takes 3)"),
              clEnumValN(::mlir::spa::ForwardSchedule::Serial, "serial",
-                        "each tile's products one after the other"))}]>
+                        "each tile's products one after the other"),
+             clEnumValN(::mlir::spa::ForwardSchedule::WarpSpecialized, "ws",
+                        "a producer warp issues the K/V copies by TMA into "
+                        "a ring the consumer warpgroups release on "
+                        "mbarriers, no block barrier a tile (wgmma, TMA; "
+                        "stages = 0 takes as many as fit, up to 4))"))}]>
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -126,7 +126,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
           clEnumValN(ForwardSchedule::Overlap, "overlap",
                      "Q K^T of tile t with P V of tile t - 1"),
           clEnumValN(ForwardSchedule::Serial, "serial",
-                     "each tile's products one after the other"))};
+                     "each tile's products one after the other"),
+          clEnumValN(ForwardSchedule::WarpSpecialized, "ws",
+                     "a TMA producer warp and consumer warpgroups"))};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu.binary payload: bin (cubin), isa (PTX), fatbin"),

@@ -261,9 +261,59 @@ static LogicalResult fitStaticShared(AttentionOp op, KernelConfig &cfg) {
 /// and a ring of at least two K/V tiles (the V tile of t - 1 stays while
 /// t's arrives); stages = 0 takes three, so that the copy of tile t + 2
 /// has a whole tile's compute to land. Auto keeps the serial schedule.
+/// forward-schedule = ws: the wgmma kernel with TMA loads; stages = 0 takes
+/// as many K/V stages (2 to 4) as fit beside the other blocks of the SM.
+static LogicalResult
+chooseWarpSpecialized(AttentionOp op, const ConvertSpaToGPUOptions &options,
+                      KernelConfig &cfg) {
+  if (!cfg.wgmma)
+    return op.emitOpError("forward-schedule = ws needs the wgmma kernel "
+                          "(chip = sm_90a, f16/bf16, warps 4 or 8, D and Dv "
+                          "multiples of 64, mma = auto or wgmma); use "
+                          "forward-schedule = auto or serial");
+  if (!options.tma || !cfg.tensorMaps)
+    return op.emitOpError("forward-schedule = ws needs TMA tile loads (tma = "
+                          "true and q, k, v in layouts a tensor map "
+                          "describes): its producer warp issues them");
+  KernelConfig ws = cfg;
+  ws.warpSpecialized = true;
+  int64_t blocks = warpSpecializedBudget(cfg.warps).blocksPerSM;
+  auto fits = [&](const KernelConfig &c) {
+    return c.sharedBytes() <= kMaxDynamicSharedBytes &&
+           blocks * c.sharedBytes() <= kSharedBytesPerSM;
+  };
+  if (options.stages == 0) {
+    ws.stages = 2;
+    for (int64_t stages = 4; stages > 2; --stages) {
+      KernelConfig more = ws;
+      more.stages = stages;
+      if (fits(more)) {
+        ws.stages = stages;
+        break;
+      }
+    }
+  }
+  if (!fits(ws)) {
+    InFlightDiagnostic diag = op.emitOpError("forward-schedule = ws with ");
+    diag << ws.stages << " K/V stages needs " << ws.sharedBytes()
+         << " bytes of shared memory a block";
+    if (blocks > 1)
+      diag << ", " << blocks * ws.sharedBytes() << " for the " << blocks
+           << " blocks an SM runs with warps = " << cfg.warps << ",";
+    return diag << " more than the "
+                << (blocks > 1 ? kSharedBytesPerSM : kMaxDynamicSharedBytes)
+                << " " << (blocks > 1 ? "an SM" : "a block")
+                << " has; use fewer stages or a smaller tile-k";
+  }
+  cfg = ws;
+  return success();
+}
+
 static LogicalResult
 chooseForwardSchedule(AttentionOp op, const ConvertSpaToGPUOptions &options,
                       KernelConfig &cfg) {
+  if (options.forwardSchedule == ForwardSchedule::WarpSpecialized)
+    return chooseWarpSpecialized(op, options, cfg);
   if (options.forwardSchedule != ForwardSchedule::Overlap)
     return success();
   if (!cfg.wgmma)

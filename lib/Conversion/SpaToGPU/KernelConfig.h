@@ -43,7 +43,21 @@ enum class Schedule {
   WgmmaChained, ///< cp.async + wgmma, one K and one V buffer (stages = 1)
   WgmmaRing,    ///< cp.async + wgmma, a ring of `stages` K/V buffers
   WgmmaOverlap, ///< TMA + wgmma ring, Q K^T of tile t with P V of t - 1
+  WgmmaWarpSpecialized, ///< a TMA producer warp, consumer warpgroups,
+                        ///< the ring released on mbarriers
 };
+
+/// forward-schedule = ws: the producer warpgroup's and the consumers'
+/// registers after setmaxnreg, and blocks an SM, per consumer warpgroups
+/// (1: two blocks of 256 threads an SM; 2: one block of 384).
+struct WarpSpecializedBudget {
+  int32_t producerRegisters, consumerRegisters, blocksPerSM;
+};
+inline WarpSpecializedBudget warpSpecializedBudget(int64_t consumerWarps) {
+  // Per SM 64 K registers: 2 x 128 x (24 + 232) or 128 x 24 + 256 x 240.
+  return consumerWarps == 4 ? WarpSpecializedBudget{24, 232, 2}
+                            : WarpSpecializedBudget{24, 240, 1};
+}
 
 struct KernelConfig {
   Type elementType;
@@ -74,6 +88,11 @@ struct KernelConfig {
   /// forward-schedule = overlap (MainloopSm90Overlap.cpp): needs wgmma,
   /// tensorMaps and stages >= 2.
   bool overlap = false;
+  /// forward-schedule = ws (MainloopSm90WarpSpecialized.cpp): `warps`
+  /// consumer warps (one or two warpgroups) and one more warpgroup whose
+  /// first warp issues the TMA copies; needs wgmma and tensorMaps. The
+  /// barriers are Q's, then `stages` full and `stages` empty ones.
+  bool warpSpecialized = false;
   int64_t barrierBytes() const { return tensorMaps ? 8 * (1 + 2 * stages) : 0; }
   /// Byte offset of the mbarriers in the dynamic shared memory.
   int64_t barrierOffset() const {
@@ -85,11 +104,14 @@ struct KernelConfig {
   Schedule schedule() const {
     if (wgmma && overlap)
       return Schedule::WgmmaOverlap;
+    if (wgmma && warpSpecialized)
+      return Schedule::WgmmaWarpSpecialized;
     if (wgmma)
       return stages > 1 ? Schedule::WgmmaRing : Schedule::WgmmaChained;
     return tf32() ? Schedule::SyncTf32 : Schedule::SyncMmaSync;
   }
-  int64_t threads() const { return 32 * warps; }
+  /// Threads a block: the computing warps, and the producer's warpgroup.
+  int64_t threads() const { return 32 * warps + (warpSpecialized ? 128 : 0); }
   int64_t tileQ() const { return 16 * warps; }
   int64_t elementBytes() const { return tf32() ? 4 : 2; }
   /// Bytes of a swizzled wgmma tile (no padding).

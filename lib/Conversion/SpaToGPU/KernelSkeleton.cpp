@@ -2,6 +2,8 @@
 //
 //   per work item (batch, head, query tile of 16 * warps rows):
 //     Q tile -> shared (mainloop)
+//     [warp-specialised: a producer walks the same key tiles issuing their
+//      copies; the consumers run what follows]
 //     for each interval [lo, hi) of the head, each side:
 //       for each key tile of the range the rows reach:
 //         S = Q K^T                       (mainloop, incl. K/V copies)
@@ -21,6 +23,7 @@
 
 #include "spa/Conversion/Utils/BandGeometry.h"
 
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -52,6 +55,13 @@ public:
           moduleBuilder.getI64IntegerAttr(mainloop->workgroupAlignment()));
     func.setKnownBlockSizeAttr(
         DenseI32ArrayAttr::get(ctx, {int32_t(k.cfg.threads()), 1, 1}));
+    // Warp-specialised: ptxas must budget the registers setmaxnreg moves
+    // for this many blocks an SM (it compiles the consumers' code for the
+    // launch's share otherwise, and spills).
+    if (k.cfg.warpSpecialized)
+      func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                    moduleBuilder.getI32IntegerAttr(
+                        warpSpecializedBudget(k.cfg.warps).blocksPerSM));
     Block &entry = func.getBody().front();
     OpBuilder ob = OpBuilder::atBlockBegin(&entry);
     ImplicitLocOpBuilder b(loc, ob);
@@ -226,13 +236,47 @@ private:
   }
 
   void emitBody(ImplicitLocOpBuilder &b, gpu::GPUFuncOp func) {
-    const KernelConfig &cfg = k.cfg;
-    GpuArith e{b};
     bindArguments(b, func);
     mainloop->setupSharedMemory(b, func);
     readWorkItem(b);
     mainloop->loadQuery(b);
+    mainloop->splitRoles(
+        b, [&](ImplicitLocOpBuilder &ib) { produceItem(ib); },
+        [&](ImplicitLocOpBuilder &ib) { consumeItem(ib); });
+  }
 
+  /// A warp-specialised producer: the item's key tiles in the consumers'
+  /// order (the same ranges and loops), each handed to produceTile.
+  void produceItem(ImplicitLocOpBuilder &b) {
+    auto produceRanges = [&](ImplicitLocOpBuilder &rb,
+                             ArrayRef<KeyRange> ranges) {
+      GpuArith e{rb};
+      for (const KeyRange &range : ranges)
+        scf::ForOp::create(
+            rb, range.begin, range.end, e.index(k.cfg.tileK), ValueRange{},
+            [&](OpBuilder &nb, Location nloc, Value j0, ValueRange) {
+              ImplicitLocOpBuilder ib(nloc, nb);
+              mainloop->produceTile(ib, j0, range);
+              scf::YieldOp::create(ib);
+            });
+    };
+    if (k.cfg.slots <= kMaxUnrolledSlots)
+      return produceRanges(b, keyRanges(b));
+    foldIntervals(b, k, ValueRange{},
+                  [&](ImplicitLocOpBuilder &ib, Value lo, Value hi,
+                      ValueRange) -> SmallVector<Value> {
+                    SmallVector<KeyRange> ranges;
+                    appendKeyRanges(ib, lo, hi, ranges);
+                    produceRanges(ib, ranges);
+                    return {};
+                  });
+  }
+
+  /// The item's products and its epilogue (every thread, or the consumers
+  /// of a warp-specialised kernel).
+  void consumeItem(ImplicitLocOpBuilder &b) {
+    const KernelConfig &cfg = k.cfg;
+    GpuArith e{b};
     // Loop-carried state: m (2 rows), l (2 rows), O (Dv / 8 tiles).
     SmallVector<Value> state = {e.f32(-INFINITY), e.f32(-INFINITY),
                                 e.f32(0.0), e.f32(0.0)};
@@ -262,10 +306,35 @@ private:
       emitEpilogue(b, k, state);
   }
 
-  /// One key tile: scores, softmax, O rescaled and accumulated.
+  /// One key tile, computed where the mainloop says this thread's rows
+  /// reach it.
   SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, Value j0,
                              const KeyRange &range, size_t r,
                              ValueRange state) {
+    Value reaches = mainloop->beginTile(b, j0, range);
+    SmallVector<Value> next;
+    if (!reaches) {
+      next = computeKeyTile(b, j0, range, r, state);
+    } else {
+      auto ifOp = scf::IfOp::create(
+          b, reaches,
+          [&](OpBuilder &nb, Location l) {
+            ImplicitLocOpBuilder ib(l, nb);
+            scf::YieldOp::create(ib, computeKeyTile(ib, j0, range, r, state));
+          },
+          [&](OpBuilder &nb, Location l) {
+            scf::YieldOp::create(nb, l, state);
+          });
+      next.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+    }
+    mainloop->endTile(b);
+    return next;
+  }
+
+  /// Scores, softmax, O rescaled and accumulated.
+  SmallVector<Value> computeKeyTile(ImplicitLocOpBuilder &b, Value j0,
+                                    const KeyRange &range, size_t r,
+                                    ValueRange state) {
     Type f32 = b.getF32Type();
     SmallVector<Value> scores = mainloop->computeScores(b, j0, range, r);
     SmallVector<Value> m(state.begin(), state.begin() + 2);

@@ -13,6 +13,8 @@
 //   MainloopSm90Overlap.cpp  TMA + wgmma ring, software-pipelined: Q K^T of
 //                     tile t in flight with P V of tile t - 1; it runs each
 //                     key range itself (runsRanges)
+//   MainloopSm90WarpSpecialized.cpp  a TMA producer warp and consumer
+//                     warpgroups meeting on mbarriers only (splitRoles)
 //
 // A new kernel schedule arrives as a new implementation of this interface.
 //
@@ -54,6 +56,16 @@ public:
   virtual void beginRanges(ImplicitLocOpBuilder &b,
                            ArrayRef<KeyRange> ranges) {}
   virtual void beginRange(ImplicitLocOpBuilder &b, const KeyRange &range) {}
+  /// Before each key tile, whatever this thread computes or not: null when
+  /// it computes every tile, else an i1 telling whether its rows reach the
+  /// tile (when not, computeScores and accumulateValues are skipped and
+  /// the row state stays as it is).
+  virtual Value beginTile(ImplicitLocOpBuilder &b, Value j0,
+                          const KeyRange &range) {
+    return Value();
+  }
+  /// After each key tile, computed or skipped.
+  virtual void endTile(ImplicitLocOpBuilder &b) {}
   /// S = Q K^T for the key tile at `j0` of range `r` (including its copies
   /// and waits): Tk / 8 accumulator tiles of 2x2 f32.
   virtual SmallVector<Value> computeScores(ImplicitLocOpBuilder &b, Value j0,
@@ -76,6 +88,21 @@ public:
                                       SmallVector<Value> state,
                                       TileSoftmax softmax) {
     llvm_unreachable("only pipelined mainloops run whole ranges");
+  }
+
+  /// Warp-specialised mainloops split the block into a producer, which
+  /// runs `produce` (the item's key tiles through produceTile), and the
+  /// consumers, which run `consume` (the ranges' products, the epilogue).
+  /// Others run `consume` on every thread.
+  virtual void splitRoles(ImplicitLocOpBuilder &b,
+                          function_ref<void(ImplicitLocOpBuilder &)> produce,
+                          function_ref<void(ImplicitLocOpBuilder &)> consume) {
+    consume(b);
+  }
+  /// The producer's part of the key tile at `j0` (its copies).
+  virtual void produceTile(ImplicitLocOpBuilder &b, Value j0,
+                           const KeyRange &range) {
+    llvm_unreachable("only warp-specialised mainloops have a producer");
   }
 
 protected:

@@ -173,6 +173,8 @@ private:
 std::unique_ptr<Mainloop> createMainloopSm90(KernelContext &k) {
   if (k.cfg.schedule() == Schedule::WgmmaOverlap)
     return createMainloopSm90Overlap(k);
+  if (k.cfg.schedule() == Schedule::WgmmaWarpSpecialized)
+    return createMainloopSm90WarpSpecialized(k);
   if (k.cfg.schedule() == Schedule::WgmmaRing)
     return std::make_unique<MainloopSm90Ring>(k);
   return std::make_unique<MainloopSm90Chained>(k);

@@ -1,7 +1,8 @@
 //===- MainloopSm90.h - what the wgmma mainloops share ---------*- C++ -*-===//
 //
 // The base of the sm_90a mainloops (MainloopSm90.cpp: chained and ring;
-// MainloopSm90Overlap.cpp: the in-warpgroup overlapped ring): the swizzled
+// MainloopSm90Overlap.cpp: the in-warpgroup overlapped ring;
+// MainloopSm90WarpSpecialized.cpp: producer and consumers): the swizzled
 // Q, K and V tiles and their descriptors, the Q copy, the K/V copies (by
 // cp.async or TMA) and the two wgmma products.
 //
@@ -64,14 +65,7 @@ public:
   /// copies join the first key tile's K group. Warpgroup w multiplies query
   /// rows [64 w, 64 w + 64).
   void loadQuery(ImplicitLocOpBuilder &b) override {
-    GpuArith e{b};
-    Value warpgroup = arith::IndexCastOp::create(b, b.getI64Type(),
-                                                 e.div(k.warp, e.index(4)));
-    qDesc = arith::AddIOp::create(
-        b, descriptor(b, qTile, cfg.tileQ()),
-        arith::MulIOp::create(b, warpgroup, i64Constant(b, (64 * 128) >> 4)));
-    kDesc = descriptor(b, kTile, cfg.tileK);
-    vDesc = descriptor(b, vTile, cfg.tileK);
+    computeDescriptors(b);
     if (cfg.tensorMaps)
       return loadQueryByMap(b);
     copySwizzled(b, k, k.query, k.head, k.i0, cfg.tileQ(), k.queryLen,
@@ -86,6 +80,18 @@ public:
   }
 
 protected:
+  /// The tiles' wgmma descriptors; this warpgroup's 64 rows of Q.
+  void computeDescriptors(ImplicitLocOpBuilder &b) {
+    GpuArith e{b};
+    Value warpgroup = arith::IndexCastOp::create(b, b.getI64Type(),
+                                                 e.div(k.warp, e.index(4)));
+    qDesc = arith::AddIOp::create(
+        b, descriptor(b, qTile, cfg.tileQ()),
+        arith::MulIOp::create(b, warpgroup, i64Constant(b, (64 * 128) >> 4)));
+    kDesc = descriptor(b, kTile, cfg.tileK);
+    vDesc = descriptor(b, vTile, cfg.tileK);
+  }
+
   /// One commit group holding the K and/or V tile starting at key `j0`, in
   /// buffer `stage` (none: buffer 0 of single buffers), when `enabled` (an
   /// empty group otherwise, so that wait counts stay fixed). The copies sit
@@ -195,6 +201,8 @@ protected:
 
 /// The overlapped ring (cfg.schedule() == Schedule::WgmmaOverlap).
 std::unique_ptr<Mainloop> createMainloopSm90Overlap(KernelContext &k);
+/// The warp-specialised ring (Schedule::WgmmaWarpSpecialized).
+std::unique_ptr<Mainloop> createMainloopSm90WarpSpecialized(KernelContext &k);
 
 } // namespace mlir::spa::gpu_kernel
 

@@ -86,6 +86,10 @@ CASES = [
     ("bf16-bidir-intervals",
      "mma=wgmma warps=8 stages=2 forward-schedule=overlap"),
     ("f16-d64-local-lse", "forward-schedule=overlap stages=4"),
+    # forward-schedule=ws: a TMA producer warp and consumer warpgroups.
+    ("bf16-d128-exclusive", "forward-schedule=ws warps=8"),
+    ("bf16-bidir-intervals", "forward-schedule=ws warps=8 stages=2"),
+    ("f16-d64-local-lse", "forward-schedule=ws"),
     # split-keys: partial stores and the combine kernel.
     ("bf16-decode-nq-ne-nk", "split-keys=4"),
     ("f32-d64-gqa-lse", "split-keys=3 warps=2"),

@@ -401,6 +401,33 @@ def test_cuda_forward_schedule_option():
 
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_forward_warp_specialized_option():
+    # forward_schedule="ws": a producer warpgroup beside the consumers (384
+    # threads with two consumer warpgroups, 256 with one), registers moved
+    # by setmaxnreg, no block barrier in the key loop; the contract's block
+    # is what the launcher launches.
+    layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
+                          head_dim=128, dtype="bf16", policy="local_plus_band")
+    text = layer.to_mlir()
+    for warps, threads, registers in ((8, 384, 240), (4, 256, 232)):
+        artifact = spa.compile(text, target="cuda:sm_90a", warps=warps,
+                               forward_schedule="ws")
+        (kernel,) = artifact.metadata["kernels"]
+        assert kernel["block"] == [threads, 1, 1]
+        assert kernel["tile"] == [16 * warps, 64]
+        assert f"setmaxnreg.inc.sync.aligned.u32 \t{registers};" in \
+            artifact.ptx
+        assert "setmaxnreg.dec.sync.aligned.u32 \t24;" in artifact.ptx
+    with pytest.raises(spa.MLIRError, match="forward-schedule = ws needs TMA"):
+        spa.compile(text, target="cuda:sm_90a", forward_schedule="ws",
+                    tma=False)
+    with pytest.raises(spa.MLIRError, match="forward-schedule = ws with 4 K/V "
+                       "stages needs"):
+        spa.compile(text, target="cuda:sm_90a", forward_schedule="ws",
+                    stages=4)
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_split_keys_option():
     # split_keys=S: the forward's blocks split each item's keys over grid y
     # and write partials to scratch; a "combine" kernel writes the outputs.

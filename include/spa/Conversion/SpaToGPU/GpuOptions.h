@@ -37,6 +37,8 @@ enum class ForwardSchedule {
   Overlap, ///< S of tile t issued with P V of tile t - 1 (FlashAttention-3's
            ///< in-warpgroup overlap; wgmma, TMA, a ring of >= 2 stages)
   Serial,  ///< each tile's products one after the other
+  WarpSpecialized, ///< a TMA producer warp feeding the consumer warpgroups
+                   ///< through a K/V ring on mbarriers (no block barrier)
 };
 
 } // namespace mlir::spa
