@@ -21,6 +21,9 @@ namespace mlir::spa::gpu_kernel {
 constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024; // per block
 constexpr int64_t kSharedBytesPerSM = 228 * 1024;
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
+/// SMs of an H100/H200 SXM: the grid of a persistent kernel (any grid is
+/// correct; this one fills the chip once).
+constexpr int64_t kStreamingMultiprocessors = 132;
 /// Up to this many intervals per head the kernel unrolls its key loops (one
 /// per interval and side, about 0.25 s of spa-to-nvvm apiece, and the
 /// chained wgmma schedule prefetches across them); beyond, it loops over the
@@ -91,9 +94,19 @@ struct KernelConfig {
   /// forward-schedule = ws (MainloopSm90WarpSpecialized.cpp): `warps`
   /// consumer warps (one or two warpgroups) and one more warpgroup whose
   /// first warp issues the TMA copies; needs wgmma and tensorMaps. The
-  /// barriers are Q's, then `stages` full and `stages` empty ones.
+  /// barriers are Q's, `stages` full and `stages` empty ones, then Q's
+  /// release.
   bool warpSpecialized = false;
-  int64_t barrierBytes() const { return tensorMaps ? 8 * (1 + 2 * stages) : 0; }
+  int64_t barrierBytes() const {
+    return tensorMaps ? 8 * (1 + 2 * stages + (warpSpecialized ? 1 : 0)) : 0;
+  }
+  /// Persistent kernels (warp-specialised): at most persistentBlocks()
+  /// blocks, each looping over the work items from its block index in
+  /// steps of the grid (the heaviest first, as the list is sorted).
+  bool persistent() const { return warpSpecialized; }
+  int64_t persistentBlocks() const {
+    return kStreamingMultiprocessors * warpSpecializedBudget(warps).blocksPerSM;
+  }
   /// Byte offset of the mbarriers in the dynamic shared memory.
   int64_t barrierOffset() const {
     return tileBytes(tileQ(), headDim) +

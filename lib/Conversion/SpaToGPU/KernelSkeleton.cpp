@@ -139,17 +139,43 @@ private:
     }
   }
 
-  /// Thread ids and the work item (batch, head, query tile) of this block.
-  void readWorkItem(ImplicitLocOpBuilder &b) {
-    const KernelConfig &cfg = k.cfg;
+  void readThreadIds(ImplicitLocOpBuilder &b) {
     GpuArith e{b};
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     k.lane = e.rem(tid, e.index(32));
     k.warp = e.div(tid, e.index(32));
     k.g = e.div(k.lane, e.index(4));
     k.c = e.rem(k.lane, e.index(4));
+  }
 
-    Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  /// The work items of this block: its own, or (persistent) every grid-th
+  /// from its index.
+  void forEachItem(ImplicitLocOpBuilder &b,
+                   function_ref<void(ImplicitLocOpBuilder &, Value)> body) {
+    const KernelConfig &cfg = k.cfg;
+    GpuArith e{b};
+    Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    if (!cfg.persistent())
+      return body(b, block);
+    Value items =
+        cfg.dynamicLengths
+            ? e.mul(e.index(cfg.batch * cfg.numQueryHeads),
+                    e.div(e.add(k.queryLen, e.index(cfg.tileQ() - 1)),
+                          e.index(cfg.tileQ())))
+            : e.index(cast<MemRefType>(k.work.getType()).getDimSize(0));
+    Value grid = gpu::GridDimOp::create(b, gpu::Dimension::x);
+    scf::ForOp::create(b, block, items, grid, ValueRange{},
+                       [&](OpBuilder &nb, Location l, Value item, ValueRange) {
+                         ImplicitLocOpBuilder ib(l, nb);
+                         body(ib, item);
+                         scf::YieldOp::create(ib);
+                       });
+  }
+
+  /// The work item (batch, head, query tile) `item`.
+  void readWorkItem(ImplicitLocOpBuilder &b, Value item) {
+    const KernelConfig &cfg = k.cfg;
+    GpuArith e{b};
     if (cfg.splitKeys > 1)
       k.split = gpu::BlockIdOp::create(b, gpu::Dimension::y);
     if (cfg.dynamicLengths) {
@@ -238,11 +264,24 @@ private:
   void emitBody(ImplicitLocOpBuilder &b, gpu::GPUFuncOp func) {
     bindArguments(b, func);
     mainloop->setupSharedMemory(b, func);
-    readWorkItem(b);
-    mainloop->loadQuery(b);
+    readThreadIds(b);
+    mainloop->beforeRoles(b);
     mainloop->splitRoles(
-        b, [&](ImplicitLocOpBuilder &ib) { produceItem(ib); },
-        [&](ImplicitLocOpBuilder &ib) { consumeItem(ib); });
+        b,
+        [&](ImplicitLocOpBuilder &pb) {
+          forEachItem(pb, [&](ImplicitLocOpBuilder &ib, Value item) {
+            readWorkItem(ib, item);
+            mainloop->loadQuery(ib);
+            produceItem(ib);
+          });
+        },
+        [&](ImplicitLocOpBuilder &cb) {
+          forEachItem(cb, [&](ImplicitLocOpBuilder &ib, Value item) {
+            readWorkItem(ib, item);
+            mainloop->acquireQuery(ib);
+            consumeItem(ib);
+          });
+        });
   }
 
   /// A warp-specialised producer: the item's key tiles in the consumers'
@@ -300,6 +339,7 @@ private:
             return runRanges(ib, ranges, SmallVector<Value>(carried));
           });
     }
+    mainloop->releaseQuery(b);
     if (cfg.splitKeys > 1)
       emitPartialEpilogue(b, k, state);
     else

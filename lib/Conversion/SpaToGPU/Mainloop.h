@@ -50,8 +50,16 @@ public:
   /// First thing in the kernel body: views of the shared memory.
   virtual void setupSharedMemory(ImplicitLocOpBuilder &b,
                                  gpu::GPUFuncOp func) = 0;
-  /// Once the work item is known: bring in the Q tile.
+  /// Once the work item is known: bring in the Q tile (the producer's
+  /// part where roles are split).
   virtual void loadQuery(ImplicitLocOpBuilder &b) = 0;
+  /// The computing threads' start of a work item: the Q tile ready in
+  /// shared memory. Warp-specialised mainloops wait for the producer's.
+  virtual void acquireQuery(ImplicitLocOpBuilder &b) { loadQuery(b); }
+  /// After the item's last product reading Q (before the epilogue).
+  virtual void releaseQuery(ImplicitLocOpBuilder &b) {}
+  /// Once per block after the thread ids, before the roles split.
+  virtual void beforeRoles(ImplicitLocOpBuilder &b) {}
   /// Before the loops over the item's key ranges, and before each.
   virtual void beginRanges(ImplicitLocOpBuilder &b,
                            ArrayRef<KeyRange> ranges) {}

@@ -1,30 +1,34 @@
 //===- MainloopSm90WarpSpecialized.cpp - producer and consumers (sm_90a) --===//
 //
 // forward-schedule = ws: FlashAttention-3's split of the forward into a
-// producer and consumers. The serial kernels end every key tile in a block
-// barrier (a warp's wgmma wait does not cover the other warps' reads of the
-// tile it is about to overwrite), and one thread of the computing warps
-// issues the copies. Here `warps` consumer warps (one or two warpgroups of
-// 64 query rows) only compute, and the first lane of one more warpgroup
-// issues every copy; they meet on mbarriers:
+// producer and consumers, in a persistent grid. The serial kernels end
+// every key tile in a block barrier (a warp's wgmma wait does not cover the
+// other warps' reads of the tile it is about to overwrite), one thread of
+// the computing warps issues the copies, and a block's start (barriers, Q)
+// and end (epilogue) leave the tensor cores idle. Here `warps` consumer
+// warps (one or two warpgroups of 64 query rows) only compute, the first
+// lane of one more warpgroup issues every copy, and each block loops over
+// work items (KernelSkeleton's forEachItem); the roles meet on mbarriers:
 //
-//   thread 0: barriers initialised, Q's TMA copy issued; block barrier
-//   producer (warpgroup `warps / 4`, setmaxnreg.dec; lane 0 of its first
-//   warp), per key tile c of the item (the skeleton's ranges and loops):
-//     wait empty[c % S] (the release of tile c - S)
-//     K, V of tile c -> buffer c % S by TMA, completing on full[c % S]
-//   consumers (setmaxnreg.inc): wait for Q, then per key tile c:
-//     wait full[c % S]
-//     if the warpgroup's 64 rows reach the tile (two warpgroups: the first
-//     and last tiles of a band range often reach one only):
-//       S = Q K^T; softmax; O = alpha O + P V (wgmma, waited)
-//     every consumer thread arrives on empty[c % S]
-//     epilogue
+//   thread 0: barriers initialised; the only block barrier
+//   producer (setmaxnreg.dec), per work item n of the block:
+//     wait Q's release of item n - 1; Q of item n by TMA on Q's barrier
+//     per key tile c (counted across items; the skeleton's ranges):
+//       wait empty[c % S] (the release of tile c - S)
+//       K, V of tile c -> buffer c % S by TMA, completing on full[c % S]
+//   consumers (setmaxnreg.inc), per work item n:
+//     wait for Q (phase n)
+//     per key tile c: wait full[c % S]
+//       if the warpgroup's 64 rows reach the tile (two warpgroups: the
+//       first and last tiles of a band range often reach one only):
+//         S = Q K^T; softmax; O = alpha O + P V (wgmma, waited)
+//       every consumer thread arrives on empty[c % S]
+//     every consumer thread arrives on Q's release; epilogue
 //
-// Counts: full 1 (the producer's arrival announcing both tiles' bytes),
-// empty 32 x warps (every consumer thread, after its own wait for the
-// products reading the buffer). The producer runs up to S tiles ahead,
-// across the item's ranges. One block a work item (not persistent).
+// Counts: Q's barrier and full 1 (the producer's arrival announcing the
+// bytes), Q's release and empty 32 x warps (every consumer thread, after
+// its own wait for the products reading the buffer). The producer runs up
+// to S tiles ahead, into the next item while the consumers finish one.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,27 +48,48 @@ public:
            "chooseWarpSpecialized admits this mainloop");
   }
 
-  /// Barriers initialised and Q's copy issued by thread 0, before the
-  /// block barrier every role passes once.
-  void loadQuery(ImplicitLocOpBuilder &b) override {
+  /// Thread 0 initialises the barriers before the only block barrier.
+  void beforeRoles(ImplicitLocOpBuilder &b) override {
     computeDescriptors(b);
+    queryEmpty = sharedBarrier(b, dynamicSharedBytes(b, cfg.sharedBytes()),
+                               cfg.barrierOffset() + 8 * (1 + 2 * cfg.stages));
+    queryRing = TileRing(b, 1);
     onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
       GpuArith e{ib};
       for (Value map : {k.queryMap, k.keyMap, k.valueMap})
         prefetchTensorMap(ib, map);
       initBarrier(ib, queryBarrier, 1);
+      initBarrier(ib, queryEmpty, int32_t(32 * cfg.warps));
       for (int64_t s = 0; s < cfg.stages; ++s) {
         initBarrier(ib, barrierAt(ib, fullBarriers(), e.index(s)), 1);
         initBarrier(ib, barrierAt(ib, emptyBarriers(), e.index(s)),
                     int32_t(32 * cfg.warps));
       }
       fenceBarrierInit(ib);
-      arriveExpectingBytes(ib, queryBarrier,
-                           cfg.tileBytes(cfg.tileQ(), cfg.headDim));
-      loadTileByMap(ib, k.queryMap, qTile, Value(), queryBarrier, k.batchIdx,
-                    k.head, k.i0, cfg.tileQ(), cfg.headDim);
     });
     gpu::BarrierOp::create(b);
+  }
+
+  /// The producer: item n's Q once the consumers released item n - 1's.
+  void loadQuery(ImplicitLocOpBuilder &b) override {
+    Value n = queryRing.taken(b);
+    queryRing.waitForRelease(b, queryEmpty, n);
+    arriveExpectingBytes(b, queryBarrier,
+                         cfg.tileBytes(cfg.tileQ(), cfg.headDim));
+    loadTileByMap(b, k.queryMap, qTile, Value(), queryBarrier, k.batchIdx,
+                  k.head, k.i0, cfg.tileQ(), cfg.headDim);
+    queryRing.take(b, n);
+  }
+
+  void acquireQuery(ImplicitLocOpBuilder &b) override {
+    currentQuery = queryRing.taken(b);
+    queryRing.waitFor(b, queryBarrier, currentQuery);
+  }
+
+  /// Every product reading Q has been waited for.
+  void releaseQuery(ImplicitLocOpBuilder &b) override {
+    arriveBarrier(b, queryEmpty);
+    queryRing.take(b, currentQuery);
   }
 
   void splitRoles(ImplicitLocOpBuilder &b,
@@ -92,8 +117,6 @@ public:
           ImplicitLocOpBuilder ib(l, nb);
           NVVM::SetMaxRegisterOp::create(ib, budget.consumerRegisters,
                                          NVVM::SetMaxRegisterAction::increase);
-          waitBarrier(ib, queryBarrier,
-                      arith::ConstantIntOp::create(ib, ib.getI32Type(), 0));
           consume(ib);
           scf::YieldOp::create(ib);
         });
@@ -166,6 +189,9 @@ private:
   Value fullBarriers() const { return keyBarriers; }
   Value emptyBarriers() const { return valueBarriers; }
 
+  Value queryEmpty;       ///< Q's release: every consumer thread, per item
+  TileRing queryRing;     ///< the items this thread's role has taken
+  Value currentQuery;     ///< consumers: the item being computed (its count)
   Value current;          ///< the key tile being computed (its count c)
   Value stage;            ///< its buffer
   Value ownBegin, ownEnd; ///< two warpgroups: the keys this one's rows reach

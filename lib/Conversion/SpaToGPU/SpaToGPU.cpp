@@ -247,7 +247,10 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
     declareDynamicShared(kernels, loc);
   gpu::GPUFuncOp kernel = buildAttentionKernel(kb, loc, base, argTypes, cfg);
 
-  launch.grid = {cfg.dynamicLengths ? kLauncherFills : numItems, cfg.splitKeys,
+  // A persistent kernel loops over the items: one block an SM slot.
+  int64_t blocks =
+      cfg.persistent() ? std::min(numItems, cfg.persistentBlocks()) : numItems;
+  launch.grid = {cfg.dynamicLengths ? kLauncherFills : blocks, cfg.splitKeys,
                  1};
   launch.block = {cfg.threads(), 1, 1};
   launch.tile = {cfg.tileQ(), cfg.tileK};
@@ -265,7 +268,9 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
                     ? e.mul(e.index(cfg.batch * cfg.numQueryHeads),
                             e.div(e.add(queryLen, e.index(cfg.tileQ() - 1)),
                                   e.index(cfg.tileQ())))
-                    : e.index(numItems);
+                    : e.index(blocks);
+  if (cfg.persistent() && cfg.dynamicLengths)
+    items = e.min(items, e.index(cfg.persistentBlocks()));
   gpu::KernelDim3 grid{items, cfg.splitKeys > 1 ? e.index(cfg.splitKeys) : one,
                        one};
   gpu::KernelDim3 block{e.index(cfg.threads()), one, one};

@@ -1,33 +1,39 @@
-// forward-schedule=ws: the warp-specialised wgmma forward. A block is the
-// consumer warps (two warpgroups with warps=8, one with warps=4) plus one
-// producer warpgroup. Thread 0 initialises the barriers (Q's with one
-// arrival, per stage a full barrier with one and an empty barrier with one
-// per consumer thread) and issues Q's copy before the only block barrier;
-// then the producer warpgroup gives registers back and its first lane walks
-// the item's key tiles (wait for the buffer's release, announce K and V's
-// bytes, two TMA copies each); the consumers take registers, wait for Q,
-// and per tile wait for it, compute it only where their rows reach it (two
-// warpgroups), and release it on its empty barrier. stages = 0 takes as
-// many as fit (warps=8: 4, one block an SM; warps=4: 3, two blocks).
+// forward-schedule=ws: the warp-specialised, persistent wgmma forward. A
+// block is the consumer warps (two warpgroups with warps=8, one with
+// warps=4) plus one producer warpgroup, and loops over work items from its
+// block index in steps of the grid (at most 132 blocks an SM slot). Thread
+// 0 initialises the barriers (Q's and the full ones with one arrival, Q's
+// release and the empty ones with one per consumer thread) before the only
+// block barrier; then the producer warpgroup gives registers back and its
+// first lane, per item, waits for Q's release and loads Q, then walks the
+// item's key tiles (wait for the buffer's release, announce K and V's
+// bytes, two TMA copies each); the consumers take registers and per item
+// wait for Q, per tile wait for it, compute it only where their rows reach
+// it (two warpgroups), release it on its empty barrier, and release Q
+// before the epilogue. stages = 0 takes as many as fit (warps=8: 4, one
+// block an SM; warps=4: 3, two blocks).
 // RUN: spa-opt %s -convert-spa-to-gpu="forward-schedule=ws warps=8" -canonicalize | FileCheck %s
 // RUN: spa-opt %s -convert-spa-to-gpu="forward-schedule=ws" -canonicalize | FileCheck %s --check-prefix=ONE
 // RUN: spa-opt %s -convert-spa-to-gpu="forward-schedule=ws warps=8 stages=2" -canonicalize | FileCheck %s --check-prefix=TWO
 
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_0 blocks in (%c6, %c1, %c1) threads in (%c384, %c1, %c1) dynamic_shared_memory_size %c163912_i32
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_0 blocks in (%c6, %c1, %c1) threads in (%c384, %c1, %c1) dynamic_shared_memory_size %c163920_i32
 // CHECK: gpu.func @spa_attention_0
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>, nvvm.minctasm = 1 : i32
-// CHECK-SAME: dynamic_shared_bytes = 163912 : i64
-// Q's barrier, then four (full, empty) pairs.
+// CHECK-SAME: dynamic_shared_bytes = 163920 : i64
+// Q's barrier and its release, then four (full, empty) pairs.
 // CHECK: nvvm.mbarrier.init %{{.*}}, %c1_i32
+// CHECK-NEXT: nvvm.mbarrier.init %{{.*}}, %c256_i32
 // CHECK-COUNT-4: nvvm.mbarrier.init %{{.*}}, %c256_i32
 // CHECK-NOT: nvvm.mbarrier.init
 // CHECK: nvvm.fence.mbarrier.init
-// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c32768_i32
-// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global {{.*}}, %arg7,
 // CHECK: gpu.barrier
 // CHECK-NOT: gpu.barrier
-// The producer.
+// The producer: per item, Q once released, then the key tiles.
 // CHECK: nvvm.setmaxregister  decrease 24
+// CHECK: scf.for %{{.*}} = %block_id_x to %c6 step %grid_dim_x
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c32768_i32
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global {{.*}}, %arg7,
 // CHECK: scf.for
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c32768_i32
@@ -35,7 +41,8 @@
 // CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global {{.*}}, %arg9,
 // The consumers.
 // CHECK: nvvm.setmaxregister  increase 240
-// CHECK: nvvm.mbarrier.try_wait.parity %{{.*}}, %c0_i32
+// CHECK: scf.for %{{.*}} = %block_id_x to %c6 step %grid_dim_x
+// CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: scf.for
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: scf.if
@@ -45,11 +52,15 @@
 // CHECK: "wgmma.wait_group.sync.aligned 0;"
 // CHECK: scf.yield
 // CHECK: nvvm.mbarrier.arrive %{{.*}} : !llvm.ptr<3>
+// Q's release after the key loop, before the epilogue's stores.
+// CHECK: scf.yield
+// CHECK-NEXT: }
+// CHECK-NEXT: nvvm.mbarrier.arrive %{{.*}} : !llvm.ptr<3>
 // CHECK-NOT: gpu.barrier
 
 // One consumer warpgroup: 256 threads, two blocks an SM, no per-warpgroup
 // skip (its rows are the item's).
-// ONE: threads in (%c256, %c1, %c1) dynamic_shared_memory_size %c114744_i32
+// ONE: threads in (%c256, %c1, %c1) dynamic_shared_memory_size %c114752_i32
 // ONE: known_block_size = array<i32: 256, 1, 1>, nvvm.minctasm = 2 : i32
 // ONE: nvvm.mbarrier.init %{{.*}}, %c128_i32
 // ONE: nvvm.setmaxregister  decrease 24
@@ -59,7 +70,7 @@
 // ONE: nvvm.wgmma.mma_async
 // ONE: nvvm.mbarrier.arrive
 
-// TWO: dynamic_shared_memory_size %c98344_i32
+// TWO: dynamic_shared_memory_size %c98352_i32
 
 func.func @layer(%q: memref<1x2x300x128xbf16>, %k: memref<1x1x300x128xbf16>,
                  %v: memref<1x1x300x128xbf16>, %o: memref<1x2x300x128xbf16>,
