@@ -61,6 +61,9 @@ DictionaryAttr KernelLaunch::toAttr(MLIRContext *ctx) const {
           b.getArrayAttr(llvm::to_vector(llvm::map_range(
               tensorMaps, [&](auto &m) { return Attribute(m.toAttr(ctx)); })))),
   };
+  if (maxBlocks > 0)
+    entries.push_back(
+        b.getNamedAttr("max_blocks", b.getI64IntegerAttr(maxBlocks)));
   // Only kernels with run-time lengths carry their buffers' own types.
   if (dynamicLengths()) {
     SmallVector<Attribute> types;
@@ -175,6 +178,12 @@ FailureOr<KernelLaunch> KernelLaunch::fromAttr(DictionaryAttr attr,
   if (!tile || tile.size() != 2)
     return missing("tile", "two i64");
   llvm::copy(tile.asArrayRef(), launch.tile.begin());
+  if (Attribute maxBlocks = attr.get("max_blocks")) {
+    auto value = dyn_cast<IntegerAttr>(maxBlocks);
+    if (!value || value.getInt() < 1)
+      return missing("max_blocks", "a positive i64");
+    launch.maxBlocks = value.getInt();
+  }
   auto names = attr.getAs<ArrayAttr>("args");
   if (!names)
     return missing("args", "an array of names");
@@ -277,6 +286,8 @@ llvm::json::Object KernelLaunch::toJson(gpu::GPUFuncOp func) const {
     items["heads"] = query.getDimSize(1);
     items["tile_rows"] = tile[0];
     items["rows"] = "query_len";
+    if (maxBlocks > 0)
+      items["max_blocks"] = maxBlocks;
     kernel["grid_items"] = std::move(items);
   }
   llvm::json::Array jsonArgs;

@@ -252,6 +252,8 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
       cfg.persistent() ? std::min(numItems, cfg.persistentBlocks()) : numItems;
   launch.grid = {cfg.dynamicLengths ? kLauncherFills : blocks, cfg.splitKeys,
                  1};
+  if (cfg.persistent())
+    launch.maxBlocks = cfg.persistentBlocks();
   launch.block = {cfg.threads(), 1, 1};
   launch.tile = {cfg.tileQ(), cfg.tileK};
   launch.mma = cfg.wgmma ? MmaKind::Wgmma : MmaKind::MmaSync;

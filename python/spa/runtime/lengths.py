@@ -12,9 +12,10 @@ on the lengths instead of holding it:
   evaluated here in the closed form `spa.band_bounds` computes inside a
   compiled module (`runtime_bands`, pure Python: the GPU machine has no
   compiler);
-- `grid`: [-1, 1, 1] and `grid_items` (batch, heads, rows of a query tile):
-  one block per (batch, head, query tile); the kernel orders the items in
-  closed form, so no work list travels;
+- `grid`: [-1, 1, 1] and `grid_items` (batch, heads, rows of a query tile,
+  and for a persistent kernel `max_blocks`): one block per (batch, head,
+  query tile), at most `max_blocks`; the kernel orders the items in closed
+  form, so no work list travels;
 - tensor maps: -1 in `dims` and `strides_bytes` where they follow a length.
 
 `specialize(metadata, lengths)` returns the static contract of one
@@ -144,6 +145,9 @@ def specialize_kernel(kernel: Dict, lengths: Dict[str, int]) -> Dict:
         if count < 1:
             raise ValueError(f"{name}: no work items at {items['rows']} = "
                              f"{rows} (an empty query sequence)")
+        # A persistent kernel's blocks loop over the items.
+        if "max_blocks" in items:
+            count = min(count, int(items["max_blocks"]))
         out["grid"] = [count] + list(out["grid"][1:])
     shapes = {}
     for arg in out["args"]:

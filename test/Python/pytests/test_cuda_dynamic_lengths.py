@@ -56,7 +56,8 @@ def _args(kernel):
 
 
 @needs_ptxas
-@pytest.mark.parametrize("options", [{}, {"tma": False}, {"warps": 8}])
+@pytest.mark.parametrize("options", [{}, {"tma": False}, {"warps": 8},
+                                     {"warps": 8, "forward_schedule": "ws"}])
 @pytest.mark.parametrize("policy", ["exclusive_equal", "local_plus_band"])
 def test_specialised_contract_equals_the_static_one(policy, options):
     dynamic = _forward(None, policy, **options)
@@ -103,6 +104,24 @@ def test_specialised_contract_equals_the_static_one(policy, options):
         assert got_args["query_len"] == {
             "name": "query_len", "kind": "scalar", "value": n,
             "dtype": "i64", "of": "query", "dim": 2}
+
+
+@needs_ptxas
+@pytest.mark.parametrize("warps,blocks", [(8, 132), (4, 264)])
+def test_persistent_grid_is_capped(warps, blocks):
+    # forward_schedule="ws" loops its blocks over the items: the launcher
+    # launches min(items, max_blocks), as the static contract does.
+    dynamic = _forward(None, "exclusive_equal", warps=warps,
+                       forward_schedule="ws")
+    (kernel,) = dynamic.metadata["kernels"]
+    assert kernel["grid_items"]["max_blocks"] == blocks
+    for n, items in ((300, 4 * -(-300 // (16 * warps))), (40000, blocks)):
+        (got,) = specialize(dynamic.metadata,
+                            {"query_len": n, "key_len": n})["kernels"]
+        assert got["grid"] == [min(items, blocks), 1, 1], n
+        (want,) = _forward(n, "exclusive_equal", warps=warps,
+                           forward_schedule="ws").metadata["kernels"]
+        assert got["grid"] == want["grid"], n
 
 
 @needs_ptxas

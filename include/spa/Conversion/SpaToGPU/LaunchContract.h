@@ -97,6 +97,10 @@ struct KernelLaunch {
   SmallVector<int32_t> work;   ///< [items][3] (batch, head, query tile)
   Attribute bands;             ///< the #spa.bands the kernel was built for
   std::array<int64_t, 2> tile = {0, 0}; ///< query rows x keys
+  /// Persistent kernels (blocks loop over the items): the most blocks worth
+  /// launching; 0 for one block an item. With run-time lengths the
+  /// launcher launches min(items, maxBlocks).
+  int64_t maxBlocks = 0;
   MmaKind mma = MmaKind::MmaSync;
   /// "forward", or the backward's "preprocess", "dkdv", "dq" (or, with
   /// deterministic = false, "preprocess", "dkdv_dq", "dq_convert").
