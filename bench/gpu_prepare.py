@@ -128,27 +128,29 @@ def overlap_twins(layers):
     return twins
 
 
-def ws_twins(layers):
-    """forward_schedule=ws twins of the layers the wgmma kernel takes: every
-    check with two consumer warpgroups (warps 8) and with one (warps 4), the
-    checks with intervals or odd shapes also at stages 2; every benchmark
-    with warps 8, the headline shape also in the schedule's other shapes."""
+def ws_twins(layers, schedule="ws"):
+    """forward_schedule=ws (or ws-overlap) twins of the layers the wgmma
+    kernel takes: every check with two consumer warpgroups (warps 8) and
+    with one (warps 4), the checks with intervals or odd shapes also at
+    stages 2; every benchmark with warps 8, the headline shape also in the
+    schedule's other shapes."""
     twins = []
+    tag = schedule.replace("-", "_")
     for l in layers:
         if (l["dtype"] == "f32" or l["head_dim"] % 64 or l["value_dim"] % 64
                 or l.get("mma") == "mma.sync" or l["name"].endswith("_ring")):
             continue
-        base = dict(l, forward_schedule="ws", stages=0)
-        twins.append(dict(base, name=l["name"] + "_ws", warps=8))
+        base = dict(l, forward_schedule=schedule, stages=0)
+        twins.append(dict(base, name=f"{l['name']}_{tag}", warps=8))
         if not l["bench"]:
-            twins.append(dict(base, name=l["name"] + "_ws_w4", warps=4))
+            twins.append(dict(base, name=f"{l['name']}_{tag}_w4", warps=4))
             if l.get("table") or l["query_len"] != l["seq_len"]:
-                twins.append(dict(base, name=l["name"] + "_ws_s2", warps=8,
-                                  stages=2))
+                twins.append(dict(base, name=f"{l['name']}_{tag}_s2",
+                                  warps=8, stages=2))
         elif "_b2_h16_n8192_d128" in l["name"]:
             for warps, tile_k, stages in ((4, 64, 0), (8, 64, 2), (8, 128, 0)):
                 twins.append(dict(
-                    base, name=f"{l['name']}_ws_w{warps}k{tile_k}s{stages}",
+                    base, name=f"{l['name']}_{tag}_w{warps}k{tile_k}s{stages}",
                     warps=warps, tile_k=tile_k, stages=stages))
     return twins
 
@@ -192,6 +194,9 @@ def main():
                         "forward_schedule=ws (checks: warps 8 and 4, stages "
                         "2; benchmarks: the schedule's variants on the "
                         "headline shape)")
+    parser.add_argument("--ws-overlap", action="store_true",
+                        help="the same twins with forward_schedule="
+                        "ws-overlap")
     parser.add_argument("--split", action="store_true",
                         help="add split_keys twins (3 and 8 shares) of "
                         "every correctness layer")
@@ -250,8 +255,8 @@ def main():
                 mode="causal", with_lse=True, bench=True, mma="mma.sync"))
     if args.overlap:
         layers += overlap_twins(layers)
-    if args.ws:
-        layers += ws_twins(layers)
+    if args.ws or args.ws_overlap:
+        layers += ws_twins(layers, "ws-overlap" if args.ws_overlap else "ws")
     if args.split:
         layers += split_twins(layers)
     if args.bench_only:

@@ -108,7 +108,11 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     registers; K and V tiles arrive by `cp.async`, the next tile's copy
     overlapping the current tile's softmax and products. The softmax is
     online, in f32, base 2. f32 inputs take the mma.sync kernel on tf32
-    tensor cores (m16n8k8).
+    tensor cores (m16n8k8). `forward-schedule=ws` (opt-in) splits the
+    wgmma kernel into a TMA producer warpgroup and one or two consumer
+    warpgroups meeting on mbarriers (setmaxnreg 24/240 or 24/232), in a
+    persistent grid of at most 132 blocks an SM slot; `ws-overlap` adds the
+    overlapped consumers of `forward-schedule=overlap`.
 
     Every `spa.attention_grad` becomes three launches in order (docs/gpu.md):
     `preprocess` (Delta = rowsum(dO * O) into an f32 scratch buffer
@@ -204,7 +208,12 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
                         "a producer warp issues the K/V copies by TMA into "
                         "a ring the consumer warpgroups release on "
                         "mbarriers, no block barrier a tile (wgmma, TMA; "
-                        "stages = 0 takes as many as fit, up to 4))"))}]>
+                        "stages = 0 takes as many as fit, up to 4))"),
+             clEnumValN(
+                 ::mlir::spa::ForwardSchedule::WarpSpecializedOverlap,
+                 "ws-overlap",
+                 "ws with the consumers' products overlapped as in "
+                 "overlap (stages >= 2))"))}]>
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -128,7 +128,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
           clEnumValN(ForwardSchedule::Serial, "serial",
                      "each tile's products one after the other"),
           clEnumValN(ForwardSchedule::WarpSpecialized, "ws",
-                     "a TMA producer warp and consumer warpgroups"))};
+                     "a TMA producer warp and consumer warpgroups"),
+          clEnumValN(ForwardSchedule::WarpSpecializedOverlap, "ws-overlap",
+                     "ws with the consumers' products overlapped"))};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu.binary payload: bin (cubin), isa (PTX), fatbin"),

@@ -263,20 +263,56 @@ static LogicalResult fitStaticShared(AttentionOp op, KernelConfig &cfg) {
 /// has a whole tile's compute to land. Auto keeps the serial schedule.
 /// forward-schedule = ws: the wgmma kernel with TMA loads; stages = 0 takes
 /// as many K/V stages (2 to 4) as fit beside the other blocks of the SM.
+/// What every TMA-fed schedule needs: the wgmma kernel and tensor maps for
+/// q, k and v; `schedule` names the option value in the messages.
+static LogicalResult requireWgmmaWithMaps(AttentionOp op,
+                                          const ConvertSpaToGPUOptions &options,
+                                          const KernelConfig &cfg,
+                                          StringRef schedule, StringRef why) {
+  if (!cfg.wgmma)
+    return op.emitOpError("forward-schedule = ")
+           << schedule
+           << " needs the wgmma kernel (chip = sm_90a, f16/bf16, warps 4 or "
+              "8, D and Dv multiples of 64, mma = auto or wgmma); use "
+              "forward-schedule = auto or serial";
+  if (!options.tma || !cfg.tensorMaps)
+    return op.emitOpError("forward-schedule = ")
+           << schedule
+           << " needs TMA tile loads (tma = true and q, k, v in layouts a "
+              "tensor map describes)"
+           << why;
+  return success();
+}
+
+/// The V tile of key tile t - 1 stays while tile t arrives.
+static LogicalResult requireTwoStages(AttentionOp op,
+                                      const ConvertSpaToGPUOptions &options,
+                                      StringRef schedule) {
+  if (options.stages != 1)
+    return success();
+  return op.emitOpError("forward-schedule = ")
+         << schedule
+         << " needs stages >= 2 (the V tile of key tile t - 1 stays in "
+            "shared memory while tile t arrives); got stages = 1";
+}
+
 static LogicalResult
 chooseWarpSpecialized(AttentionOp op, const ConvertSpaToGPUOptions &options,
                       KernelConfig &cfg) {
-  if (!cfg.wgmma)
-    return op.emitOpError("forward-schedule = ws needs the wgmma kernel "
-                          "(chip = sm_90a, f16/bf16, warps 4 or 8, D and Dv "
-                          "multiples of 64, mma = auto or wgmma); use "
-                          "forward-schedule = auto or serial");
-  if (!options.tma || !cfg.tensorMaps)
-    return op.emitOpError("forward-schedule = ws needs TMA tile loads (tma = "
-                          "true and q, k, v in layouts a tensor map "
-                          "describes): its producer warp issues them");
   KernelConfig ws = cfg;
   ws.warpSpecialized = true;
+  ws.overlap =
+      options.forwardSchedule == ForwardSchedule::WarpSpecializedOverlap;
+  StringRef name = ws.overlap ? "ws-overlap" : "ws";
+  if (failed(requireWgmmaWithMaps(op, options, cfg, name,
+                                  ": its producer warp issues them")) ||
+      (ws.overlap && failed(requireTwoStages(op, options, name))))
+    return failure();
+  if (options.splitKeys > 1)
+    return op.emitOpError("forward-schedule = ")
+           << name << " does not take split-keys > 1 (the split kernel's "
+           << "partial epilogue is built for the serial schedules); got "
+           << "split-keys = " << options.splitKeys;
   int64_t blocks = warpSpecializedBudget(cfg.warps).blocksPerSM;
   auto fits = [&](const KernelConfig &c) {
     return c.sharedBytes() <= kMaxDynamicSharedBytes &&
@@ -312,23 +348,17 @@ chooseWarpSpecialized(AttentionOp op, const ConvertSpaToGPUOptions &options,
 static LogicalResult
 chooseForwardSchedule(AttentionOp op, const ConvertSpaToGPUOptions &options,
                       KernelConfig &cfg) {
-  if (options.forwardSchedule == ForwardSchedule::WarpSpecialized)
+  if (options.forwardSchedule == ForwardSchedule::WarpSpecialized ||
+      options.forwardSchedule == ForwardSchedule::WarpSpecializedOverlap)
     return chooseWarpSpecialized(op, options, cfg);
   if (options.forwardSchedule != ForwardSchedule::Overlap)
     return success();
+  // The order of the checks is the messages' (pinned by the invalid tests).
   if (!cfg.wgmma)
-    return op.emitOpError("forward-schedule = overlap needs the wgmma kernel "
-                          "(chip = sm_90a, f16/bf16, warps 4 or 8, D and Dv "
-                          "multiples of 64, mma = auto or wgmma); use "
-                          "forward-schedule = auto or serial");
-  if (options.stages == 1)
-    return op.emitOpError("forward-schedule = overlap needs stages >= 2 (the "
-                          "V tile of key tile t - 1 stays in shared memory "
-                          "while tile t arrives); got stages = 1");
-  if (!options.tma || !cfg.tensorMaps)
-    return op.emitOpError("forward-schedule = overlap needs TMA tile loads "
-                          "(tma = true and q, k, v in layouts a tensor map "
-                          "describes)");
+    return requireWgmmaWithMaps(op, options, cfg, "overlap", "");
+  if (failed(requireTwoStages(op, options, "overlap")) ||
+      failed(requireWgmmaWithMaps(op, options, cfg, "overlap", "")))
+    return failure();
   KernelConfig overlapped = cfg;
   overlapped.overlap = true;
   overlapped.stages = options.stages == 0 ? 3 : options.stages;

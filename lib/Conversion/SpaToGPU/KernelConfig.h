@@ -46,8 +46,9 @@ enum class Schedule {
   WgmmaChained, ///< cp.async + wgmma, one K and one V buffer (stages = 1)
   WgmmaRing,    ///< cp.async + wgmma, a ring of `stages` K/V buffers
   WgmmaOverlap, ///< TMA + wgmma ring, Q K^T of tile t with P V of t - 1
-  WgmmaWarpSpecialized, ///< a TMA producer warp, consumer warpgroups,
-                        ///< the ring released on mbarriers
+  WgmmaWarpSpecialized,        ///< a TMA producer warp, consumer warpgroups,
+                               ///< the ring released on mbarriers
+  WgmmaWarpSpecializedOverlap, ///< the same, the consumers overlapped
 };
 
 /// forward-schedule = ws: the producer warpgroup's and the consumers'
@@ -115,10 +116,11 @@ struct KernelConfig {
 
   bool tf32() const { return elementType.isF32(); }
   Schedule schedule() const {
+    if (wgmma && warpSpecialized)
+      return overlap ? Schedule::WgmmaWarpSpecializedOverlap
+                     : Schedule::WgmmaWarpSpecialized;
     if (wgmma && overlap)
       return Schedule::WgmmaOverlap;
-    if (wgmma && warpSpecialized)
-      return Schedule::WgmmaWarpSpecialized;
     if (wgmma)
       return stages > 1 ? Schedule::WgmmaRing : Schedule::WgmmaChained;
     return tf32() ? Schedule::SyncTf32 : Schedule::SyncMmaSync;

@@ -173,7 +173,8 @@ private:
 std::unique_ptr<Mainloop> createMainloopSm90(KernelContext &k) {
   if (k.cfg.schedule() == Schedule::WgmmaOverlap)
     return createMainloopSm90Overlap(k);
-  if (k.cfg.schedule() == Schedule::WgmmaWarpSpecialized)
+  if (k.cfg.schedule() == Schedule::WgmmaWarpSpecialized ||
+      k.cfg.schedule() == Schedule::WgmmaWarpSpecializedOverlap)
     return createMainloopSm90WarpSpecialized(k);
   if (k.cfg.schedule() == Schedule::WgmmaRing)
     return std::make_unique<MainloopSm90Ring>(k);

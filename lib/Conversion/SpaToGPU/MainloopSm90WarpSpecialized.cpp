@@ -33,6 +33,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "MainloopSm90.h"
+#include "MainloopSm90Overlap.h"
+#include "WarpSpecializedRoles.h"
 
 #include "spa/Conversion/Utils/BandGeometry.h"
 
@@ -41,102 +43,10 @@ using namespace mlir;
 namespace mlir::spa::gpu_kernel {
 namespace {
 
-class MainloopSm90WarpSpecialized : public MainloopSm90Base {
+class MainloopSm90WarpSpecialized
+    : public WarpSpecializedRoles<MainloopSm90Base> {
 public:
-  explicit MainloopSm90WarpSpecialized(KernelContext &k) : MainloopSm90Base(k) {
-    assert(cfg.warpSpecialized && cfg.tensorMaps &&
-           "chooseWarpSpecialized admits this mainloop");
-  }
-
-  /// Thread 0 initialises the barriers before the only block barrier.
-  void beforeRoles(ImplicitLocOpBuilder &b) override {
-    computeDescriptors(b);
-    queryEmpty = sharedBarrier(b, dynamicSharedBytes(b, cfg.sharedBytes()),
-                               cfg.barrierOffset() + 8 * (1 + 2 * cfg.stages));
-    queryRing = TileRing(b, 1);
-    onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
-      GpuArith e{ib};
-      for (Value map : {k.queryMap, k.keyMap, k.valueMap})
-        prefetchTensorMap(ib, map);
-      initBarrier(ib, queryBarrier, 1);
-      initBarrier(ib, queryEmpty, int32_t(32 * cfg.warps));
-      for (int64_t s = 0; s < cfg.stages; ++s) {
-        initBarrier(ib, barrierAt(ib, fullBarriers(), e.index(s)), 1);
-        initBarrier(ib, barrierAt(ib, emptyBarriers(), e.index(s)),
-                    int32_t(32 * cfg.warps));
-      }
-      fenceBarrierInit(ib);
-    });
-    gpu::BarrierOp::create(b);
-  }
-
-  /// The producer: item n's Q once the consumers released item n - 1's.
-  void loadQuery(ImplicitLocOpBuilder &b) override {
-    Value n = queryRing.taken(b);
-    queryRing.waitForRelease(b, queryEmpty, n);
-    arriveExpectingBytes(b, queryBarrier,
-                         cfg.tileBytes(cfg.tileQ(), cfg.headDim));
-    loadTileByMap(b, k.queryMap, qTile, Value(), queryBarrier, k.batchIdx,
-                  k.head, k.i0, cfg.tileQ(), cfg.headDim);
-    queryRing.take(b, n);
-  }
-
-  void acquireQuery(ImplicitLocOpBuilder &b) override {
-    currentQuery = queryRing.taken(b);
-    queryRing.waitFor(b, queryBarrier, currentQuery);
-  }
-
-  /// Every product reading Q has been waited for.
-  void releaseQuery(ImplicitLocOpBuilder &b) override {
-    arriveBarrier(b, queryEmpty);
-    queryRing.take(b, currentQuery);
-  }
-
-  void splitRoles(ImplicitLocOpBuilder &b,
-                  function_ref<void(ImplicitLocOpBuilder &)> produce,
-                  function_ref<void(ImplicitLocOpBuilder &)> consume) override {
-    GpuArith e{b};
-    WarpSpecializedBudget budget = warpSpecializedBudget(cfg.warps);
-    scf::IfOp::create(
-        b, e.cmp(P::sge, k.warp, e.index(cfg.warps)),
-        [&](OpBuilder &nb, Location l) {
-          ImplicitLocOpBuilder ib(l, nb);
-          NVVM::SetMaxRegisterOp::create(ib, budget.producerRegisters,
-                                         NVVM::SetMaxRegisterAction::decrease);
-          GpuArith ie{ib};
-          Value issuer = ie.andi(ie.cmp(P::eq, k.warp, ie.index(cfg.warps)),
-                                 ie.cmp(P::eq, k.lane, ie.index(0)));
-          scf::IfOp::create(ib, issuer, [&](OpBuilder &pb, Location pl) {
-            ImplicitLocOpBuilder wb(pl, pb);
-            produce(wb);
-            scf::YieldOp::create(wb);
-          });
-          scf::YieldOp::create(ib);
-        },
-        [&](OpBuilder &nb, Location l) {
-          ImplicitLocOpBuilder ib(l, nb);
-          NVVM::SetMaxRegisterOp::create(ib, budget.consumerRegisters,
-                                         NVVM::SetMaxRegisterAction::increase);
-          consume(ib);
-          scf::YieldOp::create(ib);
-        });
-  }
-
-  void produceTile(ImplicitLocOpBuilder &b, Value j0,
-                   const KeyRange &) override {
-    Value c = ring.taken(b);
-    Value buffer = ring.buffer(b, c);
-    ring.waitForRelease(b, emptyBarriers(), c);
-    Value full = barrierAt(b, fullBarriers(), buffer);
-    arriveExpectingBytes(b, full,
-                         cfg.tileBytes(cfg.tileK, cfg.headDim) +
-                             cfg.tileBytes(cfg.tileK, cfg.valueDim));
-    loadTileByMap(b, k.keyMap, kTile, buffer, full, k.batchIdx, k.kvHead, j0,
-                  cfg.tileK, cfg.headDim);
-    loadTileByMap(b, k.valueMap, vTile, buffer, full, k.batchIdx, k.kvHead, j0,
-                  cfg.tileK, cfg.valueDim);
-    ring.take(b, c);
-  }
+  using WarpSpecializedRoles::WarpSpecializedRoles;
 
   /// Two warpgroups: the rows of this one, [64 w, 64 w + 64) of the tile,
   /// reach a sub-range of the item's range (the first and last key tiles
@@ -185,21 +95,39 @@ public:
   }
 
 private:
-  /// The base's K and V barrier arrays serve as full and empty here.
-  Value fullBarriers() const { return keyBarriers; }
-  Value emptyBarriers() const { return valueBarriers; }
-
-  Value queryEmpty;       ///< Q's release: every consumer thread, per item
-  TileRing queryRing;     ///< the items this thread's role has taken
-  Value currentQuery;     ///< consumers: the item being computed (its count)
   Value current;          ///< the key tile being computed (its count c)
   Value stage;            ///< its buffer
   Value ownBegin, ownEnd; ///< two warpgroups: the keys this one's rows reach
 };
 
+/// forward-schedule = ws-overlap: the overlapped ring's consumers
+/// (MainloopSm90Overlap.h: S of tile t in flight with P V of tile t - 1)
+/// fed by the producer; a buffer is released by every consumer thread's
+/// arrival once its P V is waited for. Every warpgroup computes every tile
+/// of the range (masked where its rows do not reach).
+class MainloopSm90WarpSpecializedOverlap
+    : public WarpSpecializedRoles<MainloopSm90Overlap> {
+public:
+  using WarpSpecializedRoles::WarpSpecializedRoles;
+
+  /// The producer fills the ring; nothing to copy here.
+  void beginRange(ImplicitLocOpBuilder &, const KeyRange &) override {}
+
+protected:
+  void releaseTile(ImplicitLocOpBuilder &b, const KeyRange &, Value,
+                   Value stage) override {
+    arriveBarrier(b, barrierAt(b, emptyBarriers(), stage));
+  }
+  void releaseLastTile(ImplicitLocOpBuilder &b, Value stage) override {
+    arriveBarrier(b, barrierAt(b, emptyBarriers(), stage));
+  }
+};
+
 } // namespace
 
 std::unique_ptr<Mainloop> createMainloopSm90WarpSpecialized(KernelContext &k) {
+  if (k.cfg.overlap)
+    return std::make_unique<MainloopSm90WarpSpecializedOverlap>(k);
   return std::make_unique<MainloopSm90WarpSpecialized>(k);
 }
 

@@ -8,10 +8,14 @@
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="forward-schedule=ws warps=2" 2>&1 | FileCheck %s --check-prefix=MMASYNC
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="forward-schedule=ws stages=4" 2>&1 | FileCheck %s --check-prefix=TWOBLOCKS
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="forward-schedule=ws warps=8 stages=4 tile-k=128" 2>&1 | FileCheck %s --check-prefix=BLOCK
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="forward-schedule=ws split-keys=2" 2>&1 | FileCheck %s --check-prefix=SPLIT
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="forward-schedule=ws-overlap tma=false" 2>&1 | FileCheck %s --check-prefix=OVERLAPNOTMA
 
 // NOTMA: error: 'spa.attention' op forward-schedule = ws needs TMA tile loads (tma = true and q, k, v in layouts a tensor map describes): its producer warp issues them
 // MMASYNC: error: 'spa.attention' op forward-schedule = ws needs the wgmma kernel (chip = sm_90a, f16/bf16, warps 4 or 8, D and Dv multiples of 64, mma = auto or wgmma); use forward-schedule = auto or serial
 // TWOBLOCKS: error: 'spa.attention' op forward-schedule = ws with 4 K/V stages needs 147536 bytes of shared memory a block, 295072 for the 2 blocks an SM runs with warps = 4, more than the 233472 an SM has; use fewer stages or a smaller tile-k
+// SPLIT: error: 'spa.attention' op forward-schedule = ws does not take split-keys > 1 (the split kernel's partial epilogue is built for the serial schedules); got split-keys = 2
+// OVERLAPNOTMA: error: 'spa.attention' op forward-schedule = ws-overlap needs TMA tile loads (tma = true and q, k, v in layouts a tensor map describes): its producer warp issues them
 // BLOCK: error: 'spa.attention' op stages = 4 needs the wgmma kernel (the mma.sync kernel copies synchronously); wgmma does not apply: its Q, K and V tiles need 294912 bytes of shared memory, more than the 232448 a block can have; use fewer stages
 
 // D = 128 bf16: every condition but the ones the RUN lines break holds.

@@ -39,6 +39,8 @@ enum class ForwardSchedule {
   Serial,  ///< each tile's products one after the other
   WarpSpecialized, ///< a TMA producer warp feeding the consumer warpgroups
                    ///< through a K/V ring on mbarriers (no block barrier)
+  WarpSpecializedOverlap, ///< both: the producer warp, and the consumers'
+                          ///< S of tile t issued with P V of tile t - 1
 };
 
 } // namespace mlir::spa
