@@ -119,7 +119,9 @@ def overlap_twins(layers):
             twins.append(dict(base, name=l["name"] + "_overlap_s2", stages=2))
             twins.append(dict(base, name=l["name"] + "_overlap_w8", stages=3,
                               warps=8))
-        elif "_b2_h16_n8192_d128" in l["name"]:
+        elif "_b2_h16_n8192_d128" not in l["name"]:
+            twins.append(dict(base, name=f"{l['name']}_{tag}_w4", warps=4))
+        else:
             for warps, tile_k, stages in ((4, 64, 2), (4, 64, 4), (8, 64, 2),
                                           (8, 64, 3), (4, 128, 2)):
                 twins.append(dict(
@@ -132,8 +134,8 @@ def ws_twins(layers, schedule="ws"):
     """forward_schedule=ws (or ws-overlap) twins of the layers the wgmma
     kernel takes: every check with two consumer warpgroups (warps 8) and
     with one (warps 4), the checks with intervals or odd shapes also at
-    stages 2; every benchmark with warps 8, the headline shape also in the
-    schedule's other shapes."""
+    stages 2; every benchmark with warps 8 and 4, the headline shape also
+    in the schedule's other shapes."""
     twins = []
     tag = schedule.replace("-", "_")
     for l in layers:
@@ -147,7 +149,9 @@ def ws_twins(layers, schedule="ws"):
             if l.get("table") or l["query_len"] != l["seq_len"]:
                 twins.append(dict(base, name=f"{l['name']}_{tag}_s2",
                                   warps=8, stages=2))
-        elif "_b2_h16_n8192_d128" in l["name"]:
+        elif "_b2_h16_n8192_d128" not in l["name"]:
+            twins.append(dict(base, name=f"{l['name']}_{tag}_w4", warps=4))
+        else:
             for warps, tile_k, stages in ((4, 64, 0), (8, 64, 2), (8, 128, 0)):
                 twins.append(dict(
                     base, name=f"{l['name']}_{tag}_w{warps}k{tile_k}s{stages}",
