@@ -38,6 +38,14 @@ struct GpuArith : IndexArith {
   }
 };
 
+/// Query tiles of `queryLen` rows (an index value): one work item each per
+/// (batch, head); what the launch, the closed-form item order and the
+/// persistent item loop all count.
+inline Value queryTileCount(GpuArith &e, const KernelConfig &cfg,
+                            Value queryLen) {
+  return e.div(e.add(queryLen, e.index(cfg.tileQ() - 1)), e.index(cfg.tileQ()));
+}
+
 /// The kernel's arguments, ids and work item, set by the skeleton.
 struct KernelContext {
   explicit KernelContext(const KernelConfig &cfg) : cfg(cfg) {}

@@ -160,8 +160,7 @@ private:
     Value items =
         cfg.dynamicLengths
             ? e.mul(e.index(cfg.batch * cfg.numQueryHeads),
-                    e.div(e.add(k.queryLen, e.index(cfg.tileQ() - 1)),
-                          e.index(cfg.tileQ())))
+                    queryTileCount(e, cfg, k.queryLen))
             : e.index(cast<MemRefType>(k.work.getType()).getDimSize(0));
     Value grid = gpu::GridDimOp::create(b, gpu::Dimension::x);
     scf::ForOp::create(b, block, items, grid, ValueRange{},
@@ -184,8 +183,7 @@ private:
       // of a tile together: the cost order of the static list in closed
       // form.
       Value perTile = e.index(cfg.batch * cfg.numQueryHeads);
-      Value tiles = e.div(e.add(k.queryLen, e.index(cfg.tileQ() - 1)),
-                          e.index(cfg.tileQ()));
+      Value tiles = queryTileCount(e, cfg, k.queryLen);
       Value fromLast = e.div(item, perTile);
       Value pair = e.rem(item, perTile);
       k.batchIdx = e.div(pair, e.index(cfg.numQueryHeads));

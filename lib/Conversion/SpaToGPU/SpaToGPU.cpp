@@ -268,8 +268,7 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
   // One block per (batch, head, query tile).
   Value items = cfg.dynamicLengths
                     ? e.mul(e.index(cfg.batch * cfg.numQueryHeads),
-                            e.div(e.add(queryLen, e.index(cfg.tileQ() - 1)),
-                                  e.index(cfg.tileQ())))
+                            queryTileCount(e, cfg, queryLen))
                     : e.index(blocks);
   if (cfg.persistent() && cfg.dynamicLengths)
     items = e.min(items, e.index(cfg.persistentBlocks()));
