@@ -107,6 +107,19 @@ SANITIZE += ["ws_dense_bf16_nq300_nk200", "ws_k16_bf16_bidir_gqa_n130",
              "ws_many_f16_bidir_nq200_nk333"]
 BENCH_WS = [(BENCH[0][0] + "_ws", ) + BENCH[0][1:-1] + (dict(W, **S), ),
             (BENCH[0][0], ) + BENCH[0][1:-1] + (W, )]
+# --ws --atomic: the ws matrix with deterministic = False (dQ fused into the
+# warp-specialised dK/dV kernel: BackwardQueryReduceWs.h).
+CHECKS_WS_ATOMIC = [
+    ("wa" + c[0][2:],) + c[1:11] + (dict(c[11], **A),) for c in CHECKS_WS]
+SANITIZE += ["wa_dense_bf16_nq300_nk200", "wa_k16_bf16_bidir_gqa_n130",
+             "wa_many_f16_bidir_nq200_nk333"]
+# --ws --atomic --bench: the headline layer fused (ws, deterministic =
+# False) against the other three backward forms, in one run.
+BENCH_WS_ATOMIC = [
+    (BENCH[0][0] + "_ws_atomic", ) + BENCH[0][1:-1] + (dict(W, **S, **A), ),
+    (BENCH[0][0] + "_atomic", ) + BENCH[0][1:-1] + (dict(W, **A), ),
+    (BENCH[0][0] + "_ws", ) + BENCH[0][1:-1] + (dict(W, **S), ),
+    (BENCH[0][0], ) + BENCH[0][1:-1] + (W, )]
 # --wgmma --bench: the first timed layer on both backward kernels (mma = auto
 # takes wgmma there on sm_90a).
 BENCH_WGMMA = [(BENCH[0][0], ) + BENCH[0][1:-1] + (W, ),
@@ -143,11 +156,15 @@ def main():
                         "(with --bench: one timed layer, ws and classic)")
     parser.add_argument("--atomic", action="store_true",
                         help="the wgmma matrix with deterministic=False "
-                        "(with --bench: one timed layer, atomic and not)")
+                        "(with --bench: one timed layer, atomic and not; "
+                        "with --ws: the ws matrix deterministic=False, and "
+                        "the timed layer in four backward forms)")
     args = parser.parse_args()
     import spa
 
-    checks, bench = ((CHECKS_ATOMIC, BENCH_ATOMIC) if args.atomic else
+    checks, bench = ((CHECKS_WS_ATOMIC, BENCH_WS_ATOMIC)
+                     if args.atomic and args.ws else
+                     (CHECKS_ATOMIC, BENCH_ATOMIC) if args.atomic else
                      (CHECKS_WS, BENCH_WS) if args.ws else
                      (CHECKS_WGMMA, BENCH_WGMMA) if args.wgmma else
                      (CHECKS, BENCH))

@@ -148,8 +148,9 @@ static int64_t dqPieceColumns(BackwardConfig grad) {
 /// local_plus_band: dK/dV 1.206 -> 1.063 ms). At D = 128 it measured
 /// 0.2-3% slower (its 128-key tiles reach more band-edge tiles), so the
 /// classic kernel stays there.
-static bool autoTakesWarpSpecialized(const KernelConfig &cfg) {
-  return cfg.headDim == 64 && cfg.valueDim == 64;
+static bool autoTakesWarpSpecialized(const BackwardConfig &grad) {
+  return grad.base.headDim == 64 && grad.base.valueDim == 64 &&
+         !grad.atomicQuery;
 }
 
 /// backward-schedule: the warp-specialised dK/dV kernel needs the wgmma
@@ -168,8 +169,6 @@ resolveBackwardSchedule(AttentionGradOp op,
               "f16/bf16)";
   else if (!grad.tensorMaps)
     missing = "TMA loads (tma = true and buffers a tensor map describes)";
-  else if (grad.atomicQuery)
-    missing = "deterministic = true";
   else if (!width(cfg.headDim) || !width(cfg.valueDim))
     missing = "D and Dv of 64 or 128";
   else if (cfg.tileK != 64)
@@ -177,6 +176,8 @@ resolveBackwardSchedule(AttentionGradOp op,
   if (missing.empty()) {
     BackwardConfig ws = grad;
     ws.warpSpecialized = true;
+    // Its dQ pieces are whole 64-column blocks (one a warpgroup a tile).
+    ws.dqPieceColumns = 64;
     if (ws.keyValueConfig().sharedBytes() > kMaxDynamicSharedBytes)
       missing = "shared tiles within a block's dynamic shared memory";
   }
@@ -194,7 +195,10 @@ resolveBackwardSchedule(AttentionGradOp op,
   grad.warpSpecialized =
       missing.empty() &&
       (forced || (options.backwardSchedule == BackwardSchedule::Auto &&
-                  autoTakesWarpSpecialized(cfg)));
+                  autoTakesWarpSpecialized(grad)));
+  // One dq_accum layout for the preprocess, dK/dV and convert kernels.
+  if (grad.warpSpecialized && grad.atomicQuery)
+    grad.dqPieceColumns = 64;
   return success();
 }
 

@@ -70,6 +70,10 @@ struct BackwardConfig {
   int64_t atomicQuerySharedBytes() const {
     if (!atomicQuery)
       return 0;
+    if (warpSpecialized)
+      return kWsScoreGradBuffers * ownRows() * streamRows() * 2 +
+             (ownRows() / 64) * kWsDqStagingBuffers * kDqBlockRows *
+                 dqPieceColumns * 4;
     return ownRows() * streamRows() * 2 + (ownRows() / 64) *
                                               kDqStagingBuffers *
                                               kDqBlockRows * dqPieceColumns * 4;
@@ -125,6 +129,14 @@ struct BackwardConfig {
   int64_t streamStages() const {
     return warpSpecialized ? kWsStreamStages : kWgmmaStreamStages;
   }
+  /// Warp-specialised with deterministic = false (BackwardQueryReduceWs.h):
+  /// the dS^T tile the two consumer warpgroups exchange is double-buffered
+  /// (tile c in buffer c % 2), so that one barrier a tile orders both its
+  /// writes and the previous tile's reads; each warpgroup stages its one dQ
+  /// piece of a tile (64 rows x 64 columns f32) in one buffer, whose
+  /// reduction has a whole tile to finish reading it.
+  static constexpr int64_t kWsScoreGradBuffers = 2;
+  static constexpr int64_t kWsDqStagingBuffers = 1;
   /// The consumer warps of the warp-specialised kernel (base.warps there).
   static constexpr int64_t kWsConsumerWarps = 8;
   /// Registers per thread after setmaxnreg: 128 x 24 + 256 x 240 = 64512

@@ -26,6 +26,10 @@
 //                   Q, dO tiles -> stream[c % S] by TMA on full[c % S]
 //   warps 9-11  idle (their registers go to the consumers)
 //
+// With deterministic = false the consumers also form each tile's dQ
+// between dV's and dK's products and add it to dq_accum
+// (BackwardQueryReduceWs.h); the dQ kernel is then not launched.
+//
 // Barrier counts: own 1 (the copies' bytes), full 32 (the producer warp's
 // lanes, one of them expecting the copies' bytes), empty 256 (every
 // consumer thread, after its last product reading the stage). Thread 0
@@ -37,6 +41,7 @@
 
 #include "AsyncBarriers.h"
 #include "BackwardKernels.h"
+#include "BackwardQueryReduceWs.h"
 #include "BackwardStreamWalk.h"
 #include "BackwardTile.h"
 #include "KernelSkeleton.h"
@@ -49,6 +54,8 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <optional>
 
 using namespace mlir;
 
@@ -93,6 +100,8 @@ private:
   Value ownBarrier, fullBarriers, emptyBarriers;
   TileRing ring;           ///< the tiles this thread's role has taken
   Value warpgroupFirstKey; ///< consumers: j0 + 64 x (warpgroup)
+  /// deterministic = false: each tile's dQ (BackwardQueryReduceWs.h).
+  std::optional<WarpSpecializedQueryTile> fusedQuery;
 
   void emitBody(ImplicitLocOpBuilder &b) {
     GpuArith e{b};
@@ -159,6 +168,10 @@ private:
     emptyBarriers = sharedBarrier(
         b, whole, grad.barrierOffset() + 8 * grad.releaseBarriers());
     ring = TileRing(b, grad.streamStages());
+    if (grad.atomicQuery) {
+      fusedQuery.emplace(k);
+      fusedQuery->setupSharedMemory(b, whole);
+    }
   }
 
   /// The producer warp: the own tiles once, then per query tile of the walk
@@ -214,6 +227,8 @@ private:
   void consume(ImplicitLocOpBuilder &b, Value j0) {
     GpuArith e{b};
     tiles.computeDescriptors(b, grad, k.warp);
+    if (fusedQuery)
+      fusedQuery->computeDescriptors(b, tiles.own[0], tiles.ownDesc[0]);
     warpgroupFirstKey =
         e.add(j0, e.mul(e.div(k.warp, e.index(4)), e.index(64)));
     waitBarrier(b, ownBarrier,
@@ -225,6 +240,8 @@ private:
         b, k, j0, init,
         [&](ImplicitLocOpBuilder &tb, const QueryTileStep &step,
             ValueRange carried) { return queryTile(tb, step, j0, carried); });
+    if (fusedQuery)
+      fusedQuery->drain(b);
     ArrayRef<Value> acc(result);
     storeAccumulators(b, k, acc.take_front(cfg.headDim / 8), k.keyGrad,
                       k.kvHead, j0, cfg.keyLen, grad.scale);
@@ -247,15 +264,23 @@ private:
     // A warpgroup whose 64 keys the tile does not reach (the first and
     // last tiles of a range often reach only one half of the 128 keys)
     // skips the products; it has waited for the stage all the same and
-    // releases it below, so the barrier phases stay one per tile.
+    // releases it below, so the barrier phases stay one per tile. With dQ
+    // fused in the exchange form it still contributes zeros to dS and
+    // forms its columns of dQ.
     auto ifOp = scf::IfOp::create(
         b, warpgroupReaches(b, step),
         [&](OpBuilder &nb, Location l) {
           ImplicitLocOpBuilder ib(l, nb);
-          scf::YieldOp::create(ib, products(ib, pair, s, carried));
+          scf::YieldOp::create(ib, products(ib, pair, s, c, carried));
         },
         [&](OpBuilder &nb, Location l) {
           ImplicitLocOpBuilder ib(l, nb);
+          if (fusedQuery && fusedQuery->skippingWarpgroupTakesPart()) {
+            fusedQuery->stage(ib, {}, c);
+            BackwardMainloop::Issued dQ = fusedQuery->issue(ib, c);
+            fusedQuery->reduce(ib, completeWgmmaProducts(ib, {&dQ}, 0)[0],
+                               step.i0);
+          }
           scf::YieldOp::create(ib, carried);
         });
     // Every product reading the stage (and every statistics load) is done.
@@ -277,10 +302,10 @@ private:
         e.andi(e.cmp(P::slt, step.i0, end), e.cmp(P::sgt, tileEnd, begin)));
   }
 
-  /// The four products of one tile in stage `s` and the softmax math
-  /// between them.
+  /// The four products of one tile (the c-th, in stage `s`) and the
+  /// softmax math between them; with dQ fused, the fifth.
   SmallVector<Value> products(ImplicitLocOpBuilder &b, const TilePair &pair,
-                              Value s, ValueRange carried) {
+                              Value s, Value c, ValueRange carried) {
     using Issued = BackwardMainloop::Issued;
     Type elt = cfg.elementType;
     Value stage[2] = {tiles.streamStage(b, grad, 0, s),
@@ -298,15 +323,20 @@ private:
     };
     SmallVector<Value> dK(carried.begin(), carried.begin() + cfg.headDim / 8);
     SmallVector<Value> dV(carried.begin() + cfg.headDim / 8, carried.end());
-    auto accumulate = [&](ArrayRef<Value> tiles, unsigned w,
-                          ArrayRef<Value> acc) {
+    // acc += A stage[w], A the rounded tiles packed by packAsA.
+    auto accumulateWords = [&](ArrayRef<Value> words, unsigned w,
+                               ArrayRef<Value> acc) {
       int64_t width = w == 0 ? cfg.headDim : cfg.valueDim;
       SmallVector<Value> flat;
       for (Value tile : acc)
         appendFlat(b, tile, flat);
       return Issued{issueRegisterAProduct(b, elt, stage[w], grad.streamRows(),
-                                          width, packAsA(b, elt, tiles), flat),
+                                          width, words, flat),
                     true};
+    };
+    auto accumulate = [&](ArrayRef<Value> tiles, unsigned w,
+                          ArrayRef<Value> acc) {
+      return accumulateWords(packAsA(b, elt, tiles), w, acc);
     };
     Issued scoresT{issueSharedProduct(b, elt, tiles.ownDesc[0], grad.ownRows(),
                                       stage[0], grad.streamRows(), cfg.headDim),
@@ -321,6 +351,21 @@ private:
     SmallVector<Value> dP = completeWgmmaProducts(b, {&dPT}, 1)[0];
     SmallVector<Value> dS =
         scoreGradients(b, k, pair, probs, dP, rowStatistic(1));
+    if (fusedQuery) {
+      // dQ goes out before dK's product, so that its reduction is staged
+      // while dK's is on the tensor cores.
+      // dS^T rounded once: the exchange tile and dK's A operand.
+      SmallVector<Value> words = packAsA(b, elt, dS);
+      fusedQuery->stage(b, words, c);
+      Issued dQ = fusedQuery->issue(b, c);
+      Issued dKNext = accumulateWords(words, 0, dK);
+      SmallVector<SmallVector<Value>> first =
+          completeWgmmaProducts(b, {&dVNext, &dQ}, 1);
+      fusedQuery->reduce(b, first[1], pair.streamFirst);
+      SmallVector<Value> next = completeWgmmaProducts(b, {&dKNext}, 0)[0];
+      next.append(first[0].begin(), first[0].end());
+      return next;
+    }
     Issued dKNext = accumulate(dS, 0, dK);
     SmallVector<SmallVector<Value>> done =
         completeWgmmaProducts(b, {&dKNext, &dVNext}, 0);

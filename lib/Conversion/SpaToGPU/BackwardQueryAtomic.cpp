@@ -16,6 +16,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <optional>
@@ -51,45 +52,57 @@ void AtomicQueryTile::setupSharedMemory(ImplicitLocOpBuilder &b) {
   staging = memref::ViewOp::create(b, type, whole, e.index(offset),
                                    ValueRange{});
   offset += warpgroups * mBlocks * 64 * 64 * 2;
-  auto ringType = MemRefType::get(
-      {warpgroups, BackwardConfig::kDqStagingBuffers,
-       BackwardConfig::kDqBlockRows, grad.dqPieceColumns},
-      b.getF32Type(), MemRefLayoutAttrInterface(), workgroup);
-  ring = memref::ViewOp::create(b, ringType, whole, e.index(offset),
-                                ValueRange{});
-  warpgroup = e.div(k.warp, e.index(4));
-  Value wg64 = arith::IndexCastOp::create(b, b.getI64Type(), warpgroup);
+  // Named barrier 0 is the block's (gpu.barrier); 1 + w is warpgroup w's.
+  reducer = QueryPieceReducer(b, k, whole, offset, warpgroups,
+                              BackwardConfig::kDqStagingBuffers,
+                              /*barrierBase=*/1, /*aligned=*/true);
+  Value wg64 = arith::IndexCastOp::create(b, b.getI64Type(), reducer.warpgroup);
   Value descOffset =
       arith::MulIOp::create(b, wg64, i64Constant(b, (mBlocks * 64 * 128) >> 4));
   stagingDesc =
       arith::AddIOp::create(b, descriptor(b, staging, 64), descOffset);
-  issuer = e.andi(e.cmp(P::eq, e.rem(k.warp, e.index(4)), e.index(0)),
-                  e.cmp(P::eq, k.lane, e.index(0)));
+}
+
+void storeTransposedScoreGrads(
+    ImplicitLocOpBuilder &b, const BackwardContext &k, int64_t tiles,
+    Value keyBase, function_ref<Value(int64_t nt, int64_t r)> pair,
+    function_ref<SmallVector<Value>(Value, Value, Value)> at, Value memref) {
+  GpuArith e{b};
+  // Thread (g, c) holds keys keyBase + g (+ 8) and queries 8 nt + 2c (+ 1):
+  // one 4-byte word per row, in 16-byte chunk nt % 8 of M block nt / 8,
+  // swizzled by the row (g, as keyBase is a multiple of 8).
+  Value rowBase = e.add(keyBase, k.g);
+  for (int64_t nt = 0; nt < tiles; ++nt) {
+    Value chunk = arith::XOrIOp::create(b, e.index(nt % 8), k.g);
+    Value column = e.add(e.mul(chunk, e.index(8)), e.mul(k.c, e.index(2)));
+    for (int64_t r = 0; r < 2; ++r)
+      vector::StoreOp::create(
+          b, pair(nt, r), memref,
+          at(e.index(nt / 8), e.add(rowBase, e.index(8 * r)), column),
+          /*nontemporal=*/false, llvm::MaybeAlign(4));
+  }
 }
 
 void AtomicQueryTile::stage(ImplicitLocOpBuilder &b,
                             ArrayRef<Value> scoreGradsT) {
-  const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
-  auto halfTile = VectorType::get({2, 2}, cfg.elementType);
-  // Thread (warp w, g, c) holds keys 16 (w % 4) + g (+ 8) of its
-  // warpgroup's 64 and queries 8 nt + 2c (+ 1): one 4-byte word per row,
-  // in 16-byte chunk nt % 8 of M block nt / 8, swizzled by the row (g).
-  // Conflict-free: the 8 g of a store hit 8 different chunks.
-  Value keyBase = e.add(e.mul(e.rem(k.warp, e.index(4)), e.index(16)), k.g);
-  for (auto [nt, tile] : llvm::enumerate(scoreGradsT)) {
-    Value rounded = arith::TruncFOp::create(b, halfTile, tile);
-    Value chunk = arith::XOrIOp::create(b, e.index(int64_t(nt) % 8), k.g);
-    Value column = e.add(e.mul(chunk, e.index(8)), e.mul(k.c, e.index(2)));
-    for (int64_t r = 0; r < 2; ++r) {
-      Value pair = vector::ExtractOp::create(b, rounded, ArrayRef<int64_t>{r});
-      vector::StoreOp::create(
-          b, pair, staging,
-          ValueRange{warpgroup, e.index(int64_t(nt) / 8),
-                     e.add(keyBase, e.index(8 * r)), column},
-          /*nontemporal=*/false, llvm::MaybeAlign(4));
-    }
-  }
+  // Keys 16 (w % 4) + g (+ 8) of the warpgroup's 64.
+  Value keyBase = e.mul(e.rem(k.warp, e.index(4)), e.index(16));
+  auto halfTile = VectorType::get({2, 2}, k.cfg.elementType);
+  SmallVector<Value> rounded;
+  storeTransposedScoreGrads(
+      b, k, int64_t(scoreGradsT.size()), keyBase,
+      [&](int64_t nt, int64_t r) -> Value {
+        if (r == 0)
+          rounded.push_back(
+              arith::TruncFOp::create(b, halfTile, scoreGradsT[nt]));
+        return vector::ExtractOp::create(b, rounded.back(),
+                                         ArrayRef<int64_t>{r});
+      },
+      [&](Value mBlock, Value key, Value column) -> SmallVector<Value> {
+        return {reducer.warpgroup, mBlock, key, column};
+      },
+      staging);
   // Generic-proxy writes read by wgmma (async proxy), from every warp of
   // the warpgroup.
   ptxStatement(b, "fence.proxy.async.shared::cta;");
@@ -146,14 +159,38 @@ std::pair<SmallVector<Value>, SmallVector<Value>> AtomicQueryTile::finishTile(
   return {*newK, dV};
 }
 
-void AtomicQueryTile::warpgroupBarrier(ImplicitLocOpBuilder &b) {
-  // Barrier 0 is the block's (gpu.barrier); 1 + w is warpgroup w's.
-  Value id = arith::IndexCastOp::create(
-      b, b.getI32Type(), GpuArith{b}.add(warpgroup, GpuArith{b}.index(1)));
-  LLVM::InlineAsmOp::create(b, TypeRange{}, ValueRange{id}, "bar.sync $0, 128;",
-                            "r", true, false,
-                            LLVM::tailcallkind::TailCallKind::None,
-                            LLVM::AsmDialectAttr(), ArrayAttr());
+QueryPieceReducer::QueryPieceReducer(ImplicitLocOpBuilder &b,
+                                     const BackwardContext &k, Value whole,
+                                     int64_t offset, int64_t warpgroups,
+                                     int64_t buffers, int32_t barrierBase,
+                                     bool aligned)
+    : buffers(buffers), barrierBase(barrierBase), aligned(aligned) {
+  GpuArith e{b};
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto ringType =
+      MemRefType::get({warpgroups, buffers, BackwardConfig::kDqBlockRows,
+                       k.grad.dqPieceColumns},
+                      b.getF32Type(), MemRefLayoutAttrInterface(), workgroup);
+  ring =
+      memref::ViewOp::create(b, ringType, whole, e.index(offset), ValueRange{});
+  warpgroup = e.div(k.warp, e.index(4));
+  issuer = e.andi(e.cmp(P::eq, e.rem(k.warp, e.index(4)), e.index(0)),
+                  e.cmp(P::eq, k.lane, e.index(0)));
+}
+
+void QueryPieceReducer::warpgroupBarrier(ImplicitLocOpBuilder &b) const {
+  GpuArith e{b};
+  Value id = arith::IndexCastOp::create(b, b.getI32Type(),
+                                        e.add(warpgroup, e.index(barrierBase)));
+  // bar.sync is barrier.sync.aligned: every thread of the warpgroup must
+  // reach the same instruction, which the warp-specialised kernel's two
+  // branches (a warpgroup that multiplied and one that skipped) do not.
+  LLVM::InlineAsmOp::create(
+      b, TypeRange{}, ValueRange{id},
+      aligned ? "bar.sync $0, 128;" : "barrier.sync $0, 128;", "r", true, false,
+      LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
+      ArrayAttr());
 }
 
 /// The swizzle of row x (0..63) of a dq_accum piece of `columns` columns
@@ -185,20 +222,23 @@ static void bulkReduce(ImplicitLocOpBuilder &b, Value to, Value from,
             ValueRange{to, from, bytes}, "l,r,r");
 }
 
-void AtomicQueryTile::reducePiece(ImplicitLocOpBuilder &b,
-                                  ArrayRef<Value> tiles, int64_t buffer,
-                                  Value rowStart, int64_t column) {
+void QueryPieceReducer::reducePiece(ImplicitLocOpBuilder &b,
+                                    const BackwardContext &k,
+                                    ArrayRef<Value> tiles, int64_t buffer,
+                                    Value rowStart, Value column,
+                                    int64_t readsInFlight) const {
   const BackwardConfig &grad = k.grad;
   const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
   Type i32 = b.getI32Type(), i64 = b.getI64Type();
   int64_t columns = grad.dqPieceColumns;
   constexpr int64_t kRows = BackwardConfig::kDqBlockRows;
-  // The buffer was last read by the reduction of piece p - 2: at most one
-  // group (piece p - 1's) may still be reading.
   scf::IfOp::create(b, issuer, [&](OpBuilder &nb, Location l) {
     ImplicitLocOpBuilder ib(l, nb);
-    issuerPtx(ib, "cp.async.bulk.wait_group.read 1;", ValueRange{}, "");
+    issuerPtx(ib,
+              "cp.async.bulk.wait_group.read " + std::to_string(readsInFlight) +
+                  ";",
+              ValueRange{}, "");
     scf::YieldOp::create(ib);
   });
   warpgroupBarrier(b);
@@ -231,25 +271,27 @@ void AtomicQueryTile::reducePiece(ImplicitLocOpBuilder &b,
         ib, ringBase,
         arith::IndexCastOp::create(
             ib, i64,
-            ie.mul(ie.add(ie.mul(warpgroup,
-                                 ie.index(BackwardConfig::kDqStagingBuffers)),
-                          ie.index(buffer)),
-                   ie.index(bufferBytes))));
+            ie.mul(
+                ie.add(ie.mul(warpgroup, ie.index(buffers)), ie.index(buffer)),
+                ie.index(bufferBytes))));
     Value accumBase = arith::IndexCastOp::create(
         ib, i64,
         memref::ExtractAlignedPointerAsIndexOp::create(ib, k.queryGradAccum));
     // Block qb of (batch, head), piece column / P: 64 x P contiguous f32.
+    std::optional<int64_t> constantColumn = getConstantIntValue(column);
+    Value pieceColumn = constantColumn ? ie.index(*constantColumn / columns)
+                                       : ie.div(column, ie.index(columns));
     Value qb = ie.div(rowStart, ie.index(kRows));
     Value headBlocks = ie.mul(
         ie.add(ie.mul(k.batchIdx, ie.index(cfg.numQueryHeads)), k.head),
         ie.index(grad.dqAccumBlocks()));
     auto pieceAddress = [&](Value block, Value row) {
-      Value index = ie.add(
-          ie.mul(ie.add(ie.mul(ie.add(headBlocks, block),
-                               ie.index(cfg.headDim / columns)),
-                        ie.index(column / columns)),
-                 ie.index(kRows)),
-          row);
+      Value index =
+          ie.add(ie.mul(ie.add(ie.mul(ie.add(headBlocks, block),
+                                      ie.index(cfg.headDim / columns)),
+                               pieceColumn),
+                        ie.index(kRows)),
+                 row);
       return arith::AddIOp::create(
           ib, accumBase,
           arith::IndexCastOp::create(ib, i64,
@@ -293,15 +335,20 @@ void AtomicQueryTile::reduceChunk(ImplicitLocOpBuilder &b,
   Value rowStart = e.add(i0, e.index(64 * mb));
   for (int64_t piece = 0; piece < pieces; ++piece) {
     // A step has an even number of pieces (BackwardConfig): the buffer of
-    // piece p of every step is p % 2.
+    // piece p of every step is p % 2. The buffer was last read by the
+    // reduction of piece p - 2: at most one group (piece p - 1's) may
+    // still be reading.
     int64_t p = j * pieces + piece;
-    reducePiece(b, tiles.slice(piece * (columns / 8), columns / 8),
-                p % BackwardConfig::kDqStagingBuffers, rowStart,
-                64 * nc + columns * piece);
+    reducer.reducePiece(b, k, tiles.slice(piece * (columns / 8), columns / 8),
+                        p % BackwardConfig::kDqStagingBuffers, rowStart,
+                        e.index(64 * nc + columns * piece),
+                        /*readsInFlight=*/1);
   }
 }
 
-void AtomicQueryTile::drain(ImplicitLocOpBuilder &b) {
+void AtomicQueryTile::drain(ImplicitLocOpBuilder &b) { reducer.drain(b); }
+
+void QueryPieceReducer::drain(ImplicitLocOpBuilder &b) const {
   scf::IfOp::create(b, issuer, [&](OpBuilder &nb, Location l) {
     ImplicitLocOpBuilder ib(l, nb);
     issuerPtx(ib, "cp.async.bulk.wait_group 0;", ValueRange{}, "");

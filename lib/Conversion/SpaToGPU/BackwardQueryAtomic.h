@@ -40,6 +40,59 @@ namespace mlir::spa::gpu_kernel {
 /// dq_accum's type (the layout of the file header).
 MemRefType queryAccumulatorType(OpBuilder &b, const BackwardConfig &grad);
 
+/// The staging ring of dq_accum pieces and their bulk reductions, shared by
+/// the classic dK/dV kernel (AtomicQueryTile) and the warp-specialised one
+/// (BackwardQueryReduceWs.h). Each warpgroup owns `buffers` staging
+/// buffers of 64 rows x grad.dqPieceColumns f32 and synchronises its 128
+/// threads on named barrier `barrierBase` + warpgroup; one thread of the
+/// warpgroup (`issuer`) issues the reductions.
+class QueryPieceReducer {
+public:
+  QueryPieceReducer() = default;
+  /// The ring's view at byte `offset` of the dynamic shared memory `whole`
+  /// (warpgroups x buffers x 64 x P f32) and the thread's roles. `aligned`:
+  /// every thread of a warpgroup reaches the reductions at the same
+  /// instruction (bar.sync; otherwise barrier.sync).
+  QueryPieceReducer(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                    Value whole, int64_t offset, int64_t warpgroups,
+                    int64_t buffers, int32_t barrierBase, bool aligned);
+  /// Reduces `tiles` (P / 8 f32 accumulator tiles of the warp's 16 rows,
+  /// columns `column` (an index, a multiple of P) ..) of the 64 query rows from
+  /// `rowStart` into dq_accum through staging buffer `buffer`. The buffer must
+  /// no longer be read: the issuer first waits until at most `readsInFlight` of
+  /// its earlier reductions are still reading shared memory.
+  void reducePiece(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                   ArrayRef<Value> tiles, int64_t buffer, Value rowStart,
+                   Value column, int64_t readsInFlight) const;
+  /// The issuers wait until their reductions are complete (the staging
+  /// buffers must outlive the reads).
+  void drain(ImplicitLocOpBuilder &b) const;
+  /// bar.sync of this warpgroup's 128 threads.
+  void warpgroupBarrier(ImplicitLocOpBuilder &b) const;
+
+  Value warpgroup; ///< index
+  Value issuer;    ///< i1: thread 0 of the warpgroup
+
+private:
+  Value ring; ///< [warpgroups][buffers][64][P] f32
+  int64_t buffers = 0;
+  int32_t barrierBase = 1;
+  bool aligned = true;
+};
+
+/// Stores dS^T (`tiles` accumulator tiles of the warp's 16 key rows;
+/// `pair(nt, r)` gives row r of tile nt as two elements of the element
+/// type) where a dQ = dS K wgmma reads it as an MN-major A operand: `at`
+/// gives the indices into `memref` of (M block of 64 queries, key row,
+/// column) in a [streamRows / 64][rows][64] tile with the 128-byte swizzle;
+/// the warp's keys are rows keyBase + g (+ 8). Conflict-free: the 8 g of a
+/// store hit 8 different 16-byte chunks.
+void storeTransposedScoreGrads(
+    ImplicitLocOpBuilder &b, const BackwardContext &k, int64_t tiles,
+    Value keyBase, function_ref<Value(int64_t nt, int64_t r)> pair,
+    function_ref<SmallVector<Value>(Value mBlock, Value key, Value column)> at,
+    Value memref);
+
 /// The dK/dV kernel's dQ part: one per kernel, after the mainloop's shared
 /// tiles. Each warpgroup stages its 64 keys' dS^T in its own tile
 /// [streamRows / 64][64 keys][64 queries] (128-byte swizzle, the layout an
@@ -90,20 +143,12 @@ private:
   /// 64 (j / (D / 64)) .., piece by piece.
   void reduceChunk(ImplicitLocOpBuilder &b, ArrayRef<Value> tiles, int64_t j,
                    Value i0);
-  /// One piece: `tiles` (P / 8 tiles, columns `column` ..) of the 64 rows
-  /// from `rowStart`, through staging buffer `buffer`.
-  void reducePiece(ImplicitLocOpBuilder &b, ArrayRef<Value> tiles,
-                   int64_t buffer, Value rowStart, int64_t column);
-  /// bar.sync of this warpgroup's 128 threads (barrier 1 + warpgroup).
-  void warpgroupBarrier(ImplicitLocOpBuilder &b);
 
   BackwardContext &k;
   BackwardMainloop &mainloop;
   Value staging;     ///< [warpgroups][streamRows / 64][64][64] element type
   Value stagingDesc; ///< descriptor of this warpgroup's tile
-  Value ring;        ///< [warpgroups][2][64][P] f32
-  Value warpgroup;   ///< index
-  Value issuer;      ///< i1: thread 0 of the warpgroup
+  QueryPieceReducer reducer; ///< [warpgroups][2][64][P] f32, barriers 1 + w
 };
 
 /// Preprocess, deterministic = false: zeros into every element of dq_accum

@@ -3,14 +3,12 @@
 // fall back to the classic kernel).
 // RUN: spa-opt %s -split-input-file -verify-diagnostics -convert-spa-to-gpu="backward-schedule=ws"
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="backward-schedule=ws tma=false" 2>&1 | FileCheck %s --check-prefix=NOTMA
-// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="backward-schedule=ws deterministic=false" 2>&1 | FileCheck %s --check-prefix=ATOMIC
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="backward-schedule=ws tile-k=32" 2>&1 | FileCheck %s --check-prefix=TILEK
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="backward-schedule=ws chip=sm_80" 2>&1 | FileCheck %s --check-prefix=SM80
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="backward-schedule=ws mma=wgmma" 2>&1 | FileCheck %s --check-prefix=WIDTH
 // RUN: not spa-opt %s -convert-spa-to-gpu="backward-schedule=wss" 2>&1 | FileCheck %s --check-prefix=BADVALUE
 
 // NOTMA: error: 'spa.attention_grad' op backward-schedule = ws (the warp-specialised dK/dV kernel) needs TMA loads (tma = true and buffers a tensor map describes); got chip = sm_90a, mma = auto, tma = false, deterministic = true, D = 64, Dv = 64, tile-k = 64; use backward-schedule = auto or classic
-// ATOMIC: error: {{.*}} needs deterministic = true; got {{.*}} deterministic = false, D = 64, Dv = 64, tile-k = 64;
 // TILEK: error: {{.*}} needs tile-k = 64; got chip = sm_90a, mma = auto, tma = true, deterministic = true, D = 64, Dv = 64, tile-k = 32;
 // SM80: error: {{.*}} needs the wgmma backward (chip = sm_90a, mma = auto or wgmma, f16/bf16); got chip = sm_80,
 // WIDTH: error: 'spa.attention_grad' op backward-schedule = ws (the warp-specialised dK/dV kernel) needs D and Dv of 64 or 128; got chip = sm_90a, mma = wgmma, tma = true, deterministic = true, D = 192, Dv = 192, tile-k = 64; use backward-schedule = auto or classic

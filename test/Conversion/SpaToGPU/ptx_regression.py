@@ -77,6 +77,10 @@ CASES = [
     # (wgmma).
     ("bf16-grad-gqa-bidir", "deterministic=false"),
     ("f16-grad-causal-d128-dv64", "deterministic=false warps=8 tile-k=128"),
+    # ... fused into the warp-specialised dK/dV kernel: each warpgroup's own
+    # keys (D = 64) and the exchange of dS^T (D = 128).
+    ("bf16-grad-gqa-bidir", "deterministic=false backward-schedule=ws"),
+    ("f16-grad-causal-d128-dv64", "deterministic=false backward-schedule=ws"),
     # The wgmma backward's tiles arrive by TMA by default; tma=false keeps
     # every thread's cp.async.
     ("f16-grad-causal-d128-dv64", "mma=auto tma=false"),

@@ -369,6 +369,35 @@ def test_cuda_backward_schedule_option():
 
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_backward_ws_fused_query_gradient():
+    # backward_schedule="ws" with deterministic=False: dQ is formed in the
+    # warp-specialised dK/dV kernel (roles preprocess, dkdv_dq, dq_convert;
+    # 384 threads, no dq kernel); the two consumer warpgroups exchange dS^T
+    # on named barrier 1 at D = 128 only. dq_accum is the same f32 scratch
+    # the classic atomic kernel uses, with 64-column pieces.
+    def kernels(head_dim, **options):
+        layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
+                              head_dim=head_dim, dtype="bf16",
+                              policy="local_plus_band")
+        artifact = spa.compile(layer.to_mlir(backward=True),
+                               target="cuda:sm_90a", deterministic=False,
+                               **options)
+        return ({k["role"]: k["block"][0]
+                 for k in artifact.metadata["kernels"]},
+                "barrier.sync 1, 256;" in artifact.ptx,
+                "cp.reduce.async.bulk.global.shared::cta" in artifact.ptx)
+
+    for head_dim, exchange in ((64, False), (128, True)):
+        roles, exchanged, reduced = kernels(head_dim, backward_schedule="ws")
+        assert roles == {"forward": 128, "preprocess": 128, "dkdv_dq": 384,
+                         "dq_convert": 128}
+        assert exchanged == exchange and reduced
+        # auto keeps the classic dkdv_dq kernel (one warpgroup).
+        roles, exchanged, reduced = kernels(head_dim)
+        assert roles["dkdv_dq"] == 128 and not exchanged and reduced
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_forward_schedule_option():
     # forward_schedule="overlap": the forward keeps a second wgmma group in
     # flight (wait_group 1) and a ring of three K/V stages (more shared

@@ -1,0 +1,105 @@
+// backward-schedule=ws with deterministic=false: dQ fused into the
+// warp-specialised dK/dV kernel (BackwardQueryReduceWs.h). The kernels are
+// preprocess (zeroes dq_accum), dkdv_dq (384 threads) and dq_convert; no dq
+// kernel. Per tile the consumers stage dS^T in a double-buffered exchange
+// tile (after the mainloop's tiles), then a barrier: with two 64-column
+// blocks of dQ (D = 128) both consumer warpgroups meet on named barrier 1
+// (256 threads; barrier.sync, not the .aligned bar.sync, since a warpgroup
+// that skips the tile's products reaches it from another branch) and each
+// forms its 64 columns over all 128 keys (k = 8 x 16); with one (D = 64)
+// each warpgroup syncs its own 128 threads and forms the whole 64 x 64
+// piece over its own 64 keys (k = 4 x 16). The piece goes out through one
+// f32 staging buffer per warpgroup by bulk reductions (whose reads the
+// issuer waits for before the buffer is written again).
+// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="backward-schedule=ws deterministic=false" -canonicalize | FileCheck %s
+// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="deterministic=false" -canonicalize | FileCheck %s --check-prefix=AUTO
+// RUN: spa-opt %s -split-input-file --spa-to-nvvm="backward-schedule=ws deterministic=false format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=PTX
+
+// D = 128, Dv = 64. Shared memory: the mainloop's 122880 bytes, the
+// exchange tiles 2 x 128 x 64 x 2, the staging 2 x 64 x 64 x 4, the
+// statistics 3 x 2 x 64 x 4, seven barriers: 190008 bytes.
+// CHECK-LABEL: func.func @exchange
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_preprocess
+// CHECK-SAME: memref<1x2x3x2x64x64xf32>
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv_dq blocks in (%c1, %c1, %c1) threads in (%c384, %c1, %c1) dynamic_shared_memory_size %c190008_i32
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_convert
+// CHECK-NOT: gpu.launch_func
+// CHECK: gpu.func @spa_attention_grad_0_dkdv_dq(
+// CHECK-SAME: known_block_size = array<i32: 384, 1, 1>, nvvm.minctasm = 1 : i32
+// CHECK-SAME: role = "dkdv_dq"
+// CHECK: memref.view %{{.*}}[%c122880][] : memref<190008xi8, #gpu.address_space<workgroup>> to memref<2x1x128x64xbf16, #gpu.address_space<workgroup>>
+// CHECK: memref.view %{{.*}}[%c155648][] : memref<190008xi8, #gpu.address_space<workgroup>> to memref<2x1x64x64xf32, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
+// CHECK-NOT: gpu.barrier
+// CHECK: nvvm.setmaxregister  decrease 24
+// CHECK: nvvm.setmaxregister  increase 240
+// The tile's products: S^T and dP^T, dV (register A) ...
+// CHECK: scf.if
+// CHECK: nvvm.wgmma.mma_async
+// CHECK: vector.store {{.*}} : memref<2x1x128x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// CHECK: "fence.proxy.async.shared::cta;"
+// CHECK-NEXT: "barrier.sync 1, 256;"
+// ... dQ over all 128 keys: eight k steps, A (dS) and B (K) MN-major ...
+// CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>, D[<f32>, <{{zero|one}}>], A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// ... dK (register A), then the piece's reduction.
+// CHECK: "cp.async.bulk.wait_group.read 0;"
+// CHECK: "barrier.sync $0, 128;"
+// CHECK: vector.store {{.*}} : memref<2x1x64x64xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// CHECK: "fence.proxy.async.shared::cta;"
+// CHECK: "barrier.sync $0, 128;"
+// CHECK: cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32
+// CHECK: cp.async.bulk.commit_group
+// A warpgroup that skips the tile stages zeros and still forms its columns.
+// CHECK: } else {
+// CHECK: vector.store %cst{{.*}} : memref<2x1x128x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// CHECK: "barrier.sync 1, 256;"
+// CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// CHECK: cp.reduce.async.bulk
+// CHECK: nvvm.mbarrier.arrive
+// The issuers wait for their reductions before the block exits.
+// CHECK: "cp.async.bulk.wait_group 0;"
+// CHECK: gpu.func @spa_attention_grad_0_dq_convert(
+
+// PTX-LABEL: .entry spa_attention_grad_0_dkdv_dq(
+// PTX: .maxntid 384, 1, 1
+// PTX: .minnctapersm 1
+// PTX: barrier.sync 1, 256;
+// PTX: cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32
+
+func.func @exchange(%q: memref<1x2x100x128xbf16>, %k: memref<1x1x100x128xbf16>, %v: memref<1x1x100x64xbf16>, %o: memref<1x2x100x64xbf16>, %l: memref<1x2x100xf32>) {
+  spa.attention_grad bands(#spa.bands<causal, [0:51], [51:100]>)
+      ins(%q, %k, %v, %o, %l, %o : memref<1x2x100x128xbf16>, memref<1x1x100x128xbf16>, memref<1x1x100x64xbf16>, memref<1x2x100x64xbf16>, memref<1x2x100xf32>, memref<1x2x100x64xbf16>)
+      outs(%q, %k, %v : memref<1x2x100x128xbf16>, memref<1x1x100x128xbf16>, memref<1x1x100x64xbf16>)
+  return
+}
+
+// -----
+
+// backward-schedule=auto keeps the classic dkdv_dq kernel (one warpgroup)
+// with deterministic=false until the fused form is measured faster.
+// AUTO-LABEL: func.func @own
+// AUTO: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv_dq blocks in (%c2, %c1, %c1) threads in (%c128, %c1, %c1)
+// AUTO-NOT: setmaxregister
+
+// D = Dv = 64: each warpgroup's own keys, no exchange barrier; a warpgroup
+// that skips the tile skips its dQ too.
+// CHECK-LABEL: func.func @own
+// CHECK: gpu.func @spa_attention_grad_0_dkdv_dq(
+// CHECK-NOT: barrier.sync 1, 256
+// CHECK: vector.store {{.*}} : memref<2x1x128x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// CHECK: "fence.proxy.async.shared::cta;"
+// CHECK: "barrier.sync $0, 128;"
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// CHECK-NOT: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// CHECK: cp.reduce.async.bulk
+// CHECK: } else {
+// CHECK-NEXT: scf.yield
+// CHECK: "cp.async.bulk.wait_group 0;"
+// CHECK-NOT: barrier.sync 1, 256
+// CHECK: gpu.func @spa_attention_grad_0_dq_convert(
+func.func @own(%q: memref<1x2x64x64xbf16>, %l: memref<1x2x64xf32>) {
+  spa.attention_grad bands(#spa.bands<causal, [0:32], [32:64]>)
+      ins(%q, %q, %q, %q, %l, %q : memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64xf32>, memref<1x2x64x64xbf16>)
+      outs(%q, %q, %q : memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>)
+  return
+}
