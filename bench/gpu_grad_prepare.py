@@ -77,6 +77,9 @@ BENCH = [(f"bench_{p}_b{b}_h{h}_n{n}_d{d}", b, h, h, n, n, d, d, "bf16", p,
 # atomics from the dK/dV kernel), which takes tile-k 64 or 128 only: the
 # tile-k 16 and 32 layers run at tile-k 64 (same shapes and options else).
 A = {"deterministic": False}
+# The classic dkdv_dq kernel (auto takes the warp-specialised one where it
+# applies: D and Dv 64 or 128, tile-k 64).
+AC = dict(A, backward_schedule="classic")
 def _atomic_name(name, options):
     name = "at" + name[2:]
     return (name.replace("k16_", "k64_").replace("k32_", "k64_")
@@ -85,13 +88,13 @@ def _atomic_name(name, options):
 
 CHECKS_ATOMIC = [
     (_atomic_name(c[0], c[11]),) + c[1:11] +
-    (dict(c[11], **A, **({"tile_k": 64}
-                         if c[11].get("tile_k", 64) < 64 else {})),)
+    (dict(c[11], **AC, **({"tile_k": 64}
+                          if c[11].get("tile_k", 64) < 64 else {})),)
     for c in CHECKS_WGMMA]
 SANITIZE += ["at_sw_bf16_bidir_n64", "at_k64_bf16_bidir_gqa_n130"]
 # --atomic --bench: the first timed layer, atomic and deterministic (both
 # wgmma, in the same run).
-BENCH_ATOMIC = [(BENCH[0][0] + "_atomic", ) + BENCH[0][1:-1] + (A, ),
+BENCH_ATOMIC = [(BENCH[0][0] + "_atomic", ) + BENCH[0][1:-1] + (AC, ),
                 (BENCH[0][0], ) + BENCH[0][1:-1] + (W, )]
 # --ws: the wgmma matrix with backward_schedule = "ws" (the warp-specialised
 # dK/dV kernel: D and Dv 64 or 128, tile-k 64; other tile-k run at 64, the
@@ -117,7 +120,7 @@ SANITIZE += ["wa_dense_bf16_nq300_nk200", "wa_k16_bf16_bidir_gqa_n130",
 # False) against the other three backward forms, in one run.
 BENCH_WS_ATOMIC = [
     (BENCH[0][0] + "_ws_atomic", ) + BENCH[0][1:-1] + (dict(W, **S, **A), ),
-    (BENCH[0][0] + "_atomic", ) + BENCH[0][1:-1] + (dict(W, **A), ),
+    (BENCH[0][0] + "_atomic", ) + BENCH[0][1:-1] + (dict(W, **AC), ),
     (BENCH[0][0] + "_ws", ) + BENCH[0][1:-1] + (dict(W, **S), ),
     (BENCH[0][0], ) + BENCH[0][1:-1] + (W, )]
 # --wgmma --bench: the first timed layer on both backward kernels (mma = auto

@@ -4,7 +4,9 @@ SPEC.md's headline layer (B=2 H=16 N=8192 D=128 bf16 exclusive_equal,
 forward with lse + gradient) under several tile shapes. A variant name
 w<warps>k<tile-k> compiles the default (deterministic) backward;
 w<warps>k<tile-k>a compiles it with deterministic=False (dQ by f32
-atomics from the dK/dV kernel: roles preprocess, dkdv_dq, dq_convert); an
+atomics from the dK/dV kernel: roles preprocess, dkdv_dq, dq_convert; auto
+takes the warp-specialised fused form where it applies, al the classic
+kernel); an
 s compiles it with backward_schedule="ws" (the warp-specialised dK/dV
 kernel: a TMA producer warp and two consumer warpgroups of 64 keys; the
 warps apply to the dQ kernel only), an l with backward_schedule="classic";

@@ -144,13 +144,17 @@ static int64_t dqPieceColumns(BackwardConfig grad) {
 
 /// backward-schedule = auto takes the warp-specialised dK/dV kernel where
 /// it measured faster on the H200 (docs/benchmarks.md, "Steps toward the
-/// backward target", step 6b): D = Dv = 64 (B=2 H=16 N=16384
-/// local_plus_band: dK/dV 1.206 -> 1.063 ms). At D = 128 it measured
+/// backward target", steps 6b and 6c): D = Dv = 64 (B=2 H=16 N=16384
+/// local_plus_band: dK/dV 1.206 -> 1.063 ms), and with deterministic =
+/// false, where the fused form (dQ formed in the consumers, reduced by a
+/// writer warp) beat the classic atomic kernel at both widths (backward
+/// 0.874 -> 0.567 ms at the headline shape, 1.804 -> 1.598 at D = 64
+/// N = 16384 local_plus_band). At D = 128 deterministic it measured
 /// 0.2-3% slower (its 128-key tiles reach more band-edge tiles), so the
 /// classic kernel stays there.
 static bool autoTakesWarpSpecialized(const BackwardConfig &grad) {
-  return grad.base.headDim == 64 && grad.base.valueDim == 64 &&
-         !grad.atomicQuery;
+  return (grad.base.headDim == 64 && grad.base.valueDim == 64) ||
+         grad.atomicQuery;
 }
 
 /// backward-schedule: the warp-specialised dK/dV kernel needs the wgmma

@@ -27,8 +27,9 @@
 //   warps 9-11  idle (their registers go to the consumers)
 //
 // With deterministic = false the consumers also form each tile's dQ
-// between dV's and dK's products and add it to dq_accum
-// (BackwardQueryReduceWs.h); the dQ kernel is then not launched.
+// between dV's and dK's products and stage it, and warp 9 adds the staged
+// pieces to dq_accum (BackwardQueryReduceWs.h); the dQ kernel is then not
+// launched.
 //
 // Barrier counts: own 1 (the copies' bytes), full 32 (the producer warp's
 // lanes, one of them expecting the copies' bytes), empty 256 (every
@@ -138,6 +139,14 @@ private:
                               produce(wb, j0);
                               scf::YieldOp::create(wb);
                             });
+          if (fusedQuery)
+            scf::IfOp::create(ib,
+                              ie.cmp(P::eq, k.warp, ie.index(cfg.warps + 1)),
+                              [&](OpBuilder &pb, Location pl) {
+                                ImplicitLocOpBuilder wb(pl, pb);
+                                writeQueryGrads(wb, j0);
+                                scf::YieldOp::create(wb);
+                              });
           scf::YieldOp::create(ib);
         },
         [&](OpBuilder &nb, Location l) {
@@ -223,6 +232,27 @@ private:
         });
   }
 
+  /// deterministic = false, warp 9: the dQ writer. Per query tile of the
+  /// walk, the reductions of the pieces the consumer warpgroups stage
+  /// (every warpgroup's with the exchange, else those the tile reaches).
+  void writeQueryGrads(ImplicitLocOpBuilder &b, Value j0) {
+    walkQueryTiles(
+        b, k, j0, ValueRange{},
+        [&](ImplicitLocOpBuilder &tb, const QueryTileStep &step,
+            ValueRange) -> SmallVector<Value> {
+          GpuArith te{tb};
+          SmallVector<Value, 2> writes;
+          for (int64_t w = 0; w < 2; ++w)
+            writes.push_back(
+                fusedQuery->everyWarpgroupWrites()
+                    ? te.cmp(P::eq, te.index(0), te.index(0))
+                    : warpgroupReaches(tb, step, te.add(j0, te.index(64 * w))));
+          fusedQuery->writePieces(tb, step.i0, writes);
+          return {};
+        });
+    fusedQuery->drainWriter(b);
+  }
+
   /// A consumer warpgroup: its 64 keys' dK and dV over the walk's tiles.
   void consume(ImplicitLocOpBuilder &b, Value j0) {
     GpuArith e{b};
@@ -240,8 +270,6 @@ private:
         b, k, j0, init,
         [&](ImplicitLocOpBuilder &tb, const QueryTileStep &step,
             ValueRange carried) { return queryTile(tb, step, j0, carried); });
-    if (fusedQuery)
-      fusedQuery->drain(b);
     ArrayRef<Value> acc(result);
     storeAccumulators(b, k, acc.take_front(cfg.headDim / 8), k.keyGrad,
                       k.kvHead, j0, cfg.keyLen, grad.scale);
@@ -268,7 +296,7 @@ private:
     // fused in the exchange form it still contributes zeros to dS and
     // forms its columns of dQ.
     auto ifOp = scf::IfOp::create(
-        b, warpgroupReaches(b, step),
+        b, warpgroupReaches(b, step, warpgroupFirstKey),
         [&](OpBuilder &nb, Location l) {
           ImplicitLocOpBuilder ib(l, nb);
           scf::YieldOp::create(ib, products(ib, pair, s, c, carried));
@@ -289,10 +317,11 @@ private:
     return SmallVector<Value>(ifOp.getResults());
   }
 
-  /// Whether query tile `step` reaches any key of this warpgroup's 64.
-  Value warpgroupReaches(ImplicitLocOpBuilder &b, const QueryTileStep &step) {
+  /// Whether query tile `step` reaches any key of the 64 from `first` (a
+  /// consumer warpgroup's keys).
+  Value warpgroupReaches(ImplicitLocOpBuilder &b, const QueryTileStep &step,
+                         Value first) {
     GpuArith e{b};
-    Value first = warpgroupFirstKey;
     Value last = e.min(e.add(first, e.index(63)), e.index(cfg.keyLen - 1));
     KeyTileGeometry geometry{e, first, last, cfg.queryLen, cfg.keyLen};
     auto [begin, end] = geometry.queryRange(step.lo, step.hi, step.side);

@@ -227,12 +227,6 @@ void QueryPieceReducer::reducePiece(ImplicitLocOpBuilder &b,
                                     ArrayRef<Value> tiles, int64_t buffer,
                                     Value rowStart, Value column,
                                     int64_t readsInFlight) const {
-  const BackwardConfig &grad = k.grad;
-  const KernelConfig &cfg = k.cfg;
-  GpuArith e{b};
-  Type i32 = b.getI32Type(), i64 = b.getI64Type();
-  int64_t columns = grad.dqPieceColumns;
-  constexpr int64_t kRows = BackwardConfig::kDqBlockRows;
   scf::IfOp::create(b, issuer, [&](OpBuilder &nb, Location l) {
     ImplicitLocOpBuilder ib(l, nb);
     issuerPtx(ib,
@@ -242,6 +236,24 @@ void QueryPieceReducer::reducePiece(ImplicitLocOpBuilder &b,
     scf::YieldOp::create(ib);
   });
   warpgroupBarrier(b);
+  Value shift = stagePiece(b, k, tiles, buffer, rowStart);
+  // Generic-proxy writes read by the bulk copy engine (async proxy).
+  ptxStatement(b, "fence.proxy.async.shared::cta;");
+  warpgroupBarrier(b);
+  scf::IfOp::create(b, issuer, [&](OpBuilder &nb, Location l) {
+    ImplicitLocOpBuilder ib(l, nb);
+    issuePiece(ib, k, warpgroup, buffer, rowStart, shift, column);
+    scf::YieldOp::create(ib);
+  });
+}
+
+Value QueryPieceReducer::stagePiece(ImplicitLocOpBuilder &b,
+                                    const BackwardContext &k,
+                                    ArrayRef<Value> tiles, int64_t buffer,
+                                    Value rowStart) const {
+  int64_t columns = k.grad.dqPieceColumns;
+  constexpr int64_t kRows = BackwardConfig::kDqBlockRows;
+  GpuArith e{b};
   // Staged row x holds query row rowStart + x, stored as row (rowStart +
   // x) % 64 of its dq_accum block (the block's swizzle).
   Value shift = e.rem(rowStart, e.index(kRows));
@@ -258,71 +270,73 @@ void QueryPieceReducer::reducePiece(ImplicitLocOpBuilder &b,
                               /*nontemporal=*/false, llvm::MaybeAlign(8));
     }
   }
-  // Generic-proxy writes read by the bulk copy engine (async proxy).
-  ptxStatement(b, "fence.proxy.async.shared::cta;");
-  warpgroupBarrier(b);
-  scf::IfOp::create(b, issuer, [&](OpBuilder &nb, Location l) {
-    ImplicitLocOpBuilder ib(l, nb);
-    GpuArith ie{ib};
-    Value ringBase = arith::IndexCastOp::create(
-        ib, i64, memref::ExtractAlignedPointerAsIndexOp::create(ib, ring));
-    int64_t bufferBytes = kRows * columns * 4;
-    Value source = arith::AddIOp::create(
-        ib, ringBase,
-        arith::IndexCastOp::create(
-            ib, i64,
-            ie.mul(
-                ie.add(ie.mul(warpgroup, ie.index(buffers)), ie.index(buffer)),
-                ie.index(bufferBytes))));
-    Value accumBase = arith::IndexCastOp::create(
-        ib, i64,
-        memref::ExtractAlignedPointerAsIndexOp::create(ib, k.queryGradAccum));
-    // Block qb of (batch, head), piece column / P: 64 x P contiguous f32.
-    std::optional<int64_t> constantColumn = getConstantIntValue(column);
-    Value pieceColumn = constantColumn ? ie.index(*constantColumn / columns)
-                                       : ie.div(column, ie.index(columns));
-    Value qb = ie.div(rowStart, ie.index(kRows));
-    Value headBlocks = ie.mul(
-        ie.add(ie.mul(k.batchIdx, ie.index(cfg.numQueryHeads)), k.head),
-        ie.index(grad.dqAccumBlocks()));
-    auto pieceAddress = [&](Value block, Value row) {
-      Value index =
-          ie.add(ie.mul(ie.add(ie.mul(ie.add(headBlocks, block),
-                                      ie.index(cfg.headDim / columns)),
-                               pieceColumn),
-                        ie.index(kRows)),
-                 row);
-      return arith::AddIOp::create(
-          ib, accumBase,
-          arith::IndexCastOp::create(ib, i64,
-                                     ie.mul(index, ie.index(columns * 4))));
-    };
-    auto toI32 = [&](Value v) {
-      return arith::TruncIOp::create(ib, i32, v).getResult();
-    };
-    // Staged rows [0, 64 - shift) -> block qb rows [shift, 64); rows [64 -
-    // shift, 64) -> block qb + 1 rows [0, shift).
-    Value head = ie.sub(ie.index(kRows), shift);
-    Value rowBytes = ie.index(columns * 4);
-    bulkReduce(ib, pieceAddress(qb, shift), toI32(source),
-               arith::IndexCastOp::create(ib, i32, ie.mul(head, rowBytes)));
-    scf::IfOp::create(
-        ib, ie.cmp(P::sgt, shift, ie.index(0)),
-        [&](OpBuilder &tb, Location tl) {
-          ImplicitLocOpBuilder jb(tl, tb);
-          GpuArith je{jb};
-          Value tailSource = arith::AddIOp::create(
-              jb, source,
-              arith::IndexCastOp::create(jb, i64, je.mul(head, rowBytes)));
-          bulkReduce(jb, pieceAddress(je.add(qb, je.index(1)), je.index(0)),
-                     toI32(tailSource),
-                     arith::IndexCastOp::create(jb, i32,
-                                                je.mul(shift, rowBytes)));
-          scf::YieldOp::create(jb);
-        });
-    issuerPtx(ib, "cp.async.bulk.commit_group;", ValueRange{}, "");
-    scf::YieldOp::create(ib);
-  });
+  return shift;
+}
+
+void QueryPieceReducer::issuePiece(ImplicitLocOpBuilder &ib,
+                                   const BackwardContext &k, Value group,
+                                   int64_t buffer, Value rowStart, Value shift,
+                                   Value column) const {
+  const BackwardConfig &grad = k.grad;
+  const KernelConfig &cfg = k.cfg;
+  Type i32 = ib.getI32Type(), i64 = ib.getI64Type();
+  int64_t columns = grad.dqPieceColumns;
+  constexpr int64_t kRows = BackwardConfig::kDqBlockRows;
+  GpuArith ie{ib};
+  Value ringBase = arith::IndexCastOp::create(
+      ib, i64, memref::ExtractAlignedPointerAsIndexOp::create(ib, ring));
+  int64_t bufferBytes = kRows * columns * 4;
+  Value source = arith::AddIOp::create(
+      ib, ringBase,
+      arith::IndexCastOp::create(
+          ib, i64,
+          ie.mul(ie.add(ie.mul(group, ie.index(buffers)), ie.index(buffer)),
+                 ie.index(bufferBytes))));
+  Value accumBase = arith::IndexCastOp::create(
+      ib, i64,
+      memref::ExtractAlignedPointerAsIndexOp::create(ib, k.queryGradAccum));
+  // Block qb of (batch, head), piece column / P: 64 x P contiguous f32.
+  std::optional<int64_t> constantColumn = getConstantIntValue(column);
+  Value pieceColumn = constantColumn ? ie.index(*constantColumn / columns)
+                                     : ie.div(column, ie.index(columns));
+  Value qb = ie.div(rowStart, ie.index(kRows));
+  Value headBlocks =
+      ie.mul(ie.add(ie.mul(k.batchIdx, ie.index(cfg.numQueryHeads)), k.head),
+             ie.index(grad.dqAccumBlocks()));
+  auto pieceAddress = [&](Value block, Value row) {
+    Value index = ie.add(ie.mul(ie.add(ie.mul(ie.add(headBlocks, block),
+                                              ie.index(cfg.headDim / columns)),
+                                       pieceColumn),
+                                ie.index(kRows)),
+                         row);
+    return arith::AddIOp::create(
+        ib, accumBase,
+        arith::IndexCastOp::create(ib, i64,
+                                   ie.mul(index, ie.index(columns * 4))));
+  };
+  auto toI32 = [&](Value v) {
+    return arith::TruncIOp::create(ib, i32, v).getResult();
+  };
+  // Staged rows [0, 64 - shift) -> block qb rows [shift, 64); rows [64 -
+  // shift, 64) -> block qb + 1 rows [0, shift).
+  Value head = ie.sub(ie.index(kRows), shift);
+  Value rowBytes = ie.index(columns * 4);
+  bulkReduce(ib, pieceAddress(qb, shift), toI32(source),
+             arith::IndexCastOp::create(ib, i32, ie.mul(head, rowBytes)));
+  scf::IfOp::create(
+      ib, ie.cmp(P::sgt, shift, ie.index(0)), [&](OpBuilder &tb, Location tl) {
+        ImplicitLocOpBuilder jb(tl, tb);
+        GpuArith je{jb};
+        Value tailSource = arith::AddIOp::create(
+            jb, source,
+            arith::IndexCastOp::create(jb, i64, je.mul(head, rowBytes)));
+        bulkReduce(
+            jb, pieceAddress(je.add(qb, je.index(1)), je.index(0)),
+            toI32(tailSource),
+            arith::IndexCastOp::create(jb, i32, je.mul(shift, rowBytes)));
+        scf::YieldOp::create(jb);
+      });
+  issuerPtx(ib, "cp.async.bulk.commit_group;", ValueRange{}, "");
 }
 
 void AtomicQueryTile::reduceChunk(ImplicitLocOpBuilder &b,

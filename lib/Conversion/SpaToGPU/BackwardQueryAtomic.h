@@ -64,6 +64,16 @@ public:
   void reducePiece(ImplicitLocOpBuilder &b, const BackwardContext &k,
                    ArrayRef<Value> tiles, int64_t buffer, Value rowStart,
                    Value column, int64_t readsInFlight) const;
+  /// The two halves of reducePiece for a kernel whose reductions another
+  /// warp issues. stagePiece: every thread of the warpgroup stores its
+  /// part of `tiles` (no barrier, no fence); returns rowStart % 64, which
+  /// issuePiece takes. issuePiece, one thread: the bulk reductions of
+  /// warpgroup `group`'s staging buffer `buffer` and their commit.
+  Value stagePiece(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                   ArrayRef<Value> tiles, int64_t buffer, Value rowStart) const;
+  void issuePiece(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                  Value group, int64_t buffer, Value rowStart, Value shift,
+                  Value column) const;
   /// The issuers wait until their reductions are complete (the staging
   /// buffers must outlive the reads).
   void drain(ImplicitLocOpBuilder &b) const;

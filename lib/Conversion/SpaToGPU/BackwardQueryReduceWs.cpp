@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -82,12 +83,25 @@ Value WarpSpecializedQueryTile::inBuffer(ImplicitLocOpBuilder &b, Value desc,
       arith::MulIOp::create(b, buffer, i64Constant(b, exchangeBytes() >> 4)));
 }
 
-/// barrier.sync without .aligned: the exchange's barrier is reached from
-/// two places (a warpgroup that multiplied and one that skipped), which
-/// bar.sync (barrier.sync.aligned) does not allow.
-static void namedBarrier(ImplicitLocOpBuilder &b, int32_t id, int32_t threads) {
-  ptxStatement(b, "barrier.sync " + std::to_string(id) + ", " +
-                      std::to_string(threads) + ";");
+/// barrier.sync / barrier.arrive without .aligned: the exchange's and the
+/// hand-off's barriers are reached from two places (a warpgroup that
+/// multiplied and one that skipped), which bar.sync
+/// (barrier.sync.aligned) does not allow. `id` is a constant or, with
+/// `warpgroup`, base + warpgroup.
+static void namedBarrier(ImplicitLocOpBuilder &b, StringRef op, int32_t id,
+                         int32_t threads, Value warpgroup = Value()) {
+  std::string count = ", " + std::to_string(threads) + ";";
+  if (!warpgroup) {
+    ptxStatement(b, ("barrier." + op + " " + std::to_string(id) + count).str());
+    return;
+  }
+  GpuArith e{b};
+  Value at = arith::IndexCastOp::create(b, b.getI32Type(),
+                                        e.add(warpgroup, e.index(id)));
+  LLVM::InlineAsmOp::create(b, TypeRange{}, ValueRange{at},
+                            ("barrier." + op + " $0" + count).str(), "r", true,
+                            false, LLVM::tailcallkind::TailCallKind::None,
+                            LLVM::AsmDialectAttr(), ArrayAttr());
 }
 
 void WarpSpecializedQueryTile::stage(ImplicitLocOpBuilder &b,
@@ -118,7 +132,7 @@ void WarpSpecializedQueryTile::stage(ImplicitLocOpBuilder &b,
   // Generic-proxy writes read by wgmma (async proxy).
   ptxStatement(b, "fence.proxy.async.shared::cta;");
   if (exchange())
-    namedBarrier(b, kExchangeBarrier, 256);
+    namedBarrier(b, "sync", kExchangeBarrier, 256);
   else
     reducer.warpgroupBarrier(b);
 }
@@ -131,14 +145,71 @@ WarpSpecializedQueryTile::issue(ImplicitLocOpBuilder &b, Value c) {
           true};
 }
 
+Value WarpSpecializedQueryTile::pieceColumn(ImplicitLocOpBuilder &b,
+                                            Value warpgroup) {
+  GpuArith e{b};
+  return exchange() ? e.mul(warpgroup, e.index(64)) : e.index(0);
+}
+
 void WarpSpecializedQueryTile::reduce(ImplicitLocOpBuilder &b,
                                       ArrayRef<Value> tiles, Value i0) {
+  // The writer has finished reading the buffer (its previous piece).
+  namedBarrier(b, "sync", kEmptyBarrierBase, kHandOffThreads,
+               reducer.warpgroup);
+  reducer.stagePiece(b, k, tiles, /*buffer=*/0, i0);
+  // Generic-proxy writes read by the bulk copy engine (async proxy).
+  ptxStatement(b, "fence.proxy.async.shared::cta;");
+  namedBarrier(b, "arrive", kFullBarrierBase, kHandOffThreads,
+               reducer.warpgroup);
+}
+
+void WarpSpecializedQueryTile::writePieces(ImplicitLocOpBuilder &b, Value i0,
+                                           ArrayRef<Value> writes) {
   GpuArith e{b};
-  Value column =
-      exchange() ? e.mul(reducer.warpgroup, e.index(64)) : e.index(0);
-  // The one staging buffer was last read by the previous tile's reduction.
-  reducer.reducePiece(b, k, tiles, /*buffer=*/0, i0, column,
-                      /*readsInFlight=*/0);
+  auto when = [&](Value write, function_ref<void(ImplicitLocOpBuilder &)> f) {
+    scf::IfOp::create(b, write, [&](OpBuilder &nb, Location l) {
+      ImplicitLocOpBuilder ib(l, nb);
+      f(ib);
+      scf::YieldOp::create(ib);
+    });
+  };
+  Value firstLane = e.cmp(P::eq, k.lane, e.index(0));
+  // Both buffers are free (the last tile's reductions have read them)
+  // before either piece is waited for, so that neither warpgroup waits
+  // behind the other's piece.
+  for (auto [w, write] : llvm::enumerate(writes))
+    when(write, [&](ImplicitLocOpBuilder &ib) {
+      namedBarrier(ib, "arrive", kEmptyBarrierBase + int32_t(w),
+                   kHandOffThreads);
+    });
+  Value shift = e.rem(i0, e.index(BackwardConfig::kDqBlockRows));
+  for (auto [w, write] : llvm::enumerate(writes))
+    when(write, [&](ImplicitLocOpBuilder &ib) {
+      namedBarrier(ib, "sync", kFullBarrierBase + int32_t(w), kHandOffThreads);
+      GpuArith ie{ib};
+      Value group = ie.index(int64_t(w));
+      Value column = pieceColumn(ib, group);
+      scf::IfOp::create(ib, firstLane, [&](OpBuilder &nb, Location l) {
+        ImplicitLocOpBuilder lb(l, nb);
+        reducer.issuePiece(lb, k, group, /*buffer=*/0, i0, shift, column);
+        scf::YieldOp::create(lb);
+      });
+    });
+  scf::IfOp::create(b, firstLane, [&](OpBuilder &nb, Location l) {
+    ImplicitLocOpBuilder ib(l, nb);
+    ptxStatement(ib, "cp.async.bulk.wait_group.read 0;");
+    scf::YieldOp::create(ib);
+  });
+}
+
+void WarpSpecializedQueryTile::drainWriter(ImplicitLocOpBuilder &b) {
+  GpuArith e{b};
+  scf::IfOp::create(b, e.cmp(P::eq, k.lane, e.index(0)),
+                    [&](OpBuilder &nb, Location l) {
+                      ImplicitLocOpBuilder ib(l, nb);
+                      ptxStatement(ib, "cp.async.bulk.wait_group 0;");
+                      scf::YieldOp::create(ib);
+                    });
 }
 
 } // namespace mlir::spa::gpu_kernel

@@ -10,11 +10,20 @@
 //   stage   dS^T (rounded) -> exchange[c % 2] rows 64 w .. 64 w + 63
 //           (zeros where the warpgroup skipped the tile's products)
 //   sync    exchange: bar.sync 1, 256 (both consumer warpgroups)
-//           own:      bar.sync 2 + w, 128
+//           own:      bar.sync 6 + w, 128
 //   issue   exchange (D = 128): dQ[:, 64 w ..] = dS K over all 128 keys
 //           own      (D = 64):  dQ = dS_w K_w over the warpgroup's 64 keys
-//   reduce  the 64 x 64 f32 piece -> staging (bar.sync 2 + w, 128) -> one
-//           thread's cp.reduce.async.bulk .add.f32 into dq_accum
+//   reduce  the 64 x 64 f32 piece -> the warpgroup's staging buffer, between
+//           barrier.sync dQEmpty[w] and barrier.arrive dQFull[w] (named
+//           barriers 4 + w and 2 + w, 160 threads: the warpgroup and the
+//           dQ writer warp)
+//
+// The dQ writer, warp 9 (in the producer warpgroup), walks the same tiles:
+// per tile it arrives on dQEmpty[w] of each warpgroup that forms a piece
+// (the buffer's last reduction has finished reading it), waits on
+// dQFull[w], and one lane issues the piece's cp.reduce.async.bulk .add.f32
+// into dq_accum; then it waits until the tile's reductions have read
+// shared memory. The consumers never wait for the bulk copy engine.
 //
 // With two column blocks (D = 128) the warpgroups split dQ's columns and
 // each product sums the whole key tile (FlashAttention-3's exchange): one
@@ -59,21 +68,33 @@ public:
   void stage(ImplicitLocOpBuilder &b, ArrayRef<Value> words, Value c);
   /// Issues the warpgroup's dQ product of the staged tile c.
   BackwardMainloop::Issued issue(ImplicitLocOpBuilder &b, Value c);
-  /// Adds the completed product (`tiles`: 8 accumulator tiles of the warp's
-  /// 16 query rows) to dq_accum at rows i0 ...
+  /// Hands the completed product (`tiles`: 8 accumulator tiles of the
+  /// warp's 16 query rows, dQ rows i0 ..) to the dQ writer.
   void reduce(ImplicitLocOpBuilder &b, ArrayRef<Value> tiles, Value i0);
-  /// At the end of the consumer: its reductions are complete.
-  void drain(ImplicitLocOpBuilder &b) { reducer.drain(b); }
+  /// Whether every warpgroup forms a piece of every tile (the exchange
+  /// form); otherwise the warpgroups whose keys the tile reaches.
+  bool everyWarpgroupWrites() const { return exchange(); }
+  /// The dQ writer warp's part of one tile (rows i0 ..): the pieces of the
+  /// warpgroups w with `writes[w]` (an i1 each) into dq_accum.
+  void writePieces(ImplicitLocOpBuilder &b, Value i0, ArrayRef<Value> writes);
+  /// The dQ writer at the end: its reductions are complete.
+  void drainWriter(ImplicitLocOpBuilder &b);
 
 private:
   /// Two 64-column blocks of dQ: one each warpgroup, over all 128 keys.
   bool exchange() const { return k.cfg.headDim / 64 == 2; }
-  /// Named barrier of the exchange (256 consumer threads); the staging
-  /// barriers follow it (one per warpgroup).
+  /// Named barriers: the exchange (256 consumer threads); dQFull[w] and
+  /// dQEmpty[w] (a warpgroup and the writer warp, 160 threads); without
+  /// the exchange, each warpgroup's dS^T staging barrier (128 threads).
   static constexpr int32_t kExchangeBarrier = 1;
-  static constexpr int32_t kStagingBarrierBase = 2;
+  static constexpr int32_t kFullBarrierBase = 2;
+  static constexpr int32_t kEmptyBarrierBase = 4;
+  static constexpr int32_t kStagingBarrierBase = 6;
+  static constexpr int32_t kHandOffThreads = 128 + 32;
   /// Bytes of one exchange buffer: 128 keys x streamRows queries.
   int64_t exchangeBytes() const;
+  /// The first dQ column of warpgroup `warpgroup`'s piece (an index).
+  Value pieceColumn(ImplicitLocOpBuilder &b, Value warpgroup);
   /// `desc` advanced to buffer c % 2 (c an index).
   Value inBuffer(ImplicitLocOpBuilder &b, Value desc, Value c);
 

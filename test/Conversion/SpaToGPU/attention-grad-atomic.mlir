@@ -5,8 +5,8 @@
 // dq_accum is a scratch buffer of the launch contract. D = 128, Dv = 64, GQA
 // 2:1, Nq = Nk = 100 (rows past Nq in the last tile), 64 own rows, 64 stream
 // rows.
-// RUN: spa-opt %s -convert-spa-to-gpu="deterministic=false" -canonicalize | FileCheck %s
-// RUN: spa-opt %s --spa-to-nvvm="deterministic=false format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=PTX
+// RUN: spa-opt %s -convert-spa-to-gpu="deterministic=false backward-schedule=classic" -canonicalize | FileCheck %s
+// RUN: spa-opt %s --spa-to-nvvm="deterministic=false backward-schedule=classic format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=PTX
 // The default is deterministic: no dq_accum, no atomics.
 // RUN: spa-opt %s -convert-spa-to-gpu | FileCheck %s --check-prefix=DET --implicit-check-not=dq_accum --implicit-check-not=cp.reduce.async.bulk --implicit-check-not=red.global.add --implicit-check-not=dq_convert
 

@@ -8,7 +8,7 @@
 // RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma backward-schedule=classic" | FileCheck %s
 // RUN: spa-opt %s -split-input-file --spa-to-nvvm="mma=wgmma backward-schedule=classic format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=PTX
 // RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="mma=mma.sync" | FileCheck %s --check-prefix=SYNC
-// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma deterministic=false" | FileCheck %s --check-prefix=ATOMIC
+// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma deterministic=false backward-schedule=classic" | FileCheck %s --check-prefix=ATOMIC
 
 // CHECK-LABEL: gpu.module @spa_kernels
 // CHECK: gpu.func @spa_attention_grad_0_dkdv

@@ -41,8 +41,11 @@ def test_atomic_gradient_artifact(warps, tile_k, head_dim, value_dim, dtype,
                                   piece):
     text = module_text(spa, layer(head_dim=head_dim, value_dim=value_dim,
                                   dtype=dtype))
+    # The classic dkdv_dq kernel (backward-schedule=auto takes the
+    # warp-specialised one where it applies: test_spa_python.py).
     artifact = spa.compile(text, target="cuda:sm_90a", warps=warps,
-                           tile_k=tile_k, deterministic=False)
+                           tile_k=tile_k, deterministic=False,
+                           backward_schedule="classic")
     assert artifact.cubin[:4] == b"\x7fELF"
     kernels = artifact.metadata["kernels"]
     assert [(k["op"], k["role"]) for k in kernels] == [
@@ -108,7 +111,7 @@ def test_atomic_gradient_artifact(warps, tile_k, head_dim, value_dim, dtype,
 @needs_ptxas
 def test_runtime_allocates_the_accumulator_as_scratch():
     artifact = spa.compile(module_text(spa, layer()), target="cuda:sm_90a",
-                           deterministic=False)
+                           deterministic=False, backward_schedule="classic")
     grad = op_launches(artifact.metadata, op=1)
     assert [k["role"] for k in grad.kernels] == ["preprocess", "dkdv_dq",
                                                  "dq_convert"]

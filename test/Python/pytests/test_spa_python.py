@@ -373,8 +373,9 @@ def test_cuda_backward_ws_fused_query_gradient():
     # backward_schedule="ws" with deterministic=False: dQ is formed in the
     # warp-specialised dK/dV kernel (roles preprocess, dkdv_dq, dq_convert;
     # 384 threads, no dq kernel); the two consumer warpgroups exchange dS^T
-    # on named barrier 1 at D = 128 only. dq_accum is the same f32 scratch
-    # the classic atomic kernel uses, with 64-column pieces.
+    # on named barrier 1 at D = 128 only; a dQ writer warp issues the bulk
+    # reductions. dq_accum is the same f32 scratch the classic atomic kernel
+    # uses, with 64-column pieces.
     def kernels(head_dim, **options):
         layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
                               head_dim=head_dim, dtype="bf16",
@@ -392,8 +393,11 @@ def test_cuda_backward_ws_fused_query_gradient():
         assert roles == {"forward": 128, "preprocess": 128, "dkdv_dq": 384,
                          "dq_convert": 128}
         assert exchanged == exchange and reduced
-        # auto keeps the classic dkdv_dq kernel (one warpgroup).
-        roles, exchanged, reduced = kernels(head_dim)
+        # auto takes it too (faster than the classic atomic kernel at both
+        # widths); classic keeps the one-warpgroup dkdv_dq kernel.
+        assert kernels(head_dim)[0] == roles
+        roles, exchanged, reduced = kernels(head_dim,
+                                            backward_schedule="classic")
         assert roles["dkdv_dq"] == 128 and not exchanged and reduced
 
 
