@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Compiles (here, with MLIR) the forward layers that test a rule for
+forward_schedule=auto taking the warp-specialised kernel: D = 128 bf16
+causal shapes spread over the mean number of keys a query row reaches
+(dense causal 4096 ... local_plus_band at H = 32, 373), each as the serial
+kernel and its ws twins at warps 4 and 8; bench/gpu_device.py --no-check
+times them against FlexAttention in one process. The SPEC benchmark shapes
+were timed the same way (docs/benchmarks.md, "The warp-specialised forward
+on every SPEC benchmark shape"); only local_plus_band at D = 128 (722-745
+keys a row) gained there.
+
+    PYTHONPATH=build/python_packages .venv/bin/python bench/forward_ws_rule_prepare.py --out .device/fwsr/spa
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gpu_prepare import compile_layer  # noqa: E402
+
+# (batch, heads, seq_len, policy): mean keys a row 4096, 1024, 512, 497,
+# 373, 361 (spa.bands.plan(...).report["total_pairs"] / (heads seq_len)).
+SHAPES = [(2, 16, 8192, "dense_causal"), (2, 4, 8192, "exclusive_equal"),
+          (2, 8, 8192, "exclusive_equal"), (2, 16, 8192, "sliding_window"),
+          (2, 32, 8192, "local_plus_band"), (4, 16, 4096, "local_plus_band")]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--chip", default="sm_90a")
+    args = parser.parse_args()
+    import spa
+    manifest = []
+    for b, h, n, policy in SHAPES:
+        base = dict(batch=b, heads=h, kv_heads=h, seq_len=n, query_len=n,
+                    head_dim=128, value_dim=128, dtype="bf16", policy=policy,
+                    mode="causal", with_lse=True, bench=True, mma="auto",
+                    stages=0)
+        name = f"bench_{policy}_b{b}_h{h}_n{n}_d128"
+        for suffix, extra in (("", dict(warps=4)),
+                              ("_ws_w4", dict(warps=4, forward_schedule="ws")),
+                              ("_ws", dict(warps=8, forward_schedule="ws"))):
+            layer = dict(base, name=name + suffix, **extra)
+            start = time.time()
+            compile_layer(spa, layer, args.out, args.chip)
+            manifest.append(layer)
+            print(f"{layer['name']:44s} {time.time() - start:5.1f} s",
+                  flush=True)
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    print(f"wrote {len(manifest)} layers to {args.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
