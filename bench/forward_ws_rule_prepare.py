@@ -25,24 +25,42 @@ from gpu_prepare import compile_layer  # noqa: E402
 SHAPES = [(2, 16, 8192, "dense_causal"), (2, 4, 8192, "exclusive_equal"),
           (2, 8, 8192, "exclusive_equal"), (2, 16, 8192, "sliding_window"),
           (2, 32, 8192, "local_plus_band"), (4, 16, 4096, "local_plus_band")]
+# --second: what the first call left open (docs/benchmarks.md): one more
+# single-interval policy, and explicit tables of three intervals a head
+# (the distances [0, N) cut in 3 H pieces, piece k to head k % H: every
+# distance once), narrow (H = 16) and wide (H = 4).
+SECOND = [(2, 16, 8192, "gapped_half"), (2, 16, 8192, "table3"),
+          (2, 4, 8192, "table3")]
+
+
+def three_interval_table(heads, seq_len):
+    cuts = [round(k * seq_len / (3 * heads)) for k in range(3 * heads + 1)]
+    return [[(cuts[k], cuts[k + 1]) for k in range(h, 3 * heads, heads)]
+            for h in range(heads)]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", required=True)
     parser.add_argument("--chip", default="sm_90a")
+    parser.add_argument("--second", action="store_true",
+                        help="the second call's shapes (SECOND)")
     args = parser.parse_args()
     import spa
     manifest = []
-    for b, h, n, policy in SHAPES:
+    for b, h, n, policy in SECOND if args.second else SHAPES:
         base = dict(batch=b, heads=h, kv_heads=h, seq_len=n, query_len=n,
                     head_dim=128, value_dim=128, dtype="bf16", policy=policy,
                     mode="causal", with_lse=True, bench=True, mma="auto",
                     stages=0)
+        if policy == "table3":
+            base["table"] = three_interval_table(h, n)
         name = f"bench_{policy}_b{b}_h{h}_n{n}_d128"
         for suffix, extra in (("", dict(warps=4)),
                               ("_ws_w4", dict(warps=4, forward_schedule="ws")),
                               ("_ws", dict(warps=8, forward_schedule="ws"))):
+            if args.second and suffix == "_ws":
+                continue
             layer = dict(base, name=name + suffix, **extra)
             start = time.time()
             compile_layer(spa, layer, args.out, args.chip)

@@ -345,11 +345,32 @@ chooseWarpSpecialized(AttentionOp op, const ConvertSpaToGPUOptions &options,
   return success();
 }
 
+/// forward-schedule = auto takes the warp-specialised kernel where it
+/// measured faster on the H200 (docs/benchmarks.md, "The warp-specialised
+/// forward on every SPEC benchmark shape"): D = Dv = 128, causal, heads of
+/// two or more intervals (local_plus_band's local window and far band:
+/// 2-13% faster at N = 4096-16384, five shapes; its producer runs the K/V
+/// ring across a work item's ranges, where the serial kernel refills it at
+/// each), static lengths of 4096 rows or more, tile-k 64, stages and
+/// split-keys left to their defaults. Single-interval tables tie or lose
+/// (dense causal 29% slower), D = 64 loses 18-27%; the other cases are
+/// unmeasured and keep the serial kernel.
+static bool autoTakesWarpSpecialized(const ConvertSpaToGPUOptions &options,
+                                     const KernelConfig &cfg) {
+  constexpr int64_t kMinRows = 4096;
+  return options.forwardSchedule == ForwardSchedule::Auto && cfg.wgmma &&
+         cfg.tensorMaps && cfg.headDim == 128 && cfg.valueDim == 128 &&
+         !cfg.bidirectional && cfg.slots >= 2 && !cfg.dynamicLengths &&
+         cfg.queryLen >= kMinRows && cfg.keyLen >= kMinRows &&
+         cfg.tileK == 64 && options.stages == 0 && options.splitKeys == 1;
+}
+
 static LogicalResult
 chooseForwardSchedule(AttentionOp op, const ConvertSpaToGPUOptions &options,
                       KernelConfig &cfg) {
   if (options.forwardSchedule == ForwardSchedule::WarpSpecialized ||
-      options.forwardSchedule == ForwardSchedule::WarpSpecializedOverlap)
+      options.forwardSchedule == ForwardSchedule::WarpSpecializedOverlap ||
+      autoTakesWarpSpecialized(options, cfg))
     return chooseWarpSpecialized(op, options, cfg);
   if (options.forwardSchedule != ForwardSchedule::Overlap)
     return success();
