@@ -282,30 +282,46 @@ private:
         });
   }
 
-  /// A warp-specialised producer: the item's key tiles in the consumers'
-  /// order (the same ranges and loops), each handed to produceTile.
-  void produceItem(ImplicitLocOpBuilder &b) {
-    auto produceRanges = [&](ImplicitLocOpBuilder &rb,
-                             ArrayRef<KeyRange> ranges) {
-      GpuArith e{rb};
-      for (const KeyRange &range : ranges)
-        scf::ForOp::create(
-            rb, range.begin, range.end, e.index(k.cfg.tileK), ValueRange{},
-            [&](OpBuilder &nb, Location nloc, Value j0, ValueRange) {
-              ImplicitLocOpBuilder ib(nloc, nb);
-              mainloop->produceTile(ib, j0, range);
-              scf::YieldOp::create(ib);
-            });
-    };
+  /// Folds `body` over the item's key ranges: all of them at once where
+  /// the intervals are few enough to unroll (the chained schedule then
+  /// prefetches across them), else one interval's ranges per iteration of
+  /// a run-time loop (each iteration drains its copies: fine for rare,
+  /// narrow bands), so compile time stays flat in the interval count. The
+  /// consumers and a warp-specialised producer both walk it, so they visit
+  /// the same tiles in the same order.
+  SmallVector<Value> foldKeyRanges(
+      ImplicitLocOpBuilder &b, SmallVector<Value> state,
+      function_ref<SmallVector<Value>(ImplicitLocOpBuilder &,
+                                      ArrayRef<KeyRange>, SmallVector<Value>)>
+          body) {
     if (k.cfg.slots <= kMaxUnrolledSlots)
-      return produceRanges(b, keyRanges(b));
-    foldIntervals(b, k, ValueRange{},
-                  [&](ImplicitLocOpBuilder &ib, Value lo, Value hi,
-                      ValueRange) -> SmallVector<Value> {
-                    SmallVector<KeyRange> ranges;
-                    appendKeyRanges(ib, lo, hi, ranges);
-                    produceRanges(ib, ranges);
-                    return {};
+      return body(b, keyRanges(b), std::move(state));
+    return foldIntervals(
+        b, k, state,
+        [&](ImplicitLocOpBuilder &ib, Value lo, Value hi, ValueRange carried) {
+          SmallVector<KeyRange> ranges;
+          appendKeyRanges(ib, lo, hi, ranges);
+          return body(ib, ranges, SmallVector<Value>(carried));
+        });
+  }
+
+  /// A warp-specialised producer: the item's key tiles in the consumers'
+  /// order, each handed to produceTile.
+  void produceItem(ImplicitLocOpBuilder &b) {
+    foldKeyRanges(b, {},
+                  [&](ImplicitLocOpBuilder &rb, ArrayRef<KeyRange> ranges,
+                      SmallVector<Value> none) {
+                    GpuArith e{rb};
+                    for (const KeyRange &range : ranges)
+                      scf::ForOp::create(rb, range.begin, range.end,
+                                         e.index(k.cfg.tileK), ValueRange{},
+                                         [&](OpBuilder &nb, Location nloc,
+                                             Value j0, ValueRange) {
+                                           ImplicitLocOpBuilder ib(nloc, nb);
+                                           mainloop->produceTile(ib, j0, range);
+                                           scf::YieldOp::create(ib);
+                                         });
+                    return none;
                   });
   }
 
@@ -320,23 +336,12 @@ private:
     Value zeroAcc = zeroAccumulatorTile(b);
     for (int64_t t = 0; t < cfg.valueDim / 8; ++t)
       state.push_back(zeroAcc);
-
-    if (cfg.slots <= kMaxUnrolledSlots) {
-      // All ranges unrolled: the chained schedule prefetches across them.
-      state = runRanges(b, keyRanges(b), state);
-    } else {
-      // Many intervals: one interval's ranges per iteration of a run-time
-      // loop (each iteration drains its copies: fine for rare, narrow
-      // bands), so compile time stays flat in the interval count.
-      state = foldIntervals(
-          b, k, state,
-          [&](ImplicitLocOpBuilder &ib, Value lo, Value hi,
-              ValueRange carried) {
-            SmallVector<KeyRange> ranges;
-            appendKeyRanges(ib, lo, hi, ranges);
-            return runRanges(ib, ranges, SmallVector<Value>(carried));
-          });
-    }
+    state =
+        foldKeyRanges(b, std::move(state),
+                      [&](ImplicitLocOpBuilder &rb, ArrayRef<KeyRange> ranges,
+                          SmallVector<Value> carried) {
+                        return runRanges(rb, ranges, std::move(carried));
+                      });
     mainloop->releaseQuery(b);
     if (cfg.splitKeys > 1)
       emitPartialEpilogue(b, k, state);
