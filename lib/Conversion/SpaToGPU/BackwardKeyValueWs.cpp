@@ -244,8 +244,8 @@ private:
           SmallVector<Value, 2> writes;
           for (int64_t w = 0; w < 2; ++w)
             writes.push_back(
-                fusedQuery->everyWarpgroupWrites()
-                    ? te.cmp(P::eq, te.index(0), te.index(0))
+                fusedQuery->everyWarpgroupTakesPart()
+                    ? arith::ConstantIntOp::create(tb, tb.getI1Type(), 1)
                     : warpgroupReaches(tb, step, te.add(j0, te.index(64 * w))));
           fusedQuery->writePieces(tb, step.i0, writes);
           return {};
@@ -303,7 +303,7 @@ private:
         },
         [&](OpBuilder &nb, Location l) {
           ImplicitLocOpBuilder ib(l, nb);
-          if (fusedQuery && fusedQuery->skippingWarpgroupTakesPart()) {
+          if (fusedQuery && fusedQuery->everyWarpgroupTakesPart()) {
             fusedQuery->stage(ib, {}, c);
             BackwardMainloop::Issued dQ = fusedQuery->issue(ib, c);
             fusedQuery->reduce(ib, completeWgmmaProducts(ib, {&dQ}, 0)[0],

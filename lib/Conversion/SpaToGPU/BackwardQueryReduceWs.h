@@ -57,10 +57,12 @@ public:
   /// warpgroup's 64 keys.
   void computeDescriptors(ImplicitLocOpBuilder &b, Value ownKeyTile,
                           Value ownKeyDesc);
-  /// Whether a warpgroup that skips a tile's products still stages zeros,
-  /// multiplies and reduces (the exchange form: the other warpgroup's
-  /// columns need its half of dS).
-  bool skippingWarpgroupTakesPart() const { return exchange(); }
+  /// Whether every warpgroup forms and hands off a piece of every tile: in
+  /// the exchange form a warpgroup that skips a tile's products still
+  /// stages zeros, multiplies and hands its columns to the writer (the
+  /// other warpgroup's columns need its half of dS); otherwise only the
+  /// warpgroups whose keys the tile reaches do.
+  bool everyWarpgroupTakesPart() const { return exchange(); }
 
   /// Stages the warpgroup's dS^T of tile `c` (an index; `words`: dS^T
   /// rounded and packed by packAsA, the A operand of dK's product; empty:
@@ -71,9 +73,6 @@ public:
   /// Hands the completed product (`tiles`: 8 accumulator tiles of the
   /// warp's 16 query rows, dQ rows i0 ..) to the dQ writer.
   void reduce(ImplicitLocOpBuilder &b, ArrayRef<Value> tiles, Value i0);
-  /// Whether every warpgroup forms a piece of every tile (the exchange
-  /// form); otherwise the warpgroups whose keys the tile reaches.
-  bool everyWarpgroupWrites() const { return exchange(); }
   /// The dQ writer warp's part of one tile (rows i0 ..): the pieces of the
   /// warpgroups w with `writes[w]` (an i1 each) into dq_accum.
   void writePieces(ImplicitLocOpBuilder &b, Value i0, ArrayRef<Value> writes);
