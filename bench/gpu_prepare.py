@@ -103,6 +103,21 @@ def compile_layer(spa, layer, out, chip):
     return artifact
 
 
+def compile_layers(spa, layers, out, chip):
+    """compile_layer for each of `layers` (complete: warps, mma and stages
+    set), then out/manifest.json, which bench/gpu_device.py reads."""
+    for layer in layers:
+        start = time.time()
+        artifact = compile_layer(spa, layer, out, chip)
+        print(f"{layer['name']:40s} {time.time() - start:5.1f} s, "
+              f"{len(artifact.cubin)} B cubin, {layer['work_items']} blocks, "
+              f"{layer['mma']}",
+              flush=True)
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(layers, f, indent=1)
+    print(f"wrote {len(layers)} layers to {out}")
+
+
 def overlap_twins(layers):
     """forward_schedule=overlap twins of the layers the wgmma kernel takes:
     every check at stages 3 (the default of the schedule), the checks with
@@ -265,22 +280,12 @@ def main():
         layers += split_twins(layers)
     if args.bench_only:
         layers = [l for l in layers if l["bench"]]
-    manifest = []
     for layer in layers:
-        start = time.time()
         layer.setdefault("warps", args.warps)
         layer.setdefault("mma", args.mma)
         if layer["mma"] != "mma.sync":
             layer.setdefault("stages", args.stages)
-        artifact = compile_layer(spa, layer, args.out, args.chip)
-        manifest.append(layer)
-        print(f"{layer['name']:40s} {time.time() - start:5.1f} s, "
-              f"{len(artifact.cubin)} B cubin, {layer['work_items']} blocks, "
-              f"{layer['mma']}",
-              flush=True)
-    with open(os.path.join(args.out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=1)
-    print(f"wrote {len(manifest)} layers to {args.out}")
+    compile_layers(spa, layers, args.out, args.chip)
 
 
 if __name__ == "__main__":
