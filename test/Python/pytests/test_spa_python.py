@@ -326,6 +326,16 @@ def test_cuda_tma_option():
         spa.compile(text, target="cuda:sm_90a", tma="sometimes")
 
 
+def _gradient_artifact(head_dim, **options):
+    """A small GQA layer with its gradient (Nq 200 != Nk 300,
+    local_plus_band) compiled for sm_90a with `options`."""
+    layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
+                          head_dim=head_dim, dtype="bf16",
+                          policy="local_plus_band")
+    return spa.compile(layer.to_mlir(backward=True), target="cuda:sm_90a",
+                       **options)
+
+
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_backward_schedule_option():
     # backward_schedule="ws": the dK/dV kernel is the warp-specialised one
@@ -335,11 +345,7 @@ def test_cuda_backward_schedule_option():
     # faster), "classic" never; a shape ws does not take is a located
     # MLIRError, a bad value a ValueError.
     def dkdv_blocks(head_dim, **options):
-        layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
-                              head_dim=head_dim, dtype="bf16",
-                              policy="local_plus_band")
-        artifact = spa.compile(layer.to_mlir(backward=True),
-                               target="cuda:sm_90a", **options)
+        artifact = _gradient_artifact(head_dim, **options)
         kernels = {k["role"]: k for k in artifact.metadata["kernels"]}
         return ({role: (k["block"][0], k["tile"])
                  for role, k in kernels.items()},
@@ -377,12 +383,7 @@ def test_cuda_backward_ws_fused_query_gradient():
     # reductions. dq_accum is the same f32 scratch the classic atomic kernel
     # uses, with 64-column pieces.
     def kernels(head_dim, **options):
-        layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
-                              head_dim=head_dim, dtype="bf16",
-                              policy="local_plus_band")
-        artifact = spa.compile(layer.to_mlir(backward=True),
-                               target="cuda:sm_90a", deterministic=False,
-                               **options)
+        artifact = _gradient_artifact(head_dim, deterministic=False, **options)
         return ({k["role"]: k["block"][0]
                  for k in artifact.metadata["kernels"]},
                 "barrier.sync 1, 256;" in artifact.ptx,
