@@ -14,29 +14,18 @@ and classic atomic bars come from KEPT.txt. In a fused or atomic variant
 the grad sweep names the one product kernel "dq" (its third role,
 dkdv_dq) and the convert "convert".
 """
-import ast
-import re
+import os
 import sys
 
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-LINE = re.compile(r"^(sweep\w+) (\S+) fwd \S+ bwd (\S+) (\{.*?\})")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from grad_sweep_summary import read_summary  # noqa: E402
+
 SHAPES = {"sweepA": "A: N=8192 D=128 exclusive_equal",
           "sweepB": "B: N=16384 D=64 local_plus_band"}
-
-
-def read(path):
-    runs = {}
-    with open(path) as f:
-        for line in f:
-            m = LINE.match(line)
-            if m:
-                kernels = ast.literal_eval(m.group(4))
-                kernels["backward"] = float(m.group(3))
-                runs[(m.group(1), m.group(2))] = kernels
-    return runs
 
 
 def parts(kernels, fused):
@@ -47,7 +36,7 @@ def parts(kernels, fused):
 
 
 def main():
-    out, first, kept = sys.argv[1], read(sys.argv[2]), read(sys.argv[3])
+    out, first, kept = sys.argv[1], read_summary(sys.argv[2]), read_summary(sys.argv[3])
     forms = [("deterministic", kept, "w4k64", False),
              ("classic atomic", kept, "w4k64a", True),
              ("fused ws,\nthread issues", first, "w4k64as", True),

@@ -10,7 +10,8 @@
 //         dV  += P^T dO                          (issued, then:)
 //         dS^T = P^T (dP^T - Delta)
 //         dK  += dS^T Q
-//     dK * scale, dV -> global (keys nothing reaches: zeros)
+//     dK * scale, dV -> global (keys nothing reaches: zeros), through the
+//     own tiles' shared memory in 16-byte row chunks (wgmma)
 //
 // Each warp owns 16 keys; its f32 accumulators (D/8 + Dv/8 tiles) are
 // carried through the loops and written once: no atomics, deterministic.
@@ -89,10 +90,16 @@ private:
     if (atomicQuery)
       atomicQuery->drain(b);
     ArrayRef<Value> result(results);
+    // dK through own K's tile, dV through own V's (wgmma kernels), once
+    // every warp's products reading them are done.
+    if (mainloop->ownTile(Operand::First))
+      gpu::BarrierOp::create(b);
     storeAccumulators(b, k, result.take_front(cfg.headDim / 8), k.keyGrad,
-                      k.kvHead, j0, cfg.keyLen, grad.scale);
+                      k.kvHead, j0, cfg.keyLen, grad.scale,
+                      mainloop->ownTile(Operand::First));
     storeAccumulators(b, k, result.drop_front(cfg.headDim / 8), k.valueGrad,
-                      k.kvHead, j0, cfg.keyLen, 1.0);
+                      k.kvHead, j0, cfg.keyLen, 1.0,
+                      mainloop->ownTile(Operand::Second));
   }
 
   /// One query tile at pair.streamFirst against the item's key tile.

@@ -16,7 +16,8 @@
 //                     dV += P^T dO;  dS^T = P^T (dP^T - Delta)
 //                     dK += dS^T Q;  wait for every product
 //                   every thread arrives on empty[c % S]
-//                 dK * scale, dV -> global
+//                 dK * scale, dV -> global through own K's and V's
+//                 tiles (16-byte row chunks, StagedStores.h)
 //   warp 8      the producer (setmaxnreg.dec): one lane issues the TMA
 //               copies, all 32 stage the tile's row statistics:
 //                 own K, V on own (one transaction barrier)
@@ -271,10 +272,19 @@ private:
         [&](ImplicitLocOpBuilder &tb, const QueryTileStep &step,
             ValueRange carried) { return queryTile(tb, step, j0, carried); });
     ArrayRef<Value> acc(result);
+    // dK through own K's tile, dV through own V's, once both consumer
+    // warpgroups are done with them (the fused exchange form reads all 128
+    // keys of K): named barrier 1 over the 256 consumers, the exchange's.
+    NVVM::BarrierOp::create(
+        b, TypeRange{},
+        arith::ConstantIntOp::create(b, b.getI32Type(),
+                                     WarpSpecializedQueryTile::kExchangeBarrier),
+        arith::ConstantIntOp::create(b, b.getI32Type(), 256),
+        NVVM::BarrierReductionAttr(), Value());
     storeAccumulators(b, k, acc.take_front(cfg.headDim / 8), k.keyGrad,
-                      k.kvHead, j0, cfg.keyLen, grad.scale);
+                      k.kvHead, j0, cfg.keyLen, grad.scale, tiles.own[0]);
     storeAccumulators(b, k, acc.drop_front(cfg.headDim / 8), k.valueGrad,
-                      k.kvHead, j0, cfg.keyLen, 1.0);
+                      k.kvHead, j0, cfg.keyLen, 1.0, tiles.own[1]);
   }
 
   /// One query tile against the warpgroup's keys: the classic kernel's

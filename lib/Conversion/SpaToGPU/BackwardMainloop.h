@@ -127,6 +127,9 @@ public:
   /// swizzled) at this warpgroup's 64 rows, for a product of the kernel's
   /// own (the atomic dQ reads own K as its B operand); null otherwise.
   virtual Value ownTileDescriptor(Operand which) { return Value(); }
+  /// wgmma: own tile `which` itself ([width/64][ownRows][64]), which the
+  /// kernel's epilogue may stage its rows in; null otherwise.
+  virtual Value ownTile(Operand which) const { return Value(); }
 
 protected:
   BackwardContext &k;

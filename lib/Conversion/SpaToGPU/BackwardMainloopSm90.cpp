@@ -168,6 +168,10 @@ public:
     return tiles.ownDesc[which == Operand::First ? 0 : 1];
   }
 
+  Value ownTile(Operand which) const override {
+    return tiles.own[which == Operand::First ? 0 : 1];
+  }
+
 private:
   /// One commit group with the stream tiles at `row0` in buffer `buffer`
   /// when `enabled` (an empty group otherwise, so that wait counts stay

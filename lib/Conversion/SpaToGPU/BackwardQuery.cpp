@@ -119,8 +119,12 @@ private:
           }
           return current;
         });
+    // dQ through own Q's tile (wgmma kernels), once every warp's products
+    // reading it are done.
+    if (mainloop->ownTile(Operand::First))
+      gpu::BarrierOp::create(b);
     storeAccumulators(b, k, dQ, k.queryGrad, k.head, k.i0, cfg.queryLen,
-                      grad.scale);
+                      grad.scale, mainloop->ownTile(Operand::First));
   }
 
   /// One key tile at pair.streamFirst against the item's query tile.

@@ -79,13 +79,15 @@ public:
   /// The dQ writer at the end: its reductions are complete.
   void drainWriter(ImplicitLocOpBuilder &b);
 
+  /// Named barriers: the exchange (256 consumer threads; the dK/dV
+  /// kernel's consumers also meet on it before their epilogue); dQFull[w]
+  /// and dQEmpty[w] (a warpgroup and the writer warp, 160 threads); without
+  /// the exchange, each warpgroup's dS^T staging barrier (128 threads).
+  static constexpr int32_t kExchangeBarrier = 1;
+
 private:
   /// Two 64-column blocks of dQ: one each warpgroup, over all 128 keys.
   bool exchange() const { return k.cfg.headDim / 64 == 2; }
-  /// Named barriers: the exchange (256 consumer threads); dQFull[w] and
-  /// dQEmpty[w] (a warpgroup and the writer warp, 160 threads); without
-  /// the exchange, each warpgroup's dS^T staging barrier (128 threads).
-  static constexpr int32_t kExchangeBarrier = 1;
   static constexpr int32_t kFullBarrierBase = 2;
   static constexpr int32_t kEmptyBarrierBase = 4;
   static constexpr int32_t kStagingBarrierBase = 6;

@@ -2,6 +2,7 @@
 
 #include "BackwardTile.h"
 #include "MmaSync.h"
+#include "StagedStores.h"
 
 #include "spa/Conversion/Utils/BandGeometry.h"
 
@@ -120,9 +121,17 @@ SmallVector<Value> scoreGradients(ImplicitLocOpBuilder &b,
 
 void storeAccumulators(ImplicitLocOpBuilder &b, const BackwardContext &k,
                        ArrayRef<Value> acc, Value dest, Value head,
-                       Value rowFirst, int64_t limit, double scale) {
+                       Value rowFirst, int64_t limit, double scale,
+                       Value staging) {
   const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
+  if (staging && canStageRows(dest, 8 * int64_t(acc.size()))) {
+    Value warpRow = e.mul(k.warp, e.index(16));
+    Value factor = e.f32(scale);
+    storeRowsStaged(b, k, acc, {factor, factor}, staging, warpRow, dest,
+                    k.batchIdx, head, e.add(rowFirst, warpRow), e.index(limit));
+    return;
+  }
   Type f32 = b.getF32Type();
   auto pairType = VectorType::get({2}, cfg.elementType);
   Value rowBase = e.add(rowFirst, e.add(e.mul(k.warp, e.index(16)), k.g));

@@ -57,10 +57,15 @@ SmallVector<Value> scoreGradients(ImplicitLocOpBuilder &b,
 
 /// Stores `acc` (width/8 tiles of the warp's 16 rows) times `scale` into
 /// dest[batch, head, rowFirst + 16 warp + g (+ 8), :] in the element type;
-/// rows >= limit are skipped.
+/// rows >= limit are skipped. With `staging` (an own tile, free once the
+/// item's products are done) the rows go out through it in 16-byte chunks
+/// (StagedStores.h) where dest's layout allows; the caller orders every
+/// warp's reads of the staging tile before (a barrier: a warp's own waits
+/// do not cover the other warps' wgmma reads).
 void storeAccumulators(ImplicitLocOpBuilder &b, const BackwardContext &k,
                        ArrayRef<Value> acc, Value dest, Value head,
-                       Value rowFirst, int64_t limit, double scale);
+                       Value rowFirst, int64_t limit, double scale,
+                       Value staging = Value());
 
 /// lse[batch, head, min(row, Nq - 1)] * log2(e) and
 /// delta[batch, head, min(row, Nq - 1)] (the clamp keeps loads of padding

@@ -3,6 +3,7 @@
 #include "Epilogue.h"
 #include "InlinePtx.h"
 #include "MmaSync.h"
+#include "StagedStores.h"
 
 #include "spa/Conversion/Utils/BandGeometry.h"
 
@@ -41,7 +42,7 @@ Value rowHasKeys(ImplicitLocOpBuilder &b, const KernelContext &k,
 }
 
 void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
-                  ArrayRef<Value> state) {
+                  ArrayRef<Value> state, Value staging) {
   const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
   Type f32 = b.getF32Type();
@@ -58,6 +59,15 @@ void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
     inverse[r] = e.select(hasKeys[r], arith::DivFOp::create(b, e.f32(1.0), l),
                           e.f32(0.0));
   }
+  bool staged = staging && canStageRows(k.out, cfg.valueDim);
+  if (staged) {
+    // The item's Q copies and products are done on every warp (a block
+    // barrier: a warp's waits cover its own copies and wgmma reads only).
+    gpu::BarrierOp::create(b);
+    Value warpRow = e.mul(k.warp, e.index(16));
+    storeRowsStaged(b, k, state.drop_front(4), inverse, staging, warpRow, k.out,
+                    k.batchIdx, k.head, e.add(k.i0, warpRow), k.queryLen);
+  }
   auto pairType = VectorType::get({2}, cfg.elementType);
   for (int64_t r = 0; r < 2; ++r) {
     Value row = e.add(rowBase, e.index(8 * r));
@@ -65,7 +75,7 @@ void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
     scf::IfOp::create(b, valid, [&](OpBuilder &nb, Location loc) {
       ImplicitLocOpBuilder ib(loc, nb);
       GpuArith ie{ib};
-      for (int64_t dt = 0; dt < cfg.valueDim / 8; ++dt) {
+      for (int64_t dt = 0; !staged && dt < cfg.valueDim / 8; ++dt) {
         Value acc = state[4 + dt];
         Value v0 = ie.fmul(element(ib, acc, r, 0), inverse[r]);
         Value v1 = ie.fmul(element(ib, acc, r, 1), inverse[r]);

@@ -3,7 +3,8 @@
 // After the last key tile: row sums reduced over the quad, O / l stored to
 // the output in the element type (rows past Nq skipped), and the
 // log-sum-exp (natural log; -inf for rows without keys) for the backward
-// pass. NaN and Inf propagate: only rows the bands give no key are zeroed. Serves both MMA generations (2x2 accumulator tiles).
+// pass. NaN and Inf propagate: only rows the bands give no key are zeroed.
+// Serves both MMA generations (2x2 accumulator tiles).
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,9 +17,11 @@ namespace mlir::spa::gpu_kernel {
 
 /// `state` is the key loops' carried state: m (2 rows), l (2 rows), then the
 /// Dv / 8 accumulator tiles of O. Which rows have keys follows from the
-/// head's intervals (the band geometry).
+/// head's intervals (the band geometry). With `staging` (the mainloop's
+/// Mainloop::epilogueStaging) O goes out through it in 16-byte row chunks
+/// (StagedStores.h) where the output's layout allows.
 void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
-                  ArrayRef<Value> state);
+                  ArrayRef<Value> state, Value staging = Value());
 
 /// Whether the query at absolute `position` reaches a key under head
 /// k.head's intervals (k.bounds, k.keyLen).

@@ -346,7 +346,7 @@ private:
     if (cfg.splitKeys > 1)
       emitPartialEpilogue(b, k, state);
     else
-      emitEpilogue(b, k, state);
+      emitEpilogue(b, k, state, mainloop->epilogueStaging());
   }
 
   /// One key tile, computed where the mainloop says this thread's rows

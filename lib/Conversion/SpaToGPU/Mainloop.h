@@ -58,6 +58,11 @@ public:
   virtual void acquireQuery(ImplicitLocOpBuilder &b) { loadQuery(b); }
   /// After the item's last product reading Q (before the epilogue).
   virtual void releaseQuery(ImplicitLocOpBuilder &b) {}
+  /// A shared [width / 64][rows][64] tile the epilogue may stage the
+  /// output's rows in (warp w's at rows 16 w; StagedStores.h), free once
+  /// the item's last products completed on every warp; null: the epilogue
+  /// stores from registers.
+  virtual Value epilogueStaging() const { return Value(); }
   /// Once per block after the thread ids, before the roles split.
   virtual void beforeRoles(ImplicitLocOpBuilder &b) {}
   /// Before the loops over the item's key ranges, and before each.

@@ -50,7 +50,8 @@ public:
 
   /// follow[r] = (whether a non-empty range comes after range r, its first
   /// key). Prologue: the first tile of the first non-empty range, one copy
-  /// group for K (with Q) and one for V; every tile keeps this shape.
+  /// group for K (with Q) and one for V; every tile keeps this shape. With
+  /// TMA, then the wait for Q (defersQueryWait).
   void beginRanges(ImplicitLocOpBuilder &b,
                    ArrayRef<KeyRange> ranges) override {
     GpuArith e{b};
@@ -68,6 +69,8 @@ public:
     Value first = e.select(nonEmpty, ranges[0].begin, follow[0].start);
     prefetch(b, any, first, Value(), Copy::Key);
     prefetch(b, any, first, Value(), Copy::Value);
+    if (defersQueryWait())
+      waitForQuery(b);
   }
 
   /// K(j) (and Q) landed; V(j) may still be in flight. After Q K^T the K

@@ -36,14 +36,18 @@
 // RING-NOT: nvvm.mbarrier.init
 
 // Chained (one K and one V buffer): K and V on their own barriers, 8 KiB
-// each; K waited before Q K^T, V before P V.
+// each; the wait for Q only after the first K and V copies are issued (their
+// latencies overlap); K waited before Q K^T, V before P V.
 // CHAIN: spa.tensor_map_args = array<i32: 7, 8, 9>
 // CHAIN-COUNT-3: nvvm.mbarrier.init
-// CHAIN: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c8192_i32
+// CHAIN: nvvm.mbarrier.arrive.expect_tx %[[QB:[0-9]+]], %c8192_i32
+// CHAIN: gpu.barrier
+// CHAIN-NOT: nvvm.mbarrier.try_wait.parity
 // CHAIN: nvvm.mbarrier.arrive.expect_tx %[[K:[0-9]+]], %c8192_i32
 // CHAIN: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %arg8, %[[K]]
 // CHAIN: nvvm.mbarrier.arrive.expect_tx %[[V:[0-9]+]], %c8192_i32
 // CHAIN: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %arg9, %[[V]]
+// CHAIN: nvvm.mbarrier.try_wait.parity %[[QB]], %c0_i32
 // CHAIN: nvvm.mbarrier.try_wait.parity
 // CHAIN: nvvm.wgmma.mma_async
 // CHAIN: nvvm.mbarrier.try_wait.parity

@@ -1,0 +1,88 @@
+//===- StagedStores.cpp - accumulator rows out via shared memory ---------===//
+
+#include "StagedStores.h"
+#include "MmaSync.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+namespace mlir::spa::gpu_kernel {
+
+bool canStageRows(Value dest, int64_t width) {
+  auto type = cast<MemRefType>(dest.getType());
+  if (type.getRank() != 4 || type.getElementTypeBitWidth() != 16 || width % 64)
+    return false;
+  // An identity layout is contiguous: every row starts at a multiple of
+  // `width` elements (also when the lengths are run-time values).
+  if (type.getLayout().isIdentity())
+    return true;
+  auto [strides, offset] = type.getStridesAndOffset();
+  if (strides.back() != 1 || ShapedType::isDynamic(offset) || offset % 8)
+    return false;
+  return llvm::all_of(ArrayRef<int64_t>(strides).drop_back(), [](int64_t s) {
+    return !ShapedType::isDynamic(s) && s % 8 == 0;
+  });
+}
+
+void storeRowsStaged(ImplicitLocOpBuilder &b, const KernelContext &k,
+                     ArrayRef<Value> acc, ArrayRef<Value> rowScale,
+                     Value staging, Value stagingRow, Value dest, Value batch,
+                     Value head, Value firstRow, Value limit) {
+  GpuArith e{b};
+  Type f32 = b.getF32Type();
+  Type narrowType = cast<MemRefType>(dest.getType()).getElementType();
+  auto swizzled = [&](Value chunk, Value row) {
+    Value phase = e.rem(row, e.index(8));
+    return e.mul(arith::XOrIOp::create(b, chunk, phase), e.index(8));
+  };
+  // Fragments in: row g + 8r, columns 8t + 2c, + 1 (t's chunk t % 8 of box
+  // t / 8). Every row of the 16 is written, those past the limit too.
+  for (int64_t r = 0; r < 2; ++r) {
+    Value row = e.add(stagingRow, e.add(k.g, e.index(8 * r)));
+    for (auto [t, tile] : llvm::enumerate(acc)) {
+      Value v0 = e.fmul(element(b, tile, r, 0), rowScale[r]);
+      Value v1 = e.fmul(element(b, tile, r, 1), rowScale[r]);
+      Value pair = vector::FromElementsOp::create(b, VectorType::get({2}, f32),
+                                                  ValueRange{v0, v1});
+      Value narrow =
+          arith::TruncFOp::create(b, VectorType::get({2}, narrowType), pair);
+      Value col =
+          e.add(swizzled(e.index(int64_t(t) % 8), row), e.mul(k.c, e.index(2)));
+      vector::StoreOp::create(b, narrow, staging,
+                              ValueRange{e.index(int64_t(t) / 8), row, col},
+                              false, llvm::MaybeAlign(4));
+    }
+  }
+  NVVM::SyncWarpOp::create(b,
+                           arith::ConstantIntOp::create(b, b.getI32Type(), -1));
+  // Chunks out: 8 lanes a row, 4 rows a pass, 4 passes a box.
+  auto chunkType = VectorType::get({8}, narrowType);
+  Value chunk = e.rem(k.lane, e.index(8));
+  int64_t boxes = int64_t(acc.size()) / 8;
+  for (int64_t box = 0; box < boxes; ++box)
+    for (int64_t pass = 0; pass < 4; ++pass) {
+      Value i = e.add(e.index(4 * pass), e.div(k.lane, e.index(8)));
+      Value row = e.add(stagingRow, i);
+      Value data = vector::LoadOp::create(
+          b, chunkType, staging,
+          ValueRange{e.index(box), row, swizzled(chunk, row)}, false,
+          llvm::MaybeAlign(16));
+      Value out = e.add(firstRow, i);
+      scf::IfOp::create(
+          b, e.cmp(P::slt, out, limit), [&](OpBuilder &nb, Location l) {
+            ImplicitLocOpBuilder ib(l, nb);
+            GpuArith ie{ib};
+            Value col = ie.add(ie.index(64 * box), ie.mul(chunk, ie.index(8)));
+            vector::StoreOp::create(ib, data, dest,
+                                    ValueRange{batch, head, out, col}, false,
+                                    llvm::MaybeAlign(16));
+            scf::YieldOp::create(ib);
+          });
+    }
+}
+
+} // namespace mlir::spa::gpu_kernel

@@ -1,0 +1,49 @@
+//===- StagedStores.h - accumulator rows out via shared memory -*- C++ -*-===//
+//
+// The wgmma accumulator layout gives each thread two adjacent columns of a
+// row per 8-column tile, so storing it straight from registers takes one
+// 4-byte store per pair: 64 a thread for a 64 x 128 tile, each touching 8
+// rows (8 cache lines) a warp instruction. Nsight Compute's stall sampling
+// of the headline layer (docs/benchmarks.md, "Where the kernels wait") put
+// those stores (lg throttle, their drain at exit) at a quarter of the dK/dV
+// and dQ kernels' warp time and a tenth of the forward's. Here a warp writes
+// its 16 rows into shared memory that the item no longer needs (its own
+// tile of Q, K or V) and reads them back as 16-byte row chunks: 8 global
+// stores a thread at D = 128, each warp instruction 4 whole 128-byte lines.
+//
+// The staging view is a tile in the wgmma layout, [width / 64][rows][64]:
+// each 64-column box row is 128 bytes. The 16-byte chunk q of row r sits at
+// chunk q ^ (r % 8), so that both the fragment writes (8 rows x 4 threads
+// of one chunk column) and the chunk reads (8 chunks of one row) touch 32
+// different banks.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPA_LIB_CONVERSION_SPATOGPU_STAGEDSTORES_H
+#define SPA_LIB_CONVERSION_SPATOGPU_STAGEDSTORES_H
+
+#include "KernelContext.h"
+
+namespace mlir::spa::gpu_kernel {
+
+/// Whether rows of `dest` ([batch, head, row, width], 2-byte elements) can
+/// take 16-byte chunk stores: contiguous rows whose starts stay 16-byte
+/// aligned (the launcher checks the base pointer's alignment).
+bool canStageRows(Value dest, int64_t width);
+
+/// One warp's 16 rows out: `acc` holds its width / 8 accumulator tiles
+/// (rows g and g + 8, columns 8 t + 2c, + 1), each row r scaled by
+/// `rowScale[r]` and rounded to dest's element type, staged in rows
+/// [stagingRow, stagingRow + 16) of `staging` (a [width / 64][rows][64]
+/// shared tile; stagingRow a multiple of 16), then written to
+/// dest[batch, head, firstRow + i, :] for the rows with firstRow + i <
+/// limit. The staging rows must be free: the caller orders every earlier
+/// reader of them before this (a barrier or the products' completion).
+void storeRowsStaged(ImplicitLocOpBuilder &b, const KernelContext &k,
+                     ArrayRef<Value> acc, ArrayRef<Value> rowScale,
+                     Value staging, Value stagingRow, Value dest, Value batch,
+                     Value head, Value firstRow, Value limit);
+
+} // namespace mlir::spa::gpu_kernel
+
+#endif // SPA_LIB_CONVERSION_SPATOGPU_STAGEDSTORES_H
