@@ -1,6 +1,7 @@
 //===- BackwardTile.cpp - per-tile math of the backward kernels -----------===//
 
 #include "BackwardTile.h"
+#include "EdgeMask.h"
 #include "MmaSync.h"
 #include "StagedStores.h"
 
@@ -33,7 +34,8 @@ Value pairInterior(ImplicitLocOpBuilder &b, const BackwardContext &k,
   return e.andi(exist, inside);
 }
 
-/// Whether element (nt, r, i) of the lane's tiles is an admissible pair.
+/// Whether element (nt, r, i) of the lane's tiles is an admissible pair,
+/// tested per element: the dK/dV kernels (own rows are keys).
 static Value admissible(ImplicitLocOpBuilder &b, const BackwardContext &k,
                         const TilePair &pair, int64_t nt, int64_t r,
                         int64_t i) {
@@ -53,6 +55,24 @@ static Value admissible(ImplicitLocOpBuilder &b, const BackwardContext &k,
   return e.andi(inBand, exist);
 }
 
+/// The dQ kernel (own rows are queries): the keys the lane's row g + 8r
+/// reaches, once per row (EdgeMask.h). Not used by the dK/dV kernels: at
+/// 255 registers the bounds held across the tile raised their spills (28 ->
+/// 80 bytes) and their time by 1.5%, while the dQ kernel fell from 230 to
+/// 167 registers and 4% in time (H200, docs/benchmarks.md, step 6e).
+static RowColumns queryRowKeys(ImplicitLocOpBuilder &b,
+                               const BackwardContext &k, const TilePair &pair,
+                               int64_t r, int64_t width) {
+  const KernelConfig &cfg = k.cfg;
+  GpuArith e{b};
+  Value query = e.add(pair.ownFirst, e.add(e.mul(k.warp, e.index(16)),
+                                           e.add(k.g, e.index(8 * r))));
+  Value keyBase = e.add(pair.streamFirst, e.mul(k.c, e.index(2)));
+  return keyColumns(b, e.add(query, e.index(cfg.keyLen - cfg.queryLen)),
+                    e.cmp(P::slt, query, e.index(cfg.queryLen)), keyBase,
+                    pair.lo, pair.hi, pair.side, e.index(cfg.keyLen), width);
+}
+
 /// Applies `compute` to every element; on edge tiles (not `pair.interior`)
 /// inadmissible elements become 0. Interior tiles take no mask arithmetic.
 static SmallVector<Value>
@@ -63,6 +83,10 @@ maskedElementwise(ImplicitLocOpBuilder &b, const BackwardContext &k,
   Type f32 = b.getF32Type();
   auto build = [&](ImplicitLocOpBuilder &ib, bool masked) {
     GpuArith ie{ib};
+    bool perRow = masked && !pair.ownIsKey;
+    SmallVector<RowColumns> rows;
+    for (int64_t r = 0; perRow && r < 2; ++r)
+      rows.push_back(queryRowKeys(ib, k, pair, r, 8 * tiles));
     SmallVector<Value> results;
     for (int64_t nt = 0; nt < tiles; ++nt) {
       SmallVector<Value> elems;
@@ -70,7 +94,9 @@ maskedElementwise(ImplicitLocOpBuilder &b, const BackwardContext &k,
         for (int64_t i = 0; i < 2; ++i) {
           Value v = compute(ib, nt, r, i);
           if (masked)
-            v = ie.select(admissible(ib, k, pair, nt, r, i), v, ie.f32(0.0));
+            v = ie.select(perRow ? admitsColumn(ib, rows[r], 8 * nt + i)
+                                 : admissible(ib, k, pair, nt, r, i),
+                          v, ie.f32(0.0));
           elems.push_back(v);
         }
       results.push_back(make2x2(ib, elems, f32));

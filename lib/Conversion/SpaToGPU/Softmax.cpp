@@ -1,6 +1,7 @@
 //===- Softmax.cpp - online softmax of one key tile -----------------------===//
 
 #include "Softmax.h"
+#include "EdgeMask.h"
 #include "MmaSync.h"
 
 #include "spa/Conversion/Utils/BandGeometry.h"
@@ -50,17 +51,18 @@ SoftmaxStep softmaxStep(ImplicitLocOpBuilder &b, const KernelContext &k,
         SmallVector<Value> results;
         Value rowBase =
             ie.add(k.firstPos, ie.add(ie.mul(k.warp, ie.index(16)), k.g));
+        Value keyBase = ie.add(j0, ie.mul(k.c, ie.index(2)));
+        // The keys each of the lane's rows reaches, once per row.
+        SmallVector<RowColumns> rows;
+        for (int64_t r = 0; r < 2; ++r)
+          rows.push_back(keyColumns(ib, ie.add(rowBase, ie.index(8 * r)),
+                                    Value(), keyBase, lo, hi, side, k.keyLen,
+                                    cfg.tileK));
         for (auto [nt, s] : llvm::enumerate(scores)) {
           SmallVector<Value> elems;
           for (int64_t r = 0; r < 2; ++r)
             for (int64_t i = 0; i < 2; ++i) {
-              Value p = ie.add(rowBase, ie.index(8 * r));
-              Value j = ie.add(j0, ie.add(ie.index(nt * 8 + i),
-                                          ie.mul(k.c, ie.index(2))));
-              Value d = side > 0 ? ie.sub(p, j) : ie.sub(j, p);
-              Value ok =
-                  ie.andi(ie.andi(ie.cmp(P::sge, d, lo), ie.cmp(P::slt, d, hi)),
-                          ie.cmp(P::slt, j, k.keyLen));
+              Value ok = admitsColumn(ib, rows[r], int64_t(nt) * 8 + i);
               Value v = ie.fmul(element(ib, s, r, i), scale);
               elems.push_back(ie.select(ok, v, negInf));
             }

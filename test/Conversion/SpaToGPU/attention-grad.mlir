@@ -100,7 +100,17 @@
 // CHECK-SAME: spa.launch = {args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "query_grad", "bounds", "work"]{{.*}}op = 0 : i64, role = "dq"{{.*}}tile = array<i64: 32, 32>
 // CHECK: memref.load %{{.*}} : memref<1x2x100xf32>
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32 iter_args
+// P on edge tiles: the keys each of the lane's two rows reaches, once per
+// row as clamped i32 bounds (EdgeMask.h), then two compares an element.
 // CHECK: scf.if %{{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>)
+// CHECK: } else {
+// CHECK: arith.maxsi
+// CHECK: arith.minsi
+// CHECK: arith.index_cast %{{.*}} : index to i32
+// CHECK: ex2.approx.ftz.f32
+// CHECK: arith.cmpi sgt, %{{.*}}, %c0_i32 : i32
+// CHECK: arith.cmpi sle, %{{.*}}, %c0_i32 : i32
+// CHECK: arith.select
 // CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 2 : i32, transpose = true} : memref<32x72xbf16, #gpu.address_space<workgroup>>
 // CHECK: vector.store
 

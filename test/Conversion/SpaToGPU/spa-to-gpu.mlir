@@ -38,10 +38,15 @@
 // S = Q K^T on tensor cores (bf16 through nvvm.mma.sync).
 // CHECK: nvgpu.ldmatrix %[[KS]]{{.*}}numTiles = 2 : i32, transpose = false
 // CHECK: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
-// Interior tiles skip the mask; edge tiles select -inf.
+// Interior tiles skip the mask; edge tiles select -inf, each row's reached
+// keys formed once (clamped i32 bounds, EdgeMask.h), two compares an element.
 // CHECK: scf.if %{{.*}} -> (vector<2x2xf32>,
 // CHECK: arith.mulf
 // CHECK: } else {
+// CHECK: arith.maxsi
+// CHECK: arith.minsi
+// CHECK: arith.index_cast %{{.*}} : index to i32
+// CHECK: arith.cmpi sle, %{{.*}}, %c0_i32 : i32
 // CHECK: arith.select %{{.*}}, %{{.*}}, %cst{{.*}} : f32
 // Row max over the quad, exp2.
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32
