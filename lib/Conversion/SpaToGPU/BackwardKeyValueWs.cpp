@@ -36,8 +36,10 @@
 // lanes, one of them expecting the copies' bytes), empty 256 (every
 // consumer thread, after its last product reading the stage). Thread 0
 // initialises them before the only block-wide barrier; from then on the
-// roles meet on mbarriers only. Both roles run walkQueryTiles, so their
-// tile counts agree by construction.
+// roles meet on mbarriers only (the consumers among themselves also on
+// named barrier 1 before their epilogue, and in the fused form's exchange).
+// Both roles run walkQueryTiles, so their tile counts agree by
+// construction.
 //
 //===----------------------------------------------------------------------===//
 
@@ -274,7 +276,9 @@ private:
     ArrayRef<Value> acc(result);
     // dK through own K's tile, dV through own V's, once both consumer
     // warpgroups are done with them (the fused exchange form reads all 128
-    // keys of K): named barrier 1 over the 256 consumers, the exchange's.
+    // keys of K): named barrier 1 over the 256 consumers, the exchange's
+    // id (bar.sync, the aligned form: every consumer warp reaches it here,
+    // converged; the exchange itself uses the non-aligned barrier.sync).
     NVVM::BarrierOp::create(
         b, TypeRange{},
         arith::ConstantIntOp::create(b, b.getI32Type(),

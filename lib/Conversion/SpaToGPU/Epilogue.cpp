@@ -75,6 +75,7 @@ void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
     scf::IfOp::create(b, valid, [&](OpBuilder &nb, Location loc) {
       ImplicitLocOpBuilder ib(loc, nb);
       GpuArith ie{ib};
+      // Staged: O already left through shared memory; only the lse here.
       for (int64_t dt = 0; !staged && dt < cfg.valueDim / 8; ++dt) {
         Value acc = state[4 + dt];
         Value v0 = ie.fmul(element(ib, acc, r, 0), inverse[r]);

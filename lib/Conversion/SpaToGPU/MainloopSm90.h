@@ -73,10 +73,20 @@ public:
   }
 
   /// The Q copies of an item whose key ranges are all empty (cp.async; a
-  /// TMA Q tile was waited for where it was issued, loadQueryByMap).
+  /// TMA Q tile was waited for where it was issued, loadQueryByMap, or in
+  /// beginRanges where defersQueryWait).
   void endRanges(ImplicitLocOpBuilder &b) override {
     if (!cfg.tensorMaps)
       NVVM::CpAsyncWaitGroupOp::create(b, 0);
+  }
+
+  /// Chained and ring kernels (one item a block, every tile's products
+  /// followed by a block barrier): O goes out through Q's tile where it is
+  /// no wider than Q.
+  Value epilogueStaging() const override {
+    bool serial = cfg.schedule() == Schedule::WgmmaChained ||
+                  cfg.schedule() == Schedule::WgmmaRing;
+    return serial && cfg.valueDim <= cfg.headDim ? qTile : Value();
   }
 
 protected:
@@ -203,16 +213,6 @@ protected:
         enabled);
   }
 
-  /// Chained and ring kernels (one item a block, every tile's products
-  /// followed by a block barrier): O goes out through Q's tile where it is
-  /// no wider than Q.
-  Value epilogueStaging() const override {
-    bool serial = cfg.schedule() == Schedule::WgmmaChained ||
-                  cfg.schedule() == Schedule::WgmmaRing;
-    return serial && cfg.valueDim <= cfg.headDim ? qTile : Value();
-  }
-
-protected:
   /// A warp's wgmma.wait_group does not tell that the other warps' wgmma
   /// reads are done (CUTLASS's consumer release counts every warp too): a
   /// block barrier before a tile is overwritten.

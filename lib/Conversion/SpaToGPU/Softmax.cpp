@@ -57,7 +57,7 @@ SoftmaxStep softmaxStep(ImplicitLocOpBuilder &b, const KernelContext &k,
         for (int64_t r = 0; r < 2; ++r)
           rows.push_back(keyColumns(ib, ie.add(rowBase, ie.index(8 * r)),
                                     Value(), keyBase, lo, hi, side, k.keyLen,
-                                    cfg.tileK));
+                                    8 * int64_t(scores.size())));
         for (auto [nt, s] : llvm::enumerate(scores)) {
           SmallVector<Value> elems;
           for (int64_t r = 0; r < 2; ++r)

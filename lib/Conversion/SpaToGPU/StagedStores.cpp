@@ -4,7 +4,6 @@
 #include "MmaSync.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -20,8 +19,10 @@ bool canStageRows(Value dest, int64_t width) {
   // `width` elements (also when the lengths are run-time values).
   if (type.getLayout().isIdentity())
     return true;
-  auto [strides, offset] = type.getStridesAndOffset();
-  if (strides.back() != 1 || ShapedType::isDynamic(offset) || offset % 8)
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)) ||
+      strides.back() != 1 || ShapedType::isDynamic(offset) || offset % 8)
     return false;
   return llvm::all_of(ArrayRef<int64_t>(strides).drop_back(), [](int64_t s) {
     return !ShapedType::isDynamic(s) && s % 8 == 0;
@@ -32,6 +33,7 @@ void storeRowsStaged(ImplicitLocOpBuilder &b, const KernelContext &k,
                      ArrayRef<Value> acc, ArrayRef<Value> rowScale,
                      Value staging, Value stagingRow, Value dest, Value batch,
                      Value head, Value firstRow, Value limit) {
+  assert(acc.size() % 8 == 0 && "whole 64-column boxes (canStageRows)");
   GpuArith e{b};
   Type f32 = b.getF32Type();
   Type narrowType = cast<MemRefType>(dest.getType()).getElementType();
