@@ -34,6 +34,14 @@ Value pairInterior(ImplicitLocOpBuilder &b, const BackwardContext &k,
   return e.andi(exist, inside);
 }
 
+/// The own row (key in dK/dV, query in dQ) of the lane's row g + 8r.
+static Value ownRow(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                    const TilePair &pair, int64_t r) {
+  GpuArith e{b};
+  return e.add(pair.ownFirst,
+               e.add(e.mul(k.warp, e.index(16)), e.add(k.g, e.index(8 * r))));
+}
+
 /// Whether element (nt, r, i) of the lane's tiles is an admissible pair,
 /// tested per element: the dK/dV kernels (own rows are keys).
 static Value admissible(ImplicitLocOpBuilder &b, const BackwardContext &k,
@@ -41,8 +49,7 @@ static Value admissible(ImplicitLocOpBuilder &b, const BackwardContext &k,
                         int64_t i) {
   const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
-  Value own = e.add(pair.ownFirst, e.add(e.mul(k.warp, e.index(16)),
-                                         e.add(k.g, e.index(8 * r))));
+  Value own = ownRow(b, k, pair, r);
   Value stream = e.add(pair.streamFirst,
                        e.add(e.index(8 * nt + i), e.mul(k.c, e.index(2))));
   Value key = pair.ownIsKey ? own : stream;
@@ -65,8 +72,7 @@ static RowColumns queryRowKeys(ImplicitLocOpBuilder &b,
                                int64_t r, int64_t width) {
   const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
-  Value query = e.add(pair.ownFirst, e.add(e.mul(k.warp, e.index(16)),
-                                           e.add(k.g, e.index(8 * r))));
+  Value query = ownRow(b, k, pair, r);
   Value keyBase = e.add(pair.streamFirst, e.mul(k.c, e.index(2)));
   return keyColumns(b, e.add(query, e.index(cfg.keyLen - cfg.queryLen)),
                     e.cmp(P::slt, query, e.index(cfg.queryLen)), keyBase,
@@ -152,10 +158,9 @@ void storeAccumulators(ImplicitLocOpBuilder &b, const BackwardContext &k,
   const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
   if (staging && canStageRows(dest, 8 * int64_t(acc.size()))) {
-    Value warpRow = e.mul(k.warp, e.index(16));
     Value factor = e.f32(scale);
-    storeRowsStaged(b, k, acc, {factor, factor}, staging, warpRow, dest,
-                    k.batchIdx, head, e.add(rowFirst, warpRow), e.index(limit));
+    storeRowsStaged(b, k, acc, {factor, factor}, staging, dest, k.batchIdx,
+                    head, rowFirst, e.index(limit));
     return;
   }
   Type f32 = b.getF32Type();

@@ -64,9 +64,8 @@ void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
     // The item's Q copies and products are done on every warp (a block
     // barrier: a warp's waits cover its own copies and wgmma reads only).
     gpu::BarrierOp::create(b);
-    Value warpRow = e.mul(k.warp, e.index(16));
-    storeRowsStaged(b, k, state.drop_front(4), inverse, staging, warpRow, k.out,
-                    k.batchIdx, k.head, e.add(k.i0, warpRow), k.queryLen);
+    storeRowsStaged(b, k, state.drop_front(4), inverse, staging, k.out,
+                    k.batchIdx, k.head, k.i0, k.queryLen);
   }
   auto pairType = VectorType::get({2}, cfg.elementType);
   for (int64_t r = 0; r < 2; ++r) {

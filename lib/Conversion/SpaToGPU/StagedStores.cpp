@@ -31,10 +31,13 @@ bool canStageRows(Value dest, int64_t width) {
 
 void storeRowsStaged(ImplicitLocOpBuilder &b, const KernelContext &k,
                      ArrayRef<Value> acc, ArrayRef<Value> rowScale,
-                     Value staging, Value stagingRow, Value dest, Value batch,
-                     Value head, Value firstRow, Value limit) {
+                     Value staging, Value dest, Value batch, Value head,
+                     Value tileFirstRow, Value limit) {
   assert(acc.size() % 8 == 0 && "whole 64-column boxes (canStageRows)");
   GpuArith e{b};
+  // The warp's 16 rows: staging rows 16 warp.., output rows from there.
+  Value stagingRow = e.mul(k.warp, e.index(16));
+  Value firstRow = e.add(tileFirstRow, stagingRow);
   Type f32 = b.getF32Type();
   Type narrowType = cast<MemRefType>(dest.getType()).getElementType();
   auto swizzled = [&](Value chunk, Value row) {

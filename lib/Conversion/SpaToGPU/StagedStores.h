@@ -34,15 +34,15 @@ bool canStageRows(Value dest, int64_t width);
 /// One warp's 16 rows out: `acc` holds its width / 8 accumulator tiles
 /// (rows g and g + 8, columns 8 t + 2c, + 1), each row r scaled by
 /// `rowScale[r]` and rounded to dest's element type, staged in rows
-/// [stagingRow, stagingRow + 16) of `staging` (a [width / 64][rows][64]
-/// shared tile; stagingRow a multiple of 16), then written to
-/// dest[batch, head, firstRow + i, :] for the rows with firstRow + i <
-/// limit. The staging rows must be free: the caller orders every earlier
-/// reader of them before this (a barrier or the products' completion).
+/// [16 warp, 16 warp + 16) of `staging` (a [width / 64][rows][64] shared
+/// tile), then written to dest[batch, head, tileFirstRow + 16 warp + i, :]
+/// for the rows below `limit`. The staging rows must be free: the caller
+/// orders every earlier reader of them before this (a barrier or the
+/// products' completion).
 void storeRowsStaged(ImplicitLocOpBuilder &b, const KernelContext &k,
                      ArrayRef<Value> acc, ArrayRef<Value> rowScale,
-                     Value staging, Value stagingRow, Value dest, Value batch,
-                     Value head, Value firstRow, Value limit);
+                     Value staging, Value dest, Value batch, Value head,
+                     Value tileFirstRow, Value limit);
 
 } // namespace mlir::spa::gpu_kernel
 
