@@ -5,8 +5,8 @@ for bench/gpu_grad_check.py to run on the GPU machine (no MLIR there).
 Each layer is one module holding a forward spa.attention (op 0, with
 log-sum-exp) and its spa.attention_grad (op 1) on the same band policy, so
 the artifact also exercises a module with forward and backward kernels
-(launch.json lists forward, preprocess, dkdv, dq in launch order; with
---atomic forward, preprocess, dkdv_dq, dq_convert).
+(launch.json lists forward, dq, dkdv in launch order: the dQ kernel
+computes Delta; with --atomic forward, preprocess, dkdv_dq, dq_convert).
 
 Writes DIR/<name>/{kernel.cubin, kernel.ptx, launch.json} and
 DIR/manifest.json (shapes, dtype, mode, band table, scale, options).
@@ -190,7 +190,7 @@ def main():
         artifact.save(os.path.join(args.out, layer["name"]))
         kernels = artifact.metadata["kernels"]
         roles = [(k["op"], k["role"]) for k in kernels]
-        expected = (["preprocess", "dkdv", "dq"] if layer["deterministic"]
+        expected = (["dq", "dkdv"] if layer["deterministic"]
                     else ["preprocess", "dkdv_dq", "dq_convert"])
         assert roles == [(0, "forward")] + [(1, r) for r in expected], roles
         warps = options.get("warps", 4)

@@ -1,5 +1,5 @@
 // spa-cuda-compile on a module with a forward op and its gradient op: one
-// cubin holding the forward kernel and the three backward kernels, listed in
+// cubin holding the forward kernel and the two backward kernels, listed in
 // launch order in launch.json with their role, op and the scratch argument;
 // for sm_90a (forward, dK/dV and dQ on wgmma) and sm_80 (everything on
 // mma.sync).
@@ -21,11 +21,9 @@
 // JSON: "name": "spa_attention_0",
 // JSON-NEXT: "op": 0,
 // JSON-NEXT: "role": "forward",
-// The preprocess kernel: O and dO in, the f32 Delta scratch [B, Hq, Nq].
-// JSON: "kind": "input",
-// JSON-NEXT: "name": "output",
-// JSON: "kind": "input",
-// JSON-NEXT: "name": "output_grad",
+// The dQ kernel, launched first: it computes Delta from O and dO into the
+// f32 scratch [B, Hq, Nq] that the dK/dV kernel reads.
+// JSON: "name": "output_grad",
 // JSON: "dtype": "f32",
 // JSON-NEXT: "kind": "scratch",
 // JSON-NEXT: "name": "delta",
@@ -33,10 +31,16 @@
 // JSON-NEXT: 1,
 // JSON-NEXT: 4,
 // JSON-NEXT: 200
-// JSON: "name": "spa_attention_grad_1_preprocess",
+// JSON: "kind": "input",
+// JSON-NEXT: "name": "output",
+// JSON: "kind": "output",
+// JSON-NEXT: "name": "query_grad",
+// JSON: "name": "spa_attention_grad_1_dq",
 // JSON-NEXT: "op": 1,
-// JSON-NEXT: "role": "preprocess",
-// JSON-NEXT: "shared_bytes": 0,
+// JSON-NEXT: "role": "dq",
+// The dQ kernel: (64 + 2 x 64) rows x (64 + 64) x 2 bytes, two stream
+// stages, three mbarriers.
+// JSON-NEXT: "shared_bytes": 49176,
 // dK/dV: the gradients of K and V are its outputs.
 // JSON: "dtype": "f32",
 // JSON-NEXT: "kind": "input",
@@ -87,23 +91,15 @@
 // x 2 bytes (swizzled, three stream stages), 3 x 2 x 64 f32 statistics,
 // seven 8-byte mbarriers.
 // JSON-NEXT: "shared_bytes": 83512,
-// JSON: "kind": "output",
-// JSON-NEXT: "name": "query_grad",
-// JSON: "name": "spa_attention_grad_1_dq",
-// JSON-NEXT: "op": 1,
-// JSON-NEXT: "role": "dq",
-// The dQ kernel: (64 + 2 x 64) rows x (64 + 64) x 2 bytes, two stream
-// stages, three mbarriers.
-// JSON-NEXT: "shared_bytes": 49176,
 
 // PTX90: .target sm_90a
 // PTX90: wgmma.mma_async
-// PTX90: .entry spa_attention_grad_1_preprocess
+// PTX90-NOT: .entry spa_attention_grad_1_preprocess
+// PTX90: .entry spa_attention_grad_1_dq
 // PTX90: .entry spa_attention_grad_1_dkdv
 // PTX90: .param .align 64 .b8 spa_attention_grad_1_dkdv_param_{{[0-9]+}}[128]
 // PTX90: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
 // PTX90: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}p, 1, 1, 1;
-// PTX90: .entry spa_attention_grad_1_dq
 // PTX80: .target sm_80
 // PTX80-NOT: wgmma
 // PTX80: .entry spa_attention_grad_1_dkdv

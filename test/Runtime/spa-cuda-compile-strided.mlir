@@ -42,14 +42,6 @@
 // JSON-NEXT: 128,
 // JSON-NEXT: 64,
 // JSON-NEXT: 1
-// JSON: "name": "spa_attention_grad_1_preprocess",
-// JSON: "name": "value_grad",
-// JSON: "strides": [
-// JSON-NEXT: 8192,
-// JSON-NEXT: 64,
-// JSON-NEXT: 128,
-// JSON-NEXT: 1
-// JSON: "name": "spa_attention_grad_1_dkdv",
 // JSON: "name": "query_grad",
 // JSON: "strides": [
 // JSON-NEXT: 8192,
@@ -57,6 +49,13 @@
 // JSON-NEXT: 128,
 // JSON-NEXT: 1
 // JSON: "name": "spa_attention_grad_1_dq",
+// JSON: "name": "value_grad",
+// JSON: "strides": [
+// JSON-NEXT: 8192,
+// JSON-NEXT: 64,
+// JSON-NEXT: 128,
+// JSON-NEXT: 1
+// JSON: "name": "spa_attention_grad_1_dkdv",
 
 func.func @layer(%q: memref<2x2x64x64xbf16, strided<[8192, 64, 128, 1]>>, %k: memref<2x2x64x64xbf16, strided<[8192, 64, 128, 1]>>, %v: memref<2x2x64x64xbf16, strided<[24576, 64, 384, 1]>>, %o: memref<2x2x64x64xbf16, strided<[8192, 64, 128, 1]>>, %l: memref<2x2x64xf32>) {
   spa.attention bands(#spa.band_policy<causal, exclusive_equal>)

@@ -19,9 +19,9 @@
 
 namespace mlir::spa::gpu_kernel {
 
-/// The kernels of a gradient op: Preprocess, KeyValue, Query in launch
-/// order (deterministic); Preprocess, KeyValueQuery, QueryConvert with dQ by
-/// atomics (BackwardQueryAtomic.h).
+/// The kernels of a gradient op: Query (which computes Delta), KeyValue in
+/// launch order (deterministic); Preprocess, KeyValueQuery, QueryConvert
+/// with dQ by atomics (BackwardQueryAtomic.h).
 enum class BackwardKernel {
   Preprocess,
   KeyValue,

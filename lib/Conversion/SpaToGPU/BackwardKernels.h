@@ -1,19 +1,20 @@
 //===- BackwardKernels.h - the three kernels of a gradient op ---*- C++ -*-===//
 //
-// A spa.attention_grad becomes three launches, in this order:
+// A spa.attention_grad becomes two launches (deterministic), in this order:
 //
-//   preprocess  Delta[b, h, i] = sum_d dO[b, h, i, d] O[b, h, i, d] (f32
-//               scratch), one quad of lanes per row
+//   dq          one block per (batch, query head, query tile): Delta[b, h, i]
+//               = sum_d dO[b, h, i, d] O[b, h, i, d] of its rows (f32
+//               scratch, written for dkdv), then the forward's key ranges;
+//               dQ in f32 registers (BackwardQuery.cpp)
 //   dkdv        one block per (batch, key/value head, key tile): every query
 //               head of the group, interval and side, over the query tiles
 //               that reach the key tile; dK and dV in f32 registers, written
 //               once (BackwardKeyValue.cpp)
-//   dq          one block per (batch, query head, query tile): the forward's
-//               key ranges; dQ in f32 registers (BackwardQuery.cpp)
 //
 // No atomics: every output element is written by exactly one block. With
-// deterministic = false the dq kernel gives way to atomics from the dK/dV
-// kernel and a convert kernel (BackwardQueryAtomic.h).
+// deterministic = false a preprocess kernel computes Delta (and zeroes the
+// f32 dQ scratch), the dK/dV kernel adds dQ by atomics, and a convert
+// kernel writes dQ (BackwardQueryAtomic.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,8 +25,8 @@
 
 namespace mlir::spa::gpu_kernel {
 
-/// Arguments: output, output_grad, delta [, dq_accum (deterministic =
-/// false: zeroed here)].
+/// Arguments: output, output_grad, delta, dq_accum (zeroed here): the first
+/// launch with deterministic = false.
 gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
                                      StringRef name, ArrayRef<Type> argTypes,
                                      const BackwardConfig &grad);
@@ -45,8 +46,9 @@ gpu::GPUFuncOp buildKeyValueGradKernelWs(OpBuilder &moduleBuilder, Location loc,
                                          ArrayRef<Type> argTypes,
                                          const BackwardConfig &grad);
 
-/// Arguments: query, key, value, log_sum_exp, output_grad, delta,
-/// query_grad, bounds, work [items][3] (batch, query head, query tile).
+/// Arguments: query, key, value, log_sum_exp, output_grad, delta (written
+/// here), output, query_grad, bounds, work [items][3] (batch, query head,
+/// query tile).
 gpu::GPUFuncOp buildQueryGradKernel(OpBuilder &moduleBuilder, Location loc,
                                     StringRef name, ArrayRef<Type> argTypes,
                                     const BackwardConfig &grad);

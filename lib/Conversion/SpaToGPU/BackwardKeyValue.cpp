@@ -91,7 +91,8 @@ private:
       atomicQuery->drain(b);
     ArrayRef<Value> result(results);
     // dK through own K's tile, dV through own V's (wgmma kernels), once
-    // every warp's products reading them are done.
+    // they have arrived and every warp's products reading them are done.
+    mainloop->waitOwn(b);
     if (mainloop->ownTile(Operand::First))
       gpu::BarrierOp::create(b);
     storeAccumulators(b, k, result.take_front(cfg.headDim / 8), k.keyGrad,

@@ -67,18 +67,23 @@ public:
   /// First thing in the kernel body: views of the shared memory.
   virtual void setupSharedMemory(ImplicitLocOpBuilder &b) = 0;
   /// Rows [row0, row0 + ownRows) of (batch, head) of `first` (width D) and
-  /// `second` (width Dv) into the own tiles, rows >= limit as zeros; visible
-  /// to every warp on return.
+  /// `second` (width Dv) into the own tiles, rows >= limit as zeros. The
+  /// copies may still be in flight on return (TMA): every loadStream waits
+  /// for them too, so the products see them; waitOwn waits for them alone.
   virtual void loadOwn(ImplicitLocOpBuilder &b, Value first, Value second,
                        Value head, Value row0, int64_t limit) = 0;
+  /// Waits until the own tiles have arrived (before an epilogue stages its
+  /// rows in them: an item whose walk visits no stream tile never waited).
+  virtual void waitOwn(ImplicitLocOpBuilder &b) {}
   /// Before the loop over the stream tiles [begin, end) (step streamRows)
   /// of one interval and side: a mainloop that copies ahead starts the
   /// first tile's copy here.
   virtual void beginStream(ImplicitLocOpBuilder &b, Value first, Value second,
                            Value head, Value begin, Value end, int64_t limit) {
   }
-  /// The same for the stream tiles (streamRows rows); waits until every
-  /// warp is done with the previous stream tiles first.
+  /// The same for the stream tiles (streamRows rows), and the own tiles
+  /// too; waits until every warp is done with the previous stream tiles
+  /// first.
   virtual void loadStream(ImplicitLocOpBuilder &b, Value first, Value second,
                           Value head, Value row0, int64_t limit) = 0;
   /// own x stream^T of `which` pair for the warp's 16 own rows: streamRows/8

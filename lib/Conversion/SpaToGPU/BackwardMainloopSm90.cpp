@@ -120,6 +120,15 @@ public:
       return waitForCopies(b, 1);
     ring.waitFor(b, streamBarriers, t);
     ring.take(b, t);
+    // The own tiles' copies, issued before the item's first stream copies
+    // so that both latencies overlap; a completed phase passes at once.
+    waitOwn(b);
+  }
+
+  void waitOwn(ImplicitLocOpBuilder &b) override {
+    if (grad.tensorMaps)
+      waitBarrier(b, ownBarrier,
+                  arith::ConstantIntOp::create(b, b.getI32Type(), 0));
   }
 
   SmallVector<Value> ownTimesStreamT(ImplicitLocOpBuilder &b,
@@ -196,9 +205,9 @@ private:
   }
 
   /// TMA: thread 0 initialises the barriers (the kernel's first use of
-  /// them), announces the own tiles' bytes and issues their copies; every
-  /// thread waits for phase 0 after a block barrier that orders the
-  /// initialisation before the waits.
+  /// them), announces the own tiles' bytes and issues their copies; a block
+  /// barrier orders the initialisation before any thread's wait. Nobody
+  /// waits for the copies here: loadStream and waitOwn do.
   void loadOwnByMaps(ImplicitLocOpBuilder &b, Value head, Value row0) {
     onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
       for (int w = 0; w < 2; ++w)
@@ -215,7 +224,7 @@ private:
       loadTilePairByMaps(ib, k, k.ownMaps, tiles.own, Value(), ownBarrier, head,
                          row0, grad.ownRows());
     });
-    waitFirstPhaseAfterInit(b, ownBarrier);
+    gpu::BarrierOp::create(b);
   }
 
   /// TMA: the stream tiles at `row0` into buffer `buffer` when `enabled`

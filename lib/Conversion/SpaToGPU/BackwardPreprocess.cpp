@@ -1,20 +1,20 @@
 //===- BackwardPreprocess.cpp - Delta = rowsum(dO * O) --------------------===//
 //
-// The first backward launch, and the kernel shell the others share. Each
-// quad of lanes owns one row (b, h, i): lane c sums the products of the
-// 8-element chunks c, c + 4, ... of dO and O in f32, the quad adds its four
-// partial sums by shuffles, and lane 0 writes Delta. Memory-bound; the rows
-// of a block are consecutive, so its loads are contiguous. With
-// deterministic = false it also zeroes the dQ accumulator.
+// The first backward launch with deterministic = false, and the kernel shell
+// every backward kernel shares. Each quad of lanes owns one row (b, h, i)
+// (BackwardDelta.h) and lane 0 writes Delta; the kernel also zeroes the dQ
+// accumulator. Memory-bound; the rows of a block are consecutive, so its
+// loads are contiguous. Deterministic gradients need no preprocess launch:
+// the dQ kernel computes Delta itself (BackwardQuery.cpp).
 //
 //===----------------------------------------------------------------------===//
 
+#include "BackwardDelta.h"
 #include "BackwardKernels.h"
 #include "BackwardQueryAtomic.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 
@@ -78,63 +78,21 @@ gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
                     e.div(tid, e.index(4)));
   Value valid = e.cmp(P::slt, row, e.index(cfg.queryLen));
 
-  Type f32 = b.getF32Type();
-  auto chunkType = VectorType::get({8}, cfg.elementType);
-  auto wideType = VectorType::get({8}, f32);
-  int64_t chunks = cfg.valueDim / 8;
+  // Rows past Nq load nothing and add zeros; every lane takes part in the
+  // quad's shuffles.
   auto partial = scf::IfOp::create(
       b, valid,
       [&](OpBuilder &nb, Location l) {
         ImplicitLocOpBuilder ib(l, nb);
-        GpuArith ie{ib};
-        Value sum = arith::ConstantOp::create(
-            ib, DenseElementsAttr::get(wideType, 0.0f));
-        for (int64_t first = 0; first < chunks; first += 4) {
-          // Chunk first + c (when it exists).
-          Value chunk = ie.add(ie.index(first), k.c);
-          auto product = [&](ImplicitLocOpBuilder &cb) {
-            GpuArith ce{cb};
-            Value col = ce.mul(chunk, ce.index(8));
-            SmallVector<Value> at = {k.batchIdx, k.head, row, col};
-            Value o = vector::LoadOp::create(cb, chunkType, k.out, at, false,
-                                             llvm::MaybeAlign(16));
-            Value dO = vector::LoadOp::create(cb, chunkType, k.outGrad, at,
-                                              false, llvm::MaybeAlign(16));
-            return arith::MulFOp::create(
-                       cb, arith::ExtFOp::create(cb, wideType, o),
-                       arith::ExtFOp::create(cb, wideType, dO))
-                .getResult();
-          };
-          if (first + 4 <= chunks) {
-            sum = ie.fadd(sum, product(ib));
-            continue;
-          }
-          auto guarded = scf::IfOp::create(
-              ib, ie.cmp(P::slt, chunk, ie.index(chunks)),
-              [&](OpBuilder &cb, Location cl) {
-                ImplicitLocOpBuilder jb(cl, cb);
-                scf::YieldOp::create(jb, product(jb));
-              },
-              [&](OpBuilder &cb, Location cl) {
-                ImplicitLocOpBuilder jb(cl, cb);
-                scf::YieldOp::create(
-                    jb, ValueRange{arith::ConstantOp::create(
-                            jb, DenseElementsAttr::get(wideType, 0.0f))});
-              });
-          sum = ie.fadd(sum, guarded.getResult(0));
-        }
-        Value total =
-            vector::ReductionOp::create(ib, vector::CombiningKind::ADD, sum);
-        scf::YieldOp::create(ib, total);
+        RowDotOperands operands =
+            loadRowDotOperands(ib, k, k.out, k.head, row, k.c);
+        scf::YieldOp::create(ib, sumRowDot(ib, k, operands));
       },
       [&](OpBuilder &nb, Location l) {
         ImplicitLocOpBuilder ib(l, nb);
         scf::YieldOp::create(ib, GpuArith{ib}.f32(0.0));
       });
-  // Every lane takes part in the shuffles (rows past Nq add zeros).
-  Value total = partial.getResult(0);
-  total = e.fadd(total, e.shuffleXor(total, 1));
-  total = e.fadd(total, e.shuffleXor(total, 2));
+  Value total = quadSum(b, partial.getResult(0));
   // deterministic = false: the scratch the reductions add to.
   if (grad.atomicQuery)
     zeroQueryAccumulator(b, k, args[3], grad.preprocessBlocks());

@@ -1,7 +1,9 @@
 //===- BackwardQuery.cpp - the dQ kernel ----------------------------------===//
 //
 //   per work item (batch, query head h, query tile of 16 x warps rows):
-//     Q, dO tiles -> shared (own tiles); lse2, Delta of the lane's rows
+//     Q, dO tiles -> shared (own tiles); lse2 of the lane's rows, and
+//     their Delta = rowsum(dO O), computed here from global O and dO and
+//     written for the dK/dV kernel, which runs after this one
 //     for each interval [lo, hi) of h, each side:
 //       for each key tile (tile-k keys) of the range the rows reach:
 //         K, V tiles -> shared (stream tiles)
@@ -15,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "BackwardDelta.h"
 #include "BackwardKernels.h"
 #include "BackwardTile.h"
 #include "MmaSync.h"
@@ -24,8 +27,6 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-
-#include <tuple>
 
 using namespace mlir;
 
@@ -48,9 +49,10 @@ public:
     ImplicitLocOpBuilder b(loc, body);
     auto args = func.getArguments();
     ValueRange rest = bindGradientInputs(k, args);
-    k.queryGrad = rest[0];
-    k.bounds = rest[1];
-    k.work = rest[2];
+    k.out = rest[0];
+    k.queryGrad = rest[1];
+    k.bounds = rest[2];
+    k.work = rest[3];
     bindTensorMaps(k, args);
     emitBody(b);
     gpu::ReturnOp::create(b);
@@ -77,14 +79,29 @@ private:
     k.kvHead = e.div(k.head, e.index(grad.groupSize()));
     k.firstPos = e.add(k.i0, e.index(cfg.keyLen - cfg.queryLen));
     k.lastPos = e.add(k.firstPos, e.index(grad.ownRows() - 1));
-    mainloop->loadOwn(b, k.query, k.outGrad, k.head, k.i0, cfg.queryLen);
-
-    // lse2 and Delta of the lane's rows 16 warp + g (+ 8).
+    // The lane's rows 16 warp + g (+ 8): their Delta from O and dO, loaded
+    // while the own tiles' copies are in flight, and written for the dK/dV
+    // kernel (which runs next) by the quad's lane 0.
     Value rowBase = e.add(k.i0, e.add(e.mul(k.warp, e.index(16)), k.g));
+    SmallVector<Value> rows = {rowBase, e.add(rowBase, e.index(8))};
+    SmallVector<RowDotOperands> rowDot;
+    for (Value row : rows)
+      rowDot.push_back(loadRowDotOperands(
+          b, k, k.out, k.head, e.min(row, e.index(cfg.queryLen - 1)), k.c));
     SmallVector<Value> lse2(2), delta(2);
     for (int64_t r = 0; r < 2; ++r)
-      std::tie(lse2[r], delta[r]) =
-          loadRowStatistics(b, k, k.head, e.add(rowBase, e.index(8 * r)));
+      lse2[r] = loadScaledLse(b, k, k.head, rows[r]);
+    mainloop->loadOwn(b, k.query, k.outGrad, k.head, k.i0, cfg.queryLen);
+    for (int64_t r = 0; r < 2; ++r) {
+      delta[r] = quadSum(b, sumRowDot(b, k, rowDot[r]));
+      Value writer = e.andi(e.cmp(P::slt, rows[r], e.index(cfg.queryLen)),
+                            e.cmp(P::eq, k.c, e.index(0)));
+      scf::IfOp::create(b, writer, [&](OpBuilder &nb, Location l) {
+        memref::StoreOp::create(nb, l, delta[r], k.delta,
+                                ValueRange{k.batchIdx, k.head, rows[r]});
+        scf::YieldOp::create(nb, l);
+      });
+    }
 
     Value zeroAcc = zeroAccumulatorTile(b);
     SmallVector<Value> dQ(cfg.headDim / 8, zeroAcc);
@@ -119,8 +136,9 @@ private:
           }
           return current;
         });
-    // dQ through own Q's tile (wgmma kernels), once every warp's products
-    // reading it are done.
+    // dQ through own Q's tile (wgmma kernels), once it has arrived and
+    // every warp's products reading it are done.
+    mainloop->waitOwn(b);
     if (mainloop->ownTile(Operand::First))
       gpu::BarrierOp::create(b);
     storeAccumulators(b, k, dQ, k.queryGrad, k.head, k.i0, cfg.queryLen,

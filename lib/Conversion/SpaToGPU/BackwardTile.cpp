@@ -189,16 +189,24 @@ void storeAccumulators(ImplicitLocOpBuilder &b, const BackwardContext &k,
   }
 }
 
-std::pair<Value, Value> loadRowStatistics(ImplicitLocOpBuilder &b,
-                                          const BackwardContext &k, Value head,
-                                          Value row) {
+Value loadScaledLse(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                    Value head, Value row) {
   GpuArith e{b};
   Value safe = e.min(row, e.index(k.cfg.queryLen - 1));
   Value lse =
       memref::LoadOp::create(b, k.lse, ValueRange{k.batchIdx, head, safe});
+  return e.fmul(lse, e.f32(M_LOG2E));
+}
+
+std::pair<Value, Value> loadRowStatistics(ImplicitLocOpBuilder &b,
+                                          const BackwardContext &k, Value head,
+                                          Value row) {
+  GpuArith e{b};
+  Value lse2 = loadScaledLse(b, k, head, row);
+  Value safe = e.min(row, e.index(k.cfg.queryLen - 1));
   Value delta =
       memref::LoadOp::create(b, k.delta, ValueRange{k.batchIdx, head, safe});
-  return {e.fmul(lse, e.f32(M_LOG2E)), delta};
+  return {lse2, delta};
 }
 
 } // namespace mlir::spa::gpu_kernel

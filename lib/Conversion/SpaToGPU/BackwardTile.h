@@ -67,6 +67,11 @@ void storeAccumulators(ImplicitLocOpBuilder &b, const BackwardContext &k,
                        Value rowFirst, int64_t limit, double scale,
                        Value staging = Value());
 
+/// lse[batch, head, min(row, Nq - 1)] * log2(e) (the clamp keeps loads of
+/// padding rows in bounds; their pairs are masked).
+Value loadScaledLse(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                    Value head, Value row);
+
 /// lse[batch, head, min(row, Nq - 1)] * log2(e) and
 /// delta[batch, head, min(row, Nq - 1)] (the clamp keeps loads of padding
 /// rows in bounds; their pairs are masked).

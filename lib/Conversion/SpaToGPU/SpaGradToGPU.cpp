@@ -1,12 +1,12 @@
-//===- SpaGradToGPU.cpp - spa.attention_grad -> three kernel launches -----===//
+//===- SpaGradToGPU.cpp - spa.attention_grad -> kernel launches -----------===//
 //
 // The gradient op's part of `convert-spa-to-gpu`: resolves the backward
-// configuration (BackwardConfig.cpp), generates the preprocess, dK/dV and dQ
-// kernels (BackwardKernels.h), materialises the bounds table and both
-// cost-sorted work lists as private constants, allocates the f32 Delta
-// scratch [B, Hq, Nq] on the device, attaches a launch contract to each
-// kernel (role preprocess / dkdv / dq, delta as a scratch argument) and
-// replaces the op by the three gpu.launch_func in that order. With
+// configuration (BackwardConfig.cpp), generates the dQ and dK/dV kernels
+// (BackwardKernels.h), materialises the bounds table and both cost-sorted
+// work lists as private constants, allocates the f32 Delta scratch
+// [B, Hq, Nq] on the device, attaches a launch contract to each kernel
+// (role dq / dkdv, delta as a scratch argument the dQ kernel writes) and
+// replaces the op by the two gpu.launch_func in that order. With
 // deterministic = false the launches are preprocess / dkdv_dq / dq_convert
 // and an f32 scratch dq_accum joins delta: 64-row blocks of query rows,
 // padded, laid out for bulk reductions (BackwardQueryAtomic.h). With TMA
@@ -108,13 +108,19 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
         o = op.getOutput(), lse = op.getLogSumExp(), dO = op.getOutputGrad();
   SmallVector<Launch> launches;
   if (!grad.atomicQuery) {
+    // The dQ kernel computes Delta for its own rows from O and dO
+    // (BackwardDelta.h) and writes it for the dK/dV kernel: dQ first, and
+    // no preprocess launch (its O and dO reads and its launch are saved;
+    // the dQ kernel's second read of dO comes from L2).
     launches = {
-        {BackwardKernel::Preprocess,
-         {"output", "output_grad", "delta"},
-         {o, dO, delta},
-         grad.preprocessBlocks(),
-         0,
-         {},
+        {BackwardKernel::Query,
+         {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
+          "output", "query_grad", "bounds", "work"},
+         {q, k, v, lse, dO, delta, o, op.getQueryGrad(), boundsBuffer,
+          queryWork},
+         numQueryItems,
+         grad.sharedBytes(),
+         queryItems,
          &grad},
         {BackwardKernel::KeyValue,
          {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
@@ -125,14 +131,6 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
          keyValueGrad.sharedBytes(),
          keyItems,
          &keyValueGrad},
-        {BackwardKernel::Query,
-         {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
-          "query_grad", "bounds", "work"},
-         {q, k, v, lse, dO, delta, op.getQueryGrad(), boundsBuffer, queryWork},
-         numQueryItems,
-         grad.sharedBytes(),
-         queryItems,
-         &grad},
     };
   } else {
     launches = {

@@ -15,7 +15,7 @@ No MLIR is needed here. Each kernel takes one device pointer per buffer
 and the constant buffers (band bounds, cost-sorted work list); and, where
 its launch.json lists `tensor_map` arguments, a TMA tensor map of one of
 those buffers (`of`), which the launcher encodes per call. An op may
-have several kernels (a gradient op: preprocess, dkdv, dq); a layer
+have several kernels (a gradient op: dq, then dkdv); a layer
 launches all kernels of one op in their listed order on the current stream,
 with the op's inputs and outputs in order of first use and its scratch
 buffers allocated per call.

@@ -10,9 +10,9 @@
 // The default is deterministic: no dq_accum, no atomics.
 // RUN: spa-opt %s -convert-spa-to-gpu | FileCheck %s --check-prefix=DET --implicit-check-not=dq_accum --implicit-check-not=cp.reduce.async.bulk --implicit-check-not=red.global.add --implicit-check-not=dq_convert
 
-// DET: role = "preprocess"
-// DET: role = "dkdv"
+// DET-NOT: role = "preprocess"
 // DET: role = "dq"
+// DET: role = "dkdv"
 
 // f32 dq_accum next to Delta, freed after the launches: [B][Hq][ceil(100 /
 // 64) + 64 / 64 = 3 blocks][D / P][64][P], P = 64 (the mainloop's 73728

@@ -11,15 +11,15 @@
 // RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="mma=wgmma deterministic=false backward-schedule=classic" | FileCheck %s --check-prefix=ATOMIC
 
 // CHECK-LABEL: gpu.module @spa_kernels
-// CHECK: gpu.func @spa_attention_grad_0_dkdv
-// CHECK-NOT: nvvm.minctasm
 // CHECK: gpu.func @spa_attention_grad_0_dq
 // CHECK-SAME: nvvm.minctasm = 3 : i32
-// PTX: .entry spa_attention_grad_0_dkdv(
-// PTX-NOT: .minnctapersm
+// CHECK: gpu.func @spa_attention_grad_0_dkdv
+// CHECK-NOT: nvvm.minctasm
 // PTX: .entry spa_attention_grad_0_dq(
 // PTX: .maxntid 128, 1, 1
 // PTX-NEXT: .minnctapersm 3
+// PTX: .entry spa_attention_grad_0_dkdv(
+// PTX-NOT: .minnctapersm
 // SYNC-NOT: nvvm.minctasm
 // ATOMIC-NOT: nvvm.minctasm
 func.func @d64(%q: memref<1x2x100x64xbf16>, %k: memref<1x1x100x64xbf16>, %v: memref<1x1x100x64xbf16>, %o: memref<1x2x100x64xbf16>, %l: memref<1x2x100xf32>) {

@@ -11,17 +11,16 @@
 // D = Dv = 64: wgmma; the dK/dV kernel warp-specialised (backward-schedule
 // = auto takes it at D = Dv = 64: 128 own + 3 x 64 stream rows of 64 + 64
 // columns, 3 x 2 x 64 f32 statistics, seven 8-byte barriers), the dQ kernel
-// classic (64 own + 2 x 64 stream rows, three barriers); Dv = 32: mma.sync.
-// AUTO: mma = "mma.sync", op = 0 : i64, role = "preprocess"
-// AUTO: block = array<i64: 384, 1, 1>{{.*}}dynamic_shared_bytes = 83512 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dkdv"
+// classic (64 own + 2 x 64 stream rows, three barriers), launched first (it
+// computes Delta); Dv = 32: mma.sync.
 // AUTO: dynamic_shared_bytes = 49176 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dq"
-// AUTO: mma = "mma.sync", op = 0 : i64, role = "preprocess"
-// AUTO: mma = "mma.sync", op = 0 : i64, role = "dkdv"
+// AUTO: block = array<i64: 384, 1, 1>{{.*}}dynamic_shared_bytes = 83512 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dkdv"
 // AUTO: mma = "mma.sync", op = 0 : i64, role = "dq"
-// SM80: mma = "mma.sync", op = 0 : i64, role = "dkdv"
+// AUTO: mma = "mma.sync", op = 0 : i64, role = "dkdv"
 // SM80: mma = "mma.sync", op = 0 : i64, role = "dq"
 // SM80: mma = "mma.sync", op = 0 : i64, role = "dkdv"
 // SM80: mma = "mma.sync", op = 0 : i64, role = "dq"
+// SM80: mma = "mma.sync", op = 0 : i64, role = "dkdv"
 
 // WGMMA: error: 'spa.attention_grad' op mma = wgmma: the wgmma backward needs D and Dv multiples of 64, got D = 64, Dv = 32; use mma = auto or mma.sync
 // CHIP: error: 'spa.attention_grad' op mma = wgmma needs chip = sm_90a, got sm_80

@@ -18,6 +18,13 @@
 // CHECK: %[[NULL:.*]] = llvm.mlir.zero : !llvm.ptr
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv {{.*}} dynamic_shared_memory_size %c73752_i32 args({{.*}}, %[[NULL]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[NULL]] : !llvm.ptr)
 
+// The dQ kernel (launched first; its maps follow its ten buffers, output
+// among them for Delta).
+// CHECK: gpu.func @spa_attention_grad_0_dq(
+// CHECK-SAME: "query_map", "output_grad_map", "key_map", "value_map"]
+// CHECK-SAME: spa.tensor_map_args = array<i32: 10, 11, 12, 13>
+// CHECK-NOT: nvgpu.device_async_copy
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // CHECK: gpu.func @spa_attention_grad_0_dkdv({{.*}}, %[[KMAP:[a-z0-9]+]]: !llvm.ptr, %[[VMAP:[a-z0-9]+]]: !llvm.ptr, %[[QMAP:[a-z0-9]+]]: !llvm.ptr, %[[DOMAP:[a-z0-9]+]]: !llvm.ptr)
 // CHECK-SAME: spa.launch = {args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "bounds", "work", "key_map", "value_map", "query_map", "output_grad_map"]
 // K [B, Hkv, N, D] = [1, 1, 100, 128] as dims [128, 100, 1, 1], rows of 256
@@ -44,25 +51,30 @@
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[KMAP]], %[[OWN]], box[%c0_i32, %[[ROW:[a-z0-9]+]], %[[HEAD:[a-z0-9]+]], %[[BATCH:[a-z0-9]+]]] : !llvm.ptr<7>, !llvm.ptr
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[KMAP]], %[[OWN]], box[%c64_i32, %[[ROW]], %[[HEAD]], %[[BATCH]]]
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[VMAP]], %[[OWN]], box[%c0_i32, %{{[0-9]+}}, %[[HEAD]], %[[BATCH]]]
-// Every thread, after the block barrier that orders the initialisation.
+// A block barrier orders the initialisation before any wait; nobody waits
+// for the own tiles yet: the first stream tile's copies go out first, so
+// that both latencies overlap.
 // CHECK: gpu.barrier
-// CHECK-NEXT: nvvm.mbarrier.try_wait.parity %[[OWN]], %c0_i32, %{{.*}} : !llvm.ptr<3>, i32, i32
+// CHECK-NOT: nvvm.mbarrier.try_wait.parity
 // A stream tile: 32 x 192 x 2 bytes on its buffer's barrier ...
 // CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c12288_i32
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[QMAP]]
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[QMAP]]
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[DOMAP]]
-// ... waited for with the parity of its phase; no barrier is re-initialised.
+// ... waited for with the parity of its phase, then the own tiles' phase 0
+// (every tile: a completed phase passes at once); no barrier is
+// re-initialised.
 // CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: nvvm.mbarrier.try_wait.parity %[[OWN]], %c0_i32, %{{.*}} : !llvm.ptr<3>, i32, i32
 // CHECK-NOT: nvvm.mbarrier.init
-// CHECK: gpu.func @spa_attention_grad_0_dq(
-// CHECK-SAME: "query_map", "output_grad_map", "key_map", "value_map"]
-// CHECK-SAME: spa.tensor_map_args = array<i32: 9, 10, 11, 12>
-// CHECK-NOT: nvgpu.device_async_copy
-// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// Before the staged epilogue writes dK and dV into the own tiles, their
+// arrival again (an item whose walk visits no query tile never waited).
+// CHECK: nvvm.mbarrier.try_wait.parity %[[OWN]], %c0_i32
+// CHECK: gpu.barrier
 
 // The maps are 128-byte grid-constant parameters, copied by TMA into the
 // swizzled tiles on transaction barriers.
+// PTX: .entry spa_attention_grad_0_dq(
 // PTX: .entry spa_attention_grad_0_dkdv(
 // PTX: .param .align 64 .b8 spa_attention_grad_0_dkdv_param_10[128],
 // PTX: .param .align 64 .b8 spa_attention_grad_0_dkdv_param_13[128]
@@ -71,7 +83,6 @@
 // PTX: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
 // PTX: mbarrier.try_wait.parity.shared.b64
 // PTX-NOT: cp.async.wait_group
-// PTX: .entry spa_attention_grad_0_dq(
 
 // tma = false: the maps and barriers are gone, every thread copies.
 // CPASYNC: gpu.func @spa_attention_grad_0_dkdv

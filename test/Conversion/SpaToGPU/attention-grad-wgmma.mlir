@@ -8,12 +8,11 @@
 // RUN: spa-opt %s --spa-to-nvvm="mma=wgmma tma=false format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=PTX
 
 // (64 + 2 x 64) rows x (128 + 64) columns x 2 bytes, no padding.
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_preprocess
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv {{.*}} dynamic_shared_memory_size %c73728_i32
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq {{.*}} dynamic_shared_memory_size %c73728_i32
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv {{.*}} dynamic_shared_memory_size %c73728_i32
 
-// CHECK: gpu.func @spa_attention_grad_0_preprocess
-// CHECK-SAME: mma = "mma.sync"
+// CHECK: gpu.func @spa_attention_grad_0_dq
+// CHECK-SAME: dynamic_shared_bytes = 73728 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dq"
 // CHECK: gpu.func @spa_attention_grad_0_dkdv
 // CHECK-SAME: dynamic_shared_bytes = 73728 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dkdv"
 // Descriptor bits: 128-byte swizzle, SBO 1024 B, LBO 64 rows x 128 B.
@@ -67,20 +66,18 @@
 // CHECK-COUNT-8: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}p, 1, 1, 1;
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK: "wgmma.wait_group.sync.aligned 0;"
-// CHECK: gpu.func @spa_attention_grad_0_dq
-// CHECK-SAME: dynamic_shared_bytes = 73728 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dq"
 
 // In the PTX, the wgmma and cp.async instructions ptxas assembles (spa-cuda-compile
 // and test_cuda_grad.py run ptxas on such kernels).
+// PTX: .entry spa_attention_grad_0_dq(
+// PTX-DAG: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, %rd{{[0-9]+}}, %rd{{[0-9]+}}, p, 1, 1, 0, 0;
+// PTX-DAG: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}, %rd{{[0-9]+}}, p, 1, 1, 1;
 // PTX: .entry spa_attention_grad_0_dkdv(
 // PTX-DAG: cp.async.wait_group 1;
 // PTX-DAG: fence.proxy.async.shared::cta;
 // PTX-DAG: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, %rd{{[0-9]+}}, %rd{{[0-9]+}}, p, 1, 1, 0, 0;
 // PTX-DAG: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}, %rd{{[0-9]+}}, p, 1, 1, 1;
 // PTX-DAG: wgmma.wait_group.sync.aligned 0;
-// PTX: .entry spa_attention_grad_0_dq(
-// PTX-DAG: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, %rd{{[0-9]+}}, %rd{{[0-9]+}}, p, 1, 1, 0, 0;
-// PTX-DAG: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}, %rd{{[0-9]+}}, p, 1, 1, 1;
 
 func.func @f(%q: memref<1x2x100x128xbf16>, %k: memref<1x1x100x128xbf16>, %v: memref<1x1x100x64xbf16>, %o: memref<1x2x100x64xbf16>, %l: memref<1x2x100xf32>) {
   spa.attention_grad bands(#spa.bands<causal, [0:51], [51:100]>)

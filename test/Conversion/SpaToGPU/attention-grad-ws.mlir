@@ -1,8 +1,8 @@
 // backward-schedule=ws: the warp-specialised dK/dV kernel
 // (BackwardKeyValueWs.cpp). 384 threads, one block an SM: warps 0-7 are two
 // consumer warpgroups of 64 keys (a key tile of 128, so the dK/dV grid
-// counts key tiles of 128), warp 8 the producer; the dQ and preprocess
-// kernels keep the options' warps. Barriers: own tiles (1 arrival, their
+// counts key tiles of 128), warp 8 the producer; the dQ kernel (launched
+// first: it computes Delta) keeps the options' warps. Barriers: own tiles (1 arrival, their
 // bytes), full[3] (the producer warp's 32 lanes, one expecting the stream
 // tiles' bytes), empty[3] (the 256 consumer threads); thread 0 initialises
 // them before the only block-wide barrier. Then setmaxnreg moves registers
@@ -17,9 +17,8 @@
 
 // Shared memory: (128 own + 3 x 64 stream) rows x (128 + 64) columns x 2
 // bytes, statistics 3 x 2 x 64 x 4 bytes, seven 8-byte barriers.
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_preprocess {{.*}} threads in (%c128,
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv blocks in (%c1, %c1, %c1) threads in (%c384, %c1, %c1) dynamic_shared_memory_size %c124472_i32
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq blocks in (%c4, %c1, %c1) threads in (%c128, %c1, %c1) dynamic_shared_memory_size %c73752_i32
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv blocks in (%c1, %c1, %c1) threads in (%c384, %c1, %c1) dynamic_shared_memory_size %c124472_i32
 
 // CHECK: gpu.func @spa_attention_grad_0_dkdv(
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>, nvvm.minctasm = 1 : i32
@@ -62,8 +61,6 @@
 // CHECK: nvvm.mbarrier.arrive %{{[0-9]+}} : !llvm.ptr<3>
 // CHECK-NOT: gpu.barrier
 // CHECK: gpu.return
-// CHECK: gpu.func @spa_attention_grad_0_dq(
-// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 
 // PTX: .entry spa_attention_grad_0_dkdv(
 // PTX: .maxntid 384, 1, 1

@@ -1,8 +1,9 @@
-// convert-spa-to-gpu on spa.attention_grad: three kernels launched in order
-// (preprocess, dkdv, dq) around a Delta scratch buffer; launch contracts
-// with roles and the scratch argument; the dK/dV kernel's loops over the
-// query heads of a key/value head and over the query rows that reach its
-// key tile; masked and unmasked tile branches; the dQ kernel's key ranges.
+// convert-spa-to-gpu on spa.attention_grad: two kernels launched in order
+// (dq, which writes Delta, then dkdv) around a Delta scratch buffer; launch
+// contracts with roles and the scratch argument; the dQ kernel's Delta and
+// key ranges; the dK/dV kernel's loops over the query heads of a key/value
+// head and over the query rows that reach its key tile; masked and unmasked
+// tile branches.
 // RUN: spa-opt %s -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -convert-spa-to-gpu="warps=2 tile-k=32" -canonicalize | FileCheck %s
 
 // Work lists: dQ over (batch, head, 32-row query tile), dK/dV over (batch,
@@ -14,24 +15,44 @@
 // CHECK-LABEL: func.func @grad
 // CHECK-NOT: spa.attention_grad
 // CHECK: %[[DELTA:.*]] = gpu.alloc () : memref<1x2x100xf32>
-// 2 x 100 rows, 16 per block of 2 warps (a quad of lanes per row).
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_preprocess blocks in (%c14, %c1, %c1) threads in (%c64, %c1, %c1) args(%{{.*}} : memref<1x2x100x32xbf16>, %{{.*}} : memref<1x2x100x32xbf16>, %[[DELTA]] : memref<1x2x100xf32>)
+// The dQ kernel first (it writes Delta, reading O), then dK/dV; both with
 // (32 + 32) rows x (64 + 8 + 32 + 8) x 2 bytes of dynamic shared memory.
+// CHECK-NOT: preprocess
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq blocks in (%c8, %c1, %c1) threads in (%c64, %c1, %c1) dynamic_shared_memory_size %c14336_i32 args({{.*}}%[[DELTA]] : memref<1x2x100xf32>, %{{.*}} : memref<1x2x100x32xbf16>, %{{.*}} : memref<1x2x100x64xbf16>
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv blocks in (%c4, %c1, %c1) threads in (%c64, %c1, %c1) dynamic_shared_memory_size %c14336_i32 args({{.*}}%[[DELTA]] : memref<1x2x100xf32>
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq blocks in (%c8, %c1, %c1) threads in (%c64, %c1, %c1) dynamic_shared_memory_size %c14336_i32 args({{.*}}%[[DELTA]] : memref<1x2x100xf32>
 // CHECK: gpu.dealloc %[[DELTA]]
 
 // CHECK: gpu.module @spa_kernels
 // CHECK: memref.global @spa_dynamic_shared : memref<0xi8, #gpu.address_space<workgroup>>
 
-// Preprocess: Delta = rowsum(dO * O) in f32, quad reduction, lane 0 stores.
-// CHECK: gpu.func @spa_attention_grad_0_preprocess
-// CHECK-SAME: spa.launch = {args = ["output", "output_grad", "delta"]{{.*}}block = array<i64: 64, 1, 1>{{.*}}dynamic_shared_bytes = 0 : i64, grid = array<i64: 14, 1, 1>{{.*}}op = 0 : i64, role = "preprocess"
+// dQ: Delta = rowsum(dO * O) of the lane's two rows in f32 (a quad of lanes
+// a row: vector chunks, a reduction, two shuffles), written by lane 0 of the
+// quad for rows below Nq; then the forward's key ranges of the item's query
+// tile.
+// CHECK: gpu.func @spa_attention_grad_0_dq(
+// CHECK-SAME: spa.launch = {args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "output", "query_grad", "bounds", "work"]{{.*}}op = 0 : i64, role = "dq"{{.*}}tile = array<i64: 32, 32>
+// CHECK: vector.load {{.*}} : memref<1x2x100x32xbf16>, vector<8xbf16>
 // CHECK: arith.extf {{.*}} : vector<8xbf16> to vector<8xf32>
 // CHECK: vector.reduction <add>
 // CHECK: gpu.shuffle  xor
 // CHECK: gpu.shuffle  xor
+// CHECK: arith.cmpi slt, %{{.*}}, %c100
 // CHECK: memref.store {{.*}} : memref<1x2x100xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32 iter_args
+// P on edge tiles: the keys each of the lane's two rows reaches, once per
+// row as clamped i32 bounds (EdgeMask.h), then two compares an element.
+// CHECK: scf.if %{{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>)
+// CHECK: } else {
+// CHECK: arith.maxsi
+// CHECK: arith.minsi
+// CHECK: arith.index_cast %{{.*}} : index to i32
+// CHECK: ex2.approx.ftz.f32
+// CHECK: arith.cmpi sgt, %{{.*}}, %c0_i32 : i32
+// CHECK: arith.cmpi sle, %{{.*}}, %c0_i32 : i32
+// CHECK: arith.select
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 2 : i32, transpose = true} : memref<32x72xbf16, #gpu.address_space<workgroup>>
+// CHECK: vector.store
+
 
 // dK/dV: K and V own tiles, then every query head of the kv head's group.
 // CHECK: gpu.func @spa_attention_grad_0_dkdv(%[[Q:.*]]: memref<1x2x100x64xbf16>, %{{.*}}: memref<1x1x100x64xbf16>, %{{.*}}: memref<1x1x100x32xbf16>, %[[LSE:.*]]: memref<1x2x100xf32>, %{{.*}}: memref<1x2x100x32xbf16>, %[[D:.*]]: memref<1x2x100xf32>, %[[DK:.*]]: memref<1x1x100x64xbf16>, %[[DV:.*]]: memref<1x1x100x32xbf16>, %[[BOUNDS:.*]]: memref<2x1x2xi32>, %[[WORK:.*]]: memref<4x3xi32>)
@@ -94,25 +115,6 @@
 // CHECK: arith.mulf %{{.*}}, %cst{{.*}} : f32
 // CHECK: vector.store {{.*}}, %[[DK]]
 // CHECK: vector.store {{.*}}, %[[DV]]
-
-// dQ: the forward's key ranges of the item's query tile.
-// CHECK: gpu.func @spa_attention_grad_0_dq(
-// CHECK-SAME: spa.launch = {args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "query_grad", "bounds", "work"]{{.*}}op = 0 : i64, role = "dq"{{.*}}tile = array<i64: 32, 32>
-// CHECK: memref.load %{{.*}} : memref<1x2x100xf32>
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32 iter_args
-// P on edge tiles: the keys each of the lane's two rows reaches, once per
-// row as clamped i32 bounds (EdgeMask.h), then two compares an element.
-// CHECK: scf.if %{{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>)
-// CHECK: } else {
-// CHECK: arith.maxsi
-// CHECK: arith.minsi
-// CHECK: arith.index_cast %{{.*}} : index to i32
-// CHECK: ex2.approx.ftz.f32
-// CHECK: arith.cmpi sgt, %{{.*}}, %c0_i32 : i32
-// CHECK: arith.cmpi sle, %{{.*}}, %c0_i32 : i32
-// CHECK: arith.select
-// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 2 : i32, transpose = true} : memref<32x72xbf16, #gpu.address_space<workgroup>>
-// CHECK: vector.store
 
 func.func @grad(%q: tensor<1x2x100x64xbf16>, %k: tensor<1x1x100x64xbf16>, %v: tensor<1x1x100x32xbf16>, %o: tensor<1x2x100x32xbf16>, %lse: tensor<1x2x100xf32>, %do: tensor<1x2x100x32xbf16>) -> (tensor<1x2x100x64xbf16>, tensor<1x1x100x64xbf16>, tensor<1x1x100x32xbf16>) {
   %dq0 = tensor.empty() : tensor<1x2x100x64xbf16>

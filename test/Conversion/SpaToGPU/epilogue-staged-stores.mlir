@@ -56,8 +56,16 @@ func.func @wide_values(%q: memref<1x2x100x64xbf16>, %k: memref<1x1x100x64xbf16>,
 // -----
 
 // The gradient kernels, D = 128, Dv = 64: dK through own K's [2][64][64]
-// tile (16 tiles a row), dV through own V's [1][64][64]; dQ through own
-// Q's [2][64][64] tile. Each store of 8 elements sits under its row check.
+// tile (16 tiles a row), dV through own V's [1][64][64]; dQ (the first
+// kernel, its output seventh after O) through own Q's [2][64][64] tile.
+// Each store of 8 elements sits under its row check.
+// CHECK-LABEL: gpu.func @spa_attention_grad_0_dq(
+// CHECK: gpu.barrier
+// CHECK-COUNT-32: vector.store %{{.*}}, %[[DQ:view[_0-9]*]][%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 4 : i64} : memref<2x64x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// CHECK-NEXT: nvvm.bar.warp.sync
+// CHECK-COUNT-8: vector.store %{{.*}}, %arg7[{{.*}}] {alignment = 16 : i64} : memref<1x2x100x128xbf16>, vector<8xbf16>
+// CHECK-NOT: vector<2xbf16>
+// CHECK: gpu.return
 // CHECK-LABEL: gpu.func @spa_attention_grad_0_dkdv(
 // CHECK: gpu.barrier
 // CHECK-COUNT-32: vector.store %{{.*}}, %[[K:view[_0-9]*]][%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 4 : i64} : memref<2x64x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
@@ -68,13 +76,6 @@ func.func @wide_values(%q: memref<1x2x100x64xbf16>, %k: memref<1x1x100x64xbf16>,
 // CHECK-COUNT-16: vector.store %{{.*}}, %[[V:view[_0-9]*]][%c0, %{{.*}}, %{{.*}}] {alignment = 4 : i64} : memref<1x64x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
 // CHECK-NEXT: nvvm.bar.warp.sync
 // CHECK: vector.store %{{.*}}, %arg7[{{.*}}] {alignment = 16 : i64} : memref<1x1x100x64xbf16>, vector<8xbf16>
-// CHECK-NOT: vector<2xbf16>
-// CHECK: gpu.return
-// CHECK-LABEL: gpu.func @spa_attention_grad_0_dq(
-// CHECK: gpu.barrier
-// CHECK-COUNT-32: vector.store %{{.*}}, %[[DQ:view[_0-9]*]][%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 4 : i64} : memref<2x64x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
-// CHECK-NEXT: nvvm.bar.warp.sync
-// CHECK-COUNT-8: vector.store %{{.*}}, %arg6[{{.*}}] {alignment = 16 : i64} : memref<1x2x100x128xbf16>, vector<8xbf16>
 // CHECK-NOT: vector<2xbf16>
 // CHECK: gpu.return
 func.func @gradient(%q: memref<1x2x100x128xbf16>, %k: memref<1x1x100x128xbf16>, %v: memref<1x1x100x64xbf16>, %o: memref<1x2x100x64xbf16>, %l: memref<1x2x100xf32>) {

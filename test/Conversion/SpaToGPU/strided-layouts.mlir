@@ -11,9 +11,9 @@
 // CHECK-LABEL: func.func @layer(
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_0 {{.*}} args(%arg0 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %arg1 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %arg2 : memref<2x4x130x64xbf16, strided<[99840, 64, 768, 1]>>, %arg3 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %arg4 : memref<2x4x130xf32>,
 // CHECK-LABEL: func.func @layer_grad(
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_1_preprocess {{.*}} args(%arg3 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %arg5 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}} : memref<2x4x130xf32>)
+// The dQ kernel first: Delta from the strided O (%arg3) and dO (%arg5).
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_1_dq {{.*}} args(%arg0 : {{.*}}, %arg5 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}} : memref<2x4x130xf32>, %arg3 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %arg6 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>,
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_1_dkdv {{.*}} args(%arg0 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %arg1 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %arg2 : memref<2x4x130x64xbf16, strided<[99840, 64, 768, 1]>>, %arg4 : memref<2x4x130xf32>, %arg5 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}} : memref<2x4x130xf32>, %arg7 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %arg8 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>,
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_1_dq {{.*}} args(%arg0 : {{.*}}, %arg6 : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>,
 
 // CHECK: gpu.func @spa_attention_0(%{{.*}}: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}}: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}}: memref<2x4x130x64xbf16, strided<[99840, 64, 768, 1]>>, %{{.*}}: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}}: memref<2x4x130xf32>,
 // The Q/K/V tiles come by TMA from maps of the strided buffers: [D, N, H, B]
@@ -22,10 +22,9 @@
 // CHECK-SAME: dims = array<i64: 64, 130, 4, 2>, {{.*}}name = "query_map", of = "query", oob_fill = "zero", strides_bytes = array<i64: 512, 128, 66560>
 // CHECK-SAME: name = "value_map", of = "value", oob_fill = "zero", strides_bytes = array<i64: 1536, 128, 199680>
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
-// CHECK: gpu.func @spa_attention_grad_1_preprocess(%{{.*}}: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}}: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}}: memref<2x4x130xf32>)
+// CHECK: gpu.func @spa_attention_grad_1_dq(%{{.*}}: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}}: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}}: memref<2x4x130x64xbf16, strided<[99840, 64, 768, 1]>>, %{{.*}}: memref<2x4x130xf32>, %{{.*}}: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %{{.*}}: memref<2x4x130xf32>, %{{.*}}: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>
 // CHECK: vector.load {{.*}} : memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, vector<8xbf16>
 // CHECK: gpu.func @spa_attention_grad_1_dkdv(
-// CHECK: gpu.func @spa_attention_grad_1_dq(
 
 // One entry per kernel; the forward reads through its three maps
 // (grid-constant parameters) and stores O through the strided pointer: its
@@ -33,9 +32,8 @@
 // PTX: .entry spa_attention_0(
 // PTX: .param .align 64 .b8 spa_attention_0_param_{{[0-9]+}}[128]
 // PTX: cp.async.bulk.tensor.4d
-// PTX: .entry spa_attention_grad_1_preprocess(
-// PTX: .entry spa_attention_grad_1_dkdv(
 // PTX: .entry spa_attention_grad_1_dq(
+// PTX: .entry spa_attention_grad_1_dkdv(
 
 func.func @layer(%q: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %k: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %v: memref<2x4x130x64xbf16, strided<[99840, 64, 768, 1]>>, %o: memref<2x4x130x64xbf16, strided<[33280, 64, 256, 1]>>, %l: memref<2x4x130xf32>) {
   spa.attention bands(#spa.band_policy<causal, local_plus_band>)

@@ -23,24 +23,24 @@ def test_forward_and_gradient_in_one_artifact(chip):
     assert artifact.cubin[:4] == b"\x7fELF"
     assert f".target {chip}" in artifact.ptx
     kernels = artifact.metadata["kernels"]
+    # Two backward launches: dQ first (it computes Delta), then dK/dV.
     assert [(k["op"], k["role"]) for k in kernels] == [
-        (0, "forward"), (1, "preprocess"), (1, "dkdv"), (1, "dq")]
+        (0, "forward"), (1, "dq"), (1, "dkdv")]
     assert [k["name"] for k in kernels[1:]] == [
-        "spa_attention_grad_1_preprocess", "spa_attention_grad_1_dkdv",
-        "spa_attention_grad_1_dq"]
+        "spa_attention_grad_1_dq", "spa_attention_grad_1_dkdv"]
     for k in kernels[1:]:
         assert k["mma"] == "mma.sync"
         assert ".entry " + k["name"] in artifact.ptx
     assert "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32" in \
         artifact.ptx
-    pre, dkdv, dq = kernels[1:]
-    # One quad of lanes per row: 32 rows per block of 128 threads.
-    assert pre["grid"] == [2 * 4 * 4, 1, 1]
-    assert [a["name"] for a in pre["args"]] == ["output", "output_grad",
-                                                "delta"]
-    assert [a["kind"] for a in pre["args"]] == ["input", "input", "scratch"]
-    delta = pre["args"][2]
-    assert (delta["dtype"], delta["shape"]) == ("f32", [2, 4, 100])
+    dq, dkdv = kernels[1:]
+    # The dQ kernel reads O for Delta, which it writes to the f32 scratch
+    # the dK/dV kernel reads.
+    delta = next(a for a in dq["args"] if a["name"] == "delta")
+    assert (delta["kind"], delta["dtype"], delta["shape"]) == (
+        "scratch", "f32", [2, 4, 100])
+    assert next(a for a in dq["args"] if a["name"] == "output")["kind"] == \
+        "input"
     # dK/dV: every (batch, kv head, 64-key tile) once; dQ: every (batch,
     # head, 64-row query tile) once.
     for kernel, heads, tiles in ((dkdv, 2, 3), (dq, 4, 2)):
@@ -60,7 +60,7 @@ def test_forward_and_gradient_in_one_artifact(chip):
                      "work": "constant"}
     assert [a["name"] for a in dq["args"]] == [
         "query", "key", "value", "log_sum_exp", "output_grad", "delta",
-        "query_grad", "bounds", "work"]
+        "output", "query_grad", "bounds", "work"]
 
 
 @needs_ptxas
@@ -68,15 +68,14 @@ def test_forward_and_gradient_in_one_artifact(chip):
     (4, 128, 128, "bf16"), (8, 64, 128, "f16"), (4, 128, 64, "bf16")])
 def test_wgmma_gradient_kernels(warps, head_dim, value_dim, dtype):
     # mma = wgmma: both product kernels on wgmma, assembled by ptxas for
-    # sm_90a (register or PTX errors fail here); the preprocess stays.
+    # sm_90a (register or PTX errors fail here).
     text = module_text(spa, layer(head_dim=head_dim, value_dim=value_dim,
                                   dtype=dtype))
     artifact = spa.compile(text, target="cuda:sm_90a", mma="wgmma",
                            warps=warps)
     assert artifact.cubin[:4] == b"\x7fELF"
-    pre, dkdv, dq = artifact.metadata["kernels"][1:]
-    assert (pre["mma"], dkdv["mma"], dq["mma"]) == ("mma.sync", "wgmma",
-                                                    "wgmma")
+    dq, dkdv = artifact.metadata["kernels"][1:]
+    assert (dkdv["mma"], dq["mma"]) == ("wgmma", "wgmma")
     rows = 16 * warps
     # Swizzled own tiles, two stages of 64-row stream tiles, no padding;
     # then the TMA loads' three 8-byte mbarriers.
@@ -89,9 +88,8 @@ def test_wgmma_gradient_kernels(warps, head_dim, value_dim, dtype):
             if kernel is dkdv else
             ["query_map", "output_grad_map", "key_map", "value_map"])
         assert [m["box"][1] for m in maps] == [rows, rows, 64, 64]
-    start = artifact.ptx.index(".entry " + dkdv["name"])
-    end = artifact.ptx.index(".entry " + dq["name"])
-    ptx = artifact.ptx[start:end]
+    # The dK/dV kernel's PTX (after the dQ kernel's).
+    ptx = artifact.ptx[artifact.ptx.index(".entry " + dkdv["name"]):]
     # own x stream^T from shared memory (N = 64 stream rows), and the
     # accumulating products with A in registers and B transposed.
     assert f"wgmma.mma_async.sync.aligned.m64n64k16.f32.{dtype}.{dtype}" in ptx
@@ -117,9 +115,8 @@ def test_gradient_kernel_choice(changes, options, mma):
     text = module_text(spa, layer(**changes))
     kernels = spa.compile(text, target="cuda:sm_90a",
                           **options).metadata["kernels"]
-    assert [k["role"] for k in kernels] == ["forward", "preprocess", "dkdv",
-                                            "dq"]
-    assert [k["mma"] for k in kernels[1:]] == ["mma.sync", mma, mma]
+    assert [k["role"] for k in kernels] == ["forward", "dq", "dkdv"]
+    assert [k["mma"] for k in kernels[1:]] == [mma, mma]
 
 
 @needs_ptxas
@@ -135,7 +132,7 @@ def test_runtime_groups_kernels_by_op():
     assert [a["name"] for a in forward.outputs] == ["output", "log_sum_exp"]
     assert forward.scratch == []
     grad = op_launches(artifact.metadata, op=1)
-    assert [k["role"] for k in grad.kernels] == ["preprocess", "dkdv", "dq"]
+    assert [k["role"] for k in grad.kernels] == ["dq", "dkdv"]
     # The op's operand order, not the kernels' order of first use.
     assert [a["name"] for a in grad.inputs] == [
         "query", "key", "value", "output", "log_sum_exp", "output_grad"]

@@ -130,7 +130,7 @@ def test_deterministic_default_is_unchanged():
     explicit = spa.compile(text, target="cuda:sm_90a", deterministic=True)
     assert default.ptx == explicit.ptx
     assert [k["role"] for k in default.metadata["kernels"]] == [
-        "forward", "preprocess", "dkdv", "dq"]
+        "forward", "dq", "dkdv"]
     assert "red.global.add" not in default.ptx
 
 

@@ -316,7 +316,7 @@ def test_cuda_tma_option():
             maps = [a["of"] for a in kernel["args"]
                     if a["kind"] == "tensor_map"]
             roles[kernel["role"]] = maps
-        expected = {"forward": ["query", "key", "value"], "preprocess": [],
+        expected = {"forward": ["query", "key", "value"],
                     "dkdv": ["key", "value", "query", "output_grad"],
                     "dq": ["query", "output_grad", "key", "value"]}
         assert roles == (expected if tma else {r: [] for r in expected})
@@ -340,8 +340,8 @@ def _gradient_artifact(head_dim, **options):
 def test_cuda_backward_schedule_option():
     # backward_schedule="ws": the dK/dV kernel is the warp-specialised one
     # (384 threads: two consumer warpgroups of 64 keys and a producer,
-    # key tiles of 128, setmaxnreg); the preprocess and dQ kernels keep the
-    # options' warps. "auto" takes it at D = Dv = 64 only (where it measured
+    # key tiles of 128, setmaxnreg); the dQ kernel keeps the options'
+    # warps. "auto" takes it at D = Dv = 64 only (where it measured
     # faster), "classic" never; a shape ws does not take is a located
     # MLIRError, a bad value a ValueError.
     def dkdv_blocks(head_dim, **options):
@@ -360,7 +360,7 @@ def test_cuda_backward_schedule_option():
         assert blocks["classic"][0]["dkdv"] == classic
         assert not blocks["classic"][1]
         assert blocks["auto"][0]["dkdv"] == auto
-        for role in ("forward", "preprocess", "dq"):
+        for role in ("forward", "dq"):
             assert blocks["ws"][0][role] == blocks["classic"][0][role]
     text = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
                          head_dim=64, dtype="bf16").to_mlir(backward=True)
