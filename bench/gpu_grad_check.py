@@ -8,7 +8,7 @@ backward against FlexAttention and dense causal SDPA.
 
 Per layer (module: op 0 = forward with log-sum-exp, op 1 = its gradient):
 fresh random q, k, v, dO; O and lse from spa's own forward kernel; dQ, dK,
-dV from the gradient op's three kernels into buffers poisoned with NaN.
+dV from the gradient op's kernels into buffers poisoned with NaN.
 
 - Values: err = max |x - ref| / (1 + max |ref|) per tensor, ref = float64
   autograd of a masked reference (GQA by repeating K and V; rows without

@@ -114,12 +114,13 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     persistent grid of at most 132 blocks an SM slot; `ws-overlap` adds the
     overlapped consumers of `forward-schedule=overlap`.
 
-    Every `spa.attention_grad` becomes three launches in order (docs/gpu.md):
-    `preprocess` (Delta = rowsum(dO * O) into an f32 scratch buffer
-    allocated by gpu.alloc), `dkdv` (one block per batch, key/value head and
-    key tile of 16 x warps keys, streaming the query tiles of tile-k rows
-    that reach it) and `dq` (one block per batch, head and query tile,
-    streaming the forward's key ranges); both recompute P from the saved
+    Every `spa.attention_grad` becomes two launches in order (docs/gpu.md):
+    `dq` (one block per batch, head and query tile: first Delta =
+    rowsum(dO * O) of its rows into an f32 scratch buffer allocated by
+    gpu.alloc, then the forward's key ranges streamed) and `dkdv` (one
+    block per batch, key/value head and key tile of 16 x warps keys,
+    streaming the query tiles of tile-k rows that reach it, reading
+    Delta); both recompute P from the saved
     log-sum-exp and use ldmatrix + mma.sync (f16/bf16; f32 is refused with a
     located error), no atomics. On sm_90a with warps 4 or 8 and D, Dv of 64
     or 128, `mma=auto` (and `mma=wgmma`, which also takes other multiples of
@@ -130,7 +131,7 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     query tiles and stages their row statistics, two consumer warpgroups of
     64 keys share a three-stage ring on mbarriers (setmaxnreg 24/240). With
     `deterministic=false`
-    (wgmma backward only, tile-k 64 or 128) the three launches are
+    (wgmma backward only, tile-k 64 or 128) the launches are three:
     `preprocess` (Delta, and zeros into an f32 scratch dQaccum of padded
     64-row blocks, BackwardQueryAtomic.h), `dkdv_dq` (the dK/dV kernel that
     also multiplies each tile's dS by its own K tile, stages the product in

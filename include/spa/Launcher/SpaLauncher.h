@@ -2,7 +2,7 @@
  *
  * A plain C library (no CUDA headers, no libc, nothing linked) that Python
  * loads with ctypes to issue the kernels of one spa op (a forward, or the
- * gradient's preprocess / dK,dV / dQ kernels) with one foreign call: the
+ * gradient's dQ and dK,dV kernels) with one foreign call: the
  * per-call work is a few table reads and one cuLaunchKernel per kernel.
  * The driver entry points are handed in by the caller (who dlopen()ed
  * libcuda.so.1), so the library runs wherever libcuda does and tests can

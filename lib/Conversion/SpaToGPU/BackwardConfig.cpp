@@ -1,7 +1,7 @@
 //===- BackwardConfig.cpp - resolve GPU options for a gradient op ---------===//
 //
 // The backward's counterpart of KernelConfig.cpp: what a spa.attention_grad
-// needs to take the GPU path and the tile shapes of its three kernels. Each
+// needs to take the GPU path and the tile shapes of its kernels. Each
 // refusal is a located error naming the fix.
 //
 //===----------------------------------------------------------------------===//

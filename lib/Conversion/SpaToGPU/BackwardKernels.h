@@ -1,4 +1,4 @@
-//===- BackwardKernels.h - the three kernels of a gradient op ---*- C++ -*-===//
+//===- BackwardKernels.h - the kernels of a gradient op ---------*- C++ -*-===//
 //
 // A spa.attention_grad becomes two launches (deterministic), in this order:
 //

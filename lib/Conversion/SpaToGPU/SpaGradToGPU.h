@@ -1,4 +1,4 @@
-//===- SpaGradToGPU.h - spa.attention_grad -> three launches ----*- C++ -*-===//
+//===- SpaGradToGPU.h - spa.attention_grad -> kernel launches ---*- C++ -*-===//
 
 #ifndef SPA_LIB_CONVERSION_SPATOGPU_SPAGRADTOGPU_H
 #define SPA_LIB_CONVERSION_SPATOGPU_SPAGRADTOGPU_H

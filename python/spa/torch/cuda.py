@@ -2,7 +2,7 @@
 (no MLIR needed at run time).
 
 One artifact per KernelConfig holds the forward op (op 0: out, lse) and its
-gradient op (op 1: preprocess, dK/dV and dQ kernels); it comes from the disk
+gradient op (op 1: dQ and dK/dV kernels); it comes from the disk
 cache, or is compiled and stored there where the compiler is importable.
 Kernels are loaded once per (config, device); plans.CudaPlan calls them
 (launched in the device's context on its current stream).

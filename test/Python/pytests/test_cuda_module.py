@@ -297,7 +297,7 @@ def test_text_module_dtypes_and_geometries(case):
 def test_forward_and_gradient_ops_outline_to_two_artifacts():
     """spa.attention then spa.attention_grad (bf16, D = Dv = 64, GQA,
     Nq != Nk) in one function: two artifacts, the gradient's with its
-    three kernels, and the gradients of the float64 definition."""
+    two kernels, and the gradients of the float64 definition."""
     import ml_dtypes
     from spa.layer import bands_attr
     b, hq, hk, nq, nk, d = 1, 4, 2, 40, 70, 64

@@ -10,8 +10,8 @@
 // launch.json (format "spa-cuda-artifact-2", docs/gpu.md) keeps its keys:
 // `shared_bytes` is the dynamic shared memory to launch with,
 // `kernel_shared_bytes` the kernel's total (static + dynamic). Each kernel
-// also names its `role` (forward, or preprocess / dkdv / dq of a gradient
-// op; preprocess / dkdv_dq / dq_convert with deterministic = false) and
+// also names its `role` (forward, or dq / dkdv of a gradient op;
+// preprocess / dkdv_dq / dq_convert with deterministic = false) and
 // the `op` it belongs to (the order of the spa ops in the module); a
 // module's kernels are listed in launch order. Each argument lists its
 // `strides` in elements (the layout of its memref type: contiguous, or the
@@ -102,8 +102,8 @@ struct KernelLaunch {
   /// launcher launches min(items, maxBlocks).
   int64_t maxBlocks = 0;
   MmaKind mma = MmaKind::MmaSync;
-  /// "forward", or the backward's "preprocess", "dkdv", "dq" (or, with
-  /// deterministic = false, "preprocess", "dkdv_dq", "dq_convert").
+  /// "forward", or the backward's "dq", "dkdv" (or, with deterministic =
+  /// false, "preprocess", "dkdv_dq", "dq_convert").
   std::string role = "forward";
   /// Which spa op of the module the kernel computes (0, 1, ...).
   int64_t op = 0;
