@@ -267,6 +267,7 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
     return failure();
   if (failed(checkGradSizes(op, grad)))
     return failure();
+  grad.keyRowMasks = grad.warpSpecialized || cfg.slots >= 2;
   grad.scale = op.getEffectiveScale();
   return grad;
 }

@@ -54,6 +54,17 @@ struct BackwardConfig {
   /// an f32 scratch by bulk asynchronous reductions (wgmma only;
   /// BackwardQueryAtomic.h).
   bool atomicQuery = false;
+  /// The dK/dV kernels' edge-tile masks per key row (EdgeMask.h: the
+  /// queries a key admits as two i32 bounds, formed once per row) instead
+  /// of the per-element test. Taken by the warp-specialised kernel (no
+  /// spill pressure at 240 registers: -2.4% and -2.5% at D = 64) and by the
+  /// classic kernel where heads have two or more intervals, whose key tiles
+  /// meet more band edges (local_plus_band D = 128: -3.4%). With one
+  /// interval a head the classic kernel's held bounds raise its spills at
+  /// 255 registers (28 -> 84 bytes): -1.0% to +1.1% (pair_balanced,
+  /// tile_balanced, exclusive_equal), not taken. H200, docs/benchmarks.md
+  /// step 6i.
+  bool keyRowMasks = false;
   /// deterministic = false: columns of one staged dQ piece (64 query rows x
   /// this many f32 columns, one bulk reduction); 64, 32 or 16, the widest
   /// whose staging ring keeps the blocks an SM holds (resolveBackwardConfig).

@@ -43,7 +43,8 @@ static Value ownRow(ImplicitLocOpBuilder &b, const BackwardContext &k,
 }
 
 /// Whether element (nt, r, i) of the lane's tiles is an admissible pair,
-/// tested per element: the dK/dV kernels (own rows are keys).
+/// tested per element: the dK/dV kernels (own rows are keys) without
+/// grad.keyRowMasks.
 static Value admissible(ImplicitLocOpBuilder &b, const BackwardContext &k,
                         const TilePair &pair, int64_t nt, int64_t r,
                         int64_t i) {
@@ -63,10 +64,8 @@ static Value admissible(ImplicitLocOpBuilder &b, const BackwardContext &k,
 }
 
 /// The dQ kernel (own rows are queries): the keys the lane's row g + 8r
-/// reaches, once per row (EdgeMask.h). Not used by the dK/dV kernels: at
-/// 255 registers the bounds held across the tile raised their spills (28 ->
-/// 80 bytes) and their time by 1.5%, while the dQ kernel fell from 230 to
-/// 167 registers and 4% in time (H200, docs/benchmarks.md, step 6e).
+/// reaches, once per row (EdgeMask.h); the dQ kernel fell from 230 to 167
+/// registers and 4% in time (H200, docs/benchmarks.md, step 6e).
 static RowColumns queryRowKeys(ImplicitLocOpBuilder &b,
                                const BackwardContext &k, const TilePair &pair,
                                int64_t r, int64_t width) {
@@ -79,6 +78,21 @@ static RowColumns queryRowKeys(ImplicitLocOpBuilder &b,
                     pair.lo, pair.hi, pair.side, e.index(cfg.keyLen), width);
 }
 
+/// The dK/dV kernels with grad.keyRowMasks (own rows are keys): the
+/// queries that reach the lane's key row g + 8r, once per row (EdgeMask.h).
+static RowColumns keyRowQueries(ImplicitLocOpBuilder &b,
+                                const BackwardContext &k, const TilePair &pair,
+                                int64_t r, int64_t width) {
+  const KernelConfig &cfg = k.cfg;
+  GpuArith e{b};
+  Value key = ownRow(b, k, pair, r);
+  Value queryBase = e.add(pair.streamFirst, e.mul(k.c, e.index(2)));
+  return queryColumns(b, key, e.cmp(P::slt, key, e.index(cfg.keyLen)),
+                      queryBase, pair.lo, pair.hi, pair.side,
+                      e.index(cfg.keyLen - cfg.queryLen), e.index(cfg.queryLen),
+                      width);
+}
+
 /// Applies `compute` to every element; on edge tiles (not `pair.interior`)
 /// inadmissible elements become 0. Interior tiles take no mask arithmetic.
 static SmallVector<Value>
@@ -89,10 +103,11 @@ maskedElementwise(ImplicitLocOpBuilder &b, const BackwardContext &k,
   Type f32 = b.getF32Type();
   auto build = [&](ImplicitLocOpBuilder &ib, bool masked) {
     GpuArith ie{ib};
-    bool perRow = masked && !pair.ownIsKey;
+    bool perRow = masked && (!pair.ownIsKey || k.grad.keyRowMasks);
     SmallVector<RowColumns> rows;
     for (int64_t r = 0; perRow && r < 2; ++r)
-      rows.push_back(queryRowKeys(ib, k, pair, r, 8 * tiles));
+      rows.push_back(pair.ownIsKey ? keyRowQueries(ib, k, pair, r, 8 * tiles)
+                                   : queryRowKeys(ib, k, pair, r, 8 * tiles));
     SmallVector<Value> results;
     for (int64_t nt = 0; nt < tiles; ++nt) {
       SmallVector<Value> elems;

@@ -36,6 +36,21 @@ RowColumns keyColumns(ImplicitLocOpBuilder &b, Value position, Value rowExists,
   return relative(b, begin, e.min(end, keyLen), keyBase, rowExists, width);
 }
 
+RowColumns queryColumns(ImplicitLocOpBuilder &b, Value key, Value rowExists,
+                        Value queryBase, Value lo, Value hi, int side,
+                        Value positionOffset, Value queryLen, int64_t width) {
+  GpuArith e{b};
+  // side > 0: d = p - j in [lo, hi)  <=>  p in [j + lo, j + hi);
+  // side < 0: d = j - p in [lo, hi)  <=>  p in [j - hi + 1, j - lo + 1);
+  // query = p - positionOffset.
+  Value one = e.index(1);
+  Value begin = side > 0 ? e.add(key, lo) : e.add(e.sub(key, hi), one);
+  Value end = side > 0 ? e.add(key, hi) : e.add(e.sub(key, lo), one);
+  begin = e.sub(begin, positionOffset);
+  end = e.min(e.sub(end, positionOffset), queryLen);
+  return relative(b, begin, end, queryBase, rowExists, width);
+}
+
 Value admitsColumn(ImplicitLocOpBuilder &b, const RowColumns &row,
                    int64_t column) {
   Value c = arith::ConstantIntOp::create(b, b.getI32Type(), column);

@@ -9,9 +9,12 @@
 // interval, so it is formed once per row (the lane's two rows g, g + 8) as
 // i32 bounds relative to the lane's first column; each element then
 // compares its constant column offset (8 t + i) with them: two 32-bit
-// compares. Used where a row is a query and the columns keys: the forward's
-// softmax and the dQ kernel (the dK/dV kernels keep the per-element test:
-// at their 255 registers the held bounds cost spills; BackwardTile.cpp).
+// compares. Used where a row is a query and the columns keys (the
+// forward's softmax, the dQ kernel) and where a row is a key and the
+// columns queries (the dK/dV kernels where BackwardConfig::keyRowMasks
+// says so: the classic kernel at 255 registers keeps the per-element test
+// for one-interval heads, where the held bounds cost more in spills than
+// they save).
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,6 +38,14 @@ struct RowColumns {
 RowColumns keyColumns(ImplicitLocOpBuilder &b, Value position, Value rowExists,
                       Value keyBase, Value lo, Value hi, int side, Value keyLen,
                       int64_t width);
+
+/// Columns are queries (the dK/dV kernels): the queries q in [queryBase,
+/// queryBase + width) whose position q + positionOffset reaches the key
+/// `key` through [lo, hi) on `side`, below `queryLen`; none when
+/// `rowExists` (an i1, or null for always) is false.
+RowColumns queryColumns(ImplicitLocOpBuilder &b, Value key, Value rowExists,
+                        Value queryBase, Value lo, Value hi, int side,
+                        Value positionOffset, Value queryLen, int64_t width);
 
 /// Whether the row admits column `column` (a constant offset from the
 /// lane's first column).
