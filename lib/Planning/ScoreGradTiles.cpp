@@ -1,0 +1,77 @@
+//===- ScoreGradTiles.cpp - The tile pairs a stored dS would hold ---------===//
+//
+// Implementation of spa/Planning/ScoreGradTiles.h. A query tile's key range
+// for one interval and side is the union of its rows' ranges, which is
+// contiguous (consecutive rows shift the range by one); the aligned key
+// tiles meeting it are floor(begin / T) .. ceil(end / T) - 1, and every one
+// of them holds an admissible pair, since every key of the union is reached
+// by some row of the tile.
+//
+//===----------------------------------------------------------------------===//
+
+#include "spa/Planning/ScoreGradTiles.h"
+
+#include "PlanningInternal.h"
+
+#include <algorithm>
+
+namespace spa::plan {
+
+using detail::ceilDiv;
+using detail::floorDiv;
+
+KeyRange keysReachedByRows(Interval interval, int side, int64_t firstRow,
+                           int64_t rows, int64_t queryLen, int64_t keyLen) {
+  const int64_t lastRow = std::min(firstRow + rows, queryLen) - 1;
+  if (interval.lo >= interval.hi || rows <= 0 || firstRow > lastRow ||
+      keyLen <= 0)
+    return {};
+  const int64_t offset = keyLen - queryLen; // p = i + offset
+  const int64_t pFirst = firstRow + offset, pLast = lastRow + offset;
+  KeyRange keys;
+  if (side > 0) {
+    keys = {pFirst - interval.hi + 1, pLast - interval.lo + 1};
+  } else {
+    const int64_t lo = std::max<int64_t>(interval.lo, 1);
+    if (lo >= interval.hi)
+      return {};
+    keys = {pFirst + lo, pLast + interval.hi};
+  }
+  keys.begin = std::max<int64_t>(0, keys.begin);
+  keys.end = std::min(keyLen, keys.end);
+  if (keys.end < keys.begin)
+    keys.end = keys.begin;
+  return keys;
+}
+
+ScoreGradTiles planScoreGradTiles(const BandTable &table, int64_t queryLen,
+                                  int64_t keyLen, int64_t tile) {
+  ScoreGradTiles plan;
+  if (queryLen <= 0 || keyLen <= 0 || tile <= 0 || table.numHeads() <= 0)
+    return plan;
+  plan.tile = tile;
+  plan.queryTiles = ceilDiv(queryLen, tile);
+  plan.offsets.reserve(table.numHeads() * plan.queryTiles + 1);
+  plan.offsets.push_back(0);
+  const bool bothSides = table.mode == BandMode::Bidirectional;
+  for (const HeadBands &head : table.heads)
+    for (int64_t t = 0; t < plan.queryTiles; ++t) {
+      int64_t slots = 0;
+      for (Interval interval : head)
+        for (int side : {1, -1}) {
+          if (side < 0 && !bothSides)
+            break;
+          KeyRange keys = keysReachedByRows(interval, side, t * tile, tile,
+                                            queryLen, keyLen);
+          if (keys.size() == 0)
+            continue;
+          slots += ceilDiv(keys.end, tile) - floorDiv(keys.begin, tile);
+          plan.unalignedPairs += ceilDiv(keys.size(), tile);
+        }
+      plan.maxSlots = std::max(plan.maxSlots, slots);
+      plan.offsets.push_back(plan.offsets.back() + slots);
+    }
+  return plan;
+}
+
+} // namespace spa::plan

@@ -1,0 +1,162 @@
+//===- ScoreGradTilesTest.cpp - Tests of the stored-dS tile plan ----------===//
+//
+// Unit tests of spa/Planning/ScoreGradTiles.h against brute force: for every
+// interval and side, the aligned tile pairs holding an admissible (row, key)
+// pair, found by testing every pair, equal both the pairs the dQ side
+// enumerates (keysReachedByRows per query tile) and the pairs the dK/dV
+// side enumerates (GradWorkList's queryRowsReachingKeyTile per key tile,
+// rounded out to the grid): the two kernels of a stored-dS backward would
+// agree on every tile. Also the per-tile slot counts, the compact offsets,
+// and the unaligned walk's count, over odd shapes, both modes and Nq != Nk.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PlanningTestSupport.h"
+
+#include "spa/Planning/GradWorkList.h"
+#include "spa/Planning/ScoreGradTiles.h"
+
+#include <set>
+#include <utility>
+
+using namespace planning_test;
+
+namespace {
+
+bool inInterval(Interval iv, int side, int64_t p, int64_t j) {
+  int64_t d = side > 0 ? p - j : j - p;
+  int64_t lo = side > 0 ? iv.lo : std::max<int64_t>(iv.lo, 1);
+  return d >= lo && d < iv.hi;
+}
+
+using PairSet = std::set<std::pair<int64_t, int64_t>>;
+
+/// Aligned (query tile, key tile) pairs holding an admissible pair.
+PairSet brutePairs(Interval iv, int side, int64_t nq, int64_t nk, int64_t t) {
+  PairSet pairs;
+  for (int64_t i = 0; i < nq; ++i)
+    for (int64_t j = 0; j < nk; ++j)
+      if (inInterval(iv, side, i + nk - nq, j))
+        pairs.insert({i / t, j / t});
+  return pairs;
+}
+
+PairSet queryTileSide(Interval iv, int side, int64_t nq, int64_t nk,
+                      int64_t t) {
+  PairSet pairs;
+  for (int64_t qt = 0; qt * t < nq; ++qt) {
+    KeyRange keys = keysReachedByRows(iv, side, qt * t, t, nq, nk);
+    if (keys.size() == 0)
+      continue;
+    for (int64_t kt = keys.begin / t; kt * t < keys.end; ++kt)
+      pairs.insert({qt, kt});
+  }
+  return pairs;
+}
+
+PairSet keyTileSide(Interval iv, int side, int64_t nq, int64_t nk, int64_t t) {
+  PairSet pairs;
+  for (int64_t kt = 0; kt * t < nk; ++kt) {
+    RowRange rows = queryRowsReachingKeyTile(iv, side, kt * t, t, nq, nk);
+    if (rows.size() == 0)
+      continue;
+    for (int64_t qt = rows.begin / t; qt * t < rows.end; ++qt)
+      pairs.insert({qt, kt});
+  }
+  return pairs;
+}
+
+struct Shape {
+  int64_t nq, nk, tile;
+};
+
+const Shape kShapes[] = {{100, 100, 16}, {77, 130, 16}, {130, 77, 32},
+                         {1, 1, 16},     {64, 64, 64},  {200, 57, 8}};
+
+const Interval kIntervals[] = {{0, 1}, {0, 5},   {3, 20},  {16, 48},
+                               {1, 2}, {40, 41}, {0, 300}, {7, 64}};
+
+TEST(ScoreGradTiles, BothKernelsVisitTheAdmissibleTilePairs) {
+  for (const Shape &s : kShapes)
+    for (Interval iv : kIntervals)
+      for (int side : {1, -1}) {
+        SCOPED_TRACE(::testing::Message()
+                     << "nq=" << s.nq << " nk=" << s.nk << " t=" << s.tile
+                     << " [" << iv.lo << "," << iv.hi << ") side=" << side);
+        PairSet expected = brutePairs(iv, side, s.nq, s.nk, s.tile);
+        EXPECT_EQ(queryTileSide(iv, side, s.nq, s.nk, s.tile), expected);
+        EXPECT_EQ(keyTileSide(iv, side, s.nq, s.nk, s.tile), expected);
+      }
+}
+
+TEST(ScoreGradTiles, KeysReachedMatchBruteForce) {
+  for (const Shape &s : kShapes)
+    for (Interval iv : kIntervals)
+      for (int side : {1, -1})
+        for (int64_t i0 = 0; i0 < s.nq; i0 += s.tile) {
+          int64_t begin = s.nk, end = 0;
+          for (int64_t i = i0; i < std::min(i0 + s.tile, s.nq); ++i)
+            for (int64_t j = 0; j < s.nk; ++j)
+              if (inInterval(iv, side, i + s.nk - s.nq, j)) {
+                begin = std::min(begin, j);
+                end = std::max(end, j + 1);
+              }
+          KeyRange keys = keysReachedByRows(iv, side, i0, s.tile, s.nq, s.nk);
+          SCOPED_TRACE(::testing::Message() << "i0=" << i0 << " [" << iv.lo
+                                            << "," << iv.hi << ") " << side);
+          ASSERT_EQ(keys.size(), end > begin ? end - begin : 0);
+          if (end > begin) {
+            EXPECT_EQ(keys.begin, begin);
+            EXPECT_EQ(keys.end, end);
+          }
+        }
+}
+
+TEST(ScoreGradTiles, OffsetsCountEveryHeadIntervalAndSide) {
+  for (BandMode mode : {BandMode::Causal, BandMode::Bidirectional})
+    for (const Shape &s : kShapes) {
+      BandTable table;
+      table.mode = mode;
+      table.heads = {{{0, 5}, {16, 48}}, {{3, 20}}, {{0, 300}}, {{40, 41}}};
+      ScoreGradTiles plan = planScoreGradTiles(table, s.nq, s.nk, s.tile);
+      const int64_t qTiles = (s.nq + s.tile - 1) / s.tile;
+      ASSERT_EQ(plan.queryTiles, qTiles);
+      ASSERT_EQ(plan.offsets.size(), size_t(table.numHeads() * qTiles + 1));
+      int64_t total = 0, maxSlots = 0, unaligned = 0;
+      for (int64_t h = 0; h < table.numHeads(); ++h)
+        for (int64_t qt = 0; qt < qTiles; ++qt) {
+          EXPECT_EQ(plan.offsets[h * qTiles + qt], total);
+          int64_t slots = 0;
+          for (Interval iv : table.heads[h])
+            for (int side : {1, -1}) {
+              if (side < 0 && mode == BandMode::Causal)
+                continue;
+              PairSet pairs = brutePairs(iv, side, s.nq, s.nk, s.tile);
+              for (auto [q, k] : pairs)
+                slots += q == qt;
+              KeyRange keys =
+                  keysReachedByRows(iv, side, qt * s.tile, s.tile, s.nq, s.nk);
+              unaligned += (keys.size() + s.tile - 1) / s.tile;
+            }
+          total += slots;
+          maxSlots = std::max(maxSlots, slots);
+        }
+      EXPECT_EQ(plan.tiles(), total);
+      EXPECT_EQ(plan.maxSlots, maxSlots);
+      EXPECT_EQ(plan.unalignedPairs, unaligned);
+      EXPECT_EQ(plan.scratchBytes(3, 2), 3 * total * s.tile * s.tile * 2);
+    }
+}
+
+TEST(ScoreGradTiles, DegenerateInputs) {
+  BandTable table;
+  table.heads = {{{0, 4}}};
+  EXPECT_EQ(planScoreGradTiles(table, 0, 10, 16).tiles(), 0);
+  EXPECT_EQ(planScoreGradTiles(table, 10, 10, 0).tiles(), 0);
+  EXPECT_EQ(planScoreGradTiles(BandTable{}, 10, 10, 16).tiles(), 0);
+  EXPECT_EQ(keysReachedByRows({5, 5}, 1, 0, 16, 10, 10).size(), 0);
+  EXPECT_EQ(keysReachedByRows({0, 1}, -1, 0, 16, 10, 10).size(), 0);
+  EXPECT_EQ(keysReachedByRows({0, 4}, 1, 20, 16, 10, 10).size(), 0);
+}
+
+} // namespace
