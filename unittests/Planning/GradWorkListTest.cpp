@@ -19,12 +19,6 @@ using namespace planning_test;
 
 namespace {
 
-bool inInterval(Interval iv, int side, int64_t p, int64_t j) {
-  int64_t d = side > 0 ? p - j : j - p;
-  int64_t lo = side > 0 ? iv.lo : std::max<int64_t>(iv.lo, 1);
-  return d >= lo && d < iv.hi;
-}
-
 /// Rows reaching keys [k0, min(k0 + tk, nk)), by testing every pair.
 RowRange bruteRows(Interval iv, int side, int64_t k0, int64_t tk, int64_t nq,
                    int64_t nk) {

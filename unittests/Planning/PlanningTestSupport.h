@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <ostream>
 #include <string>
@@ -74,6 +75,15 @@ std::vector<TileCounts> tiles(const Grid &g, TileShape ts);
 //===----------------------------------------------------------------------===//
 // Helpers
 //===----------------------------------------------------------------------===//
+
+/// Does the pair (position p, key j) lie in `iv` on `side` (+1: d = p - j;
+/// -1: the anti side, d = j - p with d >= max(lo, 1))? The brute-force test
+/// of the backward's reach (GradWorkList, ScoreGradTiles).
+inline bool inInterval(Interval iv, int side, int64_t p, int64_t j) {
+  int64_t d = side > 0 ? p - j : j - p;
+  int64_t lo = side > 0 ? iv.lo : std::max<int64_t>(iv.lo, 1);
+  return d >= lo && d < iv.hi;
+}
 
 inline constexpr PolicyKind kFormulaPolicies[] = {
     PolicyKind::ExclusiveEqual, PolicyKind::LocalPlusBand,

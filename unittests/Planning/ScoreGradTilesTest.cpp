@@ -23,12 +23,6 @@ using namespace planning_test;
 
 namespace {
 
-bool inInterval(Interval iv, int side, int64_t p, int64_t j) {
-  int64_t d = side > 0 ? p - j : j - p;
-  int64_t lo = side > 0 ? iv.lo : std::max<int64_t>(iv.lo, 1);
-  return d >= lo && d < iv.hi;
-}
-
 using PairSet = std::set<std::pair<int64_t, int64_t>>;
 
 /// Aligned (query tile, key tile) pairs holding an admissible pair.

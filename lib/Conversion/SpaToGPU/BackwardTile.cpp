@@ -63,34 +63,25 @@ static Value admissible(ImplicitLocOpBuilder &b, const BackwardContext &k,
   return e.andi(inBand, exist);
 }
 
-/// The dQ kernel (own rows are queries): the keys the lane's row g + 8r
-/// reaches, once per row (EdgeMask.h); the dQ kernel fell from 230 to 167
-/// registers and 4% in time (H200, docs/benchmarks.md, step 6e).
-static RowColumns queryRowKeys(ImplicitLocOpBuilder &b,
-                               const BackwardContext &k, const TilePair &pair,
-                               int64_t r, int64_t width) {
-  const KernelConfig &cfg = k.cfg;
-  GpuArith e{b};
-  Value query = ownRow(b, k, pair, r);
-  Value keyBase = e.add(pair.streamFirst, e.mul(k.c, e.index(2)));
-  return keyColumns(b, e.add(query, e.index(cfg.keyLen - cfg.queryLen)),
-                    e.cmp(P::slt, query, e.index(cfg.queryLen)), keyBase,
-                    pair.lo, pair.hi, pair.side, e.index(cfg.keyLen), width);
-}
-
-/// The dK/dV kernels with grad.keyRowMasks (own rows are keys): the
-/// queries that reach the lane's key row g + 8r, once per row (EdgeMask.h).
-static RowColumns keyRowQueries(ImplicitLocOpBuilder &b,
+/// The stream columns the lane's own row g + 8r admits, once per row
+/// (EdgeMask.h), relative to the lane's first column: keys of a query row
+/// (the dQ kernel: 230 -> 167 registers, -4%, step 6e) or queries of a key
+/// row (the dK/dV kernels with grad.keyRowMasks, step 6i).
+static RowColumns ownRowColumns(ImplicitLocOpBuilder &b,
                                 const BackwardContext &k, const TilePair &pair,
                                 int64_t r, int64_t width) {
   const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
-  Value key = ownRow(b, k, pair, r);
-  Value queryBase = e.add(pair.streamFirst, e.mul(k.c, e.index(2)));
-  return queryColumns(b, key, e.cmp(P::slt, key, e.index(cfg.keyLen)),
-                      queryBase, pair.lo, pair.hi, pair.side,
-                      e.index(cfg.keyLen - cfg.queryLen), e.index(cfg.queryLen),
-                      width);
+  Value own = ownRow(b, k, pair, r);
+  Value streamBase = e.add(pair.streamFirst, e.mul(k.c, e.index(2)));
+  if (pair.ownIsKey)
+    return queryColumns(b, own, e.cmp(P::slt, own, e.index(cfg.keyLen)),
+                        streamBase, pair.lo, pair.hi, pair.side,
+                        e.index(cfg.keyLen - cfg.queryLen),
+                        e.index(cfg.queryLen), width);
+  return keyColumns(b, e.add(own, e.index(cfg.keyLen - cfg.queryLen)),
+                    e.cmp(P::slt, own, e.index(cfg.queryLen)), streamBase,
+                    pair.lo, pair.hi, pair.side, e.index(cfg.keyLen), width);
 }
 
 /// Applies `compute` to every element; on edge tiles (not `pair.interior`)
@@ -106,8 +97,7 @@ maskedElementwise(ImplicitLocOpBuilder &b, const BackwardContext &k,
     bool perRow = masked && (!pair.ownIsKey || k.grad.keyRowMasks);
     SmallVector<RowColumns> rows;
     for (int64_t r = 0; perRow && r < 2; ++r)
-      rows.push_back(pair.ownIsKey ? keyRowQueries(ib, k, pair, r, 8 * tiles)
-                                   : queryRowKeys(ib, k, pair, r, 8 * tiles));
+      rows.push_back(ownRowColumns(ib, k, pair, r, 8 * tiles));
     SmallVector<Value> results;
     for (int64_t nt = 0; nt < tiles; ++nt) {
       SmallVector<Value> elems;
