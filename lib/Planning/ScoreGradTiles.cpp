@@ -23,6 +23,7 @@ using detail::floorDiv;
 KeyRange keysReachedByRows(Interval interval, int side, int64_t firstRow,
                            int64_t rows, int64_t queryLen, int64_t keyLen) {
   const int64_t lastRow = std::min(firstRow + rows, queryLen) - 1;
+  firstRow = std::max<int64_t>(firstRow, 0);
   if (interval.lo >= interval.hi || rows <= 0 || firstRow > lastRow ||
       keyLen <= 0)
     return {};

@@ -151,6 +151,11 @@ TEST(ScoreGradTiles, DegenerateInputs) {
   EXPECT_EQ(keysReachedByRows({5, 5}, 1, 0, 16, 10, 10).size(), 0);
   EXPECT_EQ(keysReachedByRows({0, 1}, -1, 0, 16, 10, 10).size(), 0);
   EXPECT_EQ(keysReachedByRows({0, 4}, 1, 20, 16, 10, 10).size(), 0);
+  // Rows below 0 do not exist: rows [-8, 8) reach what rows [0, 8) reach.
+  KeyRange clipped = keysReachedByRows({2, 6}, 1, -8, 16, 10, 10);
+  KeyRange rows0to8 = keysReachedByRows({2, 6}, 1, 0, 8, 10, 10);
+  EXPECT_EQ(clipped.begin, rows0to8.begin);
+  EXPECT_EQ(clipped.end, rows0to8.end);
 }
 
 } // namespace

@@ -9,10 +9,11 @@
 // dK/dV kernel visits (for a key tile, the query tiles reaching it): both
 // are the tile pairs holding an admissible pair of that interval and side.
 // This header counts them per (head, query tile), lays them out as one
-// compact scratch (offsets by prefix sums), and counts what today's walks
-// visit (tiles stepped from each range's first row or key, unaligned), so
-// that the extra masked work of the aligned grid and the scratch's size are
-// known before anything is built. MLIR-free, gtested against brute force.
+// compact scratch (offsets by prefix sums), and counts what today's dQ walk
+// would visit with the same tile (key tiles stepped from each range's first
+// key, rows clamped to Nq), so that the extra masked work of the aligned
+// grid and the scratch's size are known before anything is built.
+// MLIR-free, gtested against brute force.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,10 +34,10 @@ struct KeyRange {
   int64_t size() const { return end > begin ? end - begin : 0; }
 };
 
-/// The keys j in [0, keyLen) that the existing query rows of
-/// [firstRow, firstRow + rows) reach through [lo, hi) on `side` (+1:
-/// d = p - j; -1: the anti side, d = j - p with d >= max(lo, 1)), where
-/// p = i + keyLen - queryLen. Contiguous; empty when lo >= hi.
+/// The keys j in [0, keyLen) that the existing query rows (0 <= i <
+/// queryLen) of [firstRow, firstRow + rows) reach through [lo, hi) on `side`
+/// (+1: d = p - j; -1: the anti side, d = j - p with d >= max(lo, 1)), where p
+/// = i + keyLen - queryLen. Contiguous; empty when lo >= hi.
 KeyRange keysReachedByRows(Interval interval, int side, int64_t firstRow,
                            int64_t rows, int64_t queryLen, int64_t keyLen);
 
@@ -50,8 +51,10 @@ struct ScoreGradTiles {
   std::vector<int64_t> offsets;
   /// The most slots one query tile has.
   int64_t maxSlots = 0;
-  /// Tile pairs today's walks visit (ranges stepped from their first row
-  /// or key): the aligned grid's extra masked work is tiles() / this.
+  /// Tile pairs the unaligned dQ walk visits with `tile` x `tile` tiles
+  /// (each range stepped from its first key; rows clamped to Nq, where the
+  /// kernel's last partial query tile may reach one more key tile): the
+  /// aligned grid's extra masked work is about tiles() / this.
   int64_t unalignedPairs = 0;
 
   int64_t tiles() const { return offsets.empty() ? 0 : offsets.back(); }

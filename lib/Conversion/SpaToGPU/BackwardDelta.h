@@ -2,8 +2,9 @@
 //
 // The row statistic every backward product needs, written once for the two
 // kernels that compute it: the preprocess kernel (deterministic = false,
-// where the dK/dV kernel runs first) and the dQ kernel (deterministic, where
-// it runs first and writes Delta for the dK/dV kernel after it). A quad of
+// the first launch, before dkdv_dq, which has no dQ kernel to wait for) and
+// the dQ kernel (deterministic: it runs first and writes Delta for the dK/dV
+// kernel after it). A quad of
 // lanes shares a row: lane c loads the 8-column chunks c, c + 4, ... of dO
 // and O, sums their products in f32, and the quad adds its four partial
 // sums by shuffles. Loads and sums are separate steps so that a kernel can

@@ -125,6 +125,8 @@ public:
     waitOwn(b);
   }
 
+  /// Phase 0 of the own barrier: one work item a block, so the barrier
+  /// completes one phase only (a persistent form would count phases).
   void waitOwn(ImplicitLocOpBuilder &b) override {
     if (grad.tensorMaps)
       waitBarrier(b, ownBarrier,

@@ -16,6 +16,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <cassert>
+
 using namespace mlir;
 
 namespace mlir::spa::gpu_kernel {
@@ -93,9 +95,10 @@ gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
         scf::YieldOp::create(ib, GpuArith{ib}.f32(0.0));
       });
   Value total = quadSum(b, partial.getResult(0));
-  // deterministic = false: the scratch the reductions add to.
-  if (grad.atomicQuery)
-    zeroQueryAccumulator(b, k, args[3], grad.preprocessBlocks());
+  // The scratch the reductions add to (the preprocess is launched with
+  // deterministic = false only: the deterministic dQ kernel computes Delta).
+  assert(grad.atomicQuery && "the preprocess serves deterministic = false");
+  zeroQueryAccumulator(b, k, args[3], grad.preprocessBlocks());
   Value writer = e.andi(valid, e.cmp(P::eq, k.c, e.index(0)));
   scf::IfOp::create(b, writer, [&](OpBuilder &nb, Location l) {
     memref::StoreOp::create(nb, l, total, k.delta,

@@ -11,8 +11,9 @@
 namespace mlir::spa {
 
 /// Replaces the buffer-form `op` (the module's spa op number `index`) by the
-/// preprocess, dK/dV and dQ launches of kernels generated into `kernels`,
-/// with the Delta scratch allocated (gpu.alloc) before and freed after them.
+/// launches of kernels generated into `kernels` (dQ, then dK/dV; with
+/// deterministic = false preprocess, dkdv_dq, dq_convert), with the Delta
+/// scratch allocated (gpu.alloc) before and freed after them.
 LogicalResult convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
                                    unsigned index,
                                    const ConvertSpaToGPUOptions &options);
