@@ -8,6 +8,8 @@
 
 #include "BackwardDelta.h"
 
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -24,22 +26,23 @@ RowDotOperands loadRowDotOperands(ImplicitLocOpBuilder &b,
   RowDotOperands operands;
   for (int64_t first = 0; first < chunks; first += 4) {
     Value chunk = e.add(e.index(first), quadLane);
-    Value present = e.cmp(P::slt, chunk, e.index(chunks));
-    if (first + 4 > chunks)
+    Value present;
+    if (first + 4 > chunks) {
+      present = e.cmp(P::slt, chunk, e.index(chunks));
       chunk = e.min(chunk, e.index(chunks - 1));
+    }
     Value col = e.mul(chunk, e.index(8));
     SmallVector<Value> at = {k.batchIdx, head, row, col};
     operands.out.push_back(vector::LoadOp::create(b, chunkType, out, at, false,
                                                   llvm::MaybeAlign(16)));
     operands.outGrad.push_back(vector::LoadOp::create(
         b, chunkType, k.outGrad, at, false, llvm::MaybeAlign(16)));
-    operands.present.push_back(first + 4 <= chunks ? Value() : present);
+    operands.present.push_back(present);
   }
   return operands;
 }
 
-Value sumRowDot(ImplicitLocOpBuilder &b, const BackwardContext &k,
-                const RowDotOperands &operands) {
+Value sumRowDot(ImplicitLocOpBuilder &b, const RowDotOperands &operands) {
   GpuArith e{b};
   auto wideType = VectorType::get({8}, b.getF32Type());
   Value zeros =
@@ -60,6 +63,20 @@ Value quadSum(ImplicitLocOpBuilder &b, Value partial) {
   GpuArith e{b};
   Value total = e.fadd(partial, e.shuffleXor(partial, 1));
   return e.fadd(total, e.shuffleXor(total, 2));
+}
+
+void storeRowDelta(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                   Value head, Value row, Value rowExists, Value delta) {
+  GpuArith e{b};
+  Value laneZero = e.cmp(P::eq, k.c, e.index(0));
+  if (!rowExists)
+    rowExists = e.cmp(P::slt, row, e.index(k.cfg.queryLen));
+  Value writer = e.andi(rowExists, laneZero);
+  scf::IfOp::create(b, writer, [&](OpBuilder &nb, Location l) {
+    memref::StoreOp::create(nb, l, delta, k.delta,
+                            ValueRange{k.batchIdx, head, row});
+    scf::YieldOp::create(nb, l);
+  });
 }
 
 } // namespace mlir::spa::gpu_kernel

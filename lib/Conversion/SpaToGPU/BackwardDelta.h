@@ -34,12 +34,17 @@ RowDotOperands loadRowDotOperands(ImplicitLocOpBuilder &b,
                                   Value head, Value row, Value quadLane);
 
 /// The lane's partial sum (f32) of the loaded chunks' products.
-Value sumRowDot(ImplicitLocOpBuilder &b, const BackwardContext &k,
-                const RowDotOperands &operands);
+Value sumRowDot(ImplicitLocOpBuilder &b, const RowDotOperands &operands);
 
 /// The quad's four partial sums added by shuffles (every lane of the warp
 /// must take part); each lane of the quad gets the row's Delta.
 Value quadSum(ImplicitLocOpBuilder &b, Value partial);
+
+/// delta[batch, head, row] = `delta`, written by the quad's lane 0 where
+/// the row is below Nq (`rowExists`, an i1, when the caller has that test
+/// already; null: tested here).
+void storeRowDelta(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                   Value head, Value row, Value rowExists, Value delta);
 
 } // namespace mlir::spa::gpu_kernel
 

@@ -13,7 +13,6 @@
 #include "BackwardKernels.h"
 #include "BackwardQueryAtomic.h"
 
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <cassert>
@@ -88,7 +87,7 @@ gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
         ImplicitLocOpBuilder ib(l, nb);
         RowDotOperands operands =
             loadRowDotOperands(ib, k, k.out, k.head, row, k.c);
-        scf::YieldOp::create(ib, sumRowDot(ib, k, operands));
+        scf::YieldOp::create(ib, sumRowDot(ib, operands));
       },
       [&](OpBuilder &nb, Location l) {
         ImplicitLocOpBuilder ib(l, nb);
@@ -99,12 +98,7 @@ gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
   // deterministic = false only: the deterministic dQ kernel computes Delta).
   assert(grad.atomicQuery && "the preprocess serves deterministic = false");
   zeroQueryAccumulator(b, k, args[3], grad.preprocessBlocks());
-  Value writer = e.andi(valid, e.cmp(P::eq, k.c, e.index(0)));
-  scf::IfOp::create(b, writer, [&](OpBuilder &nb, Location l) {
-    memref::StoreOp::create(nb, l, total, k.delta,
-                            ValueRange{k.batchIdx, k.head, row});
-    scf::YieldOp::create(nb, l);
-  });
+  storeRowDelta(b, k, k.head, row, valid, total);
   gpu::ReturnOp::create(b);
   return func;
 }

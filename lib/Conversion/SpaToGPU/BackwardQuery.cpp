@@ -93,14 +93,8 @@ private:
       lse2[r] = loadScaledLse(b, k, k.head, rows[r]);
     mainloop->loadOwn(b, k.query, k.outGrad, k.head, k.i0, cfg.queryLen);
     for (int64_t r = 0; r < 2; ++r) {
-      delta[r] = quadSum(b, sumRowDot(b, k, rowDot[r]));
-      Value writer = e.andi(e.cmp(P::slt, rows[r], e.index(cfg.queryLen)),
-                            e.cmp(P::eq, k.c, e.index(0)));
-      scf::IfOp::create(b, writer, [&](OpBuilder &nb, Location l) {
-        memref::StoreOp::create(nb, l, delta[r], k.delta,
-                                ValueRange{k.batchIdx, k.head, rows[r]});
-        scf::YieldOp::create(nb, l);
-      });
+      delta[r] = quadSum(b, sumRowDot(b, rowDot[r]));
+      storeRowDelta(b, k, k.head, rows[r], Value(), delta[r]);
     }
 
     Value zeroAcc = zeroAccumulatorTile(b);
