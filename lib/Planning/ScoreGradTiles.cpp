@@ -12,6 +12,7 @@
 #include "spa/Planning/ScoreGradTiles.h"
 
 #include "PlanningInternal.h"
+#include "spa/Planning/WorkList.h"
 
 #include <algorithm>
 
@@ -49,6 +50,11 @@ ScoreGradTiles planScoreGradTiles(const BandTable &table, int64_t queryLen,
                                   int64_t keyLen, int64_t tile) {
   ScoreGradTiles plan;
   if (queryLen <= 0 || keyLen <= 0 || tile <= 0 || table.numHeads() <= 0)
+    return plan;
+  // The (head, query tile) pairs are the dQ kernel's work items of one
+  // batch element: the same bound as its work list, so that the offsets
+  // table stays small.
+  if (countWorkItems(1, table.numHeads(), queryLen, tile) > kMaxWorkItems)
     return plan;
   plan.tile = tile;
   plan.queryTiles = ceilDiv(queryLen, tile);

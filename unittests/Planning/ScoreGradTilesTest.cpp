@@ -148,6 +148,13 @@ TEST(ScoreGradTiles, DegenerateInputs) {
   EXPECT_EQ(planScoreGradTiles(table, 0, 10, 16).tiles(), 0);
   EXPECT_EQ(planScoreGradTiles(table, 10, 10, 0).tiles(), 0);
   EXPECT_EQ(planScoreGradTiles(BandTable{}, 10, 10, 16).tiles(), 0);
+  // More query tiles than the dQ work list may hold: empty, at once.
+  BandTable many;
+  many.heads.assign(1024, HeadBands{{0, 4}});
+  ScoreGradTiles tooMany =
+      planScoreGradTiles(many, int64_t(1) << 31, int64_t(1) << 31, 16);
+  EXPECT_EQ(tooMany.tiles(), 0);
+  EXPECT_TRUE(tooMany.offsets.empty());
   EXPECT_EQ(keysReachedByRows({5, 5}, 1, 0, 16, 10, 10).size(), 0);
   EXPECT_EQ(keysReachedByRows({0, 1}, -1, 0, 16, 10, 10).size(), 0);
   EXPECT_EQ(keysReachedByRows({0, 4}, 1, 20, 16, 10, 10).size(), 0);

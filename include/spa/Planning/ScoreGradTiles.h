@@ -66,7 +66,8 @@ struct ScoreGradTiles {
 
 /// Counts and lays out the aligned tile pairs of every head, interval and
 /// side (both sides in the bidirectional mode). Empty when an argument is
-/// not positive.
+/// not positive or the heads have more than kMaxWorkItems query tiles
+/// (WorkList.h's bound on the dQ kernel's work items).
 ScoreGradTiles planScoreGradTiles(const BandTable &table, int64_t queryLen,
                                   int64_t keyLen, int64_t tile);
 
