@@ -6,7 +6,8 @@ Each layer is one module holding a forward spa.attention (op 0, with
 log-sum-exp) and its spa.attention_grad (op 1) on the same band policy, so
 the artifact also exercises a module with forward and backward kernels
 (launch.json lists forward, dq, dkdv in launch order: the dQ kernel
-computes Delta; with --atomic forward, preprocess, dkdv_dq, dq_convert).
+computes Delta; with --atomic forward, preprocess, dkdv_dq, dq_convert;
+with --stored forward, preprocess, dkdv, dq_stored).
 
 Writes DIR/<name>/{kernel.cubin, kernel.ptx, launch.json} and
 DIR/manifest.json (shapes, dtype, mode, band table, scale, options).
@@ -123,6 +124,25 @@ BENCH_WS_ATOMIC = [
     (BENCH[0][0] + "_atomic", ) + BENCH[0][1:-1] + (dict(W, **AC), ),
     (BENCH[0][0] + "_ws", ) + BENCH[0][1:-1] + (dict(W, **S), ),
     (BENCH[0][0], ) + BENCH[0][1:-1] + (W, )]
+# --stored: the wgmma matrix with score_grads = "store" (the dK/dV kernel
+# stores each tile pair's dS, the dQ kernel is one product a tile pair:
+# ScoreGradStore.h), which takes 64 x 64 tiles only (warps 4, tile-k 64:
+# other tiles run at 64, the layer's shapes unchanged), plus the run-time
+# interval loop.
+D = {"score_grads": "store", "warps": 4, "tile_k": 64}
+CHECKS_STORED = [
+    ("sd" + c[0][2:],) + c[1:11] + (dict(c[11], **D),)
+    for c in CHECKS_WGMMA] + [
+    ("sd_many_bf16_d64_n300", 1, 4, 2, 300, 300, 64, 64, "bf16", "table", "causal", dict(W, **D)),
+    ("sd_many_f16_bidir_nq200_nk333", 1, 4, 4, 333, 200, 128, 128, "f16", "table", "bidirectional", dict(W, **D)),
+]
+SANITIZE += ["sd_dense_bf16_nq300_nk200", "sd_k16_bf16_bidir_gqa_n130",
+             "sd_many_f16_bidir_nq200_nk333"]
+# --stored --bench: the timed layers stored and recomputing, in one run.
+BENCH_STORED = [
+    (b[0] + suffix, ) + b[1:-1] + (options, )
+    for b in BENCH for suffix, options in [("_stored", dict(W, **D)),
+                                           ("", W)]]
 # --wgmma --bench: the first timed layer on both backward kernels (mma = auto
 # takes wgmma there on sm_90a).
 BENCH_WGMMA = [(BENCH[0][0], ) + BENCH[0][1:-1] + (W, ),
@@ -157,6 +177,9 @@ def main():
     parser.add_argument("--ws", action="store_true",
                         help="the wgmma matrix with backward_schedule=ws "
                         "(with --bench: one timed layer, ws and classic)")
+    parser.add_argument("--stored", action="store_true",
+                        help="the wgmma matrix with score_grads=store "
+                        "(with --bench: the timed layers stored and not)")
     parser.add_argument("--atomic", action="store_true",
                         help="the wgmma matrix with deterministic=False "
                         "(with --bench: one timed layer, atomic and not; "
@@ -168,6 +191,7 @@ def main():
     checks, bench = ((CHECKS_WS_ATOMIC, BENCH_WS_ATOMIC)
                      if args.atomic and args.ws else
                      (CHECKS_ATOMIC, BENCH_ATOMIC) if args.atomic else
+                     (CHECKS_STORED, BENCH_STORED) if args.stored else
                      (CHECKS_WS, BENCH_WS) if args.ws else
                      (CHECKS_WGMMA, BENCH_WGMMA) if args.wgmma else
                      (CHECKS, BENCH))
@@ -190,7 +214,9 @@ def main():
         artifact.save(os.path.join(args.out, layer["name"]))
         kernels = artifact.metadata["kernels"]
         roles = [(k["op"], k["role"]) for k in kernels]
-        expected = (["dq", "dkdv"] if layer["deterministic"]
+        expected = (["preprocess", "dkdv", "dq_stored"]
+                    if options.get("score_grads") == "store" else
+                    ["dq", "dkdv"] if layer["deterministic"]
                     else ["preprocess", "dkdv_dq", "dq_convert"])
         assert roles == [(0, "forward")] + [(1, r) for r in expected], roles
         warps = options.get("warps", 4)

@@ -10,8 +10,10 @@ kernel); an
 s compiles it with backward_schedule="ws" (the warp-specialised dK/dV
 kernel: a TMA producer warp and two consumer warpgroups of 64 keys; the
 warps apply to the dQ kernel only), an l with backward_schedule="classic";
-a final c compiles it with tma=False
-(every thread's cp.async instead of TMA tile loads).
+a c compiles it with tma=False
+(every thread's cp.async instead of TMA tile loads), and a final d with
+score_grads="store" (the dK/dV kernel stores dS, the dQ kernel is one
+product a tile pair: roles preprocess, dkdv, dq_stored).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -58,10 +60,10 @@ def main():
                          f"{previous['shape']}, not {shape}")
         variants = previous["variants"]
     for name in args.variants.split(","):
-        m = re.fullmatch(r"w(\d+)k(\d+)(a?)([sl]?)(c?)", name)
+        m = re.fullmatch(r"w(\d+)k(\d+)(a?)([sl]?)(c?)(d?)", name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c]")
+                         "w<warps>k<tile-k>[a][s|l][c][d]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -69,6 +71,8 @@ def main():
             options["backward_schedule"] = {"s": "ws", "l": "classic"}[m.group(4)]
         if m.group(5):
             options["tma"] = False
+        if m.group(6):
+            options["score_grads"] = "store"
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")
         art.save(os.path.join(args.out, saved))

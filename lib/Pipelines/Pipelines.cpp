@@ -46,6 +46,7 @@ ConvertSpaToGPUOptions GpuPipelineOptions::kernelOptions() const {
   kernel.deterministic = deterministic;
   kernel.tma = tma;
   kernel.backwardSchedule = backwardSchedule;
+  kernel.scoreGrads = scoreGrads;
   kernel.forwardSchedule = forwardSchedule;
   kernel.splitKeys = splitKeys;
   return kernel;

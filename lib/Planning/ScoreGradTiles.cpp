@@ -12,6 +12,7 @@
 #include "spa/Planning/ScoreGradTiles.h"
 
 #include "PlanningInternal.h"
+#include "spa/Planning/GradWorkList.h"
 #include "spa/Planning/WorkList.h"
 
 #include <algorithm>
@@ -79,6 +80,29 @@ ScoreGradTiles planScoreGradTiles(const BandTable &table, int64_t queryLen,
       plan.offsets.push_back(plan.offsets.back() + slots);
     }
   return plan;
+}
+
+int64_t maxQueryTilesPerKeyTile(const BandTable &table, int64_t queryLen,
+                                int64_t keyLen, int64_t tile) {
+  if (queryLen <= 0 || keyLen <= 0 || tile <= 0)
+    return 0;
+  const bool bothSides = table.mode == BandMode::Bidirectional;
+  int64_t most = 0;
+  for (const HeadBands &head : table.heads)
+    for (Interval interval : head)
+      for (int side : {1, -1}) {
+        if (side < 0 && !bothSides)
+          break;
+        for (int64_t firstKey = 0; firstKey < keyLen; firstKey += tile) {
+          RowRange rows = queryRowsReachingKeyTile(interval, side, firstKey,
+                                                   tile, queryLen, keyLen);
+          if (rows.size() == 0)
+            continue;
+          most = std::max(most,
+                          ceilDiv(rows.end, tile) - floorDiv(rows.begin, tile));
+        }
+      }
+  return most;
 }
 
 } // namespace spa::plan

@@ -16,6 +16,7 @@
 #include "spa/Planning/GradWorkList.h"
 #include "spa/Planning/ScoreGradTiles.h"
 
+#include <map>
 #include <set>
 #include <utility>
 
@@ -140,6 +141,38 @@ TEST(ScoreGradTiles, OffsetsCountEveryHeadIntervalAndSide) {
       EXPECT_EQ(plan.unalignedPairs, unaligned);
       EXPECT_EQ(plan.scratchBytes(3, 2), 3 * total * s.tile * s.tile * 2);
     }
+}
+
+/// The padded stored-dS layout's Q: the most query tiles holding an
+/// admissible pair with one key tile through one interval and side, by
+/// brute force over every pair.
+TEST(ScoreGradTiles, QueryTilesPerKeyTileMatchBruteForce) {
+  for (BandMode mode : {BandMode::Causal, BandMode::Bidirectional})
+    for (const Shape &s : kShapes) {
+      BandTable table;
+      table.mode = mode;
+      table.heads = {{{0, 5}, {16, 48}}, {{3, 20}}, {{0, 300}}, {{40, 41}}};
+      int64_t most = 0;
+      for (const HeadBands &head : table.heads)
+        for (Interval iv : head)
+          for (int side : {1, -1}) {
+            if (side < 0 && mode == BandMode::Causal)
+              continue;
+            std::map<int64_t, int64_t> perKeyTile;
+            for (auto [q, k] : brutePairs(iv, side, s.nq, s.nk, s.tile))
+              most = std::max(most, ++perKeyTile[k]);
+          }
+      EXPECT_EQ(maxQueryTilesPerKeyTile(table, s.nq, s.nk, s.tile), most)
+          << s.nq << " x " << s.nk << " tile " << s.tile;
+    }
+  BandTable table;
+  table.heads = {{{0, 4}}};
+  EXPECT_EQ(maxQueryTilesPerKeyTile(table, 0, 10, 16), 0);
+  EXPECT_EQ(maxQueryTilesPerKeyTile(table, 10, 10, 0), 0);
+  // An exclusive_equal head of 512 distances at N = 8192, 64-row tiles:
+  // rows j + 512 .. j + 63 + 1023 of key tile j, nine aligned tiles.
+  table.heads = {{{512, 1024}}};
+  EXPECT_EQ(maxQueryTilesPerKeyTile(table, 8192, 8192, 64), 9);
 }
 
 TEST(ScoreGradTiles, DegenerateInputs) {

@@ -137,7 +137,16 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     also multiplies each tile's dS by its own K tile, stages the product in
     shared memory and adds it to dQaccum with bulk asynchronous reductions,
     `cp.reduce.async.bulk ... .add.f32`) and `dq_convert` (dQ = scale *
-    dQaccum in the element type).
+    dQaccum in the element type). With `score-grads=store` (wgmma, TMA,
+    warps 4, tile-k 64, deterministic, classic dK/dV kernel) both product
+    kernels walk one grid of 64 x 64 tile pairs aligned to multiples of 64,
+    and the launches are `preprocess` (Delta), `dkdv` (which also stages
+    each visited tile pair's dS^T in shared memory and stores it with one
+    bulk copy, `cp.async.bulk.global.shared::cta`, into a scratch
+    `score_grad` of [B Hq R KT Q][64 x 64] elements, ScoreGradStore.h) and
+    `dq_stored` (dQ = sum of dS K: one wgmma product a tile pair with both
+    operands from shared memory, the dS^T tile brought back by one bulk
+    copy on the K tile's mbarrier).
   }];
   let options = [
     Option<"warps", "warps", "int64_t", /*default=*/"4",
@@ -186,6 +195,19 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
              clEnumValN(::mlir::spa::BackwardSchedule::Classic, "classic",
                         "every warp computes, block barriers around the "
                         "stream ring"))}]>,
+    Option<"scoreGrads", "score-grads", "::mlir::spa::ScoreGrads",
+           /*default=*/"::mlir::spa::ScoreGrads::Recompute",
+           "Gradient ops: where the dQ kernel takes dS from",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::spa::ScoreGrads::Recompute, "recompute",
+                        "the dQ kernel recomputes S and dP (three products "
+                        "a tile; no scratch)"),
+             clEnumValN(::mlir::spa::ScoreGrads::Store, "store",
+                        "the dK/dV kernel stores each tile pair's dS in a "
+                        "scratch of the layer's admissible tiles and the dQ "
+                        "kernel runs one product a tile over it (wgmma, TMA, "
+                        "warps 4, tile-k 64, deterministic, classic dK/dV "
+                        "schedule)"))}]>,
     Option<"splitKeys", "split-keys", "int64_t", /*default=*/"1",
            "Attention ops: blocks sharing each work item's key tiles (grid "
            "y), each storing unnormalised partials to scratch that a "

@@ -110,6 +110,15 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "TMA producer warp + two consumer warpgroups"),
           clEnumValN(BackwardSchedule::Classic, "classic",
                      "every warp computes"))};
+  PassOptions::Option<ScoreGrads> scoreGrads{
+      *this, "score-grads",
+      llvm::cl::desc("Gradient ops: where the dQ kernel takes dS from"),
+      llvm::cl::init(ScoreGrads::Recompute),
+      llvm::cl::values(
+          clEnumValN(ScoreGrads::Recompute, "recompute",
+                     "the dQ kernel recomputes S and dP"),
+          clEnumValN(ScoreGrads::Store, "store",
+                     "the dK/dV kernel stores dS; dQ is one product"))};
   PassOptions::Option<int64_t> splitKeys{
       *this, "split-keys",
       llvm::cl::desc("Attention ops: blocks sharing each work item's key "

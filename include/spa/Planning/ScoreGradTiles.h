@@ -71,6 +71,17 @@ struct ScoreGradTiles {
 ScoreGradTiles planScoreGradTiles(const BandTable &table, int64_t queryLen,
                                   int64_t keyLen, int64_t tile);
 
+/// The stored-dS backward's padded layout (score-grads = store,
+/// lib/Conversion/SpaToGPU/ScoreGradStore.h) gives every (head, interval,
+/// side, key tile) the same number Q of query-tile slots: the most aligned
+/// query tiles of `tile` rows that one key tile's dK/dV walk visits through
+/// one interval and side (its rows, queryRowsReachingKeyTile, rounded out
+/// to the grid), over every head, interval, side (both in the
+/// bidirectional mode) and key tile. 0 when nothing is reached or an
+/// argument is not positive.
+int64_t maxQueryTilesPerKeyTile(const BandTable &table, int64_t queryLen,
+                                int64_t keyLen, int64_t tile);
+
 } // namespace spa::plan
 
 #endif // SPA_PLANNING_SCOREGRADTILES_H

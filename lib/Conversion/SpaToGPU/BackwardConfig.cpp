@@ -11,7 +11,10 @@
 
 #include "spa/Dialect/Spa/IR/PlanInterop.h"
 #include "spa/Planning/GradWorkList.h"
+#include "spa/Planning/ScoreGradTiles.h"
 #include "spa/Planning/WorkList.h"
+
+#include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
 #include <cmath>
@@ -33,6 +36,8 @@ StringRef mlir::spa::gpu_kernel::backwardKernelRole(BackwardKernel kernel) {
     return "dkdv_dq";
   case BackwardKernel::QueryConvert:
     return "dq_convert";
+  case BackwardKernel::QueryStored:
+    return "dq_stored";
   }
   llvm_unreachable("unknown backward kernel");
 }
@@ -96,6 +101,8 @@ static LogicalResult checkGradSizes(AttentionGradOp op,
   // tiles of >= 64 rows, B Hq Nq D / 8 / threads stays below 2^27 blocks.
   int64_t sharedBytes = std::max(grad.keyValueConfig().sharedBytes(),
                                  grad.queryConfig().sharedBytes());
+  if (grad.storeScoreGrads)
+    sharedBytes = std::max(sharedBytes, grad.storedQuerySharedBytes());
   if (sharedBytes > kMaxDynamicSharedBytes)
     return op.emitOpError()
            << "the backward kernels' shared tiles need " << sharedBytes
@@ -157,6 +164,67 @@ static bool autoTakesWarpSpecialized(const BackwardConfig &grad) {
          grad.atomicQuery;
 }
 
+/// score-grads = store: the dK/dV kernel stores dS for a one-product dQ
+/// kernel (ScoreGradStore.h). Its tile grid is 64 x 64 on both sides (own
+/// and stream tiles of 64 rows: warps 4, tile-k 64), the staging and the dQ
+/// product are wgmma, the tiles travel by TMA and bulk copies, dQ stays in
+/// its own kernel (deterministic) and the dK/dV kernel is the classic one;
+/// a located error names what is missing.
+static LogicalResult resolveScoreGrads(AttentionGradOp op,
+                                       const ConvertSpaToGPUOptions &options,
+                                       BackwardConfig &grad) {
+  if (options.scoreGrads != ScoreGrads::Store)
+    return success();
+  const KernelConfig &cfg = grad.base;
+  std::string missing;
+  if (!cfg.wgmma)
+    missing = "the wgmma backward (chip = sm_90a, mma = auto or wgmma, "
+              "f16/bf16)";
+  else if (!grad.tensorMaps)
+    missing = "TMA loads (tma = true and buffers a tensor map describes)";
+  else if (!options.deterministic)
+    missing = "deterministic = true";
+  else if (cfg.warps != 4 || cfg.tileK != 64)
+    missing = "64 x 64 tiles (warps = 4, tile-k = 64)";
+  else if (options.backwardSchedule == BackwardSchedule::WarpSpecialized)
+    missing = "the classic dK/dV kernel (backward-schedule = auto or classic)";
+  if (!missing.empty())
+    return op.emitOpError("score-grads = store needs ")
+           << missing << "; got chip = " << options.chip
+           << ", mma = " << stringifyMmaKind(options.mma)
+           << ", tma = " << (options.tma ? "true" : "false")
+           << ", deterministic = " << (options.deterministic ? "true" : "false")
+           << ", warps = " << cfg.warps << ", tile-k = " << cfg.tileK
+           << "; use score-grads = recompute";
+  grad.storeScoreGrads = true;
+  return success();
+}
+
+/// score-grads = store, once the work lists are known to be bounded (the
+/// layout's walk enumerates every key tile of every head): the layout, and
+/// a scratch whose tile index fits the kernels' arithmetic.
+static LogicalResult planScoreGradScratch(AttentionGradOp op,
+                                          BackwardConfig &grad) {
+  if (!grad.storeScoreGrads)
+    return success();
+  const KernelConfig &cfg = grad.base;
+  grad.scoreGradQueryTiles = ::spa::plan::maxQueryTilesPerKeyTile(
+      toPlanTable(op.getBandTable()), cfg.queryLen, cfg.keyLen,
+      BackwardConfig::kScoreGradTile);
+  uint64_t tiles = 1;
+  for (int64_t factor : {cfg.batch, cfg.numQueryHeads, grad.scoreGradRanges(),
+                         grad.scoreGradKeyTiles(), grad.scoreGradQueryTiles})
+    tiles = llvm::SaturatingMultiply(tiles, uint64_t(factor));
+  constexpr uint64_t i32Max = std::numeric_limits<int32_t>::max();
+  if (tiles > i32Max)
+    return op.emitOpError()
+           << "score-grads = store: the dS scratch would hold more than "
+           << i32Max << " tiles of 64 x 64 (B x Hq x intervals x sides x "
+           << "key tiles x " << grad.scoreGradQueryTiles
+           << " query tiles); use score-grads = recompute";
+  return success();
+}
+
 /// backward-schedule: the warp-specialised dK/dV kernel needs the wgmma
 /// backward with TMA loads, dQ in its own kernel, D and Dv of 64 or 128 and
 /// stream tiles of 64 query rows; forced where it does not apply, a located
@@ -177,6 +245,8 @@ resolveBackwardSchedule(AttentionGradOp op,
     missing = "D and Dv of 64 or 128";
   else if (cfg.tileK != 64)
     missing = "tile-k = 64";
+  else if (grad.storeScoreGrads)
+    missing = "score-grads = recompute";
   if (missing.empty()) {
     BackwardConfig ws = grad;
     ws.warpSpecialized = true;
@@ -263,9 +333,11 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
     if (grad.atomicQuery)
       grad.dqPieceColumns = dqPieceColumns(grad);
   }
-  if (failed(resolveBackwardSchedule(op, options, grad)))
+  if (failed(resolveScoreGrads(op, options, grad)) ||
+      failed(resolveBackwardSchedule(op, options, grad)))
     return failure();
-  if (failed(checkGradSizes(op, grad)))
+  if (failed(checkGradSizes(op, grad)) ||
+      failed(planScoreGradScratch(op, grad)))
     return failure();
   grad.keyRowMasks = grad.warpSpecialized || cfg.slots >= 2;
   grad.scale = op.getEffectiveScale();

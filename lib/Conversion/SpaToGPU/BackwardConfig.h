@@ -27,11 +27,12 @@ enum class BackwardKernel {
   KeyValue,
   Query,
   KeyValueQuery,
-  QueryConvert
+  QueryConvert,
+  QueryStored
 };
 
 /// Launch-contract role names: "preprocess", "dkdv", "dq", "dkdv_dq",
-/// "dq_convert".
+/// "dq_convert", "dq_stored".
 StringRef backwardKernelRole(BackwardKernel kernel);
 
 struct BackwardConfig {
@@ -96,6 +97,50 @@ struct BackwardConfig {
     return (base.queryLen + kDqBlockRows - 1) / kDqBlockRows +
            streamRows() / kDqBlockRows;
   }
+  /// score-grads = store (ScoreGradStore.h): the dK/dV kernel writes each
+  /// tile pair's dS^T to the scratch score_grad through one staging tile
+  /// (ownRows x streamRows, 2-byte elements, after the mainloop's tiles),
+  /// and the dQ kernel (role dq_stored, BackwardQueryStored.cpp) runs one
+  /// product a tile over it; a preprocess launch computes Delta first.
+  bool storeScoreGrads = false;
+  /// The scratch's layout (ScoreGradStore.h): the most query tiles one key
+  /// tile's walk visits through one interval and side (Q), and the
+  /// (interval, side) ranges a head has (R = slots x sides).
+  int64_t scoreGradQueryTiles = 0;
+  int64_t scoreGradRanges() const {
+    return base.slots * (base.bidirectional ? 2 : 1);
+  }
+  int64_t scoreGradKeyTiles() const {
+    return (base.keyLen + kScoreGradTile - 1) / kScoreGradTile;
+  }
+  /// Tiles of the scratch: B Hq R KT Q.
+  int64_t scoreGradTiles() const {
+    return base.batch * base.numQueryHeads * scoreGradRanges() *
+           scoreGradKeyTiles() * scoreGradQueryTiles;
+  }
+  static constexpr int64_t kScoreGradTile = 64;
+  static constexpr int64_t kScoreGradTileBytes =
+      kScoreGradTile * kScoreGradTile * 2;
+  /// The dK/dV kernel's dS^T staging tiles: tile t is staged in buffer
+  /// t % 2 while the bulk store of tile t - 1 may still read the other.
+  static constexpr int64_t kScoreGradStagingBuffers = 2;
+  int64_t scoreGradStoreSharedBytes() const {
+    return storeScoreGrads
+               ? kScoreGradStagingBuffers * ownRows() * streamRows() * 2
+               : 0;
+  }
+  /// The dq_stored kernel's ring: stages of a K tile (streamRows x D) and
+  /// a dS^T tile, then one mbarrier a stage. Two stages (48 KiB at D =
+  /// 128, four blocks an SM) measured faster than three or four (fewer
+  /// blocks, deeper prefetch): 0.072 / 0.074 / 0.080 ms at the headline
+  /// shape (H200, docs/benchmarks.md step 7).
+  static constexpr int64_t kStoredQueryStages = 2;
+  int64_t storedQueryStageBytes() const {
+    return streamRows() * base.headDim * 2 + kScoreGradTileBytes;
+  }
+  int64_t storedQuerySharedBytes() const {
+    return kStoredQueryStages * (storedQueryStageBytes() + 8);
+  }
   /// tma (wgmma only): the own and stream tiles arrive by TMA copies from
   /// tensor maps the launcher encodes per call (TensorMaps.h), issued by
   /// one thread and completing on mbarriers, instead of every thread's
@@ -116,13 +161,15 @@ struct BackwardConfig {
   }
   int64_t barrierOffset() const {
     return mainloopSharedBytes() + atomicQuerySharedBytes() +
-           statsSharedBytes();
+           scoreGradStoreSharedBytes() + statsSharedBytes();
   }
-  /// The mainloop's tiles, then the atomic dQ's dS^T tile or the
-  /// warp-specialised kernel's row statistics, then the TMA barriers.
+  /// The mainloop's tiles, then the atomic dQ's dS^T tile, the stored dS^T
+  /// staging tile or the warp-specialised kernel's row statistics, then the
+  /// TMA barriers.
   int64_t sharedBytes() const {
     return mainloopSharedBytes() + atomicQuerySharedBytes() +
-           statsSharedBytes() + barrierSharedBytes();
+           scoreGradStoreSharedBytes() + statsSharedBytes() +
+           barrierSharedBytes();
   }
 
   /// backward-schedule = ws (BackwardKeyValueWs.cpp): the dK/dV kernel
@@ -178,7 +225,8 @@ struct BackwardConfig {
     return warpSpecialized ? streamStages() * 2 * streamRows() * 4 : 0;
   }
   int64_t statsOffset() const {
-    return mainloopSharedBytes() + atomicQuerySharedBytes();
+    return mainloopSharedBytes() + atomicQuerySharedBytes() +
+           scoreGradStoreSharedBytes();
   }
   /// Own tiles (width D, Dv), then stream tiles (width D, Dv), 2-byte
   /// elements; padded rows (mma.sync) or swizzled and unpadded (wgmma).

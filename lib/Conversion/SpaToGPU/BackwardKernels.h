@@ -14,7 +14,9 @@
 // No atomics: every output element is written by exactly one block. With
 // deterministic = false a preprocess kernel computes Delta (and zeroes the
 // f32 dQ scratch), the dK/dV kernel adds dQ by atomics, and a convert
-// kernel writes dQ (BackwardQueryAtomic.h).
+// kernel writes dQ (BackwardQueryAtomic.h). With score-grads = store the
+// launches are preprocess (Delta), dkdv (which also stores each tile
+// pair's dS) and dq_stored (one product a tile pair; ScoreGradStore.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,8 +27,9 @@
 
 namespace mlir::spa::gpu_kernel {
 
-/// Arguments: output, output_grad, delta, dq_accum (zeroed here): the first
-/// launch with deterministic = false.
+/// Arguments: output, output_grad, delta [, dq_accum (zeroed here)]: the
+/// first launch with deterministic = false (with dq_accum) and with
+/// score-grads = store (without).
 gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
                                      StringRef name, ArrayRef<Type> argTypes,
                                      const BackwardConfig &grad);
@@ -52,6 +55,14 @@ gpu::GPUFuncOp buildKeyValueGradKernelWs(OpBuilder &moduleBuilder, Location loc,
 gpu::GPUFuncOp buildQueryGradKernel(OpBuilder &moduleBuilder, Location loc,
                                     StringRef name, ArrayRef<Type> argTypes,
                                     const BackwardConfig &grad);
+
+/// score-grads = store (BackwardQueryStored.cpp). Arguments: key,
+/// score_grad, query_grad, bounds, work [items][3] (batch, query head,
+/// query tile), key_map (the key tiles' tensor map).
+gpu::GPUFuncOp buildStoredQueryGradKernel(OpBuilder &moduleBuilder,
+                                          Location loc, StringRef name,
+                                          ArrayRef<Type> argTypes,
+                                          const BackwardConfig &grad);
 
 /// Binds the arguments both product kernels (dK/dV, dQ) start with:
 /// query, key, value, log_sum_exp, output_grad, delta. Returns the rest.

@@ -17,7 +17,8 @@
 // carried through the loops and written once: no atomics, deterministic.
 // With deterministic = false (role dkdv_dq) each tile's dQ = dS K is also
 // formed and added to an f32 scratch by bulk reductions
-// (BackwardQueryAtomic.h).
+// (BackwardQueryAtomic.h); with score-grads = store each tile's dS^T is
+// written to a scratch for the one-product dQ kernel (ScoreGradStore.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +27,7 @@
 #include "BackwardStreamWalk.h"
 #include "BackwardTile.h"
 #include "MmaSync.h"
+#include "ScoreGradStore.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -43,6 +45,8 @@ public:
       : k(grad), mainloop(createBackwardMainloop(k)) {
     if (grad.atomicQuery)
       atomicQuery = std::make_unique<AtomicQueryTile>(k, *mainloop);
+    if (grad.storeScoreGrads)
+      scoreGradWriter = std::make_unique<ScoreGradWriter>(k);
   }
 
   gpu::GPUFuncOp build(OpBuilder &moduleBuilder, Location loc, StringRef name,
@@ -61,6 +65,7 @@ private:
   BackwardContext k;
   std::unique_ptr<BackwardMainloop> mainloop;
   std::unique_ptr<AtomicQueryTile> atomicQuery; ///< deterministic = false
+  std::unique_ptr<ScoreGradWriter> scoreGradWriter; ///< score-grads = store
 
   void emitBody(ImplicitLocOpBuilder &b) {
     const BackwardConfig &grad = k.grad;
@@ -69,6 +74,8 @@ private:
     mainloop->setupSharedMemory(b);
     if (atomicQuery)
       atomicQuery->setupSharedMemory(b);
+    if (scoreGradWriter)
+      scoreGradWriter->setupSharedMemory(b);
     Value j0 = loadKeyTileWorkItem(b, k);
     mainloop->loadOwn(b, k.key, k.value, k.kvHead, j0, cfg.keyLen);
 
@@ -81,7 +88,7 @@ private:
             ValueRange carried) {
           TilePair pair{j0,        step.i0, /*ownIsKey=*/true, step.lo, step.hi,
                         step.side, Value()};
-          return queryTile(tb, pair, carried);
+          return queryTile(tb, pair, step, carried);
         },
         [&](ImplicitLocOpBuilder &rb, Value head, Value begin, Value end) {
           mainloop->beginStream(rb, k.query, k.outGrad, head, begin, end,
@@ -89,6 +96,8 @@ private:
         });
     if (atomicQuery)
       atomicQuery->drain(b);
+    if (scoreGradWriter)
+      scoreGradWriter->drain(b);
     ArrayRef<Value> result(results);
     // dK through own K's tile, dV through own V's (wgmma kernels), once
     // they have arrived and every warp's products reading them are done.
@@ -105,7 +114,7 @@ private:
 
   /// One query tile at pair.streamFirst against the item's key tile.
   SmallVector<Value> queryTile(ImplicitLocOpBuilder &b, TilePair pair,
-                               ValueRange carried) {
+                               const QueryTileStep &step, ValueRange carried) {
     const BackwardConfig &grad = k.grad;
     const KernelConfig &cfg = grad.base;
     GpuArith e{b};
@@ -145,6 +154,20 @@ private:
                            int64_t i) { return delta[2 * nt + i]; });
     if (atomicQuery) {
       std::tie(dK, dV) = atomicQuery->finishTile(b, dS, dK, dVNext, i0);
+    } else if (scoreGradWriter) {
+      // dK's product goes out first: dS^T is staged and stored while it and
+      // dV's run on the tensor cores.
+      auto tile = [&](ImplicitLocOpBuilder &ib) {
+        return scoreGradTileIndex(ib, k, step.head, step.slot, step.side,
+                                  pair.ownFirst, i0, step.rangeBegin);
+      };
+      Issued dKNext = mainloop->issueAccumulate(b, dS, Operand::First, dK);
+      scoreGradWriter->write(b, dS, tile);
+      SmallVector<SmallVector<Value>> done =
+          mainloop->complete(b, {&dKNext, &dVNext}, 0);
+      dK = done[0];
+      dV = done[1];
+      scoreGradWriter->release(b);
     } else {
       Issued dKNext = mainloop->issueAccumulate(b, dS, Operand::First, dK);
       SmallVector<SmallVector<Value>> done =
@@ -168,6 +191,8 @@ void bindKeyValueGradArgs(BackwardContext &k, ValueRange args) {
   unsigned next = 2;
   if (k.grad.atomicQuery)
     k.queryGradAccum = rest[next++];
+  if (k.grad.storeScoreGrads)
+    k.scoreGrad = rest[next++];
   k.bounds = rest[next];
   k.work = rest[next + 1];
   bindTensorMaps(k, args);

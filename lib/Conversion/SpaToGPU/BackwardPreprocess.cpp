@@ -1,11 +1,12 @@
 //===- BackwardPreprocess.cpp - Delta = rowsum(dO * O) --------------------===//
 //
-// The first backward launch with deterministic = false, and the kernel shell
-// every backward kernel shares. Each quad of lanes owns one row (b, h, i)
-// (BackwardDelta.h) and lane 0 writes Delta; the kernel also zeroes the dQ
-// accumulator. Memory-bound; the rows of a block are consecutive, so its
-// loads are contiguous. Deterministic gradients need no preprocess launch:
-// the dQ kernel computes Delta itself (BackwardQuery.cpp).
+// The first backward launch with deterministic = false or score-grads =
+// store, and the kernel shell every backward kernel shares. Each quad of
+// lanes owns one row (b, h, i) (BackwardDelta.h) and lane 0 writes Delta;
+// with deterministic = false the kernel also zeroes the dQ accumulator.
+// Memory-bound; the rows of a block are consecutive, so its loads are
+// contiguous. Deterministic gradients need no preprocess launch: the dQ kernel
+// computes Delta itself (BackwardQuery.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -94,10 +95,12 @@ gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
         scf::YieldOp::create(ib, GpuArith{ib}.f32(0.0));
       });
   Value total = quadSum(b, partial.getResult(0));
-  // The scratch the reductions add to (the preprocess is launched with
-  // deterministic = false only: the deterministic dQ kernel computes Delta).
-  assert(grad.atomicQuery && "the preprocess serves deterministic = false");
-  zeroQueryAccumulator(b, k, args[3], grad.preprocessBlocks());
+  // The scratch the reductions add to (deterministic = false; the
+  // preprocess of score-grads = store computes Delta only).
+  assert((grad.atomicQuery || grad.storeScoreGrads) &&
+         "the deterministic dQ kernel computes Delta itself");
+  if (grad.atomicQuery)
+    zeroQueryAccumulator(b, k, args[3], grad.preprocessBlocks());
   storeRowDelta(b, k, k.head, row, valid, total);
   gpu::ReturnOp::create(b);
   return func;

@@ -1,6 +1,7 @@
 //===- BackwardStreamWalk.cpp - the query tiles a key tile visits ---------===//
 
 #include "BackwardStreamWalk.h"
+#include "ScoreGradStore.h"
 
 #include "spa/Conversion/Utils/BandGeometry.h"
 #include "spa/Conversion/Utils/KeyTileGeometry.h"
@@ -26,9 +27,9 @@ SmallVector<Value> walkQueryTiles(ImplicitLocOpBuilder &b, BackwardContext &k,
         GpuArith he{hb};
         Value lastKey = he.min(he.add(j0, he.index(grad.ownRows() - 1)),
                                he.index(cfg.keyLen - 1));
-        SmallVector<Value> state = foldIntervals(
+        SmallVector<Value> state = foldIntervalSlots(
             hb, k, carried,
-            [&](ImplicitLocOpBuilder &sb, Value lo, Value hi,
+            [&](ImplicitLocOpBuilder &sb, Value slot, Value lo, Value hi,
                 ValueRange slotState) -> SmallVector<Value> {
               GpuArith se{sb};
               SmallVector<Value> current(slotState);
@@ -40,7 +41,9 @@ SmallVector<Value> walkQueryTiles(ImplicitLocOpBuilder &b, BackwardContext &k,
                 KeyTileGeometry geometry{se, j0, lastKey, cfg.queryLen,
                                          cfg.keyLen};
                 std::pair<Value, Value> rows =
-                    geometry.queryRange(sideLo, hi, side);
+                    grad.storeScoreGrads
+                        ? alignedQueryRange(geometry, sideLo, hi, side)
+                        : geometry.queryRange(sideLo, hi, side);
                 if (onRange)
                   onRange(sb, head, rows.first, rows.second);
                 auto loop = scf::ForOp::create(
@@ -49,7 +52,8 @@ SmallVector<Value> walkQueryTiles(ImplicitLocOpBuilder &b, BackwardContext &k,
                     [&](OpBuilder &tb, Location tl, Value i0,
                         ValueRange inner) {
                       ImplicitLocOpBuilder ib(tl, tb);
-                      QueryTileStep step{head, i0, sideLo, hi, side};
+                      QueryTileStep step{head, i0,   sideLo,    hi,
+                                         side, slot, rows.first};
                       scf::YieldOp::create(ib, body(ib, step, inner));
                     });
                 current.assign(loop.getResults().begin(),

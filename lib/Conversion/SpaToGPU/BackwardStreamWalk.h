@@ -6,7 +6,9 @@
 // tile (KeyTileGeometry::queryRange). Written once so that every role of a
 // kernel walks the same tiles in the same order: the warp-specialised
 // kernel's producer and consumers each run it, and a trip count that
-// differed between them would deadlock on their barriers.
+// differed between them would deadlock on their barriers. With
+// score-grads = store each range starts at a multiple of 64 rows, the
+// grid the dQ kernel's walk shares (ScoreGradStore.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,11 +20,13 @@
 namespace mlir::spa::gpu_kernel {
 
 /// One query tile of the walk: rows [i0, i0 + streamRows) of query head
-/// `head`, reached through the interval [lo, hi) on `side` (lo already
-/// raised on the anti side).
+/// `head`, reached through the interval [lo, hi) of bounds slot `slot` on
+/// `side` (lo already raised on the anti side); `rangeBegin` is the first
+/// row of the interval and side's tiles.
 struct QueryTileStep {
   Value head, i0, lo, hi;
   int side;
+  Value slot, rangeBegin;
 };
 
 using QueryTileBody = function_ref<SmallVector<Value>(

@@ -96,6 +96,13 @@ using IntervalBody = function_ref<SmallVector<Value>(
 SmallVector<Value> foldIntervals(ImplicitLocOpBuilder &b,
                                  const KernelContext &k, ValueRange init,
                                  IntervalBody body);
+/// The same with the interval's slot (an index value) passed to `body`.
+using IntervalSlotBody =
+    function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value slot,
+                                    Value lo, Value hi, ValueRange carried)>;
+SmallVector<Value> foldIntervalSlots(ImplicitLocOpBuilder &b,
+                                     const KernelContext &k, ValueRange init,
+                                     IntervalSlotBody body);
 
 } // namespace mlir::spa::gpu_kernel
 

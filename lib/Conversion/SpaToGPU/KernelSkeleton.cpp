@@ -418,12 +418,22 @@ std::pair<Value, Value> loadInterval(ImplicitLocOpBuilder &b,
 SmallVector<Value> foldIntervals(ImplicitLocOpBuilder &b,
                                  const KernelContext &k, ValueRange init,
                                  IntervalBody body) {
+  return foldIntervalSlots(
+      b, k, init,
+      [&](ImplicitLocOpBuilder &ib, Value, Value lo, Value hi,
+          ValueRange carried) { return body(ib, lo, hi, carried); });
+}
+
+SmallVector<Value> foldIntervalSlots(ImplicitLocOpBuilder &b,
+                                     const KernelContext &k, ValueRange init,
+                                     IntervalSlotBody body) {
   GpuArith e{b};
   SmallVector<Value> carried(init);
   if (k.cfg.slots <= kMaxUnrolledSlots) {
     for (int64_t slot = 0; slot < k.cfg.slots; ++slot) {
-      auto [lo, hi] = loadInterval(b, k, slot);
-      carried = body(b, lo, hi, carried);
+      Value slotIndex = e.index(slot);
+      auto [lo, hi] = loadInterval(b, k, slotIndex);
+      carried = body(b, slotIndex, lo, hi, carried);
     }
     return carried;
   }
@@ -432,7 +442,7 @@ SmallVector<Value> foldIntervals(ImplicitLocOpBuilder &b,
       [&](OpBuilder &nb, Location loc, Value slot, ValueRange state) {
         ImplicitLocOpBuilder ib(loc, nb);
         auto [lo, hi] = loadInterval(ib, k, slot);
-        scf::YieldOp::create(ib, body(ib, lo, hi, state));
+        scf::YieldOp::create(ib, body(ib, slot, lo, hi, state));
       });
   return SmallVector<Value>(loop.getResults());
 }

@@ -29,7 +29,7 @@ KernelArgRole KernelLaunch::argRole(StringRef name) const {
   if (role == "forward" || role == "combine")
     return name == "output" || name == "log_sum_exp" ? KernelArgRole::Output
                                                      : KernelArgRole::Input;
-  if (name == "delta" || name == "dq_accum")
+  if (name == "delta" || name == "dq_accum" || name == "score_grad")
     return KernelArgRole::Scratch;
   if (name == "query_grad" || name == "key_grad" || name == "value_grad")
     return KernelArgRole::Output;
@@ -228,11 +228,11 @@ FailureOr<KernelLaunch> KernelLaunch::fromAttr(DictionaryAttr attr,
   }
   auto role = attr.getAs<StringAttr>("role");
   const StringRef roles[] = {"forward", "combine", "preprocess", "dkdv",
-                             "dq",      "dkdv_dq", "dq_convert"};
+                             "dq",      "dkdv_dq", "dq_convert", "dq_stored"};
   if (!role || !llvm::is_contained(roles, role.getValue()))
     return missing("role", "\"forward\", \"combine\", \"preprocess\", "
-                           "\"dkdv\", "
-                           "\"dq\", \"dkdv_dq\" or \"dq_convert\"");
+                           "\"dkdv\", \"dq\", \"dkdv_dq\", \"dq_convert\" "
+                           "or \"dq_stored\"");
   launch.role = role.str();
   auto op = attr.getAs<IntegerAttr>("op");
   if (!op)

@@ -9,7 +9,9 @@
 // replaces the op by the two gpu.launch_func in that order. With
 // deterministic = false the launches are preprocess / dkdv_dq / dq_convert
 // and an f32 scratch dq_accum joins delta: 64-row blocks of query rows,
-// padded, laid out for bulk reductions (BackwardQueryAtomic.h). With TMA
+// padded, laid out for bulk reductions (BackwardQueryAtomic.h). With
+// score-grads = store they are preprocess / dkdv / dq_stored and the dS
+// scratch score_grad joins delta (ScoreGradStore.h). With TMA
 // loads the product kernels also take four tensor maps (TensorMaps.h),
 // listed in the contract and in KernelLaunch::kTensorMapArgsAttrName. The
 // dK/dV kernel has its own configuration (BackwardConfig::keyValueConfig):
@@ -22,6 +24,7 @@
 #include "BackwardKernels.h"
 #include "BackwardQueryAtomic.h"
 #include "HostTables.h"
+#include "ScoreGradStore.h"
 #include "TensorMaps.h"
 
 #include "spa/Conversion/SpaToGPU/LaunchContract.h"
@@ -91,6 +94,12 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
                                  ValueRange{}, ValueRange{}, ValueRange{})
                 .getMemref();
 
+  Value scoreGrads;
+  if (grad.storeScoreGrads)
+    scoreGrads = gpu::AllocOp::create(b, scoreGradType(b, grad), Type(),
+                                      ValueRange{}, ValueRange{}, ValueRange{})
+                     .getMemref();
+
   declareDynamicShared(kernels, op.getLoc());
   OpBuilder kb = OpBuilder::atBlockEnd(&kernels.getBodyRegion().front());
   Value one = arith::ConstantIndexOp::create(b, 1);
@@ -107,7 +116,35 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue(),
         o = op.getOutput(), lse = op.getLogSumExp(), dO = op.getOutputGrad();
   SmallVector<Launch> launches;
-  if (!grad.atomicQuery) {
+  if (grad.storeScoreGrads) {
+    // Delta first (the dK/dV kernel reads it), then dK/dV, which stores
+    // every visited tile pair's dS, then the one-product dQ kernel.
+    launches = {
+        {BackwardKernel::Preprocess,
+         {"output", "output_grad", "delta"},
+         {o, dO, delta},
+         grad.preprocessBlocks(),
+         0,
+         {},
+         &grad},
+        {BackwardKernel::KeyValue,
+         {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
+          "key_grad", "value_grad", "score_grad", "bounds", "work"},
+         {q, k, v, lse, dO, delta, op.getKeyGrad(), op.getValueGrad(),
+          scoreGrads, boundsBuffer, keyWork},
+         numKeyItems,
+         keyValueGrad.sharedBytes(),
+         keyItems,
+         &keyValueGrad},
+        {BackwardKernel::QueryStored,
+         {"key", "score_grad", "query_grad", "bounds", "work"},
+         {k, scoreGrads, op.getQueryGrad(), boundsBuffer, queryWork},
+         numQueryItems,
+         grad.storedQuerySharedBytes(),
+         queryItems,
+         &grad},
+    };
+  } else if (!grad.atomicQuery) {
     // The dQ kernel computes Delta for its own rows from O and dO
     // (BackwardDelta.h) and writes it for the dK/dV kernel: dQ first, and
     // no preprocess launch (its O and dO reads and its launch are saved;
@@ -174,6 +211,9 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
                                    {k, "key", stream},
                                    {v, "value", stream}},
                                   launch.names, launch.operands, maps);
+    else if (launch.kernel == BackwardKernel::QueryStored)
+      mapArgs = appendTileMapArgs(b, {{k, "key", stream}}, launch.names,
+                                  launch.operands, maps);
     else if (grad.tensorMaps && (launch.kernel == BackwardKernel::KeyValue ||
                                  launch.kernel ==
                                      BackwardKernel::KeyValueQuery))
@@ -203,6 +243,9 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
       break;
     case BackwardKernel::Query:
       func = buildQueryGradKernel(kb, op.getLoc(), name, argTypes, grad);
+      break;
+    case BackwardKernel::QueryStored:
+      func = buildStoredQueryGradKernel(kb, op.getLoc(), name, argTypes, grad);
       break;
     }
     KernelLaunch contract;
@@ -244,6 +287,8 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   gpu::DeallocOp::create(b, Type(), ValueRange{}, delta);
   if (accum)
     gpu::DeallocOp::create(b, Type(), ValueRange{}, accum);
+  if (scoreGrads)
+    gpu::DeallocOp::create(b, Type(), ValueRange{}, scoreGrads);
   op.erase();
   return success();
 }

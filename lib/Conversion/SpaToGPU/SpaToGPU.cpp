@@ -301,6 +301,7 @@ struct ConvertSpaToGPUPass
     o.deterministic = deterministic;
     o.tma = tma;
     o.backwardSchedule = backwardSchedule;
+    o.scoreGrads = scoreGrads;
     o.forwardSchedule = forwardSchedule;
     o.splitKeys = splitKeys;
     return o;

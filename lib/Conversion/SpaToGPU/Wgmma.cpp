@@ -83,11 +83,13 @@ void appendFlat(ImplicitLocOpBuilder &b, Value tile,
 /// ignores the accumulator (scale-d = 0) and starts from an undefined one: a
 /// zero struct would be materialised by register moves the compiler may
 /// place after the fence, and while an earlier product is still in flight
-/// ptxas then serialises the two (warning C7517).
+/// ptxas then serialises the two (warning C7517). With `init` (n / 2
+/// accumulators) every step adds to it instead.
 static SmallVector<Value> issueChainFromShared(
     ImplicitLocOpBuilder &b, Type elementType, int64_t n, int64_t steps,
     NVVM::MMALayout aLayout, NVVM::MMALayout bLayout,
-    llvm::function_ref<std::pair<Value, Value>(int64_t)> stepDescriptors) {
+    llvm::function_ref<std::pair<Value, Value>(int64_t)> stepDescriptors,
+    ArrayRef<Value> init = {}) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
   auto structType =
@@ -95,6 +97,8 @@ static SmallVector<Value> issueChainFromShared(
   auto eltType =
       elementType.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
   Value acc = LLVM::UndefOp::create(b, structType);
+  for (auto [i, value] : llvm::enumerate(init))
+    acc = LLVM::InsertValueOp::create(b, acc, value, int64_t(i));
   NVVM::WgmmaFenceAlignedOp::create(b);
   for (int64_t ks = 0; ks < steps; ++ks) {
     auto [a, bStep] = stepDescriptors(ks);
@@ -103,8 +107,9 @@ static SmallVector<Value> issueChainFromShared(
         NVVM::WGMMATypesAttr::get(ctx, eltType),
         NVVM::WGMMATypesAttr::get(ctx, eltType),
         NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
-        NVVM::WGMMAScaleOutAttr::get(ctx, ks == 0 ? NVVM::WGMMAScaleOut::zero
-                                                  : NVVM::WGMMAScaleOut::one),
+        NVVM::WGMMAScaleOutAttr::get(ctx, ks == 0 && init.empty()
+                                              ? NVVM::WGMMAScaleOut::zero
+                                              : NVVM::WGMMAScaleOut::one),
         NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
         NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
         NVVM::MMALayoutAttr::get(ctx, aLayout),
@@ -147,6 +152,23 @@ SmallVector<Value> issueTransposedSharedProduct(ImplicitLocOpBuilder &b,
         Value bStep = advanceDescriptor(b, bDesc, ks * 2048);
         return std::make_pair(a, bStep);
       });
+}
+
+SmallVector<Value> issueTransposedSharedAccumulate(ImplicitLocOpBuilder &b,
+                                                   Type elementType,
+                                                   Value aDesc, Value bDesc,
+                                                   int64_t kRows,
+                                                   ArrayRef<Value> acc) {
+  assert(acc.size() == 32 && "one m64n64 accumulator");
+  return issueChainFromShared(
+      b, elementType, /*n=*/64, kRows / 16, NVVM::MMALayout::col,
+      NVVM::MMALayout::row,
+      [&](int64_t ks) {
+        Value a = advanceDescriptor(b, aDesc, ks * 2048);
+        Value bStep = advanceDescriptor(b, bDesc, ks * 2048);
+        return std::make_pair(a, bStep);
+      },
+      acc);
 }
 
 SmallVector<Value> issueScores(ImplicitLocOpBuilder &b,

@@ -65,6 +65,13 @@ SmallVector<Value> issueTransposedSharedProduct(ImplicitLocOpBuilder &b,
                                                 Type elementType, Value aDesc,
                                                 Value bDesc, int64_t kRows);
 
+/// The same adding to `acc` (32 accumulators): acc += A B.
+SmallVector<Value> issueTransposedSharedAccumulate(ImplicitLocOpBuilder &b,
+                                                   Type elementType,
+                                                   Value aDesc, Value bDesc,
+                                                   int64_t kRows,
+                                                   ArrayRef<Value> acc);
+
 /// Issues acc += A B as one commit group: A as packed words (packAsA, K =
 /// bRows), B the swizzled tile of `bRows` rows at `bDesc` read MN-major
 /// (N = width, in wgmma m64n64k16 steps); `flat` holds width / 2

@@ -81,6 +81,9 @@ CASES = [
     # keys (D = 64) and the exchange of dS^T (D = 128).
     ("bf16-grad-gqa-bidir", "deterministic=false backward-schedule=ws"),
     ("f16-grad-causal-d128-dv64", "deterministic=false backward-schedule=ws"),
+    # score-grads=store: dS stored by the dK/dV kernel, one-product dQ.
+    ("bf16-grad-gqa-bidir", "score-grads=store"),
+    ("f16-grad-causal-d128-dv64", "score-grads=store"),
     # The wgmma backward's tiles arrive by TMA by default; tma=false keeps
     # every thread's cp.async.
     ("f16-grad-causal-d128-dv64", "mma=auto tma=false"),

@@ -31,6 +31,13 @@ enum class BackwardSchedule {
   Classic,         ///< every warp computes; block barriers around the ring
 };
 
+/// Where the dQ kernel of a gradient op takes dS from.
+enum class ScoreGrads {
+  Recompute, ///< it recomputes S and dP per tile pair (three products a tile)
+  Store,     ///< the dK/dV kernel stores each tile pair's dS in a scratch
+             ///< and the dQ kernel runs one product a tile over it
+};
+
 /// How the sm_90a forward kernel orders its key tiles' products.
 enum class ForwardSchedule {
   Auto,    ///< the schedule measured fastest for the shape

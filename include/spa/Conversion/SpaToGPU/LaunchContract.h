@@ -50,8 +50,9 @@ enum class KernelArgRole {
   Length,    ///< query_len / key_len: an i64 the launcher passes by value
   Scratch,   ///< a device buffer the launcher allocates for one call and
              ///< shares between the op's kernels (the backward's delta and,
-             ///< with deterministic = false, dq_accum); the op's first
-             ///< kernel writes every element before any kernel reads it
+             ///< with deterministic = false, dq_accum, with score-grads =
+             ///< store, score_grad); every element a kernel reads was
+             ///< written by an earlier kernel of the op
   TensorMap, ///< a CUtensorMap of buffer `of`, encoded per call (TensorMapArg)
 };
 
@@ -103,7 +104,8 @@ struct KernelLaunch {
   int64_t maxBlocks = 0;
   MmaKind mma = MmaKind::MmaSync;
   /// "forward", or the backward's "dq", "dkdv" (or, with deterministic =
-  /// false, "preprocess", "dkdv_dq", "dq_convert").
+  /// false, "preprocess", "dkdv_dq", "dq_convert"; with score-grads =
+  /// store, "preprocess", "dkdv", "dq_stored").
   std::string role = "forward";
   /// Which spa op of the module the kernel computes (0, 1, ...).
   int64_t op = 0;

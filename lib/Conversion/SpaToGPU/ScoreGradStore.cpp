@@ -1,0 +1,178 @@
+//===- ScoreGradStore.cpp - the stored dS of score-grads = store ----------===//
+
+#include "ScoreGradStore.h"
+#include "AsyncBarriers.h"
+#include "BackwardQueryAtomic.h"
+#include "InlinePtx.h"
+#include "KernelSkeleton.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+
+namespace mlir::spa::gpu_kernel {
+
+constexpr int64_t kTile = BackwardConfig::kScoreGradTile;
+
+MemRefType scoreGradType(OpBuilder &b, const BackwardConfig &grad) {
+  return MemRefType::get({grad.scoreGradTiles(), kTile * kTile},
+                         grad.base.elementType);
+}
+
+std::pair<Value, Value> alignedQueryRange(KeyTileGeometry &geometry, Value lo,
+                                          Value hi, int side) {
+  IndexArith &e = geometry.e;
+  auto [begin, end] = geometry.queryRange(lo, hi, side);
+  // begin >= 0: the unsigned division rounds down.
+  Value aligned = e.mul(e.div(begin, e.index(kTile)), e.index(kTile));
+  Value nonEmpty = e.cmp(arith::CmpIPredicate::slt, begin, end);
+  return {e.select(nonEmpty, aligned, begin), end};
+}
+
+Value scoreGradTileIndex(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                         Value head, Value slot, int side, Value j0, Value i0,
+                         Value firstRow) {
+  const BackwardConfig &grad = k.grad;
+  const KernelConfig &cfg = grad.base;
+  GpuArith e{b};
+  Value range = slot;
+  if (cfg.bidirectional)
+    range = e.add(e.mul(slot, e.index(2)), e.index(side < 0 ? 1 : 0));
+  Value index = e.add(e.mul(k.batchIdx, e.index(cfg.numQueryHeads)), head);
+  index = e.add(e.mul(index, e.index(grad.scoreGradRanges())), range);
+  index = e.add(e.mul(index, e.index(grad.scoreGradKeyTiles())),
+                e.div(j0, e.index(kTile)));
+  return e.add(e.mul(index, e.index(grad.scoreGradQueryTiles)),
+               e.div(e.sub(i0, firstRow), e.index(kTile)));
+}
+
+Value scoreGradTileAddress(ImplicitLocOpBuilder &b, Value scratch, Value tile) {
+  Type i64 = b.getI64Type();
+  Value base = arith::IndexCastOp::create(
+      b, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, scratch));
+  Value offset =
+      arith::MulIOp::create(b, arith::IndexCastOp::create(b, i64, tile),
+                            arith::ConstantIntOp::create(
+                                b, i64, BackwardConfig::kScoreGradTileBytes));
+  return arith::AddIOp::create(b, base, offset);
+}
+
+/// A generic i64 address as a global pointer, a shared index as a shared
+/// pointer.
+static Value globalPointer(ImplicitLocOpBuilder &b, Value address) {
+  MLIRContext *ctx = b.getContext();
+  return LLVM::AddrSpaceCastOp::create(
+      b, LLVM::LLVMPointerType::get(ctx, 1),
+      LLVM::IntToPtrOp::create(b, LLVM::LLVMPointerType::get(ctx, 0), address));
+}
+static Value sharedPointer(ImplicitLocOpBuilder &b, Value address) {
+  Value address64 = arith::IndexCastOp::create(b, b.getI64Type(), address);
+  return LLVM::IntToPtrOp::create(
+      b, LLVM::LLVMPointerType::get(b.getContext(), 3), address64);
+}
+
+void bulkStoreShared(ImplicitLocOpBuilder &b, Value to, Value from,
+                     int64_t bytes) {
+  NVVM::CpAsyncBulkSharedCTAToGlobalOp::create(
+      b, globalPointer(b, to), sharedPointer(b, from),
+      arith::ConstantIntOp::create(b, b.getI32Type(), bytes),
+      /*l2CacheHint=*/Value(), /*byteMask=*/Value());
+  NVVM::CpAsyncBulkCommitGroupOp::create(b);
+}
+
+void bulkLoadShared(ImplicitLocOpBuilder &b, Value to, Value from,
+                    Value barrier, int64_t bytes) {
+  // The destination is shared::cluster (a lone CTA is a cluster of one),
+  // address space 7 in MLIR 22, as for the TMA tile loads.
+  Value destination = LLVM::AddrSpaceCastOp::create(
+      b, LLVM::LLVMPointerType::get(b.getContext(), 7), sharedPointer(b, to));
+  NVVM::CpAsyncBulkGlobalToSharedClusterOp::create(
+      b, destination, globalPointer(b, from), barrier,
+      arith::ConstantIntOp::create(b, b.getI32Type(), bytes),
+      /*multicastMask=*/Value(), /*l2CacheHint=*/Value());
+}
+
+void ScoreGradWriter::setupSharedMemory(ImplicitLocOpBuilder &b) {
+  const BackwardConfig &grad = k.grad;
+  GpuArith e{b};
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto type = MemRefType::get({BackwardConfig::kScoreGradStagingBuffers,
+                               grad.streamRows() / 64, grad.ownRows(), 64},
+                              k.cfg.elementType, MemRefLayoutAttrInterface(),
+                              workgroup);
+  // After the mainloop's tiles (a multiple of 1024 bytes, as the 128-byte
+  // swizzle needs).
+  Value whole = dynamicSharedBytes(b, grad.sharedBytes());
+  staging = memref::ViewOp::create(
+      b, type, whole,
+      e.index(grad.mainloopSharedBytes() + grad.atomicQuerySharedBytes()),
+      ValueRange{});
+  written = memref::AllocaOp::create(b, MemRefType::get({}, b.getI32Type()));
+  memref::StoreOp::create(b, arith::ConstantIntOp::create(b, b.getI32Type(), 0),
+                          written);
+}
+
+void ScoreGradWriter::write(ImplicitLocOpBuilder &b,
+                            ArrayRef<Value> scoreGradsT,
+                            function_ref<Value(ImplicitLocOpBuilder &)> tile) {
+  GpuArith e{b};
+  Value count = memref::LoadOp::create(b, written);
+  Value buffer = e.rem(e.toIndex(count),
+                       e.index(BackwardConfig::kScoreGradStagingBuffers));
+  memref::StoreOp::create(
+      b,
+      arith::AddIOp::create(b, count,
+                            arith::ConstantIntOp::create(b, b.getI32Type(), 1)),
+      written);
+  // Keys 16 w + g (+ 8) of the warpgroup's 64 (warps = 4).
+  Value keyBase = e.mul(k.warp, e.index(16));
+  auto halfTile = VectorType::get({2, 2}, k.cfg.elementType);
+  SmallVector<Value> rounded;
+  storeTransposedScoreGrads(
+      b, k, int64_t(scoreGradsT.size()), keyBase,
+      [&](int64_t nt, int64_t r) -> Value {
+        if (r == 0)
+          rounded.push_back(
+              arith::TruncFOp::create(b, halfTile, scoreGradsT[nt]));
+        return vector::ExtractOp::create(b, rounded.back(),
+                                         ArrayRef<int64_t>{r});
+      },
+      [&](Value mBlock, Value key, Value column) -> SmallVector<Value> {
+        return {buffer, mBlock, key, column};
+      },
+      staging);
+  // Generic-proxy writes read by the bulk copy engine (async proxy), from
+  // every warp.
+  ptxStatement(b, "fence.proxy.async.shared::cta;");
+  gpu::BarrierOp::create(b);
+  onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
+    GpuArith ie{ib};
+    Value index = tile(ib);
+    Value from =
+        ie.add(memref::ExtractAlignedPointerAsIndexOp::create(ib, staging),
+               ie.mul(buffer, ie.index(BackwardConfig::kScoreGradTileBytes)));
+    bulkStoreShared(ib, scoreGradTileAddress(ib, k.scoreGrad, index), from,
+                    BackwardConfig::kScoreGradTileBytes);
+  });
+}
+
+void ScoreGradWriter::release(ImplicitLocOpBuilder &b) {
+  // The newest copy may still read its buffer: the next tile writes the
+  // other one.
+  onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
+    NVVM::CpAsyncBulkWaitGroupOp::create(
+        ib, BackwardConfig::kScoreGradStagingBuffers - 1, ib.getUnitAttr());
+  });
+}
+
+void ScoreGradWriter::drain(ImplicitLocOpBuilder &b) {
+  onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
+    NVVM::CpAsyncBulkWaitGroupOp::create(ib, 0, UnitAttr());
+  });
+}
+
+} // namespace mlir::spa::gpu_kernel

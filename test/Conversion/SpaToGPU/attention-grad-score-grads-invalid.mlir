@@ -1,0 +1,38 @@
+// score-grads=store where the stored-dS backward does not apply is a
+// located error naming what is missing (never a silent fall back to the
+// recomputing dQ kernel).
+// RUN: spa-opt %s -split-input-file -verify-diagnostics -convert-spa-to-gpu="score-grads=store"
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grads=store tma=false" 2>&1 | FileCheck %s --check-prefix=NOTMA
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grads=store deterministic=false" 2>&1 | FileCheck %s --check-prefix=ATOMIC
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grads=store warps=8" 2>&1 | FileCheck %s --check-prefix=WARPS
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grads=store tile-k=32" 2>&1 | FileCheck %s --check-prefix=TILEK
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grads=store backward-schedule=ws" 2>&1 | FileCheck %s --check-prefix=WS
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grads=store chip=sm_80" 2>&1 | FileCheck %s --check-prefix=SM80
+// RUN: not spa-opt %s -convert-spa-to-gpu="score-grads=stored" 2>&1 | FileCheck %s --check-prefix=BADVALUE
+
+// NOTMA: error: 'spa.attention_grad' op score-grads = store needs TMA loads (tma = true and buffers a tensor map describes); got chip = sm_90a, mma = auto, tma = false, deterministic = true, warps = 4, tile-k = 64; use score-grads = recompute
+// ATOMIC: error: {{.*}} score-grads = store needs deterministic = true; got {{.*}} deterministic = false,
+// WARPS: error: {{.*}} score-grads = store needs 64 x 64 tiles (warps = 4, tile-k = 64); got {{.*}} warps = 8, tile-k = 64;
+// TILEK: error: {{.*}} score-grads = store needs 64 x 64 tiles (warps = 4, tile-k = 64); got {{.*}} warps = 4, tile-k = 32;
+// WS: error: {{.*}} score-grads = store needs the classic dK/dV kernel (backward-schedule = auto or classic); got
+// SM80: error: {{.*}} score-grads = store needs the wgmma backward (chip = sm_90a, mma = auto or wgmma, f16/bf16); got chip = sm_80,
+// BADVALUE: for the --score-grads option: Cannot find option named 'stored'!
+
+// D = 64: every condition but the ones the RUN lines break holds.
+func.func @ok_shape(%q: memref<1x2x64x64xbf16>, %l: memref<1x2x64xf32>) {
+  spa.attention_grad bands(#spa.bands<causal, [0:32], [32:64]>)
+      ins(%q, %q, %q, %q, %l, %q : memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64xf32>, memref<1x2x64x64xbf16>)
+      outs(%q, %q, %q : memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>, memref<1x2x64x64xbf16>)
+  return
+}
+
+// -----
+
+// D = 192: mma = auto takes mma.sync, which has no stored form.
+func.func @d192(%q: memref<1x2x64x192xbf16>, %l: memref<1x2x64xf32>) {
+  // expected-error @+1 {{score-grads = store needs the wgmma backward (chip = sm_90a, mma = auto or wgmma, f16/bf16); got chip = sm_90a, mma = auto, tma = true, deterministic = true, warps = 4, tile-k = 64; use score-grads = recompute}}
+  spa.attention_grad bands(#spa.bands<causal, [0:32], [32:64]>)
+      ins(%q, %q, %q, %q, %l, %q : memref<1x2x64x192xbf16>, memref<1x2x64x192xbf16>, memref<1x2x64x192xbf16>, memref<1x2x64x192xbf16>, memref<1x2x64xf32>, memref<1x2x64x192xbf16>)
+      outs(%q, %q, %q : memref<1x2x64x192xbf16>, memref<1x2x64x192xbf16>, memref<1x2x64x192xbf16>)
+  return
+}

@@ -1,0 +1,80 @@
+// score-grads=store (ScoreGradStore.h): the launches are preprocess
+// (Delta), dkdv (which also stores each visited tile pair's dS^T) and
+// dq_stored (one product a tile pair over the stored dS). The dS scratch
+// is [B Hq R KT Q][64 x 64]: here B = 1, Hq = 2, R = 2 intervals x 1 side,
+// KT = 2 key tiles of 64 (N = 100), Q = 2 query tiles (head 0's interval
+// [60, 100) reaches key tile 0 from rows 60 .. 99, two aligned tiles).
+// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store" -canonicalize | FileCheck %s
+// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store" -canonicalize | FileCheck %s --check-prefix=DQ
+// RUN: spa-opt %s --spa-to-nvvm="score-grads=store format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=PTX
+
+// CHECK: %[[DELTA:.*]] = gpu.alloc () : memref<1x2x100xf32>
+// CHECK: %[[DS:.*]] = gpu.alloc () : memref<16x4096xbf16>
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_preprocess {{.*}} args({{.*}}, %[[DELTA]] : memref<1x2x100xf32>)
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv {{.*}} dynamic_shared_memory_size %c114712_i32 args({{.*}}, %[[DS]] : memref<16x4096xbf16>,
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_stored {{.*}} dynamic_shared_memory_size %c49168_i32 args(%arg1 : memref<1x1x100x128xbf16>, %[[DS]] : memref<16x4096xbf16>, %arg0 : memref<1x2x100x128xbf16>,
+// CHECK: gpu.dealloc %[[DS]]
+
+// The preprocess computes Delta only (no dq_accum).
+// CHECK: gpu.func @spa_attention_grad_0_preprocess(
+// CHECK-SAME: args = ["output", "output_grad", "delta"]
+// CHECK-SAME: role = "preprocess"
+
+// The dK/dV kernel: each range of query rows starts at a multiple of 64
+// (rounded down, an empty range kept empty); per tile, after dK's product
+// is issued, every thread stages its dS^T fragments, fences them for the
+// async proxy, a block barrier, and thread 0 stores the 8192-byte tile with
+// one bulk copy from one of two staging tiles (tile t in t % 2); before
+// the next tile thread 0 waits until at most the newest copy may still read
+// its staging tile, and at the end until every copy is complete.
+// CHECK: gpu.func @spa_attention_grad_0_dkdv(
+// CHECK-SAME: args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "score_grad", "bounds", "work", "key_map", "value_map", "query_map", "output_grad_map"]
+// CHECK-SAME: role = "dkdv"
+// CHECK: scf.for {{.*}} step %c1 iter_args
+// CHECK: %[[ALIGNED:.*]] = arith.muli %{{.*}}, %c64 : index
+// CHECK: %[[FIRST:.*]] = arith.select %{{.*}}, %[[ALIGNED]], %{{.*}} : index
+// CHECK: scf.for %{{.*}} = %[[FIRST]] to %{{.*}} step %c64
+// CHECK: wgmma.mma_async
+// CHECK: llvm.inline_asm has_side_effects "fence.proxy.async.shared::cta;"
+// CHECK-NEXT: gpu.barrier
+// CHECK: scf.if
+// CHECK: nvvm.cp.async.bulk.global.shared.cta %{{.*}}, %{{.*}}, %c8192_i32 : <1>, <3>
+// CHECK-NEXT: nvvm.cp.async.bulk.commit.group
+// CHECK: nvvm.cp.async.bulk.wait_group 1 {read}
+// CHECK: nvvm.cp.async.bulk.wait_group 0{{$}}
+
+// The dQ kernel: no Q, dO, lse or Delta; per stage one barrier announcing
+// a K tile (64 x 128 x 2 bytes) and a dS^T tile (8192): the K tile by TMA,
+// the dS^T tile by one bulk copy; one tile in flight ahead of the product
+// (two stages); the product dQ += dS K as D / 64 = 2 chains of four wgmma
+// with both operands MN-major (A col, B row), accumulating.
+// DQ: gpu.func @spa_attention_grad_0_dq_stored(
+// DQ-SAME: args = ["key", "score_grad", "query_grad", "bounds", "work", "key_map"]
+// DQ-SAME: role = "dq_stored"
+// DQ-SAME: tensor_maps = [{box = array<i64: 64, 64, 1, 1>, dims = array<i64: 128, 100, 1, 1>, {{.*}} name = "key_map", of = "key"
+// DQ-NOT: log_sum_exp
+// DQ-COUNT-2: nvvm.mbarrier.init
+// DQ-NOT: nvvm.mbarrier.init
+// DQ: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c24576_i32
+// DQ: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// DQ: nvvm.cp.async.bulk.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, %c8192_i32 : !llvm.ptr<7>, <1>
+// DQ-NOT: nvvm.cp.async.bulk.shared.cluster.global
+// DQ: scf.for
+// DQ: gpu.barrier
+// DQ: nvvm.cp.async.bulk.shared.cluster.global
+// DQ: nvvm.mbarrier.try_wait.parity
+// DQ-COUNT-8: D[<f32>, <one>], A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// DQ: wgmma.wait_group.sync.aligned 0;
+
+// PTX: .entry spa_attention_grad_0_dkdv(
+// PTX: cp.async.bulk.global.shared::cta.bulk_group
+// PTX: cp.async.bulk.wait_group.read 1;
+// PTX: .entry spa_attention_grad_0_dq_stored(
+// PTX: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes
+
+func.func @f(%q: memref<1x2x100x128xbf16>, %k: memref<1x1x100x128xbf16>, %v: memref<1x1x100x128xbf16>, %o: memref<1x2x100x128xbf16>, %l: memref<1x2x100xf32>) {
+  spa.attention_grad bands(#spa.bands<causal, [0:8, 60:100], [8:60]>)
+      ins(%q, %k, %v, %o, %l, %o : memref<1x2x100x128xbf16>, memref<1x1x100x128xbf16>, memref<1x1x100x128xbf16>, memref<1x2x100x128xbf16>, memref<1x2x100xf32>, memref<1x2x100x128xbf16>)
+      outs(%q, %k, %v : memref<1x2x100x128xbf16>, memref<1x1x100x128xbf16>, memref<1x1x100x128xbf16>)
+  return
+}
