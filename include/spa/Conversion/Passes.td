@@ -196,9 +196,13 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
                         "every warp computes, block barriers around the "
                         "stream ring"))}]>,
     Option<"scoreGrads", "score-grads", "::mlir::spa::ScoreGrads",
-           /*default=*/"::mlir::spa::ScoreGrads::Recompute",
+           /*default=*/"::mlir::spa::ScoreGrads::Auto",
            "Gradient ops: where the dQ kernel takes dS from",
            [{::llvm::cl::values(
+             clEnumValN(::mlir::spa::ScoreGrads::Auto, "auto",
+                        "store where it applies and measured faster (D = Dv "
+                        "= 128, a dS scratch of at most 1 GiB), else "
+                        "recompute"),
              clEnumValN(::mlir::spa::ScoreGrads::Recompute, "recompute",
                         "the dQ kernel recomputes S and dP (three products "
                         "a tile; no scratch)"),

@@ -113,8 +113,10 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   PassOptions::Option<ScoreGrads> scoreGrads{
       *this, "score-grads",
       llvm::cl::desc("Gradient ops: where the dQ kernel takes dS from"),
-      llvm::cl::init(ScoreGrads::Recompute),
+      llvm::cl::init(ScoreGrads::Auto),
       llvm::cl::values(
+          clEnumValN(ScoreGrads::Auto, "auto",
+                     "store where it applies and measured faster"),
           clEnumValN(ScoreGrads::Recompute, "recompute",
                      "the dQ kernel recomputes S and dP"),
           clEnumValN(ScoreGrads::Store, "store",

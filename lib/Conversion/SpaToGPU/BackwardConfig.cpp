@@ -164,6 +164,18 @@ static bool autoTakesWarpSpecialized(const BackwardConfig &grad) {
          grad.atomicQuery;
 }
 
+/// score-grads = auto takes the stored dS where it measured faster on the
+/// H200 (docs/benchmarks.md, "Backward step 7"): D = Dv = 128, backward
+/// -4.8% at B=2 H=16 N=8192 exclusive_equal, -8.5% at B=1 H=32 N=16384,
+/// -1.1% at local_plus_band N=8192; at D = 64 the warp-specialised
+/// recomputing kernels stay faster (+10% stored at local_plus_band N =
+/// 16384). The scratch is bounded by kAutoScoreGradScratchBytes (checked
+/// once its layout is known): longer sequences recompute in bounded memory.
+static bool autoTakesStoredScoreGrads(const BackwardConfig &grad) {
+  return grad.base.headDim == 128 && grad.base.valueDim == 128;
+}
+constexpr int64_t kAutoScoreGradScratchBytes = int64_t(1) << 30;
+
 /// score-grads = store: the dK/dV kernel stores dS for a one-product dQ
 /// kernel (ScoreGradStore.h). Its tile grid is 64 x 64 on both sides (own
 /// and stream tiles of 64 rows: warps 4, tile-k 64), the staging and the dQ
@@ -173,7 +185,7 @@ static bool autoTakesWarpSpecialized(const BackwardConfig &grad) {
 static LogicalResult resolveScoreGrads(AttentionGradOp op,
                                        const ConvertSpaToGPUOptions &options,
                                        BackwardConfig &grad) {
-  if (options.scoreGrads != ScoreGrads::Store)
+  if (options.scoreGrads == ScoreGrads::Recompute)
     return success();
   const KernelConfig &cfg = grad.base;
   std::string missing;
@@ -188,6 +200,11 @@ static LogicalResult resolveScoreGrads(AttentionGradOp op,
     missing = "64 x 64 tiles (warps = 4, tile-k = 64)";
   else if (options.backwardSchedule == BackwardSchedule::WarpSpecialized)
     missing = "the classic dK/dV kernel (backward-schedule = auto or classic)";
+  if (options.scoreGrads == ScoreGrads::Auto) {
+    // Tentative: planScoreGradScratch drops it where the scratch is large.
+    grad.storeScoreGrads = missing.empty() && autoTakesStoredScoreGrads(grad);
+    return success();
+  }
   if (!missing.empty())
     return op.emitOpError("score-grads = store needs ")
            << missing << "; got chip = " << options.chip
@@ -204,6 +221,7 @@ static LogicalResult resolveScoreGrads(AttentionGradOp op,
 /// layout's walk enumerates every key tile of every head): the layout, and
 /// a scratch whose tile index fits the kernels' arithmetic.
 static LogicalResult planScoreGradScratch(AttentionGradOp op,
+                                          const ConvertSpaToGPUOptions &options,
                                           BackwardConfig &grad) {
   if (!grad.storeScoreGrads)
     return success();
@@ -216,6 +234,13 @@ static LogicalResult planScoreGradScratch(AttentionGradOp op,
                          grad.scoreGradKeyTiles(), grad.scoreGradQueryTiles})
     tiles = llvm::SaturatingMultiply(tiles, uint64_t(factor));
   constexpr uint64_t i32Max = std::numeric_limits<int32_t>::max();
+  if (options.scoreGrads == ScoreGrads::Auto &&
+      (tiles > i32Max || tiles * BackwardConfig::kScoreGradTileBytes >
+                             uint64_t(kAutoScoreGradScratchBytes))) {
+    grad.storeScoreGrads = false;
+    grad.scoreGradQueryTiles = 0;
+    return success();
+  }
   if (tiles > i32Max)
     return op.emitOpError()
            << "score-grads = store: the dS scratch would hold more than "
@@ -337,7 +362,7 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
       failed(resolveBackwardSchedule(op, options, grad)))
     return failure();
   if (failed(checkGradSizes(op, grad)) ||
-      failed(planScoreGradScratch(op, grad)))
+      failed(planScoreGradScratch(op, options, grad)))
     return failure();
   grad.keyRowMasks = grad.warpSpecialized || cfg.slots >= 2;
   grad.scale = op.getEffectiveScale();

@@ -5,6 +5,14 @@
 // KT = 2 key tiles of 64 (N = 100), Q = 2 query tiles (head 0's interval
 // [60, 100) reaches key tile 0 from rows 60 .. 99, two aligned tiles).
 // RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store" -canonicalize | FileCheck %s
+// score-grads=auto (the default) takes it here (D = Dv = 128, 128 KiB of
+// scratch), recompute never:
+// RUN: spa-opt %s -convert-spa-to-gpu -canonicalize | FileCheck %s
+// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=recompute" -canonicalize | FileCheck %s --check-prefix=RECOMPUTE
+// RECOMPUTE-NOT: score_grad
+// RECOMPUTE: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq
+// RECOMPUTE-NEXT: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv
+// RECOMPUTE-NOT: score_grad
 // RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store" -canonicalize | FileCheck %s --check-prefix=DQ
 // RUN: spa-opt %s --spa-to-nvvm="score-grads=store format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=PTX
 

@@ -71,8 +71,10 @@ def test_wgmma_gradient_kernels(warps, head_dim, value_dim, dtype):
     # sm_90a (register or PTX errors fail here).
     text = module_text(spa, layer(head_dim=head_dim, value_dim=value_dim,
                                   dtype=dtype))
+    # score_grads="recompute": the dQ kernel of three products (auto
+    # stores dS at D = Dv = 128: test_stored_score_grads below).
     artifact = spa.compile(text, target="cuda:sm_90a", mma="wgmma",
-                           warps=warps)
+                           warps=warps, score_grads="recompute")
     assert artifact.cubin[:4] == b"\x7fELF"
     dq, dkdv = artifact.metadata["kernels"][1:]
     assert (dkdv["mma"], dq["mma"]) == ("wgmma", "wgmma")
@@ -165,3 +167,40 @@ def test_gradient_errors_are_reported(changes, options, message):
     text = module_text(spa, layer(**changes))
     with pytest.raises(spa.MLIRError, match=message):
         spa.compile(text, target="cuda:sm_90a", **options)
+
+
+@needs_ptxas
+def test_stored_score_grads():
+    # score_grads="store" (and "auto" at D = Dv = 128): preprocess (Delta),
+    # dkdv (which stores every visited tile pair's dS^T in the scratch
+    # score_grad) and dq_stored (one product a tile pair: only K, the
+    # scratch and dQ), assembled by ptxas; at D = 64 auto recomputes; where
+    # the stored form does not apply, "store" is a located MLIRError.
+    def roles(head_dim, **options):
+        text = module_text(spa, layer(head_dim=head_dim, value_dim=head_dim,
+                                      dtype="bf16"))
+        artifact = spa.compile(text, target="cuda:sm_90a", **options)
+        assert artifact.cubin[:4] == b"\x7fELF"
+        return artifact, [k["role"] for k in artifact.metadata["kernels"]]
+
+    stored = ["forward", "preprocess", "dkdv", "dq_stored"]
+    for options in ({"score_grads": "store"}, {}):
+        artifact, got = roles(128, **options)
+        assert got == stored
+    kernels = {k["role"]: k for k in artifact.metadata["kernels"]}
+    args = {a["name"]: a for a in kernels["dkdv"]["args"]}
+    assert args["score_grad"]["kind"] == "scratch"
+    assert args["score_grad"]["dtype"] == "bf16"
+    assert args["score_grad"]["shape"][1] == 64 * 64
+    assert [a["name"] for a in kernels["dq_stored"]["args"]] == [
+        "key", "score_grad", "query_grad", "bounds", "work", "key_map"]
+    assert [a["name"] for a in kernels["preprocess"]["args"]] == [
+        "output", "output_grad", "delta"]
+    ptx = artifact.ptx
+    assert "cp.async.bulk.global.shared::cta.bulk_group" in ptx
+    assert "cp.async.bulk.shared::cluster.global.mbarrier" in ptx
+    assert roles(64)[1] == ["forward", "dq", "dkdv"]
+    assert roles(128, score_grads="recompute")[1] == ["forward", "dq", "dkdv"]
+    with pytest.raises(spa.MLIRError, match="score-grads = store needs 64 x "
+                       "64 tiles"):
+        roles(128, score_grads="store", warps=8)

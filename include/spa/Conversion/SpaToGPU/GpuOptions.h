@@ -33,6 +33,7 @@ enum class BackwardSchedule {
 
 /// Where the dQ kernel of a gradient op takes dS from.
 enum class ScoreGrads {
+  Auto,      ///< store where it applies and measured faster, else recompute
   Recompute, ///< it recomputes S and dP per tile pair (three products a tile)
   Store,     ///< the dK/dV kernel stores each tile pair's dS in a scratch
              ///< and the dQ kernel runs one product a tile over it
