@@ -164,6 +164,18 @@ static bool autoTakesWarpSpecialized(const BackwardConfig &grad) {
          grad.atomicQuery;
 }
 
+/// What the TMA-fed wgmma kernels of the backward (the warp-specialised
+/// dK/dV kernel, the stored-dS pair) need first: a located error's "needs
+/// ..." text, empty when both hold.
+static std::string missingWgmmaTma(const BackwardConfig &grad) {
+  if (!grad.base.wgmma)
+    return "the wgmma backward (chip = sm_90a, mma = auto or wgmma, "
+           "f16/bf16)";
+  if (!grad.tensorMaps)
+    return "TMA loads (tma = true and buffers a tensor map describes)";
+  return "";
+}
+
 /// score-grads = auto takes the stored dS where it measured faster on the
 /// H200 (docs/benchmarks.md, "Backward step 7"): D = Dv = 128, backward
 /// -4.8% at B=2 H=16 N=8192 exclusive_equal, -8.5% at B=1 H=32 N=16384,
@@ -188,18 +200,18 @@ static LogicalResult resolveScoreGrads(AttentionGradOp op,
   if (options.scoreGrads == ScoreGrads::Recompute)
     return success();
   const KernelConfig &cfg = grad.base;
-  std::string missing;
-  if (!cfg.wgmma)
-    missing = "the wgmma backward (chip = sm_90a, mma = auto or wgmma, "
-              "f16/bf16)";
-  else if (!grad.tensorMaps)
-    missing = "TMA loads (tma = true and buffers a tensor map describes)";
-  else if (!options.deterministic)
-    missing = "deterministic = true";
-  else if (cfg.warps != 4 || cfg.tileK != 64)
-    missing = "64 x 64 tiles (warps = 4, tile-k = 64)";
-  else if (options.backwardSchedule == BackwardSchedule::WarpSpecialized)
-    missing = "the classic dK/dV kernel (backward-schedule = auto or classic)";
+  auto whatIsMissing = [&]() -> std::string {
+    if (std::string first = missingWgmmaTma(grad); !first.empty())
+      return first;
+    if (!options.deterministic)
+      return "deterministic = true";
+    if (cfg.warps != 4 || cfg.tileK != 64)
+      return "64 x 64 tiles (warps = 4, tile-k = 64)";
+    if (options.backwardSchedule == BackwardSchedule::WarpSpecialized)
+      return "the classic dK/dV kernel (backward-schedule = auto or classic)";
+    return "";
+  };
+  std::string missing = whatIsMissing();
   if (options.scoreGrads == ScoreGrads::Auto) {
     // Tentative: planScoreGradScratch drops it where the scratch is large.
     grad.storeScoreGrads = missing.empty() && autoTakesStoredScoreGrads(grad);
@@ -260,18 +272,15 @@ resolveBackwardSchedule(AttentionGradOp op,
                         BackwardConfig &grad) {
   const KernelConfig &cfg = grad.base;
   auto width = [](int64_t d) { return d == 64 || d == 128; };
-  std::string missing;
-  if (!cfg.wgmma)
-    missing = "the wgmma backward (chip = sm_90a, mma = auto or wgmma, "
-              "f16/bf16)";
-  else if (!grad.tensorMaps)
-    missing = "TMA loads (tma = true and buffers a tensor map describes)";
-  else if (!width(cfg.headDim) || !width(cfg.valueDim))
-    missing = "D and Dv of 64 or 128";
-  else if (cfg.tileK != 64)
-    missing = "tile-k = 64";
-  else if (grad.storeScoreGrads)
-    missing = "score-grads = recompute";
+  std::string missing = missingWgmmaTma(grad);
+  if (missing.empty()) {
+    if (!width(cfg.headDim) || !width(cfg.valueDim))
+      missing = "D and Dv of 64 or 128";
+    else if (cfg.tileK != 64)
+      missing = "tile-k = 64";
+    else if (grad.storeScoreGrads)
+      missing = "score-grads = recompute";
+  }
   if (missing.empty()) {
     BackwardConfig ws = grad;
     ws.warpSpecialized = true;

@@ -77,6 +77,11 @@ void bindKeyValueGradArgs(BackwardContext &k, ValueRange args);
 /// k.batchIdx and k.kvHead; returns the key tile's first key j0.
 Value loadKeyTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k);
 
+/// The dQ kernels' work item: block x's row of the work list gives
+/// k.batchIdx, k.head, k.i0 (query tile of grad.ownRows() rows), k.kvHead
+/// and k.firstPos (the position of row i0).
+void loadQueryTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k);
+
 /// The kernel function shell every backward kernel starts from: a gpu.func
 /// marked as kernel with its known block size; `b` is placed in its entry
 /// block and the thread ids (lane, warp, g, c) of `k` are set.

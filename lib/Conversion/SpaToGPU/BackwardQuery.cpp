@@ -68,16 +68,7 @@ private:
     const KernelConfig &cfg = grad.base;
     GpuArith e{b};
     mainloop->setupSharedMemory(b);
-    Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-    auto workAt = [&](int64_t field) {
-      return e.toIndex(
-          memref::LoadOp::create(b, k.work, ValueRange{item, e.index(field)}));
-    };
-    k.batchIdx = workAt(0);
-    k.head = workAt(1);
-    k.i0 = e.mul(workAt(2), e.index(grad.ownRows()));
-    k.kvHead = e.div(k.head, e.index(grad.groupSize()));
-    k.firstPos = e.add(k.i0, e.index(cfg.keyLen - cfg.queryLen));
+    loadQueryTileWorkItem(b, k);
     k.lastPos = e.add(k.firstPos, e.index(grad.ownRows() - 1));
     // The lane's rows 16 warp + g (+ 8): their Delta from O and dO, loaded
     // while the own tiles' copies are in flight, and written for the dK/dV
@@ -172,6 +163,21 @@ private:
 };
 
 } // namespace
+
+void loadQueryTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k) {
+  const BackwardConfig &grad = k.grad;
+  GpuArith e{b};
+  Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  auto workAt = [&](int64_t field) {
+    return e.toIndex(
+        memref::LoadOp::create(b, k.work, ValueRange{item, e.index(field)}));
+  };
+  k.batchIdx = workAt(0);
+  k.head = workAt(1);
+  k.i0 = e.mul(workAt(2), e.index(grad.ownRows()));
+  k.kvHead = e.div(k.head, e.index(grad.groupSize()));
+  k.firstPos = e.add(k.i0, e.index(grad.base.keyLen - grad.base.queryLen));
+}
 
 gpu::GPUFuncOp buildQueryGradKernel(OpBuilder &moduleBuilder, Location loc,
                                     StringRef name, ArrayRef<Type> argTypes,

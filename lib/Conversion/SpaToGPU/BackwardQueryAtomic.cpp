@@ -82,18 +82,14 @@ void storeTransposedScoreGrads(
   }
 }
 
-void AtomicQueryTile::stage(ImplicitLocOpBuilder &b,
-                            ArrayRef<Value> scoreGradsT) {
-  GpuArith e{b};
-  // Keys 16 (w % 4) + g (+ 8) of the warpgroup's 64.
-  Value keyBase = e.mul(e.rem(k.warp, e.index(4)), e.index(16));
+void storeRoundedScoreGradsT(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                             ArrayRef<Value> scoreGradsT, Value keyBase,
+                             ValueRange prefix, Value memref) {
   auto halfTile = VectorType::get({2, 2}, k.cfg.elementType);
   SmallVector<Value> rounded;
   storeTransposedScoreGrads(
       b, k, int64_t(scoreGradsT.size()), keyBase,
-      // Each tile rounded where its row 0 is asked for (row 0 comes before
-      // row 1): rounding all tiles up front reorders the ops and changes
-      // this kernel's PTX for nothing.
+      // Row 0 of a tile is asked for before row 1.
       [&](int64_t nt, int64_t r) -> Value {
         if (r == 0)
           rounded.push_back(
@@ -102,9 +98,20 @@ void AtomicQueryTile::stage(ImplicitLocOpBuilder &b,
                                          ArrayRef<int64_t>{r});
       },
       [&](Value mBlock, Value key, Value column) -> SmallVector<Value> {
-        return {reducer.warpgroup, mBlock, key, column};
+        SmallVector<Value> indices(prefix);
+        indices.append({mBlock, key, column});
+        return indices;
       },
-      staging);
+      memref);
+}
+
+void AtomicQueryTile::stage(ImplicitLocOpBuilder &b,
+                            ArrayRef<Value> scoreGradsT) {
+  GpuArith e{b};
+  // Keys 16 (w % 4) + g (+ 8) of the warpgroup's 64.
+  Value keyBase = e.mul(e.rem(k.warp, e.index(4)), e.index(16));
+  storeRoundedScoreGradsT(b, k, scoreGradsT, keyBase,
+                          ValueRange{reducer.warpgroup}, staging);
   // Generic-proxy writes read by wgmma (async proxy), from every warp of
   // the warpgroup.
   ptxStatement(b, "fence.proxy.async.shared::cta;");

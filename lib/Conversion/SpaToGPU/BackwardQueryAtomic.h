@@ -103,6 +103,14 @@ void storeTransposedScoreGrads(
     function_ref<SmallVector<Value>(Value mBlock, Value key, Value column)> at,
     Value memref);
 
+/// storeTransposedScoreGrads of f32 dS^T tiles rounded to the element type
+/// (each tile where its row 0 is asked for: rounding all up front reorders
+/// the ops and changes the kernels' PTX for nothing), into `memref` at
+/// `prefix` followed by (M block, key row, column).
+void storeRoundedScoreGradsT(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                             ArrayRef<Value> scoreGradsT, Value keyBase,
+                             ValueRange prefix, Value memref);
+
 /// The dK/dV kernel's dQ part: one per kernel, after the mainloop's shared
 /// tiles. Each warpgroup stages its 64 keys' dS^T in its own tile
 /// [streamRows / 64][64 keys][64 queries] (128-byte swizzle, the layout an

@@ -120,16 +120,7 @@ private:
     const KernelConfig &cfg = grad.base;
     GpuArith e{b};
     setupSharedMemory(b);
-    Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-    auto workAt = [&](int64_t field) {
-      return e.toIndex(
-          memref::LoadOp::create(b, k.work, ValueRange{item, e.index(field)}));
-    };
-    k.batchIdx = workAt(0);
-    k.head = workAt(1);
-    k.i0 = e.mul(workAt(2), e.index(kTile));
-    k.kvHead = e.div(k.head, e.index(grad.groupSize()));
-    k.firstPos = e.add(k.i0, e.index(cfg.keyLen - cfg.queryLen));
+    loadQueryTileWorkItem(b, k); // query tiles of ownRows() = 64 rows
     // The last existing row: the dK/dV walk never visits rows past Nq, so
     // neither may this one (its extra key tile would have no dS tile).
     k.lastPos =

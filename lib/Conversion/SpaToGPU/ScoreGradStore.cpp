@@ -129,22 +129,8 @@ void ScoreGradWriter::write(ImplicitLocOpBuilder &b,
                             arith::ConstantIntOp::create(b, b.getI32Type(), 1)),
       written);
   // Keys 16 w + g (+ 8) of the warpgroup's 64 (warps = 4).
-  Value keyBase = e.mul(k.warp, e.index(16));
-  auto halfTile = VectorType::get({2, 2}, k.cfg.elementType);
-  SmallVector<Value> rounded;
-  storeTransposedScoreGrads(
-      b, k, int64_t(scoreGradsT.size()), keyBase,
-      [&](int64_t nt, int64_t r) -> Value {
-        if (r == 0)
-          rounded.push_back(
-              arith::TruncFOp::create(b, halfTile, scoreGradsT[nt]));
-        return vector::ExtractOp::create(b, rounded.back(),
-                                         ArrayRef<int64_t>{r});
-      },
-      [&](Value mBlock, Value key, Value column) -> SmallVector<Value> {
-        return {buffer, mBlock, key, column};
-      },
-      staging);
+  storeRoundedScoreGradsT(b, k, scoreGradsT, e.mul(k.warp, e.index(16)),
+                          ValueRange{buffer}, staging);
   // Generic-proxy writes read by the bulk copy engine (async proxy), from
   // every warp.
   ptxStatement(b, "fence.proxy.async.shared::cta;");
