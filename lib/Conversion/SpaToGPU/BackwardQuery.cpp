@@ -19,14 +19,12 @@
 
 #include "BackwardDelta.h"
 #include "BackwardKernels.h"
+#include "BackwardStreamWalk.h"
 #include "BackwardTile.h"
 #include "MmaSync.h"
 
-#include "spa/Conversion/Utils/BandGeometry.h"
-
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 
@@ -90,36 +88,18 @@ private:
 
     Value zeroAcc = zeroAccumulatorTile(b);
     SmallVector<Value> dQ(cfg.headDim / 8, zeroAcc);
-    dQ = foldIntervals(
+    dQ = walkKeyTiles(
         b, k, dQ,
-        [&](ImplicitLocOpBuilder &sb, Value lo, Value hi,
-            ValueRange slotState) -> SmallVector<Value> {
-          GpuArith se{sb};
-          SmallVector<Value> current(slotState);
-          for (int side : {1, -1}) {
-            if (side < 0 && !cfg.bidirectional)
-              break;
-            BandGeometry geometry{se, k.firstPos, k.lastPos,
-                                  se.index(cfg.keyLen)};
-            Value sideLo = geometry.sideLowerBound(lo, side);
-            std::pair<Value, Value> keys =
-                geometry.keyRange(sideLo, hi, side);
-            mainloop->beginStream(sb, k.key, k.value, k.kvHead, keys.first,
-                                  keys.second, cfg.keyLen);
-            auto loop = scf::ForOp::create(
-                sb, keys.first, keys.second, se.index(grad.streamRows()),
-                current,
-                [&](OpBuilder &nb, Location l, Value j0, ValueRange carried) {
-                  ImplicitLocOpBuilder ib(l, nb);
-                  TilePair pair{k.i0, j0,     /*ownIsKey=*/false, sideLo, hi,
-                                side, Value()};
-                  scf::YieldOp::create(ib,
-                                       keyTile(ib, pair, lse2, delta, carried));
-                });
-            current.assign(loop.getResults().begin(),
-                           loop.getResults().end());
-          }
-          return current;
+        [&](ImplicitLocOpBuilder &ib, const KeyTileRange &range, Value j0,
+            ValueRange carried) {
+          TilePair pair{k.i0,     j0,       /*ownIsKey=*/false,
+                        range.lo, range.hi, range.side,
+                        Value()};
+          return keyTile(ib, pair, lse2, delta, carried);
+        },
+        [&](ImplicitLocOpBuilder &rb, const KeyTileRange &range) {
+          mainloop->beginStream(rb, k.key, k.value, k.kvHead, range.begin,
+                                range.end, cfg.keyLen);
         });
     // dQ through own Q's tile (wgmma kernels), once it has arrived and
     // every warp's products reading it are done.

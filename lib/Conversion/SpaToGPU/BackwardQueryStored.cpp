@@ -25,16 +25,14 @@
 
 #include "AsyncBarriers.h"
 #include "BackwardKernels.h"
+#include "BackwardStreamWalk.h"
 #include "BackwardTile.h"
 #include "KernelSkeleton.h"
 #include "ScoreGradStore.h"
 #include "TensorMaps.h"
 #include "Wgmma.h"
 
-#include "spa/Conversion/Utils/BandGeometry.h"
-
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 
@@ -43,14 +41,6 @@ namespace {
 
 constexpr int64_t kStages = BackwardConfig::kStoredQueryStages;
 constexpr int64_t kTile = BackwardConfig::kScoreGradTile;
-
-/// One interval and side of the item's walk: the keys [begin, end) (begin
-/// a multiple of 64 unless empty) and what addresses their dS tiles.
-struct KeyRangeWalk {
-  Value slot, lo, hi;
-  int side;
-  Value begin, end;
-};
 
 class StoredQueryGradKernel {
 public:
@@ -128,35 +118,12 @@ private:
                                 e.sub(e.index(cfg.queryLen - 1), k.i0)));
 
     SmallVector<Value> dQ(cfg.headDim / 2, e.f32(0.0));
-    dQ = foldIntervalSlots(
+    dQ = walkKeyTiles(
         b, k, dQ,
-        [&](ImplicitLocOpBuilder &sb, Value slot, Value lo, Value hi,
-            ValueRange slotState) -> SmallVector<Value> {
-          GpuArith se{sb};
-          SmallVector<Value> current(slotState);
-          for (int side : {1, -1}) {
-            if (side < 0 && !cfg.bidirectional)
-              break;
-            BandGeometry geometry{se, k.firstPos, k.lastPos,
-                                  se.index(cfg.keyLen)};
-            Value sideLo = geometry.sideLowerBound(lo, side);
-            auto [first, end] = geometry.keyRange(sideLo, hi, side);
-            Value nonEmpty = se.cmp(arith::CmpIPredicate::slt, first, end);
-            Value aligned =
-                se.mul(se.div(first, se.index(kTile)), se.index(kTile));
-            KeyRangeWalk range{
-                slot, sideLo, hi, side, se.select(nonEmpty, aligned, first),
-                end};
-            beginRange(sb, range);
-            auto loop = scf::ForOp::create(
-                sb, range.begin, range.end, se.index(kTile), current,
-                [&](OpBuilder &nb, Location l, Value j0, ValueRange carried) {
-                  ImplicitLocOpBuilder ib(l, nb);
-                  scf::YieldOp::create(ib, keyTile(ib, range, j0, carried));
-                });
-            current.assign(loop.getResults().begin(), loop.getResults().end());
-          }
-          return current;
+        [&](ImplicitLocOpBuilder &ib, const KeyTileRange &range, Value j0,
+            ValueRange carried) { return keyTile(ib, range, j0, carried); },
+        [&](ImplicitLocOpBuilder &rb, const KeyTileRange &range) {
+          beginRange(rb, range);
         });
     // Every product is complete and no copy is in flight (each range's
     // tiles are all taken): stage 0's K tile stages dQ's rows.
@@ -177,7 +144,7 @@ private:
   /// The first stages - 1 tiles of the range, into the buffers after the
   /// tiles taken so far (every warp is done with them: the previous tile's
   /// block barrier came after their products).
-  void beginRange(ImplicitLocOpBuilder &b, const KeyRangeWalk &range) {
+  void beginRange(ImplicitLocOpBuilder &b, const KeyTileRange &range) {
     GpuArith e{b};
     Value taken = ring.taken(b);
     for (int64_t t = 0; t + 1 < kStages; ++t) {
@@ -189,7 +156,7 @@ private:
 
   /// Thread 0, when `enabled`: key tile j's K rows and the pair's dS^T tile
   /// into tile c's buffer, both completing on its barrier.
-  void prefetch(ImplicitLocOpBuilder &b, const KeyRangeWalk &range, Value j,
+  void prefetch(ImplicitLocOpBuilder &b, const KeyTileRange &range, Value j,
                 Value c, Value enabled) {
     const BackwardConfig &grad = k.grad;
     const KernelConfig &cfg = grad.base;
@@ -222,7 +189,7 @@ private:
 
   /// Key tile j0 of the range: refill the buffer every warp is now done
   /// with, wait for this tile, add its product.
-  SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, const KeyRangeWalk &range,
+  SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, const KeyTileRange &range,
                              Value j0, ValueRange carried) {
     const KernelConfig &cfg = k.grad.base;
     GpuArith e{b};

@@ -66,4 +66,42 @@ SmallVector<Value> walkQueryTiles(ImplicitLocOpBuilder &b, BackwardContext &k,
   return SmallVector<Value>(headLoop.getResults());
 }
 
+SmallVector<Value> walkKeyTiles(ImplicitLocOpBuilder &b, BackwardContext &k,
+                                ValueRange init, KeyTileBody body,
+                                KeyRangeHook onRange) {
+  const BackwardConfig &grad = k.grad;
+  const KernelConfig &cfg = grad.base;
+  return foldIntervalSlots(
+      b, k, init,
+      [&](ImplicitLocOpBuilder &sb, Value slot, Value lo, Value hi,
+          ValueRange slotState) -> SmallVector<Value> {
+        GpuArith se{sb};
+        SmallVector<Value> current(slotState);
+        for (int side : {1, -1}) {
+          if (side < 0 && !cfg.bidirectional)
+            break;
+          BandGeometry geometry{se, k.firstPos, k.lastPos,
+                                se.index(cfg.keyLen)};
+          Value sideLo = geometry.sideLowerBound(lo, side);
+          auto [begin, end] = geometry.keyRange(sideLo, hi, side);
+          if (grad.storeScoreGrads) {
+            // begin >= 0: the unsigned division rounds down.
+            Value nonEmpty = se.cmp(arith::CmpIPredicate::slt, begin, end);
+            Value aligned = se.mul(se.div(begin, se.index(64)), se.index(64));
+            begin = se.select(nonEmpty, aligned, begin);
+          }
+          KeyTileRange range{slot, sideLo, hi, side, begin, end};
+          onRange(sb, range);
+          auto loop = scf::ForOp::create(
+              sb, begin, end, se.index(grad.streamRows()), current,
+              [&](OpBuilder &nb, Location l, Value j0, ValueRange carried) {
+                ImplicitLocOpBuilder ib(l, nb);
+                scf::YieldOp::create(ib, body(ib, range, j0, carried));
+              });
+          current.assign(loop.getResults().begin(), loop.getResults().end());
+        }
+        return current;
+      });
+}
+
 } // namespace mlir::spa::gpu_kernel
