@@ -208,7 +208,8 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
                         "a tile; no scratch)"),
              clEnumValN(::mlir::spa::ScoreGrads::Store, "store",
                         "the dK/dV kernel stores each tile pair's dS in a "
-                        "scratch of the layer's admissible tiles and the dQ "
+                        "scratch (B Hq x intervals x sides x key tiles x Q "
+                        "tiles of 64 x 64) and the dQ "
                         "kernel runs one product a tile over it (wgmma, TMA, "
                         "warps 4, tile-k 64, deterministic, classic dK/dV "
                         "schedule)"))}]>,

@@ -224,6 +224,7 @@ static LogicalResult resolveScoreGrads(AttentionGradOp op,
            << ", tma = " << (options.tma ? "true" : "false")
            << ", deterministic = " << (options.deterministic ? "true" : "false")
            << ", warps = " << cfg.warps << ", tile-k = " << cfg.tileK
+           << ", D = " << cfg.headDim << ", Dv = " << cfg.valueDim
            << "; use score-grads = recompute";
   grad.storeScoreGrads = true;
   return success();
@@ -246,9 +247,15 @@ static LogicalResult planScoreGradScratch(AttentionGradOp op,
                          grad.scoreGradKeyTiles(), grad.scoreGradQueryTiles})
     tiles = llvm::SaturatingMultiply(tiles, uint64_t(factor));
   constexpr uint64_t i32Max = std::numeric_limits<int32_t>::max();
+  // Auto recomputes where the scratch would be large, or empty (no row
+  // reaches a key: nothing to store). It stores only where
+  // autoTakesWarpSpecialized is false (D = Dv = 128, deterministic), so the
+  // schedule resolved meanwhile is the one auto would take without it;
+  // revisit if either rule changes.
   if (options.scoreGrads == ScoreGrads::Auto &&
-      (tiles > i32Max || tiles * BackwardConfig::kScoreGradTileBytes >
-                             uint64_t(kAutoScoreGradScratchBytes))) {
+      (tiles == 0 || tiles > i32Max ||
+       tiles * BackwardConfig::kScoreGradTileBytes >
+           uint64_t(kAutoScoreGradScratchBytes))) {
     grad.storeScoreGrads = false;
     grad.scoreGradQueryTiles = 0;
     return success();

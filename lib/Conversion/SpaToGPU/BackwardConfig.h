@@ -98,7 +98,7 @@ struct BackwardConfig {
            streamRows() / kDqBlockRows;
   }
   /// score-grads = store (ScoreGradStore.h): the dK/dV kernel writes each
-  /// tile pair's dS^T to the scratch score_grad through one staging tile
+  /// tile pair's dS^T to the scratch score_grad through two staging tiles
   /// (ownRows x streamRows, 2-byte elements, after the mainloop's tiles),
   /// and the dQ kernel (role dq_stored, BackwardQueryStored.cpp) runs one
   /// product a tile over it; a preprocess launch computes Delta first.
@@ -164,7 +164,7 @@ struct BackwardConfig {
            scoreGradStoreSharedBytes() + statsSharedBytes();
   }
   /// The mainloop's tiles, then the atomic dQ's dS^T tile, the stored dS^T
-  /// staging tile or the warp-specialised kernel's row statistics, then the
+  /// staging tiles or the warp-specialised kernel's row statistics, then the
   /// TMA barriers.
   int64_t sharedBytes() const {
     return mainloopSharedBytes() + atomicQuerySharedBytes() +

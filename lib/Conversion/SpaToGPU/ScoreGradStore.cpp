@@ -11,6 +11,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <algorithm>
+
 using namespace mlir;
 
 namespace mlir::spa::gpu_kernel {
@@ -18,8 +20,11 @@ namespace mlir::spa::gpu_kernel {
 constexpr int64_t kTile = BackwardConfig::kScoreGradTile;
 
 MemRefType scoreGradType(OpBuilder &b, const BackwardConfig &grad) {
-  return MemRefType::get({grad.scoreGradTiles(), kTile * kTile},
-                         grad.base.elementType);
+  // At least one tile: a forced store where no row reaches a key writes
+  // and reads nothing, but the launcher refuses a null (empty) buffer.
+  return MemRefType::get(
+      {std::max<int64_t>(grad.scoreGradTiles(), 1), kTile * kTile},
+      grad.base.elementType);
 }
 
 std::pair<Value, Value> alignedQueryRange(KeyTileGeometry &geometry, Value lo,

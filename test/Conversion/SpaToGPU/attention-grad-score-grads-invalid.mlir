@@ -10,10 +10,10 @@
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grads=store chip=sm_80" 2>&1 | FileCheck %s --check-prefix=SM80
 // RUN: not spa-opt %s -convert-spa-to-gpu="score-grads=stored" 2>&1 | FileCheck %s --check-prefix=BADVALUE
 
-// NOTMA: error: 'spa.attention_grad' op score-grads = store needs TMA loads (tma = true and buffers a tensor map describes); got chip = sm_90a, mma = auto, tma = false, deterministic = true, warps = 4, tile-k = 64; use score-grads = recompute
+// NOTMA: error: 'spa.attention_grad' op score-grads = store needs TMA loads (tma = true and buffers a tensor map describes); got chip = sm_90a, mma = auto, tma = false, deterministic = true, warps = 4, tile-k = 64, D = 64, Dv = 64; use score-grads = recompute
 // ATOMIC: error: {{.*}} score-grads = store needs deterministic = true; got {{.*}} deterministic = false,
-// WARPS: error: {{.*}} score-grads = store needs 64 x 64 tiles (warps = 4, tile-k = 64); got {{.*}} warps = 8, tile-k = 64;
-// TILEK: error: {{.*}} score-grads = store needs 64 x 64 tiles (warps = 4, tile-k = 64); got {{.*}} warps = 4, tile-k = 32;
+// WARPS: error: {{.*}} score-grads = store needs 64 x 64 tiles (warps = 4, tile-k = 64); got {{.*}} warps = 8, tile-k = 64, D = 64, Dv = 64;
+// TILEK: error: {{.*}} score-grads = store needs 64 x 64 tiles (warps = 4, tile-k = 64); got {{.*}} warps = 4, tile-k = 32, D = 64, Dv = 64;
 // WS: error: {{.*}} score-grads = store needs the classic dK/dV kernel (backward-schedule = auto or classic); got
 // SM80: error: {{.*}} score-grads = store needs the wgmma backward (chip = sm_90a, mma = auto or wgmma, f16/bf16); got chip = sm_80,
 // BADVALUE: for the --score-grads option: Cannot find option named 'stored'!
@@ -30,7 +30,7 @@ func.func @ok_shape(%q: memref<1x2x64x64xbf16>, %l: memref<1x2x64xf32>) {
 
 // D = 192: mma = auto takes mma.sync, which has no stored form.
 func.func @d192(%q: memref<1x2x64x192xbf16>, %l: memref<1x2x64xf32>) {
-  // expected-error @+1 {{score-grads = store needs the wgmma backward (chip = sm_90a, mma = auto or wgmma, f16/bf16); got chip = sm_90a, mma = auto, tma = true, deterministic = true, warps = 4, tile-k = 64; use score-grads = recompute}}
+  // expected-error @+1 {{score-grads = store needs the wgmma backward (chip = sm_90a, mma = auto or wgmma, f16/bf16); got chip = sm_90a, mma = auto, tma = true, deterministic = true, warps = 4, tile-k = 64, D = 192, Dv = 192; use score-grads = recompute}}
   spa.attention_grad bands(#spa.bands<causal, [0:32], [32:64]>)
       ins(%q, %q, %q, %q, %l, %q : memref<1x2x64x192xbf16>, memref<1x2x64x192xbf16>, memref<1x2x64x192xbf16>, memref<1x2x64x192xbf16>, memref<1x2x64xf32>, memref<1x2x64x192xbf16>)
       outs(%q, %q, %q : memref<1x2x64x192xbf16>, memref<1x2x64x192xbf16>, memref<1x2x64x192xbf16>)
