@@ -36,3 +36,16 @@ func.func @d192(%q: memref<1x2x64x192xbf16>, %l: memref<1x2x64xf32>) {
       outs(%q, %q, %q : memref<1x2x64x192xbf16>, memref<1x2x64x192xbf16>, memref<1x2x64x192xbf16>)
   return
 }
+
+// -----
+
+// A scratch past 2^31 - 1 tiles (dense_causal-like heads, N = 2^20, Q =
+// 16385 query tiles a key tile): a forced store is a located error at
+// once (auto recomputes: attention-grad-score-grads-empty.mlir's rule).
+func.func @huge(%q: memref<1x8x1048576x128xbf16>, %l: memref<1x8x1048576xf32>) {
+  // expected-error @+1 {{score-grads = store: the dS scratch would hold more than 2147483647 tiles of 64 x 64}}
+  spa.attention_grad bands(#spa.bands<causal, [0:1048576], [0:1048576], [0:1048576], [0:1048576], [0:1048576], [0:1048576], [0:1048576], [0:1048576]>)
+      ins(%q, %q, %q, %q, %l, %q : memref<1x8x1048576x128xbf16>, memref<1x8x1048576x128xbf16>, memref<1x8x1048576x128xbf16>, memref<1x8x1048576x128xbf16>, memref<1x8x1048576xf32>, memref<1x8x1048576x128xbf16>)
+      outs(%q, %q, %q : memref<1x8x1048576x128xbf16>, memref<1x8x1048576x128xbf16>, memref<1x8x1048576x128xbf16>)
+  return
+}
