@@ -375,7 +375,7 @@ private:
         appendFlat(b, tile, flat);
       return Issued{issueRegisterAProduct(b, elt, stage[w], grad.streamRows(),
                                           width, words, flat),
-                    true};
+                    true, SmallVector<Value>(words)};
     };
     auto accumulate = [&](ArrayRef<Value> tiles, unsigned w,
                           ArrayRef<Value> acc) {

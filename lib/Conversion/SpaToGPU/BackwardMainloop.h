@@ -108,6 +108,8 @@ public:
   struct Issued {
     SmallVector<Value> values; ///< flat accumulators, or finished tiles
     bool inFlight = false;
+    /// A register-A product's A words: live until its wait (Wgmma.h).
+    SmallVector<Value> aWords = {};
   };
   virtual Issued issueOwnTimesStreamT(ImplicitLocOpBuilder &b,
                                       Operand which) {

@@ -163,10 +163,10 @@ public:
     SmallVector<Value> flat;
     for (Value tile : acc)
       appendFlat(b, tile, flat);
+    SmallVector<Value> words = packAsA(b, cfg.elementType, tiles);
     return {issueRegisterAProduct(b, cfg.elementType, streamStage(b, w),
-                                  grad.streamRows(), width,
-                                  packAsA(b, cfg.elementType, tiles), flat),
-            true};
+                                  grad.streamRows(), width, words, flat),
+            true, words};
   }
 
   SmallVector<SmallVector<Value>>
@@ -329,10 +329,12 @@ SmallVector<SmallVector<Value>>
 completeWgmmaProducts(ImplicitLocOpBuilder &b,
                       ArrayRef<const BackwardMainloop::Issued *> products,
                       int64_t pending) {
-  SmallVector<Value> flat;
-  for (const BackwardMainloop::Issued *product : products)
+  SmallVector<Value> flat, aWords;
+  for (const BackwardMainloop::Issued *product : products) {
     flat.append(product->values.begin(), product->values.end());
-  SmallVector<Value> done = waitForAccumulators(b, flat, pending);
+    aWords.append(product->aWords.begin(), product->aWords.end());
+  }
+  SmallVector<Value> done = waitForAccumulators(b, flat, pending, aWords);
   SmallVector<SmallVector<Value>> tiles;
   ArrayRef<Value> rest(done);
   for (const BackwardMainloop::Issued *product : products) {

@@ -30,18 +30,23 @@ void ptxStatement(ImplicitLocOpBuilder &b, StringRef ptx) {
 }
 
 SmallVector<Value> passThroughF32(ImplicitLocOpBuilder &b, StringRef ptx,
-                                  ArrayRef<Value> values) {
+                                  ArrayRef<Value> values,
+                                  ArrayRef<Value> alsoReads) {
   int64_t n = values.size();
   std::string constraints;
   for (int64_t i = 0; i < n; ++i)
     constraints += (i ? ",=f" : "=f");
   for (int64_t i = 0; i < n; ++i)
     constraints += "," + std::to_string(i);
+  for (size_t i = 0; i < alsoReads.size(); ++i)
+    constraints += ",r";
+  SmallVector<Value> operands(values);
+  operands.append(alsoReads.begin(), alsoReads.end());
   Type f32 = b.getF32Type();
   auto structType = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(n, f32));
   Value result =
-      LLVM::InlineAsmOp::create(b, structType, values, ptx, constraints, true,
+      LLVM::InlineAsmOp::create(b, structType, operands, ptx, constraints, true,
                                 false, LLVM::tailcallkind::TailCallKind::None,
                                 LLVM::AsmDialectAttr(), ArrayAttr())
           .getRes();

@@ -22,9 +22,12 @@ void ptxStatement(ImplicitLocOpBuilder &b, StringRef ptx);
 
 /// An inline-asm call whose `values` (f32) go in and come back through the
 /// same statement: "=f" outputs tied to inputs, so that nothing reads them
-/// before `ptx` (say, an accumulator wait) has run.
+/// before `ptx` (say, an accumulator wait) has run. `alsoReads` (32-bit
+/// integers) are extra inputs the statement does not name: they stay live,
+/// each in its own register, until it has run.
 SmallVector<Value> passThroughF32(ImplicitLocOpBuilder &b, StringRef ptx,
-                                  ArrayRef<Value> values);
+                                  ArrayRef<Value> values,
+                                  ArrayRef<Value> alsoReads = {});
 
 } // namespace mlir::spa::gpu_kernel
 

@@ -211,7 +211,8 @@ private:
     next.m = step.m;
     next.l = step.l;
     next.words = packProbabilities(b, cfg, step.probs);
-    SmallVector<Value> o = toTiles(b, waitForAccumulators(b, oFlat));
+    SmallVector<Value> o =
+        toTiles(b, waitForAccumulators(b, oFlat, /*pending=*/0, prev.words));
     next.o = rescale(b, o, step.alpha);
     releaseTile(b, range, j0, prev.stage);
     return next;

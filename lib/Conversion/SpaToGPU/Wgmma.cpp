@@ -56,11 +56,11 @@ Value advanceDescriptor(ImplicitLocOpBuilder &b, Value desc, int64_t bytes) {
 }
 
 SmallVector<Value> waitForAccumulators(ImplicitLocOpBuilder &b,
-                                       ArrayRef<Value> values,
-                                       int64_t pending) {
+                                       ArrayRef<Value> values, int64_t pending,
+                                       ArrayRef<Value> aWords) {
   return passThroughF32(
       b, "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";",
-      values);
+      values, aWords);
 }
 
 SmallVector<Value> toTiles(ImplicitLocOpBuilder &b, ArrayRef<Value> flat) {

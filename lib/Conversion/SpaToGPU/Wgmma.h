@@ -37,9 +37,15 @@ Value advanceDescriptor(ImplicitLocOpBuilder &b, Value desc, int64_t bytes);
 /// flight) with every accumulator value passed through the same asm
 /// statement: the compiler cannot read an accumulator before the wait. Only
 /// the values of groups committed before the last `pending` may be passed.
+/// `aWords`: the register A operands of the groups waited for. A wgmma
+/// reads them asynchronously, but the compiler sees them read at the issue
+/// and may give their register to a value defined before the wait (the next
+/// tile's P); ptxas then serialises every wgmma of the kernel (C7513).
+/// Passing them here keeps them live, in their registers, until the wait.
 SmallVector<Value> waitForAccumulators(ImplicitLocOpBuilder &b,
                                        ArrayRef<Value> values,
-                                       int64_t pending = 0);
+                                       int64_t pending = 0,
+                                       ArrayRef<Value> aWords = {});
 
 /// Flat accumulators <-> 2x2 tiles (four values a tile).
 SmallVector<Value> toTiles(ImplicitLocOpBuilder &b, ArrayRef<Value> flat);
