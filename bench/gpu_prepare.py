@@ -146,13 +146,14 @@ def overlap_twins(layers):
 
 
 def ws_twins(layers, schedule="ws"):
-    """forward_schedule=ws (or ws-overlap) twins of the layers the wgmma
-    kernel takes: every check with two consumer warpgroups (warps 8) and
-    with one (warps 4), the checks with intervals or odd shapes also at
-    stages 2; every benchmark with warps 8 and 4, the headline shape also
-    in the schedule's other shapes."""
+    """forward_schedule=ws (or ws-overlap, ws-pingpong) twins of the layers
+    the wgmma kernel takes: every check with two consumer warpgroups (warps
+    8) and with one (warps 4), the checks with intervals or odd shapes also
+    at stages 2; every benchmark with warps 8 and 4, the headline shape also
+    in the schedule's other shapes. ws-pingpong takes warps 8 only."""
     twins = []
     tag = schedule.replace("-", "_")
+    two_only = schedule == "ws-pingpong"
     for l in layers:
         if (l["dtype"] == "f32" or l["head_dim"] % 64 or l["value_dim"] % 64
                 or l.get("mma") == "mma.sync" or l["name"].endswith("_ring")):
@@ -160,14 +161,20 @@ def ws_twins(layers, schedule="ws"):
         base = dict(l, forward_schedule=schedule, stages=0)
         twins.append(dict(base, name=f"{l['name']}_{tag}", warps=8))
         if not l["bench"]:
-            twins.append(dict(base, name=f"{l['name']}_{tag}_w4", warps=4))
+            if not two_only:
+                twins.append(dict(base, name=f"{l['name']}_{tag}_w4",
+                                  warps=4))
             if l.get("table") or l["query_len"] != l["seq_len"]:
                 twins.append(dict(base, name=f"{l['name']}_{tag}_s2",
                                   warps=8, stages=2))
         elif "_b2_h16_n8192_d128" not in l["name"]:
-            twins.append(dict(base, name=f"{l['name']}_{tag}_w4", warps=4))
+            if not two_only:
+                twins.append(dict(base, name=f"{l['name']}_{tag}_w4",
+                                  warps=4))
         else:
             for warps, tile_k, stages in ((4, 64, 0), (8, 64, 2), (8, 128, 0)):
+                if two_only and warps != 8:
+                    continue
                 twins.append(dict(
                     base, name=f"{l['name']}_{tag}_w{warps}k{tile_k}s{stages}",
                     warps=warps, tile_k=tile_k, stages=stages))
@@ -216,6 +223,9 @@ def main():
     parser.add_argument("--ws-overlap", action="store_true",
                         help="the same twins with forward_schedule="
                         "ws-overlap")
+    parser.add_argument("--ws-pingpong", action="store_true",
+                        help="the same twins (warps 8 only) with "
+                        "forward_schedule=ws-pingpong")
     parser.add_argument("--split", action="store_true",
                         help="add split_keys twins (3 and 8 shares) of "
                         "every correctness layer")
@@ -274,8 +284,12 @@ def main():
                 mode="causal", with_lse=True, bench=True, mma="mma.sync"))
     if args.overlap:
         layers += overlap_twins(layers)
-    if args.ws or args.ws_overlap:
-        layers += ws_twins(layers, "ws-overlap" if args.ws_overlap else "ws")
+    twins = []
+    for schedule, wanted in (("ws", args.ws), ("ws-overlap", args.ws_overlap),
+                             ("ws-pingpong", args.ws_pingpong)):
+        if wanted:
+            twins += ws_twins(layers, schedule)
+    layers += twins
     if args.split:
         layers += split_twins(layers)
     if args.bench_only:

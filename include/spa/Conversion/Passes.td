@@ -112,7 +112,9 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     wgmma kernel into a TMA producer warpgroup and one or two consumer
     warpgroups meeting on mbarriers (setmaxnreg 24/240 or 24/232), in a
     persistent grid of at most 132 blocks an SM slot; `ws-overlap` adds the
-    overlapped consumers of `forward-schedule=overlap`.
+    overlapped consumers of `forward-schedule=overlap`; `ws-pingpong` has
+    its two consumer warpgroups (warps = 8) take turns to issue their
+    products (FlashAttention-3's ping-pong).
 
     Every `spa.attention_grad` becomes two launches in order (docs/gpu.md):
     `dq` (one block per batch, head and query tile: first Delta =
@@ -241,7 +243,13 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
                  ::mlir::spa::ForwardSchedule::WarpSpecializedOverlap,
                  "ws-overlap",
                  "ws with the consumers' products overlapped as in "
-                 "overlap (stages >= 2))"))}]>
+                 "overlap (stages >= 2))"),
+             clEnumValN(
+                 ::mlir::spa::ForwardSchedule::WarpSpecializedPingPong,
+                 "ws-pingpong",
+                 "ws-overlap with the two consumer warpgroups taking turns "
+                 "to issue their products on named barriers, so that one's "
+                 "softmax runs under the other's (warps = 8))"))}]>
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

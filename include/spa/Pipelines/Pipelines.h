@@ -141,7 +141,10 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
           clEnumValN(ForwardSchedule::WarpSpecialized, "ws",
                      "a TMA producer warp and consumer warpgroups"),
           clEnumValN(ForwardSchedule::WarpSpecializedOverlap, "ws-overlap",
-                     "ws with the consumers' products overlapped"))};
+                     "ws with the consumers' products overlapped"),
+          clEnumValN(ForwardSchedule::WarpSpecializedPingPong, "ws-pingpong",
+                     "ws-overlap, the two consumer warpgroups taking turns "
+                     "to issue"))};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu.binary payload: bin (cubin), isa (PTX), fatbin"),

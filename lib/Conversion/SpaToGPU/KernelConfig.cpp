@@ -301,13 +301,22 @@ chooseWarpSpecialized(AttentionOp op, const ConvertSpaToGPUOptions &options,
                       KernelConfig &cfg) {
   KernelConfig ws = cfg;
   ws.warpSpecialized = true;
-  ws.overlap =
-      options.forwardSchedule == ForwardSchedule::WarpSpecializedOverlap;
-  StringRef name = ws.overlap ? "ws-overlap" : "ws";
+  ws.pingPong =
+      options.forwardSchedule == ForwardSchedule::WarpSpecializedPingPong;
+  ws.overlap = ws.pingPong || options.forwardSchedule ==
+                                  ForwardSchedule::WarpSpecializedOverlap;
+  StringRef name = ws.pingPong  ? "ws-pingpong"
+                   : ws.overlap ? "ws-overlap"
+                                : "ws";
   if (failed(requireWgmmaWithMaps(op, options, cfg, name,
                                   ": its producer warp issues them")) ||
       (ws.overlap && failed(requireTwoStages(op, options, name))))
     return failure();
+  if (ws.pingPong && cfg.warps != 8)
+    return op.emitOpError("forward-schedule = ws-pingpong takes turns "
+                          "between two consumer warpgroups: it needs "
+                          "warps = 8; got warps = ")
+           << cfg.warps;
   if (options.splitKeys > 1)
     return op.emitOpError("forward-schedule = ")
            << name << " does not take split-keys > 1 (the split kernel's "
@@ -370,6 +379,7 @@ chooseForwardSchedule(AttentionOp op, const ConvertSpaToGPUOptions &options,
                       KernelConfig &cfg) {
   if (options.forwardSchedule == ForwardSchedule::WarpSpecialized ||
       options.forwardSchedule == ForwardSchedule::WarpSpecializedOverlap ||
+      options.forwardSchedule == ForwardSchedule::WarpSpecializedPingPong ||
       autoTakesWarpSpecialized(options, cfg))
     return chooseWarpSpecialized(op, options, cfg);
   if (options.forwardSchedule != ForwardSchedule::Overlap)

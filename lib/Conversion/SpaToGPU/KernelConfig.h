@@ -98,6 +98,10 @@ struct KernelConfig {
   /// barriers are Q's, `stages` full and `stages` empty ones, then Q's
   /// release.
   bool warpSpecialized = false;
+  /// forward-schedule = ws-pingpong: warpSpecialized and overlap with two
+  /// consumer warpgroups taking turns to issue their products (named
+  /// barriers 1 and 2; MainloopSm90WarpSpecialized.cpp).
+  bool pingPong = false;
   int64_t barrierBytes() const {
     return tensorMaps ? 8 * (1 + 2 * stages + (warpSpecialized ? 1 : 0)) : 0;
   }

@@ -97,6 +97,10 @@ protected:
   virtual void releaseLastTile(ImplicitLocOpBuilder &b, Value stage) {
     afterWgmma(b);
   }
+  /// Around each issue of a tile's products (one or two commit groups):
+  /// where ws-pingpong's consumer warpgroups take turns.
+  virtual void beforeIssue(ImplicitLocOpBuilder &) {}
+  virtual void afterIssue(ImplicitLocOpBuilder &) {}
 
 private:
   /// The carried state of the pipelined loop: m, l (2 each), the O tiles,
@@ -160,9 +164,11 @@ private:
     // Tile 0: nothing of this range in flight yet.
     Carried first;
     first.stage = waitNextTile(b);
-    SmallVector<Value> scores = toTiles(
-        b,
-        waitForAccumulators(b, issueScores(b, cfg, qDesc, kDesc, first.stage)));
+    beforeIssue(b);
+    SmallVector<Value> firstScores =
+        issueScores(b, cfg, qDesc, kDesc, first.stage);
+    afterIssue(b);
+    SmallVector<Value> scores = toTiles(b, waitForAccumulators(b, firstScores));
     SoftmaxStep step =
         softmax(b, range.begin, scores, state.take_front(2), state.slice(2, 2));
     first.m = step.m;
@@ -181,11 +187,13 @@ private:
     // The last tile's P V.
     Carried last = unpack(loop.getResults());
     Value vStage = stageDescriptor(b, cfg, vDesc, last.stage, cfg.valueDim);
-    SmallVector<Value> o =
-        toTiles(b, waitForAccumulators(b, issueRegisterAProduct(
-                                              b, cfg.elementType, vStage,
-                                              cfg.tileK, cfg.valueDim,
-                                              last.words, flatten(b, last.o))));
+    beforeIssue(b);
+    SmallVector<Value> lastValues =
+        issueRegisterAProduct(b, cfg.elementType, vStage, cfg.tileK,
+                              cfg.valueDim, last.words, flatten(b, last.o));
+    afterIssue(b);
+    SmallVector<Value> o = toTiles(
+        b, waitForAccumulators(b, lastValues, /*pending=*/0, last.words));
     releaseLastTile(b, last.stage);
     SmallVector<Value> result(last.m);
     result.append(last.l.begin(), last.l.end());
@@ -199,12 +207,14 @@ private:
     GpuArith e{b};
     Carried next;
     next.stage = waitNextTile(b);
+    beforeIssue(b);
     SmallVector<Value> scoresFlat =
         issueScores(b, cfg, qDesc, kDesc, next.stage);
     Value vStage = stageDescriptor(b, cfg, vDesc, prev.stage, cfg.valueDim);
     SmallVector<Value> oFlat =
         issueRegisterAProduct(b, cfg.elementType, vStage, cfg.tileK,
                               cfg.valueDim, prev.words, flatten(b, prev.o));
+    afterIssue(b);
     SmallVector<Value> scores =
         toTiles(b, waitForAccumulators(b, scoresFlat, /*pending=*/1));
     SoftmaxStep step = softmax(b, j0, scores, prev.m, prev.l);

@@ -104,7 +104,19 @@ private:
 /// (MainloopSm90Overlap.h: S of tile t in flight with P V of tile t - 1)
 /// fed by the producer; a buffer is released by every consumer thread's
 /// arrival once its P V is waited for. Every warpgroup computes every tile
-/// of the range (masked where its rows do not reach).
+/// of the range (masked where its rows do not reach), so both warpgroups
+/// issue the same sequence of products.
+///
+/// ws-pingpong (FlashAttention-3's ping-pong): the two consumer warpgroups
+/// take turns to issue. Warpgroup w waits on named barrier 1 + w before
+/// each issue and, once its groups are issued, arrives on the other's
+/// (bar.sync / bar.arrive, 256 threads: the waiting warpgroup's 128 and the
+/// other's 128 arrivals). The tensor pipe then runs one warpgroup's
+/// products while the other computes its softmax, instead of both
+/// warpgroups issuing and then both computing their softmax at once.
+/// Warpgroup 0 arrives on its own barrier once before its first item so
+/// that it goes first, and waits once after its last to take warpgroup
+/// 1's last arrival: every barrier phase completes before the block exits.
 class MainloopSm90WarpSpecializedOverlap
     : public WarpSpecializedRoles<MainloopSm90Overlap> {
 public:
@@ -120,6 +132,63 @@ protected:
   }
   void releaseLastTile(ImplicitLocOpBuilder &b, Value stage) override {
     arriveBarrier(b, barrierAt(b, emptyBarriers(), stage));
+  }
+
+  void beforeConsuming(ImplicitLocOpBuilder &b) override {
+    if (cfg.pingPong)
+      onFirstWarpgroup(b, [&](ImplicitLocOpBuilder &ib) {
+        turnBarrier(ib, GpuArith{ib}.index(0), /*arrive=*/true);
+      });
+  }
+  void afterConsuming(ImplicitLocOpBuilder &b) override {
+    if (cfg.pingPong)
+      onFirstWarpgroup(b, [&](ImplicitLocOpBuilder &ib) {
+        turnBarrier(ib, GpuArith{ib}.index(0), /*arrive=*/false);
+      });
+  }
+  void beforeIssue(ImplicitLocOpBuilder &b) override {
+    if (cfg.pingPong)
+      turnBarrier(b, ownWarpgroup(b), /*arrive=*/false);
+  }
+  void afterIssue(ImplicitLocOpBuilder &b) override {
+    if (cfg.pingPong) {
+      GpuArith e{b};
+      turnBarrier(b, e.sub(e.index(1), ownWarpgroup(b)), /*arrive=*/true);
+    }
+  }
+
+private:
+  /// Named barriers 1 and 2 (0 is the block barrier), one a warpgroup.
+  static constexpr int32_t kFirstTurnBarrier = 1;
+
+  Value ownWarpgroup(ImplicitLocOpBuilder &b) {
+    GpuArith e{b};
+    return e.div(k.warp, e.index(4));
+  }
+
+  /// bar.sync (or bar.arrive) on `warpgroup`'s turn barrier, counting both
+  /// warpgroups' threads.
+  void turnBarrier(ImplicitLocOpBuilder &b, Value warpgroup, bool arrive) {
+    GpuArith e{b};
+    Value id = arith::IndexCastOp::create(
+        b, b.getI32Type(), e.add(warpgroup, e.index(kFirstTurnBarrier)));
+    Value threads = arith::ConstantIntOp::create(b, b.getI32Type(), 256);
+    if (arrive)
+      NVVM::BarrierArriveOp::create(b, id, threads);
+    else
+      NVVM::BarrierOp::create(b, TypeRange{}, id, threads,
+                              NVVM::BarrierReductionAttr(), Value());
+  }
+
+  void onFirstWarpgroup(ImplicitLocOpBuilder &b,
+                        function_ref<void(ImplicitLocOpBuilder &)> body) {
+    GpuArith e{b};
+    scf::IfOp::create(b, e.cmp(P::slt, k.warp, e.index(4)),
+                      [&](OpBuilder &nb, Location l) {
+                        ImplicitLocOpBuilder ib(l, nb);
+                        body(ib);
+                        scf::YieldOp::create(ib);
+                      });
   }
 };
 

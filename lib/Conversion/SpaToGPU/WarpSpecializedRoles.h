@@ -109,7 +109,9 @@ public:
           ImplicitLocOpBuilder ib(l, nb);
           NVVM::SetMaxRegisterOp::create(ib, budget.consumerRegisters,
                                          NVVM::SetMaxRegisterAction::increase);
+          beforeConsuming(ib);
           consume(ib);
+          afterConsuming(ib);
           scf::YieldOp::create(ib);
         });
   }
@@ -134,6 +136,10 @@ public:
   }
 
 protected:
+  /// Every consumer thread, before its first work item and after its last.
+  virtual void beforeConsuming(ImplicitLocOpBuilder &) {}
+  virtual void afterConsuming(ImplicitLocOpBuilder &) {}
+
   /// The base's K and V barrier arrays serve as full and empty here (the
   /// overlapped ring already waits for K and V together on the first).
   Value fullBarriers() const { return this->keyBarriers; }

@@ -100,6 +100,10 @@ CASES = [
     ("bf16-d128-exclusive", "forward-schedule=ws-overlap"),
     ("bf16-d128-exclusive", "forward-schedule=ws-overlap warps=8"),
     ("f16-d64-local-lse", "forward-schedule=ws-overlap stages=3"),
+    # forward-schedule=ws-pingpong: the two consumer warpgroups take turns.
+    ("bf16-d128-exclusive", "forward-schedule=ws-pingpong warps=8"),
+    ("f16-d64-local-lse", "forward-schedule=ws-pingpong warps=8"),
+    ("bf16-bidir-intervals", "forward-schedule=ws-pingpong warps=8 stages=2"),
     # split-keys: partial stores and the combine kernel.
     ("bf16-decode-nq-ne-nk", "split-keys=4"),
     ("f32-d64-gqa-lse", "split-keys=3 warps=2"),

@@ -47,8 +47,12 @@ enum class ForwardSchedule {
   Serial,  ///< each tile's products one after the other
   WarpSpecialized, ///< a TMA producer warp feeding the consumer warpgroups
                    ///< through a K/V ring on mbarriers (no block barrier)
-  WarpSpecializedOverlap, ///< both: the producer warp, and the consumers'
-                          ///< S of tile t issued with P V of tile t - 1
+  WarpSpecializedOverlap,  ///< both: the producer warp, and the consumers'
+                           ///< S of tile t issued with P V of tile t - 1
+  WarpSpecializedPingPong, ///< WarpSpecializedOverlap with two consumer
+                           ///< warpgroups taking turns to issue their
+                           ///< products (FlashAttention-3's ping-pong: one's
+                           ///< softmax runs under the other's wgmma)
 };
 
 } // namespace mlir::spa
