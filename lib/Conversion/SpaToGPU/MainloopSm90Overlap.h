@@ -22,7 +22,11 @@
 // instruction writing a wgmma's accumulator registers while an earlier
 // group is in flight makes ptxas serialise the wgmma (warning C7513), which
 // is what sank an earlier version that rescaled before issuing P V
-// (docs/benchmarks.md). A range pipelines on its own (its first tile is
+// (docs/benchmarks.md). Likewise P's packed words, the register A operand
+// of P V: the wait for P V keeps them live (waitForAccumulators' aWords),
+// or the compiler gives their registers to the next tile's P, written while
+// P V still reads them (the same warning, in ws-overlap until 2026-12-04).
+// A range pipelines on its own (its first tile is
 // peeled; its last P V drains at its end), so the schedule stays one loop
 // per range as the serial ones are.
 //
