@@ -84,12 +84,8 @@ SmallVector<Value> walkKeyTiles(ImplicitLocOpBuilder &b, BackwardContext &k,
                                 se.index(cfg.keyLen)};
           Value sideLo = geometry.sideLowerBound(lo, side);
           auto [begin, end] = geometry.keyRange(sideLo, hi, side);
-          if (grad.storeScoreGrads) {
-            // begin >= 0: the unsigned division rounds down.
-            Value nonEmpty = se.cmp(arith::CmpIPredicate::slt, begin, end);
-            Value aligned = se.mul(se.div(begin, se.index(64)), se.index(64));
-            begin = se.select(nonEmpty, aligned, begin);
-          }
+          if (grad.storeScoreGrads)
+            begin = alignedRangeBegin(se, begin, end);
           KeyTileRange range{slot, sideLo, hi, side, begin, end};
           onRange(sb, range);
           auto loop = scf::ForOp::create(

@@ -27,14 +27,17 @@ MemRefType scoreGradType(OpBuilder &b, const BackwardConfig &grad) {
       grad.base.elementType);
 }
 
-std::pair<Value, Value> alignedQueryRange(KeyTileGeometry &geometry, Value lo,
-                                          Value hi, int side) {
-  IndexArith &e = geometry.e;
-  auto [begin, end] = geometry.queryRange(lo, hi, side);
+Value alignedRangeBegin(IndexArith &e, Value begin, Value end) {
+  Value nonEmpty = e.cmp(arith::CmpIPredicate::slt, begin, end);
   // begin >= 0: the unsigned division rounds down.
   Value aligned = e.mul(e.div(begin, e.index(kTile)), e.index(kTile));
-  Value nonEmpty = e.cmp(arith::CmpIPredicate::slt, begin, end);
-  return {e.select(nonEmpty, aligned, begin), end};
+  return e.select(nonEmpty, aligned, begin);
+}
+
+std::pair<Value, Value> alignedQueryRange(KeyTileGeometry &geometry, Value lo,
+                                          Value hi, int side) {
+  auto [begin, end] = geometry.queryRange(lo, hi, side);
+  return {alignedRangeBegin(geometry.e, begin, end), end};
 }
 
 Value scoreGradTileIndex(ImplicitLocOpBuilder &b, const BackwardContext &k,

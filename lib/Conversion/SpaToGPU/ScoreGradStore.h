@@ -43,9 +43,14 @@ namespace mlir::spa::gpu_kernel {
 /// The scratch's type: [tiles][64 x 64] of the element type.
 MemRefType scoreGradType(OpBuilder &b, const BackwardConfig &grad);
 
+/// `begin` of the range [begin, end) (begin >= 0) rounded down to a
+/// multiple of 64 unless the range is empty (an empty range stays empty):
+/// the 64-aligned grid both walks of score-grads = store share.
+Value alignedRangeBegin(IndexArith &e, Value begin, Value end);
+
 /// The query rows [begin, end) of `geometry`'s key tile through [lo, hi)
-/// on `side`, begin rounded down to a multiple of 64 (an empty range stays
-/// empty): the dK/dV walk of score-grads = store.
+/// on `side`, begin aligned by alignedRangeBegin: the dK/dV walk of
+/// score-grads = store.
 std::pair<Value, Value> alignedQueryRange(KeyTileGeometry &geometry, Value lo,
                                           Value hi, int side);
 
