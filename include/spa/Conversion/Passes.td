@@ -58,7 +58,13 @@ def ConvertSpaToLinalg : Pass<"convert-spa-to-linalg"> {
     accumulator transposed ([Dv][L]) so `P V` is rank-1 updates too. Inputs
     are padded as in the static-tile form. `2^x` is `exp(x ln 2)`, and the
     `math.exp` ops inside the work items are replaced by upstream's
-    polynomial approximation. Gradient ops keep the linalg form.
+    polynomial approximation. Gradient ops take the vector form's two
+    passes (VectorAttentionGrad.cpp), each one `scf.forall` of work items:
+    per (batch, query head, block of L query rows) dQ and Delta (into an f32
+    scratch), per (batch, key/value head, block of L keys) dK and dV over
+    the group's query heads and the query blocks that reach the keys
+    (`BandedTiles::forEachQueryTile`); S and dP are computed in both
+    passes, so no work item adds into another's output.
   }];
   let options = [
     Option<"tileQ", "tile-q", "int64_t", /*default=*/"32",
@@ -71,10 +77,10 @@ def ConvertSpaToLinalg : Pass<"convert-spa-to-linalg"> {
            "dropped (no dynamically sized loop-carried tensors: the form "
            "IREE compiles). spa.attention only">,
     Option<"vectorLanes", "vector-lanes", "int64_t", /*default=*/"0",
-           "> 0: spa.attention in the CPU vector form: work items of this "
-           "many query rows (one f32 vector) in an scf.forall, L x L blocks "
-           "of pairs computed in registers by vector ops; a power of two "
-           "from 2 to 64 (0: the linalg form)">
+           "> 0: spa.attention and spa.attention_grad in the CPU vector "
+           "form: work items of this many query rows (or keys) in an "
+           "scf.forall, L x L blocks of pairs computed in registers by "
+           "vector ops; a power of two from 2 to 64 (0: the linalg form)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

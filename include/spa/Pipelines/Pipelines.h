@@ -40,12 +40,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(false)};
   PassOptions::Option<int64_t> vectorLanes{
       *this, "vector-lanes",
-      llvm::cl::desc("f32 lanes of spa.attention's vector form (query rows "
-                     "per work item, keys per block; tile-q, tile-k and "
-                     "static-tiles then apply to gradient ops only): -1 = "
-                     "from the host CPU (16 with AVX-512F, 8 with AVX2 or "
-                     "AVX, else 4), 0 = the scalar linalg form, else a power "
-                     "of two from 2 to 64"),
+      llvm::cl::desc("f32 lanes of the vector form of spa.attention and "
+                     "spa.attention_grad (query rows or keys per work item, "
+                     "per block; tile-q and tile-k then only shape the band "
+                     "plan): -1 = from the host CPU (16 with AVX-512F, 8 "
+                     "with AVX2 or AVX, else 4), 0 = the scalar linalg form, "
+                     "else a power of two from 2 to 64"),
       llvm::cl::init(-1)};
   PassOptions::Option<unsigned> threads{
       *this, "threads",

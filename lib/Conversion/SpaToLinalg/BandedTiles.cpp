@@ -7,6 +7,7 @@
 
 #include "BandedTiles.h"
 #include "spa/Conversion/Utils/BandGeometry.h"
+#include "spa/Conversion/Utils/KeyTileGeometry.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -198,6 +199,43 @@ ValueRange BandedTiles::forEachKeyTile(ImplicitLocOpBuilder &b, Value head,
               });
           current.assign(keyLoop.getResults().begin(),
                          keyLoop.getResults().end());
+        }
+        scf::YieldOp::create(ib, current);
+      });
+  return slotLoop.getResults();
+}
+
+ValueRange BandedTiles::forEachQueryTile(ImplicitLocOpBuilder &b, Value head,
+                                         Value firstKey, Value lastKey,
+                                         ValueRange state,
+                                         QueryTileBody body) const {
+  Emitter e{b};
+  auto slotLoop = scf::ForOp::create(
+      b, e.index(0), e.index(v.slots), e.index(1), state,
+      [&](OpBuilder &sb, Location sloc, Value slot, ValueRange slotState) {
+        ImplicitLocOpBuilder ib(sloc, sb);
+        Emitter se{ib};
+        auto [lo, hi] = interval(ib, head, slot);
+        SmallVector<Value> current(slotState);
+        for (int side : {1, -1}) {
+          if (side < 0 && !shape.bidirectional)
+            break;
+          Value sideLo =
+              BandGeometry{se, Value(), Value(), Value()}.sideLowerBound(lo,
+                                                                         side);
+          KeyTileGeometry geometry{se, firstKey,   lastKey,         0,
+                                   0,  v.queryLen, v.positionOffset};
+          auto [begin, end] = geometry.queryRange(sideLo, hi, side);
+          auto queryLoop = scf::ForOp::create(
+              ib, begin, end, se.index(shape.tileQ), current,
+              [&](OpBuilder &qb, Location qloc, Value i0,
+                  ValueRange queryState) {
+                ImplicitLocOpBuilder qib(qloc, qb);
+                scf::YieldOp::create(
+                    qib, body(qib, i0, end, sideLo, hi, side, queryState));
+              });
+          current.assign(queryLoop.getResults().begin(),
+                         queryLoop.getResults().end());
         }
         scf::YieldOp::create(ib, current);
       });

@@ -100,6 +100,14 @@ using KeyTileBody = function_ref<SmallVector<Value>(
     ImplicitLocOpBuilder &b, Value j0, Value end, Value lo, Value hi,
     int side, ValueRange state)>;
 
+/// Called per query tile of the walk from a key tile (forEachQueryTile) with
+/// its first row `i0`, the end of the row range it belongs to, the interval
+/// [lo, hi) (lo already raised to 1 on the anti side), the side, and the
+/// loop-carried state; returns the state.
+using QueryTileBody = function_ref<SmallVector<Value>(
+    ImplicitLocOpBuilder &b, Value i0, Value end, Value lo, Value hi, int side,
+    ValueRange state)>;
+
 /// Called per work item (batch b0, query head, its key/value head, first
 /// query row i0) with the loop-carried tensors; returns them updated.
 using WorkItemBody = function_ref<SmallVector<Value>(
@@ -126,6 +134,14 @@ public:
   ValueRange forEachKeyTile(ImplicitLocOpBuilder &b, Value head,
                             Value firstPos, Value lastPos, ValueRange state,
                             KeyTileBody body) const;
+
+  /// The mirror walk, for the gradients' key-side pass: for each interval
+  /// slot of `head`, each side, each query tile (step tile-q) of the rows
+  /// that reach some key of [firstKey, lastKey] (existing keys):
+  /// `body`, `state` threaded through.
+  ValueRange forEachQueryTile(ImplicitLocOpBuilder &b, Value head,
+                              Value firstKey, Value lastKey, ValueRange state,
+                              QueryTileBody body) const;
 
   /// source[b0, head, start : start + count, 0 : width] as [count, width]
   /// (a static size when `count` is an attribute).
@@ -202,6 +218,11 @@ void populateAttentionGradToLinalgPatterns(RewritePatternSet &patterns,
 /// for options.vectorLanes > 0.
 void populateVectorAttentionPatterns(RewritePatternSet &patterns,
                                      const SpaToLinalgOptions &options);
+
+/// Adds the vector form of the spa.attention_grad pattern
+/// (VectorAttentionGrad.cpp).
+void populateVectorAttentionGradPatterns(RewritePatternSet &patterns,
+                                         const SpaToLinalgOptions &options);
 
 } // namespace mlir::spa::linalg_lowering
 

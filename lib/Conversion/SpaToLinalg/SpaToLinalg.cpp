@@ -516,9 +516,11 @@ struct ConvertSpaToLinalgPass
 
 void mlir::spa::populateSpaToLinalgPatterns(
     RewritePatternSet &patterns, const SpaToLinalgOptions &options) {
-  if (options.vectorLanes > 0)
+  if (options.vectorLanes > 0) {
     linalg_lowering::populateVectorAttentionPatterns(patterns, options);
-  else
-    patterns.add<AttentionToLinalg>(patterns.getContext(), options);
+    linalg_lowering::populateVectorAttentionGradPatterns(patterns, options);
+    return;
+  }
+  patterns.add<AttentionToLinalg>(patterns.getContext(), options);
   linalg_lowering::populateAttentionGradToLinalgPatterns(patterns, options);
 }

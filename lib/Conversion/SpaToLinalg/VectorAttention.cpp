@@ -28,71 +28,18 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "BandedTiles.h"
+#include "VectorTiles.h"
 #include "spa/Conversion/Utils/BandGeometry.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 
-#include <cmath>
 #include <limits>
-#include <numeric>
 
 using namespace mlir;
 using namespace mlir::spa;
 using namespace mlir::spa::linalg_lowering;
 
 namespace {
-
-/// Accumulator rows updated together by the P V rank-1 updates: 8 rows plus
-/// the L rows of Pt stay within 32 vector registers.
-constexpr int64_t kValueRowsPerBlock = 8;
-
-/// Small vector emitters on an ImplicitLocOpBuilder.
-struct VectorEmitter {
-  ImplicitLocOpBuilder &b;
-  int64_t lanes;
-
-  Type f32() { return b.getF32Type(); }
-  VectorType row() { return VectorType::get({lanes}, f32()); }
-  Value splat(VectorType type, Value scalar) {
-    return vector::BroadcastOp::create(b, type, scalar);
-  }
-  Value splatF32(VectorType type, double x) {
-    return splat(type, arith::ConstantOp::create(b, b.getF32FloatAttr(x)));
-  }
-  /// 2^x as exp(x ln 2) (see the file header).
-  Value exp2(Value x) {
-    auto type = cast<VectorType>(x.getType());
-    return math::ExpOp::create(
-        b, arith::MulFOp::create(b, x, splatF32(type, M_LN2)));
-  }
-  /// A transfer of the trailing dims; `firstInBounds` = false lets the
-  /// leading vector dim run past the source (reads give 0, writes drop).
-  Value read(VectorType type, Value source, ValueRange indices,
-             bool firstInBounds = true) {
-    Value pad = arith::ConstantOp::create(
-        b, b.getZeroAttr(getElementTypeOrSelf(source.getType())));
-    SmallVector<bool> inBounds(type.getRank(), true);
-    inBounds[0] = firstInBounds;
-    return vector::TransferReadOp::create(b, type, source, indices, pad,
-                                          ArrayRef<bool>(inBounds));
-  }
-  Value write(Value vector, Value dest, ValueRange indices,
-              bool firstInBounds = true) {
-    SmallVector<bool> inBounds(cast<VectorType>(vector.getType()).getRank(),
-                               true);
-    inBounds[0] = firstInBounds;
-    return vector::TransferWriteOp::create(b, vector, dest, indices,
-                                           ArrayRef<bool>(inBounds))
-        .getResult();
-  }
-};
 
 /// One op's vector lowering: per work item, the online softmax over the
 /// key blocks the band walk hands it.
@@ -101,7 +48,7 @@ public:
   VectorAttentionLowering(const BandedTiles &tiles, Value query, Value key,
                           Value value)
       : tiles(tiles), shape(tiles.getShape()), v(tiles.getValues()),
-        lanes(shape.tileQ), query(query), key(key), value(value) {}
+        lanes(shape.tileQ), ops(lanes), query(query), key(key), value(value) {}
 
   /// Work item (b0, head, rows [i0, i0 + realRows), realRows <= L):
   /// returns the output tile [1, 1, realRows, Dv] in the element type and,
@@ -115,44 +62,11 @@ public:
     Value lastPos = e.sub(e.add(firstPos, realRows), e.index(1));
 
     // Qt = transpose(Q tile) * scale log2(e), kept in a [D, L] buffer that
-    // the score loop reads one row per step. Built in column chunks of
-    // [L, C] (C = gcd(D, L)) under a loop: a whole [L, D] transpose is
-    // unrolled into D x L element moves, so its compile time grew faster
-    // than linearly in D.
+    // the score loop reads one row per step.
     Value zero = e.index(0);
-    int64_t qChunk = columnChunk(shape.headDim);
-    Value qtBuffer = forEachColumnChunk(
-        b, shape.headDim, qChunk,
-        tensor::EmptyOp::create(b, ArrayRef<int64_t>{shape.headDim, lanes},
-                                ve.f32()),
-        [&](ImplicitLocOpBuilder &cb, Value c0, Value buffer) {
-          VectorEmitter cve{cb, lanes};
-          Emitter ce{cb};
-          // Rows past Nq read as zeros (their results are never written).
-          Value q = cve.read(
-              VectorType::get({lanes, qChunk}, shape.elementType), query,
-              {b0, head, i0, c0}, /*firstInBounds=*/false);
-          q = toF32Vector(cb, q);
-          q = arith::MulFOp::create(
-              cb, q,
-              cve.splatF32(cast<VectorType>(q.getType()), shape.scaleLog2));
-          Value qt =
-              vector::TransposeOp::create(cb, q, ArrayRef<int64_t>{1, 0});
-          return cve.write(qt, buffer, {c0, ce.index(0)});
-        });
-
-    int64_t accChunk = columnChunk(shape.valueDim);
-    Value accInit = forEachColumnChunk(
-        b, shape.valueDim, accChunk,
-        tensor::EmptyOp::create(b, ArrayRef<int64_t>{shape.valueDim, lanes},
-                                ve.f32()),
-        [&](ImplicitLocOpBuilder &cb, Value c0, Value buffer) {
-          VectorEmitter cve{cb, lanes};
-          return cve.write(
-              cve.splatF32(VectorType::get({accChunk, lanes}, cve.f32()),
-                           0.0),
-              buffer, {c0, Emitter{cb}.index(0)});
-        });
+    Value qtBuffer = ops.transposedRows(b, query, b0, head, i0, shape.headDim,
+                                        shape.scaleLog2);
+    Value accInit = ops.zeroBuffer(b, shape.valueDim);
     SmallVector<Value> state = {
         ve.splatF32(ve.row(), -std::numeric_limits<double>::infinity()),
         ve.splatF32(ve.row(), 0.0), accInit};
@@ -175,60 +89,6 @@ public:
   }
 
 private:
-  Value toF32Vector(ImplicitLocOpBuilder &b, Value x) const {
-    auto type = cast<VectorType>(x.getType());
-    if (type.getElementType().isF32())
-      return x;
-    return arith::ExtFOp::create(
-        b, VectorType::get(type.getShape(), b.getF32Type()), x);
-  }
-
-  /// The rows j0 .. j0 + L - 1 of a key block, clamped to the last key:
-  /// a block may reach past Nk (those keys are masked), and clamping keeps
-  /// its loads inside the tensor without padding it.
-  SmallVector<Value> keyRows(ImplicitLocOpBuilder &b, Value j0) const {
-    Emitter e{b};
-    Value lastKey = e.sub(v.keyLen, e.index(1));
-    SmallVector<Value> rows;
-    for (int64_t j = 0; j < lanes; ++j)
-      rows.push_back(e.min(e.add(j0, e.index(j)), lastKey));
-    return rows;
-  }
-
-  /// tensor[b0, kvHead, row, col] as an f32 scalar.
-  Value scalarAt(ImplicitLocOpBuilder &b, Value tensor, Value b0,
-                 Value kvHead, Value row, Value col) const {
-    Value x = tensor::ExtractOp::create(b, tensor,
-                                        ValueRange{b0, kvHead, row, col});
-    return toF32(b, b.getLoc(), x);
-  }
-
-  /// St[j] = sum_d K[j0 + j, d] Qt[d] for the block's L keys (one vector
-  /// per key; separate values, not one 2-D vector, so nothing is ever
-  /// reassembled element by element).
-  SmallVector<Value> scores(ImplicitLocOpBuilder &b, Value qtBuffer, Value b0,
-                            Value kvHead, ArrayRef<Value> rowsOfKeys) const {
-    Emitter e{b};
-    VectorEmitter ve{b, lanes};
-    SmallVector<Value> init(lanes, ve.splatF32(ve.row(), 0.0));
-    auto loop = scf::ForOp::create(
-        b, e.index(0), e.index(shape.headDim), e.index(1), init,
-        [&](OpBuilder &lb, Location loc, Value d, ValueRange args) {
-          ImplicitLocOpBuilder ib(loc, lb);
-          VectorEmitter ive{ib, lanes};
-          Value qRow = ive.read(ive.row(), qtBuffer,
-                                {d, arith::ConstantIndexOp::create(ib, 0)});
-          SmallVector<Value> acc;
-          for (int64_t j = 0; j < lanes; ++j) {
-            Value k = ive.splat(ive.row(),
-                                scalarAt(ib, key, b0, kvHead, rowsOfKeys[j], d));
-            acc.push_back(vector::FMAOp::create(ib, k, qRow, args[j]));
-          }
-          scf::YieldOp::create(ib, acc);
-        });
-    return SmallVector<Value>(loop.getResults());
-  }
-
   /// Rows of St outside the interval (or past the key range's end) -> -inf.
   SmallVector<Value> mask(ImplicitLocOpBuilder &b, ArrayRef<Value> st,
                           Value firstPos, Value j0, Value end, Value lo,
@@ -260,8 +120,10 @@ private:
                               Value hi, int side, ValueRange state) const {
     Emitter e{b};
     VectorEmitter ve{b, lanes};
-    SmallVector<Value> rowsOfKeys = keyRows(b, j0);
-    SmallVector<Value> st = scores(b, qtBuffer, b0, kvHead, rowsOfKeys);
+    SmallVector<Value> rowsOfKeys =
+        ops.clampedRows(b, j0, e.sub(v.keyLen, e.index(1)));
+    SmallVector<Value> st = ops.rowProducts(b, qtBuffer, key, b0, kvHead,
+                                            rowsOfKeys, shape.headDim);
     Value lastKey = e.add(j0, e.index(lanes - 1));
     Value interior = e.andi(
         BandGeometry{e, firstPos, lastPos, v.keyLen}.tileInside(j0, lastKey,
@@ -297,47 +159,9 @@ private:
       rowSum = arith::AddFOp::create(b, rowSum, pt.back());
     }
     Value newSum = vector::FMAOp::create(b, alpha, l, rowSum);
-    Value newAcc =
-        accumulateValues(b, accT, alpha, pt, b0, kvHead, rowsOfKeys);
+    Value newAcc = ops.accumulateRankOne(b, accT, alpha, pt, value, b0, kvHead,
+                                         rowsOfKeys, shape.valueDim);
     return {newMax, newSum, newAcc};
-  }
-
-  /// AccT[e] = alpha AccT[e] + sum_j V[j0 + j, e] Pt[j], kValueRowsPerBlock
-  /// rows of AccT at a time.
-  Value accumulateValues(ImplicitLocOpBuilder &b, Value accT, Value alpha,
-                         ArrayRef<Value> pt, Value b0, Value kvHead,
-                         ArrayRef<Value> rowsOfKeys) const {
-    Emitter e{b};
-    // The largest power of two up to kValueRowsPerBlock dividing Dv.
-    int64_t block = kValueRowsPerBlock;
-    while (shape.valueDim % block)
-      block /= 2;
-    auto loop = scf::ForOp::create(
-        b, e.index(0), e.index(shape.valueDim), e.index(block),
-        ValueRange{accT},
-        [&](OpBuilder &lb, Location loc, Value e0, ValueRange args) {
-          ImplicitLocOpBuilder ib(loc, lb);
-          Emitter ie{ib};
-          VectorEmitter ive{ib, lanes};
-          Value zero = ie.index(0);
-          SmallVector<Value> accRows, rowIndex;
-          for (int64_t r = 0; r < block; ++r) {
-            rowIndex.push_back(ie.add(e0, ie.index(r)));
-            accRows.push_back(arith::MulFOp::create(
-                ib, ive.read(ive.row(), args[0], {rowIndex[r], zero}), alpha));
-          }
-          for (int64_t j = 0; j < lanes; ++j)
-            for (int64_t r = 0; r < block; ++r) {
-              Value x = ive.splat(ive.row(), scalarAt(ib, value, b0, kvHead,
-                                                       rowsOfKeys[j], rowIndex[r]));
-              accRows[r] = vector::FMAOp::create(ib, x, pt[j], accRows[r]);
-            }
-          Value acc = args[0];
-          for (int64_t r = 0; r < block; ++r)
-            acc = ive.write(accRows[r], acc, {rowIndex[r], zero});
-          scf::YieldOp::create(ib, acc);
-        });
-    return loop.getResult(0);
   }
 
   /// out = transpose(AccT / l) where the row has keys (else 0; NaN and Inf
@@ -355,11 +179,10 @@ private:
       return tensor::EmptyOp::create(b, tensorType, ValueRange{realRows});
     };
     // In column chunks of [C, L] -> [L, C], as Qt is built (workItem).
-    int64_t chunk = columnChunk(shape.valueDim);
-    Value outTile = forEachColumnChunk(
+    int64_t chunk = ops.columnChunk(shape.valueDim);
+    Value outTile = ops.forEachColumnChunk(
         b, shape.valueDim, chunk,
-        tileOf({1, 1, ShapedType::kDynamic, shape.valueDim},
-               shape.elementType),
+        tileOf({1, 1, ShapedType::kDynamic, shape.valueDim}, shape.elementType),
         [&](ImplicitLocOpBuilder &cb, Value c0, Value tile) {
           VectorEmitter cve{cb, lanes};
           Emitter ce{cb};
@@ -393,34 +216,11 @@ private:
     return {outTile, lseTile};
   }
 
-  /// Columns per chunk of the per-item transposes: gcd(width, L), so the
-  /// chunks tile the width exactly.
-  int64_t columnChunk(int64_t width) const {
-    return std::gcd(width, lanes);
-  }
-
-  /// `body(c0, value)` for the column chunks c0 = 0, C, ..., width - C,
-  /// threading `init` through them: one chunk inline when it is the whole
-  /// width, else an scf.for (the chunk's code exists once).
-  Value forEachColumnChunk(
-      ImplicitLocOpBuilder &b, int64_t width, int64_t chunk, Value init,
-      function_ref<Value(ImplicitLocOpBuilder &, Value, Value)> body) const {
-    Emitter e{b};
-    if (chunk == width)
-      return body(b, e.index(0), init);
-    auto loop = scf::ForOp::create(
-        b, e.index(0), e.index(width), e.index(chunk), ValueRange{init},
-        [&](OpBuilder &nb, Location l, Value c0, ValueRange carried) {
-          ImplicitLocOpBuilder ib(l, nb);
-          scf::YieldOp::create(ib, body(ib, c0, carried.front()));
-        });
-    return loop.getResult(0);
-  }
-
   const BandedTiles &tiles;
   const BandedShape &shape;
   const BandedValues &v;
   int64_t lanes;
+  VectorTileOps ops;
   Value query, key, value;
 };
 

@@ -106,10 +106,10 @@ def spec_of(case: Case) -> spa.LayerSpec:
         dtype=case.dtype, mode=case.mode, window=case.window, **bands)
 
 
-def compile_case(case: Case):
-    options = {}
+def compile_case(case: Case, **extra):
+    options = dict(extra)
     if case.tile:
-        options = {"tile_q": case.tile[0], "tile_k": case.tile[1]}
+        options.update(tile_q=case.tile[0], tile_k=case.tile[1])
     return spa.compile(spec_of(case), target="cpu", backward=True, **options)
 
 
@@ -157,7 +157,29 @@ def rel_error(got, want) -> float:
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_gradients_match_float64(case):
-    forward, backward = compile_case(case)
+    check_case(case)
+
+
+# The gradient's CPU forms beyond the host's default vector width: the
+# reference linalg form (vector_lanes=0), narrow and wide vector blocks
+# (4, 32 lanes: blocks past short ranges, more lanes than rows or keys) and
+# the vector form on one thread.
+FORMS = [("linalg", dict(vector_lanes=0)), ("v4", dict(vector_lanes=4)),
+         ("v32", dict(vector_lanes=32)),
+         ("v8-1thread", dict(vector_lanes=8, threads=1))]
+FORM_CASES = ["ee-f32-gqa4x2-n70", "lpb-f32-bidir-gqa4x1-dv8-n37",
+              "sw5-bf16-nq70-nk37-rows-without-keys",
+              "explicit-f32-gqa4x2-nq64-nk7", "dyn-lpb-f16-bidir-dv8"]
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f[0])
+@pytest.mark.parametrize("name", FORM_CASES)
+def test_gradient_forms(name, form):
+    check_case(next(c for c in CASES if c.name == name), **form[1])
+
+
+def check_case(case: Case, **options):
+    forward, backward = compile_case(case, **options)
     for run, (nq, nk) in enumerate(case.runs):
         q, k, v, dout = random_inputs(case, nq, nk, case.seed * 100 + run)
         out, lse = forward(q, k, v)

@@ -24,11 +24,14 @@ struct KeyTileGeometry {
   IndexArith &e;
   Value firstKey, lastKey; ///< the tile's existing keys
   int64_t queryLen, keyLen;
+  /// Lengths known at run time (the CPU lowerings): Nq and Nk - Nq as
+  /// values, used instead of queryLen and keyLen when set.
+  Value dynamicQueryLen = {}, dynamicOffset = {};
 
   /// Query rows [begin, end) reaching the tile through [lo, hi) on `side`;
   /// an empty interval reaches nothing (a zero trip count).
   std::pair<Value, Value> queryRange(Value lo, Value hi, int side) {
-    Value offset = e.index(keyLen - queryLen);
+    Value offset = dynamicOffset ? dynamicOffset : e.index(keyLen - queryLen);
     Value one = e.index(1);
     Value pFirst, pLast;
     if (side > 0) {
@@ -39,7 +42,8 @@ struct KeyTileGeometry {
       pLast = e.sub(lastKey, lo);
     }
     Value begin = e.max(e.index(0), e.sub(pFirst, offset));
-    Value end = e.min(e.index(queryLen), e.add(e.sub(pLast, offset), one));
+    Value end = e.min(dynamicQueryLen ? dynamicQueryLen : e.index(queryLen),
+                      e.add(e.sub(pLast, offset), one));
     end = e.max(begin, end);
     Value nonEmpty = e.cmp(arith::CmpIPredicate::slt, lo, hi);
     return {begin, e.select(nonEmpty, end, begin)};
