@@ -263,9 +263,14 @@ private:
     };
     SmallVector<Value> both(pt);
     both.append(dst.begin(), dst.end());
+    // P' and dS' of row r share its mask: built once, in the masked branch.
+    SmallVector<Value> rowMasks(lanes);
     both = selectOnEdges(b, interior, both,
                          [&](ImplicitLocOpBuilder &mb, int64_t i) {
-                           return keep(mb, i % lanes);
+                           Value &mask = rowMasks[i % lanes];
+                           if (!mask)
+                             mask = keep(mb, i % lanes);
+                           return mask;
                          });
     ArrayRef<Value> masked(both);
     Value dvt = ops.accumulateRankOne(b, state[1], Value(),
