@@ -92,6 +92,11 @@ CASES = [
     Case("dyn-lpb-f16-bidir-dv8", "local_plus_band", dtype="f16",
          mode="bidirectional", value_dim=8, dynamic=True,
          runs=[(37, 37), (5, 64)], tile=(16, 16), seed=11),
+    # Bidirectional with Nq > Nk: the first rows sit at negative positions
+    # and reach keys on the anti side only.
+    Case("sw3-f32-bidir-gqa4x2-nq50-nk20", "sliding_window",
+         mode="bidirectional", window=3, kv_heads=2, runs=[(50, 20)],
+         seed=12),
 ]
 
 
@@ -169,7 +174,8 @@ FORMS = [("linalg", dict(vector_lanes=0)), ("v4", dict(vector_lanes=4)),
          ("v8-1thread", dict(vector_lanes=8, threads=1))]
 FORM_CASES = ["ee-f32-gqa4x2-n70", "lpb-f32-bidir-gqa4x1-dv8-n37",
               "sw5-bf16-nq70-nk37-rows-without-keys",
-              "explicit-f32-gqa4x2-nq64-nk7", "dyn-lpb-f16-bidir-dv8"]
+              "explicit-f32-gqa4x2-nq64-nk7", "dyn-lpb-f16-bidir-dv8",
+              "sw3-f32-bidir-gqa4x2-nq50-nk20"]
 
 
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: f[0])
