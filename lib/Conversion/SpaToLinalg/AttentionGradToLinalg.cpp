@@ -51,11 +51,6 @@ using namespace mlir::spa::linalg_lowering;
 
 namespace {
 
-/// The inputs of one op, as its operands.
-struct GradOperands {
-  Value query, key, value, output, logSumExp, outputGrad;
-};
-
 /// What one work item keeps while it walks its key tiles.
 struct QueryTile {
   Value b0, head, kvHead, rows, firstPos, lastPos;

@@ -170,76 +170,74 @@ ValueRange BandedTiles::workItemLoops(ImplicitLocOpBuilder &b, Value batch,
   return batchLoop.getResults();
 }
 
-ValueRange BandedTiles::forEachKeyTile(ImplicitLocOpBuilder &b, Value head,
-                                       Value firstPos, Value lastPos,
-                                       ValueRange state,
-                                       KeyTileBody body) const {
+ValueRange BandedTiles::forEachIntervalSide(ImplicitLocOpBuilder &b, Value head,
+                                            ValueRange state,
+                                            IntervalSideBody body) const {
   Emitter e{b};
   auto slotLoop = scf::ForOp::create(
       b, e.index(0), e.index(v.slots), e.index(1), state,
       [&](OpBuilder &sb, Location sloc, Value slot, ValueRange slotState) {
         ImplicitLocOpBuilder ib(sloc, sb);
-        Emitter se{ib};
         auto [lo, hi] = interval(ib, head, slot);
         SmallVector<Value> current(slotState);
         for (int side : {1, -1}) {
           if (side < 0 && !shape.bidirectional)
             break;
-          BandGeometry geometry{se, firstPos, lastPos, v.keyLen};
-          Value sideLo = geometry.sideLowerBound(lo, side);
-          auto [begin, end] = geometry.keyRange(sideLo, hi, side);
-          auto keyLoop = scf::ForOp::create(
-              ib, begin, end, se.index(shape.tileK), current,
-              [&](OpBuilder &kb, Location kloc, Value j0,
-                  ValueRange keyState) {
-                ImplicitLocOpBuilder kib(kloc, kb);
-                SmallVector<Value> updated =
-                    body(kib, j0, end, sideLo, hi, side, keyState);
-                scf::YieldOp::create(kib, updated);
-              });
-          current.assign(keyLoop.getResults().begin(),
-                         keyLoop.getResults().end());
+          current = body(ib, lo, hi, side, current);
         }
         scf::YieldOp::create(ib, current);
       });
   return slotLoop.getResults();
 }
 
+ValueRange BandedTiles::forEachKeyTile(ImplicitLocOpBuilder &b, Value head,
+                                       Value firstPos, Value lastPos,
+                                       ValueRange state,
+                                       KeyTileBody body) const {
+  return forEachIntervalSide(
+      b, head, state,
+      [&](ImplicitLocOpBuilder &ib, Value lo, Value hi, int side,
+          ValueRange current) -> SmallVector<Value> {
+        Emitter se{ib};
+        BandGeometry geometry{se, firstPos, lastPos, v.keyLen};
+        Value sideLo = geometry.sideLowerBound(lo, side);
+        auto [begin, end] = geometry.keyRange(sideLo, hi, side);
+        auto keyLoop = scf::ForOp::create(
+            ib, begin, end, se.index(shape.tileK), current,
+            [&](OpBuilder &kb, Location kloc, Value j0, ValueRange keyState) {
+              ImplicitLocOpBuilder kib(kloc, kb);
+              SmallVector<Value> updated =
+                  body(kib, j0, end, sideLo, hi, side, keyState);
+              scf::YieldOp::create(kib, updated);
+            });
+        return SmallVector<Value>(keyLoop.getResults());
+      });
+}
+
 ValueRange BandedTiles::forEachQueryTile(ImplicitLocOpBuilder &b, Value head,
                                          Value firstKey, Value lastKey,
                                          ValueRange state,
                                          QueryTileBody body) const {
-  Emitter e{b};
-  auto slotLoop = scf::ForOp::create(
-      b, e.index(0), e.index(v.slots), e.index(1), state,
-      [&](OpBuilder &sb, Location sloc, Value slot, ValueRange slotState) {
-        ImplicitLocOpBuilder ib(sloc, sb);
+  return forEachIntervalSide(
+      b, head, state,
+      [&](ImplicitLocOpBuilder &ib, Value lo, Value hi, int side,
+          ValueRange current) -> SmallVector<Value> {
         Emitter se{ib};
-        auto [lo, hi] = interval(ib, head, slot);
-        SmallVector<Value> current(slotState);
-        for (int side : {1, -1}) {
-          if (side < 0 && !shape.bidirectional)
-            break;
-          Value sideLo =
-              BandGeometry{se, Value(), Value(), Value()}.sideLowerBound(lo,
-                                                                         side);
-          KeyTileGeometry geometry{se, firstKey,   lastKey,         0,
-                                   0,  v.queryLen, v.positionOffset};
-          auto [begin, end] = geometry.queryRange(sideLo, hi, side);
-          auto queryLoop = scf::ForOp::create(
-              ib, begin, end, se.index(shape.tileQ), current,
-              [&](OpBuilder &qb, Location qloc, Value i0,
-                  ValueRange queryState) {
-                ImplicitLocOpBuilder qib(qloc, qb);
-                scf::YieldOp::create(
-                    qib, body(qib, i0, end, sideLo, hi, side, queryState));
-              });
-          current.assign(queryLoop.getResults().begin(),
-                         queryLoop.getResults().end());
-        }
-        scf::YieldOp::create(ib, current);
+        Value sideLo =
+            BandGeometry{se, Value(), Value(), Value()}.sideLowerBound(lo,
+                                                                       side);
+        KeyTileGeometry geometry{se, firstKey,   lastKey,         0,
+                                 0,  v.queryLen, v.positionOffset};
+        auto [begin, end] = geometry.queryRange(sideLo, hi, side);
+        auto queryLoop = scf::ForOp::create(
+            ib, begin, end, se.index(shape.tileQ), current,
+            [&](OpBuilder &qb, Location qloc, Value i0, ValueRange queryState) {
+              ImplicitLocOpBuilder qib(qloc, qb);
+              scf::YieldOp::create(
+                  qib, body(qib, i0, end, sideLo, hi, side, queryState));
+            });
+        return SmallVector<Value>(queryLoop.getResults());
       });
-  return slotLoop.getResults();
 }
 
 Value BandedTiles::rowSlice(ImplicitLocOpBuilder &b, Value source, Value b0,

@@ -100,6 +100,11 @@ using KeyTileBody = function_ref<SmallVector<Value>(
     ImplicitLocOpBuilder &b, Value j0, Value end, Value lo, Value hi,
     int side, ValueRange state)>;
 
+/// The inputs of a spa.attention_grad op, as its operands.
+struct GradOperands {
+  Value query, key, value, output, logSumExp, outputGrad;
+};
+
 /// Called per query tile of the walk from a key tile (forEachQueryTile) with
 /// its first row `i0`, the end of the row range it belongs to, the interval
 /// [lo, hi) (lo already raised to 1 on the anti side), the side, and the
@@ -166,6 +171,14 @@ public:
 private:
   std::pair<Value, Value> interval(ImplicitLocOpBuilder &b, Value head,
                                    Value slot) const;
+
+  /// Called per interval [lo, hi) of a head and side with the state.
+  using IntervalSideBody = function_ref<SmallVector<Value>(
+      ImplicitLocOpBuilder &b, Value lo, Value hi, int side, ValueRange state)>;
+  /// What both walks share: each interval slot of `head` (an scf.for), each
+  /// side (the anti side only when bidirectional), `state` threaded through.
+  ValueRange forEachIntervalSide(ImplicitLocOpBuilder &b, Value head,
+                                 ValueRange state, IntervalSideBody body) const;
 
   BandedShape shape;
   BandedValues v;

@@ -245,39 +245,23 @@ struct VectorAttentionToLinalg : public BandedOpPattern<AttentionOp> {
     // ends on small ones; consecutive items share a head's keys and values
     // in cache (blocks outermost measured 2x slower on one thread at
     // N = 2048: every item a different head).
-    SmallVector<OpFoldResult> upper = {e.dim(op.getQuery(), 0),
-                                       b.getIndexAttr(shape.numQueryHeads),
-                                       queryBlocks};
-    auto forall = scf::ForallOp::create(
-        b, upper, op.getOutputs(), std::nullopt,
-        [&](OpBuilder &fb, Location loc, ValueRange args) {
-          ImplicitLocOpBuilder ib(loc, fb);
+    SmallVector<Value> results = forEachWorkItem(
+        b,
+        {e.dim(op.getQuery(), 0), b.getIndexAttr(shape.numQueryHeads),
+         queryBlocks},
+        op.getOutputs(), [&](ImplicitLocOpBuilder &ib, ValueRange ivs) {
           Emitter ie{ib};
-          Value b0 = args[0], head = args[1];
-          Value block = ie.sub(ie.sub(queryBlocks, ie.index(1)), args[2]);
+          Value b0 = ivs[0], head = ivs[1];
+          Value block = ie.sub(ie.sub(queryBlocks, ie.index(1)), ivs[2]);
           Value i0 = ie.mul(block, ie.index(lanes));
           Value kvHead = ie.div(head, ie.index(shape.groupSize));
           Value rows = ie.min(ie.index(lanes), ie.sub(v.queryLen, i0));
-          SmallVector<Value> tilesOut =
-              lowering.workItem(ib, b0, head, kvHead, i0, rows, hasLse);
-          auto inParallel = scf::InParallelOp::create(ib);
-          ib.setInsertionPointToStart(inParallel.getBody());
-          for (auto [index, tile] : llvm::enumerate(tilesOut)) {
-            int64_t rank = cast<RankedTensorType>(tile.getType()).getRank();
-            SmallVector<OpFoldResult> offsets = {b0, head, i0};
-            SmallVector<OpFoldResult> sizes = {ib.getIndexAttr(1),
-                                               ib.getIndexAttr(1), rows};
-            if (rank == 4) {
-              offsets.push_back(ib.getIndexAttr(0));
-              sizes.push_back(ib.getIndexAttr(shape.valueDim));
-            }
-            tensor::ParallelInsertSliceOp::create(
-                ib, tile, args[3 + index], offsets, sizes,
-                SmallVector<OpFoldResult>(rank, ib.getIndexAttr(1)));
-          }
+          return ItemTiles{
+              lowering.workItem(ib, b0, head, kvHead, i0, rows, hasLse),
+              {b0, head, i0},
+              rows};
         });
-    forall->setAttr(kWorkItemsAttrName, b.getUnitAttr());
-    rewriter.replaceOp(op, forall.getResults());
+    rewriter.replaceOp(op, results);
     return success();
   }
 };

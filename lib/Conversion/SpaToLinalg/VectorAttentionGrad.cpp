@@ -52,14 +52,9 @@ using namespace mlir::spa::linalg_lowering;
 
 namespace {
 
-/// The inputs of one op, as its operands.
-struct GradInputs {
-  Value query, key, value, output, logSumExp, outputGrad;
-};
-
 class VectorAttentionGradLowering {
 public:
-  VectorAttentionGradLowering(const BandedTiles &tiles, const GradInputs &in,
+  VectorAttentionGradLowering(const BandedTiles &tiles, const GradOperands &in,
                               double scale)
       : tiles(tiles), shape(tiles.getShape()), v(tiles.getValues()),
         lanes(shape.tileQ), ops(lanes), in(in), scale(scale) {}
@@ -346,46 +341,9 @@ private:
   const BandedValues &v;
   int64_t lanes;
   VectorTileOps ops;
-  GradInputs in;
+  GradOperands in;
   double scale;
 };
-
-/// One scf.forall of work items over `upper` with `outputs` as shared
-/// outputs; `item(ivs)` returns the tiles to insert at `offsets(ivs)` (rank
-/// 3 or 4, rows `rows(ivs)`), in the order of `outputs`.
-struct ItemTiles {
-  SmallVector<Value> tiles;
-  SmallVector<OpFoldResult> offsets; ///< (batch, head, first row)
-  Value rows;
-};
-
-SmallVector<Value> forEachWorkItem(
-    ImplicitLocOpBuilder &b, ArrayRef<OpFoldResult> upper, ValueRange outputs,
-    function_ref<ItemTiles(ImplicitLocOpBuilder &, ValueRange)> item) {
-  auto forall = scf::ForallOp::create(
-      b, upper, outputs, std::nullopt,
-      [&](OpBuilder &fb, Location loc, ValueRange args) {
-        ImplicitLocOpBuilder ib(loc, fb);
-        ItemTiles made = item(ib, args.take_front(upper.size()));
-        auto inParallel = scf::InParallelOp::create(ib);
-        ib.setInsertionPointToStart(inParallel.getBody());
-        for (auto [index, tile] : llvm::enumerate(made.tiles)) {
-          auto type = cast<RankedTensorType>(tile.getType());
-          SmallVector<OpFoldResult> offsets(made.offsets);
-          SmallVector<OpFoldResult> sizes = {ib.getIndexAttr(1),
-                                             ib.getIndexAttr(1), made.rows};
-          if (type.getRank() == 4) {
-            offsets.push_back(ib.getIndexAttr(0));
-            sizes.push_back(ib.getIndexAttr(type.getDimSize(3)));
-          }
-          tensor::ParallelInsertSliceOp::create(
-              ib, tile, args[upper.size() + index], offsets, sizes,
-              SmallVector<OpFoldResult>(type.getRank(), ib.getIndexAttr(1)));
-        }
-      });
-  forall->setAttr(kWorkItemsAttrName, b.getUnitAttr());
-  return SmallVector<Value>(forall.getResults());
-}
 
 struct VectorAttentionGradToLinalg : public BandedOpPattern<AttentionGradOp> {
   using BandedOpPattern::BandedOpPattern;
@@ -396,8 +354,8 @@ struct VectorAttentionGradToLinalg : public BandedOpPattern<AttentionGradOp> {
     Emitter e{b};
     const BandedShape &shape = tiles.getShape();
     const BandedValues &v = tiles.getValues();
-    GradInputs in{op.getQuery(),  op.getKey(),       op.getValue(),
-                  op.getOutput(), op.getLogSumExp(), op.getOutputGrad()};
+    GradOperands in{op.getQuery(),  op.getKey(),       op.getValue(),
+                    op.getOutput(), op.getLogSumExp(), op.getOutputGrad()};
     VectorAttentionGradLowering lowering(tiles, in, op.getEffectiveScale());
     int64_t lanes = shape.tileQ;
     Value batch = e.dim(op.getQuery(), 0);

@@ -188,12 +188,9 @@ public:
   Value transposedRows(ImplicitLocOpBuilder &b, Value x, Value b0, Value head,
                        Value row0, int64_t width,
                        std::optional<double> scale) const {
-    VectorEmitter ve{b, lanes};
     int64_t chunk = columnChunk(width);
-    return forEachColumnChunk(
-        b, width, chunk,
-        tensor::EmptyOp::create(b, ArrayRef<int64_t>{width, lanes}, ve.f32()),
-        [&](ImplicitLocOpBuilder &cb, Value c0, Value buffer) {
+    return buildBuffer(
+        b, width, [&](ImplicitLocOpBuilder &cb, Value c0, Value buffer) {
           VectorEmitter cve{cb, lanes};
           Emitter ce{cb};
           Value rowsRead = cve.read(
@@ -213,17 +210,26 @@ public:
 
   /// A [width][L] f32 tensor of zeros.
   Value zeroBuffer(ImplicitLocOpBuilder &b, int64_t width) const {
-    VectorEmitter ve{b, lanes};
     int64_t chunk = columnChunk(width);
-    return forEachColumnChunk(
-        b, width, chunk,
-        tensor::EmptyOp::create(b, ArrayRef<int64_t>{width, lanes}, ve.f32()),
-        [&](ImplicitLocOpBuilder &cb, Value c0, Value buffer) {
+    return buildBuffer(
+        b, width, [&](ImplicitLocOpBuilder &cb, Value c0, Value buffer) {
           VectorEmitter cve{cb, lanes};
           return cve.write(
               cve.splatF32(VectorType::get({chunk, lanes}, cve.f32()), 0.0),
               buffer, {c0, Emitter{cb}.index(0)});
         });
+  }
+
+  /// A new [width][L] f32 tensor written by `body(c0, buffer)` chunk by
+  /// chunk (forEachColumnChunk with C = columnChunk(width)).
+  Value buildBuffer(
+      ImplicitLocOpBuilder &b, int64_t width,
+      function_ref<Value(ImplicitLocOpBuilder &, Value, Value)> body) const {
+    return forEachColumnChunk(
+        b, width, columnChunk(width),
+        tensor::EmptyOp::create(b, ArrayRef<int64_t>{width, lanes},
+                                b.getF32Type()),
+        body);
   }
 
   /// Columns per chunk of the per-item transposes: gcd(width, L), so the
@@ -251,6 +257,46 @@ public:
 private:
   int64_t lanes;
 };
+
+/// What one work item of forEachWorkItem returns: its tiles, in the order
+/// of the forall's outputs, each inserted at (batch, head, first row[, 0])
+/// with `rows` rows (rank 3, or rank 4 with the tile's full width).
+struct ItemTiles {
+  SmallVector<Value> tiles;
+  SmallVector<OpFoldResult> offsets; ///< (batch, head, first row)
+  Value rows;
+};
+
+/// One scf.forall of work items over `upper` with `outputs` as shared
+/// outputs, marked spa.work_items (the pipeline runs it on threads and
+/// approximates its exp ops); returns the forall's results.
+inline SmallVector<Value> forEachWorkItem(
+    ImplicitLocOpBuilder &b, ArrayRef<OpFoldResult> upper, ValueRange outputs,
+    function_ref<ItemTiles(ImplicitLocOpBuilder &, ValueRange)> item) {
+  auto forall = scf::ForallOp::create(
+      b, upper, outputs, std::nullopt,
+      [&](OpBuilder &fb, Location loc, ValueRange args) {
+        ImplicitLocOpBuilder ib(loc, fb);
+        ItemTiles made = item(ib, args.take_front(upper.size()));
+        auto inParallel = scf::InParallelOp::create(ib);
+        ib.setInsertionPointToStart(inParallel.getBody());
+        for (auto [index, tile] : llvm::enumerate(made.tiles)) {
+          auto type = cast<RankedTensorType>(tile.getType());
+          SmallVector<OpFoldResult> offsets(made.offsets);
+          SmallVector<OpFoldResult> sizes = {ib.getIndexAttr(1),
+                                             ib.getIndexAttr(1), made.rows};
+          if (type.getRank() == 4) {
+            offsets.push_back(ib.getIndexAttr(0));
+            sizes.push_back(ib.getIndexAttr(type.getDimSize(3)));
+          }
+          tensor::ParallelInsertSliceOp::create(
+              ib, tile, args[upper.size() + index], offsets, sizes,
+              SmallVector<OpFoldResult>(type.getRank(), ib.getIndexAttr(1)));
+        }
+      });
+  forall->setAttr(kWorkItemsAttrName, b.getUnitAttr());
+  return SmallVector<Value>(forall.getResults());
+}
 
 } // namespace mlir::spa::linalg_lowering
 
