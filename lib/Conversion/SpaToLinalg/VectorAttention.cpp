@@ -270,9 +270,7 @@ struct VectorAttentionToLinalg : public BandedOpPattern<AttentionOp> {
 
 void linalg_lowering::populateVectorAttentionPatterns(
     RewritePatternSet &patterns, const SpaToLinalgOptions &options) {
-  SpaToLinalgOptions vectorForm = options;
   // One vector of query rows per work item, square blocks of keys.
-  vectorForm.tileQ = vectorForm.tileK = options.vectorLanes;
-  vectorForm.staticTiles = false;
-  patterns.add<VectorAttentionToLinalg>(patterns.getContext(), vectorForm);
+  patterns.add<VectorAttentionToLinalg>(patterns.getContext(),
+                                        vectorFormOptions(options));
 }

@@ -411,9 +411,7 @@ struct VectorAttentionGradToLinalg : public BandedOpPattern<AttentionGradOp> {
 
 void linalg_lowering::populateVectorAttentionGradPatterns(
     RewritePatternSet &patterns, const SpaToLinalgOptions &options) {
-  SpaToLinalgOptions vectorForm = options;
-  // L query rows (pass 1) or L keys (pass 2) per work item, square blocks.
-  vectorForm.tileQ = vectorForm.tileK = options.vectorLanes;
-  vectorForm.staticTiles = false;
-  patterns.add<VectorAttentionGradToLinalg>(patterns.getContext(), vectorForm);
+  // L query rows (pass 1) or L keys (pass 2) per work item.
+  patterns.add<VectorAttentionGradToLinalg>(patterns.getContext(),
+                                            vectorFormOptions(options));
 }

@@ -30,6 +30,15 @@
 
 namespace mlir::spa::linalg_lowering {
 
+/// The options the vector forms run with: L = vector-lanes query rows (or
+/// keys) per work item, L x L blocks, tiles of dynamic size.
+inline SpaToLinalgOptions vectorFormOptions(const SpaToLinalgOptions &options) {
+  SpaToLinalgOptions vectorForm = options;
+  vectorForm.tileQ = vectorForm.tileK = options.vectorLanes;
+  vectorForm.staticTiles = false;
+  return vectorForm;
+}
+
 /// Accumulator rows updated together by the rank-1 updates: 8 rows plus the
 /// L weight vectors stay within 32 vector registers.
 constexpr int64_t kValueRowsPerBlock = 8;
