@@ -201,13 +201,10 @@ void bindKeyValueGradArgs(BackwardContext &k, ValueRange args) {
 Value loadKeyTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k) {
   GpuArith e{b};
   Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  auto workAt = [&](int64_t field) {
-    return e.toIndex(
-        memref::LoadOp::create(b, k.work, ValueRange{item, e.index(field)}));
-  };
-  k.batchIdx = workAt(0);
-  k.kvHead = workAt(1);
-  return e.mul(workAt(2), e.index(k.grad.ownRows()));
+  WorkItemEntry entry = loadWorkItem(b, k.work, item);
+  k.batchIdx = entry.batch;
+  k.kvHead = entry.head;
+  return e.mul(entry.tile, e.index(k.grad.ownRows()));
 }
 
 gpu::GPUFuncOp buildKeyValueGradKernel(OpBuilder &moduleBuilder, Location loc,

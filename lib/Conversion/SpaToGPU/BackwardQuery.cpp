@@ -148,13 +148,10 @@ void loadQueryTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k) {
   const BackwardConfig &grad = k.grad;
   GpuArith e{b};
   Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  auto workAt = [&](int64_t field) {
-    return e.toIndex(
-        memref::LoadOp::create(b, k.work, ValueRange{item, e.index(field)}));
-  };
-  k.batchIdx = workAt(0);
-  k.head = workAt(1);
-  k.i0 = e.mul(workAt(2), e.index(grad.ownRows()));
+  WorkItemEntry entry = loadWorkItem(b, k.work, item);
+  k.batchIdx = entry.batch;
+  k.head = entry.head;
+  k.i0 = e.mul(entry.tile, e.index(grad.ownRows()));
   k.kvHead = e.div(k.head, e.index(grad.groupSize()));
   k.firstPos = e.add(k.i0, e.index(grad.base.keyLen - grad.base.queryLen));
 }

@@ -33,9 +33,7 @@ SmallVector<Value> walkQueryTiles(ImplicitLocOpBuilder &b, BackwardContext &k,
                 ValueRange slotState) -> SmallVector<Value> {
               GpuArith se{sb};
               SmallVector<Value> current(slotState);
-              for (int side : {1, -1}) {
-                if (side < 0 && !cfg.bidirectional)
-                  break;
+              for (int side : bandSides(cfg.bidirectional)) {
                 BandGeometry band{se, Value(), Value(), Value()};
                 Value sideLo = band.sideLowerBound(lo, side);
                 KeyTileGeometry geometry{se, j0, lastKey, cfg.queryLen,
@@ -77,9 +75,7 @@ SmallVector<Value> walkKeyTiles(ImplicitLocOpBuilder &b, BackwardContext &k,
           ValueRange slotState) -> SmallVector<Value> {
         GpuArith se{sb};
         SmallVector<Value> current(slotState);
-        for (int side : {1, -1}) {
-          if (side < 0 && !cfg.bidirectional)
-            break;
+        for (int side : bandSides(cfg.bidirectional)) {
           BandGeometry geometry{se, k.firstPos, k.lastPos,
                                 se.index(cfg.keyLen)};
           Value sideLo = geometry.sideLowerBound(lo, side);

@@ -30,9 +30,7 @@ Value rowHasKeys(ImplicitLocOpBuilder &b, const KernelContext &k,
                          GpuArith ie{ib};
                          BandGeometry here{ie, position, position, k.keyLen};
                          Value any = found[0];
-                         for (int side : {1, -1}) {
-                           if (side < 0 && !k.cfg.bidirectional)
-                             break;
+                         for (int side : bandSides(k.cfg.bidirectional)) {
                            auto [begin, end] = here.keyRange(
                                here.sideLowerBound(lo, side), hi, side);
                            any = ie.ori(any, ie.cmp(P::slt, begin, end));

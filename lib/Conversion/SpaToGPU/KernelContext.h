@@ -88,6 +88,14 @@ std::pair<Value, Value> loadInterval(ImplicitLocOpBuilder &b,
 std::pair<Value, Value> loadInterval(ImplicitLocOpBuilder &b,
                                      const KernelContext &k, Value slot);
 
+/// One entry of a kernel's static work list ([items][3] i32: batch, head,
+/// tile index), as index values.
+struct WorkItemEntry {
+  Value batch, head, tile;
+};
+/// Row `item` of the work list `work`, its fields loaded in order.
+WorkItemEntry loadWorkItem(ImplicitLocOpBuilder &b, Value work, Value item);
+
 /// Folds `body(b, lo, hi, carried) -> carried` over the intervals of the
 /// item's head: unrolled up to kMaxUnrolledSlots intervals per head, else in
 /// an scf.for over the slots (kernel size independent of their number).

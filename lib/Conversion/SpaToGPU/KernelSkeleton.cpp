@@ -191,13 +191,10 @@ private:
       Value tile = e.sub(e.sub(tiles, e.index(1)), fromLast);
       k.i0 = e.mul(tile, e.index(cfg.tileQ()));
     } else {
-      auto workAt = [&](int64_t field) {
-        return e.toIndex(memref::LoadOp::create(
-            b, k.work, ValueRange{item, e.index(field)}));
-      };
-      k.batchIdx = workAt(0);
-      k.head = workAt(1);
-      k.i0 = e.mul(workAt(2), e.index(cfg.tileQ()));
+      WorkItemEntry entry = loadWorkItem(b, k.work, item);
+      k.batchIdx = entry.batch;
+      k.head = entry.head;
+      k.i0 = e.mul(entry.tile, e.index(cfg.tileQ()));
     }
     k.kvHead = e.div(k.head, e.index(cfg.numQueryHeads / cfg.numKvHeads));
     k.firstPos = e.add(k.i0, e.sub(k.keyLen, k.queryLen));
@@ -208,9 +205,7 @@ private:
   void appendKeyRanges(ImplicitLocOpBuilder &b, Value lo, Value hi,
                        SmallVector<KeyRange> &ranges) {
     GpuArith e{b};
-    for (int side : {1, -1}) {
-      if (side < 0 && !k.cfg.bidirectional)
-        break;
+    for (int side : bandSides(k.cfg.bidirectional)) {
       BandGeometry geometry{e, k.firstPos, k.lastPos, k.keyLen};
       Value sideLo = geometry.sideLowerBound(lo, side);
       auto [begin, end] = geometry.keyRange(sideLo, hi, side);
@@ -422,6 +417,19 @@ SmallVector<Value> foldIntervals(ImplicitLocOpBuilder &b,
       b, k, init,
       [&](ImplicitLocOpBuilder &ib, Value, Value lo, Value hi,
           ValueRange carried) { return body(ib, lo, hi, carried); });
+}
+
+WorkItemEntry loadWorkItem(ImplicitLocOpBuilder &b, Value work, Value item) {
+  GpuArith e{b};
+  auto field = [&](int64_t index) {
+    return e.toIndex(
+        memref::LoadOp::create(b, work, ValueRange{item, e.index(index)}));
+  };
+  WorkItemEntry entry;
+  entry.batch = field(0);
+  entry.head = field(1);
+  entry.tile = field(2);
+  return entry;
 }
 
 SmallVector<Value> foldIntervalSlots(ImplicitLocOpBuilder &b,

@@ -180,9 +180,7 @@ ValueRange BandedTiles::forEachIntervalSide(ImplicitLocOpBuilder &b, Value head,
         ImplicitLocOpBuilder ib(sloc, sb);
         auto [lo, hi] = interval(ib, head, slot);
         SmallVector<Value> current(slotState);
-        for (int side : {1, -1}) {
-          if (side < 0 && !shape.bidirectional)
-            break;
+        for (int side : bandSides(shape.bidirectional)) {
           current = body(ib, lo, hi, side, current);
         }
         scf::YieldOp::create(ib, current);
@@ -317,9 +315,7 @@ Value BandedTiles::rowsWithKeys(ImplicitLocOpBuilder &b, OpFoldResult rows,
                   Emitter se{ib};
                   auto [lo, hi] = interval(ib, head, slot);
                   Value any = found[0];
-                  for (int side : {1, -1}) {
-                    if (side < 0 && !shape.bidirectional)
-                      break;
+                  for (int side : bandSides(shape.bidirectional)) {
                     BandGeometry geometry{se, p, p, v.keyLen};
                     auto [begin, end] = geometry.keyRange(
                         geometry.sideLowerBound(lo, side), hi, side);

@@ -63,7 +63,6 @@ public:
 
     // Qt = transpose(Q tile) * scale log2(e), kept in a [D, L] buffer that
     // the score loop reads one row per step.
-    Value zero = e.index(0);
     Value qtBuffer = ops.transposedRows(b, query, b0, head, i0, shape.headDim,
                                         shape.scaleLog2);
     Value accInit = ops.zeroBuffer(b, shape.valueDim);
@@ -78,13 +77,7 @@ public:
           return keyBlock(kb, qtBuffer, b0, kvHead, j0, end, firstPos,
                           lastPos, lo, hi, side, keyState);
         });
-    // Read as bytes: a vector of i1 loads packed bits, not i1 elements.
-    auto byteRow = VectorType::get({lanes}, b.getI8Type());
-    Value bytes = tiles.rowsWithKeys(b, b.getIndexAttr(lanes), firstPos, head,
-                                     b.getI8Type());
-    Value hasKeys = arith::CmpIOp::create(
-        b, arith::CmpIPredicate::ne, ve.read(byteRow, bytes, {zero}),
-        arith::ConstantOp::create(b, b.getZeroAttr(byteRow)));
+    Value hasKeys = rowsWithKeysMask(b, tiles, lanes, firstPos, head);
     return finalize(b, final, hasKeys, realRows, withLse);
   }
 

@@ -89,13 +89,7 @@ public:
           return {keyBlock(kb, qt, dot, lseLog2, delta, b0, kvHead, firstPos,
                            j0, end, lo, hi, side, state[0])};
         });
-    // Read as bytes: a vector of i1 loads packed bits, not i1 elements.
-    auto byteRow = VectorType::get({lanes}, b.getI8Type());
-    Value bytes = tiles.rowsWithKeys(b, b.getIndexAttr(lanes), firstPos, head,
-                                     b.getI8Type());
-    Value hasKeys = arith::CmpIOp::create(
-        b, arith::CmpIPredicate::ne, ve.read(byteRow, bytes, {zero}),
-        arith::ConstantOp::create(b, b.getZeroAttr(byteRow)));
+    Value hasKeys = rowsWithKeysMask(b, tiles, lanes, firstPos, head);
     Value dq = transposedOut(b, walked[0], shape.headDim, scale, hasKeys,
                              realRows);
     Value deltaTile = ve.write(

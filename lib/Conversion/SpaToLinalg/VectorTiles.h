@@ -267,6 +267,21 @@ private:
   int64_t lanes;
 };
 
+/// Whether each of the L rows at positions firstPos, firstPos + 1, ... of
+/// `head` has an admissible key (BandedTiles::rowsWithKeys), as an i1 vector.
+inline Value rowsWithKeysMask(ImplicitLocOpBuilder &b, const BandedTiles &tiles,
+                              int64_t lanes, Value firstPos, Value head) {
+  VectorEmitter ve{b, lanes};
+  // Read as bytes: a vector of i1 loads packed bits, not i1 elements.
+  auto byteRow = VectorType::get({lanes}, b.getI8Type());
+  Value bytes = tiles.rowsWithKeys(b, b.getIndexAttr(lanes), firstPos, head,
+                                   b.getI8Type());
+  return arith::CmpIOp::create(
+      b, arith::CmpIPredicate::ne,
+      ve.read(byteRow, bytes, {arith::ConstantIndexOp::create(b, 0)}),
+      arith::ConstantOp::create(b, b.getZeroAttr(byteRow)));
+}
+
 /// What one work item of forEachWorkItem returns: its tiles, in the order
 /// of the forall's outputs, each inserted at (batch, head, first row[, 0])
 /// with `rows` rows (rank 3, or rank 4 with the tile's full width).

@@ -18,6 +18,13 @@
 
 namespace mlir::spa {
 
+/// The sides every band walk visits: the causal side (+1), and the anti
+/// side (-1) of the bidirectional mode.
+inline ArrayRef<int> bandSides(bool bidirectional) {
+  static constexpr int kBothSides[] = {1, -1};
+  return ArrayRef<int>(kBothSides, bidirectional ? 2 : 1);
+}
+
 struct BandGeometry {
   IndexArith &e;
   Value firstPos, lastPos; ///< absolute positions of the tile's rows
