@@ -218,12 +218,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dir", default=".device/spa")
     parser.add_argument("--out", default=os.environ.get("OUT", "."))
-    parser.add_argument("--only", default="", help="substring filter")
+    parser.add_argument("--only", default="",
+                        help="substring filter; with commas, exact layer names")
     parser.add_argument("--no-bench", action="store_true")
     parser.add_argument("--no-check", action="store_true")
     args = parser.parse_args()
     with open(os.path.join(args.dir, "manifest.json")) as f:
-        manifest = [l for l in json.load(f) if args.only in l["name"]]
+        names = args.only.split(",") if "," in args.only else None
+        manifest = [l for l in json.load(f)
+                    if (l["name"] in names if names else args.only in l["name"])]
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__},"
           f" {time.strftime('%Y-%m-%d')}", flush=True)
     report = {"device": torch.cuda.get_device_name(), "checks": [],

@@ -6,9 +6,11 @@
 # ws-pingpong, which FlashAttention-3 relies on, did not pay. Read the CSVs
 # here with bench/sass_stalls.py.
 #
-# Staged on top of the forward ping-pong folder (bench/gpu_forward_pingpong_device.sh):
-#   cp bench/profile_forward.py .device/fpp/bench/ && cp bench/profile_forward_device.sh .device/fpp/profile.sh
-#   run(command="bash .device/fpp/profile.sh", carry=[".device/fpp"])
+# Staged on top of a forward folder with bench layers in spa/ (e.g.
+# bench/gpu_forward_pingpong_device.sh's or bench/gpu_wide_pv_device.sh's):
+#   cp bench/profile_forward.py $S/bench/ && cp bench/profile_forward_device.sh $S/profile.sh
+#   run(command="bash $S/profile.sh", carry=[$S]); gpu_wide_pv_device.sh's
+#   PART=time runs it after its timings.
 cd "$(dirname "$0")"
 export PYTHONPATH=$PWD/python PYTHONUNBUFFERED=1 SPA_LAUNCHER_LIB=$PWD/launcher/libspa_launcher.so
 OUT=${OUT:-/tmp/out}; mkdir -p $OUT/prof
@@ -23,7 +25,8 @@ for m in $(grep -oE '^(sm__pipe_tensor_op_gmma_cycles_active|sm__pipe_shared_cyc
 done
 echo "metrics: $METRICS"
 profile() {  # name layer-folder [kernel-regex runner]
-  [ $SECONDS -lt 470 ] || { echo "$1 skipped: the call's time is nearly spent"; return; }
+  # PROFILE_BUDGET: seconds this script may use (a profile takes up to ~70).
+  [ $((SECONDS + 70)) -lt ${PROFILE_BUDGET:-540} ] || { echo "$1 skipped: the call's time is nearly spent"; return; }
   local regex=${3:-'spa_attention_0$'}
   local runner=${4:-"python3 bench/profile_forward.py --dir spa/$2"}
   timeout 120 ncu --clock-control none --import-source no --section SpeedOfLight \
@@ -49,8 +52,8 @@ profile() {  # name layer-folder [kernel-regex runner]
 }
 H=b2_h16_n8192_d128
 profile ee_serial bench_exclusive_equal_$H
-profile ee_pingpong bench_exclusive_equal_${H}_ws_pingpong
 profile sdpa_dense - 'flash|fmha|attention|sdpa' "python3 bench/profile_forward.py --dense-sdpa --dir spa/bench_exclusive_equal_$H"
 profile lpb_pingpong_k128 bench_local_plus_band_${H}_ws_pingpong_w8k128s0
+profile ee_pingpong_k128 bench_exclusive_equal_${H}_ws_pingpong_w8k128s0
 profile lpb_default bench_local_plus_band_$H
 cd $OUT && tar czf prof.tgz prof && rm -rf prof

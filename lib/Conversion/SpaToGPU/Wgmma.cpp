@@ -18,6 +18,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <algorithm>
 #include <string>
 
 using namespace mlir;
@@ -226,6 +227,18 @@ static std::string registerAWgmmaPtx(int64_t kN, int64_t n, StringRef types,
   return ptx;
 }
 
+/// `desc` with its leading byte offset (bits 16-29) set to `bytes`: for an
+/// MN-major operand wider than one swizzled block, the stride between its
+/// 64-column blocks.
+static Value withLeadingByteOffset(ImplicitLocOpBuilder &b, Value desc,
+                                   int64_t bytes) {
+  constexpr uint64_t kField = uint64_t(0x3FFF) << 16;
+  Value cleared =
+      arith::AndIOp::create(b, desc, i64Constant(b, int64_t(~kField)));
+  return arith::OrIOp::create(b, cleared,
+                              i64Constant(b, int64_t((bytes >> 4) << 16)));
+}
+
 SmallVector<Value> issueRegisterAProduct(ImplicitLocOpBuilder &b,
                                          Type elementType, Value bDesc,
                                          int64_t bRows, int64_t width,
@@ -233,9 +246,18 @@ SmallVector<Value> issueRegisterAProduct(ImplicitLocOpBuilder &b,
                                          SmallVector<Value> flat) {
   Type i32 = b.getI32Type();
   Type f32 = b.getF32Type();
-  constexpr int64_t kN = 64; // columns per wgmma: one swizzled block
+  // One wgmma as wide as the operand (N up to 256): a 128-wide B read as
+  // two m64n64k16 halves costs twice the instructions and A-register reads
+  // for the same products. Its 64-column blocks are bRows * 128 bytes
+  // apart, which the descriptor's leading byte offset states (MN-major);
+  // the accumulator order of one m64n{2x}k16 is that of two m64n{x}k16
+  // side by side, so `flat` keeps its layout.
+  assert(width % 64 == 0 && "B is a whole number of swizzled blocks");
+  const int64_t kN = std::min<int64_t>(width, 256); // columns per wgmma
   StringRef types = elementType.isF16() ? "f16" : "bf16";
   Value one = arith::ConstantIntOp::create(b, i32, 1);
+  if (kN > 64)
+    bDesc = withLeadingByteOffset(b, bDesc, bRows * 128);
   int64_t n = kN / 2; // accumulator values per wgmma
   auto structType = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(n, f32));
@@ -250,9 +272,9 @@ SmallVector<Value> issueRegisterAProduct(ImplicitLocOpBuilder &b,
     for (int64_t nc = 0; nc < width / kN; ++nc) {
       std::string ptx =
           registerAWgmmaPtx(kN, n, types, /*fence=*/ks == 0 && nc == 0);
-      // 16 rows of 128 bytes per k step; 64 columns = one block.
-      Value bStep =
-          advanceDescriptor(b, bDesc, nc * bRows * 128 + ks * 16 * 128);
+      // 16 rows of 128 bytes per k step; kN columns = kN / 64 blocks.
+      Value bStep = advanceDescriptor(
+          b, bDesc, nc * (kN / 64) * bRows * 128 + ks * 16 * 128);
       SmallVector<Value> operands(flat.begin() + nc * n,
                                   flat.begin() + (nc + 1) * n);
       operands.append(aWords.begin(), aWords.end());

@@ -80,7 +80,8 @@ SmallVector<Value> issueTransposedSharedAccumulate(ImplicitLocOpBuilder &b,
 
 /// Issues acc += A B as one commit group: A as packed words (packAsA, K =
 /// bRows), B the swizzled tile of `bRows` rows at `bDesc` read MN-major
-/// (N = width, in wgmma m64n64k16 steps); `flat` holds width / 2
+/// (N = width, one wgmma m64n{width}k16 a k step up to 256 columns; the
+/// descriptor's leading byte offset is set here); `flat` holds width / 2
 /// accumulators. Returns them, valid only after a wait.
 SmallVector<Value> issueRegisterAProduct(ImplicitLocOpBuilder &b,
                                          Type elementType, Value bDesc,

@@ -58,8 +58,9 @@
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}<m = 64, n = 64, k = 16>{{.*}}A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
-// ... then dK += dS^T Q; dV and chunk 0 waited for with dK in flight ...
-// CHECK-COUNT-8: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}p, 1, 1, 1;
+// ... then dK += dS^T Q (4 k steps, one m64n128k16 each); dV and chunk 0
+// waited for with dK in flight ...
+// CHECK-COUNT-4: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}p, 1, 1, 1;
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK: "wgmma.wait_group.sync.aligned 1;"
 // ... chunk 0 is one piece (P = 64) in buffer 0: the issuing thread waits

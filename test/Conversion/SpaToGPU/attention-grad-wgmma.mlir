@@ -62,8 +62,10 @@
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // dP^T is waited for with dV's product in flight.
 // CHECK: "wgmma.wait_group.sync.aligned 1;"
-// dK += dS^T Q: 4 k steps x 2 column blocks of 64; one wait for dK and dV.
-// CHECK-COUNT-8: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}p, 1, 1, 1;
+// dK += dS^T Q: 4 k steps, each one wgmma as wide as D = 128 (Q's two
+// 64-column blocks, leading byte offset apart); one wait for dK and dV.
+// CHECK-COUNT-4: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}p, 1, 1, 1;
+// CHECK-NOT: wgmma.mma_async.sync.aligned
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK: "wgmma.wait_group.sync.aligned 0;"
 
@@ -71,7 +73,7 @@
 // and test_cuda_grad.py run ptxas on such kernels).
 // PTX: .entry spa_attention_grad_0_dq(
 // PTX-DAG: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, %rd{{[0-9]+}}, %rd{{[0-9]+}}, p, 1, 1, 0, 0;
-// PTX-DAG: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}, %rd{{[0-9]+}}, p, 1, 1, 1;
+// PTX-DAG: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}, %rd{{[0-9]+}}, p, 1, 1, 1;
 // PTX: .entry spa_attention_grad_0_dkdv(
 // PTX-DAG: cp.async.wait_group 1;
 // PTX-DAG: fence.proxy.async.shared::cta;

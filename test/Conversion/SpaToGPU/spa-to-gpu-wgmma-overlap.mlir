@@ -29,7 +29,7 @@
 // CHECK: scf.for
 // CHECK: nvvm.wgmma.mma_async
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
-// CHECK: wgmma.mma_async.sync.aligned.m64n64k16
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k16
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: "wgmma.wait_group.sync.aligned 1;"
 // CHECK: "wgmma.wait_group.sync.aligned 0;"
@@ -38,7 +38,7 @@
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global {{.*}}, %arg9,
 // CHECK: scf.yield
 // The last P V after the loop, then the barrier that frees the ring.
-// CHECK: wgmma.mma_async.sync.aligned.m64n64k16
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k16
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: "wgmma.wait_group.sync.aligned 0;"
 // CHECK: gpu.barrier

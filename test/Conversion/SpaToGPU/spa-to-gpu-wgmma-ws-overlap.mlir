@@ -18,7 +18,7 @@
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: nvvm.wgmma.mma_async
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
-// CHECK: wgmma.mma_async.sync.aligned.m64n64k16
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k16
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: "wgmma.wait_group.sync.aligned 1;"
 // CHECK: "wgmma.wait_group.sync.aligned 0;"

@@ -48,7 +48,7 @@
 // CHECK: scf.if
 // CHECK: nvvm.wgmma.mma_async
 // CHECK: "wgmma.wait_group.sync.aligned 0;"
-// CHECK: wgmma.mma_async.sync.aligned.m64n64k16
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k16
 // CHECK: "wgmma.wait_group.sync.aligned 0;"
 // CHECK: scf.yield
 // CHECK: nvvm.mbarrier.arrive %{{.*}} : !llvm.ptr<3>

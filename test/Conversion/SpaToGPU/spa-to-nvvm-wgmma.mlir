@@ -17,8 +17,11 @@
 // CHECK-DAG: mbarrier.try_wait.parity.shared.b64
 // Q K^T from shared memory (descriptors for A and B, B K-major) ...
 // CHECK-DAG: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, %rd{{[0-9]+}}, %rd{{[0-9]+}}, p, 1, 1, 0, 0;
-// ... P V with P in four registers, V transposed (MN-major).
-// CHECK-DAG: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}, %rd{{[0-9]+}}, p, 1, 1, 1;
+// ... P V with P in four registers, V transposed (MN-major): one wgmma as
+// wide as D a k step (the descriptor's leading byte offset spans V's two
+// 64-column blocks), not two 64-column halves.
+// CHECK-NOT: m64n64k16.f32.bf16.bf16 {{.*}}, {%r
+// CHECK-DAG: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}, %rd{{[0-9]+}}, p, 1, 1, 1;
 // CHECK-DAG: wgmma.fence.sync.aligned;
 // CHECK-DAG: wgmma.commit_group.sync.aligned;
 // CHECK-DAG: wgmma.wait_group.sync.aligned 0;
