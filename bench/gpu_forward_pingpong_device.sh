@@ -15,23 +15,17 @@
 #   S=.device/fpp; rm -rf $S; mkdir -p $S/python $S/launcher $S/bench $S/test
 #   cp -r python/spa $S/python/ && cp -r test/lib $S/test/
 #   cp build/python_packages/spa/runtime/libspa_launcher.so build/python_packages/spa/torch/_spa_torch_native.so $S/launcher/
-#   cp bench/gpu_device.py bench/baselines.py $S/bench/ && cp bench/gpu_forward_pingpong_device.sh $S/run.sh
+#   cp bench/gpu_device.py bench/baselines.py $S/bench/ && cp bench/gpu_forward_pingpong_device.sh $S/run.sh && cp bench/staged_lib.sh $S/lib.sh
 #   P="env PYTHONPATH=build/python_packages .venv/bin/python"
 #   $P bench/gpu_prepare.py --ws-overlap --ws-pingpong --quick --out $S/spa          # PART=check (+ headline bench)
 #   $P bench/gpu_prepare.py --ws-overlap --ws-pingpong --bench-only --out $S/shapes  # PART=time, every SPEC shape
 #   run(command="PART=check bash .device/fpp/run.sh", carry=[".device/fpp"])
-cd "$(dirname "$0")"
-export PYTHONPATH=$PWD/python:$PWD/bench:$PWD/test/lib PYTHONUNBUFFERED=1
-export SPA_LAUNCHER_LIB=$PWD/launcher/libspa_launcher.so
-export SPA_TORCH_NATIVE_LIB=$PWD/launcher/_spa_torch_native.so
-OUT=${OUT:-/tmp/out}; mkdir -p $OUT
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $OUT/device.txt
-finish() { cd $OUT && tar czf results.tgz --exclude=results.tgz . 2>/dev/null; exit 0; }
+. "$(dirname "$0")/lib.sh"; staged_setup "$0"
 if [ "$PART" != time ]; then
   # A hang (a turn barrier never completed) must not eat the call: smoke first.
   timeout 60 python3 bench/gpu_device.py --dir spa --only ee_bf16_n1_ws_pingpong --no-bench --out $OUT/smoke > $OUT/smoke.log 2>&1
   rc=$?; grep -v -i warn $OUT/smoke.log | tail -3
-  [ $rc = 0 ] || { echo "smoke layer failed (rc=$rc): stopping"; finish; }
+  [ $rc = 0 ] || { echo "smoke layer failed (rc=$rc): stopping"; staged_finish; }
   timeout 240 python3 bench/gpu_device.py --dir spa --out $OUT/check --no-bench 2>&1 | grep -v -i warn > $OUT/check.log
   echo "PASS lines: $(grep -c PASS $OUT/check.log)"; grep -v PASS $OUT/check.log | tail -12
   CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
@@ -49,4 +43,4 @@ fi
 if [ "$PART" != check ]; then
   timeout 420 python3 bench/gpu_device.py --dir shapes --out $OUT/shapes --no-check 2>&1 | grep -v -i warn | tee $OUT/shapes.log | grep -E "bench_" | cut -c1-200
 fi
-finish
+staged_finish

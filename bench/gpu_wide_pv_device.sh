@@ -17,7 +17,7 @@
 #   S=.device/wide; mkdir -p $S/python $S/launcher $S/bench $S/test
 #   cp -r python/spa $S/python/ && cp -r test/lib $S/test/
 #   cp build/python_packages/spa/runtime/libspa_launcher.so build/python_packages/spa/torch/_spa_torch_native.so $S/launcher/
-#   cp bench/{gpu_device,baselines,gpu_grad_check,grad_sweep,grad_sweep_summary}.py $S/bench/ && cp bench/gpu_wide_pv_device.sh $S/run.sh
+#   cp bench/{gpu_device,baselines,gpu_grad_check,grad_sweep,grad_sweep_summary}.py $S/bench/ && cp bench/gpu_wide_pv_device.sh $S/run.sh && cp bench/staged_lib.sh $S/lib.sh
 #   P="env PYTHONPATH=build/python_packages .venv/bin/python"
 #   $P bench/gpu_prepare.py --ws-overlap --ws-pingpong --quick --out $S/spa
 #   $P bench/gpu_grad_prepare.py --stored --bench --out $S/grad
@@ -26,17 +26,11 @@
 #   a build of the previous commit, and the fpp forward bench layers; the
 #   sweeps abA / abL hold old_/new_ stored / recompute variants of one layer.
 #   run(command="PART=check bash .device/wide/run.sh", carry=[".device/wide"])
-cd "$(dirname "$0")"
-export PYTHONPATH=$PWD/python:$PWD/bench:$PWD/test/lib PYTHONUNBUFFERED=1
-export SPA_LAUNCHER_LIB=$PWD/launcher/libspa_launcher.so
-export SPA_TORCH_NATIVE_LIB=$PWD/launcher/_spa_torch_native.so
-OUT=${OUT:-/tmp/out}; mkdir -p $OUT
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $OUT/device.txt
-finish() { cd $OUT && tar czf results.tgz --exclude=results.tgz . 2>/dev/null; exit 0; }
+. "$(dirname "$0")/lib.sh"; staged_setup "$0"
 if [ "$PART" != time ]; then
   timeout 60 python3 bench/gpu_device.py --dir spa --only ee_bf16_n1_ws_pingpong --no-bench --out $OUT/smoke > $OUT/smoke.log 2>&1
   rc=$?; grep -v -i warn $OUT/smoke.log | tail -2
-  [ $rc = 0 ] || { echo "smoke layer failed (rc=$rc): stopping"; finish; }
+  [ $rc = 0 ] || { echo "smoke layer failed (rc=$rc): stopping"; staged_finish; }
   timeout 200 python3 bench/gpu_device.py --dir spa --out $OUT/check --no-bench 2>&1 | grep -v -i warn > $OUT/check.log
   echo "forward PASS lines: $(grep -c PASS $OUT/check.log)"; grep -v PASS $OUT/check.log | tail -5
   for d in grad gradws; do
@@ -74,4 +68,4 @@ if [ "$PART" = time ] && [ -f profile.sh ]; then
   # Nsight Compute on the new build's headline kernels (bench/profile_forward_device.sh)
   PROFILE_BUDGET=$((560 - SECONDS)) bash profile.sh
 fi
-finish
+staged_finish

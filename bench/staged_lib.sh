@@ -1,0 +1,23 @@
+# Shell functions of the staged device scripts (a git-ignored folder the
+# device tool carries, holding python/spa, launcher/, bench/ and the script
+# as run.sh; e.g. bench/gpu_wide_pv_device.sh). Staged next to run.sh as
+# lib.sh and sourced from there:  . "$(dirname "$0")/lib.sh"
+
+# There: into the staged folder, spa and its launchers on the paths, OUT
+# made, the GPU and driver recorded.
+staged_setup() {
+  cd "$(dirname "$1")" || exit 1
+  export PYTHONPATH=$PWD/python:$PWD/bench:$PWD/test/lib PYTHONUNBUFFERED=1
+  export SPA_LAUNCHER_LIB=$PWD/launcher/libspa_launcher.so
+  [ -f launcher/_spa_torch_native.so ] &&
+    export SPA_TORCH_NATIVE_LIB=$PWD/launcher/_spa_torch_native.so
+  OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+  nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/device.txt"
+}
+
+# There: everything under OUT as one results.tgz (the device tool returns
+# only a few files), and a zero exit so that the partial results come back.
+staged_finish() {
+  cd "$OUT" && tar czf results.tgz --exclude=results.tgz . 2>/dev/null
+  exit 0
+}
