@@ -49,6 +49,7 @@ ConvertSpaToGPUOptions GpuPipelineOptions::kernelOptions() const {
   kernel.scoreGrads = scoreGrads;
   kernel.forwardSchedule = forwardSchedule;
   kernel.splitKeys = splitKeys;
+  kernel.blocksPerSM = blocksPerSM;
   return kernel;
 }
 

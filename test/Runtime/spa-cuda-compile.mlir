@@ -62,7 +62,7 @@
 // PTX: .entry spa_attention_0(
 // ELF: 177   E   L   F
 
-// BADMMA: spa-cuda-compile: error: bad spa-to-nvvm option: bad value 'wmma' for option 'mma'; options and defaults: {backward-schedule=auto chip=sm_90a
+// BADMMA: spa-cuda-compile: error: bad spa-to-nvvm option: bad value 'wmma' for option 'mma'; options and defaults: {backward-schedule=auto blocks-per-sm=0 chip=sm_90a
 // UNKNOWN: spa-cuda-compile: error: bad spa-to-nvvm option: unknown option 'tiles'
 // WARPS: error: convert-spa-to-gpu: warps must be 1, 2, 4 or 8
 // WARPS: spa-cuda-compile: error: generating the GPU kernel failed

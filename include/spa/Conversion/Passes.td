@@ -227,6 +227,13 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "combine kernel merges (FlashDecoding: few work items against "
            "long key ranges, e.g. decode); 1: no split, at most 64, static "
            "lengths only">,
+    Option<"blocksPerSM", "blocks-per-sm", "int64_t", /*default=*/"0",
+           "Attention ops: blocks of the forward kernel an SM should hold "
+           "(PTX .minnctapersm: ptxas caps each thread's registers so that "
+           "many blocks fit, spilling if it must); 0: ptxas's choice (the "
+           "warp-specialised schedules keep their own budget); 1 to 16, "
+           "their shared memory must fit an SM and leave each thread 64 "
+           "registers or more">,
     Option<"forwardSchedule", "forward-schedule",
            "::mlir::spa::ForwardSchedule",
            /*default=*/"::mlir::spa::ForwardSchedule::Auto",

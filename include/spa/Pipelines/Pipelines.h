@@ -126,6 +126,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Attention ops: blocks sharing each work item's key "
                      "tiles, merged by a combine kernel (1: no split)"),
       llvm::cl::init(1)};
+  PassOptions::Option<int64_t> blocksPerSM{
+      *this, "blocks-per-sm",
+      llvm::cl::desc("Attention ops: blocks of the forward kernel an SM "
+                     "should hold (.minnctapersm; 0: ptxas's choice)"),
+      llvm::cl::init(0)};
   PassOptions::Option<ForwardSchedule> forwardSchedule{
       *this, "forward-schedule",
       llvm::cl::desc("Attention ops on sm_90a: the order of a key tile's "

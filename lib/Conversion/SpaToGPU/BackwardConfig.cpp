@@ -139,7 +139,8 @@ static int64_t dqPieceColumns(BackwardConfig grad) {
        blocks >= 1; --blocks) {
     // Each resident block also takes 1 KB the system keeps.
     int64_t budget = std::min<int64_t>(kMaxDynamicSharedBytes,
-                                       kSharedBytesPerSM / blocks - 1024);
+                                       kSharedBytesPerSM / blocks -
+                                           kReservedSharedBytesPerBlock);
     for (int64_t columns : {64, 32, 16}) {
       grad.dqPieceColumns = columns;
       if (chunks * (64 / columns) % 2 == 0 && grad.sharedBytes() <= budget)

@@ -45,6 +45,10 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
   if (options.stages < 0 || options.stages > 4)
     return "stages must be 0 (auto) to 4; got " +
            std::to_string(options.stages);
+  if (options.blocksPerSM < 0 || options.blocksPerSM > kMaxBlocksPerSM)
+    return "blocks-per-sm must be 0 (ptxas's choice) to " +
+           std::to_string(kMaxBlocksPerSM) + "; got " +
+           std::to_string(options.blocksPerSM);
   SmallVector<StringRef> match;
   if (!llvm::Regex("^sm_([0-9]+)a?$").match(options.chip, &match))
     return "chip must look like sm_90a or sm_80; got '" + options.chip + "'";
@@ -404,6 +408,44 @@ chooseForwardSchedule(AttentionOp op, const ConvertSpaToGPUOptions &options,
   return success();
 }
 
+/// blocks-per-sm = n: ptxas budgets registers for n blocks an SM
+/// (.minnctapersm). The serial kernels are latency-bound per work item
+/// (Nsight Compute, docs/benchmarks.md "Where the forward waits"), and at
+/// D = 128 their 152 registers hold 3 blocks an SM where shared memory has
+/// room for 4. The n blocks' shared memory must fit an SM and each thread
+/// keep 64 registers; the warp-specialised schedules move registers by
+/// setmaxnreg for their own count of blocks.
+static LogicalResult applyBlocksPerSM(AttentionOp op,
+                                      const ConvertSpaToGPUOptions &options,
+                                      KernelConfig &cfg) {
+  int64_t blocks = options.blocksPerSM;
+  if (blocks == 0)
+    return success();
+  if (cfg.warpSpecialized)
+    return op.emitOpError("blocks-per-sm does not apply to the "
+                          "warp-specialised schedules (their producer and "
+                          "consumers split the registers of ")
+           << warpSpecializedBudget(cfg.warps).blocksPerSM
+           << " blocks an SM by setmaxnreg); got blocks-per-sm = " << blocks;
+  int64_t registers = kRegistersPerSM / (blocks * cfg.threads());
+  if (registers < kMinRegistersPerThread)
+    return op.emitOpError("blocks-per-sm = ")
+           << blocks << " of " << cfg.threads() << " threads leaves "
+           << registers << " registers a thread (" << kRegistersPerSM
+           << " an SM), fewer than the " << kMinRegistersPerThread
+           << " the kernel needs; use fewer blocks or warps";
+  int64_t shared = blocks * (cfg.sharedBytes() + kReservedSharedBytesPerBlock);
+  if (shared > kSharedBytesPerSM)
+    return op.emitOpError("blocks-per-sm = ")
+           << blocks << " needs " << shared << " bytes of shared memory an SM ("
+           << cfg.sharedBytes() << " a block and "
+           << kReservedSharedBytesPerBlock
+           << " the system keeps), more than the " << kSharedBytesPerSM
+           << " an SM has; use fewer blocks, stages or a smaller tile-k";
+  cfg.minBlocksPerSM = blocks;
+  return success();
+}
+
 FailureOr<KernelConfig>
 mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
                                            const ConvertSpaToGPUOptions &options) {
@@ -422,7 +464,8 @@ mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
                        op.getQuery(), op.getKey(), op.getValue()});
   if (cfg.tensorMaps && cfg.sharedBytes() > kMaxDynamicSharedBytes)
     cfg.tensorMaps = false;
-  if (failed(chooseForwardSchedule(op, options, cfg)))
+  if (failed(chooseForwardSchedule(op, options, cfg)) ||
+      failed(applyBlocksPerSM(op, options, cfg)))
     return failure();
   if (options.splitKeys < 1 || options.splitKeys > kMaxSplitKeys)
     return op.emitOpError("split-keys must be 1 to ")

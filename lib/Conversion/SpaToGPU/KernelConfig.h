@@ -20,6 +20,13 @@ namespace mlir::spa::gpu_kernel {
 /// Hardware limits of the sm_90 generation (H100/H200).
 constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024; // per block
 constexpr int64_t kSharedBytesPerSM = 228 * 1024;
+/// Shared memory the system keeps per resident block (sm_80 and later).
+constexpr int64_t kReservedSharedBytesPerBlock = 1024;
+constexpr int64_t kRegistersPerSM = 64 * 1024;
+/// blocks-per-sm: the most a user may ask for, and the registers a thread
+/// must keep (below that the kernels' accumulators alone would spill).
+constexpr int64_t kMaxBlocksPerSM = 16;
+constexpr int64_t kMinRegistersPerThread = 64;
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 /// SMs of an H100/H200 SXM: the grid of a persistent kernel (any grid is
 /// correct; this one fills the chip once).
@@ -98,6 +105,9 @@ struct KernelConfig {
   /// barriers are Q's, `stages` full and `stages` empty ones, then Q's
   /// release.
   bool warpSpecialized = false;
+  /// blocks-per-sm: PTX .minnctapersm of the forward kernel (0: ptxas's
+  /// choice; the warp-specialised kernels set their budget's count).
+  int64_t minBlocksPerSM = 0;
   /// forward-schedule = ws-pingpong: warpSpecialized and overlap with two
   /// consumer warpgroups taking turns to issue their products (named
   /// barriers 1 and 2; MainloopSm90WarpSpecialized.cpp).

@@ -58,10 +58,13 @@ public:
     // Warp-specialised: ptxas must budget the registers setmaxnreg moves
     // for this many blocks an SM (it compiles the consumers' code for the
     // launch's share otherwise, and spills).
-    if (k.cfg.warpSpecialized)
+    // blocks-per-sm: the user's count, so that ptxas caps registers for it.
+    int64_t minBlocks = k.cfg.warpSpecialized
+                            ? warpSpecializedBudget(k.cfg.warps).blocksPerSM
+                            : k.cfg.minBlocksPerSM;
+    if (minBlocks > 0)
       func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                    moduleBuilder.getI32IntegerAttr(
-                        warpSpecializedBudget(k.cfg.warps).blocksPerSM));
+                    moduleBuilder.getI32IntegerAttr(int32_t(minBlocks)));
     Block &entry = func.getBody().front();
     OpBuilder ob = OpBuilder::atBlockBegin(&entry);
     ImplicitLocOpBuilder b(loc, ob);

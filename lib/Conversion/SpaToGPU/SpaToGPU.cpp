@@ -304,6 +304,7 @@ struct ConvertSpaToGPUPass
     o.scoreGrads = scoreGrads;
     o.forwardSchedule = forwardSchedule;
     o.splitKeys = splitKeys;
+    o.blocksPerSM = blocksPerSM;
     return o;
   }
 

@@ -494,3 +494,22 @@ def test_cuda_split_keys_option():
         with pytest.raises(spa.MLIRError, match="split-keys must be 1 to 64"):
             spa.compile(layer.to_mlir(), target="cuda:sm_90a",
                         split_keys=bad)
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_blocks_per_sm_option():
+    # blocks_per_sm=n: the forward kernel's PTX asks ptxas for n blocks an
+    # SM (.minnctapersm), so its registers fit 65536 / (n x 128); the cubin
+    # says so. Values the SM cannot hold: a located MLIRError.
+    layer = spa.LayerSpec(batch=1, heads=4, kv_heads=2, seq_len=300,
+                          head_dim=128, dtype="bf16",
+                          policy="exclusive_equal")
+    default = spa.compile(layer, target="cuda:sm_90a")
+    assert ".minnctapersm" not in default.ptx
+    artifact = spa.compile(layer, target="cuda:sm_90a", blocks_per_sm=4)
+    assert ".minnctapersm 4" in artifact.ptx
+    assert artifact.cubin[:4] == b"\x7fELF"
+    with pytest.raises(spa.MLIRError, match="blocks-per-sm must be 0"):
+        spa.compile(layer, target="cuda:sm_90a", blocks_per_sm=17)
+    with pytest.raises(spa.MLIRError, match="blocks-per-sm = 5 needs"):
+        spa.compile(layer, target="cuda:sm_90a", blocks_per_sm=5)

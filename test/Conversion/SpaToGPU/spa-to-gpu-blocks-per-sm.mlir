@@ -1,0 +1,34 @@
+// blocks-per-sm = n: the forward kernel carries nvvm.minctasm = n (PTX
+// .minnctapersm n), so that ptxas caps its registers for n blocks an SM.
+// The serial kernel at D = 128 holds 3 blocks by its 152 registers where
+// its 49 KiB of shared memory would let 4 run (docs/benchmarks.md, "Where
+// the forward waits"); 0 (the default) leaves the count to ptxas.
+// RUN: spa-opt %s -convert-spa-to-gpu="blocks-per-sm=4" | FileCheck %s
+// RUN: spa-opt %s -convert-spa-to-gpu | FileCheck %s --check-prefix=DEFAULT
+// RUN: spa-opt %s --spa-to-nvvm="blocks-per-sm=4 format=isa" | sed -e 's/\\0A/\n/g' | FileCheck %s --check-prefix=PTX
+// RUN: not spa-opt %s -convert-spa-to-gpu="blocks-per-sm=17" 2>&1 | FileCheck %s --check-prefix=RANGE
+// RUN: not spa-opt %s -convert-spa-to-gpu="blocks-per-sm=2 forward-schedule=ws" 2>&1 | FileCheck %s --check-prefix=WS
+// RUN: not spa-opt %s -convert-spa-to-gpu="blocks-per-sm=5" 2>&1 | FileCheck %s --check-prefix=SHARED
+// RUN: not spa-opt %s -convert-spa-to-gpu="blocks-per-sm=9" 2>&1 | FileCheck %s --check-prefix=REGS
+
+// CHECK: gpu.func @spa_attention_0(
+// CHECK-SAME: nvvm.minctasm = 4 : i32
+// DEFAULT: gpu.func @spa_attention_0(
+// DEFAULT-NOT: nvvm.minctasm
+// DEFAULT: gpu.return
+// PTX: .entry spa_attention_0(
+// PTX: .minnctapersm 4
+
+// RANGE: error: convert-spa-to-gpu: blocks-per-sm must be 0 (ptxas's choice) to 16; got 17
+// WS: error: 'spa.attention' op blocks-per-sm does not apply to the warp-specialised schedules (their producer and consumers split the registers of 2 blocks an SM by setmaxnreg); got blocks-per-sm = 2
+// SHARED: error: 'spa.attention' op blocks-per-sm = 5 needs 251000 bytes of shared memory an SM (49176 a block and 1024 the system keeps), more than the 233472 an SM has; use fewer blocks, stages or a smaller tile-k
+// REGS: error: 'spa.attention' op blocks-per-sm = 9 of 128 threads leaves 56 registers a thread (65536 an SM), fewer than the 64 the kernel needs; use fewer blocks or warps
+
+func.func @layer(%q: memref<1x2x300x128xbf16>, %k: memref<1x1x300x128xbf16>,
+                 %v: memref<1x1x300x128xbf16>, %o: memref<1x2x300x128xbf16>,
+                 %l: memref<1x2x300xf32>) {
+  spa.attention bands(#spa.bands<causal, [0:151], [151:300]>)
+      ins(%q, %k, %v : memref<1x2x300x128xbf16>, memref<1x1x300x128xbf16>, memref<1x1x300x128xbf16>)
+      outs(%o, %l : memref<1x2x300x128xbf16>, memref<1x2x300xf32>)
+  return
+}
