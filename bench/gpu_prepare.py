@@ -74,8 +74,8 @@ def compile_layer(spa, layer, out, chip):
         policy=layer["policy"], mode=layer["mode"], bands=table,
         with_lse=layer["with_lse"])
     warps, tile_k = layer["warps"], layer.get("tile_k", 64)
-    extra = {key: layer[key] for key in ("forward_schedule", "split_keys")
-             if key in layer}
+    extra = {key: layer[key] for key in ("forward_schedule", "split_keys",
+                                         "blocks_per_sm") if key in layer}
     artifact = spa.compile(spec, target=f"cuda:{chip}", warps=warps,
                            tile_k=tile_k, mma=layer["mma"],
                            stages=layer.get("stages", 0), **extra)
@@ -181,6 +181,23 @@ def ws_twins(layers, schedule="ws"):
     return twins
 
 
+def blocks_twins(layers, blocks):
+    """blocks_per_sm twins of the layers the serial wgmma kernel takes at
+    D = Dv = 128 (the ones whose registers, not shared memory, hold them to
+    3 blocks an SM): every check and benchmark, named <layer>_b<blocks>."""
+    twins = []
+    for l in layers:
+        if (l["dtype"] == "f32" or l["head_dim"] != 128
+                or l["value_dim"] != 128 or l.get("mma") == "mma.sync"
+                or l.get("forward_schedule") or l.get("stages", 0) > 1
+                or l.get("warps", 4) != 4 or l.get("split_keys", 1) > 1):
+            continue
+        # Serial explicitly: auto takes ws for local_plus_band at N >= 4096.
+        twins.append(dict(l, name=f"{l['name']}_b{blocks}",
+                          forward_schedule="serial", blocks_per_sm=blocks))
+    return twins
+
+
 def split_twins(layers):
     """split_keys twins of every correctness layer (both MMA kernels, f32,
     the schedules, many intervals): 3 shares (uneven), and 8 on the
@@ -229,6 +246,9 @@ def main():
     parser.add_argument("--split", action="store_true",
                         help="add split_keys twins (3 and 8 shares) of "
                         "every correctness layer")
+    parser.add_argument("--blocks-per-sm", type=int, default=0,
+                        help="add blocks_per_sm twins of the serial wgmma "
+                        "layers at D = Dv = 128 (checks and benchmarks)")
     parser.add_argument("--bench-only", action="store_true",
                         help="only the benchmark layers, no correctness matrix")
     args = parser.parse_args()
@@ -290,6 +310,8 @@ def main():
         if wanted:
             twins += ws_twins(layers, schedule)
     layers += twins
+    if args.blocks_per_sm:
+        layers += blocks_twins(layers, args.blocks_per_sm)
     if args.split:
         layers += split_twins(layers)
     if args.bench_only:

@@ -1,27 +1,32 @@
 #!/bin/bash
-# Occupancy experiment (issue #14, 2026-12-05): the serial wgmma forward at
-# D = 128 holds 3 blocks an SM (152 registers); Nsight Compute had it
-# latency-bound per work item. base/ = the headline layers as compiled,
-# spa4/ = the same PTX with `.minnctapersm 4` (128 registers, 72 bytes of
-# spills), made by bench/occupancy_variant.py; chk4/ = four check-matrix
-# layers at 4 blocks against float64. Timed alternately, one process each.
-# The patched PTX is byte-identical to what `blocks-per-sm=4` generates
-# (compared 2026-12-05), so the result stands for that option.
+# Occupancy experiment (issue #14, 2026-12-05; docs/forward-plan.md step 1):
+# the serial wgmma forward at D = 128 holds 3 blocks an SM (152 registers);
+# Nsight Compute had it latency-bound per work item. `blocks-per-sm=4`
+# (128 registers, 72 bytes of spills at the headline) lets a fourth block
+# in beside them. spa/ holds the quick forward matrix with `_b4` twins of
+# every serial D = 128 layer (checks and the headline benchmarks; the
+# local_plus_band twin is the serial kernel, its base layer auto's ws).
+# Checked against float64, then the benchmark layers timed twice, one
+# process each (twins and bases in the same process).
 #
-# Staged here: S=.device/occ; python/, launcher/, test/ as for
-# bench/gpu_wide_pv_device.sh; bench/{gpu_device,baselines}.py; this script
-# as run.sh and bench/staged_lib.sh as lib.sh;
-#   python3 bench/occupancy_variant.py --min-blocks 4 --out $S/spa4 <bench layers>
-#   python3 bench/occupancy_variant.py --min-blocks 4 --out $S/chk4 <check layers>
-#   run(command="bash .device/occ/run.sh", carry=[".device/occ"])
+# Staged here (MLIR) into a git-ignored folder the device tool carries:
+#   S=.device/occ; rm -rf $S; mkdir -p $S/python $S/launcher $S/bench $S/test
+#   cp -r python/spa $S/python/ && cp -r test/lib $S/test/
+#   cp build/python_packages/spa/runtime/libspa_launcher.so $S/launcher/
+#   cp bench/gpu_device.py bench/baselines.py $S/bench/
+#   cp bench/occupancy_device.sh $S/run.sh && cp bench/staged_lib.sh $S/lib.sh
+#   env PYTHONPATH=build/python_packages .venv/bin/python bench/gpu_prepare.py --quick --blocks-per-sm 4 --out $S/spa
+#   run(command="bash .device/occ/run.sh", carry=[".device/occ"])   # about 4 minutes
+# (bench/occupancy_variant.py makes the same kernels from existing
+# artifacts by patching their PTX: byte-identical to blocks-per-sm=4.)
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
-timeout 90 python3 bench/gpu_device.py --dir chk4 --no-bench --out $OUT/chk4 2>&1 | grep -v -i warn | tee $OUT/chk4.log | grep -E "check|failed" | cut -c1-120
+timeout 150 python3 bench/gpu_device.py --dir spa --no-bench --out $OUT/check 2>&1 | grep -v -i warn > $OUT/check.log
+echo "PASS lines: $(grep -c PASS $OUT/check.log)"; grep -v PASS $OUT/check.log | tail -4
+grep "_b4 " $OUT/check.log | cut -c1-110
 for round in $(seq 1 ${ROUNDS:-2}); do
   # A second round only while the call has time (a short device budget).
   [ $round -gt 1 ] && [ $SECONDS -gt ${ROUND_DEADLINE:-400} ] && break
-  for d in base spa4; do
-    timeout 100 python3 bench/gpu_device.py --dir $d --no-check --out $OUT/${d}_$round 2>&1 | grep -v -i warn > $OUT/${d}_$round.log
-    grep -E "^bench" $OUT/${d}_$round.log | sed "s/^/$d r$round /" | cut -c1-110
-  done
+  timeout 150 python3 bench/gpu_device.py --dir spa --only bench_ --no-check --out $OUT/time_$round 2>&1 | grep -v -i warn > $OUT/time_$round.log
+  grep -E "^bench" $OUT/time_$round.log | grep -v mmasync | sed "s/^/r$round /" | cut -c1-110
 done
 staged_finish
