@@ -22,10 +22,7 @@
 #   run(command="PART=check bash .device/fpp/run.sh", carry=[".device/fpp"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 if [ "$PART" != time ]; then
-  # A hang (a turn barrier never completed) must not eat the call: smoke first.
-  timeout 60 python3 bench/gpu_device.py --dir spa --only ee_bf16_n1_ws_pingpong --no-bench --out $OUT/smoke > $OUT/smoke.log 2>&1
-  rc=$?; grep -v -i warn $OUT/smoke.log | tail -3
-  [ $rc = 0 ] || { echo "smoke layer failed (rc=$rc): stopping"; staged_finish; }
+  staged_smoke spa ee_bf16_n1_ws_pingpong
   timeout 240 python3 bench/gpu_device.py --dir spa --out $OUT/check --no-bench 2>&1 | grep -v -i warn > $OUT/check.log
   echo "PASS lines: $(grep -c PASS $OUT/check.log)"; grep -v PASS $OUT/check.log | tail -12
   CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)

@@ -21,3 +21,14 @@ staged_finish() {
   cd "$OUT" && tar czf results.tgz --exclude=results.tgz . 2>/dev/null
   exit 0
 }
+
+# There: one forward layer of DIR checked first under a short timeout, so
+# that a kernel that hangs (a barrier never completed) cannot eat the call;
+# stops with the results so far when it fails.  staged_smoke DIR LAYER
+staged_smoke() {
+  timeout 60 python3 bench/gpu_device.py --dir "$1" --only "$2" --no-bench \
+    --out "$OUT/smoke" > "$OUT/smoke.log" 2>&1
+  local rc=$?
+  grep -v -i warn "$OUT/smoke.log" | tail -2
+  [ $rc = 0 ] || { echo "smoke layer $2 failed (rc=$rc): stopping"; staged_finish; }
+}
