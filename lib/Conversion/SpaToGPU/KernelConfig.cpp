@@ -221,9 +221,14 @@ static LogicalResult chooseMma(AttentionOp op,
     // A second K/V buffer where three blocks still fit on an SM (measured:
     // D = 64 gains 7-9%; at D = 128 the 80 KiB ring leaves room for two
     // blocks only and loses 15%, see docs/benchmarks.md).
+    // With blocks-per-sm, that many blocks must still fit.
     KernelConfig ring = cfg;
     ring.stages = 2;
-    cfg.stages = 3 * ring.sharedBytes() <= kSharedBytesPerSM ? 2 : 1;
+    int64_t blocks = std::max<int64_t>(3, options.blocksPerSM);
+    cfg.stages = blocks * (ring.sharedBytes() + kReservedSharedBytesPerBlock) <=
+                         kSharedBytesPerSM
+                     ? 2
+                     : 1;
   }
   if (!cfg.wgmma && options.stages > 1) {
     InFlightDiagnostic diag = op.emitOpError("stages = ");
@@ -375,7 +380,8 @@ static bool autoTakesWarpSpecialized(const ConvertSpaToGPUOptions &options,
          cfg.tensorMaps && cfg.headDim == 128 && cfg.valueDim == 128 &&
          !cfg.bidirectional && cfg.slots >= 2 && !cfg.dynamicLengths &&
          cfg.queryLen >= kMinRows && cfg.keyLen >= kMinRows &&
-         cfg.tileK == 64 && options.stages == 0 && options.splitKeys == 1;
+         cfg.tileK == 64 && options.stages == 0 && options.splitKeys == 1 &&
+         options.blocksPerSM == 0;
 }
 
 static LogicalResult
@@ -408,6 +414,17 @@ chooseForwardSchedule(AttentionOp op, const ConvertSpaToGPUOptions &options,
   return success();
 }
 
+/// Shared memory an SM of `chip` has for resident blocks (the CUDA
+/// programming guide's per-SM capacity: 228 KiB on sm_90, 164 KiB on sm_80
+/// and sm_87, 100 KiB on sm_86 and sm_89).
+static int64_t sharedBytesPerSM(StringRef chip) {
+  if (chip.starts_with("sm_90"))
+    return kSharedBytesPerSM;
+  if (chip == "sm_80" || chip == "sm_87")
+    return 164 * 1024;
+  return 100 * 1024;
+}
+
 /// blocks-per-sm = n: ptxas budgets registers for n blocks an SM
 /// (.minnctapersm). The serial kernels are latency-bound per work item
 /// (Nsight Compute, docs/benchmarks.md "Where the forward waits"), and at
@@ -435,13 +452,15 @@ static LogicalResult applyBlocksPerSM(AttentionOp op,
            << " an SM), fewer than the " << kMinRegistersPerThread
            << " the kernel needs; use fewer blocks or warps";
   int64_t shared = blocks * (cfg.sharedBytes() + kReservedSharedBytesPerBlock);
-  if (shared > kSharedBytesPerSM)
+  int64_t available = sharedBytesPerSM(options.chip);
+  if (shared > available)
     return op.emitOpError("blocks-per-sm = ")
            << blocks << " needs " << shared << " bytes of shared memory an SM ("
            << cfg.sharedBytes() << " a block and "
            << kReservedSharedBytesPerBlock
-           << " the system keeps), more than the " << kSharedBytesPerSM
-           << " an SM has; use fewer blocks, stages or a smaller tile-k";
+           << " the system keeps), more than the " << available << " an "
+           << options.chip << " SM has; use fewer blocks, stages or a "
+           << "smaller tile-k";
   cfg.minBlocksPerSM = blocks;
   return success();
 }

@@ -254,6 +254,7 @@ SmallVector<Value> issueRegisterAProduct(ImplicitLocOpBuilder &b,
   // side by side, so `flat` keeps its layout.
   assert(width % 64 == 0 && "B is a whole number of swizzled blocks");
   const int64_t kN = std::min<int64_t>(width, 256); // columns per wgmma
+  assert(width % kN == 0 && "B splits into whole wgmma widths");
   StringRef types = elementType.isF16() ? "f16" : "bf16";
   Value one = arith::ConstantIntOp::create(b, i32, 1);
   if (kN > 64)
