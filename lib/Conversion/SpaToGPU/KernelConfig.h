@@ -108,6 +108,12 @@ struct KernelConfig {
   /// blocks-per-sm: PTX .minnctapersm of the forward kernel (0: ptxas's
   /// choice; the warp-specialised kernels set their budget's count).
   int64_t minBlocksPerSM = 0;
+  /// The .minnctapersm the forward kernel carries (0: none): the
+  /// warp-specialised budget's count, else blocks-per-sm.
+  int64_t compiledBlocksPerSM() const {
+    return warpSpecialized ? warpSpecializedBudget(warps).blocksPerSM
+                           : minBlocksPerSM;
+  }
   /// forward-schedule = ws-pingpong: warpSpecialized and overlap with two
   /// consumer warpgroups taking turns to issue their products (named
   /// barriers 1 and 2; MainloopSm90WarpSpecialized.cpp).

@@ -59,9 +59,7 @@ public:
     // for this many blocks an SM (it compiles the consumers' code for the
     // launch's share otherwise, and spills).
     // blocks-per-sm: the user's count, so that ptxas caps registers for it.
-    int64_t minBlocks = k.cfg.warpSpecialized
-                            ? warpSpecializedBudget(k.cfg.warps).blocksPerSM
-                            : k.cfg.minBlocksPerSM;
+    int64_t minBlocks = k.cfg.compiledBlocksPerSM();
     if (minBlocks > 0)
       func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                     moduleBuilder.getI32IntegerAttr(int32_t(minBlocks)));

@@ -64,6 +64,9 @@ DictionaryAttr KernelLaunch::toAttr(MLIRContext *ctx) const {
   if (maxBlocks > 0)
     entries.push_back(
         b.getNamedAttr("max_blocks", b.getI64IntegerAttr(maxBlocks)));
+  if (minBlocksPerSM > 0)
+    entries.push_back(b.getNamedAttr("min_blocks_per_sm",
+                                     b.getI64IntegerAttr(minBlocksPerSM)));
   // Only kernels with run-time lengths carry their buffers' own types.
   if (dynamicLengths()) {
     SmallVector<Attribute> types;
@@ -184,6 +187,12 @@ FailureOr<KernelLaunch> KernelLaunch::fromAttr(DictionaryAttr attr,
       return missing("max_blocks", "a positive i64");
     launch.maxBlocks = value.getInt();
   }
+  if (Attribute minBlocks = attr.get("min_blocks_per_sm")) {
+    auto value = dyn_cast<IntegerAttr>(minBlocks);
+    if (!value || value.getInt() < 1)
+      return missing("min_blocks_per_sm", "a positive i64");
+    launch.minBlocksPerSM = value.getInt();
+  }
   auto names = attr.getAs<ArrayAttr>("args");
   if (!names)
     return missing("args", "an array of names");
@@ -274,6 +283,8 @@ llvm::json::Object KernelLaunch::toJson(gpu::GPUFuncOp func) const {
   kernel["shared_bytes"] = dynamicSharedBytes;
   kernel["kernel_shared_bytes"] = staticSharedBytes + dynamicSharedBytes;
   kernel["mma"] = stringifyMmaKind(mma).str();
+  if (minBlocksPerSM > 0)
+    kernel["min_blocks_per_sm"] = minBlocksPerSM;
   kernel["bands"] = text(bands);
   kernel["role"] = role;
   kernel["op"] = op;

@@ -254,6 +254,7 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
                  1};
   if (cfg.persistent())
     launch.maxBlocks = cfg.persistentBlocks();
+  launch.minBlocksPerSM = cfg.compiledBlocksPerSM();
   launch.block = {cfg.threads(), 1, 1};
   launch.tile = {cfg.tileQ(), cfg.tileK};
   launch.mma = cfg.wgmma ? MmaKind::Wgmma : MmaKind::MmaSync;

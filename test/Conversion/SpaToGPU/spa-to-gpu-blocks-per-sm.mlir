@@ -19,10 +19,13 @@
 // RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="blocks-per-sm=4" | FileCheck %s --check-prefix=LONG
 // RUN: spa-opt %s -split-input-file -convert-spa-to-gpu | FileCheck %s --check-prefix=LONGWS
 
+// The launch contract records it (min_blocks_per_sm; absent by default).
 // CHECK: gpu.func @spa_attention_0(
 // CHECK-SAME: nvvm.minctasm = 4 : i32
+// CHECK-SAME: min_blocks_per_sm = 4 : i64
 // DEFAULT: gpu.func @spa_attention_0(
 // DEFAULT-NOT: nvvm.minctasm
+// DEFAULT-NOT: min_blocks_per_sm
 // DEFAULT: gpu.return
 // PTX: .entry spa_attention_0(
 // PTX: .minnctapersm 4
@@ -40,6 +43,7 @@
 // LONGWS: gpu.func @spa_attention_0(
 // LONGWS-SAME: known_block_size = array<i32: 256, 1, 1>
 // LONGWS-SAME: nvvm.minctasm = 2 : i32
+// LONGWS-SAME: min_blocks_per_sm = 2 : i64
 // REGS: error: 'spa.attention' op blocks-per-sm = 9 of 128 threads leaves 56 registers a thread (65536 an SM), fewer than the 64 the kernel needs; use fewer blocks or warps
 
 func.func @layer(%q: memref<1x2x300x128xbf16>, %k: memref<1x1x300x128xbf16>,

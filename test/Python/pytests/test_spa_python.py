@@ -506,8 +506,11 @@ def test_cuda_blocks_per_sm_option():
                           policy="exclusive_equal")
     default = spa.compile(layer, target="cuda:sm_90a")
     assert ".minnctapersm" not in default.ptx
+    assert "min_blocks_per_sm" not in default.kernel
     artifact = spa.compile(layer, target="cuda:sm_90a", blocks_per_sm=4)
     assert ".minnctapersm 4" in artifact.ptx
+    # The launch contract records it (what benchmarks report beside times).
+    assert artifact.kernel["min_blocks_per_sm"] == 4
     assert artifact.cubin[:4] == b"\x7fELF"
     with pytest.raises(spa.MLIRError, match="blocks-per-sm must be 0"):
         spa.compile(layer, target="cuda:sm_90a", blocks_per_sm=17)

@@ -102,6 +102,10 @@ struct KernelLaunch {
   /// launching; 0 for one block an item. With run-time lengths the
   /// launcher launches min(items, maxBlocks).
   int64_t maxBlocks = 0;
+  /// The blocks an SM the kernel was compiled for (.minnctapersm: the
+  /// `blocks-per-sm` option, or a warp-specialised budget); 0 where ptxas
+  /// chose. Informational: what a benchmark records beside the timing.
+  int64_t minBlocksPerSM = 0;
   MmaKind mma = MmaKind::MmaSync;
   /// "forward", or the backward's "dq", "dkdv" (or, with deterministic =
   /// false, "preprocess", "dkdv_dq", "dq_convert"; with score-grads =
