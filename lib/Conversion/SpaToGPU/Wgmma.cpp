@@ -227,18 +227,6 @@ static std::string registerAWgmmaPtx(int64_t kN, int64_t n, StringRef types,
   return ptx;
 }
 
-/// `desc` with its leading byte offset (bits 16-29) set to `bytes`: for an
-/// MN-major operand wider than one swizzled block, the stride between its
-/// 64-column blocks.
-static Value withLeadingByteOffset(ImplicitLocOpBuilder &b, Value desc,
-                                   int64_t bytes) {
-  constexpr uint64_t kField = uint64_t(0x3FFF) << 16;
-  Value cleared =
-      arith::AndIOp::create(b, desc, i64Constant(b, int64_t(~kField)));
-  return arith::OrIOp::create(b, cleared,
-                              i64Constant(b, int64_t((bytes >> 4) << 16)));
-}
-
 SmallVector<Value> issueRegisterAProduct(ImplicitLocOpBuilder &b,
                                          Type elementType, Value bDesc,
                                          int64_t bRows, int64_t width,
@@ -249,16 +237,15 @@ SmallVector<Value> issueRegisterAProduct(ImplicitLocOpBuilder &b,
   // One wgmma as wide as the operand (N up to 256): a 128-wide B read as
   // two m64n64k16 halves costs twice the instructions and A-register reads
   // for the same products. Its 64-column blocks are bRows * 128 bytes
-  // apart, which the descriptor's leading byte offset states (MN-major);
-  // the accumulator order of one m64n{2x}k16 is that of two m64n{x}k16
-  // side by side, so `flat` keeps its layout.
+  // apart, which the leading byte offset of a descriptor built for bRows
+  // rows (`descriptor`) states (MN-major); the accumulator order of one
+  // m64n{2x}k16 is that of two m64n{x}k16 side by side, so `flat` keeps
+  // its layout.
   assert(width % 64 == 0 && "B is a whole number of swizzled blocks");
   const int64_t kN = std::min<int64_t>(width, 256); // columns per wgmma
   assert(width % kN == 0 && "B splits into whole wgmma widths");
   StringRef types = elementType.isF16() ? "f16" : "bf16";
   Value one = arith::ConstantIntOp::create(b, i32, 1);
-  if (kN > 64)
-    bDesc = withLeadingByteOffset(b, bDesc, bRows * 128);
   int64_t n = kN / 2; // accumulator values per wgmma
   auto structType = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(n, f32));

@@ -80,8 +80,9 @@ SmallVector<Value> issueTransposedSharedAccumulate(ImplicitLocOpBuilder &b,
 
 /// Issues acc += A B as one commit group: A as packed words (packAsA, K =
 /// bRows), B the swizzled tile of `bRows` rows at `bDesc` read MN-major
-/// (N = width, one wgmma m64n{width}k16 a k step up to 256 columns; the
-/// descriptor's leading byte offset is set here); `flat` holds width / 2
+/// (N = width, one wgmma m64n{width}k16 a k step up to 256 columns;
+/// `bDesc` must come from `descriptor` with bRows rows, whose leading byte
+/// offset is the stride between B's 64-column blocks); `flat` holds width / 2
 /// accumulators. Returns them, valid only after a wait.
 SmallVector<Value> issueRegisterAProduct(ImplicitLocOpBuilder &b,
                                          Type elementType, Value bDesc,
