@@ -192,9 +192,10 @@ def blocks_twins(layers, blocks):
                 or l.get("forward_schedule") or l.get("stages", 0) > 1
                 or l.get("warps", 4) != 4 or l.get("split_keys", 1) > 1):
             continue
-        # Serial explicitly: auto takes ws for local_plus_band at N >= 4096.
+        # forward_schedule = auto keeps the serial kernel with blocks_per_sm
+        # (it would take ws for local_plus_band at N >= 4096).
         twins.append(dict(l, name=f"{l['name']}_b{blocks}",
-                          forward_schedule="serial", blocks_per_sm=blocks))
+                          blocks_per_sm=blocks))
     return twins
 
 
