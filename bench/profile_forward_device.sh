@@ -9,11 +9,10 @@
 # Staged on top of a forward folder with bench layers in spa/ (e.g.
 # bench/gpu_forward_pingpong_device.sh's or bench/gpu_wide_pv_device.sh's):
 #   cp bench/profile_forward.py $S/bench/ && cp bench/profile_forward_device.sh $S/profile.sh
+#   cp bench/staged_lib.sh $S/lib.sh
 #   run(command="bash $S/profile.sh", carry=[$S]); gpu_wide_pv_device.sh's
 #   PART=time runs it after its timings.
-cd "$(dirname "$0")"
-export PYTHONPATH=$PWD/python PYTHONUNBUFFERED=1 SPA_LAUNCHER_LIB=$PWD/launcher/libspa_launcher.so
-OUT=${OUT:-/tmp/out}; mkdir -p $OUT/prof
+. "$(dirname "$0")/lib.sh"; staged_setup "$0"; mkdir -p $OUT/prof
 ncu --version | tail -1
 # (SDPA: what good looks like, dense causal flash kernel on the same shape.)
 # Pipe and shared-memory metrics by the names this ncu knows (a wrong name
