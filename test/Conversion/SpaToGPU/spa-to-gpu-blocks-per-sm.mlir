@@ -7,6 +7,7 @@
 // RUN: spa-opt %s -convert-spa-to-gpu | FileCheck %s --check-prefix=DEFAULT
 // RUN: spa-opt %s --spa-to-nvvm="blocks-per-sm=4 format=isa" | sed -e 's/\\0A/\n/g' | FileCheck %s --check-prefix=PTX
 // RUN: not spa-opt %s -convert-spa-to-gpu="blocks-per-sm=17" 2>&1 | FileCheck %s --check-prefix=RANGE
+// RUN: not spa-opt %s -convert-spa-to-gpu="blocks-per-sm=-1" 2>&1 | FileCheck %s --check-prefix=NEGATIVE
 // RUN: not spa-opt %s -convert-spa-to-gpu="blocks-per-sm=2 forward-schedule=ws" 2>&1 | FileCheck %s --check-prefix=WS
 // RUN: not spa-opt %s -convert-spa-to-gpu="blocks-per-sm=5" 2>&1 | FileCheck %s --check-prefix=SHARED
 // RUN: not spa-opt %s -convert-spa-to-gpu="blocks-per-sm=9" 2>&1 | FileCheck %s --check-prefix=REGS
@@ -31,6 +32,7 @@
 // PTX: .minnctapersm 4
 
 // RANGE: error: convert-spa-to-gpu: blocks-per-sm must be 0 (ptxas's choice) to 16; got 17
+// NEGATIVE: error: convert-spa-to-gpu: blocks-per-sm must be 0 (ptxas's choice) to 16; got -1
 // WS: error: 'spa.attention' op blocks-per-sm does not apply to the warp-specialised schedules (their producer and consumers split the registers of 2 blocks an SM by setmaxnreg); got blocks-per-sm = 2
 // SHARED: error: 'spa.attention' op blocks-per-sm = 5 needs 251000 bytes of shared memory an SM (49176 a block and 1024 the system keeps), more than the 233472 an sm_90a SM has; use fewer blocks, stages or a smaller tile-k
 // SM80: error: 'spa.attention' op blocks-per-sm = 5 needs 179200 bytes of shared memory an SM (34816 a block and 1024 the system keeps), more than the 167936 an sm_80 SM has; use fewer blocks, stages or a smaller tile-k
