@@ -180,6 +180,10 @@ def main():
     parser.add_argument("--stored", action="store_true",
                         help="the wgmma matrix with score_grads=store "
                         "(with --bench: the timed layers stored and not)")
+    parser.add_argument("--stored-dq-rows", type=int, default=0,
+                        help="with --stored: the dq_stored kernel's rows an "
+                        "item (64 or 128; 0: auto); the layers are named "
+                        "s<rows>_... instead of sd_...")
     parser.add_argument("--atomic", action="store_true",
                         help="the wgmma matrix with deterministic=False "
                         "(with --bench: one timed layer, atomic and not; "
@@ -197,6 +201,16 @@ def main():
                      (CHECKS, BENCH))
     rows = (([] if args.bench_only else checks) +
             (bench if args.bench or args.bench_only else []))
+    if args.stored_dq_rows:
+        if not args.stored:
+            parser.error("--stored-dq-rows needs --stored")
+        rows = [(f"s{args.stored_dq_rows}" + c[0][2:] if c[0].startswith("sd")
+                 else c[0],) + c[1:11] +
+                (dict(c[11], stored_dq_rows=args.stored_dq_rows)
+                 if c[11].get("score_grads") == "store" else c[11],)
+                for c in rows]
+        SANITIZE.extend(f"s{args.stored_dq_rows}" + n[2:] for n in SANITIZE
+                        if n.startswith("sd"))
     manifest = []
     for c in rows:
         layer = dict(name=c[0], batch=c[1], heads=c[2], kv_heads=c[3],

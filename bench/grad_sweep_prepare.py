@@ -13,7 +13,9 @@ warps apply to the dQ kernel only), an l with backward_schedule="classic";
 a c compiles it with tma=False
 (every thread's cp.async instead of TMA tile loads), and a final d with
 score_grads="store" (the dK/dV kernel stores dS, the dQ kernel is one
-product a tile pair: roles preprocess, dkdv, dq_stored).
+product a tile pair: roles preprocess, dkdv, dq_stored), and after it a q
+with stored_dq_rows=128 (the dq_stored kernel on 128-row items, two
+warpgroups sharing each K tile).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -60,10 +62,10 @@ def main():
                          f"{previous['shape']}, not {shape}")
         variants = previous["variants"]
     for name in args.variants.split(","):
-        m = re.fullmatch(r"w(\d+)k(\d+)(a?)([sl]?)(c?)(d?)", name)
+        m = re.fullmatch(r"w(\d+)k(\d+)(a?)([sl]?)(c?)(d?)(q?)", name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c][d]")
+                         "w<warps>k<tile-k>[a][s|l][c][d[q]]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -73,6 +75,8 @@ def main():
             options["tma"] = False
         if m.group(6):
             options["score_grads"] = "store"
+        if m.group(7):
+            options["stored_dq_rows"] = 128
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")
         art.save(os.path.join(args.out, saved))

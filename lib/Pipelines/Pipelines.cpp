@@ -47,6 +47,7 @@ ConvertSpaToGPUOptions GpuPipelineOptions::kernelOptions() const {
   kernel.tma = tma;
   kernel.backwardSchedule = backwardSchedule;
   kernel.scoreGrads = scoreGrads;
+  kernel.storedDqRows = storedDqRows;
   kernel.forwardSchedule = forwardSchedule;
   kernel.splitKeys = splitKeys;
   kernel.blocksPerSM = blocksPerSM;

@@ -221,6 +221,10 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
                         "kernel runs one product a tile over it (wgmma, TMA, "
                         "warps 4, tile-k 64, deterministic, classic dK/dV "
                         "schedule)"))}]>,
+    Option<"storedDqRows", "stored-dq-rows", "int64_t", /*default=*/"0",
+           "Gradient ops with score-grads = store: query rows of a dq_stored "
+           "work item; 64 (one warpgroup a block) or 128 (two warpgroups "
+           "sharing every K tile: half the K traffic); 0: auto">,
     Option<"splitKeys", "split-keys", "int64_t", /*default=*/"1",
            "Attention ops: blocks sharing each work item's key tiles (grid "
            "y), each storing unnormalised partials to scratch that a "

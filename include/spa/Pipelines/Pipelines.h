@@ -121,6 +121,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "the dQ kernel recomputes S and dP"),
           clEnumValN(ScoreGrads::Store, "store",
                      "the dK/dV kernel stores dS; dQ is one product"))};
+  PassOptions::Option<int64_t> storedDqRows{
+      *this, "stored-dq-rows",
+      llvm::cl::desc("Gradient ops with score-grads = store: query rows of "
+                     "a dq_stored work item, 64 or 128 (0: auto)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> splitKeys{
       *this, "split-keys",
       llvm::cl::desc("Attention ops: blocks sharing each work item's key "

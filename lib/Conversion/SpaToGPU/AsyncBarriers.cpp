@@ -43,6 +43,13 @@ void arriveExpectingBytes(ImplicitLocOpBuilder &b, Value barrier,
       NVVM::MemScopeKind::CTA, /*relaxed=*/false, /*predicate=*/Value());
 }
 
+void arriveExpectingBytes(ImplicitLocOpBuilder &b, Value barrier, Value bytes) {
+  NVVM::MBarrierArriveExpectTxOp::create(
+      b, /*res=*/Type(), barrier,
+      arith::IndexCastOp::create(b, b.getI32Type(), bytes),
+      NVVM::MemScopeKind::CTA, /*relaxed=*/false, /*predicate=*/Value());
+}
+
 void arriveBarrier(ImplicitLocOpBuilder &b, Value barrier) {
   NVVM::MBarrierArriveOp::create(b, /*res=*/Type(), barrier, /*count=*/Value());
 }

@@ -32,6 +32,8 @@ void fenceBarrierInit(ImplicitLocOpBuilder &b);
 /// next complete on the barrier).
 void arriveExpectingBytes(ImplicitLocOpBuilder &b, Value barrier,
                           int64_t bytes);
+/// The same with a run-time byte count (an index, below 2^20).
+void arriveExpectingBytes(ImplicitLocOpBuilder &b, Value barrier, Value bytes);
 
 /// One plain arrival (release semantics at CTA scope: this thread's
 /// earlier memory accesses happen before the phase completes).

@@ -102,7 +102,8 @@ static LogicalResult checkGradSizes(AttentionGradOp op,
   int64_t sharedBytes = std::max(grad.keyValueConfig().sharedBytes(),
                                  grad.queryConfig().sharedBytes());
   if (grad.storeScoreGrads)
-    sharedBytes = std::max(sharedBytes, grad.storedQuerySharedBytes());
+    sharedBytes = std::max(sharedBytes,
+                           grad.storedQueryConfig().storedQuerySharedBytes());
   if (sharedBytes > kMaxDynamicSharedBytes)
     return op.emitOpError()
            << "the backward kernels' shared tiles need " << sharedBytes
@@ -270,6 +271,31 @@ static LogicalResult planScoreGradScratch(AttentionGradOp op,
   return success();
 }
 
+/// stored-dq-rows: the dq_stored kernel's rows an item (score-grads =
+/// store only; an explicit value with score-grads = recompute is an error,
+/// with auto's recompute it has nothing to apply to). Auto keeps 64 until
+/// 128 is measured faster.
+static LogicalResult
+resolveStoredQueryRows(AttentionGradOp op,
+                       const ConvertSpaToGPUOptions &options,
+                       BackwardConfig &grad) {
+  if (options.storedDqRows != 0 && options.scoreGrads == ScoreGrads::Recompute)
+    return op.emitOpError("stored-dq-rows = ")
+           << options.storedDqRows
+           << " applies to the stored dS (score-grads = store or auto); got "
+              "score-grads = recompute";
+  grad.storedQueryRows = options.storedDqRows ? options.storedDqRows : 64;
+  if (grad.storeScoreGrads &&
+      grad.storedQueryConfig().storedQuerySharedBytes() >
+          kMaxDynamicSharedBytes)
+    return op.emitOpError("stored-dq-rows = ")
+           << grad.storedQueryRows << ": the dq_stored ring needs "
+           << grad.storedQueryConfig().storedQuerySharedBytes()
+           << " bytes of shared memory, more than the "
+           << kMaxDynamicSharedBytes << " a block can have; use 64";
+  return success();
+}
+
 /// backward-schedule: the warp-specialised dK/dV kernel needs the wgmma
 /// backward with TMA loads, dQ in its own kernel, D and Dv of 64 or 128 and
 /// stream tiles of 64 query rows; forced where it does not apply, a located
@@ -376,6 +402,7 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
       grad.dqPieceColumns = dqPieceColumns(grad);
   }
   if (failed(resolveScoreGrads(op, options, grad)) ||
+      failed(resolveStoredQueryRows(op, options, grad)) ||
       failed(resolveBackwardSchedule(op, options, grad)))
     return failure();
   if (failed(checkGradSizes(op, grad)) ||

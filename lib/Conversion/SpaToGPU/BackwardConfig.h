@@ -130,13 +130,26 @@ struct BackwardConfig {
                : 0;
   }
   /// The dq_stored kernel's ring: stages of a K tile (streamRows x D) and
-  /// a dS^T tile, then one mbarrier a stage. Two stages (48 KiB at D =
-  /// 128, four blocks an SM) measured faster than three or four (fewer
-  /// blocks, deeper prefetch): 0.072 / 0.074 / 0.080 ms at the headline
-  /// shape (H200, docs/benchmarks.md step 7).
+  /// one dS^T tile per warpgroup, then one mbarrier a stage. Two stages (48
+  /// KiB at D = 128 and 64 rows, four blocks an SM) measured faster than
+  /// three or four (fewer blocks, deeper prefetch): 0.072 / 0.074 / 0.080
+  /// ms at the headline shape (H200, docs/benchmarks.md step 7).
   static constexpr int64_t kStoredQueryStages = 2;
   int64_t storedQueryStageBytes() const {
-    return streamRows() * base.headDim * 2 + kScoreGradTileBytes;
+    return streamRows() * base.headDim * 2 +
+           (ownRows() / 64) * kScoreGradTileBytes;
+  }
+  /// score-grads = store: query rows of a dq_stored work item, 64 (one
+  /// warpgroup) or 128 (two warpgroups sharing every K tile, each with its
+  /// own dS^T tiles: half the K traffic from L2). The stored-dq-rows
+  /// option; resolveBackwardConfig settles auto.
+  int64_t storedQueryRows = 64;
+  /// The configuration the dq_stored kernel is generated and launched with
+  /// (its work list has items of storedQueryRows rows).
+  BackwardConfig storedQueryConfig() const {
+    BackwardConfig q = queryConfig();
+    q.base.warps = storedQueryRows / 16;
+    return q;
   }
   int64_t storedQuerySharedBytes() const {
     return kStoredQueryStages * (storedQueryStageBytes() + 8);

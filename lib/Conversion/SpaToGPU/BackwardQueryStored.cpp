@@ -3,23 +3,35 @@
 // score-grads = store (ScoreGradStore.h): the dK/dV kernel has written
 // every visited tile pair's dS^T, so dQ needs one product a tile pair:
 //
-//   per work item (batch, query head h, query tile of 64 rows):
+//   per work item (batch, query head h, query rows [i0, i0 + R)), R = 64
+//   (one warpgroup) or 128 (two; stored-dq-rows):
 //     for each interval slot of h, each side:
-//       for each key tile (64 keys, the aligned grid) the rows reach:
-//         K tile (TMA) and the pair's dS^T tile (one bulk copy) -> a stage
-//         dQ += dS K   (wgmma m64n64k16, A = dS^T and B = K, both MN-major
-//                       from shared memory, D / 64 chains of 4)
+//       for each key tile (64 keys, the aligned grid) the R rows reach:
+//         K tile (TMA) and, for each warpgroup whose 64 rows reach it, the
+//         pair's dS^T tile (one bulk copy) -> a stage
+//         dQ += dS K   (each such warpgroup: wgmma m64n64k16, A = its dS^T
+//                       and B = K, both MN-major from shared memory, D / 64
+//                       chains of 4)
 //     dQ * scale -> global (rows without keys: zeros), staged through
-//     stage 0's K tile
+//     the K tiles
 //
 // No S, no dP, no Q, dO, lse or Delta: the work per tile is one product and
 // 8 KB of dS from memory (read once), so the tiles come through a ring of
 // kStoredQueryStages stages (a K tile [D / 64][64][64] and a dS^T tile
-// [64][64], both 128-byte swizzled, and one mbarrier each) with up to
-// stages - 1 tiles in flight ahead of the product within a range (two
-// stages: the blocks an SM hide the latency better than a deeper ring). Thread
-// 0 issues the copies; a block barrier before each refill orders it after every
-// warp's product on the buffer.
+// [64][64] per warpgroup, all 128-byte swizzled, and one mbarrier each)
+// with up to stages - 1 tiles in flight ahead of the product within a range
+// (two stages: the blocks an SM hide the latency better than a deeper
+// ring). The kernel reads the K tiles from L2 once per item, so 128-row
+// items halve that traffic, which bounds the 64-row kernel (docs/
+// benchmarks.md). A warpgroup's 64 rows reach a key tile exactly when the
+// dK/dV walk visited the pair (spa/Planning/ScoreGradTiles.h), so its dS
+// tile exists; the item walks the keys all its rows reach (one contiguous
+// range a band) and each warpgroup skips the tiles its rows do not. Thread 0
+// issues the copies; a block barrier before each refill orders it after
+// every warp's product on the buffer. At 128 rows ptxas takes 96 registers
+// (two blocks, four warpgroups an SM, as the 64-row kernel's four blocks);
+// asking for three blocks (80 registers) spills 344 bytes and serialises
+// the wgmma.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,7 +44,10 @@
 #include "TensorMaps.h"
 #include "Wgmma.h"
 
+#include "spa/Conversion/Utils/BandGeometry.h"
+
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 
@@ -68,11 +83,14 @@ private:
   BackwardContext k;
   Value keyMap;
   Value keyTiles;   ///< [stages][D / 64][64][64]
-  Value scoreTiles; ///< [stages][64][64]
+  Value scoreTiles; ///< [stages x warpgroups][64][64]
   Value barriers;   ///< the first of kStages mbarriers
   Value keyDesc;    ///< descriptor of keyTiles' buffer 0
   Value scoreDesc;  ///< descriptor of scoreTiles' buffer 0
   TileRing ring;
+
+  /// Warpgroups of a block: one per 64 query rows of an item.
+  int64_t warpgroups() const { return k.grad.ownRows() / 64; }
 
   void setupSharedMemory(ImplicitLocOpBuilder &b) {
     const BackwardConfig &grad = k.grad;
@@ -90,9 +108,11 @@ private:
     };
     int64_t keyBytes = kStages * kTile * cfg.headDim * 2;
     keyTiles = view({kStages, cfg.headDim / 64, kTile, 64}, 0);
-    scoreTiles = view({kStages, kTile, 64}, keyBytes);
-    barriers = sharedBarrier(
-        b, whole, keyBytes + kStages * BackwardConfig::kScoreGradTileBytes);
+    scoreTiles = view({kStages * warpgroups(), kTile, 64}, keyBytes);
+    barriers =
+        sharedBarrier(b, whole,
+                      keyBytes + kStages * warpgroups() *
+                                     BackwardConfig::kScoreGradTileBytes);
     keyDesc = descriptor(b, keyTiles, kTile);
     scoreDesc = descriptor(b, scoreTiles, kTile);
     ring = TileRing(b, kStages);
@@ -110,12 +130,14 @@ private:
     const KernelConfig &cfg = grad.base;
     GpuArith e{b};
     setupSharedMemory(b);
-    loadQueryTileWorkItem(b, k); // query tiles of ownRows() = 64 rows
+    loadQueryTileWorkItem(b, k); // query tiles of ownRows() rows
     // The last existing row: the dK/dV walk never visits rows past Nq, so
     // neither may this one (its extra key tile would have no dS tile).
     k.lastPos =
-        e.add(k.firstPos, e.min(e.index(kTile - 1),
+        e.add(k.firstPos, e.min(e.index(grad.ownRows() - 1),
                                 e.sub(e.index(cfg.queryLen - 1), k.i0)));
+    // This thread's warpgroup's first row in the item.
+    ownRowOffset = e.mul(e.div(k.warp, e.index(4)), e.index(64));
 
     SmallVector<Value> dQ(cfg.headDim / 2, e.f32(0.0));
     dQ = walkKeyTiles(
@@ -126,19 +148,40 @@ private:
           beginRange(rb, range);
         });
     // Every product is complete and no copy is in flight (each range's
-    // tiles are all taken): stage 0's K tile stages dQ's rows.
+    // tiles are all taken): the K tiles stage dQ's rows.
     gpu::BarrierOp::create(b);
     SmallVector<Value> tiles = toTiles(b, dQ);
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                 gpu::AddressSpace::Workgroup);
     Value staging = memref::ViewOp::create(
         b,
-        MemRefType::get({cfg.headDim / 64, kTile, 64}, cfg.elementType,
+        MemRefType::get({cfg.headDim / 64, grad.ownRows(), 64}, cfg.elementType,
                         MemRefLayoutAttrInterface(), workgroup),
         dynamicSharedBytes(b, grad.storedQuerySharedBytes()), e.index(0),
         ValueRange{});
     storeAccumulators(b, k, tiles, k.queryGrad, k.head, k.i0, cfg.queryLen,
                       grad.scale, staging);
+  }
+
+  Value ownRowOffset; ///< 64 x this thread's warpgroup
+
+  /// Whether the 64 rows at `rowOffset` of the item reach key tile j0
+  /// through the range's interval and side: j0 lies in their own aligned key
+  /// range (the 64-row kernel's whole walk), and the rows exist.
+  Value rowsReach(ImplicitLocOpBuilder &b, const KeyTileRange &range, Value j0,
+                  Value rowOffset) {
+    const KernelConfig &cfg = k.grad.base;
+    GpuArith e{b};
+    Value i0 = e.add(k.i0, rowOffset);
+    Value first = e.add(k.firstPos, rowOffset);
+    Value exists = e.cmp(arith::CmpIPredicate::slt, i0, e.index(cfg.queryLen));
+    Value last =
+        e.add(first, e.min(e.index(63), e.sub(e.index(cfg.queryLen - 1), i0)));
+    BandGeometry geometry{e, first, last, e.index(cfg.keyLen)};
+    auto [begin, end] = geometry.keyRange(range.lo, range.hi, range.side);
+    begin = alignedRangeBegin(e, begin, end);
+    return e.andi(exists, e.andi(e.cmp(arith::CmpIPredicate::sle, begin, j0),
+                                 e.cmp(arith::CmpIPredicate::slt, j0, end)));
   }
 
   /// The first stages - 1 tiles of the range, into the buffers after the
@@ -154,8 +197,9 @@ private:
     }
   }
 
-  /// Thread 0, when `enabled`: key tile j's K rows and the pair's dS^T tile
-  /// into tile c's buffer, both completing on its barrier.
+  /// Thread 0, when `enabled`: key tile j's K rows and the dS^T tile of
+  /// each warpgroup whose rows reach it into tile c's buffer, all
+  /// completing on its barrier.
   void prefetch(ImplicitLocOpBuilder &b, const KeyTileRange &range, Value j,
                 Value c, Value enabled) {
     const BackwardConfig &grad = k.grad;
@@ -166,7 +210,22 @@ private:
           GpuArith ie{ib};
           Value buffer = ring.buffer(ib, c);
           Value barrier = barrierAt(ib, barriers, buffer);
-          arriveExpectingBytes(ib, barrier, grad.storedQueryStageBytes());
+          int64_t keyBytes = kTile * cfg.headDim * 2;
+          SmallVector<Value> reach;
+          if (warpgroups() == 1) {
+            arriveExpectingBytes(ib, barrier, grad.storedQueryStageBytes());
+          } else {
+            Value bytes = ie.index(keyBytes);
+            for (int64_t w = 0; w < warpgroups(); ++w) {
+              reach.push_back(rowsReach(ib, range, j, ie.index(64 * w)));
+              bytes = ie.add(
+                  bytes,
+                  ie.select(reach.back(),
+                            ie.index(BackwardConfig::kScoreGradTileBytes),
+                            ie.index(0)));
+            }
+            arriveExpectingBytes(ib, barrier, bytes);
+          }
           loadTileByMap(ib, keyMap, keyTiles, buffer, barrier, k.batchIdx,
                         k.kvHead, j, kTile, cfg.headDim);
           // The dK/dV walk's first row for key tile j (the same formula).
@@ -176,19 +235,40 @@ private:
               cfg.queryLen, cfg.keyLen};
           Value firstRow =
               alignedQueryRange(geometry, range.lo, range.hi, range.side).first;
-          Value tile = scoreGradTileIndex(ib, k, k.head, range.slot, range.side,
-                                          j, k.i0, firstRow);
-          Value to = ie.add(
-              memref::ExtractAlignedPointerAsIndexOp::create(ib, scoreTiles),
-              ie.mul(buffer, ie.index(BackwardConfig::kScoreGradTileBytes)));
-          bulkLoadShared(ib, to, scoreGradTileAddress(ib, k.scoreGrad, tile),
-                         barrier, BackwardConfig::kScoreGradTileBytes);
+          for (int64_t w = 0; w < warpgroups(); ++w) {
+            auto loadScoreGrads = [&](ImplicitLocOpBuilder &lb) {
+              GpuArith le{lb};
+              Value tile =
+                  scoreGradTileIndex(lb, k, k.head, range.slot, range.side, j,
+                                     le.add(k.i0, le.index(64 * w)), firstRow);
+              Value slotIndex =
+                  le.add(le.mul(buffer, le.index(warpgroups())), le.index(w));
+              Value to =
+                  le.add(memref::ExtractAlignedPointerAsIndexOp::create(
+                             lb, scoreTiles),
+                         le.mul(slotIndex,
+                                le.index(BackwardConfig::kScoreGradTileBytes)));
+              bulkLoadShared(lb, to,
+                             scoreGradTileAddress(lb, k.scoreGrad, tile),
+                             barrier, BackwardConfig::kScoreGradTileBytes);
+            };
+            if (reach.empty()) {
+              loadScoreGrads(ib);
+              continue;
+            }
+            scf::IfOp::create(ib, reach[w], [&](OpBuilder &nb, Location l) {
+              ImplicitLocOpBuilder lb(l, nb);
+              loadScoreGrads(lb);
+              scf::YieldOp::create(lb);
+            });
+          }
         },
         enabled);
   }
 
   /// Key tile j0 of the range: refill the buffer every warp is now done
-  /// with, wait for this tile, add its product.
+  /// with, wait for this tile, add its product where this warpgroup's rows
+  /// reach it.
   SmallVector<Value> keyTile(ImplicitLocOpBuilder &b, const KeyTileRange &range,
                              Value j0, ValueRange carried) {
     const KernelConfig &cfg = k.grad.base;
@@ -201,23 +281,46 @@ private:
     ring.waitFor(b, barriers, c);
     ring.take(b, c);
 
-    Value buffer =
-        arith::IndexCastOp::create(b, b.getI64Type(), ring.buffer(b, c));
-    auto stageOf = [&](Value desc, int64_t bytes) {
-      return arith::AddIOp::create(
-          b, desc,
-          arith::MulIOp::create(b, buffer, i64Constant(b, bytes >> 4)));
+    Value buffer = ring.buffer(b, c);
+    auto product = [&](ImplicitLocOpBuilder &pb) {
+      GpuArith pe{pb};
+      // Stage `buffer`'s tiles; descriptors count 16-byte units.
+      Value scoreTile = warpgroups() == 1
+                            ? buffer
+                            : pe.add(pe.mul(buffer, pe.index(warpgroups())),
+                                     pe.div(ownRowOffset, pe.index(64)));
+      auto offset = [&](Value desc, Value index, int64_t bytes) {
+        return arith::AddIOp::create(
+            pb, desc,
+            arith::MulIOp::create(
+                pb, arith::IndexCastOp::create(pb, pb.getI64Type(), index),
+                i64Constant(pb, bytes >> 4)));
+      };
+      Value a =
+          offset(scoreDesc, scoreTile, BackwardConfig::kScoreGradTileBytes);
+      Value kStage = offset(keyDesc, buffer, kTile * cfg.headDim * 2);
+      SmallVector<Value> issued;
+      for (int64_t nc = 0; nc < cfg.headDim / 64; ++nc) {
+        SmallVector<Value> chunk = issueTransposedSharedAccumulate(
+            pb, cfg.elementType, a,
+            advanceDescriptor(pb, kStage, nc * kTile * 128), kTile,
+            SmallVector<Value>(carried.slice(32 * nc, 32)));
+        issued.append(chunk.begin(), chunk.end());
+      }
+      return waitForAccumulators(pb, issued, 0);
     };
-    Value a = stageOf(scoreDesc, BackwardConfig::kScoreGradTileBytes);
-    Value kStage = stageOf(keyDesc, kTile * cfg.headDim * 2);
-    SmallVector<Value> issued;
-    for (int64_t nc = 0; nc < cfg.headDim / 64; ++nc) {
-      SmallVector<Value> chunk = issueTransposedSharedAccumulate(
-          b, cfg.elementType, a, advanceDescriptor(b, kStage, nc * kTile * 128),
-          kTile, SmallVector<Value>(carried.slice(32 * nc, 32)));
-      issued.append(chunk.begin(), chunk.end());
-    }
-    return waitForAccumulators(b, issued, 0);
+    if (warpgroups() == 1)
+      return product(b);
+    auto reached = scf::IfOp::create(
+        b, rowsReach(b, range, j0, ownRowOffset),
+        [&](OpBuilder &nb, Location l) {
+          ImplicitLocOpBuilder pb(l, nb);
+          scf::YieldOp::create(pb, product(pb));
+        },
+        [&](OpBuilder &nb, Location l) {
+          scf::YieldOp::create(nb, l, carried);
+        });
+    return SmallVector<Value>(reached.getResults());
   }
 };
 

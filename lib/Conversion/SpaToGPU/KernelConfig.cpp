@@ -49,6 +49,9 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
     return "blocks-per-sm must be 0 (ptxas's choice) to " +
            std::to_string(kMaxBlocksPerSM) + "; got " +
            std::to_string(options.blocksPerSM);
+  if (!llvm::is_contained({0, 64, 128}, options.storedDqRows))
+    return "stored-dq-rows must be 0 (auto), 64 or 128; got " +
+           std::to_string(options.storedDqRows);
   SmallVector<StringRef> match;
   if (!llvm::Regex("^sm_([0-9]+)a?$").match(options.chip, &match))
     return "chip must look like sm_90a or sm_80; got '" + options.chip + "'";

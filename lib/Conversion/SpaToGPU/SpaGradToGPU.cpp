@@ -52,6 +52,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   // own warps (backward-schedule = ws), the others keep the options'.
   const BackwardConfig grad = resolved->queryConfig();
   const BackwardConfig keyValueGrad = resolved->keyValueConfig();
+  const BackwardConfig storedQueryGrad = resolved->storedQueryConfig();
   const KernelConfig &cfg = grad.base;
   BandsAttr bands = op.getBandTable();
   plan::BandTable table = toPlanTable(bands);
@@ -63,8 +64,13 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
 
   SmallVector<int32_t> bounds = boundsTable(table, cfg);
   SmallVector<int32_t> queryItems, keyItems;
-  for (const plan::WorkItem &item : plan::buildWorkList(
-           table, cfg.batch, cfg.queryLen, cfg.keyLen, grad.queryTile()))
+  // With score-grads = store the query list is the dq_stored kernel's, whose
+  // items may be 128 rows (stored-dq-rows); else the dQ kernel's.
+  const BackwardConfig &queryListGrad =
+      grad.storeScoreGrads ? storedQueryGrad : grad;
+  for (const plan::WorkItem &item :
+       plan::buildWorkList(table, cfg.batch, cfg.queryLen, cfg.keyLen,
+                           queryListGrad.queryTile()))
     queryItems.append(
         {int32_t(item.batch), int32_t(item.head), int32_t(item.queryTile)});
   for (const plan::KeyTileWorkItem &item : plan::buildKeyTileWorkList(
@@ -140,9 +146,9 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
          {"key", "score_grad", "query_grad", "bounds", "work"},
          {k, scoreGrads, op.getQueryGrad(), boundsBuffer, queryWork},
          numQueryItems,
-         grad.storedQuerySharedBytes(),
+         storedQueryGrad.storedQuerySharedBytes(),
          queryItems,
-         &grad},
+         &storedQueryGrad},
     };
   } else if (!grad.atomicQuery) {
     // The dQ kernel computes Delta for its own rows from O and dO
@@ -245,7 +251,8 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
       func = buildQueryGradKernel(kb, op.getLoc(), name, argTypes, grad);
       break;
     case BackwardKernel::QueryStored:
-      func = buildStoredQueryGradKernel(kb, op.getLoc(), name, argTypes, grad);
+      func = buildStoredQueryGradKernel(kb, op.getLoc(), name, argTypes,
+                                        kernelGrad);
       break;
     }
     KernelLaunch contract;

@@ -306,6 +306,7 @@ struct ConvertSpaToGPUPass
     o.forwardSchedule = forwardSchedule;
     o.splitKeys = splitKeys;
     o.blocksPerSM = blocksPerSM;
+    o.storedDqRows = storedDqRows;
     return o;
   }
 

@@ -9,6 +9,8 @@
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grads=store backward-schedule=ws" 2>&1 | FileCheck %s --check-prefix=WS
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grads=store chip=sm_80" 2>&1 | FileCheck %s --check-prefix=SM80
 // RUN: not spa-opt %s -convert-spa-to-gpu="score-grads=stored" 2>&1 | FileCheck %s --check-prefix=BADVALUE
+// RUN: not spa-opt %s -convert-spa-to-gpu="stored-dq-rows=96" 2>&1 | FileCheck %s --check-prefix=ROWS
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="stored-dq-rows=128 score-grads=recompute" 2>&1 | FileCheck %s --check-prefix=ROWSRECOMPUTE
 
 // NOTMA: error: 'spa.attention_grad' op score-grads = store needs TMA loads (tma = true and buffers a tensor map describes); got chip = sm_90a, mma = auto, tma = false, deterministic = true, warps = 4, tile-k = 64, D = 64, Dv = 64; use score-grads = recompute
 // ATOMIC: error: {{.*}} score-grads = store needs deterministic = true; got {{.*}} deterministic = false,
@@ -17,6 +19,8 @@
 // WS: error: {{.*}} score-grads = store needs the classic dK/dV kernel (backward-schedule = auto or classic); got
 // SM80: error: {{.*}} score-grads = store needs the wgmma backward (chip = sm_90a, mma = auto or wgmma, f16/bf16); got chip = sm_80,
 // BADVALUE: for the --score-grads option: Cannot find option named 'stored'!
+// ROWS: error: convert-spa-to-gpu: stored-dq-rows must be 0 (auto), 64 or 128; got 96
+// ROWSRECOMPUTE: error: 'spa.attention_grad' op stored-dq-rows = 128 applies to the stored dS (score-grads = store or auto); got score-grads = recompute
 
 // D = 64: every condition but the ones the RUN lines break holds.
 func.func @ok_shape(%q: memref<1x2x64x64xbf16>, %l: memref<1x2x64xf32>) {

@@ -15,6 +15,9 @@
 // RECOMPUTE-NOT: score_grad
 // RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store" -canonicalize | FileCheck %s --check-prefix=DQ
 // RUN: spa-opt %s --spa-to-nvvm="score-grads=store format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=PTX
+// stored-dq-rows=128: the dq_stored kernel takes 128-row items.
+// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store stored-dq-rows=128" -canonicalize | FileCheck %s --check-prefix=ROWS128
+// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store stored-dq-rows=64" -canonicalize | FileCheck %s --check-prefix=DQ
 
 // CHECK: %[[DELTA:.*]] = gpu.alloc () : memref<1x2x100xf32>
 // CHECK: %[[DS:.*]] = gpu.alloc () : memref<16x4096xbf16>
@@ -73,6 +76,35 @@
 // DQ: nvvm.mbarrier.try_wait.parity
 // DQ-COUNT-8: D[<f32>, <one>], A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
 // DQ: wgmma.wait_group.sync.aligned 0;
+
+// With 128-row items the query work list has one item a head (Nq = 100
+// < 128), the block two warpgroups (256 threads) and a ring of two stages
+// of a K tile and two dS^T tiles (2 x 32768 + 2 x 8 bytes). Thread 0
+// announces the K tile's bytes plus 8192 for each warpgroup whose 64 rows
+// reach the key tile, and copies only those dS^T tiles; each warpgroup
+// adds its product only where its rows reach the tile.
+// ROWS128: memref.global "private" constant @spa_attention_grad_0_dq_work : memref<2x3xi32> = dense<{{\[}}[0, 0, 0], [0, 1, 0]]>
+// ROWS128: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_stored blocks in (%c2, %c1, %c1) threads in (%c256, %c1, %c1) dynamic_shared_memory_size %c65552_i32
+// ROWS128: gpu.func @spa_attention_grad_0_dq_stored(
+// ROWS128-SAME: known_block_size = array<i32: 256, 1, 1>
+// ROWS128-SAME: role = "dq_stored"
+// ROWS128-SAME: tile = array<i64: 128, 64>
+// ROWS128-COUNT-2: nvvm.mbarrier.init
+// ROWS128: arith.select %{{.*}}, %c8192, %c0 : index
+// ROWS128: arith.select %{{.*}}, %c8192, %c0 : index
+// ROWS128: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %{{.*}} : !llvm.ptr<3>, i32
+// ROWS128: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// ROWS128: scf.if
+// ROWS128: nvvm.cp.async.bulk.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, %c8192_i32
+// ROWS128: scf.if
+// ROWS128: nvvm.cp.async.bulk.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, %c8192_i32
+// ROWS128: scf.for
+// ROWS128: nvvm.mbarrier.try_wait.parity
+// ROWS128: scf.if %{{.*}} -> (f32,
+// ROWS128-COUNT-8: D[<f32>, <one>], A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// ROWS128: wgmma.wait_group.sync.aligned 0;
+// ROWS128: } else {
+// ROWS128: gpu.return
 
 // PTX: .entry spa_attention_grad_0_dkdv(
 // PTX: cp.async.bulk.global.shared::cta.bulk_group

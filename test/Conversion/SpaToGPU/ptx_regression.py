@@ -84,6 +84,9 @@ CASES = [
     # score-grads=store: dS stored by the dK/dV kernel, one-product dQ.
     ("bf16-grad-gqa-bidir", "score-grads=store"),
     ("f16-grad-causal-d128-dv64", "score-grads=store"),
+    # ... with 128-row dq_stored items (two warpgroups share each K tile).
+    ("bf16-grad-gqa-bidir", "score-grads=store stored-dq-rows=128"),
+    ("f16-grad-causal-d128-dv64", "score-grads=store stored-dq-rows=128"),
     # The wgmma backward's tiles arrive by TMA by default; tma=false keeps
     # every thread's cp.async.
     ("f16-grad-causal-d128-dv64", "mma=auto tma=false"),

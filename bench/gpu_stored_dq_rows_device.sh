@@ -1,0 +1,46 @@
+#!/bin/bash
+# Device run for the 128-row dq_stored kernel (issue #11, 2026-12-05):
+# `stored-dq-rows=128` gives each block of the one-product dQ kernel two
+# warpgroups of 64 query rows that share every K tile (each with its own
+# dS^T tiles; a warpgroup skips the key tiles its rows do not reach), so
+# the kernel reads each K tile from L2 once per 128 rows instead of once per
+# 64. Checked: the stored gradient matrix with 128-row items against
+# float64 (GQA, Nq != Nk, N = 1, odd N, Dv != D, bidirectional, empty
+# heads, the run-time interval loop), memcheck / racecheck / synccheck on
+# three layers. Timed: the backward of the headline layer and of
+# local_plus_band with 64- and 128-row dq_stored in one process each
+# (bench/grad_sweep.py: bench_ms and per-kernel times, gradients compared),
+# then forward + backward against FlexAttention with 128 rows.
+#
+# Staged here (MLIR) into a git-ignored folder the device tool carries:
+#   S=.device/dq128; rm -rf $S; mkdir -p $S/python $S/launcher $S/bench $S/test
+#   cp -r python/spa $S/python/ && cp -r test/lib $S/test/
+#   cp build/python_packages/spa/runtime/libspa_launcher.so build/python_packages/spa/torch/_spa_torch_native.so $S/launcher/
+#   cp bench/{gpu_device,baselines,gpu_grad_check,grad_sweep,grad_sweep_summary}.py $S/bench/
+#   cp bench/gpu_stored_dq_rows_device.sh $S/run.sh && cp bench/staged_lib.sh $S/lib.sh
+#   P="env PYTHONPATH=build/python_packages .venv/bin/python"
+#   $P bench/gpu_grad_prepare.py --stored --stored-dq-rows 128 --out $S/grad
+#   $P bench/gpu_grad_prepare.py --stored --stored-dq-rows 128 --bench-only --out $S/hb
+#   $P bench/grad_sweep_prepare.py --variants w4k64d,w4k64dq --out $S/abA
+#   $P bench/grad_sweep_prepare.py --variants w4k64d,w4k64dq --policy local_plus_band --out $S/abL
+#   run(command="bash .device/dq128/run.sh", carry=[".device/dq128"])
+. "$(dirname "$0")/lib.sh"; staged_setup "$0"
+# A kernel that hangs must not eat the call: one small layer first.
+timeout 60 python3 bench/gpu_grad_check.py --dir grad --only s128_ee_bf16_n1 --out $OUT/smoke > $OUT/smoke.log 2>&1
+rc=$?; grep -v Warning $OUT/smoke.log | tail -2
+[ $rc = 0 ] || { echo "smoke layer failed (rc=$rc): stopping"; staged_finish; }
+timeout 150 python3 bench/gpu_grad_check.py --dir grad --out $OUT/grad 2>&1 | grep -v Warning > $OUT/grad.log
+echo "grad: $(grep -c '^ok' $OUT/grad.log) ok"; grep -v '^ok' $OUT/grad.log | tail -4
+CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+for tool in memcheck racecheck synccheck; do
+  for layer in s128_dense_bf16_nq300_nk200 s128_k16_bf16_bidir_gqa_n130 s128_many_f16_bidir_nq200_nk333; do
+    timeout 100 $CS --tool $tool --report-api-errors no python3 bench/gpu_grad_check.py --dir grad --only $layer --no-nan --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
+    echo "$tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|SYNCCHECK SUMMARY' /tmp/$tool-$layer.log | tail -1)"
+  done
+done | tee $OUT/sanitizers.txt
+for d in abA abL; do
+  timeout 120 python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
+done
+python3 bench/grad_sweep_summary.py abA=$OUT/abA/grad_sweep.json abL=$OUT/abL/grad_sweep.json | tee $OUT/ab_summary.txt
+timeout 200 python3 bench/gpu_grad_check.py --dir hb --bench --only none --out $OUT/hbench 2>&1 | grep -v Warning > $OUT/hbench.log; grep BENCH $OUT/hbench.log | cut -c1-220
+staged_finish
