@@ -23,6 +23,9 @@
 #   $P bench/gpu_grad_prepare.py --stored --stored-dq-rows 128 --bench-only --out $S/hb
 #   $P bench/grad_sweep_prepare.py --variants w4k64d,w4k64dq --out $S/abA
 #   $P bench/grad_sweep_prepare.py --variants w4k64d,w4k64dq --policy local_plus_band --out $S/abL
+#   (w4k64dq there from the build with a two-stage ring at 128 rows, a1e39ec;
+#   then, from the three-stage build, --variants w4k64dq --append --tag s3
+#   into both sweeps, and grad / hb from that build)
 #   run(command="bash .device/dq128/run.sh", carry=[".device/dq128"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 # A kernel that hangs must not eat the call: one small layer first.

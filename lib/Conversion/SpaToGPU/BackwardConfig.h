@@ -135,6 +135,12 @@ struct BackwardConfig {
   /// three or four (fewer blocks, deeper prefetch): 0.072 / 0.074 / 0.080
   /// ms at the headline shape (H200, docs/benchmarks.md step 7).
   static constexpr int64_t kStoredQueryStages = 2;
+  /// Stages of the ring: two at 64 rows (see above); three at 128 rows,
+  /// where registers hold two blocks an SM whatever the ring (96 KiB a
+  /// block at D = 128 still fits two).
+  int64_t storedQueryStages() const {
+    return ownRows() == 128 ? 3 : kStoredQueryStages;
+  }
   int64_t storedQueryStageBytes() const {
     return streamRows() * base.headDim * 2 +
            (ownRows() / 64) * kScoreGradTileBytes;
@@ -152,7 +158,7 @@ struct BackwardConfig {
     return q;
   }
   int64_t storedQuerySharedBytes() const {
-    return kStoredQueryStages * (storedQueryStageBytes() + 8);
+    return storedQueryStages() * (storedQueryStageBytes() + 8);
   }
   /// tma (wgmma only): the own and stream tiles arrive by TMA copies from
   /// tensor maps the launcher encodes per call (TensorMaps.h), issued by

@@ -17,7 +17,7 @@
 //
 // No S, no dP, no Q, dO, lse or Delta: the work per tile is one product and
 // 8 KB of dS from memory (read once), so the tiles come through a ring of
-// kStoredQueryStages stages (a K tile [D / 64][64][64] and a dS^T tile
+// storedQueryStages() stages (a K tile [D / 64][64][64] and a dS^T tile
 // [64][64] per warpgroup, all 128-byte swizzled, and one mbarrier each)
 // with up to stages - 1 tiles in flight ahead of the product within a range
 // (two stages: the blocks an SM hide the latency better than a deeper
@@ -54,12 +54,12 @@ using namespace mlir;
 namespace mlir::spa::gpu_kernel {
 namespace {
 
-constexpr int64_t kStages = BackwardConfig::kStoredQueryStages;
 constexpr int64_t kTile = BackwardConfig::kScoreGradTile;
 
 class StoredQueryGradKernel {
 public:
-  explicit StoredQueryGradKernel(const BackwardConfig &grad) : k(grad) {}
+  explicit StoredQueryGradKernel(const BackwardConfig &grad)
+      : k(grad), kStages(grad.storedQueryStages()) {}
 
   gpu::GPUFuncOp build(OpBuilder &moduleBuilder, Location loc, StringRef name,
                        ArrayRef<Type> argTypes) {
@@ -81,6 +81,7 @@ public:
 
 private:
   BackwardContext k;
+  const int64_t kStages; ///< ring stages (storedQueryStages)
   Value keyMap;
   Value keyTiles;   ///< [stages][D / 64][64][64]
   Value scoreTiles; ///< [stages x warpgroups][64][64]
