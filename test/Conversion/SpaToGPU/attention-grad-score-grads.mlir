@@ -78,18 +78,18 @@
 // DQ: wgmma.wait_group.sync.aligned 0;
 
 // With 128-row items the query work list has one item a head (Nq = 100
-// < 128), the block two warpgroups (256 threads) and a ring of two stages
-// of a K tile and two dS^T tiles (2 x 32768 + 2 x 8 bytes). Thread 0
+// < 128), the block two warpgroups (256 threads) and a ring of three
+// stages of a K tile and two dS^T tiles (3 x 32768 + 3 x 8 bytes). Thread 0
 // announces the K tile's bytes plus 8192 for each warpgroup whose 64 rows
 // reach the key tile, and copies only those dS^T tiles; each warpgroup
 // adds its product only where its rows reach the tile.
 // ROWS128: memref.global "private" constant @spa_attention_grad_0_dq_work : memref<2x3xi32> = dense<{{\[}}[0, 0, 0], [0, 1, 0]]>
-// ROWS128: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_stored blocks in (%c2, %c1, %c1) threads in (%c256, %c1, %c1) dynamic_shared_memory_size %c65552_i32
+// ROWS128: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_stored blocks in (%c2, %c1, %c1) threads in (%c256, %c1, %c1) dynamic_shared_memory_size %c98328_i32
 // ROWS128: gpu.func @spa_attention_grad_0_dq_stored(
 // ROWS128-SAME: known_block_size = array<i32: 256, 1, 1>
 // ROWS128-SAME: role = "dq_stored"
 // ROWS128-SAME: tile = array<i64: 128, 64>
-// ROWS128-COUNT-2: nvvm.mbarrier.init
+// ROWS128-COUNT-3: nvvm.mbarrier.init
 // ROWS128: arith.select %{{.*}}, %c8192, %c0 : index
 // ROWS128: arith.select %{{.*}}, %c8192, %c0 : index
 // ROWS128: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %{{.*}} : !llvm.ptr<3>, i32
