@@ -199,6 +199,25 @@ def blocks_twins(layers, blocks):
     return twins
 
 
+def wide_row_twins(layers):
+    """128-row twins of the serial wgmma kernel's benchmark layers at D = Dv
+    = 128: warps 8 (two warpgroups share every K and V tile; one block an
+    SM at 163 registers) and warps 8 with blocks_per_sm = 2 (128
+    registers, four warpgroups an SM against the 64-row kernel's three),
+    named <layer>_w8 and <layer>_w8b2. Whether half the K/V traffic from L2
+    pays for the 128-row item's extra edge tiles (docs/forward-plan.md)."""
+    twins = []
+    for l in layers:
+        if (not l["bench"] or l["head_dim"] != 128 or l["value_dim"] != 128
+                or l.get("mma") == "mma.sync" or l.get("forward_schedule")
+                or l.get("warps", 4) != 4):
+            continue
+        wide = dict(l, warps=8, forward_schedule="serial")
+        twins.append(dict(wide, name=f"{l['name']}_w8"))
+        twins.append(dict(wide, name=f"{l['name']}_w8b2", blocks_per_sm=2))
+    return twins
+
+
 def split_twins(layers):
     """split_keys twins of every correctness layer (both MMA kernels, f32,
     the schedules, many intervals): 3 shares (uneven), and 8 on the
@@ -250,6 +269,9 @@ def main():
     parser.add_argument("--blocks-per-sm", type=int, default=0,
                         help="add blocks_per_sm twins of the serial wgmma "
                         "layers at D = Dv = 128 (checks and benchmarks)")
+    parser.add_argument("--wide-rows", action="store_true",
+                        help="add 128-row twins (warps 8, serial; and with "
+                        "blocks_per_sm=2) of the D = 128 benchmark layers")
     parser.add_argument("--bench-only", action="store_true",
                         help="only the benchmark layers, no correctness matrix")
     args = parser.parse_args()
@@ -313,6 +335,8 @@ def main():
     layers += twins
     if args.blocks_per_sm:
         layers += blocks_twins(layers, args.blocks_per_sm)
+    if args.wide_rows:
+        layers += wide_row_twins(layers)
     if args.split:
         layers += split_twins(layers)
     if args.bench_only:

@@ -11,6 +11,11 @@
 # local_plus_band with 64- and 128-row dq_stored in one process each
 # (bench/grad_sweep.py: bench_ms and per-kernel times, gradients compared),
 # then forward + backward against FlexAttention with 128 rows.
+# PART=fwd (also the default's second half while the call has time): the
+# forward's 128-row serial twins (bench/gpu_prepare.py --wide-rows: warps 8,
+# and warps 8 with blocks_per_sm=2) beside the default kernels on every
+# SPEC benchmark shape, checked against float64 and timed twice; the same
+# question for the forward (does half the K/V traffic from L2 pay?).
 #
 # Staged here (MLIR) into a git-ignored folder the device tool carries:
 #   S=.device/dq128; rm -rf $S; mkdir -p $S/python $S/launcher $S/bench $S/test
@@ -26,24 +31,38 @@
 #   (w4k64dq there from the build with a two-stage ring at 128 rows, a1e39ec;
 #   then, from the three-stage build, --variants w4k64dq --append --tag s3
 #   into both sweeps, and grad / hb from that build)
+#   $P bench/gpu_prepare.py --bench-only --wide-rows --out $S/fwd
 #   run(command="bash .device/dq128/run.sh", carry=[".device/dq128"])
+#   (then, if the first call ran out of time before the forward part:
+#   run(command="PART=fwd bash .device/dq128/run.sh", carry=[".device/dq128"]))
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
-# A kernel that hangs must not eat the call: one small layer first.
-timeout 60 python3 bench/gpu_grad_check.py --dir grad --only s128_ee_bf16_n1 --out $OUT/smoke > $OUT/smoke.log 2>&1
-rc=$?; grep -v Warning $OUT/smoke.log | tail -2
-[ $rc = 0 ] || { echo "smoke layer failed (rc=$rc): stopping"; staged_finish; }
-timeout 150 python3 bench/gpu_grad_check.py --dir grad --out $OUT/grad 2>&1 | grep -v Warning > $OUT/grad.log
-echo "grad: $(grep -c '^ok' $OUT/grad.log) ok"; grep -v '^ok' $OUT/grad.log | tail -4
-CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-for tool in memcheck racecheck synccheck; do
-  for layer in s128_dense_bf16_nq300_nk200 s128_k16_bf16_bidir_gqa_n130 s128_many_f16_bidir_nq200_nk333; do
-    timeout 100 $CS --tool $tool --report-api-errors no python3 bench/gpu_grad_check.py --dir grad --only $layer --no-nan --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
-    echo "$tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|SYNCCHECK SUMMARY' /tmp/$tool-$layer.log | tail -1)"
+if [ "$PART" != fwd ]; then
+  # A kernel that hangs must not eat the call: one small layer first.
+  timeout 60 python3 bench/gpu_grad_check.py --dir grad --only s128_ee_bf16_n1 --out $OUT/smoke > $OUT/smoke.log 2>&1
+  rc=$?; grep -v Warning $OUT/smoke.log | tail -2
+  [ $rc = 0 ] || { echo "smoke layer failed (rc=$rc): stopping"; staged_finish; }
+  timeout 150 python3 bench/gpu_grad_check.py --dir grad --out $OUT/grad 2>&1 | grep -v Warning > $OUT/grad.log
+  echo "grad: $(grep -c '^ok' $OUT/grad.log) ok"; grep -v '^ok' $OUT/grad.log | tail -4
+  CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  for tool in memcheck racecheck synccheck; do
+    for layer in s128_dense_bf16_nq300_nk200 s128_k16_bf16_bidir_gqa_n130 s128_many_f16_bidir_nq200_nk333; do
+      timeout 100 $CS --tool $tool --report-api-errors no python3 bench/gpu_grad_check.py --dir grad --only $layer --no-nan --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
+      echo "$tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|SYNCCHECK SUMMARY' /tmp/$tool-$layer.log | tail -1)"
+    done
+  done | tee $OUT/sanitizers.txt
+  for d in abA abL; do
+    timeout 120 python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
   done
-done | tee $OUT/sanitizers.txt
-for d in abA abL; do
-  timeout 120 python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
-done
-python3 bench/grad_sweep_summary.py abA=$OUT/abA/grad_sweep.json abL=$OUT/abL/grad_sweep.json | tee $OUT/ab_summary.txt
-timeout 200 python3 bench/gpu_grad_check.py --dir hb --bench --only none --out $OUT/hbench 2>&1 | grep -v Warning > $OUT/hbench.log; grep BENCH $OUT/hbench.log | cut -c1-220
+  python3 bench/grad_sweep_summary.py abA=$OUT/abA/grad_sweep.json abL=$OUT/abL/grad_sweep.json | tee $OUT/ab_summary.txt
+  timeout 200 python3 bench/gpu_grad_check.py --dir hb --bench --only none --out $OUT/hbench 2>&1 | grep -v Warning > $OUT/hbench.log; grep BENCH $OUT/hbench.log | cut -c1-220
+fi
+# The forward part in the same call only while it has time for it.
+if [ "$PART" = fwd ] || { [ -z "$PART" ] && [ $SECONDS -lt 330 ]; }; then
+  timeout 150 python3 bench/gpu_device.py --dir fwd --no-bench --out $OUT/fcheck 2>&1 | grep -v -i warn > $OUT/fcheck.log
+  echo "forward PASS lines: $(grep -c PASS $OUT/fcheck.log)"; grep -v PASS $OUT/fcheck.log | tail -3
+  for round in 1 2; do
+    timeout 200 python3 bench/gpu_device.py --dir fwd --only bench_ --no-check --out $OUT/ftime_$round 2>&1 | grep -v -i warn > $OUT/ftime_$round.log
+    grep -E "^bench" $OUT/ftime_$round.log | grep -v mmasync | sed "s/^/r$round /" | cut -c1-110
+  done
+fi
 staged_finish
