@@ -38,19 +38,9 @@ using namespace mlir::spa;
 
 ConvertSpaToGPUOptions GpuPipelineOptions::kernelOptions() const {
   ConvertSpaToGPUOptions kernel;
-  kernel.warps = warps;
-  kernel.tileK = tileK;
-  kernel.mma = mma;
-  kernel.stages = stages;
-  kernel.chip = chip;
-  kernel.deterministic = deterministic;
-  kernel.tma = tma;
-  kernel.backwardSchedule = backwardSchedule;
-  kernel.scoreGrads = scoreGrads;
-  kernel.storedDqRows = storedDqRows;
-  kernel.forwardSchedule = forwardSchedule;
-  kernel.splitKeys = splitKeys;
-  kernel.blocksPerSM = blocksPerSM;
+#define SPA_COPY_OPTION(field) kernel.field = field;
+  SPA_GPU_KERNEL_OPTION_FIELDS(SPA_COPY_OPTION)
+#undef SPA_COPY_OPTION
   return kernel;
 }
 

@@ -20,8 +20,9 @@
 // storedQueryStages() stages (a K tile [D / 64][64][64] and a dS^T tile
 // [64][64] per warpgroup, all 128-byte swizzled, and one mbarrier each)
 // with up to stages - 1 tiles in flight ahead of the product within a range
-// (two stages: the blocks an SM hide the latency better than a deeper
-// ring). The kernel reads the K tiles from L2 once per item, so 128-row
+// (two stages at 64 rows: the blocks an SM hide the latency better than a
+// deeper ring; three at 128 rows, where registers, not shared memory, hold
+// the blocks an SM). The kernel reads the K tiles from L2 once per item, so 128-row
 // items halve that traffic, which bounds the 64-row kernel (docs/
 // benchmarks.md). A warpgroup's 64 rows reach a key tile exactly when the
 // dK/dV walk visited the pair (spa/Planning/ScoreGradTiles.h), so its dS

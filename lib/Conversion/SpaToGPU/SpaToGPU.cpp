@@ -294,19 +294,9 @@ struct ConvertSpaToGPUPass
 
   ConvertSpaToGPUOptions options() const {
     ConvertSpaToGPUOptions o;
-    o.warps = warps;
-    o.tileK = tileK;
-    o.mma = mma;
-    o.stages = stages;
-    o.chip = chip;
-    o.deterministic = deterministic;
-    o.tma = tma;
-    o.backwardSchedule = backwardSchedule;
-    o.scoreGrads = scoreGrads;
-    o.forwardSchedule = forwardSchedule;
-    o.splitKeys = splitKeys;
-    o.blocksPerSM = blocksPerSM;
-    o.storedDqRows = storedDqRows;
+#define SPA_COPY_OPTION(field) o.field = field;
+    SPA_GPU_KERNEL_OPTION_FIELDS(SPA_COPY_OPTION)
+#undef SPA_COPY_OPTION
     return o;
   }
 

@@ -57,4 +57,25 @@ enum class ForwardSchedule {
 
 } // namespace mlir::spa
 
+/// Every field of the generated `ConvertSpaToGPUOptions` (Passes.td), for
+/// the holders of the same options that fill the struct (the pass itself,
+/// the pipelines' options): `X(field)` once per field, so that an option
+/// added to Passes.td and here reaches the kernels from every front end
+/// (a copy missed in one of two hand-written lists once left an option
+/// silently ignored by the pass).
+#define SPA_GPU_KERNEL_OPTION_FIELDS(X)                                        \
+  X(warps)                                                                     \
+  X(tileK)                                                                     \
+  X(mma)                                                                       \
+  X(stages)                                                                    \
+  X(chip)                                                                      \
+  X(deterministic)                                                             \
+  X(tma)                                                                       \
+  X(backwardSchedule)                                                          \
+  X(scoreGrads)                                                                \
+  X(forwardSchedule)                                                           \
+  X(splitKeys)                                                                 \
+  X(blocksPerSM)                                                               \
+  X(storedDqRows)
+
 #endif // SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H
