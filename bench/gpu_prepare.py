@@ -202,12 +202,24 @@ def blocks_twins(layers, blocks):
 def wide_row_twins(layers):
     """128-row twins of the serial wgmma kernel's benchmark layers at D = Dv
     = 128: warps 8 (two warpgroups share every K and V tile; one block an
-    SM at 163 registers) and warps 8 with blocks_per_sm = 2 (128
-    registers, four warpgroups an SM against the 64-row kernel's three),
-    named <layer>_w8 and <layer>_w8b2. Whether half the K/V traffic from L2
+    SM at 163 registers), warps 8 with blocks_per_sm = 2 (128 registers,
+    four warpgroups an SM against the 64-row kernel's three), and the
+    two-stage ring at warps 8 and blocks_per_sm = 2, whose warpgroups skip
+    the tiles their rows do not reach; named <layer>_w8, _w8b2, _w8s2b2.
+    And the checks on that ring (warps 8, stages 2 and 4: <check>_w8s2,
+    _w8s4) for its correctness. Whether half the K/V traffic from L2
     pays for the 128-row item's extra edge tiles (docs/forward-plan.md)."""
     twins = []
     for l in layers:
+        # Every check the wgmma kernel takes, on the ring that skips tiles
+        # per warpgroup (two warpgroups, stages 2 and 4).
+        if (not l["bench"] and l["dtype"] != "f32" and not l["head_dim"] % 64
+                and not l["value_dim"] % 64 and l.get("mma") != "mma.sync"
+                and not l.get("forward_schedule")):
+            for stages in (2, 4):
+                twins.append(dict(l, name=f"{l['name']}_w8s{stages}", warps=8,
+                                  stages=stages, forward_schedule="serial"))
+            continue
         if (not l["bench"] or l["head_dim"] != 128 or l["value_dim"] != 128
                 or l.get("mma") == "mma.sync" or l.get("forward_schedule")
                 or l.get("warps", 4) != 4):
@@ -215,6 +227,10 @@ def wide_row_twins(layers):
         wide = dict(l, warps=8, forward_schedule="serial")
         twins.append(dict(wide, name=f"{l['name']}_w8"))
         twins.append(dict(wide, name=f"{l['name']}_w8b2", blocks_per_sm=2))
+        # The ring (stages 2) skips per warpgroup the tiles its rows do not
+        # reach (MainloopSm90Ring); 96 KiB, two blocks an SM.
+        twins.append(dict(wide, name=f"{l['name']}_w8s2b2", stages=2,
+                          blocks_per_sm=2))
     return twins
 
 
@@ -271,7 +287,9 @@ def main():
                         "layers at D = Dv = 128 (checks and benchmarks)")
     parser.add_argument("--wide-rows", action="store_true",
                         help="add 128-row twins (warps 8, serial; and with "
-                        "blocks_per_sm=2) of the D = 128 benchmark layers")
+                        "blocks_per_sm=2; the ring with stages 2) of the D = "
+                        "128 benchmark layers, and ring twins (warps 8, "
+                        "stages 2 and 4) of the wgmma checks")
     parser.add_argument("--bench-only", action="store_true",
                         help="only the benchmark layers, no correctness matrix")
     args = parser.parse_args()

@@ -11,11 +11,15 @@
 # local_plus_band with 64- and 128-row dq_stored in one process each
 # (bench/grad_sweep.py: bench_ms and per-kernel times, gradients compared),
 # then forward + backward against FlexAttention with 128 rows.
-# PART=fwd (also the default's second half while the call has time): the
-# forward's 128-row serial twins (bench/gpu_prepare.py --wide-rows: warps 8,
-# and warps 8 with blocks_per_sm=2) beside the default kernels on every
-# SPEC benchmark shape, checked against float64 and timed twice; the same
-# question for the forward (does half the K/V traffic from L2 pay?).
+# PART=fwd (a second call): the forward's 128-row twins (bench/gpu_prepare.py
+# --wide-rows: the chained kernel at warps 8, with blocks_per_sm=2, and the
+# two-stage ring at warps 8 with blocks_per_sm=2, whose warpgroups now skip
+# the key tiles their rows do not reach) beside the default kernels on
+# every SPEC benchmark shape, timed twice; first the forward matrix with
+# ring twins at warps 8, stages 2 and 4 against float64 (the ring's
+# skipping changed every warps-8 ring kernel) and the sanitizers on two of
+# them. The same question for the forward: does half the K/V traffic from
+# L2 pay?
 #
 # Staged here (MLIR) into a git-ignored folder the device tool carries:
 #   S=.device/dq128; rm -rf $S; mkdir -p $S/python $S/launcher $S/bench $S/test
@@ -31,10 +35,9 @@
 #   (w4k64dq there from the build with a two-stage ring at 128 rows, a1e39ec;
 #   then, from the three-stage build, --variants w4k64dq --append --tag s3
 #   into both sweeps, and grad / hb from that build)
-#   $P bench/gpu_prepare.py --bench-only --wide-rows --out $S/fwd
+#   $P bench/gpu_prepare.py --wide-rows --out $S/fwd
 #   run(command="bash .device/dq128/run.sh", carry=[".device/dq128"])
-#   (then, if the first call ran out of time before the forward part:
-#   run(command="PART=fwd bash .device/dq128/run.sh", carry=[".device/dq128"]))
+#   run(command="PART=fwd bash .device/dq128/run.sh", carry=[".device/dq128"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 if [ "$PART" != fwd ]; then
   # A kernel that hangs must not eat the call: one small layer first.
@@ -56,11 +59,19 @@ if [ "$PART" != fwd ]; then
   python3 bench/grad_sweep_summary.py abA=$OUT/abA/grad_sweep.json abL=$OUT/abL/grad_sweep.json | tee $OUT/ab_summary.txt
   timeout 200 python3 bench/gpu_grad_check.py --dir hb --bench --only none --out $OUT/hbench 2>&1 | grep -v Warning > $OUT/hbench.log; grep BENCH $OUT/hbench.log | cut -c1-220
 fi
-# The forward part in the same call only while it has time for it.
-if [ "$PART" = fwd ] || { [ -z "$PART" ] && [ $SECONDS -lt 330 ]; }; then
-  timeout 150 python3 bench/gpu_device.py --dir fwd --no-bench --out $OUT/fcheck 2>&1 | grep -v -i warn > $OUT/fcheck.log
+if [ "$PART" = fwd ]; then
+  staged_smoke fwd ee_bf16_n1_w8s2
+  timeout 200 python3 bench/gpu_device.py --dir fwd --no-bench --out $OUT/fcheck 2>&1 | grep -v -i warn > $OUT/fcheck.log
   echo "forward PASS lines: $(grep -c PASS $OUT/fcheck.log)"; grep -v PASS $OUT/fcheck.log | tail -3
+  CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  for tool in memcheck racecheck synccheck; do
+    for layer in lpb_f16_d128_gqa_nq500_w8s2 many_f16_d128_bidir_nq200_nk333_w8s4; do
+      timeout 60 $CS --tool $tool --report-api-errors no python3 bench/gpu_device.py --dir fwd --only $layer --no-bench --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
+      echo "forward $tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|SYNCCHECK SUMMARY' /tmp/$tool-$layer.log | tail -1)"
+    done
+  done | tee $OUT/fsanitizers.txt
   for round in 1 2; do
+    [ $round -gt 1 ] && [ $SECONDS -gt 380 ] && break
     timeout 200 python3 bench/gpu_device.py --dir fwd --only bench_ --no-check --out $OUT/ftime_$round 2>&1 | grep -v -i warn > $OUT/ftime_$round.log
     grep -E "^bench" $OUT/ftime_$round.log | grep -v mmasync | sed "s/^/r$round /" | cut -c1-110
   done

@@ -33,6 +33,8 @@
 #include "TileCopies.h"
 #include "Wgmma.h"
 
+#include "spa/Conversion/Utils/BandGeometry.h"
+
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -118,7 +120,13 @@ private:
   NextTile next;                ///< the tile after the current one
 };
 
-/// stages > 1: a ring of K/V buffers, each range on its own.
+/// stages > 1: a ring of K/V buffers, each range on its own. With two
+/// warpgroups and TMA each warpgroup skips the key tiles its 64 rows do
+/// not reach (skipsTiles): the ring's copies, waits and the block barrier
+/// after each tile move to beginTile and endTile, which every thread runs,
+/// and only the products and the softmax are conditional. 128-row items
+/// then multiply what 64-row items would, while reading each K and V tile
+/// from L2 once for both warpgroups.
 class MainloopSm90Ring : public MainloopSm90Base {
 public:
   using MainloopSm90Base::MainloopSm90Base;
@@ -136,10 +144,58 @@ public:
                 : e.index(t);
       prefetch(b, e.cmp(P::slt, j0, range.end), j0, buffer, Copy::Both);
     }
+    if (!skipsTiles())
+      return;
+    // The keys this warpgroup's rows [64 w, 64 w + 64) reach.
+    Value rowsFirst =
+        e.add(k.firstPos, e.mul(e.div(k.warp, e.index(4)), e.index(64)));
+    BandGeometry rows{e, rowsFirst, e.add(rowsFirst, e.index(63)), k.keyLen};
+    std::tie(ownBegin, ownEnd) = rows.keyRange(range.lo, range.hi, range.side);
+  }
+
+  /// Skipping: every thread's part of the tile (the copy ahead, the wait),
+  /// and whether this warpgroup's rows reach it.
+  Value beginTile(ImplicitLocOpBuilder &b, Value j0,
+                  const KeyRange &range) override {
+    if (!skipsTiles())
+      return Value();
+    awaitTile(b, j0, range);
+    GpuArith e{b};
+    return e.andi(e.cmp(P::slt, j0, ownEnd),
+                  e.cmp(P::sgt, e.add(j0, e.index(cfg.tileK)), ownBegin));
   }
 
   SmallVector<Value> computeScores(ImplicitLocOpBuilder &b, Value j0,
                                    const KeyRange &range, size_t) override {
+    if (!skipsTiles())
+      awaitTile(b, j0, range);
+    return wgmmaScores(b, stage);
+  }
+
+  SmallVector<Value> accumulateValues(ImplicitLocOpBuilder &b,
+                                      ArrayRef<Value> probs,
+                                      SmallVector<Value> acc) override {
+    acc = wgmmaValues(b, probs, acc, stage);
+    if (!skipsTiles())
+      afterWgmma(b); // buffer `stage` is refilled next iteration
+    return acc;
+  }
+
+  /// Skipping: the block barrier after the tile, computed or not.
+  void endTile(ImplicitLocOpBuilder &b) override {
+    if (skipsTiles())
+      afterWgmma(b); // buffer `stage` is refilled next iteration
+  }
+
+private:
+  Value stage;            ///< ring buffer of the current tile
+  Value ownBegin, ownEnd; ///< skipping: the keys this warpgroup's rows reach
+
+  bool skipsTiles() const { return cfg.warps == 8 && cfg.tensorMaps; }
+
+  /// The copy of tile t + stages - 1 of the range, then the wait for tile
+  /// t (`stage` set to its buffer).
+  void awaitTile(ImplicitLocOpBuilder &b, Value j0, const KeyRange &range) {
     GpuArith e{b};
     // cp.async: tile t of the range; TMA: the work item's tile c.
     Value t = cfg.tensorMaps
@@ -156,19 +212,7 @@ public:
       waitForCopies(b, cfg.stages - 1); // tile t landed
     }
     stage = e.rem(t, e.index(cfg.stages));
-    return wgmmaScores(b, stage);
   }
-
-  SmallVector<Value> accumulateValues(ImplicitLocOpBuilder &b,
-                                      ArrayRef<Value> probs,
-                                      SmallVector<Value> acc) override {
-    acc = wgmmaValues(b, probs, acc, stage);
-    afterWgmma(b); // buffer `stage` is refilled next iteration
-    return acc;
-  }
-
-private:
-  Value stage; ///< ring buffer of the current tile
 };
 
 } // namespace
