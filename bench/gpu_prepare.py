@@ -213,9 +213,12 @@ def wide_row_twins(layers):
     for l in layers:
         # Every check the wgmma kernel takes, on the ring that skips tiles
         # per warpgroup (two warpgroups, stages 2 and 4).
+        # (The _ring checks are already stages-2 layers: their twins would
+        # repeat the plain checks' kernels.)
         if (not l["bench"] and l["dtype"] != "f32" and not l["head_dim"] % 64
                 and not l["value_dim"] % 64 and l.get("mma") != "mma.sync"
-                and not l.get("forward_schedule")):
+                and not l.get("forward_schedule")
+                and not l["name"].endswith("_ring")):
             for stages in (2, 4):
                 twins.append(dict(l, name=f"{l['name']}_w8s{stages}", warps=8,
                                   stages=stages, forward_schedule="serial"))
