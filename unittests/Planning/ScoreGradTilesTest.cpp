@@ -107,6 +107,45 @@ TEST(ScoreGradTiles, KeysReachedMatchBruteForce) {
         }
 }
 
+/// A multi-row item (the dq_stored kernel's 128 rows, stored-dq-rows, and
+/// the forward ring's two warpgroups) walks the aligned key tiles its whole
+/// row span reaches, and each warpgroup computes those its own `t` rows
+/// reach. The walk must hold every tile a warpgroup needs (else a pair
+/// would be dropped); it is also tight (every tile it holds is some
+/// warpgroup's: no K tile is loaded for nothing) and contiguous.
+TEST(ScoreGradTiles, ItemSpanCoversItsWarpgroupsTiles) {
+  for (const Shape &s : kShapes)
+    for (Interval iv : kIntervals)
+      for (int side : {1, -1})
+        for (int64_t groups : {2, 3})
+          for (int64_t i0 = 0; i0 < s.nq; i0 += groups * s.tile) {
+            SCOPED_TRACE(::testing::Message()
+                         << "nq=" << s.nq << " nk=" << s.nk << " t=" << s.tile
+                         << " [" << iv.lo << "," << iv.hi << ") side=" << side
+                         << " i0=" << i0 << " groups=" << groups);
+            auto alignedTiles = [&](KeyRange keys) {
+              std::set<int64_t> tiles;
+              if (keys.size() > 0)
+                for (int64_t kt = keys.begin / s.tile; kt * s.tile < keys.end;
+                     ++kt)
+                  tiles.insert(kt);
+              return tiles;
+            };
+            std::set<int64_t> walked = alignedTiles(keysReachedByRows(
+                iv, side, i0, groups * s.tile, s.nq, s.nk));
+            std::set<int64_t> needed;
+            for (int64_t g = 0; g < groups; ++g)
+              for (int64_t kt : alignedTiles(keysReachedByRows(
+                       iv, side, i0 + g * s.tile, s.tile, s.nq, s.nk)))
+                needed.insert(kt);
+            EXPECT_EQ(walked, needed);
+            // The walk is one contiguous range of tiles.
+            if (!walked.empty())
+              EXPECT_EQ(*walked.rbegin() - *walked.begin() + 1,
+                        int64_t(walked.size()));
+          }
+}
+
 TEST(ScoreGradTiles, OffsetsCountEveryHeadIntervalAndSide) {
   for (BandMode mode : {BandMode::Causal, BandMode::Bidirectional})
     for (const Shape &s : kShapes) {
