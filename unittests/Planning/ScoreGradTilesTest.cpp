@@ -112,7 +112,9 @@ TEST(ScoreGradTiles, KeysReachedMatchBruteForce) {
 /// row span reaches, and each warpgroup computes those its own `t` rows
 /// reach. The walk must hold every tile a warpgroup needs (else a pair
 /// would be dropped); it is also tight (every tile it holds is some
-/// warpgroup's: no K tile is loaded for nothing) and contiguous.
+/// warpgroup's: no K tile is loaded for nothing) and contiguous. (The
+/// forward ring steps its tiles from the range's first key instead of a
+/// multiple of t; the covering holds the same way, by the keys' ranges.)
 TEST(ScoreGradTiles, ItemSpanCoversItsWarpgroupsTiles) {
   for (const Shape &s : kShapes)
     for (Interval iv : kIntervals)
