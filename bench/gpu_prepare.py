@@ -205,7 +205,8 @@ def wide_row_twins(layers):
     SM at 163 registers), warps 8 with blocks_per_sm = 2 (128 registers,
     four warpgroups an SM against the 64-row kernel's three), and the
     two-stage ring at warps 8 and blocks_per_sm = 2, whose warpgroups skip
-    the tiles their rows do not reach; named <layer>_w8, _w8b2, _w8s2b2.
+    the tiles their rows do not reach; named <layer>_w8, _w8b2, _w8s2b2;
+    at D = 64 the skipping ring alone (<layer>_w8s2).
     And the checks on that ring (warps 8, stages 2 and 4: <check>_w8s2,
     _w8s4) for its correctness. Whether half the K/V traffic from L2
     pays for the 128-row item's extra edge tiles (docs/forward-plan.md)."""
@@ -223,9 +224,17 @@ def wide_row_twins(layers):
                 twins.append(dict(l, name=f"{l['name']}_w8s{stages}", warps=8,
                                   stages=stages, forward_schedule="serial"))
             continue
-        if (not l["bench"] or l["head_dim"] != 128 or l["value_dim"] != 128
-                or l.get("mma") == "mma.sync" or l.get("forward_schedule")
-                or l.get("warps", 4) != 4):
+        if (not l["bench"] or l.get("mma") == "mma.sync"
+                or l.get("forward_schedule") or l.get("warps", 4) != 4):
+            continue
+        if l["head_dim"] == 64 and l["value_dim"] == 64:
+            # D = 64: the skipping ring at ptxas's 121 registers (two blocks,
+            # four warpgroups an SM, against the 64-row ring's five; three
+            # blocks spill 544 bytes).
+            twins.append(dict(l, name=f"{l['name']}_w8s2", warps=8, stages=2,
+                              forward_schedule="serial"))
+            continue
+        if l["head_dim"] != 128 or l["value_dim"] != 128:
             continue
         wide = dict(l, warps=8, forward_schedule="serial")
         twins.append(dict(wide, name=f"{l['name']}_w8"))
