@@ -74,6 +74,15 @@ BENCH = [(f"bench_{p}_b{b}_h{h}_n{n}_d{d}", b, h, h, n, n, d, d, "bf16", p,
          for b, h, n, d, p in [(2, 16, 8192, 128, "exclusive_equal"),
                                (2, 16, 8192, 128, "local_plus_band"),
                                (1, 32, 16384, 128, "exclusive_equal")]]
+# --spec: forward + backward on every SPEC.md benchmark shape and band
+# policy with the default options (what a user gets), for the table and
+# plot issue #11 asks for (bench/fwd_bwd_table.py).
+SPEC_BENCH = [(f"bench_{p}_b{b}_h{h}_n{n}_d{d}", b, h, h, n, n, d, d, "bf16",
+               p, "causal", {})
+              for b, h, n, d in [(4, 16, 4096, 64), (2, 16, 8192, 128),
+                                 (1, 32, 16384, 128)]
+              for p in ["exclusive_equal", "local_plus_band", "pair_balanced",
+                        "tile_balanced"]]
 # --atomic: the wgmma matrix compiled with deterministic = False (dQ by f32
 # atomics from the dK/dV kernel), which takes tile-k 64 or 128 only: the
 # tile-k 16 and 32 layers run at tile-k 64 (same shapes and options else).
@@ -180,6 +189,9 @@ def main():
     parser.add_argument("--stored", action="store_true",
                         help="the wgmma matrix with score_grads=store "
                         "(with --bench: the timed layers stored and not)")
+    parser.add_argument("--spec", action="store_true",
+                        help="only the timed layers, every SPEC.md shape and "
+                        "policy with the default options")
     parser.add_argument("--stored-dq-rows", type=int, default=0,
                         help="with --stored: the dq_stored kernel's rows an "
                         "item (64 or 128; 0: auto); the layers are named "
@@ -201,6 +213,8 @@ def main():
                      (CHECKS, BENCH))
     rows = (([] if args.bench_only else checks) +
             (bench if args.bench or args.bench_only else []))
+    if args.spec:
+        rows = SPEC_BENCH
     if args.stored_dq_rows:
         if not args.stored:
             parser.error("--stored-dq-rows needs --stored")

@@ -38,6 +38,8 @@
 #   $P bench/gpu_prepare.py --wide-rows --out $S/fwd
 #   run(command="bash .device/dq128/run.sh", carry=[".device/dq128"])
 #   run(command="PART=fwd bash .device/dq128/run.sh", carry=[".device/dq128"])
+#   $P bench/gpu_grad_prepare.py --spec --out $S/spec
+#   run(command="PART=spec bash .device/dq128/run.sh", carry=[".device/dq128"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 if [ "$PART" != fwd ]; then
   # A kernel that hangs must not eat the call: one small layer first.
@@ -77,5 +79,13 @@ if [ "$PART" = fwd ]; then
     timeout 250 python3 bench/gpu_device.py --dir fwd --only bench_ --no-check --out $OUT/ftime_$round 2>&1 | grep -v -i warn > $OUT/ftime_$round.log
     grep -E "^bench" $OUT/ftime_$round.log | grep -v mmasync | sed "s/^/r$round /" | cut -c1-110
   done
+fi
+# PART=spec (a third call, if the budget allows): forward + backward
+# against FlexAttention and SDPA on every SPEC shape and policy with the
+# default options (issue #11's table; bench/fwd_bwd_table.py makes the table
+# and plot here from spec.log, whose BENCH lines survive a timeout).
+if [ "$PART" = spec ]; then
+  timeout 540 python3 bench/gpu_grad_check.py --dir spec --bench --only none --out $OUT/spec 2>&1 | grep -v Warning > $OUT/spec.log
+  grep BENCH $OUT/spec.log | cut -c1-160
 fi
 staged_finish
