@@ -90,6 +90,7 @@ private:
   Value keyDesc;    ///< descriptor of keyTiles' buffer 0
   Value scoreDesc;  ///< descriptor of scoreTiles' buffer 0
   TileRing ring;
+  Value ownRowOffset; ///< 64 x this thread's warpgroup
 
   /// Warpgroups of a block: one per 64 query rows of an item.
   int64_t warpgroups() const { return k.grad.ownRows() / 64; }
@@ -164,8 +165,6 @@ private:
     storeAccumulators(b, k, tiles, k.queryGrad, k.head, k.i0, cfg.queryLen,
                       grad.scale, staging);
   }
-
-  Value ownRowOffset; ///< 64 x this thread's warpgroup
 
   /// Whether the 64 rows at `rowOffset` of the item reach key tile j0
   /// through the range's interval and side: j0 lies in their own aligned key
