@@ -105,4 +105,37 @@ int64_t maxQueryTilesPerKeyTile(const BandTable &table, int64_t queryLen,
   return most;
 }
 
+std::vector<int64_t> scoreGradRangeOffsets(const BandTable &table,
+                                           int64_t queryLen, int64_t keyLen,
+                                           int64_t tile, int64_t slots) {
+  std::vector<int64_t> offsets;
+  if (queryLen <= 0 || keyLen <= 0 || tile <= 0 || slots <= 0 ||
+      table.numHeads() <= 0 ||
+      countWorkItems(1, table.numHeads(), queryLen, tile) > kMaxWorkItems)
+    return offsets;
+  for (const HeadBands &head : table.heads)
+    if (int64_t(head.size()) > slots)
+      return offsets;
+  const bool bothSides = table.mode == BandMode::Bidirectional;
+  const int64_t sides = bothSides ? 2 : 1;
+  const int64_t queryTiles = ceilDiv(queryLen, tile);
+  offsets.reserve(table.numHeads() * queryTiles * slots * sides);
+  int64_t next = 0;
+  for (const HeadBands &head : table.heads)
+    for (int64_t t = 0; t < queryTiles; ++t)
+      for (int64_t s = 0; s < slots; ++s)
+        for (int side : {1, -1}) {
+          if (side < 0 && !bothSides)
+            break;
+          offsets.push_back(next);
+          if (s >= int64_t(head.size()))
+            continue; // an empty slot reaches nothing
+          KeyRange keys = keysReachedByRows(head[s], side, t * tile, tile,
+                                            queryLen, keyLen);
+          if (keys.size() > 0)
+            next += ceilDiv(keys.end, tile) - floorDiv(keys.begin, tile);
+        }
+  return offsets;
+}
+
 } // namespace spa::plan

@@ -82,6 +82,20 @@ ScoreGradTiles planScoreGradTiles(const BandTable &table, int64_t queryLen,
 int64_t maxQueryTilesPerKeyTile(const BandTable &table, int64_t queryLen,
                                 int64_t keyLen, int64_t tile);
 
+/// The compact layout of planScoreGradTiles indexed per range, for kernels
+/// that address the scratch by table instead of the padded closed form
+/// (docs/backward-plan.md section 6): entry ((h * queryTiles + t) * slots +
+/// s) * sides + (side < 0) is the scratch slot of the first aligned key
+/// tile that query tile t of head h reaches through bounds slot s on that
+/// side (the head's intervals in order, then empty slots up to `slots`, as
+/// the GPU bounds table pads them); its k-th key tile is that slot plus k.
+/// The entries rise in the dQ kernel's walk order, and the last range's
+/// end is planScoreGradTiles' tiles(). Empty when planScoreGradTiles is, or
+/// a head has more than `slots` intervals.
+std::vector<int64_t> scoreGradRangeOffsets(const BandTable &table,
+                                           int64_t queryLen, int64_t keyLen,
+                                           int64_t tile, int64_t slots);
+
 } // namespace spa::plan
 
 #endif // SPA_PLANNING_SCOREGRADTILES_H
