@@ -33,8 +33,6 @@
 #include "TileCopies.h"
 #include "Wgmma.h"
 
-#include "spa/Conversion/Utils/BandGeometry.h"
-
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -144,13 +142,8 @@ public:
                 : e.index(t);
       prefetch(b, e.cmp(P::slt, j0, range.end), j0, buffer, Copy::Both);
     }
-    if (!skipsTiles())
-      return;
-    // The keys this warpgroup's rows [64 w, 64 w + 64) reach.
-    Value rowsFirst =
-        e.add(k.firstPos, e.mul(e.div(k.warp, e.index(4)), e.index(64)));
-    BandGeometry rows{e, rowsFirst, e.add(rowsFirst, e.index(63)), k.keyLen};
-    std::tie(ownBegin, ownEnd) = rows.keyRange(range.lo, range.hi, range.side);
+    if (skipsTiles())
+      std::tie(ownBegin, ownEnd) = warpgroupKeyRange(b, range);
   }
 
   /// Skipping: every thread's part of the tile (the copy ahead, the wait),
@@ -160,9 +153,7 @@ public:
     if (!skipsTiles())
       return Value();
     awaitTile(b, j0, range);
-    GpuArith e{b};
-    return e.andi(e.cmp(P::slt, j0, ownEnd),
-                  e.cmp(P::sgt, e.add(j0, e.index(cfg.tileK)), ownBegin));
+    return tileReaches(b, j0, ownBegin, ownEnd);
   }
 
   SmallVector<Value> computeScores(ImplicitLocOpBuilder &b, Value j0,

@@ -18,6 +18,8 @@
 #include "TileCopies.h"
 #include "Wgmma.h"
 
+#include "spa/Conversion/Utils/BandGeometry.h"
+
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -90,6 +92,25 @@ public:
   }
 
 protected:
+  /// Two warpgroups a 128-row item: the keys this warpgroup's rows [64 w,
+  /// 64 w + 64) reach through the range, a sub-range of the item's (the
+  /// first and last key tiles of a band often reach one warpgroup only).
+  std::pair<Value, Value> warpgroupKeyRange(ImplicitLocOpBuilder &b,
+                                            const KeyRange &range) {
+    GpuArith e{b};
+    Value first =
+        e.add(k.firstPos, e.mul(e.div(k.warp, e.index(4)), e.index(64)));
+    BandGeometry rows{e, first, e.add(first, e.index(63)), k.keyLen};
+    return rows.keyRange(range.lo, range.hi, range.side);
+  }
+  /// Whether the key tile at `j0` holds a key of [begin, end).
+  Value tileReaches(ImplicitLocOpBuilder &b, Value j0, Value begin,
+                    Value end) {
+    GpuArith e{b};
+    return e.andi(e.cmp(P::slt, j0, end),
+                  e.cmp(P::sgt, e.add(j0, e.index(cfg.tileK)), begin));
+  }
+
   /// The tiles' wgmma descriptors; this warpgroup's 64 rows of Q.
   void computeDescriptors(ImplicitLocOpBuilder &b) {
     GpuArith e{b};

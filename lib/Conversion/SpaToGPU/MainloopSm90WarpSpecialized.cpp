@@ -36,8 +36,6 @@
 #include "MainloopSm90Overlap.h"
 #include "WarpSpecializedRoles.h"
 
-#include "spa/Conversion/Utils/BandGeometry.h"
-
 using namespace mlir;
 
 namespace mlir::spa::gpu_kernel {
@@ -48,17 +46,11 @@ class MainloopSm90WarpSpecialized
 public:
   using WarpSpecializedRoles::WarpSpecializedRoles;
 
-  /// Two warpgroups: the rows of this one, [64 w, 64 w + 64) of the tile,
-  /// reach a sub-range of the item's range (the first and last key tiles
-  /// of a band often reach one warpgroup only).
+  /// Two warpgroups: the keys this one's rows reach (warpgroupKeyRange).
   void beginRange(ImplicitLocOpBuilder &b, const KeyRange &range) override {
     if (cfg.warps == 4)
       return;
-    GpuArith e{b};
-    Value first =
-        e.add(k.firstPos, e.mul(e.div(k.warp, e.index(4)), e.index(64)));
-    BandGeometry rows{e, first, e.add(first, e.index(63)), k.keyLen};
-    std::tie(ownBegin, ownEnd) = rows.keyRange(range.lo, range.hi, range.side);
+    std::tie(ownBegin, ownEnd) = warpgroupKeyRange(b, range);
   }
 
   /// Every consumer waits for the tile (a release before the tile landed
@@ -71,9 +63,7 @@ public:
     stage = ring.buffer(b, current);
     if (cfg.warps == 4)
       return Value();
-    GpuArith e{b};
-    return e.andi(e.cmp(P::slt, j0, ownEnd),
-                  e.cmp(P::sgt, e.add(j0, e.index(cfg.tileK)), ownBegin));
+    return tileReaches(b, j0, ownBegin, ownEnd);
   }
 
   SmallVector<Value> computeScores(ImplicitLocOpBuilder &b, Value,
