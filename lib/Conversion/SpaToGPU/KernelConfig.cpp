@@ -228,10 +228,7 @@ static LogicalResult chooseMma(AttentionOp op,
     KernelConfig ring = cfg;
     ring.stages = 2;
     int64_t blocks = std::max<int64_t>(3, options.blocksPerSM);
-    cfg.stages = blocks * (ring.sharedBytes() + kReservedSharedBytesPerBlock) <=
-                         kSharedBytesPerSM
-                     ? 2
-                     : 1;
+    cfg.stages = ring.residentSharedBytes(blocks) <= kSharedBytesPerSM ? 2 : 1;
   }
   if (!cfg.wgmma && options.stages > 1) {
     InFlightDiagnostic diag = op.emitOpError("stages = ");
@@ -454,7 +451,7 @@ static LogicalResult applyBlocksPerSM(AttentionOp op,
            << registers << " registers a thread (" << kRegistersPerSM
            << " an SM), fewer than the " << kMinRegistersPerThread
            << " the kernel needs; use fewer blocks or warps";
-  int64_t shared = blocks * (cfg.sharedBytes() + kReservedSharedBytesPerBlock);
+  int64_t shared = cfg.residentSharedBytes(blocks);
   int64_t available = sharedBytesPerSM(options.chip);
   if (shared > available)
     return op.emitOpError("blocks-per-sm = ")

@@ -162,6 +162,11 @@ struct KernelConfig {
     return sharedRows() * (std::max(headDim, valueDim) + kSharedRowPad) *
            elementBytes();
   }
+  /// Shared memory an SM gives `blocks` resident blocks of this kernel
+  /// (each also takes the bytes the system keeps).
+  int64_t residentSharedBytes(int64_t blocks) const {
+    return blocks * (sharedBytes() + kReservedSharedBytesPerBlock);
+  }
   int64_t dynamicSharedBytes() const { return wgmma ? sharedBytes() : 0; }
   int64_t queryTiles() const { return (queryLen + tileQ() - 1) / tileQ(); }
   ::spa::plan::TileShape tileShape() const { return {tileQ(), tileK}; }
