@@ -22,6 +22,14 @@ namespace spa::plan {
 using detail::ceilDiv;
 using detail::floorDiv;
 
+/// The key tiles of the grid aligned to multiples of `tile` that hold a
+/// key of `keys` (none when it is empty).
+static int64_t alignedKeyTiles(KeyRange keys, int64_t tile) {
+  return keys.size() == 0
+             ? 0
+             : ceilDiv(keys.end, tile) - floorDiv(keys.begin, tile);
+}
+
 KeyRange keysReachedByRows(Interval interval, int side, int64_t firstRow,
                            int64_t rows, int64_t queryLen, int64_t keyLen) {
   const int64_t lastRow = std::min(firstRow + rows, queryLen) - 1;
@@ -71,9 +79,7 @@ ScoreGradTiles planScoreGradTiles(const BandTable &table, int64_t queryLen,
             break;
           KeyRange keys = keysReachedByRows(interval, side, t * tile, tile,
                                             queryLen, keyLen);
-          if (keys.size() == 0)
-            continue;
-          slots += ceilDiv(keys.end, tile) - floorDiv(keys.begin, tile);
+          slots += alignedKeyTiles(keys, tile);
           plan.unalignedPairs += ceilDiv(keys.size(), tile);
         }
       plan.maxSlots = std::max(plan.maxSlots, slots);
@@ -130,10 +136,9 @@ std::vector<int64_t> scoreGradRangeOffsets(const BandTable &table,
           offsets.push_back(next);
           if (s >= int64_t(head.size()))
             continue; // an empty slot reaches nothing
-          KeyRange keys = keysReachedByRows(head[s], side, t * tile, tile,
-                                            queryLen, keyLen);
-          if (keys.size() > 0)
-            next += ceilDiv(keys.end, tile) - floorDiv(keys.begin, tile);
+          next += alignedKeyTiles(keysReachedByRows(head[s], side, t * tile,
+                                                    tile, queryLen, keyLen),
+                                  tile);
         }
   return offsets;
 }
