@@ -92,6 +92,9 @@ private:
   TileRing ring;
   Value ownRowOffset; ///< 64 x this thread's warpgroup
 
+  /// Bytes of one K tile of the ring (kTile keys x D).
+  int64_t keyTileBytes() const { return kTile * k.grad.base.headDim * 2; }
+
   /// Warpgroups of a block: one per 64 query rows of an item.
   int64_t warpgroups() const { return k.grad.ownRows() / 64; }
 
@@ -109,7 +112,7 @@ private:
                                     ValueRange{})
           .getResult();
     };
-    int64_t keyBytes = kStages * kTile * cfg.headDim * 2;
+    int64_t keyBytes = kStages * keyTileBytes();
     keyTiles = view({kStages, cfg.headDim / 64, kTile, 64}, 0);
     scoreTiles = view({kStages * warpgroups(), kTile, 64}, keyBytes);
     barriers =
@@ -211,12 +214,11 @@ private:
           GpuArith ie{ib};
           Value buffer = ring.buffer(ib, c);
           Value barrier = barrierAt(ib, barriers, buffer);
-          int64_t keyBytes = kTile * cfg.headDim * 2;
           SmallVector<Value> reach;
           if (warpgroups() == 1) {
             arriveExpectingBytes(ib, barrier, grad.storedQueryStageBytes());
           } else {
-            Value bytes = ie.index(keyBytes);
+            Value bytes = ie.index(keyTileBytes());
             for (int64_t w = 0; w < warpgroups(); ++w) {
               reach.push_back(rowsReach(ib, range, j, ie.index(64 * w)));
               bytes = ie.add(
@@ -299,7 +301,7 @@ private:
       };
       Value a =
           offset(scoreDesc, scoreTile, BackwardConfig::kScoreGradTileBytes);
-      Value kStage = offset(keyDesc, buffer, kTile * cfg.headDim * 2);
+      Value kStage = offset(keyDesc, buffer, keyTileBytes());
       SmallVector<Value> issued;
       for (int64_t nc = 0; nc < cfg.headDim / 64; ++nc) {
         SmallVector<Value> chunk = issueTransposedSharedAccumulate(
