@@ -111,36 +111,40 @@ int64_t maxQueryTilesPerKeyTile(const BandTable &table, int64_t queryLen,
   return most;
 }
 
-std::vector<int64_t> scoreGradRangeOffsets(const BandTable &table,
-                                           int64_t queryLen, int64_t keyLen,
-                                           int64_t tile, int64_t slots) {
-  std::vector<int64_t> offsets;
+std::vector<int64_t> scoreGradSlotBases(const BandTable &table,
+                                        int64_t queryLen, int64_t keyLen,
+                                        int64_t tile, int64_t slots) {
+  std::vector<int64_t> bases;
   if (queryLen <= 0 || keyLen <= 0 || tile <= 0 || slots <= 0 ||
       table.numHeads() <= 0 ||
       countWorkItems(1, table.numHeads(), queryLen, tile) > kMaxWorkItems)
-    return offsets;
+    return bases;
   for (const HeadBands &head : table.heads)
     if (int64_t(head.size()) > slots)
-      return offsets;
+      return bases;
   const bool bothSides = table.mode == BandMode::Bidirectional;
   const int64_t sides = bothSides ? 2 : 1;
   const int64_t queryTiles = ceilDiv(queryLen, tile);
-  offsets.reserve(table.numHeads() * queryTiles * slots * sides);
-  int64_t next = 0;
+  bases.reserve(table.numHeads() * queryTiles * slots * sides);
+  int64_t next = 0; // the first slot of the range, in the dQ walk's order
   for (const HeadBands &head : table.heads)
     for (int64_t t = 0; t < queryTiles; ++t)
       for (int64_t s = 0; s < slots; ++s)
         for (int side : {1, -1}) {
           if (side < 0 && !bothSides)
             break;
-          offsets.push_back(next);
-          if (s >= int64_t(head.size()))
-            continue; // an empty slot reaches nothing
-          next += alignedKeyTiles(keysReachedByRows(head[s], side, t * tile,
-                                                    tile, queryLen, keyLen),
-                                  tile);
+          if (s >= int64_t(head.size())) {
+            bases.push_back(next); // an empty slot reaches nothing
+            continue;
+          }
+          KeyRange keys = keysReachedByRows(head[s], side, t * tile, tile,
+                                            queryLen, keyLen);
+          const int64_t count = alignedKeyTiles(keys, tile);
+          // Key tile kt of the range is slot base + kt.
+          bases.push_back(count ? next - floorDiv(keys.begin, tile) : next);
+          next += count;
         }
-  return offsets;
+  return bases;
 }
 
 } // namespace spa::plan

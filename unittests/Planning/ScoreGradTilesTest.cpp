@@ -184,13 +184,14 @@ TEST(ScoreGradTiles, OffsetsCountEveryHeadIntervalAndSide) {
     }
 }
 
-/// The per-range offsets of the compact layout, as the dK/dV kernel would
-/// use them: every admissible aligned pair (by brute force), addressed from
-/// its key tile's side as offset(h, qt, range) + kt - the range's first key
-/// tile for qt, lands on a distinct slot, and together they fill exactly
-/// [0, tiles()); each (head, query tile)'s first range starts at
-/// planScoreGradTiles' offset; padded slots take no room.
-TEST(ScoreGradTiles, RangeOffsetsAddressEveryPairOnce) {
+/// The compact layout's slot bases, as both kernels use them: every
+/// admissible aligned pair (by brute force) of head h, query tile qt and key
+/// tile kt through (slot, side) is scratch slot base(h, qt, slot, side) +
+/// kt; the slots are distinct and fill exactly [0, tiles()), and walking a
+/// query tile's ranges in order (the dQ kernel's walk) visits its slots
+/// consecutively from planScoreGradTiles' offset. Padded slots take no
+/// room.
+TEST(ScoreGradTiles, SlotBasesAddressEveryPairOnce) {
   for (BandMode mode : {BandMode::Causal, BandMode::Bidirectional})
     for (const Shape &s : kShapes) {
       SCOPED_TRACE(::testing::Message()
@@ -201,35 +202,37 @@ TEST(ScoreGradTiles, RangeOffsetsAddressEveryPairOnce) {
       table.heads = {{{0, 5}, {16, 48}}, {{3, 20}}, {{0, 300}}, {{40, 41}}};
       const int64_t slots = 3, sides = mode == BandMode::Causal ? 1 : 2;
       ScoreGradTiles plan = planScoreGradTiles(table, s.nq, s.nk, s.tile);
-      std::vector<int64_t> offsets =
-          scoreGradRangeOffsets(table, s.nq, s.nk, s.tile, slots);
+      std::vector<int64_t> bases =
+          scoreGradSlotBases(table, s.nq, s.nk, s.tile, slots);
       const int64_t qTiles = plan.queryTiles;
-      ASSERT_EQ(offsets.size(),
+      ASSERT_EQ(bases.size(),
                 size_t(table.numHeads() * qTiles * slots * sides));
-      for (int64_t h = 0; h < table.numHeads(); ++h)
-        for (int64_t qt = 0; qt < qTiles; ++qt)
-          EXPECT_EQ(offsets[(h * qTiles + qt) * slots * sides],
-                    plan.offsets[h * qTiles + qt]);
       std::set<int64_t> used;
       int64_t pairs = 0;
       for (int64_t h = 0; h < table.numHeads(); ++h)
-        for (int64_t slot = 0; slot < int64_t(table.heads[h].size()); ++slot)
-          for (int side : {1, -1}) {
-            if (side < 0 && mode == BandMode::Causal)
-              continue;
-            Interval iv = table.heads[h][slot];
-            int64_t range = slot * sides + (side < 0);
-            for (auto [qt, kt] : brutePairs(iv, side, s.nq, s.nk, s.tile)) {
-              KeyRange keys =
-                  keysReachedByRows(iv, side, qt * s.tile, s.tile, s.nq, s.nk);
-              int64_t slotIndex =
-                  offsets[(h * qTiles + qt) * slots * sides + range] + kt -
-                  keys.begin / s.tile;
-              EXPECT_TRUE(used.insert(slotIndex).second)
-                  << "slot " << slotIndex;
-              ++pairs;
+        for (int64_t qt = 0; qt < qTiles; ++qt) {
+          // The dQ walk: ranges in order, key tiles rising in each.
+          int64_t expected = plan.offsets[h * qTiles + qt];
+          for (int64_t slot = 0; slot < int64_t(table.heads[h].size());
+               ++slot)
+            for (int side : {1, -1}) {
+              if (side < 0 && mode == BandMode::Causal)
+                continue;
+              Interval iv = table.heads[h][slot];
+              int64_t base = bases[((h * qTiles + qt) * slots + slot) * sides +
+                                   (side < 0)];
+              for (auto [q, kt] : brutePairs(iv, side, s.nq, s.nk, s.tile)) {
+                if (q != qt)
+                  continue;
+                int64_t slotIndex = base + kt;
+                EXPECT_EQ(slotIndex, expected++) << "h " << h << " kt " << kt;
+                EXPECT_TRUE(used.insert(slotIndex).second)
+                    << "slot " << slotIndex;
+                ++pairs;
+              }
             }
-          }
+          EXPECT_EQ(expected, plan.offsets[h * qTiles + qt + 1]);
+        }
       EXPECT_EQ(pairs, plan.tiles());
       if (!used.empty()) {
         EXPECT_EQ(*used.begin(), 0);
@@ -239,8 +242,8 @@ TEST(ScoreGradTiles, RangeOffsetsAddressEveryPairOnce) {
   // More intervals a head than slots: no table.
   BandTable table;
   table.heads = {{{0, 2}, {4, 6}}};
-  EXPECT_TRUE(scoreGradRangeOffsets(table, 10, 10, 4, 1).empty());
-  EXPECT_FALSE(scoreGradRangeOffsets(table, 10, 10, 4, 2).empty());
+  EXPECT_TRUE(scoreGradSlotBases(table, 10, 10, 4, 1).empty());
+  EXPECT_FALSE(scoreGradSlotBases(table, 10, 10, 4, 2).empty());
 }
 
 /// The padded stored-dS layout's Q: the most query tiles holding an

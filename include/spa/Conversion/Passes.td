@@ -225,6 +225,22 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "Gradient ops with score-grads = store: query rows of a dq_stored "
            "work item; 64 (one warpgroup a block) or 128 (two warpgroups "
            "sharing every K tile: half the K traffic); 0: auto">,
+    Option<"scoreGradLayout", "score-grad-layout",
+           "::mlir::spa::ScoreGradLayout",
+           /*default=*/"::mlir::spa::ScoreGradLayout::Auto",
+           "Gradient ops with score-grads = store: the dS scratch's layout",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::spa::ScoreGradLayout::Auto, "auto",
+                        "padded until compact is measured on the GPU"),
+             clEnumValN(::mlir::spa::ScoreGradLayout::Padded, "padded",
+                        "B Hq x intervals x sides x key tiles x Q tiles of "
+                        "64 x 64, Q the most query tiles a key tile's walk "
+                        "has (a closed form)"),
+             clEnumValN(::mlir::spa::ScoreGradLayout::Compact, "compact",
+                        "only the visited tile pairs (B x the band plan's "
+                        "tiles), through a table of slot bases per (head, "
+                        "query tile, interval, side), argument "
+                        "score_grad_slots"))}]>,
     Option<"splitKeys", "split-keys", "int64_t", /*default=*/"1",
            "Attention ops: blocks sharing each work item's key tiles (grid "
            "y), each storing unnormalised partials to scratch that a "

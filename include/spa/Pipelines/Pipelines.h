@@ -126,6 +126,18 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Gradient ops with score-grads = store: query rows of "
                      "a dq_stored work item, 64 or 128 (0: auto)"),
       llvm::cl::init(0)};
+  PassOptions::Option<ScoreGradLayout> scoreGradLayout{
+      *this, "score-grad-layout",
+      llvm::cl::desc("Gradient ops with score-grads = store: the dS "
+                     "scratch's layout"),
+      llvm::cl::init(ScoreGradLayout::Auto),
+      llvm::cl::values(
+          clEnumValN(ScoreGradLayout::Auto, "auto",
+                     "padded until compact is measured on the GPU"),
+          clEnumValN(ScoreGradLayout::Padded, "padded",
+                     "Q query-tile slots per key tile (closed form)"),
+          clEnumValN(ScoreGradLayout::Compact, "compact",
+                     "the visited tile pairs only, through a table"))};
   PassOptions::Option<int64_t> splitKeys{
       *this, "split-keys",
       llvm::cl::desc("Attention ops: blocks sharing each work item's key "

@@ -82,19 +82,22 @@ ScoreGradTiles planScoreGradTiles(const BandTable &table, int64_t queryLen,
 int64_t maxQueryTilesPerKeyTile(const BandTable &table, int64_t queryLen,
                                 int64_t keyLen, int64_t tile);
 
-/// The compact layout of planScoreGradTiles indexed per range, for kernels
-/// that address the scratch by table instead of the padded closed form
-/// (docs/backward-plan.md section 6): entry ((h * queryTiles + t) * slots +
-/// s) * sides + (side < 0) is the scratch slot of the first aligned key
-/// tile that query tile t of head h reaches through bounds slot s on that
-/// side (the head's intervals in order, then empty slots up to `slots`, as
-/// the GPU bounds table pads them); its k-th key tile is that slot plus k.
-/// The entries rise in the dQ kernel's walk order, and the last range's
-/// end is planScoreGradTiles' tiles(). Empty when planScoreGradTiles is, or
-/// a head has more than `slots` intervals.
-std::vector<int64_t> scoreGradRangeOffsets(const BandTable &table,
-                                           int64_t queryLen, int64_t keyLen,
-                                           int64_t tile, int64_t slots);
+/// The compact layout of planScoreGradTiles as a table kernels index
+/// (score-grad-layout = compact, docs/backward-plan.md section 6): entry
+/// ((h * queryTiles + t) * slots + s) * sides + (side < 0) is the base of
+/// query tile t of head h through bounds slot s on that side (the head's
+/// intervals in order, then empty slots up to `slots`, as the GPU bounds
+/// table pads them): the pair with aligned key tile kt (key kt * tile) is
+/// scratch slot base + kt. Both kernels of the stored dS then find a pair's
+/// slot with one lookup and one add, whichever side they walk it from.
+/// Slots rise in the dQ kernel's walk order (head, query tile, interval,
+/// side, key tile) and end at planScoreGradTiles' tiles(). A base may be
+/// negative (the range's first key tile is past its slot); an empty range's
+/// entry is the next range's first slot and is never read. Empty when
+/// planScoreGradTiles is, or a head has more than `slots` intervals.
+std::vector<int64_t> scoreGradSlotBases(const BandTable &table,
+                                        int64_t queryLen, int64_t keyLen,
+                                        int64_t tile, int64_t slots);
 
 } // namespace spa::plan
 

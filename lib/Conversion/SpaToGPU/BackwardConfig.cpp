@@ -233,21 +233,53 @@ static LogicalResult resolveScoreGrads(AttentionGradOp op,
 }
 
 /// score-grads = store, once the work lists are known to be bounded (the
-/// layout's walk enumerates every key tile of every head): the layout, and
-/// a scratch whose tile index fits the kernels' arithmetic.
+/// layout's walk enumerates every key tile of every head): the layout
+/// (score-grad-layout), and a scratch whose tile index fits the kernels'
+/// arithmetic.
 static LogicalResult planScoreGradScratch(AttentionGradOp op,
                                           const ConvertSpaToGPUOptions &options,
                                           BackwardConfig &grad) {
+  if (options.scoreGradLayout != ScoreGradLayout::Auto &&
+      options.scoreGrads == ScoreGrads::Recompute)
+    return op.emitOpError("score-grad-layout = ")
+           << (options.scoreGradLayout == ScoreGradLayout::Compact ? "compact"
+                                                                   : "padded")
+           << " applies to the stored dS (score-grads = store or auto); got "
+              "score-grads = recompute";
   if (!grad.storeScoreGrads)
     return success();
   const KernelConfig &cfg = grad.base;
-  grad.scoreGradQueryTiles = ::spa::plan::maxQueryTilesPerKeyTile(
-      toPlanTable(op.getBandTable()), cfg.queryLen, cfg.keyLen,
-      BackwardConfig::kScoreGradTile);
+  constexpr int64_t kTile = BackwardConfig::kScoreGradTile;
+  ::spa::plan::BandTable table = toPlanTable(op.getBandTable());
+  // Auto stays padded until the compact layout has run the GPU matrix.
+  grad.compactScoreGrads = options.scoreGradLayout == ScoreGradLayout::Compact;
   uint64_t tiles = 1;
-  for (int64_t factor : {cfg.batch, cfg.numQueryHeads, grad.scoreGradRanges(),
-                         grad.scoreGradKeyTiles(), grad.scoreGradQueryTiles})
-    tiles = llvm::SaturatingMultiply(tiles, uint64_t(factor));
+  if (grad.compactScoreGrads) {
+    ::spa::plan::ScoreGradTiles plan = ::spa::plan::planScoreGradTiles(
+        table, cfg.queryLen, cfg.keyLen, kTile);
+    std::vector<int64_t> bases = ::spa::plan::scoreGradSlotBases(
+        table, cfg.queryLen, cfg.keyLen, kTile, cfg.slots);
+    // The work lists' bound holds (checkGradSizes) and no head has more
+    // intervals than the bounds table's slots: neither is empty.
+    if (bases.empty())
+      return op.emitOpError("score-grad-layout = compact: no slot table for ")
+             << cfg.numQueryHeads << " heads of " << cfg.queryLen
+             << " query rows and " << cfg.slots
+             << " intervals; use score-grad-layout = padded";
+    grad.scoreGradBatchTiles = plan.tiles();
+    tiles = llvm::SaturatingMultiply(uint64_t(cfg.batch),
+                                     uint64_t(plan.tiles()));
+    // |base| <= max(tiles of a batch element, key tiles): i32 wherever the
+    // scratch's tile count is (checked below).
+    grad.scoreGradSlotBases.assign(bases.begin(), bases.end());
+  } else {
+    grad.scoreGradQueryTiles = ::spa::plan::maxQueryTilesPerKeyTile(
+        table, cfg.queryLen, cfg.keyLen, kTile);
+    for (int64_t factor :
+         {cfg.batch, cfg.numQueryHeads, grad.scoreGradRanges(),
+          grad.scoreGradKeyTiles(), grad.scoreGradQueryTiles})
+      tiles = llvm::SaturatingMultiply(tiles, uint64_t(factor));
+  }
   constexpr uint64_t i32Max = std::numeric_limits<int32_t>::max();
   // Auto recomputes where the scratch would be large, or empty (no row
   // reaches a key: nothing to store). It stores only where
@@ -260,14 +292,23 @@ static LogicalResult planScoreGradScratch(AttentionGradOp op,
            uint64_t(kAutoScoreGradScratchBytes))) {
     grad.storeScoreGrads = false;
     grad.scoreGradQueryTiles = 0;
+    grad.compactScoreGrads = false;
+    grad.scoreGradBatchTiles = 0;
+    grad.scoreGradSlotBases.clear();
     return success();
   }
-  if (tiles > i32Max)
-    return op.emitOpError()
-           << "score-grads = store: the dS scratch would hold more than "
-           << i32Max << " tiles of 64 x 64 (B x Hq x intervals x sides x "
-           << "key tiles x " << grad.scoreGradQueryTiles
-           << " query tiles); use score-grads = recompute";
+  if (tiles > i32Max) {
+    InFlightDiagnostic error = op.emitOpError()
+                               << "score-grads = store: the dS scratch would "
+                                  "hold more than "
+                               << i32Max << " tiles of 64 x 64 (";
+    if (grad.compactScoreGrads)
+      error << "B x " << grad.scoreGradBatchTiles << " visited tile pairs";
+    else
+      error << "B x Hq x intervals x sides x key tiles x "
+            << grad.scoreGradQueryTiles << " query tiles";
+    return error << "); use score-grads = recompute";
+  }
   return success();
 }
 

@@ -103,20 +103,38 @@ struct BackwardConfig {
   /// and the dQ kernel (role dq_stored, BackwardQueryStored.cpp) runs one
   /// product a tile over it; a preprocess launch computes Delta first.
   bool storeScoreGrads = false;
-  /// The scratch's layout (ScoreGradStore.h): the most query tiles one key
-  /// tile's walk visits through one interval and side (Q), and the
+  /// The scratch's layout (ScoreGradStore.h). Padded: the most query tiles
+  /// one key tile's walk visits through one interval and side (Q), and the
   /// (interval, side) ranges a head has (R = slots x sides).
   int64_t scoreGradQueryTiles = 0;
+  /// Compact (score-grad-layout = compact): the visited tile pairs of one
+  /// batch element, and the slot bases the kernels look up (argument
+  /// score_grad_slots, [Hq][query tiles][slots][sides] of i32;
+  /// spa::plan::scoreGradSlotBases): pair (query tile qt, key tile kt) of
+  /// head h through range r of batch b is tile b x scoreGradBatchTiles +
+  /// bases[h][qt][r] + kt.
+  bool compactScoreGrads = false;
+  int64_t scoreGradBatchTiles = 0;
+  SmallVector<int32_t> scoreGradSlotBases;
   int64_t scoreGradRanges() const {
     return base.slots * (base.bidirectional ? 2 : 1);
   }
   int64_t scoreGradKeyTiles() const {
     return (base.keyLen + kScoreGradTile - 1) / kScoreGradTile;
   }
-  /// Tiles of the scratch: B Hq R KT Q.
+  /// Tiles of the scratch: B Hq R KT Q padded, B x the visited pairs
+  /// compact.
   int64_t scoreGradTiles() const {
+    if (compactScoreGrads)
+      return base.batch * scoreGradBatchTiles;
     return base.batch * base.numQueryHeads * scoreGradRanges() *
            scoreGradKeyTiles() * scoreGradQueryTiles;
+  }
+  /// The slot-base table's shape.
+  SmallVector<int64_t, 4> scoreGradSlotShape() const {
+    return {base.numQueryHeads,
+            (base.queryLen + kScoreGradTile - 1) / kScoreGradTile, base.slots,
+            base.bidirectional ? 2 : 1};
   }
   static constexpr int64_t kScoreGradTile = 64;
   static constexpr int64_t kScoreGradTileBytes =

@@ -193,6 +193,8 @@ void bindKeyValueGradArgs(BackwardContext &k, ValueRange args) {
     k.queryGradAccum = rest[next++];
   if (k.grad.storeScoreGrads)
     k.scoreGrad = rest[next++];
+  if (k.grad.compactScoreGrads)
+    k.scoreGradSlots = rest[next++];
   k.bounds = rest[next];
   k.work = rest[next + 1];
   bindTensorMaps(k, args);

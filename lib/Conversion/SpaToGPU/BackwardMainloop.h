@@ -39,8 +39,9 @@ struct BackwardContext : KernelContext {
   Value outGrad, delta, queryGrad, keyGrad, valueGrad;
   /// deterministic = false: the f32 dQ accumulator [B, Hq, Nq, D].
   Value queryGradAccum;
-  /// score-grads = store: the dS scratch (ScoreGradStore.h).
-  Value scoreGrad;
+  /// score-grads = store: the dS scratch (ScoreGradStore.h); with the
+  /// compact layout also its slot bases (score_grad_slots).
+  Value scoreGrad, scoreGradSlots;
   /// grad.tensorMaps: the grid-constant tensor maps of the own tiles' and
   /// the stream tiles' sources (first: width D, second: width Dv), the
   /// kernel's last four arguments (bindTensorMaps).

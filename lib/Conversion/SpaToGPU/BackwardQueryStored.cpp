@@ -72,9 +72,12 @@ public:
     k.key = args[0];
     k.scoreGrad = args[1];
     k.queryGrad = args[2];
-    k.bounds = args[3];
-    k.work = args[4];
-    keyMap = args[5];
+    unsigned next = 3;
+    if (k.grad.compactScoreGrads)
+      k.scoreGradSlots = args[next++];
+    k.bounds = args[next];
+    k.work = args[next + 1];
+    keyMap = args[next + 2];
     emitBody(b);
     gpu::ReturnOp::create(b);
     return func;
@@ -231,13 +234,18 @@ private:
           }
           loadTileByMap(ib, keyMap, keyTiles, buffer, barrier, k.batchIdx,
                         k.kvHead, j, kTile, cfg.headDim);
-          // The dK/dV walk's first row for key tile j (the same formula).
-          KeyTileGeometry geometry{
-              ie, j,
-              ie.min(ie.add(j, ie.index(kTile - 1)), ie.index(cfg.keyLen - 1)),
-              cfg.queryLen, cfg.keyLen};
-          Value firstRow =
-              alignedQueryRange(geometry, range.lo, range.hi, range.side).first;
+          // The padded layout's index needs the dK/dV walk's first row for
+          // key tile j (the same formula); the compact one looks it up.
+          Value firstRow;
+          if (!grad.compactScoreGrads) {
+            KeyTileGeometry geometry{ie, j,
+                                     ie.min(ie.add(j, ie.index(kTile - 1)),
+                                            ie.index(cfg.keyLen - 1)),
+                                     cfg.queryLen, cfg.keyLen};
+            firstRow =
+                alignedQueryRange(geometry, range.lo, range.hi, range.side)
+                    .first;
+          }
           for (int64_t w = 0; w < warpgroups(); ++w) {
             auto loadScoreGrads = [&](ImplicitLocOpBuilder &lb) {
               GpuArith le{lb};

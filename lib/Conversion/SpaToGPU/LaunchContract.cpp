@@ -17,10 +17,19 @@ const TensorMapArg *KernelLaunch::tensorMap(StringRef name) const {
   return nullptr;
 }
 
+ArrayRef<int32_t> KernelLaunch::constantValues(StringRef name) const {
+  if (name == "bounds")
+    return bounds;
+  if (name == "work")
+    return work;
+  assert(name == "score_grad_slots" && "not a constant argument");
+  return scoreGradSlots;
+}
+
 KernelArgRole KernelLaunch::argRole(StringRef name) const {
   if (tensorMap(name))
     return KernelArgRole::TensorMap;
-  if (name == "bounds" || name == "work")
+  if (name == "bounds" || name == "work" || name == "score_grad_slots")
     return KernelArgRole::Constant;
   if (name == "query_len" || name == "key_len")
     return KernelArgRole::Length;
@@ -61,6 +70,9 @@ DictionaryAttr KernelLaunch::toAttr(MLIRContext *ctx) const {
           b.getArrayAttr(llvm::to_vector(llvm::map_range(
               tensorMaps, [&](auto &m) { return Attribute(m.toAttr(ctx)); })))),
   };
+  if (!scoreGradSlots.empty())
+    entries.push_back(b.getNamedAttr("score_grad_slots",
+                                     b.getDenseI32ArrayAttr(scoreGradSlots)));
   if (maxBlocks > 0)
     entries.push_back(
         b.getNamedAttr("max_blocks", b.getI64IntegerAttr(maxBlocks)));
@@ -209,6 +221,13 @@ FailureOr<KernelLaunch> KernelLaunch::fromAttr(DictionaryAttr attr,
       return missing(key, "an i32 array");
     into->assign(values.asArrayRef().begin(), values.asArrayRef().end());
   }
+  if (Attribute slots = attr.get("score_grad_slots")) {
+    auto values = dyn_cast<DenseI32ArrayAttr>(slots);
+    if (!values)
+      return missing("score_grad_slots", "an i32 array");
+    launch.scoreGradSlots.assign(values.asArrayRef().begin(),
+                                 values.asArrayRef().end());
+  }
   auto types = attr.getAs<ArrayAttr>("arg_types");
   if (!types && attr.get("arg_types"))
     return missing("arg_types", "an array of types");
@@ -351,7 +370,7 @@ llvm::json::Object KernelLaunch::toJson(gpu::GPUFuncOp func) const {
         p["window"] = policy.getWindow();
         a["policy"] = std::move(p);
       } else {
-        a["values"] = array(name == "bounds" ? bounds : work);
+        a["values"] = array(constantValues(name));
       }
       break;
     case KernelArgRole::Length:

@@ -46,6 +46,17 @@ Value scoreGradTileIndex(ImplicitLocOpBuilder &b, const BackwardContext &k,
   const BackwardConfig &grad = k.grad;
   const KernelConfig &cfg = grad.base;
   GpuArith e{b};
+  if (grad.compactScoreGrads) {
+    // One lookup: the range's slot base, plus the key tile.
+    Value entry = memref::LoadOp::create(
+        b, k.scoreGradSlots,
+        ValueRange{head, e.div(i0, e.index(kTile)), slot,
+                   e.index(cfg.bidirectional && side < 0 ? 1 : 0)});
+    Value batchFirst =
+        e.mul(k.batchIdx, e.index(grad.scoreGradBatchTiles));
+    return e.add(e.add(batchFirst, e.toIndex(entry)),
+                 e.div(j0, e.index(kTile)));
+  }
   Value range = slot;
   if (cfg.bidirectional)
     range = e.add(e.mul(slot, e.index(2)), e.index(side < 0 ? 1 : 0));

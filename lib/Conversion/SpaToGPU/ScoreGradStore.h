@@ -24,7 +24,13 @@
 // Closed form in both kernels, no table; the price is padding: a key tile
 // whose walk has fewer than Q query tiles leaves slots unwritten (the dQ
 // kernel never reads them), about 2x the admissible tiles at
-// exclusive_equal. Tiles move as 8192-byte blocks by the bulk copy engine
+// exclusive_equal and up to 11x at tile_balanced (docs/backward-plan.md
+// section 6). score-grad-layout = compact stores the visited pairs only:
+// pair (qt, kt) is tile b x T + bases[h][qt][r] + kt, T the visited pairs
+// of one batch element and bases the constant argument score_grad_slots
+// (spa::plan::scoreGradSlotBases, gtested to address every pair once from
+// either walk); one i32 load a tile, by the thread that issues its copy.
+// Tiles move as 8192-byte blocks by the bulk copy engine
 // (cp.async.bulk, no tensor map), shared -> global in the dK/dV kernel and
 // global -> shared in the dQ kernel, the swizzle kept byte for byte (both
 // shared tiles are 1024-byte aligned).
@@ -55,9 +61,11 @@ std::pair<Value, Value> alignedQueryRange(KeyTileGeometry &geometry, Value lo,
                                           Value hi, int side);
 
 /// The scratch tile (an index) of the pair (query tile at row i0, key tile
-/// at key j0) of (k.batchIdx, head) through bounds slot `slot` on `side`,
-/// where `firstRow` is the first row of the dK/dV walk of key tile j0
-/// through that slot and side (alignedQueryRange's begin).
+/// at key j0; both multiples of 64) of (k.batchIdx, head) through bounds
+/// slot `slot` on `side`. Padded: `firstRow` is the first row of the dK/dV
+/// walk of key tile j0 through that slot and side (alignedQueryRange's
+/// begin). Compact: one load of the range's slot base from
+/// k.scoreGradSlots plus j0 / 64; `firstRow` is unused (may be null).
 Value scoreGradTileIndex(ImplicitLocOpBuilder &b, const BackwardContext &k,
                          Value head, Value slot, int side, Value j0, Value i0,
                          Value firstRow);

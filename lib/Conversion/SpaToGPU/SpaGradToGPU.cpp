@@ -100,11 +100,16 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
                                  ValueRange{}, ValueRange{}, ValueRange{})
                 .getMemref();
 
-  Value scoreGrads;
+  Value scoreGrads, scoreGradSlots;
   if (grad.storeScoreGrads)
     scoreGrads = gpu::AllocOp::create(b, scoreGradType(b, grad), Type(),
                                       ValueRange{}, ValueRange{}, ValueRange{})
                      .getMemref();
+  if (grad.compactScoreGrads)
+    scoreGradSlots = makeConstantTable(b, module, symbols,
+                                       base + "_score_grad_slots",
+                                       grad.scoreGradSlotShape(),
+                                       grad.scoreGradSlotBases);
 
   declareDynamicShared(kernels, op.getLoc());
   OpBuilder kb = OpBuilder::atBlockEnd(&kernels.getBodyRegion().front());
@@ -135,21 +140,32 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
          &grad},
         {BackwardKernel::KeyValue,
          {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
-          "key_grad", "value_grad", "score_grad", "bounds", "work"},
+          "key_grad", "value_grad", "score_grad"},
          {q, k, v, lse, dO, delta, op.getKeyGrad(), op.getValueGrad(),
-          scoreGrads, boundsBuffer, keyWork},
+          scoreGrads},
          numKeyItems,
          keyValueGrad.sharedBytes(),
          keyItems,
          &keyValueGrad},
         {BackwardKernel::QueryStored,
-         {"key", "score_grad", "query_grad", "bounds", "work"},
-         {k, scoreGrads, op.getQueryGrad(), boundsBuffer, queryWork},
+         {"key", "score_grad", "query_grad"},
+         {k, scoreGrads, op.getQueryGrad()},
          numQueryItems,
          storedQueryGrad.storedQuerySharedBytes(),
          queryItems,
          &storedQueryGrad},
     };
+    // The constants: the compact layout's slot bases, then bounds and work.
+    for (Launch &launch : llvm::drop_begin(launches)) {
+      if (grad.compactScoreGrads) {
+        launch.names.push_back("score_grad_slots");
+        launch.operands.push_back(scoreGradSlots);
+      }
+      launch.names.append({"bounds", "work"});
+      launch.operands.append(
+          {boundsBuffer,
+           launch.kernel == BackwardKernel::KeyValue ? keyWork : queryWork});
+    }
   } else if (!grad.atomicQuery) {
     // The dQ kernel computes Delta for its own rows from O and dO
     // (BackwardDelta.h) and writes it for the dK/dV kernel: dQ first, and
@@ -261,6 +277,8 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     contract.args = launch.names;
     contract.bounds = bounds;
     contract.work.assign(launch.work.begin(), launch.work.end());
+    if (llvm::is_contained(launch.names, "score_grad_slots"))
+      contract.scoreGradSlots = grad.scoreGradSlotBases;
     contract.bands = bands;
     bool keyTiles = launch.kernel == BackwardKernel::KeyValue ||
                     launch.kernel == BackwardKernel::KeyValueQuery;

@@ -11,6 +11,9 @@
 // RUN: not spa-opt %s -convert-spa-to-gpu="score-grads=stored" 2>&1 | FileCheck %s --check-prefix=BADVALUE
 // RUN: not spa-opt %s -convert-spa-to-gpu="stored-dq-rows=96" 2>&1 | FileCheck %s --check-prefix=ROWS
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="stored-dq-rows=128 score-grads=recompute" 2>&1 | FileCheck %s --check-prefix=ROWSRECOMPUTE
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grad-layout=compact score-grads=recompute" 2>&1 | FileCheck %s --check-prefix=LAYOUTRECOMPUTE
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grad-layout=padded score-grads=recompute" 2>&1 | FileCheck %s --check-prefix=PADDEDRECOMPUTE
+// RUN: not spa-opt %s -convert-spa-to-gpu="score-grad-layout=dense" 2>&1 | FileCheck %s --check-prefix=BADLAYOUT
 
 // NOTMA: error: 'spa.attention_grad' op score-grads = store needs TMA loads (tma = true and buffers a tensor map describes); got chip = sm_90a, mma = auto, tma = false, deterministic = true, warps = 4, tile-k = 64, D = 64, Dv = 64; use score-grads = recompute
 // ATOMIC: error: {{.*}} score-grads = store needs deterministic = true; got {{.*}} deterministic = false,
@@ -21,6 +24,9 @@
 // BADVALUE: for the --score-grads option: Cannot find option named 'stored'!
 // ROWS: error: convert-spa-to-gpu: stored-dq-rows must be 0 (auto), 64 or 128; got 96
 // ROWSRECOMPUTE: error: 'spa.attention_grad' op stored-dq-rows = 128 applies to the stored dS (score-grads = store or auto); got score-grads = recompute
+// LAYOUTRECOMPUTE: error: 'spa.attention_grad' op score-grad-layout = compact applies to the stored dS (score-grads = store or auto); got score-grads = recompute
+// PADDEDRECOMPUTE: error: 'spa.attention_grad' op score-grad-layout = padded applies to the stored dS (score-grads = store or auto); got score-grads = recompute
+// BADLAYOUT: for the --score-grad-layout option: Cannot find option named 'dense'!
 
 // D = 64: every condition but the ones the RUN lines break holds.
 func.func @ok_shape(%q: memref<1x2x64x64xbf16>, %l: memref<1x2x64xf32>) {

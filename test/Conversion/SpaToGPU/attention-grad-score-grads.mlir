@@ -18,6 +18,9 @@
 // stored-dq-rows=128: the dq_stored kernel takes 128-row items.
 // RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store stored-dq-rows=128" -canonicalize | FileCheck %s --check-prefix=ROWS128
 // RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store stored-dq-rows=64" -canonicalize | FileCheck %s --check-prefix=DQ
+// score-grad-layout=compact: the scratch holds the visited tile pairs only.
+// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store score-grad-layout=compact" -canonicalize | FileCheck %s --check-prefix=COMPACT
+// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store score-grad-layout=padded" -canonicalize | FileCheck %s
 
 // CHECK: %[[DELTA:.*]] = gpu.alloc () : memref<1x2x100xf32>
 // CHECK: %[[DS:.*]] = gpu.alloc () : memref<16x4096xbf16>
@@ -105,6 +108,38 @@
 // ROWS128: wgmma.wait_group.sync.aligned 0;
 // ROWS128: } else {
 // ROWS128: gpu.return
+
+// The compact layout: 8 tiles instead of 16. Head 0's query tile 0 reaches
+// key tile 0 through [0:8] (slot 0) and [60:100] (slot 1); its query tile 1
+// (rows 64 .. 99) key tiles 0 and 1 through [0:8] (slots 2, 3) and key tile
+// 0 through [60:100] (slot 4); head 1 ([8:60], its second bounds slot
+// empty) key tile 0 from query tile 0 (slot 5), key tiles 0 and 1 from
+// query tile 1 (slots 6, 7). The table [Hq][query tiles][slots][sides]
+// holds each range's first slot minus its first key tile (an empty range:
+// the next slot), and both kernels find pair (qt, kt) of batch b at
+// b x 8 + table[h][qt][slot][side] + kt.
+// COMPACT: memref.global "private" constant @spa_attention_grad_0_score_grad_slots : memref<2x2x2x1xi32> = dense<{{\[}}{{\[}}{{\[}}[0], [1]], {{\[}}[2], [4]]], {{\[}}{{\[}}[5], [6]], {{\[}}[6], [8]]]]>
+// COMPACT: %[[DS:.*]] = gpu.alloc () : memref<8x4096xbf16>
+// COMPACT: %[[SLOTS:.*]] = memref.get_global @spa_attention_grad_0_score_grad_slots
+// COMPACT: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv {{.*}}, %[[DS]] : memref<8x4096xbf16>, %[[SLOTS]] : memref<2x2x2x1xi32>, %{{.*}} : memref<2x2x2xi32>,
+// COMPACT: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_stored {{.*}}, %[[DS]] : memref<8x4096xbf16>, %{{.*}} : memref<1x2x100x128xbf16>, %[[SLOTS]] : memref<2x2x2x1xi32>, %{{.*}} : memref<2x2x2xi32>,
+// COMPACT: gpu.func @spa_attention_grad_0_dkdv(
+// COMPACT-SAME: args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "score_grad", "score_grad_slots", "bounds", "work", "key_map", "value_map", "query_map", "output_grad_map"]
+// COMPACT-SAME: score_grad_slots = array<i32: 0, 1, 2, 4, 5, 6, 6, 8>
+// COMPACT: fence.proxy.async.shared::cta
+// COMPACT: scf.if
+// COMPACT: %[[QT:.*]] = arith.divui %{{.*}}, %c64 : index
+// COMPACT-NEXT: %[[BASE:.*]] = memref.load %arg9[%{{.*}}, %[[QT]], %c0, %c0] : memref<2x2x2x1xi32>
+// COMPACT-NEXT: %[[BATCH:.*]] = arith.muli %{{.*}}, %c8 : index
+// COMPACT-NEXT: %[[KT:.*]] = arith.divui %{{.*}}, %c64 : index
+// COMPACT-NEXT: %[[B32:.*]] = arith.index_cast %[[BASE]] : i32 to index
+// COMPACT-NEXT: %[[FIRST:.*]] = arith.addi %[[BATCH]], %[[B32]] : index
+// COMPACT-NEXT: %{{.*}} = arith.addi %[[FIRST]], %[[KT]] : index
+// COMPACT: nvvm.cp.async.bulk.global.shared.cta
+// COMPACT: gpu.func @spa_attention_grad_0_dq_stored(
+// COMPACT-SAME: args = ["key", "score_grad", "query_grad", "score_grad_slots", "bounds", "work", "key_map"]
+// COMPACT: memref.load %arg3[%{{.*}}, %{{.*}}, %c0, %c0] : memref<2x2x2x1xi32>
+// COMPACT: nvvm.cp.async.bulk.shared.cluster.global
 
 // PTX: .entry spa_attention_grad_0_dkdv(
 // PTX: cp.async.bulk.global.shared::cta.bulk_group

@@ -87,6 +87,10 @@ CASES = [
     # ... with 128-row dq_stored items (two warpgroups share each K tile).
     ("bf16-grad-gqa-bidir", "score-grads=store stored-dq-rows=128"),
     ("f16-grad-causal-d128-dv64", "score-grads=store stored-dq-rows=128"),
+    # ... with the compact scratch (a table of slot bases).
+    ("bf16-grad-gqa-bidir", "score-grads=store score-grad-layout=compact"),
+    ("f16-grad-causal-d128-dv64",
+     "score-grads=store score-grad-layout=compact stored-dq-rows=128"),
     # The wgmma backward's tiles arrive by TMA by default; tma=false keeps
     # every thread's cp.async.
     ("f16-grad-causal-d128-dv64", "mma=auto tma=false"),

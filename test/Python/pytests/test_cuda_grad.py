@@ -230,3 +230,85 @@ def test_stored_dq_rows_option():
         dq_stored(stored_dq_rows=96)
     with pytest.raises(spa.MLIRError, match="applies to the stored dS"):
         dq_stored(stored_dq_rows=128, score_grads="recompute")
+
+
+def _reference_slot_bases(heads, mode, query_len, key_len, slots):
+    """The compact dS layout's slot bases by brute force over every (row,
+    key) pair (SPEC: position p = i + Nk - Nq; causal distance p - j in
+    [lo, hi); bidirectional also j - p in [max(lo, 1), hi)): slots are
+    handed out in the dQ kernel's walk order (head, 64-row query tile,
+    interval, side, aligned key tile), and a range's base is its first slot
+    minus its first key tile; an empty range's entry is the next slot."""
+    tile, sides = 64, (1, -1) if mode == "bidirectional" else (1,)
+    bases, next_slot = [], 0
+    for intervals in heads:
+        for qt in range(-(-query_len // tile)):
+            for s in range(slots):
+                for side in sides:
+                    tiles = set()
+                    if s < len(intervals):
+                        lo, hi = intervals[s]
+                        for i in range(qt * tile, min(qt * tile + tile,
+                                                      query_len)):
+                            p = i + key_len - query_len
+                            for j in range(key_len):
+                                d = p - j if side > 0 else j - p
+                                if (d >= (lo if side > 0 else max(lo, 1))
+                                        and d < hi):
+                                    tiles.add(j // tile)
+                    bases.append(next_slot - min(tiles) if tiles
+                                 else next_slot)
+                    next_slot += len(tiles)
+    return bases, next_slot
+
+
+@needs_ptxas
+@pytest.mark.parametrize("mode", ["causal", "bidirectional"])
+def test_compact_score_grad_layout(mode):
+    # score_grad_layout="compact": the dS scratch holds only the visited
+    # tile pairs, found through a table of slot bases both stored kernels
+    # take as the constant score_grad_slots; its values (in launch.json, the
+    # runtime's only source) equal a brute-force layout of the band plan,
+    # and the scratch is B x that many tiles, smaller than the padded one.
+    shape = dict(head_dim=128, value_dim=128, dtype="bf16", mode=mode)
+    text = module_text(spa, layer(**shape))
+
+    def stored(**options):
+        artifact = spa.compile(text, target="cuda:sm_90a",
+                               score_grads="store", **options)
+        assert artifact.cubin[:4] == b"\x7fELF"
+        return {k["role"]: k for k in artifact.metadata["kernels"]}
+
+    def arg(kernel, name):
+        return next(a for a in kernel["args"] if a["name"] == name)
+
+    padded, compact = stored(), stored(score_grad_layout="compact")
+    for kernels in (padded, stored(score_grad_layout="padded")):
+        assert all(a["name"] != "score_grad_slots"
+                   for k in kernels.values() for a in k["args"])
+    plan = spa.bands.plan("local_plus_band", 150, 4, mode=mode, query_len=100)
+    slots = max(len(h) for h in plan.heads)
+    bases, tiles = _reference_slot_bases(plan.heads, mode, 100, 150, slots)
+    sides = 2 if mode == "bidirectional" else 1
+    for role in ("dkdv", "dq_stored"):
+        table = arg(compact[role], "score_grad_slots")
+        assert table["kind"] == "constant" and table["dtype"] == "i32"
+        assert table["shape"] == [4, 2, slots, sides]
+        assert table["values"] == bases
+        scratch = arg(compact[role], "score_grad")
+        assert scratch["kind"] == "scratch"
+        assert scratch["shape"] == [2 * tiles, 64 * 64]
+    assert arg(padded["dkdv"], "score_grad")["shape"][0] > 2 * tiles
+    # The table precedes bounds and work in both kernels.
+    assert [a["name"] for a in compact["dq_stored"]["args"]] == [
+        "key", "score_grad", "query_grad", "score_grad_slots", "bounds",
+        "work", "key_map"]
+    # The runtime takes it as a constant, not a buffer of the call.
+    launches = op_launches({"kernels": list(compact.values())}, 1)
+    assert [b["name"] for b in launches.scratch] == ["delta", "score_grad"]
+    assert "score_grad_slots" not in [
+        b["name"] for b in launches.inputs + launches.outputs]
+    with pytest.raises(spa.MLIRError, match="score-grad-layout = compact "
+                       "applies to the stored dS"):
+        spa.compile(text, target="cuda:sm_90a", score_grads="recompute",
+                    score_grad_layout="compact")

@@ -39,6 +39,15 @@ enum class ScoreGrads {
              ///< and the dQ kernel runs one product a tile over it
 };
 
+/// How the scratch of the stored dS (score-grads = store) is laid out.
+enum class ScoreGradLayout {
+  Auto,    ///< the layout measured on the GPU (padded until compact is)
+  Padded,  ///< every (head, interval, side, key tile) gets the most query
+           ///< tiles any key tile's walk has: a closed form, no table
+  Compact, ///< only the visited tile pairs, found through a table of slot
+           ///< bases per (head, query tile, interval, side)
+};
+
 /// How the sm_90a forward kernel orders its key tiles' products.
 enum class ForwardSchedule {
   Auto,    ///< the schedule measured fastest for the shape
@@ -76,6 +85,7 @@ enum class ForwardSchedule {
   X(forwardSchedule)                                                           \
   X(splitKeys)                                                                 \
   X(blocksPerSM)                                                               \
-  X(storedDqRows)
+  X(storedDqRows)                                                              \
+  X(scoreGradLayout)
 
 #endif // SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H

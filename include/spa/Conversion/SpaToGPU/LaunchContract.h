@@ -46,7 +46,8 @@ constexpr int64_t kLauncherFills = -1;
 enum class KernelArgRole {
   Input,     ///< a device buffer the caller provides (q, k, v)
   Output,    ///< a device buffer the kernel writes (out, log-sum-exp)
-  Constant,  ///< a table whose values travel in the contract (bounds, work)
+  Constant,  ///< a table whose values travel in the contract (bounds, work,
+             ///< score_grad_slots)
   Length,    ///< query_len / key_len: an i64 the launcher passes by value
   Scratch,   ///< a device buffer the launcher allocates for one call and
              ///< shares between the op's kernels (the backward's delta and,
@@ -96,6 +97,10 @@ struct KernelLaunch {
   SmallVector<std::string> args;
   SmallVector<int32_t> bounds; ///< [Hq][slots][2] distance intervals
   SmallVector<int32_t> work;   ///< [items][3] (batch, head, query tile)
+  /// score-grad-layout = compact: the stored dS's slot bases
+  /// ([Hq][query tiles][slots][sides]; BackwardConfig::scoreGradSlotBases);
+  /// empty for other kernels.
+  SmallVector<int32_t> scoreGradSlots;
   Attribute bands;             ///< the #spa.bands the kernel was built for
   std::array<int64_t, 2> tile = {0, 0}; ///< query rows x keys
   /// Persistent kernels (blocks loop over the items): the most blocks worth
@@ -124,6 +129,9 @@ struct KernelLaunch {
 
   /// The tensor map named `name`, or null.
   const TensorMapArg *tensorMap(StringRef name) const;
+  /// The values of constant argument `name` (bounds, work or
+  /// score_grad_slots).
+  ArrayRef<int32_t> constantValues(StringRef name) const;
 
   /// The role of argument `name` in a kernel of this role: forward kernels
   /// write output and log_sum_exp; backward kernels read them, write the
