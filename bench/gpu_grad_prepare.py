@@ -196,6 +196,11 @@ def main():
                         help="with --stored: the dq_stored kernel's rows an "
                         "item (64 or 128; 0: auto); the layers are named "
                         "s<rows>_... instead of sd_...")
+    parser.add_argument("--score-grad-layout", default="",
+                        choices=["", "padded", "compact"],
+                        help="with --stored: the dS scratch's layout "
+                        "(compact: the visited tile pairs through a table); "
+                        "the layers' prefix gains a c (sdc_..., s128c_...)")
     parser.add_argument("--atomic", action="store_true",
                         help="the wgmma matrix with deterministic=False "
                         "(with --bench: one timed layer, atomic and not; "
@@ -215,16 +220,24 @@ def main():
             (bench if args.bench or args.bench_only else []))
     if args.spec:
         rows = SPEC_BENCH
-    if args.stored_dq_rows:
+    if args.stored_dq_rows or args.score_grad_layout:
         if not args.stored:
-            parser.error("--stored-dq-rows needs --stored")
-        rows = [(f"s{args.stored_dq_rows}" + c[0][2:] if c[0].startswith("sd")
-                 else c[0],) + c[1:11] +
-                (dict(c[11], stored_dq_rows=args.stored_dq_rows)
+            parser.error("--stored-dq-rows and --score-grad-layout need "
+                         "--stored")
+        prefix = (f"s{args.stored_dq_rows or 'd'}"
+                  + ("c" if args.score_grad_layout == "compact" else ""))
+        extra = {}
+        if args.stored_dq_rows:
+            extra["stored_dq_rows"] = args.stored_dq_rows
+        if args.score_grad_layout:
+            extra["score_grad_layout"] = args.score_grad_layout
+        rows = [(prefix + c[0][2:] if c[0].startswith("sd") else c[0],)
+                + c[1:11] +
+                (dict(c[11], **extra)
                  if c[11].get("score_grads") == "store" else c[11],)
                 for c in rows]
-        SANITIZE.extend(f"s{args.stored_dq_rows}" + n[2:] for n in SANITIZE
-                        if n.startswith("sd"))
+        SANITIZE.extend([prefix + n[2:] for n in SANITIZE
+                         if n.startswith("sd")])
     manifest = []
     for c in rows:
         layer = dict(name=c[0], batch=c[1], heads=c[2], kv_heads=c[3],

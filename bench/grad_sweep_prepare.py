@@ -13,12 +13,14 @@ warps apply to the dQ kernel only), an l with backward_schedule="classic";
 a c compiles it with tma=False
 (every thread's cp.async instead of TMA tile loads), and a final d with
 score_grads="store" (the dK/dV kernel stores dS, the dQ kernel is one
-product a tile pair: roles preprocess, dkdv, dq_stored), and after it a q
-with stored_dq_rows=128 (the dq_stored kernel on 128-row items, two
-warpgroups sharing each K tile).
+product a tile pair: roles preprocess, dkdv, dq_stored), after it a p with
+score_grad_layout="compact" (the dS scratch holds the visited tile pairs
+only, through a table of slot bases) and a q with stored_dq_rows=128 (the
+dq_stored kernel on 128-row items, two warpgroups sharing each K tile).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
+        [--batch B --heads H --seq-len N]
 
 --append adds the variants to an existing sweep's manifest and --tag T
 names them <variant>_T: with another tree's spa on PYTHONPATH (say main's
@@ -40,15 +42,18 @@ def main():
     parser.add_argument("--variants", default="w4k64,w8k64,w4k32,w8k32,w4k128,w8k128")
     parser.add_argument("--policy", default="exclusive_equal")
     parser.add_argument("--seq-len", type=int, default=8192)
+    parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--heads", type=int, default=16)
     parser.add_argument("--head-dim", type=int, default=128)
     parser.add_argument("--append", action="store_true",
                         help="add to the manifest already in --out")
     parser.add_argument("--tag", default="",
                         help="suffix of the variant names (_TAG)")
     args = parser.parse_args()
-    shape = dict(batch=2, heads=16, seq_len=args.seq_len,
+    shape = dict(batch=args.batch, heads=args.heads, seq_len=args.seq_len,
                  head_dim=args.head_dim, policy=args.policy)
-    text = spa.LayerSpec(batch=2, heads=16, kv_heads=16, seq_len=args.seq_len,
+    text = spa.LayerSpec(batch=args.batch, heads=args.heads,
+                         kv_heads=args.heads, seq_len=args.seq_len,
                          query_len=args.seq_len, head_dim=args.head_dim,
                          value_dim=args.head_dim, dtype="bf16",
                          policy=args.policy, mode="causal").to_mlir(backward=True)
@@ -62,10 +67,10 @@ def main():
                          f"{previous['shape']}, not {shape}")
         variants = previous["variants"]
     for name in args.variants.split(","):
-        m = re.fullmatch(r"w(\d+)k(\d+)(a?)([sl]?)(c?)(d?)(q?)", name)
+        m = re.fullmatch(r"w(\d+)k(\d+)(a?)([sl]?)(c?)(d?)(p?)(q?)", name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c][d[q]]")
+                         "w<warps>k<tile-k>[a][s|l][c][d[p][q]]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -75,7 +80,12 @@ def main():
             options["tma"] = False
         if m.group(6):
             options["score_grads"] = "store"
+        if (m.group(7) or m.group(8)) and not m.group(6):
+            parser.error(f"variant {name!r}: p and q apply to d (the "
+                         "stored dS)")
         if m.group(7):
+            options["score_grad_layout"] = "compact"
+        if m.group(8):
             options["stored_dq_rows"] = 128
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")
