@@ -43,38 +43,43 @@
 # PART=compact (added 2026-12-05, third session): score-grad-layout=compact,
 # the dS scratch holding only the visited tile pairs (a table of slot bases,
 # docs/backward-plan.md section 6). Checked: the stored matrix compact
-# against float64 and the sanitizers on three layers. Timed (grad_sweep.py,
+# against float64 at 64- and 128-row dq_stored items. Timed (grad_sweep.py,
 # one process a shape): the headline padded against compact (gradients
 # bitwise equal: same tiles, same order, other addresses), and recompute
-# (auto today) against compact on the rows where the padded scratch is
-# over auto's 1 GiB (tile_balanced and local_plus_band B2 H16 N8192,
-# pair_balanced and local_plus_band B1 H32 N16384); local_plus_band N8192
-# also padded. Staged with (this tree's build):
+# (auto today) against compact on the five rows where the padded scratch
+# is over auto's 1 GiB (tile_balanced and local_plus_band B2 H16 N8192,
+# pair_balanced, tile_balanced and local_plus_band B1 H32 N16384);
+# local_plus_band N8192 also padded. Last, the sanitizers on three compact
+# layers (so that a call cut at its time limit loses them, not the
+# timings). Staged with (this tree's build):
 #   $P bench/gpu_grad_prepare.py --stored --score-grad-layout compact --out $S/gradc
+#   $P bench/gpu_grad_prepare.py --stored --stored-dq-rows 128 --score-grad-layout compact --out $S/gradc128
 #   $P bench/grad_sweep_prepare.py --variants w4k64d,w4k64dp --out $S/cA
 #   $P bench/grad_sweep_prepare.py --variants w4k64,w4k64d,w4k64dp --policy local_plus_band --out $S/cL
 #   $P bench/grad_sweep_prepare.py --variants w4k64,w4k64dp --policy tile_balanced --out $S/cT
-#   $P bench/grad_sweep_prepare.py --variants w4k64,w4k64dp --policy pair_balanced --batch 1 --heads 32 --seq-len 16384 --out $S/cP
-#   $P bench/grad_sweep_prepare.py --variants w4k64,w4k64dp --policy local_plus_band --batch 1 --heads 32 --seq-len 16384 --out $S/cLL
+#   for p in pair_balanced tile_balanced local_plus_band; do $P bench/grad_sweep_prepare.py --variants w4k64,w4k64dp --policy $p --batch 1 --heads 32 --seq-len 16384 --out $S/c_$p; done
 #   run(command="PART=compact bash .device/dq128/run.sh", carry=[".device/dq128"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 if [ "$PART" = compact ]; then
   timeout 60 python3 bench/gpu_grad_check.py --dir gradc --only sdc_ee_bf16_n1 --out $OUT/smoke > $OUT/smoke.log 2>&1
   rc=$?; grep -v Warning $OUT/smoke.log | tail -2
   [ $rc = 0 ] || { echo "smoke layer failed (rc=$rc): stopping"; staged_finish; }
-  timeout 150 python3 bench/gpu_grad_check.py --dir gradc --out $OUT/gradc 2>&1 | grep -v Warning > $OUT/gradc.log
-  echo "gradc: $(grep -c '^ok' $OUT/gradc.log) ok"; grep -v '^ok' $OUT/gradc.log | tail -4
+  for d in gradc gradc128; do
+    timeout 120 python3 bench/gpu_grad_check.py --dir $d --out $OUT/$d 2>&1 | grep -v Warning > $OUT/$d.log
+    echo "$d: $(grep -c '^ok' $OUT/$d.log) ok"; grep -v '^ok' $OUT/$d.log | tail -4
+  done
+  for d in cA cL cT c_pair_balanced c_tile_balanced c_local_plus_band; do
+    timeout 80 python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
+    [ -f $OUT/$d/grad_sweep.json ] && python3 bench/grad_sweep_summary.py $d=$OUT/$d/grad_sweep.json | tee -a $OUT/compact_summary.txt
+  done
   CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
   for tool in memcheck racecheck synccheck; do
     for layer in sdc_dense_bf16_nq300_nk200 sdc_k16_bf16_bidir_gqa_n130 sdc_many_f16_bidir_nq200_nk333; do
-      timeout 100 $CS --tool $tool --report-api-errors no python3 bench/gpu_grad_check.py --dir gradc --only $layer --no-nan --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
+      [ $SECONDS -gt 520 ] && break 2
+      timeout 60 $CS --tool $tool --report-api-errors no python3 bench/gpu_grad_check.py --dir gradc --only $layer --no-nan --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
       echo "$tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|SYNCCHECK SUMMARY' /tmp/$tool-$layer.log | tail -1)"
     done
   done | tee $OUT/sanitizers_compact.txt
-  for d in cA cL cT cP cLL; do
-    timeout 100 python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
-  done
-  python3 bench/grad_sweep_summary.py cA=$OUT/cA/grad_sweep.json cL=$OUT/cL/grad_sweep.json cT=$OUT/cT/grad_sweep.json cP=$OUT/cP/grad_sweep.json cLL=$OUT/cLL/grad_sweep.json | tee $OUT/compact_summary.txt
   staged_finish
 fi
 if [ "$PART" != fwd ]; then

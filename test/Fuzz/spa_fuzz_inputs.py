@@ -216,12 +216,30 @@ def pipelines(fdp) -> List[str]:
             ("tile-q", option_int(fdp)), ("tile-k", option_int(fdp)))
 
     def gpu_options():
+        # Every option of convert-spa-to-gpu (option_fields.py keeps the
+        # list in Passes.td), mostly valid values and some out of range:
+        # their combinations must each compile or fail with a diagnostic.
         return [("warps", fdp.PickValueInList([1, 2, 4, 8, 0, 3, 16])),
                 ("tile-k", fdp.PickValueInList([16, 32, 64, 128, 0, 8, 48,
                                                 256])),
                 ("mma", fdp.PickValueInList(MMAS)),
                 ("stages", fdp.ConsumeIntInRange(-1, 5)),
-                ("chip", fdp.PickValueInList(CHIPS))]
+                ("chip", fdp.PickValueInList(CHIPS)),
+                ("deterministic", fdp.PickValueInList(["true", "false"])),
+                ("tma", fdp.PickValueInList(["true", "false"])),
+                ("backward-schedule",
+                 fdp.PickValueInList(["auto", "ws", "classic"])),
+                ("score-grads",
+                 fdp.PickValueInList(["auto", "recompute", "store"])),
+                ("score-grad-layout",
+                 fdp.PickValueInList(["auto", "padded", "compact"])),
+                ("stored-dq-rows",
+                 fdp.PickValueInList([0, 64, 128, 96, -1])),
+                ("forward-schedule",
+                 fdp.PickValueInList(["auto", "overlap", "serial", "ws",
+                                      "ws-overlap", "ws-pingpong"])),
+                ("split-keys", fdp.PickValueInList([1, 2, 4, 0, 65, -3])),
+                ("blocks-per-sm", fdp.ConsumeIntInRange(-1, 5))]
 
     def gpu():
         return f"{BUFFERIZE},convert-spa-to-gpu" + opts(*gpu_options())

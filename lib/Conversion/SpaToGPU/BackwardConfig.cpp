@@ -189,6 +189,10 @@ static bool autoTakesStoredScoreGrads(const BackwardConfig &grad) {
   return grad.base.headDim == 128 && grad.base.valueDim == 128;
 }
 constexpr int64_t kAutoScoreGradScratchBytes = int64_t(1) << 30;
+/// The compact layout's slot table ([Hq][query tiles][slots][sides] i32)
+/// travels in the launch contract like the work lists, and is bounded
+/// like them (16 MiB).
+constexpr int64_t kMaxScoreGradSlotEntries = ::spa::plan::kMaxWorkItems;
 
 /// score-grads = store: the dK/dV kernel stores dS for a one-product dQ
 /// kernel (ScoreGradStore.h). Its tile grid is 64 x 64 on both sides (own
@@ -253,8 +257,35 @@ static LogicalResult planScoreGradScratch(AttentionGradOp op,
   ::spa::plan::BandTable table = toPlanTable(op.getBandTable());
   // Auto stays padded until the compact layout has run the GPU matrix.
   grad.compactScoreGrads = options.scoreGradLayout == ScoreGradLayout::Compact;
-  uint64_t tiles = 1;
+  uint64_t tiles = 1, tableBytes = 0;
+  // Auto recomputes where storing would take too much memory; a forced
+  // store gets the located errors below.
+  auto recompute = [&] {
+    grad.storeScoreGrads = false;
+    grad.scoreGradQueryTiles = 0;
+    grad.compactScoreGrads = false;
+    grad.scoreGradBatchTiles = 0;
+    grad.scoreGradSlotBases.clear();
+    return success();
+  };
   if (grad.compactScoreGrads) {
+    // The table travels in the launch contract and launch.json: bounded
+    // like the work lists, and sized before it is built.
+    uint64_t entries = 1;
+    for (int64_t factor : grad.scoreGradSlotShape())
+      entries = llvm::SaturatingMultiply(entries, uint64_t(factor));
+    if (entries > uint64_t(kMaxScoreGradSlotEntries)) {
+      if (options.scoreGrads == ScoreGrads::Auto)
+        return recompute();
+      return op.emitOpError("score-grad-layout = compact: the slot table "
+                            "would hold ")
+             << entries << " entries (Hq x query tiles x intervals x sides = "
+             << cfg.numQueryHeads << " x " << grad.scoreGradSlotShape()[1]
+             << " x " << cfg.slots << " x " << grad.scoreGradSlotShape()[3]
+             << "), more than " << kMaxScoreGradSlotEntries
+             << "; use score-grad-layout = padded";
+    }
+    tableBytes = entries * sizeof(int32_t);
     ::spa::plan::ScoreGradTiles plan = ::spa::plan::planScoreGradTiles(
         table, cfg.queryLen, cfg.keyLen, kTile);
     std::vector<int64_t> bases = ::spa::plan::scoreGradSlotBases(
@@ -288,15 +319,9 @@ static LogicalResult planScoreGradScratch(AttentionGradOp op,
   // revisit if either rule changes.
   if (options.scoreGrads == ScoreGrads::Auto &&
       (tiles == 0 || tiles > i32Max ||
-       tiles * BackwardConfig::kScoreGradTileBytes >
-           uint64_t(kAutoScoreGradScratchBytes))) {
-    grad.storeScoreGrads = false;
-    grad.scoreGradQueryTiles = 0;
-    grad.compactScoreGrads = false;
-    grad.scoreGradBatchTiles = 0;
-    grad.scoreGradSlotBases.clear();
-    return success();
-  }
+       tiles * BackwardConfig::kScoreGradTileBytes + tableBytes >
+           uint64_t(kAutoScoreGradScratchBytes)))
+    return recompute();
   if (tiles > i32Max) {
     InFlightDiagnostic error = op.emitOpError()
                                << "score-grads = store: the dS scratch would "
