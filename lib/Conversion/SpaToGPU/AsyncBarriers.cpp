@@ -34,6 +34,13 @@ void fenceBarrierInit(ImplicitLocOpBuilder &b) {
   NVVM::FenceMbarrierInitOp::create(b);
 }
 
+void fenceSharedForAsyncProxy(ImplicitLocOpBuilder &b) {
+  NVVM::FenceProxyOp::create(
+      b, NVVM::ProxyKind::async_shared,
+      NVVM::SharedSpaceAttr::get(b.getContext(),
+                                 NVVM::SharedSpace::shared_cta));
+}
+
 void arriveExpectingBytes(ImplicitLocOpBuilder &b, Value barrier,
                           int64_t bytes) {
   assert(bytes > 0 && bytes < (1 << 20) && "the tx-count range of PTX");

@@ -28,6 +28,11 @@ void initBarrier(ImplicitLocOpBuilder &b, Value barrier, int32_t arrivals);
 /// unit) before any copy is issued on them.
 void fenceBarrierInit(ImplicitLocOpBuilder &b);
 
+/// fence.proxy.async.shared::cta: this thread's generic-proxy writes to
+/// shared memory become visible to the async proxy (wgmma operands, bulk
+/// copies out of shared memory) once a barrier has ordered them.
+void fenceSharedForAsyncProxy(ImplicitLocOpBuilder &b);
+
 /// One arrival that also expects `bytes` of transactions (the copies issued
 /// next complete on the barrier).
 void arriveExpectingBytes(ImplicitLocOpBuilder &b, Value barrier,

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "BackwardQueryAtomic.h"
+#include "AsyncBarriers.h"
 #include "BackwardKernels.h"
 #include "InlinePtx.h"
 #include "KernelSkeleton.h"
@@ -14,6 +15,7 @@
 #include "Wgmma.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -114,7 +116,7 @@ void AtomicQueryTile::stage(ImplicitLocOpBuilder &b,
                           ValueRange{reducer.warpgroup}, staging);
   // Generic-proxy writes read by wgmma (async proxy), from every warp of
   // the warpgroup.
-  ptxStatement(b, "fence.proxy.async.shared::cta;");
+  fenceSharedForAsyncProxy(b);
   gpu::BarrierOp::create(b);
 }
 
@@ -238,16 +240,13 @@ void QueryPieceReducer::reducePiece(ImplicitLocOpBuilder &b,
                                     int64_t readsInFlight) const {
   scf::IfOp::create(b, issuer, [&](OpBuilder &nb, Location l) {
     ImplicitLocOpBuilder ib(l, nb);
-    issuerPtx(ib,
-              "cp.async.bulk.wait_group.read " + std::to_string(readsInFlight) +
-                  ";",
-              ValueRange{}, "");
+    NVVM::CpAsyncBulkWaitGroupOp::create(ib, readsInFlight, ib.getUnitAttr());
     scf::YieldOp::create(ib);
   });
   warpgroupBarrier(b);
   Value shift = stagePiece(b, k, tiles, buffer, rowStart);
   // Generic-proxy writes read by the bulk copy engine (async proxy).
-  ptxStatement(b, "fence.proxy.async.shared::cta;");
+  fenceSharedForAsyncProxy(b);
   warpgroupBarrier(b);
   scf::IfOp::create(b, issuer, [&](OpBuilder &nb, Location l) {
     ImplicitLocOpBuilder ib(l, nb);
@@ -343,7 +342,7 @@ void QueryPieceReducer::issuePiece(ImplicitLocOpBuilder &ib,
             arith::IndexCastOp::create(jb, i32, je.mul(shift, rowBytes)));
         scf::YieldOp::create(jb);
       });
-  issuerPtx(ib, "cp.async.bulk.commit_group;", ValueRange{}, "");
+  NVVM::CpAsyncBulkCommitGroupOp::create(ib);
 }
 
 void AtomicQueryTile::reduceChunk(ImplicitLocOpBuilder &b,
@@ -372,7 +371,7 @@ void AtomicQueryTile::drain(ImplicitLocOpBuilder &b) { reducer.drain(b); }
 void QueryPieceReducer::drain(ImplicitLocOpBuilder &b) const {
   scf::IfOp::create(b, issuer, [&](OpBuilder &nb, Location l) {
     ImplicitLocOpBuilder ib(l, nb);
-    issuerPtx(ib, "cp.async.bulk.wait_group 0;", ValueRange{}, "");
+    NVVM::CpAsyncBulkWaitGroupOp::create(ib, 0, UnitAttr());
     scf::YieldOp::create(ib);
   });
 }

@@ -6,11 +6,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "BackwardQueryReduceWs.h"
+#include "AsyncBarriers.h"
 #include "InlinePtx.h"
 #include "KernelSkeleton.h"
 #include "Wgmma.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -130,7 +132,7 @@ void WarpSpecializedQueryTile::stage(ImplicitLocOpBuilder &b,
       },
       exchangeTiles);
   // Generic-proxy writes read by wgmma (async proxy).
-  ptxStatement(b, "fence.proxy.async.shared::cta;");
+  fenceSharedForAsyncProxy(b);
   if (exchange())
     namedBarrier(b, "sync", kExchangeBarrier, 256);
   else
@@ -158,7 +160,7 @@ void WarpSpecializedQueryTile::reduce(ImplicitLocOpBuilder &b,
                reducer.warpgroup);
   reducer.stagePiece(b, k, tiles, /*buffer=*/0, i0);
   // Generic-proxy writes read by the bulk copy engine (async proxy).
-  ptxStatement(b, "fence.proxy.async.shared::cta;");
+  fenceSharedForAsyncProxy(b);
   namedBarrier(b, "arrive", kFullBarrierBase, kHandOffThreads,
                reducer.warpgroup);
 }
@@ -197,7 +199,7 @@ void WarpSpecializedQueryTile::writePieces(ImplicitLocOpBuilder &b, Value i0,
     });
   scf::IfOp::create(b, firstLane, [&](OpBuilder &nb, Location l) {
     ImplicitLocOpBuilder ib(l, nb);
-    ptxStatement(ib, "cp.async.bulk.wait_group.read 0;");
+    NVVM::CpAsyncBulkWaitGroupOp::create(ib, 0, ib.getUnitAttr());
     scf::YieldOp::create(ib);
   });
 }
@@ -207,7 +209,7 @@ void WarpSpecializedQueryTile::drainWriter(ImplicitLocOpBuilder &b) {
   scf::IfOp::create(b, e.cmp(P::eq, k.lane, e.index(0)),
                     [&](OpBuilder &nb, Location l) {
                       ImplicitLocOpBuilder ib(l, nb);
-                      ptxStatement(ib, "cp.async.bulk.wait_group 0;");
+                      NVVM::CpAsyncBulkWaitGroupOp::create(ib, 0, UnitAttr());
                       scf::YieldOp::create(ib);
                     });
 }

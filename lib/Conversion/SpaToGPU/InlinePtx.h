@@ -2,8 +2,10 @@
 //
 // Builders for the few instructions the kernels emit as inline PTX: the
 // special-function approximations (ex2, lg2; math.exp2 would become a
-// libdevice call that needs a CUDA toolkit at compile time) and side-effecting
-// statements such as proxy fences.
+// libdevice call that needs a CUDA toolkit at compile time), unaligned named
+// barriers and accumulator waits. Every place is listed, with why no op
+// does, in docs/gpu-toolchain.md section 10 (inline_ptx_sites.py checks the
+// list).
 //
 //===----------------------------------------------------------------------===//
 

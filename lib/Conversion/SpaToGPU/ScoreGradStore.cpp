@@ -3,7 +3,6 @@
 #include "ScoreGradStore.h"
 #include "AsyncBarriers.h"
 #include "BackwardQueryAtomic.h"
-#include "InlinePtx.h"
 #include "KernelSkeleton.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -152,7 +151,7 @@ void ScoreGradWriter::write(ImplicitLocOpBuilder &b,
                           ValueRange{buffer}, staging);
   // Generic-proxy writes read by the bulk copy engine (async proxy), from
   // every warp.
-  ptxStatement(b, "fence.proxy.async.shared::cta;");
+  fenceSharedForAsyncProxy(b);
   gpu::BarrierOp::create(b);
   onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
     GpuArith ie{ib};

@@ -1,7 +1,7 @@
 //===- TileCopies.cpp - global -> shared tile copies ----------------------===//
 
 #include "TileCopies.h"
-#include "InlinePtx.h"
+#include "AsyncBarriers.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -109,7 +109,7 @@ void copySwizzled(ImplicitLocOpBuilder &b, const KernelContext &k, Value source,
 
 void waitForCopies(ImplicitLocOpBuilder &b, int32_t pending) {
   NVVM::CpAsyncWaitGroupOp::create(b, pending);
-  ptxStatement(b, "fence.proxy.async.shared::cta;");
+  fenceSharedForAsyncProxy(b);
   gpu::BarrierOp::create(b);
 }
 

@@ -50,7 +50,7 @@
 // CHECK: "wgmma.wait_group.sync.aligned 1;"
 // ... dS^T rounded into the staging tile (8 tiles x 2 rows), made visible to wgmma ...
 // CHECK-COUNT-16: vector.store {{.*}} : memref<1x1x64x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
-// CHECK: llvm.inline_asm has_side_effects "fence.proxy.async.shared::cta;"
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NEXT: gpu.barrier
 // ... dQ = dS K in chunks of 64 query rows x 64 columns (32 accumulators,
 // one chunk in flight): chunk 0 (4 k steps of m64n64k16, A and B from
@@ -68,10 +68,10 @@
 // (1 + warpgroup, 128 threads), the 32 fragments as 16 pairs (rows g, g + 8
 // x 8 tiles) at swizzled columns, proxy fence, barrier ...
 // CHECK: scf.if %[[ISSUER:.*]] {
-// CHECK-NEXT: llvm.inline_asm has_side_effects "cp.async.bulk.wait_group.read 1;"
+// CHECK-NEXT: nvvm.cp.async.bulk.wait_group 1 {read}
 // CHECK: llvm.inline_asm has_side_effects "bar.sync $0, 128;", "r"
 // CHECK-COUNT-16: vector.store %{{.*}}, %[[RING]][%{{.*}}, %c0, %{{.*}}, %{{.*}}] {alignment = 8 : i64} : memref<1x2x64x64xf32, #gpu.address_space<workgroup>>, vector<2xf32>
-// CHECK: llvm.inline_asm has_side_effects "fence.proxy.async.shared::cta;"
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK: llvm.inline_asm has_side_effects "bar.sync $0, 128;", "r"
 // ... then one thread adds staged rows [0, 64 - s) to block i0 / 64 from
 // row s = i0 % 64 and, when s > 0, rows [64 - s, 64) to the next block,
@@ -81,16 +81,16 @@
 // CHECK: llvm.inline_asm has_side_effects "{\0A.reg .u64 g;\0Acvta.to.global.u64 g, $0;\0Acp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [g], [$1], $2;\0A}", "l,r,r"
 // CHECK: arith.cmpi sgt, %{{.*}}, %c0 : index
 // CHECK: llvm.inline_asm has_side_effects "{\0A.reg .u64 g;\0Acvta.to.global.u64 g, $0;\0Acp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [g], [$1], $2;\0A}", "l,r,r"
-// CHECK: llvm.inline_asm has_side_effects "cp.async.bulk.commit_group;"
+// CHECK: nvvm.cp.async.bulk.commit.group
 // ... then chunk 1 (columns 64 ..), waited for with dK, through buffer 1.
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
 // CHECK: "wgmma.wait_group.sync.aligned 0;"
-// CHECK: "cp.async.bulk.wait_group.read 1;"
+// CHECK: nvvm.cp.async.bulk.wait_group 1 {read}
 // CHECK: vector.store %{{.*}}, %[[RING]][%{{.*}}, %c1, %{{.*}}, %{{.*}}]
-// CHECK: "cp.async.bulk.commit_group;"
+// CHECK: nvvm.cp.async.bulk.commit.group
 // The kernel ends once the issuing thread's reductions are complete.
 // CHECK: scf.if %[[ISSUER]] {
-// CHECK-NEXT: llvm.inline_asm has_side_effects "cp.async.bulk.wait_group 0;"
+// CHECK-NEXT: nvvm.cp.async.bulk.wait_group 0{{$}}
 
 // The convert kernel: eight f32 of one swizzled group -> scale -> bf16.
 // CHECK: gpu.func @spa_attention_grad_0_dq_convert(%[[CACC:arg[0-9]+]]: memref<1x2x3x2x64x64xf32>, %[[DQ:arg[0-9]+]]: memref<1x2x100x128xbf16>)

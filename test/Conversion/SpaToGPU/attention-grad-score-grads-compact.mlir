@@ -30,7 +30,7 @@
 // CHECK-NEXT: %[[J0:.*]] = arith.muli %[[TI]], %c64 : index
 // CHECK: scf.for %[[HEAD:.*]] = %{{.*}} to %{{.*}} step %c1 iter_args
 // CHECK: scf.for %[[I0:.*]] = %{{.*}} to %{{.*}} step %c64 iter_args
-// CHECK: fence.proxy.async.shared::cta
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK: %[[QT:.*]] = arith.divui %[[I0]], %c64 : index
 // CHECK-NEXT: %[[BASE:.*]] = memref.load %arg9[%[[HEAD]], %[[QT]], %c0, %c0] : memref<1x2x1x2xi32>
 // CHECK-NEXT: %[[FIRST:.*]] = arith.muli %[[BI]], %c6 : index

@@ -49,7 +49,7 @@
 // CHECK: %[[FIRST:.*]] = arith.select %{{.*}}, %[[ALIGNED]], %{{.*}} : index
 // CHECK: scf.for %{{.*}} = %[[FIRST]] to %{{.*}} step %c64
 // CHECK: wgmma.mma_async
-// CHECK: llvm.inline_asm has_side_effects "fence.proxy.async.shared::cta;"
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NEXT: gpu.barrier
 // CHECK: scf.if
 // CHECK: nvvm.cp.async.bulk.global.shared.cta %{{.*}}, %{{.*}}, %c8192_i32 : <1>, <3>
@@ -126,7 +126,7 @@
 // COMPACT: gpu.func @spa_attention_grad_0_dkdv(
 // COMPACT-SAME: args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "score_grad", "score_grad_slots", "bounds", "work", "key_map", "value_map", "query_map", "output_grad_map"]
 // COMPACT-SAME: score_grad_slots = array<i32: 0, 1, 2, 4, 5, 6, 6, 8>
-// COMPACT: fence.proxy.async.shared::cta
+// COMPACT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // COMPACT: scf.if
 // COMPACT: %[[QT:.*]] = arith.divui %{{.*}}, %c64 : index
 // COMPACT-NEXT: %[[BASE:.*]] = memref.load %arg9[%{{.*}}, %[[QT]], %c0, %c0] : memref<2x2x2x1xi32>

@@ -27,7 +27,7 @@
 // CHECK: nvgpu.device_async_copy %arg2
 // CHECK: nvvm.cp.async.commit.group
 // CHECK-NEXT: nvvm.cp.async.wait.group 0
-// CHECK-NEXT: llvm.inline_asm has_side_effects "fence.proxy.async.shared::cta;"
+// CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NEXT: gpu.barrier
 // A range's first Q/dO tile into buffer 0 (after a barrier) ...
 // CHECK: gpu.barrier

@@ -41,25 +41,25 @@
 // CHECK-NEXT: "barrier.arrive 5, 160;"
 // CHECK: "barrier.sync 2, 160;"
 // CHECK: cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32
-// CHECK: cp.async.bulk.commit_group
+// CHECK: nvvm.cp.async.bulk.commit.group
 // CHECK: "barrier.sync 3, 160;"
 // CHECK: cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32
-// CHECK: "cp.async.bulk.wait_group.read 0;"
-// CHECK: "cp.async.bulk.wait_group 0;"
+// CHECK: nvvm.cp.async.bulk.wait_group 0 {read}
+// CHECK: nvvm.cp.async.bulk.wait_group 0{{$}}
 // CHECK: nvvm.setmaxregister  increase 240
 // CHECK-NOT: cp.reduce.async.bulk
 // The tile's products: S^T and dP^T, dV (register A) ...
 // CHECK: scf.if
 // CHECK: nvvm.wgmma.mma_async
 // CHECK: vector.store {{.*}} : memref<2x1x128x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
-// CHECK: "fence.proxy.async.shared::cta;"
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NEXT: "barrier.sync 1, 256;"
 // ... dQ over all 128 keys: eight k steps, A (dS) and B (K) MN-major ...
 // CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>, D[<f32>, <{{zero|one}}>], A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
 // ... dK (register A), then the piece handed to the writer.
 // CHECK: "barrier.sync $0, 160;"
 // CHECK: vector.store {{.*}} : memref<2x1x64x64xf32, #gpu.address_space<workgroup>>, vector<2xf32>
-// CHECK: "fence.proxy.async.shared::cta;"
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK: "barrier.arrive $0, 160;"
 // A warpgroup that skips the tile stages zeros and still forms its columns.
 // CHECK: } else {
@@ -108,7 +108,7 @@ func.func @exchange(%q: memref<1x2x100x128xbf16>, %k: memref<1x1x100x128xbf16>, 
 // CHECK-NEXT: "barrier.arrive 5, 160;"
 // CHECK: nvvm.setmaxregister  increase 240
 // CHECK: vector.store {{.*}} : memref<2x1x128x64xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
-// CHECK: "fence.proxy.async.shared::cta;"
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK: "barrier.sync $0, 128;"
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
 // CHECK-NOT: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]

@@ -35,7 +35,7 @@
 // CHECK: nvgpu.device_async_copy %arg1
 // CHECK: nvvm.cp.async.commit.group
 // CHECK-NEXT: nvvm.cp.async.wait.group 1
-// CHECK-NEXT: llvm.inline_asm has_side_effects "fence.proxy.async.shared::cta;"
+// CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NEXT: gpu.barrier
 // S = Q K^T: D / 16 = 4 wgmma from shared memory (the first ignores the
 // undefined accumulator: scale-d zero), then a wait that also fences the
