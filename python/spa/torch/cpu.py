@@ -3,16 +3,34 @@
 Tensors cross to NumPy and back as views (`Tensor.numpy()`,
 `torch.from_numpy`), bf16 as ml_dtypes views of the same bytes; the JIT
 functions (forward and gradient, one lowering) are compiled on first use
-per KernelConfig and kept in memory.
+per KernelConfig and kept in memory. With a closed-form policy one pair
+of functions serves every sequence length of a layer (compiled_config).
 """
+
+import dataclasses
 
 import numpy as np
 import torch
 
+from ..runtime.lengths import RUNTIME_POLICIES
 from .cache import MemoryCache
 from .config import KernelConfig
 
 _functions = MemoryCache()
+
+
+def compiled_config(config: KernelConfig) -> KernelConfig:
+    """The configuration whose functions serve `config`: with a closed-form
+    policy (RUNTIME_POLICIES) the band table follows from the lengths at
+    run time (`spa.band_bounds`, the same table the planner gives a static
+    length), so the functions are compiled once with dynamic Nq and Nk and
+    serve every length: a training loop over varying lengths compiles a
+    layer once instead of once per length (1-2 s each), at the same speed
+    (docs/torch.md). Explicit tables and the balanced policies are planned
+    for one length and compile per length."""
+    if config.policy in RUNTIME_POLICIES:
+        return dataclasses.replace(config, query_len=None, key_len=None)
+    return config
 
 
 def _compile(config: KernelConfig):
@@ -23,8 +41,8 @@ def _compile(config: KernelConfig):
 
 
 def functions(config: KernelConfig):
-    """(forward, gradient) CpuFunctions of `config`."""
-    return _functions.get(config, _compile)
+    """(forward, gradient) CpuFunctions of `config` (compiled_config's)."""
+    return _functions.get(compiled_config(config), _compile)
 
 
 def _to_numpy(t: torch.Tensor) -> np.ndarray:

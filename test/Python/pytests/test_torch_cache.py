@@ -185,3 +185,43 @@ def test_precompile_cli_cuda_fills_the_cache(tmp_path):
     assert len(entries) == 1
     kernels = json.loads(entries[0].read_text())["kernels"]
     assert {k.get("op", 0) for k in kernels} == {0, 1}
+
+
+def test_cpu_closed_form_policy_compiles_once_for_every_length():
+    """A closed-form policy's table follows from the lengths at run time,
+    so the CPU functions are compiled with dynamic Nq and Nk once and serve
+    every length (a training loop over varying lengths compiles a layer
+    once); each length's outputs and gradients still match the float64
+    reference of that length's table. An explicit table or a balanced
+    policy is planned for one length and compiles per length."""
+    import spa_reference
+    import torch_reference as tref
+    cpu._functions.clear()
+    gen = torch.Generator().manual_seed(3)
+    for nq, nk in ((9, 9), (40, 40), (23, 31), (64, 17)):
+        q = torch.randn(1, 4, nq, 8, generator=gen, requires_grad=True)
+        k = torch.randn(1, 2, nk, 8, generator=gen, requires_grad=True)
+        v = torch.randn(1, 2, nk, 4, generator=gen, requires_grad=True)
+        dout = torch.randn(1, 4, nq, 4, generator=gen)
+        out = st.attention(q, k, v, policy="local_plus_band")
+        out.backward(dout)
+        table = spa_reference.band_table("local_plus_band", nk, 4, "causal")
+        q64, k64, v64 = (t.detach().double().requires_grad_()
+                         for t in (q, k, v))
+        ref, _ = tref.attention(q64, k64, v64, table, "causal")
+        ref.backward(dout.double())
+        for got, want in ((out, ref), (q.grad, q64.grad), (k.grad, k64.grad),
+                          (v.grad, v64.grad)):
+            assert ((got.double() - want).abs().max()
+                    / (1 + want.abs().max())) < 2e-5, (nq, nk)
+    assert cpu._functions.misses == 1
+    x = torch.randn(1, 2, 12, 8)
+    for n in (12, 13):
+        y = torch.randn(1, 2, n, 8)
+        st.attention(y, y, y, policy="pair_balanced")
+    assert cpu._functions.misses == 3
+    compiled = cpu.compiled_config(config(target="cpu", policy="gapped_half",
+                                          bands=()))
+    assert (compiled.query_len, compiled.key_len) == (None, None)
+    assert cpu.compiled_config(config(target="cpu")).key_len == 130
+    del x
