@@ -215,7 +215,6 @@ def test_cpu_closed_form_policy_compiles_once_for_every_length():
             assert ((got.double() - want).abs().max()
                     / (1 + want.abs().max())) < 2e-5, (nq, nk)
     assert cpu._functions.misses == 1
-    x = torch.randn(1, 2, 12, 8)
     for n in (12, 13):
         y = torch.randn(1, 2, n, 8)
         st.attention(y, y, y, policy="pair_balanced")
@@ -224,4 +223,3 @@ def test_cpu_closed_form_policy_compiles_once_for_every_length():
                                           bands=()))
     assert (compiled.query_len, compiled.key_len) == (None, None)
     assert cpu.compiled_config(config(target="cpu")).key_len == 130
-    del x
