@@ -27,10 +27,15 @@ def compiled_config(config: KernelConfig) -> KernelConfig:
     serve every length: a training loop over varying lengths compiles a
     layer once instead of once per length (1-2 s each), at the same speed
     (docs/torch.md). Explicit tables and the balanced policies are planned
-    for one length and compile per length."""
-    if config.policy in RUNTIME_POLICIES:
-        return dataclasses.replace(config, query_len=None, key_len=None)
-    return config
+    for one length and compile per length. So do the distance-partitioning
+    policies at fewer keys than query heads, which the static planner
+    refuses with a located error (heads left without keys), as on CUDA."""
+    if config.policy not in RUNTIME_POLICIES:
+        return config
+    if (config.policy not in ("sliding_window", "dense_causal")
+            and config.key_len < config.heads):
+        return config
+    return dataclasses.replace(config, query_len=None, key_len=None)
 
 
 def _compile(config: KernelConfig):

@@ -19,7 +19,8 @@ import re
 import sys
 
 CALL = re.compile(r"\b(ptxStatement|unaryF32Ptx|passThroughF32|issuerPtx)\s*\("
-                  r"|\bInlineAsmOp::create\s*\(|\bInlinePtxOp::create\s*\(")
+                  r"|\bInline(Asm|Ptx)Op::create\s*\("
+                  r"|\bcreate\s*<\s*(LLVM::|NVVM::)?Inline(Asm|Ptx)Op\s*>")
 # A helper's own definition or declaration is not a call.
 DEFINITION = re.compile(r"^\s*(static\s+)?(void|Value|SmallVector<Value>)\s+"
                         r"(ptxStatement|unaryF32Ptx|passThroughF32|issuerPtx)"

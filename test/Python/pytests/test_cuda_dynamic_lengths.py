@@ -30,18 +30,30 @@ needs_ptxas = pytest.mark.skipif(not _have_ptxas(),
 @pytest.mark.parametrize("policy", RUNTIME_POLICIES)
 def test_runtime_bands_match_the_planner(policy):
     # The launcher's closed form and the planner (the static path's table)
-    # give the same distances for every length, odd ones and N < H included.
-    for heads in (1, 3, 4, 16):
-        for n in (1, 2, 3, 5, 15, 16, 17, 64, 100, 333, 1000, 4097):
-            window = 7 if policy == "sliding_window" else -1
-            ours = runtime_bands(policy, n, heads, window)
-            planned = _spa_native.plan_bands(policy, n, heads, "causal",
-                                             window, 64, 64, n)
-            for h in range(heads):
-                mine = sorted((lo, hi) for lo, hi in ours[h] if lo < hi)
-                theirs = sorted((lo, min(hi, n)) for lo, hi in planned[h]
-                                if lo < min(hi, n))
-                assert mine == theirs, (policy, heads, n, h)
+    # give the same distances for every length, odd ones and N < H
+    # included, in both modes, with the default and an explicit window
+    # (sliding_window), and for Nq != Nk both ways (the distances compared
+    # up to max(Nq, Nk), past which neither table can reach a key). The CPU
+    # path of spa.torch relies on it too (cpu.compiled_config).
+    windows = (-1, 1, 7, 5000) if policy == "sliding_window" else (-1,)
+    for mode in ("causal", "bidirectional"):
+        for heads in (1, 3, 4, 16):
+            for n in (1, 2, 3, 5, 15, 16, 17, 64, 100, 333, 1000, 4097):
+                for nq in sorted({n, n // 2 + 1, n + 7}):
+                    for window in windows:
+                        ours = runtime_bands(policy, n, heads, window)
+                        planned = _spa_native.plan_bands(
+                            policy, n, heads, mode, window, 64, 64, nq)
+                        limit = max(n, nq)
+                        for h in range(heads):
+                            mine = sorted((lo, min(hi, limit))
+                                          for lo, hi in ours[h]
+                                          if lo < min(hi, limit))
+                            theirs = sorted((lo, min(hi, limit))
+                                            for lo, hi in planned[h]
+                                            if lo < min(hi, limit))
+                            assert mine == theirs, (policy, mode, heads, n,
+                                                    nq, window, h)
 
 
 def _forward(seq_len, policy="local_plus_band", query_len=None, **options):

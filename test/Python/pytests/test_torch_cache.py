@@ -12,6 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import spa  # noqa: E402
 import spa.torch as st  # noqa: E402
 from spa.runtime.cuda import ARTIFACT_FORMAT, CudaArtifact  # noqa: E402
 from spa.torch import cache, cpu  # noqa: E402
@@ -223,3 +224,10 @@ def test_cpu_closed_form_policy_compiles_once_for_every_length():
                                           bands=()))
     assert (compiled.query_len, compiled.key_len) == (None, None)
     assert cpu.compiled_config(config(target="cpu")).key_len == 130
+    # Fewer keys than query heads: a distance-partitioning policy would
+    # leave heads without keys; the static compile refuses it with the
+    # planner's located error, as the CUDA path does.
+    y = torch.randn(1, 4, 3, 8)
+    with pytest.raises(spa.MLIRError, match="more query heads"):
+        st.attention(y, y, y, policy="exclusive_equal")
+    st.attention(y, y, y, policy="dense_causal")
