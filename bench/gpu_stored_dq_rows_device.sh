@@ -69,64 +69,70 @@ if [ "$PART" = compact ]; then
     echo "$d: $(grep -c '^ok' $OUT/$d.log) ok"; grep -v '^ok' $OUT/$d.log | tail -4
   done
   for d in cA cL cT c_pair_balanced c_tile_balanced c_local_plus_band; do
+    [ $SECONDS -gt 470 ] && { echo "$d: skipped (time)"; continue; }
     timeout 80 python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
     [ -f $OUT/$d/grad_sweep.json ] && python3 bench/grad_sweep_summary.py $d=$OUT/$d/grad_sweep.json | tee -a $OUT/compact_summary.txt
   done
   CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
   for tool in memcheck racecheck synccheck; do
     for layer in sdc_dense_bf16_nq300_nk200 sdc_k16_bf16_bidir_gqa_n130 sdc_many_f16_bidir_nq200_nk333; do
-      [ $SECONDS -gt 520 ] && break 2
-      timeout 60 $CS --tool $tool --report-api-errors no python3 bench/gpu_grad_check.py --dir gradc --only $layer --no-nan --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
+      [ $SECONDS -gt 500 ] && { echo "$tool $layer: skipped (time)"; continue; }
+      timeout 50 $CS --tool $tool --report-api-errors no python3 bench/gpu_grad_check.py --dir gradc --only $layer --no-nan --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
       echo "$tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|SYNCCHECK SUMMARY' /tmp/$tool-$layer.log | tail -1)"
     done
   done | tee $OUT/sanitizers_compact.txt
   staged_finish
 fi
+# Every part ends by ~560 s, inside the device tool's 600 s call: the
+# timings first, the sanitizers with the time left (a call cut at its limit
+# would lose the results archive).
 if [ "$PART" != fwd ]; then
   # A kernel that hangs must not eat the call: one small layer first.
   timeout 60 python3 bench/gpu_grad_check.py --dir grad --only s128_ee_bf16_n1 --out $OUT/smoke > $OUT/smoke.log 2>&1
   rc=$?; grep -v Warning $OUT/smoke.log | tail -2
   [ $rc = 0 ] || { echo "smoke layer failed (rc=$rc): stopping"; staged_finish; }
-  timeout 150 python3 bench/gpu_grad_check.py --dir grad --out $OUT/grad 2>&1 | grep -v Warning > $OUT/grad.log
+  timeout 120 python3 bench/gpu_grad_check.py --dir grad --out $OUT/grad 2>&1 | grep -v Warning > $OUT/grad.log
   echo "grad: $(grep -c '^ok' $OUT/grad.log) ok"; grep -v '^ok' $OUT/grad.log | tail -4
+  for d in abA abL; do
+    timeout 100 python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
+    [ -f $OUT/$d/grad_sweep.json ] && python3 bench/grad_sweep_summary.py $d=$OUT/$d/grad_sweep.json | tee -a $OUT/ab_summary.txt
+  done
+  [ $SECONDS -lt 360 ] && { timeout 150 python3 bench/gpu_grad_check.py --dir hb --bench --only none --out $OUT/hbench 2>&1 | grep -v Warning > $OUT/hbench.log; grep BENCH $OUT/hbench.log | cut -c1-220; }
   CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
   for tool in memcheck racecheck synccheck; do
     for layer in s128_dense_bf16_nq300_nk200 s128_k16_bf16_bidir_gqa_n130 s128_many_f16_bidir_nq200_nk333; do
-      timeout 100 $CS --tool $tool --report-api-errors no python3 bench/gpu_grad_check.py --dir grad --only $layer --no-nan --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
+      [ $SECONDS -gt 500 ] && { echo "$tool $layer: skipped (time)"; continue; }
+      timeout 50 $CS --tool $tool --report-api-errors no python3 bench/gpu_grad_check.py --dir grad --only $layer --no-nan --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
       echo "$tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|SYNCCHECK SUMMARY' /tmp/$tool-$layer.log | tail -1)"
     done
   done | tee $OUT/sanitizers.txt
-  for d in abA abL; do
-    timeout 120 python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
-  done
-  python3 bench/grad_sweep_summary.py abA=$OUT/abA/grad_sweep.json abL=$OUT/abL/grad_sweep.json | tee $OUT/ab_summary.txt
-  timeout 200 python3 bench/gpu_grad_check.py --dir hb --bench --only none --out $OUT/hbench 2>&1 | grep -v Warning > $OUT/hbench.log; grep BENCH $OUT/hbench.log | cut -c1-220
 fi
 if [ "$PART" = fwd ]; then
   staged_smoke fwd ee_bf16_n1_w8s2
   # The checks, and of the large benchmark layers only the headline shape's.
   CHECK=$(python3 -c "import json; print(','.join(l['name'] for l in json.load(open('fwd/manifest.json')) if not l['bench'] or '_b2_h16_n8192_d128' in l['name']))")
-  timeout 240 python3 bench/gpu_device.py --dir fwd --only "$CHECK" --no-bench --out $OUT/fcheck 2>&1 | grep -v -i warn > $OUT/fcheck.log
+  timeout 180 python3 bench/gpu_device.py --dir fwd --only "$CHECK" --no-bench --out $OUT/fcheck 2>&1 | grep -v -i warn > $OUT/fcheck.log
   echo "forward PASS lines: $(grep -c PASS $OUT/fcheck.log)"; grep -v PASS $OUT/fcheck.log | tail -3
+  for round in 1 2; do
+    [ $round -gt 1 ] && [ $SECONDS -gt 300 ] && break
+    timeout 180 python3 bench/gpu_device.py --dir fwd --only bench_ --no-check --out $OUT/ftime_$round 2>&1 | grep -v -i warn > $OUT/ftime_$round.log
+    grep -E "^bench" $OUT/ftime_$round.log | grep -v mmasync | sed "s/^/r$round /" | cut -c1-110
+  done
   CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
   for tool in memcheck racecheck synccheck; do
     for layer in many_f16_d128_bidir_nq200_nk333_w8s4; do
-      timeout 60 $CS --tool $tool --report-api-errors no python3 bench/gpu_device.py --dir fwd --only $layer --no-bench --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
+      [ $SECONDS -gt 500 ] && { echo "forward $tool $layer: skipped (time)"; continue; }
+      timeout 50 $CS --tool $tool --report-api-errors no python3 bench/gpu_device.py --dir fwd --only $layer --no-bench --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
       echo "forward $tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|SYNCCHECK SUMMARY' /tmp/$tool-$layer.log | tail -1)"
     done
   done | tee $OUT/fsanitizers.txt
-  for round in 1 2; do
-    [ $round -gt 1 ] && [ $SECONDS -gt 330 ] && break
-    timeout 250 python3 bench/gpu_device.py --dir fwd --only bench_ --no-check --out $OUT/ftime_$round 2>&1 | grep -v -i warn > $OUT/ftime_$round.log
-    grep -E "^bench" $OUT/ftime_$round.log | grep -v mmasync | sed "s/^/r$round /" | cut -c1-110
-  done
 fi
 # PART=spec (a third call, if the budget allows): forward + backward
 # against FlexAttention and SDPA on every SPEC shape and policy with the
 # default options (issue #11's table; bench/fwd_bwd_table.py makes the table
 # and plot here from spec.log, whose BENCH lines survive a timeout).
 if [ "$PART" = spec ]; then
-  timeout 540 python3 bench/gpu_grad_check.py --dir spec --bench --only none --out $OUT/spec 2>&1 | grep -v Warning > $OUT/spec.log
+  timeout 530 python3 bench/gpu_grad_check.py --dir spec --bench --only none --out $OUT/spec 2>&1 | grep -v Warning > $OUT/spec.log
   grep BENCH $OUT/spec.log | cut -c1-160
 fi
 staged_finish
