@@ -60,52 +60,59 @@
 #   for p in pair_balanced tile_balanced local_plus_band; do $P bench/grad_sweep_prepare.py --variants w4k64,w4k64dp --policy $p --batch 1 --heads 32 --seq-len 16384 --out $S/c_$p; done
 #   run(command="PART=compact bash .device/dq128/run.sh", carry=[".device/dq128"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
-if [ "$PART" = compact ]; then
-  timeout 60 python3 bench/gpu_grad_check.py --dir gradc --only sdc_ee_bf16_n1 --out $OUT/smoke > $OUT/smoke.log 2>&1
-  rc=$?; grep -v Warning $OUT/smoke.log | tail -2
-  [ $rc = 0 ] || { echo "smoke layer failed (rc=$rc): stopping"; staged_finish; }
-  for d in gradc gradc128; do
-    timeout 120 python3 bench/gpu_grad_check.py --dir $d --out $OUT/$d 2>&1 | grep -v Warning > $OUT/$d.log
-    echo "$d: $(grep -c '^ok' $OUT/$d.log) ok"; grep -v '^ok' $OUT/$d.log | tail -4
-  done
-  for d in cA cL cT c_pair_balanced c_tile_balanced c_local_plus_band; do
-    [ $SECONDS -gt 470 ] && { echo "$d: skipped (time)"; continue; }
-    timeout 80 python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
-    [ -f $OUT/$d/grad_sweep.json ] && python3 bench/grad_sweep_summary.py $d=$OUT/$d/grad_sweep.json | tee -a $OUT/compact_summary.txt
-  done
-  CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-  for tool in memcheck racecheck synccheck; do
-    for layer in sdc_dense_bf16_nq300_nk200 sdc_k16_bf16_bidir_gqa_n130 sdc_many_f16_bidir_nq200_nk333; do
-      [ $SECONDS -gt 500 ] && { echo "$tool $layer: skipped (time)"; continue; }
-      timeout 50 $CS --tool $tool --report-api-errors no python3 bench/gpu_grad_check.py --dir gradc --only $layer --no-nan --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
-      echo "$tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|SYNCCHECK SUMMARY' /tmp/$tool-$layer.log | tail -1)"
-    done
-  done | tee $OUT/sanitizers_compact.txt
-  staged_finish
-fi
 # Every part ends by ~560 s, inside the device tool's 600 s call: the
 # timings first, the sanitizers with the time left (a call cut at its limit
 # would lose the results archive).
-if [ "$PART" != fwd ]; then
-  # A kernel that hangs must not eat the call: one small layer first.
-  timeout 60 python3 bench/gpu_grad_check.py --dir grad --only s128_ee_bf16_n1 --out $OUT/smoke > $OUT/smoke.log 2>&1
-  rc=$?; grep -v Warning $OUT/smoke.log | tail -2
-  [ $rc = 0 ] || { echo "smoke layer failed (rc=$rc): stopping"; staged_finish; }
-  timeout 120 python3 bench/gpu_grad_check.py --dir grad --out $OUT/grad 2>&1 | grep -v Warning > $OUT/grad.log
-  echo "grad: $(grep -c '^ok' $OUT/grad.log) ok"; grep -v '^ok' $OUT/grad.log | tail -4
-  for d in abA abL; do
-    timeout 100 python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
-    [ -f $OUT/$d/grad_sweep.json ] && python3 bench/grad_sweep_summary.py $d=$OUT/$d/grad_sweep.json | tee -a $OUT/ab_summary.txt
+
+# The gradient matrix of DIR against float64, after one small layer under a
+# short timeout (a kernel that hangs must not eat the call).
+#   grad_checks DIR SMOKE_LAYER
+grad_checks() {
+  timeout 60 python3 bench/gpu_grad_check.py --dir $1 --only $2 --out $OUT/smoke_$1 > $OUT/smoke_$1.log 2>&1
+  local rc=$?; grep -v Warning $OUT/smoke_$1.log | tail -2
+  [ $rc = 0 ] || { echo "smoke layer $2 failed (rc=$rc): stopping"; staged_finish; }
+  timeout 120 python3 bench/gpu_grad_check.py --dir $1 --out $OUT/$1 2>&1 | grep -v Warning > $OUT/$1.log
+  echo "$1: $(grep -c '^ok' $OUT/$1.log) ok"; grep -v '^ok' $OUT/$1.log | tail -4
+}
+# bench/grad_sweep.py on each sweep directory, each line of the summary
+# appended to SUMMARY as it lands; a sweep past DEADLINE s is skipped.
+#   grad_sweeps SUMMARY DEADLINE TIMEOUT DIR...
+grad_sweeps() {
+  local summary=$1 deadline=$2 limit=$3; shift 3
+  for d in "$@"; do
+    [ $SECONDS -gt $deadline ] && { echo "$d: skipped (time)"; continue; }
+    timeout $limit python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
+    [ -f $OUT/$d/grad_sweep.json ] && python3 bench/grad_sweep_summary.py $d=$OUT/$d/grad_sweep.json | tee -a $OUT/$summary
   done
-  [ $SECONDS -lt 360 ] && { timeout 150 python3 bench/gpu_grad_check.py --dir hb --bench --only none --out $OUT/hbench 2>&1 | grep -v Warning > $OUT/hbench.log; grep BENCH $OUT/hbench.log | cut -c1-220; }
-  CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+}
+# memcheck, racecheck and synccheck on LAYERs of DIR (CHECKER: the
+# gradient or the forward check script), while time is left.
+#   sanitizers CHECKER DIR OUTFILE LAYER...
+sanitizers() {
+  local checker=$1 dir=$2 file=$3; shift 3
+  local cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  local extra="--no-nan"; [ $checker = gpu_device ] && extra="--no-bench"
   for tool in memcheck racecheck synccheck; do
-    for layer in s128_dense_bf16_nq300_nk200 s128_k16_bf16_bidir_gqa_n130 s128_many_f16_bidir_nq200_nk333; do
+    for layer in "$@"; do
       [ $SECONDS -gt 500 ] && { echo "$tool $layer: skipped (time)"; continue; }
-      timeout 50 $CS --tool $tool --report-api-errors no python3 bench/gpu_grad_check.py --dir grad --only $layer --no-nan --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
+      timeout 50 $cs --tool $tool --report-api-errors no python3 bench/$checker.py --dir $dir --only $layer $extra --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
       echo "$tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|SYNCCHECK SUMMARY' /tmp/$tool-$layer.log | tail -1)"
     done
-  done | tee $OUT/sanitizers.txt
+  done | tee $OUT/$file
+}
+
+if [ "$PART" = compact ]; then
+  grad_checks gradc sdc_ee_bf16_n1
+  grad_checks gradc128 s128c_ee_bf16_n1
+  grad_sweeps compact_summary.txt 470 80 cA cL cT c_pair_balanced c_tile_balanced c_local_plus_band
+  sanitizers gpu_grad_check gradc sanitizers_compact.txt sdc_dense_bf16_nq300_nk200 sdc_k16_bf16_bidir_gqa_n130 sdc_many_f16_bidir_nq200_nk333
+  staged_finish
+fi
+if [ -z "$PART" ] || [ "$PART" = default ]; then
+  grad_checks grad s128_ee_bf16_n1
+  grad_sweeps ab_summary.txt 400 100 abA abL
+  [ $SECONDS -lt 360 ] && { timeout 150 python3 bench/gpu_grad_check.py --dir hb --bench --only none --out $OUT/hbench 2>&1 | grep -v Warning > $OUT/hbench.log; grep BENCH $OUT/hbench.log | cut -c1-220; }
+  sanitizers gpu_grad_check grad sanitizers.txt s128_dense_bf16_nq300_nk200 s128_k16_bf16_bidir_gqa_n130 s128_many_f16_bidir_nq200_nk333
 fi
 if [ "$PART" = fwd ]; then
   staged_smoke fwd ee_bf16_n1_w8s2
@@ -118,14 +125,7 @@ if [ "$PART" = fwd ]; then
     timeout 180 python3 bench/gpu_device.py --dir fwd --only bench_ --no-check --out $OUT/ftime_$round 2>&1 | grep -v -i warn > $OUT/ftime_$round.log
     grep -E "^bench" $OUT/ftime_$round.log | grep -v mmasync | sed "s/^/r$round /" | cut -c1-110
   done
-  CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-  for tool in memcheck racecheck synccheck; do
-    for layer in many_f16_d128_bidir_nq200_nk333_w8s4; do
-      [ $SECONDS -gt 500 ] && { echo "forward $tool $layer: skipped (time)"; continue; }
-      timeout 50 $CS --tool $tool --report-api-errors no python3 bench/gpu_device.py --dir fwd --only $layer --no-bench --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
-      echo "forward $tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|SYNCCHECK SUMMARY' /tmp/$tool-$layer.log | tail -1)"
-    done
-  done | tee $OUT/fsanitizers.txt
+  sanitizers gpu_device fwd fsanitizers.txt many_f16_d128_bidir_nq200_nk333_w8s4
 fi
 # PART=spec (a third call, if the budget allows): forward + backward
 # against FlexAttention and SDPA on every SPEC shape and policy with the
