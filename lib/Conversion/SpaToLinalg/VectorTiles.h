@@ -120,6 +120,47 @@ public:
     return toF32(b, b.getLoc(), element);
   }
 
+  /// The L rows x[b0, head, rows[r], 0 .. width) as an [L][width] f32
+  /// tensor, converted a chunk of columns at a time, where x is f16 or
+  /// bf16; null where x is f32. The rank-1 updates then broadcast f32
+  /// scalars from it instead of converting each element of a block where
+  /// it is used (f16 had taken 1.4-1.75x f32's time, bf16 up to 1.23x).
+  /// The conversion is exact: results stay bitwise the same.
+  Value convertedRows(ImplicitLocOpBuilder &b, Value x, Value b0, Value head,
+                      ArrayRef<Value> rows, int64_t width) const {
+    Type element = getElementTypeOrSelf(x.getType());
+    if (element.isF32())
+      return Value();
+    int64_t chunk = columnChunk(width);
+    return forEachColumnChunk(
+        b, width, chunk,
+        tensor::EmptyOp::create(b, ArrayRef<int64_t>{lanes, width},
+                                b.getF32Type()),
+        [&](ImplicitLocOpBuilder &cb, Value c0, Value buffer) {
+          VectorEmitter cve{cb, lanes};
+          Emitter ce{cb};
+          for (int64_t r = 0; r < lanes; ++r) {
+            Value row = cve.read(VectorType::get({chunk}, element), x,
+                                 {b0, head, rows[r], c0});
+            buffer = cve.write(toF32Vector(cb, row), buffer,
+                               {ce.index(r), c0});
+          }
+          return buffer;
+        });
+  }
+
+  /// Row r, column `col` of the rows: from `converted` (convertedRows)
+  /// where there is one, else x[b0, head, rows[r], col] converted here.
+  Value rowScalar(ImplicitLocOpBuilder &b, Value converted, Value x, Value b0,
+                  Value head, ArrayRef<Value> rows, int64_t r,
+                  Value col) const {
+    if (!converted)
+      return scalarAt(b, x, b0, head, rows[r], col);
+    return tensor::ExtractOp::create(
+        b, converted,
+        ValueRange{arith::ConstantIndexOp::create(b, r), col});
+  }
+
   /// out[r] = sum_{c < width} x[b0, head, rows[r], c] buf[c] for the L rows
   /// (one vector a row; separate values, not one 2-D vector, so nothing is
   /// ever reassembled element by element).
@@ -128,6 +169,7 @@ public:
                                  int64_t width) const {
     Emitter e{b};
     VectorEmitter ve{b, lanes};
+    Value converted = convertedRows(b, x, b0, head, rows, width);
     SmallVector<Value> init(lanes, ve.splatF32(ve.row(), 0.0));
     auto loop = scf::ForOp::create(
         b, e.index(0), e.index(width), e.index(1), init,
@@ -138,8 +180,8 @@ public:
                                   {c, arith::ConstantIndexOp::create(ib, 0)});
           SmallVector<Value> acc;
           for (int64_t r = 0; r < lanes; ++r) {
-            Value scalar =
-                ive.splat(ive.row(), scalarAt(ib, x, b0, head, rows[r], c));
+            Value scalar = ive.splat(
+                ive.row(), rowScalar(ib, converted, x, b0, head, rows, r, c));
             acc.push_back(vector::FMAOp::create(ib, scalar, bufRow, args[r]));
           }
           scf::YieldOp::create(ib, acc);
@@ -155,6 +197,7 @@ public:
                           Value head, ArrayRef<Value> rows,
                           int64_t width) const {
     Emitter e{b};
+    Value converted = convertedRows(b, x, b0, head, rows, width);
     // The largest power of two up to kValueRowsPerBlock dividing width.
     int64_t block = kValueRowsPerBlock;
     while (width % block)
@@ -176,8 +219,9 @@ public:
           }
           for (int64_t j = 0; j < lanes; ++j)
             for (int64_t r = 0; r < block; ++r) {
-              Value scalar = ive.splat(
-                  ive.row(), scalarAt(ib, x, b0, head, rows[j], rowIndex[r]));
+              Value scalar =
+                  ive.splat(ive.row(), rowScalar(ib, converted, x, b0, head,
+                                                 rows, j, rowIndex[r]));
               accRows[r] =
                   vector::FMAOp::create(ib, scalar, weights[j], accRows[r]);
             }

@@ -27,10 +27,17 @@
 // CHECK: scf.for %{{.*}} = %c0 to %c8 step %c4 iter_args(%{{.*}}) -> (tensor<8x4xf32>)
 // CHECK: vector.transfer_write %{{.*}} : vector<4x4xf32>, tensor<8x4xf32>
 // Key rows of a block clamped to the last key (89), not padded.
-// CHECK: arith.minsi %{{.*}}, %c89
+// CHECK: %[[K0:.*]] = arith.minsi %{{.*}}, %c89
+// bf16 key rows converted to f32 once per block, a column chunk of each
+// row at a time ([L][D] = [4][32], chunks of 4), not element by element
+// where the products use them.
+// CHECK: %[[KF:.*]] = scf.for %[[KC:.*]] = %c0 to %c32 step %c4 iter_args(%{{.*}}) -> (tensor<4x32xf32>)
+// CHECK: vector.transfer_read %{{.*}}[%[[B]], %{{.*}}, %[[K0]], %[[KC]]], %{{.*}} {in_bounds = [true]} : tensor<1x1x90x32xbf16>, vector<4xbf16>
+// CHECK-NEXT: arith.extf %{{.*}} : vector<4xbf16> to vector<4xf32>
+// CHECK-NEXT: vector.transfer_write %{{.*}}[%c0, %[[KC]]] {in_bounds = [true]} : vector<4xf32>, tensor<4x32xf32>
 // Scores: one broadcast key element times a query column per key.
 // CHECK: scf.for %[[D:.*]] = %c0 to %c32 step %c1 iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
-// CHECK: tensor.extract %{{.*}}[%[[B]], %{{.*}}, %{{.*}}, %[[D]]] : tensor<1x1x90x32xbf16>
+// CHECK: tensor.extract %[[KF]][%c0, %[[D]]] : tensor<4x32xf32>
 // CHECK: vector.broadcast %{{.*}} : f32 to vector<4xf32>
 // CHECK: vector.fma
 // Edge blocks only: the per-pair band test on index vectors.
@@ -40,9 +47,11 @@
 // CHECK: arith.select %{{.*}} : vector<4xi1>, vector<4xf32>
 // Online softmax on vectors: the block maximum over the 4 key rows.
 // CHECK: arith.maximumf %{{.*}} : vector<4xf32>
-// AccT += V[j, e] * P[j] in blocks of 8 accumulator rows (Dv = 8).
+// AccT += V[j, e] * P[j] in blocks of 8 accumulator rows (Dv = 8), the
+// value rows converted once per block too.
+// CHECK: arith.extf %{{.*}} : vector<4xbf16> to vector<4xf32>
 // CHECK: scf.for %{{.*}} = %c0 to %c8 step %c8 iter_args(%{{.*}}) -> (tensor<8x4xf32>)
-// CHECK: tensor.extract %{{.*}} : tensor<1x1x90x8xbf16>
+// CHECK: tensor.extract %{{.*}} : tensor<4x8xf32>
 // CHECK: vector.fma
 // The anti side (bidirectional) walks the same blocks again.
 // CHECK: scf.for
