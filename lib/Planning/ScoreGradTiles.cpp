@@ -111,22 +111,23 @@ int64_t maxQueryTilesPerKeyTile(const BandTable &table, int64_t queryLen,
   return most;
 }
 
-std::vector<int64_t> scoreGradSlotBases(const BandTable &table,
-                                        int64_t queryLen, int64_t keyLen,
-                                        int64_t tile, int64_t slots) {
-  std::vector<int64_t> bases;
+ScoreGradSlotBases scoreGradSlotBases(const BandTable &table, int64_t queryLen,
+                                      int64_t keyLen, int64_t tile,
+                                      int64_t slots) {
+  ScoreGradSlotBases layout;
   if (queryLen <= 0 || keyLen <= 0 || tile <= 0 || slots <= 0 ||
       table.numHeads() <= 0 ||
       countWorkItems(1, table.numHeads(), queryLen, tile) > kMaxWorkItems)
-    return bases;
+    return layout;
   for (const HeadBands &head : table.heads)
     if (int64_t(head.size()) > slots)
-      return bases;
+      return layout;
   const bool bothSides = table.mode == BandMode::Bidirectional;
   const int64_t sides = bothSides ? 2 : 1;
   const int64_t queryTiles = ceilDiv(queryLen, tile);
+  std::vector<int64_t> &bases = layout.bases;
   bases.reserve(table.numHeads() * queryTiles * slots * sides);
-  int64_t next = 0; // the first slot of the range, in the dQ walk's order
+  int64_t &next = layout.tiles; // the range's first slot, in dQ walk order
   for (const HeadBands &head : table.heads)
     for (int64_t t = 0; t < queryTiles; ++t)
       for (int64_t s = 0; s < slots; ++s)
@@ -144,7 +145,7 @@ std::vector<int64_t> scoreGradSlotBases(const BandTable &table,
           bases.push_back(count ? next - floorDiv(keys.begin, tile) : next);
           next += count;
         }
-  return bases;
+  return layout;
 }
 
 } // namespace spa::plan

@@ -202,8 +202,10 @@ TEST(ScoreGradTiles, SlotBasesAddressEveryPairOnce) {
       table.heads = {{{0, 5}, {16, 48}}, {{3, 20}}, {{0, 300}}, {{40, 41}}};
       const int64_t slots = 3, sides = mode == BandMode::Causal ? 1 : 2;
       ScoreGradTiles plan = planScoreGradTiles(table, s.nq, s.nk, s.tile);
-      std::vector<int64_t> bases =
+      ScoreGradSlotBases layout =
           scoreGradSlotBases(table, s.nq, s.nk, s.tile, slots);
+      const std::vector<int64_t> &bases = layout.bases;
+      EXPECT_EQ(layout.tiles, plan.tiles());
       const int64_t qTiles = plan.queryTiles;
       ASSERT_EQ(bases.size(),
                 size_t(table.numHeads() * qTiles * slots * sides));
@@ -242,8 +244,8 @@ TEST(ScoreGradTiles, SlotBasesAddressEveryPairOnce) {
   // More intervals a head than slots: no table.
   BandTable table;
   table.heads = {{{0, 2}, {4, 6}}};
-  EXPECT_TRUE(scoreGradSlotBases(table, 10, 10, 4, 1).empty());
-  EXPECT_FALSE(scoreGradSlotBases(table, 10, 10, 4, 2).empty());
+  EXPECT_TRUE(scoreGradSlotBases(table, 10, 10, 4, 1).bases.empty());
+  EXPECT_FALSE(scoreGradSlotBases(table, 10, 10, 4, 2).bases.empty());
 }
 
 /// The padded stored-dS layout's Q: the most query tiles holding an

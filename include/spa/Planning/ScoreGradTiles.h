@@ -91,13 +91,18 @@ int64_t maxQueryTilesPerKeyTile(const BandTable &table, int64_t queryLen,
 /// scratch slot base + kt. Both kernels of the stored dS then find a pair's
 /// slot with one lookup and one add, whichever side they walk it from.
 /// Slots rise in the dQ kernel's walk order (head, query tile, interval,
-/// side, key tile) and end at planScoreGradTiles' tiles(). A base may be
-/// negative (the range's first key tile is past its slot); an empty range's
-/// entry is the next range's first slot and is never read. Empty when
-/// planScoreGradTiles is, or a head has more than `slots` intervals.
-std::vector<int64_t> scoreGradSlotBases(const BandTable &table,
-                                        int64_t queryLen, int64_t keyLen,
-                                        int64_t tile, int64_t slots);
+/// side, key tile) and end at `tiles` (planScoreGradTiles' tiles(), counted
+/// by the same walk). A base may be negative (the range's first key tile is
+/// past its slot); an empty range's entry is the next range's first slot
+/// and is never read. `bases` is empty when planScoreGradTiles is, or a
+/// head has more than `slots` intervals.
+struct ScoreGradSlotBases {
+  std::vector<int64_t> bases;
+  int64_t tiles = 0; ///< slots of one batch element
+};
+ScoreGradSlotBases scoreGradSlotBases(const BandTable &table, int64_t queryLen,
+                                      int64_t keyLen, int64_t tile,
+                                      int64_t slots);
 
 } // namespace spa::plan
 

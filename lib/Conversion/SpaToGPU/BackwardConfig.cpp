@@ -286,23 +286,21 @@ static LogicalResult planScoreGradScratch(AttentionGradOp op,
              << "; use score-grad-layout = padded";
     }
     tableBytes = entries * sizeof(int32_t);
-    ::spa::plan::ScoreGradTiles plan = ::spa::plan::planScoreGradTiles(
-        table, cfg.queryLen, cfg.keyLen, kTile);
-    std::vector<int64_t> bases = ::spa::plan::scoreGradSlotBases(
+    ::spa::plan::ScoreGradSlotBases layout = ::spa::plan::scoreGradSlotBases(
         table, cfg.queryLen, cfg.keyLen, kTile, cfg.slots);
     // The work lists' bound holds (checkGradSizes) and no head has more
-    // intervals than the bounds table's slots: neither is empty.
-    if (bases.empty())
+    // intervals than the bounds table's slots: never empty.
+    if (layout.bases.empty())
       return op.emitOpError("score-grad-layout = compact: no slot table for ")
              << cfg.numQueryHeads << " heads of " << cfg.queryLen
              << " query rows and " << cfg.slots
              << " intervals; use score-grad-layout = padded";
-    grad.scoreGradBatchTiles = plan.tiles();
-    tiles = llvm::SaturatingMultiply(uint64_t(cfg.batch),
-                                     uint64_t(plan.tiles()));
+    grad.scoreGradBatchTiles = layout.tiles;
+    tiles =
+        llvm::SaturatingMultiply(uint64_t(cfg.batch), uint64_t(layout.tiles));
     // |base| <= max(tiles of a batch element, key tiles): i32 wherever the
     // scratch's tile count is (checked below).
-    grad.scoreGradSlotBases.assign(bases.begin(), bases.end());
+    grad.scoreGradSlotBases.assign(layout.bases.begin(), layout.bases.end());
   } else {
     grad.scoreGradQueryTiles = ::spa::plan::maxQueryTilesPerKeyTile(
         table, cfg.queryLen, cfg.keyLen, kTile);
