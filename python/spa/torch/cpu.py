@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from ..runtime.lengths import RUNTIME_POLICIES
+from ..runtime.lengths import RUNTIME_POLICIES, WHOLE_RANGE_POLICIES
 from .cache import MemoryCache
 from .config import KernelConfig
 
@@ -32,7 +32,7 @@ def compiled_config(config: KernelConfig) -> KernelConfig:
     refuses with a located error (heads left without keys), as on CUDA."""
     if config.policy not in RUNTIME_POLICIES:
         return config
-    if (config.policy not in ("sliding_window", "dense_causal")
+    if (config.policy not in WHOLE_RANGE_POLICIES
             and config.key_len < config.heads):
         return config
     return dataclasses.replace(config, query_len=None, key_len=None)
