@@ -3,7 +3,8 @@
 128, the default options otherwise), padded against compact
 (`score-grad-layout`, docs/gpu.md "Stored dS"), and what `score-grads=auto`
 chooses with each: the sizes come from the compiler itself (the
-`score_grad` allocation `convert-spa-to-gpu` makes), not from a model.
+`score_grad` scratch of the artifact's launch contract, through
+`spa.compile(..., target="cuda:sm_90a")`), not from a model.
 Prints a markdown table; --plot writes a bar chart with auto's 1 GiB line.
 
     PYTHONPATH=build/python_packages:python .venv/bin/python \\
@@ -12,8 +13,6 @@ Prints a markdown table; --plot writes a bar chart with auto's 1 GiB line.
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -25,30 +24,23 @@ from gpu_grad_prepare import module_text  # noqa: E402
 SHAPES = [(2, 16, 8192), (1, 32, 16384)]
 POLICIES = ["exclusive_equal", "pair_balanced", "tile_balanced",
             "local_plus_band"]
-# The GPU pipeline's front half up to the kernels' conversion.
-FRONT = ["-spa-balance-bands", "-spa-expand-band-bounds",
-         "-one-shot-bufferize=bufferize-function-boundaries "
-         "function-boundary-type-conversion=identity-layout-map"]
 AUTO_LIMIT_MB = (1 << 30) / 1e6
 
 
-def scratch_mb(spa_opt, text, options):
-    """The dS scratch `convert-spa-to-gpu` allocates (MB), or None where
-    it recomputes (no scratch)."""
-    proc = subprocess.run([spa_opt, "-", *FRONT,
-                           f"-convert-spa-to-gpu={options}"],
-                          input=text, capture_output=True, text=True)
-    if proc.returncode:
-        raise RuntimeError(proc.stderr[:500])
-    m = re.search(r"gpu\.alloc\s*\(\) : memref<(\d+)x4096xbf16>",
-                  proc.stdout)
-    return int(m.group(1)) * 8192 / 1e6 if m else None
+def scratch_mb(text, **options):
+    """The dS scratch of the compiled artifact (MB), or None where it
+    recomputes (no score_grad argument)."""
+    artifact = spa.compile(text, target="cuda:sm_90a", **options)
+    for kernel in artifact.metadata["kernels"]:
+        for arg in kernel["args"]:
+            if arg["name"] == "score_grad":
+                tiles, elements = arg["shape"]
+                return tiles * elements * 2 / 1e6
+    return None
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--spa-opt", default=os.path.join(ROOT, "build", "bin",
-                                                      "spa-opt"))
     ap.add_argument("--plot")
     args = ap.parse_args()
     rows = []
@@ -60,11 +52,10 @@ def main():
                 mode="causal"))
             row = dict(name=f"{policy} B{b} H{h} N{n}")
             for layout in ("padded", "compact"):
-                row[layout] = scratch_mb(
-                    args.spa_opt, text,
-                    f"score-grads=store score-grad-layout={layout}")
+                row[layout] = scratch_mb(text, score_grads="store",
+                                         score_grad_layout=layout)
                 row["auto_" + layout] = scratch_mb(
-                    args.spa_opt, text, f"score-grad-layout={layout}")
+                    text, score_grad_layout=layout)
             rows.append(row)
             print(row, flush=True)
     print("\n| layer (bf16, D = 128) | padded MB | compact MB | auto, padded "
@@ -90,7 +81,7 @@ def main():
                            fontsize=7)
         ax.set_ylabel("dS scratch (MB)")
         ax.set_title("Stored dS scratch per SPEC row, bf16 D = 128 "
-                     "(from convert-spa-to-gpu)")
+                     "(from the compiled artifacts)")
         ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(args.plot, dpi=120)
