@@ -104,10 +104,6 @@ def runtime_bands(policy: str, key_len: int, heads: int,
 
 RUNTIME_POLICIES = ("exclusive_equal", "gapped_half", "dense_causal",
                     "sliding_window", "local_plus_band")
-# The policies that split the distances among the heads, which the static
-# planner refuses at fewer keys than query heads (BalanceBands.cpp's
-# partitionsDistances: all but these two).
-WHOLE_RANGE_POLICIES = ("sliding_window", "dense_causal")
 
 
 def _bounds_values(kernel: Dict, arg: Dict, lengths: Dict[str, int]

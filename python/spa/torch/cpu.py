@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from ..runtime.lengths import RUNTIME_POLICIES, WHOLE_RANGE_POLICIES
+from ..runtime.lengths import RUNTIME_POLICIES
 from .cache import MemoryCache
 from .config import KernelConfig
 
@@ -27,13 +27,10 @@ def compiled_config(config: KernelConfig) -> KernelConfig:
     serve every length: a training loop over varying lengths compiles a
     layer once instead of once per length (1-2 s each), at the same speed
     (docs/torch.md). Explicit tables and the balanced policies are planned
-    for one length and compile per length. So do the distance-partitioning
-    policies at fewer keys than query heads, which the static planner
-    refuses with a located error (heads left without keys), as on CUDA."""
+    for one length and compile per length. Fewer keys than query heads is
+    no exception: the heads a distance-partitioning policy leaves without
+    a band give zero rows, statically and at run time alike (SPEC 1)."""
     if config.policy not in RUNTIME_POLICIES:
-        return config
-    if (config.policy not in WHOLE_RANGE_POLICIES
-            and config.key_len < config.heads):
         return config
     return dataclasses.replace(config, query_len=None, key_len=None)
 

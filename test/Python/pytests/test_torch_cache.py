@@ -224,10 +224,24 @@ def test_cpu_closed_form_policy_compiles_once_for_every_length():
                                           bands=()))
     assert (compiled.query_len, compiled.key_len) == (None, None)
     assert cpu.compiled_config(config(target="cpu")).key_len == 130
-    # Fewer keys than query heads: a distance-partitioning policy would
-    # leave heads without keys; the static compile refuses it with the
-    # planner's located error, as the CUDA path does.
-    y = torch.randn(1, 4, 3, 8)
-    with pytest.raises(spa.MLIRError, match="more query heads"):
-        st.attention(y, y, y, policy="exclusive_equal")
-    st.attention(y, y, y, policy="dense_causal")
+    # Fewer keys than query heads: a distance-partitioning policy leaves
+    # heads without a band (SPEC 1), whose rows and gradients are zero, the
+    # same through the dynamic functions (exclusive_equal) as through a
+    # static plan (pair_balanced).
+    for policy, misses in (("exclusive_equal", 4), ("pair_balanced", 5)):
+        q = torch.randn(1, 4, 3, 8, generator=gen, requires_grad=True)
+        kv = torch.randn(1, 4, 3, 8, generator=gen, requires_grad=True)
+        dout = torch.randn(1, 4, 3, 8, generator=gen)
+        out = st.attention(q, kv, kv, policy=policy)
+        out.backward(dout)
+        # One distance a head, the last head none, for both policies.
+        table = spa_reference.band_table("exclusive_equal", 3, 4, "causal")
+        assert table[3] == []
+        q64, kv64 = (t.detach().double().requires_grad_() for t in (q, kv))
+        ref, _ = tref.attention(q64, kv64, kv64, table, "causal")
+        ref.backward(dout.double())
+        assert not out[:, 3].any() and not q.grad[:, 3].any()
+        for got, want in ((out, ref), (q.grad, q64.grad), (kv.grad, kv64.grad)):
+            assert ((got.double() - want).abs().max()
+                    / (1 + want.abs().max())) < 2e-5, policy
+        assert cpu._functions.misses == misses, policy

@@ -31,13 +31,6 @@ namespace plan = ::spa::plan;
 
 namespace {
 
-/// Policies whose heads get their own exclusive band of the distances: with
-/// more heads than distances some heads would see no key at all.
-bool partitionsDistances(BandPolicyKind kind) {
-  return kind != BandPolicyKind::SlidingWindow &&
-         kind != BandPolicyKind::DenseCausal;
-}
-
 /// Prints the per-head plan and the layer summary of one op; fails with a
 /// located error where the problem is too large to report on.
 LogicalResult printReport(raw_ostream &os, BandedAttentionOpInterface op,
@@ -143,12 +136,12 @@ struct BalanceBandsPass
     if (keyLen == 0)
       return op->emitOpError("cannot plan bands for an empty key sequence "
                             "(Nk = 0)");
-    if (partitionsDistances(kind) && keyLen < numHeads)
-      return op->emitOpError()
-             << "more query heads (" << numHeads << ") than key distances ("
-             << keyLen << "): policy " << stringifyBandPolicyKind(kind)
-             << " would leave heads " << keyLen << ".." << numHeads - 1
-             << " without keys";
+    // Fewer distances than heads is a valid layer (SPEC section 1): the
+    // distance-partitioning policies leave heads Nk..Hq-1 with an empty
+    // band, whose rows have no keys (zero outputs and gradients), exactly
+    // as the run-time bounds of a dynamic Nk give them, so that one layer
+    // means the same whether its length is static or not (a decode step
+    // at Nk < Hq included).
 
     plan::PolicyOptions options;
     options.window = policyAttr.getWindow();

@@ -32,15 +32,3 @@ func.func @dynamic(%q: tensor<1x2x?x8xf32>, %l: tensor<1x2x?xf32>)
       -> tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
   return %g#0, %g#1, %g#2 : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
 }
-
-// -----
-
-func.func @too_many_heads(%q: tensor<1x3x2x8xf32>, %l: tensor<1x3x2xf32>)
-    -> tensor<1x3x2x8xf32> {
-  // expected-error @+1 {{more query heads (3) than key distances (2): policy exclusive_equal would leave heads 2..2 without keys}}
-  %g:3 = spa.attention_grad bands(#spa.band_policy<causal, exclusive_equal>)
-      ins(%q, %q, %q, %q, %l, %q : tensor<1x3x2x8xf32>, tensor<1x3x2x8xf32>, tensor<1x3x2x8xf32>, tensor<1x3x2x8xf32>, tensor<1x3x2xf32>, tensor<1x3x2x8xf32>)
-      outs(%q, %q, %q : tensor<1x3x2x8xf32>, tensor<1x3x2x8xf32>, tensor<1x3x2x8xf32>)
-      -> tensor<1x3x2x8xf32>, tensor<1x3x2x8xf32>, tensor<1x3x2x8xf32>
-  return %g#0 : tensor<1x3x2x8xf32>
-}

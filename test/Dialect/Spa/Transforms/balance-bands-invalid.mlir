@@ -5,16 +5,6 @@
 // BADPOLICY: for the --policy option: unknown policy 'striped'; expected one of exclusive_equal, local_plus_band, gapped_half, sliding_window, dense_causal, pair_balanced, tile_balanced (or nothing: each op keeps its own)
 // BADTILE: error: spa-balance-bands: tile shape and SM count must be positive, got tile 0x128, 132 SMs
 
-func.func @f(%q: tensor<1x16x8x4xf32>) {
-  // expected-error @+1 {{more query heads (16) than key distances (8): policy exclusive_equal would leave heads 8..15 without keys}}
-  %0 = spa.attention bands(#spa.band_policy<causal, exclusive_equal>)
-      ins(%q, %q, %q : tensor<1x16x8x4xf32>, tensor<1x16x8x4xf32>, tensor<1x16x8x4xf32>)
-      outs(%q : tensor<1x16x8x4xf32>) -> tensor<1x16x8x4xf32>
-  return
-}
-
-// -----
-
 func.func @f(%q: tensor<1x2x0x4xf32>) {
   // expected-error @+1 {{cannot plan bands for an empty key sequence (Nk = 0)}}
   %0 = spa.attention bands(#spa.band_policy<causal, dense_causal>)

@@ -147,3 +147,41 @@ func.func @dynamic(%q: tensor<2x4x?x16xbf16>) -> tensor<2x4x?x16xbf16> {
       outs(%q : tensor<2x4x?x16xbf16>) -> tensor<2x4x?x16xbf16>
   return %0 : tensor<2x4x?x16xbf16>
 }
+
+// -----
+
+// Fewer key distances than heads (N = 3, H = 5: Wb = 0, R = 3, W = [1, 1, 1,
+// 0, 0], S = [0, 1, 2, 3, 3]) is a valid layer (SPEC section 1): heads 3 and 4
+// get empty bands (their rows have no keys), as the run-time bounds of a
+// dynamic N give them; local_plus_band keeps their local window [0, 1);
+// gapped_half's half-widths are all 0; the balanced policies fall back to
+// exclusive_equal's table. The gradient op plans the same table.
+// CHECK-LABEL: func.func @fewer_keys_than_heads
+// CHECK: spa.attention bands(#spa.bands<causal, [0:1], [1:2], [2:3], [], []>)
+// CHECK: spa.attention bands(#spa.bands<causal, [0:2], [0:2], [0:3], [0:1], [0:1]>)
+// CHECK: spa.attention bands(#spa.bands<causal, [], [], [], [], []>)
+// CHECK: spa.attention bands(#spa.bands<causal, [0:1], [1:2], [2:3], [], []>)
+// CHECK: spa.attention bands(#spa.bands<causal, [0:1], [1:2], [2:3], [], []>)
+// CHECK: spa.attention_grad bands(#spa.bands<bidirectional, [0:1], [1:2], [2:3], [], []>)
+func.func @fewer_keys_than_heads(%q: tensor<1x5x3x8xf32>, %l: tensor<1x5x3xf32>) {
+  %0 = spa.attention bands(#spa.band_policy<causal, exclusive_equal>)
+      ins(%q, %q, %q : tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>)
+      outs(%q : tensor<1x5x3x8xf32>) -> tensor<1x5x3x8xf32>
+  %1 = spa.attention bands(#spa.band_policy<causal, local_plus_band>)
+      ins(%q, %q, %q : tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>)
+      outs(%q : tensor<1x5x3x8xf32>) -> tensor<1x5x3x8xf32>
+  %2 = spa.attention bands(#spa.band_policy<causal, gapped_half>)
+      ins(%q, %q, %q : tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>)
+      outs(%q : tensor<1x5x3x8xf32>) -> tensor<1x5x3x8xf32>
+  %3 = spa.attention bands(#spa.band_policy<causal, pair_balanced>)
+      ins(%q, %q, %q : tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>)
+      outs(%q : tensor<1x5x3x8xf32>) -> tensor<1x5x3x8xf32>
+  %4 = spa.attention bands(#spa.band_policy<causal, tile_balanced>)
+      ins(%q, %q, %q : tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>)
+      outs(%q : tensor<1x5x3x8xf32>) -> tensor<1x5x3x8xf32>
+  %g:3 = spa.attention_grad bands(#spa.band_policy<bidirectional, exclusive_equal>)
+      ins(%q, %q, %q, %q, %l, %q : tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>, tensor<1x5x3xf32>, tensor<1x5x3x8xf32>)
+      outs(%q, %q, %q : tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>)
+      -> tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>, tensor<1x5x3x8xf32>
+  return
+}
