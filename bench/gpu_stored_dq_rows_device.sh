@@ -58,6 +58,10 @@
 #   $P bench/grad_sweep_prepare.py --variants w4k64,w4k64d,w4k64dp --policy local_plus_band --out $S/cL
 #   $P bench/grad_sweep_prepare.py --variants w4k64,w4k64dp --policy tile_balanced --out $S/cT
 #   for p in pair_balanced tile_balanced local_plus_band; do $P bench/grad_sweep_prepare.py --variants w4k64,w4k64dp --policy $p --batch 1 --heads 32 --seq-len 16384 --out $S/c_$p; done
+#   (2026-12-05, fourth session: score-grad-prefetch, the dq_stored kernel's
+#   dS tiles sent to L2 N tiles ahead of its ring, appended to the sweeps:
+#   $P bench/grad_sweep_prepare.py --variants w4k64dpf4,w4k64dpf8,w4k64dpq,w4k64dpqf8 --append --out $S/cA
+#   $P bench/grad_sweep_prepare.py --variants w4k64dpf8 --policy local_plus_band --append --out $S/cL)
 #   run(command="PART=compact bash .device/dq128/run.sh", carry=[".device/dq128"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 # Every part ends by ~560 s, inside the device tool's 600 s call: the

@@ -16,7 +16,9 @@ score_grads="store" (the dK/dV kernel stores dS, the dQ kernel is one
 product a tile pair: roles preprocess, dkdv, dq_stored), after it a p with
 score_grad_layout="compact" (the dS scratch holds the visited tile pairs
 only, through a table of slot bases) and a q with stored_dq_rows=128 (the
-dq_stored kernel on 128-row items, two warpgroups sharing each K tile).
+dq_stored kernel on 128-row items, two warpgroups sharing each K tile),
+and last f<N> with score_grad_prefetch=N (the dq_stored kernel prefetches
+its dS tiles into L2 N tiles ahead of its ring).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -67,10 +69,11 @@ def main():
                          f"{previous['shape']}, not {shape}")
         variants = previous["variants"]
     for name in args.variants.split(","):
-        m = re.fullmatch(r"w(\d+)k(\d+)(a?)([sl]?)(c?)(d?)(p?)(q?)", name)
+        m = re.fullmatch(
+            r"w(\d+)k(\d+)(a?)([sl]?)(c?)(d?)(p?)(q?)(?:f(\d+))?", name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c][d[p][q]]")
+                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -80,13 +83,15 @@ def main():
             options["tma"] = False
         if m.group(6):
             options["score_grads"] = "store"
-        if (m.group(7) or m.group(8)) and not m.group(6):
-            parser.error(f"variant {name!r}: p and q apply to d (the "
+        if (m.group(7) or m.group(8) or m.group(9)) and not m.group(6):
+            parser.error(f"variant {name!r}: p, q and f apply to d (the "
                          "stored dS)")
         if m.group(7):
             options["score_grad_layout"] = "compact"
         if m.group(8):
             options["stored_dq_rows"] = 128
+        if m.group(9):
+            options["score_grad_prefetch"] = int(m.group(9))
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")
         art.save(os.path.join(args.out, saved))

@@ -225,6 +225,14 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "Gradient ops with score-grads = store: query rows of a dq_stored "
            "work item; 64 (one warpgroup a block) or 128 (two warpgroups "
            "sharing every K tile: half the K traffic); 0: auto">,
+    Option<"scoreGradPrefetch", "score-grad-prefetch", "int64_t",
+           /*default=*/"0",
+           "Gradient ops with score-grads = store: the dq_stored kernel "
+           "also prefetches its dS tiles into L2 this many tiles ahead of "
+           "the one it multiplies (each item's first ones when it starts), "
+           "so that the tiles it reads once from memory are in flight "
+           "together rather than a ring's depth at a time; 0: off, at "
+           "most 16">,
     Option<"scoreGradLayout", "score-grad-layout",
            "::mlir::spa::ScoreGradLayout",
            /*default=*/"::mlir::spa::ScoreGradLayout::Auto",

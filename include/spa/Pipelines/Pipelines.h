@@ -126,6 +126,12 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Gradient ops with score-grads = store: query rows of "
                      "a dq_stored work item, 64 or 128 (0: auto)"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> scoreGradPrefetch{
+      *this, "score-grad-prefetch",
+      llvm::cl::desc("Gradient ops with score-grads = store: dS tiles the "
+                     "dq_stored kernel prefetches into L2 ahead of its "
+                     "product (0: off)"),
+      llvm::cl::init(0)};
   PassOptions::Option<ScoreGradLayout> scoreGradLayout{
       *this, "score-grad-layout",
       llvm::cl::desc("Gradient ops with score-grads = store: the dS "

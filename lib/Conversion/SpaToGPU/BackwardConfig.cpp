@@ -338,7 +338,8 @@ static LogicalResult planScoreGradScratch(AttentionGradOp op,
 /// stored-dq-rows: the dq_stored kernel's rows an item (score-grads =
 /// store only; an explicit value with score-grads = recompute is an error,
 /// with auto's recompute it has nothing to apply to). Auto keeps 64 until
-/// 128 is measured faster.
+/// 128 is measured faster. score-grad-prefetch likewise (off until
+/// measured).
 static LogicalResult
 resolveStoredQueryRows(AttentionGradOp op,
                        const ConvertSpaToGPUOptions &options,
@@ -351,6 +352,13 @@ resolveStoredQueryRows(AttentionGradOp op,
   // Its ring's shared memory is checked with the other kernels' tiles
   // (checkGradSizes).
   grad.storedQueryRows = options.storedDqRows ? options.storedDqRows : 64;
+  if (options.scoreGradPrefetch != 0 &&
+      options.scoreGrads == ScoreGrads::Recompute)
+    return op.emitOpError("score-grad-prefetch = ")
+           << options.scoreGradPrefetch
+           << " applies to the stored dS (score-grads = store or auto); got "
+              "score-grads = recompute";
+  grad.scoreGradPrefetch = options.scoreGradPrefetch;
   return success();
 }
 

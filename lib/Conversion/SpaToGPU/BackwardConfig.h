@@ -168,6 +168,9 @@ struct BackwardConfig {
   /// own dS^T tiles: half the K traffic from L2). The stored-dq-rows
   /// option; resolveBackwardConfig settles auto.
   int64_t storedQueryRows = 64;
+  /// score-grads = store: dS tiles the dq_stored kernel prefetches into
+  /// L2 ahead of the tile it multiplies (score-grad-prefetch; 0: none).
+  int64_t scoreGradPrefetch = 0;
   /// The configuration the dq_stored kernel is generated and launched with
   /// (its work list has items of storedQueryRows rows).
   BackwardConfig storedQueryConfig() const {

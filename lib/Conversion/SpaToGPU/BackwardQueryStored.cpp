@@ -202,6 +202,74 @@ private:
       prefetch(b, range, j, e.add(taken, e.index(t)),
                e.cmp(arith::CmpIPredicate::slt, j, range.end));
     }
+    // score-grad-prefetch = P: the P tiles after the ring's first ones go
+    // to L2 now; each tile taken then sends the one P tiles past its
+    // refill (keyTile).
+    if (int64_t ahead = k.grad.scoreGradPrefetch) {
+      onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
+        GpuArith ie{ib};
+        Value first = ie.add(range.begin, ie.index((kStages - 1) * kTile));
+        scf::ForOp::create(ib, first, ie.add(first, ie.index(ahead * kTile)),
+                           ie.index(kTile), ValueRange{},
+                           [&](OpBuilder &nb, Location l, Value j, ValueRange) {
+                             ImplicitLocOpBuilder lb(l, nb);
+                             prefetchScoreGradsToL2(lb, range, j);
+                             scf::YieldOp::create(lb);
+                           });
+      });
+    }
+  }
+
+  /// The padded layout's index needs the dK/dV walk's first row for key
+  /// tile j (the same formula); the compact one looks it up (null).
+  Value paddedFirstRow(ImplicitLocOpBuilder &b, const KeyTileRange &range,
+                       Value j) {
+    const KernelConfig &cfg = k.grad.base;
+    if (k.grad.compactScoreGrads)
+      return Value();
+    GpuArith e{b};
+    KeyTileGeometry geometry{
+        e, j, e.min(e.add(j, e.index(kTile - 1)), e.index(cfg.keyLen - 1)),
+        cfg.queryLen, cfg.keyLen};
+    return alignedQueryRange(geometry, range.lo, range.hi, range.side).first;
+  }
+
+  /// score-grad-prefetch, thread 0: the dS^T tiles of key tile j (each
+  /// warpgroup's whose rows reach it) into L2, when j is in the range. Read
+  /// once, they come from memory: prefetched a few tiles ahead of their
+  /// bulk copy, they are in flight together instead of a ring's depth at a
+  /// time, and an item's first tiles all at its start.
+  void prefetchScoreGradsToL2(ImplicitLocOpBuilder &b,
+                              const KeyTileRange &range, Value j) {
+    GpuArith e{b};
+    Value inRange = e.cmp(arith::CmpIPredicate::slt, j, range.end);
+    scf::IfOp::create(b, inRange, [&](OpBuilder &nb, Location l) {
+      ImplicitLocOpBuilder ib(l, nb);
+      GpuArith ie{ib};
+      Value firstRow = paddedFirstRow(ib, range, j);
+      for (int64_t w = 0; w < warpgroups(); ++w) {
+        auto prefetchTile = [&](ImplicitLocOpBuilder &pb) {
+          GpuArith pe{pb};
+          Value tile =
+              scoreGradTileIndex(pb, k, k.head, range.slot, range.side, j,
+                                 pe.add(k.i0, pe.index(64 * w)), firstRow);
+          bulkPrefetchL2(pb, scoreGradTileAddress(pb, k.scoreGrad, tile),
+                         BackwardConfig::kScoreGradTileBytes);
+        };
+        if (warpgroups() == 1) {
+          prefetchTile(ib);
+          continue;
+        }
+        // A warpgroup whose rows miss tile j has no dS tile there.
+        scf::IfOp::create(ib, rowsReach(ib, range, j, ie.index(64 * w)),
+                          [&](OpBuilder &pnb, Location pl) {
+                            ImplicitLocOpBuilder pb(pl, pnb);
+                            prefetchTile(pb);
+                            scf::YieldOp::create(pb);
+                          });
+      }
+      scf::YieldOp::create(ib);
+    });
   }
 
   /// Thread 0, when `enabled`: key tile j's K rows and the dS^T tile of
@@ -234,18 +302,7 @@ private:
           }
           loadTileByMap(ib, keyMap, keyTiles, buffer, barrier, k.batchIdx,
                         k.kvHead, j, kTile, cfg.headDim);
-          // The padded layout's index needs the dK/dV walk's first row for
-          // key tile j (the same formula); the compact one looks it up.
-          Value firstRow;
-          if (!grad.compactScoreGrads) {
-            KeyTileGeometry geometry{ie, j,
-                                     ie.min(ie.add(j, ie.index(kTile - 1)),
-                                            ie.index(cfg.keyLen - 1)),
-                                     cfg.queryLen, cfg.keyLen};
-            firstRow =
-                alignedQueryRange(geometry, range.lo, range.hi, range.side)
-                    .first;
-          }
+          Value firstRow = paddedFirstRow(ib, range, j);
           for (int64_t w = 0; w < warpgroups(); ++w) {
             auto loadScoreGrads = [&](ImplicitLocOpBuilder &lb) {
               GpuArith le{lb};
@@ -289,6 +346,12 @@ private:
     Value next = e.add(j0, e.index((kStages - 1) * kTile));
     prefetch(b, range, next, e.add(c, e.index(kStages - 1)),
              e.cmp(arith::CmpIPredicate::slt, next, range.end));
+    if (int64_t ahead = k.grad.scoreGradPrefetch)
+      onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
+        prefetchScoreGradsToL2(
+            ib, range,
+            GpuArith{ib}.add(next, GpuArith{ib}.index(ahead * kTile)));
+      });
     ring.waitFor(b, barriers, c);
     ring.take(b, c);
 

@@ -49,6 +49,11 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
     return "blocks-per-sm must be 0 (ptxas's choice) to " +
            std::to_string(kMaxBlocksPerSM) + "; got " +
            std::to_string(options.blocksPerSM);
+  if (options.scoreGradPrefetch < 0 ||
+      options.scoreGradPrefetch > kMaxScoreGradPrefetch)
+    return "score-grad-prefetch must be 0 (off) to " +
+           std::to_string(kMaxScoreGradPrefetch) + " tiles; got " +
+           std::to_string(options.scoreGradPrefetch);
   if (!llvm::is_contained({0, 64, 128}, options.storedDqRows))
     return "stored-dq-rows must be 0 (auto), 64 or 128; got " +
            std::to_string(options.storedDqRows);

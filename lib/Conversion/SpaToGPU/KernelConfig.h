@@ -26,6 +26,10 @@ constexpr int64_t kRegistersPerSM = 64 * 1024;
 /// blocks-per-sm: the most a user may ask for, and the registers a thread
 /// must keep (below that the kernels' accumulators alone would spill).
 constexpr int64_t kMaxBlocksPerSM = 16;
+/// score-grad-prefetch: the most dS tiles the dq_stored kernel keeps in
+/// flight to L2 ahead of its product (each is a bulk prefetch thread 0
+/// issues; deeper than a band's tiles buys nothing).
+constexpr int64_t kMaxScoreGradPrefetch = 16;
 constexpr int64_t kMinRegistersPerThread = 64;
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 /// SMs of an H100/H200 SXM: the grid of a persistent kernel (any grid is

@@ -113,6 +113,13 @@ void bulkLoadShared(ImplicitLocOpBuilder &b, Value to, Value from,
       /*multicastMask=*/Value(), /*l2CacheHint=*/Value());
 }
 
+void bulkPrefetchL2(ImplicitLocOpBuilder &b, Value from, int64_t bytes) {
+  NVVM::CpAsyncBulkPrefetchOp::create(
+      b, globalPointer(b, from),
+      arith::ConstantIntOp::create(b, b.getI32Type(), bytes),
+      /*l2CacheHint=*/Value());
+}
+
 void ScoreGradWriter::setupSharedMemory(ImplicitLocOpBuilder &b) {
   const BackwardConfig &grad = k.grad;
   GpuArith e{b};

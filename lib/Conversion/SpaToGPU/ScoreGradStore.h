@@ -112,6 +112,11 @@ void bulkStoreShared(ImplicitLocOpBuilder &b, Value to, Value from,
 void bulkLoadShared(ImplicitLocOpBuilder &b, Value to, Value from,
                     Value barrier, int64_t bytes);
 
+/// A bulk prefetch of `bytes` at the generic global address `from` (i64)
+/// into L2 (no completion to wait for: a hint the copy that follows finds
+/// in L2).
+void bulkPrefetchL2(ImplicitLocOpBuilder &b, Value from, int64_t bytes);
+
 } // namespace mlir::spa::gpu_kernel
 
 #endif // SPA_LIB_CONVERSION_SPATOGPU_SCOREGRADSTORE_H

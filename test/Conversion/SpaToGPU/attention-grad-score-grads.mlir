@@ -21,6 +21,12 @@
 // score-grad-layout=compact: the scratch holds the visited tile pairs only.
 // RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store score-grad-layout=compact" -canonicalize | FileCheck %s --check-prefix=COMPACT
 // RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store score-grad-layout=padded" -canonicalize | FileCheck %s
+// score-grad-prefetch=3: the dq_stored kernel also sends its dS tiles to L2
+// three tiles ahead of the ring (two stages: tiles 1..3 of a range when it
+// begins, then tile t + 4 when tile t is taken and t + 1 refilled).
+// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store score-grad-layout=compact score-grad-prefetch=3" -canonicalize | FileCheck %s --check-prefix=PREFETCH
+// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store" -canonicalize | FileCheck %s --check-prefix=NOPREFETCH
+// NOPREFETCH-NOT: nvvm.cp.async.bulk.prefetch
 
 // CHECK: %[[DELTA:.*]] = gpu.alloc () : memref<1x2x100xf32>
 // CHECK: %[[DS:.*]] = gpu.alloc () : memref<16x4096xbf16>
@@ -153,3 +159,20 @@ func.func @f(%q: memref<1x2x100x128xbf16>, %k: memref<1x1x100x128xbf16>, %v: mem
       outs(%q, %k, %v : memref<1x2x100x128xbf16>, memref<1x1x100x128xbf16>, memref<1x1x100x128xbf16>)
   return
 }
+
+// PREFETCH-NOT: nvvm.cp.async.bulk.prefetch
+// PREFETCH: gpu.func @spa_attention_grad_0_dq_stored(
+// PREFETCH: %[[FIRST:.*]] = arith.addi %[[BEGIN:.*]], %c64 : index
+// PREFETCH-NEXT: %[[LAST:.*]] = arith.addi %[[BEGIN]], %c256 : index
+// PREFETCH-NEXT: scf.for %[[J:.*]] = %[[FIRST]] to %[[LAST]] step %c64 {
+// PREFETCH-NEXT: %[[IN:.*]] = arith.cmpi slt, %[[J]], %{{.*}} : index
+// PREFETCH-NEXT: scf.if %[[IN]] {
+// PREFETCH: memref.load %{{.*}} : memref<2x2x2x1xi32>
+// PREFETCH: nvvm.cp.async.bulk.prefetch %{{.*}}, %c8192_i32 : <1>
+// PREFETCH: scf.for %[[T:.*]] = %[[BEGIN]] to %{{.*}} step %c64
+// PREFETCH: gpu.barrier
+// PREFETCH: nvvm.cp.async.bulk.shared.cluster.global
+// PREFETCH: %[[AHEAD:.*]] = arith.addi %[[T]], %c256 : index
+// PREFETCH-NEXT: %{{.*}} = arith.cmpi slt, %[[AHEAD]], %{{.*}} : index
+// PREFETCH: nvvm.cp.async.bulk.prefetch %{{.*}}, %c8192_i32 : <1>
+// PREFETCH: nvvm.mbarrier.try_wait.parity

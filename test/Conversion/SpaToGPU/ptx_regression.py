@@ -91,6 +91,11 @@ CASES = [
     ("bf16-grad-gqa-bidir", "score-grads=store score-grad-layout=compact"),
     ("f16-grad-causal-d128-dv64",
      "score-grads=store score-grad-layout=compact stored-dq-rows=128"),
+    # ... with the dq_stored kernel's dS tiles prefetched into L2 ahead.
+    ("bf16-grad-gqa-bidir", "score-grads=store score-grad-prefetch=4"),
+    ("f16-grad-causal-d128-dv64",
+     "score-grads=store score-grad-layout=compact stored-dq-rows=128 "
+     "score-grad-prefetch=8"),
     # The wgmma backward's tiles arrive by TMA by default; tma=false keeps
     # every thread's cp.async.
     ("f16-grad-causal-d128-dv64", "mma=auto tma=false"),

@@ -86,6 +86,7 @@ enum class ForwardSchedule {
   X(splitKeys)                                                                 \
   X(blocksPerSM)                                                               \
   X(storedDqRows)                                                              \
+  X(scoreGradPrefetch)                                                         \
   X(scoreGradLayout)
 
 #endif // SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H
