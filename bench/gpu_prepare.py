@@ -75,7 +75,8 @@ def compile_layer(spa, layer, out, chip):
         with_lse=layer["with_lse"])
     warps, tile_k = layer["warps"], layer.get("tile_k", 64)
     extra = {key: layer[key] for key in ("forward_schedule", "split_keys",
-                                         "blocks_per_sm") if key in layer}
+                                         "blocks_per_sm", "successor_prefetch")
+             if key in layer}
     artifact = spa.compile(spec, target=f"cuda:{chip}", warps=warps,
                            tile_k=tile_k, mma=layer["mma"],
                            stages=layer.get("stages", 0), **extra)
@@ -199,6 +200,23 @@ def blocks_twins(layers, blocks):
     return twins
 
 
+def successor_twins(layers, distances):
+    """successor_prefetch twins of the default kernel's benchmark layers at
+    the headline shape (B=2 H=16 N=8192 D=128, every policy): each block
+    also sends the Q tile of work item +N to L2 (the first wait of an
+    item); named <layer>_n<N>."""
+    twins = []
+    for l in layers:
+        if (not l["bench"] or l.get("mma") == "mma.sync"
+                or "_b2_h16_n8192_d128" not in l["name"]
+                or l["name"] != f"bench_{l['policy']}_b2_h16_n8192_d128"):
+            continue
+        for n in distances:
+            twins.append(dict(l, name=f"{l['name']}_n{n}",
+                              successor_prefetch=n))
+    return twins
+
+
 def wide_row_twins(layers):
     """128-row twins of the serial wgmma kernel's benchmark layers at D = Dv
     = 128: warps 8 (two warpgroups share every K and V tile; one block an
@@ -302,6 +320,9 @@ def main():
                         "blocks_per_sm=2; the ring with stages 2) of the D = "
                         "128 benchmark layers, and ring twins (warps 8, "
                         "stages 2 and 4) of the wgmma checks")
+    parser.add_argument("--successor-prefetch", default="",
+                        help="comma-separated distances: successor_prefetch "
+                        "twins of the headline shape's benchmark layers")
     parser.add_argument("--bench-only", action="store_true",
                         help="only the benchmark layers, no correctness matrix")
     args = parser.parse_args()
@@ -367,6 +388,9 @@ def main():
         layers += blocks_twins(layers, args.blocks_per_sm)
     if args.wide_rows:
         layers += wide_row_twins(layers)
+    if args.successor_prefetch:
+        layers += successor_twins(
+            layers, [int(n) for n in args.successor_prefetch.split(",")])
     if args.split:
         layers += split_twins(layers)
     if args.bench_only:

@@ -62,6 +62,10 @@
 #   dS tiles sent to L2 N tiles ahead of its ring, appended to the sweeps:
 #   $P bench/grad_sweep_prepare.py --variants w4k64dpf4,w4k64dpf8,w4k64dpq,w4k64dpqf8 --append --out $S/cA
 #   $P bench/grad_sweep_prepare.py --variants w4k64dpf8 --policy local_plus_band --append --out $S/cL)
+#   $P bench/grad_sweep_prepare.py --variants w4k64dpn32,w4k64dpn96,w4k64dpf8n32 --append --out $S/cA
+#   $P bench/gpu_prepare.py --quick --bench-only --successor-prefetch 32,96 --out $S/fpf
+#   (successor-prefetch: each block sends the own tiles of work item +N to
+#   L2: the dK/dV kernel's K and V, the forward's Q)
 #   run(command="PART=compact bash .device/dq128/run.sh", carry=[".device/dq128"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 # Every part ends by ~560 s, inside the device tool's 600 s call: the
@@ -108,7 +112,12 @@ sanitizers() {
 if [ "$PART" = compact ]; then
   grad_checks gradc sdc_ee_bf16_n1
   grad_checks gradc128 s128c_ee_bf16_n1
-  grad_sweeps compact_summary.txt 470 80 cA cL cT c_pair_balanced c_tile_balanced c_local_plus_band
+  # cA holds the prefetch variants too (2026-12-05, fourth session).
+  grad_sweeps compact_summary.txt 470 200 cA
+  # The forward's successor_prefetch twins at the headline shape (fpf).
+  timeout 100 python3 bench/gpu_device.py --dir fpf --only bench_ --no-check --out $OUT/fpf_1 2>&1 | grep -v -i warn > $OUT/fpf_1.log
+  grep -E "^bench" $OUT/fpf_1.log | grep -v mmasync | cut -c1-110
+  grad_sweeps compact_summary.txt 470 80 cL cT c_pair_balanced c_tile_balanced c_local_plus_band
   sanitizers gpu_grad_check gradc sanitizers_compact.txt sdc_dense_bf16_nq300_nk200 sdc_k16_bf16_bidir_gqa_n130 sdc_many_f16_bidir_nq200_nk333
   staged_finish
 fi

@@ -237,6 +237,8 @@ def pipelines(fdp) -> List[str]:
                  fdp.PickValueInList([0, 64, 128, 96, -1])),
                 ("score-grad-prefetch",
                  fdp.PickValueInList([0, 1, 4, 16, 17, -1])),
+                ("successor-prefetch",
+                 fdp.PickValueInList([0, 1, 32, 65536, 65537, -1])),
                 ("forward-schedule",
                  fdp.PickValueInList(["auto", "overlap", "serial", "ws",
                                       "ws-overlap", "ws-pingpong"])),

@@ -225,6 +225,16 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "Gradient ops with score-grads = store: query rows of a dq_stored "
            "work item; 64 (one warpgroup a block) or 128 (two warpgroups "
            "sharing every K tile: half the K traffic); 0: auto">,
+    Option<"successorPrefetch", "successor-prefetch", "int64_t",
+           /*default=*/"0",
+           "Attention and gradient ops on sm_90a with TMA loads: each block "
+           "of a kernel that runs one work item a block also sends into L2 "
+           "the tiles that only work item (its own + N) reads (the "
+           "forward's Q, the dK/dV kernel's K and V, the recomputing dQ "
+           "kernel's Q and dO), so that the block which takes that item "
+           "later finds them in L2 instead of memory (an item's first "
+           "wait); 0: off, at most 65536; no effect on the persistent "
+           "warp-specialised kernels, split keys or run-time lengths">,
     Option<"scoreGradPrefetch", "score-grad-prefetch", "int64_t",
            /*default=*/"0",
            "Gradient ops with score-grads = store: the dq_stored kernel "

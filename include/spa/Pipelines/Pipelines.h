@@ -126,6 +126,12 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Gradient ops with score-grads = store: query rows of "
                      "a dq_stored work item, 64 or 128 (0: auto)"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> successorPrefetch{
+      *this, "successor-prefetch",
+      llvm::cl::desc("Attention and gradient ops on sm_90a: work items "
+                     "ahead whose own tiles each block sends to L2 (0: "
+                     "off)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> scoreGradPrefetch{
       *this, "score-grad-prefetch",
       llvm::cl::desc("Gradient ops with score-grads = store: dS tiles the "

@@ -416,6 +416,7 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
   KernelConfig &cfg = grad.base;
   cfg.warps = options.warps;
   cfg.tileK = options.tileK;
+  cfg.successorPrefetch = options.successorPrefetch;
   bool explicitWgmma = options.mma == MmaKind::Wgmma;
   if (explicitWgmma && options.chip != "sm_90a")
     return op.emitOpError("mma = wgmma needs chip = sm_90a, got ")

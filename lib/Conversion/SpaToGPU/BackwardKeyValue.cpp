@@ -203,6 +203,7 @@ void bindKeyValueGradArgs(BackwardContext &k, ValueRange args) {
 Value loadKeyTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k) {
   GpuArith e{b};
   Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  k.item = item;
   WorkItemEntry entry = loadWorkItem(b, k.work, item);
   k.batchIdx = entry.batch;
   k.kvHead = entry.head;

@@ -225,6 +225,13 @@ private:
       fenceBarrierInit(ib);
       loadTilePairByMaps(ib, k, k.ownMaps, tiles.own, Value(), ownBarrier, head,
                          row0, grad.ownRows());
+      // successor-prefetch: a later item's own tiles (read by it alone)
+      // to L2 while this item's are in flight.
+      if (cfg.successorPrefetch)
+        prefetchSuccessorTiles(
+            ib, k, cfg.successorPrefetch,
+            {{k.ownMaps[0], cfg.headDim}, {k.ownMaps[1], cfg.valueDim}},
+            grad.ownRows());
     });
     gpu::BarrierOp::create(b);
   }

@@ -148,6 +148,7 @@ void loadQueryTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k) {
   const BackwardConfig &grad = k.grad;
   GpuArith e{b};
   Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  k.item = item;
   WorkItemEntry entry = loadWorkItem(b, k.work, item);
   k.batchIdx = entry.batch;
   k.head = entry.head;

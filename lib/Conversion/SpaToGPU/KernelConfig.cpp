@@ -49,6 +49,11 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
     return "blocks-per-sm must be 0 (ptxas's choice) to " +
            std::to_string(kMaxBlocksPerSM) + "; got " +
            std::to_string(options.blocksPerSM);
+  if (options.successorPrefetch < 0 ||
+      options.successorPrefetch > kMaxSuccessorPrefetch)
+    return "successor-prefetch must be 0 (off) to " +
+           std::to_string(kMaxSuccessorPrefetch) + " work items; got " +
+           std::to_string(options.successorPrefetch);
   if (options.scoreGradPrefetch < 0 ||
       options.scoreGradPrefetch > kMaxScoreGradPrefetch)
     return "score-grad-prefetch must be 0 (off) to " +
@@ -499,5 +504,6 @@ mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
                           "buffers are sized at compile time); got Nq, Nk "
                           "known at run time");
   cfg.splitKeys = options.splitKeys;
+  cfg.successorPrefetch = options.successorPrefetch;
   return cfg;
 }

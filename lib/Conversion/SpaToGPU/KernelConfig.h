@@ -30,6 +30,9 @@ constexpr int64_t kMaxBlocksPerSM = 16;
 /// flight to L2 ahead of its product (each is a bulk prefetch thread 0
 /// issues; deeper than a band's tiles buys nothing).
 constexpr int64_t kMaxScoreGradPrefetch = 16;
+/// successor-prefetch: the most work items ahead a block may prefetch for
+/// (a few waves of 132 SMs; beyond, L2 would not keep the tiles).
+constexpr int64_t kMaxSuccessorPrefetch = 65536;
 constexpr int64_t kMinRegistersPerThread = 64;
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 /// SMs of an H100/H200 SXM: the grid of a persistent kernel (any grid is
@@ -87,6 +90,17 @@ struct KernelConfig {
   /// split-keys: blocks (grid y) sharing a work item's key tiles; > 1
   /// stores partials to scratch for the combine kernel (SplitKeys.h).
   int64_t splitKeys = 1;
+  /// successor-prefetch: each block sends the own tiles of work item
+  /// (its own + successorPrefetch) to L2 (0: off). Read where it applies:
+  /// prefetchesSuccessor().
+  int64_t successorPrefetch = 0;
+  /// Whether this kernel's blocks prefetch a later item's tiles: one item
+  /// a block (no persistent loop), a static work list, no split keys,
+  /// TMA loads.
+  bool prefetchesSuccessor() const {
+    return successorPrefetch > 0 && tensorMaps && !persistent() &&
+           !dynamicLengths && splitKeys == 1;
+  }
   double scaleLog2 = 0;
   int64_t warps = 4;  ///< each warp owns 16 query rows
   int64_t tileK = 64; ///< keys per key tile

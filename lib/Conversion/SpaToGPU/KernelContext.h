@@ -60,6 +60,9 @@ struct KernelContext {
   // The work item: (batchIdx, head, query rows from i0), key/value head,
   // absolute positions of the tile's first and last rows.
   Value batchIdx, head, kvHead, i0, firstPos, lastPos;
+  /// The work item's index in the work list (the block's, or the
+  /// persistent loop's).
+  Value item;
   /// Nq and Nk as index values: constants, or the kernel's query_len and
   /// key_len arguments (cfg.dynamicLengths).
   Value queryLen, keyLen;

@@ -176,6 +176,7 @@ private:
   void readWorkItem(ImplicitLocOpBuilder &b, Value item) {
     const KernelConfig &cfg = k.cfg;
     GpuArith e{b};
+    k.item = item;
     if (cfg.splitKeys > 1)
       k.split = gpu::BlockIdOp::create(b, gpu::Dimension::y);
     if (cfg.dynamicLengths) {

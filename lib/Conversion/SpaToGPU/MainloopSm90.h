@@ -194,6 +194,11 @@ protected:
                            cfg.tileBytes(cfg.tileQ(), cfg.headDim));
       loadTileByMap(ib, k.queryMap, qTile, Value(), queryBarrier, k.batchIdx,
                     k.head, k.i0, cfg.tileQ(), cfg.headDim);
+      // successor-prefetch: a later item's Q tile (read by it alone; its K
+      // and V tiles are its neighbours' too, so in L2 already) to L2.
+      if (cfg.prefetchesSuccessor())
+        prefetchSuccessorTiles(ib, k, cfg.successorPrefetch,
+                               {{k.queryMap, cfg.headDim}}, cfg.tileQ());
     });
     if (defersQueryWait())
       gpu::BarrierOp::create(b);

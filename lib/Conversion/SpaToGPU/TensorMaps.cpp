@@ -5,6 +5,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 
@@ -123,6 +124,40 @@ void loadTileByMap(ImplicitLocOpBuilder &b, Value map, Value tile,
         /*l2CacheHint=*/Value(), NVVM::TMALoadMode::TILE,
         /*isCTAOnly=*/false, /*group=*/nullptr, /*predicate=*/Value());
   }
+}
+
+void prefetchTileByMap(ImplicitLocOpBuilder &b, Value map, Value batch,
+                       Value head, Value row0, int64_t width) {
+  auto i32 = [&](Value index) {
+    return arith::IndexCastOp::create(b, b.getI32Type(), index);
+  };
+  Value row = i32(row0), h = i32(head), n = i32(batch);
+  for (int64_t block = 0; block < width / 64; ++block) {
+    SmallVector<Value> coordinates = {
+        arith::ConstantIntOp::create(b, b.getI32Type(), block * 64), row, h, n};
+    NVVM::CpAsyncBulkTensorPrefetchOp::create(
+        b, map, coordinates, /*im2colOffsets=*/ValueRange{},
+        NVVM::TMALoadMode::TILE, /*l2CacheHint=*/Value());
+  }
+}
+
+void prefetchSuccessorTiles(ImplicitLocOpBuilder &b, const KernelContext &k,
+                            int64_t ahead, ArrayRef<MapTile> tiles,
+                            int64_t rows) {
+  GpuArith e{b};
+  int64_t items = cast<MemRefType>(k.work.getType()).getDimSize(0);
+  Value successor = e.add(k.item, e.index(ahead));
+  scf::IfOp::create(
+      b, e.cmp(arith::CmpIPredicate::slt, successor, e.index(items)),
+      [&](OpBuilder &nb, Location l) {
+        ImplicitLocOpBuilder ib(l, nb);
+        WorkItemEntry entry = loadWorkItem(ib, k.work, successor);
+        Value row0 = GpuArith{ib}.mul(entry.tile, GpuArith{ib}.index(rows));
+        for (const MapTile &tile : tiles)
+          prefetchTileByMap(ib, tile.map, entry.batch, entry.head, row0,
+                            tile.width);
+        scf::YieldOp::create(ib);
+      });
 }
 
 void prefetchTensorMap(ImplicitLocOpBuilder &b, Value map) {

@@ -66,6 +66,29 @@ void loadTileByMap(ImplicitLocOpBuilder &b, Value map, Value tile,
 /// `prefetch.tensormap` of a grid-constant map (one thread).
 void prefetchTensorMap(ImplicitLocOpBuilder &b, Value map);
 
+/// The L2 prefetch of the tile loadTileByMap would copy (rows [row0, row0
+/// + rows) of (batch, head), `width` columns): one
+/// cp.async.bulk.prefetch.tensor per 64 columns, nothing to wait for. One
+/// thread issues.
+void prefetchTileByMap(ImplicitLocOpBuilder &b, Value map, Value batch,
+                       Value head, Value row0, int64_t width);
+
+/// A map and the width of the tiles it loads.
+struct MapTile {
+  Value map;
+  int64_t width;
+};
+
+/// successor-prefetch (one thread): when work item k.item + ahead exists,
+/// reads its entry (batch, head, tile) from k.work and prefetches into L2
+/// its `rows`-row tile of each of `tiles`: the tiles only that item reads,
+/// which the block taking it would otherwise wait for from memory first
+/// thing. Blocks start in work-list order as others finish, so that item
+/// starts about `ahead` block completions later.
+void prefetchSuccessorTiles(ImplicitLocOpBuilder &b, const KernelContext &k,
+                            int64_t ahead, ArrayRef<MapTile> tiles,
+                            int64_t rows);
+
 } // namespace mlir::spa::gpu_kernel
 
 #endif // SPA_LIB_CONVERSION_SPATOGPU_TENSORMAPS_H

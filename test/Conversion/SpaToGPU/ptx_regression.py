@@ -91,6 +91,10 @@ CASES = [
     ("bf16-grad-gqa-bidir", "score-grads=store score-grad-layout=compact"),
     ("f16-grad-causal-d128-dv64",
      "score-grads=store score-grad-layout=compact stored-dq-rows=128"),
+    # successor-prefetch: the own tiles of work item +N sent to L2 (the
+    # classic dK/dV and dQ kernels' and the stored form's dK/dV kernel).
+    ("f16-grad-causal-d128-dv64", "successor-prefetch=32"),
+    ("bf16-grad-gqa-bidir", "score-grads=store successor-prefetch=8"),
     # ... with the dq_stored kernel's dS tiles prefetched into L2 ahead.
     ("bf16-grad-gqa-bidir", "score-grads=store score-grad-prefetch=4"),
     ("f16-grad-causal-d128-dv64",
@@ -105,6 +109,9 @@ CASES = [
     ("bf16-bidir-intervals",
      "mma=wgmma warps=8 stages=2 forward-schedule=overlap"),
     ("f16-d64-local-lse", "forward-schedule=overlap stages=4"),
+    # successor-prefetch: the chained forward sends the Q tile of work item
+    # +N to L2.
+    ("bf16-d128-exclusive", "mma=wgmma warps=4 successor-prefetch=32"),
     # forward-schedule=ws: a TMA producer warp and consumer warpgroups.
     ("bf16-d128-exclusive", "forward-schedule=ws warps=8"),
     ("bf16-bidir-intervals", "forward-schedule=ws warps=8 stages=2"),

@@ -87,6 +87,7 @@ enum class ForwardSchedule {
   X(blocksPerSM)                                                               \
   X(storedDqRows)                                                              \
   X(scoreGradPrefetch)                                                         \
+  X(successorPrefetch)                                                         \
   X(scoreGradLayout)
 
 #endif // SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H
