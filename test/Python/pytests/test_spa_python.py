@@ -498,6 +498,30 @@ def test_cuda_split_keys_option():
 
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_l2_prefetch_options():
+    # successor_prefetch=N (forward and backward kernels) and
+    # score_grad_prefetch=N (the stored dS's dQ kernel) reach the kernels
+    # from Python: L2 prefetches in the PTX, none by default; out-of-range
+    # values are located MLIRErrors.
+    layer = spa.LayerSpec(batch=1, heads=4, kv_heads=2, seq_len=300,
+                          head_dim=128, dtype="bf16",
+                          policy="exclusive_equal")
+    text = layer.to_mlir(backward=True)  # forward and gradient ops
+    default = spa.compile(text, target="cuda:sm_90a")
+    assert "prefetch.tensor.4d.L2" not in default.ptx
+    assert "cp.async.bulk.prefetch.L2" not in default.ptx
+    ahead = spa.compile(text, target="cuda:sm_90a",
+                        successor_prefetch=2, score_grads="store",
+                        score_grad_prefetch=4)
+    assert ahead.ptx.count("cp.async.bulk.prefetch.tensor.4d.L2") >= 5
+    assert "cp.async.bulk.prefetch.L2.global" in ahead.ptx
+    with pytest.raises(spa.MLIRError, match="successor-prefetch must be 0"):
+        spa.compile(layer, target="cuda:sm_90a", successor_prefetch=-2)
+    with pytest.raises(spa.MLIRError, match="score-grad-prefetch must be 0"):
+        spa.compile(layer, target="cuda:sm_90a", score_grad_prefetch=17)
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_blocks_per_sm_option():
     # blocks_per_sm=n: the forward kernel's PTX asks ptxas for n blocks an
     # SM (.minnctapersm), so its registers fit 65536 / (n x 128); the cubin
