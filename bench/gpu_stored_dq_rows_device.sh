@@ -66,6 +66,9 @@
 #   $P bench/gpu_prepare.py --quick --bench-only --successor-prefetch 32,96 --out $S/fpf
 #   (successor-prefetch: each block sends the own tiles of work item +N to
 #   L2: the dK/dV kernel's K and V, the forward's Q)
+#   then move the kernel.ptx files out of $S (the device tool's 64 MiB
+#   counts the working tree and the carry together; the runs read cubins):
+#   find $S -name kernel.ptx -delete
 #   run(command="PART=compact bash .device/dq128/run.sh", carry=[".device/dq128"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 # Every part ends by ~560 s, inside the device tool's 600 s call: the
