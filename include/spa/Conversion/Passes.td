@@ -233,13 +233,14 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "forward's Q, the dK/dV kernel's K and V, the recomputing dQ "
            "kernel's Q and dO), so that the block which takes that item "
            "later finds them in L2 instead of memory (an item's first "
-           "wait); 0: off, at most 65536; no effect on the persistent "
-           "warp-specialised kernels, split keys or run-time lengths">,
+           "wait); 0: off, at most 65536; the persistent warp-specialised "
+           "forward, the warp-specialised dK/dV kernel, the dq_stored "
+           "kernel, split keys and run-time lengths have none">,
     Option<"scoreGradPrefetch", "score-grad-prefetch", "int64_t",
            /*default=*/"0",
            "Gradient ops with score-grads = store: the dq_stored kernel "
            "also prefetches its dS tiles into L2 this many tiles ahead of "
-           "the one it multiplies (each item's first ones when it starts), "
+           "the one it multiplies (a range's first ones when it begins), "
            "so that the tiles it reads once from memory are in flight "
            "together rather than a ring's depth at a time; 0: off, at "
            "most 16">,

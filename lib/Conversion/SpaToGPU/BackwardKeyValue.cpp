@@ -203,8 +203,11 @@ void bindKeyValueGradArgs(BackwardContext &k, ValueRange args) {
 Value loadKeyTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k) {
   GpuArith e{b};
   Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  k.item = item;
   WorkItemEntry entry = loadWorkItem(b, k.work, item);
+  // Only the classic kernels' TMA own loads prefetch (loadOwnByMaps).
+  if (k.grad.tensorMaps && k.cfg.successorPrefetch)
+    setSuccessor(k,
+                 loadSuccessorEntry(b, k.work, item, k.cfg.successorPrefetch));
   k.batchIdx = entry.batch;
   k.kvHead = entry.head;
   return e.mul(entry.tile, e.index(k.grad.ownRows()));

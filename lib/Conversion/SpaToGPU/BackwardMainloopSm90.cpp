@@ -229,8 +229,7 @@ private:
       // to L2 while this item's are in flight.
       if (cfg.successorPrefetch)
         prefetchSuccessorTiles(
-            ib, k, cfg.successorPrefetch,
-            {{k.ownMaps[0], cfg.headDim}, {k.ownMaps[1], cfg.valueDim}},
+            ib, k, {{k.ownMaps[0], cfg.headDim}, {k.ownMaps[1], cfg.valueDim}},
             grad.ownRows());
     });
     gpu::BarrierOp::create(b);

@@ -148,8 +148,11 @@ void loadQueryTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k) {
   const BackwardConfig &grad = k.grad;
   GpuArith e{b};
   Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  k.item = item;
   WorkItemEntry entry = loadWorkItem(b, k.work, item);
+  // Only the classic kernels' TMA own loads prefetch (loadOwnByMaps).
+  if (k.grad.tensorMaps && k.cfg.successorPrefetch)
+    setSuccessor(k,
+                 loadSuccessorEntry(b, k.work, item, k.cfg.successorPrefetch));
   k.batchIdx = entry.batch;
   k.head = entry.head;
   k.i0 = e.mul(entry.tile, e.index(grad.ownRows()));

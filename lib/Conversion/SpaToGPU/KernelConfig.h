@@ -31,7 +31,8 @@ constexpr int64_t kMaxBlocksPerSM = 16;
 /// issues; deeper than a band's tiles buys nothing).
 constexpr int64_t kMaxScoreGradPrefetch = 16;
 /// successor-prefetch: the most work items ahead a block may prefetch for
-/// (a few waves of 132 SMs; beyond, L2 would not keep the tiles).
+/// (a bound on the option, far past where L2 would keep the tiles: a few
+/// waves of 132 SMs are what can pay).
 constexpr int64_t kMaxSuccessorPrefetch = 65536;
 constexpr int64_t kMinRegistersPerThread = 64;
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;

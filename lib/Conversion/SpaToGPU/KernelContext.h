@@ -60,9 +60,9 @@ struct KernelContext {
   // The work item: (batchIdx, head, query rows from i0), key/value head,
   // absolute positions of the tile's first and last rows.
   Value batchIdx, head, kvHead, i0, firstPos, lastPos;
-  /// The work item's index in the work list (the block's, or the
-  /// persistent loop's).
-  Value item;
+  /// successor-prefetch: the entry of work item (this one + N) and whether
+  /// it exists (loadSuccessorEntry; null where the kernel prefetches none).
+  Value successorBatch, successorHead, successorTile, successorExists;
   /// Nq and Nk as index values: constants, or the kernel's query_len and
   /// key_len arguments (cfg.dynamicLengths).
   Value queryLen, keyLen;
@@ -98,6 +98,24 @@ struct WorkItemEntry {
 };
 /// Row `item` of the work list `work`, its fields loaded in order.
 WorkItemEntry loadWorkItem(ImplicitLocOpBuilder &b, Value work, Value item);
+
+/// successor-prefetch: the entry of work item (item + ahead), loaded right
+/// after the item's own so that both loads are in flight together (its
+/// prefetches, issued after the item's own copies, then wait for nothing),
+/// from a row clamped to the list so the load stays in bounds; `exists`
+/// says whether that item is real.
+struct SuccessorEntry {
+  WorkItemEntry entry;
+  Value exists;
+};
+SuccessorEntry loadSuccessorEntry(ImplicitLocOpBuilder &b, Value work,
+                                  Value item, int64_t ahead);
+inline void setSuccessor(KernelContext &k, const SuccessorEntry &next) {
+  k.successorBatch = next.entry.batch;
+  k.successorHead = next.entry.head;
+  k.successorTile = next.entry.tile;
+  k.successorExists = next.exists;
+}
 
 /// Folds `body(b, lo, hi, carried) -> carried` over the intervals of the
 /// item's head: unrolled up to kMaxUnrolledSlots intervals per head, else in

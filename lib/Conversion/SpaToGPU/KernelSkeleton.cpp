@@ -176,7 +176,6 @@ private:
   void readWorkItem(ImplicitLocOpBuilder &b, Value item) {
     const KernelConfig &cfg = k.cfg;
     GpuArith e{b};
-    k.item = item;
     if (cfg.splitKeys > 1)
       k.split = gpu::BlockIdOp::create(b, gpu::Dimension::y);
     if (cfg.dynamicLengths) {
@@ -197,6 +196,9 @@ private:
       k.batchIdx = entry.batch;
       k.head = entry.head;
       k.i0 = e.mul(entry.tile, e.index(cfg.tileQ()));
+      if (cfg.prefetchesSuccessor())
+        setSuccessor(
+            k, loadSuccessorEntry(b, k.work, item, cfg.successorPrefetch));
     }
     k.kvHead = e.div(k.head, e.index(cfg.numQueryHeads / cfg.numKvHeads));
     k.firstPos = e.add(k.i0, e.sub(k.keyLen, k.queryLen));
@@ -419,6 +421,17 @@ SmallVector<Value> foldIntervals(ImplicitLocOpBuilder &b,
       b, k, init,
       [&](ImplicitLocOpBuilder &ib, Value, Value lo, Value hi,
           ValueRange carried) { return body(ib, lo, hi, carried); });
+}
+
+SuccessorEntry loadSuccessorEntry(ImplicitLocOpBuilder &b, Value work,
+                                  Value item, int64_t ahead) {
+  GpuArith e{b};
+  int64_t items = cast<MemRefType>(work.getType()).getDimSize(0);
+  Value successor = e.add(item, e.index(ahead));
+  SuccessorEntry next;
+  next.exists = e.cmp(arith::CmpIPredicate::slt, successor, e.index(items));
+  next.entry = loadWorkItem(b, work, e.min(successor, e.index(items - 1)));
+  return next;
 }
 
 WorkItemEntry loadWorkItem(ImplicitLocOpBuilder &b, Value work, Value item) {

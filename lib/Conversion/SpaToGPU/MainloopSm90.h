@@ -197,8 +197,7 @@ protected:
       // successor-prefetch: a later item's Q tile (read by it alone; its K
       // and V tiles are its neighbours' too, so in L2 already) to L2.
       if (cfg.prefetchesSuccessor())
-        prefetchSuccessorTiles(ib, k, cfg.successorPrefetch,
-                               {{k.queryMap, cfg.headDim}}, cfg.tileQ());
+        prefetchSuccessorTiles(ib, k, {{k.queryMap, cfg.headDim}}, cfg.tileQ());
     });
     if (defersQueryWait())
       gpu::BarrierOp::create(b);

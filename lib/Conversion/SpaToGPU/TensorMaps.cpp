@@ -142,22 +142,16 @@ void prefetchTileByMap(ImplicitLocOpBuilder &b, Value map, Value batch,
 }
 
 void prefetchSuccessorTiles(ImplicitLocOpBuilder &b, const KernelContext &k,
-                            int64_t ahead, ArrayRef<MapTile> tiles,
-                            int64_t rows) {
-  GpuArith e{b};
-  int64_t items = cast<MemRefType>(k.work.getType()).getDimSize(0);
-  Value successor = e.add(k.item, e.index(ahead));
-  scf::IfOp::create(
-      b, e.cmp(arith::CmpIPredicate::slt, successor, e.index(items)),
-      [&](OpBuilder &nb, Location l) {
-        ImplicitLocOpBuilder ib(l, nb);
-        WorkItemEntry entry = loadWorkItem(ib, k.work, successor);
-        Value row0 = GpuArith{ib}.mul(entry.tile, GpuArith{ib}.index(rows));
-        for (const MapTile &tile : tiles)
-          prefetchTileByMap(ib, tile.map, entry.batch, entry.head, row0,
-                            tile.width);
-        scf::YieldOp::create(ib);
-      });
+                            ArrayRef<MapTile> tiles, int64_t rows) {
+  assert(k.successorExists && "the successor's entry was not loaded");
+  scf::IfOp::create(b, k.successorExists, [&](OpBuilder &nb, Location l) {
+    ImplicitLocOpBuilder ib(l, nb);
+    Value row0 = GpuArith{ib}.mul(k.successorTile, GpuArith{ib}.index(rows));
+    for (const MapTile &tile : tiles)
+      prefetchTileByMap(ib, tile.map, k.successorBatch, k.successorHead, row0,
+                        tile.width);
+    scf::YieldOp::create(ib);
+  });
 }
 
 void prefetchTensorMap(ImplicitLocOpBuilder &b, Value map) {

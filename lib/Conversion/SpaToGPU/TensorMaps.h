@@ -79,15 +79,15 @@ struct MapTile {
   int64_t width;
 };
 
-/// successor-prefetch (one thread): when work item k.item + ahead exists,
-/// reads its entry (batch, head, tile) from k.work and prefetches into L2
-/// its `rows`-row tile of each of `tiles`: the tiles only that item reads,
-/// which the block taking it would otherwise wait for from memory first
-/// thing. Blocks start in work-list order as others finish, so that item
-/// starts about `ahead` block completions later.
+/// successor-prefetch (one thread, after the item's own copies): when the
+/// successor item whose entry the work-item read loaded (k.successor*,
+/// loadSuccessorEntry) exists, prefetches into L2 its `rows`-row tile of
+/// each of `tiles`: the tiles only that item reads, which the block taking
+/// it would otherwise wait for from memory first thing. Blocks start in
+/// work-list order as others finish, so that item starts about N block
+/// completions later.
 void prefetchSuccessorTiles(ImplicitLocOpBuilder &b, const KernelContext &k,
-                            int64_t ahead, ArrayRef<MapTile> tiles,
-                            int64_t rows);
+                            ArrayRef<MapTile> tiles, int64_t rows);
 
 } // namespace mlir::spa::gpu_kernel
 

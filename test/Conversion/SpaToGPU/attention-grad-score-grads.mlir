@@ -27,6 +27,10 @@
 // RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store score-grad-layout=compact score-grad-prefetch=3" -canonicalize | FileCheck %s --check-prefix=PREFETCH
 // RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store" -canonicalize | FileCheck %s --check-prefix=NOPREFETCH
 // NOPREFETCH-NOT: nvvm.cp.async.bulk.prefetch
+// With 128-row items (padded layout) each warpgroup prefetches only the
+// tiles its rows reach (the others have no dS tile): every prefetch sits
+// under the range check and then the warpgroup's own reach check.
+// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store stored-dq-rows=128 score-grad-prefetch=3" -canonicalize | FileCheck %s --check-prefix=PREFETCH128
 
 // CHECK: %[[DELTA:.*]] = gpu.alloc () : memref<1x2x100xf32>
 // CHECK: %[[DS:.*]] = gpu.alloc () : memref<16x4096xbf16>
@@ -176,3 +180,17 @@ func.func @f(%q: memref<1x2x100x128xbf16>, %k: memref<1x1x100x128xbf16>, %v: mem
 // PREFETCH-NEXT: %{{.*}} = arith.cmpi slt, %[[AHEAD]], %{{.*}} : index
 // PREFETCH: nvvm.cp.async.bulk.prefetch %{{.*}}, %c8192_i32 : <1>
 // PREFETCH: nvvm.mbarrier.try_wait.parity
+
+// PREFETCH128-NOT: nvvm.cp.async.bulk.prefetch
+// PREFETCH128: gpu.func @spa_attention_grad_0_dq_stored(
+// PREFETCH128: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %c64 {
+// PREFETCH128-NEXT: %[[IN:.*]] = arith.cmpi slt, %[[J]], %{{.*}} : index
+// PREFETCH128-NEXT: scf.if %[[IN]] {
+// PREFETCH128: scf.if %{{.*}} {
+// PREFETCH128: nvvm.cp.async.bulk.prefetch %{{.*}}, %c8192_i32 : <1>
+// PREFETCH128-NEXT: }
+// PREFETCH128: scf.if %{{.*}} {
+// PREFETCH128: nvvm.cp.async.bulk.prefetch %{{.*}}, %c8192_i32 : <1>
+// PREFETCH128-NEXT: }
+// PREFETCH128-NEXT: }
+// PREFETCH128-NEXT: }
