@@ -245,31 +245,46 @@ private:
     Value inRange = e.cmp(arith::CmpIPredicate::slt, j, range.end);
     scf::IfOp::create(b, inRange, [&](OpBuilder &nb, Location l) {
       ImplicitLocOpBuilder ib(l, nb);
-      GpuArith ie{ib};
-      Value firstRow = paddedFirstRow(ib, range, j);
-      for (int64_t w = 0; w < warpgroups(); ++w) {
-        auto prefetchTile = [&](ImplicitLocOpBuilder &pb) {
-          GpuArith pe{pb};
-          Value tile =
-              scoreGradTileIndex(pb, k, k.head, range.slot, range.side, j,
-                                 pe.add(k.i0, pe.index(64 * w)), firstRow);
-          bulkPrefetchL2(pb, scoreGradTileAddress(pb, k.scoreGrad, tile),
-                         BackwardConfig::kScoreGradTileBytes);
-        };
-        if (warpgroups() == 1) {
-          prefetchTile(ib);
-          continue;
-        }
-        // A warpgroup whose rows miss tile j has no dS tile there.
-        scf::IfOp::create(ib, rowsReach(ib, range, j, ie.index(64 * w)),
-                          [&](OpBuilder &pnb, Location pl) {
-                            ImplicitLocOpBuilder pb(pl, pnb);
-                            prefetchTile(pb);
-                            scf::YieldOp::create(pb);
-                          });
-      }
+      forEachScoreGradTile(
+          ib, range, j, /*reach=*/{},
+          [&](ImplicitLocOpBuilder &pb, int64_t, Value tile) {
+            bulkPrefetchL2(pb, scoreGradTileAddress(pb, k.scoreGrad, tile),
+                           BackwardConfig::kScoreGradTileBytes);
+          });
       scf::YieldOp::create(ib);
     });
+  }
+
+  /// `body(b, w, tile)` for each warpgroup w whose rows reach key tile j,
+  /// with the scratch index of its dS^T tile: every warpgroup at 64 rows,
+  /// else under an scf.if of `reach[w]` (rowsReach, computed here when
+  /// `reach` is empty): a warpgroup whose rows miss tile j has no dS tile
+  /// there.
+  void forEachScoreGradTile(
+      ImplicitLocOpBuilder &b, const KeyTileRange &range, Value j,
+      ArrayRef<Value> reach,
+      function_ref<void(ImplicitLocOpBuilder &, int64_t, Value)> body) {
+    GpuArith e{b};
+    Value firstRow = paddedFirstRow(b, range, j);
+    for (int64_t w = 0; w < warpgroups(); ++w) {
+      auto withTile = [&](ImplicitLocOpBuilder &tb) {
+        GpuArith te{tb};
+        body(tb, w,
+             scoreGradTileIndex(tb, k, k.head, range.slot, range.side, j,
+                                te.add(k.i0, te.index(64 * w)), firstRow));
+      };
+      if (warpgroups() == 1) {
+        withTile(b);
+        continue;
+      }
+      Value reaches =
+          reach.empty() ? rowsReach(b, range, j, e.index(64 * w)) : reach[w];
+      scf::IfOp::create(b, reaches, [&](OpBuilder &nb, Location l) {
+        ImplicitLocOpBuilder tb(l, nb);
+        withTile(tb);
+        scf::YieldOp::create(tb);
+      });
+    }
   }
 
   /// Thread 0, when `enabled`: key tile j's K rows and the dS^T tile of
@@ -302,34 +317,21 @@ private:
           }
           loadTileByMap(ib, keyMap, keyTiles, buffer, barrier, k.batchIdx,
                         k.kvHead, j, kTile, cfg.headDim);
-          Value firstRow = paddedFirstRow(ib, range, j);
-          for (int64_t w = 0; w < warpgroups(); ++w) {
-            auto loadScoreGrads = [&](ImplicitLocOpBuilder &lb) {
-              GpuArith le{lb};
-              Value tile =
-                  scoreGradTileIndex(lb, k, k.head, range.slot, range.side, j,
-                                     le.add(k.i0, le.index(64 * w)), firstRow);
-              Value slotIndex =
-                  le.add(le.mul(buffer, le.index(warpgroups())), le.index(w));
-              Value to =
-                  le.add(memref::ExtractAlignedPointerAsIndexOp::create(
-                             lb, scoreTiles),
-                         le.mul(slotIndex,
-                                le.index(BackwardConfig::kScoreGradTileBytes)));
-              bulkLoadShared(lb, to,
-                             scoreGradTileAddress(lb, k.scoreGrad, tile),
-                             barrier, BackwardConfig::kScoreGradTileBytes);
-            };
-            if (reach.empty()) {
-              loadScoreGrads(ib);
-              continue;
-            }
-            scf::IfOp::create(ib, reach[w], [&](OpBuilder &nb, Location l) {
-              ImplicitLocOpBuilder lb(l, nb);
-              loadScoreGrads(lb);
-              scf::YieldOp::create(lb);
-            });
-          }
+          forEachScoreGradTile(
+              ib, range, j, reach,
+              [&](ImplicitLocOpBuilder &lb, int64_t w, Value tile) {
+                GpuArith le{lb};
+                Value slotIndex =
+                    le.add(le.mul(buffer, le.index(warpgroups())), le.index(w));
+                Value to = le.add(
+                    memref::ExtractAlignedPointerAsIndexOp::create(lb,
+                                                                   scoreTiles),
+                    le.mul(slotIndex,
+                           le.index(BackwardConfig::kScoreGradTileBytes)));
+                bulkLoadShared(lb, to,
+                               scoreGradTileAddress(lb, k.scoreGrad, tile),
+                               barrier, BackwardConfig::kScoreGradTileBytes);
+              });
         },
         enabled);
   }
