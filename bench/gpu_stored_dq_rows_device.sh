@@ -92,6 +92,8 @@ grad_sweeps() {
   local summary=$1 deadline=$2 limit=$3; shift 3
   for d in "$@"; do
     [ $SECONDS -gt $deadline ] && { echo "$d: skipped (time)"; continue; }
+    # Never past ~540 s: a call cut at 600 s returns nothing.
+    local left=$((540 - SECONDS)); [ $left -lt $limit ] && limit=$left
     timeout $limit python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
     [ -f $OUT/$d/grad_sweep.json ] && python3 bench/grad_sweep_summary.py $d=$OUT/$d/grad_sweep.json | tee -a $OUT/$summary
   done
@@ -118,8 +120,10 @@ if [ "$PART" = compact ]; then
   # cA holds the prefetch variants too (2026-12-05, fourth session).
   grad_sweeps compact_summary.txt 470 200 cA
   # The forward's successor_prefetch twins at the headline shape (fpf).
-  timeout 100 python3 bench/gpu_device.py --dir fpf --only bench_ --no-check --out $OUT/fpf_1 2>&1 | grep -v -i warn > $OUT/fpf_1.log
-  grep -E "^bench" $OUT/fpf_1.log | grep -v mmasync | cut -c1-110
+  if [ $SECONDS -lt 400 ]; then
+    timeout 100 python3 bench/gpu_device.py --dir fpf --only bench_ --no-check --out $OUT/fpf_1 2>&1 | grep -v -i warn > $OUT/fpf_1.log
+    grep -E "^bench" $OUT/fpf_1.log | grep -v mmasync | cut -c1-110
+  else echo "fpf: skipped (time)"; fi
   grad_sweeps compact_summary.txt 470 80 cL cT c_pair_balanced c_tile_balanced c_local_plus_band
   sanitizers gpu_grad_check gradc sanitizers_compact.txt sdc_dense_bf16_nq300_nk200 sdc_k16_bf16_bidir_gqa_n130 sdc_many_f16_bidir_nq200_nk333
   staged_finish
