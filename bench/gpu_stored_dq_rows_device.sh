@@ -114,6 +114,14 @@ sanitizers() {
   done | tee $OUT/$file
 }
 
+# PART=mini: the compact part's core in ~400 s, for a call with little
+# device budget left: the compact matrix at 64-row items, then the headline
+# sweep (padded, compact and the prefetch variants in one process).
+if [ "$PART" = mini ]; then
+  grad_checks gradc sdc_ee_bf16_n1
+  grad_sweeps compact_summary.txt 300 200 cA
+  staged_finish
+fi
 if [ "$PART" = compact ]; then
   grad_checks gradc sdc_ee_bf16_n1
   grad_checks gradc128 s128c_ee_bf16_n1
