@@ -175,6 +175,7 @@ struct BackwardConfig {
   /// (its work list has items of storedQueryRows rows).
   BackwardConfig storedQueryConfig() const {
     BackwardConfig q = queryConfig();
+    q.base.successorPrefetch = 0; // no own tiles (prefetchesSuccessor)
     q.base.warps = storedQueryRows / 16;
     return q;
   }
@@ -258,6 +259,13 @@ struct BackwardConfig {
     BackwardConfig q = *this;
     q.warpSpecialized = false;
     return q;
+  }
+  /// successor-prefetch: whether this kernel's blocks send a later item's
+  /// own tiles to L2: the classic dK/dV and dQ kernels, whose own tiles
+  /// come by TMA (loadOwnByMaps); not the warp-specialised dK/dV kernel
+  /// nor dq_stored (storedQueryConfig clears the distance).
+  bool prefetchesSuccessor() const {
+    return tensorMaps && !warpSpecialized && base.successorPrefetch > 0;
   }
   /// Warp-specialised: lse * log2(e) and Delta of each stage's stream rows,
   /// [stages][2][streamRows] f32, staged by the producer.

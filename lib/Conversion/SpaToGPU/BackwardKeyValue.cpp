@@ -204,8 +204,7 @@ Value loadKeyTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k) {
   GpuArith e{b};
   Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   WorkItemEntry entry = loadWorkItem(b, k.work, item);
-  // Only the classic kernels' TMA own loads prefetch (loadOwnByMaps).
-  if (k.grad.tensorMaps && k.cfg.successorPrefetch)
+  if (k.grad.prefetchesSuccessor())
     setSuccessor(k,
                  loadSuccessorEntry(b, k.work, item, k.cfg.successorPrefetch));
   k.batchIdx = entry.batch;

@@ -227,7 +227,7 @@ private:
                          row0, grad.ownRows());
       // successor-prefetch: a later item's own tiles (read by it alone)
       // to L2 while this item's are in flight.
-      if (cfg.successorPrefetch)
+      if (grad.prefetchesSuccessor())
         prefetchSuccessorTiles(
             ib, k, {{k.ownMaps[0], cfg.headDim}, {k.ownMaps[1], cfg.valueDim}},
             grad.ownRows());
