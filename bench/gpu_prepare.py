@@ -208,7 +208,6 @@ def successor_twins(layers, distances):
     twins = []
     for l in layers:
         if (not l["bench"] or l.get("mma") == "mma.sync"
-                or "_b2_h16_n8192_d128" not in l["name"]
                 or l["name"] != f"bench_{l['policy']}_b2_h16_n8192_d128"):
             continue
         for n in distances:

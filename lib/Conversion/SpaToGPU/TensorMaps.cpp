@@ -90,6 +90,24 @@ void markTensorMapArgs(Operation *kernel, ArrayRef<int32_t> indices) {
                   DenseI32ArrayAttr::get(kernel->getContext(), indices));
 }
 
+/// `body(block, coordinates)` for each 64-column box of rows [row0, ...) of
+/// (batch, head), `width` columns: the box's i32 coordinates (column, row,
+/// head, batch), as loadTileByMap and prefetchTileByMap address it.
+static void
+forEachTileBox(ImplicitLocOpBuilder &b, Value batch, Value head, Value row0,
+               int64_t width,
+               function_ref<void(int64_t, SmallVector<Value> &)> body) {
+  auto i32 = [&](Value index) {
+    return arith::IndexCastOp::create(b, b.getI32Type(), index);
+  };
+  Value row = i32(row0), h = i32(head), n = i32(batch);
+  for (int64_t block = 0; block < width / 64; ++block) {
+    SmallVector<Value> coordinates = {
+        arith::ConstantIntOp::create(b, b.getI32Type(), block * 64), row, h, n};
+    body(block, coordinates);
+  }
+}
+
 void loadTileByMap(ImplicitLocOpBuilder &b, Value map, Value tile,
                    Value stage, Value barrier, Value batch, Value head,
                    Value row0, int64_t rows, int64_t width) {
@@ -102,43 +120,32 @@ void loadTileByMap(ImplicitLocOpBuilder &b, Value map, Value tile,
     base = arith::AddIOp::create(
         b, base,
         arith::IndexCastOp::create(b, i64, e.mul(stage, e.index(tileBytes))));
-  auto i32 = [&](Value index) {
-    return arith::IndexCastOp::create(b, b.getI32Type(), index);
-  };
-  Value row = i32(row0), h = i32(head), n = i32(batch);
   auto sharedPtr = LLVM::LLVMPointerType::get(b.getContext(), 3);
   auto clusterPtr = LLVM::LLVMPointerType::get(b.getContext(), 7);
-  for (int64_t block = 0; block < width / 64; ++block) {
-    Value address = arith::AddIOp::create(
-        b, base, arith::ConstantIntOp::create(b, i64, block * rows * 128));
-    // The copy's destination is shared::cluster (a lone CTA is a cluster of
-    // one); MLIR 22 spells it as address space 7.
-    Value destination = LLVM::AddrSpaceCastOp::create(
-        b, clusterPtr, LLVM::IntToPtrOp::create(b, sharedPtr, address));
-    SmallVector<Value> coordinates = {
-        arith::ConstantIntOp::create(b, b.getI32Type(), block * 64), row, h,
-        n};
-    NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
-        b, destination, map, coordinates, barrier,
-        /*im2colOffsets=*/ValueRange{}, /*multicastMask=*/Value(),
-        /*l2CacheHint=*/Value(), NVVM::TMALoadMode::TILE,
-        /*isCTAOnly=*/false, /*group=*/nullptr, /*predicate=*/Value());
-  }
+  forEachTileBox(
+      b, batch, head, row0, width, [&](int64_t block, SmallVector<Value> &at) {
+        Value address = arith::AddIOp::create(
+            b, base, arith::ConstantIntOp::create(b, i64, block * rows * 128));
+        // The copy's destination is shared::cluster (a lone CTA is a cluster of
+        // one); MLIR 22 spells it as address space 7.
+        Value destination = LLVM::AddrSpaceCastOp::create(
+            b, clusterPtr, LLVM::IntToPtrOp::create(b, sharedPtr, address));
+        NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+            b, destination, map, at, barrier,
+            /*im2colOffsets=*/ValueRange{}, /*multicastMask=*/Value(),
+            /*l2CacheHint=*/Value(), NVVM::TMALoadMode::TILE,
+            /*isCTAOnly=*/false, /*group=*/nullptr, /*predicate=*/Value());
+      });
 }
 
 void prefetchTileByMap(ImplicitLocOpBuilder &b, Value map, Value batch,
                        Value head, Value row0, int64_t width) {
-  auto i32 = [&](Value index) {
-    return arith::IndexCastOp::create(b, b.getI32Type(), index);
-  };
-  Value row = i32(row0), h = i32(head), n = i32(batch);
-  for (int64_t block = 0; block < width / 64; ++block) {
-    SmallVector<Value> coordinates = {
-        arith::ConstantIntOp::create(b, b.getI32Type(), block * 64), row, h, n};
-    NVVM::CpAsyncBulkTensorPrefetchOp::create(
-        b, map, coordinates, /*im2colOffsets=*/ValueRange{},
-        NVVM::TMALoadMode::TILE, /*l2CacheHint=*/Value());
-  }
+  forEachTileBox(b, batch, head, row0, width,
+                 [&](int64_t, SmallVector<Value> &at) {
+                   NVVM::CpAsyncBulkTensorPrefetchOp::create(
+                       b, map, at, /*im2colOffsets=*/ValueRange{},
+                       NVVM::TMALoadMode::TILE, /*l2CacheHint=*/Value());
+                 });
 }
 
 void prefetchSuccessorTiles(ImplicitLocOpBuilder &b, const KernelContext &k,
