@@ -10,6 +10,8 @@
 #   cp bench/profile_grad.py $S/bench/ && cp bench/profile_sass_device.sh $S/run.sh
 #   env PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py --out $S/A --variants w4k64l,w4k64as
 #   run(command="bash .device/prof/run.sh", carry=[".device/prof"])
+# PART=stored (2026-12-05, fifth session): the stored-dS kernels instead,
+# staged with --variants w4k64d; run(command="PART=stored bash ...").
 cd "$(dirname "$0")"
 export PYTHONPATH=$PWD/python PYTHONUNBUFFERED=1 SPA_LAUNCHER_LIB=$PWD/launcher/libspa_launcher.so
 OUT=${OUT:-/tmp/out}; mkdir -p $OUT
@@ -24,6 +26,18 @@ profile() {  # name variant kernel-regex
   echo "$1 source page rc=$? $(wc -l < $OUT/$1_sass.csv) lines"
   ncu -i $OUT/$1.ncu-rep --page details > $OUT/$1_details.txt 2>&1
 }
+if [ "$PART" = stored ]; then
+  # The stored-dS backward auto takes at D = 128 (2026-12-05, fifth
+  # session; staged with --variants w4k64d): its three kernels and the
+  # forward, reports archived in one file (the device tool returns a few).
+  profile forward w4k64d 'spa_attention_0$'
+  profile preprocess w4k64d 'grad_1_preprocess$'
+  profile dkdv w4k64d 'grad_1_dkdv$'
+  profile dq_stored w4k64d 'grad_1_dq_stored$'
+  cd $OUT && rm -f *.ncu-rep.tmp && gzip -f *_sass.csv &&
+    tar czf /tmp/profile.tgz . && find . -mindepth 1 -delete && mv /tmp/profile.tgz .
+  exit 0
+fi
 profile forward w4k64l 'spa_attention_0$'
 profile dkdv w4k64l 'grad_1_dkdv$'
 profile dq w4k64l 'grad_1_dq$'

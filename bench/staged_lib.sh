@@ -18,7 +18,12 @@ staged_setup() {
 # There: everything under OUT as one results.tgz (the device tool returns
 # only a few files), and a zero exit so that the partial results come back.
 staged_finish() {
-  cd "$OUT" && tar czf results.tgz --exclude=results.tgz . 2>/dev/null
+  # Only the archive and the summaries stay under OUT: the device tool
+  # returns a handful of files and drops the rest (2026-12-05, fifth
+  # session: results.tgz was left out beside 20 logs).
+  cd "$OUT" && tar czf /tmp/results.tgz . 2>/dev/null
+  find "$OUT" -mindepth 1 -not -name '*summary*.txt' -not -name device.txt -delete
+  mv /tmp/results.tgz "$OUT/"
   exit 0
 }
 

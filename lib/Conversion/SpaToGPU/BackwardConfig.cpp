@@ -255,7 +255,9 @@ static LogicalResult planScoreGradScratch(AttentionGradOp op,
   const KernelConfig &cfg = grad.base;
   constexpr int64_t kTile = BackwardConfig::kScoreGradTile;
   ::spa::plan::BandTable table = toPlanTable(op.getBandTable());
-  // Auto stays padded until the compact layout has run the GPU matrix.
+  // Auto stays padded: compact is correct on the GPU matrix but measured a
+  // tie at the headline and slower on wide bands (docs/benchmarks.md, "The
+  // staged backward steps measured").
   grad.compactScoreGrads = options.scoreGradLayout == ScoreGradLayout::Compact;
   uint64_t tiles = 1, tableBytes = 0;
   // Auto recomputes where storing would take too much memory; a forced
