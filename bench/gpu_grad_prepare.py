@@ -206,6 +206,14 @@ def main():
                         "(with --bench: one timed layer, atomic and not; "
                         "with --ws: the ws matrix deterministic=False, and "
                         "the timed layer in four backward forms)")
+    parser.add_argument("--shared-stream-lse", action="store_true",
+                        help="every layer with shared_stream_lse=True (the "
+                        "classic wgmma dK/dV kernel's lse through shared "
+                        "memory; for the --stored, --wgmma and --atomic "
+                        "matrices); names gain the prefix x")
+    parser.add_argument("--no-tma", action="store_true",
+                        help="every layer with tma=False (the cp.async "
+                        "tile copies); names gain the prefix nt_")
     args = parser.parse_args()
     import spa
 
@@ -238,6 +246,14 @@ def main():
                 for c in rows]
         SANITIZE.extend([prefix + n[2:] for n in SANITIZE
                          if n.startswith("sd")])
+    if args.shared_stream_lse:
+        rows = [("x" + c[0],) + c[1:11] +
+                (dict(c[11], shared_stream_lse=True),) for c in rows]
+        SANITIZE.extend(["x" + n for n in SANITIZE])
+    if args.no_tma:
+        rows = [("nt_" + c[0],) + c[1:11] + (dict(c[11], tma=False),)
+                for c in rows]
+        SANITIZE.extend(["nt_" + n for n in SANITIZE])
     manifest = []
     for c in rows:
         layer = dict(name=c[0], batch=c[1], heads=c[2], kv_heads=c[3],

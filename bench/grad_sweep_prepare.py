@@ -18,9 +18,10 @@ score_grad_layout="compact" (the dS scratch holds the visited tile pairs
 only, through a table of slot bases) and a q with stored_dq_rows=128 (the
 dq_stored kernel on 128-row items, two warpgroups sharing each K tile),
 then f<N> with score_grad_prefetch=N (the dq_stored kernel prefetches
-its dS tiles into L2 N tiles ahead of its ring), and last n<N> with
+its dS tiles into L2 N tiles ahead of its ring), n<N> with
 successor_prefetch=N (each block of the dK/dV and dQ kernels sends the own
-tiles of work item +N to L2).
+tiles of work item +N to L2), and last x with shared_stream_lse=True (the
+classic dK/dV kernel's lse through shared memory).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -72,11 +73,11 @@ def main():
         variants = previous["variants"]
     for name in args.variants.split(","):
         m = re.fullmatch(
-            r"w(\d+)k(\d+)(a?)([sl]?)(c?)(d?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?",
+            r"w(\d+)k(\d+)(a?)([sl]?)(c?)(d?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)",
             name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]][n<N>]")
+                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]][n<N>][x]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -97,6 +98,8 @@ def main():
             options["score_grad_prefetch"] = int(m.group(9))
         if m.group(10):
             options["successor_prefetch"] = int(m.group(10))
+        if m.group(11):
+            options["shared_stream_lse"] = True
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")
         art.save(os.path.join(args.out, saved))

@@ -239,6 +239,8 @@ def pipelines(fdp) -> List[str]:
                  fdp.PickValueInList([0, 1, 4, 16, 17, -1])),
                 ("successor-prefetch",
                  fdp.PickValueInList([0, 1, 32, 65536, 65537, -1])),
+                ("shared-stream-lse",
+                 fdp.PickValueInList(["false", "true", "0", "1"])),
                 ("forward-schedule",
                  fdp.PickValueInList(["auto", "overlap", "serial", "ws",
                                       "ws-overlap", "ws-pingpong"])),

@@ -244,6 +244,14 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "so that the tiles it reads once from memory are in flight "
            "together rather than a ring's depth at a time; 0: off, at "
            "most 16">,
+    Option<"sharedStreamLse", "shared-stream-lse", "bool",
+           /*default=*/"false",
+           "Gradient ops on the classic wgmma dK/dV kernel: each query "
+           "tile's lse comes into shared memory with the tile (one 4-byte "
+           "cp.async a thread, a tile ahead) instead of a global load per "
+           "tile that the products wait for; 512 more bytes of shared "
+           "memory a block at 64-row tiles. An error where that kernel is "
+           "not the one generated (mma.sync, backward-schedule = ws)">,
     Option<"scoreGradLayout", "score-grad-layout",
            "::mlir::spa::ScoreGradLayout",
            /*default=*/"::mlir::spa::ScoreGradLayout::Auto",

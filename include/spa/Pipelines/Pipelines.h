@@ -132,6 +132,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "ahead whose own tiles each block sends to L2 (0: "
                      "off)"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> sharedStreamLse{
+      *this, "shared-stream-lse",
+      llvm::cl::desc("Gradient ops, classic wgmma dK/dV kernel: each query "
+                     "tile's lse into shared memory with the tile"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> scoreGradPrefetch{
       *this, "score-grad-prefetch",
       llvm::cl::desc("Gradient ops with score-grads = store: dS tiles the "

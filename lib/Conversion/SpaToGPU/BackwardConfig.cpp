@@ -478,6 +478,21 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
       failed(planScoreGradScratch(op, options, grad)))
     return failure();
   grad.keyRowMasks = grad.warpSpecialized || cfg.slots >= 2;
+  if (options.sharedStreamLse) {
+    grad.stagesStreamLse = true;
+    if (!cfg.wgmma || grad.warpSpecialized ||
+        grad.keyValueConfig().sharedBytes() > kMaxDynamicSharedBytes)
+      return op.emitOpError("shared-stream-lse applies to the classic wgmma "
+                            "dK/dV kernel (chip = sm_90a, mma = wgmma or "
+                            "auto taking it, backward-schedule = classic, "
+                            "its tiles and the lse within ")
+             << kMaxDynamicSharedBytes << " bytes of shared memory); got "
+             << (cfg.wgmma ? "" : "mma.sync, ")
+             << (grad.warpSpecialized ? "the warp-specialised dK/dV kernel, "
+                                      : "")
+             << grad.keyValueConfig().sharedBytes()
+             << " bytes; use shared-stream-lse = false";
+  }
   grad.scale = op.getEffectiveScale();
   return grad;
 }

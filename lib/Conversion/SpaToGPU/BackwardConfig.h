@@ -66,6 +66,13 @@ struct BackwardConfig {
   /// tile_balanced, exclusive_equal), not taken. H200, docs/benchmarks.md
   /// step 6i.
   bool keyRowMasks = false;
+  /// shared-stream-lse (the classic wgmma dK/dV kernel): each stream
+  /// tile's lse comes into shared memory with the tile, by every thread's
+  /// 4-byte cp.async a tile ahead (BackwardMainloopSm90.cpp), instead of a
+  /// global load a tile that the products wait for (Nsight,
+  /// docs/benchmarks.md "Where the stored-dS kernels wait"). Off by default
+  /// until measured on the GPU.
+  bool stagesStreamLse = false;
   /// deterministic = false: columns of one staged dQ piece (64 query rows x
   /// this many f32 columns, one bulk reduction); 64, 32 or 16, the widest
   /// whose staging ring keeps the blocks an SM holds (resolveBackwardConfig).
@@ -258,6 +265,7 @@ struct BackwardConfig {
   BackwardConfig queryConfig() const {
     BackwardConfig q = *this;
     q.warpSpecialized = false;
+    q.stagesStreamLse = false; // its stream is K and V
     return q;
   }
   /// successor-prefetch: whether this kernel's blocks send a later item's
@@ -268,9 +276,12 @@ struct BackwardConfig {
     return tensorMaps && !warpSpecialized && base.successorPrefetch > 0;
   }
   /// Warp-specialised: lse * log2(e) and Delta of each stage's stream rows,
-  /// [stages][2][streamRows] f32, staged by the producer.
+  /// [stages][2][streamRows] f32, staged by the producer; stagesStreamLse:
+  /// lse of each stage's stream rows, [stages][streamRows] f32.
   int64_t statsSharedBytes() const {
-    return warpSpecialized ? streamStages() * 2 * streamRows() * 4 : 0;
+    if (warpSpecialized)
+      return streamStages() * 2 * streamRows() * 4;
+    return stagesStreamLse ? streamStages() * streamRows() * 4 : 0;
   }
   int64_t statsOffset() const {
     return mainloopSharedBytes() + atomicQuerySharedBytes() +

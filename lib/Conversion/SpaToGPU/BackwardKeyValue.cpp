@@ -122,15 +122,22 @@ private:
     mainloop->loadStream(b, k.query, k.outGrad, k.head, i0, cfg.queryLen);
     pair.interior = pairInterior(b, k, i0, grad.streamRows(), pair.ownFirst,
                                  grad.ownRows(), pair.lo, pair.hi, pair.side);
-    // lse2 and Delta of the lane's columns (query rows 8 nt + 2c + i).
+    // lse2 and Delta of the lane's columns (query rows 8 nt + 2c + i);
+    // lse2 from the mainloop's shared copy where it stages one, read when
+    // used rather than held across the products.
     int64_t tiles = grad.streamRows() / 8;
+    auto laneRow = [&](GpuArith &ae, int64_t nt, int64_t i) {
+      return ae.add(ae.index(8 * nt + i), ae.mul(k.c, ae.index(2)));
+    };
     SmallVector<Value> lse2(2 * tiles), delta(2 * tiles);
     for (int64_t nt = 0; nt < tiles; ++nt)
       for (int64_t i = 0; i < 2; ++i) {
-        Value row =
-            e.add(i0, e.add(e.index(8 * nt + i), e.mul(k.c, e.index(2))));
-        std::tie(lse2[2 * nt + i], delta[2 * nt + i]) =
-            loadRowStatistics(b, k, k.head, row);
+        Value row = e.add(i0, laneRow(e, nt, i));
+        if (grad.stagesStreamLse)
+          delta[2 * nt + i] = loadRowDelta(b, k, k.head, row);
+        else
+          std::tie(lse2[2 * nt + i], delta[2 * nt + i]) =
+              loadRowStatistics(b, k, k.head, row);
       }
     SmallVector<Value> dK(carried.begin(), carried.begin() + cfg.headDim / 8);
     SmallVector<Value> dV(carried.begin() + cfg.headDim / 8, carried.end());
@@ -142,10 +149,14 @@ private:
     Issued scoresT = mainloop->issueOwnTimesStreamT(b, Operand::First);
     Issued dPT = mainloop->issueOwnTimesStreamT(b, Operand::Second);
     SmallVector<Value> scores = mainloop->complete(b, {&scoresT}, 1).front();
-    SmallVector<Value> probs =
-        recomputeProbabilities(b, k, pair, scores,
-                               [&](ImplicitLocOpBuilder &, int64_t nt, int64_t,
-                                   int64_t i) { return lse2[2 * nt + i]; });
+    SmallVector<Value> probs = recomputeProbabilities(
+        b, k, pair, scores,
+        [&](ImplicitLocOpBuilder &eb, int64_t nt, int64_t, int64_t i) {
+          if (!grad.stagesStreamLse)
+            return lse2[2 * nt + i];
+          GpuArith se{eb};
+          return mainloop->streamRowScaledLse(eb, laneRow(se, nt, i));
+        });
     Issued dVNext = mainloop->issueAccumulate(b, probs, Operand::Second, dV);
     SmallVector<Value> dP = mainloop->complete(b, {&dPT}, 1).front();
     SmallVector<Value> dS =

@@ -133,6 +133,14 @@ public:
     return tiles;
   }
 
+  /// grad.stagesStreamLse: lse * log2(e) of row `row` (0 <= row <
+  /// streamRows) of the current stream tile, read from the shared memory
+  /// the mainloop copied it into with the tile; null where the kernel loads
+  /// its rows' statistics itself (loadRowStatistics).
+  virtual Value streamRowScaledLse(ImplicitLocOpBuilder &b, Value row) {
+    return Value();
+  }
+
   /// wgmma: the descriptor of own tile `which` ([width/64][ownRows][64],
   /// swizzled) at this warpgroup's 64 rows, for a product of the kernel's
   /// own (the atomic dQ reads own K as its B operand); null otherwise.

@@ -17,6 +17,12 @@
 // c-th stream tile lands in buffer c % 2 and completes its barrier's phase
 // c / 2), so each barrier is initialised once per block.
 //
+// grad.stagesStreamLse (the dK/dV kernel): the stream rows' lse follow
+// their tile into [2][streamRows] f32 of shared memory, one 4-byte cp.async
+// a thread issued with the tile's copies a tile ahead, waited for before
+// the block barrier that precedes the tile (its own commit group with TMA,
+// the tile's group with cp.async).
+//
 //   own x stream^T (S^T = K Q^T, dP^T = V dO^T; S = Q K^T, dP = dO V^T):
 //     both operands K-major from shared memory, m64n{streamRows}k16.
 //   acc += tiles x stream (dV += P^T dO, dK += dS^T Q; dQ += dS K): the f32
@@ -41,7 +47,10 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <cmath>
 
 using namespace mlir;
 
@@ -58,6 +67,15 @@ public:
     Value whole = dynamicSharedBytes(b, grad.sharedBytes());
     tiles = swizzledBackwardTiles(b, grad, whole);
     tiles.computeDescriptors(b, grad, k.warp);
+    if (grad.stagesStreamLse) {
+      auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                  gpu::AddressSpace::Workgroup);
+      streamLse = memref::ViewOp::create(
+          b,
+          MemRefType::get({kStages, grad.streamRows()}, b.getF32Type(),
+                          MemRefLayoutAttrInterface(), workgroup),
+          whole, GpuArith{b}.index(grad.statsOffset()), ValueRange{});
+    }
     if (grad.tensorMaps) {
       ring = TileRing(b, kStages);
       ownBarrier = sharedBarrier(
@@ -113,6 +131,10 @@ public:
                   : e.div(e.sub(row0, rangeBegin), e.index(grad.streamRows()));
     stage = e.rem(t, e.index(kStages));
     Value next = e.add(row0, e.index(grad.streamRows()));
+    // This tile's lse copies (issued a tile ago) are done before the
+    // barrier, so that every thread sees every thread's after it.
+    if (grad.stagesStreamLse && grad.tensorMaps)
+      NVVM::CpAsyncWaitGroupOp::create(b, 0);
     gpu::BarrierOp::create(b);
     prefetch(b, e.cmp(P::slt, next, rangeEnd), first, second, head, next,
              limit, e.rem(e.add(t, e.index(1)), e.index(kStages)));
@@ -183,6 +205,14 @@ public:
     return tiles.own[which == Operand::First ? 0 : 1];
   }
 
+  Value streamRowScaledLse(ImplicitLocOpBuilder &b, Value row) override {
+    if (!grad.stagesStreamLse)
+      return Value();
+    GpuArith e{b};
+    Value lse = memref::LoadOp::create(b, streamLse, ValueRange{stage, row});
+    return e.fmul(lse, e.f32(M_LOG2E));
+  }
+
 private:
   /// One commit group with the stream tiles at `row0` in buffer `buffer`
   /// when `enabled` (an empty group otherwise, so that wait counts stay
@@ -191,10 +221,18 @@ private:
   void prefetch(ImplicitLocOpBuilder &b, Value enabled, Value first,
                 Value second, Value head, Value row0, int64_t limit,
                 Value buffer) {
-    if (grad.tensorMaps)
-      return prefetchByMaps(b, enabled, head, row0, buffer);
+    if (grad.tensorMaps) {
+      prefetchByMaps(b, enabled, head, row0, buffer);
+      if (grad.stagesStreamLse) {
+        copyStreamLse(b, enabled, head, row0, buffer);
+        NVVM::CpAsyncCommitGroupOp::create(b);
+      }
+      return;
+    }
     scf::IfOp::create(b, enabled, [&](OpBuilder &nb, Location l) {
       ImplicitLocOpBuilder ib(l, nb);
+      if (grad.stagesStreamLse)
+        copyStreamLse(ib, Value(), head, row0, buffer);
       copySwizzled(ib, k, first, head, row0, grad.streamRows(),
                    GpuArith{ib}.index(limit), cfg.headDim, tiles.stream[0],
                    buffer);
@@ -249,6 +287,32 @@ private:
         enabled);
   }
 
+  /// grad.stagesStreamLse: lse of stream rows [row0, row0 + streamRows)
+  /// into row `buffer` of streamLse, one 4-byte cp.async a thread (rows
+  /// past Nq read row Nq - 1, as loadRowStatistics does: their pairs are
+  /// masked), when `enabled` (null: always).
+  void copyStreamLse(ImplicitLocOpBuilder &b, Value enabled, Value head,
+                     Value row0, Value buffer) {
+    GpuArith e{b};
+    Value tid = e.add(e.mul(k.warp, e.index(32)), k.lane);
+    for (int64_t first = 0; first < grad.streamRows(); first += cfg.threads()) {
+      Value r = e.add(tid, e.index(first));
+      Value copies = e.cmp(P::slt, r, e.index(grad.streamRows()));
+      if (enabled)
+        copies = e.andi(copies, enabled);
+      scf::IfOp::create(b, copies, [&](OpBuilder &nb, Location l) {
+        ImplicitLocOpBuilder ib(l, nb);
+        GpuArith ie{ib};
+        Value row = ie.min(ie.add(row0, r), ie.index(cfg.queryLen - 1));
+        nvgpu::DeviceAsyncCopyOp::create(
+            ib, nvgpu::DeviceAsyncTokenType::get(ib.getContext()), streamLse,
+            ValueRange{buffer, r}, k.lse, ValueRange{k.batchIdx, head, row},
+            ib.getIndexAttr(1), Value(), UnitAttr());
+        scf::YieldOp::create(ib);
+      });
+    }
+  }
+
   /// Descriptor of stream tile `w` in the current tile's buffer.
   Value streamStage(ImplicitLocOpBuilder &b, unsigned w) {
     return tiles.streamStage(b, grad, w, stage);
@@ -257,6 +321,7 @@ private:
   SwizzledBackwardTiles tiles;   ///< views and descriptors (file header)
   Value rangeBegin, rangeEnd;    ///< the current interval and side's tiles
   Value stage;                   ///< buffer of the current stream tile
+  Value streamLse;               ///< stagesStreamLse: [2][streamRows] f32
   Value ownBarrier;              ///< TMA: the own tiles' mbarrier
   Value streamBarriers;          ///< TMA: the first of kStages mbarriers
   TileRing ring;                 ///< TMA: the item's stream tiles so far

@@ -203,15 +203,18 @@ Value loadScaledLse(ImplicitLocOpBuilder &b, const BackwardContext &k,
   return e.fmul(lse, e.f32(M_LOG2E));
 }
 
+Value loadRowDelta(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                   Value head, Value row) {
+  GpuArith e{b};
+  Value safe = e.min(row, e.index(k.cfg.queryLen - 1));
+  return memref::LoadOp::create(b, k.delta, ValueRange{k.batchIdx, head, safe});
+}
+
 std::pair<Value, Value> loadRowStatistics(ImplicitLocOpBuilder &b,
                                           const BackwardContext &k, Value head,
                                           Value row) {
-  GpuArith e{b};
   Value lse2 = loadScaledLse(b, k, head, row);
-  Value safe = e.min(row, e.index(k.cfg.queryLen - 1));
-  Value delta =
-      memref::LoadOp::create(b, k.delta, ValueRange{k.batchIdx, head, safe});
-  return {lse2, delta};
+  return {lse2, loadRowDelta(b, k, head, row)};
 }
 
 } // namespace mlir::spa::gpu_kernel

@@ -72,6 +72,10 @@ void storeAccumulators(ImplicitLocOpBuilder &b, const BackwardContext &k,
 Value loadScaledLse(ImplicitLocOpBuilder &b, const BackwardContext &k,
                     Value head, Value row);
 
+/// delta[batch, head, min(row, Nq - 1)] (the clamp as above).
+Value loadRowDelta(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                   Value head, Value row);
+
 /// lse[batch, head, min(row, Nq - 1)] * log2(e) and
 /// delta[batch, head, min(row, Nq - 1)] (the clamp keeps loads of padding
 /// rows in bounds; their pairs are masked).

@@ -94,6 +94,10 @@ CASES = [
     # successor-prefetch: the own tiles of work item +N sent to L2 (the
     # classic dK/dV and dQ kernels' and the stored form's dK/dV kernel).
     ("f16-grad-causal-d128-dv64", "successor-prefetch=32"),
+    # shared-stream-lse: the dK/dV kernel's lse through shared memory, TMA
+    # (stored dS) and cp.async tiles.
+    ("f16-grad-causal-d128-dv64", "score-grads=store shared-stream-lse=true"),
+    ("bf16-grad-gqa-bidir", "tma=false shared-stream-lse=true"),
     ("bf16-grad-gqa-bidir", "score-grads=store successor-prefetch=8"),
     # ... with the dq_stored kernel's dS tiles prefetched into L2 ahead.
     ("bf16-grad-gqa-bidir", "score-grads=store score-grad-prefetch=4"),

@@ -522,6 +522,33 @@ def test_cuda_l2_prefetch_options():
 
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_shared_stream_lse_option():
+    # shared_stream_lse=True reaches the dK/dV kernel from Python: its lse
+    # comes by 4-byte cp.async into 512 more bytes of shared memory (none
+    # by default), and the launch contract carries the larger size; asked
+    # of the warp-specialised kernel it is a located MLIRError.
+    layer = spa.LayerSpec(batch=1, heads=4, kv_heads=2, seq_len=300,
+                          head_dim=128, dtype="bf16",
+                          policy="exclusive_equal")
+    text = layer.to_mlir(backward=True)
+
+    def dkdv(artifact):
+        return next(k for k in artifact.metadata["kernels"]
+                    if k["role"] == "dkdv")
+
+    default = spa.compile(text, target="cuda:sm_90a", score_grads="store")
+    staged = spa.compile(text, target="cuda:sm_90a", score_grads="store",
+                         shared_stream_lse=True)
+    assert "cp.async.ca.shared.global" not in default.ptx
+    assert "cp.async.ca.shared.global" in staged.ptx
+    assert (dkdv(staged)["shared_bytes"]
+            == dkdv(default)["shared_bytes"] + 512)
+    with pytest.raises(spa.MLIRError, match="shared-stream-lse applies to"):
+        spa.compile(text, target="cuda:sm_90a", backward_schedule="ws",
+                    shared_stream_lse=True)
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_blocks_per_sm_option():
     # blocks_per_sm=n: the forward kernel's PTX asks ptxas for n blocks an
     # SM (.minnctapersm), so its registers fit 65536 / (n x 128); the cubin

@@ -88,6 +88,7 @@ enum class ForwardSchedule {
   X(storedDqRows)                                                              \
   X(scoreGradPrefetch)                                                         \
   X(successorPrefetch)                                                         \
+  X(sharedStreamLse)                                                           \
   X(scoreGradLayout)
 
 #endif // SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H
