@@ -461,6 +461,10 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
                     describableByTileMaps(ValueRange{
                         op.getQuery(), op.getKey(), op.getValue(),
                         op.getOutputGrad()});
+  // Before the shared-memory decisions below, so that they count its bytes
+  // (a dQ piece width or TMA chosen without them could cost a block an
+  // SM); checked once the dK/dV schedule is known.
+  grad.stagesStreamLse = options.sharedStreamLse && cfg.wgmma;
   if (grad.atomicQuery)
     grad.dqPieceColumns = dqPieceColumns(grad);
   // As in the forward (resolveKernelConfig): the barriers' few bytes must
@@ -479,7 +483,6 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
     return failure();
   grad.keyRowMasks = grad.warpSpecialized || cfg.slots >= 2;
   if (options.sharedStreamLse) {
-    grad.stagesStreamLse = true;
     if (!cfg.wgmma || grad.warpSpecialized ||
         grad.keyValueConfig().sharedBytes() > kMaxDynamicSharedBytes)
       return op.emitOpError("shared-stream-lse applies to the classic wgmma "
