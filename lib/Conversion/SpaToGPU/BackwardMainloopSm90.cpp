@@ -39,6 +39,7 @@
 
 #include "AsyncBarriers.h"
 #include "BackwardMainloop.h"
+#include "BackwardTile.h"
 #include "KernelSkeleton.h"
 #include "TensorMaps.h"
 #include "TileCopies.h"
@@ -49,8 +50,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-
-#include <cmath>
 
 using namespace mlir;
 
@@ -208,9 +207,8 @@ public:
   Value streamRowScaledLse(ImplicitLocOpBuilder &b, Value row) override {
     if (!grad.stagesStreamLse)
       return Value();
-    GpuArith e{b};
-    Value lse = memref::LoadOp::create(b, streamLse, ValueRange{stage, row});
-    return e.fmul(lse, e.f32(M_LOG2E));
+    return lseToLog2(
+        b, memref::LoadOp::create(b, streamLse, ValueRange{stage, row}));
   }
 
 private:
@@ -302,8 +300,7 @@ private:
         copies = e.andi(copies, enabled);
       scf::IfOp::create(b, copies, [&](OpBuilder &nb, Location l) {
         ImplicitLocOpBuilder ib(l, nb);
-        GpuArith ie{ib};
-        Value row = ie.min(ie.add(row0, r), ie.index(cfg.queryLen - 1));
+        Value row = statisticsRow(ib, k, GpuArith{ib}.add(row0, r));
         nvgpu::DeviceAsyncCopyOp::create(
             ib, nvgpu::DeviceAsyncTokenType::get(ib.getContext()), streamLse,
             ValueRange{buffer, r}, k.lse, ValueRange{k.batchIdx, head, row},

@@ -194,20 +194,28 @@ void storeAccumulators(ImplicitLocOpBuilder &b, const BackwardContext &k,
   }
 }
 
+Value statisticsRow(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                    Value row) {
+  GpuArith e{b};
+  return e.min(row, e.index(k.cfg.queryLen - 1));
+}
+
+Value lseToLog2(ImplicitLocOpBuilder &b, Value lse) {
+  GpuArith e{b};
+  return e.fmul(lse, e.f32(M_LOG2E));
+}
+
 Value loadScaledLse(ImplicitLocOpBuilder &b, const BackwardContext &k,
                     Value head, Value row) {
-  GpuArith e{b};
-  Value safe = e.min(row, e.index(k.cfg.queryLen - 1));
-  Value lse =
-      memref::LoadOp::create(b, k.lse, ValueRange{k.batchIdx, head, safe});
-  return e.fmul(lse, e.f32(M_LOG2E));
+  Value lse = memref::LoadOp::create(
+      b, k.lse, ValueRange{k.batchIdx, head, statisticsRow(b, k, row)});
+  return lseToLog2(b, lse);
 }
 
 Value loadRowDelta(ImplicitLocOpBuilder &b, const BackwardContext &k,
                    Value head, Value row) {
-  GpuArith e{b};
-  Value safe = e.min(row, e.index(k.cfg.queryLen - 1));
-  return memref::LoadOp::create(b, k.delta, ValueRange{k.batchIdx, head, safe});
+  return memref::LoadOp::create(
+      b, k.delta, ValueRange{k.batchIdx, head, statisticsRow(b, k, row)});
 }
 
 std::pair<Value, Value> loadRowStatistics(ImplicitLocOpBuilder &b,

@@ -67,6 +67,15 @@ void storeAccumulators(ImplicitLocOpBuilder &b, const BackwardContext &k,
                        Value rowFirst, int64_t limit, double scale,
                        Value staging = Value());
 
+/// min(row, Nq - 1): the row whose lse and Delta stand for query row `row`
+/// (the clamp keeps loads of padding rows in bounds; their pairs are
+/// masked).
+Value statisticsRow(ImplicitLocOpBuilder &b, const BackwardContext &k,
+                    Value row);
+
+/// lse * log2(e): the base-2 lse the recomputed probabilities subtract.
+Value lseToLog2(ImplicitLocOpBuilder &b, Value lse);
+
 /// lse[batch, head, min(row, Nq - 1)] * log2(e) (the clamp keeps loads of
 /// padding rows in bounds; their pairs are masked).
 Value loadScaledLse(ImplicitLocOpBuilder &b, const BackwardContext &k,
