@@ -127,4 +127,44 @@ buildKeyTileWorkList(const BandTable &table, int64_t batch, int64_t numKvHeads,
       });
 }
 
+/// Whether some query row reaches a key of `keyTile` through a head of
+/// `groupHeads` (any interval and side).
+static bool keyTileReached(const std::vector<HeadBands> &groupHeads,
+                           int64_t keyTile, int64_t queryLen, int64_t keyLen,
+                           BandMode mode, TileShape tile) {
+  for (const HeadBands &head : groupHeads)
+    for (const Interval &interval : head)
+      for (int side : {1, -1}) {
+        if (side < 0 && mode != BandMode::Bidirectional)
+          break;
+        if (queryRowsReachingKeyTile(interval, side, keyTile * tile.k, tile.k,
+                                     queryLen, keyLen)
+                .size() > 0)
+          return true;
+      }
+  return false;
+}
+
+int64_t firstKeyTileItemReachedByNoQuery(
+    const std::vector<KeyTileWorkItem> &list, const BandTable &table,
+    int64_t numKvHeads, int64_t queryLen, int64_t keyLen, TileShape tile) {
+  const int64_t numHeads = table.numHeads();
+  int64_t start = static_cast<int64_t>(list.size());
+  if (numKvHeads <= 0 || numHeads % numKvHeads != 0 || tile.k <= 0)
+    return start;
+  const int64_t group = numHeads / numKvHeads;
+  while (start > 0) {
+    const KeyTileWorkItem &item = list[static_cast<size_t>(start - 1)];
+    if (item.kvHead < 0 || item.kvHead >= numKvHeads)
+      break;
+    std::vector<HeadBands> heads(table.heads.begin() + item.kvHead * group,
+                                 table.heads.begin() +
+                                     (item.kvHead + 1) * group);
+    if (keyTileReached(heads, item.keyTile, queryLen, keyLen, table.mode, tile))
+      break;
+    --start;
+  }
+  return start;
+}
+
 } // namespace spa::plan

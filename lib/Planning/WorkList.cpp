@@ -10,6 +10,7 @@
 
 #include "PlanningInternal.h"
 #include "spa/Planning/CostModel.h"
+#include "spa/Planning/Counting.h"
 
 #include <algorithm>
 #include <limits>
@@ -40,6 +41,23 @@ std::vector<WorkItem> buildWorkList(const BandTable &table, int64_t batch,
         return workItemCost(table.heads[head], queryTile, queryLen, keyLen,
                             table.mode, tile);
       });
+}
+
+int64_t firstItemReachingNoKey(const std::vector<WorkItem> &list,
+                               const BandTable &table, int64_t queryLen,
+                               int64_t keyLen, TileShape tile) {
+  int64_t start = static_cast<int64_t>(list.size());
+  while (start > 0) {
+    const WorkItem &item = list[static_cast<size_t>(start - 1)];
+    if (item.head < 0 || item.head >= table.numHeads() ||
+        countTilesForQueryTile(table.heads[static_cast<size_t>(item.head)],
+                               item.queryTile, queryLen, keyLen, table.mode,
+                               tile)
+                .total() != 0)
+      break;
+    --start;
+  }
+  return start;
 }
 
 } // namespace spa::plan

@@ -151,6 +151,64 @@ TEST(GradWorkList, ListHoldsEveryItemHeaviestFirst) {
   }
 }
 
+/// The zero tail of the dK/dV list: every item from
+/// firstKeyTileItemReachedByNoQuery on has no key that a query row of its
+/// group reaches (pair by pair), the item before it has one, and every such
+/// item is in the tail.
+TEST(GradWorkList, ZeroTailMatchesPairs) {
+  BandTable table;
+  table.heads = {{{0, 10}},    {{10, 200}}, {},       {{0, 1}, {50, 60}},
+                 {{120, 130}}, {},          {{3, 4}}, {{140, 400}}};
+  int64_t tails = 0;
+  for (BandMode mode : kModes)
+    for (int64_t kvHeads : {1, 2, 4, 8})
+      for (auto [nq, nk] : {std::pair<int64_t, int64_t>{150, 170},
+                            {170, 150},
+                            {1, 170},
+                            {150, 1},
+                            {64, 64}})
+        for (TileShape ts :
+             {TileShape{32, 16}, TileShape{16, 64}, TileShape{1, 1}}) {
+          table.mode = mode;
+          std::string ctx =
+              std::string(mode == BandMode::Causal ? "causal" : "bidir") +
+              " kv " + std::to_string(kvHeads) + " Nq " + std::to_string(nq) +
+              " Nk " + std::to_string(nk) + " tile " + std::to_string(ts.q) +
+              "x" + std::to_string(ts.k);
+          auto list = buildKeyTileWorkList(table, 2, kvHeads, nq, nk, ts);
+          ASSERT_FALSE(list.empty()) << ctx;
+          int64_t group = 8 / kvHeads;
+          auto reached = [&](const KeyTileWorkItem &item) {
+            for (int64_t h = item.kvHead * group; h < (item.kvHead + 1) * group;
+                 ++h)
+              for (int64_t j = item.keyTile * ts.k;
+                   j < std::min(nk, (item.keyTile + 1) * ts.k); ++j)
+                for (int64_t i = 0; i < nq; ++i)
+                  if (oracle::admissible(table.heads[h], i, j, nq, nk, mode))
+                    return true;
+            return false;
+          };
+          int64_t start = firstKeyTileItemReachedByNoQuery(list, table, kvHeads,
+                                                           nq, nk, ts);
+          int64_t unreached = 0;
+          for (size_t i = 0; i < list.size(); ++i) {
+            bool r = reached(list[i]);
+            unreached += !r;
+            if (int64_t(i) >= start) {
+              EXPECT_FALSE(r) << ctx << " item " << i;
+            }
+          }
+          if (start > 0) {
+            EXPECT_TRUE(reached(list[start - 1])) << ctx;
+          }
+          EXPECT_EQ(unreached, int64_t(list.size()) - start) << ctx;
+          tails += start < int64_t(list.size());
+          if (HasFailure())
+            return;
+        }
+  EXPECT_GT(tails, 20);
+}
+
 TEST(GradWorkList, DegenerateInputs) {
   BandTable table;
   table.heads = {{{0, 4}}, {{4, 8}}, {{8, 12}}};

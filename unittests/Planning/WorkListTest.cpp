@@ -169,6 +169,74 @@ TEST(WorkList, EmptyHeads) {
   }
 }
 
+/// The zero tail: every item from firstItemReachingNoKey on has no
+/// admissible pair in its rows (cell by cell), the item before it has one,
+/// and the tail holds every such item of the list (they sort last).
+TEST(WorkList, ZeroTailMatchesCells) {
+  const TileShape tiles[] = {{4, 4}, {3, 5}, {16, 8}, {1, 1}};
+  int64_t tails = 0;
+  for (PolicyKind kind : kAllPolicies)
+    for (BandMode mode : kModes)
+      for (int64_t n : {1, 2, 7, 16, 29})
+        for (int64_t h : {1, 3, 8})
+          for (int64_t nq : queryLengths(n))
+            for (TileShape ts : tiles) {
+              PolicyOptions o;
+              o.queryLen = nq;
+              o.tile = ts;
+              BandTable t = plan(kind, n, h, mode, o);
+              std::string ctx =
+                  where(kind, n, h, mode) + " Nq=" + std::to_string(nq) +
+                  " tile " + std::to_string(ts.q) + "x" + std::to_string(ts.k);
+              std::vector<WorkItem> list = buildWorkList(t, 2, nq, n, ts);
+              auto rowsHaveKey = [&](const WorkItem &item) {
+                oracle::Grid g = oracle::grid(t.heads[item.head], nq, n, mode);
+                for (int64_t i = item.queryTile * ts.q;
+                     i < std::min(nq, (item.queryTile + 1) * ts.q); ++i)
+                  for (int64_t j = 0; j < n; ++j)
+                    if (g.at(i, j))
+                      return true;
+                return false;
+              };
+              int64_t start = firstItemReachingNoKey(list, t, nq, n, ts);
+              ASSERT_GE(start, 0) << ctx;
+              ASSERT_LE(start, int64_t(list.size())) << ctx;
+              int64_t keyless = 0;
+              for (size_t i = 0; i < list.size(); ++i) {
+                bool reaches = rowsHaveKey(list[i]);
+                keyless += !reaches;
+                if (int64_t(i) >= start) {
+                  EXPECT_FALSE(reaches) << ctx << " item " << i;
+                }
+              }
+              if (start > 0) {
+                EXPECT_TRUE(rowsHaveKey(list[start - 1])) << ctx;
+              }
+              EXPECT_EQ(keyless, int64_t(list.size()) - start) << ctx;
+              tails += start < int64_t(list.size());
+              if (HasFailure())
+                return;
+            }
+  EXPECT_GT(tails, 100) << "the matrix must hold lists with a zero tail";
+}
+
+TEST(WorkList, ZeroTailOfExplicitTable) {
+  BandTable t;
+  t.heads = {{}, {{0, 3}, {9, 14}}, {}, {{1, 2}, {5, 6}}};
+  std::vector<WorkItem> list = buildWorkList(t, 2, 20, 20, {4, 4});
+  // The empty heads 0 and 2 (head 3's first tile reaches key 0 from row 1).
+  EXPECT_EQ(firstItemReachingNoKey(list, t, 20, 20, {4, 4}),
+            int64_t(list.size()) - 20);
+  EXPECT_EQ(firstItemReachingNoKey({}, t, 20, 20, {4, 4}), 0);
+  // exclusive_equal at N = 64, H = 4, tile 16: head h's rows below 16 h
+  // have no key, so 0 + 1 + 2 + 3 query tiles of each batch element.
+  BandTable ee = plan(PolicyKind::ExclusiveEqual, 64, 4);
+  std::vector<WorkItem> eeList = buildWorkList(ee, 3, 64, 64, {16, 16});
+  EXPECT_EQ(int64_t(eeList.size()) -
+                firstItemReachingNoKey(eeList, ee, 64, 64, {16, 16}),
+            3 * 6);
+}
+
 //===----------------------------------------------------------------------===//
 // Properties at larger shapes
 //===----------------------------------------------------------------------===//

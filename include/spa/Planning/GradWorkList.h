@@ -81,6 +81,16 @@ std::vector<KeyTileWorkItem>
 buildKeyTileWorkList(const BandTable &table, int64_t batch, int64_t numKvHeads,
                      int64_t queryLen, int64_t keyLen, TileShape tile);
 
+/// The start of `list`'s tail of items whose keys no query row reaches
+/// through any query head of their group (their dK and dV rows are zeros):
+/// the smallest t such that every item of [t, list.size()) visits no query
+/// tile. A kernel writes those zeros without loading anything. In a list
+/// from buildKeyTileWorkList such items are last; list.size() when the last
+/// item visits a tile.
+int64_t firstKeyTileItemReachedByNoQuery(
+    const std::vector<KeyTileWorkItem> &list, const BandTable &table,
+    int64_t numKvHeads, int64_t queryLen, int64_t keyLen, TileShape tile);
+
 } // namespace spa::plan
 
 #endif // SPA_PLANNING_GRADWORKLIST_H

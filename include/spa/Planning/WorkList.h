@@ -51,6 +51,16 @@ std::vector<WorkItem> buildWorkList(const BandTable &table, int64_t batch,
                                     int64_t queryLen, int64_t keyLen,
                                     TileShape tile);
 
+/// The start of `list`'s tail of items whose rows reach no key (SPEC 1:
+/// their output rows are zeros and their log-sum-exp -inf): the smallest t
+/// such that every item of [t, list.size()) touches no key tile. A kernel
+/// writes those items' zeros without loading anything. In a list from
+/// buildWorkList such items are last (the lowest cost); list.size() when
+/// the last item touches a tile.
+int64_t firstItemReachingNoKey(const std::vector<WorkItem> &list,
+                               const BandTable &table, int64_t queryLen,
+                               int64_t keyLen, TileShape tile);
+
 } // namespace spa::plan
 
 #endif // SPA_PLANNING_WORKLIST_H

@@ -77,6 +77,33 @@ private:
     if (scoreGradWriter)
       scoreGradWriter->setupSharedMemory(b);
     Value j0 = loadKeyTileWorkItem(b, k);
+    if (cfg.zeroItemsFrom < 0)
+      return emitItem(b, j0);
+    // The list's tail of key tiles no query reaches (cfg.zeroItemsFrom):
+    // zeros, as emitItem's empty walk leaves them, with nothing loaded.
+    // (The tail's branch first, as in the forward's KernelSkeleton.)
+    Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    scf::IfOp::create(
+        b, e.cmp(P::sge, item, e.index(cfg.zeroItemsFrom)),
+        [&](OpBuilder &nb, Location l) {
+          ImplicitLocOpBuilder ib(l, nb);
+          SmallVector<Value> zeros(cfg.headDim / 8 + cfg.valueDim / 8,
+                                   zeroAccumulatorTile(ib));
+          storeKeyValueGrads(ib, j0, zeros);
+          scf::YieldOp::create(ib);
+        },
+        [&](OpBuilder &nb, Location l) {
+          ImplicitLocOpBuilder ib(l, nb);
+          emitItem(ib, j0);
+          scf::YieldOp::create(ib);
+        });
+  }
+
+  /// The item's walk over the query tiles reaching key tile j0, then its
+  /// dK and dV.
+  void emitItem(ImplicitLocOpBuilder &b, Value j0) {
+    const BackwardConfig &grad = k.grad;
+    const KernelConfig &cfg = grad.base;
     mainloop->loadOwn(b, k.key, k.value, k.kvHead, j0, cfg.keyLen);
 
     Value zeroAcc = zeroAccumulatorTile(b);
@@ -98,16 +125,24 @@ private:
       atomicQuery->drain(b);
     if (scoreGradWriter)
       scoreGradWriter->drain(b);
-    ArrayRef<Value> result(results);
     // dK through own K's tile, dV through own V's (wgmma kernels), once
     // they have arrived and every warp's products reading them are done.
     mainloop->waitOwn(b);
     if (mainloop->ownTile(Operand::First))
       gpu::BarrierOp::create(b);
-    storeAccumulators(b, k, result.take_front(cfg.headDim / 8), k.keyGrad,
-                      k.kvHead, j0, cfg.keyLen, grad.scale,
+    storeKeyValueGrads(b, j0, results);
+  }
+
+  /// dK (times the scale) and dV of key tile j0 from `acc` (D / 8 dK
+  /// tiles, then Dv / 8 dV tiles), staged through the own tiles' shared
+  /// memory where the mainloop has it.
+  void storeKeyValueGrads(ImplicitLocOpBuilder &b, Value j0,
+                          ArrayRef<Value> acc) {
+    const KernelConfig &cfg = k.grad.base;
+    storeAccumulators(b, k, acc.take_front(cfg.headDim / 8), k.keyGrad,
+                      k.kvHead, j0, cfg.keyLen, k.grad.scale,
                       mainloop->ownTile(Operand::First));
-    storeAccumulators(b, k, result.drop_front(cfg.headDim / 8), k.valueGrad,
+    storeAccumulators(b, k, acc.drop_front(cfg.headDim / 8), k.valueGrad,
                       k.kvHead, j0, cfg.keyLen, 1.0,
                       mainloop->ownTile(Operand::Second));
   }

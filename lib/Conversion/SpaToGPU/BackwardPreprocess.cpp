@@ -13,6 +13,7 @@
 #include "BackwardDelta.h"
 #include "BackwardKernels.h"
 #include "BackwardQueryAtomic.h"
+#include "Epilogue.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -67,6 +68,10 @@ gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
   k.out = args[0];
   k.outGrad = args[1];
   k.delta = args[2];
+  // The bounds table: the last argument.
+  k.bounds = args.back();
+  k.queryLen = e.index(cfg.queryLen);
+  k.keyLen = e.index(cfg.keyLen);
 
   // Block -> (batch, head, row tile); thread -> (row, quad lane c).
   int64_t rows = grad.preprocessRows();
@@ -79,11 +84,17 @@ gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
   Value row = e.add(e.mul(e.rem(item, e.index(tilesPerHead)), e.index(rows)),
                     e.div(tid, e.index(4)));
   Value valid = e.cmp(P::slt, row, e.index(cfg.queryLen));
+  // Rows without keys (SPEC 1; about half the rows of an exclusive policy's
+  // far heads) load nothing either: their Delta is 0. It only meets masked
+  // pairs, whose dS is P (dP - Delta) with P = 0, so it is never read
+  // as a value (dO * O would give 0 too: the forward wrote O = 0 there).
+  Value position = e.add(row, e.index(cfg.keyLen - cfg.queryLen));
+  Value reaches = e.andi(valid, rowHasKeys(b, k, position));
 
-  // Rows past Nq load nothing and add zeros; every lane takes part in the
-  // quad's shuffles.
+  // Rows past Nq or without keys load nothing and add zeros; every lane
+  // takes part in the quad's shuffles.
   auto partial = scf::IfOp::create(
-      b, valid,
+      b, reaches,
       [&](OpBuilder &nb, Location l) {
         ImplicitLocOpBuilder ib(l, nb);
         RowDotOperands operands =

@@ -88,6 +88,11 @@ struct KernelConfig {
   /// as arguments, views its buffers with them and orders its work items in
   /// closed form (no work list); the launcher specialises the rest per call.
   bool dynamicLengths = false;
+  /// Static work list: the items from this index on reach no key (their
+  /// rows are zeros; plan::firstItemReachingNoKey): the kernel writes them
+  /// without loading anything. -1: no such tail (run-time lengths, bounds
+  /// computed at run time, or the last item reaches a key).
+  int64_t zeroItemsFrom = -1;
   /// split-keys: blocks (grid y) sharing a work item's key tiles; > 1
   /// stores partials to scratch for the combine kernel (SplitKeys.h).
   int64_t splitKeys = 1;

@@ -268,17 +268,55 @@ private:
         [&](ImplicitLocOpBuilder &pb) {
           forEachItem(pb, [&](ImplicitLocOpBuilder &ib, Value item) {
             readWorkItem(ib, item);
-            mainloop->loadQuery(ib);
-            produceItem(ib);
+            ifItemReachesKeys(ib, item, [&](ImplicitLocOpBuilder &rb) {
+              mainloop->loadQuery(rb);
+              produceItem(rb);
+            });
           });
         },
         [&](ImplicitLocOpBuilder &cb) {
           forEachItem(cb, [&](ImplicitLocOpBuilder &ib, Value item) {
             readWorkItem(ib, item);
-            mainloop->acquireQuery(ib);
-            consumeItem(ib);
+            ifItemReachesKeys(
+                ib, item,
+                [&](ImplicitLocOpBuilder &rb) {
+                  mainloop->acquireQuery(rb);
+                  consumeItem(rb);
+                },
+                [&](ImplicitLocOpBuilder &zb) { writeZeroItem(zb); });
           });
         });
+  }
+
+  /// `reaches` for the item, or, for the static list's tail of items whose
+  /// rows reach no key (cfg.zeroItemsFrom), `none`: those load no Q, walk
+  /// no range and only write their zero rows. The test is on the item's
+  /// index, the same for every role and thread of the block; the tail is a
+  /// suffix of the list, so a persistent block meets no item with keys
+  /// after its first zero item (the roles' barrier phases stay paired).
+  void
+  ifItemReachesKeys(ImplicitLocOpBuilder &b, Value item,
+                    function_ref<void(ImplicitLocOpBuilder &)> reaches,
+                    function_ref<void(ImplicitLocOpBuilder &)> none = nullptr) {
+    if (k.cfg.zeroItemsFrom < 0)
+      return reaches(b);
+    GpuArith e{b};
+    auto branch = [](function_ref<void(ImplicitLocOpBuilder &)> body) {
+      return [body](OpBuilder &nb, Location loc) {
+        ImplicitLocOpBuilder ib(loc, nb);
+        body(ib);
+        scf::YieldOp::create(ib);
+      };
+    };
+    if (!none) {
+      scf::IfOp::create(b, e.cmp(P::slt, item, e.index(k.cfg.zeroItemsFrom)),
+                        branch(reaches));
+      return;
+    }
+    // The tail's branch first: it holds no nested else, so tests can tell
+    // where the item's own branch begins.
+    scf::IfOp::create(b, e.cmp(P::sge, item, e.index(k.cfg.zeroItemsFrom)),
+                      branch(none), branch(reaches));
   }
 
   /// Folds `body` over the item's key ranges: all of them at once where
@@ -324,28 +362,44 @@ private:
                   });
   }
 
-  /// The item's products and its epilogue (every thread, or the consumers
-  /// of a warp-specialised kernel).
-  void consumeItem(ImplicitLocOpBuilder &b) {
-    const KernelConfig &cfg = k.cfg;
+  /// The row state before any key: m (2 rows), l (2 rows), O (Dv / 8
+  /// tiles).
+  SmallVector<Value> initialRowState(ImplicitLocOpBuilder &b) {
     GpuArith e{b};
-    // Loop-carried state: m (2 rows), l (2 rows), O (Dv / 8 tiles).
     SmallVector<Value> state = {e.f32(-INFINITY), e.f32(-INFINITY),
                                 e.f32(0.0), e.f32(0.0)};
     Value zeroAcc = zeroAccumulatorTile(b);
-    for (int64_t t = 0; t < cfg.valueDim / 8; ++t)
+    for (int64_t t = 0; t < k.cfg.valueDim / 8; ++t)
       state.push_back(zeroAcc);
-    state =
-        foldKeyRanges(b, std::move(state),
+    return state;
+  }
+
+  /// The epilogue of `state` (split keys: the partials).
+  void finishItem(ImplicitLocOpBuilder &b, ArrayRef<Value> state) {
+    if (k.cfg.splitKeys > 1)
+      emitPartialEpilogue(b, k, state);
+    else
+      emitEpilogue(b, k, state, mainloop->epilogueStaging());
+  }
+
+  /// The item's products and its epilogue (every thread, or the consumers
+  /// of a warp-specialised kernel).
+  void consumeItem(ImplicitLocOpBuilder &b) {
+    SmallVector<Value> state =
+        foldKeyRanges(b, initialRowState(b),
                       [&](ImplicitLocOpBuilder &rb, ArrayRef<KeyRange> ranges,
                           SmallVector<Value> carried) {
                         return runRanges(rb, ranges, std::move(carried));
                       });
     mainloop->releaseQuery(b);
-    if (cfg.splitKeys > 1)
-      emitPartialEpilogue(b, k, state);
-    else
-      emitEpilogue(b, k, state, mainloop->epilogueStaging());
+    finishItem(b, state);
+  }
+
+  /// An item whose rows reach no key: the epilogue of the state before any
+  /// key (what consumeItem writes when every range is empty), nothing
+  /// loaded.
+  void writeZeroItem(ImplicitLocOpBuilder &b) {
+    finishItem(b, initialRowState(b));
   }
 
   /// One key tile, computed where the mainloop says this thread's rows

@@ -51,7 +51,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   // One configuration per kernel shape: the dK/dV kernel's may have its
   // own warps (backward-schedule = ws), the others keep the options'.
   const BackwardConfig grad = resolved->queryConfig();
-  const BackwardConfig keyValueGrad = resolved->keyValueConfig();
+  BackwardConfig keyValueGrad = resolved->keyValueConfig();
   const BackwardConfig storedQueryGrad = resolved->storedQueryConfig();
   const KernelConfig &cfg = grad.base;
   BandsAttr bands = op.getBandTable();
@@ -73,11 +73,19 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
                            queryListGrad.queryTile()))
     queryItems.append(
         {int32_t(item.batch), int32_t(item.head), int32_t(item.queryTile)});
-  for (const plan::KeyTileWorkItem &item : plan::buildKeyTileWorkList(
-           table, cfg.batch, cfg.numKvHeads, cfg.queryLen, cfg.keyLen,
-           keyValueGrad.keyValueTile()))
+  std::vector<plan::KeyTileWorkItem> keyList =
+      plan::buildKeyTileWorkList(table, cfg.batch, cfg.numKvHeads, cfg.queryLen,
+                                 cfg.keyLen, keyValueGrad.keyValueTile());
+  for (const plan::KeyTileWorkItem &item : keyList)
     keyItems.append(
         {int32_t(item.batch), int32_t(item.kvHead), int32_t(item.keyTile)});
+  // The classic dK/dV kernel writes the list's tail of key tiles no query
+  // reaches without loading them (the warp-specialised one walks them).
+  int64_t zeroFrom = plan::firstKeyTileItemReachedByNoQuery(
+      keyList, table, cfg.numKvHeads, cfg.queryLen, cfg.keyLen,
+      keyValueGrad.keyValueTile());
+  if (!keyValueGrad.warpSpecialized && zeroFrom < int64_t(keyList.size()))
+    keyValueGrad.base.zeroItemsFrom = zeroFrom;
 
   std::string base = "spa_attention_grad_" + std::to_string(index);
   Value boundsBuffer =
@@ -132,8 +140,8 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     // every visited tile pair's dS, then the one-product dQ kernel.
     launches = {
         {BackwardKernel::Preprocess,
-         {"output", "output_grad", "delta"},
-         {o, dO, delta},
+         {"output", "output_grad", "delta", "bounds"},
+         {o, dO, delta, boundsBuffer},
          grad.preprocessBlocks(),
          0,
          {},
@@ -194,8 +202,8 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   } else {
     launches = {
         {BackwardKernel::Preprocess,
-         {"output", "output_grad", "delta", "dq_accum"},
-         {o, dO, delta, accum},
+         {"output", "output_grad", "delta", "dq_accum", "bounds"},
+         {o, dO, delta, accum, boundsBuffer},
          grad.preprocessBlocks(),
          0,
          {},

@@ -47,15 +47,18 @@ namespace plan = ::spa::plan;
 
 namespace {
 
-/// The cost-sorted work list (spa/Planning/WorkList.h) as [items][3] i32.
-SmallVector<int32_t> workList(const plan::BandTable &table,
-                              const KernelConfig &cfg) {
+/// The cost-sorted work list (spa/Planning/WorkList.h) as [items][3] i32;
+/// sets cfg.zeroItemsFrom to the start of its tail of items reaching no key.
+SmallVector<int32_t> workList(const plan::BandTable &table, KernelConfig &cfg) {
   SmallVector<int32_t> list;
-  for (const plan::WorkItem &item :
-       plan::buildWorkList(table, cfg.batch, cfg.queryLen, cfg.keyLen,
-                           cfg.tileShape()))
+  std::vector<plan::WorkItem> items = plan::buildWorkList(
+      table, cfg.batch, cfg.queryLen, cfg.keyLen, cfg.tileShape());
+  for (const plan::WorkItem &item : items)
     list.append({int32_t(item.batch), int32_t(item.head),
                  int32_t(item.queryTile)});
+  int64_t zeroFrom = plan::firstItemReachingNoKey(items, table, cfg.queryLen,
+                                                  cfg.keyLen, cfg.tileShape());
+  cfg.zeroItemsFrom = zeroFrom < int64_t(items.size()) ? zeroFrom : -1;
   return list;
 }
 
@@ -138,7 +141,7 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
   FailureOr<KernelConfig> resolved = resolveKernelConfig(op, options);
   if (failed(resolved))
     return failure();
-  const KernelConfig &cfg = *resolved;
+  KernelConfig cfg = *resolved;
   OpBuilder builder(op);
   Location loc = op.getLoc();
   ImplicitLocOpBuilder b(loc, builder);

@@ -20,7 +20,8 @@
 // 114712 <= 115712, two blocks an SM).
 // CHECK: %[[DELTA:.*]] = gpu.alloc () : memref<1x2x100xf32>
 // CHECK: %[[ACC:.*]] = gpu.alloc () : memref<1x2x3x2x64x64xf32>
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_preprocess {{.*}} args({{.*}}, %[[DELTA]] : memref<1x2x100xf32>, %[[ACC]] : memref<1x2x3x2x64x64xf32>)
+// The preprocess reads the bounds too: rows without keys load nothing.
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_preprocess {{.*}} args({{.*}}, %[[DELTA]] : memref<1x2x100xf32>, %[[ACC]] : memref<1x2x3x2x64x64xf32>, %{{.*}} : memref<2x1x2xi32>)
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv_dq {{.*}} dynamic_shared_memory_size %c114712_i32
 // 1 x 2 x 100 x 128 / 8 = 3200 chunks, 128 threads: 25 blocks.
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_convert blocks in (%c25, %c1, %c1) threads in (%c128, %c1, %c1) args(%[[ACC]] : memref<1x2x3x2x64x64xf32>, %arg6 : memref<1x2x100x128xbf16>)
@@ -29,8 +30,8 @@
 
 // The preprocess zeroes all of dq_accum, padding included: 49152 f32 =
 // 12288 stores of 4 by 8 x 128 threads, 12 grid-strided steps.
-// CHECK: gpu.func @spa_attention_grad_0_preprocess(%{{.*}}, %[[PACC:arg[0-9]+]]: memref<1x2x3x2x64x64xf32>)
-// CHECK-SAME: args = ["output", "output_grad", "delta", "dq_accum"]
+// CHECK: gpu.func @spa_attention_grad_0_preprocess(%{{.*}}, %[[PACC:arg[0-9]+]]: memref<1x2x3x2x64x64xf32>, %{{.*}}: memref<2x1x2xi32>)
+// CHECK-SAME: args = ["output", "output_grad", "delta", "dq_accum", "bounds"]
 // CHECK-SAME: role = "preprocess"
 // CHECK: %[[FLAT:.*]] = memref.collapse_shape %[[PACC]] {{\[}}[0, 1, 2, 3, 4, 5]] : memref<1x2x3x2x64x64xf32> into memref<49152xf32>
 // CHECK: scf.for %{{.*}} = %c0 to %c12 step %c1

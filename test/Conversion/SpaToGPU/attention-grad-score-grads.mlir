@@ -34,15 +34,24 @@
 
 // CHECK: %[[DELTA:.*]] = gpu.alloc () : memref<1x2x100xf32>
 // CHECK: %[[DS:.*]] = gpu.alloc () : memref<16x4096xbf16>
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_preprocess {{.*}} args({{.*}}, %[[DELTA]] : memref<1x2x100xf32>)
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_preprocess {{.*}} args({{.*}}, %[[DELTA]] : memref<1x2x100xf32>, %{{.*}} : memref<2x{{[0-9]+}}x2xi32>)
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv {{.*}} dynamic_shared_memory_size %c114712_i32 args({{.*}}, %[[DS]] : memref<16x4096xbf16>,
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_stored {{.*}} dynamic_shared_memory_size %c49168_i32 args(%arg1 : memref<1x1x100x128xbf16>, %[[DS]] : memref<16x4096xbf16>, %arg0 : memref<1x2x100x128xbf16>,
 // CHECK: gpu.dealloc %[[DS]]
 
-// The preprocess computes Delta only (no dq_accum).
+// The preprocess computes Delta only (no dq_accum), loading O and dO only
+// for rows that exist and reach a key (the head's bounds: distance lo at
+// most the row's position), else adding zeros.
 // CHECK: gpu.func @spa_attention_grad_0_preprocess(
-// CHECK-SAME: args = ["output", "output_grad", "delta"]
+// CHECK-SAME: args = ["output", "output_grad", "delta", "bounds"]
 // CHECK-SAME: role = "preprocess"
+// CHECK: %[[EXISTS:.*]] = arith.cmpi slt, %{{.*}}, %c100 : index
+// CHECK: memref.load %{{.*}}[%{{.*}}, %c0, %c0] : memref<2x2x2xi32>
+// CHECK: %[[REACHES:.*]] = arith.andi %[[EXISTS]], %{{.*}} : i1
+// CHECK: scf.if %[[REACHES]] -> (f32)
+// CHECK: vector.load
+// CHECK: } else {
+// CHECK-NEXT: scf.yield %cst{{.*}} : f32
 
 // The dK/dV kernel: each range of query rows starts at a multiple of 64
 // (rounded down, an empty range kept empty); per tile, after dK's product

@@ -65,7 +65,7 @@ def test_atomic_gradient_artifact(warps, tile_k, head_dim, value_dim, dtype,
         return {a["name"]: {key: a[key] for key in ("dtype", "shape", "kind")}
                 for a in kernel["args"] if a["kind"] != "tensor_map"}
     assert [a["name"] for a in pre["args"]] == ["output", "output_grad",
-                                                "delta", "dq_accum"]
+                                                "delta", "dq_accum", "bounds"]
     assert args(pre)["dq_accum"] == accum
     assert [a["name"] for a in dkdv["args"]] == [
         "query", "key", "value", "log_sum_exp", "output_grad", "delta",
