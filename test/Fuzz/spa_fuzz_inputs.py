@@ -240,7 +240,7 @@ def pipelines(fdp) -> List[str]:
                 ("successor-prefetch",
                  fdp.PickValueInList([0, 1, 32, 65536, 65537, -1])),
                 ("shared-stream-lse",
-                 fdp.PickValueInList(["false", "true", "0", "1"])),
+                 fdp.PickValueInList(["auto", "false", "true"])),
                 ("forward-schedule",
                  fdp.PickValueInList(["auto", "overlap", "serial", "ws",
                                       "ws-overlap", "ws-pingpong"])),

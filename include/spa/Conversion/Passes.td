@@ -244,14 +244,23 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "so that the tiles it reads once from memory are in flight "
            "together rather than a ring's depth at a time; 0: off, at "
            "most 16">,
-    Option<"sharedStreamLse", "shared-stream-lse", "bool",
-           /*default=*/"false",
+    Option<"sharedStreamLse", "shared-stream-lse",
+           "::mlir::spa::SharedStreamLse",
+           /*default=*/"::mlir::spa::SharedStreamLse::Auto",
            "Gradient ops on the classic wgmma dK/dV kernel: each query "
            "tile's lse comes into shared memory with the tile (one 4-byte "
            "cp.async a thread, a tile ahead) instead of a global load per "
            "tile that the products wait for; 512 more bytes of shared "
-           "memory a block at 64-row tiles. An error where that kernel is "
-           "not the one generated (mma.sync, backward-schedule = ws)">,
+           "memory a block at 64-row tiles",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::spa::SharedStreamLse::Auto, "auto",
+                        "where that kernel is generated and the bytes cost "
+                        "no block an SM"),
+             clEnumValN(::mlir::spa::SharedStreamLse::On, "true",
+                        "always; an error where that kernel is not the one "
+                        "generated (mma.sync, backward-schedule = ws)"),
+             clEnumValN(::mlir::spa::SharedStreamLse::Off, "false",
+                        "a global load a tile"))}]>,
     Option<"scoreGradLayout", "score-grad-layout",
            "::mlir::spa::ScoreGradLayout",
            /*default=*/"::mlir::spa::ScoreGradLayout::Auto",

@@ -151,6 +151,33 @@ static int64_t dqPieceColumns(BackwardConfig grad) {
   return 16;
 }
 
+/// Blocks of the dK/dV kernel an SM holds: by its shared memory, at most
+/// what its registers allow at the 255-register cap it runs at.
+static int64_t keyValueBlocksPerSM(const BackwardConfig &grad) {
+  BackwardConfig kv = grad.keyValueConfig();
+  int64_t byRegisters =
+      std::max<int64_t>(1, kRegistersPerSM / (kv.base.threads() * 256));
+  int64_t bytes = kv.sharedBytes() + kReservedSharedBytesPerBlock;
+  return std::min(byRegisters, kSharedBytesPerSM / bytes);
+}
+
+/// shared-stream-lse = auto, on a configuration resolved without it: on
+/// for the classic wgmma dK/dV kernel that stores dS (where it was
+/// measured: docs/benchmarks.md step 7f, H100, the headline's dK/dV 0.256
+/// -> 0.222 ms, gradients bitwise equal) where its bytes change nothing
+/// else (the blocks an SM, the TMA loads, the atomic dQ piece width).
+static bool autoStagesStreamLse(const BackwardConfig &grad) {
+  if (!grad.base.wgmma || grad.warpSpecialized || !grad.storeScoreGrads)
+    return false;
+  BackwardConfig with = grad;
+  with.stagesStreamLse = true;
+  if (with.sharedBytes() > kMaxDynamicSharedBytes ||
+      with.keyValueConfig().sharedBytes() > kMaxDynamicSharedBytes ||
+      keyValueBlocksPerSM(with) < keyValueBlocksPerSM(grad))
+    return false;
+  return !grad.atomicQuery || dqPieceColumns(with) == grad.dqPieceColumns;
+}
+
 /// backward-schedule = auto takes the warp-specialised dK/dV kernel where
 /// it measured faster on the H200 (docs/benchmarks.md, "Steps toward the
 /// backward target", steps 6b and 6c): D = Dv = 64 (B=2 H=16 N=16384
@@ -464,7 +491,8 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
   // Before the shared-memory decisions below, so that they count its bytes
   // (a dQ piece width or TMA chosen without them could cost a block an
   // SM); checked once the dK/dV schedule is known.
-  grad.stagesStreamLse = options.sharedStreamLse && cfg.wgmma;
+  bool lseForced = options.sharedStreamLse == SharedStreamLse::On;
+  grad.stagesStreamLse = lseForced && cfg.wgmma;
   if (grad.atomicQuery)
     grad.dqPieceColumns = dqPieceColumns(grad);
   // As in the forward (resolveKernelConfig): the barriers' few bytes must
@@ -482,7 +510,9 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
       failed(planScoreGradScratch(op, options, grad)))
     return failure();
   grad.keyRowMasks = grad.warpSpecialized || cfg.slots >= 2;
-  if (options.sharedStreamLse) {
+  if (options.sharedStreamLse == SharedStreamLse::Auto)
+    grad.stagesStreamLse = autoStagesStreamLse(grad);
+  if (lseForced) {
     if (!cfg.wgmma || grad.warpSpecialized ||
         grad.keyValueConfig().sharedBytes() > kMaxDynamicSharedBytes)
       return op.emitOpError("shared-stream-lse applies to the classic wgmma "

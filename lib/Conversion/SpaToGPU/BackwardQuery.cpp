@@ -68,11 +68,44 @@ private:
     mainloop->setupSharedMemory(b);
     loadQueryTileWorkItem(b, k);
     k.lastPos = e.add(k.firstPos, e.index(grad.ownRows() - 1));
-    // The lane's rows 16 warp + g (+ 8): their Delta from O and dO, loaded
-    // while the own tiles' copies are in flight, and written for the dK/dV
-    // kernel (which runs next) by the quad's lane 0.
+    // The lane's rows 16 warp + g (+ 8).
     Value rowBase = e.add(k.i0, e.add(e.mul(k.warp, e.index(16)), k.g));
     SmallVector<Value> rows = {rowBase, e.add(rowBase, e.index(8))};
+    if (cfg.zeroItemsFrom < 0)
+      return emitItem(b, rows);
+    // The list's tail of query tiles without keys (cfg.zeroItemsFrom): dQ
+    // and Delta 0 (no dK/dV walk visits these rows), nothing loaded. The
+    // tail's branch first, as in the forward's KernelSkeleton.
+    Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    scf::IfOp::create(
+        b, e.cmp(P::sge, item, e.index(cfg.zeroItemsFrom)),
+        [&](OpBuilder &nb, Location l) {
+          ImplicitLocOpBuilder ib(l, nb);
+          GpuArith ie{ib};
+          for (Value row : rows)
+            storeRowDelta(ib, k, k.head, row, Value(), ie.f32(0.0));
+          SmallVector<Value> zeros(cfg.headDim / 8, zeroAccumulatorTile(ib));
+          storeAccumulators(ib, k, zeros, k.queryGrad, k.head, k.i0,
+                            cfg.queryLen, grad.scale,
+                            mainloop->ownTile(Operand::First));
+          scf::YieldOp::create(ib);
+        },
+        [&](OpBuilder &nb, Location l) {
+          ImplicitLocOpBuilder ib(l, nb);
+          emitItem(ib, rows);
+          scf::YieldOp::create(ib);
+        });
+  }
+
+  /// The item's Delta and its walk over the key tiles its rows reach, then
+  /// dQ. `rows`: the lane's two rows.
+  void emitItem(ImplicitLocOpBuilder &b, ArrayRef<Value> rows) {
+    const BackwardConfig &grad = k.grad;
+    const KernelConfig &cfg = grad.base;
+    GpuArith e{b};
+    // The rows' Delta from O and dO, loaded while the own tiles' copies are
+    // in flight, and written for the dK/dV kernel (which runs next) by the
+    // quad's lane 0.
     SmallVector<RowDotOperands> rowDot;
     for (Value row : rows)
       rowDot.push_back(loadRowDotOperands(

@@ -68,11 +68,19 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   // items may be 128 rows (stored-dq-rows); else the dQ kernel's.
   const BackwardConfig &queryListGrad =
       grad.storeScoreGrads ? storedQueryGrad : grad;
-  for (const plan::WorkItem &item :
-       plan::buildWorkList(table, cfg.batch, cfg.queryLen, cfg.keyLen,
-                           queryListGrad.queryTile()))
+  std::vector<plan::WorkItem> queryList = plan::buildWorkList(
+      table, cfg.batch, cfg.queryLen, cfg.keyLen, queryListGrad.queryTile());
+  for (const plan::WorkItem &item : queryList)
     queryItems.append(
         {int32_t(item.batch), int32_t(item.head), int32_t(item.queryTile)});
+  // The recomputing dQ kernel writes its list's tail of query tiles without
+  // keys without loading them (the dq_stored kernel's empty walk loads
+  // nothing already).
+  BackwardConfig queryGrad = grad;
+  int64_t queryZeroFrom = plan::firstItemReachingNoKey(
+      queryList, table, cfg.queryLen, cfg.keyLen, queryListGrad.queryTile());
+  if (queryZeroFrom < int64_t(queryList.size()))
+    queryGrad.base.zeroItemsFrom = queryZeroFrom;
   std::vector<plan::KeyTileWorkItem> keyList =
       plan::buildKeyTileWorkList(table, cfg.batch, cfg.numKvHeads, cfg.queryLen,
                                  cfg.keyLen, keyValueGrad.keyValueTile());
@@ -186,9 +194,9 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
          {q, k, v, lse, dO, delta, o, op.getQueryGrad(), boundsBuffer,
           queryWork},
          numQueryItems,
-         grad.sharedBytes(),
+         queryGrad.sharedBytes(),
          queryItems,
-         &grad},
+         &queryGrad},
         {BackwardKernel::KeyValue,
          {"query", "key", "value", "log_sum_exp", "output_grad", "delta",
           "key_grad", "value_grad", "bounds", "work"},

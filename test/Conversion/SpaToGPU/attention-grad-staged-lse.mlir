@@ -1,6 +1,7 @@
 // shared-stream-lse: the classic wgmma dK/dV kernel's stream rows' lse
 // through shared memory (BackwardConfig::stagesStreamLse,
-// BackwardMainloopSm90.cpp; off by default until measured): each stream
+// BackwardMainloopSm90.cpp; auto, the default, takes it for the kernel
+// that stores dS, attention-grad-score-grads.mlir): each stream
 // tile's 64 lse values go into [2][64] f32 after the tiles (offset 73728 =
 // (64 + 2 x 64) rows x (128 + 64) columns x 2 bytes), one 4-byte cp.async
 // a thread issued with the tile's copies a tile ahead, waited for before
@@ -10,7 +11,11 @@
 // producer stages lse and Delta itself) and mma.sync refuse the option.
 // RUN: spa-opt %s -convert-spa-to-gpu="warps=4 tile-k=64 shared-stream-lse=true" -canonicalize | FileCheck %s
 // RUN: spa-opt %s -convert-spa-to-gpu="warps=4 tile-k=64 tma=false shared-stream-lse=true" -canonicalize | FileCheck %s --check-prefix=CPASYNC
+// Off: explicitly, and by auto here (this kernel recomputes dS: Dv = 64).
 // RUN: spa-opt %s -convert-spa-to-gpu="warps=4 tile-k=64" -canonicalize | FileCheck %s --check-prefix=OFF
+// RUN: spa-opt %s -convert-spa-to-gpu="warps=4 tile-k=64 shared-stream-lse=false" -canonicalize | FileCheck %s --check-prefix=OFF
+// RUN: not spa-opt %s -convert-spa-to-gpu="shared-stream-lse=1" 2>&1 | FileCheck %s --check-prefix=BADVALUE
+// BADVALUE: for the --shared-stream-lse option: Cannot find option named '1'!
 // RUN: spa-opt %s -convert-spa-to-gpu="warps=4 tile-k=64 backward-schedule=ws" -canonicalize | FileCheck %s --check-prefix=WS
 // RUN: not spa-opt %s -convert-spa-to-gpu="warps=4 tile-k=64 backward-schedule=ws shared-stream-lse=true" 2>&1 | FileCheck %s --check-prefix=NOWS
 // RUN: not spa-opt %s -convert-spa-to-gpu="chip=sm_80 shared-stream-lse=true" 2>&1 | FileCheck %s --check-prefix=NOSYNC

@@ -523,10 +523,11 @@ def test_cuda_l2_prefetch_options():
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_shared_stream_lse_option():
-    # shared_stream_lse=True reaches the dK/dV kernel from Python: its lse
-    # comes by 4-byte cp.async into 512 more bytes of shared memory (none
-    # by default), and the launch contract carries the larger size; asked
-    # of the warp-specialised kernel it is a located MLIRError.
+    # shared_stream_lse reaches the dK/dV kernel from Python: True (and
+    # "auto", the default, for this stored-dS kernel) brings its lse by
+    # 4-byte cp.async into 512 more bytes of shared memory, False does not,
+    # and the launch contract carries the size; True asked of the
+    # warp-specialised kernel is a located MLIRError.
     layer = spa.LayerSpec(batch=1, heads=4, kv_heads=2, seq_len=300,
                           head_dim=128, dtype="bf16",
                           policy="exclusive_equal")
@@ -536,16 +537,25 @@ def test_cuda_shared_stream_lse_option():
         return next(k for k in artifact.metadata["kernels"]
                     if k["role"] == "dkdv")
 
-    default = spa.compile(text, target="cuda:sm_90a", score_grads="store")
+    plain = spa.compile(text, target="cuda:sm_90a", score_grads="store",
+                        shared_stream_lse=False)
     staged = spa.compile(text, target="cuda:sm_90a", score_grads="store",
                          shared_stream_lse=True)
-    assert "cp.async.ca.shared.global" not in default.ptx
+    default = spa.compile(text, target="cuda:sm_90a", score_grads="store")
+    assert "cp.async.ca.shared.global" not in plain.ptx
     assert "cp.async.ca.shared.global" in staged.ptx
     assert (dkdv(staged)["shared_bytes"]
-            == dkdv(default)["shared_bytes"] + 512)
+            == dkdv(plain)["shared_bytes"] + 512)
+    assert default.ptx == staged.ptx
+    # The recomputing kernel keeps the global loads under auto.
+    recompute = spa.compile(text, target="cuda:sm_90a",
+                            score_grads="recompute")
+    assert "cp.async.ca.shared.global" not in recompute.ptx
     with pytest.raises(spa.MLIRError, match="shared-stream-lse applies to"):
         spa.compile(text, target="cuda:sm_90a", backward_schedule="ws",
                     shared_stream_lse=True)
+    with pytest.raises(ValueError, match="shared-stream-lse"):
+        spa.compile(text, target="cuda:sm_90a", shared_stream_lse="maybe")
 
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")

@@ -48,6 +48,15 @@ enum class ScoreGradLayout {
            ///< bases per (head, query tile, interval, side)
 };
 
+/// Whether the classic wgmma dK/dV kernel takes its query rows' lse
+/// through shared memory (a copy a tile ahead) or by a global load a tile.
+enum class SharedStreamLse {
+  Auto, ///< where that kernel is generated and its 512 bytes cost no block
+        ///< an SM (measured faster: docs/benchmarks.md step 7f)
+  On,   ///< "true": an error where that kernel is not the one generated
+  Off,  ///< "false"
+};
+
 /// How the sm_90a forward kernel orders its key tiles' products.
 enum class ForwardSchedule {
   Auto,    ///< the schedule measured fastest for the shape
