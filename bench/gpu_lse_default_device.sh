@@ -2,7 +2,9 @@
 # Device run for shared-stream-lse = auto (issue #11, 2026-12-06): the
 # stored-dS dK/dV kernel takes its query rows' lse through shared memory by
 # default (measured on an H100 with the zero tails: dK/dV 0.256 -> 0.222 ms,
-# docs/benchmarks.md step 7f). Checked against float64: the default (auto:
+# docs/benchmarks.md step 7f), and the recomputing dQ kernel's zero tail
+# (its query tiles without keys write dQ = 0 and Delta = 0 without loading:
+# gradD's D = 64 layers, gradNT, gradW). Checked against float64: the default (auto:
 # stored at D = 128 with the lse staged, ws at D = 64), stored, cp.async
 # (--no-tma --shared-stream-lse) and atomic (--shared-stream-lse)
 # gradient matrices; racecheck and memcheck on a stored TMA and a cp.async
@@ -22,6 +24,7 @@
 #   $P bench/gpu_grad_prepare.py --out $S/gradD
 #   $P bench/gpu_grad_prepare.py --stored --out $S/gradS
 #   $P bench/gpu_grad_prepare.py --wgmma --no-tma --shared-stream-lse --out $S/gradNT
+#   $P bench/gpu_grad_prepare.py --wgmma --out $S/gradW
 #   $P bench/gpu_grad_prepare.py --atomic --shared-stream-lse --out $S/gradA
 #   $P bench/gpu_grad_prepare.py --spec --out $S/spec
 #   find $S -name kernel.ptx -delete
@@ -30,8 +33,8 @@
 S=$OUT/lse_summary.txt
 timeout 60 python3 bench/gpu_grad_check.py --dir gradS --only sd_ee_bf16_n1 --out $OUT/smoke > $OUT/smoke.log 2>&1 ||
   { echo "smoke failed" | tee -a $S; tail -5 $OUT/smoke.log; staged_finish; }
-for d in gradD gradS gradNT gradA; do
-  timeout 100 python3 bench/gpu_grad_check.py --dir $d --out $OUT/$d 2>&1 | grep -v Warning > $OUT/$d.log
+for d in gradD gradS gradNT gradW gradA; do
+  timeout 80 python3 bench/gpu_grad_check.py --dir $d --out $OUT/$d 2>&1 | grep -v Warning > $OUT/$d.log
   echo "$d: $(grep -c '^PASS' $OUT/$d.log) PASS, $(grep -c '^FAIL' $OUT/$d.log) FAIL, $(tail -1 $OUT/$d.log)" | tee -a $S
   grep -E '^FAIL|Error' $OUT/$d.log | head -3 | tee -a $S
 done

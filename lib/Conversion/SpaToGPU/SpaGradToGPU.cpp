@@ -280,7 +280,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
       func = buildQueryConvertKernel(kb, op.getLoc(), name, argTypes, grad);
       break;
     case BackwardKernel::Query:
-      func = buildQueryGradKernel(kb, op.getLoc(), name, argTypes, grad);
+      func = buildQueryGradKernel(kb, op.getLoc(), name, argTypes, kernelGrad);
       break;
     case BackwardKernel::QueryStored:
       func = buildStoredQueryGradKernel(kb, op.getLoc(), name, argTypes,

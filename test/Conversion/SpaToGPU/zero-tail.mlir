@@ -9,6 +9,7 @@
 // RUN: spa-opt %s -convert-spa-to-gpu -canonicalize -split-input-file | FileCheck %s
 // RUN: spa-opt %s -convert-spa-to-gpu="forward-schedule=ws backward-schedule=ws" -canonicalize -split-input-file | FileCheck %s --check-prefix=WS
 // RUN: spa-opt %s -convert-spa-to-gpu="chip=sm_80" -canonicalize -split-input-file | FileCheck %s --check-prefix=SYNC
+// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=recompute" -canonicalize -split-input-file | FileCheck %s --check-prefix=RECOMPUTE
 
 // CHECK-LABEL: memref.global "private" constant @spa_attention_0_work : memref<8x3xi32> = dense<{{\[\[}}0, 0, 2], [0, 0, 3], [0, 0, 1], [0, 1, 3], [0, 0, 0], [0, 1, 2], [0, 1, 0], [0, 1, 1]]>
 // CHECK-LABEL: gpu.func @spa_attention_0(
@@ -65,6 +66,17 @@ func.func @forward(%q: memref<1x2x256x64xbf16>, %k: memref<1x2x256x64xbf16>, %v:
 // CHECK-NOT: nvvm.mbarrier.try_wait
 // CHECK: } else {
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
+
+// The recomputing dQ kernel (it runs first and writes Delta): the tail's
+// query tiles store Delta = 0 and dQ = 0 without loading O, dO or Q.
+// RECOMPUTE-LABEL: gpu.func @spa_attention_grad_0_dq(
+// RECOMPUTE: %[[NOKEYS:.*]] = arith.cmpi sge, %{{.*}}, %c6 : index
+// RECOMPUTE-NEXT: scf.if %[[NOKEYS]] {
+// RECOMPUTE-NOT: vector.load %arg
+// RECOMPUTE-NOT: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// RECOMPUTE: } else {
+// RECOMPUTE: vector.load %arg6
+// RECOMPUTE: nvvm.cp.async.bulk.tensor.shared.cluster.global
 
 // The warp-specialised dK/dV kernel (D = 64's default) walks every item.
 // WS-LABEL: gpu.func @spa_attention_grad_0_dkdv(
