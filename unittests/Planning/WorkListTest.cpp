@@ -118,9 +118,19 @@ TEST(WorkList, HandChecked) {
   EXPECT_EQ(got, want) << describe(got);
 }
 
+/// One case of the list matrix: the table, Nq, N, the tile, the batch and
+/// the failure context.
+struct ListCase {
+  BandTable table;
+  int64_t nq, n, batch;
+  TileShape ts;
+  std::string ctx;
+};
+
 /// Every policy, both modes, N not a multiple of the tile, N = 1, Nq below
-/// and above Nk, N < H (empty heads), one to three batch elements.
-TEST(WorkList, MatchesReference) {
+/// and above Nk, N < H (empty heads), one to three batch elements; stops at
+/// the first fatal failure.
+template <typename Check> void forEachListCase(Check check) {
   const TileShape tiles[] = {{4, 4}, {3, 5}, {16, 8}, {1, 1}};
   for (PolicyKind kind : kAllPolicies)
     for (BandMode mode : kModes)
@@ -131,20 +141,27 @@ TEST(WorkList, MatchesReference) {
               PolicyOptions o;
               o.queryLen = nq;
               o.tile = ts;
-              BandTable t = plan(kind, n, h, mode, o);
-              int64_t batch = 1 + (n + h) % 3;
-              std::string ctx =
-                  where(kind, n, h, mode) + " Nq=" + std::to_string(nq) +
-                  " tile " + std::to_string(ts.q) + "x" + std::to_string(ts.k) +
-                  " B=" + std::to_string(batch);
-              std::vector<WorkItem> got = buildWorkList(t, batch, nq, n, ts);
-              ASSERT_EQ(got, referenceWorkList(t, batch, nq, n, ts))
-                  << ctx << "\n"
-                  << describe(got);
-              expectWellFormed(got, t, batch, nq, n, ts, ctx);
-              if (HasFatalFailure())
+              ListCase c{plan(kind, n, h, mode, o), nq, n,
+                         1 + (n + h) % 3,           ts, ""};
+              c.ctx = where(kind, n, h, mode) + " Nq=" + std::to_string(nq) +
+                      " tile " + std::to_string(ts.q) + "x" +
+                      std::to_string(ts.k) + " B=" + std::to_string(c.batch);
+              check(c);
+              if (::testing::Test::HasFatalFailure() ||
+                  ::testing::Test::HasFailure())
                 return;
             }
+}
+
+TEST(WorkList, MatchesReference) {
+  forEachListCase([](const ListCase &c) {
+    std::vector<WorkItem> got =
+        buildWorkList(c.table, c.batch, c.nq, c.n, c.ts);
+    ASSERT_EQ(got, referenceWorkList(c.table, c.batch, c.nq, c.n, c.ts))
+        << c.ctx << "\n"
+        << describe(got);
+    expectWellFormed(got, c.table, c.batch, c.nq, c.n, c.ts, c.ctx);
+  });
 }
 
 /// An explicit table with gaps and empty heads: an empty head's items cost
@@ -173,50 +190,37 @@ TEST(WorkList, EmptyHeads) {
 /// admissible pair in its rows (cell by cell), the item before it has one,
 /// and the tail holds every such item of the list (they sort last).
 TEST(WorkList, ZeroTailMatchesCells) {
-  const TileShape tiles[] = {{4, 4}, {3, 5}, {16, 8}, {1, 1}};
   int64_t tails = 0;
-  for (PolicyKind kind : kAllPolicies)
-    for (BandMode mode : kModes)
-      for (int64_t n : {1, 2, 7, 16, 29})
-        for (int64_t h : {1, 3, 8})
-          for (int64_t nq : queryLengths(n))
-            for (TileShape ts : tiles) {
-              PolicyOptions o;
-              o.queryLen = nq;
-              o.tile = ts;
-              BandTable t = plan(kind, n, h, mode, o);
-              std::string ctx =
-                  where(kind, n, h, mode) + " Nq=" + std::to_string(nq) +
-                  " tile " + std::to_string(ts.q) + "x" + std::to_string(ts.k);
-              std::vector<WorkItem> list = buildWorkList(t, 2, nq, n, ts);
-              auto rowsHaveKey = [&](const WorkItem &item) {
-                oracle::Grid g = oracle::grid(t.heads[item.head], nq, n, mode);
-                for (int64_t i = item.queryTile * ts.q;
-                     i < std::min(nq, (item.queryTile + 1) * ts.q); ++i)
-                  for (int64_t j = 0; j < n; ++j)
-                    if (g.at(i, j))
-                      return true;
-                return false;
-              };
-              int64_t start = firstItemReachingNoKey(list, t, nq, n, ts);
-              ASSERT_GE(start, 0) << ctx;
-              ASSERT_LE(start, int64_t(list.size())) << ctx;
-              int64_t keyless = 0;
-              for (size_t i = 0; i < list.size(); ++i) {
-                bool reaches = rowsHaveKey(list[i]);
-                keyless += !reaches;
-                if (int64_t(i) >= start) {
-                  EXPECT_FALSE(reaches) << ctx << " item " << i;
-                }
-              }
-              if (start > 0) {
-                EXPECT_TRUE(rowsHaveKey(list[start - 1])) << ctx;
-              }
-              EXPECT_EQ(keyless, int64_t(list.size()) - start) << ctx;
-              tails += start < int64_t(list.size());
-              if (HasFailure())
-                return;
-            }
+  forEachListCase([&](const ListCase &c) {
+    std::vector<WorkItem> list =
+        buildWorkList(c.table, c.batch, c.nq, c.n, c.ts);
+    auto rowsHaveKey = [&](const WorkItem &item) {
+      oracle::Grid g =
+          oracle::grid(c.table.heads[item.head], c.nq, c.n, c.table.mode);
+      for (int64_t i = item.queryTile * c.ts.q;
+           i < std::min(c.nq, (item.queryTile + 1) * c.ts.q); ++i)
+        for (int64_t j = 0; j < c.n; ++j)
+          if (g.at(i, j))
+            return true;
+      return false;
+    };
+    int64_t start = firstItemReachingNoKey(list, c.table, c.nq, c.n, c.ts);
+    ASSERT_GE(start, 0) << c.ctx;
+    ASSERT_LE(start, int64_t(list.size())) << c.ctx;
+    int64_t keyless = 0;
+    for (size_t i = 0; i < list.size(); ++i) {
+      bool reaches = rowsHaveKey(list[i]);
+      keyless += !reaches;
+      if (int64_t(i) >= start) {
+        EXPECT_FALSE(reaches) << c.ctx << " item " << i;
+      }
+    }
+    if (start > 0) {
+      EXPECT_TRUE(rowsHaveKey(list[start - 1])) << c.ctx;
+    }
+    EXPECT_EQ(keyless, int64_t(list.size()) - start) << c.ctx;
+    tails += start < int64_t(list.size());
+  });
   EXPECT_GT(tails, 100) << "the matrix must hold lists with a zero tail";
 }
 

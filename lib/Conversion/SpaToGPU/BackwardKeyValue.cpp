@@ -77,26 +77,16 @@ private:
     if (scoreGradWriter)
       scoreGradWriter->setupSharedMemory(b);
     Value j0 = loadKeyTileWorkItem(b, k);
-    if (cfg.zeroItemsFrom < 0)
-      return emitItem(b, j0);
-    // The list's tail of key tiles no query reaches (cfg.zeroItemsFrom):
-    // zeros, as emitItem's empty walk leaves them, with nothing loaded.
-    // (The tail's branch first, as in the forward's KernelSkeleton.)
-    Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-    scf::IfOp::create(
-        b, e.cmp(P::sge, item, e.index(cfg.zeroItemsFrom)),
-        [&](OpBuilder &nb, Location l) {
-          ImplicitLocOpBuilder ib(l, nb);
+    // The list's tail of key tiles no query reaches: zeros, as emitItem's
+    // empty walk leaves them, with nothing loaded.
+    branchOnZeroTail(
+        b, cfg, gpu::BlockIdOp::create(b, gpu::Dimension::x),
+        [&](ImplicitLocOpBuilder &zb) {
           SmallVector<Value> zeros(cfg.headDim / 8 + cfg.valueDim / 8,
-                                   zeroAccumulatorTile(ib));
-          storeKeyValueGrads(ib, j0, zeros);
-          scf::YieldOp::create(ib);
+                                   zeroAccumulatorTile(zb));
+          storeKeyValueGrads(zb, j0, zeros);
         },
-        [&](OpBuilder &nb, Location l) {
-          ImplicitLocOpBuilder ib(l, nb);
-          emitItem(ib, j0);
-          scf::YieldOp::create(ib);
-        });
+        [&](ImplicitLocOpBuilder &ib) { emitItem(ib, j0); });
   }
 
   /// The item's walk over the query tiles reaching key tile j0, then its

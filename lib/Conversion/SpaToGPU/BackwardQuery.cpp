@@ -71,30 +71,20 @@ private:
     // The lane's rows 16 warp + g (+ 8).
     Value rowBase = e.add(k.i0, e.add(e.mul(k.warp, e.index(16)), k.g));
     SmallVector<Value> rows = {rowBase, e.add(rowBase, e.index(8))};
-    if (cfg.zeroItemsFrom < 0)
-      return emitItem(b, rows);
-    // The list's tail of query tiles without keys (cfg.zeroItemsFrom): dQ
-    // and Delta 0 (no dK/dV walk visits these rows), nothing loaded. The
-    // tail's branch first, as in the forward's KernelSkeleton.
-    Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-    scf::IfOp::create(
-        b, e.cmp(P::sge, item, e.index(cfg.zeroItemsFrom)),
-        [&](OpBuilder &nb, Location l) {
-          ImplicitLocOpBuilder ib(l, nb);
-          GpuArith ie{ib};
+    // The list's tail of query tiles without keys: dQ and Delta 0 (no
+    // dK/dV walk visits these rows), nothing loaded.
+    branchOnZeroTail(
+        b, cfg, gpu::BlockIdOp::create(b, gpu::Dimension::x),
+        [&](ImplicitLocOpBuilder &zb) {
+          GpuArith ze{zb};
           for (Value row : rows)
-            storeRowDelta(ib, k, k.head, row, Value(), ie.f32(0.0));
-          SmallVector<Value> zeros(cfg.headDim / 8, zeroAccumulatorTile(ib));
-          storeAccumulators(ib, k, zeros, k.queryGrad, k.head, k.i0,
+            storeRowDelta(zb, k, k.head, row, Value(), ze.f32(0.0));
+          SmallVector<Value> zeros(cfg.headDim / 8, zeroAccumulatorTile(zb));
+          storeAccumulators(zb, k, zeros, k.queryGrad, k.head, k.i0,
                             cfg.queryLen, grad.scale,
                             mainloop->ownTile(Operand::First));
-          scf::YieldOp::create(ib);
         },
-        [&](OpBuilder &nb, Location l) {
-          ImplicitLocOpBuilder ib(l, nb);
-          emitItem(ib, rows);
-          scf::YieldOp::create(ib);
-        });
+        [&](ImplicitLocOpBuilder &ib) { emitItem(ib, rows); });
   }
 
   /// The item's Delta and its walk over the key tiles its rows reach, then

@@ -298,25 +298,16 @@ private:
   ifItemReachesKeys(ImplicitLocOpBuilder &b, Value item,
                     function_ref<void(ImplicitLocOpBuilder &)> reaches,
                     function_ref<void(ImplicitLocOpBuilder &)> none = nullptr) {
-    if (k.cfg.zeroItemsFrom < 0)
-      return reaches(b);
+    if (none || k.cfg.zeroItemsFrom < 0)
+      return branchOnZeroTail(b, k.cfg, item, none, reaches);
+    // A producer has nothing to do for the tail.
     GpuArith e{b};
-    auto branch = [](function_ref<void(ImplicitLocOpBuilder &)> body) {
-      return [body](OpBuilder &nb, Location loc) {
-        ImplicitLocOpBuilder ib(loc, nb);
-        body(ib);
-        scf::YieldOp::create(ib);
-      };
-    };
-    if (!none) {
-      scf::IfOp::create(b, e.cmp(P::slt, item, e.index(k.cfg.zeroItemsFrom)),
-                        branch(reaches));
-      return;
-    }
-    // The tail's branch first: it holds no nested else, so tests can tell
-    // where the item's own branch begins.
-    scf::IfOp::create(b, e.cmp(P::sge, item, e.index(k.cfg.zeroItemsFrom)),
-                      branch(none), branch(reaches));
+    scf::IfOp::create(b, e.cmp(P::slt, item, e.index(k.cfg.zeroItemsFrom)),
+                      [&](OpBuilder &nb, Location loc) {
+                        ImplicitLocOpBuilder ib(loc, nb);
+                        reaches(ib);
+                        scf::YieldOp::create(ib);
+                      });
   }
 
   /// Folds `body` over the item's key ranges: all of them at once where
@@ -466,6 +457,24 @@ std::pair<Value, Value> loadInterval(ImplicitLocOpBuilder &b,
   Value hi = e.toIndex(memref::LoadOp::create(
       b, k.bounds, ValueRange{k.head, slot, e.index(1)}));
   return {lo, hi};
+}
+
+void branchOnZeroTail(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
+                      Value item,
+                      function_ref<void(ImplicitLocOpBuilder &)> zeros,
+                      function_ref<void(ImplicitLocOpBuilder &)> items) {
+  if (cfg.zeroItemsFrom < 0)
+    return items(b);
+  GpuArith e{b};
+  auto branch = [](function_ref<void(ImplicitLocOpBuilder &)> body) {
+    return [body](OpBuilder &nb, Location loc) {
+      ImplicitLocOpBuilder ib(loc, nb);
+      body(ib);
+      scf::YieldOp::create(ib);
+    };
+  };
+  scf::IfOp::create(b, e.cmp(P::sge, item, e.index(cfg.zeroItemsFrom)),
+                    branch(zeros), branch(items));
 }
 
 SmallVector<Value> foldIntervals(ImplicitLocOpBuilder &b,
