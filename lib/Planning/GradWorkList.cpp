@@ -71,6 +71,37 @@ int64_t interiorQueryTiles(RowRange rows, Interval interval, int side,
   return std::max<int64_t>(0, tMax - tMin + 1);
 }
 
+/// fn(interval, side, rows) for every interval and side (the anti side in
+/// the bidirectional mode only) of every head of `groupHeads`, with the
+/// query rows that reach key tile [firstKey, firstKey + tile.k) through it.
+template <typename Fn>
+static void forEachReach(const std::vector<HeadBands> &groupHeads,
+                         int64_t firstKey, int64_t queryLen, int64_t keyLen,
+                         BandMode mode, TileShape tile, Fn fn) {
+  for (const HeadBands &head : groupHeads)
+    for (const Interval &interval : head)
+      for (int side : {1, -1}) {
+        if (side < 0 && mode != BandMode::Bidirectional)
+          break;
+        fn(interval, side,
+           queryRowsReachingKeyTile(interval, side, firstKey, tile.k, queryLen,
+                                    keyLen));
+      }
+}
+
+/// Each key/value head's query heads (head h belongs to h / (Hq / Hkv)),
+/// made once for the per-key-tile questions. numKvHeads must divide Hq.
+static std::vector<std::vector<HeadBands>> kvHeadGroups(const BandTable &table,
+                                                        int64_t numKvHeads) {
+  const int64_t group = table.numHeads() / numKvHeads;
+  std::vector<std::vector<HeadBands>> groups;
+  groups.reserve(static_cast<size_t>(numKvHeads));
+  for (int64_t g = 0; g < numKvHeads; ++g)
+    groups.emplace_back(table.heads.begin() + g * group,
+                        table.heads.begin() + (g + 1) * group);
+  return groups;
+}
+
 double keyTileItemCost(const std::vector<HeadBands> &groupHeads,
                        int64_t keyTile, int64_t queryLen, int64_t keyLen,
                        BandMode mode, TileShape tile,
@@ -80,20 +111,15 @@ double keyTileItemCost(const std::vector<HeadBands> &groupHeads,
     return 0.0;
   const int64_t firstKey = keyTile * tile.k;
   double cost = weights.workItem;
-  for (const HeadBands &head : groupHeads)
-    for (const Interval &interval : head)
-      for (int side : {1, -1}) {
-        if (side < 0 && mode != BandMode::Bidirectional)
-          break;
-        RowRange rows = queryRowsReachingKeyTile(interval, side, firstKey,
-                                                 tile.k, queryLen, keyLen);
-        const int64_t tiles = ceilDiv(rows.size(), tile.q);
-        const int64_t interior = interiorQueryTiles(
-            rows, interval, side, firstKey, tile, queryLen, keyLen);
-        cost +=
-            static_cast<double>(tiles) * weights.fullTile +
-            static_cast<double>(tiles - interior) * weights.partialTileExtra;
-      }
+  forEachReach(groupHeads, firstKey, queryLen, keyLen, mode, tile,
+               [&](const Interval &interval, int side, RowRange rows) {
+                 const int64_t tiles = ceilDiv(rows.size(), tile.q);
+                 const int64_t interior = interiorQueryTiles(
+                     rows, interval, side, firstKey, tile, queryLen, keyLen);
+                 cost += static_cast<double>(tiles) * weights.fullTile +
+                         static_cast<double>(tiles - interior) *
+                             weights.partialTileExtra;
+               });
   return cost;
 }
 
@@ -111,14 +137,8 @@ buildKeyTileWorkList(const BandTable &table, int64_t batch, int64_t numKvHeads,
   if (count == 0 || count > kMaxWorkItems || numHeads % numKvHeads != 0 ||
       queryLen <= 0 || tile.q <= 0)
     return {};
-  const int64_t group = numHeads / numKvHeads;
-  // Each key/value head's query heads, made once (the cost is called per
-  // key tile).
-  std::vector<std::vector<HeadBands>> groups;
-  groups.reserve(static_cast<size_t>(numKvHeads));
-  for (int64_t g = 0; g < numKvHeads; ++g)
-    groups.emplace_back(table.heads.begin() + g * group,
-                        table.heads.begin() + (g + 1) * group);
+  const std::vector<std::vector<HeadBands>> groups =
+      kvHeadGroups(table, numKvHeads);
   return detail::costOrderedWorkList<KeyTileWorkItem>(
       numKvHeads, ceilDiv(keyLen, tile.k), batch,
       [&](int64_t kvHead, int64_t keyTile) {
@@ -127,44 +147,24 @@ buildKeyTileWorkList(const BandTable &table, int64_t batch, int64_t numKvHeads,
       });
 }
 
-/// Whether some query row reaches a key of `keyTile` through a head of
-/// `groupHeads` (any interval and side).
-static bool keyTileReached(const std::vector<HeadBands> &groupHeads,
-                           int64_t keyTile, int64_t queryLen, int64_t keyLen,
-                           BandMode mode, TileShape tile) {
-  for (const HeadBands &head : groupHeads)
-    for (const Interval &interval : head)
-      for (int side : {1, -1}) {
-        if (side < 0 && mode != BandMode::Bidirectional)
-          break;
-        if (queryRowsReachingKeyTile(interval, side, keyTile * tile.k, tile.k,
-                                     queryLen, keyLen)
-                .size() > 0)
-          return true;
-      }
-  return false;
-}
-
 int64_t firstKeyTileItemReachedByNoQuery(
     const std::vector<KeyTileWorkItem> &list, const BandTable &table,
     int64_t numKvHeads, int64_t queryLen, int64_t keyLen, TileShape tile) {
-  const int64_t numHeads = table.numHeads();
-  int64_t start = static_cast<int64_t>(list.size());
-  if (numKvHeads <= 0 || numHeads % numKvHeads != 0 || tile.k <= 0)
-    return start;
-  const int64_t group = numHeads / numKvHeads;
-  while (start > 0) {
-    const KeyTileWorkItem &item = list[static_cast<size_t>(start - 1)];
+  if (numKvHeads <= 0 || table.numHeads() % numKvHeads != 0 || tile.k <= 0)
+    return static_cast<int64_t>(list.size());
+  const std::vector<std::vector<HeadBands>> groups =
+      kvHeadGroups(table, numKvHeads);
+  return detail::zeroTailStart(list, [&](const KeyTileWorkItem &item) {
     if (item.kvHead < 0 || item.kvHead >= numKvHeads)
-      break;
-    std::vector<HeadBands> heads(table.heads.begin() + item.kvHead * group,
-                                 table.heads.begin() +
-                                     (item.kvHead + 1) * group);
-    if (keyTileReached(heads, item.keyTile, queryLen, keyLen, table.mode, tile))
-      break;
-    --start;
-  }
-  return start;
+      return false;
+    bool reached = false;
+    forEachReach(groups[static_cast<size_t>(item.kvHead)],
+                 item.keyTile * tile.k, queryLen, keyLen, table.mode, tile,
+                 [&](const Interval &, int, RowRange rows) {
+                   reached = reached || rows.size() > 0;
+                 });
+    return !reached;
+  });
 }
 
 } // namespace spa::plan

@@ -212,6 +212,27 @@ std::vector<Item> costOrderedWorkList(int64_t groups, int64_t tiles,
   return list;
 }
 
+/// The start of the suffix of `list` whose items all reach nothing
+/// (`reachesNothing(item)`); a cost-sorted list puts them last. The batch
+/// is innermost and does not change what an item reaches, so the predicate
+/// is asked once per run of items that differ only in it.
+template <typename Item, typename Pred>
+int64_t zeroTailStart(const std::vector<Item> &list, Pred reachesNothing) {
+  int64_t start = static_cast<int64_t>(list.size());
+  const Item *known = nullptr; // the last item found to reach nothing
+  while (start > 0) {
+    const Item &item = list[static_cast<size_t>(start - 1)];
+    Item same = item;
+    if (known)
+      same.batch = known->batch;
+    if (!(known && same == *known) && !reachesNothing(item))
+      break;
+    known = &item;
+    --start;
+  }
+  return start;
+}
+
 } // namespace spa::plan::detail
 
 #endif // SPA_LIB_PLANNING_PLANNINGINTERNAL_H

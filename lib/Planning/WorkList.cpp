@@ -46,18 +46,13 @@ std::vector<WorkItem> buildWorkList(const BandTable &table, int64_t batch,
 int64_t firstItemReachingNoKey(const std::vector<WorkItem> &list,
                                const BandTable &table, int64_t queryLen,
                                int64_t keyLen, TileShape tile) {
-  int64_t start = static_cast<int64_t>(list.size());
-  while (start > 0) {
-    const WorkItem &item = list[static_cast<size_t>(start - 1)];
-    if (item.head < 0 || item.head >= table.numHeads() ||
-        countTilesForQueryTile(table.heads[static_cast<size_t>(item.head)],
-                               item.queryTile, queryLen, keyLen, table.mode,
-                               tile)
-                .total() != 0)
-      break;
-    --start;
-  }
-  return start;
+  return detail::zeroTailStart(list, [&](const WorkItem &item) {
+    return item.head >= 0 && item.head < table.numHeads() &&
+           countTilesForQueryTile(table.heads[static_cast<size_t>(item.head)],
+                                  item.queryTile, queryLen, keyLen, table.mode,
+                                  tile)
+                   .total() == 0;
+  });
 }
 
 } // namespace spa::plan

@@ -212,6 +212,15 @@ TEST(GradWorkList, ZeroTailMatchesPairs) {
 TEST(GradWorkList, DegenerateInputs) {
   BandTable table;
   table.heads = {{{0, 4}}, {{4, 8}}, {{8, 12}}};
+  // The zero tail of a list with arguments it cannot be for: none found.
+  std::vector<KeyTileWorkItem> some = {{0, 0, 0}, {0, 1, 0}};
+  EXPECT_EQ(firstKeyTileItemReachedByNoQuery(some, table, 2, 10, 10, {16, 16}),
+            2)
+      << "kv heads must divide the query heads";
+  EXPECT_EQ(firstKeyTileItemReachedByNoQuery(some, table, 0, 10, 10, {16, 16}),
+            2);
+  EXPECT_EQ(firstKeyTileItemReachedByNoQuery({}, table, 3, 10, 10, {16, 16}),
+            0);
   EXPECT_TRUE(buildKeyTileWorkList(table, 1, 2, 10, 10, {16, 16}).empty())
       << "kv heads must divide the query heads";
   EXPECT_TRUE(buildKeyTileWorkList(table, 0, 3, 10, 10, {16, 16}).empty());

@@ -119,8 +119,9 @@ inline void setSuccessor(KernelContext &k, const SuccessorEntry &next) {
 
 /// The static work list's zero tail (KernelConfig::zeroItemsFrom): `zeros`
 /// where `item` lies in it, else `items`; just `items` where the list has
-/// no tail. The tail's branch comes first: it holds no nested else, so
-/// tests can tell where the item's own branch begins.
+/// no tail, and where `zeros` is null (a role with nothing to do there)
+/// `items` under item < zeroItemsFrom. The tail's branch comes first: it
+/// holds no nested else, so tests can tell where the item's own begins.
 void branchOnZeroTail(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
                       Value item,
                       function_ref<void(ImplicitLocOpBuilder &)> zeros,

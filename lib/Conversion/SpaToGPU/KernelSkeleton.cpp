@@ -263,51 +263,35 @@ private:
     mainloop->setupSharedMemory(b, func);
     readThreadIds(b);
     mainloop->beforeRoles(b);
+    // Items whose rows reach no key (the list's zero tail) load no Q, walk
+    // no range and only write their zero rows. Every role tests the item's
+    // index the same way; the tail is a suffix of the list, so a persistent
+    // block meets no item with keys after its first zero item (the roles'
+    // barrier phases stay paired).
     mainloop->splitRoles(
         b,
         [&](ImplicitLocOpBuilder &pb) {
           forEachItem(pb, [&](ImplicitLocOpBuilder &ib, Value item) {
             readWorkItem(ib, item);
-            ifItemReachesKeys(ib, item, [&](ImplicitLocOpBuilder &rb) {
-              mainloop->loadQuery(rb);
-              produceItem(rb);
-            });
+            branchOnZeroTail(ib, k.cfg, item, nullptr,
+                             [&](ImplicitLocOpBuilder &rb) {
+                               mainloop->loadQuery(rb);
+                               produceItem(rb);
+                             });
           });
         },
         [&](ImplicitLocOpBuilder &cb) {
           forEachItem(cb, [&](ImplicitLocOpBuilder &ib, Value item) {
             readWorkItem(ib, item);
-            ifItemReachesKeys(
-                ib, item,
+            branchOnZeroTail(
+                ib, k.cfg, item,
+                [&](ImplicitLocOpBuilder &zb) { writeZeroItem(zb); },
                 [&](ImplicitLocOpBuilder &rb) {
                   mainloop->acquireQuery(rb);
                   consumeItem(rb);
-                },
-                [&](ImplicitLocOpBuilder &zb) { writeZeroItem(zb); });
+                });
           });
         });
-  }
-
-  /// `reaches` for the item, or, for the static list's tail of items whose
-  /// rows reach no key (cfg.zeroItemsFrom), `none`: those load no Q, walk
-  /// no range and only write their zero rows. The test is on the item's
-  /// index, the same for every role and thread of the block; the tail is a
-  /// suffix of the list, so a persistent block meets no item with keys
-  /// after its first zero item (the roles' barrier phases stay paired).
-  void
-  ifItemReachesKeys(ImplicitLocOpBuilder &b, Value item,
-                    function_ref<void(ImplicitLocOpBuilder &)> reaches,
-                    function_ref<void(ImplicitLocOpBuilder &)> none = nullptr) {
-    if (none || k.cfg.zeroItemsFrom < 0)
-      return branchOnZeroTail(b, k.cfg, item, none, reaches);
-    // A producer has nothing to do for the tail.
-    GpuArith e{b};
-    scf::IfOp::create(b, e.cmp(P::slt, item, e.index(k.cfg.zeroItemsFrom)),
-                      [&](OpBuilder &nb, Location loc) {
-                        ImplicitLocOpBuilder ib(loc, nb);
-                        reaches(ib);
-                        scf::YieldOp::create(ib);
-                      });
   }
 
   /// Folds `body` over the item's key ranges: all of them at once where
@@ -473,8 +457,13 @@ void branchOnZeroTail(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
       scf::YieldOp::create(ib);
     };
   };
-  scf::IfOp::create(b, e.cmp(P::sge, item, e.index(cfg.zeroItemsFrom)),
-                    branch(zeros), branch(items));
+  Value first = e.index(cfg.zeroItemsFrom);
+  if (!zeros) {
+    scf::IfOp::create(b, e.cmp(P::slt, item, first), branch(items));
+    return;
+  }
+  scf::IfOp::create(b, e.cmp(P::sge, item, first), branch(zeros),
+                    branch(items));
 }
 
 SmallVector<Value> foldIntervals(ImplicitLocOpBuilder &b,
