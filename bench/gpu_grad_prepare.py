@@ -211,6 +211,11 @@ def main():
                         "classic wgmma dK/dV kernel's lse through shared "
                         "memory; for the --stored, --wgmma and --atomic "
                         "matrices); names gain the prefix x")
+    parser.add_argument("--shared-stream-delta", action="store_true",
+                        help="every layer with shared_stream_delta=True (the "
+                        "classic wgmma dK/dV kernel's Delta through shared "
+                        "memory; for the --stored, --wgmma and --atomic "
+                        "matrices); names gain the prefix y")
     parser.add_argument("--no-tma", action="store_true",
                         help="every layer with tma=False (the cp.async "
                         "tile copies); names gain the prefix nt_")
@@ -250,6 +255,10 @@ def main():
         rows = [("x" + c[0],) + c[1:11] +
                 (dict(c[11], shared_stream_lse=True),) for c in rows]
         SANITIZE.extend(["x" + n for n in SANITIZE])
+    if args.shared_stream_delta:
+        rows = [("y" + c[0],) + c[1:11] +
+                (dict(c[11], shared_stream_delta=True),) for c in rows]
+        SANITIZE.extend(["y" + n for n in SANITIZE])
     if args.no_tma:
         rows = [("nt_" + c[0],) + c[1:11] + (dict(c[11], tma=False),)
                 for c in rows]

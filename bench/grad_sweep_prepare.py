@@ -20,8 +20,9 @@ dq_stored kernel on 128-row items, two warpgroups sharing each K tile),
 then f<N> with score_grad_prefetch=N (the dq_stored kernel prefetches
 its dS tiles into L2 N tiles ahead of its ring), n<N> with
 successor_prefetch=N (each block of the dK/dV and dQ kernels sends the own
-tiles of work item +N to L2), and last x with shared_stream_lse=True (the
-classic dK/dV kernel's lse through shared memory).
+tiles of work item +N to L2), x with shared_stream_lse=True (the
+classic dK/dV kernel's lse through shared memory) and last y with
+shared_stream_delta=True (its Delta the same way).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -73,11 +74,11 @@ def main():
         variants = previous["variants"]
     for name in args.variants.split(","):
         m = re.fullmatch(
-            r"w(\d+)k(\d+)(a?)([sl]?)(c?)(d?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)",
+            r"w(\d+)k(\d+)(a?)([sl]?)(c?)(d?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)",
             name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]][n<N>][x]")
+                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]][n<N>][x][y]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -100,6 +101,8 @@ def main():
             options["successor_prefetch"] = int(m.group(10))
         if m.group(11):
             options["shared_stream_lse"] = True
+        if m.group(12):
+            options["shared_stream_delta"] = True
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")
         art.save(os.path.join(args.out, saved))

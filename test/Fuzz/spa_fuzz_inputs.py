@@ -241,6 +241,8 @@ def pipelines(fdp) -> List[str]:
                  fdp.PickValueInList([0, 1, 32, 65536, 65537, -1])),
                 ("shared-stream-lse",
                  fdp.PickValueInList(["auto", "false", "true"])),
+                ("shared-stream-delta",
+                 fdp.PickValueInList(["auto", "false", "true"])),
                 ("forward-schedule",
                  fdp.PickValueInList(["auto", "overlap", "serial", "ws",
                                       "ws-overlap", "ws-pingpong"])),

@@ -245,21 +245,38 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "together rather than a ring's depth at a time; 0: off, at "
            "most 16">,
     Option<"sharedStreamLse", "shared-stream-lse",
-           "::mlir::spa::SharedStreamLse",
-           /*default=*/"::mlir::spa::SharedStreamLse::Auto",
+           "::mlir::spa::StagedStreamStat",
+           /*default=*/"::mlir::spa::StagedStreamStat::Auto",
            "Gradient ops on the classic wgmma dK/dV kernel: each query "
            "tile's lse comes into shared memory with the tile (one 4-byte "
            "cp.async a thread, a tile ahead) instead of a global load per "
            "tile that the products wait for; 512 more bytes of shared "
            "memory a block at 64-row tiles",
            [{::llvm::cl::values(
-             clEnumValN(::mlir::spa::SharedStreamLse::Auto, "auto",
+             clEnumValN(::mlir::spa::StagedStreamStat::Auto, "auto",
                         "where that kernel is generated and the bytes cost "
                         "no block an SM"),
-             clEnumValN(::mlir::spa::SharedStreamLse::On, "true",
+             clEnumValN(::mlir::spa::StagedStreamStat::On, "true",
                         "always; an error where that kernel is not the one "
                         "generated (mma.sync, backward-schedule = ws)"),
-             clEnumValN(::mlir::spa::SharedStreamLse::Off, "false",
+             clEnumValN(::mlir::spa::StagedStreamStat::Off, "false",
+                        "a global load a tile"))}]>,
+    Option<"sharedStreamDelta", "shared-stream-delta",
+           "::mlir::spa::StagedStreamStat",
+           /*default=*/"::mlir::spa::StagedStreamStat::Auto",
+           "Gradient ops on the classic wgmma dK/dV kernel: each query "
+           "tile's Delta (rowsum(dO * O), the preprocess's output) comes "
+           "into shared memory with the tile like shared-stream-lse's lse, "
+           "read where dS is formed instead of a global load per tile held "
+           "in registers across the products; 512 more bytes of shared "
+           "memory a block at 64-row tiles",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::spa::StagedStreamStat::Auto, "auto",
+                        "off until measured faster on the GPU"),
+             clEnumValN(::mlir::spa::StagedStreamStat::On, "true",
+                        "always; an error where that kernel is not the one "
+                        "generated (mma.sync, backward-schedule = ws)"),
+             clEnumValN(::mlir::spa::StagedStreamStat::Off, "false",
                         "a global load a tile"))}]>,
     Option<"scoreGradLayout", "score-grad-layout",
            "::mlir::spa::ScoreGradLayout",

@@ -132,17 +132,28 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "ahead whose own tiles each block sends to L2 (0: "
                      "off)"),
       llvm::cl::init(0)};
-  PassOptions::Option<SharedStreamLse> sharedStreamLse{
+  PassOptions::Option<StagedStreamStat> sharedStreamLse{
       *this, "shared-stream-lse",
       llvm::cl::desc("Gradient ops, classic wgmma dK/dV kernel: each query "
                      "tile's lse into shared memory with the tile"),
-      llvm::cl::init(SharedStreamLse::Auto),
+      llvm::cl::init(StagedStreamStat::Auto),
       llvm::cl::values(
-          clEnumValN(SharedStreamLse::Auto, "auto",
+          clEnumValN(StagedStreamStat::Auto, "auto",
                      "where it costs no block an SM"),
-          clEnumValN(SharedStreamLse::On, "true",
+          clEnumValN(StagedStreamStat::On, "true",
                      "always (an error where it does not apply)"),
-          clEnumValN(SharedStreamLse::Off, "false", "a global load a tile"))};
+          clEnumValN(StagedStreamStat::Off, "false", "a global load a tile"))};
+  PassOptions::Option<StagedStreamStat> sharedStreamDelta{
+      *this, "shared-stream-delta",
+      llvm::cl::desc("Gradient ops, classic wgmma dK/dV kernel: each query "
+                     "tile's Delta into shared memory with the tile"),
+      llvm::cl::init(StagedStreamStat::Auto),
+      llvm::cl::values(
+          clEnumValN(StagedStreamStat::Auto, "auto",
+                     "off until measured faster"),
+          clEnumValN(StagedStreamStat::On, "true",
+                     "always (an error where it does not apply)"),
+          clEnumValN(StagedStreamStat::Off, "false", "a global load a tile"))};
   PassOptions::Option<int64_t> scoreGradPrefetch{
       *this, "score-grad-prefetch",
       llvm::cl::desc("Gradient ops with score-grads = store: dS tiles the "

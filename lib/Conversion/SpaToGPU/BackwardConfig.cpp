@@ -178,6 +178,31 @@ static bool autoStagesStreamLse(const BackwardConfig &grad) {
   return !grad.atomicQuery || dqPieceColumns(with) == grad.dqPieceColumns;
 }
 
+/// shared-stream-lse / shared-stream-delta = true (`which`: "lse" or
+/// "delta") asked of a configuration: only the classic wgmma dK/dV kernel
+/// stages its query rows' statistics (the warp-specialised one's producer
+/// stages both itself), and only within the shared memory a block has.
+static LogicalResult checkStagedStreamStat(AttentionGradOp op,
+                                           const BackwardConfig &grad,
+                                           StringRef which) {
+  const KernelConfig &cfg = grad.base;
+  if (cfg.wgmma && !grad.warpSpecialized &&
+      grad.keyValueConfig().sharedBytes() <= kMaxDynamicSharedBytes)
+    return success();
+  std::string statistic = which == "lse" ? "lse" : "Delta";
+  return op.emitOpError("shared-stream-")
+         << which
+         << " applies to the classic wgmma dK/dV kernel (chip = sm_90a, "
+            "mma = wgmma or auto taking it, backward-schedule = classic, "
+            "its tiles and the "
+         << statistic << " within " << kMaxDynamicSharedBytes
+         << " bytes of shared memory); got "
+         << (cfg.wgmma ? "" : "mma.sync, ")
+         << (grad.warpSpecialized ? "the warp-specialised dK/dV kernel, " : "")
+         << grad.keyValueConfig().sharedBytes()
+         << " bytes; use shared-stream-" << which << " = false";
+}
+
 /// backward-schedule = auto takes the warp-specialised dK/dV kernel where
 /// it measured faster on the H200 (docs/benchmarks.md, "Steps toward the
 /// backward target", steps 6b and 6c): D = Dv = 64 (B=2 H=16 N=16384
@@ -491,8 +516,10 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
   // Before the shared-memory decisions below, so that they count its bytes
   // (a dQ piece width or TMA chosen without them could cost a block an
   // SM); checked once the dK/dV schedule is known.
-  bool lseForced = options.sharedStreamLse == SharedStreamLse::On;
+  bool lseForced = options.sharedStreamLse == StagedStreamStat::On;
+  bool deltaForced = options.sharedStreamDelta == StagedStreamStat::On;
   grad.stagesStreamLse = lseForced && cfg.wgmma;
+  grad.stagesStreamDelta = deltaForced && cfg.wgmma;
   if (grad.atomicQuery)
     grad.dqPieceColumns = dqPieceColumns(grad);
   // As in the forward (resolveKernelConfig): the barriers' few bytes must
@@ -510,22 +537,13 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
       failed(planScoreGradScratch(op, options, grad)))
     return failure();
   grad.keyRowMasks = grad.warpSpecialized || cfg.slots >= 2;
-  if (options.sharedStreamLse == SharedStreamLse::Auto)
+  if (options.sharedStreamLse == StagedStreamStat::Auto)
     grad.stagesStreamLse = autoStagesStreamLse(grad);
-  if (lseForced) {
-    if (!cfg.wgmma || grad.warpSpecialized ||
-        grad.keyValueConfig().sharedBytes() > kMaxDynamicSharedBytes)
-      return op.emitOpError("shared-stream-lse applies to the classic wgmma "
-                            "dK/dV kernel (chip = sm_90a, mma = wgmma or "
-                            "auto taking it, backward-schedule = classic, "
-                            "its tiles and the lse within ")
-             << kMaxDynamicSharedBytes << " bytes of shared memory); got "
-             << (cfg.wgmma ? "" : "mma.sync, ")
-             << (grad.warpSpecialized ? "the warp-specialised dK/dV kernel, "
-                                      : "")
-             << grad.keyValueConfig().sharedBytes()
-             << " bytes; use shared-stream-lse = false";
-  }
+  // shared-stream-delta = auto: off until measured on the GPU.
+  if (lseForced && failed(checkStagedStreamStat(op, grad, "lse")))
+    return failure();
+  if (deltaForced && failed(checkStagedStreamStat(op, grad, "delta")))
+    return failure();
   grad.scale = op.getEffectiveScale();
   return grad;
 }

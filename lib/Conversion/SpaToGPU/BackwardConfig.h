@@ -73,6 +73,11 @@ struct BackwardConfig {
   /// docs/benchmarks.md "Where the stored-dS kernels wait"). Auto takes it
   /// for the stored-dS kernel (autoStagesStreamLse, measured -13%).
   bool stagesStreamLse = false;
+  /// shared-stream-delta: the stream tile's Delta into one [streamRows]
+  /// f32 buffer after the lse's, copied at the tile's start and read where
+  /// dS is formed (behind a block barrier) instead of sixteen values a
+  /// thread held across the products (BackwardMainloopSm90.cpp).
+  bool stagesStreamDelta = false;
   /// deterministic = false: columns of one staged dQ piece (64 query rows x
   /// this many f32 columns, one bulk reduction); 64, 32 or 16, the widest
   /// whose staging ring keeps the blocks an SM holds (resolveBackwardConfig).
@@ -266,6 +271,7 @@ struct BackwardConfig {
     BackwardConfig q = *this;
     q.warpSpecialized = false;
     q.stagesStreamLse = false; // its stream is K and V
+    q.stagesStreamDelta = false;
     return q;
   }
   /// successor-prefetch: whether this kernel's blocks send a later item's
@@ -276,12 +282,21 @@ struct BackwardConfig {
     return tensorMaps && !warpSpecialized && base.successorPrefetch > 0;
   }
   /// Warp-specialised: lse * log2(e) and Delta of each stage's stream rows,
-  /// [stages][2][streamRows] f32, staged by the producer; stagesStreamLse:
-  /// lse of each stage's stream rows, [stages][streamRows] f32.
+  /// [stages][2][streamRows] f32, staged by the producer; the classic
+  /// kernel: lse of each stage's stream rows, [stages][streamRows] f32
+  /// (stagesStreamLse), then the current tile's Delta, [streamRows] f32
+  /// (stagesStreamDelta).
   int64_t statsSharedBytes() const {
     if (warpSpecialized)
       return streamStages() * 2 * streamRows() * 4;
-    return stagesStreamLse ? streamStages() * streamRows() * 4 : 0;
+    return ((stagesStreamLse ? streamStages() : 0) +
+            (stagesStreamDelta ? 1 : 0)) *
+           streamRows() * 4;
+  }
+  /// The classic kernel's staged Delta, after the staged lse if any.
+  int64_t stagedDeltaOffset() const {
+    return statsOffset() +
+           (stagesStreamLse ? streamStages() * streamRows() * 4 : 0);
   }
   int64_t statsOffset() const {
     return mainloopSharedBytes() + atomicQuerySharedBytes() +

@@ -148,7 +148,7 @@ private:
     pair.interior = pairInterior(b, k, i0, grad.streamRows(), pair.ownFirst,
                                  grad.ownRows(), pair.lo, pair.hi, pair.side);
     // lse2 and Delta of the lane's columns (query rows 8 nt + 2c + i);
-    // lse2 from the mainloop's shared copy where it stages one, read when
+    // each from the mainloop's shared copy where it stages one, read when
     // used rather than held across the products.
     int64_t tiles = grad.streamRows() / 8;
     auto laneRow = [&](GpuArith &ae, int64_t nt, int64_t i) {
@@ -158,11 +158,10 @@ private:
     for (int64_t nt = 0; nt < tiles; ++nt)
       for (int64_t i = 0; i < 2; ++i) {
         Value row = e.add(i0, laneRow(e, nt, i));
-        if (grad.stagesStreamLse)
+        if (!grad.stagesStreamLse)
+          lse2[2 * nt + i] = loadScaledLse(b, k, k.head, row);
+        if (!grad.stagesStreamDelta)
           delta[2 * nt + i] = loadRowDelta(b, k, k.head, row);
-        else
-          std::tie(lse2[2 * nt + i], delta[2 * nt + i]) =
-              loadRowStatistics(b, k, k.head, row);
       }
     SmallVector<Value> dK(carried.begin(), carried.begin() + cfg.headDim / 8);
     SmallVector<Value> dV(carried.begin() + cfg.headDim / 8, carried.end());
@@ -184,10 +183,17 @@ private:
         });
     Issued dVNext = mainloop->issueAccumulate(b, probs, Operand::Second, dV);
     SmallVector<Value> dP = mainloop->complete(b, {&dPT}, 1).front();
+    mainloop->awaitStreamDelta(b);
     SmallVector<Value> dS =
         scoreGradients(b, k, pair, probs, dP,
-                       [&](ImplicitLocOpBuilder &, int64_t nt, int64_t,
-                           int64_t i) { return delta[2 * nt + i]; });
+                       [&](ImplicitLocOpBuilder &eb, int64_t nt, int64_t,
+                           int64_t i) {
+                         if (!grad.stagesStreamDelta)
+                           return delta[2 * nt + i];
+                         GpuArith se{eb};
+                         return mainloop->streamRowDelta(eb,
+                                                         laneRow(se, nt, i));
+                       });
     if (atomicQuery) {
       std::tie(dK, dV) = atomicQuery->finishTile(b, dS, dK, dVNext, i0);
     } else if (scoreGradWriter) {

@@ -140,6 +140,16 @@ public:
   virtual Value streamRowScaledLse(ImplicitLocOpBuilder &b, Value row) {
     return Value();
   }
+  /// grad.stagesStreamDelta: Delta of row `row` of the current stream tile
+  /// from the mainloop's shared copy (after awaitStreamDelta); null
+  /// otherwise.
+  virtual Value streamRowDelta(ImplicitLocOpBuilder &b, Value row) {
+    return Value();
+  }
+  /// grad.stagesStreamDelta: waits until the current tile's Delta is in
+  /// shared memory and visible to every thread (a block barrier); called
+  /// once a tile by every thread, before the first streamRowDelta.
+  virtual void awaitStreamDelta(ImplicitLocOpBuilder &b) {}
 
   /// wgmma: the descriptor of own tile `which` ([width/64][ownRows][64],
   /// swizzled) at this warpgroup's 64 rows, for a product of the kernel's

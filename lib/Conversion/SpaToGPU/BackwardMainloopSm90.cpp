@@ -23,6 +23,15 @@
 // the block barrier that precedes the tile (its own commit group with TMA,
 // the tile's group with cp.async).
 //
+// grad.stagesStreamDelta: the tile's Delta into one [streamRows] f32
+// buffer, one 4-byte cp.async a thread issued in its own commit group at
+// the tile's start (after the block barrier that ends every read of the
+// previous tile's), waited for behind a second block barrier once dP is
+// complete (awaitStreamDelta): one buffer, not two, because two would cost
+// the stored-dS kernel its second block an SM beside the staged lse (24
+// bytes over at the headline), and the copy has the tile's first two
+// products to land in.
+//
 //   own x stream^T (S^T = K Q^T, dP^T = V dO^T; S = Q K^T, dP = dO V^T):
 //     both operands K-major from shared memory, m64n{streamRows}k16.
 //   acc += tiles x stream (dV += P^T dO, dK += dS^T Q; dQ += dS K): the f32
@@ -66,15 +75,19 @@ public:
     Value whole = dynamicSharedBytes(b, grad.sharedBytes());
     tiles = swizzledBackwardTiles(b, grad, whole);
     tiles.computeDescriptors(b, grad, k.warp);
-    if (grad.stagesStreamLse) {
+    auto statView = [&](int64_t offset, int64_t buffers) -> Value {
       auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                                   gpu::AddressSpace::Workgroup);
-      streamLse = memref::ViewOp::create(
+      return memref::ViewOp::create(
           b,
-          MemRefType::get({kStages, grad.streamRows()}, b.getF32Type(),
+          MemRefType::get({buffers, grad.streamRows()}, b.getF32Type(),
                           MemRefLayoutAttrInterface(), workgroup),
-          whole, GpuArith{b}.index(grad.statsOffset()), ValueRange{});
-    }
+          whole, GpuArith{b}.index(offset), ValueRange{});
+    };
+    if (grad.stagesStreamLse)
+      streamLse = statView(grad.statsOffset(), kStages);
+    if (grad.stagesStreamDelta)
+      streamDelta = statView(grad.stagedDeltaOffset(), 1);
     if (grad.tensorMaps) {
       ring = TileRing(b, kStages);
       ownBarrier = sharedBarrier(
@@ -135,10 +148,18 @@ public:
     if (grad.stagesStreamLse && grad.tensorMaps)
       NVVM::CpAsyncWaitGroupOp::create(b, 0);
     gpu::BarrierOp::create(b);
+    // After the barrier: every read of the previous tile's Delta is done.
+    if (grad.stagesStreamDelta) {
+      copyStreamStat(b, Value(), k.delta, streamDelta, head, row0,
+                     e.index(0));
+      NVVM::CpAsyncCommitGroupOp::create(b);
+    }
     prefetch(b, e.cmp(P::slt, next, rangeEnd), first, second, head, next,
              limit, e.rem(e.add(t, e.index(1)), e.index(kStages)));
+    // cp.async: this tile's group may not stay in flight; the Delta group
+    // and the next tile's may.
     if (!grad.tensorMaps)
-      return waitForCopies(b, 1);
+      return waitForCopies(b, grad.stagesStreamDelta ? 2 : 1);
     ring.waitFor(b, streamBarriers, t);
     ring.take(b, t);
     // The own tiles' copies, issued before the item's first stream copies
@@ -211,6 +232,23 @@ public:
         b, memref::LoadOp::create(b, streamLse, ValueRange{stage, row}));
   }
 
+  Value streamRowDelta(ImplicitLocOpBuilder &b, Value row) override {
+    if (!grad.stagesStreamDelta)
+      return Value();
+    return memref::LoadOp::create(
+        b, streamDelta, ValueRange{GpuArith{b}.index(0), row});
+  }
+
+  /// The Delta group is the oldest one loadStream left in flight; only the
+  /// next tile's lse (TMA) or tiles (cp.async) group may still be after it.
+  void awaitStreamDelta(ImplicitLocOpBuilder &b) override {
+    if (!grad.stagesStreamDelta)
+      return;
+    bool laterGroup = !grad.tensorMaps || grad.stagesStreamLse;
+    NVVM::CpAsyncWaitGroupOp::create(b, laterGroup ? 1 : 0);
+    gpu::BarrierOp::create(b);
+  }
+
 private:
   /// One commit group with the stream tiles at `row0` in buffer `buffer`
   /// when `enabled` (an empty group otherwise, so that wait counts stay
@@ -222,7 +260,7 @@ private:
     if (grad.tensorMaps) {
       prefetchByMaps(b, enabled, head, row0, buffer);
       if (grad.stagesStreamLse) {
-        copyStreamLse(b, enabled, head, row0, buffer);
+        copyStreamStat(b, enabled, k.lse, streamLse, head, row0, buffer);
         NVVM::CpAsyncCommitGroupOp::create(b);
       }
       return;
@@ -230,7 +268,7 @@ private:
     scf::IfOp::create(b, enabled, [&](OpBuilder &nb, Location l) {
       ImplicitLocOpBuilder ib(l, nb);
       if (grad.stagesStreamLse)
-        copyStreamLse(ib, Value(), head, row0, buffer);
+        copyStreamStat(ib, Value(), k.lse, streamLse, head, row0, buffer);
       copySwizzled(ib, k, first, head, row0, grad.streamRows(),
                    GpuArith{ib}.index(limit), cfg.headDim, tiles.stream[0],
                    buffer);
@@ -285,12 +323,12 @@ private:
         enabled);
   }
 
-  /// grad.stagesStreamLse: lse of stream rows [row0, row0 + streamRows)
-  /// into row `buffer` of streamLse, one 4-byte cp.async a thread (rows
-  /// past Nq read row Nq - 1, as loadRowStatistics does: their pairs are
-  /// masked), when `enabled` (null: always).
-  void copyStreamLse(ImplicitLocOpBuilder &b, Value enabled, Value head,
-                     Value row0, Value buffer) {
+  /// A row statistic (`source`: k.lse or k.delta) of stream rows [row0,
+  /// row0 + streamRows) into row `buffer` of `staged`, one 4-byte cp.async
+  /// a thread (rows past Nq read row Nq - 1, as loadRowStatistics does:
+  /// their pairs are masked), when `enabled` (null: always).
+  void copyStreamStat(ImplicitLocOpBuilder &b, Value enabled, Value source,
+                      Value staged, Value head, Value row0, Value buffer) {
     GpuArith e{b};
     Value tid = e.add(e.mul(k.warp, e.index(32)), k.lane);
     for (int64_t first = 0; first < grad.streamRows(); first += cfg.threads()) {
@@ -302,8 +340,8 @@ private:
         ImplicitLocOpBuilder ib(l, nb);
         Value row = statisticsRow(ib, k, GpuArith{ib}.add(row0, r));
         nvgpu::DeviceAsyncCopyOp::create(
-            ib, nvgpu::DeviceAsyncTokenType::get(ib.getContext()), streamLse,
-            ValueRange{buffer, r}, k.lse, ValueRange{k.batchIdx, head, row},
+            ib, nvgpu::DeviceAsyncTokenType::get(ib.getContext()), staged,
+            ValueRange{buffer, r}, source, ValueRange{k.batchIdx, head, row},
             ib.getIndexAttr(1), Value(), UnitAttr());
         scf::YieldOp::create(ib);
       });
@@ -319,6 +357,7 @@ private:
   Value rangeBegin, rangeEnd;    ///< the current interval and side's tiles
   Value stage;                   ///< buffer of the current stream tile
   Value streamLse;               ///< stagesStreamLse: [2][streamRows] f32
+  Value streamDelta;             ///< stagesStreamDelta: [1][streamRows] f32
   Value ownBarrier;              ///< TMA: the own tiles' mbarrier
   Value streamBarriers;          ///< TMA: the first of kStages mbarriers
   TileRing ring;                 ///< TMA: the item's stream tiles so far

@@ -559,6 +559,42 @@ def test_cuda_shared_stream_lse_option():
 
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_shared_stream_delta_option():
+    # shared_stream_delta reaches the dK/dV kernel from Python: True brings
+    # its Delta by 4-byte cp.async into 256 more bytes of shared memory
+    # (one buffer), beside the staged lse where that is on; "auto", the
+    # default, leaves it off until measured; True asked of mma.sync is a
+    # located MLIRError.
+    layer = spa.LayerSpec(batch=1, heads=4, kv_heads=2, seq_len=300,
+                          head_dim=128, dtype="bf16",
+                          policy="exclusive_equal")
+    text = layer.to_mlir(backward=True)
+
+    def dkdv(artifact):
+        return next(k for k in artifact.metadata["kernels"]
+                    if k["role"] == "dkdv")
+
+    plain = spa.compile(text, target="cuda:sm_90a", score_grads="store",
+                        shared_stream_lse=False)
+    delta = spa.compile(text, target="cuda:sm_90a", score_grads="store",
+                        shared_stream_lse=False, shared_stream_delta=True)
+    both = spa.compile(text, target="cuda:sm_90a", score_grads="store",
+                       shared_stream_lse=True, shared_stream_delta=True)
+    default = spa.compile(text, target="cuda:sm_90a", score_grads="store")
+    assert "cp.async.ca.shared.global" not in plain.ptx
+    assert "cp.async.ca.shared.global" in delta.ptx
+    assert dkdv(delta)["shared_bytes"] == dkdv(plain)["shared_bytes"] + 256
+    assert dkdv(both)["shared_bytes"] == dkdv(plain)["shared_bytes"] + 768
+    assert default.ptx == spa.compile(
+        text, target="cuda:sm_90a", score_grads="store",
+        shared_stream_delta=False).ptx
+    with pytest.raises(spa.MLIRError, match="shared-stream-delta applies to"):
+        spa.compile(text, target="cuda:sm_80", shared_stream_delta=True)
+    with pytest.raises(ValueError, match="shared-stream-delta"):
+        spa.compile(text, target="cuda:sm_90a", shared_stream_delta="maybe")
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_blocks_per_sm_option():
     # blocks_per_sm=n: the forward kernel's PTX asks ptxas for n blocks an
     # SM (.minnctapersm), so its registers fit 65536 / (n x 128); the cubin

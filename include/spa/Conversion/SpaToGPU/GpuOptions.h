@@ -48,11 +48,12 @@ enum class ScoreGradLayout {
            ///< bases per (head, query tile, interval, side)
 };
 
-/// Whether the classic wgmma dK/dV kernel takes its query rows' lse
-/// through shared memory (a copy a tile ahead) or by a global load a tile.
-enum class SharedStreamLse {
-  Auto, ///< where that kernel is generated and its 512 bytes cost no block
-        ///< an SM (measured faster: docs/benchmarks.md step 7f)
+/// Whether the classic wgmma dK/dV kernel takes one statistic of its query
+/// rows (lse: shared-stream-lse; Delta: shared-stream-delta) through shared
+/// memory (a copy a tile ahead) or by a global load a tile.
+enum class StagedStreamStat {
+  Auto, ///< where measured faster and its 512 bytes cost no block an SM
+        ///< (lse: the stored-dS kernel, docs/benchmarks.md step 7f)
   On,   ///< "true": an error where that kernel is not the one generated
   Off,  ///< "false"
 };
@@ -98,6 +99,7 @@ enum class ForwardSchedule {
   X(scoreGradPrefetch)                                                         \
   X(successorPrefetch)                                                         \
   X(sharedStreamLse)                                                           \
+  X(sharedStreamDelta)                                                         \
   X(scoreGradLayout)
 
 #endif // SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H
