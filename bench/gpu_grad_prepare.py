@@ -216,6 +216,10 @@ def main():
                         "classic wgmma dK/dV kernel's Delta through shared "
                         "memory; for the --stored, --wgmma and --atomic "
                         "matrices); names gain the prefix y")
+    parser.add_argument("--zero-tail-items", type=int, default=0,
+                        help="every layer with zero_tail_items=N (a block "
+                        "writes N items of each kernel's zero tail); names "
+                        "gain the prefix z<N>")
     parser.add_argument("--no-tma", action="store_true",
                         help="every layer with tma=False (the cp.async "
                         "tile copies); names gain the prefix nt_")
@@ -259,6 +263,12 @@ def main():
         rows = [("y" + c[0],) + c[1:11] +
                 (dict(c[11], shared_stream_delta=True),) for c in rows]
         SANITIZE.extend(["y" + n for n in SANITIZE])
+    if args.zero_tail_items:
+        z = f"z{args.zero_tail_items}"
+        rows = [(z + c[0],) + c[1:11] +
+                (dict(c[11], zero_tail_items=args.zero_tail_items),)
+                for c in rows]
+        SANITIZE.extend([z + n for n in SANITIZE])
     if args.no_tma:
         rows = [("nt_" + c[0],) + c[1:11] + (dict(c[11], tma=False),)
                 for c in rows]

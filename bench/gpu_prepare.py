@@ -75,7 +75,8 @@ def compile_layer(spa, layer, out, chip):
         with_lse=layer["with_lse"])
     warps, tile_k = layer["warps"], layer.get("tile_k", 64)
     extra = {key: layer[key] for key in ("forward_schedule", "split_keys",
-                                         "blocks_per_sm", "successor_prefetch")
+                                         "blocks_per_sm", "successor_prefetch",
+                                         "zero_tail_items")
              if key in layer}
     artifact = spa.compile(spec, target=f"cuda:{chip}", warps=warps,
                            tile_k=tile_k, mma=layer["mma"],
@@ -324,6 +325,9 @@ def main():
                         "twins of the headline shape's benchmark layers")
     parser.add_argument("--bench-only", action="store_true",
                         help="only the benchmark layers, no correctness matrix")
+    parser.add_argument("--zero-tail-items", type=int, default=0,
+                        help="every layer with zero_tail_items=N (a block "
+                        "writes N items of the work list's zero tail)")
     args = parser.parse_args()
     import spa
 
@@ -375,6 +379,9 @@ def main():
                 heads=16, kv_heads=16, seq_len=8192, query_len=8192,
                 head_dim=128, value_dim=128, dtype="bf16", policy=policy,
                 mode="causal", with_lse=True, bench=True, mma="mma.sync"))
+    if args.zero_tail_items:
+        layers = [dict(l, zero_tail_items=args.zero_tail_items)
+                  for l in layers]
     if args.overlap:
         layers += overlap_twins(layers)
     twins = []

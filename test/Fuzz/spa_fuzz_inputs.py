@@ -243,6 +243,8 @@ def pipelines(fdp) -> List[str]:
                  fdp.PickValueInList(["auto", "false", "true"])),
                 ("shared-stream-delta",
                  fdp.PickValueInList(["auto", "false", "true"])),
+                ("zero-tail-items",
+                 fdp.PickValueInList([0, 1, 8, 64, 65, -1])),
                 ("forward-schedule",
                  fdp.PickValueInList(["auto", "overlap", "serial", "ws",
                                       "ws-overlap", "ws-pingpong"])),

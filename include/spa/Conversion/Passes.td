@@ -261,6 +261,15 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
                         "generated (mma.sync, backward-schedule = ws)"),
              clEnumValN(::mlir::spa::StagedStreamStat::Off, "false",
                         "a global load a tile"))}]>,
+    Option<"zeroTailItems", "zero-tail-items", "int64_t",
+           /*default=*/"0",
+           "Attention and gradient ops with a static work list: items of "
+           "its zero tail (those whose rows reach no key, or keys no query) "
+           "one block writes, its work-list entries read together and its "
+           "zeros stored in 16-byte chunks; 1: a block an item, writing "
+           "its zeros as the item's epilogue would; 0: auto (1 until "
+           "measured); at most 64. The persistent, split-keys and "
+           "run-time-length forms keep one an item">,
     Option<"sharedStreamDelta", "shared-stream-delta",
            "::mlir::spa::StagedStreamStat",
            /*default=*/"::mlir::spa::StagedStreamStat::Auto",

@@ -143,6 +143,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
           clEnumValN(StagedStreamStat::On, "true",
                      "always (an error where it does not apply)"),
           clEnumValN(StagedStreamStat::Off, "false", "a global load a tile"))};
+  PassOptions::Option<int64_t> zeroTailItems{
+      *this, "zero-tail-items",
+      llvm::cl::desc("Attention and gradient ops: zero-tail work items a "
+                     "block writes (0: auto, 1: one each, at most 64)"),
+      llvm::cl::init(0)};
   PassOptions::Option<StagedStreamStat> sharedStreamDelta{
       *this, "shared-stream-delta",
       llvm::cl::desc("Gradient ops, classic wgmma dK/dV kernel: each query "

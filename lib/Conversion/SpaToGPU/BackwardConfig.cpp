@@ -471,6 +471,7 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
   cfg.warps = options.warps;
   cfg.tileK = options.tileK;
   cfg.successorPrefetch = options.successorPrefetch;
+  cfg.zeroItemsPerBlock = resolveZeroTailItems(options);
   bool explicitWgmma = options.mma == MmaKind::Wgmma;
   if (explicitWgmma && options.chip != "sm_90a")
     return op.emitOpError("mma = wgmma needs chip = sm_90a, got ")

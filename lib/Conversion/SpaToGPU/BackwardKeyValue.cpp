@@ -28,6 +28,7 @@
 #include "BackwardTile.h"
 #include "MmaSync.h"
 #include "ScoreGradStore.h"
+#include "ZeroTail.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -80,11 +81,24 @@ private:
     // The list's tail of key tiles no query reaches: zeros, as emitItem's
     // empty walk leaves them, with nothing loaded.
     branchOnZeroTail(
-        b, cfg, gpu::BlockIdOp::create(b, gpu::Dimension::x),
-        [&](ImplicitLocOpBuilder &zb) {
-          SmallVector<Value> zeros(cfg.headDim / 8 + cfg.valueDim / 8,
-                                   zeroAccumulatorTile(zb));
-          storeKeyValueGrads(zb, j0, zeros);
+        b, cfg, k.work, gpu::BlockIdOp::create(b, gpu::Dimension::x),
+        [&](ImplicitLocOpBuilder &zb, const WorkItemEntry *entry) {
+          if (!entry) {
+            SmallVector<Value> zeros(cfg.headDim / 8 + cfg.valueDim / 8,
+                                     zeroAccumulatorTile(zb));
+            return storeKeyValueGrads(zb, j0, zeros);
+          }
+          // A grouped tail: the item's dK and dV rows by every thread.
+          GpuArith ze{zb};
+          Value thread = ze.add(ze.mul(k.warp, ze.index(32)), k.lane);
+          Value first = ze.mul(entry->tile, ze.index(grad.ownRows()));
+          Value limit = ze.index(cfg.keyLen);
+          storeZeroRows(zb, thread, cfg.threads(), k.keyGrad, entry->batch,
+                        entry->head, first, grad.ownRows(), limit,
+                        cfg.headDim);
+          storeZeroRows(zb, thread, cfg.threads(), k.valueGrad, entry->batch,
+                        entry->head, first, grad.ownRows(), limit,
+                        cfg.valueDim);
         },
         [&](ImplicitLocOpBuilder &ib) { emitItem(ib, j0); });
   }

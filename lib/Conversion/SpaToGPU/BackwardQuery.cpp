@@ -22,6 +22,7 @@
 #include "BackwardStreamWalk.h"
 #include "BackwardTile.h"
 #include "MmaSync.h"
+#include "ZeroTail.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -74,15 +75,28 @@ private:
     // The list's tail of query tiles without keys: dQ and Delta 0 (no
     // dK/dV walk visits these rows), nothing loaded.
     branchOnZeroTail(
-        b, cfg, gpu::BlockIdOp::create(b, gpu::Dimension::x),
-        [&](ImplicitLocOpBuilder &zb) {
+        b, cfg, k.work, gpu::BlockIdOp::create(b, gpu::Dimension::x),
+        [&](ImplicitLocOpBuilder &zb, const WorkItemEntry *entry) {
           GpuArith ze{zb};
-          for (Value row : rows)
-            storeRowDelta(zb, k, k.head, row, Value(), ze.f32(0.0));
-          SmallVector<Value> zeros(cfg.headDim / 8, zeroAccumulatorTile(zb));
-          storeAccumulators(zb, k, zeros, k.queryGrad, k.head, k.i0,
-                            cfg.queryLen, grad.scale,
-                            mainloop->ownTile(Operand::First));
+          if (!entry) {
+            for (Value row : rows)
+              storeRowDelta(zb, k, k.head, row, Value(), ze.f32(0.0));
+            SmallVector<Value> zeros(cfg.headDim / 8,
+                                     zeroAccumulatorTile(zb));
+            return storeAccumulators(zb, k, zeros, k.queryGrad, k.head, k.i0,
+                                     cfg.queryLen, grad.scale,
+                                     mainloop->ownTile(Operand::First));
+          }
+          // A grouped tail: the item's dQ and Delta rows by every thread.
+          Value thread = ze.add(ze.mul(k.warp, ze.index(32)), k.lane);
+          Value first = ze.mul(entry->tile, ze.index(grad.ownRows()));
+          Value limit = ze.index(cfg.queryLen);
+          storeZeroRows(zb, thread, cfg.threads(), k.queryGrad, entry->batch,
+                        entry->head, first, grad.ownRows(), limit,
+                        cfg.headDim);
+          fillRowStatistic(zb, thread, cfg.threads(), k.delta, entry->batch,
+                           entry->head, first, grad.ownRows(), limit,
+                           ze.f32(0.0));
         },
         [&](ImplicitLocOpBuilder &ib) { emitItem(ib, rows); });
   }

@@ -44,6 +44,7 @@
 #include "ScoreGradStore.h"
 #include "TensorMaps.h"
 #include "Wgmma.h"
+#include "ZeroTail.h"
 
 #include "spa/Conversion/Utils/BandGeometry.h"
 
@@ -140,6 +141,30 @@ private:
     GpuArith e{b};
     setupSharedMemory(b);
     loadQueryTileWorkItem(b, k); // query tiles of ownRows() rows
+    // A grouped zero tail (only then is zeroItemsFrom set here: the empty
+    // walk of one item loads nothing): its items' dQ rows by every thread.
+    branchOnZeroTail(
+        b, cfg, k.work, gpu::BlockIdOp::create(b, gpu::Dimension::x),
+        [&](ImplicitLocOpBuilder &zb, const WorkItemEntry *entry) {
+          GpuArith ze{zb};
+          Value thread = ze.add(ze.mul(k.warp, ze.index(32)), k.lane);
+          Value batch = entry ? entry->batch : k.batchIdx;
+          Value head = entry ? entry->head : k.head;
+          Value first =
+              entry ? ze.mul(entry->tile, ze.index(grad.ownRows())) : k.i0;
+          storeZeroRows(zb, thread, cfg.threads(), k.queryGrad, batch, head,
+                        first, grad.ownRows(), ze.index(cfg.queryLen),
+                        cfg.headDim);
+        },
+        [&](ImplicitLocOpBuilder &ib) { emitItem(ib); });
+  }
+
+  /// The item's walk over the key tiles its rows reach (their dS tiles
+  /// times K), then dQ through shared memory.
+  void emitItem(ImplicitLocOpBuilder &b) {
+    const BackwardConfig &grad = k.grad;
+    const KernelConfig &cfg = grad.base;
+    GpuArith e{b};
     // The last existing row: the dK/dV walk never visits rows past Nq, so
     // neither may this one (its extra key tile would have no dS tile).
     k.lastPos =

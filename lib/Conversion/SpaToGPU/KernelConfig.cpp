@@ -59,6 +59,10 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
     return "score-grad-prefetch must be 0 (off) to " +
            std::to_string(kMaxScoreGradPrefetch) + " tiles; got " +
            std::to_string(options.scoreGradPrefetch);
+  if (options.zeroTailItems < 0 || options.zeroTailItems > kMaxZeroTailItems)
+    return "zero-tail-items must be 0 (auto) to " +
+           std::to_string(kMaxZeroTailItems) + "; got " +
+           std::to_string(options.zeroTailItems);
   if (!llvm::is_contained({0, 64, 128}, options.storedDqRows))
     return "stored-dq-rows must be 0 (auto), 64 or 128; got " +
            std::to_string(options.storedDqRows);
@@ -505,5 +509,6 @@ mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
                           "known at run time");
   cfg.splitKeys = options.splitKeys;
   cfg.successorPrefetch = options.successorPrefetch;
+  cfg.zeroItemsPerBlock = resolveZeroTailItems(options);
   return cfg;
 }

@@ -34,6 +34,9 @@ constexpr int64_t kMaxScoreGradPrefetch = 16;
 /// (a bound on the option, far past where L2 would keep the tiles: a few
 /// waves of 132 SMs are what can pay).
 constexpr int64_t kMaxSuccessorPrefetch = 65536;
+/// zero-tail-items: the most zero-tail items a block writes (64 x 64 rows
+/// of zeros: far past where a block's launch stops mattering).
+constexpr int64_t kMaxZeroTailItems = 64;
 constexpr int64_t kMinRegistersPerThread = 64;
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 /// SMs of an H100/H200 SXM: the grid of a persistent kernel (any grid is
@@ -93,6 +96,25 @@ struct KernelConfig {
   /// without loading anything. -1: no such tail (run-time lengths, bounds
   /// computed at run time, or the last item reaches a key).
   int64_t zeroItemsFrom = -1;
+  /// zero-tail-items: items of that tail one block writes (their entries
+  /// read together, zeros in 16-byte chunks; ZeroTail.h); 1: one block an
+  /// item writing its zeros as the item's own epilogue would.
+  int64_t zeroItemsPerBlock = 1;
+  /// Whether the zero tail is grouped: a static tail, more than one item
+  /// a block, and one item a block elsewhere (no persistent loop, no
+  /// split keys).
+  bool groupsZeroTail() const {
+    return zeroItemsFrom >= 0 && zeroItemsPerBlock > 1 && !persistent() &&
+           splitKeys == 1 && !dynamicLengths;
+  }
+  /// Blocks of a launch over `items` work items: one an item before the
+  /// zero tail, one per zeroItemsPerBlock items of it where grouped.
+  int64_t launchBlocks(int64_t items) const {
+    if (!groupsZeroTail())
+      return items;
+    int64_t tail = items - zeroItemsFrom;
+    return zeroItemsFrom + (tail + zeroItemsPerBlock - 1) / zeroItemsPerBlock;
+  }
   /// split-keys: blocks (grid y) sharing a work item's key tiles; > 1
   /// stores partials to scratch for the combine kernel (SplitKeys.h).
   int64_t splitKeys = 1;
@@ -199,6 +221,11 @@ struct KernelConfig {
 /// Checks the pass options alone (before any op is seen); a message naming
 /// the bad option, or an empty string.
 std::string validateOptions(const ConvertSpaToGPUOptions &options);
+/// zero-tail-items resolved: the option where given, else (auto) one item
+/// a block until grouping is measured on the GPU.
+inline int64_t resolveZeroTailItems(const ConvertSpaToGPUOptions &options) {
+  return options.zeroTailItems > 0 ? options.zeroTailItems : 1;
+}
 
 /// Resolves `options` for `op` (buffer form, static shapes, concrete band
 /// table): picks the MMA generation and stages, narrows f32 key tiles to fit,

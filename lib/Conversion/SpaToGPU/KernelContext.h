@@ -117,16 +117,6 @@ inline void setSuccessor(KernelContext &k, const SuccessorEntry &next) {
   k.successorExists = next.exists;
 }
 
-/// The static work list's zero tail (KernelConfig::zeroItemsFrom): `zeros`
-/// where `item` lies in it, else `items`; just `items` where the list has
-/// no tail, and where `zeros` is null (a role with nothing to do there)
-/// `items` under item < zeroItemsFrom. The tail's branch comes first: it
-/// holds no nested else, so tests can tell where the item's own begins.
-void branchOnZeroTail(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
-                      Value item,
-                      function_ref<void(ImplicitLocOpBuilder &)> zeros,
-                      function_ref<void(ImplicitLocOpBuilder &)> items);
-
 /// Folds `body(b, lo, hi, carried) -> carried` over the intervals of the
 /// item's head: unrolled up to kMaxUnrolledSlots intervals per head, else in
 /// an scf.for over the slots (kernel size independent of their number).

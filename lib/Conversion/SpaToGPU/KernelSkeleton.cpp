@@ -14,12 +14,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelSkeleton.h"
+#include "ZeroTail.h"
 #include "Epilogue.h"
 #include "KernelContext.h"
 #include "Mainloop.h"
 #include "MmaSync.h"
 #include "Softmax.h"
 #include "SplitKeys.h"
+#include "ZeroTail.h"
 
 #include "spa/Conversion/Utils/BandGeometry.h"
 
@@ -273,7 +275,7 @@ private:
         [&](ImplicitLocOpBuilder &pb) {
           forEachItem(pb, [&](ImplicitLocOpBuilder &ib, Value item) {
             readWorkItem(ib, item);
-            branchOnZeroTail(ib, k.cfg, item, nullptr,
+            branchOnZeroTail(ib, k.cfg, k.work, item, nullptr,
                              [&](ImplicitLocOpBuilder &rb) {
                                mainloop->loadQuery(rb);
                                produceItem(rb);
@@ -284,8 +286,10 @@ private:
           forEachItem(cb, [&](ImplicitLocOpBuilder &ib, Value item) {
             readWorkItem(ib, item);
             branchOnZeroTail(
-                ib, k.cfg, item,
-                [&](ImplicitLocOpBuilder &zb) { writeZeroItem(zb); },
+                ib, k.cfg, k.work, item,
+                [&](ImplicitLocOpBuilder &zb, const WorkItemEntry *entry) {
+                  writeZeroItem(zb, entry);
+                },
                 [&](ImplicitLocOpBuilder &rb) {
                   mainloop->acquireQuery(rb);
                   consumeItem(rb);
@@ -372,9 +376,21 @@ private:
 
   /// An item whose rows reach no key: the epilogue of the state before any
   /// key (what consumeItem writes when every range is empty), nothing
-  /// loaded.
-  void writeZeroItem(ImplicitLocOpBuilder &b) {
-    finishItem(b, initialRowState(b));
+  /// loaded; in a grouped tail (`entry` given) O's rows 0 and lse -inf,
+  /// by every thread of the block.
+  void writeZeroItem(ImplicitLocOpBuilder &b, const WorkItemEntry *entry) {
+    if (!entry)
+      return finishItem(b, initialRowState(b));
+    const KernelConfig &cfg = k.cfg;
+    GpuArith e{b};
+    Value thread = e.add(e.mul(k.warp, e.index(32)), k.lane);
+    Value i0 = e.mul(entry->tile, e.index(cfg.tileQ()));
+    storeZeroRows(b, thread, cfg.threads(), k.out, entry->batch, entry->head,
+                  i0, cfg.tileQ(), k.queryLen, cfg.valueDim);
+    if (cfg.withLse)
+      fillRowStatistic(b, thread, cfg.threads(), k.lse, entry->batch,
+                       entry->head, i0, cfg.tileQ(), k.queryLen,
+                       e.f32(-INFINITY));
   }
 
   /// One key tile, computed where the mainloop says this thread's rows
@@ -441,29 +457,6 @@ std::pair<Value, Value> loadInterval(ImplicitLocOpBuilder &b,
   Value hi = e.toIndex(memref::LoadOp::create(
       b, k.bounds, ValueRange{k.head, slot, e.index(1)}));
   return {lo, hi};
-}
-
-void branchOnZeroTail(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
-                      Value item,
-                      function_ref<void(ImplicitLocOpBuilder &)> zeros,
-                      function_ref<void(ImplicitLocOpBuilder &)> items) {
-  if (cfg.zeroItemsFrom < 0)
-    return items(b);
-  GpuArith e{b};
-  auto branch = [](function_ref<void(ImplicitLocOpBuilder &)> body) {
-    return [body](OpBuilder &nb, Location loc) {
-      ImplicitLocOpBuilder ib(loc, nb);
-      body(ib);
-      scf::YieldOp::create(ib);
-    };
-  };
-  Value first = e.index(cfg.zeroItemsFrom);
-  if (!zeros) {
-    scf::IfOp::create(b, e.cmp(P::slt, item, first), branch(items));
-    return;
-  }
-  scf::IfOp::create(b, e.cmp(P::sge, item, first), branch(zeros),
-                    branch(items));
 }
 
 SmallVector<Value> foldIntervals(ImplicitLocOpBuilder &b,

@@ -52,7 +52,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   // own warps (backward-schedule = ws), the others keep the options'.
   const BackwardConfig grad = resolved->queryConfig();
   BackwardConfig keyValueGrad = resolved->keyValueConfig();
-  const BackwardConfig storedQueryGrad = resolved->storedQueryConfig();
+  BackwardConfig storedQueryGrad = resolved->storedQueryConfig();
   const KernelConfig &cfg = grad.base;
   BandsAttr bands = op.getBandTable();
   plan::BandTable table = toPlanTable(bands);
@@ -79,8 +79,14 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   BackwardConfig queryGrad = grad;
   int64_t queryZeroFrom = plan::firstItemReachingNoKey(
       queryList, table, cfg.queryLen, cfg.keyLen, queryListGrad.queryTile());
-  if (queryZeroFrom < int64_t(queryList.size()))
+  if (queryZeroFrom < int64_t(queryList.size())) {
     queryGrad.base.zeroItemsFrom = queryZeroFrom;
+    // The dq_stored kernel's empty walk loads nothing: its tail is taken
+    // only where grouped (a block for several items).
+    storedQueryGrad.base.zeroItemsFrom = queryZeroFrom;
+    if (!storedQueryGrad.base.groupsZeroTail())
+      storedQueryGrad.base.zeroItemsFrom = -1;
+  }
   std::vector<plan::KeyTileWorkItem> keyList =
       plan::buildKeyTileWorkList(table, cfg.batch, cfg.numKvHeads, cfg.queryLen,
                                  cfg.keyLen, keyValueGrad.keyValueTile());
@@ -159,14 +165,14 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
           "key_grad", "value_grad", "score_grad"},
          {q, k, v, lse, dO, delta, op.getKeyGrad(), op.getValueGrad(),
           scoreGrads},
-         numKeyItems,
+         keyValueGrad.base.launchBlocks(numKeyItems),
          keyValueGrad.sharedBytes(),
          keyItems,
          &keyValueGrad},
         {BackwardKernel::QueryStored,
          {"key", "score_grad", "query_grad"},
          {k, scoreGrads, op.getQueryGrad()},
-         numQueryItems,
+         storedQueryGrad.base.launchBlocks(numQueryItems),
          storedQueryGrad.storedQuerySharedBytes(),
          queryItems,
          &storedQueryGrad},
@@ -193,7 +199,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
           "output", "query_grad", "bounds", "work"},
          {q, k, v, lse, dO, delta, o, op.getQueryGrad(), boundsBuffer,
           queryWork},
-         numQueryItems,
+         queryGrad.base.launchBlocks(numQueryItems),
          queryGrad.sharedBytes(),
          queryItems,
          &queryGrad},
@@ -202,7 +208,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
           "key_grad", "value_grad", "bounds", "work"},
          {q, k, v, lse, dO, delta, op.getKeyGrad(), op.getValueGrad(),
           boundsBuffer, keyWork},
-         numKeyItems,
+         keyValueGrad.base.launchBlocks(numKeyItems),
          keyValueGrad.sharedBytes(),
          keyItems,
          &keyValueGrad},
@@ -221,7 +227,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
           "key_grad", "value_grad", "dq_accum", "bounds", "work"},
          {q, k, v, lse, dO, delta, op.getKeyGrad(), op.getValueGrad(), accum,
           boundsBuffer, keyWork},
-         numKeyItems,
+         keyValueGrad.base.launchBlocks(numKeyItems),
          keyValueGrad.sharedBytes(),
          keyItems,
          &keyValueGrad},

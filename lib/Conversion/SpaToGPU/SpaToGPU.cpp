@@ -250,9 +250,11 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
     declareDynamicShared(kernels, loc);
   gpu::GPUFuncOp kernel = buildAttentionKernel(kb, loc, base, argTypes, cfg);
 
-  // A persistent kernel loops over the items: one block an SM slot.
-  int64_t blocks =
-      cfg.persistent() ? std::min(numItems, cfg.persistentBlocks()) : numItems;
+  // A persistent kernel loops over the items: one block an SM slot; a
+  // grouped zero tail takes several items a block (ZeroTail.h).
+  int64_t blocks = cfg.persistent()
+                       ? std::min(numItems, cfg.persistentBlocks())
+                       : cfg.launchBlocks(numItems);
   launch.grid = {cfg.dynamicLengths ? kLauncherFills : blocks, cfg.splitKeys,
                  1};
   if (cfg.persistent())
@@ -269,7 +271,7 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
 
   GpuArith e{b};
   Value one = e.index(1);
-  // One block per (batch, head, query tile).
+  // One block per (batch, head, query tile), before a grouped zero tail.
   Value items = cfg.dynamicLengths
                     ? e.mul(e.index(cfg.batch * cfg.numQueryHeads),
                             queryTileCount(e, cfg, queryLen))

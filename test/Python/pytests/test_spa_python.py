@@ -559,6 +559,33 @@ def test_cuda_shared_stream_lse_option():
 
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_zero_tail_items_option():
+    # zero_tail_items groups each kernel's zero tail: exclusive_equal at
+    # N = 1024, H = 4, 64-row tiles: head h's first 4h query tiles reach no
+    # key (24 of 64 items a batch), and as many key tiles no query; with 8
+    # a block, the forward, dK/dV and dq_stored grids shrink by 24 - 3 a
+    # batch. Auto keeps one a block; 65 is a located error.
+    layer = spa.LayerSpec(batch=2, heads=4, kv_heads=4, seq_len=1024,
+                          head_dim=128, dtype="bf16",
+                          policy="exclusive_equal")
+    text = layer.to_mlir(backward=True)
+
+    def grids(artifact):
+        return {k["role"]: k["grid"][0] for k in artifact.metadata["kernels"]}
+
+    one = grids(spa.compile(text, target="cuda:sm_90a", zero_tail_items=1))
+    auto = grids(spa.compile(text, target="cuda:sm_90a"))
+    grouped = grids(spa.compile(text, target="cuda:sm_90a",
+                                zero_tail_items=8))
+    assert one == auto
+    assert one["forward"] == one["dkdv"] == one["dq_stored"] == 2 * 4 * 16
+    for role in ("forward", "dkdv", "dq_stored"):
+        assert grouped[role] == one[role] - 2 * 24 + 6, role
+    assert grouped["preprocess"] == one["preprocess"]
+    with pytest.raises(spa.MLIRError, match="zero-tail-items must be 0"):
+        spa.compile(text, target="cuda:sm_90a", zero_tail_items=65)
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_shared_stream_delta_option():
     # shared_stream_delta reaches the dK/dV kernel from Python: True brings
     # its Delta by 4-byte cp.async into 256 more bytes of shared memory

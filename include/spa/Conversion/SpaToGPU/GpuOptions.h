@@ -100,6 +100,7 @@ enum class ForwardSchedule {
   X(successorPrefetch)                                                         \
   X(sharedStreamLse)                                                           \
   X(sharedStreamDelta)                                                         \
+  X(zeroTailItems)                                                             \
   X(scoreGradLayout)
 
 #endif // SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H

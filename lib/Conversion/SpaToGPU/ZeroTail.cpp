@@ -1,0 +1,105 @@
+//===- ZeroTail.cpp - the work list's items that reach nothing ------------===//
+
+#include "ZeroTail.h"
+#include "StagedStores.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+namespace mlir::spa::gpu_kernel {
+
+void branchOnZeroTail(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
+                      Value work, Value block, ZeroItemWriter zeros,
+                      function_ref<void(ImplicitLocOpBuilder &)> items) {
+  if (cfg.zeroItemsFrom < 0)
+    return items(b);
+  GpuArith e{b};
+  auto branch = [](function_ref<void(ImplicitLocOpBuilder &)> body) {
+    return [body](OpBuilder &nb, Location loc) {
+      ImplicitLocOpBuilder ib(loc, nb);
+      body(ib);
+      scf::YieldOp::create(ib);
+    };
+  };
+  Value first = e.index(cfg.zeroItemsFrom);
+  if (!zeros) {
+    scf::IfOp::create(b, e.cmp(P::slt, block, first), branch(items));
+    return;
+  }
+  auto writeTail = [&](ImplicitLocOpBuilder &zb) {
+    if (!cfg.groupsZeroTail())
+      return zeros(zb, nullptr);
+    // Every entry first (independent loads in flight together), then each
+    // existing item's zeros.
+    GpuArith ze{zb};
+    int64_t group = cfg.zeroItemsPerBlock;
+    int64_t listed = cast<MemRefType>(work.getType()).getDimSize(0);
+    Value base = ze.add(first, ze.mul(ze.sub(block, first), ze.index(group)));
+    SmallVector<Value> indices;
+    SmallVector<WorkItemEntry> entries;
+    for (int64_t i = 0; i < group; ++i) {
+      indices.push_back(ze.add(base, ze.index(i)));
+      entries.push_back(
+          loadWorkItem(zb, work, ze.min(indices.back(), ze.index(listed - 1))));
+    }
+    for (int64_t i = 0; i < group; ++i)
+      scf::IfOp::create(zb, ze.cmp(P::slt, indices[i], ze.index(listed)),
+                        branch([&](ImplicitLocOpBuilder &ib) {
+                          zeros(ib, &entries[i]);
+                        }));
+  };
+  scf::IfOp::create(b, e.cmp(P::sge, block, first), branch(writeTail),
+                    branch(items));
+}
+
+void storeZeroRows(ImplicitLocOpBuilder &b, Value thread, int64_t threads,
+                   Value dest, Value batch, Value head, Value row0,
+                   int64_t rows, Value limit, int64_t width) {
+  GpuArith e{b};
+  Type element = cast<MemRefType>(dest.getType()).getElementType();
+  int64_t bytes = element.getIntOrFloatBitWidth() / 8;
+  int64_t chunk = canStageRows(dest, width) ? 16 / bytes : 2;
+  auto chunkType = VectorType::get({chunk}, element);
+  Value zero = arith::ConstantOp::create(
+      b, chunkType, DenseElementsAttr::get(chunkType, b.getZeroAttr(element)));
+  int64_t perRow = width / chunk;
+  int64_t total = rows * perRow;
+  for (int64_t first = 0; first < total; first += threads) {
+    Value index = e.add(thread, e.index(first));
+    Value row = e.add(row0, e.div(index, e.index(perRow)));
+    Value col = e.mul(e.rem(index, e.index(perRow)), e.index(chunk));
+    Value inside = e.cmp(P::slt, row, limit);
+    if (first + threads > total)
+      inside = e.andi(inside, e.cmp(P::slt, index, e.index(total)));
+    scf::IfOp::create(b, inside, [&](OpBuilder &nb, Location l) {
+      ImplicitLocOpBuilder ib(l, nb);
+      vector::StoreOp::create(ib, zero, dest,
+                              ValueRange{batch, head, row, col}, false,
+                              llvm::MaybeAlign(chunk * bytes));
+      scf::YieldOp::create(ib);
+    });
+  }
+}
+
+void fillRowStatistic(ImplicitLocOpBuilder &b, Value thread, int64_t threads,
+                      Value dest, Value batch, Value head, Value row0,
+                      int64_t rows, Value limit, Value value) {
+  GpuArith e{b};
+  for (int64_t first = 0; first < rows; first += threads) {
+    Value offset = e.add(thread, e.index(first));
+    Value row = e.add(row0, offset);
+    Value inside = e.cmp(P::slt, row, limit);
+    if (first + threads > rows)
+      inside = e.andi(inside, e.cmp(P::slt, offset, e.index(rows)));
+    scf::IfOp::create(b, inside, [&](OpBuilder &nb, Location l) {
+      ImplicitLocOpBuilder ib(l, nb);
+      memref::StoreOp::create(ib, value, dest, ValueRange{batch, head, row});
+      scf::YieldOp::create(ib);
+    });
+  }
+}
+
+} // namespace mlir::spa::gpu_kernel
