@@ -196,11 +196,10 @@ static LogicalResult checkStagedStreamStat(AttentionGradOp op,
             "mma = wgmma or auto taking it, backward-schedule = classic, "
             "its tiles and the "
          << statistic << " within " << kMaxDynamicSharedBytes
-         << " bytes of shared memory); got "
-         << (cfg.wgmma ? "" : "mma.sync, ")
+         << " bytes of shared memory); got " << (cfg.wgmma ? "" : "mma.sync, ")
          << (grad.warpSpecialized ? "the warp-specialised dK/dV kernel, " : "")
-         << grad.keyValueConfig().sharedBytes()
-         << " bytes; use shared-stream-" << which << " = false";
+         << grad.keyValueConfig().sharedBytes() << " bytes; use shared-stream-"
+         << which << " = false";
 }
 
 /// backward-schedule = auto takes the warp-specialised dK/dV kernel where

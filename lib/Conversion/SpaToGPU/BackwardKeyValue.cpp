@@ -94,8 +94,7 @@ private:
           Value first = ze.mul(entry->tile, ze.index(grad.ownRows()));
           Value limit = ze.index(cfg.keyLen);
           storeZeroRows(zb, thread, cfg.threads(), k.keyGrad, entry->batch,
-                        entry->head, first, grad.ownRows(), limit,
-                        cfg.headDim);
+                        entry->head, first, grad.ownRows(), limit, cfg.headDim);
           storeZeroRows(zb, thread, cfg.threads(), k.valueGrad, entry->batch,
                         entry->head, first, grad.ownRows(), limit,
                         cfg.valueDim);
@@ -198,16 +197,14 @@ private:
     Issued dVNext = mainloop->issueAccumulate(b, probs, Operand::Second, dV);
     SmallVector<Value> dP = mainloop->complete(b, {&dPT}, 1).front();
     mainloop->awaitStreamDelta(b);
-    SmallVector<Value> dS =
-        scoreGradients(b, k, pair, probs, dP,
-                       [&](ImplicitLocOpBuilder &eb, int64_t nt, int64_t,
-                           int64_t i) {
-                         if (!grad.stagesStreamDelta)
-                           return delta[2 * nt + i];
-                         GpuArith se{eb};
-                         return mainloop->streamRowDelta(eb,
-                                                         laneRow(se, nt, i));
-                       });
+    SmallVector<Value> dS = scoreGradients(
+        b, k, pair, probs, dP,
+        [&](ImplicitLocOpBuilder &eb, int64_t nt, int64_t, int64_t i) {
+          if (!grad.stagesStreamDelta)
+            return delta[2 * nt + i];
+          GpuArith se{eb};
+          return mainloop->streamRowDelta(eb, laneRow(se, nt, i));
+        });
     if (atomicQuery) {
       std::tie(dK, dV) = atomicQuery->finishTile(b, dS, dK, dVNext, i0);
     } else if (scoreGradWriter) {

@@ -150,8 +150,7 @@ public:
     gpu::BarrierOp::create(b);
     // After the barrier: every read of the previous tile's Delta is done.
     if (grad.stagesStreamDelta) {
-      copyStreamStat(b, Value(), k.delta, streamDelta, head, row0,
-                     e.index(0));
+      copyStreamStat(b, Value(), k.delta, streamDelta, head, row0, e.index(0));
       NVVM::CpAsyncCommitGroupOp::create(b);
     }
     prefetch(b, e.cmp(P::slt, next, rangeEnd), first, second, head, next,
@@ -235,8 +234,8 @@ public:
   Value streamRowDelta(ImplicitLocOpBuilder &b, Value row) override {
     if (!grad.stagesStreamDelta)
       return Value();
-    return memref::LoadOp::create(
-        b, streamDelta, ValueRange{GpuArith{b}.index(0), row});
+    return memref::LoadOp::create(b, streamDelta,
+                                  ValueRange{GpuArith{b}.index(0), row});
   }
 
   /// The Delta group is the oldest one loadStream left in flight; only the

@@ -81,8 +81,7 @@ private:
           if (!entry) {
             for (Value row : rows)
               storeRowDelta(zb, k, k.head, row, Value(), ze.f32(0.0));
-            SmallVector<Value> zeros(cfg.headDim / 8,
-                                     zeroAccumulatorTile(zb));
+            SmallVector<Value> zeros(cfg.headDim / 8, zeroAccumulatorTile(zb));
             return storeAccumulators(zb, k, zeros, k.queryGrad, k.head, k.i0,
                                      cfg.queryLen, grad.scale,
                                      mainloop->ownTile(Operand::First));
@@ -92,8 +91,7 @@ private:
           Value first = ze.mul(entry->tile, ze.index(grad.ownRows()));
           Value limit = ze.index(cfg.queryLen);
           storeZeroRows(zb, thread, cfg.threads(), k.queryGrad, entry->batch,
-                        entry->head, first, grad.ownRows(), limit,
-                        cfg.headDim);
+                        entry->head, first, grad.ownRows(), limit, cfg.headDim);
           fillRowStatistic(zb, thread, cfg.threads(), k.delta, entry->batch,
                            entry->head, first, grad.ownRows(), limit,
                            ze.f32(0.0));

@@ -14,7 +14,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelSkeleton.h"
-#include "ZeroTail.h"
 #include "Epilogue.h"
 #include "KernelContext.h"
 #include "Mainloop.h"

@@ -252,9 +252,8 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
 
   // A persistent kernel loops over the items: one block an SM slot; a
   // grouped zero tail takes several items a block (ZeroTail.h).
-  int64_t blocks = cfg.persistent()
-                       ? std::min(numItems, cfg.persistentBlocks())
-                       : cfg.launchBlocks(numItems);
+  int64_t blocks = cfg.persistent() ? std::min(numItems, cfg.persistentBlocks())
+                                    : cfg.launchBlocks(numItems);
   launch.grid = {cfg.dynamicLengths ? kLauncherFills : blocks, cfg.splitKeys,
                  1};
   if (cfg.persistent())

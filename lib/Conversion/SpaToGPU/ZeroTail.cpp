@@ -46,10 +46,9 @@ void branchOnZeroTail(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
           loadWorkItem(zb, work, ze.min(indices.back(), ze.index(listed - 1))));
     }
     for (int64_t i = 0; i < group; ++i)
-      scf::IfOp::create(zb, ze.cmp(P::slt, indices[i], ze.index(listed)),
-                        branch([&](ImplicitLocOpBuilder &ib) {
-                          zeros(ib, &entries[i]);
-                        }));
+      scf::IfOp::create(
+          zb, ze.cmp(P::slt, indices[i], ze.index(listed)),
+          branch([&](ImplicitLocOpBuilder &ib) { zeros(ib, &entries[i]); }));
   };
   scf::IfOp::create(b, e.cmp(P::sge, block, first), branch(writeTail),
                     branch(items));
@@ -76,9 +75,8 @@ void storeZeroRows(ImplicitLocOpBuilder &b, Value thread, int64_t threads,
       inside = e.andi(inside, e.cmp(P::slt, index, e.index(total)));
     scf::IfOp::create(b, inside, [&](OpBuilder &nb, Location l) {
       ImplicitLocOpBuilder ib(l, nb);
-      vector::StoreOp::create(ib, zero, dest,
-                              ValueRange{batch, head, row, col}, false,
-                              llvm::MaybeAlign(chunk * bytes));
+      vector::StoreOp::create(ib, zero, dest, ValueRange{batch, head, row, col},
+                              false, llvm::MaybeAlign(chunk * bytes));
       scf::YieldOp::create(ib);
     });
   }
