@@ -89,15 +89,11 @@ private:
             return storeKeyValueGrads(zb, j0, zeros);
           }
           // A grouped tail: the item's dK and dV rows by every thread.
-          GpuArith ze{zb};
-          Value thread = ze.add(ze.mul(k.warp, ze.index(32)), k.lane);
-          Value first = ze.mul(entry->tile, ze.index(grad.ownRows()));
-          Value limit = ze.index(cfg.keyLen);
-          storeZeroRows(zb, thread, cfg.threads(), k.keyGrad, entry->batch,
-                        entry->head, first, grad.ownRows(), limit, cfg.headDim);
-          storeZeroRows(zb, thread, cfg.threads(), k.valueGrad, entry->batch,
-                        entry->head, first, grad.ownRows(), limit,
-                        cfg.valueDim);
+          Value limit = GpuArith{zb}.index(cfg.keyLen);
+          storeZeroRows(zb, k, cfg.threads(), k.keyGrad, *entry,
+                        grad.ownRows(), limit, cfg.headDim);
+          storeZeroRows(zb, k, cfg.threads(), k.valueGrad, *entry,
+                        grad.ownRows(), limit, cfg.valueDim);
         },
         [&](ImplicitLocOpBuilder &ib) { emitItem(ib, j0); });
   }

@@ -329,7 +329,7 @@ private:
   void copyStreamStat(ImplicitLocOpBuilder &b, Value enabled, Value source,
                       Value staged, Value head, Value row0, Value buffer) {
     GpuArith e{b};
-    Value tid = e.add(e.mul(k.warp, e.index(32)), k.lane);
+    Value tid = blockThread(b, k);
     for (int64_t first = 0; first < grad.streamRows(); first += cfg.threads()) {
       Value r = e.add(tid, e.index(first));
       Value copies = e.cmp(P::slt, r, e.index(grad.streamRows()));

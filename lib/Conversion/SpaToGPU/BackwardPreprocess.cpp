@@ -80,7 +80,7 @@ gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
   Value bh = e.div(item, e.index(tilesPerHead));
   k.batchIdx = e.div(bh, e.index(cfg.numQueryHeads));
   k.head = e.rem(bh, e.index(cfg.numQueryHeads));
-  Value tid = e.add(e.mul(k.warp, e.index(32)), k.lane);
+  Value tid = blockThread(b, k);
   Value row = e.add(e.mul(e.rem(item, e.index(tilesPerHead)), e.index(rows)),
                     e.div(tid, e.index(4)));
   Value valid = e.cmp(P::slt, row, e.index(cfg.queryLen));

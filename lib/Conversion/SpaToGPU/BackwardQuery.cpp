@@ -87,14 +87,11 @@ private:
                                      mainloop->ownTile(Operand::First));
           }
           // A grouped tail: the item's dQ and Delta rows by every thread.
-          Value thread = ze.add(ze.mul(k.warp, ze.index(32)), k.lane);
-          Value first = ze.mul(entry->tile, ze.index(grad.ownRows()));
           Value limit = ze.index(cfg.queryLen);
-          storeZeroRows(zb, thread, cfg.threads(), k.queryGrad, entry->batch,
-                        entry->head, first, grad.ownRows(), limit, cfg.headDim);
-          fillRowStatistic(zb, thread, cfg.threads(), k.delta, entry->batch,
-                           entry->head, first, grad.ownRows(), limit,
-                           ze.f32(0.0));
+          storeZeroRows(zb, k, cfg.threads(), k.queryGrad, *entry,
+                        grad.ownRows(), limit, cfg.headDim);
+          fillRowStatistic(zb, k, cfg.threads(), k.delta, *entry,
+                           grad.ownRows(), limit, ze.f32(0.0));
         },
         [&](ImplicitLocOpBuilder &ib) { emitItem(ib, rows); });
   }

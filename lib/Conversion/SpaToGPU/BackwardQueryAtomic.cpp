@@ -429,7 +429,7 @@ gpu::GPUFuncOp buildQueryConvertKernel(OpBuilder &moduleBuilder, Location loc,
   int64_t chunks =
       cfg.batch * cfg.numQueryHeads * cfg.queryLen * chunksPerRow;
   Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  Value tid = e.add(e.mul(k.warp, e.index(32)), k.lane);
+  Value tid = blockThread(b, k);
   Value chunk = e.add(e.mul(block, e.index(cfg.threads())), tid);
   Value col = e.mul(e.rem(chunk, e.index(chunksPerRow)), e.index(8));
   Value rowIdx = e.div(chunk, e.index(chunksPerRow));

@@ -146,14 +146,9 @@ private:
     branchOnZeroTail(
         b, cfg, k.work, gpu::BlockIdOp::create(b, gpu::Dimension::x),
         [&](ImplicitLocOpBuilder &zb, const WorkItemEntry *entry) {
-          GpuArith ze{zb};
-          Value thread = ze.add(ze.mul(k.warp, ze.index(32)), k.lane);
-          Value batch = entry ? entry->batch : k.batchIdx;
-          Value head = entry ? entry->head : k.head;
-          Value first =
-              entry ? ze.mul(entry->tile, ze.index(grad.ownRows())) : k.i0;
-          storeZeroRows(zb, thread, cfg.threads(), k.queryGrad, batch, head,
-                        first, grad.ownRows(), ze.index(cfg.queryLen),
+          assert(entry && "dq_stored's tail is set only where grouped");
+          storeZeroRows(zb, k, cfg.threads(), k.queryGrad, *entry,
+                        grad.ownRows(), GpuArith{zb}.index(cfg.queryLen),
                         cfg.headDim);
         },
         [&](ImplicitLocOpBuilder &ib) { emitItem(ib); });

@@ -87,6 +87,12 @@ struct NextTile {
 /// index values; the table is clamped to distances that exist).
 std::pair<Value, Value> loadInterval(ImplicitLocOpBuilder &b,
                                      const KernelContext &k, int64_t slot);
+/// This thread's index in its block (32 warp + lane).
+inline Value blockThread(ImplicitLocOpBuilder &b, const KernelContext &k) {
+  GpuArith e{b};
+  return e.add(e.mul(k.warp, e.index(32)), k.lane);
+}
+
 /// The same for a slot index known at run time.
 std::pair<Value, Value> loadInterval(ImplicitLocOpBuilder &b,
                                      const KernelContext &k, Value slot);

@@ -381,15 +381,11 @@ private:
     if (!entry)
       return finishItem(b, initialRowState(b));
     const KernelConfig &cfg = k.cfg;
-    GpuArith e{b};
-    Value thread = e.add(e.mul(k.warp, e.index(32)), k.lane);
-    Value i0 = e.mul(entry->tile, e.index(cfg.tileQ()));
-    storeZeroRows(b, thread, cfg.threads(), k.out, entry->batch, entry->head,
-                  i0, cfg.tileQ(), k.queryLen, cfg.valueDim);
+    storeZeroRows(b, k, cfg.threads(), k.out, *entry, cfg.tileQ(), k.queryLen,
+                  cfg.valueDim);
     if (cfg.withLse)
-      fillRowStatistic(b, thread, cfg.threads(), k.lse, entry->batch,
-                       entry->head, i0, cfg.tileQ(), k.queryLen,
-                       e.f32(-INFINITY));
+      fillRowStatistic(b, k, cfg.threads(), k.lse, *entry, cfg.tileQ(),
+                       k.queryLen, GpuArith{b}.f32(-INFINITY));
   }
 
   /// One key tile, computed where the mainloop says this thread's rows

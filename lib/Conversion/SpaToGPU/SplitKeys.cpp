@@ -149,7 +149,6 @@ private:
                   Value partialOut, Value partialStats) {
     const KernelConfig &cfg = k.cfg;
     GpuArith e{b};
-    Type f32 = b.getF32Type();
     Value i = e.rem(row, e.index(cfg.queryLen));
     Value bh = e.div(row, e.index(cfg.queryLen));
     k.head = e.rem(bh, e.index(cfg.numQueryHeads));

@@ -20,7 +20,7 @@ void copyTile(ImplicitLocOpBuilder &b, const KernelContext &k, Value source,
   auto chunkType = VectorType::get({8}, elementType);
   int64_t chunksPerRow = width / 8;
   int64_t chunks = rows * chunksPerRow;
-  Value tid = e.add(e.mul(k.warp, e.index(32)), k.lane);
+  Value tid = blockThread(b, k);
   Value zeros = arith::ConstantOp::create(
       b, DenseElementsAttr::get(chunkType, b.getZeroAttr(elementType)));
   int64_t threads = k.cfg.threads();
@@ -68,7 +68,7 @@ void copySwizzled(ImplicitLocOpBuilder &b, const KernelContext &k, Value source,
   int64_t threads = k.cfg.threads();
   int64_t chunksPerRow = width / 8;
   int64_t chunks = rows * chunksPerRow;
-  Value tid = e.add(e.mul(k.warp, e.index(32)), k.lane);
+  Value tid = blockThread(b, k);
   for (int64_t it = 0; it * threads < chunks; ++it) {
     Value chunk = e.add(tid, e.index(it * threads));
     Value r = e.div(chunk, e.index(chunksPerRow));

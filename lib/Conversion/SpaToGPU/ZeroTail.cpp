@@ -54,10 +54,12 @@ void branchOnZeroTail(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
                     branch(items));
 }
 
-void storeZeroRows(ImplicitLocOpBuilder &b, Value thread, int64_t threads,
-                   Value dest, Value batch, Value head, Value row0,
+void storeZeroRows(ImplicitLocOpBuilder &b, const KernelContext &k,
+                   int64_t threads, Value dest, const WorkItemEntry &item,
                    int64_t rows, Value limit, int64_t width) {
   GpuArith e{b};
+  Value thread = blockThread(b, k);
+  Value row0 = e.mul(item.tile, e.index(rows));
   Type element = cast<MemRefType>(dest.getType()).getElementType();
   int64_t bytes = element.getIntOrFloatBitWidth() / 8;
   int64_t chunk = canStageRows(dest, width) ? 16 / bytes : 2;
@@ -75,17 +77,20 @@ void storeZeroRows(ImplicitLocOpBuilder &b, Value thread, int64_t threads,
       inside = e.andi(inside, e.cmp(P::slt, index, e.index(total)));
     scf::IfOp::create(b, inside, [&](OpBuilder &nb, Location l) {
       ImplicitLocOpBuilder ib(l, nb);
-      vector::StoreOp::create(ib, zero, dest, ValueRange{batch, head, row, col},
+      vector::StoreOp::create(ib, zero, dest,
+                              ValueRange{item.batch, item.head, row, col},
                               false, llvm::MaybeAlign(chunk * bytes));
       scf::YieldOp::create(ib);
     });
   }
 }
 
-void fillRowStatistic(ImplicitLocOpBuilder &b, Value thread, int64_t threads,
-                      Value dest, Value batch, Value head, Value row0,
+void fillRowStatistic(ImplicitLocOpBuilder &b, const KernelContext &k,
+                      int64_t threads, Value dest, const WorkItemEntry &item,
                       int64_t rows, Value limit, Value value) {
   GpuArith e{b};
+  Value thread = blockThread(b, k);
+  Value row0 = e.mul(item.tile, e.index(rows));
   for (int64_t first = 0; first < rows; first += threads) {
     Value offset = e.add(thread, e.index(first));
     Value row = e.add(row0, offset);
@@ -94,7 +99,8 @@ void fillRowStatistic(ImplicitLocOpBuilder &b, Value thread, int64_t threads,
       inside = e.andi(inside, e.cmp(P::slt, offset, e.index(rows)));
     scf::IfOp::create(b, inside, [&](OpBuilder &nb, Location l) {
       ImplicitLocOpBuilder ib(l, nb);
-      memref::StoreOp::create(ib, value, dest, ValueRange{batch, head, row});
+      memref::StoreOp::create(ib, value, dest,
+                              ValueRange{item.batch, item.head, row});
       scf::YieldOp::create(ib);
     });
   }

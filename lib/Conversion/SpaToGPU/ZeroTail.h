@@ -36,19 +36,19 @@ void branchOnZeroTail(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
                       Value work, Value block, ZeroItemWriter zeros,
                       function_ref<void(ImplicitLocOpBuilder &)> items);
 
-/// Zeros into rows [row0, row0 + rows) of dest[batch][head] (rank 4,
-/// `width` columns), those below `limit` only: every thread of the block
-/// (`threads` of them, this one `thread`) stores 16-byte chunks where the
-/// layout allows it (StagedStores.h: canStageRows), element pairs
-/// otherwise.
-void storeZeroRows(ImplicitLocOpBuilder &b, Value thread, int64_t threads,
-                   Value dest, Value batch, Value head, Value row0,
+/// Zeros into the `rows` rows of work item `item` (rows item.tile x rows
+/// on of dest[item.batch][item.head], rank 4, `width` columns), those
+/// below `limit` only: every one of the block's `threads` threads stores
+/// 16-byte chunks where the layout allows it (StagedStores.h:
+/// canStageRows), element pairs otherwise.
+void storeZeroRows(ImplicitLocOpBuilder &b, const KernelContext &k,
+                   int64_t threads, Value dest, const WorkItemEntry &item,
                    int64_t rows, Value limit, int64_t width);
 
-/// `value` into dest[batch][head][row0 + t] (rank 3) for the block's
-/// threads t < rows with row0 + t below `limit` (lse -inf, Delta 0).
-void fillRowStatistic(ImplicitLocOpBuilder &b, Value thread, int64_t threads,
-                      Value dest, Value batch, Value head, Value row0,
+/// `value` into the same rows of the rank-3 dest[item.batch][item.head]
+/// (lse -inf, Delta 0), one a thread.
+void fillRowStatistic(ImplicitLocOpBuilder &b, const KernelContext &k,
+                      int64_t threads, Value dest, const WorkItemEntry &item,
                       int64_t rows, Value limit, Value value);
 
 } // namespace mlir::spa::gpu_kernel
