@@ -275,13 +275,14 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            /*default=*/"::mlir::spa::StagedStreamStat::Auto",
            "Gradient ops on the classic wgmma dK/dV kernel: each query "
            "tile's Delta (rowsum(dO * O), the preprocess's output) comes "
-           "into shared memory with the tile like shared-stream-lse's lse, "
-           "read where dS is formed instead of a global load per tile held "
-           "in registers across the products; 512 more bytes of shared "
-           "memory a block at 64-row tiles",
+           "into one shared buffer at the tile's start, read where dS is "
+           "formed (behind a block barrier) instead of a global load per "
+           "tile held in registers across the products; 256 more bytes of "
+           "shared memory a block at 64-row tiles",
            [{::llvm::cl::values(
              clEnumValN(::mlir::spa::StagedStreamStat::Auto, "auto",
-                        "off until measured faster on the GPU"),
+                        "where that kernel stores dS and the bytes cost no "
+                        "block an SM"),
              clEnumValN(::mlir::spa::StagedStreamStat::On, "true",
                         "always; an error where that kernel is not the one "
                         "generated (mma.sync, backward-schedule = ws)"),

@@ -155,7 +155,7 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::init(StagedStreamStat::Auto),
       llvm::cl::values(
           clEnumValN(StagedStreamStat::Auto, "auto",
-                     "off until measured faster"),
+                     "where it costs no block an SM"),
           clEnumValN(StagedStreamStat::On, "true",
                      "always (an error where it does not apply)"),
           clEnumValN(StagedStreamStat::Off, "false", "a global load a tile"))};

@@ -161,16 +161,21 @@ static int64_t keyValueBlocksPerSM(const BackwardConfig &grad) {
   return std::min(byRegisters, kSharedBytesPerSM / bytes);
 }
 
-/// shared-stream-lse = auto, on a configuration resolved without it: on
-/// for the classic wgmma dK/dV kernel that stores dS (where it was
-/// measured: docs/benchmarks.md step 7f, H100, the headline's dK/dV 0.256
-/// -> 0.222 ms, gradients bitwise equal) where its bytes change nothing
-/// else (the blocks an SM, the TMA loads, the atomic dQ piece width).
-static bool autoStagesStreamLse(const BackwardConfig &grad) {
+/// shared-stream-lse and shared-stream-delta = auto (`staged`: the flag of
+/// either), on a configuration resolved without it: on for the classic
+/// wgmma dK/dV kernel that stores dS, where both were measured (H100,
+/// docs/benchmarks.md: lse, step 7f, the headline's dK/dV 0.256 -> 0.222
+/// ms; Delta after it, step 7g, 0.2225 -> 0.2060 ms and tile_balanced
+/// -7.1%; gradients bitwise equal), where its bytes change nothing else
+/// (the blocks an SM, the TMA loads, the atomic dQ piece width). The
+/// recomputing kernels were not faster with the lse (-1.4%, -2.5%: noise)
+/// and keep the global loads.
+static bool autoStagesStreamStat(const BackwardConfig &grad,
+                                 bool BackwardConfig::*staged) {
   if (!grad.base.wgmma || grad.warpSpecialized || !grad.storeScoreGrads)
     return false;
   BackwardConfig with = grad;
-  with.stagesStreamLse = true;
+  with.*staged = true;
   if (with.sharedBytes() > kMaxDynamicSharedBytes ||
       with.keyValueConfig().sharedBytes() > kMaxDynamicSharedBytes ||
       keyValueBlocksPerSM(with) < keyValueBlocksPerSM(grad))
@@ -538,8 +543,11 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
     return failure();
   grad.keyRowMasks = grad.warpSpecialized || cfg.slots >= 2;
   if (options.sharedStreamLse == StagedStreamStat::Auto)
-    grad.stagesStreamLse = autoStagesStreamLse(grad);
-  // shared-stream-delta = auto: off until measured on the GPU.
+    grad.stagesStreamLse =
+        autoStagesStreamStat(grad, &BackwardConfig::stagesStreamLse);
+  if (options.sharedStreamDelta == StagedStreamStat::Auto)
+    grad.stagesStreamDelta =
+        autoStagesStreamStat(grad, &BackwardConfig::stagesStreamDelta);
   if (lseForced && failed(checkStagedStreamStat(op, grad, "lse")))
     return failure();
   if (deltaForced && failed(checkStagedStreamStat(op, grad, "delta")))

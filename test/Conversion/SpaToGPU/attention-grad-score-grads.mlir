@@ -10,7 +10,7 @@
 // RUN: spa-opt %s -convert-spa-to-gpu -canonicalize | FileCheck %s
 // RUN: spa-opt %s -convert-spa-to-gpu="score-grads=recompute" -canonicalize | FileCheck %s --check-prefix=RECOMPUTE
 // Without the staged lse: the tiles, barriers and dS staging only.
-// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store shared-stream-lse=false" -canonicalize | FileCheck %s --check-prefix=NOLSE
+// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store shared-stream-lse=false shared-stream-delta=false" -canonicalize | FileCheck %s --check-prefix=NOLSE
 // NOLSE: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv {{.*}} dynamic_shared_memory_size %c114712_i32
 // RECOMPUTE-NOT: score_grad
 // RECOMPUTE: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq
@@ -38,9 +38,10 @@
 // CHECK: %[[DELTA:.*]] = gpu.alloc () : memref<1x2x100xf32>
 // CHECK: %[[DS:.*]] = gpu.alloc () : memref<16x4096xbf16>
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_preprocess {{.*}} args({{.*}}, %[[DELTA]] : memref<1x2x100xf32>, %{{.*}} : memref<2x{{[0-9]+}}x2xi32>)
-// shared-stream-lse = auto takes the lse's 512 bytes here (two blocks an
-// SM either way: 2 x (115224 + 1024) <= 233472).
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv {{.*}} dynamic_shared_memory_size %c115224_i32 args({{.*}}, %[[DS]] : memref<16x4096xbf16>,
+// shared-stream-lse and -delta = auto take the lse's 512 bytes and
+// Delta's 256 here (two blocks an SM either way: 2 x (115480 + 1024) <=
+// 233472).
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv {{.*}} dynamic_shared_memory_size %c115480_i32 args({{.*}}, %[[DS]] : memref<16x4096xbf16>,
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_stored {{.*}} dynamic_shared_memory_size %c49168_i32 args(%arg1 : memref<1x1x100x128xbf16>, %[[DS]] : memref<16x4096xbf16>, %arg0 : memref<1x2x100x128xbf16>,
 // CHECK: gpu.dealloc %[[DS]]
 

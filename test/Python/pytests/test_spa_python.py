@@ -538,15 +538,19 @@ def test_cuda_shared_stream_lse_option():
                     if k["role"] == "dkdv")
 
     plain = spa.compile(text, target="cuda:sm_90a", score_grads="store",
-                        shared_stream_lse=False)
+                        shared_stream_lse=False, shared_stream_delta=False)
     staged = spa.compile(text, target="cuda:sm_90a", score_grads="store",
-                         shared_stream_lse=True)
+                         shared_stream_lse=True, shared_stream_delta=False)
     default = spa.compile(text, target="cuda:sm_90a", score_grads="store")
     assert "cp.async.ca.shared.global" not in plain.ptx
     assert "cp.async.ca.shared.global" in staged.ptx
     assert (dkdv(staged)["shared_bytes"]
             == dkdv(plain)["shared_bytes"] + 512)
-    assert default.ptx == staged.ptx
+    # Auto stages Delta too (shared_stream_delta's test).
+    assert default.ptx == spa.compile(text, target="cuda:sm_90a",
+                                      score_grads="store",
+                                      shared_stream_lse=True,
+                                      shared_stream_delta=True).ptx
     # The recomputing kernel keeps the global loads under auto.
     recompute = spa.compile(text, target="cuda:sm_90a",
                             score_grads="recompute")
@@ -590,8 +594,8 @@ def test_cuda_shared_stream_delta_option():
     # shared_stream_delta reaches the dK/dV kernel from Python: True brings
     # its Delta by 4-byte cp.async into 256 more bytes of shared memory
     # (one buffer), beside the staged lse where that is on; "auto", the
-    # default, leaves it off until measured; True asked of mma.sync is a
-    # located MLIRError.
+    # default, takes both for this stored-dS kernel; True asked of mma.sync
+    # is a located MLIRError.
     layer = spa.LayerSpec(batch=1, heads=4, kv_heads=2, seq_len=300,
                           head_dim=128, dtype="bf16",
                           policy="exclusive_equal")
@@ -602,7 +606,7 @@ def test_cuda_shared_stream_delta_option():
                     if k["role"] == "dkdv")
 
     plain = spa.compile(text, target="cuda:sm_90a", score_grads="store",
-                        shared_stream_lse=False)
+                        shared_stream_lse=False, shared_stream_delta=False)
     delta = spa.compile(text, target="cuda:sm_90a", score_grads="store",
                         shared_stream_lse=False, shared_stream_delta=True)
     both = spa.compile(text, target="cuda:sm_90a", score_grads="store",
@@ -612,9 +616,11 @@ def test_cuda_shared_stream_delta_option():
     assert "cp.async.ca.shared.global" in delta.ptx
     assert dkdv(delta)["shared_bytes"] == dkdv(plain)["shared_bytes"] + 256
     assert dkdv(both)["shared_bytes"] == dkdv(plain)["shared_bytes"] + 768
-    assert default.ptx == spa.compile(
-        text, target="cuda:sm_90a", score_grads="store",
-        shared_stream_delta=False).ptx
+    assert default.ptx == both.ptx
+    # The recomputing kernel keeps the global loads under auto.
+    recompute = spa.compile(text, target="cuda:sm_90a",
+                            score_grads="recompute")
+    assert "cp.async.ca.shared.global" not in recompute.ptx
     with pytest.raises(spa.MLIRError, match="shared-stream-delta applies to"):
         spa.compile(text, target="cuda:sm_80", shared_stream_delta=True)
     with pytest.raises(ValueError, match="shared-stream-delta"):

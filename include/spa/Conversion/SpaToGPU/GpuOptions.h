@@ -52,8 +52,8 @@ enum class ScoreGradLayout {
 /// rows (lse: shared-stream-lse; Delta: shared-stream-delta) through shared
 /// memory (a copy a tile ahead) or by a global load a tile.
 enum class StagedStreamStat {
-  Auto, ///< where measured faster and its 512 bytes cost no block an SM
-        ///< (lse: the stored-dS kernel, docs/benchmarks.md step 7f)
+  Auto, ///< where measured faster and its bytes cost no block an SM (both:
+        ///< the stored-dS kernel, docs/benchmarks.md steps 7f and 7g)
   On,   ///< "true": an error where that kernel is not the one generated
   Off,  ///< "false"
 };
