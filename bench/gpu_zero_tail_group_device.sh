@@ -39,6 +39,11 @@
 #   $P bench/grad_sweep_prepare.py --policy tile_balanced --variants w4k64d,w4k64dy,w4k64dz8 --out $S/sT
 #   $P bench/grad_sweep_prepare.py --batch 4 --seq-len 4096 --head-dim 64 --variants w4k64,w4k64z8 --out $S/s64
 #   $P bench/gpu_grad_prepare.py --spec --out $S/spec
+# As run on 2026-12-06 (second session), with the branch fma-exp built
+# afterwards (exp2(fma(s, c, -m)) in the softmax and the backward's P):
+# fchk and gradS rebuilt from it (so its exponent was checked too), and
+#   $P bench/grad_sweep_prepare.py --append --tag fma --variants w4k64d --out $S/sE
+# (and the same into sT with --policy tile_balanced, into s64 with w4k64).
 #   find $S -name kernel.ptx -delete
 #   run(command="PART=check bash .device/ztg/run.sh", carry=[".device/ztg"])
 #   run(command="PART=time bash .device/ztg/run.sh", carry=[".device/ztg"])
