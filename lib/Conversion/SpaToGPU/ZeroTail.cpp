@@ -54,56 +54,61 @@ void branchOnZeroTail(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
                     branch(items));
 }
 
-void storeZeroRows(ImplicitLocOpBuilder &b, const KernelContext &k,
-                   int64_t threads, Value dest, const WorkItemEntry &item,
-                   int64_t rows, Value limit, int64_t width) {
+/// `store(row, slot)` for the `perRow` slots of each of the item's `rows`
+/// rows (rows item.tile x rows on), spread over the block's `threads`
+/// threads, for the rows below `limit` only.
+static void
+forEachRowSlot(ImplicitLocOpBuilder &b, const KernelContext &k, int64_t threads,
+               const WorkItemEntry &item, int64_t rows, int64_t perRow,
+               Value limit,
+               function_ref<void(ImplicitLocOpBuilder &, Value, Value)> store) {
   GpuArith e{b};
   Value thread = blockThread(b, k);
   Value row0 = e.mul(item.tile, e.index(rows));
+  int64_t total = rows * perRow;
+  for (int64_t first = 0; first < total; first += threads) {
+    Value index = e.add(thread, e.index(first));
+    Value row =
+        e.add(row0, perRow == 1 ? index : e.div(index, e.index(perRow)));
+    Value slot = perRow == 1 ? e.index(0) : e.rem(index, e.index(perRow));
+    Value inside = e.cmp(P::slt, row, limit);
+    if (first + threads > total)
+      inside = e.andi(inside, e.cmp(P::slt, index, e.index(total)));
+    scf::IfOp::create(b, inside, [&](OpBuilder &nb, Location l) {
+      ImplicitLocOpBuilder ib(l, nb);
+      store(ib, row, slot);
+      scf::YieldOp::create(ib);
+    });
+  }
+}
+
+void storeZeroRows(ImplicitLocOpBuilder &b, const KernelContext &k,
+                   int64_t threads, Value dest, const WorkItemEntry &item,
+                   int64_t rows, Value limit, int64_t width) {
   Type element = cast<MemRefType>(dest.getType()).getElementType();
   int64_t bytes = element.getIntOrFloatBitWidth() / 8;
   int64_t chunk = canStageRows(dest, width) ? 16 / bytes : 2;
   auto chunkType = VectorType::get({chunk}, element);
   Value zero = arith::ConstantOp::create(
       b, chunkType, DenseElementsAttr::get(chunkType, b.getZeroAttr(element)));
-  int64_t perRow = width / chunk;
-  int64_t total = rows * perRow;
-  for (int64_t first = 0; first < total; first += threads) {
-    Value index = e.add(thread, e.index(first));
-    Value row = e.add(row0, e.div(index, e.index(perRow)));
-    Value col = e.mul(e.rem(index, e.index(perRow)), e.index(chunk));
-    Value inside = e.cmp(P::slt, row, limit);
-    if (first + threads > total)
-      inside = e.andi(inside, e.cmp(P::slt, index, e.index(total)));
-    scf::IfOp::create(b, inside, [&](OpBuilder &nb, Location l) {
-      ImplicitLocOpBuilder ib(l, nb);
-      vector::StoreOp::create(ib, zero, dest,
-                              ValueRange{item.batch, item.head, row, col},
-                              false, llvm::MaybeAlign(chunk * bytes));
-      scf::YieldOp::create(ib);
-    });
-  }
+  forEachRowSlot(
+      b, k, threads, item, rows, width / chunk, limit,
+      [&](ImplicitLocOpBuilder &ib, Value row, Value slot) {
+        Value col = GpuArith{ib}.mul(slot, GpuArith{ib}.index(chunk));
+        vector::StoreOp::create(ib, zero, dest,
+                                ValueRange{item.batch, item.head, row, col},
+                                false, llvm::MaybeAlign(chunk * bytes));
+      });
 }
 
 void fillRowStatistic(ImplicitLocOpBuilder &b, const KernelContext &k,
                       int64_t threads, Value dest, const WorkItemEntry &item,
                       int64_t rows, Value limit, Value value) {
-  GpuArith e{b};
-  Value thread = blockThread(b, k);
-  Value row0 = e.mul(item.tile, e.index(rows));
-  for (int64_t first = 0; first < rows; first += threads) {
-    Value offset = e.add(thread, e.index(first));
-    Value row = e.add(row0, offset);
-    Value inside = e.cmp(P::slt, row, limit);
-    if (first + threads > rows)
-      inside = e.andi(inside, e.cmp(P::slt, offset, e.index(rows)));
-    scf::IfOp::create(b, inside, [&](OpBuilder &nb, Location l) {
-      ImplicitLocOpBuilder ib(l, nb);
-      memref::StoreOp::create(ib, value, dest,
-                              ValueRange{item.batch, item.head, row});
-      scf::YieldOp::create(ib);
-    });
-  }
+  forEachRowSlot(b, k, threads, item, rows, 1, limit,
+                 [&](ImplicitLocOpBuilder &ib, Value row, Value) {
+                   memref::StoreOp::create(
+                       ib, value, dest, ValueRange{item.batch, item.head, row});
+                 });
 }
 
 } // namespace mlir::spa::gpu_kernel
