@@ -33,23 +33,12 @@
 S=$OUT/lse_summary.txt
 timeout 60 python3 bench/gpu_grad_check.py --dir gradS --only sd_ee_bf16_n1 --out $OUT/smoke > $OUT/smoke.log 2>&1 ||
   { echo "smoke failed" | tee -a $S; tail -5 $OUT/smoke.log; staged_finish; }
-for d in gradD gradS gradNT gradW gradA; do
-  timeout 80 python3 bench/gpu_grad_check.py --dir $d --out $OUT/$d 2>&1 | grep -v Warning > $OUT/$d.log
-  echo "$d: $(grep -c '^PASS' $OUT/$d.log) PASS, $(grep -c '^FAIL' $OUT/$d.log) FAIL, $(tail -1 $OUT/$d.log)" | tee -a $S
-  grep -E '^FAIL|Error' $OUT/$d.log | head -3 | tee -a $S
-done
-cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+staged_grad_matrix $S 80 gradD gradS gradNT gradW gradA
 for tool in racecheck memcheck; do
-  for pair in gradS:sd_k16_bf16_bidir_gqa_n130 gradNT:nt_xwg_k16_bf16_bidir_gqa_n130; do
-    d=${pair%%:*}; layer=${pair#*:}
-    timeout 50 $cs --tool $tool --report-api-errors no python3 bench/gpu_grad_check.py --dir $d --only $layer --no-nan --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
-    echo "$tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' /tmp/$tool-$layer.log | tail -1)" | tee -a $S
-  done
+  staged_grad_sanitize $S $tool gradS sd_k16_bf16_bidir_gqa_n130
+  staged_grad_sanitize $S $tool gradNT nt_xwg_k16_bf16_bidir_gqa_n130
 done
-for d in sL sT; do
-  timeout 90 python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
-  [ -f $OUT/$d/grad_sweep.json ] && python3 bench/grad_sweep_summary.py $d=$OUT/$d/grad_sweep.json | tee -a $S
-done
+staged_sweeps $S 90 sL sT
 timeout $((580 - SECONDS)) python3 bench/gpu_grad_check.py --dir spec --bench --only none --out $OUT/spec 2>&1 | grep -v Warning > $OUT/spec.log
 grep BENCH $OUT/spec.log | cut -c1-400 | tee -a $S
 staged_finish

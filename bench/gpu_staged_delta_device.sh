@@ -39,24 +39,12 @@ if [ "$PART" = check ]; then
   first=$(python3 -c "import json; print(json.load(open('gradS/manifest.json'))[0]['name'])")
   timeout 60 python3 bench/gpu_grad_check.py --dir gradS --only $first --out $OUT/smoke > $OUT/smoke.log 2>&1 ||
     { echo "smoke $first failed" | tee -a $S; tail -5 $OUT/smoke.log | tee -a $S; staged_finish; }
-  for d in gradS gradNT gradA; do
-    timeout 80 python3 bench/gpu_grad_check.py --dir $d --out $OUT/$d 2>&1 | grep -v Warning > $OUT/$d.log
-    echo "$d: $(grep -c '^PASS' $OUT/$d.log) PASS, $(grep -c '^FAIL' $OUT/$d.log) FAIL, $(tail -1 $OUT/$d.log)" | tee -a $S
-    grep -E '^FAIL|Error' $OUT/$d.log | head -3 | tee -a $S
-  done
-  cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  staged_grad_matrix $S 80 gradS gradNT gradA
   for tool in racecheck memcheck; do
-    for pair in gradS:ysd_k16_bf16_bidir_gqa_n130 gradNT:nt_yxwg_k16_bf16_bidir_gqa_n130; do
-      d=${pair%%:*}; layer=${pair#*:}
-      grep -q "\"$layer\"" $d/manifest.json || { echo "$tool: no layer $layer in $d" | tee -a $S; continue; }
-      timeout 50 $cs --tool $tool --report-api-errors no python3 bench/gpu_grad_check.py --dir $d --only $layer --no-nan --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
-      echo "$tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' /tmp/$tool-$layer.log | tail -1)" | tee -a $S
-    done
+    staged_grad_sanitize $S $tool gradS ysd_k16_bf16_bidir_gqa_n130
+    staged_grad_sanitize $S $tool gradNT nt_yxwg_k16_bf16_bidir_gqa_n130
   done
-  for d in sE sT sL; do
-    timeout 90 python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
-    [ -f $OUT/$d/grad_sweep.json ] && python3 bench/grad_sweep_summary.py $d=$OUT/$d/grad_sweep.json | tee -a $S
-  done
+  staged_sweeps $S 90 sE sT sL
 fi
 if [ "$PART" = spec ]; then
   export TORCHINDUCTOR_COMPILE_THREADS=1

@@ -54,25 +54,16 @@ if [ "$PART" = check ]; then
   timeout 150 python3 bench/gpu_device.py --dir fchk --out $OUT/fchk --no-bench 2>&1 | grep -v -i warn > $OUT/fchk.log
   echo "forward z8: $(grep -c PASS $OUT/fchk.log) PASS, $(grep -c FAIL $OUT/fchk.log) FAIL" | tee -a $S
   grep FAIL $OUT/fchk.log | head -5 | tee -a $S
-  for d in gradS gradA gradSy gradNTy; do
-    timeout 80 python3 bench/gpu_grad_check.py --dir $d --out $OUT/$d 2>&1 | grep -v Warning > $OUT/$d.log
-    echo "$d: $(grep -c '^PASS' $OUT/$d.log) PASS, $(grep -c '^FAIL' $OUT/$d.log) FAIL, $(tail -1 $OUT/$d.log)" | tee -a $S
-    grep -E '^FAIL|Error' $OUT/$d.log | head -3 | tee -a $S
-  done
+  staged_grad_matrix $S 80 gradS gradA gradSy gradNTy
   cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
   timeout 40 $cs --tool memcheck --report-api-errors no python3 bench/gpu_device.py --dir fchk --only gh_bf16_empty_heads --no-bench --out /tmp/mf > /tmp/mf.log 2>&1
   echo "memcheck forward z8 gh_bf16_empty_heads rc=$?: $(grep -E 'ERROR SUMMARY' /tmp/mf.log | tail -1)" | tee -a $S
-  for spec in memcheck:gradS:z8sd_k16_bf16_bidir_gqa_n130 memcheck:gradS:z8sd_gh_bf16_empty_heads racecheck:gradSy:ysd_k16_bf16_bidir_gqa_n130; do
-    IFS=: read tool d layer <<< "$spec"
-    timeout 50 $cs --tool $tool --report-api-errors no python3 bench/gpu_grad_check.py --dir $d --only $layer --no-nan --out /tmp/$tool > /tmp/$tool-$layer.log 2>&1
-    echo "$tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' /tmp/$tool-$layer.log | tail -1)" | tee -a $S
-  done
+  staged_grad_sanitize $S memcheck gradS z8sd_k16_bf16_bidir_gqa_n130
+  staged_grad_sanitize $S memcheck gradS z8sd_gh_bf16_empty_heads
+  staged_grad_sanitize $S racecheck gradSy ysd_k16_bf16_bidir_gqa_n130
 fi
 if [ "$PART" = time ]; then
-  for d in sE sT s64; do
-    timeout 100 python3 bench/grad_sweep.py --dir $d --out $OUT/$d 2>&1 | grep -v -i warn > $OUT/$d.log
-    [ -f $OUT/$d/grad_sweep.json ] && python3 bench/grad_sweep_summary.py $d=$OUT/$d/grad_sweep.json | tee -a $S
-  done
+  staged_sweeps $S 100 sE sT s64
   export TORCHINDUCTOR_COMPILE_THREADS=1
   timeout $((590 - SECONDS)) python3 bench/gpu_grad_check.py --dir spec --bench --only none --out $OUT/spec 2>&1 | grep -v Warning > $OUT/spec.log
   grep BENCH $OUT/spec.log | cut -c1-600 | tee -a $S

@@ -22,8 +22,10 @@ its dS tiles into L2 N tiles ahead of its ring), n<N> with
 successor_prefetch=N (each block of the dK/dV and dQ kernels sends the own
 tiles of work item +N to L2), x with shared_stream_lse=True (the
 classic dK/dV kernel's lse through shared memory), y with
-shared_stream_delta=True (its Delta the same way) and last z<N> with
-zero_tail_items=N (a block writes N items of each kernel's zero tail).
+shared_stream_delta=True (its Delta the same way), z<N> with
+zero_tail_items=N (a block writes N items of each kernel's zero tail) and
+last v<N> with wave_stagger_ns=N (the forward's first wave started apart,
+N ns a key tile a slot; v-1: off).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -75,11 +77,11 @@ def main():
         variants = previous["variants"]
     for name in args.variants.split(","):
         m = re.fullmatch(
-            r"w(\d+)k(\d+)(a?)([sl]?)(c?)(d?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?",
+            r"w(\d+)k(\d+)(a?)([sl]?)(c?)(d?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?",
             name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]][n<N>][x][y][z<N>]")
+                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]][n<N>][x][y][z<N>][v<N>]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -106,6 +108,8 @@ def main():
             options["shared_stream_delta"] = True
         if m.group(13):
             options["zero_tail_items"] = int(m.group(13))
+        if m.group(14):
+            options["wave_stagger_ns"] = int(m.group(14))
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")
         art.save(os.path.join(args.out, saved))

@@ -37,3 +37,43 @@ staged_smoke() {
   grep -v -i warn "$OUT/smoke.log" | tail -2
   [ $rc = 0 ] || { echo "smoke layer $2 failed (rc=$rc): stopping"; staged_finish; }
 }
+
+# There: the gradient matrices DIR... against float64 (bench/gpu_grad_check.py,
+# each under TIMEOUT seconds), a PASS/FAIL line each into SUMMARY and the
+# first failures.  staged_grad_matrix SUMMARY TIMEOUT DIR...
+staged_grad_matrix() {
+  local summary=$1 limit=$2 d; shift 2
+  for d in "$@"; do
+    timeout "$limit" python3 bench/gpu_grad_check.py --dir "$d" --out "$OUT/$d" 2>&1 |
+      grep -v Warning > "$OUT/$d.log"
+    echo "$d: $(grep -c '^PASS' "$OUT/$d.log") PASS, $(grep -c '^FAIL' "$OUT/$d.log") FAIL, $(tail -1 "$OUT/$d.log")" | tee -a "$summary"
+    grep -E '^FAIL|Error' "$OUT/$d.log" | head -3 | tee -a "$summary"
+  done
+}
+
+# There: compute-sanitizer TOOL (memcheck, racecheck, synccheck) on one
+# gradient layer of DIR (outputs not NaN-poisoned: the sanitizer reads every
+# byte), its summary line into SUMMARY; a note where DIR has no LAYER.
+#   staged_grad_sanitize SUMMARY TOOL DIR LAYER
+staged_grad_sanitize() {
+  local summary=$1 tool=$2 d=$3 layer=$4
+  local cs; cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  grep -q "\"$layer\"" "$d/manifest.json" ||
+    { echo "$tool: no layer $layer in $d" | tee -a "$summary"; return; }
+  timeout 50 "$cs" --tool "$tool" --report-api-errors no python3 bench/gpu_grad_check.py \
+    --dir "$d" --only "$layer" --no-nan --out "/tmp/$tool" > "/tmp/$tool-$layer.log" 2>&1
+  echo "$tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "/tmp/$tool-$layer.log" | tail -1)" | tee -a "$summary"
+}
+
+# There: the sweeps DIR... (bench/grad_sweep.py, every variant of a shape in
+# one process, each under TIMEOUT seconds) and their one-line summaries into
+# SUMMARY.  staged_sweeps SUMMARY TIMEOUT DIR...
+staged_sweeps() {
+  local summary=$1 limit=$2 d; shift 2
+  for d in "$@"; do
+    timeout "$limit" python3 bench/grad_sweep.py --dir "$d" --out "$OUT/$d" 2>&1 |
+      grep -v -i warn > "$OUT/$d.log"
+    [ -f "$OUT/$d/grad_sweep.json" ] &&
+      python3 bench/grad_sweep_summary.py "$d=$OUT/$d/grad_sweep.json" | tee -a "$summary"
+  done
+}

@@ -165,6 +165,12 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "dq_stored kernel prefetches into L2 ahead of its "
                      "product (0: off)"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> waveStaggerNs{
+      *this, "wave-stagger-ns",
+      llvm::cl::desc("Attention ops, serial sm_90a kernel: ns a key tile "
+                     "by which the first wave's co-resident blocks start "
+                     "apart (0: auto, -1: off, at most 10000)"),
+      llvm::cl::init(0)};
   PassOptions::Option<ScoreGradLayout> scoreGradLayout{
       *this, "score-grad-layout",
       llvm::cl::desc("Gradient ops with score-grads = store: the dS "

@@ -14,6 +14,7 @@
 //   CostModel.h      work-item cost and the layer report (LPT makespan)
 //   BandTableText.h  the `#spa.bands` text of tables and heads
 //   WorkList.h       the GPU kernel's cost-sorted work list
+//   WaveStagger.h    the staggered start of a launch's first wave
 //   Limits.h         the largest problems planning accepts
 //
 //===----------------------------------------------------------------------===//
@@ -27,6 +28,7 @@
 #include "spa/Planning/Counting.h"
 #include "spa/Planning/Limits.h"
 #include "spa/Planning/Policies.h"
+#include "spa/Planning/WaveStagger.h"
 #include "spa/Planning/WorkList.h"
 
 #endif // SPA_PLANNING_BANDPLAN_H

@@ -8,8 +8,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelConfig.h"
-#include "TensorMaps.h"
 #include "BufferLayout.h"
+#include "TensorMaps.h"
+#include "WaveStagger.h"
 
 #include "spa/Dialect/Spa/IR/PlanInterop.h"
 
@@ -63,6 +64,11 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
     return "zero-tail-items must be 0 (auto) to " +
            std::to_string(kMaxZeroTailItems) + "; got " +
            std::to_string(options.zeroTailItems);
+  if (options.waveStaggerNs < -1 ||
+      options.waveStaggerNs > kMaxWaveStaggerNsPerTile)
+    return "wave-stagger-ns must be -1 (off), 0 (auto) or 1 to " +
+           std::to_string(kMaxWaveStaggerNsPerTile) + " ns a key tile; got " +
+           std::to_string(options.waveStaggerNs);
   if (!llvm::is_contained({0, 64, 128}, options.storedDqRows))
     return "stored-dq-rows must be 0 (auto), 64 or 128; got " +
            std::to_string(options.storedDqRows);
@@ -510,5 +516,7 @@ mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
   cfg.splitKeys = options.splitKeys;
   cfg.successorPrefetch = options.successorPrefetch;
   cfg.zeroItemsPerBlock = resolveZeroTailItems(options);
+  if (failed(resolveWaveStagger(op, options, cfg)))
+    return failure();
   return cfg;
 }

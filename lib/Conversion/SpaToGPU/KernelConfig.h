@@ -37,6 +37,9 @@ constexpr int64_t kMaxSuccessorPrefetch = 65536;
 /// zero-tail-items: the most zero-tail items a block writes (64 x 64 rows
 /// of zeros: far past where a block's launch stops mattering).
 constexpr int64_t kMaxZeroTailItems = 64;
+/// wave-stagger-ns: the most ns a key tile (an SM's time for a tile is
+/// under a microsecond at D = 128).
+constexpr int64_t kMaxWaveStaggerNsPerTile = 10000;
 constexpr int64_t kMinRegistersPerThread = 64;
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 /// SMs of an H100/H200 SXM: the grid of a persistent kernel (any grid is
@@ -100,6 +103,13 @@ struct KernelConfig {
   /// read together, zeros in 16-byte chunks; ZeroTail.h); 1: one block an
   /// item writing its zeros as the item's own epilogue would.
   int64_t zeroItemsPerBlock = 1;
+  /// wave-stagger-ns resolved (WaveStagger.h): the blocks an SM the first
+  /// wave holds, the ns a key tile and the waves of equal items asked for
+  /// (blocksPerSM = 0: no stagger), before the work list is known.
+  ::spa::plan::WaveStaggerParams staggerParams{0, 0, 0, 0};
+  /// The first wave's stagger planned on the work list (slot s of an SM
+  /// sleeps s * waveStagger.slotDelayNs first; none where not enabled()).
+  ::spa::plan::WaveStagger waveStagger;
   /// Whether the zero tail is grouped: a static tail, more than one item
   /// a block, and one item a block elsewhere (no persistent loop, no
   /// split keys).

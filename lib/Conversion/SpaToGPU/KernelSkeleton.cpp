@@ -20,6 +20,7 @@
 #include "MmaSync.h"
 #include "Softmax.h"
 #include "SplitKeys.h"
+#include "WaveStagger.h"
 #include "ZeroTail.h"
 
 #include "spa/Conversion/Utils/BandGeometry.h"
@@ -157,8 +158,10 @@ private:
     const KernelConfig &cfg = k.cfg;
     GpuArith e{b};
     Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-    if (!cfg.persistent())
+    if (!cfg.persistent()) {
+      emitWaveStagger(b, block, cfg);
       return body(b, block);
+    }
     Value items =
         cfg.dynamicLengths
             ? e.mul(e.index(cfg.batch * cfg.numQueryHeads),

@@ -21,6 +21,7 @@
 #include "SpaGradToGPU.h"
 #include "SplitKeys.h"
 #include "TensorMaps.h"
+#include "WaveStagger.h"
 
 #include "spa/Conversion/SpaToGPU/LaunchContract.h"
 #include "spa/Dialect/Spa/IR/PlanInterop.h"
@@ -48,7 +49,8 @@ namespace plan = ::spa::plan;
 namespace {
 
 /// The cost-sorted work list (spa/Planning/WorkList.h) as [items][3] i32;
-/// sets cfg.zeroItemsFrom to the start of its tail of items reaching no key.
+/// sets cfg.zeroItemsFrom to the start of its tail of items reaching no key
+/// and plans the first wave's stagger (WaveStagger.h) on it.
 SmallVector<int32_t> workList(const plan::BandTable &table, KernelConfig &cfg) {
   SmallVector<int32_t> list;
   std::vector<plan::WorkItem> items = plan::buildWorkList(
@@ -59,6 +61,7 @@ SmallVector<int32_t> workList(const plan::BandTable &table, KernelConfig &cfg) {
   int64_t zeroFrom = plan::firstItemReachingNoKey(items, table, cfg.queryLen,
                                                   cfg.keyLen, cfg.tileShape());
   cfg.zeroItemsFrom = zeroFrom < int64_t(items.size()) ? zeroFrom : -1;
+  planWaveStagger(items, table, cfg);
   return list;
 }
 

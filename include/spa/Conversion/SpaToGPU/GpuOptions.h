@@ -101,6 +101,7 @@ enum class ForwardSchedule {
   X(sharedStreamLse)                                                           \
   X(sharedStreamDelta)                                                         \
   X(zeroTailItems)                                                             \
+  X(waveStaggerNs)                                                             \
   X(scoreGradLayout)
 
 #endif // SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H
