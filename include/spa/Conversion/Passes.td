@@ -252,15 +252,7 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "cp.async a thread, a tile ahead) instead of a global load per "
            "tile that the products wait for; 512 more bytes of shared "
            "memory a block at 64-row tiles",
-           [{::llvm::cl::values(
-             clEnumValN(::mlir::spa::StagedStreamStat::Auto, "auto",
-                        "where that kernel is generated and the bytes cost "
-                        "no block an SM"),
-             clEnumValN(::mlir::spa::StagedStreamStat::On, "true",
-                        "always; an error where that kernel is not the one "
-                        "generated (mma.sync, backward-schedule = ws)"),
-             clEnumValN(::mlir::spa::StagedStreamStat::Off, "false",
-                        "a global load a tile"))}]>,
+           [{::mlir::spa::stagedStreamStatValues()}]>,
     Option<"zeroTailItems", "zero-tail-items", "int64_t",
            /*default=*/"0",
            "Attention and gradient ops with a static work list: items of "
@@ -279,15 +271,7 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "formed (behind a block barrier) instead of a global load per "
            "tile held in registers across the products; 256 more bytes of "
            "shared memory a block at 64-row tiles",
-           [{::llvm::cl::values(
-             clEnumValN(::mlir::spa::StagedStreamStat::Auto, "auto",
-                        "where that kernel stores dS and the bytes cost no "
-                        "block an SM"),
-             clEnumValN(::mlir::spa::StagedStreamStat::On, "true",
-                        "always; an error where that kernel is not the one "
-                        "generated (mma.sync, backward-schedule = ws)"),
-             clEnumValN(::mlir::spa::StagedStreamStat::Off, "false",
-                        "a global load a tile"))}]>,
+           [{::mlir::spa::stagedStreamStatValues()}]>,
     Option<"waveStaggerNs", "wave-stagger-ns", "int64_t",
            /*default=*/"0",
            "Attention ops on the serial sm_90a kernel (one work item a "

@@ -136,13 +136,7 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "shared-stream-lse",
       llvm::cl::desc("Gradient ops, classic wgmma dK/dV kernel: each query "
                      "tile's lse into shared memory with the tile"),
-      llvm::cl::init(StagedStreamStat::Auto),
-      llvm::cl::values(
-          clEnumValN(StagedStreamStat::Auto, "auto",
-                     "where it costs no block an SM"),
-          clEnumValN(StagedStreamStat::On, "true",
-                     "always (an error where it does not apply)"),
-          clEnumValN(StagedStreamStat::Off, "false", "a global load a tile"))};
+      llvm::cl::init(StagedStreamStat::Auto), stagedStreamStatValues()};
   PassOptions::Option<int64_t> zeroTailItems{
       *this, "zero-tail-items",
       llvm::cl::desc("Attention and gradient ops: zero-tail work items a "
@@ -152,13 +146,7 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "shared-stream-delta",
       llvm::cl::desc("Gradient ops, classic wgmma dK/dV kernel: each query "
                      "tile's Delta into shared memory with the tile"),
-      llvm::cl::init(StagedStreamStat::Auto),
-      llvm::cl::values(
-          clEnumValN(StagedStreamStat::Auto, "auto",
-                     "where it costs no block an SM"),
-          clEnumValN(StagedStreamStat::On, "true",
-                     "always (an error where it does not apply)"),
-          clEnumValN(StagedStreamStat::Off, "false", "a global load a tile"))};
+      llvm::cl::init(StagedStreamStat::Auto), stagedStreamStatValues()};
   PassOptions::Option<int64_t> scoreGradPrefetch{
       *this, "score-grad-prefetch",
       llvm::cl::desc("Gradient ops with score-grads = store: dS tiles the "

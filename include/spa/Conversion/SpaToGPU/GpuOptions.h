@@ -10,6 +10,7 @@
 #define SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H
 
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/CommandLine.h"
 
 namespace mlir::spa {
 
@@ -57,6 +58,20 @@ enum class StagedStreamStat {
   On,   ///< "true": an error where that kernel is not the one generated
   Off,  ///< "false"
 };
+
+/// The values of both StagedStreamStat options, for the pass (Passes.td)
+/// and the pipelines (Pipelines.h): one list, so their spellings and help
+/// cannot drift apart.
+inline llvm::cl::ValuesClass stagedStreamStatValues() {
+  return llvm::cl::values(
+      clEnumValN(StagedStreamStat::Auto, "auto",
+                 "where the classic wgmma dK/dV kernel is generated, stores "
+                 "dS, and the bytes cost no block an SM"),
+      clEnumValN(StagedStreamStat::On, "true",
+                 "always; an error where that kernel is not the one "
+                 "generated (mma.sync, backward-schedule = ws)"),
+      clEnumValN(StagedStreamStat::Off, "false", "a global load a tile"));
+}
 
 /// How the sm_90a forward kernel orders its key tiles' products.
 enum class ForwardSchedule {
