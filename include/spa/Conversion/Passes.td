@@ -275,16 +275,18 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
     Option<"waveStaggerNs", "wave-stagger-ns", "int64_t",
            /*default=*/"0",
            "Attention ops on the serial sm_90a kernel (one work item a "
-           "block, static work list): the blocks of the launch's first "
-           "wave that share an SM start apart (slot s of an SM sleeps s "
-           "times this many ns times the first item's key tiles), so that "
-           "co-resident blocks of equal items do not wait for their first "
-           "tiles and store their outputs in lockstep; 0: auto (D * 11 / 2 "
-           "ns a tile, 704 at D = 128, where two waves of equal items lead the list and the "
-           "blocks an SM are known: TMA, tile-k 64, D = Dv = 128 at "
-           "stages 1, D = Dv = 64 at stages 1 or 2), -1: off, else 1 to 10000 ns a key tile (needs "
-           "blocks-per-sm unless the count is known). The persistent, "
-           "split-keys and run-time-length forms have none">,
+           "block, static work list, split-keys = 1): the blocks of the "
+           "launch's first wave that share an SM start apart (slot s of an "
+           "SM sleeps s times this many ns times the first item's key "
+           "tiles), so that co-resident blocks of equal items do not wait "
+           "for their first tiles and store their outputs in lockstep; 0: "
+           "auto (D * 11 / 2 ns a tile, 704 at D = 128, with one interval a "
+           "head, two waves of equal items leading the list and the blocks "
+           "an SM known: TMA, 4 warps, tile-k 64, 16-bit operands, D = Dv "
+           "= 128 at stages 1 or D = Dv = 64 at stages 1 or 2); -1: off; "
+           "else 1 to 10000 ns a key tile on any list (an error on the "
+           "other kernel forms, and without blocks-per-sm where the count "
+           "is not known)">,
     Option<"scoreGradLayout", "score-grad-layout",
            "::mlir::spa::ScoreGradLayout",
            /*default=*/"::mlir::spa::ScoreGradLayout::Auto",

@@ -35,10 +35,11 @@ inline int64_t autoWaveStaggerNsPerTile(const KernelConfig &cfg) {
 
 /// Sets cfg.staggerParams from wave-stagger-ns for a resolved forward
 /// config (after the schedule and blocks-per-sm): the serial wgmma kernel
-/// with a static work list and no split keys takes it; auto only where the
-/// blocks an SM are known and asks for two waves of equal items; an
-/// explicit value everywhere it applies, any list. Fails (located) for an
-/// explicit value where the blocks an SM are unknown.
+/// with a static work list and no split keys takes it; auto only with one
+/// interval a head where the blocks an SM are known, and asks for two
+/// waves of equal items; an explicit value on any list. Fails (located)
+/// for an explicit value on another kernel form, or where the blocks an
+/// SM are unknown or 1.
 LogicalResult resolveWaveStagger(AttentionOp op,
                                  const ConvertSpaToGPUOptions &options,
                                  KernelConfig &cfg);
