@@ -20,15 +20,5 @@
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 export TORCHINDUCTOR_COMPILE_THREADS=1
 S=$OUT/spec_summary.txt
-timeout $((560 - SECONDS)) python3 bench/gpu_grad_check.py --dir spec --bench --only none --out $OUT/spec 2>&1 | grep -v Warning > $OUT/spec.log
-grep BENCH $OUT/spec.log | cut -c1-600 | tee -a $S
-head=$(python3 -c "import json; print(next(l['name'] for l in json.load(open('spec/manifest.json')) if l.get('bench') and 'exclusive_equal_b2_h16_n8192_d128' in l['name']))")
-if [ $SECONDS -lt 500 ]; then
-  python3 - "$head" > spec/manifest.head.json <<'PY'
-import json, sys
-print(json.dumps([l for l in json.load(open("spec/manifest.json")) if l["name"] == sys.argv[1]]))
-PY
-  mkdir -p spec_head && cp spec/manifest.head.json spec_head/manifest.json && ln -s ../spec/$head spec_head/$head
-  timeout $((590 - SECONDS)) python3 bench/gpu_grad_check.py --dir spec_head --bench --only none --out $OUT/head 2>&1 | grep BENCH | cut -c1-600 | sed 's/^/again: /' | tee -a $S
-fi
+staged_spec_table $S 560 500
 staged_finish

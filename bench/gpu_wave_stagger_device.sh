@@ -37,14 +37,7 @@ S=$OUT/wst_summary.txt
 export TORCHINDUCTOR_COMPILE_THREADS=1
 if [ "$PART" = spec ]; then
   staged_sweeps $S 60 s64
-  timeout $((560 - SECONDS)) python3 bench/gpu_grad_check.py --dir spec --bench --only none --out $OUT/spec 2>&1 | grep -v Warning > $OUT/spec.log
-  grep BENCH $OUT/spec.log | cut -c1-600 | tee -a $S
-  head=$(python3 -c "import json; print(next(l['name'] for l in json.load(open('spec/manifest.json')) if l.get('bench') and 'exclusive_equal_b2_h16_n8192_d128' in l['name']))")
-  if [ $SECONDS -lt 520 ]; then
-    mkdir -p spec_head && ln -sfn ../spec/$head spec_head/$head
-    python3 -c "import json, sys; print(json.dumps([l for l in json.load(open('spec/manifest.json')) if l['name'] == sys.argv[1]]))" "$head" > spec_head/manifest.json
-    timeout $((590 - SECONDS)) python3 bench/gpu_grad_check.py --dir spec_head --bench --only none --out $OUT/head 2>&1 | grep BENCH | cut -c1-600 | sed 's/^/again: /' | tee -a $S
-  fi
+  staged_spec_table $S 560 520
   staged_finish
 fi
 if grep -q H200 $OUT/device.txt; then

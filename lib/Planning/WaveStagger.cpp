@@ -8,8 +8,6 @@
 
 #include "spa/Planning/Counting.h"
 
-#include <algorithm>
-
 namespace spa::plan {
 namespace {
 
@@ -56,14 +54,14 @@ WaveStagger planWaveStagger(const std::vector<WorkItem> &list,
     return {};
   int64_t wave = params.numSMs * params.blocksPerSM;
   if (params.minEqualWaves > 0 &&
-      (int64_t(list.size()) / wave < params.minEqualWaves ||
-       leadingEqualCostItems(list, table, queryLen, keyLen, tile) <
-           params.minEqualWaves * wave))
+      leadingEqualCostItems(list, table, queryLen, keyLen, tile) <
+          params.minEqualWaves * wave)
     return {};
+  // cap >= 1e6 / 2^16: the delay is at least 15 ns.
   int64_t cap = kMaxStaggerSleepNs / (params.blocksPerSM - 1);
   int64_t delay =
       tiles > cap / params.nsPerTile ? cap : tiles * params.nsPerTile;
-  return {params.numSMs, params.blocksPerSM, std::max<int64_t>(delay, 1)};
+  return {params.numSMs, params.blocksPerSM, delay};
 }
 
 } // namespace spa::plan

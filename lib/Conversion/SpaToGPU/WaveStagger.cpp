@@ -37,11 +37,8 @@ int64_t knownBlocksPerSM(const KernelConfig &cfg) {
   return 0;
 }
 
-} // namespace
-
 /// Why `cfg` has no first wave of one-item blocks to stagger, or "".
-static std::string whyNoFirstWave(const KernelConfig &cfg,
-                                  const ConvertSpaToGPUOptions &options) {
+std::string whyNoFirstWave(const KernelConfig &cfg) {
   if (!cfg.wgmma)
     return "the mma.sync kernel";
   if (cfg.persistent())
@@ -50,10 +47,12 @@ static std::string whyNoFirstWave(const KernelConfig &cfg,
     return "forward-schedule = overlap";
   if (cfg.dynamicLengths)
     return "run-time lengths (no static work list)";
-  if (options.splitKeys != 1)
-    return "split-keys = " + std::to_string(options.splitKeys);
+  if (cfg.splitKeys != 1)
+    return "split-keys = " + std::to_string(cfg.splitKeys);
   return "";
 }
+
+} // namespace
 
 LogicalResult resolveWaveStagger(AttentionOp op,
                                  const ConvertSpaToGPUOptions &options,
@@ -63,7 +62,7 @@ LogicalResult resolveWaveStagger(AttentionOp op,
     return success();
   // The serial wgmma kernel, one work item a block from a static list: the
   // slots are block indices.
-  std::string missing = whyNoFirstWave(cfg, options);
+  std::string missing = whyNoFirstWave(cfg);
   int64_t known = knownBlocksPerSM(cfg);
   int64_t blocks = cfg.minBlocksPerSM > 0 ? cfg.minBlocksPerSM : known;
   if (request == 0) {
