@@ -8,7 +8,10 @@
 #   call 2:  carry [".whl/b", ...]: . bench/fa4_wheels.sh install && python ...
 # (call 2 within the device's idle release, 30 s, of call 1.)
 # `install` sets PYTHONPATH: the CuTe DSL's `cutlass` package lives under
-# nvidia_cutlass_dsl/dsl_packages, which a --target install does not add.
+# nvidia_cutlass_dsl/dsl_packages, which a --target install does not add;
+# `cutlass.cute` comes from the -libs-core wheel (without it, 2026-12-06:
+# "No module named 'cutlass.cute'"). protobuf and cuda-bindings, also
+# required, are on the GPU machine already.
 set -e
 FA4=flash-attn-4==4.0.0b36
 DSL=4.8.1
@@ -20,6 +23,7 @@ download)
     --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_24_x86_64 \
     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl/a \
     "$FA4" "nvidia-cutlass-dsl==$DSL" "nvidia-cutlass-dsl-libs-base==$DSL" \
+    "nvidia-cutlass-dsl-libs-core==$DSL" \
     "nvidia-cutlass-dsl-libs-cu13==$DSL" einops==0.8.2 "apache-tvm-ffi==0.1.15.post2" \
     torch-c-dlpack-ext==0.1.5 quack-kernels==0.6.5
   (cd .whl/a && split -b 46M nvidia_cutlass_dsl_libs_cu13-*.whl cu13.part. && \

@@ -8,7 +8,8 @@ bench/gpu_grad_check.py --bench (a log, or its grad_check.json).
 Columns: spa forward, backward and both; FlexAttention (same band mask,
 dynamic=False) and dense causal SDPA forward + backward; spa / Flex; the
 useful TFLOP/s of spa and Flex (3.5 x 4 x D x admissible pairs) and SDPA's
-dense TFLOP/s. Times in ms, all by bench_ms in one process.
+dense TFLOP/s; FlashAttention-4 dense causal forward + backward and its
+TFLOP/s where the run had it. Times in ms, all by bench_ms in one process.
 """
 import argparse
 import json
@@ -41,23 +42,33 @@ def label(name):
 
 
 def table(rows):
-    out = ["| shape | policy | spa fwd | spa bwd | spa fwd+bwd | Flex fwd+bwd "
-           "| SDPA fwd+bwd | spa / Flex | spa useful TFLOP/s | Flex useful "
-           "TFLOP/s | SDPA TFLOP/s |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    fa4 = any("fa4_fwd_bwd" in t for t in rows.values())
+    head = ("| shape | policy | spa fwd | spa bwd | spa fwd+bwd | Flex fwd+bwd "
+            "| SDPA fwd+bwd | spa / Flex | spa useful TFLOP/s | Flex useful "
+            "TFLOP/s | SDPA TFLOP/s |")
+    columns = 11
+    if fa4:
+        head += " FA4 fwd+bwd | FA4 TFLOP/s |"
+        columns += 2
+    out = [head, "|" + "---|" * columns]
     for name, t in rows.items():
         policy, shape = label(name)
         if "exception" in t:
             out.append(f"| {shape} | {policy} | failed: {t['exception'][:60]} "
-                       "| | | | | | | | |")
+                       + "| " * (columns - 3) + "|")
             continue
-        out.append(
+        line = (
             f"| {shape} | {policy} | {t['spa_fwd']:.3f} | {t['spa_bwd']:.3f} "
             f"| {t['spa_fwd_bwd']:.3f} | {t['flex_fwd_bwd']:.3f} "
             f"| {t['sdpa_fwd_bwd']:.3f} | {t['ratio_spa_to_flex_fwd_bwd']:.2f} "
             f"| {t['spa_useful_tflops_fwd_bwd']:.0f} "
             f"| {t['flex_useful_tflops_fwd_bwd']:.0f} "
             f"| {t['sdpa_tflops_fwd_bwd']:.0f} |")
+        if fa4:
+            line += (f" {t['fa4_fwd_bwd']:.3f} | {t['fa4_tflops_fwd_bwd']:.0f} |"
+                     if "fa4_fwd_bwd" in t else
+                     f" {t.get('fa4_error', 'n/a')[:40]} | |")
+        out.append(line)
     return "\n".join(out)
 
 

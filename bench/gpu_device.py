@@ -172,9 +172,19 @@ def bench(layer, directory, fa4, dense_cache):
     spa_t = bench_ms(spa_call)
     shape = (B, H, n, d)
     if shape not in dense_cache:
-        dense_cache[shape] = {
-            "dense": bench_ms(lambda: dense_sdpa(q, k, v)),
-            "fa4": bench_ms(lambda: fa4(q, k, v)).median if fa4 else None}
+        dense_cache[shape] = {"dense": bench_ms(lambda: dense_sdpa(q, k, v)),
+                              "fa4": None}
+        if fa4:
+            # Checked against SDPA first: a broken install must not pass
+            # as a fast baseline; a failure is recorded, not raised.
+            try:
+                diff = (fa4(q, k, v).float() -
+                        dense_sdpa(q, k, v).float()).abs().max().item()
+                if not diff <= 2e-2:
+                    raise RuntimeError(f"FA4 differs from SDPA by {diff}")
+                dense_cache[shape]["fa4"] = bench_ms(lambda: fa4(q, k, v)).median
+            except Exception as e:  # noqa: BLE001
+                dense_cache[shape]["fa4_error"] = f"{type(e).__name__}: {str(e)[:600]}"
     dense_t = dense_cache[shape]["dense"]
     # FlexAttention depends on the shape and the mask only: timed once per
     # (shape, policy, mode) when several spa kernels of a layer are timed.
@@ -192,8 +202,10 @@ def bench(layer, directory, fa4, dense_cache):
             flash = Flex(layer, backend="FLASH")
             row["flex_flash_ms"] = bench_ms(lambda: flash(q, k, v)).median
         except Exception as e:  # noqa: BLE001 - record why it did not run
-            row["flex_flash_error"] = f"{type(e).__name__}: {str(e)[:160]}"
+            row["flex_flash_error"] = f"{type(e).__name__}: {str(e)[:600]}"
     row["fa4_ms"] = dense_cache[shape]["fa4"]
+    if "fa4_error" in dense_cache[shape]:
+        row["fa4_error"] = dense_cache[shape]["fa4_error"]
     flops = 4 * d * layer["pairs"]
     dense_flops = 4 * d * B * H * n * (n + 1) // 2
     row.update(name=layer["name"], policy=layer["policy"], B=B, H=H, N=n,

@@ -2,7 +2,8 @@
 """Runs on the GPU machine (PyTorch, cuda-python; no MLIR): checks the
 backward kernels of every layer of DIR/manifest.json (written by
 bench/gpu_grad_prepare.py) against float64, optionally times forward +
-backward against FlexAttention and dense causal SDPA.
+backward against FlexAttention, dense causal SDPA and, where `flash-attn-4`
+imports (bench/fa4_wheels.sh), FlashAttention-4 dense causal.
 
     PYTHONPATH=python python bench/gpu_grad_check.py --dir .device/grad --out $OUT
 
@@ -157,10 +158,42 @@ def check_layer(directory, layer, nan_check=True):
     return result
 
 
+# Dense baselines depend on the shape only: FA4's times per (B, H, N, D).
+_DENSE_FA4 = {}
+
+
+def fa4_times(q, k, v, dout, time_twice):
+    """FlashAttention-4 dense causal forward and forward+backward ms for
+    this shape (once per shape), or the reason it did not run. Its output
+    is checked against SDPA first, so that a broken install cannot pass as
+    a fast baseline."""
+    from baselines import dense_sdpa, flash4, forward_backward
+    shape = tuple(q.shape)
+    if shape in _DENSE_FA4:
+        return _DENSE_FA4[shape]
+    fa4 = flash4()
+    if fa4 is None:
+        result = {"fa4_error": "flash_attn.cute does not import"}
+    else:
+        try:
+            err = (fa4(q, k, v).float() - dense_sdpa(q, k, v).float()).abs().max().item()
+            if not err <= 2e-2:
+                raise RuntimeError(f"FA4 output differs from SDPA by {err}")
+            qg, kg, vg = (t.clone().requires_grad_() for t in (q, k, v))
+            result = {"fa4_max_diff_vs_sdpa": err,
+                      "fa4_fwd": time_twice(lambda: fa4(q, k, v)),
+                      "fa4_fwd_bwd": time_twice(
+                          forward_backward(fa4, qg, kg, vg, dout))}
+        except Exception as exc:  # noqa: BLE001 - record why, go on
+            result = {"fa4_error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    _DENSE_FA4[shape] = result
+    return result
+
+
 def flex_bench(layer, warmup_dir):
     """Forward and forward+backward ms of spa, FlexAttention (same band
-    mask, dynamic=False) and dense causal SDPA, all by bench_ms (SPEC.md
-    section 3), in this process."""
+    mask, dynamic=False), dense causal SDPA and FA4 dense causal where
+    installed, all by bench_ms (SPEC.md section 3), in this process."""
     from baselines import Flex, dense_sdpa, forward_backward
     from spa.runtime.timing import bench_ms
     art = CudaArtifact.load(os.path.join(warmup_dir, layer["name"]))
@@ -178,6 +211,11 @@ def flex_bench(layer, warmup_dir):
     flex = Flex(layer)
     qg, kg, vg = (t.clone().requires_grad_() for t in (q, k, v))
     times = {}
+
+    def time_twice(fn):
+        bench_ms(fn)
+        return bench_ms(fn).median
+
     for name, fn in (
             ("spa_fwd", lambda: fwd(q, k, v)),
             ("spa_bwd", lambda: grd(q, k, v, o, lse, dout)),
@@ -192,8 +230,8 @@ def flex_bench(layer, warmup_dir):
         # every later measurement of the same shape in that process (its
         # compiled backward settles after the first timing's calls); the
         # same rule for every entry keeps one method for all.
-        bench_ms(fn)
-        times[name] = bench_ms(fn).median
+        times[name] = time_twice(fn)
+    times.update(fa4_times(q, k, v, dout, time_twice))
     pairs = layer["pairs"]
     flops = 3.5 * 4 * d * pairs
     dense_flops = 3.5 * 4 * d * b * h * n * (n + 1) // 2
@@ -201,6 +239,8 @@ def flex_bench(layer, warmup_dir):
     times["flex_useful_tflops_fwd_bwd"] = flops / times["flex_fwd_bwd"] / 1e9
     times["sdpa_tflops_fwd_bwd"] = dense_flops / times["sdpa_fwd_bwd"] / 1e9
     times["ratio_spa_to_flex_fwd_bwd"] = times["spa_fwd_bwd"] / times["flex_fwd_bwd"]
+    if "fa4_fwd_bwd" in times:
+        times["fa4_tflops_fwd_bwd"] = dense_flops / times["fa4_fwd_bwd"] / 1e9
     times["registers"] = grd.kernel_registers
     return times
 
