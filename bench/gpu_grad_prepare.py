@@ -83,6 +83,13 @@ SPEC_BENCH = [(f"bench_{p}_b{b}_h{h}_n{n}_d{d}", b, h, h, n, n, d, d, "bf16",
                                  (1, 32, 16384, 128)]
               for p in ["exclusive_equal", "local_plus_band", "pair_balanced",
                         "tile_balanced"]]
+# --recompute: the wgmma matrix with the recomputing dQ kernel everywhere
+# (score-grads = auto stores dS at D = Dv = 128, where the recomputing
+# dK/dV kernel now stages lse and Delta by auto as well).
+CHECKS_RECOMPUTE = [("rc" + c[0][2:],) + c[1:11] +
+                    (dict(c[11], score_grads="recompute"),)
+                    for c in CHECKS_WGMMA]
+SANITIZE += ["rc_lpb_f16_d128_gqa_nq500"]
 # --atomic: the wgmma matrix compiled with deterministic = False (dQ by f32
 # atomics from the dK/dV kernel), which takes tile-k 64 or 128 only: the
 # tile-k 16 and 32 layers run at tile-k 64 (same shapes and options else).
@@ -186,6 +193,11 @@ def main():
     parser.add_argument("--ws", action="store_true",
                         help="the wgmma matrix with backward_schedule=ws "
                         "(with --bench: one timed layer, ws and classic)")
+    parser.add_argument("--recompute", action="store_true",
+                        help="the wgmma matrix with score_grads = "
+                        "\"recompute\" (at D = Dv = 128 the auto staged lse "
+                        "and Delta of the recomputing dK/dV kernel); names "
+                        "gain the prefix rc")
     parser.add_argument("--stored", action="store_true",
                         help="the wgmma matrix with score_grads=store "
                         "(with --bench: the timed layers stored and not)")
@@ -231,6 +243,7 @@ def main():
                      (CHECKS_ATOMIC, BENCH_ATOMIC) if args.atomic else
                      (CHECKS_STORED, BENCH_STORED) if args.stored else
                      (CHECKS_WS, BENCH_WS) if args.ws else
+                     (CHECKS_RECOMPUTE, []) if args.recompute else
                      (CHECKS_WGMMA, BENCH_WGMMA) if args.wgmma else
                      (CHECKS, BENCH))
     rows = (([] if args.bench_only else checks) +

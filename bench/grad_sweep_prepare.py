@@ -13,7 +13,8 @@ warps apply to the dQ kernel only), an l with backward_schedule="classic";
 a c compiles it with tma=False
 (every thread's cp.async instead of TMA tile loads), and a final d with
 score_grads="store" (the dK/dV kernel stores dS, the dQ kernel is one
-product a tile pair: roles preprocess, dkdv, dq_stored), after it a p with
+product a tile pair: roles preprocess, dkdv, dq_stored) or r with
+score_grads="recompute" (the dQ kernel recomputes S and dP), after d a p with
 score_grad_layout="compact" (the dS scratch holds the visited tile pairs
 only, through a table of slot bases) and a q with stored_dq_rows=128 (the
 dq_stored kernel on 128-row items, two warpgroups sharing each K tile),
@@ -77,11 +78,11 @@ def main():
         variants = previous["variants"]
     for name in args.variants.split(","):
         m = re.fullmatch(
-            r"w(\d+)k(\d+)(a?)([sl]?)(c?)(d?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?",
+            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?",
             name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]][n<N>][x][y][z<N>][v<N>]")
+                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -90,8 +91,8 @@ def main():
         if m.group(5):
             options["tma"] = False
         if m.group(6):
-            options["score_grads"] = "store"
-        if (m.group(7) or m.group(8) or m.group(9)) and not m.group(6):
+            options["score_grads"] = {"d": "store", "r": "recompute"}[m.group(6)]
+        if (m.group(7) or m.group(8) or m.group(9)) and m.group(6) != "d":
             parser.error(f"variant {name!r}: p, q and f apply to d (the "
                          "stored dS)")
         if m.group(7):

@@ -105,8 +105,9 @@ TEST(WaveStagger, Degenerate) {
   EXPECT_FALSE(planWaveStagger({}, t, 256, 256, ts, {4, 3, 700, 0}).enabled());
   EXPECT_EQ(leadingEqualCostItems({}, t, 256, 256, ts), 0);
   for (WaveStaggerParams p :
-       {WaveStaggerParams{4, 1, 700, 0}, WaveStaggerParams{0, 3, 700, 0},
-        WaveStaggerParams{4, 3, 0, 0}, WaveStaggerParams{4, 3, 700, -1},
+       {WaveStaggerParams{}, WaveStaggerParams{4, 1, 700, 0},
+        WaveStaggerParams{0, 3, 700, 0}, WaveStaggerParams{4, 3, 0, 0},
+        WaveStaggerParams{4, 3, 700, -1},
         WaveStaggerParams{int64_t(1) << 40, 3, 700, 0}})
     EXPECT_FALSE(planWaveStagger(list, t, 256, 256, ts, p).enabled())
         << p.numSMs << " SMs, " << p.blocksPerSM << " blocks, " << p.nsPerTile

@@ -29,16 +29,17 @@ namespace spa::plan {
 /// The longest delay the kernel may ask for (PTX nanosleep's limit).
 constexpr int64_t kMaxStaggerSleepNs = 1000000;
 
+/// Every field zero by default (no stagger): the caller states them all.
 struct WaveStaggerParams {
   /// SMs one wave fills (H100/H200 SXM: 132).
-  int64_t numSMs = 132;
+  int64_t numSMs = 0;
   /// Resident blocks an SM (the kernel's occupancy).
   int64_t blocksPerSM = 0;
   /// An SM's time per key tile, ns.
   int64_t nsPerTile = 0;
   /// Waves of items costing the same as the first that must lead the list
   /// (0: any list; the delay is then the caller's choice).
-  int64_t minEqualWaves = 2;
+  int64_t minEqualWaves = 0;
 };
 
 struct WaveStagger {

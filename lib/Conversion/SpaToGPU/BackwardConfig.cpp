@@ -163,16 +163,24 @@ static int64_t keyValueBlocksPerSM(const BackwardConfig &grad) {
 
 /// shared-stream-lse and shared-stream-delta = auto (`staged`: the flag of
 /// either), on a configuration resolved without it: on for the classic
-/// wgmma dK/dV kernel that stores dS, where both were measured (H100,
-/// docs/benchmarks.md: lse, step 7f, the headline's dK/dV 0.256 -> 0.222
-/// ms; Delta after it, step 7g, 0.2225 -> 0.2060 ms and tile_balanced
-/// -7.1%; gradients bitwise equal), where its bytes change nothing else
-/// (the blocks an SM, the TMA loads, the atomic dQ piece width). The
-/// recomputing kernels were not faster with the lse (-1.4%, -2.5%: noise)
-/// and keep the global loads.
+/// wgmma dK/dV kernel where both were measured (H100, docs/benchmarks.md;
+/// gradients bitwise equal): the one that stores dS (lse, step 7f, the
+/// headline's dK/dV 0.256 -> 0.222 ms; Delta after it, step 7g, 0.2225 ->
+/// 0.2060 ms and tile_balanced -7.1%) and the deterministic recomputing one
+/// at D = Dv = 128, warps 4, tile-k 64 (both together, step 7j: dK/dV -2.4
+/// to -13%, backward -3.7 to -8.4% on the five SPEC rows auto recomputes;
+/// the lse alone had read -1.4/-2.5% there, noise); where its bytes change
+/// nothing else (the blocks an SM, the TMA loads, the atomic dQ piece
+/// width). Elsewhere (D = 64's classic kernel, the atomic one) unmeasured:
+/// the global loads stay.
 static bool autoStagesStreamStat(const BackwardConfig &grad,
                                  bool BackwardConfig::*staged) {
-  if (!grad.base.wgmma || grad.warpSpecialized || !grad.storeScoreGrads)
+  const KernelConfig &cfg = grad.base;
+  bool recomputingAt128 = !grad.storeScoreGrads && !grad.atomicQuery &&
+                          cfg.headDim == 128 && cfg.valueDim == 128 &&
+                          cfg.warps == 4 && cfg.tileK == 64;
+  if (!cfg.wgmma || grad.warpSpecialized ||
+      !(grad.storeScoreGrads || recomputingAt128))
     return false;
   BackwardConfig with = grad;
   with.*staged = true;
@@ -554,4 +562,15 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
     return failure();
   grad.scale = op.getEffectiveScale();
   return grad;
+}
+
+int64_t mlir::spa::gpu_kernel::queryGradZeroTailItems(
+    const ConvertSpaToGPUOptions &options, const BackwardConfig &grad) {
+  const KernelConfig &cfg = grad.base;
+  bool recomputingQueryKernel = !grad.storeScoreGrads && !grad.atomicQuery;
+  if (options.zeroTailItems == 0 && recomputingQueryKernel && cfg.wgmma &&
+      cfg.warps == 4 && cfg.tileK == 64 && cfg.headDim == 64 &&
+      cfg.valueDim == 64)
+    return 8;
+  return resolveZeroTailItems(options);
 }

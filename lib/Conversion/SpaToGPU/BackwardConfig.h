@@ -356,6 +356,15 @@ FailureOr<BackwardConfig>
 resolveBackwardConfig(AttentionGradOp op,
                       const ConvertSpaToGPUOptions &options);
 
+/// zero-tail-items of the recomputing dQ kernel (deterministic, score-grads
+/// resolved to recompute): under auto 8 where measured faster, the wgmma
+/// kernel at D = Dv = 64, warps 4, tile-k 64 (dQ -7.7%, backward -2.2 to
+/// -2.5% at B4 H16 N4096 exclusive_equal on an H100, twice: its tail items
+/// each wrote Delta and dQ through the staged epilogue), else the option's
+/// (resolveZeroTailItems; grouping cost the stored-dS kernels 1-3%).
+int64_t queryGradZeroTailItems(const ConvertSpaToGPUOptions &options,
+                               const BackwardConfig &grad);
+
 } // namespace mlir::spa::gpu_kernel
 
 #endif // SPA_LIB_CONVERSION_SPATOGPU_BACKWARDCONFIG_H

@@ -106,7 +106,7 @@ struct KernelConfig {
   /// wave-stagger-ns resolved (WaveStagger.h): the blocks an SM the first
   /// wave holds, the ns a key tile and the waves of equal items asked for
   /// (blocksPerSM = 0: no stagger), before the work list is known.
-  ::spa::plan::WaveStaggerParams staggerParams{0, 0, 0, 0};
+  ::spa::plan::WaveStaggerParams staggerParams;
   /// The first wave's stagger planned on the work list (slot s of an SM
   /// sleeps s * waveStagger.slotDelayNs first; none where not enabled()).
   ::spa::plan::WaveStagger waveStagger;

@@ -81,6 +81,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
       queryList, table, cfg.queryLen, cfg.keyLen, queryListGrad.queryTile());
   if (queryZeroFrom < int64_t(queryList.size())) {
     queryGrad.base.zeroItemsFrom = queryZeroFrom;
+    queryGrad.base.zeroItemsPerBlock = queryGradZeroTailItems(options, grad);
     // The dq_stored kernel's empty walk loads nothing: its tail is taken
     // only where grouped (a block for several items).
     storedQueryGrad.base.zeroItemsFrom = queryZeroFrom;

@@ -8,7 +8,8 @@
 // a second block barrier (each thread reads rows other threads copied).
 // No global load of Delta is left in the dK/dV kernel. Auto (the default)
 // takes it, beside the staged lse, for the kernel that stores dS (measured
-// -7% on the H100, docs/benchmarks.md step 7g); the warp-specialised kernel
+// -7% on the H100, docs/benchmarks.md step 7g) and the recomputing one at
+// D = Dv = 128 (attention-grad-staged-stats-auto.mlir); the warp-specialised kernel
 // (its producer stages lse and Delta itself) and mma.sync refuse it.
 // RUN: spa-opt %s -convert-spa-to-gpu="warps=4 tile-k=64 shared-stream-delta=true" -canonicalize | FileCheck %s
 // RUN: spa-opt %s -convert-spa-to-gpu="warps=4 tile-k=64 shared-stream-delta=true shared-stream-lse=true" -canonicalize | FileCheck %s --check-prefix=BOTH
@@ -80,7 +81,7 @@
 // AUTO: memref<90904xi8, #gpu.address_space<workgroup>> to memref<1x64xf32, #gpu.address_space<workgroup>>
 // AUTO-NOT: memref.load %arg5
 
-// Off (auto where dS is recomputed, and false): Delta loaded per tile from
+// Off (auto where dS is recomputed at Dv = 64, and false): Delta loaded per tile from
 // global memory.
 // OFF-LABEL: gpu.func @spa_attention_grad_0_dkdv(
 // OFF-NOT: memref<1x64xf32, #gpu.address_space<workgroup>>

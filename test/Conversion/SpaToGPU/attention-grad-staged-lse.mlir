@@ -1,7 +1,8 @@
 // shared-stream-lse: the classic wgmma dK/dV kernel's stream rows' lse
 // through shared memory (BackwardConfig::stagesStreamLse,
 // BackwardMainloopSm90.cpp; auto, the default, takes it for the kernel
-// that stores dS, attention-grad-score-grads.mlir): each stream
+// that stores dS, attention-grad-score-grads.mlir, and the recomputing one
+// at D = Dv = 128, attention-grad-staged-stats-auto.mlir): each stream
 // tile's 64 lse values go into [2][64] f32 after the tiles (offset 73728 =
 // (64 + 2 x 64) rows x (128 + 64) columns x 2 bytes), one 4-byte cp.async
 // a thread issued with the tile's copies a tile ahead, waited for before

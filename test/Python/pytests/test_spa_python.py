@@ -551,10 +551,17 @@ def test_cuda_shared_stream_lse_option():
                                       score_grads="store",
                                       shared_stream_lse=True,
                                       shared_stream_delta=True).ptx
-    # The recomputing kernel keeps the global loads under auto.
+    # The recomputing kernel stages both under auto at D = Dv = 128, warps
+    # 4, tile-k 64 (measured faster) and keeps the global loads elsewhere.
     recompute = spa.compile(text, target="cuda:sm_90a",
                             score_grads="recompute")
-    assert "cp.async.ca.shared.global" not in recompute.ptx
+    assert recompute.ptx == spa.compile(text, target="cuda:sm_90a",
+                                        score_grads="recompute",
+                                        shared_stream_lse=True,
+                                        shared_stream_delta=True).ptx
+    other = spa.compile(text, target="cuda:sm_90a", score_grads="recompute",
+                        warps=8)
+    assert "cp.async.ca.shared.global" not in other.ptx
     with pytest.raises(spa.MLIRError, match="shared-stream-lse applies to"):
         spa.compile(text, target="cuda:sm_90a", backward_schedule="ws",
                     shared_stream_lse=True)
@@ -617,10 +624,14 @@ def test_cuda_shared_stream_delta_option():
     assert dkdv(delta)["shared_bytes"] == dkdv(plain)["shared_bytes"] + 256
     assert dkdv(both)["shared_bytes"] == dkdv(plain)["shared_bytes"] + 768
     assert default.ptx == both.ptx
-    # The recomputing kernel keeps the global loads under auto.
+    # The recomputing kernel stages both under auto at D = Dv = 128, warps
+    # 4, tile-k 64, and keeps the global loads at tile-k 32.
     recompute = spa.compile(text, target="cuda:sm_90a",
                             score_grads="recompute")
-    assert "cp.async.ca.shared.global" not in recompute.ptx
+    assert "cp.async.ca.shared.global" in recompute.ptx
+    other = spa.compile(text, target="cuda:sm_90a", score_grads="recompute",
+                        tile_k=32)
+    assert "cp.async.ca.shared.global" not in other.ptx
     with pytest.raises(spa.MLIRError, match="shared-stream-delta applies to"):
         spa.compile(text, target="cuda:sm_80", shared_stream_delta=True)
     with pytest.raises(ValueError, match="shared-stream-delta"):
