@@ -261,8 +261,9 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "zeros stored in 16-byte chunks; 1: a block an item, writing "
            "its zeros as the item's epilogue would; 0: auto (8 for the "
            "recomputing wgmma dQ kernel at D = Dv = 64, warps 4, tile-k "
-           "64, where measured faster; else 1); at most 64. The persistent, split-keys and "
-           "run-time-length forms keep one an item">,
+           "64, where measured faster; else 1); at most 64. The "
+           "persistent, split-keys and run-time-length forms keep one an "
+           "item">,
     Option<"sharedStreamDelta", "shared-stream-delta",
            "::mlir::spa::StagedStreamStat",
            /*default=*/"::mlir::spa::StagedStreamStat::Auto",

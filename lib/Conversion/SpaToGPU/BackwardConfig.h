@@ -358,10 +358,12 @@ resolveBackwardConfig(AttentionGradOp op,
 
 /// zero-tail-items of the recomputing dQ kernel (deterministic, score-grads
 /// resolved to recompute): under auto 8 where measured faster, the wgmma
-/// kernel at D = Dv = 64, warps 4, tile-k 64 (dQ -7.7%, backward -2.2 to
-/// -2.5% at B4 H16 N4096 exclusive_equal on an H100, twice: its tail items
-/// each wrote Delta and dQ through the staged epilogue), else the option's
-/// (resolveZeroTailItems; grouping cost the stored-dS kernels 1-3%).
+/// kernel at D = Dv = 64, warps 4, tile-k 64 (H100, B4 H16 N4096, step 7i:
+/// dQ -7.3 to -7.8%, backward -2.8% exclusive_equal, -3.3% pair_balanced,
+/// -3.7% tile_balanced, a tie at local_plus_band, which has no tail; its
+/// tail items each wrote Delta and dQ through the staged epilogue), else
+/// the option's (resolveZeroTailItems; grouping cost the stored-dS kernels
+/// 1-3%).
 int64_t queryGradZeroTailItems(const ConvertSpaToGPUOptions &options,
                                const BackwardConfig &grad);
 

@@ -67,8 +67,7 @@ inline llvm::cl::ValuesClass stagedStreamStatValues() {
       clEnumValN(StagedStreamStat::Auto, "auto",
                  "where the classic wgmma dK/dV kernel is generated and "
                  "stores dS or recomputes at D = Dv = 128 (deterministic, "
-                 "warps 4, tile-k 64), "
-                 "and the bytes cost no block an SM"),
+                 "warps 4, tile-k 64), and the bytes cost no block an SM"),
       clEnumValN(StagedStreamStat::On, "true",
                  "always; an error where that kernel is not the one "
                  "generated (mma.sync, backward-schedule = ws)"),
