@@ -159,6 +159,22 @@ def flash4() -> Optional[Callable]:
     return run
 
 
+def flash4_difference_from_sdpa(fa4: Callable, q, k, v,
+                                tolerance: float = 2e-2) -> float:
+    """FA4's largest |difference| from dense SDPA on q, k, v; raises
+    RuntimeError past `tolerance`, so that a broken install cannot pass as a
+    fast baseline."""
+    diff = (fa4(q, k, v).float() - dense_sdpa(q, k, v).float()).abs().max().item()
+    if not diff <= tolerance:
+        raise RuntimeError(f"FA4 output differs from SDPA by {diff}")
+    return diff
+
+
+def error_text(exc: BaseException, limit: int = 600) -> str:
+    """`Type: message` of a baseline that did not run, for the report."""
+    return f"{type(exc).__name__}: {str(exc)[:limit]}"
+
+
 def forward_backward(fn: Callable, q, k, v, dout) -> Callable[[], None]:
     """A callable running fn's forward and backward once (inputs must
     require grad); gradients are cleared by the autograd call itself."""

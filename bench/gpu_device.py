@@ -22,7 +22,8 @@ import time
 
 import torch
 
-from baselines import Flex, band_mask, dense_sdpa, flash4
+from baselines import (Flex, band_mask, dense_sdpa, error_text, flash4,
+                       flash4_difference_from_sdpa)
 from spa.runtime.cuda import CudaArtifact, CudaLayer
 from spa.runtime.timing import bench_ms, triton_ms
 
@@ -175,16 +176,12 @@ def bench(layer, directory, fa4, dense_cache):
         dense_cache[shape] = {"dense": bench_ms(lambda: dense_sdpa(q, k, v)),
                               "fa4": None}
         if fa4:
-            # Checked against SDPA first: a broken install must not pass
-            # as a fast baseline; a failure is recorded, not raised.
+            # Checked against SDPA first; a failure is recorded, not raised.
             try:
-                diff = (fa4(q, k, v).float() -
-                        dense_sdpa(q, k, v).float()).abs().max().item()
-                if not diff <= 2e-2:
-                    raise RuntimeError(f"FA4 differs from SDPA by {diff}")
+                flash4_difference_from_sdpa(fa4, q, k, v)
                 dense_cache[shape]["fa4"] = bench_ms(lambda: fa4(q, k, v)).median
             except Exception as e:  # noqa: BLE001
-                dense_cache[shape]["fa4_error"] = f"{type(e).__name__}: {str(e)[:600]}"
+                dense_cache[shape]["fa4_error"] = error_text(e)
     dense_t = dense_cache[shape]["dense"]
     # FlexAttention depends on the shape and the mask only: timed once per
     # (shape, policy, mode) when several spa kernels of a layer are timed.
@@ -202,7 +199,7 @@ def bench(layer, directory, fa4, dense_cache):
             flash = Flex(layer, backend="FLASH")
             row["flex_flash_ms"] = bench_ms(lambda: flash(q, k, v)).median
         except Exception as e:  # noqa: BLE001 - record why it did not run
-            row["flex_flash_error"] = f"{type(e).__name__}: {str(e)[:600]}"
+            row["flex_flash_error"] = error_text(e)
     row["fa4_ms"] = dense_cache[shape]["fa4"]
     if "fa4_error" in dense_cache[shape]:
         row["fa4_error"] = dense_cache[shape]["fa4_error"]
