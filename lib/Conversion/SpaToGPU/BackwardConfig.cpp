@@ -566,11 +566,8 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
 
 int64_t mlir::spa::gpu_kernel::queryGradZeroTailItems(
     const ConvertSpaToGPUOptions &options, const BackwardConfig &grad) {
-  const KernelConfig &cfg = grad.base;
-  bool recomputingQueryKernel = !grad.storeScoreGrads && !grad.atomicQuery;
-  if (options.zeroTailItems == 0 && recomputingQueryKernel && cfg.wgmma &&
-      cfg.warps == 4 && cfg.tileK == 64 && cfg.headDim == 64 &&
-      cfg.valueDim == 64)
+  if (options.zeroTailItems == 0 && !grad.storeScoreGrads &&
+      grad.isTrainingQueryKernel())
     return 8;
   return resolveZeroTailItems(options);
 }

@@ -319,11 +319,15 @@ struct BackwardConfig {
   /// "The training configuration's kernels"). The dK/dV kernel spills at
   /// three, so it keeps ptxas's choice.
   int64_t queryKernelMinBlocksPerSM() const {
+    return isTrainingQueryKernel() ? 3 : 0;
+  }
+  /// The recomputing dQ kernel in the configuration its defaults were
+  /// measured in (the training run's): wgmma, deterministic, 4 warps, D =
+  /// Dv = 64, tile-k 64. queryKernelMinBlocksPerSM and
+  /// queryGradZeroTailItems apply there.
+  bool isTrainingQueryKernel() const {
     return base.wgmma && !atomicQuery && base.warps == 4 &&
-                   base.headDim == 64 && base.valueDim == 64 &&
-                   base.tileK == 64
-               ? 3
-               : 0;
+           base.headDim == 64 && base.valueDim == 64 && base.tileK == 64;
   }
   /// Preprocess: four lanes per row (a quad reduces the row's sum).
   int64_t preprocessRows() const { return base.threads() / 4; }
