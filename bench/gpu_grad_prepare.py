@@ -235,6 +235,11 @@ def main():
     parser.add_argument("--no-tma", action="store_true",
                         help="every layer with tma=False (the cp.async "
                         "tile copies); names gain the prefix nt_")
+    parser.add_argument("--programmatic-launch", action="store_true",
+                        help="every layer with programmatic_launch=True "
+                        "(griddepcontrol in every kernel, launched with "
+                        "programmatic stream serialization); names gain "
+                        "the prefix g")
     args = parser.parse_args()
     import spa
 
@@ -286,6 +291,10 @@ def main():
         rows = [("nt_" + c[0],) + c[1:11] + (dict(c[11], tma=False),)
                 for c in rows]
         SANITIZE.extend(["nt_" + n for n in SANITIZE])
+    if args.programmatic_launch:
+        rows = [("g" + c[0],) + c[1:11] +
+                (dict(c[11], programmatic_launch=True),) for c in rows]
+        SANITIZE.extend(["g" + n for n in SANITIZE])
     manifest = []
     for c in rows:
         layer = dict(name=c[0], batch=c[1], heads=c[2], kv_heads=c[3],

@@ -24,9 +24,11 @@ successor_prefetch=N (each block of the dK/dV and dQ kernels sends the own
 tiles of work item +N to L2), x with shared_stream_lse=True (the
 classic dK/dV kernel's lse through shared memory), y with
 shared_stream_delta=True (its Delta the same way), z<N> with
-zero_tail_items=N (a block writes N items of each kernel's zero tail) and
-last v<N> with wave_stagger_ns=N (the forward's first wave started apart,
-N ns a key tile a slot; v-1: off).
+zero_tail_items=N (a block writes N items of each kernel's zero tail),
+v<N> with wave_stagger_ns=N (the forward's first wave started apart,
+N ns a key tile a slot; v-1: off), and a final g with
+programmatic_launch=True (every kernel waits for the grids before it with
+griddepcontrol and is launched with programmatic stream serialization).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -78,11 +80,11 @@ def main():
         variants = previous["variants"]
     for name in args.variants.split(","):
         m = re.fullmatch(
-            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?",
+            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?(g?)",
             name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>]")
+                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>][g]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -111,6 +113,8 @@ def main():
             options["zero_tail_items"] = int(m.group(13))
         if m.group(14):
             options["wave_stagger_ns"] = int(m.group(14))
+        if m.group(15):
+            options["programmatic_launch"] = True
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")
         art.save(os.path.join(args.out, saved))

@@ -16,6 +16,30 @@ static SpaCtxGetCurrentFn ctx_get_current;
 static SpaCtxPushFn ctx_push;
 static SpaCtxPopFn ctx_pop;
 static SpaTensorMapEncodeFn tensor_map_encode;
+static SpaLaunchKernelExFn launch_kernel_ex;
+
+/* CUlaunchAttribute and CUlaunchConfig as cuda.h lays them out (an id
+ * padded to 8 bytes and a 64-byte union; seven unsigned, the stream, the
+ * attributes and their count), and the attribute programmatic launches
+ * set (CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION). */
+typedef struct {
+  int id;
+  char pad[4];
+  union {
+    char bytes[64];
+    int value;
+    uint64_t align;
+  } value;
+} LaunchAttribute;
+typedef struct {
+  unsigned grid[3], block[3], shared;
+  void *stream;
+  LaunchAttribute *attrs;
+  unsigned count;
+} LaunchConfig;
+#define PROGRAMMATIC_STREAM_SERIALIZATION 6
+_Static_assert(sizeof(LaunchAttribute) == 72, "CUlaunchAttribute's size");
+_Static_assert(sizeof(LaunchConfig) == 56, "CUlaunchConfig's size");
 
 EXPORT int spa_launcher_abi(void) { return SPA_LAUNCHER_ABI; }
 
@@ -28,6 +52,11 @@ EXPORT int spa_launcher_set_driver(SpaLaunchKernelFn launch,
   ctx_get_current = get_current;
   ctx_push = push;
   ctx_pop = pop;
+  return 0;
+}
+
+EXPORT int spa_launcher_set_launch_ex(SpaLaunchKernelExFn launch_ex) {
+  launch_kernel_ex = launch_ex;
   return 0;
 }
 
@@ -44,7 +73,7 @@ typedef struct {
       __attribute__((aligned(SPA_TENSOR_MAP_ALIGN)));
   uint64_t function;
   unsigned grid[3], block[3], shared;
-  int64_t args;
+  int64_t flags, args;
   uint64_t values[SPA_MAX_ARGS];
   signed char map_of[SPA_MAX_ARGS];
 } Launch;
@@ -136,7 +165,10 @@ static int64_t decode_kernel(const int64_t *plan, int64_t *at,
     return SPA_E_BAD_PLAN;
   out->function = (uint64_t)k[0];
   out->shared = (unsigned)k[7];
-  out->args = k[8];
+  out->flags = k[8];
+  if (out->flags & ~(int64_t)SPA_KERNEL_PROGRAMMATIC)
+    return SPA_E_BAD_PLAN;
+  out->args = k[9];
   if (out->args < 0 || out->args > SPA_MAX_ARGS)
     return SPA_E_TOO_MANY_ARGS;
   i += SPA_KERNEL_HEADER;
@@ -232,9 +264,30 @@ EXPORT int64_t spa_launch_op(const int64_t *plan, const uint64_t *slots,
     for (int64_t a = 0; a < l->args; ++a)
       params[a] = l->map_of[a] >= 0 ? (void *)l->maps[l->map_of[a]]
                                     : (void *)&l->values[a];
-    int err = launch_kernel((void *)(uintptr_t)l->function, l->grid[0],
-                            l->grid[1], l->grid[2], l->block[0], l->block[1],
-                            l->block[2], l->shared, stream, params, 0);
+    int err;
+    if ((l->flags & SPA_KERNEL_PROGRAMMATIC) && launch_kernel_ex) {
+      /* Field by field: an aggregate initialiser may become a memset
+       * call, and there is no libc (the union's other bytes are not
+       * read for this attribute). */
+      LaunchAttribute attribute;
+      attribute.id = PROGRAMMATIC_STREAM_SERIALIZATION;
+      attribute.value.value = 1;
+      LaunchConfig config;
+      for (int d = 0; d < 3; ++d) {
+        config.grid[d] = l->grid[d];
+        config.block[d] = l->block[d];
+      }
+      config.shared = l->shared;
+      config.stream = stream;
+      config.attrs = &attribute;
+      config.count = 1;
+      err =
+          launch_kernel_ex(&config, (void *)(uintptr_t)l->function, params, 0);
+    } else {
+      err = launch_kernel((void *)(uintptr_t)l->function, l->grid[0],
+                          l->grid[1], l->grid[2], l->block[0], l->block[1],
+                          l->block[2], l->shared, stream, params, 0);
+    }
     if (err != 0)
       result = (n << 20) | (err & 0xfffff);
   }
@@ -256,7 +309,7 @@ EXPORT int64_t spa_pack_op(const int64_t *plan, const uint64_t *slots,
   int64_t w = 0;
   for (int64_t n = 0; n < kernels; ++n) {
     const Launch *l = &launches[n];
-    int64_t words = 10;
+    int64_t words = 11;
     for (int64_t a = 0; a < l->args; ++a)
       words += l->map_of[a] >= 0 ? SPA_TENSOR_MAP_WORDS : 1;
     if (capacity < 0 || words > capacity - w)
@@ -267,6 +320,7 @@ EXPORT int64_t spa_pack_op(const int64_t *plan, const uint64_t *slots,
     for (int d = 0; d < 3; ++d)
       out[w++] = l->block[d];
     out[w++] = l->shared;
+    out[w++] = l->flags;
     out[w++] = (int64_t)(uintptr_t)stream;
     out[w++] = l->args;
     for (int64_t a = 0; a < l->args; ++a) {

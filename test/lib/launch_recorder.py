@@ -1,6 +1,6 @@
 """A recording CUDA driver for libspa_launcher.so (set_driver,
-set_tensor_map_encoder): the cuLaunchKernel, cuCtx* and
-cuTensorMapEncodeTiled entry points as ctypes callbacks that record what
+set_tensor_map_encoder, set_launch_ex): the cuLaunchKernel,
+cuLaunchKernelEx, cuCtx* and cuTensorMapEncodeTiled entry points as ctypes callbacks that record what
 they are handed, so launches can be checked without a GPU. Used by
 test_torch_launch.py and test_torch_native.py.
 
@@ -14,6 +14,10 @@ import os
 from spa.runtime import launcher as L
 
 MAP_MARK = 0x5A5A
+# A recorded launch (and a packed one, spa_pack_op): [function, grid x y z,
+# block x y z, shared bytes, flags, stream, args, values...]; the values
+# begin here.
+VALUES_AT = 11
 
 
 def map_words(record, address):
@@ -50,8 +54,9 @@ def expected_pack(kernels, pointers, stream):
     words = []
     for k in kernels:
         values = [w for arg in k.args for w in arg_words(arg, pointers)]
-        words += [k.function, *k.grid, *k.block, k.shared_bytes, stream,
-                  len(k.args), *values]
+        flags = L.KERNEL_PROGRAMMATIC if k.programmatic else 0
+        words += [k.function, *k.grid, *k.block, k.shared_bytes, flags,
+                  stream, len(k.args), *values]
     return words
 
 
@@ -118,9 +123,31 @@ class MapEncoder:
         return ctypes.cast(self.callback, ctypes.c_void_p).value
 
 
+class LaunchAttribute(ctypes.Structure):
+    """CUlaunchAttribute: an id padded to 8 bytes, a 64-byte union (read
+    here as its first int)."""
+    _fields_ = [("id", ctypes.c_int), ("pad", ctypes.c_char * 4),
+                ("value", ctypes.c_int), ("rest", ctypes.c_char * 60)]
+
+
+class LaunchConfig(ctypes.Structure):
+    """CUlaunchConfig."""
+    _fields_ = [("grid", ctypes.c_uint * 3), ("block", ctypes.c_uint * 3),
+                ("shared", ctypes.c_uint), ("stream", ctypes.c_void_p),
+                ("attrs", ctypes.POINTER(LaunchAttribute)),
+                ("count", ctypes.c_uint)]
+
+
+# CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION
+PROGRAMMATIC_STREAM_SERIALIZATION = 6
+
+
 class Recorder:
-    """cuLaunchKernel / cuCtx* / cuTensorMapEncodeTiled stand-ins as C
-    callbacks. `kernels`: per launch, that kernel's KernelLaunch.args (a
+    """cuLaunchKernel / cuLaunchKernelEx / cuCtx* / cuTensorMapEncodeTiled
+    stand-ins as C callbacks. A cuLaunchKernelEx launch is recorded with
+    flags KERNEL_PROGRAMMATIC when its only attribute is programmatic
+    stream serialization set to 1 (anything else fails the test), a
+    cuLaunchKernel one with flags 0. `kernels`: per launch, that kernel's KernelLaunch.args (a
     map argument is read as its 16 words) or its argument count (all
     plain); a launch's map parameter addresses go to `map_params`."""
 
@@ -129,6 +156,9 @@ class Recorder:
         ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p)
     GET = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_void_p))
     PUSH = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+    LAUNCH_EX = ctypes.CFUNCTYPE(
+        ctypes.c_int, ctypes.POINTER(LaunchConfig), ctypes.c_void_p,
+        ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p)
 
     def __init__(self, kernels, current=0, fail_at=None, encoder=None):
         self.launches, self.events, self.map_params = [], [], []
@@ -136,15 +166,28 @@ class Recorder:
         self.kernels = [getattr(k, "args", k) for k in kernels]
         self.encoder = encoder or MapEncoder()
 
-        def launch(f, gx, gy, gz, bx, by, bz, shared, stream, params, extra):
+        def record(f, grid, block, shared, flags, stream, params):
             args = self.kernels[len(self.launches)]
             n = args if isinstance(args, int) else len(args)
             values, maps = read_params(params, args)
             self.map_params.append(maps)
-            self.launches.append([f, gx, gy, gz, bx, by, bz, shared,
+            self.launches.append([f, *grid, *block, shared, flags,
                                   stream or 0, n, *values])
             self.events.append(("launch", self.current))
             return 700 if len(self.launches) - 1 == self.fail_at else 0
+
+        def launch(f, gx, gy, gz, bx, by, bz, shared, stream, params, extra):
+            return record(f, (gx, gy, gz), (bx, by, bz), shared, 0, stream,
+                          params)
+
+        def launch_ex(config, f, params, extra):
+            c = config.contents
+            attributes = [(c.attrs[i].id, c.attrs[i].value)
+                          for i in range(c.count)]
+            assert attributes == [(PROGRAMMATIC_STREAM_SERIALIZATION, 1)], \
+                attributes
+            return record(f, tuple(c.grid), tuple(c.block), c.shared,
+                          L.KERNEL_PROGRAMMATIC, c.stream, params)
 
         def get(out):
             out[0] = self.current
@@ -161,15 +204,23 @@ class Recorder:
             return 0
         self.callbacks = (self.LAUNCH(launch), self.GET(get),
                           self.PUSH(push), self.GET(pop))
+        self.launch_ex = self.LAUNCH_EX(launch_ex)
 
     def addresses(self):
+        """set_driver's four: cuLaunchKernel, cuCtxGetCurrent,
+        cuCtxPushCurrent_v2, cuCtxPopCurrent_v2."""
         return [ctypes.cast(c, ctypes.c_void_p).value for c in self.callbacks]
 
-    def install(self, library):
-        """Hands the library (LauncherLibrary) these callbacks and the
-        recording encoder."""
+    @property
+    def launch_ex_address(self):
+        return ctypes.cast(self.launch_ex, ctypes.c_void_p).value
+
+    def install(self, library, launch_ex=True):
+        """Hands the library (LauncherLibrary) these callbacks, the
+        recording encoder and (`launch_ex`) the cuLaunchKernelEx one."""
         library.set_driver(*self.addresses())
         library.set_tensor_map_encoder(self.encoder.address)
+        library.set_launch_ex(self.launch_ex_address if launch_ex else 0)
 
 
 def built_library_path():

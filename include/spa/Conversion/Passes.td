@@ -289,6 +289,15 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "else 1 to 10000 ns a key tile on any list (an error on the "
            "other kernel forms, and without blocks-per-sm where the count "
            "is not known)">,
+    Option<"programmaticLaunch", "programmatic-launch", "bool",
+           /*default=*/"false",
+           "Every kernel (forward and backward, sm_90a) begins with "
+           "griddepcontrol.wait and then griddepcontrol.launch_dependents, "
+           "and its launch.json entry says programmatic_launch: the "
+           "launcher launches it with programmatic stream serialization, so "
+           "that its blocks start while the kernel before it on the stream "
+           "drains and go on once that kernel has completed; an error "
+           "below sm_90">,
     Option<"scoreGradLayout", "score-grad-layout",
            "::mlir::spa::ScoreGradLayout",
            /*default=*/"::mlir::spa::ScoreGradLayout::Auto",

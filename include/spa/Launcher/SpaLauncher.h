@@ -12,16 +12,23 @@
  * (python/spa/runtime/launcher.py, encode_plan):
  *
  *   [SPA_PLAN_MAGIC, length, kernels, slots, context,
- *    per kernel: function, grid x y z, block x y z, shared bytes, args,
+ *    per kernel: function, grid x y z, block x y z, shared bytes, flags,
+ *                args,
  *                per argument: kind, value
  *                              (+ SPA_TENSOR_MAP_RECORD words for a map)]
  *
  * `length` counts the whole array; `slots` is the number of device
  * pointers a call passes (the op's inputs, outputs and scratch buffers);
  * `context` the CUcontext the functions belong to (0: whatever is
- * current). An argument of kind SPA_ARG_SLOT takes the call's pointer at
- * index `value`; one of kind SPA_ARG_CONSTANT passes `value` itself (the
- * device address of a buffer the plan's owner keeps alive).
+ * current). `flags` is 0 or SPA_KERNEL_PROGRAMMATIC: a kernel that waits
+ * for the grids before it (griddepcontrol.wait) before it touches memory,
+ * launched through cuLaunchKernelEx with programmatic stream
+ * serialization where spa_launcher_set_launch_ex was given it (else by
+ * cuLaunchKernel, which is as correct, without the overlap).
+ *
+ * An argument of kind SPA_ARG_SLOT takes the call's pointer at index
+ * `value`; one of kind SPA_ARG_CONSTANT passes `value` itself (the device
+ * address of a buffer the plan's owner keeps alive).
  *
  * An argument of kind SPA_ARG_TENSOR_MAP is a TMA descriptor (CUtensorMap,
  * 128 bytes, passed by value as a 64-byte-aligned kernel parameter) of the
@@ -47,10 +54,12 @@
 extern "C" {
 #endif
 
-#define SPA_LAUNCHER_ABI 2
-#define SPA_PLAN_MAGIC 0x53504c32 /* "SPL2" (ABI 1's plans: "SPL1") */
+#define SPA_LAUNCHER_ABI 3
+#define SPA_PLAN_MAGIC 0x53504c33 /* "SPL3" (ABI 2's: "SPL2", 1's "SPL1") */
 #define SPA_PLAN_HEADER 5
-#define SPA_KERNEL_HEADER 9
+#define SPA_KERNEL_HEADER 10
+/* A kernel header's flags. */
+#define SPA_KERNEL_PROGRAMMATIC 1
 #define SPA_MAX_ARGS 64
 /* Every pointer a call passes must be this aligned (the kernels' widest
  * vector and bulk copies are 16 bytes). */
@@ -79,8 +88,9 @@ enum SpaArgKind {
 
 /* Negative results: the call was refused before any launch. */
 enum SpaLaunchError {
-  SPA_E_BAD_PLAN = -1,      /* magic, length, a count or a tensor-map
-                               record out of range, > 8 maps a kernel */
+  SPA_E_BAD_PLAN = -1,      /* magic, length, a count, a flag or a
+                               tensor-map record out of range, > 8 maps a
+                               kernel */
   SPA_E_SLOT_COUNT = -2,    /* the call's slot count is not the plan's */
   SPA_E_BAD_SLOT = -3,      /* an argument names a slot past the end */
   SPA_E_NULL_POINTER = -4,  /* a slot pointer is 0 */
@@ -111,6 +121,11 @@ typedef int (*SpaTensorMapEncodeFn)(
     const uint32_t *element_strides, int interleave, int swizzle,
     int l2_promotion, int oob_fill);
 
+/* cuLaunchKernelEx (config: a CUlaunchConfig, whose layout
+ * SpaLauncher.c mirrors without CUDA headers). */
+typedef int (*SpaLaunchKernelExFn)(const void *config, void *function,
+                                   void **params, void **extra);
+
 /* SPA_LAUNCHER_ABI: Python refuses a library of another ABI. */
 int spa_launcher_abi(void);
 
@@ -119,6 +134,10 @@ int spa_launcher_abi(void);
 int spa_launcher_set_driver(SpaLaunchKernelFn launch_kernel,
                             SpaCtxGetCurrentFn ctx_get_current,
                             SpaCtxPushFn ctx_push, SpaCtxPopFn ctx_pop);
+
+/* cuLaunchKernelEx, for kernels flagged SPA_KERNEL_PROGRAMMATIC (0 unsets
+ * it: they are then launched by cuLaunchKernel). Returns 0. */
+int spa_launcher_set_launch_ex(SpaLaunchKernelExFn launch_ex);
 
 /* cuTensorMapEncodeTiled, for plans with tensor-map arguments (0 unsets
  * it: such plans are then refused with SPA_E_TENSOR_MAP). Returns 0. */
@@ -134,12 +153,12 @@ int64_t spa_launch_op(const int64_t *plan, const uint64_t *slots,
                       int64_t slot_count, void *stream);
 
 /* What spa_launch_op would pass the driver, without a driver: per kernel
- * [function, grid x y z, block x y z, shared bytes, stream, args,
+ * [function, grid x y z, block x y z, shared bytes, flags, stream, args,
  * argument values...] into `out`, where a tensor-map argument's value is
  * its SPA_TENSOR_MAP_WORDS encoded words (encoded by the encoder set, as
  * a launch would) and any other argument's one word. Returns the int64s
- * written or a SpaLaunchError. The same decoder as spa_launch_op (tests compare it with
- * the Python launcher's packing). */
+ * written or a SpaLaunchError. The same decoder as spa_launch_op (tests compare
+ * it with the Python launcher's packing). */
 int64_t spa_pack_op(const int64_t *plan, const uint64_t *slots,
                     int64_t slot_count, void *stream, int64_t *out,
                     int64_t capacity);

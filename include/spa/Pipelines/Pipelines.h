@@ -159,6 +159,12 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "by which the first wave's co-resident blocks start "
                      "apart (0: auto, -1: off, at most 10000)"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> programmaticLaunch{
+      *this, "programmatic-launch",
+      llvm::cl::desc("sm_90a kernels: griddepcontrol wait and trigger at "
+                     "the start, launched with programmatic stream "
+                     "serialization"),
+      llvm::cl::init(false)};
   PassOptions::Option<ScoreGradLayout> scoreGradLayout{
       *this, "score-grad-layout",
       llvm::cl::desc("Gradient ops with score-grads = store: the dS "

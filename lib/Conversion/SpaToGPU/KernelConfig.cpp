@@ -90,6 +90,12 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
     return "chip must be one of sm_80, sm_86, sm_87, sm_89, sm_90, sm_90a "
            "(the chips the kernels are built for); got '" +
            options.chip + "'";
+  // griddepcontrol is an sm_90 instruction; ptxas would reject the kernel
+  // only later, without the option's name.
+  if (options.programmaticLaunch && version < 90)
+    return "programmatic-launch needs chip sm_90 or sm_90a (griddepcontrol); "
+           "got '" +
+           options.chip + "'";
   return "";
 }
 

@@ -79,6 +79,8 @@ DictionaryAttr KernelLaunch::toAttr(MLIRContext *ctx) const {
   if (minBlocksPerSM > 0)
     entries.push_back(b.getNamedAttr("min_blocks_per_sm",
                                      b.getI64IntegerAttr(minBlocksPerSM)));
+  if (programmaticLaunch)
+    entries.push_back(b.getNamedAttr("programmatic_launch", b.getUnitAttr()));
   // Only kernels with run-time lengths carry their buffers' own types.
   if (dynamicLengths()) {
     SmallVector<Attribute> types;
@@ -205,6 +207,11 @@ FailureOr<KernelLaunch> KernelLaunch::fromAttr(DictionaryAttr attr,
       return missing("min_blocks_per_sm", "a positive i64");
     launch.minBlocksPerSM = value.getInt();
   }
+  if (Attribute programmatic = attr.get("programmatic_launch")) {
+    if (!isa<UnitAttr>(programmatic))
+      return missing("programmatic_launch", "a unit attribute");
+    launch.programmaticLaunch = true;
+  }
   auto names = attr.getAs<ArrayAttr>("args");
   if (!names)
     return missing("args", "an array of names");
@@ -304,6 +311,8 @@ llvm::json::Object KernelLaunch::toJson(gpu::GPUFuncOp func) const {
   kernel["mma"] = stringifyMmaKind(mma).str();
   if (minBlocksPerSM > 0)
     kernel["min_blocks_per_sm"] = minBlocksPerSM;
+  if (programmaticLaunch)
+    kernel["programmatic_launch"] = true;
   kernel["bands"] = text(bands);
   kernel["role"] = role;
   kernel["op"] = op;

@@ -23,6 +23,7 @@
 #include "SpaGradToGPU.h"
 #include "BackwardKernels.h"
 #include "BackwardQueryAtomic.h"
+#include "GridDependency.h"
 #include "HostTables.h"
 #include "ScoreGradStore.h"
 #include "TensorMaps.h"
@@ -318,6 +319,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     contract.role = role.str();
     contract.op = index;
     contract.tensorMaps = maps;
+    applyProgrammaticLaunch(options.programmaticLaunch, func, contract);
     func->setAttr(KernelLaunch::kAttrName, contract.toAttr(b.getContext()));
     markTensorMapArgs(func, mapArgs);
 

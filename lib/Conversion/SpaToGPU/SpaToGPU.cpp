@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "spa/Conversion/SpaToGPU/SpaToGPU.h"
+#include "GridDependency.h"
 #include "HostTables.h"
 #include "KernelConfig.h"
 #include "KernelContext.h"
@@ -130,6 +131,7 @@ void launchSplitCombine(ImplicitLocOpBuilder &b, AttentionOp op,
   launch.mma = forward.mma;
   launch.role = "combine";
   launch.op = forward.op;
+  applyProgrammaticLaunch(forward.programmaticLaunch, kernel, launch);
   kernel->setAttr(KernelLaunch::kAttrName, launch.toAttr(b.getContext()));
   Value one = e.index(1);
   gpu::LaunchFuncOp::create(
@@ -268,6 +270,7 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
   launch.dynamicSharedBytes = cfg.dynamicSharedBytes();
   launch.staticSharedBytes = cfg.sharedBytes() - cfg.dynamicSharedBytes();
   launch.op = index;
+  applyProgrammaticLaunch(options.programmaticLaunch, kernel, launch);
   kernel->setAttr(KernelLaunch::kAttrName, launch.toAttr(b.getContext()));
   markTensorMapArgs(kernel, mapArgs);
 

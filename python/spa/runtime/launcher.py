@@ -41,10 +41,11 @@ ENV_MODE = "SPA_LAUNCHER"
 LIBRARY_NAME = "libspa_launcher.so"
 
 # include/spa/Launcher/SpaLauncher.h
-ABI = 2
-PLAN_MAGIC = 0x53504C32  # "SPL2"
+ABI = 3
+PLAN_MAGIC = 0x53504C33  # "SPL3"
 PLAN_HEADER = 5
-KERNEL_HEADER = 9
+KERNEL_HEADER = 10
+KERNEL_PROGRAMMATIC = 1  # a kernel header's flags
 MAX_ARGS = 64
 POINTER_ALIGN = 16
 ARG_SLOT, ARG_CONSTANT, ARG_TENSOR_MAP = 0, 1, 2
@@ -85,7 +86,10 @@ class KernelLaunch:
     TENSOR_MAP_RECORD ints of SpaLauncher.h ([dtype, rank, dims[5],
     strides_bytes[4], box[5], element_strides[5], interleave, swizzle,
     l2_promotion, oob_fill]). `arg_names` (optional) names them for
-    messages."""
+    messages. `programmatic`: launch.json's `programmatic_launch` (the
+    kernel waits for the grids before it first; the compiled launcher
+    launches it with programmatic stream serialization, the cuda-python
+    one by a plain cuLaunchKernel, as correct without the overlap)."""
     name: str
     function: int  # CUfunction as an integer
     grid: Tuple[int, int, int]
@@ -93,6 +97,7 @@ class KernelLaunch:
     shared_bytes: int
     args: Tuple[Tuple, ...]
     arg_names: Tuple[str, ...] = ()
+    programmatic: bool = False
 
     def arg_name(self, index: int) -> str:
         if index < len(self.arg_names):
@@ -192,11 +197,16 @@ def kernel_launch(meta: dict, function: int, slot_of: dict,
     if maps > MAX_TENSOR_MAPS:
         raise ValueError(f"{meta['name']}: {maps} tensor maps, the launcher "
                          f"takes at most {MAX_TENSOR_MAPS} per kernel")
+    programmatic = meta.get("programmatic_launch", False)
+    if not isinstance(programmatic, bool):
+        raise ValueError(f"{meta['name']}: 'programmatic_launch' must be "
+                         f"true or false, not {programmatic!r}")
     grid = list(meta["grid"]) + [1] * (3 - len(meta["grid"]))
     block = list(meta["block"]) + [1] * (3 - len(meta["block"]))
     return KernelLaunch(meta["name"], int(function), tuple(grid),
                         tuple(block), int(meta.get("shared_bytes", 0)),
-                        tuple(args), tuple(a["name"] for a in meta["args"]))
+                        tuple(args), tuple(a["name"] for a in meta["args"]),
+                        programmatic)
 
 
 def encode_plan(kernels: Sequence[KernelLaunch], slots: int,
@@ -205,7 +215,7 @@ def encode_plan(kernels: Sequence[KernelLaunch], slots: int,
     words = [PLAN_MAGIC, 0, len(kernels), slots, context]
     for k in kernels:
         words += [k.function, *k.grid, *k.block, k.shared_bytes,
-                  len(k.args)]
+                  KERNEL_PROGRAMMATIC if k.programmatic else 0, len(k.args)]
         for arg in k.args:
             words += [arg[0], arg[1]]
             if arg[0] == ARG_TENSOR_MAP:
@@ -256,6 +266,8 @@ class LauncherLibrary:
         lib.spa_launcher_set_driver.restype = ctypes.c_int
         lib.spa_launcher_set_tensor_map_encoder.argtypes = [fn_ptr]
         lib.spa_launcher_set_tensor_map_encoder.restype = ctypes.c_int
+        lib.spa_launcher_set_launch_ex.argtypes = [fn_ptr]
+        lib.spa_launcher_set_launch_ex.restype = ctypes.c_int
         # Untyped pointers cross as c_void_p (an int), the pointer buffer
         # as bytes (c_char_p: passed without a copy).
         lib.spa_launch_op.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
@@ -279,6 +291,12 @@ class LauncherLibrary:
         maps are then refused)."""
         if self.lib.spa_launcher_set_tensor_map_encoder(address or 0) != 0:
             raise OSError(f"{self.path}: the tensor-map encoder was refused")
+
+    def set_launch_ex(self, address: Optional[int]) -> None:
+        """cuLaunchKernelEx's address (or a stand-in's of its signature,
+        SpaLauncher.h), for kernels launched with programmatic stream
+        serialization; 0 or None unsets it (they launch plainly)."""
+        self.lib.spa_launcher_set_launch_ex(address or 0)
 
     def null_launch_address(self) -> int:
         return ctypes.cast(self.lib.spa_launcher_null_launch,
@@ -518,8 +536,9 @@ def library_path() -> Optional[str]:
 def _cuda_driver_entries():
     """(cuLaunchKernel, cuCtxGetCurrent, cuCtxPushCurrent_v2,
     cuCtxPopCurrent_v2) addresses, an error-name function, and
-    cuTensorMapEncodeTiled's address (0 where the driver predates CUDA 12),
-    from the process's libcuda.so.1 (torch has loaded it)."""
+    cuTensorMapEncodeTiled's and cuLaunchKernelEx's addresses (0 where the
+    driver predates CUDA 12), from the process's libcuda.so.1 (torch has
+    loaded it)."""
     cuda = ctypes.CDLL("libcuda.so.1")
     names = ("cuLaunchKernel", "cuCtxGetCurrent", "cuCtxPushCurrent_v2",
              "cuCtxPopCurrent_v2")
@@ -530,6 +549,11 @@ def _cuda_driver_entries():
                              ctypes.c_void_p).value or 0
     except AttributeError:
         encode = 0
+    try:
+        launch_ex = ctypes.cast(cuda.cuLaunchKernelEx,
+                                ctypes.c_void_p).value or 0
+    except AttributeError:
+        launch_ex = 0
     get_name = cuda.cuGetErrorName
     get_name.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]
 
@@ -538,7 +562,7 @@ def _cuda_driver_entries():
         if get_name(result, ctypes.byref(text)) != 0 or not text.value:
             return None
         return text.value.decode()
-    return addresses, error_name, encode
+    return addresses, error_name, encode, launch_ex
 
 
 def compiled_library() -> Optional[LauncherLibrary]:
@@ -560,9 +584,11 @@ def _load():
                       f"{ENV_LIB} is not set")
     try:
         library = LauncherLibrary(path)
-        addresses, _state["error_name"], encode = _cuda_driver_entries()
+        addresses, _state["error_name"], encode, launch_ex = \
+            _cuda_driver_entries()
         library.set_driver(*addresses)
         library.set_tensor_map_encoder(encode)
+        library.set_launch_ex(launch_ex)
     except OSError as e:
         return None, f"{path}: {e}"
     return library, path

@@ -1,4 +1,4 @@
-"""Launcher ABI 2: kernel arguments that are TMA tensor maps (a 128-byte
+"""Launcher ABI 2 (3 since programmatic launches): kernel arguments that are TMA tensor maps (a 128-byte
 CUtensorMap passed by value as a 64-byte-aligned parameter), encoded per
 call from the call's device pointer. On this machine without a GPU:
 
@@ -7,7 +7,7 @@ call from the call's device pointer. On this machine without a GPU:
   slots, constants and maps equals what Python writes down; every map
   parameter is 64-byte aligned; every malformed record, bad map pointer,
   missing or refusing encoder, or too many maps is refused before any
-  launch; a plan of ABI 1 is refused.
+  launch; a plan of ABI 1 or 2 is refused.
 - The cuda-python launcher (a stand-in driver, the same encoder) passes
   the same words and refuses the same calls.
 - launch.json's `tensor_map` entries: the record kernel_launch() builds,
@@ -25,8 +25,9 @@ import pytest
 from spa.runtime import launcher as L
 from spa.runtime.cuda import (ARTIFACT_FORMAT, CudaArtifact, check_format,
                               op_launches)
-from launch_recorder import (MapEncoder, Recorder, built_library_path,
-                             expected_pack, read_params, split_values)
+from launch_recorder import (VALUES_AT, MapEncoder, Recorder,
+                             built_library_path, expected_pack, read_params,
+                             split_values)
 
 STREAM = 0x5150
 
@@ -219,8 +220,8 @@ def test_pack_equals_python_and_maps_are_encoded_per_call(library):
     pointers = _pointers(slots)
     got = library.pack(plan, pointers, STREAM)
     assert got == expected_pack(kernels, pointers, STREAM)
-    # 10 + 4 + 1 + 2 * 16 words, then 10 + 1 + 16.
-    assert len(got) == 47 + 27
+    # 11 + 4 + 1 + 2 * 16 words, then 11 + 1 + 16.
+    assert len(got) == 48 + 28
     # One encode per map, of that call's pointer, into a 64-aligned map.
     assert [(record, address) for _, record, address in encoder.calls] == [
         (list(KEY_RECORD), pointers[1]), (list(VALUE_RECORD), pointers[2]),
@@ -257,7 +258,8 @@ def test_launch_passes_64_byte_aligned_maps(library):
     assert recorder.events == [("push", 0xBBB0), ("launch", 0xBBB0),
                                ("launch", 0xBBB0), ("pop", 0xBBB0)]
     # Split per argument: the map words carry the call's pointer.
-    values = split_values(kernels[0].args, recorder.launches[0][10:])
+    values = split_values(kernels[0].args,
+                          recorder.launches[0][VALUES_AT:])
     assert values[5][2] == pointers[1] and values[6][2] == pointers[2]
 
 
@@ -361,7 +363,7 @@ def test_no_encoder_refuses_plans_with_maps(library):
                            ((L.ARG_SLOT, 0),))
     recorder.kernels = [plain.args]
     assert _launch(library, L.encode_plan([plain], 1), [0x1000]) == 0
-    assert recorder.launches == [[1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0x1000]]
+    assert recorder.launches == [[1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0x1000]]
 
 
 def test_a_refused_map_launches_nothing(library):
@@ -393,16 +395,17 @@ def test_at_most_eight_maps_per_kernel(library):
     assert recorder.launches == []
 
 
-def test_a_plan_of_abi_1_is_refused(library):
-    assert library.lib.spa_launcher_abi() == L.ABI == 2
+def test_a_plan_of_an_older_abi_is_refused(library):
+    assert library.lib.spa_launcher_abi() == L.ABI == 3
     kernels, slots = _kernels()
     recorder = Recorder(kernels)
     recorder.install(library)
     plan = L.encode_plan(kernels, slots)
     assert _launch(library, plan, _pointers(slots)) == 0
     recorder.launches.clear()
-    plan[0] = 0x53504C31  # "SPL1"
-    assert _launch(library, plan, _pointers(slots)) == -1
+    for magic in (0x53504C31, 0x53504C32):  # "SPL1", "SPL2"
+        plan[0] = magic
+        assert _launch(library, plan, _pointers(slots)) == -1
     assert recorder.launches == []
 
 
@@ -413,7 +416,8 @@ def test_null_driver_and_encoder_time_map_plans(library):
     launcher = L.CompiledLauncher(library, kernels, slots, 0)
     launcher(_pointers(slots), 0)
     packed = library.pack(launcher.plan, _pointers(slots))
-    words = split_values(kernels[1].args, packed[47 + 10:])
+    first = len(expected_pack(kernels[:1], _pointers(slots), 0))
+    words = split_values(kernels[1].args, packed[first + VALUES_AT:])
     assert words[1] == [0] * L.TENSOR_MAP_WORDS
 
 
@@ -432,7 +436,8 @@ class _FakeCu:
         args = self.kernels[len(self.launches)]
         values, maps = read_params(params, args)
         self.map_params.append(maps)
-        self.launches.append([f, gx, gy, gz, bx, by, bz, shared, stream,
+        # flags 0: PythonLauncher launches every kernel plainly.
+        self.launches.append([f, gx, gy, gz, bx, by, bz, shared, 0, stream,
                               len(args), *values])
         return (0,)
 
@@ -476,12 +481,13 @@ def test_python_launcher_refusals():
     cu = _FakeCu([plain])
     L.PythonLauncher([plain], 1, 0, driver=cu, tensor_map_encoder=0)(
         [0x1000], 0)
-    assert cu.launches == [[1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0x1000]]
+    assert cu.launches == [[1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0x1000]]
 
 
 def test_load_wires_the_encoder(monkeypatch, tmp_path):
-    """_load() hands the library cuTensorMapEncodeTiled (third of
-    _cuda_driver_entries()) with the launch entry points."""
+    """_load() hands the library cuTensorMapEncodeTiled and
+    cuLaunchKernelEx (third and fourth of _cuda_driver_entries()) with the
+    launch entry points."""
     copy = tmp_path / "libspa_launcher_load.so"
     shutil.copy(built_library_path(), copy)
     kernels, slots = _kernels()
@@ -489,7 +495,8 @@ def test_load_wires_the_encoder(monkeypatch, tmp_path):
     monkeypatch.delenv(L.ENV_MODE, raising=False)
     monkeypatch.setenv(L.ENV_LIB, str(copy))
     monkeypatch.setattr(L, "_cuda_driver_entries", lambda: (
-        recorder.addresses(), None, recorder.encoder.address))
+        recorder.addresses(), None, recorder.encoder.address,
+        recorder.launch_ex_address))
     L.reset_for_tests()
     try:
         launcher = L.op_launcher(kernels, slots, 0)

@@ -139,8 +139,10 @@ def test_compiled_launch_reports_the_failing_kernel(library, artifact):
     (lambda p, plan: (p, _with(plan, 1, len(plan) + 2)),
      "malformed launch plan"),
     (lambda p, plan: (p, _with(plan, L.PLAN_HEADER + 1, 0)), "grid or block"),
-    (lambda p, plan: (p, _with(plan, L.PLAN_HEADER + 8, 65)),
+    (lambda p, plan: (p, _with(plan, L.PLAN_HEADER + 9, 65)),
      "more than 64 arguments"),
+    (lambda p, plan: (p, _with(plan, L.PLAN_HEADER + 8, 2)),
+     "malformed launch plan"),
     (lambda p, plan: (p, _with(plan, L.PLAN_HEADER + L.KERNEL_HEADER + 1,
                                99)), "past the end"),
 ])
@@ -184,7 +186,8 @@ class _FakeCu:
         args = self._args[len(self.launches) % len(self._args)]
         values, maps = _read_params(params, args)
         self.map_params.append(maps)
-        self.launches.append([f, gx, gy, gz, bx, by, bz, shared, stream,
+        # flags 0: PythonLauncher launches every kernel plainly.
+        self.launches.append([f, gx, gy, gz, bx, by, bz, shared, 0, stream,
                               len(args), *values])
         return (0,)
 

@@ -24,8 +24,8 @@ torch = pytest.importorskip("torch")
 from spa.runtime import launcher as L  # noqa: E402
 from spa.runtime.cuda import CudaLayer, op_launches  # noqa: E402
 from spa.torch import native, plans  # noqa: E402
-from launch_recorder import (MapEncoder, Recorder, expected_pack,  # noqa: E402
-                             split_values)
+from launch_recorder import (VALUES_AT, MapEncoder, Recorder,  # noqa: E402
+                             expected_pack, split_values)
 
 STREAM = 0x5150
 
@@ -131,7 +131,8 @@ def test_a_call_launches_the_contract_pointers(artifact, library, op):
     pointers = [t.data_ptr() for t in inputs + list(result)]
     seen = {}
     for k, launch in zip(layer.launcher.kernels, recorder.launches):
-        for arg, words in zip(k.args, split_values(k.args, launch[10:])):
+        for arg, words in zip(k.args,
+                              split_values(k.args, launch[VALUES_AT:])):
             if arg[0] == L.ARG_CONSTANT or arg[1] < len(pointers):
                 continue
             # A map's third word is its buffer's address (MapEncoder).
@@ -208,7 +209,7 @@ def test_a_call_encodes_tensor_maps_per_call(artifact, library):
         assert kernel.args[-1][:2] == (L.ARG_TENSOR_MAP, 1)  # key's slot
         flat = [w for launch in recorder.launches for w in launch]
         assert flat == expected_pack(layer.launcher.kernels, pointers, STREAM)
-        words = split_values(kernel.args, recorder.launches[0][10:])
+        words = split_values(kernel.args, recorder.launches[0][VALUES_AT:])
         assert words[-1][2] == inputs[1].data_ptr()
         maps = recorder.map_params[0]
         assert maps and all(a % L.TENSOR_MAP_ALIGN == 0 for a in maps)
@@ -255,13 +256,13 @@ def test_cuda_plan_uses_it_and_falls_back_to_the_checked_path(artifact,
     recorder.install(library)
     q, k, v = _inputs(forward)
     out, lse = plan.forward_prechecked(q, k, v)
-    assert q.data_ptr() in recorder.launches[-1][10:]  # read in place
+    assert q.data_ptr() in recorder.launches[-1][VALUES_AT:]  # read in place
     # A layout the kernels were not compiled for: the Python path copies it
     # into the compiled layout and launches that copy.
     q_cols = q.transpose(2, 3).contiguous().transpose(2, 3)
     out2, _ = plan.forward_prechecked(q_cols, k, v)
     assert len(recorder.launches) == 2
-    assert q_cols.data_ptr() not in recorder.launches[-1][10:]
+    assert q_cols.data_ptr() not in recorder.launches[-1][VALUES_AT:]
     assert out2.shape == out.shape and out2.stride() == out.stride()
 
 
@@ -315,7 +316,7 @@ def test_quick_path_skips_the_checks_only_for_the_same_contract(
     out = st.attention(q2, k2, v2, policy="exclusive_equal")
     assert len(checks) == 1  # no argument check: the quick call
     assert len(recorder.launches) == 2
-    assert q2.data_ptr() in recorder.launches[-1][10:]
+    assert q2.data_ptr() in recorder.launches[-1][VALUES_AT:]
     assert out.shape == (1, 4, 48, 32)
     # A refused launch on the quick path is the launcher's error.
     recorder.fail_at = len(recorder.launches)

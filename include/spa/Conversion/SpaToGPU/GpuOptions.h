@@ -118,6 +118,7 @@ enum class ForwardSchedule {
   X(sharedStreamDelta)                                                         \
   X(zeroTailItems)                                                             \
   X(waveStaggerNs)                                                             \
+  X(programmaticLaunch)                                                        \
   X(scoreGradLayout)
 
 #endif // SPA_CONVERSION_SPATOGPU_GPUOPTIONS_H

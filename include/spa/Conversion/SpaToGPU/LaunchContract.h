@@ -19,7 +19,9 @@
 // `tensor_map` is a TMA descriptor (CUtensorMap) of another buffer
 // argument (`of`): the launcher encodes it per call from that buffer's
 // pointer and passes its 128 bytes as a grid-constant parameter
-// (SpaLauncher.h, ABI 2).
+// (SpaLauncher.h, ABI 2). A kernel compiled with programmatic-launch says
+// `programmatic_launch: true` (absent otherwise); ABI 3's launcher then
+// launches it with programmatic stream serialization.
 //
 //===----------------------------------------------------------------------===//
 
@@ -111,6 +113,11 @@ struct KernelLaunch {
   /// `blocks-per-sm` option, or a warp-specialised budget); 0 where ptxas
   /// chose. Informational: what a benchmark records beside the timing.
   int64_t minBlocksPerSM = 0;
+  /// programmatic-launch (GridDependency.h): the kernel waits for the
+  /// grids before it (griddepcontrol.wait) first, so the launcher may
+  /// launch it with programmatic stream serialization (launch.json
+  /// `programmatic_launch: true`; absent: a plain launch).
+  bool programmaticLaunch = false;
   MmaKind mma = MmaKind::MmaSync;
   /// "forward", or the backward's "dq", "dkdv" (or, with deterministic =
   /// false, "preprocess", "dkdv_dq", "dq_convert"; with score-grads =

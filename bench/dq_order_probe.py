@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Device probe (issue #11, docs/backward-plan.md section 7, candidate 1's
+first measurement): does the dq_stored kernel read dS from L2 when its work
+list visits first the query tiles whose dS the dK/dV kernel wrote last?
+
+For each sweep directory (bench/grad_sweep_prepare.py, variants with
+score-grads = store), the gradient op is timed by bench_ms with the
+dq_stored kernel's work list (its constant `work`, rows (batch, head,
+query tile)) permuted in place on the device:
+
+- `compiled`: the list as compiled (heaviest first);
+- `reversed`: the same rows backwards;
+- `written_last_first`: each query tile ranked by the last position, in the
+  dK/dV kernel's list, of the key tiles its rows reach (from the bounds
+  table), latest first, so that the first dq_stored items read the dS the
+  dK/dV kernel's last wave wrote (the L2's content when it ends).
+
+Each order's gradients are compared bitwise with the compiled order's (the
+list's order changes which block runs an item, not what it computes), and
+the kernels' times come from the CUDA profiler. A permutation is a probe
+only: the compiler's list is what a change would set.
+
+    python bench/dq_order_probe.py --dir .device/x/rE --out $OUT/order
+"""
+
+import argparse
+import json
+import os
+
+import torch
+
+from grad_sweep import kernel_times
+from spa.runtime.cuda import CudaArtifact, CudaLayer
+from spa.runtime.timing import bench_ms
+
+
+def _constant(layer, role, name):
+    """The device tensor of constant `name` of the op's kernel `role`
+    (launch.json), which the launcher reads through its address."""
+    for meta, constants in zip(layer.kernels, layer._constants):
+        if meta.get("role") == role:
+            return constants[name]
+    raise KeyError(f"no {role} kernel in {layer.kernels[0]['name']}")
+
+
+def written_last_first(dq_work, dkdv_work, bounds, seq_len, bidirectional):
+    """dq rows ordered by the latest dK/dV list position of a key tile
+    they reach (causal: key j reaches row p where p - j in [lo, hi))."""
+    dq = dq_work.cpu().tolist()
+    kv = dkdv_work.cpu().tolist()
+    heads, kv_heads = bounds.shape[0], max(r[1] for r in kv) + 1
+    group = heads // kv_heads
+    q_tile = -(-seq_len // (len(dq) // (heads * (max(r[0] for r in dq) + 1))))
+    k_tile = -(-seq_len // (len(kv) // (kv_heads * (max(r[0] for r in kv) + 1))))
+    position = {tuple(r): i for i, r in enumerate(kv)}
+    intervals = bounds.cpu().tolist()
+    rank = []
+    for i, (b, h, t) in enumerate(dq):
+        first, last = t * q_tile, min(seq_len, (t + 1) * q_tile) - 1
+        latest = -1
+        for lo, hi in intervals[h]:
+            if hi <= lo:
+                continue
+            spans = [(first - (hi - 1), last - lo)]
+            if bidirectional:
+                spans.append((first + lo, last + hi - 1))
+            for a, z in spans:
+                a, z = max(a, 0), min(z, seq_len - 1)
+                for j in range(a // k_tile, z // k_tile + 1) if a <= z else ():
+                    latest = max(latest, position.get((b, h // group, j), -1))
+        rank.append((-latest, i))
+    order = [i for _, i in sorted(rank)]
+    return torch.tensor([dq[i] for i in order], dtype=dq_work.dtype)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--variant", default=None,
+                        help="the sweep variant (default: the first)")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    manifest = json.load(open(os.path.join(args.dir, "manifest.json")))
+    variant = next(v for v in manifest["variants"]
+                   if args.variant in (None, v["name"]))
+    shape = manifest["shape"]
+    b, h, n, d = (shape[k] for k in ("batch", "heads", "seq_len", "head_dim"))
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    q, k, v, dout = (torch.randn(b, h, n, d, device="cuda",
+                                 dtype=torch.bfloat16, generator=gen)
+                     for _ in range(4))
+    art = CudaArtifact.load(os.path.join(args.dir, variant["name"]))
+    fwd, grd = CudaLayer(art, op=0), CudaLayer(art, op=1)
+    o, lse = fwd(q, k, v)
+    dq_work = _constant(grd, "dq_stored", "work")
+    compiled = dq_work.clone()
+    orders = {
+        "compiled": compiled,
+        "reversed": compiled.flip(0),
+        "written_last_first": written_last_first(
+            compiled, _constant(grd, "dkdv", "work"),
+            _constant(grd, "dkdv", "bounds"),
+            n, shape.get("mode", "causal") == "bidirectional").to(compiled.device),
+    }
+    reference, rows = None, []
+    for name, order in list(orders.items()) + [("compiled_again", compiled)]:
+        dq_work.copy_(order)
+        grads = grd(q, k, v, o, lse, dout)
+        torch.cuda.synchronize()
+        if reference is None:
+            reference = [g.clone() for g in grads]
+        equal = all(torch.equal(g, r) for g, r in zip(grads, reference))
+        row = dict(order=name, bitwise_equal=equal,
+                   bwd_ms=bench_ms(lambda: grd(q, k, v, o, lse, dout)).median,
+                   kernels_ms=kernel_times(lambda: grd(q, k, v, o, lse, dout)))
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    dq_work.copy_(compiled)
+    with open(os.path.join(args.out, "dq_order.json"), "w") as f:
+        json.dump(dict(dir=args.dir, variant=variant["name"], shape=shape,
+                       device=torch.cuda.get_device_name(), rows=rows), f,
+                  indent=1)
+
+
+if __name__ == "__main__":
+    main()
