@@ -98,7 +98,7 @@ def kernel_rows(kernels, reps):
     """Per kernel of a call: its median duration and the median gap before
     it (the timeline of `reps` calls)."""
     per_call = len(kernels) // reps
-    per_call = len(kernels) // args.reps
+    per_call = len(kernels) // reps
     rows = []
     for i in range(per_call):
         mine = kernels[i::per_call]
