@@ -3,7 +3,8 @@
  * A plain C library (no CUDA headers, no libc, nothing linked) that Python
  * loads with ctypes to issue the kernels of one spa op (a forward, or the
  * gradient's dQ and dK,dV kernels) with one foreign call: the
- * per-call work is a few table reads and one cuLaunchKernel per kernel.
+ * per-call work is a few table reads and one cuLaunchKernel (or
+ * cuLaunchKernelEx, for a programmatic launch) per kernel.
  * The driver entry points are handed in by the caller (who dlopen()ed
  * libcuda.so.1), so the library runs wherever libcuda does and tests can
  * hand in recorders instead.
