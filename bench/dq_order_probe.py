@@ -29,7 +29,7 @@ import os
 
 import torch
 
-from grad_sweep import kernel_times
+from grad_sweep import kernel_times, sweep_inputs
 from spa.runtime.cuda import CudaArtifact, CudaLayer
 from spa.runtime.timing import bench_ms
 
@@ -85,11 +85,8 @@ def main():
     variant = next(v for v in manifest["variants"]
                    if args.variant in (None, v["name"]))
     shape = manifest["shape"]
-    b, h, n, d = (shape[k] for k in ("batch", "heads", "seq_len", "head_dim"))
-    gen = torch.Generator(device="cuda").manual_seed(0)
-    q, k, v, dout = (torch.randn(b, h, n, d, device="cuda",
-                                 dtype=torch.bfloat16, generator=gen)
-                     for _ in range(4))
+    n = shape["seq_len"]
+    q, k, v, dout = sweep_inputs(shape)
     art = CudaArtifact.load(os.path.join(args.dir, variant["name"]))
     fwd, grd = CudaLayer(art, op=0), CudaLayer(art, op=1)
     o, lse = fwd(q, k, v)

@@ -23,8 +23,18 @@ from spa.runtime.cuda import CudaArtifact, CudaLayer  # noqa: E402
 from spa.runtime.timing import bench_ms  # noqa: E402
 
 
-def kernel_times(fn, reps=10):
-    """Mean device time (ms) per call of each kernel `fn` launches."""
+def sweep_inputs(shape):
+    """q, k, v, dO of a sweep's shape (manifest.json `shape`): bf16 normal,
+    seeded, so that every script of a sweep times the same inputs."""
+    b, h, n, d = (shape[k] for k in ("batch", "heads", "seq_len",
+                                     "head_dim"))
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    return tuple(torch.randn(b, h, n, d, device="cuda", dtype=torch.bfloat16,
+                             generator=gen) for _ in range(4))
+
+
+def profiled(fn, reps):
+    """The CUDA profiler over `reps` calls of fn (after one unprofiled)."""
     from torch.profiler import ProfilerActivity, profile
     fn()
     torch.cuda.synchronize()
@@ -32,6 +42,12 @@ def kernel_times(fn, reps=10):
         for _ in range(reps):
             fn()
         torch.cuda.synchronize()
+    return prof
+
+
+def kernel_times(fn, reps=10):
+    """Mean device time (ms) per call of each kernel `fn` launches."""
+    prof = profiled(fn, reps)
     times = {}
     for event in prof.key_averages():
         total = getattr(event, "device_time_total", None)
@@ -49,11 +65,8 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     manifest = json.load(open(os.path.join(args.dir, "manifest.json")))
-    gen = torch.Generator(device="cuda").manual_seed(0)
     shape = manifest["shape"]
-    b, h, n, d = shape["batch"], shape["heads"], shape["seq_len"], shape["head_dim"]
-    q, k, v, dout = (torch.randn(b, h, n, d, device="cuda", dtype=torch.bfloat16,
-                                 generator=gen) for _ in range(4))
+    q, k, v, dout = sweep_inputs(shape)
     reference = None
     results = []
     for variant in manifest["variants"]:

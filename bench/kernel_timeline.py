@@ -24,19 +24,14 @@ import tempfile
 
 import torch
 
+from grad_sweep import profiled, sweep_inputs
 from spa.runtime.cuda import CudaArtifact, CudaLayer
 from spa.runtime.timing import bench_ms
 
 
 def timeline(fn, reps):
     """[(kernel name, start us, duration us)] of `reps` calls of fn."""
-    from torch.profiler import ProfilerActivity, profile
-    fn()
-    torch.cuda.synchronize()
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        for _ in range(reps):
-            fn()
-        torch.cuda.synchronize()
+    prof = profiled(fn, reps)
     with tempfile.NamedTemporaryFile(suffix=".json") as trace:
         prof.export_chrome_trace(trace.name)
         events = json.load(open(trace.name))["traceEvents"]
@@ -54,11 +49,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     manifest = json.load(open(os.path.join(args.dir, "manifest.json")))
     shape = manifest["shape"]
-    b, h, n, d = (shape[k] for k in ("batch", "heads", "seq_len", "head_dim"))
-    gen = torch.Generator(device="cuda").manual_seed(0)
-    q, k, v, dout = (torch.randn(b, h, n, d, device="cuda",
-                                 dtype=torch.bfloat16, generator=gen)
-                     for _ in range(4))
+    q, k, v, dout = sweep_inputs(shape)
     pairs, results = {}, []
     for variant in manifest["variants"]:
         art = CudaArtifact.load(os.path.join(args.dir, variant["name"]))

@@ -232,3 +232,19 @@ def built_library_path():
         pytest.fail("libspa_launcher.so is not beside spa.runtime: the build "
                     "(ninja -C build spa_launcher) should put it there")
     return path
+
+
+def load_with_recorder(monkeypatch, tmp_path, recorder):
+    """Makes the launcher's next _load() take a private copy of
+    libspa_launcher.so and `recorder`'s entry points as libcuda's
+    (_cuda_driver_entries: launch and context calls, the encoder,
+    cuLaunchKernelEx); the caller calls L.reset_for_tests() when done."""
+    import shutil
+    copy = tmp_path / "libspa_launcher_load.so"
+    shutil.copy(built_library_path(), copy)
+    monkeypatch.delenv(L.ENV_MODE, raising=False)
+    monkeypatch.setenv(L.ENV_LIB, str(copy))
+    monkeypatch.setattr(L, "_cuda_driver_entries", lambda: (
+        recorder.addresses(), None, recorder.encoder.address,
+        recorder.launch_ex_address))
+    L.reset_for_tests()

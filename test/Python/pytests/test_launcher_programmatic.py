@@ -20,7 +20,8 @@ import shutil
 import pytest
 
 from spa.runtime import launcher as L
-from launch_recorder import Recorder, built_library_path, expected_pack
+from launch_recorder import (Recorder, built_library_path, expected_pack,
+                             load_with_recorder)
 
 STREAM = 0x5150
 POINTERS = [0x7F00_0000_0000, 0x7F00_0001_0000]
@@ -114,15 +115,8 @@ def test_load_wires_launch_ex(monkeypatch, tmp_path):
     """_load() hands the library cuLaunchKernelEx (fourth of
     _cuda_driver_entries()): op_launcher's launches of flagged kernels go
     through it."""
-    copy = tmp_path / "libspa_launcher_load.so"
-    shutil.copy(built_library_path(), copy)
     recorder = Recorder(KERNELS)
-    monkeypatch.delenv(L.ENV_MODE, raising=False)
-    monkeypatch.setenv(L.ENV_LIB, str(copy))
-    monkeypatch.setattr(L, "_cuda_driver_entries", lambda: (
-        recorder.addresses(), None, recorder.encoder.address,
-        recorder.launch_ex_address))
-    L.reset_for_tests()
+    load_with_recorder(monkeypatch, tmp_path, recorder)
     try:
         launcher = L.op_launcher(KERNELS, 2, 0)
         assert launcher.kind == "compiled"

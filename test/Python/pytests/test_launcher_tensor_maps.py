@@ -26,8 +26,8 @@ from spa.runtime import launcher as L
 from spa.runtime.cuda import (ARTIFACT_FORMAT, CudaArtifact, check_format,
                               op_launches)
 from launch_recorder import (VALUES_AT, MapEncoder, Recorder,
-                             built_library_path, expected_pack, read_params,
-                             split_values)
+                             built_library_path, expected_pack,
+                             load_with_recorder, read_params, split_values)
 
 STREAM = 0x5150
 
@@ -488,16 +488,9 @@ def test_load_wires_the_encoder(monkeypatch, tmp_path):
     """_load() hands the library cuTensorMapEncodeTiled and
     cuLaunchKernelEx (third and fourth of _cuda_driver_entries()) with the
     launch entry points."""
-    copy = tmp_path / "libspa_launcher_load.so"
-    shutil.copy(built_library_path(), copy)
     kernels, slots = _kernels()
     recorder = Recorder(kernels)
-    monkeypatch.delenv(L.ENV_MODE, raising=False)
-    monkeypatch.setenv(L.ENV_LIB, str(copy))
-    monkeypatch.setattr(L, "_cuda_driver_entries", lambda: (
-        recorder.addresses(), None, recorder.encoder.address,
-        recorder.launch_ex_address))
-    L.reset_for_tests()
+    load_with_recorder(monkeypatch, tmp_path, recorder)
     try:
         launcher = L.op_launcher(kernels, slots, 0)
         assert launcher.kind == "compiled"
