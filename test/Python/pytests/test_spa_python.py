@@ -522,6 +522,39 @@ def test_cuda_l2_prefetch_options():
 
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_programmatic_launch_option():
+    # programmatic_launch reaches every kernel from Python: each begins
+    # with griddepcontrol.wait then launch_dependents (in the PTX) and its
+    # launch.json entry says programmatic_launch, which the launcher's
+    # KernelLaunch reads; off (the default) neither; below sm_90 a located
+    # MLIRError.
+    from spa.runtime import launcher as L
+    layer = spa.LayerSpec(batch=1, heads=4, kv_heads=2, seq_len=300,
+                          head_dim=128, dtype="bf16",
+                          policy="exclusive_equal").to_mlir(backward=True)
+    plain = spa.compile(layer, target="cuda:sm_90a")
+    flagged = spa.compile(layer, target="cuda:sm_90a",
+                          programmatic_launch=True)
+    kernels = flagged.metadata["kernels"]
+    assert [k["role"] for k in kernels] == \
+        [k["role"] for k in plain.metadata["kernels"]]
+    assert all(k.get("programmatic_launch") is True for k in kernels)
+    assert not any("programmatic_launch" in k
+                   for k in plain.metadata["kernels"])
+    assert flagged.ptx.count("griddepcontrol.wait") == len(kernels)
+    assert flagged.ptx.count("griddepcontrol.launch_dependents") == \
+        len(kernels)
+    assert "griddepcontrol" not in plain.ptx
+    slot_of = {a["name"]: i for i, a in enumerate(
+        a for k in kernels for a in k["args"])}
+    launch = L.kernel_launch(kernels[0], 1, slot_of, {"bounds": 0, "work": 0})
+    assert launch.programmatic
+    with pytest.raises(spa.MLIRError, match="programmatic-launch needs chip "
+                       "sm_90 or sm_90a"):
+        spa.compile(layer, target="cuda:sm_80", programmatic_launch=True)
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_shared_stream_lse_option():
     # shared_stream_lse reaches the dK/dV kernel from Python: True (and
     # "auto", the default, for this stored-dS kernel) brings its lse by
