@@ -28,8 +28,7 @@ import os
 
 import torch
 
-from grad_sweep import sweep_inputs
-from spa.runtime.cuda import CudaArtifact, CudaLayer
+from grad_sweep import load_variant
 from spa.runtime.launcher import ARG_CONSTANT, op_launcher
 from spa.runtime.timing import bench_ms
 
@@ -102,12 +101,7 @@ def main():
     parser.add_argument("--chunks", default="1,4,8,16")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    manifest = json.load(open(os.path.join(args.dir, "manifest.json")))
-    shape = manifest["shape"]
-    q, k, v, dout = sweep_inputs(shape)
-    art = CudaArtifact.load(os.path.join(args.dir,
-                                         manifest["variants"][0]["name"]))
-    fwd, grd = CudaLayer(art, op=0), CudaLayer(art, op=1)
+    shape, (q, k, v, dout), fwd, grd = load_variant(args.dir)
     o, lse = fwd(q, k, v)
     inputs = (q, k, v, o, lse, dout)
     reference = [g.clone() for g in grd(*inputs)]

@@ -29,8 +29,7 @@ import os
 
 import torch
 
-from grad_sweep import kernel_times, sweep_inputs
-from spa.runtime.cuda import CudaArtifact, CudaLayer
+from grad_sweep import kernel_times, load_variant
 from spa.runtime.timing import bench_ms
 
 
@@ -81,14 +80,8 @@ def main():
                         help="the sweep variant (default: the first)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    manifest = json.load(open(os.path.join(args.dir, "manifest.json")))
-    variant = next(v for v in manifest["variants"]
-                   if args.variant in (None, v["name"]))
-    shape = manifest["shape"]
+    shape, (q, k, v, dout), fwd, grd = load_variant(args.dir, args.variant)
     n = shape["seq_len"]
-    q, k, v, dout = sweep_inputs(shape)
-    art = CudaArtifact.load(os.path.join(args.dir, variant["name"]))
-    fwd, grd = CudaLayer(art, op=0), CudaLayer(art, op=1)
     o, lse = fwd(q, k, v)
     dq_work = _constant(grd, "dq_stored", "work")
     compiled = dq_work.clone()
@@ -115,7 +108,7 @@ def main():
         rows.append(row)
     dq_work.copy_(compiled)
     with open(os.path.join(args.out, "dq_order.json"), "w") as f:
-        json.dump(dict(dir=args.dir, variant=variant["name"], shape=shape,
+        json.dump(dict(dir=args.dir, variant=args.variant or "first", shape=shape,
                        device=torch.cuda.get_device_name(), rows=rows), f,
                   indent=1)
 

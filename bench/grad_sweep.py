@@ -33,6 +33,17 @@ def sweep_inputs(shape):
                              generator=gen) for _ in range(4))
 
 
+def load_variant(directory, name=None):
+    """Sweep `directory`'s shape, its inputs (sweep_inputs), and the
+    forward and gradient layers of variant `name` (default: the first)."""
+    manifest = json.load(open(os.path.join(directory, "manifest.json")))
+    variant = next(v for v in manifest["variants"]
+                   if name in (None, v["name"]))
+    art = CudaArtifact.load(os.path.join(directory, variant["name"]))
+    return (manifest["shape"], sweep_inputs(manifest["shape"]),
+            CudaLayer(art, op=0), CudaLayer(art, op=1))
+
+
 def profiled(fn, reps):
     """The CUDA profiler over `reps` calls of fn (after one unprofiled)."""
     from torch.profiler import ProfilerActivity, profile

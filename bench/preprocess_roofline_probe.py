@@ -27,8 +27,7 @@ import torch
 import triton
 import triton.language as tl
 
-from grad_sweep import sweep_inputs
-from spa.runtime.cuda import CudaArtifact, CudaLayer
+from grad_sweep import load_variant
 from spa.runtime.timing import bench_ms
 
 
@@ -69,12 +68,7 @@ def main():
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    manifest = json.load(open(os.path.join(args.dir, "manifest.json")))
-    shape = manifest["shape"]
-    q, k, v, dout = sweep_inputs(shape)
-    art = CudaArtifact.load(os.path.join(args.dir,
-                                         manifest["variants"][0]["name"]))
-    fwd, grd = CudaLayer(art, op=0), CudaLayer(art, op=1)
+    shape, (q, k, v, dout), fwd, grd = load_variant(args.dir)
     o, lse = fwd(q, k, v)
     want = (o.double() * dout.double()).sum(-1)
     element = o.element_size()
