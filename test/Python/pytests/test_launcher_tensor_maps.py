@@ -15,8 +15,6 @@ call from the call's device pointer. On this machine without a GPU:
 """
 
 import ctypes
-import json
-import os
 import shutil
 from array import array
 
