@@ -234,16 +234,23 @@ def built_library_path():
     return path
 
 
+def private_library_copy(tmp_path, name="libspa_launcher_private.so"):
+    """A copy of libspa_launcher.so under tmp_path (a library loaded from
+    it has driver, encoder and cuLaunchKernelEx pointers of its own)."""
+    import shutil
+    copy = tmp_path / name
+    shutil.copy(built_library_path(), copy)
+    return str(copy)
+
+
 def load_with_recorder(monkeypatch, tmp_path, recorder):
     """Makes the launcher's next _load() take a private copy of
     libspa_launcher.so and `recorder`'s entry points as libcuda's
     (_cuda_driver_entries: launch and context calls, the encoder,
     cuLaunchKernelEx); the caller calls L.reset_for_tests() when done."""
-    import shutil
-    copy = tmp_path / "libspa_launcher_load.so"
-    shutil.copy(built_library_path(), copy)
+    copy = private_library_copy(tmp_path, "libspa_launcher_load.so")
     monkeypatch.delenv(L.ENV_MODE, raising=False)
-    monkeypatch.setenv(L.ENV_LIB, str(copy))
+    monkeypatch.setenv(L.ENV_LIB, copy)
     monkeypatch.setattr(L, "_cuda_driver_entries", lambda: (
         recorder.addresses(), None, recorder.encoder.address,
         recorder.launch_ex_address))

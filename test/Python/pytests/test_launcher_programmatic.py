@@ -15,13 +15,12 @@ GPU, with libspa_launcher.so and a recording driver
 - a plan with an unknown flag bit launches nothing.
 """
 
-import shutil
 
 import pytest
 
 from spa.runtime import launcher as L
-from launch_recorder import (Recorder, built_library_path, expected_pack,
-                             load_with_recorder)
+from launch_recorder import (Recorder, expected_pack, load_with_recorder,
+                             private_library_copy)
 
 STREAM = 0x5150
 POINTERS = [0x7F00_0000_0000, 0x7F00_0001_0000]
@@ -41,9 +40,7 @@ KERNELS = [_kernel("forward", 0xF000, True), _kernel("plain", 0xF001, False),
 @pytest.fixture
 def library(tmp_path):
     """A private copy (its driver pointers are its own)."""
-    copy = tmp_path / "libspa_launcher_programmatic.so"
-    shutil.copy(built_library_path(), copy)
-    return L.LauncherLibrary(str(copy))
+    return L.LauncherLibrary(private_library_copy(tmp_path))
 
 
 def _meta(**extra):

@@ -15,7 +15,6 @@ call from the call's device pointer. On this machine without a GPU:
 """
 
 import ctypes
-import shutil
 from array import array
 
 import pytest
@@ -23,9 +22,9 @@ import pytest
 from spa.runtime import launcher as L
 from spa.runtime.cuda import (ARTIFACT_FORMAT, CudaArtifact, check_format,
                               op_launches)
-from launch_recorder import (VALUES_AT, MapEncoder, Recorder,
-                             built_library_path, expected_pack,
-                             load_with_recorder, read_params, split_values)
+from launch_recorder import (VALUES_AT, MapEncoder, Recorder, expected_pack,
+                             load_with_recorder, private_library_copy,
+                             read_params, split_values)
 
 STREAM = 0x5150
 
@@ -95,9 +94,7 @@ def _pointers(slots, base=0x7F00_0000_0000):
 @pytest.fixture
 def library(tmp_path):
     """A private copy (its driver and encoder pointers are its own)."""
-    copy = tmp_path / "libspa_launcher_maps.so"
-    shutil.copy(built_library_path(), copy)
-    return L.LauncherLibrary(str(copy))
+    return L.LauncherLibrary(private_library_copy(tmp_path))
 
 
 def _launch(library, plan, pointers, stream=0):

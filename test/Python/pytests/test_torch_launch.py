@@ -30,6 +30,7 @@ from spa.runtime.cuda import CudaArtifact, CudaLayer, op_launches  # noqa: E402
 from spa.torch import fastpath, plans  # noqa: E402
 from launch_recorder import MapEncoder as _MapEncoder  # noqa: E402
 from launch_recorder import built_library_path  # noqa: E402
+from launch_recorder import private_library_copy  # noqa: E402
 from launch_recorder import Recorder as _Recorder  # noqa: E402
 from launch_recorder import expected_pack as _expected_pack  # noqa: E402
 from launch_recorder import read_params as _read_params  # noqa: E402
@@ -40,9 +41,7 @@ from launch_recorder import read_params as _read_params  # noqa: E402
 def library(tmp_path):
     """A private copy (its driver pointers are its own), with a recording
     tensor-map encoder (for artifacts whose kernels take maps)."""
-    copy = tmp_path / "libspa_launcher_test.so"
-    shutil.copy(built_library_path(), copy)
-    library = L.LauncherLibrary(str(copy))
+    library = L.LauncherLibrary(private_library_copy(tmp_path))
     library.test_encoder = _MapEncoder()
     library.set_tensor_map_encoder(library.test_encoder.address)
     return library

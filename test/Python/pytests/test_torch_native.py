@@ -15,7 +15,6 @@ the compiled launcher wired to a recording driver.
   construction arguments are TypeError/ValueError.
 """
 
-import shutil
 
 import pytest
 
@@ -25,7 +24,8 @@ from spa.runtime import launcher as L  # noqa: E402
 from spa.runtime.cuda import CudaLayer, op_launches  # noqa: E402
 from spa.torch import native, plans  # noqa: E402
 from launch_recorder import (VALUES_AT, MapEncoder, Recorder,  # noqa: E402
-                             expected_pack, split_values)
+                             expected_pack, private_library_copy,
+                             split_values)
 
 STREAM = 0x5150
 
@@ -44,11 +44,7 @@ def artifact():
 
 @pytest.fixture
 def library(tmp_path):
-    path = L.library_path()
-    assert path is not None, "libspa_launcher.so missing from the build"
-    copy = tmp_path / "libspa_launcher_native_test.so"
-    shutil.copy(path, copy)
-    library = L.LauncherLibrary(str(copy))
+    library = L.LauncherLibrary(private_library_copy(tmp_path))
     # For artifacts whose kernels take tensor maps.
     library.test_encoder = MapEncoder()
     library.set_tensor_map_encoder(library.test_encoder.address)
