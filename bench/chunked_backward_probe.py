@@ -29,24 +29,9 @@ import os
 import torch
 
 from grad_sweep import load_variant
+from sweep_tables import kernel_of, reached_key_tiles
 from spa.runtime.launcher import ARG_CONSTANT, op_launcher
 from spa.runtime.timing import bench_ms
-
-
-def reached_key_tiles(bounds, seq_len, key_tile):
-    """Per head: the key tiles some query reaches (causal, Nq = Nk)."""
-    out = []
-    for intervals in bounds.cpu().tolist():
-        tiles = set()
-        for lo, hi in intervals:
-            if hi <= lo:
-                continue
-            for j in range(0, seq_len, key_tile):
-                # keys [j, j + key_tile) reached by p in [j + lo, j + hi)
-                if j + lo < seq_len:
-                    tiles.add(j // key_tile)
-        out.append(tiles)
-    return out
 
 
 def with_work(kernel, constants, rows, keep):
@@ -67,12 +52,15 @@ def chunked_backward(grd, chunks, keep):
     if roles != ["preprocess", "dkdv", "dq_stored"]:
         raise SystemExit(f"needs the stored-dS backward, got {roles}")
     pre, kv, dq = grd.launcher.kernels
-    kv_constants, dq_constants = grd._constants[1], grd._constants[2]
-    kv_rows = kv_constants["work"].cpu().tolist()
-    dq_rows = dq_constants["work"].cpu().tolist()
-    seq_len = grd.kernels[1]["args"][0]["shape"][2]
-    key_tile = grd.kernels[1]["tile"][1]  # [stream rows, own keys]
-    reached = reached_key_tiles(kv_constants["bounds"], seq_len, key_tile)
+    kv_meta, kv_constants = kernel_of(grd, "dkdv")
+    dq_constants = kernel_of(grd, "dq_stored")[1]
+    kv_rows = kv_constants["work"].tolist()
+    dq_rows = dq_constants["work"].tolist()
+    seq_len = kv_meta["args"][0]["shape"][2]
+    key_tile = kv_meta["tile"][1]  # [stream rows, own keys]
+    # The key tiles some query of the head reaches (causal layers only).
+    reached = [reached_key_tiles(intervals, 0, seq_len - 1, seq_len, key_tile)
+               for intervals in kv_constants["bounds"].tolist()]
     pairs = []
     for b, h, _ in kv_rows:
         if (b, h) not in pairs:

@@ -30,46 +30,26 @@ import os
 import torch
 
 from grad_sweep import kernel_times, load_variant
+from sweep_tables import kernel_of, reached_key_tiles
 from spa.runtime.timing import bench_ms
 
 
-def _constant(layer, role, name):
-    """The device tensor of constant `name` of the op's kernel `role`
-    (launch.json), which the launcher reads through its address."""
-    for meta, constants in zip(layer.kernels, layer._constants):
-        if meta.get("role") == role:
-            return constants[name]
-    raise KeyError(f"no {role} kernel in {layer.kernels[0]['name']}")
-
-
-def written_last_first(dq_work, dkdv_work, bounds, seq_len, bidirectional):
+def written_last_first(dq_rows, kv_rows, intervals, seq_len, q_tile, k_tile,
+                       bidirectional):
     """dq rows ordered by the latest dK/dV list position of a key tile
-    they reach (causal: key j reaches row p where p - j in [lo, hi))."""
-    dq = dq_work.cpu().tolist()
-    kv = dkdv_work.cpu().tolist()
-    heads, kv_heads = bounds.shape[0], max(r[1] for r in kv) + 1
+    they reach, latest first (rows reaching none last)."""
+    heads, kv_heads = len(intervals), max(r[1] for r in kv_rows) + 1
     group = heads // kv_heads
-    q_tile = -(-seq_len // (len(dq) // (heads * (max(r[0] for r in dq) + 1))))
-    k_tile = -(-seq_len // (len(kv) // (kv_heads * (max(r[0] for r in kv) + 1))))
-    position = {tuple(r): i for i, r in enumerate(kv)}
-    intervals = bounds.cpu().tolist()
+    position = {tuple(r): i for i, r in enumerate(kv_rows)}
     rank = []
-    for i, (b, h, t) in enumerate(dq):
-        first, last = t * q_tile, min(seq_len, (t + 1) * q_tile) - 1
-        latest = -1
-        for lo, hi in intervals[h]:
-            if hi <= lo:
-                continue
-            spans = [(first - (hi - 1), last - lo)]
-            if bidirectional:
-                spans.append((first + lo, last + hi - 1))
-            for a, z in spans:
-                a, z = max(a, 0), min(z, seq_len - 1)
-                for j in range(a // k_tile, z // k_tile + 1) if a <= z else ():
-                    latest = max(latest, position.get((b, h // group, j), -1))
+    for i, (b, h, t) in enumerate(dq_rows):
+        tiles = reached_key_tiles(intervals[h], t * q_tile,
+                                  min(seq_len, (t + 1) * q_tile) - 1,
+                                  seq_len, k_tile, bidirectional)
+        latest = max((position.get((b, h // group, j), -1) for j in tiles),
+                     default=-1)
         rank.append((-latest, i))
-    order = [i for _, i in sorted(rank)]
-    return torch.tensor([dq[i] for i in order], dtype=dq_work.dtype)
+    return [dq_rows[i] for _, i in sorted(rank)]
 
 
 def main():
@@ -83,15 +63,21 @@ def main():
     shape, (q, k, v, dout), fwd, grd = load_variant(args.dir, args.variant)
     n = shape["seq_len"]
     o, lse = fwd(q, k, v)
-    dq_work = _constant(grd, "dq_stored", "work")
+    dq_meta, dq_constants = kernel_of(grd, "dq_stored")
+    kv_meta, kv_constants = kernel_of(grd, "dkdv")
+    dq_work = dq_constants["work"]
     compiled = dq_work.clone()
+    # Tiles: dq_stored's [own rows, stream keys], dK/dV's [stream rows, own
+    # keys] (launch.json `tile`).
+    latest_first = written_last_first(
+        compiled.tolist(), kv_constants["work"].tolist(),
+        kv_constants["bounds"].tolist(), n, dq_meta["tile"][0],
+        kv_meta["tile"][1], shape.get("mode", "causal") == "bidirectional")
     orders = {
         "compiled": compiled,
         "reversed": compiled.flip(0),
-        "written_last_first": written_last_first(
-            compiled, _constant(grd, "dkdv", "work"),
-            _constant(grd, "dkdv", "bounds"),
-            n, shape.get("mode", "causal") == "bidirectional").to(compiled.device),
+        "written_last_first": torch.tensor(latest_first, dtype=compiled.dtype,
+                                           device=compiled.device),
     }
     reference, rows = None, []
     for name, order in list(orders.items()) + [("compiled_again", compiled)]:

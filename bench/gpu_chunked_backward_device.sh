@@ -12,7 +12,7 @@
 #   S=.device/chk; rm -rf $S; mkdir -p $S/python $S/launcher $S/bench $S/test
 #   cp -r python/spa $S/python/ && cp -r test/lib $S/test/
 #   cp build/python_packages/spa/runtime/libspa_launcher.so $S/launcher/
-#   cp bench/{grad_sweep,chunked_backward_probe}.py $S/bench/
+#   cp bench/{grad_sweep,sweep_tables,chunked_backward_probe}.py $S/bench/
 #   cp bench/staged_lib.sh $S/lib.sh && cp bench/gpu_chunked_backward_device.sh $S/run.sh
 #   P="env PYTHONPATH=build/python_packages .venv/bin/python"
 #   $P bench/grad_sweep_prepare.py --variants w4k64 --out $S/hE

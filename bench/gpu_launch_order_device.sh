@@ -23,7 +23,7 @@
 #   S=.device/plo; rm -rf $S; mkdir -p $S/python $S/launcher $S/bench $S/test
 #   cp -r python/spa $S/python/ && cp -r test/lib $S/test/
 #   cp build/python_packages/spa/runtime/libspa_launcher.so $S/launcher/
-#   cp bench/{baselines,gpu_grad_check,grad_sweep,grad_sweep_summary,dq_order_probe,kernel_timeline}.py $S/bench/
+#   cp bench/{baselines,gpu_grad_check,grad_sweep,grad_sweep_summary,sweep_tables,dq_order_probe,kernel_timeline}.py $S/bench/
 #   cp bench/staged_lib.sh $S/lib.sh && cp bench/gpu_launch_order_device.sh $S/run.sh
 #   P="env PYTHONPATH=build/python_packages .venv/bin/python"
 #   $P bench/gpu_grad_prepare.py --wgmma --programmatic-launch --out $S/wg

@@ -28,6 +28,7 @@ import triton
 import triton.language as tl
 
 from grad_sweep import load_variant
+from sweep_tables import kernel_of
 from spa.runtime.timing import bench_ms
 
 
@@ -96,8 +97,7 @@ def main():
 
         spa_pre()
         torch.cuda.synchronize()
-        bounds = next(c for m, c in zip(grd.kernels, grd._constants)
-                      if m.get("role") == "preprocess")["bounds"]
+        bounds = kernel_of(grd, "preprocess")[1]["bounds"]
         reached = rows_with_keys(bounds, shape["seq_len"]) * shape["batch"]
         # Rows without keys: Delta 0 from spa, and O = 0 there (the
         # forward's), so the float64 rowsum is 0 too.
