@@ -11,6 +11,13 @@ with sub-lists of their compiled work lists (the constant `work`, rows
 
     preprocess; for each chunk: dkdv(chunk), dq_stored(chunk); dkdv(tail)
 
+or, with the preprocess chunked too (variants `chunks<N>p`; a chunk is then
+a run of consecutive (batch, head) pairs, the preprocess launched over its
+rows with the buffers' addresses offset to the run's first pair), so that
+dO read by a chunk's preprocess is still in L2 for its dK/dV items:
+
+    for each chunk: preprocess(chunk), dkdv(chunk), dq_stored(chunk); ...
+
 where `tail` holds the key tiles no query reaches (they write zeros and no
 dS; the classic kernel's zero-tail index stays past every chunk's list, so
 the chunks' items all take the general path). The dS scratch is indexed by
@@ -46,8 +53,42 @@ def with_work(kernel, constants, rows, keep):
     return dataclasses.replace(kernel, grid=(len(rows), 1, 1), args=args)
 
 
-def chunked_backward(grd, chunks, keep):
-    """The launch list of the chunked backward (KernelLaunch objects)."""
+ELEMENT_BYTES = {"bf16": 2, "f16": 2, "f32": 4, "i32": 4}
+
+
+def preprocess_over(grd, pre, first, count):
+    """(KernelLaunch, {slot: byte offset}): the preprocess over the rows of
+    the `count` (batch, head) pairs from pair `first` on. Its block index
+    maps to (pair, row tile) with static strides, so offsetting each
+    buffer's address to pair `first` (and the bounds table to its head)
+    and launching count * tiles-per-pair blocks computes exactly those
+    rows. Needs `count` to divide the head count or be a multiple of it."""
+    meta = kernel_of(grd, "preprocess")[0]
+    batch, heads = meta["args"][0]["shape"][:2]
+    if not (heads % count == 0 or count % heads == 0) or first % count:
+        raise SystemExit(f"pairs {first}+{count} do not align with {heads}")
+    tiles = pre.grid[0] // (batch * heads)
+    offsets = {}
+    args = []
+    for arg, launch_arg in zip(meta["args"], pre.args):
+        rows_bytes = ELEMENT_BYTES[arg["dtype"]]
+        for extent in arg["shape"][1:]:
+            rows_bytes *= extent
+        if arg["kind"] == "constant":  # bounds: one row a head
+            address = launch_arg[1] + (first % heads) * rows_bytes
+            args.append((launch_arg[0], address) + tuple(launch_arg[2:]))
+            continue
+        # [B, H, N, ...]: a pair's rows are shape[2:] elements.
+        offsets[launch_arg[1]] = first * rows_bytes // heads
+        args.append(launch_arg)
+    kernel = dataclasses.replace(pre, grid=(count * tiles, 1, 1),
+                                 args=tuple(args))
+    return kernel, offsets
+
+
+def chunked_backward(grd, chunks, keep, chunk_preprocess=False):
+    """The launch list of the chunked backward: (KernelLaunch, {slot: byte
+    offset of that launch's buffer addresses}) pairs."""
     roles = [m.get("role") for m in grd.kernels]
     if roles != ["preprocess", "dkdv", "dq_stored"]:
         raise SystemExit(f"needs the stored-dS backward, got {roles}")
@@ -61,24 +102,31 @@ def chunked_backward(grd, chunks, keep):
     # The key tiles some query of the head reaches (causal layers only).
     reached = [reached_key_tiles(intervals, 0, seq_len - 1, seq_len, key_tile)
                for intervals in kv_constants["bounds"].tolist()]
-    pairs = []
-    for b, h, _ in kv_rows:
-        if (b, h) not in pairs:
-            pairs.append((b, h))
+    heads = kv_meta["args"][0]["shape"][1]
+    if chunk_preprocess:  # runs of consecutive pairs
+        pairs = [(b, h) for b in range(kv_meta["args"][0]["shape"][0])
+                 for h in range(heads)]
+    else:  # in the order the cost-sorted list first meets them
+        pairs = []
+        for b, h, _ in kv_rows:
+            if (b, h) not in pairs:
+                pairs.append((b, h))
     size = -(-len(pairs) // chunks)
-    launches = [pre]
+    launches = [] if chunk_preprocess else [(pre, {})]
     for c in range(0, len(pairs), size):
         group = set(pairs[c:c + size])
+        if chunk_preprocess:
+            launches.append(preprocess_over(grd, pre, c, len(group)))
         kv_part = [r for r in kv_rows
                    if (r[0], r[1]) in group and r[2] in reached[r[1]]]
         dq_part = [r for r in dq_rows if (r[0], r[1]) in group]
         if kv_part:
-            launches.append(with_work(kv, kv_constants, kv_part, keep))
+            launches.append((with_work(kv, kv_constants, kv_part, keep), {}))
         if dq_part:
-            launches.append(with_work(dq, dq_constants, dq_part, keep))
+            launches.append((with_work(dq, dq_constants, dq_part, keep), {}))
     tail = [r for r in kv_rows if r[2] not in reached[r[1]]]
     if tail:
-        launches.append(with_work(kv, kv_constants, tail, keep))
+        launches.append((with_work(kv, kv_constants, tail, keep), {}))
     return launches
 
 
@@ -86,7 +134,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dir", required=True)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--chunks", default="1,4,8,16")
+    parser.add_argument("--chunks", default="1,4,8,16,1p,4p,8p,16p")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     shape, (q, k, v, dout), fwd, grd = load_variant(args.dir)
@@ -98,19 +146,27 @@ def main():
     variants = {"op": lambda: grd(*inputs)}
     outputs = {}
     keep = []
-    for count in (int(c) for c in args.chunks.split(",")):
+    forms = [(int(c.rstrip("p")), c.endswith("p"))
+             for c in args.chunks.split(",")]
+    for count, chunk_preprocess in forms:
         buffers = [torch.empty_strided(shape_, strides, **kw)
                    for shape_, strides, kw in grd.allocation_calls()]
         pointers = [t.data_ptr() for t in inputs + tuple(buffers)]
-        launchers = [op_launcher([kernel], slots, grd.context)
-                     for kernel in chunked_backward(grd, count, keep)]
+        launchers = []
+        for kernel, offsets in chunked_backward(grd, count, keep,
+                                                chunk_preprocess):
+            moved = [address + offsets.get(slot, 0)
+                     for slot, address in enumerate(pointers)]
+            launchers.append((op_launcher([kernel], slots, grd.context),
+                              moved))
 
-        def run(launchers=launchers, pointers=pointers):
-            for launch in launchers:
-                launch(pointers, stream)
+        def run(launchers=launchers):
+            for launch, moved in launchers:
+                launch(moved, stream)
 
-        variants[f"chunks{count}"] = run
-        outputs[f"chunks{count}"] = (buffers, len(launchers))
+        name = f"chunks{count}" + ("p" if chunk_preprocess else "")
+        variants[name] = run
+        outputs[name] = (buffers, len(launchers))
     rows = []
     for name, run in variants.items():
         run()

@@ -22,7 +22,7 @@
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 S=$OUT/chk_summary.txt
 for d in hE hL; do
-  timeout 100 python3 bench/chunked_backward_probe.py --dir $d --out $OUT/chk_$d 2>&1 |
+  timeout 200 python3 bench/chunked_backward_probe.py --dir $d --out $OUT/chk_$d 2>&1 |
     grep -v -i warn | cut -c1-400 | sed "s/^/$d: /" | tee -a $S
 done
 staged_finish
