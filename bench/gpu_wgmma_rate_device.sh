@@ -7,7 +7,7 @@
 # Staged here into the git-ignored .device/wg:
 #   S=.device/wg; rm -rf $S; mkdir -p $S/bench
 #   python3 bench/wgmma_rate_gen.py > $S/wgmma_rate_probe.cu
-#   /usr/local/cuda/bin/nvcc -arch=sm_90a -cubin -O3 -diag-suppress 177 \
+#   /usr/local/cuda/bin/nvcc -arch=sm_90a -cubin -O3 -use_fast_math -diag-suppress 177 \
 #     -o $S/wgmma_rate_probe.cubin $S/wgmma_rate_probe.cu
 #   cp bench/{wgmma_rate_gen,wgmma_rate_probe}.py $S/bench/
 #   cp bench/staged_lib.sh $S/lib.sh && cp bench/gpu_wgmma_rate_device.sh $S/run.sh

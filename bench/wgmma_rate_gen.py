@@ -28,7 +28,14 @@ KERNELS = {
 }
 
 
-def product(name, index, n, steps, a_regs):
+def shared_needed(products):
+    """Bytes of shared memory the kernel's descriptors reach."""
+    return 16384 + sum(n * 128 * ((steps + 3) // 4) for n, steps, _ in products)
+
+
+def product(name, index, n, steps, a_regs, a_words=None):
+    """The asm lines of one product's k steps; `a_words(s)`: the C
+    expressions of step s's four A registers (default a[0..3])."""
     acc = n // 2
     lines = []
     outs = ", ".join(f"%{i}" for i in range(acc))
@@ -37,7 +44,8 @@ def product(name, index, n, steps, a_regs):
         if a_regs:
             a = "{%%%d, %%%d, %%%d, %%%d}" % tuple(range(acc, acc + 4))
             b = f"%{acc + 4}"
-            ins = ('"r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), '
+            words = a_words(s) if a_words else [f"a[{i}]" for i in range(4)]
+            ins = (", ".join(f'"r"({w})' for w in words) + ", "
                    f'"l"(descB{index} + {2 * (s % 4) + (s // 4) * n * 8})')
             op = (f"wgmma.mma_async.sync.aligned.m64n{n}k16.f32.bf16.bf16 "
                   f"{{{outs}}}, {a}, {b}, 1, 1, 1, 0;")
@@ -90,6 +98,137 @@ def kernel(name, products):
     return "\n".join(body), offset
 
 
+# Kernels with the elementwise phase between the products (no loads, no
+# barriers): the serial forward's tile (S, online softmax, O rescaled, P
+# packed to bf16 as P V's A operand) and the dK/dV kernel's (S^T and dP^T,
+# P^T = exp2(S^T - lse), dS^T = P^T (dP^T - Delta), both packed as the A
+# operands of dV += P^T dO and dK += dS^T Q).
+ELEMENTWISE = {
+    "fwd_k64_softmax": [(64, 8, False), (128, 4, True)],
+    "dkdv_k64_elementwise": [(64, 8, False), (64, 8, False), (128, 4, True),
+                             (128, 4, True)],
+}
+
+PACK = """__device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
+  unsigned r;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
+}
+"""
+
+
+def fragment_words(acc, words):
+    """P's A words from accumulator `acc` (m64n64, 32 values a lane) into
+    array `words` (16): step s takes column blocks 2s and 2s + 1."""
+    lines = []
+    for s in range(4):
+        for w, (i, j) in enumerate([(0, 1), (2, 3), (4, 5), (6, 7)]):
+            lines.append(f"    {words}[{4 * s + w}] = pack_bf16("
+                         f"{acc}[{8 * s + i}], {acc}[{8 * s + j}]);")
+    return lines
+
+
+def elementwise_kernel(name, products):
+    body = [f'extern "C" __global__ void __launch_bounds__(128) '
+            f'{name}(float *out, int iters) {{',
+            "  extern __shared__ __align__(1024) unsigned char smem[];",
+            "  unsigned base = (unsigned)__cvta_generic_to_shared(smem);",
+            "  for (int i = threadIdx.x; i < SMEM_ZEROED / 4; i += 128)",
+            "    ((unsigned *)smem)[i] = 0;",
+            "  __syncthreads();",
+            "  const unsigned long long fixed = (1ull << 62) | "
+            "((unsigned long long)(1024 >> 4) << 32);",
+            "  unsigned long long descA = ((base >> 4) & 0x3FFF) | fixed |"
+            " ((unsigned long long)(64 * 128 >> 4) << 16);"]
+    offset = 16384
+    for index, (n, steps, _) in enumerate(products):
+        body.append(f"  unsigned long long descB{index} = "
+                    f"(((base + {offset}) >> 4) & 0x3FFF) | fixed | "
+                    f"((unsigned long long)({n} * 128 >> 4) << 16);")
+        body.append(f"  float d{index}[{n // 2}];")
+        body.append(f"  for (int i = 0; i < {n // 2}; ++i) d{index}[i] = 0.f;")
+        offset += n * 128 * ((steps + 3) // 4)
+    body += ["  unsigned a[4] = {0u, 0u, 0u, 0u};",
+             "  unsigned p[16], ds[16];",
+             "  float m0 = -1e30f, m1 = -1e30f, l0 = 0.f, l1 = 0.f;",
+             "  const float scale = 0.12752f, lse0 = 1.f, lse1 = 2.f;",
+             "  const float delta0 = 0.5f, delta1 = 0.25f;",
+             "  for (int it = 0; it < iters; ++it) {"]
+
+    def issue(index, words=None):
+        n, steps, a_regs = products[index]
+        body.append('    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");')
+        body.extend(product(name, index, n, steps, a_regs,
+                            (lambda s: [f"{words}[{4 * s + w}]"
+                                        for w in range(4)]) if words else None))
+
+    def commit_wait():
+        body.append('    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");')
+        body.append('    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");')
+
+    if name.startswith("fwd"):
+        issue(0)
+        commit_wait()
+        body += [
+            "    float x0 = -1e30f, x1 = -1e30f;",
+            "    for (int j = 0; j < 8; ++j) {",
+            "      x0 = fmaxf(x0, fmaxf(d0[4 * j], d0[4 * j + 1]));",
+            "      x1 = fmaxf(x1, fmaxf(d0[4 * j + 2], d0[4 * j + 3]));",
+            "    }",
+            "    x0 = fmaxf(x0, __shfl_xor_sync(~0u, x0, 1));",
+            "    x0 = fmaxf(x0, __shfl_xor_sync(~0u, x0, 2));",
+            "    x1 = fmaxf(x1, __shfl_xor_sync(~0u, x1, 1));",
+            "    x1 = fmaxf(x1, __shfl_xor_sync(~0u, x1, 2));",
+            "    float n0 = fmaxf(m0, x0 * scale), n1 = fmaxf(m1, x1 * scale);",
+            "    float c0 = exp2f(m0 - n0), c1 = exp2f(m1 - n1);",
+            "    m0 = n0; m1 = n1;",
+            "    float s0 = 0.f, s1 = 0.f;",
+            "    for (int j = 0; j < 8; ++j) {",
+            "      d0[4 * j] = exp2f(fmaf(d0[4 * j], scale, -n0));",
+            "      d0[4 * j + 1] = exp2f(fmaf(d0[4 * j + 1], scale, -n0));",
+            "      d0[4 * j + 2] = exp2f(fmaf(d0[4 * j + 2], scale, -n1));",
+            "      d0[4 * j + 3] = exp2f(fmaf(d0[4 * j + 3], scale, -n1));",
+            "      s0 += d0[4 * j] + d0[4 * j + 1];",
+            "      s1 += d0[4 * j + 2] + d0[4 * j + 3];",
+            "    }",
+            "    l0 = l0 * c0 + s0; l1 = l1 * c1 + s1;",
+            "    for (int j = 0; j < 16; ++j) {",
+            "      d1[4 * j] *= c0; d1[4 * j + 1] *= c0;",
+            "      d1[4 * j + 2] *= c1; d1[4 * j + 3] *= c1;",
+            "    }"]
+        body += fragment_words("d0", "p")
+        issue(1, "p")
+        commit_wait()
+        body.append("    for (int i = 0; i < 32; ++i) d0[i] = 0.f;")
+    else:
+        issue(0)
+        issue(1)
+        commit_wait()
+        body += [
+            "    for (int j = 0; j < 8; ++j) {",
+            "      for (int h = 0; h < 4; ++h) {",
+            "        float lse = h < 2 ? lse0 : lse1;",
+            "        float delta = h < 2 ? delta0 : delta1;",
+            "        float pv = exp2f(fmaf(d0[4 * j + h], scale, -lse));",
+            "        d1[4 * j + h] = pv * (d1[4 * j + h] - delta);",
+            "        d0[4 * j + h] = pv;",
+            "      }",
+            "    }"]
+        body += fragment_words("d0", "p")
+        body += fragment_words("d1", "ds")
+        issue(2, "p")
+        issue(3, "ds")
+        commit_wait()
+        body.append("    for (int i = 0; i < 32; ++i) { d0[i] = 0.f; d1[i] = 0.f; }")
+    body.append("  }")
+    body.append("  float sum = l0 + l1 + a[0];")
+    for index, (n, _, _) in enumerate(products):
+        body.append(f"  for (int i = 0; i < {n // 2}; ++i) sum += d{index}[i];")
+    body.append("  out[blockIdx.x * 128 + threadIdx.x] = sum;")
+    body.append("}")
+    return "\n".join(body)
+
+
 def main():
     print("// Generated by bench/wgmma_rate_gen.py; do not edit.")
     print("#define SMEM_ZEROED 49152")
@@ -98,6 +237,11 @@ def main():
         text, used = kernel(name, products)
         needs[name] = used
         print(text)
+        print()
+    print(PACK)
+    for name, products in ELEMENTWISE.items():
+        needs[name] = shared_needed(products)
+        print(elementwise_kernel(name, products))
         print()
     print("// shared bytes each kernel's descriptors reach:")
     for name, used in needs.items():

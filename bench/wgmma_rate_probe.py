@@ -6,6 +6,9 @@ warpgroups an SM (one 128-thread block a warpgroup, the count set by the
 dynamic shared memory each block asks for and checked with the occupancy
 API), a grid of 132 x that many blocks runs `iters` rounds; TFLOP/s =
 blocks x iters x the round's FLOPs / time (CUDA events, median of 5).
+The ELEMENTWISE kernels count only their products' FLOPs: their rate is
+what a tile's chain (products, waits and elementwise phase, no loads) lets
+the tensor pipe do.
 
     python3 bench/wgmma_rate_probe.py --cubin wgmma_rate_probe.cubin --out $OUT/wgmma
 """
@@ -18,7 +21,7 @@ import statistics
 
 import torch
 
-from wgmma_rate_gen import KERNELS
+from wgmma_rate_gen import ELEMENTWISE, KERNELS, shared_needed
 
 
 def driver():
@@ -60,7 +63,7 @@ def main():
     stream = torch.cuda.current_stream()
     attrs = cu.CUfunction_attribute
     rows = []
-    for name, products in KERNELS.items():
+    for name, products in {**KERNELS, **ELEMENTWISE}.items():
         function = check(cu, cu.cuModuleGetFunction(module, name.encode()),
                          name)
         registers = check(cu, cu.cuFuncGetAttribute(
@@ -70,6 +73,11 @@ def main():
             200 * 1024), "smem attr")
         for warpgroups in (1, 2, 3, 4):
             shared = {1: 200, 2: 100, 3: 70, 4: 52}[warpgroups] * 1024
+            if shared < max(shared_needed(products), 49152):
+                rows.append(dict(kernel=name, warpgroups=warpgroups,
+                                 registers=registers,
+                                 skipped="operands exceed the share"))
+                continue
             active = check(cu, cu.cuOccupancyMaxActiveBlocksPerMultiprocessor(
                 function, 128, shared), "occupancy")
             if active != warpgroups:
