@@ -166,10 +166,7 @@ def elementwise_kernel(name, products):
         body.append('    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");')
         body.append('    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");')
 
-    if name.startswith("fwd"):
-        issue(0)
-        commit_wait()
-        body += [
+    softmax = [
             "    float x0 = -1e30f, x1 = -1e30f;",
             "    for (int j = 0; j < 8; ++j) {",
             "      x0 = fmaxf(x0, fmaxf(d0[4 * j], d0[4 * j + 1]));",
@@ -180,7 +177,7 @@ def elementwise_kernel(name, products):
             "    x1 = fmaxf(x1, __shfl_xor_sync(~0u, x1, 1));",
             "    x1 = fmaxf(x1, __shfl_xor_sync(~0u, x1, 2));",
             "    float n0 = fmaxf(m0, x0 * scale), n1 = fmaxf(m1, x1 * scale);",
-            "    float c0 = exp2f(m0 - n0), c1 = exp2f(m1 - n1);",
+            "    c0 = exp2f(m0 - n0); c1 = exp2f(m1 - n1);",
             "    m0 = n0; m1 = n1;",
             "    float s0 = 0.f, s1 = 0.f;",
             "    for (int j = 0; j < 8; ++j) {",
@@ -191,11 +188,17 @@ def elementwise_kernel(name, products):
             "      s0 += d0[4 * j] + d0[4 * j + 1];",
             "      s1 += d0[4 * j + 2] + d0[4 * j + 3];",
             "    }",
-            "    l0 = l0 * c0 + s0; l1 = l1 * c1 + s1;",
+            "    l0 = l0 * c0 + s0; l1 = l1 * c1 + s1;"]
+    rescale = [
             "    for (int j = 0; j < 16; ++j) {",
             "      d1[4 * j] *= c0; d1[4 * j + 1] *= c0;",
             "      d1[4 * j + 2] *= c1; d1[4 * j + 3] *= c1;",
             "    }"]
+    if name.startswith("fwd"):
+        body[-1:-1] = ["  float c0 = 1.f, c1 = 1.f;"]
+        issue(0)
+        commit_wait()
+        body += softmax + rescale
         body += fragment_words("d0", "p")
         issue(1, "p")
         commit_wait()
