@@ -14,6 +14,6 @@
 #   run(command="bash .device/wg/run.sh", carry=[".device/wg"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 S=$OUT/wgmma_summary.txt
-timeout 200 python3 bench/wgmma_rate_probe.py --cubin wgmma_rate_probe.cubin \
+timeout 150 python3 bench/wgmma_rate_probe.py --cubin wgmma_rate_probe.cubin \
   --out $OUT/wgmma 2>&1 | grep -v -i warn | cut -c1-300 | tee -a $S
 staged_finish

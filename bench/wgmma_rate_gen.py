@@ -61,27 +61,43 @@ def product(name, index, n, steps, a_regs, a_words=None):
     return lines
 
 
-def kernel(name, products):
-    body = []
-    body.append(f'extern "C" __global__ void __launch_bounds__(128) '
-                f'{name}(float *out, int iters) {{')
-    body.append("  extern __shared__ __align__(1024) unsigned char smem[];")
-    body.append("  unsigned base = (unsigned)__cvta_generic_to_shared(smem);")
-    body.append("  for (int i = threadIdx.x; i < SMEM_ZEROED / 4; i += 128)")
-    body.append("    ((unsigned *)smem)[i] = 0;")
-    body.append("  __syncthreads();")
-    body.append("  const unsigned long long fixed = (1ull << 62) | "
-                "((unsigned long long)(1024 >> 4) << 32);")
-    body.append("  unsigned long long descA = ((base >> 4) & 0x3FFF) | fixed |"
-                " ((unsigned long long)(64 * 128 >> 4) << 16);")
+def prologue(name, products, params="float *out, int iters"):
+    """The kernel's head: shared memory zeroed, Q's descriptor (descA) and
+    one B descriptor and accumulator (descB<i>, d<i>) a product; the
+    product's operands follow one another from byte 16384 on."""
+    body = [f'extern "C" __global__ void __launch_bounds__(128) '
+            f'{name}({params}) {{',
+            "  extern __shared__ __align__(1024) unsigned char smem[];",
+            "  unsigned base = (unsigned)__cvta_generic_to_shared(smem);",
+            "  for (int i = threadIdx.x; i < SMEM_ZEROED / 4; i += 128)",
+            "    ((unsigned *)smem)[i] = 0;",
+            "  __syncthreads();",
+            "  const unsigned long long fixed = (1ull << 62) | "
+            "((unsigned long long)(1024 >> 4) << 32);",
+            "  unsigned long long descA = ((base >> 4) & 0x3FFF) | fixed |"
+            " ((unsigned long long)(64 * 128 >> 4) << 16);"]
     offset = 16384
-    for index, (n, steps, a_regs) in enumerate(products):
+    for index, (n, steps, _) in enumerate(products):
         body.append(f"  unsigned long long descB{index} = "
                     f"(((base + {offset}) >> 4) & 0x3FFF) | fixed | "
                     f"((unsigned long long)({n} * 128 >> 4) << 16);")
         body.append(f"  float d{index}[{n // 2}];")
         body.append(f"  for (int i = 0; i < {n // 2}; ++i) d{index}[i] = 0.f;")
         offset += n * 128 * ((steps + 3) // 4)
+    return body
+
+
+def epilogue(products, seed):
+    """The round loop's end and the stores that keep every accumulator
+    (and `seed`) live."""
+    lines = ["  }", f"  float sum = {seed};"]
+    for index, (n, _, _) in enumerate(products):
+        lines.append(f"  for (int i = 0; i < {n // 2}; ++i) sum += d{index}[i];")
+    return lines + ["  out[blockIdx.x * 128 + threadIdx.x] = sum;", "}"]
+
+
+def kernel(name, products):
+    body = prologue(name, products)
     body.append("  unsigned a[4] = {threadIdx.x, 0u, 0u, 0u};")
     body.append("  for (int it = 0; it < iters; ++it) {")
     for index, (n, steps, a_regs) in enumerate(products):
@@ -89,13 +105,7 @@ def kernel(name, products):
         body.extend(product(name, index, n, steps, a_regs))
         body.append('    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");')
         body.append('    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");')
-    body.append("  }")
-    body.append("  float sum = 0.f;")
-    for index, (n, _, _) in enumerate(products):
-        body.append(f"  for (int i = 0; i < {n // 2}; ++i) sum += d{index}[i];")
-    body.append("  out[blockIdx.x * 128 + threadIdx.x] = sum;")
-    body.append("}")
-    return "\n".join(body), offset
+    return "\n".join(body + epilogue(products, "0.f"))
 
 
 # Kernels with the elementwise phase between the products (no loads, no
@@ -129,25 +139,7 @@ def fragment_words(acc, words):
 
 
 def elementwise_kernel(name, products):
-    body = [f'extern "C" __global__ void __launch_bounds__(128) '
-            f'{name}(float *out, int iters) {{',
-            "  extern __shared__ __align__(1024) unsigned char smem[];",
-            "  unsigned base = (unsigned)__cvta_generic_to_shared(smem);",
-            "  for (int i = threadIdx.x; i < SMEM_ZEROED / 4; i += 128)",
-            "    ((unsigned *)smem)[i] = 0;",
-            "  __syncthreads();",
-            "  const unsigned long long fixed = (1ull << 62) | "
-            "((unsigned long long)(1024 >> 4) << 32);",
-            "  unsigned long long descA = ((base >> 4) & 0x3FFF) | fixed |"
-            " ((unsigned long long)(64 * 128 >> 4) << 16);"]
-    offset = 16384
-    for index, (n, steps, _) in enumerate(products):
-        body.append(f"  unsigned long long descB{index} = "
-                    f"(((base + {offset}) >> 4) & 0x3FFF) | fixed | "
-                    f"((unsigned long long)({n} * 128 >> 4) << 16);")
-        body.append(f"  float d{index}[{n // 2}];")
-        body.append(f"  for (int i = 0; i < {n // 2}; ++i) d{index}[i] = 0.f;")
-        offset += n * 128 * ((steps + 3) // 4)
+    body = prologue(name, products)
     body += ["  unsigned a[4] = {0u, 0u, 0u, 0u};",
              "  unsigned p[16], ds[16];",
              "  float m0 = -1e30f, m1 = -1e30f, l0 = 0.f, l1 = 0.f;",
@@ -223,13 +215,102 @@ def elementwise_kernel(name, products):
         issue(3, "ds")
         commit_wait()
         body.append("    for (int i = 0; i < 32; ++i) { d0[i] = 0.f; d1[i] = 0.f; }")
-    body.append("  }")
-    body.append("  float sum = l0 + l1 + a[0];")
-    for index, (n, _, _) in enumerate(products):
-        body.append(f"  for (int i = 0; i < {n // 2}; ++i) sum += d{index}[i];")
-    body.append("  out[blockIdx.x * 128 + threadIdx.x] = sum;")
-    body.append("}")
-    return "\n".join(body)
+    return "\n".join(body + epilogue(products, "l0 + l1 + a[0]"))
+
+
+# The forward tile's chain with its data path (issue #14): K and V tiles
+# (16 KiB each) copied from global memory by one thread's bulk copies into
+# `stages` buffers completing on mbarriers, a block barrier before each
+# refill, as the serial kernel does (stages 1: K refilled after Q K^T, V
+# after P V; stages 2: a ring, both refilled after P V). Copies off: the
+# same barriers, nothing copied. Sources cycle over `tiles` 32 KiB tiles
+# of `src` (small: L2-resident; large: DRAM).
+DATAPATH = {
+    "fwd_path_s1_barriers": (1, False),
+    "fwd_path_s1_copies": (1, True),
+    "fwd_path_s2_copies": (2, True),
+}
+
+MBARRIER = """__device__ __forceinline__ void mbar_init(unsigned bar) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" :: "r"(bar));
+}
+__device__ __forceinline__ void mbar_copy(unsigned bar, unsigned dst,
+                                          const void *src, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;"
+               :: "r"(bar), "r"(bytes) : "memory");
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx"
+               "::bytes [%0], [%1], %2, [%3];"
+               :: "r"(dst), "l"(src), "r"(bytes), "r"(bar) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(unsigned bar, unsigned parity) {
+  asm volatile("{\\n .reg .pred p;\\n WAIT_%=:\\n"
+               " mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\\n"
+               " @!p bra WAIT_%=;\\n}" :: "r"(bar), "r"(parity) : "memory");
+}
+"""
+
+
+def datapath_kernel(name, stages, copies):
+    fwd = ELEMENTWISE["fwd_k64_softmax"]
+    text = elementwise_kernel("fwd_k64_softmax", fwd)
+    lines = text.split("\n")
+    lines[0] = (f'extern "C" __global__ void __launch_bounds__(128) {name}('
+                "float *out, int iters, const char *src, int tiles) {")
+    # K of stage s at 16384 + s * 32768, V 16 KiB after it; the barriers
+    # past the last stage.
+    setup = [
+        f"  const unsigned bars = base + 16384 + {stages} * 32768;",
+        "  if (threadIdx.x == 0) {",
+        f"    for (int i = 0; i < {2 * stages}; ++i) mbar_init(bars + 8 * i);",
+        '    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");',
+        "  }",
+        "  __syncthreads();",
+        "  auto tile_src = [&](int t) {",
+        "    return src + (size_t)((blockIdx.x * 131 + t) % tiles) * 32768; };",
+        "  auto issue_k = [&](int t, int s) {",
+        f"    if ({int(copies)} && threadIdx.x == 0 && t < iters)",
+        "      mbar_copy(bars + 16 * s, base + 16384 + s * 32768, tile_src(t), 16384); };",
+        "  auto issue_v = [&](int t, int s) {",
+        f"    if ({int(copies)} && threadIdx.x == 0 && t < iters)",
+        "      mbar_copy(bars + 16 * s + 8, base + 16384 + s * 32768 + 16384,",
+        "                tile_src(t) + 16384, 16384); };",
+        f"  for (int t = 0; t < {stages}; ++t) {{ issue_k(t, t); issue_v(t, t); }}",
+    ]
+    out = []
+    for line in lines:
+        if line.startswith("  for (int it = 0; it < iters; ++it) {"):
+            out += setup
+            out.append(line)
+            out.append(f"    const int s = it % {stages};")
+            out.append(f"    const unsigned parity = (it / {stages}) & 1;")
+            if copies:
+                out.append("    mbar_wait(bars + 16 * s, parity);")
+            continue
+        if "descB0 + " in line:  # K of stage s
+            line = line.replace("descB0 + ", "descB0 + (s * 32768 >> 4) + ")
+        if "descB1 + " in line:
+            line = line.replace("descB1 + ", "descB1 + (s * 32768 >> 4) + ")
+        out.append(line)
+    text = "\n".join(out)
+    # After Q K^T: stages 1 refills K; before P V: wait for V; after P V:
+    # refill V (stages 1) or the whole stage (ring).
+    first_wait = 'asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");'
+    head, _, tail = text.partition(first_wait)
+    after_s = first_wait
+    if stages == 1:
+        after_s += "\n    __syncthreads();\n    issue_k(it + 1, 0);"
+    tail_head, _, tail_rest = tail.partition(first_wait)
+    before_pv = ("    mbar_wait(bars + 16 * s + 8, parity);\n" if copies else "")
+    pv_fence = '    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");'
+    i = tail_head.rfind(pv_fence)
+    tail_head = tail_head[:i] + before_pv + tail_head[i:]
+    refill = ("\n    __syncthreads();\n" +
+              ("    issue_v(it + 1, 0);" if stages == 1 else
+               f"    issue_k(it + {stages}, s); issue_v(it + {stages}, s);"))
+    text = head + after_s + tail_head + first_wait + refill + tail_rest
+    # The descriptors' B bases: K at 16384, V 16 KiB after it.
+    text = text.replace("(((base + 32768) >> 4)", "(((base + 32768) >> 4)")
+    return text
 
 
 def main():
@@ -237,14 +318,18 @@ def main():
     print("#define SMEM_ZEROED 49152")
     needs = {}
     for name, products in KERNELS.items():
-        text, used = kernel(name, products)
-        needs[name] = used
+        text = kernel(name, products)
+        needs[name] = shared_needed(products)
         print(text)
         print()
     print(PACK)
     for name, products in ELEMENTWISE.items():
         needs[name] = shared_needed(products)
         print(elementwise_kernel(name, products))
+        print()
+    print(MBARRIER)
+    for name, (stages, copies) in DATAPATH.items():
+        print(datapath_kernel(name, stages, copies))
         print()
     print("// shared bytes each kernel's descriptors reach:")
     for name, used in needs.items():

@@ -21,7 +21,7 @@ import statistics
 
 import torch
 
-from wgmma_rate_gen import ELEMENTWISE, KERNELS, shared_needed
+from wgmma_rate_gen import DATAPATH, ELEMENTWISE, KERNELS, shared_needed
 
 
 def driver():
@@ -44,80 +44,137 @@ def round_flops(products):
     return sum(2 * 64 * n * 16 * steps for n, steps, _ in products)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cubin", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--iters", type=int, default=4000)
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    torch.cuda.init()
-    torch.zeros(1, device="cuda")
-    cu = driver()
-    image = open(args.cubin, "rb").read()
-    buffer = ctypes.create_string_buffer(image, len(image))
-    module = check(cu, cu.cuModuleLoadData(ctypes.addressof(buffer)), "load")
-    props = torch.cuda.get_device_properties(0)
-    sms = props.multi_processor_count
-    out = torch.empty(sms * 4 * 128, device="cuda")
-    stream = torch.cuda.current_stream()
-    attrs = cu.CUfunction_attribute
-    rows = []
-    for name, products in {**KERNELS, **ELEMENTWISE}.items():
-        function = check(cu, cu.cuModuleGetFunction(module, name.encode()),
-                         name)
+SHARE_KIB = {1: 200, 2: 100, 3: 70, 4: 52}  # a block's ask, by blocks an SM
+
+
+class Probe:
+    """The cubin's kernels on this GPU, launched through the driver."""
+
+    def __init__(self, cubin):
+        torch.cuda.init()
+        torch.zeros(1, device="cuda")
+        self.cu = driver()
+        image = open(cubin, "rb").read()
+        self._image = ctypes.create_string_buffer(image, len(image))
+        self.module = check(self.cu, self.cu.cuModuleLoadData(
+            ctypes.addressof(self._image)), "load")
+        self.sms = torch.cuda.get_device_properties(0).multi_processor_count
+        self.out = torch.empty(self.sms * 4 * 128, device="cuda")
+
+    def function(self, name):
+        """(CUfunction, registers), its shared-memory limit raised."""
+        cu = self.cu
+        attrs = cu.CUfunction_attribute
+        function = check(cu, cu.cuModuleGetFunction(self.module,
+                                                     name.encode()), name)
         registers = check(cu, cu.cuFuncGetAttribute(
             attrs.CU_FUNC_ATTRIBUTE_NUM_REGS, function), "regs")
         check(cu, cu.cuFuncSetAttribute(
             function, attrs.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
             200 * 1024), "smem attr")
-        for warpgroups in (1, 2, 3, 4):
-            shared = {1: 200, 2: 100, 3: 70, 4: 52}[warpgroups] * 1024
-            if shared < max(shared_needed(products), 49152):
-                rows.append(dict(kernel=name, warpgroups=warpgroups,
-                                 registers=registers,
-                                 skipped="operands exceed the share"))
-                continue
-            active = check(cu, cu.cuOccupancyMaxActiveBlocksPerMultiprocessor(
-                function, 128, shared), "occupancy")
-            if active != warpgroups:
-                rows.append(dict(kernel=name, warpgroups=warpgroups,
-                                 registers=registers, skipped=f"{active} fit"))
-                continue
-            grid = sms * warpgroups
-            pointer = ctypes.c_void_p(out.data_ptr())
-            iters = ctypes.c_int(args.iters)
-            params = (ctypes.c_void_p * 2)(ctypes.addressof(pointer),
-                                           ctypes.addressof(iters))
+        return function, registers
 
-            def launch():
-                check(cu, cu.cuLaunchKernel(
-                    function, grid, 1, 1, 128, 1, 1, shared,
-                    cu.CUstream(stream.cuda_stream),
-                    ctypes.addressof(params), 0), "launch")
+    def share(self, function, warpgroups, needed):
+        """The shared bytes that hold `warpgroups` blocks an SM, or a
+        reason why none does."""
+        shared = SHARE_KIB[warpgroups] * 1024
+        if shared < needed:
+            return None, "operands exceed the share"
+        active = check(self.cu, self.cu.cuOccupancyMaxActiveBlocksPerMultiprocessor(
+            function, 128, shared), "occupancy")
+        if active != warpgroups:
+            return None, f"{active} fit"
+        return shared, ""
 
+    def time(self, function, warpgroups, shared, values, reps):
+        """Median ms of `reps` launches on 132 x warpgroups blocks, the
+        kernel's parameters `values` (ctypes scalars) after (out,)."""
+        cu = self.cu
+        pointer = ctypes.c_void_p(self.out.data_ptr())
+        held = (pointer,) + tuple(values)
+        params = (ctypes.c_void_p * len(held))(
+            *[ctypes.addressof(v) for v in held])
+        stream = torch.cuda.current_stream()
+
+        def launch():
+            check(cu, cu.cuLaunchKernel(
+                function, self.sms * warpgroups, 1, 1, 128, 1, 1, shared,
+                cu.CUstream(stream.cuda_stream), ctypes.addressof(params), 0),
+                "launch")
+
+        launch()
+        torch.cuda.synchronize()
+        times = []
+        for _ in range(reps):
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            start.record()
             launch()
+            end.record()
             torch.cuda.synchronize()
-            times = []
-            for _ in range(5):
-                start = torch.cuda.Event(enable_timing=True)
-                end = torch.cuda.Event(enable_timing=True)
-                start.record()
-                launch()
-                end.record()
-                torch.cuda.synchronize()
-                times.append(start.elapsed_time(end))
-            ms = statistics.median(times)
-            flops = grid * args.iters * round_flops(products)
-            row = dict(kernel=name, warpgroups=warpgroups,
-                       registers=registers, ms=ms,
-                       tflops=flops / ms / 1e9)
-            rows.append(row)
+            times.append(start.elapsed_time(end))
+        return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cubin", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--iters", type=int, default=4000)
+    parser.add_argument("--path-iters", type=int, default=400,
+                        help="rounds of the data-path kernels")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    probe = Probe(args.cubin)
+    rows = []
+
+    def report(row):
+        rows.append(row)
+        if "ms" in row:
             print(json.dumps(row), flush=True)
+
+    for name, products in {**KERNELS, **ELEMENTWISE}.items():
+        function, registers = probe.function(name)
+        for warpgroups in (1, 2, 3, 4):
+            row = dict(kernel=name, warpgroups=warpgroups,
+                       registers=registers)
+            shared, why = probe.share(function, warpgroups,
+                                      max(shared_needed(products), 49152))
+            if shared is None:
+                report(dict(row, skipped=why))
+                continue
+            ms = probe.time(function, warpgroups, shared,
+                            [ctypes.c_int(args.iters)], 5)
+            flops = probe.sms * warpgroups * args.iters * round_flops(products)
+            report(dict(row, ms=ms, tflops=flops / ms / 1e9))
+    # The forward chain with its data path: K and V copied from a region of
+    # 128 tiles (4 MiB, L2-resident) or 16,384 (512 MiB, DRAM).
+    source = torch.empty(16384 * 32768, dtype=torch.uint8, device="cuda")
+    fwd_flops = round_flops(ELEMENTWISE["fwd_k64_softmax"])
+    for name, (stages, copies) in DATAPATH.items():
+        function, registers = probe.function(name)
+        for region, tiles in (("l2", 128), ("dram", 16384)):
+            for warpgroups in (1, 2, 3, 4):
+                row = dict(kernel=name, region=region,
+                           warpgroups=warpgroups, registers=registers)
+                shared, why = probe.share(function, warpgroups,
+                                          16384 + stages * 32768 + 64)
+                if shared is None:
+                    report(dict(row, skipped=why))
+                    continue
+                ms = probe.time(function, warpgroups, shared,
+                                [ctypes.c_int(args.path_iters),
+                                 ctypes.c_void_p(source.data_ptr()),
+                                 ctypes.c_int(tiles)], 3)
+                rounds = probe.sms * warpgroups * args.path_iters
+                report(dict(row, ms=ms, tflops=rounds * fwd_flops / ms / 1e9,
+                            copy_tbps=(rounds * 32768 / ms / 1e9
+                                       if copies else 0.0)))
     with open(os.path.join(args.out, "wgmma_rate.json"), "w") as f:
         json.dump(dict(device=torch.cuda.get_device_name(),
                        clock_mhz=torch.cuda.clock_rate(),
-                       iters=args.iters, rows=rows), f, indent=1)
+                       iters=args.iters, path_iters=args.path_iters,
+                       rows=rows), f, indent=1)
 
 
 if __name__ == "__main__":
