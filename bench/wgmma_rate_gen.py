@@ -138,27 +138,7 @@ def fragment_words(acc, words):
     return lines
 
 
-def elementwise_kernel(name, products):
-    body = prologue(name, products)
-    body += ["  unsigned a[4] = {0u, 0u, 0u, 0u};",
-             "  unsigned p[16], ds[16];",
-             "  float m0 = -1e30f, m1 = -1e30f, l0 = 0.f, l1 = 0.f;",
-             "  const float scale = 0.12752f, lse0 = 1.f, lse1 = 2.f;",
-             "  const float delta0 = 0.5f, delta1 = 0.25f;",
-             "  for (int it = 0; it < iters; ++it) {"]
-
-    def issue(index, words=None):
-        n, steps, a_regs = products[index]
-        body.append('    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");')
-        body.extend(product(name, index, n, steps, a_regs,
-                            (lambda s: [f"{words}[{4 * s + w}]"
-                                        for w in range(4)]) if words else None))
-
-    def commit_wait():
-        body.append('    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");')
-        body.append('    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");')
-
-    softmax = [
+FWD_SOFTMAX = [
             "    float x0 = -1e30f, x1 = -1e30f;",
             "    for (int j = 0; j < 8; ++j) {",
             "      x0 = fmaxf(x0, fmaxf(d0[4 * j], d0[4 * j + 1]));",
@@ -181,16 +161,38 @@ def elementwise_kernel(name, products):
             "      s1 += d0[4 * j + 2] + d0[4 * j + 3];",
             "    }",
             "    l0 = l0 * c0 + s0; l1 = l1 * c1 + s1;"]
-    rescale = [
+FWD_RESCALE = [
             "    for (int j = 0; j < 16; ++j) {",
             "      d1[4 * j] *= c0; d1[4 * j + 1] *= c0;",
             "      d1[4 * j + 2] *= c1; d1[4 * j + 3] *= c1;",
             "    }"]
+
+
+def elementwise_kernel(name, products):
+    body = prologue(name, products)
+    body += ["  unsigned a[4] = {0u, 0u, 0u, 0u};",
+             "  unsigned p[16], ds[16];",
+             "  float m0 = -1e30f, m1 = -1e30f, l0 = 0.f, l1 = 0.f;",
+             "  const float scale = 0.12752f, lse0 = 1.f, lse1 = 2.f;",
+             "  const float delta0 = 0.5f, delta1 = 0.25f;",
+             "  for (int it = 0; it < iters; ++it) {"]
+
+    def issue(index, words=None):
+        n, steps, a_regs = products[index]
+        body.append('    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");')
+        body.extend(product(name, index, n, steps, a_regs,
+                            (lambda s: [f"{words}[{4 * s + w}]"
+                                        for w in range(4)]) if words else None))
+
+    def commit_wait():
+        body.append('    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");')
+        body.append('    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");')
+
     if name.startswith("fwd"):
         body[-1:-1] = ["  float c0 = 1.f, c1 = 1.f;"]
         issue(0)
         commit_wait()
-        body += softmax + rescale
+        body += FWD_SOFTMAX + FWD_RESCALE
         body += fragment_words("d0", "p")
         issue(1, "p")
         commit_wait()
@@ -313,6 +315,164 @@ def datapath_kernel(name, stages, copies):
     return text
 
 
+# The forward chain in work items of ITEM_TILES tiles, as the serial kernel
+# runs them: a work-list entry read, Q and the first K and V copied at the
+# item's start, and an epilogue that stores the item's O (bf16, 16 KiB) to
+# global memory. `serial`: nothing of item i + 1 moves before item i ends
+# (today's kernel); `persistent`: the next entry is read at the item's
+# start, and Q, K and V of item i + 1 are copied as soon as their buffers
+# are free (after the last Q K^T and P V of item i: forward-plan step 3).
+ITEM_TILES = 10
+ITEMS = {"fwd_items_serial": False, "fwd_items_persistent": True}
+
+
+def item_kernel(name, persistent):
+    fwd = ELEMENTWISE["fwd_k64_softmax"]
+    body = prologue(name, fwd, "float *out, int iters, const char *src, "
+                    "int tiles, const int *work, unsigned *dst")
+    body += [
+        "  unsigned a[4] = {0u, 0u, 0u, 0u};",
+        "  unsigned p[16];",
+        "  float m0 = -1e30f, m1 = -1e30f, l0 = 0.f, l1 = 0.f;",
+        "  const float scale = 0.12752f;",
+        "  float c0 = 1.f, c1 = 1.f;",
+        "  const unsigned bars = base + 49152;  // K, V, Q",
+        "  if (threadIdx.x == 0) {",
+        "    for (int i = 0; i < 3; ++i) mbar_init(bars + 8 * i);",
+        '    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");',
+        "  }",
+        "  __syncthreads();",
+        f"  const int items = iters / {ITEM_TILES};",
+        "  auto entry = [&](int item) {",
+        "    return work[(blockIdx.x * 131 + item) % 4096]; };",
+        "  auto tile = [&](int w, int r) {",
+        "    return src + (size_t)((w + r) % tiles) * 32768; };",
+        "  auto issue_q = [&](int w) { if (threadIdx.x == 0)",
+        "    mbar_copy(bars + 16, base, tile(w, 7), 16384); };",
+        "  auto issue_k = [&](int w, int r) { if (threadIdx.x == 0)",
+        "    mbar_copy(bars, base + 16384, tile(w, r), 16384); };",
+        "  auto issue_v = [&](int w, int r) { if (threadIdx.x == 0)",
+        "    mbar_copy(bars + 8, base + 32768, tile(w, r) + 16384, 16384); };",
+        "  int w = entry(0);",
+        "  issue_q(w); issue_k(w, 0); issue_v(w, 0);",
+        "  for (int item = 0; item < items; ++item) {",
+    ]
+    if persistent:
+        body.append("    const int next = entry(item + 1);")
+    else:
+        body += ["    if (item > 0) {",
+                 "      w = entry(item);",
+                 "      issue_q(w); issue_k(w, 0); issue_v(w, 0);",
+                 "    }"]
+    body += ["    mbar_wait(bars + 16, item & 1);",
+             f"    for (int r = 0; r < {ITEM_TILES}; ++r) {{",
+             f"      const unsigned parity = (item * {ITEM_TILES} + r) & 1;",
+             "      mbar_wait(bars, parity);"]
+    body.append('      asm volatile("wgmma.fence.sync.aligned;" ::: "memory");')
+    body.extend("  " + line for line in product(name, 0, 64, 8, False))
+    body += ['      asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");',
+             '      asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");',
+             "      __syncthreads();",
+             f"      if (r + 1 < {ITEM_TILES}) issue_k(w, r + 1);"]
+    if persistent:
+        body += ["      else if (item + 1 < items) { issue_q(next); issue_k(next, 0); }"]
+    body.extend("  " + line for line in FWD_SOFTMAX + FWD_RESCALE)
+    body.extend("  " + line for line in fragment_words("d0", "p"))
+    body.append("      mbar_wait(bars + 8, parity);")
+    body.append('      asm volatile("wgmma.fence.sync.aligned;" ::: "memory");')
+    body.extend("  " + line for line in product(
+        name, 1, 128, 4, True, lambda st: [f"p[{4 * st + i}]" for i in range(4)]))
+    body += ['      asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");',
+             '      asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");',
+             "      __syncthreads();",
+             f"      if (r + 1 < {ITEM_TILES}) issue_v(w, r + 1);"]
+    if persistent:
+        body += ["      else if (item + 1 < items) issue_v(next, 0);"]
+    body += ["      for (int i = 0; i < 32; ++i) d0[i] = 0.f;",
+             "    }",
+             # the epilogue: O / l to bf16, 16 KiB an item to global memory
+             "    const float i0 = 1.f / l0, i1 = 1.f / l1;",
+             "    unsigned *o = dst + ((size_t)((blockIdx.x * 977 + item) % 16384)"
+             " * 4096) + threadIdx.x * 4;",
+             "    for (int j = 0; j < 8; ++j) {",
+             "      uint4 v = make_uint4(",
+             "          pack_bf16(d1[8 * j] * i0, d1[8 * j + 1] * i0),",
+             "          pack_bf16(d1[8 * j + 2] * i1, d1[8 * j + 3] * i1),",
+             "          pack_bf16(d1[8 * j + 4] * i0, d1[8 * j + 5] * i0),",
+             "          pack_bf16(d1[8 * j + 6] * i1, d1[8 * j + 7] * i1));",
+             "      *(uint4 *)(o + j * 512) = v;",
+             "    }",
+             "    for (int i = 0; i < 64; ++i) d1[i] = 0.f;",
+             "    m0 = m1 = -1e30f; l0 = l1 = 0.f;"]
+    if persistent:
+        body.append("    w = next;")
+    body += ["  }"]
+    body += epilogue(fwd, "l0 + l1 + a[0]")[1:]
+    return "\n".join(body)
+
+
+# The forward chain with K and V in one ring of `slots` 16 KiB half-tile
+# slots (K0, V0, K1, V1, ... in turn): a slot is refilled with the half
+# `slots` places later as soon as its product is done, so at three slots
+# the block holds Q and 48 KiB of K and V (three blocks an SM) and each
+# copy is issued about a tile ahead.
+HALF_RINGS = {"fwd_path_ring3": 3, "fwd_path_ring4": 4}
+
+
+def half_ring_kernel(name, slots):
+    fwd = ELEMENTWISE["fwd_k64_softmax"]
+    body = prologue(name, fwd, "float *out, int iters, const char *src, "
+                    "int tiles")
+    body += [
+        "  unsigned a[4] = {0u, 0u, 0u, 0u};",
+        "  unsigned p[16];",
+        "  float m0 = -1e30f, m1 = -1e30f, l0 = 0.f, l1 = 0.f;",
+        "  const float scale = 0.12752f;",
+        "  float c0 = 1.f, c1 = 1.f;",
+        f"  const unsigned bars = base + 16384 + {slots} * 16384;",
+        "  if (threadIdx.x == 0) {",
+        f"    for (int i = 0; i < {slots}; ++i) mbar_init(bars + 8 * i);",
+        '    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");',
+        "  }",
+        "  __syncthreads();",
+        "  // half h: K of tile h / 2 (h even) or its V (h odd), in slot h % slots",
+        "  auto issue = [&](int h) {",
+        "    if (threadIdx.x == 0 && h < 2 * iters)",
+        "      mbar_copy(bars + 8 * (h % " + str(slots) + "), base + 16384 + (h % "
+        + str(slots) + ") * 16384,",
+        "                src + (size_t)((blockIdx.x * 131 + h / 2) % tiles) * 32768"
+        " + (h & 1) * 16384, 16384); };",
+        f"  for (int h = 0; h < {slots}; ++h) issue(h);",
+        "  for (int it = 0; it < iters; ++it) {",
+        "    const int hk = 2 * it, hv = 2 * it + 1;",
+        f"    const unsigned sk = hk % {slots}, sv = hv % {slots};",
+        f"    mbar_wait(bars + 8 * sk, (hk / {slots}) & 1);",
+        '    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");']
+    # K in slot sk: descB0 points at slot 0 (base + 16384)
+    body.extend(line.replace("descB0 + ", "descB0 + (sk * 16384 >> 4) + ")
+                for line in product(name, 0, 64, 8, False))
+    body += ['    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");',
+             '    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");',
+             "    __syncthreads();",
+             f"    issue(hk + {slots});"]
+    body += FWD_SOFTMAX + FWD_RESCALE
+    body += fragment_words("d0", "p")
+    body.append(f"    mbar_wait(bars + 8 * sv, (hv / {slots}) & 1);")
+    body.append('    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");')
+    # V in slot sv: descB1 points at base + 32768 = slot 1
+    body.extend(line.replace("descB1 + ",
+                             "descB1 + (long long)((int)sv - 1) * 1024 + ")
+                for line in product(name, 1, 128, 4, True,
+                                    lambda st: [f"p[{4 * st + i}]"
+                                                for i in range(4)]))
+    body += ['    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");',
+             '    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");',
+             "    __syncthreads();",
+             f"    issue(hv + {slots});",
+             "    for (int i = 0; i < 32; ++i) d0[i] = 0.f;"]
+    return "\n".join(body + epilogue(fwd, "l0 + l1 + a[0]"))
+
+
 def main():
     print("// Generated by bench/wgmma_rate_gen.py; do not edit.")
     print("#define SMEM_ZEROED 49152")
@@ -330,6 +490,12 @@ def main():
     print(MBARRIER)
     for name, (stages, copies) in DATAPATH.items():
         print(datapath_kernel(name, stages, copies))
+        print()
+    for name, persistent in ITEMS.items():
+        print(item_kernel(name, persistent))
+        print()
+    for name, slots in HALF_RINGS.items():
+        print(half_ring_kernel(name, slots))
         print()
     print("// shared bytes each kernel's descriptors reach:")
     for name, used in needs.items():

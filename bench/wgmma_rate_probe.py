@@ -21,7 +21,8 @@ import statistics
 
 import torch
 
-from wgmma_rate_gen import DATAPATH, ELEMENTWISE, KERNELS, shared_needed
+from wgmma_rate_gen import (DATAPATH, ELEMENTWISE, HALF_RINGS, ITEM_TILES,
+                            ITEMS, KERNELS, shared_needed)
 
 
 def driver():
@@ -151,14 +152,17 @@ def main():
     # 128 tiles (4 MiB, L2-resident) or 16,384 (512 MiB, DRAM).
     source = torch.empty(16384 * 32768, dtype=torch.uint8, device="cuda")
     fwd_flops = round_flops(ELEMENTWISE["fwd_k64_softmax"])
-    for name, (stages, copies) in DATAPATH.items():
+    paths = {name: (16384 + stages * 32768 + 64, copies)
+             for name, (stages, copies) in DATAPATH.items()}
+    paths.update({name: (16384 + slots * 16384 + 64, True)
+                  for name, slots in HALF_RINGS.items()})
+    for name, (needed, copies) in paths.items():
         function, registers = probe.function(name)
         for region, tiles in (("l2", 128), ("dram", 16384)):
             for warpgroups in (1, 2, 3, 4):
                 row = dict(kernel=name, region=region,
                            warpgroups=warpgroups, registers=registers)
-                shared, why = probe.share(function, warpgroups,
-                                          16384 + stages * 32768 + 64)
+                shared, why = probe.share(function, warpgroups, needed)
                 if shared is None:
                     report(dict(row, skipped=why))
                     continue
@@ -170,6 +174,28 @@ def main():
                 report(dict(row, ms=ms, tflops=rounds * fwd_flops / ms / 1e9,
                             copy_tbps=(rounds * 32768 / ms / 1e9
                                        if copies else 0.0)))
+    # The same chain in work items of ITEM_TILES tiles (L2-resident
+    # sources), serial as today's kernel or with the next item's copies
+    # issued early (persistent).
+    work = torch.randint(0, 4096, (4096,), dtype=torch.int32, device="cuda")
+    dst = torch.empty(16384 * 16384, dtype=torch.uint8, device="cuda")
+    for name in ITEMS:
+        function, registers = probe.function(name)
+        for warpgroups in (1, 2, 3, 4):
+            row = dict(kernel=name, region="l2", item_tiles=ITEM_TILES,
+                       warpgroups=warpgroups, registers=registers)
+            shared, why = probe.share(function, warpgroups, 49152 + 64)
+            if shared is None:
+                report(dict(row, skipped=why))
+                continue
+            ms = probe.time(function, warpgroups, shared,
+                            [ctypes.c_int(args.path_iters),
+                             ctypes.c_void_p(source.data_ptr()),
+                             ctypes.c_int(128),
+                             ctypes.c_void_p(work.data_ptr()),
+                             ctypes.c_void_p(dst.data_ptr())], 3)
+            rounds = probe.sms * warpgroups * args.path_iters
+            report(dict(row, ms=ms, tflops=rounds * fwd_flops / ms / 1e9))
     with open(os.path.join(args.out, "wgmma_rate.json"), "w") as f:
         json.dump(dict(device=torch.cuda.get_device_name(),
                        clock_mhz=torch.cuda.clock_rate(),
