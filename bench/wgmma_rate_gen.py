@@ -168,6 +168,20 @@ FWD_RESCALE = [
             "    }"]
 
 
+# The dK/dV tile's elementwise phase: P^T = exp2(S^T - lse) (d0) and dS^T
+# = P^T (dP^T - Delta) (d1), two rows' statistics a lane.
+DKDV_ELEMENTWISE = [
+    "    for (int j = 0; j < 8; ++j) {",
+    "      for (int h = 0; h < 4; ++h) {",
+    "        float lse = h < 2 ? lse0 : lse1;",
+    "        float delta = h < 2 ? delta0 : delta1;",
+    "        float pv = exp2f(fmaf(d0[4 * j + h], scale, -lse));",
+    "        d1[4 * j + h] = pv * (d1[4 * j + h] - delta);",
+    "        d0[4 * j + h] = pv;",
+    "      }",
+    "    }"]
+
+
 def elementwise_kernel(name, products):
     body = prologue(name, products)
     body += ["  unsigned a[4] = {0u, 0u, 0u, 0u};",
@@ -201,16 +215,7 @@ def elementwise_kernel(name, products):
         issue(0)
         issue(1)
         commit_wait()
-        body += [
-            "    for (int j = 0; j < 8; ++j) {",
-            "      for (int h = 0; h < 4; ++h) {",
-            "        float lse = h < 2 ? lse0 : lse1;",
-            "        float delta = h < 2 ? delta0 : delta1;",
-            "        float pv = exp2f(fmaf(d0[4 * j + h], scale, -lse));",
-            "        d1[4 * j + h] = pv * (d1[4 * j + h] - delta);",
-            "        d0[4 * j + h] = pv;",
-            "      }",
-            "    }"]
+        body += DKDV_ELEMENTWISE
         body += fragment_words("d0", "p")
         body += fragment_words("d1", "ds")
         issue(2, "p")
@@ -252,6 +257,26 @@ __device__ __forceinline__ void mbar_wait(unsigned bar, unsigned parity) {
 """
 
 
+# The forward chain's per-lane state across rounds.
+FWD_STATE = [
+    "  unsigned a[4] = {0u, 0u, 0u, 0u};",
+    "  unsigned p[16];",
+    "  float m0 = -1e30f, m1 = -1e30f, l0 = 0.f, l1 = 0.f;",
+    "  const float scale = 0.12752f;",
+    "  float c0 = 1.f, c1 = 1.f;"]
+
+
+def barriers(address, count):
+    """`bars` at `address` (a C expression): `count` mbarriers of one
+    arrival each, initialised by thread 0 before the block goes on."""
+    return [f"  const unsigned bars = {address};",
+            "  if (threadIdx.x == 0) {",
+            f"    for (int i = 0; i < {count}; ++i) mbar_init(bars + 8 * i);",
+            '    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");',
+            "  }",
+            "  __syncthreads();"]
+
+
 def datapath_kernel(name, stages, copies):
     fwd = ELEMENTWISE["fwd_k64_softmax"]
     text = elementwise_kernel("fwd_k64_softmax", fwd)
@@ -261,12 +286,7 @@ def datapath_kernel(name, stages, copies):
     # K of stage s at 16384 + s * 32768, V 16 KiB after it; the barriers
     # past the last stage.
     setup = [
-        f"  const unsigned bars = base + 16384 + {stages} * 32768;",
-        "  if (threadIdx.x == 0) {",
-        f"    for (int i = 0; i < {2 * stages}; ++i) mbar_init(bars + 8 * i);",
-        '    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");',
-        "  }",
-        "  __syncthreads();",
+        *barriers(f"base + 16384 + {stages} * 32768", 2 * stages),
         "  auto tile_src = [&](int t) {",
         "    return src + (size_t)((blockIdx.x * 131 + t) % tiles) * 32768; };",
         "  auto issue_k = [&](int t, int s) {",
@@ -331,17 +351,8 @@ def item_kernel(name, persistent):
     body = prologue(name, fwd, "float *out, int iters, const char *src, "
                     "int tiles, const int *work, unsigned *dst")
     body += [
-        "  unsigned a[4] = {0u, 0u, 0u, 0u};",
-        "  unsigned p[16];",
-        "  float m0 = -1e30f, m1 = -1e30f, l0 = 0.f, l1 = 0.f;",
-        "  const float scale = 0.12752f;",
-        "  float c0 = 1.f, c1 = 1.f;",
-        "  const unsigned bars = base + 49152;  // K, V, Q",
-        "  if (threadIdx.x == 0) {",
-        "    for (int i = 0; i < 3; ++i) mbar_init(bars + 8 * i);",
-        '    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");',
-        "  }",
-        "  __syncthreads();",
+        *FWD_STATE,
+        *barriers("base + 49152", 3),  # K, V, Q
         f"  const int items = iters / {ITEM_TILES};",
         "  auto entry = [&](int item) {",
         "    return work[(blockIdx.x * 131 + item) % 4096]; };",
@@ -424,17 +435,8 @@ def half_ring_kernel(name, slots):
     body = prologue(name, fwd, "float *out, int iters, const char *src, "
                     "int tiles")
     body += [
-        "  unsigned a[4] = {0u, 0u, 0u, 0u};",
-        "  unsigned p[16];",
-        "  float m0 = -1e30f, m1 = -1e30f, l0 = 0.f, l1 = 0.f;",
-        "  const float scale = 0.12752f;",
-        "  float c0 = 1.f, c1 = 1.f;",
-        f"  const unsigned bars = base + 16384 + {slots} * 16384;",
-        "  if (threadIdx.x == 0) {",
-        f"    for (int i = 0; i < {slots}; ++i) mbar_init(bars + 8 * i);",
-        '    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");',
-        "  }",
-        "  __syncthreads();",
+        *FWD_STATE,
+        *barriers(f"base + 16384 + {slots} * 16384", slots),
         "  // half h: K of tile h / 2 (h even) or its V (h odd), in slot h % slots",
         "  auto issue = [&](int h) {",
         "    if (threadIdx.x == 0 && h < 2 * iters)",
@@ -473,6 +475,91 @@ def half_ring_kernel(name, slots):
     return "\n".join(body + epilogue(fwd, "l0 + l1 + a[0]"))
 
 
+# The dK/dV tile's chain with its data path (issue #11): Q and dO tiles of
+# each round copied from global memory into a two-stage ring (32 KiB a
+# stage, refilled behind a block barrier after the round's products), and
+# with `store`, dS^T staged in shared memory (two 8 KiB tiles) and stored
+# by one thread's bulk copy, waiting only for the copy before last, as the
+# stored-dS kernel does. 98 KiB a block: two blocks an SM.
+DKDV_PATHS = {"dkdv_path_copies": False, "dkdv_path_store": True}
+
+BULK_STORE = """__device__ __forceinline__ void bulk_store(void *dst, unsigned src,
+                                           unsigned bytes) {
+  asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;"
+               :: "l"(dst), "r"(src), "r"(bytes) : "memory");
+  asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+  asm volatile("cp.async.bulk.wait_group.read 1;" ::: "memory");
+}
+"""
+
+
+def dkdv_path_kernel(name, store):
+    products = ELEMENTWISE["dkdv_k64_elementwise"]
+    body = prologue(name, products, "float *out, int iters, const char *src, "
+                    "int tiles, unsigned *dst")
+    body += [
+        "  unsigned a[4] = {0u, 0u, 0u, 0u};",
+        "  unsigned p[16], ds[16];",
+        "  float l0 = 0.f, l1 = 0.f;",
+        "  const float scale = 0.12752f, lse0 = 1.f, lse1 = 2.f;",
+        "  const float delta0 = 0.5f, delta1 = 0.25f;",
+        "  const unsigned staging = base + 16384 + 2 * 32768;  // 2 x 8 KiB",
+        *barriers("staging + 16384", 2),
+        "  auto issue = [&](int t, int s) {",
+        "    if (threadIdx.x == 0 && t < iters)",
+        "      mbar_copy(bars + 8 * s, base + 16384 + s * 32768,",
+        "                src + (size_t)((blockIdx.x * 131 + t) % tiles) * 32768,"
+        " 32768); };",
+        "  issue(0, 0); issue(1, 1);",
+        "  for (int it = 0; it < iters; ++it) {",
+        "    const int s = it % 2;",
+        "    mbar_wait(bars + 8 * s, (it / 2) & 1);",
+        '    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");']
+    # stage s: Q at 16384 + s * 32768, dO 16 KiB after it; the prologue put
+    # descB0..3 at 16384, 32768, 49152 and 65536 (16-byte units below).
+    stage = {0: "(s * 2048)", 1: "(s * 2048)", 2: "(s * 2048) - 1024",
+             3: "(s * 2048) - 3072"}
+
+    def placed(index, lines):
+        return [line.replace(f"descB{index} + ",
+                             f"descB{index} + {stage[index]} + ")
+                for line in lines]
+
+    body += placed(0, product(name, 0, 64, 8, False))
+    body += placed(1, product(name, 1, 64, 8, False))
+    body += ['    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");',
+             '    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");']
+    body += DKDV_ELEMENTWISE
+    body += fragment_words("d0", "p")
+    body += fragment_words("d1", "ds")
+    if store:
+        body += ["    {",
+                 "      uint4 *at = (uint4 *)(smem + 16384 + 2 * 32768 +"
+                 " s * 8192) + threadIdx.x * 4;",
+                 "      for (int q = 0; q < 4; ++q)",
+                 "        at[q] = make_uint4(ds[4 * q], ds[4 * q + 1],"
+                 " ds[4 * q + 2], ds[4 * q + 3]);",
+                 "    }"]
+    body.append('    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");')
+    words = {2: "p", 3: "ds"}
+    for index in (2, 3):
+        body += placed(index, product(
+            name, index, 128, 4, True,
+            lambda st, w=words[index]: [f"{w}[{4 * st + i}]" for i in range(4)]))
+    body += ['    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");',
+             '    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");']
+    if store:
+        body.append('    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");')
+    body.append("    __syncthreads();")
+    if store:
+        body += ["    if (threadIdx.x == 0)",
+                 "      bulk_store(dst + (size_t)((blockIdx.x * 977 + it) % 32768)"
+                 " * 2048, staging + s * 8192, 8192);"]
+    body += ["    issue(it + 2, s);",
+             "    for (int i = 0; i < 32; ++i) { d0[i] = 0.f; d1[i] = 0.f; }"]
+    return "\n".join(body + epilogue(products, "l0 + l1 + a[0]"))
+
+
 def main():
     print("// Generated by bench/wgmma_rate_gen.py; do not edit.")
     print("#define SMEM_ZEROED 49152")
@@ -496,6 +583,10 @@ def main():
         print()
     for name, slots in HALF_RINGS.items():
         print(half_ring_kernel(name, slots))
+        print()
+    print(BULK_STORE)
+    for name, store in DKDV_PATHS.items():
+        print(dkdv_path_kernel(name, store))
         print()
     print("// shared bytes each kernel's descriptors reach:")
     for name, used in needs.items():

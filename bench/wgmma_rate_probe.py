@@ -21,8 +21,8 @@ import statistics
 
 import torch
 
-from wgmma_rate_gen import (DATAPATH, ELEMENTWISE, HALF_RINGS, ITEM_TILES,
-                            ITEMS, KERNELS, shared_needed)
+from wgmma_rate_gen import (DATAPATH, DKDV_PATHS, ELEMENTWISE, HALF_RINGS,
+                            ITEM_TILES, ITEMS, KERNELS, shared_needed)
 
 
 def driver():
@@ -148,20 +148,23 @@ def main():
                             [ctypes.c_int(args.iters)], 5)
             flops = probe.sms * warpgroups * args.iters * round_flops(products)
             report(dict(row, ms=ms, tflops=flops / ms / 1e9))
-    # The forward chain with its data path: K and V copied from a region of
-    # 128 tiles (4 MiB, L2-resident) or 16,384 (512 MiB, DRAM).
     source = torch.empty(16384 * 32768, dtype=torch.uint8, device="cuda")
+    work = torch.randint(0, 4096, (4096,), dtype=torch.int32, device="cuda")
+    dst = torch.empty(16384 * 16384, dtype=torch.uint8, device="cuda")
     fwd_flops = round_flops(ELEMENTWISE["fwd_k64_softmax"])
-    paths = {name: (16384 + stages * 32768 + 64, copies)
-             for name, (stages, copies) in DATAPATH.items()}
-    paths.update({name: (16384 + slots * 16384 + 64, True)
-                  for name, slots in HALF_RINGS.items()})
-    for name, (needed, copies) in paths.items():
+    dkdv_flops = round_flops(ELEMENTWISE["dkdv_k64_elementwise"])
+    regions = (("l2", 128), ("dram", 16384))
+
+    def sweep(name, needed, flops, regions, warpgroup_counts, extra=(),
+              copied=0, **fields):
+        """A data-path kernel (out, iters, src, tiles, *extra) on `tiles`
+        32 KiB source tiles of each region, by warpgroups an SM; `copied`
+        bytes a round give the copy rate."""
         function, registers = probe.function(name)
-        for region, tiles in (("l2", 128), ("dram", 16384)):
-            for warpgroups in (1, 2, 3, 4):
-                row = dict(kernel=name, region=region,
-                           warpgroups=warpgroups, registers=registers)
+        for region, tiles in regions:
+            for warpgroups in warpgroup_counts:
+                row = dict(kernel=name, region=region, warpgroups=warpgroups,
+                           registers=registers, **fields)
                 shared, why = probe.share(function, warpgroups, needed)
                 if shared is None:
                     report(dict(row, skipped=why))
@@ -169,33 +172,32 @@ def main():
                 ms = probe.time(function, warpgroups, shared,
                                 [ctypes.c_int(args.path_iters),
                                  ctypes.c_void_p(source.data_ptr()),
-                                 ctypes.c_int(tiles)], 3)
+                                 ctypes.c_int(tiles)] + list(extra), 3)
                 rounds = probe.sms * warpgroups * args.path_iters
-                report(dict(row, ms=ms, tflops=rounds * fwd_flops / ms / 1e9,
-                            copy_tbps=(rounds * 32768 / ms / 1e9
-                                       if copies else 0.0)))
+                report(dict(row, ms=ms, tflops=rounds * flops / ms / 1e9,
+                            copy_tbps=rounds * copied / ms / 1e9))
+
+    # The forward chain with its data path: K and V copied from a region of
+    # 128 tiles (4 MiB, L2-resident) or 16,384 (512 MiB, DRAM), single
+    # buffers, a two-stage ring, or a ring of 16 KiB half-tile slots.
+    for name, (stages, copies) in DATAPATH.items():
+        sweep(name, 16384 + stages * 32768 + 64, fwd_flops, regions,
+              (1, 2, 3, 4), copied=32768 if copies else 0)
+    for name, slots in HALF_RINGS.items():
+        sweep(name, 16384 + slots * 16384 + 64, fwd_flops, regions,
+              (1, 2, 3, 4), copied=32768)
     # The same chain in work items of ITEM_TILES tiles (L2-resident
     # sources), serial as today's kernel or with the next item's copies
     # issued early (persistent).
-    work = torch.randint(0, 4096, (4096,), dtype=torch.int32, device="cuda")
-    dst = torch.empty(16384 * 16384, dtype=torch.uint8, device="cuda")
     for name in ITEMS:
-        function, registers = probe.function(name)
-        for warpgroups in (1, 2, 3, 4):
-            row = dict(kernel=name, region="l2", item_tiles=ITEM_TILES,
-                       warpgroups=warpgroups, registers=registers)
-            shared, why = probe.share(function, warpgroups, 49152 + 64)
-            if shared is None:
-                report(dict(row, skipped=why))
-                continue
-            ms = probe.time(function, warpgroups, shared,
-                            [ctypes.c_int(args.path_iters),
-                             ctypes.c_void_p(source.data_ptr()),
-                             ctypes.c_int(128),
-                             ctypes.c_void_p(work.data_ptr()),
-                             ctypes.c_void_p(dst.data_ptr())], 3)
-            rounds = probe.sms * warpgroups * args.path_iters
-            report(dict(row, ms=ms, tflops=rounds * fwd_flops / ms / 1e9))
+        sweep(name, 49152 + 64, fwd_flops, regions[:1], (1, 2, 3, 4),
+              [ctypes.c_void_p(work.data_ptr()),
+               ctypes.c_void_p(dst.data_ptr())], item_tiles=ITEM_TILES)
+    # The dK/dV tile's chain with its Q/dO ring, and with dS staged and
+    # stored by bulk copies (two blocks an SM at 98 KiB).
+    for name in DKDV_PATHS:
+        sweep(name, 16384 + 2 * 32768 + 16384 + 64, dkdv_flops, regions,
+              (1, 2), [ctypes.c_void_p(dst.data_ptr())], copied=32768)
     with open(os.path.join(args.out, "wgmma_rate.json"), "w") as f:
         json.dump(dict(device=torch.cuda.get_device_name(),
                        clock_mhz=torch.cuda.clock_rate(),
