@@ -15,7 +15,7 @@ The band masks are the authors' closed forms for `exclusive_equal` and
 closed form is checked against the table once per shape.
 """
 
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch._dynamo

@@ -115,12 +115,14 @@ def run(args):
     from spa.runtime.timing import bench_ms
     os.makedirs(args.out, exist_ok=True)
     manifest = json.load(open(os.path.join(args.dir, "manifest.json")))
-    # The device's copy bandwidth: 4 GiB read + written.
-    src = torch.empty(1 << 31, dtype=torch.bfloat16, device="cuda")
-    dst = torch.empty_like(src)
-    copy_ms = bench_ms(lambda: dst.copy_(src)).median
-    copy_gbs = 2 * src.numel() * 2 / copy_ms / 1e6
-    del src, dst
+    def copy_bandwidth():
+        """The device's copy bandwidth (GB/s): 4 GiB read + written."""
+        src = torch.empty(1 << 31, dtype=torch.bfloat16, device="cuda")
+        dst = torch.empty_like(src)
+        copy_ms = bench_ms(lambda: dst.copy_(src)).median
+        return 2 * src.numel() * 2 / copy_ms / 1e6
+
+    copy_gbs = copy_bandwidth()
     rows = []
     baselines = {}  # shape -> (flex ms, dense SDPA ms), timed once
     gen = torch.Generator(device="cuda").manual_seed(0)

@@ -30,7 +30,6 @@ dV from the gradient op's kernels into buffers poisoned with NaN.
 """
 import argparse
 import json
-import math
 import os
 import sys
 import time

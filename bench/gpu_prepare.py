@@ -137,7 +137,7 @@ def overlap_twins(layers):
             twins.append(dict(base, name=l["name"] + "_overlap_w8", stages=3,
                               warps=8))
         elif "_b2_h16_n8192_d128" not in l["name"]:
-            twins.append(dict(base, name=f"{l['name']}_{tag}_w4", warps=4))
+            twins.append(dict(base, name=f"{l['name']}_overlap_w4", warps=4))
         else:
             for warps, tile_k, stages in ((4, 64, 2), (4, 64, 4), (8, 64, 2),
                                           (8, 64, 3), (4, 128, 2)):

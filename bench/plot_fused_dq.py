@@ -43,7 +43,7 @@ def main():
              ("fused ws,\nwriter warp", kept, "w4k64as", True)]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, (sweep, title) in zip(axes, SHAPES.items()):
-        labels, bottoms = [], []
+        labels = []
         for i, (label, runs, variant, fused) in enumerate(forms):
             pre, main_ms, conv = parts(runs[(sweep, variant)], fused)
             labels.append(label)

@@ -12,7 +12,6 @@ On the GPU machine (a driver; no kernel runs):
 """
 
 import argparse
-import ctypes
 import json
 import os
 import time

@@ -15,8 +15,6 @@ machine without a GPU:
   dispatched under modes, compile and export; no double backward.
 """
 
-import ctypes
-import os
 import shutil
 import subprocess
 
@@ -26,7 +24,7 @@ torch = pytest.importorskip("torch")
 
 import spa.torch as st  # noqa: E402
 from spa.runtime import launcher as L  # noqa: E402
-from spa.runtime.cuda import CudaArtifact, CudaLayer, op_launches  # noqa: E402
+from spa.runtime.cuda import CudaLayer, op_launches  # noqa: E402
 from spa.torch import fastpath, plans  # noqa: E402
 from launch_recorder import MapEncoder as _MapEncoder  # noqa: E402
 from launch_recorder import built_library_path  # noqa: E402
