@@ -1,8 +1,21 @@
 #!/bin/bash
 # Device run (issues #11, #14, 2026-12-06 sixth session): the tensor pipe's
 # rate for the wgmma shapes spa's kernels issue, alone
-# (bench/wgmma_rate_probe.py). Prediction: m64n64k16 from shared memory
-# well under m64n128k16's rate at one and two warpgroups an SM.
+# (bench/wgmma_rate_probe.py), then the forward and dK/dV tiles' chains
+# and their data paths. Measured on an H100 the same day (four calls;
+# docs/benchmarks.md "The tensor pipe's rate for spa's wgmma shapes"):
+# every shape 955-992 TFLOP/s from two warpgroups (the prediction, that
+# m64n64k16 from shared memory is well under m64n128k16, missed); the
+# forward chain 703-711 at three warpgroups, dK/dV's 839-856 at two; the
+# forward's data path: barriers -3%, K/V copies from L2 -21%, items -13%,
+# next item's copies early +2%.
+# Staged, not yet run (the kernels after the fourth call):
+# - HALF_RINGS: K and V in one ring of 16 KiB half-tile slots (three
+#   slots: three blocks an SM). Prediction: 543 -> 600-650 TFLOP/s at three
+#   warpgroups from L2.
+# - DKDV_PATHS: the dK/dV chain with its Q/dO ring, with and without dS
+#   staged and bulk-stored. Prediction at two warpgroups: 856 -> 600-700
+#   with the ring, 500-600 with the dS store.
 #
 # Staged here into the git-ignored .device/wg:
 #   S=.device/wg; rm -rf $S; mkdir -p $S/bench
