@@ -33,7 +33,7 @@ def shared_needed(products):
     return 16384 + sum(n * 128 * ((steps + 3) // 4) for n, steps, _ in products)
 
 
-def product(name, index, n, steps, a_regs, a_words=None):
+def product(index, n, steps, a_regs, a_words=None):
     """The asm lines of one product's k steps; `a_words(s)`: the C
     expressions of step s's four A registers (default a[0..3])."""
     acc = n // 2
@@ -96,15 +96,32 @@ def epilogue(products, seed):
     return lines + ["  out[blockIdx.x * 128 + threadIdx.x] = sum;", "}"]
 
 
+FENCE = '    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");'
+COMMIT_WAIT = [
+    '    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");',
+    '    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");']
+
+
+def words_of(array):
+    """product()'s a_words for A registers in `array` (four a k step)."""
+    return lambda step: [f"{array}[{4 * step + i}]" for i in range(4)]
+
+
+def moved(lines, index, offset):
+    """Product `index`'s asm lines with its B descriptor moved by `offset`
+    (a C expression, in the descriptor's 16-byte units)."""
+    return [line.replace(f"descB{index} + ", f"descB{index} + {offset} + ")
+            for line in lines]
+
+
 def kernel(name, products):
     body = prologue(name, products)
     body.append("  unsigned a[4] = {threadIdx.x, 0u, 0u, 0u};")
     body.append("  for (int it = 0; it < iters; ++it) {")
     for index, (n, steps, a_regs) in enumerate(products):
-        body.append('    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");')
-        body.extend(product(name, index, n, steps, a_regs))
-        body.append('    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");')
-        body.append('    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");')
+        body.append(FENCE)
+        body.extend(product(index, n, steps, a_regs))
+        body += COMMIT_WAIT
     return "\n".join(body + epilogue(products, "0.f"))
 
 
@@ -182,25 +199,27 @@ DKDV_ELEMENTWISE = [
     "    }"]
 
 
+# The ELEMENTWISE kernels' per-lane state across rounds (both chains').
+ELEMENTWISE_STATE = [
+    "  unsigned a[4] = {0u, 0u, 0u, 0u};",
+    "  unsigned p[16], ds[16];",
+    "  float m0 = -1e30f, m1 = -1e30f, l0 = 0.f, l1 = 0.f;",
+    "  const float scale = 0.12752f, lse0 = 1.f, lse1 = 2.f;",
+    "  const float delta0 = 0.5f, delta1 = 0.25f;"]
+
+
 def elementwise_kernel(name, products):
     body = prologue(name, products)
-    body += ["  unsigned a[4] = {0u, 0u, 0u, 0u};",
-             "  unsigned p[16], ds[16];",
-             "  float m0 = -1e30f, m1 = -1e30f, l0 = 0.f, l1 = 0.f;",
-             "  const float scale = 0.12752f, lse0 = 1.f, lse1 = 2.f;",
-             "  const float delta0 = 0.5f, delta1 = 0.25f;",
-             "  for (int it = 0; it < iters; ++it) {"]
+    body += ELEMENTWISE_STATE + ["  for (int it = 0; it < iters; ++it) {"]
 
     def issue(index, words=None):
         n, steps, a_regs = products[index]
-        body.append('    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");')
-        body.extend(product(name, index, n, steps, a_regs,
-                            (lambda s: [f"{words}[{4 * s + w}]"
-                                        for w in range(4)]) if words else None))
+        body.append(FENCE)
+        body.extend(product(index, n, steps, a_regs,
+                            words_of(words) if words else None))
 
     def commit_wait():
-        body.append('    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");')
-        body.append('    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");')
+        body.extend(COMMIT_WAIT)
 
     if name.startswith("fwd"):
         body[-1:-1] = ["  float c0 = 1.f, c1 = 1.f;"]
@@ -279,13 +298,13 @@ def barriers(address, count):
 
 def datapath_kernel(name, stages, copies):
     fwd = ELEMENTWISE["fwd_k64_softmax"]
-    text = elementwise_kernel("fwd_k64_softmax", fwd)
-    lines = text.split("\n")
-    lines[0] = (f'extern "C" __global__ void __launch_bounds__(128) {name}('
-                "float *out, int iters, const char *src, int tiles) {")
-    # K of stage s at 16384 + s * 32768, V 16 KiB after it; the barriers
-    # past the last stage.
-    setup = [
+    body = prologue(name, fwd, "float *out, int iters, const char *src, "
+                    "int tiles")
+    # K of stage s at 16384 + s * 32768, V 16 KiB after it (descB0 and
+    # descB1 point at stage 0's); the barriers past the last stage.
+    body += [
+        *ELEMENTWISE_STATE,
+        "  float c0 = 1.f, c1 = 1.f;",
         *barriers(f"base + 16384 + {stages} * 32768", 2 * stages),
         "  auto tile_src = [&](int t) {",
         "    return src + (size_t)((blockIdx.x * 131 + t) % tiles) * 32768; };",
@@ -297,42 +316,30 @@ def datapath_kernel(name, stages, copies):
         "      mbar_copy(bars + 16 * s + 8, base + 16384 + s * 32768 + 16384,",
         "                tile_src(t) + 16384, 16384); };",
         f"  for (int t = 0; t < {stages}; ++t) {{ issue_k(t, t); issue_v(t, t); }}",
-    ]
-    out = []
-    for line in lines:
-        if line.startswith("  for (int it = 0; it < iters; ++it) {"):
-            out += setup
-            out.append(line)
-            out.append(f"    const int s = it % {stages};")
-            out.append(f"    const unsigned parity = (it / {stages}) & 1;")
-            if copies:
-                out.append("    mbar_wait(bars + 16 * s, parity);")
-            continue
-        if "descB0 + " in line:  # K of stage s
-            line = line.replace("descB0 + ", "descB0 + (s * 32768 >> 4) + ")
-        if "descB1 + " in line:
-            line = line.replace("descB1 + ", "descB1 + (s * 32768 >> 4) + ")
-        out.append(line)
-    text = "\n".join(out)
-    # After Q K^T: stages 1 refills K; before P V: wait for V; after P V:
-    # refill V (stages 1) or the whole stage (ring).
-    first_wait = 'asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");'
-    head, _, tail = text.partition(first_wait)
-    after_s = first_wait
-    if stages == 1:
-        after_s += "\n    __syncthreads();\n    issue_k(it + 1, 0);"
-    tail_head, _, tail_rest = tail.partition(first_wait)
-    before_pv = ("    mbar_wait(bars + 16 * s + 8, parity);\n" if copies else "")
-    pv_fence = '    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");'
-    i = tail_head.rfind(pv_fence)
-    tail_head = tail_head[:i] + before_pv + tail_head[i:]
-    refill = ("\n    __syncthreads();\n" +
-              ("    issue_v(it + 1, 0);" if stages == 1 else
-               f"    issue_k(it + {stages}, s); issue_v(it + {stages}, s);"))
-    text = head + after_s + tail_head + first_wait + refill + tail_rest
-    # The descriptors' B bases: K at 16384, V 16 KiB after it.
-    text = text.replace("(((base + 32768) >> 4)", "(((base + 32768) >> 4)")
-    return text
+        "  for (int it = 0; it < iters; ++it) {",
+        f"    const int s = it % {stages};",
+        f"    const unsigned parity = (it / {stages}) & 1;"]
+    if copies:
+        body.append("    mbar_wait(bars + 16 * s, parity);")
+    body.append(FENCE)
+    body += moved(product(0, 64, 8, False), 0, "(s * 32768 >> 4)")
+    body += COMMIT_WAIT
+    if stages == 1:  # every warp is done with K(it): it takes K(it + 1)
+        body += ["    __syncthreads();", "    issue_k(it + 1, 0);"]
+    body += FWD_SOFTMAX + FWD_RESCALE + fragment_words("d0", "p")
+    if copies:
+        body.append("    mbar_wait(bars + 16 * s + 8, parity);")
+    body.append(FENCE)
+    body += moved(product(1, 128, 4, True, words_of("p")), 1,
+                  "(s * 32768 >> 4)")
+    body += COMMIT_WAIT
+    # Every warp is done with V(it): it takes V(it + 1), or the whole
+    # stage its tile `stages` ahead.
+    body += ["    __syncthreads();",
+             "    issue_v(it + 1, 0);" if stages == 1 else
+             f"    issue_k(it + {stages}, s); issue_v(it + {stages}, s);",
+             "    for (int i = 0; i < 32; ++i) d0[i] = 0.f;"]
+    return "\n".join(body + epilogue(fwd, "l0 + l1 + a[0]"))
 
 
 # The forward chain in work items of ITEM_TILES tiles, as the serial kernel
@@ -379,23 +386,19 @@ def item_kernel(name, persistent):
              f"    for (int r = 0; r < {ITEM_TILES}; ++r) {{",
              f"      const unsigned parity = (item * {ITEM_TILES} + r) & 1;",
              "      mbar_wait(bars, parity);"]
-    body.append('      asm volatile("wgmma.fence.sync.aligned;" ::: "memory");')
-    body.extend("  " + line for line in product(name, 0, 64, 8, False))
-    body += ['      asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");',
-             '      asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");',
-             "      __syncthreads();",
+    body.extend("  " + line for line in
+                [FENCE, *product(0, 64, 8, False), *COMMIT_WAIT])
+    body += ["      __syncthreads();",
              f"      if (r + 1 < {ITEM_TILES}) issue_k(w, r + 1);"]
     if persistent:
         body += ["      else if (item + 1 < items) { issue_q(next); issue_k(next, 0); }"]
     body.extend("  " + line for line in FWD_SOFTMAX + FWD_RESCALE)
     body.extend("  " + line for line in fragment_words("d0", "p"))
     body.append("      mbar_wait(bars + 8, parity);")
-    body.append('      asm volatile("wgmma.fence.sync.aligned;" ::: "memory");')
-    body.extend("  " + line for line in product(
-        name, 1, 128, 4, True, lambda st: [f"p[{4 * st + i}]" for i in range(4)]))
-    body += ['      asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");',
-             '      asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");',
-             "      __syncthreads();",
+    body.extend("  " + line for line in
+                [FENCE, *product(1, 128, 4, True, words_of("p")),
+                 *COMMIT_WAIT])
+    body += ["      __syncthreads();",
              f"      if (r + 1 < {ITEM_TILES}) issue_v(w, r + 1);"]
     if persistent:
         body += ["      else if (item + 1 < items) issue_v(next, 0);"]
@@ -449,27 +452,21 @@ def half_ring_kernel(name, slots):
         "    const int hk = 2 * it, hv = 2 * it + 1;",
         f"    const unsigned sk = hk % {slots}, sv = hv % {slots};",
         f"    mbar_wait(bars + 8 * sk, (hk / {slots}) & 1);",
-        '    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");']
+        FENCE]
     # K in slot sk: descB0 points at slot 0 (base + 16384)
-    body.extend(line.replace("descB0 + ", "descB0 + (sk * 16384 >> 4) + ")
-                for line in product(name, 0, 64, 8, False))
-    body += ['    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");',
-             '    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");',
-             "    __syncthreads();",
+    body += moved(product(0, 64, 8, False), 0, "(sk * 16384 >> 4)")
+    body += COMMIT_WAIT
+    body += ["    __syncthreads();",
              f"    issue(hk + {slots});"]
     body += FWD_SOFTMAX + FWD_RESCALE
     body += fragment_words("d0", "p")
     body.append(f"    mbar_wait(bars + 8 * sv, (hv / {slots}) & 1);")
-    body.append('    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");')
+    body.append(FENCE)
     # V in slot sv: descB1 points at base + 32768 = slot 1
-    body.extend(line.replace("descB1 + ",
-                             "descB1 + (long long)((int)sv - 1) * 1024 + ")
-                for line in product(name, 1, 128, 4, True,
-                                    lambda st: [f"p[{4 * st + i}]"
-                                                for i in range(4)]))
-    body += ['    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");',
-             '    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");',
-             "    __syncthreads();",
+    body += moved(product(1, 128, 4, True, words_of("p")), 1,
+                  "(long long)((int)sv - 1) * 1024")
+    body += COMMIT_WAIT
+    body += ["    __syncthreads();",
              f"    issue(hv + {slots});",
              "    for (int i = 0; i < 32; ++i) d0[i] = 0.f;"]
     return "\n".join(body + epilogue(fwd, "l0 + l1 + a[0]"))
@@ -514,21 +511,15 @@ def dkdv_path_kernel(name, store):
         "  for (int it = 0; it < iters; ++it) {",
         "    const int s = it % 2;",
         "    mbar_wait(bars + 8 * s, (it / 2) & 1);",
-        '    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");']
+        FENCE]
     # stage s: Q at 16384 + s * 32768, dO 16 KiB after it; the prologue put
     # descB0..3 at 16384, 32768, 49152 and 65536 (16-byte units below).
     stage = {0: "(s * 2048)", 1: "(s * 2048)", 2: "(s * 2048) - 1024",
              3: "(s * 2048) - 3072"}
 
-    def placed(index, lines):
-        return [line.replace(f"descB{index} + ",
-                             f"descB{index} + {stage[index]} + ")
-                for line in lines]
-
-    body += placed(0, product(name, 0, 64, 8, False))
-    body += placed(1, product(name, 1, 64, 8, False))
-    body += ['    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");',
-             '    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");']
+    body += moved(product(0, 64, 8, False), 0, stage[0])
+    body += moved(product(1, 64, 8, False), 1, stage[1])
+    body += COMMIT_WAIT
     body += DKDV_ELEMENTWISE
     body += fragment_words("d0", "p")
     body += fragment_words("d1", "ds")
@@ -540,14 +531,11 @@ def dkdv_path_kernel(name, store):
                  "        at[q] = make_uint4(ds[4 * q], ds[4 * q + 1],"
                  " ds[4 * q + 2], ds[4 * q + 3]);",
                  "    }"]
-    body.append('    asm volatile("wgmma.fence.sync.aligned;" ::: "memory");')
-    words = {2: "p", 3: "ds"}
-    for index in (2, 3):
-        body += placed(index, product(
-            name, index, 128, 4, True,
-            lambda st, w=words[index]: [f"{w}[{4 * st + i}]" for i in range(4)]))
-    body += ['    asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");',
-             '    asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory");']
+    body.append(FENCE)
+    for index, words in ((2, "p"), (3, "ds")):
+        body += moved(product(index, 128, 4, True, words_of(words)),
+                      index, stage[index])
+    body += COMMIT_WAIT
     if store:
         body.append('    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");')
     body.append("    __syncthreads();")
