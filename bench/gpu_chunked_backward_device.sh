@@ -20,9 +20,5 @@
 #   find $S -name kernel.ptx -delete
 #   run(command="bash .device/chk/run.sh", carry=[".device/chk"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
-S=$OUT/chk_summary.txt
-for d in hE hL; do
-  timeout 200 python3 bench/chunked_backward_probe.py --dir $d --out $OUT/chk_$d 2>&1 |
-    grep -v -i warn | cut -c1-400 | sed "s/^/$d: /" | tee -a $S
-done
+staged_probe_dirs $OUT/chk_summary.txt 200 chk bench/chunked_backward_probe.py hE hL
 staged_finish

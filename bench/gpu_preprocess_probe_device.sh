@@ -18,9 +18,5 @@
 #   find $S -name kernel.ptx -delete
 #   run(command="bash .device/pre/run.sh", carry=[".device/pre"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
-S=$OUT/pre_summary.txt
-for d in hE hL; do
-  timeout 120 python3 bench/preprocess_roofline_probe.py --dir $d --out $OUT/pre_$d 2>&1 |
-    grep -v -i warn | cut -c1-400 | sed "s/^/$d: /" | tee -a $S
-done
+staged_probe_dirs $OUT/pre_summary.txt 120 pre bench/preprocess_roofline_probe.py hE hL
 staged_finish

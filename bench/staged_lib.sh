@@ -27,6 +27,17 @@ staged_finish() {
   exit 0
 }
 
+# There: python3 PROBE --dir D --out $OUT/TAG_D for each sweep directory D,
+# each under TIMEOUT seconds, its lines (warnings dropped) prefixed "D: "
+# into SUMMARY.  staged_probe_dirs SUMMARY TIMEOUT TAG PROBE D...
+staged_probe_dirs() {
+  local summary=$1 limit=$2 tag=$3 probe=$4 d; shift 4
+  for d in "$@"; do
+    timeout "$limit" python3 "$probe" --dir "$d" --out "$OUT/${tag}_$d" 2>&1 |
+      grep -v -i warn | cut -c1-400 | sed "s/^/$d: /" | tee -a "$summary"
+  done
+}
+
 # There: one forward layer of DIR checked first under a short timeout, so
 # that a kernel that hangs (a barrier never completed) cannot eat the call;
 # stops with the results so far when it fails.  staged_smoke DIR LAYER
