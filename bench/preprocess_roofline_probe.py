@@ -67,7 +67,7 @@ def rows_with_keys(bounds, seq_len):
     return total
 
 
-def spa_preprocess(grd, o, dout, want):
+def spa_preprocess(grd, o, dout):
     """(run, delta): the gradient op's preprocess kernel alone, through a
     launcher of the op's plan holding only that kernel, its buffers O, dO
     and a Delta of our own (a slot no kernel of this plan reads gets a
@@ -76,7 +76,7 @@ def spa_preprocess(grd, o, dout, want):
     roles = [meta.get("role") for meta in grd.kernels]
     kernel = grd.launcher.kernels[roles.index("preprocess")]
     launch = op_launcher([kernel], grd.launcher.slots, grd.context)
-    delta = torch.zeros(want.shape, device="cuda", dtype=torch.float32)
+    delta = torch.zeros(o.shape[:-1], device="cuda", dtype=torch.float32)
     buffers = {"output": o, "output_grad": dout, "delta": delta}
     dummy = torch.empty(64, device="cuda")
     pointers = [buffers.get(spec["name"], dummy).data_ptr()
@@ -114,7 +114,7 @@ def main():
         grd_dir = load_variant(directory)[3]
         if "preprocess" not in [m.get("role") for m in grd_dir.kernels]:
             continue
-        run, delta = spa_preprocess(grd_dir, o, dout, want)
+        run, delta = spa_preprocess(grd_dir, o, dout)
         run()
         torch.cuda.synchronize()
         meta, constants = kernel_of(grd_dir, "preprocess")
@@ -149,7 +149,8 @@ def main():
                             rows=c["reached"], max_err_all=c["max_err_all"],
                             bitwise_equal_to_first=c["bitwise_equal_to_first"]))
         print(json.dumps(results[-1]), flush=True)
-    for block in (32,) if args.baselines else ():
+    if args.baselines:
+        block = 32
         got = triton_delta(o, dout, block)
         ms = bench_ms(lambda: triton_delta(o, dout, block)).median
         moved = rows_all * (d * element * 2 + 4)
@@ -159,7 +160,6 @@ def main():
                             max_err_all=(got.double() - want).abs().max()
                             .item()))
         print(json.dumps(results[-1]), flush=True)
-    if args.baselines:
         ms = bench_ms(lambda: o.clone()).median
         moved = o.numel() * element * 2
         results.append(dict(kind="copy", ms=ms, mbytes=moved / 1e6,

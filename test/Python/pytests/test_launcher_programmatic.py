@@ -15,7 +15,6 @@ GPU, with libspa_launcher.so and a recording driver
 - a plan with an unknown flag bit launches nothing.
 """
 
-
 import pytest
 
 from spa.runtime import launcher as L

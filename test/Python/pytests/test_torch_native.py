@@ -15,7 +15,6 @@ the compiled launcher wired to a recording driver.
   construction arguments are TypeError/ValueError.
 """
 
-
 import pytest
 
 torch = pytest.importorskip("torch")
