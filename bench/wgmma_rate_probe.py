@@ -5,7 +5,8 @@ kernels; nvcc compiles them to a cubin here). For each kernel and 1-4
 warpgroups an SM (one 128-thread block a warpgroup, the count set by the
 dynamic shared memory each block asks for and checked with the occupancy
 API), a grid of 132 x that many blocks runs `iters` rounds; TFLOP/s =
-blocks x iters x the round's FLOPs / time (CUDA events, median of 5).
+blocks x iters x the round's FLOPs / time (spa.runtime.timing.bench_ms:
+CUDA events, L2 flushed, median).
 The ELEMENTWISE kernels count only their products' FLOPs: their rate is
 what a tile's chain (products, waits and elementwise phase, no loads) lets
 the tensor pipe do.
@@ -17,9 +18,9 @@ import argparse
 import ctypes
 import json
 import os
-import statistics
-
 import torch
+
+from spa.runtime.timing import bench_ms
 
 from wgmma_rate_gen import (DATAPATH, DKDV_PATHS, ELEMENTWISE, HALF_RINGS,
                             ITEM_TILES, ITEMS, KERNELS, shared_needed)
@@ -87,9 +88,9 @@ class Probe:
             return None, f"{active} fit"
         return shared, ""
 
-    def time(self, function, warpgroups, shared, values, reps):
-        """Median ms of `reps` launches on 132 x warpgroups blocks, the
-        kernel's parameters `values` (ctypes scalars) after (out,)."""
+    def time(self, function, warpgroups, shared, values):
+        """bench_ms's median (ms) of launches on 132 x warpgroups blocks,
+        the kernel's parameters `values` (ctypes scalars) after (out,)."""
         cu = self.cu
         pointer = ctypes.c_void_p(self.out.data_ptr())
         held = (pointer,) + tuple(values)
@@ -103,18 +104,11 @@ class Probe:
                 cu.CUstream(stream.cuda_stream), ctypes.addressof(params), 0),
                 "launch")
 
-        launch()
-        torch.cuda.synchronize()
-        times = []
-        for _ in range(reps):
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record()
-            launch()
-            end.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(end))
-        return statistics.median(times)
+        # The project's one timer (SPEC section 3). The launches are long
+        # (ms) and compute-bound or re-read small sources, so a short
+        # repetition budget keeps the 60-odd rows inside one call.
+        return bench_ms(launch, warmup_ms=10.0, rep_ms=60.0,
+                        min_reps=5).median
 
 
 def main():
@@ -145,7 +139,7 @@ def main():
                 report(dict(row, skipped=why))
                 continue
             ms = probe.time(function, warpgroups, shared,
-                            [ctypes.c_int(args.iters)], 5)
+                            [ctypes.c_int(args.iters)])
             flops = probe.sms * warpgroups * args.iters * round_flops(products)
             report(dict(row, ms=ms, tflops=flops / ms / 1e9))
     source = torch.empty(16384 * 32768, dtype=torch.uint8, device="cuda")
@@ -172,7 +166,7 @@ def main():
                 ms = probe.time(function, warpgroups, shared,
                                 [ctypes.c_int(args.path_iters),
                                  ctypes.c_void_p(source.data_ptr()),
-                                 ctypes.c_int(tiles)] + list(extra), 3)
+                                 ctypes.c_int(tiles)] + list(extra))
                 rounds = probe.sms * warpgroups * args.path_iters
                 report(dict(row, ms=ms, tflops=rounds * flops / ms / 1e9,
                             copy_tbps=rounds * copied / ms / 1e9))
