@@ -1,0 +1,43 @@
+#!/bin/bash
+# Device run (issues #11, #14, 2026-12-06 seventh session): an ablation of
+# the real kernels. The probes (bench/wgmma_rate_probe.py) put the forward
+# tile's chain with its data path at ~470-545 TFLOP/s and the dK/dV chain
+# with its Q/dO ring and dS store at ~800, against the real kernels' ~350
+# and ~380. Which parts of the real kernels hold them there? A scratch
+# build (branch `ablate-scratch`, never merged: SPA_ABLATE=a,b,... read by
+# the generator, lib/Conversion/SpaToGPU/AblationScratch.h) removes one
+# part at a time; the outputs are wrong, only the times count:
+#   nomask  every tile taken as interior (forward and backward: no edge
+#           masks)
+#   noepi   the forward's O/lse epilogue and the dK/dV kernel's dK/dV
+#           stores under a run-time-false condition (kept in the code, so
+#           nothing before them is removed)
+#   nostats the dK/dV kernel's lse and Delta as constants (no reads)
+#   nostore the dK/dV kernel's dS staging and bulk store skipped
+#   all     the four together
+# Each sweep times the default build's kernels (w4k64) and the ablated
+# ones in one process (bench/grad_sweep.py: forward and backward by
+# bench_ms, each backward kernel by the CUDA profiler).
+#
+# Staged here (on branch ablate-scratch, built) into the git-ignored .device/abl:
+#   S=.device/abl; mkdir -p $S/python $S/launcher $S/bench $S/test
+#   (the sweeps: /tmp/abl_prep.sh's loop: for policy in exclusive_equal
+#    local_plus_band: grad_sweep_prepare.py --variants w4k64, then
+#    SPA_ABLATE=<parts> ... --append --tag <parts>)
+#   cp -r python/spa $S/python/ && cp -r test/lib $S/test/
+#   cp build/python_packages/spa/runtime/libspa_launcher.so build/python_packages/spa/torch/_spa_torch_native.so $S/launcher/
+#   cp bench/{grad_sweep,grad_sweep_summary}.py $S/bench/
+#   cp bench/staged_lib.sh $S/lib.sh && cp bench/gpu_ablation_device.sh $S/run.sh
+#   find $S -name kernel.ptx -delete
+#   run(command="bash .device/abl/run.sh", carry=[".device/abl"])
+. "$(dirname "$0")/lib.sh"; staged_setup "$0"
+S=$OUT/ablation_summary.txt
+staged_sweeps $S 120 exclusive_equal
+# local_plus_band and a second headline process only with the time left.
+[ $SECONDS -lt 120 ] && staged_sweeps $S 100 local_plus_band
+# The headline a second time, in its own process (noise), if time is left.
+[ $SECONDS -lt 180 ] && timeout 80 python3 bench/grad_sweep.py --dir exclusive_equal --out $OUT/again 2>&1 |
+  grep -v -i warn > $OUT/again.log
+[ -f $OUT/again/grad_sweep.json ] &&
+  python3 bench/grad_sweep_summary.py again=$OUT/again/grad_sweep.json | tee -a $S
+staged_finish
