@@ -21,22 +21,28 @@
 #
 # Staged here (on branch ablate-scratch, built) into the git-ignored .device/abl:
 #   S=.device/abl; mkdir -p $S/python $S/launcher $S/bench $S/test
-#   (the sweeps: /tmp/abl_prep.sh's loop: for policy in exclusive_equal
-#    local_plus_band: grad_sweep_prepare.py --variants w4k64, then
-#    SPA_ABLATE=<parts> ... --append --tag <parts>)
+#   P="env PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py"
+#   for pol in exclusive_equal local_plus_band; do
+#     $P --out $S/$pol --variants w4k64 --policy $pol
+#     for a in nomask noepi nostats nostore nomask,noepi,nostats,nostore; do
+#       tag=$(echo $a | tr -d ,); [ $a = nomask,noepi,nostats,nostore ] && tag=all
+#       SPA_ABLATE=$a $P --out $S/$pol --variants w4k64 --policy $pol --append --tag $tag
+#     done
+#   done
 #   cp -r python/spa $S/python/ && cp -r test/lib $S/test/
 #   cp build/python_packages/spa/runtime/libspa_launcher.so build/python_packages/spa/torch/_spa_torch_native.so $S/launcher/
 #   cp bench/{grad_sweep,grad_sweep_summary}.py $S/bench/
 #   cp bench/staged_lib.sh $S/lib.sh && cp bench/gpu_ablation_device.sh $S/run.sh
 #   find $S -name kernel.ptx -delete
+#   git checkout main   (and rebuild: the scratch hooks stay on their branch)
 #   run(command="bash .device/abl/run.sh", carry=[".device/abl"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 S=$OUT/ablation_summary.txt
 staged_sweeps $S 120 exclusive_equal
 # local_plus_band and a second headline process only with the time left.
-[ $SECONDS -lt 120 ] && staged_sweeps $S 100 local_plus_band
+[ $SECONDS -lt 250 ] && staged_sweeps $S 120 local_plus_band
 # The headline a second time, in its own process (noise), if time is left.
-[ $SECONDS -lt 180 ] && timeout 80 python3 bench/grad_sweep.py --dir exclusive_equal --out $OUT/again 2>&1 |
+[ $SECONDS -lt 350 ] && timeout 120 python3 bench/grad_sweep.py --dir exclusive_equal --out $OUT/again 2>&1 |
   grep -v -i warn > $OUT/again.log
 [ -f $OUT/again/grad_sweep.json ] &&
   python3 bench/grad_sweep_summary.py again=$OUT/again/grad_sweep.json | tee -a $S
