@@ -18,6 +18,7 @@ import argparse
 import ctypes
 import json
 import os
+
 import torch
 
 from spa.runtime.timing import bench_ms
