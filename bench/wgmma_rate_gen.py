@@ -199,7 +199,8 @@ DKDV_ELEMENTWISE = [
     "    }"]
 
 
-# The ELEMENTWISE kernels' per-lane state across rounds (both chains').
+# The ELEMENTWISE kernels' per-lane state across rounds (both chains'), and
+# the dK/dV data-path kernels' (m0, m1 unused there).
 ELEMENTWISE_STATE = [
     "  unsigned a[4] = {0u, 0u, 0u, 0u};",
     "  unsigned p[16], ds[16];",
@@ -276,7 +277,7 @@ __device__ __forceinline__ void mbar_wait(unsigned bar, unsigned parity) {
 """
 
 
-# The forward chain's per-lane state across rounds.
+# The forward chains' per-lane state across rounds (every data-path form).
 FWD_STATE = [
     "  unsigned a[4] = {0u, 0u, 0u, 0u};",
     "  unsigned p[16];",
@@ -303,8 +304,7 @@ def datapath_kernel(name, stages, copies):
     # K of stage s at 16384 + s * 32768, V 16 KiB after it (descB0 and
     # descB1 point at stage 0's); the barriers past the last stage.
     body += [
-        *ELEMENTWISE_STATE,
-        "  float c0 = 1.f, c1 = 1.f;",
+        *FWD_STATE,
         *barriers(f"base + 16384 + {stages} * 32768", 2 * stages),
         "  auto tile_src = [&](int t) {",
         "    return src + (size_t)((blockIdx.x * 131 + t) % tiles) * 32768; };",
@@ -495,11 +495,7 @@ def dkdv_path_kernel(name, store):
     body = prologue(name, products, "float *out, int iters, const char *src, "
                     "int tiles, unsigned *dst")
     body += [
-        "  unsigned a[4] = {0u, 0u, 0u, 0u};",
-        "  unsigned p[16], ds[16];",
-        "  float l0 = 0.f, l1 = 0.f;",
-        "  const float scale = 0.12752f, lse0 = 1.f, lse1 = 2.f;",
-        "  const float delta0 = 0.5f, delta1 = 0.25f;",
+        *ELEMENTWISE_STATE,
         "  const unsigned staging = base + 16384 + 2 * 32768;  // 2 x 8 KiB",
         *barriers("staging + 16384", 2),
         "  auto issue = [&](int t, int s) {",
