@@ -19,7 +19,9 @@
 # ones in one process (bench/grad_sweep.py: forward and backward by
 # bench_ms, each backward kernel by the CUDA profiler).
 #
-# Staged here (on branch ablate-scratch, built) into the git-ignored .device/abl:
+# Staged here into the git-ignored .device/abl, first on a scratch branch
+# with the hooks (git checkout -b ablate-scratch && python3
+# bench/ablation_scratch_patch.py . && git commit -am scratch; ninja -C build):
 #   S=.device/abl; mkdir -p $S/python $S/launcher $S/bench $S/test
 #   P="env PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py"
 #   for pol in exclusive_equal local_plus_band; do
@@ -33,17 +35,18 @@
 #   cp build/python_packages/spa/runtime/libspa_launcher.so build/python_packages/spa/torch/_spa_torch_native.so $S/launcher/
 #   cp bench/{grad_sweep,grad_sweep_summary}.py $S/bench/
 #   cp bench/staged_lib.sh $S/lib.sh && cp bench/gpu_ablation_device.sh $S/run.sh
+#   git checkout main, rebuild, then the SPEC rows of main's build (the
+#   headline row is timed against FlexAttention in the same call):
+#   cp bench/{baselines,gpu_grad_check}.py $S/bench/
+#   env PYTHONPATH=build/python_packages .venv/bin/python bench/gpu_grad_prepare.py --spec --out $S/spec
 #   find $S -name kernel.ptx -delete
-#   git checkout main   (and rebuild: the scratch hooks stay on their branch)
 #   run(command="bash .device/abl/run.sh", carry=[".device/abl"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
+export TORCHINDUCTOR_COMPILE_THREADS=1
 S=$OUT/ablation_summary.txt
 staged_sweeps $S 120 exclusive_equal
-# local_plus_band and a second headline process only with the time left.
-[ $SECONDS -lt 250 ] && staged_sweeps $S 120 local_plus_band
-# The headline a second time, in its own process (noise), if time is left.
-[ $SECONDS -lt 350 ] && timeout 120 python3 bench/grad_sweep.py --dir exclusive_equal --out $OUT/again 2>&1 |
-  grep -v -i warn > $OUT/again.log
-[ -f $OUT/again/grad_sweep.json ] &&
-  python3 bench/grad_sweep_summary.py again=$OUT/again/grad_sweep.json | tee -a $S
+# The headline forward + backward against FlexAttention (issue #11's floor),
+# in a process of its own, then local_plus_band's ablation with the time left.
+[ $SECONDS -lt 300 ] && staged_spec_head $S head
+[ $SECONDS -lt 440 ] && staged_sweeps $S 120 local_plus_band
 staged_finish
