@@ -9,6 +9,8 @@ removes parts of the generated kernels so that their cost can be timed
            run-time-false condition
   nostats  the dK/dV kernel's lse and Delta as constants
   nostore  the dK/dV kernel's dS staging and bulk store skipped
+  rowmasks (a candidate) the dK/dV kernel's per-row query masks always
+  dspzero  (a candidate) dS^T never masked by branch, zeroed where P^T is 0
 Usage: git checkout -b ablate-scratch && python3 bench/ablation_scratch_patch.py .
 """
 import pathlib, sys
@@ -111,4 +113,42 @@ edit(bkv, """      scoreGradWriter->write(b, dS, tile);
       dV = done[1];
       if (!ablate("nostore"))
         scoreGradWriter->release(b);""")
+edit("BackwardConfig.cpp", "  grad.keyRowMasks = grad.warpSpecialized || cfg.slots >= 2;",
+     "  grad.keyRowMasks = grad.warpSpecialized || cfg.slots >= 2 || ablate(\"rowmasks\");")
+s = (root / "BackwardConfig.cpp").read_text()
+first_inc = s.index("#include")
+(root / "BackwardConfig.cpp").write_text(s[:first_inc] + '#include "AblationScratch.h"\n' + s[first_inc:])
+edit("BackwardTile.cpp", """  return maskedElementwise(
+      b, k, pair, probs.size(),
+      [&](ImplicitLocOpBuilder &ib, int64_t nt, int64_t r, int64_t i) {
+        GpuArith ie{ib};
+        return ie.fmul(element(ib, probs[nt], r, i),
+                       ie.fsub(element(ib, dP[nt], r, i), delta(ib, nt, r, i)));
+      });""", """  if (ablate("dspzero")) {
+    Type f32 = b.getF32Type();
+    SmallVector<Value> results;
+    GpuArith ie{b};
+    for (size_t nt = 0; nt < probs.size(); ++nt) {
+      SmallVector<Value> elems;
+      for (int64_t r = 0; r < 2; ++r)
+        for (int64_t i = 0; i < 2; ++i) {
+          Value p = element(b, probs[nt], r, i);
+          Value v = ie.fmul(p, ie.fsub(element(b, dP[nt], r, i),
+                                       delta(b, nt, r, i)));
+          Value zero = ie.f32(0.0);
+          elems.push_back(ie.select(
+              arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, p, zero), v,
+              zero));
+        }
+      results.push_back(make2x2(b, elems, f32));
+    }
+    return results;
+  }
+  return maskedElementwise(
+      b, k, pair, probs.size(),
+      [&](ImplicitLocOpBuilder &ib, int64_t nt, int64_t r, int64_t i) {
+        GpuArith ie{ib};
+        return ie.fmul(element(ib, probs[nt], r, i),
+                       ie.fsub(element(ib, dP[nt], r, i), delta(ib, nt, r, i)));
+      });""")
 print("applied")

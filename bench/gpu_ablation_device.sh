@@ -15,6 +15,12 @@
 #   nostats the dK/dV kernel's lse and Delta as constants (no reads)
 #   nostore the dK/dV kernel's dS staging and bulk store skipped
 #   all     the four together
+# and two candidate changes to the dK/dV kernel's masks (correct results):
+#   rowmasks the query columns a key row admits computed once per row
+#            (as auto does for two-interval heads) on the headline too
+#   dspzero  dS^T never in a masked branch: zero where P^T is zero (P^T
+#            already is on inadmissible pairs; the select keeps a NaN in
+#            dP^T off rows that do not reach the key)
 # Each sweep times the default build's kernels (w4k64) and the ablated
 # ones in one process (bench/grad_sweep.py: forward and backward by
 # bench_ms, each backward kernel by the CUDA profiler).
@@ -31,6 +37,10 @@
 #       SPA_ABLATE=$a $P --out $S/$pol --variants w4k64 --policy $pol --append --tag $tag
 #     done
 #   done
+#   for a in rowmasks dspzero rowmasks,dspzero; do
+#     SPA_ABLATE=$a $P --out $S/exclusive_equal --variants w4k64 --policy exclusive_equal --append --tag $(echo $a | tr -d ,)
+#   done
+#   SPA_ABLATE=dspzero $P --out $S/local_plus_band --variants w4k64 --policy local_plus_band --append --tag dspzero
 #   cp -r python/spa $S/python/ && cp -r test/lib $S/test/
 #   cp build/python_packages/spa/runtime/libspa_launcher.so build/python_packages/spa/torch/_spa_torch_native.so $S/launcher/
 #   cp bench/{grad_sweep,grad_sweep_summary}.py $S/bench/
@@ -44,9 +54,9 @@
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 export TORCHINDUCTOR_COMPILE_THREADS=1
 S=$OUT/ablation_summary.txt
-staged_sweeps $S 120 exclusive_equal
+staged_sweeps $S 200 exclusive_equal
 # The headline forward + backward against FlexAttention (issue #11's floor),
 # in a process of its own, then local_plus_band's ablation with the time left.
 [ $SECONDS -lt 300 ] && staged_spec_head $S head
-[ $SECONDS -lt 440 ] && staged_sweeps $S 120 local_plus_band
+[ $SECONDS -lt 420 ] && staged_sweeps $S 150 local_plus_band
 staged_finish
