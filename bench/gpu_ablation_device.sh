@@ -41,6 +41,8 @@
 #     SPA_ABLATE=$a $P --out $S/exclusive_equal --variants w4k64 --policy exclusive_equal --append --tag $(echo $a | tr -d ,)
 #   done
 #   SPA_ABLATE=dspzero $P --out $S/local_plus_band --variants w4k64 --policy local_plus_band --append --tag dspzero
+#   (the 2026-12-07 call ran with each manifest's variants reordered after w4k64,
+#   nomask, all and the candidates first, so that a call cut short keeps them)
 #   cp -r python/spa $S/python/ && cp -r test/lib $S/test/
 #   cp build/python_packages/spa/runtime/libspa_launcher.so build/python_packages/spa/torch/_spa_torch_native.so $S/launcher/
 #   cp bench/{grad_sweep,grad_sweep_summary}.py $S/bench/
