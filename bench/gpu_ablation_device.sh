@@ -56,12 +56,7 @@
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 export TORCHINDUCTOR_COMPILE_THREADS=1
 S=$OUT/ablation_summary.txt
-# The headline sweep's rows also go straight into a kept summary file, so
-# that a call cut short by the device budget still returns them.
-timeout 200 python3 bench/grad_sweep.py --dir exclusive_equal --out $OUT/exclusive_equal 2>&1 |
-  grep -v -i warn | tee $OUT/exclusive_equal.log | grep '^{' | cut -c1-2000 > $OUT/rows_summary.txt
-[ -f $OUT/exclusive_equal/grad_sweep.json ] &&
-  python3 bench/grad_sweep_summary.py exclusive_equal=$OUT/exclusive_equal/grad_sweep.json | tee -a $S
+staged_sweeps $S 200 exclusive_equal
 # The headline forward + backward against FlexAttention (issue #11's floor),
 # in a process of its own, then local_plus_band's ablation with the time left.
 [ $SECONDS -lt 300 ] && staged_spec_head $S head
