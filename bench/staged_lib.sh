@@ -78,14 +78,15 @@ staged_grad_sanitize() {
 
 # There: the sweeps DIR... (bench/grad_sweep.py, every variant of a shape in
 # one process, each under TIMEOUT seconds) and their one-line summaries into
-# SUMMARY. Each variant's JSON row is also kept as it comes, in
-# $OUT/DIR_rows_summary.txt, so that a call cut short by the device budget
-# still returns the rows it timed.  staged_sweeps SUMMARY TIMEOUT DIR...
+# SUMMARY. Each variant's JSON row is also kept as it comes, prefixed
+# "DIR: ", in the one file $OUT/rows_summary.txt (the tool returns few
+# files), so that a call cut short by the device budget still returns the
+# rows it timed.  staged_sweeps SUMMARY TIMEOUT DIR...
 staged_sweeps() {
   local summary=$1 limit=$2 d; shift 2
   for d in "$@"; do
     timeout "$limit" python3 bench/grad_sweep.py --dir "$d" --out "$OUT/$d" 2>&1 |
-      grep -v -i warn | tee "$OUT/$d.log" | grep '^{' | cut -c1-2000 > "$OUT/${d}_rows_summary.txt"
+      grep -v -i warn | tee "$OUT/$d.log" | grep '^{' | cut -c1-2000 | sed "s/^/$d: /" >> "$OUT/rows_summary.txt"
     [ -f "$OUT/$d/grad_sweep.json" ] &&
       python3 bench/grad_sweep_summary.py "$d=$OUT/$d/grad_sweep.json" | tee -a "$summary"
   done
