@@ -13,17 +13,35 @@ removes parts of the generated kernels so that their cost can be timed
   dspzero  (a candidate) dS^T never masked by branch, zeroed where P^T is 0
 Usage: git checkout -b ablate-scratch && python3 bench/ablation_scratch_patch.py .
 """
-import pathlib, sys
+import pathlib
+import sys
+
 root = pathlib.Path(sys.argv[1]) / "lib/Conversion/SpaToGPU"
-def edit(name, old, new, count=1):
+
+
+def edit(name, old, new):
+    """Replaces the one occurrence of `old` in generator file `name`."""
     p = root / name
     s = p.read_text()
-    assert s.count(old) == count, (name, old, s.count(old))
+    assert s.count(old) == 1, (name, old, s.count(old))
     p.write_text(s.replace(old, new))
+
+
+def include_hooks(name):
+    """Includes AblationScratch.h before the first include of `name`."""
+    p = root / name
+    s = p.read_text()
+    first = s.index("#include")
+    p.write_text(s[:first] + '#include "AblationScratch.h"\n' + s[first:])
+
+
 (root / "AblationScratch.h").write_text('''// SCRATCH (branch ablate-scratch, never merged): SPA_ABLATE=a,b,... removes
 // parts of the generated kernels for timing ablations; outputs are wrong.
 #ifndef SPA_ABLATION_SCRATCH_H
 #define SPA_ABLATION_SCRATCH_H
+#include "KernelContext.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include <cstdlib>
 #include <string>
 namespace mlir::spa::gpu_kernel {
@@ -34,54 +52,51 @@ inline bool ablate(const char *part) {
   std::string all = std::string(",") + env + ",";
   return all.find(std::string(",") + part + ",") != std::string::npos;
 }
+/// `cond`, or true where SPA_ABLATE names `part`.
+inline Value trueIfAblated(ImplicitLocOpBuilder &b, const char *part,
+                           Value cond) {
+  if (!ablate(part))
+    return cond;
+  return arith::ConstantIntOp::create(b, b.getI1Type(), 1).getResult();
+}
+/// `emit` as it is, or, where SPA_ABLATE names `part`, under a condition
+/// false at run time that the compiler cannot see (nothing before it is
+/// removed as dead).
+inline void skipIfAblated(ImplicitLocOpBuilder &b, const char *part,
+                          Value batch,
+                          function_ref<void(ImplicitLocOpBuilder &)> emit) {
+  if (!ablate(part))
+    return emit(b);
+  GpuArith e{b};
+  scf::IfOp::create(b, e.cmp(arith::CmpIPredicate::eq, batch, e.index(987654)),
+                    [&](OpBuilder &nb, Location l) {
+                      ImplicitLocOpBuilder ib(l, nb);
+                      emit(ib);
+                      scf::YieldOp::create(ib);
+                    });
+}
 } // namespace mlir::spa::gpu_kernel
 #endif
 ''')
-inc = '#include "EdgeMask.h"\n'
-edit("BackwardTile.cpp", inc, inc + '#include "AblationScratch.h"\n')
+include_hooks("BackwardTile.cpp")
 edit("BackwardTile.cpp", "  auto ifOp = scf::IfOp::create(\n      b, pair.interior,",
-     "  Value interiorCond = ablate(\"nomask\")\n      ? arith::ConstantIntOp::create(b, b.getI1Type(), 1).getResult()\n      : pair.interior;\n  auto ifOp = scf::IfOp::create(\n      b, interiorCond,")
-s = (root / "Softmax.cpp").read_text()
-first_inc = s.index("#include")
-(root / "Softmax.cpp").write_text(s[:first_inc] + '#include "AblationScratch.h"\n' + s[first_inc:])
+     "  auto ifOp = scf::IfOp::create(\n      b, trueIfAblated(b, \"nomask\", pair.interior),")
+include_hooks("Softmax.cpp")
 edit("Softmax.cpp", "  Value interior = e.andi(allKeys, inside);",
-     "  Value interior = ablate(\"nomask\")\n      ? arith::ConstantIntOp::create(b, b.getI1Type(), 1).getResult()\n      : e.andi(allKeys, inside);")
-# noepi: forward epilogue under a run-time-false condition.
-edit("KernelSkeleton.cpp", '#include "Epilogue.h"\n', '#include "Epilogue.h"\n#include "AblationScratch.h"\n')
-edit("KernelSkeleton.cpp", """    if (k.cfg.splitKeys > 1)
-      emitPartialEpilogue(b, k, state);
-    else
+     "  Value interior = trueIfAblated(b, \"nomask\", e.andi(allKeys, inside));")
+include_hooks("KernelSkeleton.cpp")
+edit("KernelSkeleton.cpp", """    else
       emitEpilogue(b, k, state, mainloop->epilogueStaging());""",
-"""    if (k.cfg.splitKeys > 1)
-      emitPartialEpilogue(b, k, state);
-    else if (ablate("noepi")) {
-      GpuArith e{b};
-      scf::IfOp::create(b, e.cmp(arith::CmpIPredicate::eq, k.batchIdx,
-                                 e.index(987654)),
-                        [&](OpBuilder &nb, Location l) {
-                          ImplicitLocOpBuilder ib(l, nb);
-                          emitEpilogue(ib, k, state,
-                                       mainloop->epilogueStaging());
-                          scf::YieldOp::create(ib);
-                        });
-    } else
-      emitEpilogue(b, k, state, mainloop->epilogueStaging());""")
+"""    else
+      skipIfAblated(b, "noepi", k.batchIdx, [&](ImplicitLocOpBuilder &ib) {
+        emitEpilogue(ib, k, state, mainloop->epilogueStaging());
+      });""")
 bkv = "BackwardKeyValue.cpp"
-s = (root / bkv).read_text()
-first_inc = s.index("#include")
-(root / bkv).write_text(s[:first_inc] + '#include "AblationScratch.h"\n' + s[first_inc:])
+include_hooks(bkv)
 edit(bkv, "    storeKeyValueGrads(b, j0, results);\n  }",
-"""    if (ablate("noepi")) {
-      GpuArith e{b};
-      scf::IfOp::create(b, e.cmp(arith::CmpIPredicate::eq, k.batchIdx,
-                                 e.index(987654)),
-                        [&](OpBuilder &nb, Location l) {
-                          ImplicitLocOpBuilder ib(l, nb);
-                          storeKeyValueGrads(ib, j0, results);
-                          scf::YieldOp::create(ib);
-                        });
-    } else
-      storeKeyValueGrads(b, j0, results);
+"""    skipIfAblated(b, "noepi", k.batchIdx, [&](ImplicitLocOpBuilder &ib) {
+      storeKeyValueGrads(ib, j0, results);
+    });
   }""")
 edit(bkv, """          if (!grad.stagesStreamLse)
             return lse2[2 * nt + i];
@@ -115,9 +130,7 @@ edit(bkv, """      scoreGradWriter->write(b, dS, tile);
         scoreGradWriter->release(b);""")
 edit("BackwardConfig.cpp", "  grad.keyRowMasks = grad.warpSpecialized || cfg.slots >= 2;",
      "  grad.keyRowMasks = grad.warpSpecialized || cfg.slots >= 2 || ablate(\"rowmasks\");")
-s = (root / "BackwardConfig.cpp").read_text()
-first_inc = s.index("#include")
-(root / "BackwardConfig.cpp").write_text(s[:first_inc] + '#include "AblationScratch.h"\n' + s[first_inc:])
+include_hooks("BackwardConfig.cpp")
 edit("BackwardTile.cpp", """  return maskedElementwise(
       b, k, pair, probs.size(),
       [&](ImplicitLocOpBuilder &ib, int64_t nt, int64_t r, int64_t i) {
