@@ -28,7 +28,9 @@ zero_tail_items=N (a block writes N items of each kernel's zero tail),
 v<N> with wave_stagger_ns=N (the forward's first wave started apart,
 N ns a key tile a slot; v-1: off), and a final g with
 programmatic_launch=True (every kernel waits for the grids before it with
-griddepcontrol and is launched with programmatic stream serialization).
+griddepcontrol and is launched with programmatic stream serialization),
+and a last e with tma_stores=False (the staged epilogues' rows out by
+every thread's 16-byte stores instead of TMA bulk tensor stores).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -80,11 +82,11 @@ def main():
         variants = previous["variants"]
     for name in args.variants.split(","):
         m = re.fullmatch(
-            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?(g?)",
+            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?(g?)(e?)",
             name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>][g]")
+                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>][g][e]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -115,6 +117,8 @@ def main():
             options["wave_stagger_ns"] = int(m.group(14))
         if m.group(15):
             options["programmatic_launch"] = True
+        if m.group(16):
+            options["tma_stores"] = False
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")
         art.save(os.path.join(args.out, saved))

@@ -99,6 +99,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("wgmma kernels (forward and backward): tiles by TMA "
                      "from tensor maps encoded per call (false: cp.async)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> tmaStores{
+      *this, "tma-stores",
+      llvm::cl::desc("wgmma kernels with staged epilogues: rows out by TMA "
+                     "bulk tensor stores (false: 16-byte row stores)"),
+      llvm::cl::init(true)};
   PassOptions::Option<BackwardSchedule> backwardSchedule{
       *this, "backward-schedule",
       llvm::cl::desc("Gradient ops on sm_90a: the dK/dV kernel's schedule"),

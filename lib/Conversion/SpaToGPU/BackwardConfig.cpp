@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "BackwardConfig.h"
+#include "StagedStores.h"
 #include "TensorMaps.h"
 
 #include "spa/Dialect/Spa/IR/PlanInterop.h"
@@ -526,6 +527,16 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
                     describableByTileMaps(ValueRange{
                         op.getQuery(), op.getKey(), op.getValue(),
                         op.getOutputGrad()});
+  // Where every output can be staged and described (strided views may not
+  // be); otherwise the threads' row stores, silently: both write the same
+  // bytes.
+  grad.storesByMap =
+      options.tmaStores && cfg.wgmma &&
+      canStageRows(op.getQueryGrad(), cfg.headDim) &&
+      canStageRows(op.getKeyGrad(), cfg.headDim) &&
+      canStageRows(op.getValueGrad(), cfg.valueDim) &&
+      describableByTileMaps(
+          ValueRange{op.getQueryGrad(), op.getKeyGrad(), op.getValueGrad()});
   // Before the shared-memory decisions below, so that they count its bytes
   // (a dQ piece width or TMA chosen without them could cost a block an
   // SM); checked once the dK/dV schedule is known.

@@ -201,6 +201,12 @@ struct BackwardConfig {
   /// cp.async. Set where the option asks for it and every buffer's layout
   /// can be described by a map.
   bool tensorMaps = false;
+  /// tma-stores (wgmma only): the kernels that stage their outputs in
+  /// shared memory (StagedStores.h: the dK/dV kernels' dK and dV, the
+  /// dq_stored kernel's dQ) send them out by TMA bulk tensor stores through
+  /// the outputs' maps (16-row boxes), their last arguments. Set where the
+  /// option asks for it and a map describes dQ, dK and dV.
+  bool storesByMap = false;
   /// The mbarriers of the TMA loads: the own tiles' and one per stream
   /// stage, 8 bytes each, after every tile; the warp-specialised kernel
   /// adds one per stage that its consumers arrive on when they are done

@@ -26,6 +26,7 @@
 #include "BackwardQueryAtomic.h"
 #include "BackwardStreamWalk.h"
 #include "BackwardTile.h"
+#include "StagedStores.h"
 #include "MmaSync.h"
 #include "ScoreGradStore.h"
 #include "ZeroTail.h"
@@ -138,12 +139,16 @@ private:
   void storeKeyValueGrads(ImplicitLocOpBuilder &b, Value j0,
                           ArrayRef<Value> acc) {
     const KernelConfig &cfg = k.grad.base;
+    Value keyTile = mainloop->ownTile(Operand::First);
     storeAccumulators(b, k, acc.take_front(cfg.headDim / 8), k.keyGrad,
-                      k.kvHead, j0, cfg.keyLen, k.grad.scale,
-                      mainloop->ownTile(Operand::First));
+                      k.kvHead, j0, cfg.keyLen, k.grad.scale, keyTile,
+                      k.storeMaps[0]);
     storeAccumulators(b, k, acc.drop_front(cfg.headDim / 8), k.valueGrad,
                       k.kvHead, j0, cfg.keyLen, 1.0,
-                      mainloop->ownTile(Operand::Second));
+                      mainloop->ownTile(Operand::Second), k.storeMaps[1]);
+    // The block exits next: its TMA stores must have read the tiles.
+    if (keyTile && k.grad.storesByMap)
+      waitStagedStores(b, k);
   }
 
   /// One query tile at pair.streamFirst against the item's key tile.
@@ -246,7 +251,7 @@ void bindKeyValueGradArgs(BackwardContext &k, ValueRange args) {
     k.scoreGradSlots = rest[next++];
   k.bounds = rest[next];
   k.work = rest[next + 1];
-  bindTensorMaps(k, args);
+  bindTensorMaps(k, args, /*storeMaps=*/2);
 }
 
 Value loadKeyTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k) {

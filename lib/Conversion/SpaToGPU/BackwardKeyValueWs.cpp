@@ -48,6 +48,7 @@
 #include "BackwardQueryReduceWs.h"
 #include "BackwardStreamWalk.h"
 #include "BackwardTile.h"
+#include "StagedStores.h"
 #include "KernelSkeleton.h"
 #include "MmaSync.h"
 #include "TensorMaps.h"
@@ -286,9 +287,14 @@ private:
         arith::ConstantIntOp::create(b, b.getI32Type(), 256),
         NVVM::BarrierReductionAttr(), Value());
     storeAccumulators(b, k, acc.take_front(cfg.headDim / 8), k.keyGrad,
-                      k.kvHead, j0, cfg.keyLen, grad.scale, tiles.own[0]);
+                      k.kvHead, j0, cfg.keyLen, grad.scale, tiles.own[0],
+                      k.storeMaps[0]);
     storeAccumulators(b, k, acc.drop_front(cfg.headDim / 8), k.valueGrad,
-                      k.kvHead, j0, cfg.keyLen, 1.0, tiles.own[1]);
+                      k.kvHead, j0, cfg.keyLen, 1.0, tiles.own[1],
+                      k.storeMaps[1]);
+    // The block exits next: its TMA stores must have read the tiles.
+    if (grad.storesByMap)
+      waitStagedStores(b, k);
   }
 
   /// One query tile against the warpgroup's keys: the classic kernel's

@@ -46,12 +46,21 @@ struct BackwardContext : KernelContext {
   /// the stream tiles' sources (first: width D, second: width Dv), the
   /// kernel's last four arguments (bindTensorMaps).
   Value ownMaps[2], streamMaps[2];
+  /// grad.storesByMap: the maps of the staged outputs (dK then dV; dQ for
+  /// dq_stored), after every load map (bindTensorMaps).
+  Value storeMaps[2];
 };
 
-/// grad.tensorMaps: takes the maps from the last four kernel arguments, in
-/// the order SpaGradToGPU.cpp appends them (own first, own second, stream
-/// first, stream second).
-inline void bindTensorMaps(BackwardContext &k, ValueRange args) {
+/// The kernel's last arguments, in the order SpaGradToGPU.cpp appends them:
+/// grad.tensorMaps, the four load maps (own first, own second, stream
+/// first, stream second); then grad.storesByMap, `storeMaps` store maps.
+inline void bindTensorMaps(BackwardContext &k, ValueRange args,
+                           unsigned storeMaps) {
+  if (k.grad.storesByMap) {
+    for (unsigned i = 0; i < storeMaps; ++i)
+      k.storeMaps[i] = args[args.size() - storeMaps + i];
+    args = args.drop_back(storeMaps);
+  }
   if (!k.grad.tensorMaps)
     return;
   ValueRange maps = args.take_back(4);

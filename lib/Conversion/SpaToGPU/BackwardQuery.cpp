@@ -52,7 +52,7 @@ public:
     k.queryGrad = rest[1];
     k.bounds = rest[2];
     k.work = rest[3];
-    bindTensorMaps(k, args);
+    bindTensorMaps(k, args, /*storeMaps=*/0);
     emitBody(b);
     gpu::ReturnOp::create(b);
     return func;

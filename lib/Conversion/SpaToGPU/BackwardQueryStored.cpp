@@ -40,6 +40,7 @@
 #include "BackwardKernels.h"
 #include "BackwardStreamWalk.h"
 #include "BackwardTile.h"
+#include "StagedStores.h"
 #include "KernelSkeleton.h"
 #include "ScoreGradStore.h"
 #include "TensorMaps.h"
@@ -79,6 +80,8 @@ public:
     k.bounds = args[next];
     k.work = args[next + 1];
     keyMap = args[next + 2];
+    if (k.grad.storesByMap)
+      k.storeMaps[0] = args[next + 3];
     emitBody(b);
     gpu::ReturnOp::create(b);
     return func;
@@ -189,7 +192,10 @@ private:
         dynamicSharedBytes(b, grad.storedQuerySharedBytes()), e.index(0),
         ValueRange{});
     storeAccumulators(b, k, tiles, k.queryGrad, k.head, k.i0, cfg.queryLen,
-                      grad.scale, staging);
+                      grad.scale, staging, k.storeMaps[0]);
+    // The block exits next: its TMA stores must have read the tiles.
+    if (grad.storesByMap)
+      waitStagedStores(b, k);
   }
 
   /// Whether the 64 rows at `rowOffset` of the item reach key tile j0

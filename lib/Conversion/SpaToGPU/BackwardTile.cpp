@@ -159,13 +159,13 @@ SmallVector<Value> scoreGradients(ImplicitLocOpBuilder &b,
 void storeAccumulators(ImplicitLocOpBuilder &b, const BackwardContext &k,
                        ArrayRef<Value> acc, Value dest, Value head,
                        Value rowFirst, int64_t limit, double scale,
-                       Value staging) {
+                       Value staging, Value map) {
   const KernelConfig &cfg = k.cfg;
   GpuArith e{b};
   if (staging && canStageRows(dest, 8 * int64_t(acc.size()))) {
     Value factor = e.f32(scale);
     storeRowsStaged(b, k, acc, {factor, factor}, staging, dest, k.batchIdx,
-                    head, rowFirst, e.index(limit));
+                    head, rowFirst, e.index(limit), map);
     return;
   }
   Type f32 = b.getF32Type();

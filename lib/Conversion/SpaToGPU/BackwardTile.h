@@ -65,7 +65,7 @@ SmallVector<Value> scoreGradients(ImplicitLocOpBuilder &b,
 void storeAccumulators(ImplicitLocOpBuilder &b, const BackwardContext &k,
                        ArrayRef<Value> acc, Value dest, Value head,
                        Value rowFirst, int64_t limit, double scale,
-                       Value staging = Value());
+                       Value staging = Value(), Value map = Value());
 
 /// min(row, Nq - 1): the row whose lse and Delta stand for query row `row`
 /// (the clamp keeps loads of padding rows in bounds; their pairs are

@@ -58,12 +58,13 @@ void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
                           e.f32(0.0));
   }
   bool staged = staging && canStageRows(k.out, cfg.valueDim);
+  assert((staged || !k.outMap) && "cfg.storesByMap without a staged epilogue");
   if (staged) {
     // The item's Q copies and products are done on every warp (a block
     // barrier: a warp's waits cover its own copies and wgmma reads only).
     gpu::BarrierOp::create(b);
     storeRowsStaged(b, k, state.drop_front(4), inverse, staging, k.out,
-                    k.batchIdx, k.head, k.i0, k.queryLen);
+                    k.batchIdx, k.head, k.i0, k.queryLen, k.outMap);
   }
   auto pairType = VectorType::get({2}, cfg.elementType);
   for (int64_t r = 0; r < 2; ++r) {
@@ -106,6 +107,10 @@ void emitEpilogue(ImplicitLocOpBuilder &b, const KernelContext &k,
       scf::YieldOp::create(ib);
     });
   }
+  // O's copies read Q's tile while the lse went out; the next item's Q
+  // (or the block's exit) waits for them.
+  if (staged && k.outMap)
+    waitStagedStores(b, k);
 }
 
 } // namespace mlir::spa::gpu_kernel

@@ -9,6 +9,7 @@
 
 #include "KernelConfig.h"
 #include "BufferLayout.h"
+#include "StagedStores.h"
 #include "TensorMaps.h"
 #include "WaveStagger.h"
 
@@ -520,6 +521,14 @@ mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
                           "buffers are sized at compile time); got Nq, Nk "
                           "known at run time");
   cfg.splitKeys = options.splitKeys;
+  // Where the output's layout allows (strided views may not); otherwise the
+  // threads' row stores, silently: both write the same bytes. The
+  // run-time-length kernel's view of O has run-time strides: it stores
+  // from registers (canStageRows).
+  cfg.storesByMap = options.tmaStores && cfg.stagesEpilogue() &&
+                    cfg.splitKeys == 1 && !cfg.dynamicLengths &&
+                    canStageRows(op.getOutput(), cfg.valueDim) &&
+                    describableByTileMaps(op.getOutput());
   cfg.successorPrefetch = options.successorPrefetch;
   cfg.zeroItemsPerBlock = resolveZeroTailItems(options);
   if (failed(resolveWaveStagger(op, options, cfg)))

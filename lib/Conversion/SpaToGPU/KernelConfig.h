@@ -201,6 +201,19 @@ struct KernelConfig {
       return stages > 1 ? Schedule::WgmmaRing : Schedule::WgmmaChained;
     return tf32() ? Schedule::SyncTf32 : Schedule::SyncMmaSync;
   }
+  /// The epilogue stages O in Q's tile (StagedStores.h,
+  /// Mainloop::epilogueStaging): the serial wgmma schedules (one item a
+  /// block, every tile's products behind a block barrier), O no wider
+  /// than Q.
+  bool stagesEpilogue() const {
+    Schedule s = schedule();
+    return (s == Schedule::WgmmaChained || s == Schedule::WgmmaRing) &&
+           valueDim <= headDim;
+  }
+  /// tma-stores: the staged O leaves by TMA bulk tensor stores through
+  /// the output's map (16-row boxes), the kernel's last argument; needs
+  /// stagesEpilogue(), split-keys = 1 and an output a map describes.
+  bool storesByMap = false;
   /// Threads a block: the computing warps, and the producer's warpgroup.
   int64_t threads() const { return 32 * warps + (warpSpecialized ? 128 : 0); }
   int64_t tileQ() const { return 16 * warps; }

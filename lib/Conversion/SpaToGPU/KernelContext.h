@@ -55,6 +55,8 @@ struct KernelContext {
   /// cfg.tensorMaps (forward): the grid-constant maps of q, k and v, the
   /// kernel's last three arguments.
   Value queryMap, keyMap, valueMap;
+  /// cfg.storesByMap: the output's map (16-row boxes), the last argument.
+  Value outMap;
   // Thread ids: lane = 4 g + c inside the warp (PTX's fragment layouts).
   Value lane, warp, g, c;
   // The work item: (batchIdx, head, query rows from i0), key/value head,

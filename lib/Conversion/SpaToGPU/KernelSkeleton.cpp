@@ -140,6 +140,8 @@ private:
       k.keyMap = args[next++];
       k.valueMap = args[next++];
     }
+    if (cfg.storesByMap)
+      k.outMap = args[next++];
   }
 
   void readThreadIds(ImplicitLocOpBuilder &b) {

@@ -86,9 +86,7 @@ public:
   /// followed by a block barrier): O goes out through Q's tile where it is
   /// no wider than Q.
   Value epilogueStaging() const override {
-    bool serial = cfg.schedule() == Schedule::WgmmaChained ||
-                  cfg.schedule() == Schedule::WgmmaRing;
-    return serial && cfg.valueDim <= cfg.headDim ? qTile : Value();
+    return cfg.stagesEpilogue() ? qTile : Value();
   }
 
 protected:

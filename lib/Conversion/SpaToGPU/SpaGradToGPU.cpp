@@ -269,6 +269,17 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
                                    {q, "query", stream},
                                    {dO, "output_grad", stream}},
                                   launch.names, launch.operands, maps);
+    // Then (grad.storesByMap) the maps of the outputs the kernel stages, a
+    // warp's 16 rows a box.
+    SmallVector<TileMapSource, 2> stores;
+    if (grad.storesByMap && launch.kernel == BackwardKernel::QueryStored)
+      stores = {{op.getQueryGrad(), "query_grad", kStoreBoxRows}};
+    if (grad.storesByMap && (launch.kernel == BackwardKernel::KeyValue ||
+                             launch.kernel == BackwardKernel::KeyValueQuery))
+      stores = {{op.getKeyGrad(), "key_grad", kStoreBoxRows},
+                {op.getValueGrad(), "value_grad", kStoreBoxRows}};
+    llvm::append_range(mapArgs, appendTileMapArgs(b, stores, launch.names,
+                                                  launch.operands, maps));
     SmallVector<Type> argTypes;
     for (Value operand : launch.operands)
       argTypes.push_back(operand.getType());

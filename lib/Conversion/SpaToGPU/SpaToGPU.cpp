@@ -230,18 +230,19 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
     launch.argTypes.push_back(workBuffer.getType());
   }
   // TMA (cfg.tensorMaps): the maps of Q (query-tile rows), K and V (key-tile
-  // rows) after the buffers.
-  SmallVector<int32_t> mapArgs;
-  if (cfg.tensorMaps) {
-    size_t before = operands.size();
-    mapArgs = appendTileMapArgs(b,
-                                {{op.getQuery(), "query", cfg.tileQ()},
-                                 {op.getKey(), "key", cfg.tileK},
-                                 {op.getValue(), "value", cfg.tileK}},
-                                launch.args, operands, launch.tensorMaps);
-    for (size_t i = before; i < operands.size(); ++i)
-      launch.argTypes.push_back(operands[i].getType());
-  }
+  // rows) after the buffers; then (cfg.storesByMap) O's, a warp's 16 rows.
+  SmallVector<TileMapSource> mapSources;
+  if (cfg.tensorMaps)
+    mapSources = {{op.getQuery(), "query", cfg.tileQ()},
+                  {op.getKey(), "key", cfg.tileK},
+                  {op.getValue(), "value", cfg.tileK}};
+  if (cfg.storesByMap)
+    mapSources.push_back({op.getOutput(), "output", kStoreBoxRows});
+  size_t beforeMaps = operands.size();
+  SmallVector<int32_t> mapArgs = appendTileMapArgs(
+      b, mapSources, launch.args, operands, launch.tensorMaps);
+  for (size_t i = beforeMaps; i < operands.size(); ++i)
+    launch.argTypes.push_back(operands[i].getType());
   SmallVector<Type> argTypes;
   for (Value v : operands)
     argTypes.push_back(v.getType());

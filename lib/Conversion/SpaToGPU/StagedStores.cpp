@@ -1,7 +1,9 @@
 //===- StagedStores.cpp - accumulator rows out via shared memory ---------===//
 
 #include "StagedStores.h"
+#include "AsyncBarriers.h"
 #include "MmaSync.h"
+#include "TensorMaps.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -29,10 +31,26 @@ bool canStageRows(Value dest, int64_t width) {
   });
 }
 
+/// `body` on lane 0 of the warp.
+static void onLaneZero(ImplicitLocOpBuilder &b, const KernelContext &k,
+                       function_ref<void(ImplicitLocOpBuilder &)> body) {
+  GpuArith e{b};
+  scf::IfOp::create(b, e.cmp(P::eq, k.lane, e.index(0)),
+                    [&](OpBuilder &nb, Location l) {
+                      ImplicitLocOpBuilder ib(l, nb);
+                      body(ib);
+                      scf::YieldOp::create(ib);
+                    });
+}
+
+void waitStagedStores(ImplicitLocOpBuilder &b, const KernelContext &k) {
+  onLaneZero(b, k, [](ImplicitLocOpBuilder &ib) { waitStoreReads(ib); });
+}
+
 void storeRowsStaged(ImplicitLocOpBuilder &b, const KernelContext &k,
                      ArrayRef<Value> acc, ArrayRef<Value> rowScale,
                      Value staging, Value dest, Value batch, Value head,
-                     Value tileFirstRow, Value limit) {
+                     Value tileFirstRow, Value limit, Value map) {
   assert(acc.size() % 8 == 0 && "whole 64-column boxes (canStageRows)");
   GpuArith e{b};
   // The warp's 16 rows: staging rows 16 warp.., output rows from there.
@@ -62,12 +80,25 @@ void storeRowsStaged(ImplicitLocOpBuilder &b, const KernelContext &k,
                               false, llvm::MaybeAlign(4));
     }
   }
+  int64_t width = 8 * int64_t(acc.size());
+  if (map) {
+    // Each lane's staging writes reach the copy engine, then lane 0 sends
+    // the 16 rows (the map's box) out.
+    fenceSharedForAsyncProxy(b);
+    NVVM::SyncWarpOp::create(
+        b, arith::ConstantIntOp::create(b, b.getI32Type(), -1));
+    onLaneZero(b, k, [&](ImplicitLocOpBuilder &ib) {
+      storeRowsByMap(ib, map, staging, stagingRow, batch, head, firstRow,
+                     width);
+    });
+    return;
+  }
   NVVM::SyncWarpOp::create(b,
                            arith::ConstantIntOp::create(b, b.getI32Type(), -1));
   // Chunks out: 8 lanes a row, 4 rows a pass, 4 passes a box.
   auto chunkType = VectorType::get({8}, narrowType);
   Value chunk = e.rem(k.lane, e.index(8));
-  int64_t boxes = int64_t(acc.size()) / 8;
+  int64_t boxes = width / 64;
   for (int64_t box = 0; box < boxes; ++box)
     for (int64_t pass = 0; pass < 4; ++pass) {
       Value i = e.add(e.index(4 * pass), e.div(k.lane, e.index(8)));

@@ -15,7 +15,11 @@
 // each 64-column box row is 128 bytes. The 16-byte chunk q of row r sits at
 // chunk q ^ (r % 8), so that both the fragment writes (8 rows x 4 threads
 // of one chunk column) and the chunk reads (8 chunks of one row) touch 32
-// different banks.
+// different banks. It is also TMA's 128-byte swizzle: with the output's
+// tensor map (tma-stores) lane 0 of the warp sends its rows out as one
+// bulk tensor store a 64-column box instead, and the copy engine skips the
+// rows past the length (no per-chunk bounds branch; 2026-12-07 ablation:
+// the epilogues were 9-10% of the headline's dK/dV and forward kernels).
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,11 +42,18 @@ bool canStageRows(Value dest, int64_t width);
 /// tile), then written to dest[batch, head, tileFirstRow + 16 warp + i, :]
 /// for the rows below `limit`. The staging rows must be free: the caller
 /// orders every earlier reader of them before this (a barrier or the
-/// products' completion).
+/// products' completion). With `map` (dest's map, kStoreBoxRows-row boxes,
+/// TensorMaps.h), lane 0 stores the rows by TMA, clipped at dest's own
+/// length, which must be `limit`; the caller then calls waitStagedStores
+/// before the staging rows are written again or the block exits.
 void storeRowsStaged(ImplicitLocOpBuilder &b, const KernelContext &k,
                      ArrayRef<Value> acc, ArrayRef<Value> rowScale,
                      Value staging, Value dest, Value batch, Value head,
-                     Value tileFirstRow, Value limit);
+                     Value tileFirstRow, Value limit, Value map = Value());
+
+/// After storeRowsStaged with a map: lane 0 of each warp waits until its
+/// stores have read the staging rows.
+void waitStagedStores(ImplicitLocOpBuilder &b, const KernelContext &k);
 
 } // namespace mlir::spa::gpu_kernel
 

@@ -1,4 +1,4 @@
-//===- TensorMaps.cpp - TMA tile loads from launcher-encoded maps ---------===//
+//===- TensorMaps.cpp - TMA tile copies through launcher-encoded maps -----===//
 
 #include "TensorMaps.h"
 
@@ -136,6 +136,37 @@ void loadTileByMap(ImplicitLocOpBuilder &b, Value map, Value tile,
             /*l2CacheHint=*/Value(), NVVM::TMALoadMode::TILE,
             /*isCTAOnly=*/false, /*group=*/nullptr, /*predicate=*/Value());
       });
+}
+
+void storeRowsByMap(ImplicitLocOpBuilder &b, Value map, Value tile,
+                    Value tileRow, Value batch, Value head, Value row0,
+                    int64_t width) {
+  GpuArith e{b};
+  Type i64 = b.getI64Type();
+  int64_t tileRows = cast<MemRefType>(tile.getType()).getDimSize(1);
+  // Row r of box `block` sits at block * tileRows * 128 + r * 128 bytes;
+  // the box's first row is a multiple of 8 rows (1024 bytes) in, so the
+  // 128-byte swizzle the map applies is the staging's own (chunk ^ r % 8).
+  Value base = arith::IndexCastOp::create(
+      b, i64,
+      e.add(memref::ExtractAlignedPointerAsIndexOp::create(b, tile),
+            e.mul(tileRow, e.index(128))));
+  auto sharedPtr = LLVM::LLVMPointerType::get(b.getContext(), 3);
+  forEachTileBox(
+      b, batch, head, row0, width, [&](int64_t block, SmallVector<Value> &at) {
+        Value address = arith::AddIOp::create(
+            b, base,
+            arith::ConstantIntOp::create(b, i64, block * tileRows * 128));
+        NVVM::CpAsyncBulkTensorSharedCTAToGlobalOp::create(
+            b, map, LLVM::IntToPtrOp::create(b, sharedPtr, address), at,
+            /*l2CacheHint=*/Value(), NVVM::TMAStoreMode::TILE,
+            /*predicate=*/Value());
+      });
+  NVVM::CpAsyncBulkCommitGroupOp::create(b);
+}
+
+void waitStoreReads(ImplicitLocOpBuilder &b) {
+  NVVM::CpAsyncBulkWaitGroupOp::create(b, 0, b.getUnitAttr());
 }
 
 void prefetchTileByMap(ImplicitLocOpBuilder &b, Value map, Value batch,

@@ -1,12 +1,13 @@
-//===- TensorMaps.h - TMA tile loads from launcher-encoded maps -*- C++ -*-===//
+//===- TensorMaps.h - TMA tile copies through encoded maps ---*- C++ -*-===//
 //
-// Both halves of a TMA load. On the host side, the TensorMapArg (launch
+// Both halves of a TMA copy. On the host side, the TensorMapArg (launch
 // contract) that describes a [B, H, N, W] buffer for tiles of `rows` rows
 // and 64 columns with the 128-byte swizzle: exactly the [W / 64][rows][64]
 // layout the wgmma descriptors read (Wgmma.h), so a TMA copy and the
 // threads' swizzled cp.async copies put the same bytes in the same places,
 // zeros past N included. On the device side, the copies of one tile (one
-// cp.async.bulk.tensor per 64 columns) that complete on an mbarrier.
+// cp.async.bulk.tensor per 64 columns) that complete on an mbarrier, and
+// the stores of a warp's staged epilogue rows, which skip the rows past N.
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,6 +73,27 @@ void prefetchTensorMap(ImplicitLocOpBuilder &b, Value map);
 /// thread issues.
 void prefetchTileByMap(ImplicitLocOpBuilder &b, Value map, Value batch,
                        Value head, Value row0, int64_t width);
+
+/// Rows of a TMA store box: one warp's rows of a staged epilogue
+/// (StagedStores.h).
+inline constexpr int64_t kStoreBoxRows = 16;
+
+/// Stores rows [tileRow, tileRow + kStoreBoxRows) of `tile` ([width /
+/// 64][rows][64], the layout loadTileByMap fills) to rows [row0, row0 +
+/// kStoreBoxRows) of (batch, head) through `map` (boxes of kStoreBoxRows
+/// rows): one cp.async.bulk.tensor a 64-column box, then one bulk group
+/// committed. The copy engine skips the rows past the map's length. One
+/// thread issues, after every writer of those rows fenced its writes for
+/// the async proxy (fenceSharedForAsyncProxy) and met it at a barrier;
+/// the same thread waits for the reads (waitStoreReads) before the rows
+/// are written again or the block exits.
+void storeRowsByMap(ImplicitLocOpBuilder &b, Value map, Value tile,
+                    Value tileRow, Value batch, Value head, Value row0,
+                    int64_t width);
+
+/// `cp.async.bulk.wait_group.read 0`: this thread's bulk stores have read
+/// their shared memory (their global writes may still be in flight).
+void waitStoreReads(ImplicitLocOpBuilder &b);
 
 /// A map and the width of the tiles it loads.
 struct MapTile {

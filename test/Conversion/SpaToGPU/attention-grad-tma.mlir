@@ -7,10 +7,11 @@
 // The stream ring's c-th tile goes to buffer c % 2 and completes phase
 // c / 2 of that buffer's barrier (a counter kept across intervals, so the
 // barriers are initialised once). warps = 8, tile-k = 32: own boxes of 128
-// rows, stream boxes of 32 rows; D = 128 (two boxes), Dv = 64 (one).
-// RUN: spa-opt %s -convert-spa-to-gpu="warps=8 tile-k=32" -canonicalize | FileCheck %s
-// RUN: spa-opt %s --spa-to-nvvm="warps=8 tile-k=32 format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=PTX
-// RUN: spa-opt %s -convert-spa-to-gpu="warps=8 tile-k=32 tma=false" | FileCheck %s --check-prefix=CPASYNC
+// rows, stream boxes of 32 rows; D = 128 (two boxes), Dv = 64 (one). (The
+// TMA stores of the staged dK, dV and dQ: epilogue-tma-stores.mlir.)
+// RUN: spa-opt %s -convert-spa-to-gpu="warps=8 tile-k=32 tma-stores=false" -canonicalize | FileCheck %s
+// RUN: spa-opt %s --spa-to-nvvm="warps=8 tile-k=32 tma-stores=false format=isa" | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=PTX
+// RUN: spa-opt %s -convert-spa-to-gpu="warps=8 tile-k=32 tma=false tma-stores=false" | FileCheck %s --check-prefix=CPASYNC
 
 // The host passes null pointers for the maps: only the launcher encodes
 // them. Shared memory: (128 + 2 x 32) rows x (128 + 64) columns x 2 bytes,

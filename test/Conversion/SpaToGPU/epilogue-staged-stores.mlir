@@ -9,9 +9,9 @@
 // tile and dV in own V's; the dQ kernel dQ in own Q's. The warp-specialised
 // forward (its Q tile goes back to the producer) and a forward whose O is
 // wider than Q store from registers.
-// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="stages=1" -canonicalize | FileCheck %s
-// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="stages=2 forward-schedule=ws" -canonicalize | FileCheck %s --check-prefix=WS
-// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="backward-schedule=ws" -canonicalize | FileCheck %s --check-prefix=WSGRAD
+// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="stages=1 tma-stores=false" -canonicalize | FileCheck %s
+// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="stages=2 forward-schedule=ws tma-stores=false" -canonicalize | FileCheck %s --check-prefix=WS
+// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="backward-schedule=ws tma-stores=false" -canonicalize | FileCheck %s --check-prefix=WSGRAD
 
 // D = Dv = 64, one warpgroup: 2 rows x 8 tiles of fragments into Q's
 // [1][64][64] tile, then 4 passes of 8 lanes a row, 4 rows a pass.

@@ -106,6 +106,7 @@ enum class ForwardSchedule {
   X(chip)                                                                      \
   X(deterministic)                                                             \
   X(tma)                                                                       \
+  X(tmaStores)                                                                 \
   X(backwardSchedule)                                                          \
   X(scoreGrads)                                                                \
   X(forwardSchedule)                                                           \

@@ -1,0 +1,66 @@
+#!/bin/bash
+# Device run (issues #11, #14, 2026-12-07): the staged epilogues as TMA bulk
+# tensor stores (tma-stores, StagedStores.h; docs/forward-plan.md step 6).
+# One call of at most 600 s, as far as it gets: the forward, wgmma-gradient
+# and warp-specialised gradient matrices against float64 (odd N, Nq != Nk,
+# GQA, N = 1), compute-sanitizer memcheck on odd-size layers of each (rows
+# past N must stay unwritten: memcheck sees a store past the buffer); the
+# headline sweep, timing the default kernels (w4k64: TMA stores) beside
+# w4k64e (tma_stores=False) in one process (bench/grad_sweep.py); the
+# headline forward + backward against FlexAttention in a process of its
+# own; then racecheck and synccheck. PART=check: the checks and memcheck
+# only; PART=time: the timings and the local_plus_band sweep only.
+#
+# Staged here (MLIR) into the git-ignored .device/tst:
+#   S=.device/tst; rm -rf $S; mkdir -p $S/python $S/launcher $S/bench $S/test
+#   cp -r python/spa $S/python/ && cp -r test/lib $S/test/
+#   cp build/python_packages/spa/runtime/libspa_launcher.so build/python_packages/spa/torch/_spa_torch_native.so $S/launcher/
+#   cp bench/{gpu_grad_check,gpu_device,baselines,grad_sweep,grad_sweep_summary}.py $S/bench/
+#   cp bench/staged_lib.sh $S/lib.sh && cp bench/gpu_tma_stores_device.sh $S/run.sh
+#   P="env PYTHONPATH=build/python_packages .venv/bin/python"
+#   $P bench/gpu_prepare.py --no-bench --out $S/fwd
+#   $P bench/gpu_grad_prepare.py --wgmma --out $S/grad
+#   $P bench/gpu_grad_prepare.py --ws --out $S/ws
+#   for pol in exclusive_equal local_plus_band; do
+#     $P bench/grad_sweep_prepare.py --out $S/$pol --variants w4k64,w4k64e --policy $pol
+#   done
+#   $P bench/gpu_grad_prepare.py --spec --out $S/spec
+#   find $S -name kernel.ptx -delete
+#   run(command="FWD_SANITIZE='tb_f16_n2047_dv64 lpb_f16_d128_gqa_nq500 many_f16_d128_bidir_nq200_nk333_ring' bash .device/tst/run.sh", carry=[".device/tst"])
+#   run(command="PART=time bash .device/tst/run.sh", carry=[".device/tst"])  (if the budget allows)
+. "$(dirname "$0")/lib.sh"; staged_setup "$0"
+export TORCHINDUCTOR_COMPILE_THREADS=1
+S=$OUT/tma_stores_summary.txt
+CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+# fwd_sanitize TOOL LAYER: compute-sanitizer on one forward layer of fwd.
+fwd_sanitize() {
+  timeout 50 $CS --tool $1 --report-api-errors no python3 bench/gpu_device.py --dir fwd \
+    --only $2 --no-bench --out /tmp/$1 > /tmp/f$1-$2.log 2>&1
+  echo "fwd $1 $2 rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' /tmp/f$1-$2.log | tail -1)" | tee -a $S
+}
+# sanitize TOOL: the odd-size layers of each matrix under TOOL.
+sanitize() {
+  staged_grad_sanitize $S $1 grad wg_ee_f16_n2047_d128_dv64
+  staged_grad_sanitize $S $1 grad wg_dense_bf16_nq300_nk200
+  staged_grad_sanitize $S $1 ws ws_k16_bf16_bidir_gqa_n130
+  for layer in $FWD_SANITIZE; do fwd_sanitize $1 $layer; done
+}
+if [ "$PART" != time ]; then
+  staged_smoke fwd "$(python3 -c "import json; print(json.load(open('fwd/manifest.json'))[0]['name'])")"
+  staged_grad_matrix $S 150 grad ws
+  timeout 200 python3 bench/gpu_device.py --dir fwd --out $OUT/fwd --no-bench 2>&1 |
+    grep -v -i warn > $OUT/fwd.log
+  echo "fwd: $(grep -c '^PASS' $OUT/fwd.log) PASS, $(grep -c '^FAIL' $OUT/fwd.log) FAIL, $(tail -1 $OUT/fwd.log)" | tee -a $S
+  grep -E '^FAIL|Error' $OUT/fwd.log | head -3 | tee -a $S
+  [ $SECONDS -lt 400 ] && sanitize memcheck
+fi
+# PART=check stops here; the default goes on to the timings, then the
+# other sanitizers with the time left.
+[ "$PART" = check ] && staged_finish
+staged_sweeps $S 150 exclusive_equal
+[ $SECONDS -lt 480 ] && staged_spec_head $S head
+[ "$PART" = time ] && [ $SECONDS -lt 420 ] && staged_sweeps $S 150 local_plus_band
+for tool in racecheck synccheck; do
+  [ $SECONDS -lt 520 ] && [ "$PART" != time ] && sanitize $tool
+done
+staged_finish
