@@ -30,7 +30,8 @@ N ns a key tile a slot; v-1: off), and a final g with
 programmatic_launch=True (every kernel waits for the grids before it with
 griddepcontrol and is launched with programmatic stream serialization),
 and a last e with tma_stores=False (the staged epilogues' rows out by
-every thread's 16-byte stores instead of TMA bulk tensor stores).
+every thread's 16-byte stores) or t with tma_stores=True (by TMA bulk
+tensor stores, one lane a warp).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -82,11 +83,11 @@ def main():
         variants = previous["variants"]
     for name in args.variants.split(","):
         m = re.fullmatch(
-            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?(g?)(e?)",
+            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?(g?)([et]?)",
             name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>][g][e]")
+                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>][g][e|t]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -118,7 +119,7 @@ def main():
         if m.group(15):
             options["programmatic_launch"] = True
         if m.group(16):
-            options["tma_stores"] = False
+            options["tma_stores"] = m.group(16) == "t"
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")
         art.save(os.path.join(args.out, saved))

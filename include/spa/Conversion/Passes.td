@@ -188,14 +188,15 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "thread issuing) from tensor maps the launcher encodes per call, "
            "where the buffers' layouts allow; false keeps every thread's "
            "cp.async">,
-    Option<"tmaStores", "tma-stores", "bool", /*default=*/"true",
+    Option<"tmaStores", "tma-stores", "bool", /*default=*/"false",
            "wgmma kernels whose epilogue stages its rows in shared memory "
            "(the serial forward's O, the dK/dV kernels' dK and dV, the "
            "dq_stored kernel's dQ): one lane a warp writes them with TMA "
            "bulk tensor stores (cp.async.bulk.tensor, a 16 x 64 box each, "
            "rows past the length clipped by the copy engine) from a tensor "
            "map the launcher encodes per call, where the output's layout "
-           "allows; false keeps every thread's 16-byte row stores">,
+           "allows; false (the default until the GPU matrix and timings "
+           "have run) keeps every thread's 16-byte row stores">,
     Option<"backwardSchedule", "backward-schedule",
            "::mlir::spa::BackwardSchedule",
            /*default=*/"::mlir::spa::BackwardSchedule::Auto",

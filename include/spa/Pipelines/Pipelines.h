@@ -103,7 +103,7 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "tma-stores",
       llvm::cl::desc("wgmma kernels with staged epilogues: rows out by TMA "
                      "bulk tensor stores (false: 16-byte row stores)"),
-      llvm::cl::init(true)};
+      llvm::cl::init(false)};
   PassOptions::Option<BackwardSchedule> backwardSchedule{
       *this, "backward-schedule",
       llvm::cl::desc("Gradient ops on sm_90a: the dK/dV kernel's schedule"),

@@ -1,5 +1,5 @@
-// The staged epilogues' TMA stores (tma-stores = true, the default; the
-// threads' 16-byte row stores it replaces: epilogue-staged-stores.mlir).
+// The staged epilogues' TMA stores (tma-stores = true; the threads' 16-byte
+// row stores it replaces, still the default: epilogue-staged-stores.mlir).
 // Each warp writes its 16 rows' fragments into the tile it no longer needs,
 // fences them for the async proxy and meets its warp; then lane 0 issues one
 // cp.async.bulk.tensor a 64-column box through the output's map (16-row
@@ -7,9 +7,9 @@
 // stores a row chunk and no row is checked against the length (the copy
 // engine skips rows past it). Lane 0 waits for the stores' shared-memory
 // reads once, before the block exits.
-// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="stages=1 score-grads=store" -canonicalize | FileCheck %s
-// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="stages=2 forward-schedule=ws backward-schedule=ws" -canonicalize | FileCheck %s --check-prefix=WS
-// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="stages=1 split-keys=2" -canonicalize | FileCheck %s --check-prefix=SPLIT
+// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="stages=1 score-grads=store tma-stores=true" -canonicalize | FileCheck %s
+// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="stages=2 forward-schedule=ws backward-schedule=ws tma-stores=true" -canonicalize | FileCheck %s --check-prefix=WS
+// RUN: spa-opt %s -split-input-file -convert-spa-to-gpu="stages=1 split-keys=2 tma-stores=true" -canonicalize | FileCheck %s --check-prefix=SPLIT
 
 // D = Dv = 64: O's map is the kernel's last argument, after Q's, K's and
 // V's; one box a warp.

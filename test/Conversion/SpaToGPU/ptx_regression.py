@@ -116,6 +116,13 @@ CASES = [
     # successor-prefetch: the chained forward sends the Q tile of work item
     # +N to L2.
     ("bf16-d128-exclusive", "mma=wgmma warps=4 successor-prefetch=32"),
+    # tma-stores: the staged epilogues as TMA bulk tensor stores (the
+    # chained and ring forward's O; dK, dV and the dq_stored kernel's dQ;
+    # the warp-specialised dK/dV kernel's).
+    ("bf16-d128-exclusive", "mma=wgmma warps=4 tma-stores=true"),
+    ("f16-d64-local-lse", "stages=2 tma-stores=true"),
+    ("f16-grad-causal-d128-dv64", "score-grads=store tma-stores=true"),
+    ("bf16-grad-gqa-bidir", "backward-schedule=ws tma-stores=true"),
     # forward-schedule=ws: a TMA producer warp and consumer warpgroups.
     ("bf16-d128-exclusive", "forward-schedule=ws warps=8"),
     ("bf16-bidir-intervals", "forward-schedule=ws warps=8 stages=2"),

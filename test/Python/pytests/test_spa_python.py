@@ -212,16 +212,13 @@ def test_cuda_artifact_compile_save_load_round_trip(tmp_path, mma, stages,
     assert items == [(0, h, t) for h in range(4) for t in range(4)]
     assert kernel["grid"] == [16, 1, 1]
     names = [a["name"] for a in kernel["args"]]
-    # wgmma: the TMA maps of q, k and v follow (64-row boxes), then O's
-    # for the staged epilogue's TMA stores (a warp's 16 rows a box).
-    maps = ["query_map", "key_map", "value_map", "output_map"] \
-        if mma != "mma.sync" else []
+    # wgmma: the TMA maps of q, k and v follow (64-row boxes).
+    maps = ["query_map", "key_map", "value_map"] if mma != "mma.sync" else []
     assert names == ["query", "key", "value", "output", "log_sum_exp",
                      "bounds", "work"] + maps
     for a in kernel["args"][7:]:
-        rows = 16 if a["name"] == "output_map" else 64
         assert (a["kind"], a["box"], a["swizzle_bytes"]) == (
-            "tensor_map", [64, rows, 1, 1], 128)
+            "tensor_map", [64, 64, 1, 1], 128)
     plan = spa.bands.plan("local_plus_band", 300, 4, query_len=200)
     assert kernel["bands"] == plan.to_attr()
     loaded = CudaArtifact.load(artifact.save(str(tmp_path / "layer")))
@@ -309,7 +306,7 @@ def test_cuda_tma_option():
     # tma (default true): the wgmma kernels take TMA tensor maps of their
     # inputs and load tiles with cp.async.bulk.tensor; tma=False keeps
     # every thread's cp.async and no load maps, for forward and gradient
-    # kernels alike. tma_stores (default true, independent of tma): the
+    # kernels alike. tma_stores (default false, independent of tma): the
     # staged epilogues (the forward's O, the dK/dV kernel's dK and dV) leave
     # by cp.async.bulk.tensor stores through maps of those outputs;
     # tma_stores=False keeps the threads' 16-byte stores.
