@@ -235,6 +235,10 @@ def main():
     parser.add_argument("--no-tma", action="store_true",
                         help="every layer with tma=False (the cp.async "
                         "tile copies); names gain the prefix nt_")
+    parser.add_argument("--tma-stores", action="store_true",
+                        help="every layer with tma_stores=True (the staged "
+                        "epilogues out by TMA bulk tensor stores); names "
+                        "keep theirs")
     parser.add_argument("--programmatic-launch", action="store_true",
                         help="every layer with programmatic_launch=True "
                         "(griddepcontrol in every kernel, launched with "
@@ -291,6 +295,8 @@ def main():
         rows = [("nt_" + c[0],) + c[1:11] + (dict(c[11], tma=False),)
                 for c in rows]
         SANITIZE.extend(["nt_" + n for n in SANITIZE])
+    if args.tma_stores:
+        rows = [c[:11] + (dict(c[11], tma_stores=True),) for c in rows]
     if args.programmatic_launch:
         rows = [("g" + c[0],) + c[1:11] +
                 (dict(c[11], programmatic_launch=True),) for c in rows]

@@ -76,7 +76,7 @@ def compile_layer(spa, layer, out, chip):
     warps, tile_k = layer["warps"], layer.get("tile_k", 64)
     extra = {key: layer[key] for key in ("forward_schedule", "split_keys",
                                          "blocks_per_sm", "successor_prefetch",
-                                         "zero_tail_items")
+                                         "zero_tail_items", "tma_stores")
              if key in layer}
     artifact = spa.compile(spec, target=f"cuda:{chip}", warps=warps,
                            tile_k=tile_k, mma=layer["mma"],
@@ -325,6 +325,9 @@ def main():
                         "twins of the headline shape's benchmark layers")
     parser.add_argument("--bench-only", action="store_true",
                         help="only the benchmark layers, no correctness matrix")
+    parser.add_argument("--tma-stores", action="store_true",
+                        help="every layer with tma_stores=True (the staged "
+                        "epilogue's O out by TMA bulk tensor stores)")
     parser.add_argument("--zero-tail-items", type=int, default=0,
                         help="every layer with zero_tail_items=N (a block "
                         "writes N items of the work list's zero tail)")
@@ -382,6 +385,8 @@ def main():
     if args.zero_tail_items:
         layers = [dict(l, zero_tail_items=args.zero_tail_items)
                   for l in layers]
+    if args.tma_stores:
+        layers = [dict(l, tma_stores=True) for l in layers]
     if args.overlap:
         layers += overlap_twins(layers)
     twins = []

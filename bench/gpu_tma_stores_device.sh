@@ -5,11 +5,12 @@
 # and warp-specialised gradient matrices against float64 (odd N, Nq != Nk,
 # GQA, N = 1), compute-sanitizer memcheck on odd-size layers of each (rows
 # past N must stay unwritten: memcheck sees a store past the buffer); the
-# headline sweep, timing w4k64 (TMA stores) beside w4k64e (tma_stores=
-# False) in one process (bench/grad_sweep.py); the
+# headline sweep, timing w4k64 (row stores) beside w4k64t (tma_stores=
+# True) in one process (bench/grad_sweep.py); the
 # headline forward + backward against FlexAttention in a process of its
 # own; then racecheck and synccheck. PART=check: the checks and memcheck
-# only; PART=time: the timings and the local_plus_band sweep only.
+# only; PART=time: the timings and the local_plus_band sweep only;
+# PART=quick: the smoke layer and the two main matrices only.
 #
 # Staged here (MLIR) into the git-ignored .device/tst:
 #   S=.device/tst; rm -rf $S; mkdir -p $S/python $S/launcher $S/bench $S/test
@@ -18,20 +19,18 @@
 #   cp bench/{gpu_grad_check,gpu_device,baselines,grad_sweep,grad_sweep_summary}.py $S/bench/
 #   cp bench/staged_lib.sh $S/lib.sh && cp bench/gpu_tma_stores_device.sh $S/run.sh
 #   P="env PYTHONPATH=build/python_packages .venv/bin/python"
-#   $P bench/gpu_prepare.py --no-bench --out $S/fwd
-#   $P bench/gpu_grad_prepare.py --wgmma --out $S/grad
-#   $P bench/gpu_grad_prepare.py --ws --out $S/ws
+#   $P bench/gpu_prepare.py --no-bench --tma-stores --out $S/fwd
+#   $P bench/gpu_grad_prepare.py --wgmma --tma-stores --out $S/grad
+#   $P bench/gpu_grad_prepare.py --ws --tma-stores --out $S/ws
 #   for pol in exclusive_equal local_plus_band; do
-#     $P bench/grad_sweep_prepare.py --out $S/$pol --variants w4k64,w4k64e --policy $pol
+#     $P bench/grad_sweep_prepare.py --out $S/$pol --variants w4k64,w4k64t --policy $pol
 #   done
-# (staged while the build's default was tma-stores=true, so w4k64 has the
-# TMA stores and w4k64e the row stores; with the default false, stage
-# --variants w4k64,w4k64t instead and read the sign the other way. The
-# matrices and spec were compiled with the stores on: with the default
-# false, prepare them from a build whose Passes.td default is true.)
-#   $P bench/gpu_grad_prepare.py --spec --out $S/spec
+#   $P bench/gpu_grad_prepare.py --spec --tma-stores --out $S/spec
+# (w4k64: the row stores, the default; w4k64t: the TMA stores. The folder
+# staged on 2026-12-07 was built while the default was on, as w4k64 = TMA
+# stores and w4k64e = row stores.)
 #   find $S -name kernel.ptx -delete
-#   run(command="FWD_SANITIZE='tb_f16_n2047_dv64 lpb_f16_d128_gqa_nq500 many_f16_d128_bidir_nq200_nk333_ring' bash .device/tst/run.sh", carry=[".device/tst"])
+#   run(command="LIMIT=<device seconds left, less ~200 for the start> FWD_SANITIZE='tb_f16_n2047_dv64 lpb_f16_d128_gqa_nq500 many_f16_d128_bidir_nq200_nk333_ring' bash .device/tst/run.sh", carry=[".device/tst"])
 #   run(command="PART=time bash .device/tst/run.sh", carry=[".device/tst"])  (if the budget allows)
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 export TORCHINDUCTOR_COMPILE_THREADS=1
@@ -55,6 +54,16 @@ sanitize() {
 # matrices of the forward and wgmma gradient, the headline A/B, memcheck.
 LIMIT=${LIMIT:-590}
 left() { [ $((LIMIT - SECONDS)) -gt "$1" ]; }
+# PART=quick (a nearly spent budget): the smoke layer and the wgmma
+# gradient and forward matrices, as far as LIMIT allows.
+if [ "$PART" = quick ]; then
+  staged_smoke fwd "$(python3 -c "import json; print(json.load(open('fwd/manifest.json'))[0]['name'])")"
+  staged_grad_matrix $S $((LIMIT - SECONDS - 40)) grad
+  timeout $((LIMIT - SECONDS - 10)) python3 bench/gpu_device.py --dir fwd --out $OUT/fwd --no-bench 2>&1 |
+    grep -v -i warn > $OUT/fwd.log
+  echo "fwd: $(grep -c '^PASS' $OUT/fwd.log) PASS, $(grep -c '^FAIL' $OUT/fwd.log) FAIL, $(tail -1 $OUT/fwd.log)" | tee -a $S
+  staged_finish
+fi
 if [ "$PART" != time ]; then
   staged_smoke fwd "$(python3 -c "import json; print(json.load(open('fwd/manifest.json'))[0]['name'])")"
   left 150 && staged_grad_matrix $S 120 grad
