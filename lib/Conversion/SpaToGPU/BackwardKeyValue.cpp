@@ -26,9 +26,9 @@
 #include "BackwardQueryAtomic.h"
 #include "BackwardStreamWalk.h"
 #include "BackwardTile.h"
-#include "StagedStores.h"
 #include "MmaSync.h"
 #include "ScoreGradStore.h"
+#include "StagedStores.h"
 #include "ZeroTail.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"

@@ -48,9 +48,9 @@
 #include "BackwardQueryReduceWs.h"
 #include "BackwardStreamWalk.h"
 #include "BackwardTile.h"
-#include "StagedStores.h"
 #include "KernelSkeleton.h"
 #include "MmaSync.h"
+#include "StagedStores.h"
 #include "TensorMaps.h"
 #include "Wgmma.h"
 
