@@ -139,15 +139,14 @@ private:
   void storeKeyValueGrads(ImplicitLocOpBuilder &b, Value j0,
                           ArrayRef<Value> acc) {
     const KernelConfig &cfg = k.grad.base;
-    Value keyTile = mainloop->ownTile(Operand::First);
     storeAccumulators(b, k, acc.take_front(cfg.headDim / 8), k.keyGrad,
-                      k.kvHead, j0, cfg.keyLen, k.grad.scale, keyTile,
-                      k.storeMaps[0]);
+                      k.kvHead, j0, cfg.keyLen, k.grad.scale,
+                      mainloop->ownTile(Operand::First), k.storeMaps[0]);
     storeAccumulators(b, k, acc.drop_front(cfg.headDim / 8), k.valueGrad,
                       k.kvHead, j0, cfg.keyLen, 1.0,
                       mainloop->ownTile(Operand::Second), k.storeMaps[1]);
     // The block exits next: its TMA stores must have read the tiles.
-    if (keyTile && k.grad.storesByMap)
+    if (k.grad.storesByMap)
       waitStagedStores(b, k);
   }
 

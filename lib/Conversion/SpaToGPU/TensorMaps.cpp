@@ -108,18 +108,27 @@ forEachTileBox(ImplicitLocOpBuilder &b, Value batch, Value head, Value row0,
   }
 }
 
+/// The i64 shared address of `tile`'s first byte, plus `byteOffset` (an
+/// index value) when given: where loadTileByMap and storeRowsByMap address
+/// their 64-column boxes from.
+static Value sharedTileAddress(ImplicitLocOpBuilder &b, Value tile,
+                               Value byteOffset) {
+  Type i64 = b.getI64Type();
+  Value base = arith::IndexCastOp::create(
+      b, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, tile));
+  if (!byteOffset)
+    return base;
+  return arith::AddIOp::create(b, base,
+                               arith::IndexCastOp::create(b, i64, byteOffset));
+}
+
 void loadTileByMap(ImplicitLocOpBuilder &b, Value map, Value tile,
                    Value stage, Value barrier, Value batch, Value head,
                    Value row0, int64_t rows, int64_t width) {
   GpuArith e{b};
   Type i64 = b.getI64Type();
-  Value base = arith::IndexCastOp::create(
-      b, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, tile));
-  int64_t tileBytes = rows * width * 2;
-  if (stage)
-    base = arith::AddIOp::create(
-        b, base,
-        arith::IndexCastOp::create(b, i64, e.mul(stage, e.index(tileBytes))));
+  Value base = sharedTileAddress(
+      b, tile, stage ? e.mul(stage, e.index(rows * width * 2)) : Value());
   auto sharedPtr = LLVM::LLVMPointerType::get(b.getContext(), 3);
   auto clusterPtr = LLVM::LLVMPointerType::get(b.getContext(), 7);
   forEachTileBox(
@@ -147,10 +156,7 @@ void storeRowsByMap(ImplicitLocOpBuilder &b, Value map, Value tile,
   // Row r of box `block` sits at block * tileRows * 128 + r * 128 bytes;
   // the box's first row is a multiple of 8 rows (1024 bytes) in, so the
   // 128-byte swizzle the map applies is the staging's own (chunk ^ r % 8).
-  Value base = arith::IndexCastOp::create(
-      b, i64,
-      e.add(memref::ExtractAlignedPointerAsIndexOp::create(b, tile),
-            e.mul(tileRow, e.index(128))));
+  Value base = sharedTileAddress(b, tile, e.mul(tileRow, e.index(128)));
   auto sharedPtr = LLVM::LLVMPointerType::get(b.getContext(), 3);
   forEachTileBox(
       b, batch, head, row0, width, [&](int64_t block, SmallVector<Value> &at) {
