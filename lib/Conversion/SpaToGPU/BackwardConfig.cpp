@@ -532,11 +532,9 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
   // bytes.
   grad.storesByMap =
       options.tmaStores && cfg.wgmma &&
-      canStageRows(op.getQueryGrad(), cfg.headDim) &&
-      canStageRows(op.getKeyGrad(), cfg.headDim) &&
-      canStageRows(op.getValueGrad(), cfg.valueDim) &&
-      describableByTileMaps(
-          ValueRange{op.getQueryGrad(), op.getKeyGrad(), op.getValueGrad()});
+      canStoreRowsByMap(op.getQueryGrad(), cfg.headDim) &&
+      canStoreRowsByMap(op.getKeyGrad(), cfg.headDim) &&
+      canStoreRowsByMap(op.getValueGrad(), cfg.valueDim);
   // Before the shared-memory decisions below, so that they count its bytes
   // (a dQ piece width or TMA chosen without them could cost a block an
   // SM); checked once the dK/dV schedule is known.

@@ -527,8 +527,7 @@ mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
   // from registers (canStageRows).
   cfg.storesByMap = options.tmaStores && cfg.stagesEpilogue() &&
                     cfg.splitKeys == 1 && !cfg.dynamicLengths &&
-                    canStageRows(op.getOutput(), cfg.valueDim) &&
-                    describableByTileMaps(op.getOutput());
+                    canStoreRowsByMap(op.getOutput(), cfg.valueDim);
   cfg.successorPrefetch = options.successorPrefetch;
   cfg.zeroItemsPerBlock = resolveZeroTailItems(options);
   if (failed(resolveWaveStagger(op, options, cfg)))

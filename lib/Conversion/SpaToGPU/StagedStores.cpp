@@ -31,6 +31,10 @@ bool canStageRows(Value dest, int64_t width) {
   });
 }
 
+bool canStoreRowsByMap(Value dest, int64_t width) {
+  return canStageRows(dest, width) && describableByTileMaps(dest);
+}
+
 /// `body` on lane 0 of the warp.
 static void onLaneZero(ImplicitLocOpBuilder &b, const KernelContext &k,
                        function_ref<void(ImplicitLocOpBuilder &)> body) {

@@ -35,6 +35,10 @@ namespace mlir::spa::gpu_kernel {
 /// aligned (the launcher checks the base pointer's alignment).
 bool canStageRows(Value dest, int64_t width);
 
+/// Whether rows of `dest` can also leave by TMA stores (tma-stores):
+/// canStageRows, and a tensor map describes dest (TensorMaps.h).
+bool canStoreRowsByMap(Value dest, int64_t width);
+
 /// One warp's 16 rows out: `acc` holds its width / 8 accumulator tiles
 /// (rows g and g + 8, columns 8 t + 2c, + 1), each row r scaled by
 /// `rowScale[r]` and rounded to dest's element type, staged in rows
