@@ -338,6 +338,8 @@ def test_cuda_tma_option():
             assert ("cp.async.cg.shared.global" in ptx) == (not tma)
     with pytest.raises(ValueError, match="tma"):
         spa.compile(text, target="cuda:sm_90a", tma="sometimes")
+    with pytest.raises(ValueError, match="tma-stores"):
+        spa.compile(text, target="cuda:sm_90a", tma_stores="sometimes")
 
 
 def _gradient_artifact(head_dim, **options):
