@@ -239,6 +239,15 @@ def main():
                         help="every layer with tma_stores=True (the staged "
                         "epilogues out by TMA bulk tensor stores); names "
                         "keep theirs")
+    parser.add_argument("--score-grad-warp-stores", action="store_true",
+                        help="every layer that may store dS (score_grads "
+                        "not recompute) with score_grad_warp_stores=True "
+                        "(each warp of the dK/dV kernel stores its rows "
+                        "of the dS tile); names keep theirs")
+    parser.add_argument("--stmatrix-staging", action="store_true",
+                        help="every layer with stmatrix_staging=True "
+                        "(staged rows written by stmatrix); names keep "
+                        "theirs")
     parser.add_argument("--programmatic-launch", action="store_true",
                         help="every layer with programmatic_launch=True "
                         "(griddepcontrol in every kernel, launched with "
@@ -297,6 +306,12 @@ def main():
         SANITIZE.extend(["nt_" + n for n in SANITIZE])
     if args.tma_stores:
         rows = [c[:11] + (dict(c[11], tma_stores=True),) for c in rows]
+    if args.score_grad_warp_stores:
+        rows = [c[:11] + (dict(c[11], score_grad_warp_stores=True)
+                          if c[11].get("score_grads") != "recompute"
+                          else c[11],) for c in rows]
+    if args.stmatrix_staging:
+        rows = [c[:11] + (dict(c[11], stmatrix_staging=True),) for c in rows]
     if args.programmatic_launch:
         rows = [("g" + c[0],) + c[1:11] +
                 (dict(c[11], programmatic_launch=True),) for c in rows]

@@ -76,7 +76,8 @@ def compile_layer(spa, layer, out, chip):
     warps, tile_k = layer["warps"], layer.get("tile_k", 64)
     extra = {key: layer[key] for key in ("forward_schedule", "split_keys",
                                          "blocks_per_sm", "successor_prefetch",
-                                         "zero_tail_items", "tma_stores")
+                                         "zero_tail_items", "tma_stores",
+                                         "stmatrix_staging")
              if key in layer}
     artifact = spa.compile(spec, target=f"cuda:{chip}", warps=warps,
                            tile_k=tile_k, mma=layer["mma"],
@@ -328,6 +329,9 @@ def main():
     parser.add_argument("--tma-stores", action="store_true",
                         help="every layer with tma_stores=True (the staged "
                         "epilogue's O out by TMA bulk tensor stores)")
+    parser.add_argument("--stmatrix-staging", action="store_true",
+                        help="every layer with stmatrix_staging=True (the "
+                        "staged O written by stmatrix)")
     parser.add_argument("--zero-tail-items", type=int, default=0,
                         help="every layer with zero_tail_items=N (a block "
                         "writes N items of the work list's zero tail)")
@@ -387,6 +391,8 @@ def main():
                   for l in layers]
     if args.tma_stores:
         layers = [dict(l, tma_stores=True) for l in layers]
+    if args.stmatrix_staging:
+        layers = [dict(l, stmatrix_staging=True) for l in layers]
     if args.overlap:
         layers += overlap_twins(layers)
     twins = []

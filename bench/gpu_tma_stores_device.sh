@@ -1,16 +1,22 @@
 #!/bin/bash
-# Device run (issues #11, #14, 2026-12-07): the staged epilogues as TMA bulk
-# tensor stores (tma-stores, StagedStores.h; docs/forward-plan.md step 6).
+# Device run (issues #11, #14, 2026-12-07): the staged rows' stores.
+#  - tma-stores: the staged epilogues out by TMA bulk tensor stores
+#    (StagedStores.h; docs/forward-plan.md step 6);
+#  - score-grad-warp-stores: each warp of the stored-dS dK/dV kernel
+#    bulk-copies its own 16 rows of the dS tile (no block barrier a tile;
+#    ScoreGradStore.h);
+#  - stmatrix-staging: the staged rows (O, dK, dV, dS) written by stmatrix.
 # One call of at most 600 s, as far as it gets: the forward, wgmma-gradient
 # and warp-specialised gradient matrices against float64 (odd N, Nq != Nk,
-# GQA, N = 1), compute-sanitizer memcheck on odd-size layers of each (rows
-# past N must stay unwritten: memcheck sees a store past the buffer); the
-# headline sweep, timing w4k64 (row stores) beside w4k64t (tma_stores=
-# True) in one process (bench/grad_sweep.py); the
-# headline forward + backward against FlexAttention in a process of its
-# own; then racecheck and synccheck. PART=check: the checks and memcheck
-# only; PART=time: the timings and the local_plus_band sweep only;
-# PART=quick: the smoke layer and the two main matrices only.
+# GQA, N = 1) with all three on, compute-sanitizer memcheck on odd-size
+# layers of each (rows past N must stay unwritten: memcheck sees a store
+# past the buffer); the headline sweep, timing w4k64 (the defaults) beside
+# w4k64t (tma-stores), w4k64tu (+ warp dS stores) and w4k64tum (+ stmatrix)
+# in one process (bench/grad_sweep.py); the headline forward + backward
+# with all three against FlexAttention in a process of its own; then
+# racecheck and synccheck. PART=check: the checks and memcheck only;
+# PART=time: the timings and the local_plus_band sweep only; PART=quick:
+# the smoke layer and the two main matrices only.
 #
 # Staged here (MLIR) into the git-ignored .device/tst:
 #   S=.device/tst; rm -rf $S; mkdir -p $S/python $S/launcher $S/bench $S/test
@@ -19,16 +25,13 @@
 #   cp bench/{gpu_grad_check,gpu_device,baselines,grad_sweep,grad_sweep_summary}.py $S/bench/
 #   cp bench/staged_lib.sh $S/lib.sh && cp bench/gpu_tma_stores_device.sh $S/run.sh
 #   P="env PYTHONPATH=build/python_packages .venv/bin/python"
-#   $P bench/gpu_prepare.py --no-bench --tma-stores --out $S/fwd
-#   $P bench/gpu_grad_prepare.py --wgmma --tma-stores --out $S/grad
-#   $P bench/gpu_grad_prepare.py --ws --tma-stores --out $S/ws
-#   for pol in exclusive_equal local_plus_band; do
-#     $P bench/grad_sweep_prepare.py --out $S/$pol --variants w4k64,w4k64t --policy $pol
-#   done
-#   $P bench/gpu_grad_prepare.py --spec --tma-stores --out $S/spec
-# (w4k64: the row stores, the default; w4k64t: the TMA stores. The folder
-# staged on 2026-12-07 was built while the default was on, as w4k64 = TMA
-# stores and w4k64e = row stores.)
+#   ALL="--tma-stores --stmatrix-staging"
+#   $P bench/gpu_prepare.py --no-bench $ALL --out $S/fwd
+#   $P bench/gpu_grad_prepare.py --wgmma $ALL --score-grad-warp-stores --out $S/grad
+#   $P bench/gpu_grad_prepare.py --ws $ALL --out $S/ws
+#   $P bench/grad_sweep_prepare.py --out $S/exclusive_equal --variants w4k64,w4k64t,w4k64tu,w4k64tum
+#   $P bench/grad_sweep_prepare.py --out $S/local_plus_band --variants w4k64,w4k64tum --policy local_plus_band
+#   $P bench/gpu_grad_prepare.py --spec $ALL --score-grad-warp-stores --out $S/spec
 #   find $S -name kernel.ptx -delete
 #   run(command="LIMIT=<device seconds left, less ~200 for the start> FWD_SANITIZE='tb_f16_n2047_dv64 lpb_f16_d128_gqa_nq500 many_f16_d128_bidir_nq200_nk333_ring' bash .device/tst/run.sh", carry=[".device/tst"])
 #   run(command="PART=time bash .device/tst/run.sh", carry=[".device/tst"])  (if the budget allows)
@@ -61,7 +64,7 @@ if [ "$PART" = quick ]; then
   staged_grad_matrix $S $((LIMIT - SECONDS - 40)) grad
   timeout $((LIMIT - SECONDS - 10)) python3 bench/gpu_device.py --dir fwd --out $OUT/fwd --no-bench 2>&1 |
     grep -v -i warn > $OUT/fwd.log
-  echo "fwd: $(grep -c '^PASS' $OUT/fwd.log) PASS, $(grep -c '^FAIL' $OUT/fwd.log) FAIL, $(tail -1 $OUT/fwd.log)" | tee -a $S
+  echo "fwd: $(grep -c ' PASS ' $OUT/fwd.log) PASS, $(grep -c ' FAIL ' $OUT/fwd.log) FAIL, $(tail -1 $OUT/fwd.log)" | tee -a $S
   staged_finish
 fi
 if [ "$PART" != time ]; then
@@ -70,7 +73,7 @@ if [ "$PART" != time ]; then
   if left 150; then
     timeout 150 python3 bench/gpu_device.py --dir fwd --out $OUT/fwd --no-bench 2>&1 |
       grep -v -i warn > $OUT/fwd.log
-    echo "fwd: $(grep -c '^PASS' $OUT/fwd.log) PASS, $(grep -c '^FAIL' $OUT/fwd.log) FAIL, $(tail -1 $OUT/fwd.log)" | tee -a $S
+    echo "fwd: $(grep -c ' PASS ' $OUT/fwd.log) PASS, $(grep -c ' FAIL ' $OUT/fwd.log) FAIL, $(tail -1 $OUT/fwd.log)" | tee -a $S
     grep -E '^FAIL|Error' $OUT/fwd.log | head -3 | tee -a $S
   fi
 fi

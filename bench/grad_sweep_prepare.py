@@ -31,7 +31,10 @@ programmatic_launch=True (every kernel waits for the grids before it with
 griddepcontrol and is launched with programmatic stream serialization),
 and a last e with tma_stores=False (the staged epilogues' rows out by
 every thread's 16-byte stores) or t with tma_stores=True (by TMA bulk
-tensor stores, one lane a warp).
+tensor stores, one lane a warp), and a final u with
+score_grad_warp_stores=True (each warp of the dK/dV kernel stores its own
+rows of the dS tile: no block barrier a tile) and a final m with
+stmatrix_staging=True (staged rows written by stmatrix).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -83,11 +86,11 @@ def main():
         variants = previous["variants"]
     for name in args.variants.split(","):
         m = re.fullmatch(
-            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?(g?)([et]?)",
+            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?(g?)([et]?)(u?)(m?)",
             name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>][g][e|t]")
+                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>][g][e|t][u][m]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -120,6 +123,10 @@ def main():
             options["programmatic_launch"] = True
         if m.group(16):
             options["tma_stores"] = m.group(16) == "t"
+        if m.group(17):
+            options["score_grad_warp_stores"] = True
+        if m.group(18):
+            options["stmatrix_staging"] = True
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")
         art.save(os.path.join(args.out, saved))

@@ -253,6 +253,20 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "so that the tiles it reads once from memory are in flight "
            "together rather than a ring's depth at a time; 0: off, at "
            "most 16">,
+    Option<"stmatrixStaging", "stmatrix-staging", "bool",
+           /*default=*/"false",
+           "wgmma kernels that stage accumulator rows in shared memory (the "
+           "staged epilogues, the dK/dV kernel's dS tiles): each warp writes "
+           "them with stmatrix (four 8 x 8 matrices an instruction, 16 "
+           "bytes a lane) instead of one 4-byte store per fragment pair; "
+           "the staged bytes are the same">,
+    Option<"scoreGradWarpStores", "score-grad-warp-stores", "bool",
+           /*default=*/"false",
+           "Gradient ops with score-grads = store: each warp of the dK/dV "
+           "kernel sends its 16 rows of the staged dS tile to the scratch "
+           "itself (one 2048-byte bulk copy from its lane 0 after a warp "
+           "sync), instead of a block barrier a tile and one 8192-byte copy "
+           "from thread 0; the scratch's bytes are the same">,
     Option<"sharedStreamLse", "shared-stream-lse",
            "::mlir::spa::StagedStreamStat",
            /*default=*/"::mlir::spa::StagedStreamStat::Auto",

@@ -158,6 +158,17 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "dq_stored kernel prefetches into L2 ahead of its "
                      "product (0: off)"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> stmatrixStaging{
+      *this, "stmatrix-staging",
+      llvm::cl::desc("wgmma kernels: staged accumulator rows written with "
+                     "stmatrix (false: 4-byte shared stores)"),
+      llvm::cl::init(false)};
+  PassOptions::Option<bool> scoreGradWarpStores{
+      *this, "score-grad-warp-stores",
+      llvm::cl::desc("Gradient ops with score-grads = store: each warp "
+                     "sends its dS rows to the scratch (no block barrier "
+                     "a tile)"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> waveStaggerNs{
       *this, "wave-stagger-ns",
       llvm::cl::desc("Attention ops, serial sm_90a kernel: ns a key tile "

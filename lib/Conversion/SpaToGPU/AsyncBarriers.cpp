@@ -82,11 +82,13 @@ void onFirstThread(ImplicitLocOpBuilder &b, const KernelContext &k,
                        e.cmp(P::eq, k.lane, e.index(0)));
   if (when)
     first = e.andi(when, first);
-  scf::IfOp::create(b, first, [&](OpBuilder &nb, Location l) {
-    ImplicitLocOpBuilder ib(l, nb);
-    body(ib);
-    scf::YieldOp::create(ib);
-  });
+  emitIf(b, first, body);
+}
+
+void onLaneZero(ImplicitLocOpBuilder &b, const KernelContext &k,
+                function_ref<void(ImplicitLocOpBuilder &)> body) {
+  GpuArith e{b};
+  emitIf(b, e.cmp(P::eq, k.lane, e.index(0)), body);
 }
 
 TileRing::TileRing(ImplicitLocOpBuilder &b, int64_t stages)

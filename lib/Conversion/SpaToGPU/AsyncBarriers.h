@@ -88,6 +88,11 @@ void onFirstThread(ImplicitLocOpBuilder &b, const KernelContext &k,
                    function_ref<void(ImplicitLocOpBuilder &)> body,
                    Value when = Value());
 
+/// `body` on lane 0 of each warp (the issuing lane of a warp's own bulk
+/// copies: their commit groups are per thread).
+void onLaneZero(ImplicitLocOpBuilder &b, const KernelContext &k,
+                function_ref<void(ImplicitLocOpBuilder &)> body);
+
 /// The barrier `index` (an index value) places after `first` in an array
 /// of 8-byte mbarriers.
 Value barrierAt(ImplicitLocOpBuilder &b, Value first, Value index);

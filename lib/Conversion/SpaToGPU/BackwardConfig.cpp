@@ -405,8 +405,8 @@ static LogicalResult planScoreGradScratch(AttentionGradOp op,
 /// stored-dq-rows: the dq_stored kernel's rows an item (score-grads =
 /// store only; an explicit value with score-grads = recompute is an error,
 /// with auto's recompute it has nothing to apply to). Auto keeps 64 until
-/// 128 is measured faster. score-grad-prefetch likewise (off until
-/// measured).
+/// 128 is measured faster. score-grad-prefetch and score-grad-warp-stores
+/// likewise (off until measured).
 static LogicalResult
 resolveStoredQueryRows(AttentionGradOp op,
                        const ConvertSpaToGPUOptions &options,
@@ -426,6 +426,12 @@ resolveStoredQueryRows(AttentionGradOp op,
            << " applies to the stored dS (score-grads = store or auto); got "
               "score-grads = recompute";
   grad.scoreGradPrefetch = options.scoreGradPrefetch;
+  if (options.scoreGradWarpStores &&
+      options.scoreGrads == ScoreGrads::Recompute)
+    return op.emitOpError("score-grad-warp-stores applies to the stored dS "
+                          "(score-grads = store or auto); got score-grads = "
+                          "recompute");
+  grad.scoreGradWarpStores = options.scoreGradWarpStores;
   return success();
 }
 
@@ -502,6 +508,7 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
            << "; use mma = auto or mma.sync";
   cfg.wgmma = explicitWgmma || (options.mma == MmaKind::Auto &&
                                 autoTakesWgmma(options, grad));
+  cfg.stmatrixStaging = options.stmatrixStaging && cfg.wgmma;
   if (!options.deterministic) {
     // The atomic dQ product is a wgmma with dS (64 query rows x own keys)
     // read from shared memory as its A operand.

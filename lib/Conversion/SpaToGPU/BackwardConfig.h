@@ -184,6 +184,10 @@ struct BackwardConfig {
   /// score-grads = store: dS tiles the dq_stored kernel prefetches into
   /// L2 ahead of the tile it multiplies (score-grad-prefetch; 0: none).
   int64_t scoreGradPrefetch = 0;
+  /// score-grads = store: each warp of the dK/dV kernel sends its own 16
+  /// rows of the staged dS tile to the scratch (score-grad-warp-stores;
+  /// ScoreGradWriter), with no block barrier between staging and copy.
+  bool scoreGradWarpStores = false;
   /// The configuration the dq_stored kernel is generated and launched with
   /// (its work list has items of storedQueryRows rows).
   BackwardConfig storedQueryConfig() const {

@@ -192,11 +192,9 @@ private:
   void produce(ImplicitLocOpBuilder &b, Value j0) {
     GpuArith e{b};
     Value firstLane = e.cmp(P::eq, k.lane, e.index(0));
-    scf::IfOp::create(b, firstLane, [&](OpBuilder &nb, Location l) {
-      ImplicitLocOpBuilder ib(l, nb);
+    emitIf(b, firstLane, [&](ImplicitLocOpBuilder &ib) {
       loadTilePairByMaps(ib, k, k.ownMaps, tiles.own, Value(), ownBarrier,
                          k.kvHead, j0, grad.ownRows());
-      scf::YieldOp::create(ib);
     });
     walkQueryTiles(
         b, k, j0, ValueRange{},

@@ -264,8 +264,7 @@ private:
       }
       return;
     }
-    scf::IfOp::create(b, enabled, [&](OpBuilder &nb, Location l) {
-      ImplicitLocOpBuilder ib(l, nb);
+    emitIf(b, enabled, [&](ImplicitLocOpBuilder &ib) {
       if (grad.stagesStreamLse)
         copyStreamStat(ib, Value(), k.lse, streamLse, head, row0, buffer);
       copySwizzled(ib, k, first, head, row0, grad.streamRows(),
@@ -274,7 +273,6 @@ private:
       copySwizzled(ib, k, second, head, row0, grad.streamRows(),
                    GpuArith{ib}.index(limit), cfg.valueDim, tiles.stream[1],
                    buffer);
-      scf::YieldOp::create(ib);
     });
     NVVM::CpAsyncCommitGroupOp::create(b);
   }
@@ -335,14 +333,12 @@ private:
       Value copies = e.cmp(P::slt, r, e.index(grad.streamRows()));
       if (enabled)
         copies = e.andi(copies, enabled);
-      scf::IfOp::create(b, copies, [&](OpBuilder &nb, Location l) {
-        ImplicitLocOpBuilder ib(l, nb);
+      emitIf(b, copies, [&](ImplicitLocOpBuilder &ib) {
         Value row = statisticsRow(ib, k, GpuArith{ib}.add(row0, r));
         nvgpu::DeviceAsyncCopyOp::create(
             ib, nvgpu::DeviceAsyncTokenType::get(ib.getContext()), staged,
             ValueRange{buffer, r}, source, ValueRange{k.batchIdx, head, row},
             ib.getIndexAttr(1), Value(), UnitAttr());
-        scf::YieldOp::create(ib);
       });
     }
   }

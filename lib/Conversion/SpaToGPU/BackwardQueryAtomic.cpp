@@ -12,6 +12,7 @@
 #include "InlinePtx.h"
 #include "KernelSkeleton.h"
 #include "MmaSync.h"
+#include "StagedStores.h"
 #include "Wgmma.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -89,6 +90,18 @@ void storeRoundedScoreGradsT(ImplicitLocOpBuilder &b, const BackwardContext &k,
                              ValueRange prefix, Value memref) {
   auto halfTile = VectorType::get({2, 2}, k.cfg.elementType);
   SmallVector<Value> rounded;
+  if (k.cfg.stmatrixStaging) {
+    for (Value tile : scoreGradsT)
+      rounded.push_back(arith::TruncFOp::create(b, halfTile, tile));
+    stageFragmentsByMatrix(
+        b, k, int64_t(scoreGradsT.size()), keyBase,
+        [&](int64_t nt, int64_t r) -> Value {
+          return vector::ExtractOp::create(b, rounded[nt],
+                                           ArrayRef<int64_t>{r});
+        },
+        memref, prefix);
+    return;
+  }
   storeTransposedScoreGrads(
       b, k, int64_t(scoreGradsT.size()), keyBase,
       // Row 0 of a tile is asked for before row 1.
@@ -238,20 +251,16 @@ void QueryPieceReducer::reducePiece(ImplicitLocOpBuilder &b,
                                     ArrayRef<Value> tiles, int64_t buffer,
                                     Value rowStart, Value column,
                                     int64_t readsInFlight) const {
-  scf::IfOp::create(b, issuer, [&](OpBuilder &nb, Location l) {
-    ImplicitLocOpBuilder ib(l, nb);
+  emitIf(b, issuer, [&](ImplicitLocOpBuilder &ib) {
     NVVM::CpAsyncBulkWaitGroupOp::create(ib, readsInFlight, ib.getUnitAttr());
-    scf::YieldOp::create(ib);
   });
   warpgroupBarrier(b);
   Value shift = stagePiece(b, k, tiles, buffer, rowStart);
   // Generic-proxy writes read by the bulk copy engine (async proxy).
   fenceSharedForAsyncProxy(b);
   warpgroupBarrier(b);
-  scf::IfOp::create(b, issuer, [&](OpBuilder &nb, Location l) {
-    ImplicitLocOpBuilder ib(l, nb);
+  emitIf(b, issuer, [&](ImplicitLocOpBuilder &ib) {
     issuePiece(ib, k, warpgroup, buffer, rowStart, shift, column);
-    scf::YieldOp::create(ib);
   });
 }
 
@@ -369,10 +378,8 @@ void AtomicQueryTile::reduceChunk(ImplicitLocOpBuilder &b,
 void AtomicQueryTile::drain(ImplicitLocOpBuilder &b) { reducer.drain(b); }
 
 void QueryPieceReducer::drain(ImplicitLocOpBuilder &b) const {
-  scf::IfOp::create(b, issuer, [&](OpBuilder &nb, Location l) {
-    ImplicitLocOpBuilder ib(l, nb);
+  emitIf(b, issuer, [&](ImplicitLocOpBuilder &ib) {
     NVVM::CpAsyncBulkWaitGroupOp::create(ib, 0, UnitAttr());
-    scf::YieldOp::create(ib);
   });
 }
 
@@ -439,9 +446,8 @@ gpu::GPUFuncOp buildQueryConvertKernel(OpBuilder &moduleBuilder, Location loc,
   Value batch = e.div(bh, e.index(cfg.numQueryHeads));
   auto wide = VectorType::get({8}, b.getF32Type());
   auto narrow = VectorType::get({8}, cfg.elementType);
-  scf::IfOp::create(
-      b, e.cmp(P::slt, chunk, e.index(chunks)), [&](OpBuilder &nb, Location l) {
-        ImplicitLocOpBuilder ib(l, nb);
+  emitIf(
+      b, e.cmp(P::slt, chunk, e.index(chunks)), [&](ImplicitLocOpBuilder &ib) {
         GpuArith ie{ib};
         // The eight columns are one swizzled group of a piece row (the
         // layout of BackwardQueryAtomic.h).
@@ -464,7 +470,6 @@ gpu::GPUFuncOp buildQueryConvertKernel(OpBuilder &moduleBuilder, Location loc,
         vector::StoreOp::create(ib,
                                 arith::TruncFOp::create(ib, narrow, scaled),
                                 dest, at, false, llvm::MaybeAlign(16));
-        scf::YieldOp::create(ib);
       });
   gpu::ReturnOp::create(b);
   return func;

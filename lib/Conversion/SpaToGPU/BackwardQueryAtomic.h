@@ -106,7 +106,8 @@ void storeTransposedScoreGrads(
 /// storeTransposedScoreGrads of f32 dS^T tiles rounded to the element type
 /// (each tile where its row 0 is asked for: rounding all up front reorders
 /// the ops and changes the kernels' PTX for nothing), into `memref` at
-/// `prefix` followed by (M block, key row, column).
+/// `prefix` followed by (M block, key row, column); with stmatrix-staging
+/// by stageFragmentsByMatrix (StagedStores.h), the same bytes.
 void storeRoundedScoreGradsT(ImplicitLocOpBuilder &b, const BackwardContext &k,
                              ArrayRef<Value> scoreGradsT, Value keyBase,
                              ValueRange prefix, Value memref);

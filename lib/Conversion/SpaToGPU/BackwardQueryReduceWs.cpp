@@ -9,6 +9,7 @@
 #include "AsyncBarriers.h"
 #include "InlinePtx.h"
 #include "KernelSkeleton.h"
+#include "StagedStores.h"
 #include "Wgmma.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -117,20 +118,25 @@ void WarpSpecializedQueryTile::stage(ImplicitLocOpBuilder &b,
   if (words.empty())
     zeros = arith::ConstantOp::create(
         b, DenseElementsAttr::get(pairType, b.getZeroAttr(k.cfg.elementType)));
-  storeTransposedScoreGrads(
-      b, k, k.grad.streamRows() / 8, e.mul(k.warp, e.index(16)),
-      [&](int64_t nt, int64_t r) -> Value {
-        // packAsA puts tile nt's row r in word 2 nt + r.
-        if (words.empty())
-          return zeros;
-        return vector::BitCastOp::create(
-            b, pairType,
-            vector::BroadcastOp::create(b, wordType, words[2 * nt + r]));
-      },
-      [&](Value mBlock, Value key, Value column) -> SmallVector<Value> {
-        return {buffer, mBlock, key, column};
-      },
-      exchangeTiles);
+  auto pair = [&](int64_t nt, int64_t r) -> Value {
+    // packAsA puts tile nt's row r in word 2 nt + r.
+    if (words.empty())
+      return zeros;
+    return vector::BitCastOp::create(
+        b, pairType,
+        vector::BroadcastOp::create(b, wordType, words[2 * nt + r]));
+  };
+  if (k.cfg.stmatrixStaging)
+    stageFragmentsByMatrix(b, k, k.grad.streamRows() / 8,
+                           e.mul(k.warp, e.index(16)), pair, exchangeTiles,
+                           ValueRange{buffer});
+  else
+    storeTransposedScoreGrads(
+        b, k, k.grad.streamRows() / 8, e.mul(k.warp, e.index(16)), pair,
+        [&](Value mBlock, Value key, Value column) -> SmallVector<Value> {
+          return {buffer, mBlock, key, column};
+        },
+        exchangeTiles);
   // Generic-proxy writes read by wgmma (async proxy).
   fenceSharedForAsyncProxy(b);
   if (exchange())
@@ -169,11 +175,7 @@ void WarpSpecializedQueryTile::writePieces(ImplicitLocOpBuilder &b, Value i0,
                                            ArrayRef<Value> writes) {
   GpuArith e{b};
   auto when = [&](Value write, function_ref<void(ImplicitLocOpBuilder &)> f) {
-    scf::IfOp::create(b, write, [&](OpBuilder &nb, Location l) {
-      ImplicitLocOpBuilder ib(l, nb);
-      f(ib);
-      scf::YieldOp::create(ib);
-    });
+    emitIf(b, write, [&](ImplicitLocOpBuilder &ib) { f(ib); });
   };
   Value firstLane = e.cmp(P::eq, k.lane, e.index(0));
   // Both buffers are free (the last tile's reductions have read them)
@@ -191,27 +193,20 @@ void WarpSpecializedQueryTile::writePieces(ImplicitLocOpBuilder &b, Value i0,
       GpuArith ie{ib};
       Value group = ie.index(int64_t(w));
       Value column = pieceColumn(ib, group);
-      scf::IfOp::create(ib, firstLane, [&](OpBuilder &nb, Location l) {
-        ImplicitLocOpBuilder lb(l, nb);
+      emitIf(ib, firstLane, [&](ImplicitLocOpBuilder &lb) {
         reducer.issuePiece(lb, k, group, /*buffer=*/0, i0, shift, column);
-        scf::YieldOp::create(lb);
       });
     });
-  scf::IfOp::create(b, firstLane, [&](OpBuilder &nb, Location l) {
-    ImplicitLocOpBuilder ib(l, nb);
+  emitIf(b, firstLane, [&](ImplicitLocOpBuilder &ib) {
     NVVM::CpAsyncBulkWaitGroupOp::create(ib, 0, ib.getUnitAttr());
-    scf::YieldOp::create(ib);
   });
 }
 
 void WarpSpecializedQueryTile::drainWriter(ImplicitLocOpBuilder &b) {
   GpuArith e{b};
-  scf::IfOp::create(b, e.cmp(P::eq, k.lane, e.index(0)),
-                    [&](OpBuilder &nb, Location l) {
-                      ImplicitLocOpBuilder ib(l, nb);
-                      NVVM::CpAsyncBulkWaitGroupOp::create(ib, 0, UnitAttr());
-                      scf::YieldOp::create(ib);
-                    });
+  emitIf(b, e.cmp(P::eq, k.lane, e.index(0)), [&](ImplicitLocOpBuilder &ib) {
+    NVVM::CpAsyncBulkWaitGroupOp::create(ib, 0, UnitAttr());
+  });
 }
 
 } // namespace mlir::spa::gpu_kernel

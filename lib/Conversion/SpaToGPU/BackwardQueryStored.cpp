@@ -269,15 +269,13 @@ private:
                               const KeyTileRange &range, Value j) {
     GpuArith e{b};
     Value inRange = e.cmp(arith::CmpIPredicate::slt, j, range.end);
-    scf::IfOp::create(b, inRange, [&](OpBuilder &nb, Location l) {
-      ImplicitLocOpBuilder ib(l, nb);
+    emitIf(b, inRange, [&](ImplicitLocOpBuilder &ib) {
       forEachScoreGradTile(
           ib, range, j, /*reach=*/{},
           [&](ImplicitLocOpBuilder &pb, int64_t, Value tile) {
             bulkPrefetchL2(pb, scoreGradTileAddress(pb, k.scoreGrad, tile),
                            BackwardConfig::kScoreGradTileBytes);
           });
-      scf::YieldOp::create(ib);
     });
   }
 
@@ -305,11 +303,7 @@ private:
       }
       Value reaches =
           reach.empty() ? rowsReach(b, range, j, e.index(64 * w)) : reach[w];
-      scf::IfOp::create(b, reaches, [&](OpBuilder &nb, Location l) {
-        ImplicitLocOpBuilder tb(l, nb);
-        withTile(tb);
-        scf::YieldOp::create(tb);
-      });
+      emitIf(b, reaches, [&](ImplicitLocOpBuilder &tb) { withTile(tb); });
     }
   }
 

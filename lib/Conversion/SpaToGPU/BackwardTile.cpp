@@ -173,9 +173,8 @@ void storeAccumulators(ImplicitLocOpBuilder &b, const BackwardContext &k,
   Value rowBase = e.add(rowFirst, e.add(e.mul(k.warp, e.index(16)), k.g));
   for (int64_t r = 0; r < 2; ++r) {
     Value row = e.add(rowBase, e.index(8 * r));
-    scf::IfOp::create(
-        b, e.cmp(P::slt, row, e.index(limit)), [&](OpBuilder &nb, Location l) {
-          ImplicitLocOpBuilder ib(l, nb);
+    emitIf(
+        b, e.cmp(P::slt, row, e.index(limit)), [&](ImplicitLocOpBuilder &ib) {
           GpuArith ie{ib};
           for (auto [dt, tile] : llvm::enumerate(acc)) {
             Value v0 = ie.fmul(element(ib, tile, r, 0), ie.f32(scale));
@@ -189,7 +188,6 @@ void storeAccumulators(ImplicitLocOpBuilder &b, const BackwardContext &k,
                                     ValueRange{k.batchIdx, head, row, col},
                                     false, llvm::MaybeAlign(4));
           }
-          scf::YieldOp::create(ib);
         });
   }
 }

@@ -528,6 +528,7 @@ mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
   cfg.storesByMap = options.tmaStores && cfg.stagesEpilogue() &&
                     cfg.splitKeys == 1 && !cfg.dynamicLengths &&
                     canStoreRowsByMap(op.getOutput(), cfg.valueDim);
+  cfg.stmatrixStaging = options.stmatrixStaging && cfg.wgmma;
   cfg.successorPrefetch = options.successorPrefetch;
   cfg.zeroItemsPerBlock = resolveZeroTailItems(options);
   if (failed(resolveWaveStagger(op, options, cfg)))

@@ -214,6 +214,11 @@ struct KernelConfig {
   /// the output's map (16-row boxes), the kernel's last argument; needs
   /// stagesEpilogue(), split-keys = 1 and an output a map describes.
   bool storesByMap = false;
+  /// stmatrix-staging (wgmma only): accumulator rows staged in shared
+  /// memory (StagedStores.h: the staged epilogues, the dK/dV kernel's dS
+  /// tiles) are written by stmatrix, four 8 x 8 matrices an instruction,
+  /// instead of a 4-byte store per fragment pair.
+  bool stmatrixStaging = false;
   /// Threads a block: the computing warps, and the producer's warpgroup.
   int64_t threads() const { return 32 * warps + (warpSpecialized ? 128 : 0); }
   int64_t tileQ() const { return 16 * warps; }

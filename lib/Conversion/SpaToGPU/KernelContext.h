@@ -14,6 +14,7 @@
 
 #include "spa/Conversion/Utils/IndexArith.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace mlir::spa::gpu_kernel {
@@ -93,6 +94,17 @@ std::pair<Value, Value> loadInterval(ImplicitLocOpBuilder &b,
 inline Value blockThread(ImplicitLocOpBuilder &b, const KernelContext &k) {
   GpuArith e{b};
   return e.add(e.mul(k.warp, e.index(32)), k.lane);
+}
+
+/// `body` under an `scf.if` on `condition` (an i1) with no results and no
+/// else region: the kernels' one shape of code that only some threads run.
+inline void emitIf(ImplicitLocOpBuilder &b, Value condition,
+                   function_ref<void(ImplicitLocOpBuilder &)> body) {
+  scf::IfOp::create(b, condition, [&](OpBuilder &nb, Location l) {
+    ImplicitLocOpBuilder ib(l, nb);
+    body(ib);
+    scf::YieldOp::create(ib);
+  });
 }
 
 /// The same for a slot index known at run time.

@@ -173,12 +173,7 @@ private:
   void onFirstWarpgroup(ImplicitLocOpBuilder &b,
                         function_ref<void(ImplicitLocOpBuilder &)> body) {
     GpuArith e{b};
-    scf::IfOp::create(b, e.cmp(P::slt, k.warp, e.index(4)),
-                      [&](OpBuilder &nb, Location l) {
-                        ImplicitLocOpBuilder ib(l, nb);
-                        body(ib);
-                        scf::YieldOp::create(ib);
-                      });
+    emitIf(b, e.cmp(P::slt, k.warp, e.index(4)), body);
   }
 };
 

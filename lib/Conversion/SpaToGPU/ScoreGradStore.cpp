@@ -17,6 +17,8 @@ using namespace mlir;
 namespace mlir::spa::gpu_kernel {
 
 constexpr int64_t kTile = BackwardConfig::kScoreGradTile;
+/// One warp's 16 rows of a staged 64 x 64 dS^T tile (16-bit elements).
+constexpr int64_t kWarpRowsBytes = 16 * kTile * 2;
 
 MemRefType scoreGradType(OpBuilder &b, const BackwardConfig &grad) {
   // At least one tile: a forced store where no row reaches a key writes
@@ -156,32 +158,60 @@ void ScoreGradWriter::write(ImplicitLocOpBuilder &b,
   // Keys 16 w + g (+ 8) of the warpgroup's 64 (warps = 4).
   storeRoundedScoreGradsT(b, k, scoreGradsT, e.mul(k.warp, e.index(16)),
                           ValueRange{buffer}, staging);
-  // Generic-proxy writes read by the bulk copy engine (async proxy), from
-  // every warp.
+  // Generic-proxy writes read by the bulk copy engine (async proxy).
   fenceSharedForAsyncProxy(b);
-  gpu::BarrierOp::create(b);
-  onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
+  auto copy = [&](ImplicitLocOpBuilder &ib, Value firstByte, int64_t bytes) {
     GpuArith ie{ib};
     Value index = tile(ib);
-    Value from =
-        ie.add(memref::ExtractAlignedPointerAsIndexOp::create(ib, staging),
-               ie.mul(buffer, ie.index(BackwardConfig::kScoreGradTileBytes)));
-    bulkStoreShared(ib, scoreGradTileAddress(ib, k.scoreGrad, index), from,
-                    BackwardConfig::kScoreGradTileBytes);
+    Value from = ie.add(
+        memref::ExtractAlignedPointerAsIndexOp::create(ib, staging),
+        ie.add(ie.mul(buffer, ie.index(BackwardConfig::kScoreGradTileBytes)),
+               firstByte));
+    Value to = arith::AddIOp::create(
+        ib, scoreGradTileAddress(ib, k.scoreGrad, index),
+        arith::IndexCastOp::create(ib, ib.getI64Type(), firstByte));
+    bulkStoreShared(ib, to, from, bytes);
+  };
+  if (k.grad.scoreGradWarpStores) {
+    // The warp's 16 key rows are 2048 contiguous bytes of the tile (two
+    // whole swizzle atoms), stored as they sit: once its own lanes' writes
+    // are fenced, the warp needs nobody else's.
+    NVVM::SyncWarpOp::create(
+        b, arith::ConstantIntOp::create(b, b.getI32Type(), -1));
+    onLaneZero(b, k, [&](ImplicitLocOpBuilder &ib) {
+      GpuArith ie{ib};
+      copy(ib, ie.mul(k.warp, ie.index(kWarpRowsBytes)), kWarpRowsBytes);
+    });
+    return;
+  }
+  // Every warp's rows are in the tile before thread 0 copies it whole.
+  gpu::BarrierOp::create(b);
+  onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
+    copy(ib, GpuArith{ib}.index(0), BackwardConfig::kScoreGradTileBytes);
   });
+}
+
+/// `body` on the thread that issues this kernel's dS copies: lane 0 of
+/// every warp with score-grad-warp-stores (bulk groups are per thread),
+/// thread 0 otherwise.
+void ScoreGradWriter::onIssuingThreads(
+    ImplicitLocOpBuilder &b, function_ref<void(ImplicitLocOpBuilder &)> body) {
+  if (k.grad.scoreGradWarpStores)
+    return onLaneZero(b, k, body);
+  onFirstThread(b, k, body);
 }
 
 void ScoreGradWriter::release(ImplicitLocOpBuilder &b) {
   // The newest copy may still read its buffer: the next tile writes the
   // other one.
-  onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
+  onIssuingThreads(b, [&](ImplicitLocOpBuilder &ib) {
     NVVM::CpAsyncBulkWaitGroupOp::create(
         ib, BackwardConfig::kScoreGradStagingBuffers - 1, ib.getUnitAttr());
   });
 }
 
 void ScoreGradWriter::drain(ImplicitLocOpBuilder &b) {
-  onFirstThread(b, k, [&](ImplicitLocOpBuilder &ib) {
+  onIssuingThreads(b, [&](ImplicitLocOpBuilder &ib) {
     NVVM::CpAsyncBulkWaitGroupOp::create(ib, 0, UnitAttr());
   });
 }

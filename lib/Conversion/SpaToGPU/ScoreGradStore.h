@@ -78,13 +78,15 @@ Value scoreGradTileAddress(ImplicitLocOpBuilder &b, Value scratch, Value tile);
 /// next staging tile (every thread its fragments,
 /// storeTransposedScoreGrads' layout), makes it visible to the bulk copy
 /// engine (proxy fence, block barrier) and has thread 0 store it to its
-/// scratch tile (one 8192-byte bulk copy, one commit group). `release`
-/// (thread 0, at the end of the stream tile, before the next tile's block
+/// scratch tile (one 8192-byte bulk copy, one commit group); with
+/// score-grad-warp-stores each warp fences its own 16 rows and its lane 0
+/// stores them (2048 bytes, no block barrier). `release` (the issuing
+/// threads, at the end of the stream tile, before the next tile's block
 /// barrier) waits until the copy before it has read its staging tile, the
 /// one the next tile writes: with one staging tile thread 0 waited for this
 /// tile's own copy and the block behind it (dK/dV +30% against +18% with
-/// two; docs/benchmarks.md step 7). `drain` (thread 0, at the end of the
-/// kernel) waits until every copy is complete.
+/// two; docs/benchmarks.md step 7). `drain` (the issuing threads, at the
+/// end of the kernel) waits until every copy is complete.
 class ScoreGradWriter {
 public:
   explicit ScoreGradWriter(BackwardContext &k) : k(k) {}
@@ -95,6 +97,9 @@ public:
   void drain(ImplicitLocOpBuilder &b);
 
 private:
+  void onIssuingThreads(ImplicitLocOpBuilder &b,
+                        function_ref<void(ImplicitLocOpBuilder &)> body);
+
   BackwardContext &k;
   /// [kScoreGradStagingBuffers][1][64 keys][64 queries], the element type,
   /// swizzled.

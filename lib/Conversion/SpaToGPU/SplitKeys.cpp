@@ -137,12 +137,9 @@ private:
     Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     Value row = e.add(e.mul(block, e.index(kCombineThreads / 32)), warp);
     int64_t rows = cfg.batch * cfg.numQueryHeads * cfg.queryLen;
-    scf::IfOp::create(b, e.cmp(P::slt, row, e.index(rows)),
-                      [&](OpBuilder &nb, Location l) {
-                        ImplicitLocOpBuilder ib(l, nb);
-                        combineRow(ib, row, lane, partialOut, partialStats);
-                        scf::YieldOp::create(ib);
-                      });
+    emitIf(b, e.cmp(P::slt, row, e.index(rows)), [&](ImplicitLocOpBuilder &ib) {
+      combineRow(ib, row, lane, partialOut, partialStats);
+    });
   }
 
   void combineRow(ImplicitLocOpBuilder &b, Value row, Value lane,
@@ -210,9 +207,8 @@ private:
     }
     if (!cfg.withLse)
       return;
-    scf::IfOp::create(
-        b, e.cmp(P::eq, lane, e.index(0)), [&](OpBuilder &nb, Location l) {
-          ImplicitLocOpBuilder ib(l, nb);
+    emitIf(
+        b, e.cmp(P::eq, lane, e.index(0)), [&](ImplicitLocOpBuilder &ib) {
           GpuArith ie{ib};
           Value natural = ie.fmul(
               ie.fadd(maxLog2,
@@ -221,7 +217,6 @@ private:
           memref::StoreOp::create(
               ib, ie.select(hasKeys, natural, ie.f32(-INFINITY)), k.lse,
               ValueRange{k.batchIdx, k.head, i});
-          scf::YieldOp::create(ib);
         });
   }
 };

@@ -188,13 +188,11 @@ void prefetchTileByMap(ImplicitLocOpBuilder &b, Value map, Value batch,
 void prefetchSuccessorTiles(ImplicitLocOpBuilder &b, const KernelContext &k,
                             ArrayRef<MapTile> tiles, int64_t rows) {
   assert(k.successorExists && "the successor's entry was not loaded");
-  scf::IfOp::create(b, k.successorExists, [&](OpBuilder &nb, Location l) {
-    ImplicitLocOpBuilder ib(l, nb);
+  emitIf(b, k.successorExists, [&](ImplicitLocOpBuilder &ib) {
     Value row0 = GpuArith{ib}.mul(k.successorTile, GpuArith{ib}.index(rows));
     for (const MapTile &tile : tiles)
       prefetchTileByMap(ib, tile.map, k.successorBatch, k.successorHead, row0,
                         tile.width);
-    scf::YieldOp::create(ib);
   });
 }
 

@@ -98,12 +98,8 @@ void copySwizzled(ImplicitLocOpBuilder &b, const KernelContext &k, Value source,
     }
     // The last round of a tile that does not divide by the thread count:
     // threads past its end must not write (the next tile follows).
-    scf::IfOp::create(b, e.cmp(P::slt, chunk, e.index(chunks)),
-                      [&](OpBuilder &nb, Location l) {
-                        ImplicitLocOpBuilder ib(l, nb);
-                        copy(ib);
-                        scf::YieldOp::create(ib);
-                      });
+    emitIf(b, e.cmp(P::slt, chunk, e.index(chunks)),
+           [&](ImplicitLocOpBuilder &ib) { copy(ib); });
   }
 }
 

@@ -74,11 +74,7 @@ forEachRowSlot(ImplicitLocOpBuilder &b, const KernelContext &k, int64_t threads,
     Value inside = e.cmp(P::slt, row, limit);
     if (first + threads > total)
       inside = e.andi(inside, e.cmp(P::slt, index, e.index(total)));
-    scf::IfOp::create(b, inside, [&](OpBuilder &nb, Location l) {
-      ImplicitLocOpBuilder ib(l, nb);
-      store(ib, row, slot);
-      scf::YieldOp::create(ib);
-    });
+    emitIf(b, inside, [&](ImplicitLocOpBuilder &ib) { store(ib, row, slot); });
   }
 }
 

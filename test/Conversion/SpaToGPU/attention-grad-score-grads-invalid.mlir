@@ -17,6 +17,8 @@
 // RUN: not spa-opt %s -convert-spa-to-gpu="score-grad-prefetch=17" 2>&1 | FileCheck %s --check-prefix=PREFETCHRANGE
 // RUN: not spa-opt %s -convert-spa-to-gpu="score-grad-prefetch=-1" 2>&1 | FileCheck %s --check-prefix=PREFETCHNEGATIVE
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grad-prefetch=4 score-grads=recompute" 2>&1 | FileCheck %s --check-prefix=PREFETCHRECOMPUTE
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grad-warp-stores=true score-grads=recompute" 2>&1 | FileCheck %s --check-prefix=WARPSTORESRECOMPUTE
+// RUN: not spa-opt %s -convert-spa-to-gpu="score-grad-warp-stores=always" 2>&1 | FileCheck %s --check-prefix=BADWARPSTORES
 
 // NOTMA: error: 'spa.attention_grad' op score-grads = store needs TMA loads (tma = true and buffers a tensor map describes); got chip = sm_90a, mma = auto, tma = false, deterministic = true, warps = 4, tile-k = 64, D = 64, Dv = 64; use score-grads = recompute
 // ATOMIC: error: {{.*}} score-grads = store needs deterministic = true; got {{.*}} deterministic = false,
@@ -33,6 +35,8 @@
 // PREFETCHRANGE: error: convert-spa-to-gpu: score-grad-prefetch must be 0 (off) to 16 tiles; got 17
 // PREFETCHNEGATIVE: error: convert-spa-to-gpu: score-grad-prefetch must be 0 (off) to 16 tiles; got -1
 // PREFETCHRECOMPUTE: error: 'spa.attention_grad' op score-grad-prefetch = 4 applies to the stored dS (score-grads = store or auto); got score-grads = recompute
+// WARPSTORESRECOMPUTE: error: 'spa.attention_grad' op score-grad-warp-stores applies to the stored dS (score-grads = store or auto); got score-grads = recompute
+// BADWARPSTORES: for the --score-grad-warp-stores option: '{{.*}}always{{.*}}' is invalid value for boolean argument
 
 // D = 64: every condition but the ones the RUN lines break holds.
 func.func @ok_shape(%q: memref<1x2x64x64xbf16>, %l: memref<1x2x64xf32>) {

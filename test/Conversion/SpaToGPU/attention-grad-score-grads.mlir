@@ -34,6 +34,11 @@
 // tiles its rows reach (the others have no dS tile): every prefetch sits
 // under the range check and then the warpgroup's own reach check.
 // RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store stored-dq-rows=128 score-grad-prefetch=3" -canonicalize | FileCheck %s --check-prefix=PREFETCH128
+// score-grad-warp-stores=true: each warp fences its own staged rows, meets
+// at bar.warp.sync (no block barrier), and its lane 0 copies its 16 rows
+// (2048 bytes, 2048 w into the staging tile and the scratch tile); each
+// lane 0 waits for its own copies before the next tile and at the end.
+// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=store score-grad-warp-stores=true" -canonicalize | FileCheck %s --check-prefix=WARPSTORES
 
 // CHECK: %[[DELTA:.*]] = gpu.alloc () : memref<1x2x100xf32>
 // CHECK: %[[DS:.*]] = gpu.alloc () : memref<16x4096xbf16>
@@ -81,6 +86,29 @@
 // CHECK-NEXT: nvvm.cp.async.bulk.commit.group
 // CHECK: nvvm.cp.async.bulk.wait_group 1 {read}
 // CHECK: nvvm.cp.async.bulk.wait_group 0{{$}}
+
+// WARPSTORES: gpu.func @spa_attention_grad_0_dkdv(
+// WARPSTORES-NOT: %c8192_i32 : <1>, <3>
+// WARPSTORES: wgmma.mma_async
+// WARPSTORES: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// WARPSTORES-NEXT: nvvm.bar.warp.sync %c-1_i32 : i32
+// WARPSTORES-NEXT: %[[LANE0:.*]] = arith.cmpi eq, %[[LANE:[0-9]+]], %c0 : index
+// WARPSTORES-NEXT: scf.if %[[LANE0]] {
+// WARPSTORES-NEXT: arith.muli %{{.*}}, %c2048 : index
+// WARPSTORES-NOT: gpu.barrier
+// WARPSTORES: nvvm.cp.async.bulk.global.shared.cta %{{.*}}, %{{.*}}, %c2048_i32 : <1>, <3>
+// WARPSTORES-NEXT: nvvm.cp.async.bulk.commit.group
+// WARPSTORES-NEXT: }
+// WARPSTORES: %[[RELEASE:.*]] = arith.cmpi eq, %[[LANE]], %c0 : index
+// WARPSTORES-NEXT: scf.if %[[RELEASE]] {
+// WARPSTORES-NEXT: nvvm.cp.async.bulk.wait_group 1 {read}
+// WARPSTORES: scf.yield %{{[0-9]+}}#0
+// WARPSTORES-NEXT: }
+// WARPSTORES-NEXT: %[[DRAIN:.*]] = arith.cmpi eq, %[[LANE]], %c0 : index
+// WARPSTORES-NEXT: scf.if %[[DRAIN]] {
+// WARPSTORES-NEXT: nvvm.cp.async.bulk.wait_group 0{{$}}
+// WARPSTORES-NOT: %c8192_i32 : <1>, <3>
+// WARPSTORES: gpu.func @spa_attention_grad_0_dq_stored(
 
 // The dQ kernel: no Q, dO, lse or Delta; per stage one barrier announcing
 // a K tile (64 x 128 x 2 bytes) and a dS^T tile (8192): the K tile by TMA,

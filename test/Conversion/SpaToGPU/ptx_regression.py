@@ -123,6 +123,21 @@ CASES = [
     ("f16-d64-local-lse", "stages=2 tma-stores=true"),
     ("f16-grad-causal-d128-dv64", "score-grads=store tma-stores=true"),
     ("bf16-grad-gqa-bidir", "backward-schedule=ws tma-stores=true"),
+    # score-grad-warp-stores: each warp of the stored-dS dK/dV kernel sends
+    # its own dS rows (no block barrier a tile); with tma-stores too.
+    ("f16-grad-causal-d128-dv64",
+     "score-grads=store score-grad-warp-stores=true"),
+    ("bf16-grad-gqa-bidir",
+     "score-grads=store score-grad-warp-stores=true tma-stores=true"),
+    # stmatrix-staging: staged rows written by stmatrix (the forward's O,
+    # dK/dV and dS, the atomic dQ's dS, the warp-specialised kernel's).
+    ("bf16-d128-exclusive", "mma=wgmma warps=4 stmatrix-staging=true"),
+    ("f16-grad-causal-d128-dv64",
+     "score-grads=store stmatrix-staging=true score-grad-warp-stores=true "
+     "tma-stores=true"),
+    ("bf16-grad-gqa-bidir", "deterministic=false backward-schedule=classic "
+     "stmatrix-staging=true"),
+    ("bf16-grad-gqa-bidir", "backward-schedule=ws stmatrix-staging=true"),
     # forward-schedule=ws: a TMA producer warp and consumer warpgroups.
     ("bf16-d128-exclusive", "forward-schedule=ws warps=8"),
     ("bf16-bidir-intervals", "forward-schedule=ws warps=8 stages=2"),

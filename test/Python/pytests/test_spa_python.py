@@ -6,6 +6,7 @@ f32 1e-5, f16 1e-2, bf16 5e-2 (inputs are rounded to the dtype first, the
 reference sees the rounded values).
 """
 import os
+import re
 import subprocess
 import sys
 
@@ -340,6 +341,46 @@ def test_cuda_tma_option():
         spa.compile(text, target="cuda:sm_90a", tma="sometimes")
     with pytest.raises(ValueError, match="tma-stores"):
         spa.compile(text, target="cuda:sm_90a", tma_stores="sometimes")
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_staging_store_options():
+    # stmatrix_staging (default false): the staged rows (the forward's O,
+    # the dK/dV kernel's dK, dV and dS) are written by stmatrix instead of
+    # 4-byte shared stores. score_grad_warp_stores (default false, stored
+    # dS only): each warp bulk-copies its 2048 bytes of the dS tile, thread
+    # 0 no longer the 8192-byte tile.
+    layer = spa.LayerSpec(heads=2, seq_len=200, head_dim=128, dtype="bf16",
+                          policy="exclusive_equal")
+    text = layer.to_mlir(backward=True)
+    for stmatrix in (True, False):
+        for warp_stores in (True, False):
+            artifact = spa.compile(text, target="cuda:sm_90a",
+                                   score_grads="store",
+                                   stmatrix_staging=stmatrix,
+                                   score_grad_warp_stores=warp_stores)
+            ptx = artifact.ptx
+            assert ("stmatrix.sync.aligned" in ptx) == stmatrix
+            # The dK/dV kernel's one bulk store: its size operand, an
+            # immediate or a register set by one mov.
+            dkdv = next(entry for entry in ptx.split(".entry")[1:]
+                        if entry.split("(", 1)[0].strip().endswith("_dkdv"))
+            sizes = re.findall(
+                r"cp\.async\.bulk\.global\.shared::cta\.bulk_group "
+                r"\[[^]]*\], \[[^]]*\], (%?\w+);", dkdv)
+            assert len(sizes) == 1
+            size = sizes[0]
+            if size.startswith("%"):
+                size = re.findall(r"mov\.b32\s+" + re.escape(size) +
+                                  r", (\d+);", dkdv)[0]
+            assert size == ("2048" if warp_stores else "8192")
+    with pytest.raises(ValueError, match="stmatrix-staging"):
+        spa.compile(text, target="cuda:sm_90a", stmatrix_staging="often")
+    with pytest.raises(spa.MLIRError,
+                       match="score-grad-warp-stores applies to the stored "
+                       "dS"):
+        spa.compile(text, target="cuda:sm_90a", score_grads="recompute",
+                    score_grad_warp_stores=True)
 
 
 def _gradient_artifact(head_dim, **options):

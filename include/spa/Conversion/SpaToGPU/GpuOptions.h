@@ -114,6 +114,8 @@ enum class ForwardSchedule {
   X(blocksPerSM)                                                               \
   X(storedDqRows)                                                              \
   X(scoreGradPrefetch)                                                         \
+  X(scoreGradWarpStores)                                                       \
+  X(stmatrixStaging)                                                           \
   X(successorPrefetch)                                                         \
   X(sharedStreamLse)                                                           \
   X(sharedStreamDelta)                                                         \
