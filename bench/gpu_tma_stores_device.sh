@@ -16,7 +16,9 @@
 # with all three against FlexAttention in a process of its own; then
 # racecheck and synccheck. PART=check: the checks and memcheck only;
 # PART=time: the timings and the local_plus_band sweep only; PART=quick:
-# the smoke layer and the two main matrices only.
+# the smoke layer and the two main matrices only; PART=order: the
+# local_plus_band sweep reversed, then in order, then the headline sweep,
+# each in a process of its own (order effects; see staged_reverse_sweep).
 #
 # Staged here (MLIR) into the git-ignored .device/tst:
 #   S=.device/tst; rm -rf $S; mkdir -p $S/python $S/launcher $S/bench $S/test
@@ -31,6 +33,9 @@
 #   $P bench/gpu_grad_prepare.py --ws $ALL --out $S/ws
 #   $P bench/grad_sweep_prepare.py --out $S/exclusive_equal --variants w4k64,w4k64t,w4k64tu,w4k64tum
 #   $P bench/grad_sweep_prepare.py --out $S/local_plus_band --variants w4k64,w4k64tum --policy local_plus_band
+# (the second and third calls of 2026-12-07 had the sweeps
+# w4k64,w4k64t,w4k64tm,w4k64m,w4k64e and, on local_plus_band,
+# w4k64,w4k64t,w4k64tm)
 #   $P bench/gpu_grad_prepare.py --spec $ALL --score-grad-warp-stores --out $S/spec
 #   find $S -name kernel.ptx -delete
 #   run(command="LIMIT=<device seconds left, less ~200 for the start> FWD_SANITIZE='tb_f16_n2047_dv64 lpb_f16_d128_gqa_nq500 many_f16_d128_bidir_nq200_nk333_ring' bash .device/tst/run.sh", carry=[".device/tst"])
@@ -65,6 +70,11 @@ if [ "$PART" = quick ]; then
   timeout $((LIMIT - SECONDS - 10)) python3 bench/gpu_device.py --dir fwd --out $OUT/fwd --no-bench 2>&1 |
     grep -v -i warn > $OUT/fwd.log
   echo "fwd: $(grep -c ' PASS ' $OUT/fwd.log) PASS, $(grep -c ' FAIL ' $OUT/fwd.log) FAIL, $(tail -1 $OUT/fwd.log)" | tee -a $S
+  staged_finish
+fi
+if [ "$PART" = order ]; then
+  staged_reverse_sweep local_plus_band
+  staged_sweeps $S 150 local_plus_band_rev local_plus_band exclusive_equal
   staged_finish
 fi
 if [ "$PART" != time ]; then

@@ -118,3 +118,23 @@ staged_spec_head() {
   timeout $((590 - SECONDS)) python3 bench/gpu_grad_check.py --dir spec_head --bench --only none \
     --out "$OUT/head-$label" 2>&1 | grep BENCH | cut -c1-1200 | sed "s/^/$label: /" | tee -a "$summary"
 }
+
+# There: a copy of sweep DIR as DIR_rev whose manifest lists the variants
+# in reverse order, so that a second process times them the other way
+# round (on a long sweep the later variants can read slower even where
+# their kernels are identical: local_plus_band, 2026-12-07).
+#   staged_reverse_sweep DIR
+staged_reverse_sweep() {
+  python3 - "$1" <<'PY'
+import json, os, shutil, sys
+src = sys.argv[1]; dst = src + "_rev"
+shutil.rmtree(dst, ignore_errors=True)
+os.makedirs(dst)
+manifest = json.load(open(os.path.join(src, "manifest.json")))
+manifest["variants"].reverse()
+for variant in manifest["variants"]:
+    shutil.copytree(os.path.join(src, variant["name"]),
+                    os.path.join(dst, variant["name"]))
+json.dump(manifest, open(os.path.join(dst, "manifest.json"), "w"), indent=1)
+PY
+}
