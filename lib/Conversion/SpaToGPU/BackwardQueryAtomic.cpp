@@ -69,6 +69,8 @@ void storeTransposedScoreGrads(
     ImplicitLocOpBuilder &b, const BackwardContext &k, int64_t tiles,
     Value keyBase, function_ref<Value(int64_t nt, int64_t r)> pair,
     function_ref<SmallVector<Value>(Value, Value, Value)> at, Value memref) {
+  if (k.cfg.stmatrixStaging)
+    return stageFragmentsByMatrix(b, k, tiles, keyBase, pair, at, memref);
   GpuArith e{b};
   // Thread (g, c) holds keys keyBase + g (+ 8) and queries 8 nt + 2c (+ 1):
   // one 4-byte word per row, in 16-byte chunk nt % 8 of M block nt / 8,
@@ -90,18 +92,6 @@ void storeRoundedScoreGradsT(ImplicitLocOpBuilder &b, const BackwardContext &k,
                              ValueRange prefix, Value memref) {
   auto halfTile = VectorType::get({2, 2}, k.cfg.elementType);
   SmallVector<Value> rounded;
-  if (k.cfg.stmatrixStaging) {
-    for (Value tile : scoreGradsT)
-      rounded.push_back(arith::TruncFOp::create(b, halfTile, tile));
-    stageFragmentsByMatrix(
-        b, k, int64_t(scoreGradsT.size()), keyBase,
-        [&](int64_t nt, int64_t r) -> Value {
-          return vector::ExtractOp::create(b, rounded[nt],
-                                           ArrayRef<int64_t>{r});
-        },
-        memref, prefix);
-    return;
-  }
   storeTransposedScoreGrads(
       b, k, int64_t(scoreGradsT.size()), keyBase,
       // Row 0 of a tile is asked for before row 1.

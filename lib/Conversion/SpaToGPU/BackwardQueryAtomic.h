@@ -96,7 +96,9 @@ private:
 /// gives the indices into `memref` of (M block of 64 queries, key row,
 /// column) in a [streamRows / 64][rows][64] tile with the 128-byte swizzle;
 /// the warp's keys are rows keyBase + g (+ 8). Conflict-free: the 8 g of a
-/// store hit 8 different 16-byte chunks.
+/// store hit 8 different 16-byte chunks. With stmatrix-staging the same
+/// bytes by stageFragmentsByMatrix (StagedStores.h; `pair` is asked for
+/// tile by tile, row 0 before row 1, either way).
 void storeTransposedScoreGrads(
     ImplicitLocOpBuilder &b, const BackwardContext &k, int64_t tiles,
     Value keyBase, function_ref<Value(int64_t nt, int64_t r)> pair,
@@ -106,8 +108,7 @@ void storeTransposedScoreGrads(
 /// storeTransposedScoreGrads of f32 dS^T tiles rounded to the element type
 /// (each tile where its row 0 is asked for: rounding all up front reorders
 /// the ops and changes the kernels' PTX for nothing), into `memref` at
-/// `prefix` followed by (M block, key row, column); with stmatrix-staging
-/// by stageFragmentsByMatrix (StagedStores.h), the same bytes.
+/// `prefix` followed by (M block, key row, column).
 void storeRoundedScoreGradsT(ImplicitLocOpBuilder &b, const BackwardContext &k,
                              ArrayRef<Value> scoreGradsT, Value keyBase,
                              ValueRange prefix, Value memref);

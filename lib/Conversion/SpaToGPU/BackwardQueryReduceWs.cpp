@@ -9,7 +9,6 @@
 #include "AsyncBarriers.h"
 #include "InlinePtx.h"
 #include "KernelSkeleton.h"
-#include "StagedStores.h"
 #include "Wgmma.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -126,17 +125,12 @@ void WarpSpecializedQueryTile::stage(ImplicitLocOpBuilder &b,
         b, pairType,
         vector::BroadcastOp::create(b, wordType, words[2 * nt + r]));
   };
-  if (k.cfg.stmatrixStaging)
-    stageFragmentsByMatrix(b, k, k.grad.streamRows() / 8,
-                           e.mul(k.warp, e.index(16)), pair, exchangeTiles,
-                           ValueRange{buffer});
-  else
-    storeTransposedScoreGrads(
-        b, k, k.grad.streamRows() / 8, e.mul(k.warp, e.index(16)), pair,
-        [&](Value mBlock, Value key, Value column) -> SmallVector<Value> {
-          return {buffer, mBlock, key, column};
-        },
-        exchangeTiles);
+  storeTransposedScoreGrads(
+      b, k, k.grad.streamRows() / 8, e.mul(k.warp, e.index(16)), pair,
+      [&](Value mBlock, Value key, Value column) -> SmallVector<Value> {
+        return {buffer, mBlock, key, column};
+      },
+      exchangeTiles);
   // Generic-proxy writes read by wgmma (async proxy).
   fenceSharedForAsyncProxy(b);
   if (exchange())
@@ -203,8 +197,7 @@ void WarpSpecializedQueryTile::writePieces(ImplicitLocOpBuilder &b, Value i0,
 }
 
 void WarpSpecializedQueryTile::drainWriter(ImplicitLocOpBuilder &b) {
-  GpuArith e{b};
-  emitIf(b, e.cmp(P::eq, k.lane, e.index(0)), [&](ImplicitLocOpBuilder &ib) {
+  onLaneZero(b, k, [&](ImplicitLocOpBuilder &ib) {
     NVVM::CpAsyncBulkWaitGroupOp::create(ib, 0, UnitAttr());
   });
 }

@@ -53,10 +53,11 @@ static Value sharedElementAddress(ImplicitLocOpBuilder &b, Value memref,
   return arith::IndexCastOp::create(b, b.getI64Type(), address);
 }
 
-void stageFragmentsByMatrix(ImplicitLocOpBuilder &b, const KernelContext &k,
-                            int64_t tiles, Value rowBase,
-                            function_ref<Value(int64_t t, int64_t r)> pair,
-                            Value staging, ValueRange prefix) {
+void stageFragmentsByMatrix(
+    ImplicitLocOpBuilder &b, const KernelContext &k, int64_t tiles,
+    Value rowBase, function_ref<Value(int64_t t, int64_t r)> pair,
+    function_ref<SmallVector<Value>(Value box, Value row, Value column)> at,
+    Value staging) {
   assert(tiles % 2 == 0 && "stmatrix x4 takes two tiles a time");
   GpuArith e{b};
   // Lane l addresses row l % 8 of matrix l / 8: matrices 0, 1 are tile t's
@@ -79,10 +80,10 @@ void stageFragmentsByMatrix(ImplicitLocOpBuilder &b, const KernelContext &k,
   };
   for (int64_t t = 0; t < tiles; t += 2) {
     Value chunk = arith::XOrIOp::create(b, e.index(t % 8), laneChunk);
-    SmallVector<Value> at(prefix);
-    at.append({e.index(t / 8), row, e.mul(chunk, e.index(8))});
     Value address = LLVM::IntToPtrOp::create(
-        b, sharedPtr, sharedElementAddress(b, staging, at));
+        b, sharedPtr,
+        sharedElementAddress(
+            b, staging, at(e.index(t / 8), row, e.mul(chunk, e.index(8)))));
     NVVM::StMatrixOp::create(
         b, address,
         ValueRange{word(pair(t, 0)), word(pair(t, 1)), word(pair(t + 1, 0)),
@@ -122,8 +123,12 @@ void storeRowsStaged(ImplicitLocOpBuilder &b, const KernelContext &k,
   // Fragments in: row g + 8r, columns 8t + 2c, + 1 (t's chunk t % 8 of box
   // t / 8). Every row of the 16 is written, those past the limit too.
   if (k.cfg.stmatrixStaging) {
-    stageFragmentsByMatrix(b, k, int64_t(acc.size()), stagingRow, narrowPair,
-                           staging, ValueRange{});
+    stageFragmentsByMatrix(
+        b, k, int64_t(acc.size()), stagingRow, narrowPair,
+        [](Value box, Value row, Value column) -> SmallVector<Value> {
+          return {box, row, column};
+        },
+        staging);
   } else {
     for (int64_t r = 0; r < 2; ++r) {
       Value row = e.add(stagingRow, e.add(k.g, e.index(8 * r)));

@@ -41,16 +41,17 @@ bool canStoreRowsByMap(Value dest, int64_t width);
 
 /// stmatrix-staging: a warp's rows `rowBase` + g (+ 8) (rowBase a multiple
 /// of 8), columns 8 t + 2c (+ 1) for t < `tiles` (even), into `staging`
-/// at indices `prefix` + (t / 8, row, chunk column): `pair(t, r)` is the
+/// at the indices `at(t / 8, row, chunk column)`: `pair(t, r)` is the
 /// lane's rounded 2-element vector (16-bit) of tile t, row g + 8r; chunk q
 /// of a row lands at chunk q ^ (row % 8), the layout the 4-byte stores
 /// write. One stmatrix (m8n8, x4) a pair of tiles: the matrices (t, row
 /// g), (t, g + 8), (t + 1, g), (t + 1, g + 8), each lane addressing one
 /// matrix row (16 bytes).
-void stageFragmentsByMatrix(ImplicitLocOpBuilder &b, const KernelContext &k,
-                            int64_t tiles, Value rowBase,
-                            function_ref<Value(int64_t t, int64_t r)> pair,
-                            Value staging, ValueRange prefix);
+void stageFragmentsByMatrix(
+    ImplicitLocOpBuilder &b, const KernelContext &k, int64_t tiles,
+    Value rowBase, function_ref<Value(int64_t t, int64_t r)> pair,
+    function_ref<SmallVector<Value>(Value box, Value row, Value column)> at,
+    Value staging);
 
 /// One warp's 16 rows out: `acc` holds its width / 8 accumulator tiles
 /// (rows g and g + 8, columns 8 t + 2c, + 1), each row r scaled by
