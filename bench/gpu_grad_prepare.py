@@ -248,6 +248,14 @@ def main():
                         help="every layer with stmatrix_staging=True "
                         "(staged rows written by stmatrix); names keep "
                         "theirs")
+    parser.add_argument("--interleaved-dq", type=int, default=None,
+                        metavar="LAG",
+                        help="with --stored (or --spec: its D = 128 rows): "
+                        "every stored layer with "
+                        "interleaved_dq=True and interleaved_dq_lag=LAG "
+                        "(the dq_stored blocks in the dK/dV kernel's "
+                        "launch: roles preprocess, dkdv_dq_stored); names "
+                        "gain the prefix i (--spec: keep theirs)")
     parser.add_argument("--programmatic-launch", action="store_true",
                         help="every layer with programmatic_launch=True "
                         "(griddepcontrol in every kernel, launched with "
@@ -312,6 +320,16 @@ def main():
                           else c[11],) for c in rows]
     if args.stmatrix_staging:
         rows = [c[:11] + (dict(c[11], stmatrix_staging=True),) for c in rows]
+    if args.interleaved_dq is not None:
+        if not (args.stored or args.spec):
+            parser.error("--interleaved-dq needs --stored or --spec")
+        # With --spec: the D = Dv = 128 rows (where auto stores dS).
+        rows = [(c[0] if args.spec else "i" + c[0],) + c[1:11] +
+                (dict(c[11], score_grads="store", interleaved_dq=True,
+                      interleaved_dq_lag=args.interleaved_dq),)
+                for c in rows if c[11].get("score_grads") == "store" or
+                (args.spec and c[6] == c[7] == 128)]
+        SANITIZE.extend(["i" + n for n in SANITIZE])
     if args.programmatic_launch:
         rows = [("g" + c[0],) + c[1:11] +
                 (dict(c[11], programmatic_launch=True),) for c in rows]
@@ -333,7 +351,9 @@ def main():
         artifact.save(os.path.join(args.out, layer["name"]))
         kernels = artifact.metadata["kernels"]
         roles = [(k["op"], k["role"]) for k in kernels]
-        stored = ["preprocess", "dkdv", "dq_stored"]
+        stored = (["preprocess", "dkdv_dq_stored"]
+                  if options.get("interleaved_dq") else
+                  ["preprocess", "dkdv", "dq_stored"])
         expected = (stored if options.get("score_grads") == "store" else
                     ["dq", "dkdv"] if layer["deterministic"]
                     else ["preprocess", "dkdv_dq", "dq_convert"])

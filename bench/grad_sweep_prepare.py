@@ -34,7 +34,11 @@ every thread's 16-byte stores) or t with tma_stores=True (by TMA bulk
 tensor stores, one lane a warp), and a final u with
 score_grad_warp_stores=True (each warp of the dK/dV kernel stores its own
 rows of the dS tile: no block barrier a tile) and a final m with
-stmatrix_staging=True (staged rows written by stmatrix).
+stmatrix_staging=True (staged rows written by stmatrix), and a last
+i<N> with interleaved_dq=True, interleaved_dq_lag=N (the dq_stored
+blocks in the dK/dV kernel's launch, each N dK/dV items after the last
+one whose dS it reads: roles preprocess, dkdv_dq_stored), o<S> after it
+with interleaved_dq_stages=S (its dQ blocks' ring).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -86,11 +90,11 @@ def main():
         variants = previous["variants"]
     for name in args.variants.split(","):
         m = re.fullmatch(
-            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?(g?)([et]?)(u?)(m?)",
+            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?(g?)([et]?)(u?)(m?)(?:i(\d+)(?:o(\d))?)?",
             name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>][g][e|t][u][m]")
+                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>][g][e|t][u][m][i<N>[o<S>]]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -127,6 +131,11 @@ def main():
             options["score_grad_warp_stores"] = True
         if m.group(18):
             options["stmatrix_staging"] = True
+        if m.group(19):
+            options["interleaved_dq"] = True
+            options["interleaved_dq_lag"] = int(m.group(19))
+        if m.group(20):
+            options["interleaved_dq_stages"] = int(m.group(20))
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")
         art.save(os.path.join(args.out, saved))

@@ -268,6 +268,24 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "itself (one 2048-byte bulk copy from its lane 0 after a warp "
            "sync), instead of a block barrier a tile and one 8192-byte copy "
            "from thread 0; the scratch's bytes are the same">,
+    Option<"interleavedDq", "interleaved-dq", "bool", /*default=*/"false",
+           "Gradient ops with score-grads = store on the classic wgmma "
+           "dK/dV kernel: the dq_stored items run in the dK/dV kernel's "
+           "launch, interleaved with its items (one list; each block claims "
+           "the next entry), each dQ item waiting for the dK/dV items whose "
+           "dS it reads, so that it reads them back from L2; static lengths "
+           "only">,
+    Option<"interleavedDqStages", "interleaved-dq-stages", "int64_t",
+           /*default=*/"4",
+           "interleaved-dq: stages of the dQ blocks' ring of K and dS tiles "
+           "(2 to 4; the dK/dV blocks' shared memory holds four): its blocks "
+           "run at the dK/dV kernel's two an SM, not the dq_stored kernel's "
+           "four, so each keeps more tiles in flight">,
+    Option<"interleavedDqLag", "interleaved-dq-lag", "int64_t",
+           /*default=*/"256",
+           "interleaved-dq: how many dK/dV items after the last one whose "
+           "dS a dQ item reads it is listed (fewer: dS more often in L2, "
+           "more waits); 0 or more">,
     Option<"sharedStreamLse", "shared-stream-lse",
            "::mlir::spa::StagedStreamStat",
            /*default=*/"::mlir::spa::StagedStreamStat::Auto",

@@ -169,6 +169,22 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "sends its dS rows to the scratch (no block barrier "
                      "a tile)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> interleavedDq{
+      *this, "interleaved-dq",
+      llvm::cl::desc("Gradient ops with score-grads = store: the dq_stored "
+                     "items in the dK/dV kernel's launch, each after the "
+                     "items whose dS it reads (dS from L2)"),
+      llvm::cl::init(false)};
+  PassOptions::Option<int64_t> interleavedDqStages{
+      *this, "interleaved-dq-stages",
+      llvm::cl::desc("interleaved-dq: stages of the dQ blocks' ring (2 to "
+                     "4)"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> interleavedDqLag{
+      *this, "interleaved-dq-lag",
+      llvm::cl::desc("interleaved-dq: dK/dV items between the last one a "
+                     "dQ item reads from and the dQ item"),
+      llvm::cl::init(256)};
   PassOptions::Option<int64_t> waveStaggerNs{
       *this, "wave-stagger-ns",
       llvm::cl::desc("Attention ops, serial sm_90a kernel: ns a key tile "

@@ -39,6 +39,8 @@ StringRef mlir::spa::gpu_kernel::backwardKernelRole(BackwardKernel kernel) {
     return "dq_convert";
   case BackwardKernel::QueryStored:
     return "dq_stored";
+  case BackwardKernel::Interleaved:
+    return "dkdv_dq_stored";
   }
   llvm_unreachable("unknown backward kernel");
 }
@@ -435,6 +437,43 @@ resolveStoredQueryRows(AttentionGradOp op,
   return success();
 }
 
+/// interleaved-dq: the dq_stored blocks in the dK/dV kernel's launch
+/// (BackwardInterleaved.cpp). Once the stored dS is settled (auto and the
+/// scratch's size may drop it): it needs the stored dS (which brings the
+/// classic wgmma dK/dV kernel with TMA loads and 64 x 64 tiles), 64-row
+/// dQ items (one warpgroup, as the dK/dV kernel's block). Its order is
+/// planned at compile time: the gradient op has static shapes on the GPU.
+static LogicalResult
+resolveInterleavedQuery(AttentionGradOp op,
+                        const ConvertSpaToGPUOptions &options,
+                        BackwardConfig &grad) {
+  if (options.interleavedDqLag < 0)
+    return op.emitOpError("interleaved-dq-lag must be 0 or more, got ")
+           << options.interleavedDqLag;
+  grad.interleavedLag = options.interleavedDqLag;
+  if (options.interleavedDqStages < 2 || options.interleavedDqStages > 4)
+    return op.emitOpError("interleaved-dq-stages must be 2, 3 or 4, got ")
+           << options.interleavedDqStages;
+  grad.interleavedStages = options.interleavedDqStages;
+  if (!options.interleavedDq)
+    return success();
+  if (!grad.storeScoreGrads)
+    return op.emitOpError("interleaved-dq needs the stored dS, and this "
+                          "op's backward recomputes it (score-grads = ")
+           << (options.scoreGrads == ScoreGrads::Auto ? "auto" : "recompute")
+           << "); use score-grads = store";
+  if (grad.storedQueryRows != 64)
+    return op.emitOpError("interleaved-dq runs 64-row dQ items (one "
+                          "warpgroup, as the dK/dV kernel's block); got "
+                          "stored-dq-rows = ")
+           << grad.storedQueryRows;
+  assert(!grad.warpSpecialized && grad.tensorMaps &&
+         grad.keyValueConfig().ownRows() == BackwardConfig::kScoreGradTile &&
+         "the stored dS brings the classic TMA kernel on 64 x 64 tiles");
+  grad.interleavedQuery = true;
+  return success();
+}
+
 /// backward-schedule: the warp-specialised dK/dV kernel needs the wgmma
 /// backward with TMA loads, dQ in its own kernel, D and Dv of 64 or 128 and
 /// stream tiles of 64 query rows; forced where it does not apply, a located
@@ -563,7 +602,8 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
       failed(resolveBackwardSchedule(op, options, grad)))
     return failure();
   if (failed(checkGradSizes(op, grad)) ||
-      failed(planScoreGradScratch(op, options, grad)))
+      failed(planScoreGradScratch(op, options, grad)) ||
+      failed(resolveInterleavedQuery(op, options, grad)))
     return failure();
   grad.keyRowMasks = grad.warpSpecialized || cfg.slots >= 2;
   if (options.sharedStreamLse == StagedStreamStat::Auto)

@@ -28,11 +28,12 @@ enum class BackwardKernel {
   Query,
   KeyValueQuery,
   QueryConvert,
-  QueryStored
+  QueryStored,
+  Interleaved ///< dkdv and dq_stored blocks in one launch (interleaved-dq)
 };
 
 /// Launch-contract role names: "preprocess", "dkdv", "dq", "dkdv_dq",
-/// "dq_convert", "dq_stored".
+/// "dq_convert", "dq_stored", "dkdv_dq_stored".
 StringRef backwardKernelRole(BackwardKernel kernel);
 
 struct BackwardConfig {
@@ -170,6 +171,8 @@ struct BackwardConfig {
   /// where registers hold two blocks an SM whatever the ring (96 KiB a
   /// block at D = 128 still fits two).
   int64_t storedQueryStages() const {
+    if (interleavedQuery)
+      return interleavedStages;
     return ownRows() == 128 ? 3 : kStoredQueryStages;
   }
   int64_t storedQueryStageBytes() const {
@@ -188,6 +191,14 @@ struct BackwardConfig {
   /// rows of the staged dS tile to the scratch (score-grad-warp-stores;
   /// ScoreGradWriter), with no block barrier between staging and copy.
   bool scoreGradWarpStores = false;
+  /// score-grads = store on the classic wgmma dK/dV kernel: the dq_stored
+  /// items run in the dK/dV kernel's launch (interleaved-dq;
+  /// BackwardInterleaved.cpp), listed `interleavedLag` dK/dV items after
+  /// the last one whose dS they read, each waiting on those items' flags.
+  bool interleavedQuery = false;
+  int64_t interleavedLag = 256;
+  /// interleaved-dq: the dQ blocks' ring stages (interleaved-dq-stages).
+  int64_t interleavedStages = 4;
   /// The configuration the dq_stored kernel is generated and launched with
   /// (its work list has items of storedQueryRows rows).
   BackwardConfig storedQueryConfig() const {

@@ -25,6 +25,8 @@
 
 #include "BackwardMainloop.h"
 
+#include <string>
+
 namespace mlir::spa::gpu_kernel {
 
 /// Arguments: output, output_grad, delta [, dq_accum (zeroed here)]: the
@@ -63,6 +65,48 @@ gpu::GPUFuncOp buildStoredQueryGradKernel(OpBuilder &moduleBuilder,
                                           Location loc, StringRef name,
                                           ArrayRef<Type> argTypes,
                                           const BackwardConfig &grad);
+
+/// One kernel's work for its block, apart from the function shell: binds
+/// the kernel's arguments (in its own order, as its build does) and emits
+/// what a block of it does. The interleaved kernel runs two of them in one
+/// shell, each block doing one body's work (BackwardInterleaved.cpp).
+class BackwardBlockBody {
+public:
+  virtual ~BackwardBlockBody() = default;
+  virtual BackwardContext &context() = 0;
+  /// Dynamic shared memory the body uses, from offset 0.
+  virtual int64_t sharedBytes() const = 0;
+  virtual void bindArgs(ValueRange args) = 0;
+  /// The block's work list entry is blockItemIndex(context()).
+  virtual void emit(ImplicitLocOpBuilder &b) = 0;
+};
+
+/// The classic dK/dV kernel's body (not the warp-specialised one).
+std::unique_ptr<BackwardBlockBody>
+createKeyValueGradBody(const BackwardConfig &grad);
+/// The dq_stored kernel's body.
+std::unique_ptr<BackwardBlockBody>
+createStoredQueryGradBody(const BackwardConfig &grad);
+
+/// interleaved-dq (BackwardInterleaved.cpp): the dK/dV kernel's blocks and
+/// the dq_stored kernel's in one launch. Arguments, by `names`: the dK/dV
+/// kernel's (its work list replaced) plus query_grad and grad_sync; `work`
+/// is [dK/dV items + dQ items + entries][3]: the two lists, then the order
+/// of claims (column 0: < keyValueBlocks a dK/dV block, else
+/// keyValueBlocks + a dq_stored block); the dq_stored kernel's key map is
+/// the dK/dV kernel's (both 64 rows).
+gpu::GPUFuncOp buildInterleavedGradKernel(
+    OpBuilder &moduleBuilder, Location loc, StringRef name,
+    ArrayRef<Type> argTypes, ArrayRef<std::string> names,
+    const BackwardConfig &keyValueGrad, const BackwardConfig &storedQueryGrad,
+    int64_t keyValueItems, int64_t queryItems, int64_t keyValueBlocks);
+
+/// The interleaved kernel's dynamic shared memory: the larger body's, then
+/// (at claimSlotOffset) the i32 through which a block's claim is shared.
+int64_t interleavedSharedBytes(const BackwardConfig &keyValueGrad,
+                               const BackwardConfig &storedQueryGrad);
+int64_t claimSlotOffset(const BackwardConfig &keyValueGrad,
+                        const BackwardConfig &storedQueryGrad);
 
 /// Binds the arguments both product kernels (dK/dV, dQ) start with:
 /// query, key, value, log_sum_exp, output_grad, delta. Returns the rest.

@@ -26,6 +26,7 @@
 #include "BackwardQueryAtomic.h"
 #include "BackwardStreamWalk.h"
 #include "BackwardTile.h"
+#include "InterleavedSync.h"
 #include "MmaSync.h"
 #include "ScoreGradStore.h"
 #include "StagedStores.h"
@@ -41,7 +42,7 @@ using namespace mlir;
 namespace mlir::spa::gpu_kernel {
 namespace {
 
-class KeyValueGradKernel {
+class KeyValueGradKernel final : public BackwardBlockBody {
 public:
   explicit KeyValueGradKernel(const BackwardConfig &grad)
       : k(grad), mainloop(createBackwardMainloop(k)) {
@@ -57,11 +58,16 @@ public:
     gpu::GPUFuncOp func =
         beginBackwardKernel(moduleBuilder, loc, name, argTypes, k, body);
     ImplicitLocOpBuilder b(loc, body);
-    bindKeyValueGradArgs(k, func.getArguments());
-    emitBody(b);
+    bindArgs(func.getArguments());
+    emit(b);
     gpu::ReturnOp::create(b);
     return func;
   }
+
+  BackwardContext &context() override { return k; }
+  int64_t sharedBytes() const override { return k.grad.sharedBytes(); }
+  void bindArgs(ValueRange args) override { bindKeyValueGradArgs(k, args); }
+  void emit(ImplicitLocOpBuilder &b) override { emitBody(b); }
 
 private:
   BackwardContext k;
@@ -82,7 +88,7 @@ private:
     // The list's tail of key tiles no query reaches: zeros, as emitItem's
     // empty walk leaves them, with nothing loaded.
     branchOnZeroTail(
-        b, cfg, k.work, gpu::BlockIdOp::create(b, gpu::Dimension::x),
+        b, cfg, k.work, blockItemIndex(b, k),
         [&](ImplicitLocOpBuilder &zb, const WorkItemEntry *entry) {
           if (!entry) {
             SmallVector<Value> zeros(cfg.headDim / 8 + cfg.valueDim / 8,
@@ -131,6 +137,10 @@ private:
     if (mainloop->ownTile(Operand::First))
       gpu::BarrierOp::create(b);
     storeKeyValueGrads(b, j0, results);
+    // interleaved-dq: the dQ blocks waiting for this key tile's dS may go
+    // (every issuing thread waited for its copies before the barrier).
+    if (k.gradSync)
+      publishKeyTile(b, k, j0);
   }
 
   /// dK (times the scale) and dV of key tile j0 from `acc` (D / 8 dK
@@ -255,7 +265,7 @@ void bindKeyValueGradArgs(BackwardContext &k, ValueRange args) {
 
 Value loadKeyTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k) {
   GpuArith e{b};
-  Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value item = blockItemIndex(b, k);
   WorkItemEntry entry = loadWorkItem(b, k.work, item);
   if (k.grad.prefetchesSuccessor())
     setSuccessor(k,
@@ -263,6 +273,12 @@ Value loadKeyTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k) {
   k.batchIdx = entry.batch;
   k.kvHead = entry.head;
   return e.mul(entry.tile, e.index(k.grad.ownRows()));
+}
+
+std::unique_ptr<BackwardBlockBody>
+createKeyValueGradBody(const BackwardConfig &grad) {
+  assert(!grad.warpSpecialized && "the classic kernel's body");
+  return std::make_unique<KeyValueGradKernel>(grad);
 }
 
 gpu::GPUFuncOp buildKeyValueGradKernel(OpBuilder &moduleBuilder, Location loc,

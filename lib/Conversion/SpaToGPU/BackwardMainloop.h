@@ -49,7 +49,22 @@ struct BackwardContext : KernelContext {
   /// grad.storesByMap: the maps of the staged outputs (dK then dV; dQ for
   /// dq_stored), after every load map (bindTensorMaps).
   Value storeMaps[2];
+  /// The block's entry in the work list: null for the block index; the
+  /// slot a block of an interleaved kernel claimed (BackwardInterleaved.cpp)
+  /// otherwise. blockItemIndex reads it.
+  Value blockItem;
+  /// interleaved-dq: the i32 scratch `grad_sync` (InterleavedSync.h): the
+  /// claim counter, then one flag a (batch, key/value head, key tile) of
+  /// the dK/dV items, set once its dS tiles are in memory.
+  Value gradSync;
 };
+
+/// k.blockItem, or gpu.block_id x where it is null.
+inline Value blockItemIndex(ImplicitLocOpBuilder &b, const BackwardContext &k) {
+  if (k.blockItem)
+    return k.blockItem;
+  return gpu::BlockIdOp::create(b, gpu::Dimension::x);
+}
 
 /// The kernel's last arguments, in the order SpaGradToGPU.cpp appends them:
 /// grad.tensorMaps, the four load maps (own first, own second, stream

@@ -3,7 +3,8 @@
 // The first backward launch with deterministic = false or score-grads =
 // store, and the kernel shell every backward kernel shares. Each quad of
 // lanes owns one row (b, h, i) (BackwardDelta.h) and lane 0 writes Delta;
-// with deterministic = false the kernel also zeroes the dQ accumulator.
+// with deterministic = false the kernel also zeroes the dQ accumulator,
+// with interleaved-dq the interleaved kernel's grad_sync.
 // Memory-bound; the rows of a block are consecutive, so its loads are
 // contiguous. Deterministic gradients need no preprocess launch: the dQ kernel
 // computes Delta itself (BackwardQuery.cpp).
@@ -14,6 +15,7 @@
 #include "BackwardKernels.h"
 #include "BackwardQueryAtomic.h"
 #include "Epilogue.h"
+#include "InterleavedSync.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -112,6 +114,10 @@ gpu::GPUFuncOp buildPreprocessKernel(OpBuilder &moduleBuilder, Location loc,
          "the deterministic dQ kernel computes Delta itself");
   if (grad.atomicQuery)
     zeroQueryAccumulator(b, k, args[3], grad.preprocessBlocks());
+  // interleaved-dq: the claim counter and the key tiles' flags start at 0
+  // (InterleavedSync.h).
+  if (grad.interleavedQuery)
+    zeroGradSync(b, k, args[3], grad.preprocessBlocks());
   storeRowDelta(b, k, k.head, row, valid, total);
   gpu::ReturnOp::create(b);
   return func;

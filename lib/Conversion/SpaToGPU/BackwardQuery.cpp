@@ -179,7 +179,7 @@ private:
 void loadQueryTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k) {
   const BackwardConfig &grad = k.grad;
   GpuArith e{b};
-  Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value item = blockItemIndex(b, k);
   WorkItemEntry entry = loadWorkItem(b, k.work, item);
   if (k.grad.prefetchesSuccessor())
     setSuccessor(k,

@@ -40,6 +40,7 @@
 #include "BackwardKernels.h"
 #include "BackwardStreamWalk.h"
 #include "BackwardTile.h"
+#include "InterleavedSync.h"
 #include "KernelSkeleton.h"
 #include "ScoreGradStore.h"
 #include "StagedStores.h"
@@ -59,7 +60,7 @@ namespace {
 
 constexpr int64_t kTile = BackwardConfig::kScoreGradTile;
 
-class StoredQueryGradKernel {
+class StoredQueryGradKernel final : public BackwardBlockBody {
 public:
   explicit StoredQueryGradKernel(const BackwardConfig &grad)
       : k(grad), kStages(grad.storedQueryStages()) {}
@@ -70,7 +71,21 @@ public:
     gpu::GPUFuncOp func =
         beginBackwardKernel(moduleBuilder, loc, name, argTypes, k, body);
     ImplicitLocOpBuilder b(loc, body);
-    auto args = func.getArguments();
+    bindArgs(func.getArguments());
+    emitBody(b);
+    gpu::ReturnOp::create(b);
+    return func;
+  }
+
+  BackwardContext &context() override { return k; }
+  int64_t sharedBytes() const override {
+    return k.grad.storedQuerySharedBytes();
+  }
+  void emit(ImplicitLocOpBuilder &b) override { emitBody(b); }
+
+  /// key, score_grad, query_grad [, score_grad_slots], bounds, work,
+  /// key_map [, query_grad_map].
+  void bindArgs(ValueRange args) override {
     k.key = args[0];
     k.scoreGrad = args[1];
     k.queryGrad = args[2];
@@ -82,9 +97,6 @@ public:
     keyMap = args[next + 2];
     if (k.grad.storesByMap)
       k.storeMaps[0] = args[next + 3];
-    emitBody(b);
-    gpu::ReturnOp::create(b);
-    return func;
   }
 
 private:
@@ -147,7 +159,7 @@ private:
     // A grouped zero tail (only then is zeroItemsFrom set here: the empty
     // walk of one item loads nothing): its items' dQ rows by every thread.
     branchOnZeroTail(
-        b, cfg, k.work, gpu::BlockIdOp::create(b, gpu::Dimension::x),
+        b, cfg, k.work, blockItemIndex(b, k),
         [&](ImplicitLocOpBuilder &zb, const WorkItemEntry *entry) {
           assert(entry && "dq_stored's tail is set only where grouped");
           storeZeroRows(zb, k, cfg.threads(), k.queryGrad, *entry,
@@ -318,6 +330,10 @@ private:
         b, k,
         [&](ImplicitLocOpBuilder &ib) {
           GpuArith ie{ib};
+          // interleaved-dq: the dK/dV block of key tile j must have
+          // written its dS tiles.
+          if (k.gradSync)
+            awaitKeyTile(ib, k, j);
           Value buffer = ring.buffer(ib, c);
           Value barrier = barrierAt(ib, barriers, buffer);
           SmallVector<Value> reach;
@@ -421,6 +437,11 @@ private:
 };
 
 } // namespace
+
+std::unique_ptr<BackwardBlockBody>
+createStoredQueryGradBody(const BackwardConfig &grad) {
+  return std::make_unique<StoredQueryGradKernel>(grad);
+}
 
 gpu::GPUFuncOp buildStoredQueryGradKernel(OpBuilder &moduleBuilder,
                                           Location loc, StringRef name,

@@ -38,7 +38,8 @@ KernelArgRole KernelLaunch::argRole(StringRef name) const {
   if (role == "forward" || role == "combine")
     return name == "output" || name == "log_sum_exp" ? KernelArgRole::Output
                                                      : KernelArgRole::Input;
-  if (name == "delta" || name == "dq_accum" || name == "score_grad")
+  if (name == "delta" || name == "dq_accum" || name == "score_grad" ||
+      name == "grad_sync")
     return KernelArgRole::Scratch;
   if (name == "query_grad" || name == "key_grad" || name == "value_grad")
     return KernelArgRole::Output;
@@ -262,12 +263,13 @@ FailureOr<KernelLaunch> KernelLaunch::fromAttr(DictionaryAttr attr,
     *into = value.getInt();
   }
   auto role = attr.getAs<StringAttr>("role");
-  const StringRef roles[] = {"forward", "combine", "preprocess", "dkdv",
-                             "dq",      "dkdv_dq", "dq_convert", "dq_stored"};
+  const StringRef roles[] = {"forward",    "combine",   "preprocess",
+                             "dkdv",       "dq",        "dkdv_dq",
+                             "dq_convert", "dq_stored", "dkdv_dq_stored"};
   if (!role || !llvm::is_contained(roles, role.getValue()))
     return missing("role", "\"forward\", \"combine\", \"preprocess\", "
-                           "\"dkdv\", \"dq\", \"dkdv_dq\", \"dq_convert\" "
-                           "or \"dq_stored\"");
+                           "\"dkdv\", \"dq\", \"dkdv_dq\", \"dq_convert\", "
+                           "\"dq_stored\" or \"dkdv_dq_stored\"");
   launch.role = role.str();
   auto op = attr.getAs<IntegerAttr>("op");
   if (!op)

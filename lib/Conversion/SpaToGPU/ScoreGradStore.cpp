@@ -213,6 +213,12 @@ void ScoreGradWriter::release(ImplicitLocOpBuilder &b) {
 void ScoreGradWriter::drain(ImplicitLocOpBuilder &b) {
   onIssuingThreads(b, [&](ImplicitLocOpBuilder &ib) {
     NVVM::CpAsyncBulkWaitGroupOp::create(ib, 0, UnitAttr());
+    // interleaved-dq: other blocks read these tiles once the item's flag
+    // is set (InterleavedSync.h): the async proxy's writes, complete now,
+    // ordered before the generic proxy's barrier and flag.
+    if (k.gradSync)
+      NVVM::FenceProxyOp::create(ib, NVVM::ProxyKind::async_global,
+                                 NVVM::SharedSpaceAttr());
   });
 }
 

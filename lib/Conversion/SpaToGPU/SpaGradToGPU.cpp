@@ -25,12 +25,14 @@
 #include "BackwardQueryAtomic.h"
 #include "GridDependency.h"
 #include "HostTables.h"
+#include "InterleavedSync.h"
 #include "ScoreGradStore.h"
 #include "TensorMaps.h"
 
 #include "spa/Conversion/SpaToGPU/LaunchContract.h"
 #include "spa/Dialect/Spa/IR/PlanInterop.h"
 #include "spa/Planning/GradWorkList.h"
+#include "spa/Planning/InterleavedWorkList.h"
 #include "spa/Planning/WorkList.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -41,6 +43,46 @@ using namespace mlir;
 using namespace mlir::spa;
 using namespace mlir::spa::gpu_kernel;
 namespace plan = ::spa::plan;
+
+/// interleaved-dq's work table: the dK/dV list's rows, the dq_stored
+/// list's, then the order in which the blocks claim them (column 0;
+/// spa/Planning/InterleavedWorkList.h): each dQ block after the dK/dV
+/// blocks whose dS it reads, by the lag.
+static FailureOr<SmallVector<int32_t>>
+interleavedWorkTable(AttentionGradOp op, const BackwardConfig &grad,
+                     const BackwardConfig &keyValueGrad,
+                     const BackwardConfig &storedQueryGrad,
+                     const std::vector<plan::KeyTileWorkItem> &keyList,
+                     const std::vector<plan::WorkItem> &queryList,
+                     ArrayRef<int32_t> keyItems, ArrayRef<int32_t> queryItems) {
+  const KernelConfig &cfg = grad.base;
+  std::vector<int64_t> itemLastRead = plan::lastKeyItemRead(
+      toPlanTable(op.getBandTable()), cfg.numKvHeads, cfg.queryLen, cfg.keyLen,
+      BackwardConfig::kScoreGradTile, keyList, queryList);
+  int64_t keyBlocks = keyValueGrad.base.launchBlocks(keyList.size());
+  int64_t queryBlocks = storedQueryGrad.base.launchBlocks(queryList.size());
+  // A grouped zero tail's blocks (several items each, none reading dS)
+  // follow the items one a block.
+  int64_t grouped = storedQueryGrad.base.zeroItemsFrom;
+  std::vector<int64_t> blockLastRead(queryBlocks, -1);
+  for (int64_t q = 0; q < queryBlocks && q < int64_t(itemLastRead.size()); ++q)
+    if (grouped < 0 || q < grouped)
+      blockLastRead[q] = itemLastRead[q];
+  std::vector<int32_t> order =
+      itemLastRead.size() == queryList.size()
+          ? plan::interleaveBlocks(keyBlocks, blockLastRead,
+                                   grad.interleavedLag)
+          : std::vector<int32_t>();
+  if (order.empty())
+    return op.emitOpError("interleaved-dq: the dK/dV and dQ work lists do "
+                          "not cover the same key tiles (a bug; use "
+                          "interleaved-dq = false)");
+  SmallVector<int32_t> table(keyItems.begin(), keyItems.end());
+  table.append(queryItems.begin(), queryItems.end());
+  for (int32_t entry : order)
+    table.append({entry, 0, 0});
+  return table;
+}
 
 LogicalResult
 mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
@@ -129,6 +171,13 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     scoreGrads = gpu::AllocOp::create(b, scoreGradType(b, grad), Type(),
                                       ValueRange{}, ValueRange{}, ValueRange{})
                      .getMemref();
+  Value gradSync;
+  if (grad.interleavedQuery)
+    gradSync =
+        gpu::AllocOp::create(
+            b, MemRefType::get({gradSyncElements(grad.base)}, b.getI32Type()),
+            Type(), ValueRange{}, ValueRange{}, ValueRange{})
+            .getMemref();
   if (grad.compactScoreGrads)
     scoreGradSlots = makeConstantTable(b, module, symbols,
                                        base + "_score_grad_slots",
@@ -151,6 +200,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue(),
         o = op.getOutput(), lse = op.getLogSumExp(), dO = op.getOutputGrad();
   SmallVector<Launch> launches;
+  SmallVector<int32_t> interleavedWork;
   if (grad.storeScoreGrads) {
     // Delta first (the dK/dV kernel reads it), then dK/dV, which stores
     // every visited tile pair's dS, then the one-product dQ kernel.
@@ -189,6 +239,38 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
       launch.operands.append(
           {boundsBuffer,
            launch.kernel == BackwardKernel::KeyValue ? keyWork : queryWork});
+    }
+    if (grad.interleavedQuery) {
+      // interleaved-dq: the dK/dV and dq_stored launches become one
+      // (BackwardInterleaved.cpp) on both lists and the planned order; the
+      // preprocess also zeroes grad_sync (its claims and flags).
+      FailureOr<SmallVector<int32_t>> table =
+          interleavedWorkTable(op, grad, keyValueGrad, storedQueryGrad, keyList,
+                               queryList, keyItems, queryItems);
+      if (failed(table))
+        return failure();
+      interleavedWork = std::move(*table);
+      Value work = makeConstantTable(
+          b, module, symbols, base + "_interleaved_work",
+          {int64_t(interleavedWork.size()) / 3, 3}, interleavedWork);
+      Launch &preprocess = launches[0];
+      preprocess.names.insert(preprocess.names.begin() + 3, "grad_sync");
+      preprocess.operands.insert(preprocess.operands.begin() + 3, gradSync);
+      Launch fused = launches[1];
+      fused.kernel = BackwardKernel::Interleaved;
+      // The dK/dV kernel's arguments up to its constants, dQ's output,
+      // the flags, the constants.
+      unsigned constants = fused.names.size() - 2;
+      fused.names.resize(constants);
+      fused.operands.resize(constants);
+      fused.names.append({"query_grad", "grad_sync", "bounds", "work"});
+      fused.operands.append({op.getQueryGrad(), gradSync, boundsBuffer, work});
+      fused.blocks =
+          int64_t(interleavedWork.size()) / 3 - numKeyItems - numQueryItems;
+      fused.dynamicShared =
+          interleavedSharedBytes(keyValueGrad, storedQueryGrad);
+      fused.work = interleavedWork;
+      launches = {preprocess, fused};
     }
   } else if (!grad.atomicQuery) {
     // The dQ kernel computes Delta for its own rows from O and dO
@@ -260,9 +342,10 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     else if (launch.kernel == BackwardKernel::QueryStored)
       mapArgs = appendTileMapArgs(b, {{k, "key", stream}}, launch.names,
                                   launch.operands, maps);
-    else if (grad.tensorMaps && (launch.kernel == BackwardKernel::KeyValue ||
-                                 launch.kernel ==
-                                     BackwardKernel::KeyValueQuery))
+    else if (grad.tensorMaps &&
+             (launch.kernel == BackwardKernel::KeyValue ||
+              launch.kernel == BackwardKernel::KeyValueQuery ||
+              launch.kernel == BackwardKernel::Interleaved))
       mapArgs = appendTileMapArgs(b,
                                   {{k, "key", own},
                                    {v, "value", own},
@@ -278,6 +361,12 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
                              launch.kernel == BackwardKernel::KeyValueQuery))
       stores = {{op.getKeyGrad(), "key_grad", kStoreBoxRows},
                 {op.getValueGrad(), "value_grad", kStoreBoxRows}};
+    // The interleaved kernel's dQ blocks read K through the dK/dV blocks'
+    // key_map (both 64 rows); their dQ has a map of its own.
+    if (grad.storesByMap && launch.kernel == BackwardKernel::Interleaved)
+      stores = {{op.getKeyGrad(), "key_grad", kStoreBoxRows},
+                {op.getValueGrad(), "value_grad", kStoreBoxRows},
+                {op.getQueryGrad(), "query_grad", kStoreBoxRows}};
     llvm::append_range(mapArgs, appendTileMapArgs(b, stores, launch.names,
                                                   launch.operands, maps));
     SmallVector<Type> argTypes;
@@ -305,6 +394,12 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
       func = buildStoredQueryGradKernel(kb, op.getLoc(), name, argTypes,
                                         kernelGrad);
       break;
+    case BackwardKernel::Interleaved:
+      func = buildInterleavedGradKernel(
+          kb, op.getLoc(), name, argTypes, launch.names, keyValueGrad,
+          storedQueryGrad, numKeyItems, numQueryItems,
+          keyValueGrad.base.launchBlocks(numKeyItems));
+      break;
     }
     KernelLaunch contract;
     contract.grid = {launch.blocks, 1, 1};
@@ -316,7 +411,8 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
       contract.scoreGradSlots = grad.scoreGradSlotBases;
     contract.bands = bands;
     bool keyTiles = launch.kernel == BackwardKernel::KeyValue ||
-                    launch.kernel == BackwardKernel::KeyValueQuery;
+                    launch.kernel == BackwardKernel::KeyValueQuery ||
+                    launch.kernel == BackwardKernel::Interleaved;
     contract.tile = keyTiles ? std::array<int64_t, 2>{stream, own}
                              : std::array<int64_t, 2>{own, stream};
     // The elementwise kernels (preprocess, dq_convert) use no MMA; they
@@ -350,6 +446,8 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     gpu::DeallocOp::create(b, Type(), ValueRange{}, accum);
   if (scoreGrads)
     gpu::DeallocOp::create(b, Type(), ValueRange{}, scoreGrads);
+  if (gradSync)
+    gpu::DeallocOp::create(b, Type(), ValueRange{}, gradSync);
   op.erase();
   return success();
 }

@@ -19,6 +19,12 @@
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grad-prefetch=4 score-grads=recompute" 2>&1 | FileCheck %s --check-prefix=PREFETCHRECOMPUTE
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="score-grad-warp-stores=true score-grads=recompute" 2>&1 | FileCheck %s --check-prefix=WARPSTORESRECOMPUTE
 // RUN: not spa-opt %s -convert-spa-to-gpu="score-grad-warp-stores=always" 2>&1 | FileCheck %s --check-prefix=BADWARPSTORES
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="interleaved-dq=true score-grads=recompute" 2>&1 | FileCheck %s --check-prefix=INTERLEAVEDRECOMPUTE
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="interleaved-dq=true score-grads=store stored-dq-rows=128" 2>&1 | FileCheck %s --check-prefix=INTERLEAVEDROWS
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="interleaved-dq=true" 2>&1 | FileCheck %s --check-prefix=INTERLEAVEDAUTO
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="interleaved-dq-lag=-1" 2>&1 | FileCheck %s --check-prefix=INTERLEAVEDLAG
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="interleaved-dq-stages=5" 2>&1 | FileCheck %s --check-prefix=INTERLEAVEDSTAGES
+// RUN: not spa-opt %s -convert-spa-to-gpu="interleaved-dq=sometimes" 2>&1 | FileCheck %s --check-prefix=BADINTERLEAVED
 
 // NOTMA: error: 'spa.attention_grad' op score-grads = store needs TMA loads (tma = true and buffers a tensor map describes); got chip = sm_90a, mma = auto, tma = false, deterministic = true, warps = 4, tile-k = 64, D = 64, Dv = 64; use score-grads = recompute
 // ATOMIC: error: {{.*}} score-grads = store needs deterministic = true; got {{.*}} deterministic = false,
@@ -37,6 +43,12 @@
 // PREFETCHRECOMPUTE: error: 'spa.attention_grad' op score-grad-prefetch = 4 applies to the stored dS (score-grads = store or auto); got score-grads = recompute
 // WARPSTORESRECOMPUTE: error: 'spa.attention_grad' op score-grad-warp-stores applies to the stored dS (score-grads = store or auto); got score-grads = recompute
 // BADWARPSTORES: for the --score-grad-warp-stores option: '{{.*}}always{{.*}}' is invalid value for boolean argument
+// INTERLEAVEDRECOMPUTE: error: 'spa.attention_grad' op interleaved-dq needs the stored dS, and this op's backward recomputes it (score-grads = recompute); use score-grads = store
+// INTERLEAVEDAUTO: error: 'spa.attention_grad' op interleaved-dq needs the stored dS, and this op's backward recomputes it (score-grads = auto); use score-grads = store
+// INTERLEAVEDROWS: error: 'spa.attention_grad' op interleaved-dq runs 64-row dQ items (one warpgroup, as the dK/dV kernel's block); got stored-dq-rows = 128
+// INTERLEAVEDLAG: error: 'spa.attention_grad' op interleaved-dq-lag must be 0 or more, got -1
+// INTERLEAVEDSTAGES: error: 'spa.attention_grad' op interleaved-dq-stages must be 2, 3 or 4, got 5
+// BADINTERLEAVED: for the --interleaved-dq option: '{{.*}}sometimes{{.*}}' is invalid value for boolean argument
 
 // D = 64: every condition but the ones the RUN lines break holds.
 func.func @ok_shape(%q: memref<1x2x64x64xbf16>, %l: memref<1x2x64xf32>) {

@@ -138,6 +138,12 @@ CASES = [
     ("bf16-grad-gqa-bidir", "deterministic=false backward-schedule=classic "
      "stmatrix-staging=true"),
     ("bf16-grad-gqa-bidir", "backward-schedule=ws stmatrix-staging=true"),
+    # interleaved-dq: the dK/dV and dq_stored blocks in one launch, claims
+    # and flags in grad_sync; with tma-stores (all three outputs' maps) too.
+    ("f16-grad-causal-d128-dv64", "score-grads=store interleaved-dq=true"),
+    ("bf16-grad-gqa-bidir",
+     "score-grads=store interleaved-dq=true interleaved-dq-lag=0 "
+     "interleaved-dq-stages=2 tma-stores=true"),
     # forward-schedule=ws: a TMA producer warp and consumer warpgroups.
     ("bf16-d128-exclusive", "forward-schedule=ws warps=8"),
     ("bf16-bidir-intervals", "forward-schedule=ws warps=8 stages=2"),

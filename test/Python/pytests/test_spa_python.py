@@ -383,6 +383,51 @@ def test_cuda_staging_store_options():
                     score_grad_warp_stores=True)
 
 
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_interleaved_dq_option():
+    # interleaved_dq (default false, stored dS only): the dK/dV and
+    # dq_stored blocks in one launch; the preprocess zeroes the i32
+    # grad_sync scratch (claim counter, one flag a dK/dV item), which both
+    # kernels name; the work table holds both lists and one entry a block.
+    layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
+                          head_dim=128, dtype="bf16", policy="local_plus_band")
+    text = layer.to_mlir(backward=True)
+    plain = spa.compile(text, target="cuda:sm_90a", score_grads="store")
+    assert [k["role"] for k in plain.metadata["kernels"]] == [
+        "forward", "preprocess", "dkdv", "dq_stored"]
+    grids = {k["role"]: k["grid"][0] for k in plain.metadata["kernels"]}
+    for lag in (0, 256):
+        artifact = spa.compile(text, target="cuda:sm_90a", score_grads="store",
+                               interleaved_dq=True, interleaved_dq_lag=lag)
+        kernels = artifact.metadata["kernels"]
+        assert [k["role"] for k in kernels] == [
+            "forward", "preprocess", "dkdv_dq_stored"]
+        fused = kernels[2]
+        assert fused["grid"][0] == grids["dkdv"] + grids["dq_stored"]
+        args = {a["name"]: a for a in fused["args"]}
+        assert args["grad_sync"]["kind"] == "scratch"
+        assert args["grad_sync"]["dtype"] == "i32"
+        # 1 + B x Hkv x key tiles of 64 (Nk = 300: 5).
+        assert args["grad_sync"]["shape"] == [1 + 1 * 2 * 5]
+        assert "grad_sync" in [a["name"] for a in kernels[1]["args"]]
+        work = args["work"]["values"]
+        # The dK/dV items, the dQ items (one a block here), the order.
+        assert len(work) == 3 * 2 * fused["grid"][0]
+        order = work[3 * fused["grid"][0]::3]
+        assert sorted(order) == list(range(fused["grid"][0]))
+        assert "nanosleep" in artifact.ptx and "atom" in artifact.ptx
+    with pytest.raises(spa.MLIRError,
+                       match="interleaved-dq needs the stored dS"):
+        spa.compile(text, target="cuda:sm_90a", score_grads="recompute",
+                    interleaved_dq=True)
+    with pytest.raises(spa.MLIRError,
+                       match="interleaved-dq-lag must be 0 or more"):
+        spa.compile(text, target="cuda:sm_90a", interleaved_dq_lag=-1)
+    with pytest.raises(spa.MLIRError,
+                       match="interleaved-dq-stages must be 2, 3 or 4"):
+        spa.compile(text, target="cuda:sm_90a", interleaved_dq_stages=5)
+
+
 def _gradient_artifact(head_dim, **options):
     """A small GQA layer with its gradient (Nq 200 != Nk 300,
     local_plus_band) compiled for sm_90a with `options`."""

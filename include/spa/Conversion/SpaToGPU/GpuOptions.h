@@ -115,6 +115,9 @@ enum class ForwardSchedule {
   X(storedDqRows)                                                              \
   X(scoreGradPrefetch)                                                         \
   X(scoreGradWarpStores)                                                       \
+  X(interleavedDq)                                                             \
+  X(interleavedDqLag)                                                          \
+  X(interleavedDqStages)                                                       \
   X(stmatrixStaging)                                                           \
   X(successorPrefetch)                                                         \
   X(sharedStreamLse)                                                           \

@@ -54,7 +54,8 @@ enum class KernelArgRole {
   Scratch,   ///< a device buffer the launcher allocates for one call and
              ///< shares between the op's kernels (the backward's delta and,
              ///< with deterministic = false, dq_accum, with score-grads =
-             ///< store, score_grad); every element a kernel reads was
+             ///< store, score_grad, with interleaved-dq, grad_sync);
+             ///< every element a kernel reads was
              ///< written by an earlier kernel of the op
   TensorMap, ///< a CUtensorMap of buffer `of`, encoded per call (TensorMapArg)
 };
@@ -121,7 +122,8 @@ struct KernelLaunch {
   MmaKind mma = MmaKind::MmaSync;
   /// "forward", or the backward's "dq", "dkdv" (or, with deterministic =
   /// false, "preprocess", "dkdv_dq", "dq_convert"; with score-grads =
-  /// store, "preprocess", "dkdv", "dq_stored").
+  /// store, "preprocess", "dkdv", "dq_stored"; with interleaved-dq,
+  /// "preprocess", "dkdv_dq_stored").
   std::string role = "forward";
   /// Which spa op of the module the kernel computes (0, 1, ...).
   int64_t op = 0;
