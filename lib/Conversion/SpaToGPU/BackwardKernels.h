@@ -16,7 +16,9 @@
 // f32 dQ scratch), the dK/dV kernel adds dQ by atomics, and a convert
 // kernel writes dQ (BackwardQueryAtomic.h). With score-grads = store the
 // launches are preprocess (Delta), dkdv (which also stores each tile
-// pair's dS) and dq_stored (one product a tile pair; ScoreGradStore.h).
+// pair's dS) and dq_stored (one product a tile pair; ScoreGradStore.h);
+// with interleaved-dq the last two run as one launch, dkdv_dq_stored
+// (BackwardInterleaved.cpp).
 //
 //===----------------------------------------------------------------------===//
 

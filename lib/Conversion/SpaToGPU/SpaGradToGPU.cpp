@@ -11,7 +11,9 @@
 // and an f32 scratch dq_accum joins delta: 64-row blocks of query rows,
 // padded, laid out for bulk reductions (BackwardQueryAtomic.h). With
 // score-grads = store they are preprocess / dkdv / dq_stored and the dS
-// scratch score_grad joins delta (ScoreGradStore.h). With TMA
+// scratch score_grad joins delta (ScoreGradStore.h); with interleaved-dq
+// too, the last two are one launch (dkdv_dq_stored, BackwardInterleaved.cpp)
+// and the i32 scratch grad_sync joins them. With TMA
 // loads the product kernels also take four tensor maps (TensorMaps.h),
 // listed in the contract and in KernelLaunch::kTensorMapArgsAttrName. The
 // dK/dV kernel has its own configuration (BackwardConfig::keyValueConfig):
