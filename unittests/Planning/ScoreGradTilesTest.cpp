@@ -142,9 +142,10 @@ TEST(ScoreGradTiles, ItemSpanCoversItsWarpgroupsTiles) {
                 needed.insert(kt);
             EXPECT_EQ(walked, needed);
             // The walk is one contiguous range of tiles.
-            if (!walked.empty())
+            if (!walked.empty()) {
               EXPECT_EQ(*walked.rbegin() - *walked.begin() + 1,
                         int64_t(walked.size()));
+            }
           }
 }
 
