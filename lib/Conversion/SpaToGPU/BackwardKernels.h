@@ -76,8 +76,6 @@ class BackwardBlockBody {
 public:
   virtual ~BackwardBlockBody() = default;
   virtual BackwardContext &context() = 0;
-  /// Dynamic shared memory the body uses, from offset 0.
-  virtual int64_t sharedBytes() const = 0;
   virtual void bindArgs(ValueRange args) = 0;
   /// The block's work list entry is blockItemIndex(context()).
   virtual void emit(ImplicitLocOpBuilder &b) = 0;

@@ -65,7 +65,6 @@ public:
   }
 
   BackwardContext &context() override { return k; }
-  int64_t sharedBytes() const override { return k.grad.sharedBytes(); }
   void bindArgs(ValueRange args) override { bindKeyValueGradArgs(k, args); }
   void emit(ImplicitLocOpBuilder &b) override { emitBody(b); }
 

@@ -78,9 +78,6 @@ public:
   }
 
   BackwardContext &context() override { return k; }
-  int64_t sharedBytes() const override {
-    return k.grad.storedQuerySharedBytes();
-  }
   void emit(ImplicitLocOpBuilder &b) override { emitBody(b); }
 
   /// key, score_grad, query_grad [, score_grad_slots], bounds, work,
