@@ -184,6 +184,25 @@ def ws_twins(layers, schedule="ws"):
     return twins
 
 
+def ws12_twins(layers):
+    """forward_schedule=ws twins with three consumer warpgroups (warps 12,
+    192-row work items sharing each K/V tile) of the layers the wgmma kernel
+    takes, named <layer>_ws12; the checks with intervals or odd shapes also
+    at stages 2 (<layer>_ws12_s2)."""
+    twins = []
+    for l in layers:
+        if (l["dtype"] == "f32" or l["head_dim"] % 64 or l["value_dim"] % 64
+                or l.get("mma") == "mma.sync" or l["name"].endswith("_ring")
+                or l.get("forward_schedule")):
+            continue
+        base = dict(l, forward_schedule="ws", stages=0, warps=12)
+        twins.append(dict(base, name=f"{l['name']}_ws12"))
+        if not l["bench"] and (l.get("table")
+                               or l["query_len"] != l["seq_len"]):
+            twins.append(dict(base, name=f"{l['name']}_ws12_s2", stages=2))
+    return twins
+
+
 def blocks_twins(layers, blocks):
     """blocks_per_sm twins of the layers the serial wgmma kernel takes at
     D = Dv = 128 (the ones whose registers, not shared memory, hold them to
@@ -310,6 +329,9 @@ def main():
     parser.add_argument("--ws-pingpong", action="store_true",
                         help="the same twins (warps 8 only) with "
                         "forward_schedule=ws-pingpong")
+    parser.add_argument("--ws12", action="store_true",
+                        help="add forward_schedule=ws twins with three "
+                        "consumer warpgroups (warps 12) of every wgmma layer")
     parser.add_argument("--split", action="store_true",
                         help="add split_keys twins (3 and 8 shares) of "
                         "every correctness layer")
@@ -401,6 +423,8 @@ def main():
         if wanted:
             twins += ws_twins(layers, schedule)
     layers += twins
+    if args.ws12:
+        layers += ws12_twins(layers)
     if args.blocks_per_sm:
         layers += blocks_twins(layers, args.blocks_per_sm)
     if args.wide_rows:

@@ -61,7 +61,7 @@
 // THREADS: for the --threads option: '-1' value invalid for uint argument!
 // LANES: error: convert-spa-to-linalg: vector-lanes must be 0 or a power of two from 2 to 64, got 12
 // TILEQ: error: spa-balance-bands: tile shape and SM count must be positive, got tile 0x64, 132 SMs
-// WARPS: error: convert-spa-to-gpu: warps must be 1, 2, 4 or 8 and tile-k 16, 32, 64 or 128; got warps = 3, tile-k = 64
+// WARPS: error: convert-spa-to-gpu: warps must be 1, 2, 4, 8 or 12 and tile-k 16, 32, 64 or 128; got warps = 3, tile-k = 64
 // MMA: for the --mma option: Cannot find option named 'wmma'!
 // BRACE: for the --policy option: unknown policy '}'; expected one of exclusive_equal,
 

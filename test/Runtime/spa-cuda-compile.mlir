@@ -64,7 +64,7 @@
 
 // BADMMA: spa-cuda-compile: error: bad spa-to-nvvm option: bad value 'wmma' for option 'mma'; options and defaults: {backward-schedule=auto blocks-per-sm=0 chip=sm_90a
 // UNKNOWN: spa-cuda-compile: error: bad spa-to-nvvm option: unknown option 'tiles'
-// WARPS: error: convert-spa-to-gpu: warps must be 1, 2, 4 or 8
+// WARPS: error: convert-spa-to-gpu: warps must be 1, 2, 4, 8 or 12
 // WARPS: spa-cuda-compile: error: generating the GPU kernel failed
 // HELP: OPTIONS (those of the spa-to-nvvm pipeline):
 // HELP: --chip=<string>

@@ -158,7 +158,8 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"warps", "warps", "int64_t", /*default=*/"4",
-           "Warps per block (1, 2, 4, 8); each owns 16 query rows">,
+           "Warps per block (1, 2, 4, 8, or 12: three consumer warpgroups "
+           "of the warp-specialised forward); each owns 16 query rows">,
     Option<"tileK", "tile-k", "int64_t", /*default=*/"64",
            "Keys per key tile (16, 32, 64, 128)">,
     Option<"mma", "mma", "::mlir::spa::MmaKind",

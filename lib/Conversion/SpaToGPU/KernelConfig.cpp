@@ -36,11 +36,30 @@ StringRef mlir::spa::stringifyMmaKind(MmaKind kind) {
   llvm_unreachable("unknown MmaKind");
 }
 
+StringRef mlir::spa::stringifyForwardSchedule(ForwardSchedule schedule) {
+  switch (schedule) {
+  case ForwardSchedule::Auto:
+    return "auto";
+  case ForwardSchedule::Overlap:
+    return "overlap";
+  case ForwardSchedule::Serial:
+    return "serial";
+  case ForwardSchedule::WarpSpecialized:
+    return "ws";
+  case ForwardSchedule::WarpSpecializedOverlap:
+    return "ws-overlap";
+  case ForwardSchedule::WarpSpecializedPingPong:
+    return "ws-pingpong";
+  }
+  llvm_unreachable("unknown ForwardSchedule");
+}
+
 std::string
 mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
-  if (!llvm::is_contained({1, 2, 4, 8}, options.warps) ||
+  if (!llvm::is_contained({1, 2, 4, 8, 12}, options.warps) ||
       !llvm::is_contained({16, 32, 64, 128}, options.tileK))
-    return "warps must be 1, 2, 4 or 8 and tile-k 16, 32, 64 or 128; got "
+    return "warps must be 1, 2, 4, 8 or 12 and tile-k 16, 32, 64 or 128; "
+           "got "
            "warps = " +
            std::to_string(options.warps) +
            ", tile-k = " + std::to_string(options.tileK);
@@ -103,8 +122,9 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
 /// Why the wgmma kernel cannot serve `cfg`, or an empty string.
 static std::string wgmmaUnsupportedReason(KernelConfig cfg) {
   cfg.wgmma = true;
-  if (cfg.warps != 4 && cfg.warps != 8)
-    return "it runs one or two warpgroups (warps = 4 or 8), got warps = " +
+  if (cfg.warps != 4 && cfg.warps != 8 && cfg.warps != 12)
+    return "it runs one, two or three warpgroups (warps = 4, 8 or 12), got "
+           "warps = " +
            std::to_string(cfg.warps);
   if (cfg.tf32())
     return "f32 inputs take the tf32 mma.sync kernel";
@@ -307,9 +327,9 @@ static LogicalResult requireWgmmaWithMaps(AttentionOp op,
                                           StringRef schedule, StringRef why) {
   if (!cfg.wgmma)
     return op.emitOpError("forward-schedule = ")
-           << schedule
-           << " needs the wgmma kernel (chip = sm_90a, f16/bf16, warps 4 or "
-              "8, D and Dv multiples of 64, mma = auto or wgmma); use "
+           << schedule << " needs the wgmma kernel (chip = sm_90a, f16/bf16, "
+           << (schedule == "ws" ? "warps 4, 8 or 12" : "warps 4 or 8")
+           << ", D and Dv multiples of 64, mma = auto or wgmma); use "
               "forward-schedule = auto or serial";
   if (!options.tma || !cfg.tensorMaps)
     return op.emitOpError("forward-schedule = ")
@@ -414,6 +434,15 @@ static bool autoTakesWarpSpecialized(const ConvertSpaToGPUOptions &options,
 static LogicalResult
 chooseForwardSchedule(AttentionOp op, const ConvertSpaToGPUOptions &options,
                       KernelConfig &cfg) {
+  // Three warpgroups share one ring only under a producer that releases
+  // its stages by mbarrier; the serial and overlapped schedules are built
+  // (and verified) for one or two.
+  if (cfg.warps == 12 &&
+      options.forwardSchedule != ForwardSchedule::WarpSpecialized)
+    return op.emitOpError("warps = 12 (three consumer warpgroups) is the "
+                          "warp-specialised forward's: it needs "
+                          "forward-schedule = ws; got forward-schedule = ")
+           << stringifyForwardSchedule(options.forwardSchedule);
   if (options.forwardSchedule == ForwardSchedule::WarpSpecialized ||
       options.forwardSchedule == ForwardSchedule::WarpSpecializedOverlap ||
       options.forwardSchedule == ForwardSchedule::WarpSpecializedPingPong ||

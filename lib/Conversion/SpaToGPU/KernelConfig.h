@@ -74,14 +74,19 @@ enum class Schedule {
 
 /// forward-schedule = ws: the producer warpgroup's and the consumers'
 /// registers after setmaxnreg, and blocks an SM, per consumer warpgroups
-/// (1: two blocks of 256 threads an SM; 2: one block of 384).
+/// (1: two blocks of 256 threads an SM; 2: one block of 384; 3: one block
+/// of 512).
 struct WarpSpecializedBudget {
   int32_t producerRegisters, consumerRegisters, blocksPerSM;
 };
 inline WarpSpecializedBudget warpSpecializedBudget(int64_t consumerWarps) {
-  // Per SM 64 K registers: 2 x 128 x (24 + 232) or 128 x 24 + 256 x 240.
-  return consumerWarps == 4 ? WarpSpecializedBudget{24, 232, 2}
-                            : WarpSpecializedBudget{24, 240, 1};
+  // Per SM 64 K registers: 2 x 128 x (24 + 232), 128 x 24 + 256 x 240 or
+  // 128 x 24 + 384 x 160 (the serial kernel's consumers take 149-151).
+  if (consumerWarps == 4)
+    return {24, 232, 2};
+  if (consumerWarps == 8)
+    return {24, 240, 1};
+  return {24, 160, 1};
 }
 
 struct KernelConfig {

@@ -7,11 +7,13 @@
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="backward-schedule=ws chip=sm_80" 2>&1 | FileCheck %s --check-prefix=SM80
 // RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="backward-schedule=ws mma=wgmma" 2>&1 | FileCheck %s --check-prefix=WIDTH
 // RUN: not spa-opt %s -convert-spa-to-gpu="backward-schedule=wss" 2>&1 | FileCheck %s --check-prefix=BADVALUE
+// RUN: not spa-opt %s -split-input-file -convert-spa-to-gpu="warps=12" 2>&1 | FileCheck %s --check-prefix=WARPS12
 
 // NOTMA: error: 'spa.attention_grad' op backward-schedule = ws (the warp-specialised dK/dV kernel) needs TMA loads (tma = true and buffers a tensor map describes); got chip = sm_90a, mma = auto, tma = false, deterministic = true, D = 64, Dv = 64, tile-k = 64; use backward-schedule = auto or classic
 // TILEK: error: {{.*}} needs tile-k = 64; got chip = sm_90a, mma = auto, tma = true, deterministic = true, D = 64, Dv = 64, tile-k = 32;
 // SM80: error: {{.*}} needs the wgmma backward (chip = sm_90a, mma = auto or wgmma, f16/bf16); got chip = sm_80,
 // WIDTH: error: 'spa.attention_grad' op backward-schedule = ws (the warp-specialised dK/dV kernel) needs D and Dv of 64 or 128; got chip = sm_90a, mma = wgmma, tma = true, deterministic = true, D = 192, Dv = 192, tile-k = 64; use backward-schedule = auto or classic
+// WARPS12: error: 'spa.attention_grad' op warps = 12 (three consumer warpgroups) is the warp-specialised forward's; the gradient kernels run 1, 2, 4 or 8 warps a block; compile the gradient with warps = 4 (its default)
 // BADVALUE: for the --backward-schedule option: Cannot find option named 'wss'!
 
 // D = 64: every condition but the ones the RUN lines break holds.

@@ -38,7 +38,7 @@
 // ACHIP: error: convert-spa-to-gpu: chip must be one of sm_80, sm_86, sm_87, sm_89, sm_90, sm_90a (the chips the kernels are built for); got 'sm_80a'
 // SHAPE: mma-options.mlir:[[@LINE+10]]:3: error: 'spa.attention' op the wgmma kernel does not apply: it needs D and Dv multiples of 64, got D = 32, Dv = 32
 // CHIP: mma-options.mlir:[[@LINE+9]]:3: error: 'spa.attention' op mma = wgmma needs chip = sm_90a, got sm_80
-// WARPS: error: 'spa.attention' op the wgmma kernel does not apply: it runs one or two warpgroups (warps = 4 or 8), got warps = 2
+// WARPS: error: 'spa.attention' op the wgmma kernel does not apply: it runs one, two or three warpgroups (warps = 4, 8 or 12), got warps = 2
 // SYNCSTAGES: error: 'spa.attention' op stages = 2 needs the wgmma kernel (the mma.sync kernel copies synchronously); mma = mma.sync was asked for
 // AUTOSTAGES: error: 'spa.attention' op stages = 2 needs the wgmma kernel (the mma.sync kernel copies synchronously); wgmma does not apply: it needs D and Dv multiples of 64, got D = 32, Dv = 32
 // AUTOSTAGES-NOT: error

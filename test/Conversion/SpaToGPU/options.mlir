@@ -4,7 +4,7 @@
 // RUN: not spa-opt %s -one-shot-bufferize="bufferize-function-boundaries" -convert-spa-to-gpu="warps=3" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: spa-opt %s --spa-to-nvvm="format=isa warps=2 tile-k=128" | FileCheck %s --check-prefix=NVVM
 
-// BAD: error: convert-spa-to-gpu: warps must be 1, 2, 4 or 8 and tile-k 16, 32, 64 or 128; got warps = 3, tile-k = 64
+// BAD: error: convert-spa-to-gpu: warps must be 1, 2, 4, 8 or 12 and tile-k 16, 32, 64 or 128; got warps = 3, tile-k = 64
 // NVVM: gpu.binary @spa_kernels
 
 // 300 query rows in tiles of 128 -> 3 tiles per head, 2 heads.

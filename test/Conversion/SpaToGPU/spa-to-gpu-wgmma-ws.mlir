@@ -11,10 +11,13 @@
 // wait for Q, per tile wait for it, compute it only where their rows reach
 // it (two warpgroups), release it on its empty barrier, and release Q
 // before the epilogue. stages = 0 takes as many as fit (warps=8: 4, one
-// block an SM; warps=4: 3, two blocks).
+// block an SM; warps=4: 3, two blocks). warps=12: three consumer
+// warpgroups on 192-row items (one block of 512 threads an SM, consumers at
+// 160 registers), each skipping the tiles its 64 rows do not reach.
 // RUN: spa-opt %s -convert-spa-to-gpu="forward-schedule=ws warps=8" -canonicalize | FileCheck %s
 // RUN: spa-opt %s -convert-spa-to-gpu="forward-schedule=ws" -canonicalize | FileCheck %s --check-prefix=ONE
 // RUN: spa-opt %s -convert-spa-to-gpu="forward-schedule=ws warps=8 stages=2" -canonicalize | FileCheck %s --check-prefix=TWO
+// RUN: spa-opt %s -convert-spa-to-gpu="forward-schedule=ws warps=12" -canonicalize | FileCheck %s --check-prefix=THREE
 
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_0 blocks in (%c6, %c1, %c1) threads in (%c384, %c1, %c1) dynamic_shared_memory_size %c163920_i32
 // CHECK: gpu.func @spa_attention_0
@@ -71,6 +74,22 @@
 // ONE: nvvm.mbarrier.arrive
 
 // TWO: dynamic_shared_memory_size %c98352_i32
+
+// Three consumer warpgroups: Q's box is 192 rows, the release barriers
+// count 384 consumer threads, four stages fit beside Q.
+// THREE: blocks in (%c4, %c1, %c1) threads in (%c512, %c1, %c1) dynamic_shared_memory_size %c180304_i32
+// THREE: known_block_size = array<i32: 512, 1, 1>, nvvm.minctasm = 1 : i32
+// THREE-SAME: box = array<i64: 64, 192, 1, 1>
+// THREE-SAME: tile = array<i64: 192, 64>
+// THREE: nvvm.mbarrier.init %{{.*}}, %c1_i32
+// THREE-NEXT: nvvm.mbarrier.init %{{.*}}, %c384_i32
+// THREE-COUNT-4: nvvm.mbarrier.init %{{.*}}, %c384_i32
+// THREE-NOT: nvvm.mbarrier.init
+// THREE: nvvm.setmaxregister  decrease 24
+// THREE: nvvm.setmaxregister  increase 160
+// THREE: scf.for %{{.*}} = %block_id_x to %c4 step %grid_dim_x
+// THREE: scf.if
+// THREE: nvvm.wgmma.mma_async
 
 func.func @layer(%q: memref<1x2x300x128xbf16>, %k: memref<1x1x300x128xbf16>,
                  %v: memref<1x1x300x128xbf16>, %o: memref<1x2x300x128xbf16>,

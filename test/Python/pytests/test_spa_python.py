@@ -298,7 +298,7 @@ def test_cuda_option_values_are_checked():
     layer = spa.LayerSpec(heads=2, seq_len=64, head_dim=64, dtype="bf16")
     with pytest.raises(ValueError, match="bad value .wmma. for option .mma."):
         spa.compile(layer, target="cuda:sm_90a", mma="wmma")
-    with pytest.raises(spa.MLIRError, match="warps must be 1, 2, 4 or 8"):
+    with pytest.raises(spa.MLIRError, match="warps must be 1, 2, 4, 8 or 12"):
         spa.compile(layer, target="cuda:sm_90a", warps=3)
 
 

@@ -74,7 +74,8 @@ inline llvm::cl::ValuesClass stagedStreamStatValues() {
       clEnumValN(StagedStreamStat::Off, "false", "a global load a tile"));
 }
 
-/// How the sm_90a forward kernel orders its key tiles' products.
+/// How the sm_90a forward kernel orders its key tiles' products (spelled
+/// as in the options by stringifyForwardSchedule).
 enum class ForwardSchedule {
   Auto,    ///< the schedule measured fastest for the shape
   Overlap, ///< S of tile t issued with P V of tile t - 1 (FlashAttention-3's
@@ -89,6 +90,10 @@ enum class ForwardSchedule {
                            ///< products (FlashAttention-3's ping-pong: one's
                            ///< softmax runs under the other's wgmma)
 };
+
+/// The option's spelling of `schedule` ("auto", "overlap", "serial", "ws",
+/// "ws-overlap", "ws-pingpong").
+llvm::StringRef stringifyForwardSchedule(ForwardSchedule schedule);
 
 } // namespace mlir::spa
 
