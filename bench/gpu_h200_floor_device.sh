@@ -6,7 +6,8 @@
 # process of its own (staged_spec_head), the headline sweep (the defaults,
 # programmatic-launch, tma-stores, both; bench/grad_sweep.py, one process),
 # then the SPEC table as far as LIMIT allows. On any other card only the
-# sweep (~150 s), so that a call landing on an H100 costs little.
+# sweep (~150 s), so that a call landing on an H100 costs little; with
+# ONLY_H200=1 nothing at all there.
 #
 # Staged here (MLIR) into the git-ignored .device/h3:
 #   S=.device/h3; rm -rf $S; mkdir -p $S/python $S/launcher $S/bench $S/test
@@ -28,6 +29,8 @@ if grep -q H200 "$OUT/device.txt"; then
   [ $((LIMIT - SECONDS)) -gt 160 ] && staged_sweeps $S 150 exclusive_equal
   [ $((LIMIT - SECONDS)) -gt 60 ] && staged_spec_head $S head2
   [ $((LIMIT - SECONDS)) -gt 120 ] && staged_spec_table $S $LIMIT 0
+elif [ "$ONLY_H200" = 1 ]; then
+  echo "not an H200: nothing run" | tee -a $OUT/device.txt
 else
   S=$OUT/sweep_summary.txt
   cat "$OUT/device.txt" >> $S
