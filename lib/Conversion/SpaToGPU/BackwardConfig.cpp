@@ -533,8 +533,10 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
   if (cfg.warps == 12)
     return op.emitOpError("warps = 12 (three consumer warpgroups) is the "
                           "warp-specialised forward's; the gradient kernels "
-                          "run 1, 2, 4 or 8 warps a block; compile the "
-                          "gradient with warps = 4 (its default)");
+                          "run 1, 2, 4 or 8 warps a block, and warps applies "
+                          "to every op of the module: compile the forward "
+                          "alone with warps = 12, or use warps = 4 (the "
+                          "default)");
   bool explicitWgmma = options.mma == MmaKind::Wgmma;
   if (explicitWgmma && options.chip != "sm_90a")
     return op.emitOpError("mma = wgmma needs chip = sm_90a, got ")

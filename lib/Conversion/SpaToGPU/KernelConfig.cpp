@@ -59,8 +59,7 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
   if (!llvm::is_contained({1, 2, 4, 8, 12}, options.warps) ||
       !llvm::is_contained({16, 32, 64, 128}, options.tileK))
     return "warps must be 1, 2, 4, 8 or 12 and tile-k 16, 32, 64 or 128; "
-           "got "
-           "warps = " +
+           "got warps = " +
            std::to_string(options.warps) +
            ", tile-k = " + std::to_string(options.tileK);
   if (options.stages < 0 || options.stages > 4)

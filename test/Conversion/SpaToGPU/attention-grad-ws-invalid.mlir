@@ -13,7 +13,7 @@
 // TILEK: error: {{.*}} needs tile-k = 64; got chip = sm_90a, mma = auto, tma = true, deterministic = true, D = 64, Dv = 64, tile-k = 32;
 // SM80: error: {{.*}} needs the wgmma backward (chip = sm_90a, mma = auto or wgmma, f16/bf16); got chip = sm_80,
 // WIDTH: error: 'spa.attention_grad' op backward-schedule = ws (the warp-specialised dK/dV kernel) needs D and Dv of 64 or 128; got chip = sm_90a, mma = wgmma, tma = true, deterministic = true, D = 192, Dv = 192, tile-k = 64; use backward-schedule = auto or classic
-// WARPS12: error: 'spa.attention_grad' op warps = 12 (three consumer warpgroups) is the warp-specialised forward's; the gradient kernels run 1, 2, 4 or 8 warps a block; compile the gradient with warps = 4 (its default)
+// WARPS12: error: 'spa.attention_grad' op warps = 12 (three consumer warpgroups) is the warp-specialised forward's; the gradient kernels run 1, 2, 4 or 8 warps a block, and warps applies to every op of the module: compile the forward alone with warps = 12, or use warps = 4 (the default)
 // BADVALUE: for the --backward-schedule option: Cannot find option named 'wss'!
 
 // D = 64: every condition but the ones the RUN lines break holds.
