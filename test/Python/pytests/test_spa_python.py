@@ -541,14 +541,15 @@ def test_cuda_forward_schedule_option():
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_forward_warp_specialized_option():
-    # forward_schedule="ws": a producer warpgroup beside the consumers (384
-    # threads with two consumer warpgroups, 256 with one), registers moved
-    # by setmaxnreg, no block barrier in the key loop; the contract's block
-    # is what the launcher launches.
+    # forward_schedule="ws": a producer warpgroup beside the consumers (512
+    # threads with three consumer warpgroups, 384 with two, 256 with one),
+    # registers moved by setmaxnreg, no block barrier in the key loop; the
+    # contract's block is what the launcher launches.
     layer = spa.LayerSpec(heads=4, kv_heads=2, seq_len=300, query_len=200,
                           head_dim=128, dtype="bf16", policy="local_plus_band")
     text = layer.to_mlir()
-    for warps, threads, registers in ((8, 384, 240), (4, 256, 232)):
+    for warps, threads, registers in ((12, 512, 160), (8, 384, 240),
+                                      (4, 256, 232)):
         artifact = spa.compile(text, target="cuda:sm_90a", warps=warps,
                                forward_schedule="ws")
         (kernel,) = artifact.metadata["kernels"]
@@ -564,6 +565,16 @@ def test_cuda_forward_warp_specialized_option():
                        "stages needs"):
         spa.compile(text, target="cuda:sm_90a", forward_schedule="ws",
                     stages=4)
+    # Three consumer warpgroups are the plain ws forward's only: a located
+    # error with another schedule, and in a module holding the gradient
+    # (warps applies to every op).
+    with pytest.raises(spa.MLIRError, match="warps = 12 .* needs "
+                       "forward-schedule = ws; got forward-schedule = auto"):
+        spa.compile(text, target="cuda:sm_90a", warps=12)
+    with pytest.raises(spa.MLIRError, match="warps = 12 .* compile the "
+                       "forward alone"):
+        spa.compile(layer.to_mlir(backward=True), target="cuda:sm_90a",
+                    warps=12, forward_schedule="ws")
 
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
