@@ -1,10 +1,12 @@
 #!/bin/bash
-# Device run (issue #11's floor, 2026-12-07, twelfth session): #11 sets its
-# floor (forward + backward at most 0.6x FlexAttention's time) on the H200,
-# and the defaults have not run on one since 2026-12-05. On an H200: the
-# headline forward + backward against FlexAttention twice, each in a
-# process of its own (staged_spec_head), the headline sweep (the defaults,
-# programmatic-launch, tma-stores, both; bench/grad_sweep.py, one process),
+# Device run (issue #11's floor, 2026-12-07, twelfth session; restaged in
+# the thirteenth once programmatic-launch and tma-stores became defaults):
+# #11 sets its floor (forward + backward at most 0.6x FlexAttention's time)
+# on the H200, and the defaults have not run on one since 2026-12-05. On an
+# H200: the headline forward + backward against FlexAttention twice, each
+# in a process of its own (staged_spec_head), the headline sweep (the
+# defaults, and the old defaults w4k64he: programmatic-launch and
+# tma-stores off; bench/grad_sweep.py, one process),
 # then the SPEC table as far as LIMIT allows. On any other card only the
 # sweep (~150 s), so that a call landing on an H100 costs little; with
 # ONLY_H200=1 nothing at all there.
@@ -17,7 +19,7 @@
 #   cp bench/staged_lib.sh $S/lib.sh && cp bench/gpu_h200_floor_device.sh $S/run.sh
 #   P="env PYTHONPATH=build/python_packages .venv/bin/python"
 #   $P bench/gpu_grad_prepare.py --spec --out $S/spec
-#   $P bench/grad_sweep_prepare.py --out $S/exclusive_equal --variants w4k64,w4k64g,w4k64t,w4k64gt
+#   $P bench/grad_sweep_prepare.py --out $S/exclusive_equal --variants w4k64,w4k64he
 #   find $S -name kernel.ptx -delete
 #   run(command="bash .device/h3/run.sh", carry=[".device/h3"])
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"

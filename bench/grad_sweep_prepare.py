@@ -28,7 +28,8 @@ zero_tail_items=N (a block writes N items of each kernel's zero tail),
 v<N> with wave_stagger_ns=N (the forward's first wave started apart,
 N ns a key tile a slot; v-1: off), and a final g with
 programmatic_launch=True (every kernel waits for the grids before it with
-griddepcontrol and is launched with programmatic stream serialization),
+griddepcontrol and is launched with programmatic stream serialization;
+the default on sm_90a since 2026-12-07) or h with programmatic_launch=False,
 and a last e with tma_stores=False (the staged epilogues' rows out by
 every thread's 16-byte stores) or t with tma_stores=True (by TMA bulk
 tensor stores, one lane a warp), and a final u with
@@ -90,11 +91,11 @@ def main():
         variants = previous["variants"]
     for name in args.variants.split(","):
         m = re.fullmatch(
-            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?(g?)([et]?)(u?)(m?)(?:i(\d+)(?:o(\d))?)?",
+            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?([gh]?)([et]?)(u?)(m?)(?:i(\d+)(?:o(\d))?)?",
             name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>][g][e|t][u][m][i<N>[o<S>]]")
+                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>][g|h][e|t][u][m][i<N>[o<S>]]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -124,7 +125,7 @@ def main():
         if m.group(14):
             options["wave_stagger_ns"] = int(m.group(14))
         if m.group(15):
-            options["programmatic_launch"] = True
+            options["programmatic_launch"] = m.group(15) == "g"
         if m.group(16):
             options["tma_stores"] = m.group(16) == "t"
         if m.group(17):

@@ -20,6 +20,7 @@
 // JSON: "mma": "wgmma",
 // JSON: "name": "spa_attention_0",
 // JSON-NEXT: "op": 0,
+// JSON-NEXT: "programmatic_launch": true,
 // JSON-NEXT: "role": "forward",
 // The dQ kernel, launched first: it computes Delta from O and dO into the
 // f32 scratch [B, Hq, Nq] that the dK/dV kernel reads.
@@ -37,6 +38,7 @@
 // JSON-NEXT: "name": "query_grad",
 // JSON: "name": "spa_attention_grad_1_dq",
 // JSON-NEXT: "op": 1,
+// JSON-NEXT: "programmatic_launch": true,
 // JSON-NEXT: "role": "dq",
 // The dQ kernel: (64 + 2 x 64) rows x (64 + 64) x 2 bytes, two stream
 // stages, three mbarriers.
@@ -86,6 +88,7 @@
 // JSON: "mma": "wgmma",
 // JSON: "name": "spa_attention_grad_1_dkdv",
 // JSON-NEXT: "op": 1,
+// JSON-NEXT: "programmatic_launch": true,
 // JSON-NEXT: "role": "dkdv",
 // Warp-specialised (auto at D = Dv = 64): (128 + 3 x 64) rows x (64 + 64)
 // x 2 bytes (swizzled, three stream stages), 3 x 2 x 64 f32 statistics,

@@ -189,15 +189,15 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "thread issuing) from tensor maps the launcher encodes per call, "
            "where the buffers' layouts allow; false keeps every thread's "
            "cp.async">,
-    Option<"tmaStores", "tma-stores", "bool", /*default=*/"false",
+    Option<"tmaStores", "tma-stores", "bool", /*default=*/"true",
            "wgmma kernels whose epilogue stages its rows in shared memory "
            "(the serial forward's O, the dK/dV kernels' dK and dV, the "
            "dq_stored kernel's dQ): one lane a warp writes them with TMA "
            "bulk tensor stores (cp.async.bulk.tensor, a 16 x 64 box each, "
            "rows past the length clipped by the copy engine) from a tensor "
            "map the launcher encodes per call, where the output's layout "
-           "allows; false (the default: correct on the GPU matrix, but "
-           "only the dK/dV kernel gained, 1-3% at the headline) keeps "
+           "allows (the default: with programmatic-launch, -0.2 to -2.5% "
+           "fwd+bwd on every SPEC row, docs/benchmarks.md); false keeps "
            "every thread's 16-byte row stores">,
     Option<"backwardSchedule", "backward-schedule",
            "::mlir::spa::BackwardSchedule",
@@ -288,8 +288,8 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "dS a dQ item reads it is listed (fewer: dS more often in L2, "
            "more waits); 0 or more">,
     Option<"sharedStreamLse", "shared-stream-lse",
-           "::mlir::spa::StagedStreamStat",
-           /*default=*/"::mlir::spa::StagedStreamStat::Auto",
+           "::mlir::spa::AutoToggle",
+           /*default=*/"::mlir::spa::AutoToggle::Auto",
            "Gradient ops on the classic wgmma dK/dV kernel: each query "
            "tile's lse comes into shared memory with the tile (one 4-byte "
            "cp.async a thread, a tile ahead) instead of a global load per "
@@ -308,8 +308,8 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "persistent, split-keys and run-time-length forms keep one an "
            "item">,
     Option<"sharedStreamDelta", "shared-stream-delta",
-           "::mlir::spa::StagedStreamStat",
-           /*default=*/"::mlir::spa::StagedStreamStat::Auto",
+           "::mlir::spa::AutoToggle",
+           /*default=*/"::mlir::spa::AutoToggle::Auto",
            "Gradient ops on the classic wgmma dK/dV kernel: each query "
            "tile's Delta (rowsum(dO * O), the preprocess's output) comes "
            "into one shared buffer at the tile's start, read where dS is "
@@ -332,15 +332,16 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "else 1 to 10000 ns a key tile on any list (an error on the "
            "other kernel forms, and without blocks-per-sm where the count "
            "is not known)">,
-    Option<"programmaticLaunch", "programmatic-launch", "bool",
-           /*default=*/"false",
-           "Every kernel (forward and backward, sm_90a) begins with "
+    Option<"programmaticLaunch", "programmatic-launch",
+           "::mlir::spa::AutoToggle",
+           /*default=*/"::mlir::spa::AutoToggle::Auto",
+           "Every kernel (forward and backward) begins with "
            "griddepcontrol.wait and then griddepcontrol.launch_dependents, "
            "and its launch.json entry says programmatic_launch: the "
            "launcher launches it with programmatic stream serialization, so "
            "that its blocks start while the kernel before it on the stream "
-           "drains and go on once that kernel has completed; an error "
-           "below sm_90">,
+           "drains and go on once that kernel has completed",
+           [{::mlir::spa::programmaticLaunchValues()}]>,
     Option<"scoreGradLayout", "score-grad-layout",
            "::mlir::spa::ScoreGradLayout",
            /*default=*/"::mlir::spa::ScoreGradLayout::Auto",

@@ -103,7 +103,7 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "tma-stores",
       llvm::cl::desc("wgmma kernels with staged epilogues: rows out by TMA "
                      "bulk tensor stores (false: 16-byte row stores)"),
-      llvm::cl::init(false)};
+      llvm::cl::init(true)};
   PassOptions::Option<BackwardSchedule> backwardSchedule{
       *this, "backward-schedule",
       llvm::cl::desc("Gradient ops on sm_90a: the dK/dV kernel's schedule"),
@@ -137,21 +137,21 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "ahead whose own tiles each block sends to L2 (0: "
                      "off)"),
       llvm::cl::init(0)};
-  PassOptions::Option<StagedStreamStat> sharedStreamLse{
+  PassOptions::Option<AutoToggle> sharedStreamLse{
       *this, "shared-stream-lse",
       llvm::cl::desc("Gradient ops, classic wgmma dK/dV kernel: each query "
                      "tile's lse into shared memory with the tile"),
-      llvm::cl::init(StagedStreamStat::Auto), stagedStreamStatValues()};
+      llvm::cl::init(AutoToggle::Auto), stagedStreamStatValues()};
   PassOptions::Option<int64_t> zeroTailItems{
       *this, "zero-tail-items",
       llvm::cl::desc("Attention and gradient ops: zero-tail work items a "
                      "block writes (0: auto, 1: one each, at most 64)"),
       llvm::cl::init(0)};
-  PassOptions::Option<StagedStreamStat> sharedStreamDelta{
+  PassOptions::Option<AutoToggle> sharedStreamDelta{
       *this, "shared-stream-delta",
       llvm::cl::desc("Gradient ops, classic wgmma dK/dV kernel: each query "
                      "tile's Delta into shared memory with the tile"),
-      llvm::cl::init(StagedStreamStat::Auto), stagedStreamStatValues()};
+      llvm::cl::init(AutoToggle::Auto), stagedStreamStatValues()};
   PassOptions::Option<int64_t> scoreGradPrefetch{
       *this, "score-grad-prefetch",
       llvm::cl::desc("Gradient ops with score-grads = store: dS tiles the "
@@ -191,12 +191,12 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "by which the first wave's co-resident blocks start "
                      "apart (0: auto, -1: off, at most 10000)"),
       llvm::cl::init(0)};
-  PassOptions::Option<bool> programmaticLaunch{
+  PassOptions::Option<AutoToggle> programmaticLaunch{
       *this, "programmatic-launch",
-      llvm::cl::desc("sm_90a kernels: griddepcontrol wait and trigger at "
-                     "the start, launched with programmatic stream "
+      llvm::cl::desc("Every kernel: griddepcontrol wait and trigger at the "
+                     "start, launched with programmatic stream "
                      "serialization"),
-      llvm::cl::init(false)};
+      llvm::cl::init(AutoToggle::Auto), programmaticLaunchValues()};
   PassOptions::Option<ScoreGradLayout> scoreGradLayout{
       *this, "score-grad-layout",
       llvm::cl::desc("Gradient ops with score-grads = store: the dS "

@@ -591,8 +591,8 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
   // Before the shared-memory decisions below, so that they count its bytes
   // (a dQ piece width or TMA chosen without them could cost a block an
   // SM); checked once the dK/dV schedule is known.
-  bool lseForced = options.sharedStreamLse == StagedStreamStat::On;
-  bool deltaForced = options.sharedStreamDelta == StagedStreamStat::On;
+  bool lseForced = options.sharedStreamLse == AutoToggle::On;
+  bool deltaForced = options.sharedStreamDelta == AutoToggle::On;
   grad.stagesStreamLse = lseForced && cfg.wgmma;
   grad.stagesStreamDelta = deltaForced && cfg.wgmma;
   if (grad.atomicQuery)
@@ -613,10 +613,10 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
       failed(resolveInterleavedQuery(op, options, grad)))
     return failure();
   grad.keyRowMasks = grad.warpSpecialized || cfg.slots >= 2;
-  if (options.sharedStreamLse == StagedStreamStat::Auto)
+  if (options.sharedStreamLse == AutoToggle::Auto)
     grad.stagesStreamLse =
         autoStagesStreamStat(grad, &BackwardConfig::stagesStreamLse);
-  if (options.sharedStreamDelta == StagedStreamStat::Auto)
+  if (options.sharedStreamDelta == AutoToggle::Auto)
     grad.stagesStreamDelta =
         autoStagesStreamStat(grad, &BackwardConfig::stagesStreamDelta);
   if (lseForced && failed(checkStagedStreamStat(op, grad, "lse")))

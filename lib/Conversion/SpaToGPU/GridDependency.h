@@ -22,15 +22,20 @@
 #ifndef SPA_LIB_CONVERSION_SPATOGPU_GRIDDEPENDENCY_H
 #define SPA_LIB_CONVERSION_SPATOGPU_GRIDDEPENDENCY_H
 
+#include "spa/Conversion/Passes.h"
 #include "spa/Conversion/SpaToGPU/LaunchContract.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
 namespace mlir::spa::gpu_kernel {
 
-/// With `enabled` (the programmatic-launch option), puts the wait and the
-/// trigger at the start of `kernel` and marks `launch` (before it is attached);
-/// else nothing.
+/// Whether the programmatic-launch option, `auto` resolved, turns the
+/// launch on for `options.chip` (validated already: `true` below sm_90 is
+/// refused by validateOptions).
+bool programmaticLaunchEnabled(const ConvertSpaToGPUOptions &options);
+
+/// With `enabled`, puts the wait and the trigger at the start of `kernel`
+/// and marks `launch` (before it is attached); else nothing.
 void applyProgrammaticLaunch(bool enabled, gpu::GPUFuncOp kernel,
                              KernelLaunch &launch);
 

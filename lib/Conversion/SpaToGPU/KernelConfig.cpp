@@ -111,7 +111,7 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
            options.chip + "'";
   // griddepcontrol is an sm_90 instruction; ptxas would reject the kernel
   // only later, without the option's name.
-  if (options.programmaticLaunch && version < 90)
+  if (options.programmaticLaunch == AutoToggle::On && version < 90)
     return "programmatic-launch needs chip sm_90 or sm_90a (griddepcontrol); "
            "got '" +
            options.chip + "'";

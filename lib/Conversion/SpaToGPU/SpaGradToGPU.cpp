@@ -428,7 +428,7 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     contract.role = role.str();
     contract.op = index;
     contract.tensorMaps = maps;
-    applyProgrammaticLaunch(options.programmaticLaunch, func, contract);
+    applyProgrammaticLaunch(programmaticLaunchEnabled(options), func, contract);
     func->setAttr(KernelLaunch::kAttrName, contract.toAttr(b.getContext()));
     markTensorMapArgs(func, mapArgs);
 

@@ -271,7 +271,7 @@ LogicalResult convert(AttentionOp op, gpu::GPUModuleOp kernels,
   launch.dynamicSharedBytes = cfg.dynamicSharedBytes();
   launch.staticSharedBytes = cfg.sharedBytes() - cfg.dynamicSharedBytes();
   launch.op = index;
-  applyProgrammaticLaunch(options.programmaticLaunch, kernel, launch);
+  applyProgrammaticLaunch(programmaticLaunchEnabled(options), kernel, launch);
   kernel->setAttr(KernelLaunch::kAttrName, launch.toAttr(b.getContext()));
   markTensorMapArgs(kernel, mapArgs);
 

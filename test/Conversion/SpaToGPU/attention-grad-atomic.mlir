@@ -39,8 +39,8 @@
 // CHECK: vector.store %{{.*}}, %[[FLAT]][{{.*}}] {alignment = 16 : i64} : memref<49152xf32>, vector<4xf32>
 
 // CHECK: gpu.func @spa_attention_grad_0_dkdv_dq
-// CHECK-SAME: args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "dq_accum", "bounds", "work", "key_map", "value_map", "query_map", "output_grad_map"]
-// CHECK-SAME: dynamic_shared_bytes = 114712 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dkdv_dq"
+// CHECK-SAME: args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "dq_accum", "bounds", "work", "key_map", "value_map", "query_map", "output_grad_map", "key_grad_map", "value_grad_map"]
+// CHECK-SAME: dynamic_shared_bytes = 114712 : i64{{.*}}mma = "wgmma", op = 0 : i64, programmatic_launch, role = "dkdv_dq"
 // The dS^T tile after the mainloop's 73728 bytes: [warpgroups][tile-k/64][64][64];
 // then the staging ring [warpgroups][2][64][P] f32.
 // CHECK: memref.view {{.*}}[%c73728][] : memref<114712xi8, #gpu.address_space<workgroup>> to memref<1x1x64x64xbf16, #gpu.address_space<workgroup>>

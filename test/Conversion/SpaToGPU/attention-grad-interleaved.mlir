@@ -44,7 +44,7 @@
 // blocks too). Thread 0 claims the next entry, a barrier shares it, the
 // order's row (after the 2 + 4 list rows) names the block's work.
 // CHECK: gpu.func @spa_attention_grad_0_dkdv_dq_stored(
-// CHECK-SAME: args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "score_grad", "query_grad", "grad_sync", "bounds", "work", "key_map", "value_map", "query_map", "output_grad_map"]
+// CHECK-SAME: args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "score_grad", "query_grad", "grad_sync", "bounds", "work", "key_map", "value_map", "query_map", "output_grad_map", "key_grad_map", "value_grad_map", "query_grad_map"]
 // CHECK-SAME: role = "dkdv_dq_stored"
 // The table: dK/dV items (b, g, key tile) (0,0,0), (0,0,1); dQ items
 // (b, h, query tile), heaviest first, (0,0,1), (0,1,1), (0,0,0), (0,1,0);

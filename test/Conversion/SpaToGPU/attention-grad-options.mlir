@@ -13,10 +13,10 @@
 // columns, 3 x 2 x 64 f32 statistics, seven 8-byte barriers), the dQ kernel
 // classic (64 own + 2 x 64 stream rows, three barriers), launched first (it
 // computes Delta); Dv = 32: mma.sync.
-// AUTO: dynamic_shared_bytes = 49176 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dq"
-// AUTO: block = array<i64: 384, 1, 1>{{.*}}dynamic_shared_bytes = 83512 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dkdv"
-// AUTO: mma = "mma.sync", op = 0 : i64, role = "dq"
-// AUTO: mma = "mma.sync", op = 0 : i64, role = "dkdv"
+// AUTO: dynamic_shared_bytes = 49176 : i64{{.*}}mma = "wgmma", op = 0 : i64, programmatic_launch, role = "dq"
+// AUTO: block = array<i64: 384, 1, 1>{{.*}}dynamic_shared_bytes = 83512 : i64{{.*}}mma = "wgmma", op = 0 : i64, programmatic_launch, role = "dkdv"
+// AUTO: mma = "mma.sync", op = 0 : i64, programmatic_launch, role = "dq"
+// AUTO: mma = "mma.sync", op = 0 : i64, programmatic_launch, role = "dkdv"
 // SM80: mma = "mma.sync", op = 0 : i64, role = "dq"
 // SM80: mma = "mma.sync", op = 0 : i64, role = "dkdv"
 // SM80: mma = "mma.sync", op = 0 : i64, role = "dq"

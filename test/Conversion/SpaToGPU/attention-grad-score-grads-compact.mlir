@@ -49,7 +49,7 @@
 // The dq_stored kernel: the item's own query tile (work tile x 64 / 64),
 // its head, the key tile being prefetched; causal ranges then anti ranges.
 // CHECK: gpu.func @spa_attention_grad_0_dq_stored(
-// CHECK-SAME: args = ["key", "score_grad", "query_grad", "score_grad_slots", "bounds", "work", "key_map"]
+// CHECK-SAME: args = ["key", "score_grad", "query_grad", "score_grad_slots", "bounds", "work", "key_map", "query_grad_map"]
 // CHECK: %[[QB:.*]] = memref.load %arg5[%block_id_x, %c0] : memref<4x3xi32>
 // CHECK-NEXT: %[[QBI:.*]] = arith.index_cast %[[QB]] : i32 to index
 // CHECK-NEXT: %[[QH:.*]] = memref.load %arg5[%block_id_x, %c1] : memref<4x3xi32>

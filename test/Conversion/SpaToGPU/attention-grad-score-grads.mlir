@@ -72,7 +72,7 @@
 // the next tile thread 0 waits until at most the newest copy may still read
 // its staging tile, and at the end until every copy is complete.
 // CHECK: gpu.func @spa_attention_grad_0_dkdv(
-// CHECK-SAME: args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "score_grad", "bounds", "work", "key_map", "value_map", "query_map", "output_grad_map"]
+// CHECK-SAME: args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "score_grad", "bounds", "work", "key_map", "value_map", "query_map", "output_grad_map", "key_grad_map", "value_grad_map"]
 // CHECK-SAME: role = "dkdv"
 // CHECK: scf.for {{.*}} step %c1 iter_args
 // CHECK: %[[ALIGNED:.*]] = arith.muli %{{.*}}, %c64 : index
@@ -116,7 +116,7 @@
 // (two stages); the product dQ += dS K as D / 64 = 2 chains of four wgmma
 // with both operands MN-major (A col, B row), accumulating.
 // DQ: gpu.func @spa_attention_grad_0_dq_stored(
-// DQ-SAME: args = ["key", "score_grad", "query_grad", "bounds", "work", "key_map"]
+// DQ-SAME: args = ["key", "score_grad", "query_grad", "bounds", "work", "key_map", "query_grad_map"]
 // DQ-SAME: role = "dq_stored"
 // DQ-SAME: tensor_maps = [{box = array<i64: 64, 64, 1, 1>, dims = array<i64: 128, 100, 1, 1>, {{.*}} name = "key_map", of = "key"
 // DQ-NOT: log_sum_exp
@@ -177,7 +177,7 @@
 // COMPACT: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv {{.*}}, %[[DS]] : memref<8x4096xbf16>, %[[SLOTS]] : memref<2x2x2x1xi32>, %{{.*}} : memref<2x2x2xi32>,
 // COMPACT: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_stored {{.*}}, %[[DS]] : memref<8x4096xbf16>, %{{.*}} : memref<1x2x100x128xbf16>, %[[SLOTS]] : memref<2x2x2x1xi32>, %{{.*}} : memref<2x2x2xi32>,
 // COMPACT: gpu.func @spa_attention_grad_0_dkdv(
-// COMPACT-SAME: args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "score_grad", "score_grad_slots", "bounds", "work", "key_map", "value_map", "query_map", "output_grad_map"]
+// COMPACT-SAME: args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "score_grad", "score_grad_slots", "bounds", "work", "key_map", "value_map", "query_map", "output_grad_map", "key_grad_map", "value_grad_map"]
 // COMPACT-SAME: score_grad_slots = array<i32: 0, 1, 2, 4, 5, 6, 6, 8>
 // COMPACT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // COMPACT: scf.if
@@ -190,7 +190,7 @@
 // COMPACT-NEXT: %{{.*}} = arith.addi %[[FIRST]], %[[KT]] : index
 // COMPACT: nvvm.cp.async.bulk.global.shared.cta
 // COMPACT: gpu.func @spa_attention_grad_0_dq_stored(
-// COMPACT-SAME: args = ["key", "score_grad", "query_grad", "score_grad_slots", "bounds", "work", "key_map"]
+// COMPACT-SAME: args = ["key", "score_grad", "query_grad", "score_grad_slots", "bounds", "work", "key_map", "query_grad_map"]
 // COMPACT: memref.load %arg3[%{{.*}}, %{{.*}}, %c0, %c0] : memref<2x2x2x1xi32>
 // COMPACT: nvvm.cp.async.bulk.shared.cluster.global
 

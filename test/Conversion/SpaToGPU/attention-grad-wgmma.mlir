@@ -12,9 +12,9 @@
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv {{.*}} dynamic_shared_memory_size %c73728_i32
 
 // CHECK: gpu.func @spa_attention_grad_0_dq
-// CHECK-SAME: dynamic_shared_bytes = 73728 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dq"
+// CHECK-SAME: dynamic_shared_bytes = 73728 : i64{{.*}}mma = "wgmma", op = 0 : i64, programmatic_launch, role = "dq"
 // CHECK: gpu.func @spa_attention_grad_0_dkdv
-// CHECK-SAME: dynamic_shared_bytes = 73728 : i64{{.*}}mma = "wgmma", op = 0 : i64, role = "dkdv"
+// CHECK-SAME: dynamic_shared_bytes = 73728 : i64{{.*}}mma = "wgmma", op = 0 : i64, programmatic_launch, role = "dkdv"
 // Descriptor bits: 128-byte swizzle, SBO 1024 B, LBO 64 rows x 128 B.
 // CHECK-DAG: arith.constant 4611686293338849280 : i64
 // Own K [D/64][64][64], own V, then Q and dO as [2 stages][width/64][64][64].

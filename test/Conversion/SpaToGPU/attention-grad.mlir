@@ -30,7 +30,7 @@
 // quad for rows below Nq; then the forward's key ranges of the item's query
 // tile.
 // CHECK: gpu.func @spa_attention_grad_0_dq(
-// CHECK-SAME: spa.launch = {args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "output", "query_grad", "bounds", "work"]{{.*}}op = 0 : i64, role = "dq"{{.*}}tile = array<i64: 32, 32>
+// CHECK-SAME: spa.launch = {args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "output", "query_grad", "bounds", "work"]{{.*}}op = 0 : i64, programmatic_launch, role = "dq"{{.*}}tile = array<i64: 32, 32>
 // CHECK: vector.load {{.*}} : memref<1x2x100x32xbf16>, vector<8xbf16>
 // CHECK: arith.extf {{.*}} : vector<8xbf16> to vector<8xf32>
 // CHECK: vector.reduction <add>
@@ -56,7 +56,7 @@
 
 // dK/dV: K and V own tiles, then every query head of the kv head's group.
 // CHECK: gpu.func @spa_attention_grad_0_dkdv(%[[Q:.*]]: memref<1x2x100x64xbf16>, %{{.*}}: memref<1x1x100x64xbf16>, %{{.*}}: memref<1x1x100x32xbf16>, %[[LSE:.*]]: memref<1x2x100xf32>, %{{.*}}: memref<1x2x100x32xbf16>, %[[D:.*]]: memref<1x2x100xf32>, %[[DK:.*]]: memref<1x1x100x64xbf16>, %[[DV:.*]]: memref<1x1x100x32xbf16>, %[[BOUNDS:.*]]: memref<2x1x2xi32>, %[[WORK:.*]]: memref<4x3xi32>)
-// CHECK-SAME: spa.launch = {args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "bounds", "work"]{{.*}}dynamic_shared_bytes = 14336 : i64{{.*}}mma = "mma.sync", op = 0 : i64, role = "dkdv"{{.*}}tile = array<i64: 32, 32>
+// CHECK-SAME: spa.launch = {args = ["query", "key", "value", "log_sum_exp", "output_grad", "delta", "key_grad", "value_grad", "bounds", "work"]{{.*}}dynamic_shared_bytes = 14336 : i64{{.*}}mma = "mma.sync", op = 0 : i64, programmatic_launch, role = "dkdv"{{.*}}tile = array<i64: 32, 32>
 // CHECK: %[[ITEM:.*]] = gpu.block_id x
 // CHECK: memref.load %[[WORK]][%[[ITEM]], %c0]
 // CHECK: arith.index_cast {{.*}} : i32 to index

@@ -2,15 +2,25 @@
 // of the gradient (preprocess, dK/dV, dq_stored at D = 128; the recomputing
 // dQ and warp-specialised dK/dV kernels at D = 64; split-keys' combine)
 // begins with griddepcontrol.wait, then launch_dependents, before anything
-// else, and its launch contract says programmatic_launch. Off (the
-// default), no kernel has either. Below sm_90 the option is refused.
+// else, and its launch contract says programmatic_launch. `auto` (the
+// default) turns it on for chip sm_90a only: off for sm_90 and sm_80, and
+// with `false`. `true` below sm_90 is refused.
+// RUN: spa-opt %s -convert-spa-to-gpu -split-input-file | FileCheck %s
 // RUN: spa-opt %s -convert-spa-to-gpu="programmatic-launch=true" -split-input-file | FileCheck %s
-// RUN: spa-opt %s -convert-spa-to-gpu -split-input-file | FileCheck %s --check-prefix=OFF
-// RUN: spa-opt %s -convert-spa-to-gpu="programmatic-launch=true split-keys=2" -split-input-file | FileCheck %s --check-prefix=SPLIT
+// RUN: spa-opt %s -convert-spa-to-gpu="programmatic-launch=false" -split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: spa-opt %s -convert-spa-to-gpu="chip=sm_90 mma=mma.sync" -split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: spa-opt %s -convert-spa-to-gpu="chip=sm_80 mma=mma.sync" -split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: spa-opt %s -convert-spa-to-gpu="chip=sm_90 mma=mma.sync programmatic-launch=true" -split-input-file | FileCheck %s --check-prefix=SM90
+// RUN: spa-opt %s -convert-spa-to-gpu="split-keys=2" -split-input-file | FileCheck %s --check-prefix=SPLIT
 // RUN: not spa-opt %s -convert-spa-to-gpu="programmatic-launch=true chip=sm_80 mma=mma.sync" -split-input-file 2>&1 | FileCheck %s --check-prefix=OLD
+// RUN: not spa-opt %s -convert-spa-to-gpu="programmatic-launch=sometimes" 2>&1 | FileCheck %s --check-prefix=VALUE
 // OLD: error: convert-spa-to-gpu: programmatic-launch needs chip sm_90 or sm_90a (griddepcontrol); got 'sm_80'
+// VALUE: for the --programmatic-launch option: Cannot find option named 'sometimes'!
 // OFF-NOT: griddepcontrol
 // OFF-NOT: programmatic_launch
+// SM90-LABEL: gpu.func @spa_attention_0({{.*}}programmatic_launch
+// SM90-NEXT: nvvm.griddepcontrol wait
+// SM90-NEXT: nvvm.griddepcontrol launch_dependents
 
 // CHECK-LABEL: gpu.func @spa_attention_0({{.*}}programmatic_launch
 // CHECK-NEXT: nvvm.griddepcontrol wait

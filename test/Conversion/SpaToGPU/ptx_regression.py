@@ -116,34 +116,38 @@ CASES = [
     # successor-prefetch: the chained forward sends the Q tile of work item
     # +N to L2.
     ("bf16-d128-exclusive", "mma=wgmma warps=4 successor-prefetch=32"),
-    # tma-stores: the staged epilogues as TMA bulk tensor stores (the
-    # chained and ring forward's O; dK, dV and the dq_stored kernel's dQ;
-    # the warp-specialised dK/dV kernel's).
-    ("bf16-d128-exclusive", "mma=wgmma warps=4 tma-stores=true"),
-    ("f16-d64-local-lse", "stages=2 tma-stores=true"),
-    ("f16-grad-causal-d128-dv64", "score-grads=store tma-stores=true"),
-    ("bf16-grad-gqa-bidir", "backward-schedule=ws tma-stores=true"),
+    # tma-stores=false: the staged epilogues (the chained and ring
+    # forward's O; dK, dV and the dq_stored kernel's dQ; the
+    # warp-specialised dK/dV kernel's) by every thread's 16-byte row stores
+    # instead of the default TMA bulk tensor stores; programmatic-launch=
+    # false: no griddepcontrol (both the defaults until 2026-12-07).
+    ("bf16-d128-exclusive",
+     "mma=wgmma warps=4 tma-stores=false programmatic-launch=false"),
+    ("f16-d64-local-lse", "stages=2 tma-stores=false"),
+    ("f16-grad-causal-d128-dv64", "score-grads=store tma-stores=false"),
+    ("bf16-grad-gqa-bidir", "backward-schedule=ws tma-stores=false"),
     # score-grad-warp-stores: each warp of the stored-dS dK/dV kernel sends
-    # its own dS rows (no block barrier a tile); with tma-stores too.
+    # its own dS rows (no block barrier a tile); with tma-stores=false too.
     ("f16-grad-causal-d128-dv64",
      "score-grads=store score-grad-warp-stores=true"),
     ("bf16-grad-gqa-bidir",
-     "score-grads=store score-grad-warp-stores=true tma-stores=true"),
+     "score-grads=store score-grad-warp-stores=true tma-stores=false"),
     # stmatrix-staging: staged rows written by stmatrix (the forward's O,
     # dK/dV and dS, the atomic dQ's dS, the warp-specialised kernel's).
     ("bf16-d128-exclusive", "mma=wgmma warps=4 stmatrix-staging=true"),
     ("f16-grad-causal-d128-dv64",
      "score-grads=store stmatrix-staging=true score-grad-warp-stores=true "
-     "tma-stores=true"),
+     "tma-stores=false"),
     ("bf16-grad-gqa-bidir", "deterministic=false backward-schedule=classic "
      "stmatrix-staging=true"),
     ("bf16-grad-gqa-bidir", "backward-schedule=ws stmatrix-staging=true"),
     # interleaved-dq: the dK/dV and dq_stored blocks in one launch, claims
-    # and flags in grad_sync; with tma-stores (all three outputs' maps) too.
+    # and flags in grad_sync (with the default tma-stores, all three
+    # outputs' maps); with tma-stores=false too.
     ("f16-grad-causal-d128-dv64", "score-grads=store interleaved-dq=true"),
     ("bf16-grad-gqa-bidir",
      "score-grads=store interleaved-dq=true interleaved-dq-lag=0 "
-     "interleaved-dq-stages=2 tma-stores=true"),
+     "interleaved-dq-stages=2 tma-stores=false"),
     # forward-schedule=ws: a TMA producer warp and consumer warpgroups.
     ("bf16-d128-exclusive", "forward-schedule=ws warps=8"),
     ("bf16-bidir-intervals", "forward-schedule=ws warps=8 stages=2"),

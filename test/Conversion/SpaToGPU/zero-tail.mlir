@@ -15,10 +15,10 @@
 // CHECK-LABEL: gpu.func @spa_attention_0(
 // CHECK: %[[ITEM:.*]] = gpu.block_id x
 // The tail's branch (first): the epilogue of the empty state (O = 0, the
-// log-sum-exp of rows without keys), no copy, no wait.
+// log-sum-exp of rows without keys; O by the TMA stores), no load, no wait.
 // CHECK: %[[NOKEYS:.*]] = arith.cmpi sge, %[[ITEM]], %c6 : index
 // CHECK-NEXT: scf.if %[[NOKEYS]] {
-// CHECK-NOT: nvvm.cp.async.bulk.tensor
+// CHECK-NOT: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // CHECK-NOT: nvvm.mbarrier.try_wait
 // CHECK: } else {
 // The items with keys: Q's copy and wait, the key ranges.

@@ -88,12 +88,16 @@ def test_wgmma_gradient_kernels(warps, head_dim, value_dim, dtype):
         assert kernel["shared_bytes"] == \
             (rows + 2 * 64) * (head_dim + value_dim) * 2 + 24 + \
             (staged if kernel is dkdv else 0)
+        # The loads' maps, then (dK/dV, tma_stores by default) the maps
+        # of the staged dK and dV rows, 16-row boxes (a warp's rows).
         maps = [a for a in kernel["args"] if a["kind"] == "tensor_map"]
         assert [m["name"] for m in maps] == (
-            ["key_map", "value_map", "query_map", "output_grad_map"]
+            ["key_map", "value_map", "query_map", "output_grad_map",
+             "key_grad_map", "value_grad_map"]
             if kernel is dkdv else
             ["query_map", "output_grad_map", "key_map", "value_map"])
-        assert [m["box"][1] for m in maps] == [rows, rows, 64, 64]
+        assert [m["box"][1] for m in maps] == [rows, rows, 64, 64] + (
+            [16, 16] if kernel is dkdv else [])
     # The dK/dV kernel's PTX (after the dQ kernel's).
     ptx = artifact.ptx[artifact.ptx.index(".entry " + dkdv["name"]):]
     # own x stream^T from shared memory (N = 64 stream rows), and the
@@ -202,7 +206,8 @@ def test_stored_score_grads():
     assert args["score_grad"]["dtype"] == "bf16"
     assert args["score_grad"]["shape"][1] == 64 * 64
     assert [a["name"] for a in kernels["dq_stored"]["args"]] == [
-        "key", "score_grad", "query_grad", "bounds", "work", "key_map"]
+        "key", "score_grad", "query_grad", "bounds", "work", "key_map",
+        "query_grad_map"]
     # The preprocess reads the bounds: rows without keys load nothing.
     assert [a["name"] for a in kernels["preprocess"]["args"]] == [
         "output", "output_grad", "delta", "bounds"]
@@ -312,7 +317,7 @@ def test_compact_score_grad_layout(mode):
     # The table precedes bounds and work in both kernels.
     assert [a["name"] for a in compact["dq_stored"]["args"]] == [
         "key", "score_grad", "query_grad", "score_grad_slots", "bounds",
-        "work", "key_map"]
+        "work", "key_map", "query_grad_map"]
     # The runtime takes it as a constant, not a buffer of the call.
     launches = op_launches({"kernels": list(compact.values())}, 1)
     assert [b["name"] for b in launches.scratch] == ["delta", "score_grad"]

@@ -213,13 +213,16 @@ def test_cuda_artifact_compile_save_load_round_trip(tmp_path, mma, stages,
     assert items == [(0, h, t) for h in range(4) for t in range(4)]
     assert kernel["grid"] == [16, 1, 1]
     names = [a["name"] for a in kernel["args"]]
-    # wgmma: the TMA maps of q, k and v follow (64-row boxes).
-    maps = ["query_map", "key_map", "value_map"] if mma != "mma.sync" else []
+    # wgmma: the TMA maps of q, k and v follow (64-row boxes), then the
+    # map of O's staged rows (tma_stores by default: 16-row boxes).
+    maps = ["query_map", "key_map", "value_map", "output_map"] \
+        if mma != "mma.sync" else []
     assert names == ["query", "key", "value", "output", "log_sum_exp",
                      "bounds", "work"] + maps
     for a in kernel["args"][7:]:
         assert (a["kind"], a["box"], a["swizzle_bytes"]) == (
-            "tensor_map", [64, 64, 1, 1], 128)
+            "tensor_map", [64, 16 if a["name"] == "output_map" else 64, 1, 1],
+            128)
     plan = spa.bands.plan("local_plus_band", 300, 4, query_len=200)
     assert kernel["bands"] == plan.to_attr()
     loaded = CudaArtifact.load(artifact.save(str(tmp_path / "layer")))
@@ -307,7 +310,7 @@ def test_cuda_tma_option():
     # tma (default true): the wgmma kernels take TMA tensor maps of their
     # inputs and load tiles with cp.async.bulk.tensor; tma=False keeps
     # every thread's cp.async and no load maps, for forward and gradient
-    # kernels alike. tma_stores (default false, independent of tma): the
+    # kernels alike. tma_stores (default true, independent of tma): the
     # staged epilogues (the forward's O, the dK/dV kernel's dK and dV) leave
     # by cp.async.bulk.tensor stores through maps of those outputs;
     # tma_stores=False keeps the threads' 16-byte stores.
@@ -638,32 +641,45 @@ def test_cuda_programmatic_launch_option():
     # programmatic_launch reaches every kernel from Python: each begins
     # with griddepcontrol.wait then launch_dependents (in the PTX) and its
     # launch.json entry says programmatic_launch, which the launcher's
-    # KernelLaunch reads; off (the default) neither; below sm_90 a located
-    # MLIRError.
+    # KernelLaunch reads. "auto" (the default) is on for sm_90a and off
+    # below; False turns it off; True below sm_90 is a located MLIRError.
     from spa.runtime import launcher as L
     layer = spa.LayerSpec(batch=1, heads=4, kv_heads=2, seq_len=300,
                           head_dim=128, dtype="bf16",
                           policy="exclusive_equal").to_mlir(backward=True)
-    plain = spa.compile(layer, target="cuda:sm_90a")
-    flagged = spa.compile(layer, target="cuda:sm_90a",
-                          programmatic_launch=True)
-    kernels = flagged.metadata["kernels"]
-    assert [k["role"] for k in kernels] == \
-        [k["role"] for k in plain.metadata["kernels"]]
-    assert all(k.get("programmatic_launch") is True for k in kernels)
+    default = spa.compile(layer, target="cuda:sm_90a")
+    plain = spa.compile(layer, target="cuda:sm_90a",
+                        programmatic_launch=False)
+    for flagged in (default,
+                    spa.compile(layer, target="cuda:sm_90a",
+                                programmatic_launch=True),
+                    spa.compile(layer, target="cuda:sm_90a",
+                                programmatic_launch="auto")):
+        kernels = flagged.metadata["kernels"]
+        assert [k["role"] for k in kernels] == \
+            [k["role"] for k in plain.metadata["kernels"]]
+        assert all(k.get("programmatic_launch") is True for k in kernels)
+        assert flagged.ptx.count("griddepcontrol.wait") == len(kernels)
+        assert flagged.ptx.count("griddepcontrol.launch_dependents") == \
+            len(kernels)
     assert not any("programmatic_launch" in k
                    for k in plain.metadata["kernels"])
-    assert flagged.ptx.count("griddepcontrol.wait") == len(kernels)
-    assert flagged.ptx.count("griddepcontrol.launch_dependents") == \
-        len(kernels)
     assert "griddepcontrol" not in plain.ptx
+    kernels = default.metadata["kernels"]
     slot_of = {a["name"]: i for i, a in enumerate(
         a for k in kernels for a in k["args"])}
     launch = L.kernel_launch(kernels[0], 1, slot_of, {"bounds": 0, "work": 0})
     assert launch.programmatic
+    old = spa.compile(layer, target="cuda:sm_80")
+    assert "griddepcontrol" not in old.ptx
+    assert not any("programmatic_launch" in k
+                   for k in old.metadata["kernels"])
     with pytest.raises(spa.MLIRError, match="programmatic-launch needs chip "
                        "sm_90 or sm_90a"):
         spa.compile(layer, target="cuda:sm_80", programmatic_launch=True)
+    with pytest.raises(ValueError, match="programmatic-launch"):
+        spa.compile(layer, target="cuda:sm_90a",
+                    programmatic_launch="sometimes")
 
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")

@@ -177,15 +177,19 @@ class _FakeCu:
 
     def __init__(self):
         self.launches, self.map_params = [], []
+        self._flags = [0]  # the recorded flags word of each launch
 
     def cuLaunchKernel(self, f, gx, gy, gz, bx, by, bz, shared, stream,
                        params, extra):
         args = self._args[len(self.launches) % len(self._args)]
         values, maps = _read_params(params, args)
         self.map_params.append(maps)
-        # flags 0: PythonLauncher launches every kernel plainly.
-        self.launches.append([f, gx, gy, gz, bx, by, bz, shared, 0, stream,
-                              len(args), *values])
+        # PythonLauncher launches every kernel plainly (a programmatic
+        # kernel's wait then returns at once); the compiled launcher's
+        # record holds the kernel's flags word, taken here from the kernel.
+        flags = self._flags[len(self.launches) % len(self._flags)]
+        self.launches.append([f, gx, gy, gz, bx, by, bz, shared, flags,
+                              stream, len(args), *values])
         return (0,)
 
 
@@ -195,6 +199,9 @@ def test_python_launcher_packs_what_the_compiled_one_does(library, artifact):
         pointers = _pointers(slots)
         cu = _FakeCu()
         cu._args = [k.args for k in kernels]
+        # programmatic-launch is on by default for sm_90a.
+        assert all(k.programmatic for k in kernels)
+        cu._flags = [L.KERNEL_PROGRAMMATIC for k in kernels]
         L.PythonLauncher(kernels, slots, 0, driver=cu,
                          tensor_map_encoder=library.test_encoder.address)(
                              pointers, 0x77)

@@ -49,29 +49,43 @@ enum class ScoreGradLayout {
            ///< bases per (head, query tile, interval, side)
 };
 
-/// Whether the classic wgmma dK/dV kernel takes one statistic of its query
-/// rows (lse: shared-stream-lse; Delta: shared-stream-delta) through shared
-/// memory (a copy a tile ahead) or by a global load a tile.
-enum class StagedStreamStat {
-  Auto, ///< where measured faster and its bytes cost no block an SM (both:
-        ///< the stored-dS kernel, docs/benchmarks.md steps 7f and 7g)
-  On,   ///< "true": an error where that kernel is not the one generated
+/// An option whose default depends on the kernel or the chip: `auto` turns
+/// it on where it was measured faster, `true` asks for it (an error where
+/// it cannot be had), `false` turns it off. Used by shared-stream-lse,
+/// shared-stream-delta and programmatic-launch.
+enum class AutoToggle {
+  Auto, ///< the option's own rule (its values list says which)
+  On,   ///< "true"
   Off,  ///< "false"
 };
 
-/// The values of both StagedStreamStat options, for the pass (Passes.td)
-/// and the pipelines (Pipelines.h): one list, so their spellings and help
-/// cannot drift apart.
+/// The values of both staged-statistic options (shared-stream-lse,
+/// shared-stream-delta: whether the classic wgmma dK/dV kernel takes one
+/// statistic of its query rows through shared memory, a copy a tile ahead,
+/// or by a global load a tile), for the pass (Passes.td) and the pipelines
+/// (Pipelines.h): one list, so their spellings and help cannot drift apart.
 inline llvm::cl::ValuesClass stagedStreamStatValues() {
   return llvm::cl::values(
-      clEnumValN(StagedStreamStat::Auto, "auto",
+      clEnumValN(AutoToggle::Auto, "auto",
                  "where the classic wgmma dK/dV kernel is generated and "
                  "stores dS or recomputes at D = Dv = 128 (deterministic, "
                  "warps 4, tile-k 64), and the bytes cost no block an SM"),
-      clEnumValN(StagedStreamStat::On, "true",
+      clEnumValN(AutoToggle::On, "true",
                  "always; an error where that kernel is not the one "
                  "generated (mma.sync, backward-schedule = ws)"),
-      clEnumValN(StagedStreamStat::Off, "false", "a global load a tile"));
+      clEnumValN(AutoToggle::Off, "false", "a global load a tile"));
+}
+
+/// The values of programmatic-launch, for the pass and the pipelines.
+inline llvm::cl::ValuesClass programmaticLaunchValues() {
+  return llvm::cl::values(
+      clEnumValN(AutoToggle::Auto, "auto",
+                 "on for chip sm_90a (measured faster there, "
+                 "docs/benchmarks.md), off for the other chips"),
+      clEnumValN(AutoToggle::On, "true",
+                 "on; an error below sm_90 (no griddepcontrol)"),
+      clEnumValN(AutoToggle::Off, "false",
+                 "off: plain launches, no griddepcontrol"));
 }
 
 /// How the sm_90a forward kernel orders its key tiles' products (spelled
