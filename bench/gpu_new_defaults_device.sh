@@ -40,10 +40,7 @@ first=$(python3 -c "import json; print(json.load(open('grad_stored/manifest.json
 for tool in memcheck synccheck racecheck; do
   [ $((LIMIT - SECONDS)) -gt 240 ] && staged_grad_sanitize $S $tool grad_stored "$first"
 done
-CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-timeout 60 "$CS" --tool memcheck --report-api-errors no python3 bench/gpu_device.py --dir fwd \
-  --only lpb_f16_d128_gqa_nq500 --no-bench --out /tmp/fwd-memcheck > /tmp/fwd-memcheck.log 2>&1
-echo "memcheck forward lpb_f16_d128_gqa_nq500 rc=$?: $(grep 'ERROR SUMMARY' /tmp/fwd-memcheck.log | tail -1)" | tee -a $S
+staged_forward_sanitize $S memcheck fwd lpb_f16_d128_gqa_nq500
 cd "$ROOT" || exit 1
 export SPA_CACHE_DIR=$ROOT/.device/torch-cache PYTHONPATH=$ROOT/python
 export SPA_LAUNCHER_LIB=$ROOT/.device/launcher/libspa_launcher.so

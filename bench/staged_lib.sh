@@ -76,6 +76,18 @@ staged_grad_sanitize() {
   echo "$tool $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "/tmp/$tool-$layer.log" | tail -1)" | tee -a "$summary"
 }
 
+# There: compute-sanitizer TOOL on one forward layer of DIR
+# (bench/gpu_device.py, no timing), its summary line into SUMMARY; racecheck
+# reports every hazard.  staged_forward_sanitize SUMMARY TOOL DIR LAYER
+staged_forward_sanitize() {
+  local summary=$1 tool=$2 d=$3 layer=$4
+  local cs; cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  timeout 60 "$cs" --tool "$tool" $([ "$tool" = racecheck ] && echo --racecheck-report all) \
+    --report-api-errors no python3 bench/gpu_device.py --dir "$d" --only "$layer" --no-bench \
+    --out "/tmp/$tool" > "/tmp/$tool-$layer.log" 2>&1
+  echo "$tool forward $layer rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "/tmp/$tool-$layer.log" | tail -1)" | tee -a "$summary"
+}
+
 # There: the sweeps DIR... (bench/grad_sweep.py, every variant of a shape in
 # one process, each under TIMEOUT seconds) and their one-line summaries into
 # SUMMARY. Each variant's JSON row is also kept as it comes, prefixed
