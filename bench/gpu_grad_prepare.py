@@ -237,8 +237,8 @@ def main():
                         "tile copies); names gain the prefix nt_")
     parser.add_argument("--tma-stores", action="store_true",
                         help="every layer with tma_stores=True (the staged "
-                        "epilogues out by TMA bulk tensor stores); names "
-                        "keep theirs")
+                        "epilogues out by TMA bulk tensor stores; the "
+                        "default since 2026-12-07); names keep theirs")
     parser.add_argument("--score-grad-warp-stores", action="store_true",
                         help="every layer that may store dS (score_grads "
                         "not recompute) with score_grad_warp_stores=True "
@@ -259,8 +259,9 @@ def main():
     parser.add_argument("--programmatic-launch", action="store_true",
                         help="every layer with programmatic_launch=True "
                         "(griddepcontrol in every kernel, launched with "
-                        "programmatic stream serialization); names gain "
-                        "the prefix g")
+                        "programmatic stream serialization; auto, the "
+                        "default since 2026-12-07, is on for sm_90a); "
+                        "names gain the prefix g")
     args = parser.parse_args()
     import spa
 
