@@ -307,6 +307,17 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "64, where measured faster; else 1); at most 64. The "
            "persistent, split-keys and run-time-length forms keep one an "
            "item">,
+    Option<"zeroTailWithItems", "zero-tail-with-items",
+           "::mlir::spa::AutoToggle",
+           /*default=*/"::mlir::spa::AutoToggle::Auto",
+           "Attention and gradient ops with a static work list and one item "
+           "a block (the serial forward, the classic dK/dV kernel, the "
+           "recomputing dQ kernel): the zero rows of the list's tail are "
+           "written by the blocks of the items with keys (block b also "
+           "writes tail items b, b + K, ... of the K items with keys), "
+           "so that those stores overlap the products instead of running "
+           "alone after them; false: the tail keeps blocks of its own",
+           [{::mlir::spa::zeroTailWithItemsValues()}]>,
     Option<"sharedStreamDelta", "shared-stream-delta",
            "::mlir::spa::AutoToggle",
            /*default=*/"::mlir::spa::AutoToggle::Auto",

@@ -147,6 +147,12 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Attention and gradient ops: zero-tail work items a "
                      "block writes (0: auto, 1: one each, at most 64)"),
       llvm::cl::init(0)};
+  PassOptions::Option<AutoToggle> zeroTailWithItems{
+      *this, "zero-tail-with-items",
+      llvm::cl::desc("Attention and gradient ops, one item a block: the "
+                     "zero tail's rows written by the blocks of the items "
+                     "with keys"),
+      llvm::cl::init(AutoToggle::Auto), zeroTailWithItemsValues()};
   PassOptions::Option<AutoToggle> sharedStreamDelta{
       *this, "shared-stream-delta",
       llvm::cl::desc("Gradient ops, classic wgmma dK/dV kernel: each query "

@@ -530,6 +530,7 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
   cfg.tileK = options.tileK;
   cfg.successorPrefetch = options.successorPrefetch;
   cfg.zeroItemsPerBlock = resolveZeroTailItems(options);
+  cfg.zeroTailWithItemsAsked = resolveZeroTailWithItems(options);
   if (cfg.warps == 12)
     return op.emitOpError("warps = 12 (three consumer warpgroups) is the "
                           "warp-specialised forward's; the gradient kernels "

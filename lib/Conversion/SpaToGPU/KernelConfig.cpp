@@ -83,6 +83,11 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
     return "zero-tail-items must be 0 (auto) to " +
            std::to_string(kMaxZeroTailItems) + "; got " +
            std::to_string(options.zeroTailItems);
+  if (options.zeroTailWithItems == AutoToggle::On && options.zeroTailItems > 1)
+    return "zero-tail-with-items = true writes the zero tail from the blocks "
+           "of the items with keys, zero-tail-items = " +
+           std::to_string(options.zeroTailItems) +
+           " from blocks of its own: use one of them";
   if (options.waveStaggerNs < -1 ||
       options.waveStaggerNs > kMaxWaveStaggerNsPerTile)
     return "wave-stagger-ns must be -1 (off), 0 (auto) or 1 to " +
@@ -559,6 +564,7 @@ mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
   cfg.stmatrixStaging = options.stmatrixStaging && cfg.wgmma;
   cfg.successorPrefetch = options.successorPrefetch;
   cfg.zeroItemsPerBlock = resolveZeroTailItems(options);
+  cfg.zeroTailWithItemsAsked = resolveZeroTailWithItems(options);
   if (failed(resolveWaveStagger(op, options, cfg)))
     return failure();
   return cfg;

@@ -108,6 +108,10 @@ struct KernelConfig {
   /// read together, zeros in 16-byte chunks; ZeroTail.h); 1: one block an
   /// item writing its zeros as the item's own epilogue would.
   int64_t zeroItemsPerBlock = 1;
+  /// zero-tail-with-items resolved (not false, and zero-tail-items not
+  /// above 1): where the kernel runs one item a block, the blocks of the
+  /// items with keys write the zero tail too (zeroTailWithItems()).
+  bool zeroTailWithItemsAsked = false;
   /// wave-stagger-ns resolved (WaveStagger.h): the blocks an SM the first
   /// wave holds, the ns a key tile and the waves of equal items asked for
   /// (blocksPerSM = 0: no stagger), before the work list is known.
@@ -122,9 +126,22 @@ struct KernelConfig {
     return zeroItemsFrom >= 0 && zeroItemsPerBlock > 1 && !persistent() &&
            splitKeys == 1 && !dynamicLengths;
   }
+  /// Whether the zero tail rides with the items with keys: asked, a
+  /// static tail after at least one item with keys, and one item a block
+  /// (no persistent loop, no split keys, not grouped). Block b < K =
+  /// zeroItemsFrom then also writes tail items K + b, K + b + K, ...
+  /// (ZeroTail.h), and the launch has K blocks.
+  bool zeroTailWithItems() const {
+    return zeroTailWithItemsAsked && zeroItemsFrom > 0 &&
+           zeroItemsPerBlock == 1 && !persistent() && splitKeys == 1 &&
+           !dynamicLengths;
+  }
   /// Blocks of a launch over `items` work items: one an item before the
-  /// zero tail, one per zeroItemsPerBlock items of it where grouped.
+  /// zero tail, one per zeroItemsPerBlock items of it where grouped, none
+  /// where the items with keys write it.
   int64_t launchBlocks(int64_t items) const {
+    if (zeroTailWithItems())
+      return zeroItemsFrom;
     if (!groupsZeroTail())
       return items;
     int64_t tail = items - zeroItemsFrom;
@@ -258,6 +275,12 @@ std::string validateOptions(const ConvertSpaToGPUOptions &options);
 /// a block until grouping is measured on the GPU.
 inline int64_t resolveZeroTailItems(const ConvertSpaToGPUOptions &options) {
   return options.zeroTailItems > 0 ? options.zeroTailItems : 1;
+}
+/// zero-tail-with-items resolved: auto and true ask for it, unless the tail
+/// is grouped (zero-tail-items > 1; with true that is an option error).
+inline bool resolveZeroTailWithItems(const ConvertSpaToGPUOptions &options) {
+  return options.zeroTailWithItems != AutoToggle::Off &&
+         options.zeroTailItems <= 1;
 }
 
 /// Resolves `options` for `op` (buffer form, static shapes, concrete band

@@ -146,6 +146,10 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
       keyValueGrad.keyValueTile());
   if (!keyValueGrad.warpSpecialized && zeroFrom < int64_t(keyList.size()))
     keyValueGrad.base.zeroItemsFrom = zeroFrom;
+  // interleaved-dq orders the dK/dV kernel's blocks by a table of its own:
+  // its zero tail keeps blocks of its own there.
+  if (grad.interleavedQuery)
+    keyValueGrad.base.zeroTailWithItemsAsked = false;
 
   std::string base = "spa_attention_grad_" + std::to_string(index);
   Value boundsBuffer =

@@ -25,6 +25,24 @@ void branchOnZeroTail(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
     };
   };
   Value first = e.index(cfg.zeroItemsFrom);
+  if (cfg.zeroTailWithItems()) {
+    // Every block's own item has keys (the launch stops at the tail): the
+    // block first writes its share of the tail, items first + block,
+    // first + block + first, ... Plain stores that nothing waits for, so
+    // they drain while the item's copies land and its products run.
+    if (zeros) {
+      int64_t listed = cast<MemRefType>(work.getType()).getDimSize(0);
+      scf::ForOp::create(
+          b, e.add(first, block), e.index(listed), first, ValueRange{},
+          [&](OpBuilder &nb, Location loc, Value index, ValueRange) {
+            ImplicitLocOpBuilder ib(loc, nb);
+            WorkItemEntry entry = loadWorkItem(ib, work, index);
+            zeros(ib, &entry);
+            scf::YieldOp::create(ib);
+          });
+    }
+    return items(b);
+  }
   if (!zeros) {
     scf::IfOp::create(b, e.cmp(P::slt, block, first), branch(items));
     return;

@@ -7,7 +7,9 @@
 // writes its zeros as its own epilogue would; with zero-tail-items > 1 a
 // block of the tail reads the entries of several items together and
 // stores their zero rows in 16-byte chunks, so the tail costs a few
-// blocks' launches instead of one an item.
+// blocks' launches instead of one an item; with zero-tail-with-items the
+// blocks of the items with keys write the tail first (its stores then
+// overlap their products instead of running alone after them).
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +26,9 @@ namespace mlir::spa::gpu_kernel {
 using ZeroItemWriter =
     function_ref<void(ImplicitLocOpBuilder &, const WorkItemEntry *entry)>;
 
+/// With cfg.zeroTailWithItems() (the launch stops at the tail): `zeros`
+/// for the tail items zeroItemsFrom + block + i * zeroItemsFrom, each with
+/// its entry, then `items`. Otherwise:
 /// `zeros` for the zero-tail items of block `block` where it lies in the
 /// tail (cfg.groupsZeroTail(): items zeroItemsFrom + (block -
 /// zeroItemsFrom) * zeroItemsPerBlock on, within the `work` list, their

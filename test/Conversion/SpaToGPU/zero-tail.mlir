@@ -6,10 +6,12 @@
 // nothing. Two heads, N = 256, bands [0, 128) and [128, 256), 64-row
 // tiles: head 1's query tiles 0 and 1 (rows below 128) reach no key, and
 // its key tiles 2 and 3 (keys from 128) no query: items 6 and 7 of 8.
-// RUN: spa-opt %s -convert-spa-to-gpu -canonicalize -split-input-file | FileCheck %s
-// RUN: spa-opt %s -convert-spa-to-gpu="forward-schedule=ws backward-schedule=ws" -canonicalize -split-input-file | FileCheck %s --check-prefix=WS
-// RUN: spa-opt %s -convert-spa-to-gpu="chip=sm_80" -canonicalize -split-input-file | FileCheck %s --check-prefix=SYNC
-// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=recompute" -canonicalize -split-input-file | FileCheck %s --check-prefix=RECOMPUTE
+// zero-tail-with-items = false here: the tail in blocks of its own (the
+// default, the tail written by the items' blocks: zero-tail-with-items.mlir).
+// RUN: spa-opt %s -convert-spa-to-gpu="zero-tail-with-items=false" -canonicalize -split-input-file | FileCheck %s
+// RUN: spa-opt %s -convert-spa-to-gpu="forward-schedule=ws backward-schedule=ws zero-tail-with-items=false" -canonicalize -split-input-file | FileCheck %s --check-prefix=WS
+// RUN: spa-opt %s -convert-spa-to-gpu="chip=sm_80 zero-tail-with-items=false" -canonicalize -split-input-file | FileCheck %s --check-prefix=SYNC
+// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=recompute zero-tail-with-items=false" -canonicalize -split-input-file | FileCheck %s --check-prefix=RECOMPUTE
 
 // CHECK-LABEL: memref.global "private" constant @spa_attention_0_work : memref<8x3xi32> = dense<{{\[\[}}0, 0, 2], [0, 0, 3], [0, 0, 1], [0, 1, 3], [0, 0, 0], [0, 1, 2], [0, 1, 0], [0, 1, 1]]>
 // CHECK-LABEL: gpu.func @spa_attention_0(

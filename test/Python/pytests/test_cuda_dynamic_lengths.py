@@ -82,7 +82,9 @@ def test_specialised_contract_equals_the_static_one(policy, options):
     assert args["query_len"]["kind"] == "length"
     assert args["bounds"]["policy"]["name"] == policy
     for n in (5, 100, 300, 1000):
-        static = _forward(n, policy, **options)
+        # The run-time-length kernel has no zero tail of its own (its items
+        # are ordered in closed form): the static one written the same way.
+        static = _forward(n, policy, zero_tail_with_items=False, **options)
         (want,) = static.metadata["kernels"]
         (got,) = specialize(dynamic.metadata,
                             {"query_len": n, "key_len": n})["kernels"]

@@ -736,7 +736,10 @@ def test_cuda_zero_tail_items_option():
     # N = 1024, H = 4, 64-row tiles: head h's first 4h query tiles reach no
     # key (24 of 64 items a batch), and as many key tiles no query; with 8
     # a block, the forward, dK/dV and dq_stored grids shrink by 24 - 3 a
-    # batch. Auto keeps one a block; 65 is a located error.
+    # batch. zero_tail_with_items (auto: on) has the blocks of the 40 items
+    # with keys a batch write the tail instead (forward and dK/dV; the
+    # dq_stored kernel's empty walks stay items). 65 is a located error, and
+    # so is asking for both forms.
     layer = spa.LayerSpec(batch=2, heads=4, kv_heads=4, seq_len=1024,
                           head_dim=128, dtype="bf16",
                           policy="exclusive_equal")
@@ -745,17 +748,28 @@ def test_cuda_zero_tail_items_option():
     def grids(artifact):
         return {k["role"]: k["grid"][0] for k in artifact.metadata["kernels"]}
 
-    one = grids(spa.compile(text, target="cuda:sm_90a", zero_tail_items=1))
+    one = grids(spa.compile(text, target="cuda:sm_90a", zero_tail_items=1,
+                            zero_tail_with_items=False))
     auto = grids(spa.compile(text, target="cuda:sm_90a"))
+    with_items = grids(spa.compile(text, target="cuda:sm_90a",
+                                   zero_tail_with_items=True))
     grouped = grids(spa.compile(text, target="cuda:sm_90a",
                                 zero_tail_items=8))
-    assert one == auto
     assert one["forward"] == one["dkdv"] == one["dq_stored"] == 2 * 4 * 16
+    assert auto == with_items
+    for role in ("forward", "dkdv"):
+        assert auto[role] == one[role] - 2 * 24, role
+    assert auto["dq_stored"] == one["dq_stored"]
     for role in ("forward", "dkdv", "dq_stored"):
         assert grouped[role] == one[role] - 2 * 24 + 6, role
-    assert grouped["preprocess"] == one["preprocess"]
+    assert grouped["preprocess"] == one["preprocess"] == auto["preprocess"]
     with pytest.raises(spa.MLIRError, match="zero-tail-items must be 0"):
         spa.compile(text, target="cuda:sm_90a", zero_tail_items=65)
+    with pytest.raises(spa.MLIRError, match="zero-tail-with-items = true"):
+        spa.compile(text, target="cuda:sm_90a", zero_tail_items=8,
+                    zero_tail_with_items=True)
+    with pytest.raises(ValueError, match="zero-tail-with-items"):
+        spa.compile(text, target="cuda:sm_90a", zero_tail_with_items="maybe")
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_shared_stream_delta_option():

@@ -77,6 +77,19 @@ inline llvm::cl::ValuesClass stagedStreamStatValues() {
 }
 
 /// The values of programmatic-launch, for the pass and the pipelines.
+/// zero-tail-with-items: who writes the zero rows of a work list's tail.
+inline llvm::cl::ValuesClass zeroTailWithItemsValues() {
+  return llvm::cl::values(
+      clEnumValN(AutoToggle::Auto, "auto",
+                 "the blocks of the items with keys, in the kernels that "
+                 "run one item a block (measured faster, docs/benchmarks.md)"),
+      clEnumValN(AutoToggle::On, "true",
+                 "the same; an error with zero-tail-items > 1"),
+      clEnumValN(AutoToggle::Off, "false",
+                 "blocks of their own after the items with keys "
+                 "(zero-tail-items a block)"));
+}
+
 inline llvm::cl::ValuesClass programmaticLaunchValues() {
   return llvm::cl::values(
       clEnumValN(AutoToggle::Auto, "auto",
@@ -142,6 +155,7 @@ llvm::StringRef stringifyForwardSchedule(ForwardSchedule schedule);
   X(sharedStreamLse)                                                           \
   X(sharedStreamDelta)                                                         \
   X(zeroTailItems)                                                             \
+  X(zeroTailWithItems)                                                         \
   X(waveStaggerNs)                                                             \
   X(programmaticLaunch)                                                        \
   X(scoreGradLayout)
