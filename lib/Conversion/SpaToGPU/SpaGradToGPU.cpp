@@ -128,9 +128,14 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     queryGrad.base.zeroItemsFrom = queryZeroFrom;
     queryGrad.base.zeroItemsPerBlock = queryGradZeroTailItems(options, grad);
     // The dq_stored kernel's empty walk loads nothing: its tail is taken
-    // only where grouped (a block for several items).
+    // only where grouped (a block for several items) or written by the
+    // blocks of its items with keys (not with interleaved-dq, whose table
+    // orders its blocks).
     storedQueryGrad.base.zeroItemsFrom = queryZeroFrom;
-    if (!storedQueryGrad.base.groupsZeroTail())
+    if (grad.interleavedQuery)
+      storedQueryGrad.base.zeroTailWithItemsAsked = false;
+    if (!storedQueryGrad.base.groupsZeroTail() &&
+        !storedQueryGrad.base.zeroTailWithItems())
       storedQueryGrad.base.zeroItemsFrom = -1;
   }
   std::vector<plan::KeyTileWorkItem> keyList =

@@ -48,10 +48,11 @@ func.func @forward_d64(%q: memref<1x2x256x64xbf16>, %k: memref<1x2x256x64xbf16>,
 // -----
 
 // D = 128: the stored dS (auto there), whose dQ kernel is dq_stored: no
-// grouping by auto (its tail is taken only where grouped: 8 blocks) ...
+// grouping by auto; its tail and the dK/dV kernel's are written by the
+// blocks of their items with keys (6 blocks each) ...
 // CHECK-LABEL: func.func @grad_d128(
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv blocks in (%c6, %c1, %c1)
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_stored blocks in (%c8, %c1, %c1)
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_stored blocks in (%c6, %c1, %c1)
 func.func @grad_d128(%q: memref<1x2x256x128xbf16>, %k: memref<1x2x256x128xbf16>, %v: memref<1x2x256x128xbf16>, %o: memref<1x2x256x128xbf16>, %l: memref<1x2x256xf32>) {
   spa.attention_grad bands(#spa.bands<causal, [0:128], [128:256]>)
       ins(%q, %k, %v, %o, %l, %o : memref<1x2x256x128xbf16>, memref<1x2x256x128xbf16>, memref<1x2x256x128xbf16>, memref<1x2x256x128xbf16>, memref<1x2x256xf32>, memref<1x2x256x128xbf16>)

@@ -1,5 +1,7 @@
 // zero-tail-with-items (auto: on; KernelConfig::zeroTailWithItems,
-// ZeroTail.h): in the kernels that run one item a block, the launch stops
+// ZeroTail.h): in the kernels that run one item a block (the serial
+// forward, the classic dK/dV, the recomputing dQ and the dq_stored
+// kernels), the launch stops
 // at the zero tail's first item K and block b first writes tail items K +
 // b, K + b + K, ... (an scf.for over the list, each entry loaded, its zero
 // rows stored in 16-byte chunks by every thread), then its own item with
@@ -54,11 +56,10 @@ func.func @forward(%q: memref<1x2x256x64xbf16>, %k: memref<1x2x256x64xbf16>, %v:
 // -----
 
 // The gradient (stored dS): the classic dK/dV kernel's tail (key tiles 2
-// and 3 of head 1) rides with its 6 items with keys: dK and dV zeros; the
-// dq_stored kernel's query items without keys are an empty walk of its 8
-// blocks, as before.
+// and 3 of head 1) rides with its 6 items with keys: dK and dV zeros; so
+// does the dq_stored kernel's (query tiles 0 and 1 of head 1): dQ zeros.
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv blocks in (%c6, %c1, %c1)
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_stored blocks in (%c8, %c1, %c1)
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_stored blocks in (%c6, %c1, %c1)
 // CHECK-LABEL: gpu.func @spa_attention_grad_0_dkdv(
 // CHECK: scf.for %[[TAIL:.*]] = %{{.*}} to %c8 step %c6 {
 // CHECK-NEXT: memref.load %{{.*}}[%[[TAIL]], %c0] : memref<8x3xi32>
@@ -66,6 +67,11 @@ func.func @forward(%q: memref<1x2x256x64xbf16>, %k: memref<1x2x256x64xbf16>, %v:
 // CHECK: vector.store %{{.*}}, %arg7[%{{.*}}] {alignment = 16 : i64} : memref<1x2x256x128xbf16>, vector<8xbf16>
 // CHECK: }
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK-LABEL: gpu.func @spa_attention_grad_0_dq_stored(
+// CHECK: scf.for %[[TAIL:.*]] = %{{.*}} to %c8 step %c6 {
+// CHECK-NEXT: memref.load %{{.*}}[%[[TAIL]], %c0] : memref<8x3xi32>
+// CHECK: vector.store %{{.*}}, %arg2[%{{.*}}] {alignment = 16 : i64} : memref<1x2x256x128xbf16>, vector<8xbf16>
+// CHECK: }
 
 // The recomputing dQ kernel: dQ zeros and Delta = 0 for its tail, from the
 // 6 blocks of its query items with keys.
@@ -78,6 +84,7 @@ func.func @forward(%q: memref<1x2x256x64xbf16>, %k: memref<1x2x256x64xbf16>, %v:
 // RECOMPUTE: }
 
 // OFF: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv blocks in (%c{{7|8}}, %c1, %c1)
+// OFF: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq_stored blocks in (%c{{7|8}}, %c1, %c1)
 func.func @grad(%q: memref<1x2x256x128xbf16>, %k: memref<1x2x256x128xbf16>, %v: memref<1x2x256x128xbf16>, %o: memref<1x2x256x128xbf16>, %l: memref<1x2x256xf32>) {
   spa.attention_grad bands(#spa.bands<causal, [0:128], [128:256]>)
       ins(%q, %k, %v, %o, %l, %o : memref<1x2x256x128xbf16>, memref<1x2x256x128xbf16>, memref<1x2x256x128xbf16>, memref<1x2x256x128xbf16>, memref<1x2x256xf32>, memref<1x2x256x128xbf16>)
