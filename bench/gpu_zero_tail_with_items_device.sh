@@ -34,6 +34,7 @@
 #   run(command="PART=1 bash .device/zt/run.sh", carry=[".device/zt"]), then PART=2
 . "$(dirname "$0")/lib.sh"; staged_setup "$0"
 S=$OUT/zt_summary.txt
+LIMIT=${LIMIT:-540}
 cat "$OUT/device.txt" >> $S
 if [ "${PART:-1}" = 1 ]; then
   staged_smoke fwd ee_bf16_n1 | tee -a $S
@@ -43,9 +44,9 @@ if [ "${PART:-1}" = 1 ]; then
   echo "forward matrix: $(grep -c PASS "$OUT/fwd.log") PASS, $(grep -c FAIL "$OUT/fwd.log") FAIL" | tee -a $S
   grep -E "FAIL|Error" "$OUT/fwd.log" | head -5 | cut -c1-300 | tee -a $S
   staged_grad_matrix $S 90 grad_stored
-  staged_forward_sanitize $S memcheck fwd ee_bf16_d64_n1000
+  [ $SECONDS -lt $((LIMIT - 60)) ] && staged_forward_sanitize $S memcheck fwd ee_bf16_d64_n1000
   first=$(python3 -c "import json; print(json.load(open('grad_stored/manifest.json'))[1]['name'])")
-  [ $SECONDS -lt 490 ] && staged_grad_sanitize $S memcheck grad_stored "$first"
+  [ $SECONDS -lt $((LIMIT - 50)) ] && staged_grad_sanitize $S memcheck grad_stored "$first"
 else
   staged_sweeps $S 110 pb tb ee64 ee16k
   [ $SECONDS -lt 400 ] && staged_grad_matrix $S 80 grad_wgmma
