@@ -232,6 +232,10 @@ def main():
                         help="every layer with zero_tail_items=N (a block "
                         "writes N items of each kernel's zero tail); names "
                         "gain the prefix z<N>")
+    parser.add_argument("--zero-tail-with-items", action="store_true",
+                        help="every layer with zero_tail_with_items=True (each "
+                        "kernel's zero tail written by the blocks of its items "
+                        "with keys); names gain the prefix j")
     parser.add_argument("--no-tma", action="store_true",
                         help="every layer with tma=False (the cp.async "
                         "tile copies); names gain the prefix nt_")
@@ -309,6 +313,10 @@ def main():
                 (dict(c[11], zero_tail_items=args.zero_tail_items),)
                 for c in rows]
         SANITIZE.extend([z + n for n in SANITIZE])
+    if args.zero_tail_with_items:
+        rows = [("j" + c[0],) + c[1:11] +
+                (dict(c[11], zero_tail_with_items=True),) for c in rows]
+        SANITIZE.extend(["j" + n for n in SANITIZE])
     if args.no_tma:
         rows = [("nt_" + c[0],) + c[1:11] + (dict(c[11], tma=False),)
                 for c in rows]

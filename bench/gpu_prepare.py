@@ -77,6 +77,7 @@ def compile_layer(spa, layer, out, chip):
     extra = {key: layer[key] for key in ("forward_schedule", "split_keys",
                                          "blocks_per_sm", "successor_prefetch",
                                          "zero_tail_items", "tma_stores",
+                                         "zero_tail_with_items",
                                          "stmatrix_staging")
              if key in layer}
     artifact = spa.compile(spec, target=f"cuda:{chip}", warps=warps,
@@ -357,6 +358,10 @@ def main():
     parser.add_argument("--zero-tail-items", type=int, default=0,
                         help="every layer with zero_tail_items=N (a block "
                         "writes N items of the work list's zero tail)")
+    parser.add_argument("--zero-tail-with-items", action="store_true",
+                        help="every layer with zero_tail_with_items=True (the "
+                        "zero tail written by the blocks of the items with "
+                        "keys)")
     args = parser.parse_args()
     import spa
 
@@ -411,6 +416,8 @@ def main():
     if args.zero_tail_items:
         layers = [dict(l, zero_tail_items=args.zero_tail_items)
                   for l in layers]
+    if args.zero_tail_with_items:
+        layers = [dict(l, zero_tail_with_items=True) for l in layers]
     if args.tma_stores:
         layers = [dict(l, tma_stores=True) for l in layers]
     if args.stmatrix_staging:

@@ -3,13 +3,15 @@
 # The per-block timeline of the serial forward (bench/forward_timeline.py,
 # H200) showed every kernel ending in a phase of zero-row blocks alone:
 # the list's tail of items reaching no key (47% of the headline's items)
-# runs after the items with keys, 94-107 us of a 107 us forward. With the
-# new default the blocks of the items with keys write that tail first.
-# PART=1: the headline sweep, w4k64 (new default) against w4k64b
-# (zero_tail_with_items=False, the old behaviour), forward and backward,
-# one process (bench/grad_sweep.py); then correctness with the new default:
-# the forward matrix, the stored gradient matrix, memcheck on a forward and
-# a gradient layer with zero tails.
+# runs after the items with keys, 94-107 us of a 107 us forward. With
+# zero-tail-with-items=true the blocks of the items with keys write that
+# tail first (auto stays off until this run has measured it; if it wins,
+# auto turns it on, and the tests follow).
+# PART=1: the headline sweep, w4k64j (zero_tail_with_items=True) against
+# w4k64 (the default: the tail's own blocks), forward and backward, one
+# process (bench/grad_sweep.py); then correctness with the option on: the
+# forward matrix, the stored gradient matrix, memcheck on a forward and a
+# gradient layer with zero tails.
 # PART=2: the same pair on the other SPEC shapes with zero tails, the wgmma
 # gradient matrix, the headline forward + backward against FlexAttention
 # (staged_spec_head), synccheck on the gradient layer.
@@ -21,10 +23,10 @@
 #   cp bench/{gpu_device,gpu_grad_check,baselines,grad_sweep,grad_sweep_summary}.py $S/bench/
 #   cp bench/staged_lib.sh $S/lib.sh && cp bench/gpu_zero_tail_with_items_device.sh $S/run.sh
 #   P="env PYTHONPATH=build/python_packages .venv/bin/python"
-#   $P bench/gpu_prepare.py --no-bench --out $S/fwd
-#   for m in stored wgmma; do $P bench/gpu_grad_prepare.py --$m --out $S/grad_$m; done
+#   $P bench/gpu_prepare.py --no-bench --zero-tail-with-items --out $S/fwd
+#   for m in stored wgmma; do $P bench/gpu_grad_prepare.py --$m --zero-tail-with-items --out $S/grad_$m; done
 #   $P bench/gpu_grad_prepare.py --spec --out $S/spec
-#   W="--variants w4k64,w4k64b"
+#   W="--variants w4k64j,w4k64"
 #   $P bench/grad_sweep_prepare.py --out $S/ee $W
 #   $P bench/grad_sweep_prepare.py --out $S/pb $W --policy pair_balanced
 #   $P bench/grad_sweep_prepare.py --out $S/tb $W --policy tile_balanced

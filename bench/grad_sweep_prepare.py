@@ -39,9 +39,10 @@ stmatrix_staging=True (staged rows written by stmatrix), and a last
 i<N> with interleaved_dq=True, interleaved_dq_lag=N (the dq_stored
 blocks in the dK/dV kernel's launch, each N dK/dV items after the last
 one whose dS it reads: roles preprocess, dkdv_dq_stored), o<S> after it
-with interleaved_dq_stages=S (its dQ blocks' ring), and a very last b with
-zero_tail_with_items=False (each kernel's zero tail in blocks of its own
-after the items with keys, as before 2026-12-07's fourteenth session).
+with interleaved_dq_stages=S (its dQ blocks' ring), and a very last j with
+zero_tail_with_items=True (each kernel's zero tail written by the blocks of
+its items with keys) or b with zero_tail_with_items=False (blocks of its
+own, as auto does until the form is measured).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -93,11 +94,11 @@ def main():
         variants = previous["variants"]
     for name in args.variants.split(","):
         m = re.fullmatch(
-            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?([gh]?)([et]?)(u?)(m?)(?:i(\d+)(?:o(\d))?)?(b?)",
+            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?([gh]?)([et]?)(u?)(m?)(?:i(\d+)(?:o(\d))?)?([bj]?)",
             name)
         if not m:
             parser.error(f"variant {name!r}: expected "
-                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>][g|h][e|t][u][m][i<N>[o<S>]][b]")
+                         "w<warps>k<tile-k>[a][s|l][c][d[p][q][f<N>]|r][n<N>][x][y][z<N>][v<N>][g|h][e|t][u][m][i<N>[o<S>]][b|j]")
         options = dict(warps=int(m.group(1)), tile_k=int(m.group(2)))
         if m.group(3):
             options["deterministic"] = False
@@ -140,7 +141,7 @@ def main():
         if m.group(20):
             options["interleaved_dq_stages"] = int(m.group(20))
         if m.group(21):
-            options["zero_tail_with_items"] = False
+            options["zero_tail_with_items"] = m.group(21) == "j"
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")
         art.save(os.path.join(args.out, saved))

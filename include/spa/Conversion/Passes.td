@@ -316,7 +316,8 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "written by the blocks of the items with keys (block b also "
            "writes tail items b, b + K, ... of the K items with keys), "
            "so that those stores overlap the products instead of running "
-           "alone after them; false: the tail keeps blocks of its own",
+           "alone after them; auto and false: the tail keeps blocks of its "
+           "own (auto until the form is measured on a GPU)",
            [{::mlir::spa::zeroTailWithItemsValues()}]>,
     Option<"sharedStreamDelta", "shared-stream-delta",
            "::mlir::spa::AutoToggle",

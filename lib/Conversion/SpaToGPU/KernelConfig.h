@@ -108,9 +108,9 @@ struct KernelConfig {
   /// read together, zeros in 16-byte chunks; ZeroTail.h); 1: one block an
   /// item writing its zeros as the item's own epilogue would.
   int64_t zeroItemsPerBlock = 1;
-  /// zero-tail-with-items resolved (not false, and zero-tail-items not
-  /// above 1): where the kernel runs one item a block, the blocks of the
-  /// items with keys write the zero tail too (zeroTailWithItems()).
+  /// zero-tail-with-items resolved (true, and zero-tail-items not above
+  /// 1): where the kernel runs one item a block, the blocks of the items
+  /// with keys write the zero tail too (zeroTailWithItems()).
   bool zeroTailWithItemsAsked = false;
   /// wave-stagger-ns resolved (WaveStagger.h): the blocks an SM the first
   /// wave holds, the ns a key tile and the waves of equal items asked for
@@ -276,10 +276,11 @@ std::string validateOptions(const ConvertSpaToGPUOptions &options);
 inline int64_t resolveZeroTailItems(const ConvertSpaToGPUOptions &options) {
   return options.zeroTailItems > 0 ? options.zeroTailItems : 1;
 }
-/// zero-tail-with-items resolved: auto and true ask for it, unless the tail
-/// is grouped (zero-tail-items > 1; with true that is an option error).
+/// zero-tail-with-items resolved: true asks for it (with zero-tail-items >
+/// 1 that is an option error); auto keeps the tail's own blocks until the
+/// form has been measured on a GPU (docs/benchmarks.md, 2026-12-07).
 inline bool resolveZeroTailWithItems(const ConvertSpaToGPUOptions &options) {
-  return options.zeroTailWithItems != AutoToggle::Off &&
+  return options.zeroTailWithItems == AutoToggle::On &&
          options.zeroTailItems <= 1;
 }
 

@@ -18,7 +18,7 @@
 // The dQ kernel first (it writes Delta, reading O), then dK/dV; both with
 // (32 + 32) rows x (64 + 8 + 32 + 8) x 2 bytes of dynamic shared memory.
 // CHECK-NOT: preprocess
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq blocks in (%c7, %c1, %c1) threads in (%c64, %c1, %c1) dynamic_shared_memory_size %c14336_i32 args({{.*}}%[[DELTA]] : memref<1x2x100xf32>, %{{.*}} : memref<1x2x100x32xbf16>, %{{.*}} : memref<1x2x100x64xbf16>
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dq blocks in (%c8, %c1, %c1) threads in (%c64, %c1, %c1) dynamic_shared_memory_size %c14336_i32 args({{.*}}%[[DELTA]] : memref<1x2x100xf32>, %{{.*}} : memref<1x2x100x32xbf16>, %{{.*}} : memref<1x2x100x64xbf16>
 // CHECK: gpu.launch_func @spa_kernels::@spa_attention_grad_0_dkdv blocks in (%c4, %c1, %c1) threads in (%c64, %c1, %c1) dynamic_shared_memory_size %c14336_i32 args({{.*}}%[[DELTA]] : memref<1x2x100xf32>
 // CHECK: gpu.dealloc %[[DELTA]]
 

@@ -7,11 +7,9 @@
 // BAD: error: convert-spa-to-gpu: warps must be 1, 2, 4, 8 or 12 and tile-k 16, 32, 64 or 128; got warps = 3, tile-k = 64
 // NVVM: gpu.binary @spa_kernels
 
-// 300 query rows in tiles of 128 -> 3 tiles per head, 2 heads; head 1's
-// first tile (rows below 150) reaches no key: the last item, written by the
-// other five's blocks (zero-tail-with-items = auto).
+// 300 query rows in tiles of 128 -> 3 tiles per head, 2 heads.
 // CHECK: memref.global "private" constant @spa_attention_0_work : memref<6x3xi32>
-// CHECK: gpu.launch_func @spa_kernels::@spa_attention_0 blocks in (%c5, %c1, %c1) threads in (%c256, %c1, %c1)
+// CHECK: gpu.launch_func @spa_kernels::@spa_attention_0 blocks in (%c6, %c1, %c1) threads in (%c256, %c1, %c1)
 // One shared buffer of max(128 query rows, 2 x 32 key rows) x (max(D, Dv) + 8).
 // CHECK: workgroup(%{{.*}} : memref<128x40xf16, #gpu.address_space<workgroup>> {llvm.align = 128 : i64})
 // CHECK-SAME: known_block_size = array<i32: 256, 1, 1>

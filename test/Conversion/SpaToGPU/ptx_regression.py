@@ -162,10 +162,10 @@ CASES = [
     # split-keys: partial stores and the combine kernel.
     ("bf16-decode-nq-ne-nk", "split-keys=4"),
     ("f32-d64-gqa-lse", "split-keys=3 warps=2"),
-    # zero-tail-with-items = false: each zero tail in blocks of its own (the
-    # default until 2026-12-07's fourteenth session; byte-identical then).
-    ("bf16-d128-exclusive", "mma=wgmma warps=4 zero-tail-with-items=false"),
-    ("f16-grad-causal-d128-dv64", "score-grads=store zero-tail-with-items=false"),
+    # zero-tail-with-items = true: each zero tail written by the blocks of
+    # the items with keys (forward; dK/dV and dq_stored).
+    ("bf16-d128-exclusive", "mma=wgmma warps=4 zero-tail-with-items=true"),
+    ("f16-grad-causal-d128-dv64", "score-grads=store zero-tail-with-items=true"),
 ]
 
 _ESCAPE = re.compile(r"\\(\\|[0-9A-Fa-f]{2})")

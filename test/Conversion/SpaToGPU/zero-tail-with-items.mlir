@@ -1,4 +1,5 @@
-// zero-tail-with-items (auto: on; KernelConfig::zeroTailWithItems,
+// zero-tail-with-items = true (auto: off until measured on a GPU;
+// KernelConfig::zeroTailWithItems,
 // ZeroTail.h): in the kernels that run one item a block (the serial
 // forward, the classic dK/dV, the recomputing dQ and the dq_stored
 // kernels), the launch stops
@@ -8,13 +9,13 @@
 // keys, with no test of its own index against the tail. Same layers as
 // zero-tail.mlir: items 6 and 7 of 8 are the tail, so 6 blocks, and block
 // b writes item 6 + b where it exists.
-// RUN: spa-opt %s -convert-spa-to-gpu -canonicalize -split-input-file | FileCheck %s
 // RUN: spa-opt %s -convert-spa-to-gpu="zero-tail-with-items=true" -canonicalize -split-input-file | FileCheck %s
-// RUN: spa-opt %s -convert-spa-to-gpu="score-grads=recompute" -canonicalize -split-input-file | FileCheck %s --check-prefix=RECOMPUTE
+// RUN: spa-opt %s -convert-spa-to-gpu="zero-tail-with-items=true score-grads=recompute" -canonicalize -split-input-file | FileCheck %s --check-prefix=RECOMPUTE
+// RUN: spa-opt %s -convert-spa-to-gpu -canonicalize -split-input-file | FileCheck %s --check-prefix=OFF
 // RUN: spa-opt %s -convert-spa-to-gpu="zero-tail-with-items=false" -canonicalize -split-input-file | FileCheck %s --check-prefix=OFF
 // RUN: spa-opt %s -convert-spa-to-gpu="zero-tail-items=2" -canonicalize -split-input-file | FileCheck %s --check-prefix=OFF
-// RUN: spa-opt %s -convert-spa-to-gpu="forward-schedule=ws" -canonicalize -split-input-file | FileCheck %s --check-prefix=WS
-// RUN: spa-opt %s -convert-spa-to-gpu="split-keys=2" -canonicalize -split-input-file | FileCheck %s --check-prefix=SPLIT
+// RUN: spa-opt %s -convert-spa-to-gpu="zero-tail-with-items=true forward-schedule=ws" -canonicalize -split-input-file | FileCheck %s --check-prefix=WS
+// RUN: spa-opt %s -convert-spa-to-gpu="zero-tail-with-items=true split-keys=2" -canonicalize -split-input-file | FileCheck %s --check-prefix=SPLIT
 // RUN: not spa-opt %s -convert-spa-to-gpu="zero-tail-with-items=true zero-tail-items=2" 2>&1 | FileCheck %s --check-prefix=BOTH
 // RUN: not spa-opt %s -convert-spa-to-gpu="zero-tail-with-items=maybe" 2>&1 | FileCheck %s --check-prefix=BADVALUE
 // BOTH: zero-tail-with-items = true writes the zero tail from the blocks of the items with keys, zero-tail-items = 2 from blocks of its own: use one of them
@@ -36,7 +37,7 @@
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // CHECK: nvvm.mbarrier.try_wait.parity
 
-// zero-tail-with-items = false or a grouped tail: the tail's own blocks.
+// auto (the default), false or a grouped tail: the tail's own blocks.
 // OFF: gpu.launch_func @spa_kernels::@spa_attention_0 blocks in (%c{{7|8}}, %c1, %c1)
 // OFF-LABEL: gpu.func @spa_attention_0(
 // OFF: arith.cmpi sge, %{{.*}}, %c6 : index

@@ -6,8 +6,8 @@
 // nothing. Two heads, N = 256, bands [0, 128) and [128, 256), 64-row
 // tiles: head 1's query tiles 0 and 1 (rows below 128) reach no key, and
 // its key tiles 2 and 3 (keys from 128) no query: items 6 and 7 of 8.
-// zero-tail-with-items = false here: the tail in blocks of its own (the
-// default, the tail written by the items' blocks: zero-tail-with-items.mlir).
+// zero-tail-with-items = false here (as auto): the tail in blocks of its own
+// (the tail written by the items' blocks: zero-tail-with-items.mlir).
 // RUN: spa-opt %s -convert-spa-to-gpu="zero-tail-with-items=false" -canonicalize -split-input-file | FileCheck %s
 // RUN: spa-opt %s -convert-spa-to-gpu="forward-schedule=ws backward-schedule=ws zero-tail-with-items=false" -canonicalize -split-input-file | FileCheck %s --check-prefix=WS
 // RUN: spa-opt %s -convert-spa-to-gpu="chip=sm_80 zero-tail-with-items=false" -canonicalize -split-input-file | FileCheck %s --check-prefix=SYNC

@@ -736,9 +736,10 @@ def test_cuda_zero_tail_items_option():
     # N = 1024, H = 4, 64-row tiles: head h's first 4h query tiles reach no
     # key (24 of 64 items a batch), and as many key tiles no query; with 8
     # a block, the forward, dK/dV and dq_stored grids shrink by 24 - 3 a
-    # batch. zero_tail_with_items (auto: on) has the blocks of the 40 items
-    # with keys a batch write the tail instead (forward, dK/dV and
-    # dq_stored). 65 is a located error, and so is asking for both forms.
+    # batch. Auto keeps one a block. zero_tail_with_items=True has the blocks
+    # of the 40 items with keys a batch write the tail instead (forward,
+    # dK/dV and dq_stored). 65 is a located error, and so is asking for both
+    # forms.
     layer = spa.LayerSpec(batch=2, heads=4, kv_heads=4, seq_len=1024,
                           head_dim=128, dtype="bf16",
                           policy="exclusive_equal")
@@ -755,12 +756,12 @@ def test_cuda_zero_tail_items_option():
     grouped = grids(spa.compile(text, target="cuda:sm_90a",
                                 zero_tail_items=8))
     assert one["forward"] == one["dkdv"] == one["dq_stored"] == 2 * 4 * 16
-    assert auto == with_items
+    assert auto == one
     for role in ("forward", "dkdv", "dq_stored"):
-        assert auto[role] == one[role] - 2 * 24, role
+        assert with_items[role] == one[role] - 2 * 24, role
     for role in ("forward", "dkdv", "dq_stored"):
         assert grouped[role] == one[role] - 2 * 24 + 6, role
-    assert grouped["preprocess"] == one["preprocess"] == auto["preprocess"]
+    assert grouped["preprocess"] == one["preprocess"] == with_items["preprocess"]
     with pytest.raises(spa.MLIRError, match="zero-tail-items must be 0"):
         spa.compile(text, target="cuda:sm_90a", zero_tail_items=65)
     with pytest.raises(spa.MLIRError, match="zero-tail-with-items = true"):

@@ -81,10 +81,11 @@ inline llvm::cl::ValuesClass stagedStreamStatValues() {
 inline llvm::cl::ValuesClass zeroTailWithItemsValues() {
   return llvm::cl::values(
       clEnumValN(AutoToggle::Auto, "auto",
-                 "the blocks of the items with keys, in the kernels that "
-                 "run one item a block (measured faster, docs/benchmarks.md)"),
+                 "blocks of its own, until the form below is measured on a "
+                 "GPU (docs/benchmarks.md)"),
       clEnumValN(AutoToggle::On, "true",
-                 "the same; an error with zero-tail-items > 1"),
+                 "the blocks of the items with keys, in the kernels that "
+                 "run one item a block; an error with zero-tail-items > 1"),
       clEnumValN(AutoToggle::Off, "false",
                  "blocks of their own after the items with keys "
                  "(zero-tail-items a block)"));
