@@ -312,7 +312,8 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            /*default=*/"::mlir::spa::AutoToggle::Auto",
            "Attention and gradient ops with a static work list and one item "
            "a block (the serial forward, the classic dK/dV kernel, the "
-           "recomputing dQ kernel): the zero rows of the list's tail are "
+           "recomputing dQ and dq_stored kernels): the zero rows of the "
+           "list's tail are "
            "written by the blocks of the items with keys (block b also "
            "writes tail items b, b + K, ... of the K items with keys), "
            "so that those stores overlap the products instead of running "

@@ -119,12 +119,16 @@ struct KernelConfig {
   /// The first wave's stagger planned on the work list (slot s of an SM
   /// sleeps s * waveStagger.slotDelayNs first; none where not enabled()).
   ::spa::plan::WaveStagger waveStagger;
+  /// Whether each block runs one work item of a static list: no
+  /// persistent loop, no split keys, no run-time lengths.
+  bool runsOneItemABlock() const {
+    return !persistent() && splitKeys == 1 && !dynamicLengths;
+  }
   /// Whether the zero tail is grouped: a static tail, more than one item
   /// a block, and one item a block elsewhere (no persistent loop, no
   /// split keys).
   bool groupsZeroTail() const {
-    return zeroItemsFrom >= 0 && zeroItemsPerBlock > 1 && !persistent() &&
-           splitKeys == 1 && !dynamicLengths;
+    return zeroItemsFrom >= 0 && zeroItemsPerBlock > 1 && runsOneItemABlock();
   }
   /// Whether the zero tail rides with the items with keys: asked, a
   /// static tail after at least one item with keys, and one item a block
@@ -133,8 +137,7 @@ struct KernelConfig {
   /// (ZeroTail.h), and the launch has K blocks.
   bool zeroTailWithItems() const {
     return zeroTailWithItemsAsked && zeroItemsFrom > 0 &&
-           zeroItemsPerBlock == 1 && !persistent() && splitKeys == 1 &&
-           !dynamicLengths;
+           zeroItemsPerBlock == 1 && runsOneItemABlock();
   }
   /// Blocks of a launch over `items` work items: one an item before the
   /// zero tail, one per zeroItemsPerBlock items of it where grouped, none

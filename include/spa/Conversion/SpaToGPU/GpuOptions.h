@@ -76,8 +76,8 @@ inline llvm::cl::ValuesClass stagedStreamStatValues() {
       clEnumValN(AutoToggle::Off, "false", "a global load a tile"));
 }
 
-/// The values of programmatic-launch, for the pass and the pipelines.
-/// zero-tail-with-items: who writes the zero rows of a work list's tail.
+/// The values of zero-tail-with-items (who writes the zero rows of a work
+/// list's tail), for the pass and the pipelines.
 inline llvm::cl::ValuesClass zeroTailWithItemsValues() {
   return llvm::cl::values(
       clEnumValN(AutoToggle::Auto, "auto",
@@ -91,6 +91,7 @@ inline llvm::cl::ValuesClass zeroTailWithItemsValues() {
                  "(zero-tail-items a block)"));
 }
 
+/// The values of programmatic-launch, for the pass and the pipelines.
 inline llvm::cl::ValuesClass programmaticLaunchValues() {
   return llvm::cl::values(
       clEnumValN(AutoToggle::Auto, "auto",
