@@ -18,8 +18,9 @@ For each layer, after warm-up, `--calls` calls each after the L2 flush
 bench_ms uses (256 MiB zeroed); the call with the median span is kept.
 The report: the kernel's span, how many blocks are resident over time,
 each item's wall time split into start-to-mainloop-end and epilogue, the
-tail (from the last item with keys starting to the end) and the zero tail's
-phase (its first block's start to the end).
+tail (from the last item with keys starting to the end), the drain of the
+items with keys (their final partial wave and the slot time it leaves
+empty) and the zero tail's phase (its first block's start to the end).
 """
 import argparse
 import json
@@ -148,6 +149,7 @@ def summarize(layer):
     sm_last = [max(x[3] for x in v) for v in per_sm.values()]
     # Average resident blocks an SM over [0, span], and over the last 10%.
     slots = max(len(v) for v in per_sm.values())
+    drain_start, drain_idle = keyed_drain(keyed)
     return dict(
         name=layer["name"], event_us=layer["event_ms"] * 1e3,
         span_us=span / 1e3, blocks=len(rows), keyed=len(keyed),
@@ -163,7 +165,32 @@ def summarize(layer):
         first_zero_start_us=first_zero / 1e3,
         sm_idle_at_end_us_mean=statistics.mean(span - t for t in sm_last) / 1e3,
         max_blocks_an_sm=slots,
+        keyed_drain_us=(last_keyed_end - drain_start) / 1e3,
+        keyed_drain_idle_pct=100 * drain_idle,
     )
+
+
+def keyed_drain(keyed, steps=2000):
+    """The final partial wave of the items with keys: from when fewer than
+    90% of the slots they held at full occupancy (the median over the first
+    80% of their phase) still hold one, in the second half of the phase, to
+    the last one's end; and the slot time left empty there as a share of
+    all item time (what a perfectly divisible work list could win back)."""
+    if not keyed:
+        return 0, 0.0
+    end = max(r[3] for r in keyed)
+    step = end / steps
+    busy = [sum(1 for r in keyed if r[1] <= (i + 0.5) * step < r[3])
+            for i in range(steps)]
+    full = statistics.median(busy[steps // 20:steps * 4 // 5])
+    drop = end
+    idle = 0.0
+    for i in range(steps - 1, steps // 2, -1):
+        if busy[i] >= 0.9 * full:
+            break
+        drop = i * step
+        idle += (full - busy[i]) * step
+    return drop, idle / sum(r[3] - r[1] for r in keyed)
 
 
 def resident_curve(rows, span, bins=400):
