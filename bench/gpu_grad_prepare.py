@@ -236,6 +236,11 @@ def main():
                         help="every layer with zero_tail_with_items=True (each "
                         "kernel's zero tail written by the blocks of its items "
                         "with keys); names gain the prefix j")
+    parser.add_argument("--zero-tail-spread", action="store_true",
+                        help="every layer with zero_tail_spread=True (each "
+                        "kernel's zero tail's own blocks spread among the "
+                        "blocks of its items with keys); names gain the "
+                        "prefix r")
     parser.add_argument("--no-tma", action="store_true",
                         help="every layer with tma=False (the cp.async "
                         "tile copies); names gain the prefix nt_")
@@ -317,6 +322,10 @@ def main():
         rows = [("j" + c[0],) + c[1:11] +
                 (dict(c[11], zero_tail_with_items=True),) for c in rows]
         SANITIZE.extend(["j" + n for n in SANITIZE])
+    if args.zero_tail_spread:
+        rows = [("r" + c[0],) + c[1:11] +
+                (dict(c[11], zero_tail_spread=True),) for c in rows]
+        SANITIZE.extend(["r" + n for n in SANITIZE])
     if args.no_tma:
         rows = [("nt_" + c[0],) + c[1:11] + (dict(c[11], tma=False),)
                 for c in rows]

@@ -78,6 +78,7 @@ def compile_layer(spa, layer, out, chip):
                                          "blocks_per_sm", "successor_prefetch",
                                          "zero_tail_items", "tma_stores",
                                          "zero_tail_with_items",
+                                         "zero_tail_spread",
                                          "stmatrix_staging")
              if key in layer}
     artifact = spa.compile(spec, target=f"cuda:{chip}", warps=warps,
@@ -362,6 +363,10 @@ def main():
                         help="every layer with zero_tail_with_items=True (the "
                         "zero tail written by the blocks of the items with "
                         "keys)")
+    parser.add_argument("--zero-tail-spread", action="store_true",
+                        help="every layer with zero_tail_spread=True (the "
+                        "zero tail's own blocks spread among the items' "
+                        "blocks)")
     args = parser.parse_args()
     import spa
 
@@ -418,6 +423,8 @@ def main():
                   for l in layers]
     if args.zero_tail_with_items:
         layers = [dict(l, zero_tail_with_items=True) for l in layers]
+    if args.zero_tail_spread:
+        layers = [dict(l, zero_tail_spread=True) for l in layers]
     if args.tma_stores:
         layers = [dict(l, tma_stores=True) for l in layers]
     if args.stmatrix_staging:

@@ -42,7 +42,9 @@ one whose dS it reads: roles preprocess, dkdv_dq_stored), o<S> after it
 with interleaved_dq_stages=S (its dQ blocks' ring), and a very last j with
 zero_tail_with_items=True (each kernel's zero tail written by the blocks of
 its items with keys) or b with zero_tail_with_items=False (blocks of its
-own, as auto does until the form is measured).
+own, as auto does: measured slower, 2026-12-08), and after all an S with
+zero_tail_spread=True (the tail's own blocks spread among the items'
+blocks in the launch order instead of last).
 
     PYTHONPATH=build/python_packages .venv/bin/python bench/grad_sweep_prepare.py \\
         --out .device/sweep [--variants w4k64,w8k64,...] [--policy P]
@@ -94,7 +96,7 @@ def main():
         variants = previous["variants"]
     for name in args.variants.split(","):
         m = re.fullmatch(
-            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?([gh]?)([et]?)(u?)(m?)(?:i(\d+)(?:o(\d))?)?([bj]?)",
+            r"w(\d+)k(\d+)(a?)([sl]?)(c?)([dr]?)(p?)(q?)(?:f(\d+))?(?:n(\d+))?(x?)(y?)(?:z(\d+))?(?:v(-?\d+))?([gh]?)([et]?)(u?)(m?)(?:i(\d+)(?:o(\d))?)?([bj]?)(S?)",
             name)
         if not m:
             parser.error(f"variant {name!r}: expected "
@@ -142,6 +144,8 @@ def main():
             options["interleaved_dq_stages"] = int(m.group(20))
         if m.group(21):
             options["zero_tail_with_items"] = m.group(21) == "j"
+        if m.group(22):
+            options["zero_tail_spread"] = True
         art = spa.compile(text, target="cuda:sm_90a", **options)
         saved = name + ("_" + args.tag if args.tag else "")
         art.save(os.path.join(args.out, saved))

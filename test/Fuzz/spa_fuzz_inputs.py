@@ -247,6 +247,8 @@ def pipelines(fdp) -> List[str]:
                  fdp.PickValueInList([0, 1, 8, 64, 65, -1])),
                 ("zero-tail-with-items",
                  fdp.PickValueInList(["auto", "false", "true"])),
+                ("zero-tail-spread",
+                 fdp.PickValueInList(["auto", "false", "true"])),
                 ("wave-stagger-ns",
                  fdp.PickValueInList([0, -1, 1, 700, 10000, 10001, -2])),
                 ("forward-schedule",

@@ -47,7 +47,7 @@
 // GPU-NEXT: spa-expand-band-bounds,
 // GPU-NEXT: convert-elementwise-to-linalg,
 // GPU-NEXT: one-shot-bufferize
-// GPU-NEXT: convert-spa-to-gpu{backward-schedule=auto blocks-per-sm=0 chip=sm_80 deterministic=true forward-schedule=auto interleaved-dq=false interleaved-dq-lag=256 interleaved-dq-stages=4 mma=mma.sync programmatic-launch=auto score-grad-layout=auto score-grad-prefetch=0 score-grad-warp-stores=false score-grads=auto shared-stream-delta=auto shared-stream-lse=auto split-keys=1 stages=1 stmatrix-staging=false stored-dq-rows=0 successor-prefetch=0 tile-k=32 tma=true tma-stores=true warps=8 wave-stagger-ns=0 zero-tail-items=0 zero-tail-with-items=auto},
+// GPU-NEXT: convert-spa-to-gpu{backward-schedule=auto blocks-per-sm=0 chip=sm_80 deterministic=true forward-schedule=auto interleaved-dq=false interleaved-dq-lag=256 interleaved-dq-stages=4 mma=mma.sync programmatic-launch=auto score-grad-layout=auto score-grad-prefetch=0 score-grad-warp-stores=false score-grads=auto shared-stream-delta=auto shared-stream-lse=auto split-keys=1 stages=1 stmatrix-staging=false stored-dq-rows=0 successor-prefetch=0 tile-k=32 tma=true tma-stores=true warps=8 wave-stagger-ns=0 zero-tail-items=0 zero-tail-spread=auto zero-tail-with-items=auto},
 // GPU-NEXT: convert-linalg-to-loops,
 // Upstream's NVVM lowering, with tensor-map parameters marked after the
 // kernels' conversion.

@@ -320,6 +320,17 @@ def ConvertSpaToGPU : Pass<"convert-spa-to-gpu", "::mlir::ModuleOp"> {
            "alone after them; auto and false: the tail keeps blocks of its "
            "own (auto until the form is measured on a GPU)",
            [{::mlir::spa::zeroTailWithItemsValues()}]>,
+    Option<"zeroTailSpread", "zero-tail-spread",
+           "::mlir::spa::AutoToggle",
+           /*default=*/"::mlir::spa::AutoToggle::Auto",
+           "Attention and gradient ops with a static work list whose zero "
+           "tail keeps blocks of its own (one item a block): those blocks "
+           "are spread evenly among the blocks of the items with keys "
+           "after the first wave (block order only: the same items, the "
+           "same code), so the tail's stores run beside the products "
+           "instead of alone after them; auto and false: the tail's "
+           "blocks last (auto until the form is measured on a GPU)",
+           [{::mlir::spa::zeroTailSpreadValues()}]>,
     Option<"sharedStreamDelta", "shared-stream-delta",
            "::mlir::spa::AutoToggle",
            /*default=*/"::mlir::spa::AutoToggle::Auto",

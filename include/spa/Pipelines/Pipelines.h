@@ -153,6 +153,12 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "zero tail's rows written by the blocks of the items "
                      "with keys"),
       llvm::cl::init(AutoToggle::Auto), zeroTailWithItemsValues()};
+  PassOptions::Option<AutoToggle> zeroTailSpread{
+      *this, "zero-tail-spread",
+      llvm::cl::desc("Attention and gradient ops, one item a block: the "
+                     "zero tail's own blocks spread among the blocks of "
+                     "the items with keys instead of last"),
+      llvm::cl::init(AutoToggle::Auto), zeroTailSpreadValues()};
   PassOptions::Option<AutoToggle> sharedStreamDelta{
       *this, "shared-stream-delta",
       llvm::cl::desc("Gradient ops, classic wgmma dK/dV kernel: each query "

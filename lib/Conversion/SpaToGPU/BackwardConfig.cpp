@@ -531,6 +531,7 @@ FailureOr<BackwardConfig> mlir::spa::gpu_kernel::resolveBackwardConfig(
   cfg.successorPrefetch = options.successorPrefetch;
   cfg.zeroItemsPerBlock = resolveZeroTailItems(options);
   cfg.zeroTailWithItemsAsked = resolveZeroTailWithItems(options);
+  cfg.zeroTailSpreadAsked = resolveZeroTailSpread(options);
   if (cfg.warps == 12)
     return op.emitOpError("warps = 12 (three consumer warpgroups) is the "
                           "warp-specialised forward's; the gradient kernels "

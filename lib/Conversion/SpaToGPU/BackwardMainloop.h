@@ -21,6 +21,7 @@
 
 #include "BackwardConfig.h"
 #include "KernelContext.h"
+#include "ZeroTail.h"
 
 #include <memory>
 
@@ -59,11 +60,13 @@ struct BackwardContext : KernelContext {
   Value gradSync;
 };
 
-/// k.blockItem, or gpu.block_id x where it is null.
+/// k.blockItem, or where it is null the list block of gpu.block_id x
+/// (ZeroTail.h spreadTailBlocks: itself unless zero-tail-spread).
 inline Value blockItemIndex(ImplicitLocOpBuilder &b, const BackwardContext &k) {
   if (k.blockItem)
     return k.blockItem;
-  return gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  return spreadTailBlocks(b, k.cfg, k.work,
+                          gpu::BlockIdOp::create(b, gpu::Dimension::x));
 }
 
 /// The kernel's last arguments, in the order SpaGradToGPU.cpp appends them:

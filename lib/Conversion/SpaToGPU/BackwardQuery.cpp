@@ -75,7 +75,7 @@ private:
     // The list's tail of query tiles without keys: dQ and Delta 0 (no
     // dK/dV walk visits these rows), nothing loaded.
     branchOnZeroTail(
-        b, cfg, k.work, gpu::BlockIdOp::create(b, gpu::Dimension::x),
+        b, cfg, k.work, blockItemIndex(b, k),
         [&](ImplicitLocOpBuilder &zb, const WorkItemEntry *entry) {
           GpuArith ze{zb};
           if (!entry) {

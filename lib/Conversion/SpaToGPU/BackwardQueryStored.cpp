@@ -153,14 +153,18 @@ private:
     GpuArith e{b};
     setupSharedMemory(b);
     loadQueryTileWorkItem(b, k); // query tiles of ownRows() rows
-    // A grouped zero tail, or one written by the blocks of the items with
-    // keys (only then is zeroItemsFrom set here: the empty walk of one item
-    // loads nothing): its items' dQ rows by every thread.
+    // A grouped zero tail, one written by the blocks of the items with
+    // keys, or a spread one (only then is zeroItemsFrom set here: the empty
+    // walk of one item loads nothing): its items' dQ rows by every thread.
     branchOnZeroTail(
         b, cfg, k.work, blockItemIndex(b, k),
         [&](ImplicitLocOpBuilder &zb, const WorkItemEntry *entry) {
-          assert(entry && "dq_stored's tail is set only where grouped or "
-                          "written with the items");
+          // One tail item a block (spread): the block's own entry.
+          WorkItemEntry own;
+          if (!entry) {
+            own = loadWorkItem(zb, k.work, blockItemIndex(zb, k));
+            entry = &own;
+          }
           storeZeroRows(zb, k, cfg.threads(), k.queryGrad, *entry,
                         grad.ownRows(), GpuArith{zb}.index(cfg.queryLen),
                         cfg.headDim);

@@ -88,6 +88,10 @@ mlir::spa::gpu_kernel::validateOptions(const ConvertSpaToGPUOptions &options) {
            "of the items with keys, zero-tail-items = " +
            std::to_string(options.zeroTailItems) +
            " from blocks of its own: use one of them";
+  if (options.zeroTailSpread == AutoToggle::On &&
+      options.zeroTailWithItems == AutoToggle::On)
+    return "zero-tail-spread = true orders the zero tail's own blocks, "
+           "zero-tail-with-items = true gives it none: use one of them";
   if (options.waveStaggerNs < -1 ||
       options.waveStaggerNs > kMaxWaveStaggerNsPerTile)
     return "wave-stagger-ns must be -1 (off), 0 (auto) or 1 to " +
@@ -565,6 +569,7 @@ mlir::spa::gpu_kernel::resolveKernelConfig(AttentionOp op,
   cfg.successorPrefetch = options.successorPrefetch;
   cfg.zeroItemsPerBlock = resolveZeroTailItems(options);
   cfg.zeroTailWithItemsAsked = resolveZeroTailWithItems(options);
+  cfg.zeroTailSpreadAsked = resolveZeroTailSpread(options);
   if (failed(resolveWaveStagger(op, options, cfg)))
     return failure();
   return cfg;

@@ -14,6 +14,7 @@
 #include "spa/Conversion/SpaToGPU/SpaToGPU.h"
 #include "spa/Dialect/Spa/IR/SpaDialect.h"
 #include "spa/Planning/BandPlan.h"
+#include "spa/Planning/TailSpread.h"
 
 namespace mlir::spa::gpu_kernel {
 
@@ -112,6 +113,10 @@ struct KernelConfig {
   /// 1): where the kernel runs one item a block, the blocks of the items
   /// with keys write the zero tail too (zeroTailWithItems()).
   bool zeroTailWithItemsAsked = false;
+  /// zero-tail-spread resolved (true): where the zero tail keeps blocks of
+  /// its own, they are spread among the blocks of the items with keys
+  /// (spreadsZeroTail(), ZeroTail.h spreadTailBlocks).
+  bool zeroTailSpreadAsked = false;
   /// wave-stagger-ns resolved (WaveStagger.h): the blocks an SM the first
   /// wave holds, the ns a key tile and the waves of equal items asked for
   /// (blocksPerSM = 0: no stagger), before the work list is known.
@@ -138,6 +143,25 @@ struct KernelConfig {
   bool zeroTailWithItems() const {
     return zeroTailWithItemsAsked && zeroItemsFrom > 0 &&
            zeroItemsPerBlock == 1 && runsOneItemABlock();
+  }
+  /// Whether the zero tail's own blocks are spread among the blocks of the
+  /// items with keys: asked, a static tail after at least one item with
+  /// keys, one item a block, and the tail not written by the items'
+  /// blocks.
+  bool spreadsZeroTail() const {
+    return zeroTailSpreadAsked && zeroItemsFrom > 0 && runsOneItemABlock() &&
+           !zeroTailWithItems();
+  }
+  /// The spread of a launch over `items` work items (spreadsZeroTail()):
+  /// the blocks of the items with keys, the tail's, and the first wave
+  /// kept in list order where it is staggered (WaveStagger.h plans it on
+  /// the list's first items).
+  ::spa::plan::TailSpread tailSpread(int64_t items) const {
+    int64_t lead = 0;
+    if (waveStagger.enabled())
+      lead =
+          std::min(zeroItemsFrom, waveStagger.numSMs * waveStagger.blocksPerSM);
+    return {zeroItemsFrom, launchBlocks(items) - zeroItemsFrom, lead};
   }
   /// Blocks of a launch over `items` work items: one an item before the
   /// zero tail, one per zeroItemsPerBlock items of it where grouped, none
@@ -285,6 +309,13 @@ inline int64_t resolveZeroTailItems(const ConvertSpaToGPUOptions &options) {
 inline bool resolveZeroTailWithItems(const ConvertSpaToGPUOptions &options) {
   return options.zeroTailWithItems == AutoToggle::On &&
          options.zeroTailItems <= 1;
+}
+
+/// zero-tail-spread resolved: true asks for it (with zero-tail-with-items =
+/// true that is an option error); auto keeps the tail's blocks last until
+/// the spread order has been measured on a GPU.
+inline bool resolveZeroTailSpread(const ConvertSpaToGPUOptions &options) {
+  return options.zeroTailSpread == AutoToggle::On;
 }
 
 /// Resolves `options` for `op` (buffer form, static shapes, concrete band

@@ -161,8 +161,9 @@ private:
     GpuArith e{b};
     Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     if (!cfg.persistent()) {
+      // The stagger is by launch slot; the item by list block.
       emitWaveStagger(b, block, cfg);
-      return body(b, block);
+      return body(b, spreadTailBlocks(b, cfg, k.work, block));
     }
     Value items =
         cfg.dynamicLengths

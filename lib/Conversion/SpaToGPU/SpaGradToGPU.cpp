@@ -128,14 +128,17 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
     queryGrad.base.zeroItemsFrom = queryZeroFrom;
     queryGrad.base.zeroItemsPerBlock = queryGradZeroTailItems(options, grad);
     // The dq_stored kernel's empty walk loads nothing: its tail is taken
-    // only where grouped (a block for several items) or written by the
-    // blocks of its items with keys (not with interleaved-dq, whose table
-    // orders its blocks).
+    // only where grouped (a block for several items), written by the
+    // blocks of its items with keys or spread among them (not with
+    // interleaved-dq, whose table orders its blocks).
     storedQueryGrad.base.zeroItemsFrom = queryZeroFrom;
-    if (grad.interleavedQuery)
+    if (grad.interleavedQuery) {
       storedQueryGrad.base.zeroTailWithItemsAsked = false;
+      storedQueryGrad.base.zeroTailSpreadAsked = false;
+    }
     if (!storedQueryGrad.base.groupsZeroTail() &&
-        !storedQueryGrad.base.zeroTailWithItems())
+        !storedQueryGrad.base.zeroTailWithItems() &&
+        !storedQueryGrad.base.spreadsZeroTail())
       storedQueryGrad.base.zeroItemsFrom = -1;
   }
   std::vector<plan::KeyTileWorkItem> keyList =
@@ -152,9 +155,11 @@ mlir::spa::convertAttentionGrad(AttentionGradOp op, gpu::GPUModuleOp kernels,
   if (!keyValueGrad.warpSpecialized && zeroFrom < int64_t(keyList.size()))
     keyValueGrad.base.zeroItemsFrom = zeroFrom;
   // interleaved-dq orders the dK/dV kernel's blocks by a table of its own:
-  // its zero tail keeps blocks of its own there.
-  if (grad.interleavedQuery)
+  // its zero tail keeps blocks of its own there, last.
+  if (grad.interleavedQuery) {
     keyValueGrad.base.zeroTailWithItemsAsked = false;
+    keyValueGrad.base.zeroTailSpreadAsked = false;
+  }
 
   std::string base = "spa_attention_grad_" + std::to_string(index);
   Value boundsBuffer =

@@ -11,6 +11,31 @@ using namespace mlir;
 
 namespace mlir::spa::gpu_kernel {
 
+Value spreadTailBlocks(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
+                       Value work, Value block) {
+  if (!cfg.spreadsZeroTail())
+    return block;
+  ::spa::plan::TailSpread spread =
+      cfg.tailSpread(cast<MemRefType>(work.getType()).getDimSize(0));
+  if (spread.tailBlocks == 0)
+    return block;
+  GpuArith e{b};
+  // r = block - lead (clamped: the lead's blocks select `block` below; the
+  // division is unsigned), then plan::spreadTailBlock.
+  Value lead = e.index(spread.lead);
+  Value total = e.index(spread.keyedBlocks + spread.tailBlocks - spread.lead);
+  Value tail = e.index(spread.tailBlocks);
+  Value r = spread.lead ? e.sub(e.max(block, lead), lead) : block;
+  Value before = e.div(e.mul(r, tail), total);
+  Value through = e.div(e.mul(e.add(r, e.index(1)), tail), total);
+  Value spreadBlock = e.select(e.cmp(P::sgt, through, before),
+                               e.add(e.index(spread.keyedBlocks), before),
+                               e.sub(e.add(lead, r), before));
+  if (!spread.lead)
+    return spreadBlock;
+  return e.select(e.cmp(P::slt, block, lead), block, spreadBlock);
+}
+
 void branchOnZeroTail(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
                       Value work, Value block, ZeroItemWriter zeros,
                       function_ref<void(ImplicitLocOpBuilder &)> items) {

@@ -9,7 +9,9 @@
 // stores their zero rows in 16-byte chunks, so the tail costs a few
 // blocks' launches instead of one an item; with zero-tail-with-items the
 // blocks of the items with keys write the tail first (its stores then
-// overlap their products instead of running alone after them).
+// overlap their products instead of running alone after them); with
+// zero-tail-spread the tail's own blocks are spread among the items' blocks
+// in the launch order (spa/Planning/TailSpread.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +27,13 @@ namespace mlir::spa::gpu_kernel {
 /// item a block).
 using ZeroItemWriter =
     function_ref<void(ImplicitLocOpBuilder &, const WorkItemEntry *entry)>;
+
+/// The list block launch block `block` runs: plan::spreadTailBlock's closed
+/// form over cfg.tailSpread(the length of `work`) where
+/// cfg.spreadsZeroTail(), else `block`. Kernels that run one item a block
+/// pass their block index through it before anything reads it.
+Value spreadTailBlocks(ImplicitLocOpBuilder &b, const KernelConfig &cfg,
+                       Value work, Value block);
 
 /// With cfg.zeroTailWithItems() (the launch stops at the tail): `zeros`
 /// for the tail items zeroItemsFrom + block + i * zeroItemsFrom, each with

@@ -166,6 +166,10 @@ CASES = [
     # the items with keys (forward; dK/dV and dq_stored).
     ("bf16-d128-exclusive", "mma=wgmma warps=4 zero-tail-with-items=true"),
     ("f16-grad-causal-d128-dv64", "score-grads=store zero-tail-with-items=true"),
+    # zero-tail-spread = true: the tail's own blocks spread in the launch
+    # order (forward; dK/dV and dq_stored).
+    ("bf16-d128-exclusive", "mma=wgmma warps=4 zero-tail-spread=true"),
+    ("f16-grad-causal-d128-dv64", "score-grads=store zero-tail-spread=true"),
 ]
 
 _ESCAPE = re.compile(r"\\(\\|[0-9A-Fa-f]{2})")

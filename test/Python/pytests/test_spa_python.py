@@ -771,6 +771,34 @@ def test_cuda_zero_tail_items_option():
         spa.compile(text, target="cuda:sm_90a", zero_tail_with_items="maybe")
 
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_cuda_zero_tail_spread_option():
+    # zero_tail_spread=True reorders the launch only (the tail's own blocks
+    # spread among the items' blocks, spa/Planning/TailSpread.h): the same
+    # grids as the default, other kernels (the block's list index is
+    # computed), the default's kernels under False; with
+    # zero_tail_with_items=True (no tail blocks to spread) a located error.
+    layer = spa.LayerSpec(batch=2, heads=4, kv_heads=4, seq_len=1024,
+                          head_dim=128, dtype="bf16",
+                          policy="exclusive_equal")
+    text = layer.to_mlir(backward=True)
+
+    def grids(artifact):
+        return {k["role"]: k["grid"][0] for k in artifact.metadata["kernels"]}
+
+    auto = spa.compile(text, target="cuda:sm_90a")
+    off = spa.compile(text, target="cuda:sm_90a", zero_tail_spread=False)
+    spread = spa.compile(text, target="cuda:sm_90a", zero_tail_spread=True)
+    assert grids(spread) == grids(auto) == grids(off)
+    assert auto.ptx == off.ptx
+    assert spread.ptx != auto.ptx
+    with pytest.raises(spa.MLIRError, match="zero-tail-spread = true"):
+        spa.compile(text, target="cuda:sm_90a", zero_tail_spread=True,
+                    zero_tail_with_items=True)
+    with pytest.raises(ValueError, match="zero-tail-spread"):
+        spa.compile(text, target="cuda:sm_90a", zero_tail_spread="maybe")
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_shared_stream_delta_option():
     # shared_stream_delta reaches the dK/dV kernel from Python: True brings
     # its Delta by 4-byte cp.async into 256 more bytes of shared memory

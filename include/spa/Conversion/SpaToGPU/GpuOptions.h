@@ -91,6 +91,21 @@ inline llvm::cl::ValuesClass zeroTailWithItemsValues() {
                  "(zero-tail-items a block)"));
 }
 
+/// The values of zero-tail-spread (where the zero tail's own blocks sit in
+/// the launch order), for the pass and the pipelines.
+inline llvm::cl::ValuesClass zeroTailSpreadValues() {
+  return llvm::cl::values(
+      clEnumValN(AutoToggle::Auto, "auto",
+                 "last, until the spread order is measured on a GPU "
+                 "(docs/benchmarks.md)"),
+      clEnumValN(AutoToggle::On, "true",
+                 "spread evenly among the blocks of the items with keys "
+                 "after the first wave; an error with "
+                 "zero-tail-with-items = true"),
+      clEnumValN(AutoToggle::Off, "false",
+                 "last: after every block of the items with keys"));
+}
+
 /// The values of programmatic-launch, for the pass and the pipelines.
 inline llvm::cl::ValuesClass programmaticLaunchValues() {
   return llvm::cl::values(
@@ -158,6 +173,7 @@ llvm::StringRef stringifyForwardSchedule(ForwardSchedule schedule);
   X(sharedStreamDelta)                                                         \
   X(zeroTailItems)                                                             \
   X(zeroTailWithItems)                                                         \
+  X(zeroTailSpread)                                                            \
   X(waveStaggerNs)                                                             \
   X(programmaticLaunch)                                                        \
   X(scoreGradLayout)
