@@ -730,6 +730,20 @@ def test_cuda_shared_stream_lse_option():
         spa.compile(text, target="cuda:sm_90a", shared_stream_lse="maybe")
 
 
+def _zero_tail_layer_text():
+    """exclusive_equal at N = 1024, H = 4, 64-row tiles, with its gradient:
+    head h's first 4h query tiles reach no key (24 of 64 items a batch),
+    and as many key tiles no query."""
+    layer = spa.LayerSpec(batch=2, heads=4, kv_heads=4, seq_len=1024,
+                          head_dim=128, dtype="bf16",
+                          policy="exclusive_equal")
+    return layer.to_mlir(backward=True)
+
+
+def _grids_by_role(artifact):
+    return {k["role"]: k["grid"][0] for k in artifact.metadata["kernels"]}
+
+
 @pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
 def test_cuda_zero_tail_items_option():
     # zero_tail_items groups each kernel's zero tail: exclusive_equal at
@@ -740,14 +754,8 @@ def test_cuda_zero_tail_items_option():
     # of the 40 items with keys a batch write the tail instead (forward,
     # dK/dV and dq_stored). 65 is a located error, and so is asking for both
     # forms.
-    layer = spa.LayerSpec(batch=2, heads=4, kv_heads=4, seq_len=1024,
-                          head_dim=128, dtype="bf16",
-                          policy="exclusive_equal")
-    text = layer.to_mlir(backward=True)
-
-    def grids(artifact):
-        return {k["role"]: k["grid"][0] for k in artifact.metadata["kernels"]}
-
+    text = _zero_tail_layer_text()
+    grids = _grids_by_role
     one = grids(spa.compile(text, target="cuda:sm_90a", zero_tail_items=1,
                             zero_tail_with_items=False))
     auto = grids(spa.compile(text, target="cuda:sm_90a"))
@@ -777,14 +785,8 @@ def test_cuda_zero_tail_spread_option():
     # grids as the default, other kernels (the block's list index is
     # computed), the default's kernels under False; with
     # zero_tail_with_items=True (no tail blocks to spread) a located error.
-    layer = spa.LayerSpec(batch=2, heads=4, kv_heads=4, seq_len=1024,
-                          head_dim=128, dtype="bf16",
-                          policy="exclusive_equal")
-    text = layer.to_mlir(backward=True)
-
-    def grids(artifact):
-        return {k["role"]: k["grid"][0] for k in artifact.metadata["kernels"]}
-
+    text = _zero_tail_layer_text()
+    grids = _grids_by_role
     auto = spa.compile(text, target="cuda:sm_90a")
     off = spa.compile(text, target="cuda:sm_90a", zero_tail_spread=False)
     spread = spa.compile(text, target="cuda:sm_90a", zero_tail_spread=True)
