@@ -5,8 +5,9 @@
 # the stores sit on each item's critical path. This run measures the other
 # way to stop the tail running alone at the end: its own blocks, spread
 # evenly among the blocks of the items with keys in the launch order
-# (zero_tail_spread=True, sweep letter S; r is score_grads=recompute), against the default (tail last).
-# One call: the sweeps w4k64r against w4k64 on five shapes (the headline
+# (zero_tail_spread=True, sweep letter S; r is score_grads=recompute),
+# against the default (tail last).
+# One call: the sweeps w4k64S against w4k64 on five shapes (the headline
 # also in reverse order, a second process), then correctness with the
 # option on (the forward and both gradient matrices, which the sweeps'
 # output diff complements on the large layers) and the sanitizers.

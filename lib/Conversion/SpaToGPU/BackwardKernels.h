@@ -117,11 +117,13 @@ ValueRange bindGradientInputs(BackwardContext &k, ValueRange args);
 /// (deterministic = false), bounds, work, then the tensor maps.
 void bindKeyValueGradArgs(BackwardContext &k, ValueRange args);
 
-/// The dK/dV kernels' work item: block x's row of the work list gives
+/// The dK/dV kernels' work item: block x's row of the work list
+/// (blockItemIndex, kept in k.blockItem with the row in k.blockEntry) gives
 /// k.batchIdx and k.kvHead; returns the key tile's first key j0.
 Value loadKeyTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k);
 
-/// The dQ kernels' work item: block x's row of the work list gives
+/// The dQ kernels' work item: block x's row of the work list (kept as
+/// loadKeyTileWorkItem keeps it) gives
 /// k.batchIdx, k.head, k.i0 (query tile of grad.ownRows() rows), k.kvHead
 /// and k.firstPos (the position of row i0).
 void loadQueryTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k);

@@ -50,10 +50,14 @@ struct BackwardContext : KernelContext {
   /// grad.storesByMap: the maps of the staged outputs (dK then dV; dQ for
   /// dq_stored), after every load map (bindTensorMaps).
   Value storeMaps[2];
-  /// The block's entry in the work list: null for the block index; the
+  /// The block's entry in the work list: null until the kernel's work item
+  /// loader (loadKeyTileWorkItem, loadQueryTileWorkItem) sets it to the
+  /// list block it read, so later readers share that one computation; the
   /// slot a block of an interleaved kernel claimed (BackwardInterleaved.cpp)
-  /// otherwise. blockItemIndex reads it.
+  /// before. blockItemIndex reads it.
   Value blockItem;
+  /// That entry's row of the work list, as the loader read it.
+  WorkItemEntry blockEntry;
   /// interleaved-dq: the i32 scratch `grad_sync` (InterleavedSync.h): the
   /// claim counter, then one flag a (batch, key/value head, key tile) of
   /// the dK/dV items, set once its dS tiles are in memory.

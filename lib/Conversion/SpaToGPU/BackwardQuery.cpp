@@ -181,6 +181,8 @@ void loadQueryTileWorkItem(ImplicitLocOpBuilder &b, BackwardContext &k) {
   GpuArith e{b};
   Value item = blockItemIndex(b, k);
   WorkItemEntry entry = loadWorkItem(b, k.work, item);
+  k.blockItem = item;
+  k.blockEntry = entry;
   if (k.grad.prefetchesSuccessor())
     setSuccessor(k,
                  loadSuccessorEntry(b, k.work, item, k.cfg.successorPrefetch));

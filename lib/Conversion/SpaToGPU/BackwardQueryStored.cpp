@@ -160,11 +160,8 @@ private:
         b, cfg, k.work, blockItemIndex(b, k),
         [&](ImplicitLocOpBuilder &zb, const WorkItemEntry *entry) {
           // One tail item a block (spread): the block's own entry.
-          WorkItemEntry own;
-          if (!entry) {
-            own = loadWorkItem(zb, k.work, blockItemIndex(zb, k));
-            entry = &own;
-          }
+          if (!entry)
+            entry = &k.blockEntry;
           storeZeroRows(zb, k, cfg.threads(), k.queryGrad, *entry,
                         grad.ownRows(), GpuArith{zb}.index(cfg.queryLen),
                         cfg.headDim);
